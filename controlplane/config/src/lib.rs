@@ -1,0 +1,286 @@
+//! Splicer's configuration: the TOML file that describes the data plane (DPDK EAL
+//! arguments, workers, pools, rings), the ports and their IPv4 subnets, and the
+//! virtual services (VIPs).
+//!
+//! ```toml
+//! [dataplane]
+//! eal = ["-l", "0-1", "--no-huge", "--vdev", "net_tap0,iface=spl-out", "--vdev", "net_tap1,iface=spl-in"]
+//! workers = 1
+//!
+//! [[port]]
+//! name = "outside"
+//! address = "198.18.0.1/24"
+//!
+//! [[port]]
+//! name = "inside"
+//! address = "198.19.0.1/24"
+//!
+//! [[virtual]]
+//! name = "www"
+//! address = "198.18.0.100:80"
+//! ```
+//!
+//! [`Config::load`] and [`Config::from_toml_str`] parse the file, fill in the defaults
+//! and run [`Config::validate`]: a [`Config`] they return is valid. Every error names
+//! the key to fix (`port[1].address: ...`); unknown keys are errors too, reported with
+//! TOML's line/column context. `REFERENCE.md` beside this crate documents every key.
+//!
+//! A `Config` serializes back to TOML (`toml::to_string(&config)`) that loads to an
+//! equal `Config`: durations are written as humantime strings (`"10s"`), addresses as
+//! strings (`"198.18.0.1/24"`, `"198.18.0.100:80"`).
+
+mod duration;
+mod eal;
+mod error;
+mod net;
+mod raw;
+mod validate;
+
+pub use error::ConfigError;
+pub use net::{PortAddress, PortAddressError};
+
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::Path;
+use std::time::Duration;
+
+/// The default of every optional `[dataplane]` key.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// `dataplane.workers`.
+    pub const WORKERS: u16 = 1;
+    /// `dataplane.stats_interval`: 10 s.
+    pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
+    /// `dataplane.mempool_size`: 2^14 - 1 mbufs (DPDK pools are most efficient at 2^n - 1).
+    pub const MEMPOOL_SIZE: u32 = 16383;
+    /// `dataplane.mempool_cache`.
+    pub const MEMPOOL_CACHE: u32 = 256;
+    /// `dataplane.rx_descriptors`.
+    pub const RX_DESCRIPTORS: u16 = 1024;
+    /// `dataplane.tx_descriptors`.
+    pub const TX_DESCRIPTORS: u16 = 1024;
+    /// `dataplane.burst_size`.
+    pub const BURST_SIZE: u16 = 32;
+    /// `dataplane.handoff_ring_size`.
+    pub const HANDOFF_RING_SIZE: u32 = 4096;
+    /// `dataplane.neighbour_timeout`: 60 s.
+    pub const NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(60);
+    /// `dataplane.neighbour_retry`: 1 s.
+    pub const NEIGHBOUR_RETRY: Duration = Duration::from_secs(1);
+    /// `dataplane.neighbour_pending`.
+    pub const NEIGHBOUR_PENDING: u16 = 16;
+    /// `dataplane.idle_sleep`: zero, pure busy polling.
+    pub const IDLE_SLEEP: Duration = Duration::ZERO;
+}
+
+/// The whole configuration file.
+///
+/// A value returned by [`Config::load`] / [`Config::from_toml_str`] (or by serde
+/// deserialization, which goes through the same checks) has passed
+/// [`Config::validate`]. The fields are public so that tools can build or edit a
+/// configuration; call `validate()` on anything built that way before using it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "raw::RawConfig")]
+pub struct Config {
+    /// `[dataplane]` (required): DPDK and worker settings.
+    pub dataplane: Dataplane,
+    /// `[[port]]` (at least one): the ports, in DPDK port-id order.
+    #[serde(rename = "port")]
+    pub ports: Vec<Port>,
+    /// `[[virtual]]` (optional, may be empty): the virtual services.
+    #[serde(rename = "virtual", skip_serializing_if = "Vec::is_empty")]
+    pub virtuals: Vec<Virtual>,
+}
+
+/// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dataplane {
+    /// `eal` (array of strings, required, non-empty): the DPDK EAL arguments, without
+    /// the program name. [`Config::eal_args`] adds `--no-pci` and `--file-prefix
+    /// splicer` when they are not given (see there).
+    pub eal: Vec<String>,
+    /// `workers` (default 1, 1..=64): worker lcores; each port gets this many RX and TX
+    /// queues. The EAL must provide `workers + 1` lcores (one is the control core).
+    pub workers: u16,
+    /// `stats_interval` (duration, default `"10s"`, at most 24h): how often the control
+    /// core logs statistics. `"0"` / `"0s"` disables periodic statistics and is
+    /// represented as `None` (it is never `Some(Duration::ZERO)`); `None` is written
+    /// back as `"0s"`.
+    #[serde(serialize_with = "duration::serialize_opt")]
+    pub stats_interval: Option<Duration>,
+    /// `mempool_size` (default 16383, at least 1024): mbufs in the packet pool shared
+    /// by all ports and workers.
+    pub mempool_size: u32,
+    /// `mempool_cache` (default 256, at most 512 and at most `mempool_size / 1.5`):
+    /// per-lcore mbuf cache of the pool.
+    pub mempool_cache: u32,
+    /// `rx_descriptors` (default 1024, power of two in 64..=4096): RX ring size of
+    /// every queue.
+    pub rx_descriptors: u16,
+    /// `tx_descriptors` (default 1024, power of two in 64..=4096): TX ring size of
+    /// every queue.
+    pub tx_descriptors: u16,
+    /// `burst_size` (default 32, 1..=256): packets a worker asks for per RX call.
+    pub burst_size: u16,
+    /// `handoff_ring_size` (default 4096, power of two in 64..=65536): size of the ring
+    /// on which each worker receives the packets of the flows it owns that arrived on
+    /// another worker's queue.
+    pub handoff_ring_size: u32,
+    /// `neighbour_timeout` (duration, default `"60s"`, > 0, at most 24h): how long a
+    /// learned ARP entry stays valid.
+    #[serde(serialize_with = "duration::serialize")]
+    pub neighbour_timeout: Duration,
+    /// `neighbour_retry` (duration, default `"1s"`, > 0, at most 24h): ARP request
+    /// retransmit interval while a neighbour is being resolved.
+    #[serde(serialize_with = "duration::serialize")]
+    pub neighbour_retry: Duration,
+    /// `neighbour_pending` (default 16, 0..=65535): packets held per unresolved
+    /// neighbour; further packets are dropped and counted.
+    pub neighbour_pending: u16,
+    /// `idle_sleep` (duration, default `"0s"`, at most 1s): `Duration::ZERO` means
+    /// pure busy polling. When > 0, a worker whose poll round found no packet sleeps
+    /// this long, which frees the CPU on test beds and shared cores but adds up to
+    /// this much latency to the first packet after an idle period (and the OS sleep
+    /// granularity, typically 50-100 µs, on top).
+    #[serde(serialize_with = "duration::serialize")]
+    pub idle_sleep: Duration,
+}
+
+impl Dataplane {
+    /// A `[dataplane]` with the given EAL arguments and every other key at its default.
+    pub fn new(eal: Vec<String>) -> Self {
+        Self {
+            eal,
+            workers: defaults::WORKERS,
+            stats_interval: Some(defaults::STATS_INTERVAL),
+            mempool_size: defaults::MEMPOOL_SIZE,
+            mempool_cache: defaults::MEMPOOL_CACHE,
+            rx_descriptors: defaults::RX_DESCRIPTORS,
+            tx_descriptors: defaults::TX_DESCRIPTORS,
+            burst_size: defaults::BURST_SIZE,
+            handoff_ring_size: defaults::HANDOFF_RING_SIZE,
+            neighbour_timeout: defaults::NEIGHBOUR_TIMEOUT,
+            neighbour_retry: defaults::NEIGHBOUR_RETRY,
+            neighbour_pending: defaults::NEIGHBOUR_PENDING,
+            idle_sleep: defaults::IDLE_SLEEP,
+        }
+    }
+}
+
+/// `[[port]]`: one DPDK port (the n-th `[[port]]` is DPDK port id n).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Port {
+    /// `name` (required, unique, 1 to 32 of `a-z 0-9 _ -`): used in logs, statistics
+    /// and `virtual.port`.
+    pub name: String,
+    /// `address` (required, `"a.b.c.d/len"`, len 1..=31): the port's own address and
+    /// its directly connected subnet. It must be a host address of the subnet (not
+    /// the network or broadcast address; on a /31 both addresses are hosts, RFC 3021).
+    /// Port subnets must not overlap.
+    pub address: PortAddress,
+    /// `gateway` (optional IPv4, default none): next hop for destinations outside
+    /// every port's subnet. Must be inside this port's subnet, differ from its
+    /// address and not be the subnet's network or broadcast address. The data plane
+    /// has one default route: the first port (in file order) that has a gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// `[[virtual]]`: one virtual service (VIP and TCP port).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Virtual {
+    /// `name` (required, unique among virtuals, 1 to 32 of `a-z 0-9 _ -`).
+    pub name: String,
+    /// `address` (required, `"a.b.c.d:port"`, port 1..=65535): where clients connect.
+    /// Unique among virtuals; must not be a port's address.
+    pub address: SocketAddrV4,
+    /// `port` (optional): name of the `[[port]]` that owns the VIP, i.e. answers ARP
+    /// for it. Default: the port whose subnet contains the address. Kept as written
+    /// (`None` stays `None`); [`Config::virtual_port_index`] gives the resolved port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+impl Config {
+    /// Reads, parses and validates the configuration file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { path: None, error } => ConfigError::Parse {
+                path: Some(path.to_path_buf()),
+                error,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates a configuration held in a string.
+    pub fn from_toml_str(s: &str) -> Result<Config, ConfigError> {
+        Self::parse(s)
+    }
+
+    fn parse(s: &str) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig =
+            toml::from_str(s).map_err(|error| ConfigError::Parse { path: None, error })?;
+        Config::try_from(raw)
+    }
+
+    /// Checks every rule documented on the fields (ranges, names, addresses, subnets,
+    /// the VIP owners and the lcore count). Called by [`Config::load`] and
+    /// [`Config::from_toml_str`]; returns the first problem found, naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate::validate(self)
+    }
+
+    /// The index in `ports` of the port that owns (answers ARP for) `virtuals[i]`:
+    /// the port named by its `port` key, or else the port whose subnet contains its
+    /// address. Computed on each call from the public fields (no hidden state).
+    ///
+    /// # Panics
+    /// If `i` is out of range, or on a configuration that fails [`Config::validate`]
+    /// (unknown port name, or no port subnet contains the address).
+    pub fn virtual_port_index(&self, i: usize) -> usize {
+        match validate::virtual_owner(&self.ports, &self.virtuals[i]) {
+            Ok(index) => index,
+            Err(e) => panic!("virtual[{i}]: {e} (the configuration was not validated)"),
+        }
+    }
+
+    /// The full EAL argument vector: `program` first, then `dataplane.eal`, then
+    ///
+    /// * `--no-pci`, unless the arguments already contain `--no-pci` or allow a PCI
+    ///   device with `-a <addr>` / `-a<addr>` / `--allow <addr>` / `--allow=<addr>`:
+    ///   the appliance only probes the PCI devices it is told about;
+    /// * `--file-prefix splicer`, unless a `--file-prefix` is given: every DPDK process
+    ///   on a host needs its own prefix for its runtime files.
+    ///
+    /// Added arguments go before a `--` terminator if the arguments contain one.
+    pub fn eal_args(&self, program: &str) -> Vec<String> {
+        eal::full_args(program, &self.dataplane.eal)
+    }
+
+    /// The number of lcores `dataplane.eal` gives, read from `-l <list>` / `-l<list>`,
+    /// `--lcores <map>` / `--lcores=<map>` or `-c <hexmask>` / `-c<hexmask>`: a list
+    /// like `"0-3,5"` or a map like `"0@0,1@1,2@1"` / `"(0-1)@0"` counts its distinct
+    /// lcore ids, a mask its set bits. `None` when no such option is given, when its
+    /// value cannot be parsed, or when more than one is given (DPDK refuses that, and
+    /// `validate()` reports it).
+    pub fn eal_lcore_count(&self) -> Option<u32> {
+        eal::lcore_count(&self.dataplane.eal)
+    }
+}
+
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Config::from_toml_str(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! The file as serde reads it, before it becomes a [`Config`].
+//!
+//! serde checks the shape (tables, arrays of tables, unknown keys: those errors keep
+//! TOML's line/column context); the values are kept as [`toml::Value`] and converted
+//! here, so that a wrong type or an unparsable address or duration is reported with
+//! its key path (`port[1].address: ...`). The converted [`Config`] then goes through
+//! [`Config::validate`].
+
+use crate::validate::{self, IntRule};
+use crate::{defaults, duration, net::PortAddress, Config, ConfigError, Dataplane, Port, Virtual};
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+use toml::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    dataplane: Option<RawDataplane>,
+    #[serde(default, deserialize_with = "port_tables")]
+    port: Vec<RawPort>,
+    #[serde(default, rename = "virtual", deserialize_with = "virtual_tables")]
+    virtuals: Vec<RawVirtual>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [dataplane] table")]
+struct RawDataplane {
+    eal: Option<Value>,
+    workers: Option<Value>,
+    stats_interval: Option<Value>,
+    mempool_size: Option<Value>,
+    mempool_cache: Option<Value>,
+    rx_descriptors: Option<Value>,
+    tx_descriptors: Option<Value>,
+    burst_size: Option<Value>,
+    handoff_ring_size: Option<Value>,
+    neighbour_timeout: Option<Value>,
+    neighbour_retry: Option<Value>,
+    neighbour_pending: Option<Value>,
+    idle_sleep: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[port]] table")]
+struct RawPort {
+    name: Option<Value>,
+    address: Option<Value>,
+    gateway: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[virtual]] table")]
+struct RawVirtual {
+    name: Option<Value>,
+    address: Option<Value>,
+    port: Option<Value>,
+}
+
+/// An array of tables, with an error that says how to write one.
+struct Tables<T>(&'static str, PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Tables<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an array of tables, written [[{}]]", self.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+fn port_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawPort>, D::Error> {
+    d.deserialize_seq(Tables("port", PhantomData))
+}
+
+fn virtual_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawVirtual>, D::Error> {
+    d.deserialize_seq(Tables("virtual", PhantomData))
+}
+
+/// A value's type and, for scalars, the value: `integer 5`, `string "x"`.
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("string {s:?}"),
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Float(x) => format!("float {x}"),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Datetime(d) => format!("datetime {d}"),
+        Value::Array(_) => "an array".to_string(),
+        Value::Table(_) => "a table".to_string(),
+    }
+}
+
+fn integer<T: TryFrom<i64>>(
+    rule: &IntRule,
+    value: Option<Value>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(Value::Integer(i)) => T::try_from(i).map_err(|_| rule.error(i)),
+        Some(other) => Err(ConfigError::invalid(
+            rule.key,
+            format!("expected an integer, got {}", describe(&other)),
+        )),
+    }
+}
+
+fn duration(key: &str, value: Option<Value>, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => duration::parse(&v).map_err(|m| ConfigError::invalid(key, m)),
+    }
+}
+
+fn string(key: &str, value: Value) -> Result<String, ConfigError> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(ConfigError::invalid(
+            key,
+            format!("expected a string, got {}", describe(&other)),
+        )),
+    }
+}
+
+fn required(key: &str, value: Option<Value>, example: &str) -> Result<Value, ConfigError> {
+    value.ok_or_else(|| {
+        ConfigError::invalid(key, format!("missing; it is required, like {example}"))
+    })
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    /// Converts and validates: the [`Config`] returned is valid.
+    fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
+        let dataplane = raw.dataplane.ok_or_else(|| {
+            ConfigError::invalid(
+                "dataplane",
+                "the [dataplane] table is missing; it is required and must at least set eal",
+            )
+        })?;
+        let config = Config {
+            dataplane: dataplane.convert()?,
+            ports: raw
+                .port
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| p.convert(i))
+                .collect::<Result<_, _>>()?,
+            virtuals: raw
+                .virtuals
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| v.convert(i))
+                .collect::<Result<_, _>>()?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl RawDataplane {
+    fn convert(self) -> Result<Dataplane, ConfigError> {
+        let eal = match required("dataplane.eal", self.eal, r#"eal = ["-l", "0-1", "--vdev", "net_tap0"]"#)? {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::String(s) => Ok(s),
+                    Value::Integer(n) => Err(ConfigError::invalid(
+                        format!("dataplane.eal[{i}]"),
+                        format!("expected a string, got integer {n}; EAL arguments are strings, write \"{n}\""),
+                    )),
+                    other => Err(ConfigError::invalid(
+                        format!("dataplane.eal[{i}]"),
+                        format!("expected a string, got {}", describe(&other)),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(ConfigError::invalid(
+                    "dataplane.eal",
+                    format!(
+                        "expected an array of strings, one per argument (like [\"-l\", \"0-1\"]), got {}",
+                        describe(&other)
+                    ),
+                ))
+            }
+        };
+        let stats_interval = duration(
+            "dataplane.stats_interval",
+            self.stats_interval,
+            defaults::STATS_INTERVAL,
+        )?;
+        Ok(Dataplane {
+            eal,
+            workers: integer(&validate::WORKERS, self.workers, defaults::WORKERS)?,
+            stats_interval: (!stats_interval.is_zero()).then_some(stats_interval),
+            mempool_size: integer(
+                &validate::MEMPOOL_SIZE,
+                self.mempool_size,
+                defaults::MEMPOOL_SIZE,
+            )?,
+            mempool_cache: integer(
+                &validate::MEMPOOL_CACHE,
+                self.mempool_cache,
+                defaults::MEMPOOL_CACHE,
+            )?,
+            rx_descriptors: integer(
+                &validate::RX_DESCRIPTORS,
+                self.rx_descriptors,
+                defaults::RX_DESCRIPTORS,
+            )?,
+            tx_descriptors: integer(
+                &validate::TX_DESCRIPTORS,
+                self.tx_descriptors,
+                defaults::TX_DESCRIPTORS,
+            )?,
+            burst_size: integer(&validate::BURST_SIZE, self.burst_size, defaults::BURST_SIZE)?,
+            handoff_ring_size: integer(
+                &validate::HANDOFF_RING_SIZE,
+                self.handoff_ring_size,
+                defaults::HANDOFF_RING_SIZE,
+            )?,
+            neighbour_timeout: duration(
+                "dataplane.neighbour_timeout",
+                self.neighbour_timeout,
+                defaults::NEIGHBOUR_TIMEOUT,
+            )?,
+            neighbour_retry: duration(
+                "dataplane.neighbour_retry",
+                self.neighbour_retry,
+                defaults::NEIGHBOUR_RETRY,
+            )?,
+            neighbour_pending: integer(
+                &validate::NEIGHBOUR_PENDING,
+                self.neighbour_pending,
+                defaults::NEIGHBOUR_PENDING,
+            )?,
+            idle_sleep: duration(
+                "dataplane.idle_sleep",
+                self.idle_sleep,
+                defaults::IDLE_SLEEP,
+            )?,
+        })
+    }
+}
+
+impl RawPort {
+    fn convert(self, i: usize) -> Result<Port, ConfigError> {
+        let key = |field: &str| format!("port[{i}].{field}");
+        let name = string(
+            &key("name"),
+            required(&key("name"), self.name, "name = \"outside\"")?,
+        )?;
+        let address = string(
+            &key("address"),
+            required(&key("address"), self.address, "address = \"198.18.0.1/24\"")?,
+        )?;
+        let address: PortAddress = address
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::invalid(key("address"), format!("{e}")))?;
+        let gateway = match self.gateway {
+            None => None,
+            Some(v) => {
+                let s = string(&key("gateway"), v)?;
+                Some(s.trim().parse::<Ipv4Addr>().map_err(|_| {
+                    ConfigError::invalid(
+                        key("gateway"),
+                        format!("{s:?} is not an IPv4 address (like 198.18.0.254)"),
+                    )
+                })?)
+            }
+        };
+        Ok(Port {
+            name,
+            address,
+            gateway,
+        })
+    }
+}
+
+impl RawVirtual {
+    fn convert(self, i: usize) -> Result<Virtual, ConfigError> {
+        let key = |field: &str| format!("virtual[{i}].{field}");
+        let name = string(
+            &key("name"),
+            required(&key("name"), self.name, "name = \"www\"")?,
+        )?;
+        let address = string(
+            &key("address"),
+            required(
+                &key("address"),
+                self.address,
+                "address = \"198.18.0.100:80\"",
+            )?,
+        )?;
+        let address: SocketAddrV4 = address.trim().parse().map_err(|_| {
+            let ip = address
+                .split(':')
+                .next()
+                .and_then(|ip| ip.trim().parse::<Ipv4Addr>().ok())
+                .unwrap_or(Ipv4Addr::new(198, 18, 0, 100));
+            ConfigError::invalid(
+                key("address"),
+                format!("{address:?} is not an IPv4 address with a TCP port (like {ip}:80)"),
+            )
+        })?;
+        let port = match self.port {
+            None => None,
+            Some(v) => Some(string(&key("port"), v)?),
+        };
+        Ok(Virtual {
+            name,
+            address,
+            port,
+        })
+    }
+}

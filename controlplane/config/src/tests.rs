@@ -1,0 +1,896 @@
+//! Whole-file tests: the demo configuration, defaults, the round trip, and every
+//! error message.
+
+use super::*;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+const DEMO: &str = include_str!("../../../configs/demo.toml");
+
+/// The example of the configuration contract, verbatim.
+const CONTRACT: &str = r#"
+[dataplane]
+eal = ["-l", "0-1", "--no-huge", "--no-shconf", "-m", "1024", "--file-prefix", "demo",
+       "--vdev", "net_tap0,iface=spl-out", "--vdev", "net_tap1,iface=spl-in"]
+workers = 1                  # worker lcores = RX/TX queues per port
+stats_interval = "10s"       # 0 disables
+
+[[port]]                     # in DPDK port-id order
+name = "outside"
+address = "198.18.0.1/24"
+
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+"#;
+
+const PORTS: &str = r#"
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+"#;
+
+const WWW: &str = r#"
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+"#;
+
+/// A file with 3 lcores, `dataplane_keys` in `[dataplane]`, then `rest`.
+fn doc(dataplane_keys: &str, rest: &str) -> String {
+    format!("[dataplane]\neal = [\"-l\", \"0-2\", \"--no-huge\"]\n{dataplane_keys}\n{rest}")
+}
+
+/// The `[dataplane]` key assignment `dataplane_key` with the standard ports and VIP.
+fn dp(dataplane_key: &str) -> String {
+    doc(dataplane_key, &format!("{PORTS}{WWW}"))
+}
+
+fn ok(s: &str) -> Config {
+    match Config::from_toml_str(s) {
+        Ok(c) => c,
+        Err(e) => panic!("unexpected error: {e}\n--- in ---\n{s}"),
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn demo_config() -> Config {
+    Config {
+        dataplane: Dataplane {
+            stats_interval: Some(Duration::from_secs(10)),
+            ..Dataplane::new(strings(&[
+                "-l",
+                "0-1",
+                "--no-huge",
+                "--no-shconf",
+                "-m",
+                "1024",
+                "--file-prefix",
+                "demo",
+                "--vdev",
+                "net_tap0,iface=spl-out",
+                "--vdev",
+                "net_tap1,iface=spl-in",
+            ]))
+        },
+        ports: vec![
+            Port {
+                name: "outside".into(),
+                address: PortAddress {
+                    addr: Ipv4Addr::new(198, 18, 0, 1),
+                    prefix_len: 24,
+                },
+                gateway: None,
+            },
+            Port {
+                name: "inside".into(),
+                address: PortAddress {
+                    addr: Ipv4Addr::new(198, 19, 0, 1),
+                    prefix_len: 24,
+                },
+                gateway: None,
+            },
+        ],
+        virtuals: vec![Virtual {
+            name: "www".into(),
+            address: "198.18.0.100:80".parse().unwrap(),
+            port: None,
+        }],
+    }
+}
+
+// ---------------------------------------------------------------- valid files
+
+#[test]
+fn demo_file_loads_with_every_default() {
+    let c = ok(DEMO);
+    assert_eq!(c, demo_config());
+    let dp = &c.dataplane;
+    assert_eq!(dp.workers, 1);
+    assert_eq!(dp.stats_interval, Some(Duration::from_secs(10)));
+    assert_eq!(dp.mempool_size, 16383);
+    assert_eq!(dp.mempool_cache, 256);
+    assert_eq!(dp.rx_descriptors, 1024);
+    assert_eq!(dp.tx_descriptors, 1024);
+    assert_eq!(dp.burst_size, 32);
+    assert_eq!(dp.handoff_ring_size, 4096);
+    assert_eq!(dp.neighbour_timeout, Duration::from_secs(60));
+    assert_eq!(dp.neighbour_retry, Duration::from_secs(1));
+    assert_eq!(dp.neighbour_pending, 16);
+    assert_eq!(dp.idle_sleep, Duration::ZERO);
+    assert_eq!(c.virtual_port_index(0), 0);
+    assert_eq!(c.eal_lcore_count(), Some(2));
+}
+
+#[test]
+fn contract_example_equals_demo_file() {
+    assert_eq!(ok(CONTRACT), ok(DEMO));
+}
+
+#[test]
+fn demo_file_loads_from_disk() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/demo.toml");
+    assert_eq!(Config::load(&path).unwrap(), demo_config());
+    assert_eq!(ok(DEMO), DEMO.parse::<Config>().unwrap());
+}
+
+#[test]
+fn demo_eal_args() {
+    let c = ok(DEMO);
+    let args = c.eal_args("splicer");
+    assert_eq!(args[0], "splicer");
+    assert_eq!(args[1..13], c.dataplane.eal[..]);
+    // No -a: --no-pci is added; the demo's own --file-prefix is kept.
+    assert_eq!(args[13..], strings(&["--no-pci"])[..]);
+}
+
+#[test]
+fn defaults_without_optional_keys() {
+    let c = ok(&doc("", PORTS));
+    assert_eq!(
+        c.dataplane,
+        Dataplane::new(strings(&["-l", "0-2", "--no-huge"]))
+    );
+    assert!(c.virtuals.is_empty());
+}
+
+#[test]
+fn every_key_set() {
+    let c = ok(r#"
+[dataplane]
+eal = ["-l", "0-4", "--vdev", "net_tap0", "--vdev", "net_tap1", "--vdev", "net_tap2"]
+workers = 4
+stats_interval = "1m 30s"
+mempool_size = 65535
+mempool_cache = 512
+rx_descriptors = 2048
+tx_descriptors = 512
+burst_size = 64
+handoff_ring_size = 65536
+neighbour_timeout = "5m"
+neighbour_retry = "250ms"
+neighbour_pending = 0
+idle_sleep = "100us"
+
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+gateway = "198.18.0.254"
+
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+
+[[port]]
+name = "p2p_link-3"
+address = "10.0.0.0/31"
+
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+port = "outside"
+
+[[virtual]]
+name = "www-tls"
+address = "198.18.0.100:443"
+
+[[virtual]]
+name = "routed"
+address = "203.0.113.7:8080"
+port = "inside"
+"#);
+    let dp = &c.dataplane;
+    assert_eq!(dp.workers, 4);
+    assert_eq!(dp.stats_interval, Some(Duration::from_secs(90)));
+    assert_eq!(dp.mempool_size, 65535);
+    assert_eq!(dp.mempool_cache, 512);
+    assert_eq!(dp.rx_descriptors, 2048);
+    assert_eq!(dp.tx_descriptors, 512);
+    assert_eq!(dp.burst_size, 64);
+    assert_eq!(dp.handoff_ring_size, 65536);
+    assert_eq!(dp.neighbour_timeout, Duration::from_secs(300));
+    assert_eq!(dp.neighbour_retry, Duration::from_millis(250));
+    assert_eq!(dp.neighbour_pending, 0);
+    assert_eq!(dp.idle_sleep, Duration::from_micros(100));
+    assert_eq!(c.ports[0].gateway, Some(Ipv4Addr::new(198, 18, 0, 254)));
+    assert_eq!(c.ports[2].address.to_string(), "10.0.0.0/31");
+    assert_eq!(c.virtuals[0].port.as_deref(), Some("outside"));
+    assert_eq!(c.virtuals[1].port, None);
+    assert_eq!(c.virtual_port_index(0), 0);
+    assert_eq!(c.virtual_port_index(1), 0);
+    assert_eq!(c.virtual_port_index(2), 1);
+    assert_eq!(c.eal_lcore_count(), Some(5));
+    round_trip(&c);
+}
+
+#[test]
+fn stats_interval_zero_disables() {
+    for zero in ["\"0\"", "\"0s\"", "0", "\"0ms\""] {
+        let c = ok(&dp(&format!("stats_interval = {zero}")));
+        assert_eq!(c.dataplane.stats_interval, None, "{zero}");
+    }
+}
+
+#[test]
+fn vip_on_no_subnet_with_explicit_port() {
+    let c = ok(&doc(
+        "",
+        &format!(
+            "{PORTS}[[virtual]]\nname = \"r\"\naddress = \"10.1.1.1:25\"\nport = \"inside\"\n"
+        ),
+    ));
+    assert_eq!(c.virtual_port_index(0), 1);
+}
+
+#[test]
+fn same_vip_different_ports_and_slash_31() {
+    ok(&doc(
+        "",
+        "[[port]]\nname = \"a\"\naddress = \"10.0.0.1/31\"\n[[virtual]]\nname = \"v\"\naddress = \"10.0.0.0:80\"\n",
+    ));
+}
+
+#[test]
+#[should_panic(expected = "virtual[0]: no [[port]] named \"dmz\"")]
+fn virtual_port_index_panics_on_unvalidated_config() {
+    let mut c = ok(&dp(""));
+    c.virtuals[0].port = Some("dmz".into());
+    c.virtual_port_index(0);
+}
+
+// ---------------------------------------------------------------- round trip
+
+fn round_trip(c: &Config) {
+    let text = toml::to_string(c).expect("serializes");
+    let back = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{text}"));
+    assert_eq!(&back, c, "--- written ---\n{text}");
+}
+
+#[test]
+fn round_trip_demo() {
+    let c = ok(DEMO);
+    round_trip(&c);
+    let text = toml::to_string(&c).unwrap();
+    for line in [
+        "[dataplane]",
+        "stats_interval = \"10s\"",
+        "neighbour_timeout = \"1m\"",
+        "neighbour_retry = \"1s\"",
+        "idle_sleep = \"0s\"",
+        "workers = 1",
+        "[[port]]",
+        "address = \"198.18.0.1/24\"",
+        "[[virtual]]",
+        "address = \"198.18.0.100:80\"",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("gateway"), "{text}");
+}
+
+#[test]
+fn round_trip_disabled_stats_and_no_virtuals() {
+    let c = ok(&doc(
+        "stats_interval = \"0\"\nidle_sleep = \"1ms 500us\"",
+        PORTS,
+    ));
+    round_trip(&c);
+    assert!(toml::to_string(&c)
+        .unwrap()
+        .contains("stats_interval = \"0s\""));
+}
+
+#[test]
+fn config_deserializes_through_validation() {
+    let c: Config = toml::from_str(DEMO).unwrap();
+    assert_eq!(c, demo_config());
+    let e = toml::from_str::<Config>(&dp("workers = 0")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("dataplane.workers: must be between 1 and 64, got 0"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------- TOML errors
+
+/// A TOML (shape) error: keeps the line/column and contains `key` (as quoted).
+fn toml_err(s: &str, key: &str, line: usize) -> String {
+    let e = Config::from_toml_str(s).unwrap_err();
+    assert!(matches!(e, ConfigError::Parse { .. }), "{e:?}");
+    assert_eq!(e.key(), None);
+    let m = e.to_string();
+    assert!(
+        m.starts_with(&format!("TOML parse error at line {line}, column")),
+        "{m}"
+    );
+    assert!(m.contains(key), "{m}");
+    m
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let s = format!("{}\nbogus = 1\n", dp(""));
+    let line = s.lines().position(|l| l == "bogus = 1").unwrap() + 1;
+    let m = toml_err(&s, "`bogus`", line);
+    assert!(m.contains("unknown field `bogus`"), "{m}");
+    // A misspelt table.
+    let s = format!("{}\n[dataplan]\nx = 1\n", dp(""));
+    let line = s.lines().position(|l| l == "[dataplan]").unwrap() + 1;
+    let m = toml_err(&s, "`dataplan`", line);
+    assert!(
+        m.contains("expected one of `dataplane`, `port`, `virtual`"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unknown_dataplane_key() {
+    let m = toml_err(&dp("worker = 2"), "`worker`", 3);
+    assert!(
+        m.contains("unknown field `worker`, expected one of `eal`, `workers`"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unknown_port_key() {
+    let s = doc(
+        "",
+        "[[port]]\nname = \"a\"\naddress = \"10.0.0.1/24\"\n[[port]]\nname = \"b\"\naddress = \"10.0.1.1/24\"\nmtu = 9000\n",
+    );
+    let m = toml_err(&s, "`mtu`", 10);
+    assert!(
+        m.contains("unknown field `mtu`, expected one of `name`, `address`, `gateway`"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unknown_virtual_key() {
+    let s = doc("", &format!("{PORTS}{WWW}backend = \"pool1\"\n"));
+    let m = toml_err(&s, "`backend`", 16);
+    assert!(
+        m.contains("unknown field `backend`, expected one of `name`, `address`, `port`"),
+        "{m}"
+    );
+}
+
+#[test]
+fn port_written_as_a_single_table() {
+    let s = doc("", "[port]\nname = \"a\"\naddress = \"10.0.0.1/24\"\n");
+    let m = toml_err(&s, "[[port]]", 4);
+    assert!(
+        m.contains("expected an array of tables, written [[port]]"),
+        "{m}"
+    );
+}
+
+#[test]
+fn sections_of_the_wrong_type() {
+    let m = toml_err(&format!("dataplane = 5\n{PORTS}"), "dataplane = 5", 1);
+    assert!(
+        m.ends_with("invalid type: integer `5`, expected a [dataplane] table"),
+        "{m}"
+    );
+    let m = toml_err(&dp("").replace("[[virtual]]", "[virtual]"), "[virtual]", 13);
+    assert!(
+        m.ends_with("invalid type: map, expected an array of tables, written [[virtual]]"),
+        "{m}"
+    );
+}
+
+#[test]
+fn toml_syntax_error() {
+    let e = Config::from_toml_str("[dataplane\n").unwrap_err();
+    assert!(
+        e.to_string().starts_with("TOML parse error at line 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_file() {
+    let e = Config::load(Path::new("/nonexistent/splicer.toml")).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }));
+    assert!(
+        e.to_string()
+            .starts_with("cannot read config file /nonexistent/splicer.toml: No such file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn load_names_the_file_in_toml_errors() {
+    let dir = std::env::temp_dir().join(format!("splicer-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, dp("bogus = 1")).unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        e.starts_with(&format!("{}: TOML parse error at line 3", path.display())),
+        "{e}"
+    );
+    assert!(e.contains("`bogus`"), "{e}");
+}
+
+// ---------------------------------------------------------------- validation
+
+/// A validation error: returns `<key>: <message>` after checking `key()`.
+fn invalid(s: &str, key: &str) -> String {
+    let e = Config::from_toml_str(s).unwrap_err();
+    assert_eq!(e.key(), Some(key), "{e}");
+    let m = e.to_string();
+    assert_eq!(m, format!("{key}: {}", e.message()));
+    m
+}
+
+#[test]
+fn missing_required_keys() {
+    assert_eq!(
+        invalid(PORTS, "dataplane"),
+        "dataplane: the [dataplane] table is missing; it is required and must at least set eal"
+    );
+    assert_eq!(
+        invalid(
+            &format!("[dataplane]\nworkers = 1\n{PORTS}"),
+            "dataplane.eal"
+        ),
+        r#"dataplane.eal: missing; it is required, like eal = ["-l", "0-1", "--vdev", "net_tap0"]"#
+    );
+    assert_eq!(
+        invalid(&doc("", "[[port]]\nname = \"a\"\n"), "port[0].address"),
+        "port[0].address: missing; it is required, like address = \"198.18.0.1/24\""
+    );
+    assert_eq!(
+        invalid(
+            &doc("", "[[port]]\naddress = \"10.0.0.1/24\"\n"),
+            "port[0].name"
+        ),
+        "port[0].name: missing; it is required, like name = \"outside\""
+    );
+    invalid(
+        &doc("", &format!("{PORTS}[[virtual]]\nname = \"x\"\n")),
+        "virtual[0].address",
+    );
+    invalid(
+        &doc(
+            "",
+            &format!("{PORTS}[[virtual]]\naddress = \"198.18.0.9:80\"\n"),
+        ),
+        "virtual[0].name",
+    );
+    assert_eq!(
+        invalid(&doc("", ""), "port"),
+        "port: at least one [[port]] is required, one per DPDK port in port-id order"
+    );
+}
+
+#[test]
+fn eal_errors() {
+    assert!(
+        invalid(&format!("[dataplane]\neal = []\n{PORTS}"), "dataplane.eal")
+            .starts_with("dataplane.eal: must not be empty")
+    );
+    assert_eq!(
+        invalid(&format!("[dataplane]\neal = [\"-l\", \"0-1\", \"-m\", 1024]\n{PORTS}"), "dataplane.eal[3]"),
+        "dataplane.eal[3]: expected a string, got integer 1024; EAL arguments are strings, write \"1024\""
+    );
+    assert_eq!(
+        invalid(&format!("[dataplane]\neal = \"-l 0-1\"\n{PORTS}"), "dataplane.eal"),
+        "dataplane.eal: expected an array of strings, one per argument (like [\"-l\", \"0-1\"]), got string \"-l 0-1\""
+    );
+    assert_eq!(
+        invalid(
+            &format!("[dataplane]\neal = [\"-l\", \"\"]\n{PORTS}"),
+            "dataplane.eal[1]"
+        ),
+        "dataplane.eal[1]: empty argument"
+    );
+    assert_eq!(
+        invalid(&format!("[dataplane]\neal = [\"-l\", \"0-1\", \"-c\", \"0x3\"]\n{PORTS}"), "dataplane.eal"),
+        "dataplane.eal: give only one of -l, --lcores and -c, DPDK refuses more than one (found -l 0-1, -c 0x3)"
+    );
+}
+
+#[test]
+fn workers_range() {
+    assert_eq!(
+        invalid(&dp("workers = 0"), "dataplane.workers"),
+        "dataplane.workers: must be between 1 and 64, got 0"
+    );
+    assert_eq!(
+        invalid(&dp("workers = 65"), "dataplane.workers"),
+        "dataplane.workers: must be between 1 and 64, got 65"
+    );
+    // Out of u16 range: the same message, not a serde type error.
+    assert_eq!(
+        invalid(&dp("workers = 100000"), "dataplane.workers"),
+        "dataplane.workers: must be between 1 and 64, got 100000"
+    );
+    assert_eq!(
+        invalid(&dp("workers = -1"), "dataplane.workers"),
+        "dataplane.workers: must be between 1 and 64, got -1"
+    );
+    assert_eq!(
+        invalid(&dp("workers = \"2\""), "dataplane.workers"),
+        "dataplane.workers: expected an integer, got string \"2\""
+    );
+}
+
+#[test]
+fn workers_need_lcores() {
+    let s = format!("[dataplane]\neal = [\"-l\", \"0-1\"]\nworkers = 2\n{PORTS}");
+    assert_eq!(
+        invalid(&s, "dataplane.workers"),
+        "dataplane.workers: 2 workers need 3 lcores (1 control + 2 workers) but dataplane.eal gives 2 (-l 0-1); give more lcores or fewer workers"
+    );
+    let s = format!("[dataplane]\neal = [\"-l0\"]\n{PORTS}");
+    assert_eq!(
+        invalid(&s, "dataplane.workers"),
+        "dataplane.workers: 1 worker needs 2 lcores (1 control + 1 worker) but dataplane.eal gives 1 (-l 0); give more lcores or fewer workers"
+    );
+    let s = format!("[dataplane]\neal = [\"--lcores=(0-1)@0\"]\nworkers = 2\n{PORTS}");
+    assert!(invalid(&s, "dataplane.workers").contains("gives 2 (--lcores (0-1)@0)"));
+    let s = format!("[dataplane]\neal = [\"-c\", \"0x3\"]\nworkers = 2\n{PORTS}");
+    assert!(invalid(&s, "dataplane.workers").contains("gives 2 (-c 0x3)"));
+    // Enough lcores, or an unknown count: accepted (the binary re-checks after EAL init).
+    ok(&format!(
+        "[dataplane]\neal = [\"-l\", \"0-2\"]\nworkers = 2\n{PORTS}"
+    ));
+    ok(&format!(
+        "[dataplane]\neal = [\"--lcores\", \"0@0,1@1,2@1\"]\nworkers = 2\n{PORTS}"
+    ));
+    ok(&format!(
+        "[dataplane]\neal = [\"--no-huge\"]\nworkers = 8\n{PORTS}"
+    ));
+    ok(&format!(
+        "[dataplane]\neal = [\"-l\", \"weird\"]\nworkers = 8\n{PORTS}"
+    ));
+}
+
+#[test]
+fn integer_ranges() {
+    let cases = [
+        (
+            "mempool_size = 1023",
+            "dataplane.mempool_size: must be at least 1024, got 1023",
+        ),
+        (
+            "mempool_size = 5000000000",
+            "dataplane.mempool_size: must be at least 1024, got 5000000000",
+        ),
+        (
+            "mempool_cache = 513",
+            "dataplane.mempool_cache: must be at most 512, got 513",
+        ),
+        (
+            "rx_descriptors = 1000",
+            "dataplane.rx_descriptors: must be a power of two between 64 and 4096, got 1000",
+        ),
+        (
+            "rx_descriptors = 32",
+            "dataplane.rx_descriptors: must be a power of two between 64 and 4096, got 32",
+        ),
+        (
+            "tx_descriptors = 8192",
+            "dataplane.tx_descriptors: must be a power of two between 64 and 4096, got 8192",
+        ),
+        (
+            "burst_size = 0",
+            "dataplane.burst_size: must be between 1 and 256, got 0",
+        ),
+        (
+            "burst_size = 257",
+            "dataplane.burst_size: must be between 1 and 256, got 257",
+        ),
+        (
+            "handoff_ring_size = 1000",
+            "dataplane.handoff_ring_size: must be a power of two between 64 and 65536, got 1000",
+        ),
+        (
+            "handoff_ring_size = 131072",
+            "dataplane.handoff_ring_size: must be a power of two between 64 and 65536, got 131072",
+        ),
+        (
+            "neighbour_pending = 70000",
+            "dataplane.neighbour_pending: must be at most 65535, got 70000",
+        ),
+        (
+            "neighbour_pending = -1",
+            "dataplane.neighbour_pending: must be at most 65535, got -1",
+        ),
+    ];
+    for (line, want) in cases {
+        let key = want.split(':').next().unwrap();
+        assert_eq!(invalid(&dp(line), key), want, "{line}");
+    }
+    // The bounds themselves are accepted.
+    ok(&dp("mempool_size = 1024\nmempool_cache = 512\nrx_descriptors = 64\ntx_descriptors = 4096\nburst_size = 256\nhandoff_ring_size = 64"));
+    ok(&dp(
+        "mempool_cache = 0\nburst_size = 1\nhandoff_ring_size = 65536\nworkers = 2",
+    ));
+}
+
+#[test]
+fn mempool_cache_vs_size_rule_for_built_configs() {
+    let mut c = ok(&dp(""));
+    c.dataplane.mempool_size = 600;
+    c.dataplane.mempool_cache = 512;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.mempool_size: must be at least 1024, got 600"
+    );
+    c.dataplane.mempool_size = 1024;
+    assert_eq!(c.validate().unwrap(), ());
+}
+
+#[test]
+fn duration_errors() {
+    let m = invalid(&dp("stats_interval = \"ten\""), "dataplane.stats_interval");
+    assert!(
+        m.starts_with("dataplane.stats_interval: invalid duration \"ten\": "),
+        "{m}"
+    );
+    let m = invalid(
+        &dp("neighbour_retry = \"1 sec later\""),
+        "dataplane.neighbour_retry",
+    );
+    assert!(
+        m.starts_with("dataplane.neighbour_retry: invalid duration \"1 sec later\": "),
+        "{m}"
+    );
+    assert_eq!(
+        invalid(&dp("neighbour_timeout = 60"), "dataplane.neighbour_timeout"),
+        "dataplane.neighbour_timeout: invalid duration 60: a duration needs a unit, write it as a string like \"60s\" or \"60ms\""
+    );
+    assert_eq!(
+        invalid(&dp("idle_sleep = 0.5"), "dataplane.idle_sleep"),
+        "dataplane.idle_sleep: expected a duration string like \"10s\", got float 0.5"
+    );
+    assert_eq!(
+        invalid(
+            &dp("neighbour_timeout = \"0s\""),
+            "dataplane.neighbour_timeout"
+        ),
+        "dataplane.neighbour_timeout: must be greater than zero, like \"1s\""
+    );
+    assert_eq!(
+        invalid(&dp("neighbour_retry = \"0\""), "dataplane.neighbour_retry"),
+        "dataplane.neighbour_retry: must be greater than zero, like \"1s\""
+    );
+    assert_eq!(
+        invalid(&dp("idle_sleep = \"2s\""), "dataplane.idle_sleep"),
+        "dataplane.idle_sleep: must be at most 1s, got 2s"
+    );
+    assert_eq!(
+        invalid(
+            &dp("stats_interval = \"2days\""),
+            "dataplane.stats_interval"
+        ),
+        "dataplane.stats_interval: must be at most 1day, got 2days"
+    );
+}
+
+fn with_ports(ports: &str) -> String {
+    doc("", ports)
+}
+
+#[test]
+fn port_name_errors() {
+    assert_eq!(
+        invalid(
+            &with_ports("[[port]]\nname = \"Outside\"\naddress = \"198.18.0.1/24\"\n"),
+            "port[0].name"
+        ),
+        "port[0].name: \"Outside\" is not a valid name: use 1 to 32 characters from a-z, 0-9, '_' and '-'"
+    );
+    invalid(
+        &with_ports("[[port]]\nname = \"\"\naddress = \"198.18.0.1/24\"\n"),
+        "port[0].name",
+    );
+    invalid(
+        &with_ports(&format!(
+            "[[port]]\nname = \"{}\"\naddress = \"198.18.0.1/24\"\n",
+            "a".repeat(33)
+        )),
+        "port[0].name",
+    );
+    assert_eq!(
+        invalid(
+            &with_ports("[[port]]\nname = \"inside\"\naddress = \"198.18.0.1/24\"\n[[port]]\nname = \"inside\"\naddress = \"198.19.0.1/24\"\n"),
+            "port[1].name"
+        ),
+        "port[1].name: duplicate port name \"inside\" (port[0] has it too)"
+    );
+    assert_eq!(
+        invalid(
+            &with_ports("[[port]]\nname = 7\naddress = \"198.18.0.1/24\"\n"),
+            "port[0].name"
+        ),
+        "port[0].name: expected a string, got integer 7"
+    );
+}
+
+fn two_ports(second_address: &str) -> String {
+    with_ports(&format!(
+        "[[port]]\nname = \"outside\"\naddress = \"198.18.0.1/24\"\n[[port]]\nname = \"inside\"\naddress = \"{second_address}\"\n"
+    ))
+}
+
+#[test]
+fn port_address_errors() {
+    let cases = [
+        ("198.19.0.1", "port[1].address: \"198.19.0.1\" is not an IPv4 address with a prefix length (like 198.19.0.1/24)"),
+        ("inside/24", "port[1].address: \"inside/24\" is not an IPv4 address with a prefix length (like 198.18.0.1/24)"),
+        ("198.19.0.1/33", "port[1].address: \"198.19.0.1/33\" is not an IPv4 address with a prefix length (like 198.19.0.1/24)"),
+        ("198.19.0.1/32", "port[1].address: prefix length must be between 1 and 31, got 32 (198.19.0.1/32)"),
+        ("198.19.0.1/0", "port[1].address: prefix length must be between 1 and 31, got 0 (198.19.0.1/0)"),
+        ("198.19.0.0/24", "port[1].address: 198.19.0.0 is the network address of 198.19.0.0/24; give the port a host address of the subnet"),
+        ("198.19.0.255/24", "port[1].address: 198.19.0.255 is the broadcast address of 198.19.0.0/24; give the port a host address of the subnet"),
+        ("127.0.0.2/8", "port[1].address: 127.0.0.2 is a loopback address"),
+        ("224.0.0.5/24", "port[1].address: 224.0.0.5 is a multicast address"),
+        ("198.18.0.1/24", "port[1].address: 198.18.0.1 is already the address of port[0] (\"outside\")"),
+        ("198.18.0.2/24", "port[1].address: subnet 198.18.0.0/24 overlaps subnet 198.18.0.0/24 of port[0] (\"outside\"); every port needs a subnet of its own"),
+        ("198.18.128.1/16", "port[1].address: subnet 198.18.0.0/16 overlaps subnet 198.18.0.0/24 of port[0] (\"outside\"); every port needs a subnet of its own"),
+    ];
+    for (address, want) in cases {
+        assert_eq!(
+            invalid(&two_ports(address), "port[1].address"),
+            want,
+            "{address}"
+        );
+    }
+}
+
+fn gateway(gw: &str) -> String {
+    with_ports(&format!(
+        "[[port]]\nname = \"outside\"\naddress = \"198.18.0.1/24\"\ngateway = \"{gw}\"\n"
+    ))
+}
+
+#[test]
+fn gateway_errors() {
+    ok(&gateway("198.18.0.254"));
+    let cases = [
+        (
+            "198.18.0",
+            "port[0].gateway: \"198.18.0\" is not an IPv4 address (like 198.18.0.254)",
+        ),
+        (
+            "10.0.0.1",
+            "port[0].gateway: 10.0.0.1 is not inside the port's subnet 198.18.0.0/24",
+        ),
+        (
+            "198.18.0.1",
+            "port[0].gateway: 198.18.0.1 is the port's own address",
+        ),
+        (
+            "198.18.0.0",
+            "port[0].gateway: 198.18.0.0 is the network address of 198.18.0.0/24",
+        ),
+        (
+            "198.18.0.255",
+            "port[0].gateway: 198.18.0.255 is the broadcast address of 198.18.0.0/24",
+        ),
+    ];
+    for (gw, want) in cases {
+        assert_eq!(invalid(&gateway(gw), "port[0].gateway"), want, "{gw}");
+    }
+}
+
+fn virtuals(virtuals: &str) -> String {
+    doc("", &format!("{PORTS}{virtuals}"))
+}
+
+fn vip(name: &str, address: &str, port: Option<&str>) -> String {
+    let port = port
+        .map(|p| format!("port = \"{p}\"\n"))
+        .unwrap_or_default();
+    format!("[[virtual]]\nname = \"{name}\"\naddress = \"{address}\"\n{port}")
+}
+
+#[test]
+fn virtual_errors() {
+    let cases = [
+        (vip("www", "198.18.0.100", None), "virtual[0].address", "virtual[0].address: \"198.18.0.100\" is not an IPv4 address with a TCP port (like 198.18.0.100:80)"),
+        (vip("www", "198.18.0.100:http", None), "virtual[0].address", "virtual[0].address: \"198.18.0.100:http\" is not an IPv4 address with a TCP port (like 198.18.0.100:80)"),
+        (vip("www", "198.18.0.100:65536", None), "virtual[0].address", "virtual[0].address: \"198.18.0.100:65536\" is not an IPv4 address with a TCP port (like 198.18.0.100:80)"),
+        (vip("www", "198.18.0.100:0", None), "virtual[0].address", "virtual[0].address: TCP port must be between 1 and 65535, got 0 (198.18.0.100:0)"),
+        (vip("www", "198.18.0.1:80", None), "virtual[0].address", "virtual[0].address: 198.18.0.1 is the address of port[0] (\"outside\"); a virtual needs an address of its own"),
+        (vip("www", "198.19.0.255:80", None), "virtual[0].address", "virtual[0].address: 198.19.0.255 is the broadcast address of port[1] (\"inside\") subnet 198.19.0.0/24"),
+        (vip("www", "127.0.0.1:80", Some("outside")), "virtual[0].address", "virtual[0].address: 127.0.0.1 is a loopback address"),
+        (vip("www", "10.1.1.1:80", None), "virtual[0].address", "virtual[0].address: 10.1.1.1 is on no port's subnet; set virtual[0].port to the port that should answer ARP for it"),
+        (vip("www", "198.18.0.100:80", Some("dmz")), "virtual[0].port", "virtual[0].port: no [[port]] named \"dmz\""),
+        (vip("www", "198.18.0.100:80", Some("inside")), "virtual[0].port", "virtual[0].port: 198.18.0.100 is on the subnet 198.18.0.0/24 of port \"outside\", so only that port can answer ARP for it; set it to \"outside\" or leave it out"),
+        (vip("Www", "198.18.0.100:80", None), "virtual[0].name", "virtual[0].name: \"Www\" is not a valid name: use 1 to 32 characters from a-z, 0-9, '_' and '-'"),
+    ];
+    for (v, key, want) in cases {
+        assert_eq!(invalid(&virtuals(&v), key), want, "{v}");
+    }
+}
+
+#[test]
+fn duplicate_virtuals() {
+    let s = virtuals(&format!(
+        "{}{}",
+        vip("www", "198.18.0.100:80", None),
+        vip("www", "198.18.0.101:80", None)
+    ));
+    assert_eq!(
+        invalid(&s, "virtual[1].name"),
+        "virtual[1].name: duplicate virtual name \"www\" (virtual[0] has it too)"
+    );
+    let s = virtuals(&format!(
+        "{}{}",
+        vip("www", "198.18.0.100:80", None),
+        vip("www2", "198.18.0.100:80", Some("outside"))
+    ));
+    assert_eq!(
+        invalid(&s, "virtual[1].address"),
+        "virtual[1].address: 198.18.0.100:80 is already used by virtual[0] (\"www\")"
+    );
+    // One address owned by two ports.
+    let s = virtuals(&format!(
+        "{}{}",
+        vip("a", "10.9.9.9:80", Some("outside")),
+        vip("b", "10.9.9.9:443", Some("inside"))
+    ));
+    assert_eq!(
+        invalid(&s, "virtual[1].port"),
+        "virtual[1].port: 10.9.9.9 is already answered by port \"outside\" for virtual[0] (\"a\"); every virtual on one address must use the same port"
+    );
+    // A port name and a virtual name may be equal; names of different kinds do not clash.
+    ok(&virtuals(&vip("outside", "198.18.0.100:80", None)));
+}
+
+#[test]
+fn validate_rejects_edited_configs() {
+    let mut c = ok(DEMO);
+    c.ports[1].name = "outside".into();
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "port[1].name: duplicate port name \"outside\" (port[0] has it too)"
+    );
+    let mut c = ok(DEMO);
+    c.dataplane.stats_interval = Some(Duration::ZERO);
+    assert_eq!(
+        c.validate().unwrap_err().key(),
+        Some("dataplane.stats_interval")
+    );
+    let mut c = ok(DEMO);
+    c.dataplane.eal.clear();
+    assert_eq!(c.validate().unwrap_err().key(), Some("dataplane.eal"));
+}

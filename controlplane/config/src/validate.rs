@@ -1,0 +1,413 @@
+//! Every rule a configuration must follow; [`validate`] reports the first one broken,
+//! naming its key.
+
+use crate::eal;
+use crate::net::{not_a_host, unusable, valid_name, NAME_MAX};
+use crate::{Config, ConfigError, Dataplane, Port, Virtual};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The range of an integer key.
+pub(crate) struct IntRule {
+    pub key: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub power_of_two: bool,
+}
+
+impl IntRule {
+    fn range(&self) -> String {
+        if self.power_of_two {
+            format!("a power of two between {} and {}", self.min, self.max)
+        } else if self.max == i64::from(u32::MAX) {
+            format!("at least {}", self.min)
+        } else if self.min == 0 {
+            format!("at most {}", self.max)
+        } else {
+            format!("between {} and {}", self.min, self.max)
+        }
+    }
+
+    /// The error for a value outside the rule.
+    pub fn error(&self, value: i64) -> ConfigError {
+        ConfigError::invalid(self.key, format!("must be {}, got {value}", self.range()))
+    }
+
+    fn check(&self, value: impl Into<i64>) -> Result<(), ConfigError> {
+        let v = value.into();
+        let in_range = (self.min..=self.max).contains(&v);
+        if in_range && (!self.power_of_two || v.count_ones() == 1) {
+            Ok(())
+        } else {
+            Err(self.error(v))
+        }
+    }
+}
+
+const fn rule(key: &'static str, min: i64, max: i64, power_of_two: bool) -> IntRule {
+    IntRule {
+        key,
+        min,
+        max,
+        power_of_two,
+    }
+}
+
+pub(crate) const WORKERS: IntRule = rule("dataplane.workers", 1, 64, false);
+pub(crate) const MEMPOOL_SIZE: IntRule =
+    rule("dataplane.mempool_size", 1024, u32::MAX as i64, false);
+/// DPDK's `RTE_MEMPOOL_CACHE_MAX_SIZE`.
+pub(crate) const MEMPOOL_CACHE: IntRule = rule("dataplane.mempool_cache", 0, 512, false);
+pub(crate) const RX_DESCRIPTORS: IntRule = rule("dataplane.rx_descriptors", 64, 4096, true);
+pub(crate) const TX_DESCRIPTORS: IntRule = rule("dataplane.tx_descriptors", 64, 4096, true);
+pub(crate) const BURST_SIZE: IntRule = rule("dataplane.burst_size", 1, 256, false);
+pub(crate) const HANDOFF_RING_SIZE: IntRule = rule("dataplane.handoff_ring_size", 64, 65536, true);
+pub(crate) const NEIGHBOUR_PENDING: IntRule = rule("dataplane.neighbour_pending", 0, 65535, false);
+
+/// Longest accepted value of every duration key but `idle_sleep`.
+const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
+/// Longest accepted `idle_sleep`.
+const IDLE_SLEEP_MAX: Duration = Duration::from_secs(1);
+
+fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError::invalid(key, message))
+}
+
+pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
+    dataplane(&config.dataplane)?;
+    ports(&config.ports)?;
+    virtuals(&config.ports, &config.virtuals)
+}
+
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
+    if dp.eal.is_empty() {
+        return invalid(
+            "dataplane.eal",
+            "must not be empty: give the DPDK EAL arguments, at least the lcores and the port devices, like [\"-l\", \"0-1\", \"--vdev\", \"net_tap0\"]",
+        );
+    }
+    if let Some(i) = dp.eal.iter().position(|a| a.is_empty()) {
+        return invalid(format!("dataplane.eal[{i}]"), "empty argument");
+    }
+    let lcore_options = eal::lcore_options(&dp.eal);
+    if lcore_options.len() > 1 {
+        let quoted: Vec<_> = lcore_options.iter().map(|o| o.text.as_str()).collect();
+        return invalid(
+            "dataplane.eal",
+            format!(
+                "give only one of -l, --lcores and -c, DPDK refuses more than one (found {})",
+                quoted.join(", ")
+            ),
+        );
+    }
+
+    WORKERS.check(dp.workers)?;
+    if let [option] = lcore_options.as_slice() {
+        if let Some(lcores) = option.count {
+            let workers = u32::from(dp.workers);
+            if workers + 1 > lcores {
+                let verb = if workers == 1 { "needs" } else { "need" };
+                return invalid(
+                    WORKERS.key,
+                    format!(
+                        "{} {verb} {} lcores (1 control + {}) but dataplane.eal gives {lcores} ({}); give more lcores or fewer workers",
+                        plural(workers, "worker"),
+                        workers + 1,
+                        plural(workers, "worker"),
+                        option.text
+                    ),
+                );
+            }
+        }
+    }
+
+    if let Some(d) = dp.stats_interval {
+        // `Some(ZERO)` cannot come from a file ("0s" reads as None), only from code.
+        if d.is_zero() {
+            return invalid(
+                "dataplane.stats_interval",
+                "Some(0s) is not allowed: None disables periodic statistics",
+            );
+        }
+        at_most("dataplane.stats_interval", d, DURATION_MAX)?;
+    }
+
+    MEMPOOL_SIZE.check(dp.mempool_size)?;
+    MEMPOOL_CACHE.check(dp.mempool_cache)?;
+    // DPDK refuses a cache whose flush threshold (1.5 x the cache size) exceeds the
+    // pool size. With the minimum pool of 1024 and the maximum cache of 512 it cannot
+    // happen today; the check stays in case either bound moves.
+    if u64::from(dp.mempool_cache) * 3 / 2 > u64::from(dp.mempool_size) {
+        return invalid(
+            MEMPOOL_CACHE.key,
+            format!(
+                "must be at most dataplane.mempool_size / 1.5 ({}), got {}",
+                u64::from(dp.mempool_size) * 2 / 3,
+                dp.mempool_cache
+            ),
+        );
+    }
+    RX_DESCRIPTORS.check(dp.rx_descriptors)?;
+    TX_DESCRIPTORS.check(dp.tx_descriptors)?;
+    BURST_SIZE.check(dp.burst_size)?;
+    HANDOFF_RING_SIZE.check(dp.handoff_ring_size)?;
+
+    positive("dataplane.neighbour_timeout", dp.neighbour_timeout)?;
+    at_most(
+        "dataplane.neighbour_timeout",
+        dp.neighbour_timeout,
+        DURATION_MAX,
+    )?;
+    positive("dataplane.neighbour_retry", dp.neighbour_retry)?;
+    at_most(
+        "dataplane.neighbour_retry",
+        dp.neighbour_retry,
+        DURATION_MAX,
+    )?;
+    NEIGHBOUR_PENDING.check(dp.neighbour_pending)?;
+    at_most("dataplane.idle_sleep", dp.idle_sleep, IDLE_SLEEP_MAX)?;
+    Ok(())
+}
+
+fn positive(key: &str, d: Duration) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        invalid(key, "must be greater than zero, like \"1s\"")
+    } else {
+        Ok(())
+    }
+}
+
+fn at_most(key: &str, d: Duration, max: Duration) -> Result<(), ConfigError> {
+    if d > max {
+        invalid(
+            key,
+            format!(
+                "must be at most {}, got {}",
+                crate::duration::format(max),
+                crate::duration::format(d)
+            ),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+fn name_rule(key: &str, name: &str) -> Result<(), ConfigError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        invalid(
+            key,
+            format!("{name:?} is not a valid name: use 1 to {NAME_MAX} characters from a-z, 0-9, '_' and '-'"),
+        )
+    }
+}
+
+fn ports(ports: &[Port]) -> Result<(), ConfigError> {
+    if ports.is_empty() {
+        return invalid(
+            "port",
+            "at least one [[port]] is required, one per DPDK port in port-id order",
+        );
+    }
+    for (i, port) in ports.iter().enumerate() {
+        let key = |field: &str| format!("port[{i}].{field}");
+        name_rule(&key("name"), &port.name)?;
+        if let Some(j) = ports[..i].iter().position(|p| p.name == port.name) {
+            return invalid(
+                key("name"),
+                format!("duplicate port name {:?} (port[{j}] has it too)", port.name),
+            );
+        }
+
+        let a = &port.address;
+        if !(1..=31).contains(&a.prefix_len) {
+            return invalid(
+                key("address"),
+                format!(
+                    "prefix length must be between 1 and 31, got {} ({a})",
+                    a.prefix_len
+                ),
+            );
+        }
+        if let Some(why) = unusable(a.addr) {
+            return invalid(key("address"), format!("{} is {why}", a.addr));
+        }
+        if let Some(which) = not_a_host(a.addr, a) {
+            return invalid(
+                key("address"),
+                format!(
+                    "{} is the {which} address of {}; give the port a host address of the subnet",
+                    a.addr,
+                    a.subnet()
+                ),
+            );
+        }
+        for (j, other) in ports[..i].iter().enumerate() {
+            if other.address.addr == a.addr {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{} is already the address of port[{j}] ({:?})",
+                        a.addr, other.name
+                    ),
+                );
+            }
+            if other.address.overlaps(a) {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "subnet {} overlaps subnet {} of port[{j}] ({:?}); every port needs a subnet of its own",
+                        a.subnet(),
+                        other.address.subnet(),
+                        other.name
+                    ),
+                );
+            }
+        }
+
+        if let Some(gw) = port.gateway {
+            if !a.contains(gw) {
+                return invalid(
+                    key("gateway"),
+                    format!("{gw} is not inside the port's subnet {}", a.subnet()),
+                );
+            }
+            if gw == a.addr {
+                return invalid(key("gateway"), format!("{gw} is the port's own address"));
+            }
+            if let Some(which) = not_a_host(gw, a) {
+                return invalid(
+                    key("gateway"),
+                    format!("{gw} is the {which} address of {}", a.subnet()),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The index of the port that owns `v` (see [`Config::virtual_port_index`]), or the
+/// message explaining why there is none (the key is `virtual[i].port` when `v.port`
+/// is set, `virtual[i].address` otherwise).
+pub(crate) fn virtual_owner(ports: &[Port], v: &Virtual) -> Result<usize, String> {
+    let ip = *v.address.ip();
+    let on_subnet = ports.iter().position(|p| p.address.contains(ip));
+    match &v.port {
+        Some(name) => {
+            let index = ports
+                .iter()
+                .position(|p| &p.name == name)
+                .ok_or_else(|| format!("no [[port]] named {name:?}"))?;
+            match on_subnet {
+                Some(s) if s != index => Err(format!(
+                    "{ip} is on the subnet {} of port {:?}, so only that port can answer ARP for it; set it to {:?} or leave it out",
+                    ports[s].address.subnet(),
+                    ports[s].name,
+                    ports[s].name
+                )),
+                _ => Ok(index),
+            }
+        }
+        None => on_subnet.ok_or_else(|| format!("{ip} is on no port's subnet")),
+    }
+}
+
+fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
+    // VIP address -> (owning port, virtual that first used it).
+    let mut owners: HashMap<std::net::Ipv4Addr, (usize, usize)> = HashMap::new();
+    for (i, v) in virtuals.iter().enumerate() {
+        let key = |field: &str| format!("virtual[{i}].{field}");
+        name_rule(&key("name"), &v.name)?;
+        if let Some(j) = virtuals[..i].iter().position(|o| o.name == v.name) {
+            return invalid(
+                key("name"),
+                format!(
+                    "duplicate virtual name {:?} (virtual[{j}] has it too)",
+                    v.name
+                ),
+            );
+        }
+
+        let ip = *v.address.ip();
+        if v.address.port() == 0 {
+            return invalid(
+                key("address"),
+                format!(
+                    "TCP port must be between 1 and 65535, got 0 ({})",
+                    v.address
+                ),
+            );
+        }
+        if let Some(why) = unusable(ip) {
+            return invalid(key("address"), format!("{ip} is {why}"));
+        }
+        for (j, p) in ports.iter().enumerate() {
+            if p.address.addr == ip {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{ip} is the address of port[{j}] ({:?}); a virtual needs an address of its own",
+                        p.name
+                    ),
+                );
+            }
+            if let Some(which) = not_a_host(ip, &p.address) {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{ip} is the {which} address of port[{j}] ({:?}) subnet {}",
+                        p.name,
+                        p.address.subnet()
+                    ),
+                );
+            }
+        }
+        if let Some(j) = virtuals[..i].iter().position(|o| o.address == v.address) {
+            return invalid(
+                key("address"),
+                format!(
+                    "{} is already used by virtual[{j}] ({:?})",
+                    v.address, virtuals[j].name
+                ),
+            );
+        }
+
+        let owner = match virtual_owner(ports, v) {
+            Ok(index) => index,
+            Err(message) if v.port.is_some() => return invalid(key("port"), message),
+            Err(_) => {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{ip} is on no port's subnet; set virtual[{i}].port to the port that should answer ARP for it"
+                    ),
+                )
+            }
+        };
+        match owners.get(&ip) {
+            Some(&(port, j)) if port != owner => {
+                return invalid(
+                    key("port"),
+                    format!(
+                        "{ip} is already answered by port {:?} for virtual[{j}] ({:?}); every virtual on one address must use the same port",
+                        ports[port].name, virtuals[j].name
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                owners.insert(ip, (owner, i));
+            }
+        }
+    }
+    Ok(())
+}

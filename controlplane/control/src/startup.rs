@@ -1,0 +1,308 @@
+//! Start-up and shutdown, in the order DPDK requires: EAL, mempool, ports, rings,
+//! workers; then the reverse.
+
+use crate::stats::{self, StatsSources};
+use dpdk_bindings::mempool::Mempool;
+use dpdk_bindings::port::{self, PortConfig};
+use dpdk_bindings::ring::MbufRing;
+use dpdk_bindings::{eal, Eal, Port};
+use splicer_config::Config;
+use splicer_dataplane::presence::neighbour::NeighbourSettings;
+use splicer_dataplane::{PortSetup, Settings, Topology, WorkerCounters};
+use splicer_wire::ipv4::Cidr;
+use splicer_wire::EthernetAddress;
+use splicer_worker::{Mesh, WorkerContext};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Mbuf data room: DPDK's default (2048 bytes + headroom), enough for a 1500-byte MTU
+/// frame in one segment.
+const MBUF_DATA_ROOM: u16 = 2048 + 128;
+
+/// How often the control core wakes to check for a stop request.
+const CONTROL_TICK: Duration = Duration::from_millis(50);
+
+/// Why the appliance could not start (or stop) cleanly. The message names the
+/// configuration key to change where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError(pub String);
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, RunError> {
+    Err(RunError(msg.into()))
+}
+
+/// Runs the appliance until `stop` is set (by the signal handler), then shuts down.
+pub fn run(config: &Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
+    let args = config.eal_args("splicer");
+    tracing::info!("EAL arguments: {}", args[1..].join(" "));
+    let eal = Eal::init(&args).map_err(|e| {
+        RunError(format!(
+            "dataplane.eal: DPDK EAL initialisation failed: {e}"
+        ))
+    })?;
+    let runtime_dir = eal.runtime_dir();
+    let result = run_with_eal(&eal, config, &stop);
+    if let Err(e) = eal.cleanup() {
+        tracing::warn!("rte_eal_cleanup: {e}");
+    }
+    // DPDK leaves its runtime folder behind even after a clean exit; an appliance that
+    // restarts with the same prefix must not trip over it.
+    if let Err(e) = std::fs::remove_dir_all(&runtime_dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!("cannot remove {}: {e}", runtime_dir.display());
+        }
+    }
+    result
+}
+
+fn run_with_eal(eal: &Eal, config: &Config, stop: &AtomicBool) -> Result<(), RunError> {
+    let dp = &config.dataplane;
+    let workers = usize::from(dp.workers);
+    let lcores = eal.worker_lcores();
+    if lcores.len() < workers {
+        return err(format!(
+            "dataplane.workers: {workers} workers need {} lcores (1 control + {workers} workers) but the EAL has {}; give more with -l or --lcores in dataplane.eal",
+            workers + 1,
+            eal.lcore_count()
+        ));
+    }
+    if lcores.len() > workers {
+        tracing::warn!(
+            "{} lcores beyond the {workers} workers stay idle",
+            lcores.len() - workers
+        );
+    }
+
+    let nports = port::count_avail();
+    if usize::from(nports) != config.ports.len() {
+        return err(format!(
+            "port: the configuration has {} [[port]] entries but DPDK created {nports} ports; each [[port]] needs one device (--vdev or a PCI device) in dataplane.eal",
+            config.ports.len()
+        ));
+    }
+
+    let needed = config.ports.len() * workers * usize::from(dp.rx_descriptors + dp.tx_descriptors)
+        + (workers + 1) * dp.mempool_cache as usize
+        + config.ports.len() * workers * usize::from(dp.burst_size);
+    if (dp.mempool_size as usize) < needed {
+        return err(format!(
+            "dataplane.mempool_size: {} mbufs cannot fill the RX/TX rings of {} ports x {workers} workers; at least {needed} are needed",
+            dp.mempool_size,
+            config.ports.len()
+        ));
+    }
+    let socket = eal::socket_id();
+    let pool = Arc::new(
+        Mempool::create_pktmbuf(
+            "splicer_mbufs",
+            dp.mempool_size,
+            dp.mempool_cache,
+            MBUF_DATA_ROOM,
+            socket,
+        )
+        .map_err(|e| {
+            RunError(format!(
+                "dataplane.mempool_size: cannot create the mempool: {e}"
+            ))
+        })?,
+    );
+
+    let ports = start_ports(config, &pool, socket)?;
+    let result = run_ports(eal, config, stop, &ports, &pool, &lcores[..workers]);
+    for (name, port) in &ports {
+        if let Err(e) = port.stop() {
+            tracing::warn!("port {name}: {e}");
+        }
+        if let Err(e) = port.close() {
+            tracing::warn!("port {name}: {e}");
+        }
+    }
+    result
+}
+
+fn start_ports(
+    config: &Config,
+    pool: &Mempool,
+    socket: i32,
+) -> Result<Vec<(String, Port)>, RunError> {
+    let dp = &config.dataplane;
+    let mut ports = Vec::with_capacity(config.ports.len());
+    for (i, pc) in config.ports.iter().enumerate() {
+        let key = format!("port[{i}]");
+        let port = Port::new(i as u16).map_err(|e| RunError(format!("{key}: {e}")))?;
+        let info = port.info().map_err(|e| RunError(format!("{key}: {e}")))?;
+        if info.max_rx_queues < dp.workers || info.max_tx_queues < dp.workers {
+            return err(format!(
+                "dataplane.workers: port {} ({}) supports {} RX / {} TX queues, fewer than the {} workers",
+                pc.name, info.driver_name, info.max_rx_queues, info.max_tx_queues, dp.workers
+            ));
+        }
+        let conf = PortConfig {
+            rx_queues: dp.workers,
+            tx_queues: dp.workers,
+            rx_descriptors: dp.rx_descriptors,
+            tx_descriptors: dp.tx_descriptors,
+        };
+        port.configure(&conf, pool, socket)
+            .and_then(|()| port.start())
+            .map_err(|e| {
+                RunError(format!(
+                    "{key}: port {} ({}): {e}",
+                    pc.name, info.driver_name
+                ))
+            })?;
+        let mac = port
+            .mac_addr()
+            .map_err(|e| RunError(format!("{key}: {e}")))?;
+        tracing::info!(
+            "port {} = DPDK port {i} ({}, {}), mac {}, address {}, {} queue(s)",
+            pc.name,
+            port.name(),
+            info.driver_name,
+            EthernetAddress(mac),
+            pc.address,
+            dp.workers
+        );
+        ports.push((pc.name.clone(), port));
+    }
+    Ok(ports)
+}
+
+fn topology(config: &Config, ports: &[(String, Port)]) -> Result<Topology, RunError> {
+    let mut setups = Vec::with_capacity(ports.len());
+    for (i, ((name, port), pc)) in ports.iter().zip(&config.ports).enumerate() {
+        let mac = port
+            .mac_addr()
+            .map_err(|e| RunError(format!("port[{i}]: {e}")))?;
+        let cidr = Cidr::new(pc.address.addr, pc.address.prefix_len)
+            .map_err(|e| RunError(format!("port[{i}].address: {e}")))?;
+        setups.push(PortSetup {
+            name: name.clone(),
+            mac: EthernetAddress(mac),
+            cidr,
+            gateway: pc.gateway,
+        });
+    }
+    let vips: Vec<_> = config
+        .virtuals
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v.address.ip(), config.virtual_port_index(i) as u16))
+        .collect();
+    Ok(Topology::new(setups, &vips))
+}
+
+fn run_ports(
+    eal: &Eal,
+    config: &Config,
+    stop: &AtomicBool,
+    ports: &[(String, Port)],
+    pool: &Arc<Mempool>,
+    lcores: &[u32],
+) -> Result<(), RunError> {
+    let dp = &config.dataplane;
+    let workers = lcores.len();
+    let topology = Arc::new(topology(config, ports)?);
+    let mut rings = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let ring = MbufRing::create(
+            &format!("splicer_handoff{w}"),
+            dp.handoff_ring_size,
+            eal::socket_id(),
+            false,
+            true,
+        )
+        .map_err(|e| RunError(format!("dataplane.handoff_ring_size: {e}")))?;
+        rings.push(ring);
+    }
+    let mesh = Arc::new(Mesh::new(rings));
+    let counters: Vec<_> = (0..workers)
+        .map(|_| Arc::new(WorkerCounters::new(ports.len())))
+        .collect();
+    let workers_stop = Arc::new(AtomicBool::new(false));
+    let tsc_hz = eal::tsc_hz();
+    let ticks = |d: Duration| (d.as_secs_f64() * tsc_hz as f64) as u64;
+    let neighbour = NeighbourSettings {
+        timeout: ticks(dp.neighbour_timeout),
+        retry: ticks(dp.neighbour_retry),
+        pending: usize::from(dp.neighbour_pending),
+    };
+
+    let mut launched = Vec::with_capacity(workers);
+    let mut launch_error = None;
+    for (w, &lcore) in lcores.iter().enumerate() {
+        let ctx = WorkerContext {
+            settings: Settings {
+                worker: w,
+                workers,
+                neighbour,
+            },
+            queue: w as u16,
+            ports: ports.iter().map(|(_, p)| *p).collect(),
+            pool: pool.clone(),
+            mesh: mesh.clone(),
+            topology: topology.clone(),
+            counters: counters[w].clone(),
+            burst: usize::from(dp.burst_size),
+            idle_sleep: dp.idle_sleep,
+            stop: workers_stop.clone(),
+            tsc_hz,
+        };
+        match eal.launch(lcore, move || splicer_worker::run(ctx)) {
+            Ok(()) => launched.push(lcore),
+            Err(e) => {
+                launch_error = Some(RunError(format!(
+                    "cannot launch worker {w} on lcore {lcore}: {e}"
+                )));
+                break;
+            }
+        }
+    }
+
+    let sources = StatsSources {
+        ports,
+        workers: &counters,
+        pool,
+    };
+    if launch_error.is_none() {
+        tracing::info!(
+            "splicer ready: {} ports up, {workers} workers on lcores {lcores:?}",
+            ports.len()
+        );
+        control_loop(stop, dp.stats_interval, &sources);
+        tracing::info!("stopping");
+    }
+    workers_stop.store(true, Ordering::Relaxed);
+    for &lcore in &launched {
+        let code = eal.wait_lcore(lcore);
+        if code != 0 {
+            tracing::warn!("worker on lcore {lcore} exited with {code}");
+        }
+    }
+    tracing::info!("final stats");
+    stats::log(&sources);
+    launch_error.map_or(Ok(()), Err)
+}
+
+fn control_loop(stop: &AtomicBool, stats_interval: Option<Duration>, sources: &StatsSources<'_>) {
+    let mut next_stats = stats_interval.map(|d| Instant::now() + d);
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(CONTROL_TICK);
+        if let (Some(at), Some(every)) = (next_stats, stats_interval) {
+            if Instant::now() >= at {
+                stats::log(sources);
+                next_stats = Some(at + every);
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Splicer's packet logic, kept free of DPDK so that unit and simulation tests run
+//! with no hugepages, no root and no NIC.
+//!
+//! A packet travels through the modules in this order:
+//!
+//! * [`parse`]: length-checked classification of the Ethernet/IPv4 headers;
+//! * [`lookup`]: which worker owns the packet's flow;
+//! * [`presence`]: the appliance's own network presence (ARP responder, neighbour
+//!   table, ICMP echo);
+//! * [`transmit`]: next-hop choice and Ethernet addressing of outgoing packets.
+//!
+//! [`pipeline::Pipeline`] strings them together for one worker. It never touches a NIC:
+//! packets come in as a [`PacketBuf`] and leave through a [`Sink`], which the DPDK worker
+//! implements with mbufs and TX bursts and the tests implement with vectors.
+
+#![forbid(unsafe_code)]
+
+pub mod counters;
+pub mod lookup;
+pub mod packet;
+pub mod parse;
+pub mod pipeline;
+pub mod presence;
+pub mod topology;
+pub mod transmit;
+
+pub use counters::{Counter, WorkerCounters};
+pub use packet::{PacketBuf, Sink};
+pub use pipeline::{Pipeline, Settings};
+pub use presence::neighbour::NeighbourUpdate;
+pub use topology::{PortSetup, Topology};

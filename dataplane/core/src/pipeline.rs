@@ -1,0 +1,192 @@
+//! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
+
+use crate::counters::{Counter, WorkerCounters};
+use crate::lookup::FlowKey;
+use crate::packet::{PacketBuf, Sink};
+use crate::parse::{classify, Classified, Ipv4Meta};
+use crate::presence::neighbour::{Expired, NeighbourSettings, NeighbourTable, NeighbourUpdate};
+use crate::topology::Topology;
+use crate::transmit::write_ethernet;
+use splicer_wire::ipv4::protocol;
+use splicer_wire::EthernetAddress;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// What a pipeline needs to know about its place among the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// This worker's index, `0..workers`.
+    pub worker: usize,
+    /// Number of workers; flows are spread over them by [`FlowKey::owner`].
+    pub workers: usize,
+    /// Neighbour resolution timing, in the same ticks as the `now` arguments.
+    pub neighbour: NeighbourSettings,
+}
+
+/// The packet logic of one worker. `P` is the packet buffer type.
+pub struct Pipeline<P> {
+    pub(crate) settings: Settings,
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) counters: Arc<WorkerCounters>,
+    pub(crate) neighbours: NeighbourTable<P>,
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// A pipeline for one worker.
+    pub fn new(settings: Settings, topology: Arc<Topology>, counters: Arc<WorkerCounters>) -> Self {
+        assert!(
+            settings.worker < settings.workers,
+            "worker index out of range"
+        );
+        Pipeline {
+            neighbours: NeighbourTable::new(settings.neighbour),
+            settings,
+            topology,
+            counters,
+        }
+    }
+
+    /// The counters this pipeline writes.
+    pub fn counters(&self) -> &Arc<WorkerCounters> {
+        &self.counters
+    }
+
+    /// Number of neighbour entries this worker holds.
+    pub fn neighbour_count(&self) -> usize {
+        self.neighbours.len()
+    }
+
+    /// A frame received from the NIC queue of this worker on `port`.
+    pub fn receive<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S) {
+        self.counters.inc(port, Counter::RxPackets);
+        self.process(port, pkt, now, sink, false);
+    }
+
+    /// A frame another worker received on `port` for a flow this worker owns.
+    pub fn receive_handed_off<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S) {
+        self.counters.inc(port, Counter::HandoffIn);
+        self.process(port, pkt, now, sink, true);
+    }
+
+    /// A neighbour another worker learned from the wire.
+    pub fn apply_neighbour_update<S: Sink<P>>(
+        &mut self,
+        u: NeighbourUpdate,
+        now: u64,
+        sink: &mut S,
+    ) {
+        self.learn(u.port, u.ip, u.mac, now, true, sink);
+    }
+
+    /// Runs timers: ARP retransmission, failed resolutions, neighbour expiry. Cheap when
+    /// nothing is due; call it every millisecond or so.
+    pub fn poll_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        let mut retries: [(u16, Ipv4Addr); 16] = [(0, Ipv4Addr::UNSPECIFIED); 16];
+        let mut n = 0;
+        let counters = &self.counters;
+        self.neighbours.poll(now, |e| match e {
+            Expired::Retry { port, ip } => {
+                // A burst of more than 16 due retries is rare; the rest go out next poll
+                // round a retry interval later, which only slows their resolution.
+                if n < retries.len() {
+                    retries[n] = (port, ip);
+                    n += 1;
+                }
+            }
+            Expired::GaveUp { port, pkt } => {
+                counters.inc(port, Counter::DropNeighbourUnresolved);
+                sink.discard(pkt);
+            }
+        });
+        for &(port, ip) in &retries[..n] {
+            self.send_arp_request(port, ip, sink);
+        }
+    }
+
+    fn process<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S, handed_in: bool) {
+        let meta = match classify(pkt.data(), self.topology.port(port).mac) {
+            Ok(Classified::Arp) => return self.arp(port, pkt, now, sink),
+            Ok(Classified::Ipv4(meta)) => meta,
+            Err(reason) => return self.drop(port, reason, pkt, sink),
+        };
+        if self.topology.local(meta.dst).is_none() {
+            return self.drop(port, Counter::DropNotForUs, pkt, sink);
+        }
+        let key = match flow_key(&meta, pkt.data()) {
+            Some(key) => key,
+            None => return self.drop(port, Counter::DropTruncated, pkt, sink),
+        };
+        if !handed_in && self.settings.workers > 1 {
+            let owner = key.owner(self.settings.workers);
+            if owner != self.settings.worker {
+                self.counters.inc(port, Counter::HandoffOut);
+                return sink.handoff(owner, pkt);
+            }
+        }
+        match meta.protocol {
+            protocol::ICMP => self.icmp(port, meta, pkt, now, sink),
+            _ => self.drop(port, Counter::DropUnsupportedProtocol, pkt, sink),
+        }
+    }
+
+    /// Counts `reason` on `port` and releases the packet.
+    pub(crate) fn drop<S: Sink<P>>(&mut self, port: u16, reason: Counter, pkt: P, sink: &mut S) {
+        self.counters.inc(port, reason);
+        sink.discard(pkt);
+    }
+
+    /// Learns a neighbour seen on the wire and tells the other workers.
+    pub(crate) fn learn_from_wire<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        ip: Ipv4Addr,
+        mac: EthernetAddress,
+        now: u64,
+        create: bool,
+        sink: &mut S,
+    ) {
+        if self.learn(port, ip, mac, now, create, sink) {
+            self.counters.inc(port, Counter::NeighboursLearned);
+            sink.publish_neighbour(NeighbourUpdate { port, ip, mac });
+        }
+    }
+
+    fn learn<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        ip: Ipv4Addr,
+        mac: EthernetAddress,
+        now: u64,
+        create: bool,
+        sink: &mut S,
+    ) -> bool {
+        let topology = &self.topology;
+        self.neighbours
+            .learn(port, ip, mac, now, create, |port, mac, mut pkt| {
+                write_ethernet(pkt.data_mut(), topology.port(port).mac, mac);
+                sink.transmit(port, pkt);
+            })
+    }
+}
+
+/// The flow a packet belongs to, or None when its L4 header is too short to tell.
+fn flow_key(meta: &Ipv4Meta, frame: &[u8]) -> Option<FlowKey> {
+    let l4 = frame.get(meta.l4_range())?;
+    let (a, b) = match meta.protocol {
+        // Echo requests of one `ping` share an identifier; other ICMP messages have no
+        // identifier there, but any stable bytes keep their owner stable.
+        protocol::ICMP => {
+            let id = u16::from_be_bytes([*l4.get(4)?, *l4.get(5)?]);
+            (id, id)
+        }
+        protocol::TCP | protocol::UDP => (
+            u16::from_be_bytes([*l4.first()?, *l4.get(1)?]),
+            u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]),
+        ),
+        _ => (0, 0),
+    };
+    Some(FlowKey::new(meta.protocol, (meta.src, a), (meta.dst, b)))
+}
+
+#[cfg(test)]
+mod tests;

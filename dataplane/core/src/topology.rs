@@ -1,0 +1,169 @@
+//! What the appliance is on the network: its ports, their addresses and the VIPs each
+//! answers for. Built once by the control core from the configuration and shared
+//! read-only by the workers.
+
+use hashbrown::HashMap;
+use splicer_wire::ipv4::Cidr;
+use splicer_wire::EthernetAddress;
+use std::net::Ipv4Addr;
+
+/// One port as the packet logic sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSetup {
+    /// Name from the configuration, for logs.
+    pub name: String,
+    /// The port's MAC address, used as the source of everything sent on it and as the
+    /// answer to ARP for its address and VIPs.
+    pub mac: EthernetAddress,
+    /// The port's own address and the subnet that is on-link behind it.
+    pub cidr: Cidr,
+    /// Next hop for destinations on no port's subnet.
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// What kind of local address a packet was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    /// A port's own address.
+    PortAddress,
+    /// A virtual server address.
+    Vip,
+}
+
+/// A local address and the port that owns it (answers ARP for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddr {
+    /// Index of the owning port.
+    pub port: u16,
+    /// Port address or VIP.
+    pub kind: LocalKind,
+}
+
+/// The appliance's addresses and routes.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    ports: Vec<PortSetup>,
+    local: HashMap<Ipv4Addr, LocalAddr>,
+    default_route: Option<(u16, Ipv4Addr)>,
+}
+
+impl Topology {
+    /// Builds the topology. `vips` pairs each VIP with the index of its owning port.
+    /// The default route is the first port that has a gateway.
+    pub fn new(ports: Vec<PortSetup>, vips: &[(Ipv4Addr, u16)]) -> Self {
+        let mut local = HashMap::with_capacity(ports.len() + vips.len());
+        for (i, p) in ports.iter().enumerate() {
+            local.insert(
+                p.cidr.addr,
+                LocalAddr {
+                    port: i as u16,
+                    kind: LocalKind::PortAddress,
+                },
+            );
+        }
+        for &(ip, port) in vips {
+            local.entry(ip).or_insert(LocalAddr {
+                port,
+                kind: LocalKind::Vip,
+            });
+        }
+        let default_route = ports
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| p.gateway.map(|gw| (i as u16, gw)));
+        Topology {
+            ports,
+            local,
+            default_route,
+        }
+    }
+
+    /// All ports, in DPDK port-id order.
+    pub fn ports(&self) -> &[PortSetup] {
+        &self.ports
+    }
+
+    /// One port. Panics on an index that was never configured (a programming error).
+    pub fn port(&self, index: u16) -> &PortSetup {
+        &self.ports[index as usize]
+    }
+
+    /// The local address `ip`, if it is one of ours.
+    #[inline]
+    pub fn local(&self, ip: Ipv4Addr) -> Option<LocalAddr> {
+        self.local.get(&ip).copied()
+    }
+
+    /// True when `port` answers ARP for `ip`: a VIP is announced only on its owning port,
+    /// so that two ports never claim one address.
+    pub fn answers_arp(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.local(ip).is_some_and(|l| l.port == port)
+    }
+
+    /// True when `ip` is inside the subnet of `port`.
+    pub fn on_link(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.ports
+            .get(port as usize)
+            .is_some_and(|p| p.cidr.contains(ip))
+    }
+
+    /// The port to send to `dst` on and the next hop whose MAC the frame goes to.
+    pub fn route(&self, dst: Ipv4Addr) -> Option<(u16, Ipv4Addr)> {
+        self.ports
+            .iter()
+            .position(|p| p.cidr.contains(dst))
+            .map(|i| (i as u16, dst))
+            .or(self.default_route)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn two_ports() -> Topology {
+        Topology::new(
+            vec![
+                PortSetup {
+                    name: "outside".into(),
+                    mac: EthernetAddress([2, 0, 0, 0, 0, 1]),
+                    cidr: "198.18.0.1/24".parse().unwrap(),
+                    gateway: Some(Ipv4Addr::new(198, 18, 0, 254)),
+                },
+                PortSetup {
+                    name: "inside".into(),
+                    mac: EthernetAddress([2, 0, 0, 0, 0, 2]),
+                    cidr: "198.19.0.1/24".parse().unwrap(),
+                    gateway: None,
+                },
+            ],
+            &[(Ipv4Addr::new(198, 18, 0, 100), 0)],
+        )
+    }
+
+    #[test]
+    fn local_addresses_and_arp_ownership() {
+        let t = two_ports();
+        let vip = Ipv4Addr::new(198, 18, 0, 100);
+        assert_eq!(t.local(vip).unwrap().kind, LocalKind::Vip);
+        assert!(t.answers_arp(0, vip));
+        assert!(!t.answers_arp(1, vip));
+        assert!(t.answers_arp(1, Ipv4Addr::new(198, 19, 0, 1)));
+        assert!(t.local(Ipv4Addr::new(198, 18, 0, 77)).is_none());
+    }
+
+    #[test]
+    fn routes_prefer_connected_subnets_then_gateway() {
+        let t = two_ports();
+        assert_eq!(
+            t.route(Ipv4Addr::new(198, 19, 0, 11)),
+            Some((1, Ipv4Addr::new(198, 19, 0, 11)))
+        );
+        assert_eq!(
+            t.route(Ipv4Addr::new(198, 18, 5, 5)),
+            Some((0, Ipv4Addr::new(198, 18, 0, 254)))
+        );
+        let no_gw = Topology::new(vec![t.port(1).clone()], &[]);
+        assert_eq!(no_gw.route(Ipv4Addr::new(198, 18, 5, 5)), None);
+    }
+}

@@ -1,0 +1,47 @@
+//! Last stage before a NIC: choose the port and next hop, resolve the next hop's MAC,
+//! write the Ethernet header.
+
+use crate::counters::Counter;
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
+use crate::presence::neighbour::Hold;
+use splicer_wire::{ethernet, EthernetAddress};
+use std::net::Ipv4Addr;
+
+/// Shortest Ethernet frame without FCS; frames Splicer builds are padded to it.
+pub const MIN_FRAME_LEN: usize = 60;
+
+/// Writes the Ethernet header of an IPv4 frame.
+#[inline]
+pub fn write_ethernet(frame: &mut [u8], src: EthernetAddress, dst: EthernetAddress) {
+    let mut eth = ethernet::Frame::new_unchecked(frame);
+    eth.set_dst_addr(dst);
+    eth.set_src_addr(src);
+    eth.set_ethertype(ethernet::ethertype::IPV4);
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// Sends an IPv4 packet whose IP header is final to `dst`. `rx_port` is where the
+    /// packet came in, for counting a drop before an output port is known.
+    pub(crate) fn send_ipv4<S: Sink<P>>(
+        &mut self,
+        rx_port: u16,
+        mut pkt: P,
+        dst: Ipv4Addr,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some((port, next_hop)) = self.topology.route(dst) else {
+            return self.drop(rx_port, Counter::DropNoRoute, pkt, sink);
+        };
+        if let Some(mac) = self.neighbours.lookup(next_hop, now) {
+            write_ethernet(pkt.data_mut(), self.topology.port(port).mac, mac);
+            return sink.transmit(port, pkt);
+        }
+        match self.neighbours.hold(port, next_hop, pkt, now) {
+            Hold::SendRequest => self.send_arp_request(port, next_hop, sink),
+            Hold::Waiting => {}
+            Hold::Refused(pkt) => self.drop(port, Counter::DropNeighbourUnresolved, pkt, sink),
+        }
+    }
+}

@@ -1,0 +1,1165 @@
+//! A streaming HTTP/1.x response framer: where does the response a server is sending end?
+//!
+//! This decides when a pooled server connection is free for the next request and where
+//! the next pipelined response starts. It is fed packet payloads one at a time and never
+//! buffers: the head is read by an incremental line scanner, a byte-at-a-time state
+//! machine that keeps only what framing needs (status code, version, the
+//! `Content-Length` value, whether the last transfer coding is `chunked`, and the
+//! `Connection` tokens `close` and `keep-alive`); every other header is skipped as it
+//! streams by. A fixed head buffer would have cost 16 KiB per pooled connection for
+//! nothing. The framer is about a hundred bytes and can be reused with
+//! [`ResponseFramer::reset`].
+//!
+//! Body rules (RFC 9112 §6.3), in order:
+//! 1. 1xx other than 101 is interim: the final response follows on the same stream and
+//!    the framer carries on reading heads (100 Continue, 102, 103);
+//! 2. `101 Switching Protocols`: the stream is no longer HTTP; everything up to the
+//!    server's FIN belongs to this response ([`ResponseFramer::needs_close`]), and the
+//!    connection is never reused;
+//! 3. a response to HEAD, 204 and 304 have no body, whatever their headers say;
+//! 4. `Transfer-Encoding` together with `Content-Length` is an error, as is
+//!    `Transfer-Encoding` in HTTP/1.0; otherwise a last coding `chunked` means a chunked
+//!    body (parsed leniently, see [`crate::body::ChunkedParser`]), and any other last
+//!    coding means the body ends at close;
+//! 5. `Content-Length` (several identical values are accepted);
+//! 6. otherwise the body ends when the server closes.
+//!
+//! Line ends may be CRLF or a bare LF (clients accept both from servers); obs-fold is
+//! tolerated on headers that do not affect framing and rejected on those that do.
+
+use crate::body::{is_tchar, BodyFramer, ChunkedParser};
+pub use crate::body::{Feed, FramingError};
+
+/// The largest response head accepted, in bytes (counted per head, so an interim 100
+/// Continue does not count against the final response).
+pub const MAX_RESPONSE_HEAD: u32 = 64 * 1024;
+
+/// The class of a status code, for statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    /// 1xx
+    Informational,
+    /// 2xx
+    Success,
+    /// 3xx
+    Redirection,
+    /// 4xx
+    ClientError,
+    /// 5xx
+    ServerError,
+    /// 6xx to 9xx: not defined, but well-formed.
+    Other,
+}
+
+impl StatusClass {
+    /// The class of `status`.
+    pub fn of(status: u16) -> StatusClass {
+        match status / 100 {
+            1 => StatusClass::Informational,
+            2 => StatusClass::Success,
+            3 => StatusClass::Redirection,
+            4 => StatusClass::ClientError,
+            5 => StatusClass::ServerError,
+            _ => StatusClass::Other,
+        }
+    }
+}
+
+/// How the body of a response is delimited, once its head has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseBody {
+    /// No body (HEAD, 204, 304, or `Content-Length: 0`).
+    None,
+    /// This many bytes.
+    Fixed(u64),
+    /// The chunked coding.
+    Chunked,
+    /// Until the server closes (no length given, a last coding other than chunked, or
+    /// 101 Switching Protocols).
+    UntilClose,
+}
+
+/// Which framing-relevant header the current line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Other,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+}
+
+const FIELD_NAMES: [&[u8]; 3] = [b"content-length", b"transfer-encoding", b"connection"];
+const FIELDS: [Field; 3] = [
+    Field::ContentLength,
+    Field::TransferEncoding,
+    Field::Connection,
+];
+const CONNECTION_TOKENS: [&[u8]; 2] = [b"close", b"keep-alive"];
+const TE_TOKENS: [&[u8]; 1] = [b"chunked"];
+
+/// Matches a token, byte by byte, against a few lowercase candidates at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TokenMatch {
+    len: u16,
+    /// Bit i set: candidate i still matches the bytes seen.
+    mask: u8,
+}
+
+impl TokenMatch {
+    fn new(candidates: usize) -> Self {
+        TokenMatch {
+            len: 0,
+            mask: ((1u16 << candidates) - 1) as u8,
+        }
+    }
+
+    fn push(&mut self, b: u8, candidates: &[&[u8]]) {
+        let b = b.to_ascii_lowercase();
+        let pos = self.len as usize;
+        for (i, c) in candidates.iter().enumerate() {
+            if self.mask & (1 << i) != 0 && c.get(pos) != Some(&b) {
+                self.mask &= !(1 << i);
+            }
+        }
+        self.len = self.len.saturating_add(1);
+    }
+
+    fn matched(&self, candidates: &[&[u8]]) -> Option<usize> {
+        (0..candidates.len())
+            .find(|&i| self.mask & (1 << i) != 0 && candidates[i].len() == self.len as usize)
+    }
+}
+
+/// Where the value scanner of a list header (`Connection`, `Transfer-Encoding`) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListPos {
+    /// Before a token (start of value, after a comma).
+    Gap,
+    /// Inside a token.
+    Token,
+    /// Whitespace after a token, before a comma.
+    AfterToken,
+    /// In `;` parameters after a token.
+    Params,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClPos {
+    Gap,
+    Digits,
+    AfterDigits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadState {
+    /// Matching `HTTP/1.` at this index.
+    Proto(u8),
+    /// Expecting the minor version digit.
+    Minor,
+    /// Expecting the space before the status code.
+    SpBeforeCode,
+    /// Read this many digits of the status code.
+    Code(u8),
+    /// After the status code: SP, or the end of the line.
+    AfterCode,
+    /// In the reason phrase.
+    Reason,
+    /// After a CR that ends a non-empty line.
+    LineLf,
+    /// At the start of a header line or the final empty line.
+    LineStart,
+    /// In a header name.
+    Name,
+    /// In a header value.
+    Value,
+    /// After the CR of the final empty line.
+    FinalLf,
+}
+
+/// Everything kept while reading one response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeadScan {
+    state: HeadState,
+    bytes: u32,
+    minor: u8,
+    status: u16,
+    /// The current line is a header (its value is finalized at the line end).
+    in_header: bool,
+    field: Field,
+    name: TokenMatch,
+    token: TokenMatch,
+    list_pos: ListPos,
+    list_tokens: u16,
+    cl_pos: ClPos,
+    cl_elements: u16,
+    cl_current: u64,
+    content_length: Option<u64>,
+    te_seen: bool,
+    te_last_chunked: bool,
+    conn_close: bool,
+    conn_keep_alive: bool,
+}
+
+impl HeadScan {
+    fn new() -> Self {
+        HeadScan {
+            state: HeadState::Proto(0),
+            bytes: 0,
+            minor: 0,
+            status: 0,
+            in_header: false,
+            field: Field::Other,
+            name: TokenMatch::new(FIELD_NAMES.len()),
+            token: TokenMatch::new(0),
+            list_pos: ListPos::Gap,
+            list_tokens: 0,
+            cl_pos: ClPos::Gap,
+            cl_elements: 0,
+            cl_current: 0,
+            content_length: None,
+            te_seen: false,
+            te_last_chunked: false,
+            conn_close: false,
+            conn_keep_alive: false,
+        }
+    }
+
+    /// Consumes one byte; `Ok(true)` when it was the last byte of the head.
+    fn step(&mut self, b: u8) -> Result<bool, FramingError> {
+        use HeadState::*;
+        self.bytes += 1;
+        if self.bytes > MAX_RESPONSE_HEAD {
+            return Err(FramingError::HeadTooLarge);
+        }
+        const PROTO: &[u8] = b"HTTP/1.";
+        match self.state {
+            Proto(i) => {
+                if b != PROTO[i as usize] {
+                    return Err(FramingError::InvalidStatusLine);
+                }
+                self.state = if i as usize + 1 == PROTO.len() {
+                    Minor
+                } else {
+                    Proto(i + 1)
+                };
+            }
+            Minor => {
+                if !b.is_ascii_digit() {
+                    return Err(FramingError::InvalidStatusLine);
+                }
+                // HTTP/1.2+ would be compatible with 1.1 (RFC 9110 §2.5).
+                self.minor = (b - b'0').min(1);
+                self.state = SpBeforeCode;
+            }
+            SpBeforeCode => {
+                if b != b' ' {
+                    return Err(FramingError::InvalidStatusLine);
+                }
+                self.state = Code(0);
+            }
+            Code(n) => {
+                if !b.is_ascii_digit() || (n == 0 && b == b'0') {
+                    return Err(FramingError::InvalidStatusLine);
+                }
+                self.status = self.status * 10 + u16::from(b - b'0');
+                self.state = if n == 2 { AfterCode } else { Code(n + 1) };
+            }
+            AfterCode => match b {
+                b' ' => self.state = Reason,
+                b'\r' => self.state = LineLf,
+                b'\n' => self.end_line()?,
+                _ => return Err(FramingError::InvalidStatusLine),
+            },
+            Reason => match b {
+                b'\r' => self.state = LineLf,
+                b'\n' => self.end_line()?,
+                _ => {}
+            },
+            LineLf => {
+                if b != b'\n' {
+                    return Err(FramingError::InvalidHeader);
+                }
+                self.end_line()?;
+            }
+            LineStart => match b {
+                b'\r' => self.state = FinalLf,
+                b'\n' => return Ok(true),
+                b' ' | b'\t' => {
+                    // obs-fold: continues the previous header's value.
+                    if !self.in_header || self.field != Field::Other {
+                        return Err(FramingError::InvalidHeader);
+                    }
+                    self.state = Value;
+                }
+                _ if is_tchar(b) => {
+                    self.in_header = true;
+                    self.name = TokenMatch::new(FIELD_NAMES.len());
+                    self.name.push(b, &FIELD_NAMES);
+                    self.state = Name;
+                }
+                _ => return Err(FramingError::InvalidHeader),
+            },
+            Name => match b {
+                b':' => {
+                    self.field = self
+                        .name
+                        .matched(&FIELD_NAMES)
+                        .map_or(Field::Other, |i| FIELDS[i]);
+                    self.start_value();
+                    self.state = Value;
+                }
+                _ if is_tchar(b) => self.name.push(b, &FIELD_NAMES),
+                // Includes whitespace before the colon (RFC 9112 §5.1: reject).
+                _ => return Err(FramingError::InvalidHeader),
+            },
+            Value => match b {
+                b'\r' => self.state = LineLf,
+                b'\n' => self.end_line()?,
+                _ => self.value_byte(b)?,
+            },
+            FinalLf => {
+                if b != b'\n' {
+                    return Err(FramingError::InvalidHeader);
+                }
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn start_value(&mut self) {
+        match self.field {
+            Field::Connection => self.token = TokenMatch::new(CONNECTION_TOKENS.len()),
+            Field::TransferEncoding => self.token = TokenMatch::new(TE_TOKENS.len()),
+            _ => {}
+        }
+        self.list_pos = ListPos::Gap;
+        self.list_tokens = 0;
+        self.cl_pos = ClPos::Gap;
+        self.cl_elements = 0;
+    }
+
+    fn candidates(&self) -> &'static [&'static [u8]] {
+        match self.field {
+            Field::Connection => &CONNECTION_TOKENS,
+            _ => &TE_TOKENS,
+        }
+    }
+
+    fn value_byte(&mut self, b: u8) -> Result<(), FramingError> {
+        match self.field {
+            Field::Other => {}
+            Field::ContentLength => match (b, self.cl_pos) {
+                (b'0'..=b'9', ClPos::Gap | ClPos::Digits) => {
+                    if self.cl_pos == ClPos::Gap {
+                        self.cl_current = 0;
+                    }
+                    self.cl_current = self
+                        .cl_current
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                        .ok_or(FramingError::InvalidContentLength)?;
+                    self.cl_pos = ClPos::Digits;
+                }
+                (b' ' | b'\t', ClPos::Gap) => {}
+                (b' ' | b'\t', _) => self.cl_pos = ClPos::AfterDigits,
+                (b',', ClPos::Digits | ClPos::AfterDigits) => self.end_cl_element()?,
+                _ => return Err(FramingError::InvalidContentLength),
+            },
+            Field::Connection | Field::TransferEncoding => {
+                let candidates = self.candidates();
+                match (b, self.list_pos) {
+                    (b',', ListPos::Gap) => {}
+                    (b',', _) => {
+                        self.end_token();
+                        self.token = TokenMatch::new(candidates.len());
+                        self.list_pos = ListPos::Gap;
+                    }
+                    (_, ListPos::Params) => {}
+                    (b' ' | b'\t', ListPos::Token) => self.list_pos = ListPos::AfterToken,
+                    (b' ' | b'\t', _) => {}
+                    (b';', ListPos::Token | ListPos::AfterToken) => self.list_pos = ListPos::Params,
+                    (_, ListPos::AfterToken) => {
+                        // `keep alive`: not a token of ours.
+                        self.token.mask = 0;
+                        self.list_pos = ListPos::Token;
+                    }
+                    (_, _) => {
+                        self.token.push(b, candidates);
+                        self.list_pos = ListPos::Token;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_token(&mut self) {
+        self.list_tokens += 1;
+        let matched = self.token.matched(self.candidates());
+        match self.field {
+            Field::Connection => match matched {
+                Some(0) => self.conn_close = true,
+                Some(1) => self.conn_keep_alive = true,
+                _ => {}
+            },
+            Field::TransferEncoding => {
+                self.te_seen = true;
+                self.te_last_chunked = matched == Some(0);
+            }
+            _ => {}
+        }
+    }
+
+    fn end_cl_element(&mut self) -> Result<(), FramingError> {
+        self.cl_elements += 1;
+        match self.content_length {
+            Some(prev) if prev != self.cl_current => {
+                return Err(FramingError::ConflictingContentLength)
+            }
+            _ => self.content_length = Some(self.cl_current),
+        }
+        self.cl_pos = ClPos::Gap;
+        Ok(())
+    }
+
+    /// The end of a non-empty line: finish the header value it carried.
+    fn end_line(&mut self) -> Result<(), FramingError> {
+        if self.in_header {
+            match self.field {
+                Field::Other => {}
+                Field::ContentLength => {
+                    if self.cl_pos != ClPos::Gap {
+                        self.end_cl_element()?;
+                    }
+                    if self.cl_elements == 0 {
+                        return Err(FramingError::InvalidContentLength);
+                    }
+                }
+                Field::Connection | Field::TransferEncoding => {
+                    if self.list_pos != ListPos::Gap {
+                        self.end_token();
+                    }
+                    if self.field == Field::TransferEncoding && self.list_tokens == 0 {
+                        return Err(FramingError::InvalidHeader);
+                    }
+                }
+            }
+        }
+        self.state = HeadState::LineStart;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Head,
+    Body(BodyFramer),
+    Complete,
+    Failed(FramingError),
+}
+
+/// Finds where one response ends in the stream of payloads a server sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseFramer {
+    request_was_head: bool,
+    phase: Phase,
+    scan: HeadScan,
+    /// Status of the final (non-1xx, or 101) response, once its head is read.
+    status: Option<u16>,
+    minor: u8,
+    body: Option<ResponseBody>,
+    persistent: bool,
+}
+
+impl ResponseFramer {
+    /// A framer for the response to a request; `request_method_was_head` because a
+    /// response to HEAD has no body whatever its headers say.
+    pub fn new(request_method_was_head: bool) -> Self {
+        ResponseFramer {
+            request_was_head: request_method_was_head,
+            phase: Phase::Head,
+            scan: HeadScan::new(),
+            status: None,
+            minor: 1,
+            body: None,
+            persistent: false,
+        }
+    }
+
+    /// Starts over for the next response on the same connection.
+    pub fn reset(&mut self, request_method_was_head: bool) {
+        *self = ResponseFramer::new(request_method_was_head);
+    }
+
+    /// Consumes the start of `payload` that belongs to this response.
+    ///
+    /// Returns how many bytes that is and whether the response ended there; bytes after
+    /// the end belong to the next response. After completion it consumes nothing and
+    /// reports complete again; after an error it repeats the error.
+    pub fn feed(&mut self, payload: &[u8]) -> Result<Feed, FramingError> {
+        let mut i = 0;
+        loop {
+            match &mut self.phase {
+                Phase::Complete => {
+                    return Ok(Feed {
+                        consumed: i,
+                        complete: true,
+                    })
+                }
+                Phase::Failed(e) => return Err(*e),
+                Phase::Head => {
+                    let mut head_done = false;
+                    while i < payload.len() {
+                        let b = payload[i];
+                        i += 1;
+                        match self.scan.step(b) {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                head_done = true;
+                                break;
+                            }
+                            Err(e) => return Err(self.fail(e)),
+                        }
+                    }
+                    if !head_done {
+                        return Ok(Feed {
+                            consumed: i,
+                            complete: false,
+                        });
+                    }
+                    if let Err(e) = self.head_done() {
+                        return Err(self.fail(e));
+                    }
+                }
+                Phase::Body(body) => match body.feed(&payload[i..]) {
+                    Ok(f) => {
+                        i += f.consumed;
+                        if !f.complete {
+                            return Ok(Feed {
+                                consumed: i,
+                                complete: false,
+                            });
+                        }
+                        self.phase = Phase::Complete;
+                    }
+                    Err(e) => return Err(self.fail(e)),
+                },
+            }
+        }
+    }
+
+    fn fail(&mut self, e: FramingError) -> FramingError {
+        self.phase = Phase::Failed(e);
+        self.persistent = false;
+        e
+    }
+
+    fn head_done(&mut self) -> Result<(), FramingError> {
+        let scan = &self.scan;
+        let status = scan.status;
+        if (100..200).contains(&status) && status != 101 {
+            // Interim response: the real one follows.
+            self.scan = HeadScan::new();
+            return Ok(());
+        }
+        self.status = Some(status);
+        self.minor = scan.minor;
+        self.persistent = if scan.minor >= 1 {
+            !scan.conn_close
+        } else {
+            scan.conn_keep_alive && !scan.conn_close
+        };
+        let body = if status == 101 {
+            ResponseBody::UntilClose
+        } else if self.request_was_head || status == 204 || status == 304 {
+            ResponseBody::None
+        } else if scan.te_seen {
+            if scan.content_length.is_some() {
+                return Err(FramingError::ContentLengthAndTransferEncoding);
+            }
+            if scan.minor == 0 {
+                return Err(FramingError::TransferEncodingInHttp10);
+            }
+            if scan.te_last_chunked {
+                ResponseBody::Chunked
+            } else {
+                ResponseBody::UntilClose
+            }
+        } else {
+            match scan.content_length {
+                Some(0) => ResponseBody::None,
+                Some(n) => ResponseBody::Fixed(n),
+                None => ResponseBody::UntilClose,
+            }
+        };
+        if body == ResponseBody::UntilClose {
+            self.persistent = false;
+        }
+        self.body = Some(body);
+        self.phase = match body {
+            ResponseBody::None => Phase::Complete,
+            ResponseBody::Fixed(n) => Phase::Body(BodyFramer::Fixed { remaining: n }),
+            ResponseBody::Chunked => Phase::Body(BodyFramer::Chunked(ChunkedParser::new(false))),
+            ResponseBody::UntilClose => Phase::Body(BodyFramer::UntilClose),
+        };
+        Ok(())
+    }
+
+    /// The server closed its side: `Ok` if that ends the response properly (it was
+    /// complete, or it is close-delimited, which is then complete), otherwise
+    /// [`FramingError::Truncated`].
+    pub fn finish(&mut self) -> Result<(), FramingError> {
+        match &mut self.phase {
+            Phase::Complete => Ok(()),
+            Phase::Failed(e) => Err(*e),
+            Phase::Body(body) => match body.finish() {
+                Ok(()) => {
+                    self.phase = Phase::Complete;
+                    Ok(())
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            Phase::Head => Err(self.fail(FramingError::Truncated)),
+        }
+    }
+
+    /// Whether the response has ended.
+    pub fn is_complete(&self) -> bool {
+        self.phase == Phase::Complete
+    }
+
+    /// Whether the final response head has been read.
+    pub fn head_complete(&self) -> bool {
+        self.body.is_some()
+    }
+
+    /// The error the framer stopped at, if any.
+    pub fn error(&self) -> Option<FramingError> {
+        match self.phase {
+            Phase::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The final status code (interim 1xx are skipped; 101 is final), once its head is
+    /// read.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The class of [`ResponseFramer::status`].
+    pub fn status_class(&self) -> Option<StatusClass> {
+        self.status.map(StatusClass::of)
+    }
+
+    /// The minor HTTP version of the final response (0 or 1), once its head is read.
+    pub fn version(&self) -> Option<u8> {
+        self.body.map(|_| self.minor)
+    }
+
+    /// How the body is delimited, once the head is read.
+    pub fn body(&self) -> Option<ResponseBody> {
+        self.body
+    }
+
+    /// The response only ends when the server closes (close-delimited body or 101): the
+    /// caller must wait for FIN, then call [`ResponseFramer::finish`].
+    pub fn needs_close(&self) -> bool {
+        self.body == Some(ResponseBody::UntilClose)
+    }
+
+    /// Whether the server connection can carry another request after this response: the
+    /// head has been read and did not say `Connection: close`, HTTP/1.0 said
+    /// `keep-alive`, the body is not close-delimited, and framing has not failed.
+    pub fn reusable(&self) -> bool {
+        self.persistent && self.body.is_some() && self.error().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::tests::{random_pieces, Rng};
+
+    /// Feeds `stream` in `pieces`; returns where the response ended, if it did.
+    fn end_in(
+        head: bool,
+        stream: &[u8],
+        pieces: &[(usize, usize)],
+    ) -> (ResponseFramer, Result<Option<usize>, FramingError>) {
+        let mut f = ResponseFramer::new(head);
+        for &(a, b) in pieces {
+            match f.feed(&stream[a..b]) {
+                Ok(feed) if feed.complete => return (f, Ok(Some(a + feed.consumed))),
+                Ok(feed) => assert_eq!(
+                    feed.consumed,
+                    b - a,
+                    "an incomplete feed consumes everything"
+                ),
+                Err(e) => return (f, Err(e)),
+            }
+        }
+        (f, Ok(None))
+    }
+
+    fn end(head: bool, stream: &[u8]) -> (ResponseFramer, Result<Option<usize>, FramingError>) {
+        end_in(head, stream, &[(0, stream.len())])
+    }
+
+    /// Checks that `response` (followed by junk that belongs to the next response) ends
+    /// exactly after `response` whole, byte by byte, at every split point and in random
+    /// splits; returns the framer that read it whole.
+    fn check_all_splits(head: bool, response: &[u8]) -> ResponseFramer {
+        let mut stream = response.to_vec();
+        stream.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        let want = Ok(Some(response.len()));
+        let (whole, got) = end(head, &stream);
+        assert_eq!(got, want, "whole {:?}", String::from_utf8_lossy(response));
+        let bytewise: Vec<_> = (0..stream.len()).map(|i| (i, i + 1)).collect();
+        let (f, got) = end_in(head, &stream, &bytewise);
+        assert_eq!(got, want, "bytewise");
+        assert_eq!(f, whole, "the split does not change the outcome");
+        for cut in 0..stream.len() {
+            let (_, got) = end_in(head, &stream, &[(0, cut), (cut, stream.len())]);
+            assert_eq!(got, want, "cut {cut}");
+        }
+        let mut rng = Rng(0xC0FF_EE00 ^ response.len() as u64);
+        for _ in 0..300 {
+            let pieces = random_pieces(&mut rng, stream.len(), 7);
+            let (f, got) = end_in(head, &stream, &pieces);
+            assert_eq!(got, want, "random split {pieces:?}");
+            assert_eq!(f, whole);
+        }
+        whole
+    }
+
+    #[test]
+    fn content_length() {
+        let r = b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world!";
+        let f = check_all_splits(false, r);
+        assert_eq!(f.status(), Some(200));
+        assert_eq!(f.status_class(), Some(StatusClass::Success));
+        assert_eq!(f.version(), Some(1));
+        assert_eq!(f.body(), Some(ResponseBody::Fixed(12)));
+        assert!(f.is_complete());
+        assert!(f.reusable());
+        assert!(!f.needs_close());
+    }
+
+    #[test]
+    fn content_length_zero_and_repeats() {
+        let f = check_all_splits(
+            false,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(f.body(), Some(ResponseBody::None));
+        assert_eq!(f.status_class(), Some(StatusClass::ClientError));
+        let f = check_all_splits(false, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length:3\r\nContent-Length: 3 , 3\r\n\r\nabc");
+        assert_eq!(f.body(), Some(ResponseBody::Fixed(3)));
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n4;ext=1\r\nWiki\r\n6 ; a=\"b\"\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0;last\r\nX-Sum: 1\r\nX-Other: 2\r\n\r\n";
+        let f = check_all_splits(false, r);
+        assert_eq!(f.body(), Some(ResponseBody::Chunked));
+        assert!(f.reusable());
+    }
+
+    #[test]
+    fn chunked_after_other_codings() {
+        let f = check_all_splits(false, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n");
+        assert_eq!(f.body(), Some(ResponseBody::Chunked));
+        let f = check_all_splits(
+            false,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        );
+        assert_eq!(f.body(), Some(ResponseBody::Chunked));
+    }
+
+    #[test]
+    fn head_response_has_no_body() {
+        let f = check_all_splits(true, b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n");
+        assert_eq!(f.body(), Some(ResponseBody::None));
+        assert!(f.reusable());
+        let f = check_all_splits(
+            true,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        assert_eq!(f.body(), Some(ResponseBody::None));
+        // Not even close-delimited.
+        let f = check_all_splits(true, b"HTTP/1.1 200 OK\r\n\r\n");
+        assert!(!f.needs_close());
+    }
+
+    #[test]
+    fn no_content_and_not_modified() {
+        let f = check_all_splits(false, b"HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n");
+        assert_eq!(f.status(), Some(204));
+        assert_eq!(f.body(), Some(ResponseBody::None));
+        assert!(f.reusable());
+        let f = check_all_splits(
+            false,
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"x\"\r\n\r\n",
+        );
+        assert_eq!(f.status(), Some(304));
+        assert_eq!(f.status_class(), Some(StatusClass::Redirection));
+        assert_eq!(f.body(), Some(ResponseBody::None));
+    }
+
+    #[test]
+    fn continue_then_final() {
+        let r = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+        let f = check_all_splits(false, r);
+        assert_eq!(f.status(), Some(201));
+        assert_eq!(f.body(), Some(ResponseBody::Fixed(2)));
+        // After only the interim response, the exchange is not over.
+        let (f, got) = end(false, b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(got, Ok(None));
+        assert_eq!(f.status(), None);
+        assert!(!f.head_complete());
+        assert!(!f.reusable());
+    }
+
+    #[test]
+    fn switching_protocols_runs_to_close() {
+        let mut f = ResponseFramer::new(false);
+        let feed = f.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello").unwrap();
+        assert!(!feed.complete);
+        assert_eq!(f.status(), Some(101));
+        assert_eq!(f.status_class(), Some(StatusClass::Informational));
+        assert!(f.needs_close());
+        assert!(!f.reusable());
+        assert_eq!(f.finish(), Ok(()));
+        assert!(f.is_complete());
+    }
+
+    #[test]
+    fn close_delimited() {
+        let r = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>all of it</html>";
+        for split in [1, 3, r.len()] {
+            let mut f = ResponseFramer::new(false);
+            for piece in r.chunks(split) {
+                assert_eq!(
+                    f.feed(piece),
+                    Ok(Feed {
+                        consumed: piece.len(),
+                        complete: false
+                    })
+                );
+            }
+            assert!(f.needs_close());
+            assert!(!f.reusable());
+            assert_eq!(f.body(), Some(ResponseBody::UntilClose));
+            assert!(!f.is_complete());
+            assert_eq!(f.finish(), Ok(()));
+            assert!(f.is_complete());
+            assert_eq!(
+                f.feed(b"x"),
+                Ok(Feed {
+                    consumed: 0,
+                    complete: true
+                })
+            );
+        }
+        // A last coding other than chunked also runs to close.
+        let (f, got) = end(
+            false,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx",
+        );
+        assert_eq!(got, Ok(None));
+        assert!(f.needs_close());
+    }
+
+    #[test]
+    fn truncated() {
+        let mut f = ResponseFramer::new(false);
+        f.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        assert_eq!(f.finish(), Err(FramingError::Truncated));
+        assert_eq!(f.error(), Some(FramingError::Truncated));
+        assert!(!f.reusable());
+        let mut f = ResponseFramer::new(false);
+        f.feed(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap();
+        assert_eq!(f.finish(), Err(FramingError::Truncated));
+        let mut f = ResponseFramer::new(false);
+        f.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
+            .unwrap();
+        assert_eq!(f.finish(), Err(FramingError::Truncated));
+    }
+
+    fn reusable(r: &[u8]) -> bool {
+        let (f, got) = end(false, r);
+        assert!(matches!(got, Ok(Some(_))), "{got:?}");
+        f.reusable()
+    }
+
+    #[test]
+    fn connection_tokens_and_versions() {
+        assert!(reusable(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(
+            b"HTTP/1.1 200 OK\r\nconnection: CLOSE\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection:close\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: te,close ,x\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: clos\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.1 200 OK\r\nConnection: c lose\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.1 200 OK\r\nX-Connection: close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.1 200 OK\r\nConnection-X: close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(reusable(
+            b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(reusable(
+            b"HTTP/1.0 200 OK\r\nConnection: foo, keep-alive\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!reusable(
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive-ish\r\nContent-Length: 0\r\n\r\n"
+        ));
+        // A future 1.x is treated as 1.1.
+        let (f, _) = end(false, b"HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(f.version(), Some(1));
+        assert!(f.reusable());
+        let (f, _) = end(false, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(f.version(), Some(0));
+    }
+
+    #[test]
+    fn lenient_line_ends_and_folding() {
+        let f = check_all_splits(false, b"HTTP/1.1 200 OK\nContent-Length: 2\nX: y\n\nhi");
+        assert_eq!(f.body(), Some(ResponseBody::Fixed(2)));
+        let f = check_all_splits(false, b"HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx");
+        assert_eq!(f.status(), Some(200));
+        let f = check_all_splits(false, b"HTTP/1.1 200 \r\nContent-Length: 1\r\n\r\nx");
+        assert_eq!(f.status(), Some(200));
+        // obs-fold on a header that does not matter for framing is skipped.
+        let f = check_all_splits(
+            false,
+            b"HTTP/1.1 200 OK\r\nX-Long: a\r\n b\r\n\tc\r\nContent-Length: 1\r\n\r\nx",
+        );
+        assert_eq!(f.body(), Some(ResponseBody::Fixed(1)));
+    }
+
+    #[test]
+    fn framing_errors() {
+        let cases: [(&[u8], FramingError); 22] = [
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                FramingError::ContentLengthAndTransferEncoding,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                FramingError::ContentLengthAndTransferEncoding,
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                FramingError::TransferEncodingInHttp10,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+                FramingError::ConflictingContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3, 4\r\n\r\n",
+                FramingError::ConflictingContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\n",
+                FramingError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n",
+                FramingError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3 4\r\n\r\n",
+                FramingError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+                FramingError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
+                FramingError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length : 3\r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n 2\r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n X: y\r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nX: y\rZ\r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n\x01: y\r\n\r\n",
+                FramingError::InvalidHeader,
+            ),
+            (b"HTTP/2 200\r\n\r\n", FramingError::InvalidStatusLine),
+            (b"HTTP/1.1 20 OK\r\n\r\n", FramingError::InvalidStatusLine),
+            (b"HTTP/1.1 099 OK\r\n\r\n", FramingError::InvalidStatusLine),
+            (b"HTTP/1.1 2000 OK\r\n\r\n", FramingError::InvalidStatusLine),
+            (b"http/1.1 200 OK\r\n\r\n", FramingError::InvalidStatusLine),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n",
+                FramingError::InvalidChunkSize,
+            ),
+        ];
+        for (r, want) in cases {
+            let (f, got) = end(false, r);
+            assert_eq!(got, Err(want), "{:?}", String::from_utf8_lossy(r));
+            assert_eq!(f.error(), Some(want));
+            assert!(!f.reusable());
+            let bytewise: Vec<_> = (0..r.len()).map(|i| (i, i + 1)).collect();
+            assert_eq!(end_in(false, r, &bytewise).1, Err(want));
+        }
+        // The error sticks.
+        let mut f = ResponseFramer::new(false);
+        assert!(f.feed(b"XTTP").is_err());
+        assert_eq!(
+            f.feed(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Err(FramingError::InvalidStatusLine)
+        );
+        assert_eq!(f.finish(), Err(FramingError::InvalidStatusLine));
+    }
+
+    #[test]
+    fn head_too_large() {
+        let mut r = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while r.len() <= MAX_RESPONSE_HEAD as usize {
+            r.extend_from_slice(b"X-Pad: 0123456789012345678901234567890123456789\r\n");
+        }
+        assert_eq!(end(false, &r).1, Err(FramingError::HeadTooLarge));
+    }
+
+    #[test]
+    fn invalid_chunk_sizes_in_response() {
+        for (body, want) in [
+            (
+                &b"10000000000000000\r\n"[..],
+                FramingError::ChunkSizeOverflow,
+            ),
+            (b"\r\n", FramingError::InvalidChunkSize),
+            (b"0x5\r\n", FramingError::InvalidChunkSize),
+            (b"5\r\nabcdefg", FramingError::InvalidLineEnd),
+        ] {
+            let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            r.extend_from_slice(body);
+            assert_eq!(end(false, &r).1, Err(want), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn pipelined_responses() {
+        let first = &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"[..];
+        let second = &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..];
+        let third = &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"[..];
+        let stream = [first, second, third].concat();
+        let mut f = ResponseFramer::new(false);
+        let mut at = 0;
+        let mut ends = Vec::new();
+        for head in [false, false, true] {
+            f.reset(head);
+            let feed = f.feed(&stream[at..]).unwrap();
+            assert!(feed.complete);
+            at += feed.consumed;
+            ends.push(at);
+            // Completed: nothing more is taken.
+            assert_eq!(
+                f.feed(&stream[at..]).unwrap(),
+                Feed {
+                    consumed: 0,
+                    complete: true
+                }
+            );
+        }
+        assert_eq!(
+            ends,
+            [first.len(), first.len() + second.len(), stream.len()]
+        );
+    }
+
+    #[test]
+    fn head_end_agrees_with_httparse() {
+        // The scanner's head length must be httparse's for well-formed heads.
+        let heads: [&[u8]; 5] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\nX-A: b\r\nX-C: d e f\r\n\r\n",
+            b"HTTP/1.0 304 Not Modified\r\nConnection: keep-alive\r\n\r\n",
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nServer: s\r\nSet-Cookie: a=b; Path=/\r\n\r\n",
+            b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        ];
+        for h in heads {
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut headers);
+            let status = resp.parse(h).unwrap();
+            let (f, got) = end(false, h);
+            assert_eq!(got, Ok(Some(status.unwrap())));
+            assert_eq!(f.status(), resp.code);
+        }
+    }
+
+    #[test]
+    fn status_classes() {
+        for (s, c) in [
+            (100, StatusClass::Informational),
+            (200, StatusClass::Success),
+            (302, StatusClass::Redirection),
+            (404, StatusClass::ClientError),
+            (503, StatusClass::ServerError),
+            (799, StatusClass::Other),
+        ] {
+            assert_eq!(StatusClass::of(s), c);
+        }
+        let f = check_all_splits(
+            false,
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1\r\n\r\nx",
+        );
+        assert_eq!(f.status_class(), Some(StatusClass::ServerError));
+    }
+
+    #[test]
+    fn framer_is_small() {
+        // Kept per pooled server connection: it must stay a few words, not a buffer.
+        assert!(
+            core::mem::size_of::<ResponseFramer>() <= 160,
+            "{}",
+            core::mem::size_of::<ResponseFramer>()
+        );
+    }
+}

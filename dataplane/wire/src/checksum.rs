@@ -1,0 +1,270 @@
+//! Internet checksum (RFC 1071) arithmetic and RFC 1624 incremental updates.
+//!
+//! A checksum is computed in two steps so that disjoint pieces (pseudo-header, header,
+//! payload) can be summed separately and combined by plain `u32` addition: [`sum`]
+//! and [`pseudo_header_v4`] give partial sums, [`finish`] folds and complements the
+//! total into the value stored on the wire.
+//!
+//! Pieces combined this way must each start at an even offset of the checksummed
+//! data, because an odd-length piece is padded with a zero byte at its end.
+
+use std::net::Ipv4Addr;
+
+/// Ones-complement sum of `data` taken as big-endian 16-bit words, an odd final byte
+/// being the high byte of a zero-padded word. Not complemented.
+///
+/// The result is a partial sum: combine several with `+` and pass the total to
+/// [`fold`] or [`finish`]. It is returned folded to at most `0xffff`, so that adding
+/// up to 65 537 partial sums cannot overflow a `u32`; callers must still fold.
+#[inline]
+pub fn sum(data: &[u8]) -> u32 {
+    // 2^16 ≡ 1 (mod 0xffff), so a ones-complement sum of 64-bit words (end-around
+    // carry included) is congruent to the sum of their 16-bit halves: four words per
+    // addition instead of one.
+    let mut acc: u64 = 0;
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        acc = add_end_around(acc, w);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Zero padding on the right keeps every byte in its position within a 16-bit
+        // word, and pads an odd final byte the way RFC 1071 requires.
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        acc = add_end_around(acc, u64::from_be_bytes(tail));
+    }
+    // Two rounds: the first can carry into bit 32, the second cannot.
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
+    u32::from(fold(acc as u32))
+}
+
+#[inline(always)]
+fn add_end_around(a: u64, b: u64) -> u64 {
+    let (s, carry) = a.overflowing_add(b);
+    // Cannot overflow: on carry, s <= 2^64 - 2.
+    s + u64::from(carry)
+}
+
+/// Folds the carries of a partial sum into 16 bits. Not complemented.
+#[inline]
+pub fn fold(sum: u32) -> u16 {
+    let s = (sum & 0xffff) + (sum >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+/// The checksum to store for a partial sum: folded, then complemented.
+#[inline]
+pub fn finish(sum: u32) -> u16 {
+    !fold(sum)
+}
+
+/// The checksum of `data` on its own. Over data that includes a correct checksum
+/// field the result is 0, which is how headers are verified.
+#[inline]
+pub fn data(data: &[u8]) -> u16 {
+    finish(sum(data))
+}
+
+/// Partial sum of the IPv4 pseudo-header that TCP and UDP checksums cover; `len` is
+/// the length of the TCP segment or UDP datagram, header included.
+#[inline]
+pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, len: u16) -> u32 {
+    let s = u32::from(src);
+    let d = u32::from(dst);
+    (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + u32::from(protocol) + u32::from(len)
+}
+
+/// Updates checksum `csum` after a 16-bit word of the covered data changed from `old`
+/// to `new`.
+///
+/// Uses RFC 1624 equation 3, `HC' = ~(~HC + ~m + m')`, which unlike the older
+/// equation of RFC 1141 never produces `0x0000` for data whose full recomputation gives
+/// `0xffff`. The word must sit at an even offset; a byte at an odd offset is the low
+/// byte of its word.
+#[inline]
+pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
+    let s = u32::from(!csum) + u32::from(!old) + u32::from(new);
+    !fold(s)
+}
+
+/// Like [`update16`] for a 32-bit field at an even offset, such as an IPv4 address or
+/// a TCP sequence number.
+#[inline]
+pub fn update32(csum: u16, old: u32, new: u32) -> u16 {
+    let s = u32::from(!csum)
+        + u32::from(!(old >> 16) as u16)
+        + u32::from(!(old as u16))
+        + (new >> 16)
+        + (new & 0xffff);
+    !fold(s)
+}
+
+/// Like [`update16`] for a run of bytes at an even offset, such as an address and
+/// port rewritten together. `old` and `new` must have the same length. An odd length
+/// is only right for a run that ends the checksummed data, because its final byte is
+/// summed as the high byte of a zero-padded word.
+#[inline]
+pub fn update_bytes(csum: u16, old: &[u8], new: &[u8]) -> u16 {
+    debug_assert_eq!(
+        old.len(),
+        new.len(),
+        "checksum update over runs of different lengths"
+    );
+    let s = u32::from(!csum) + u32::from(!fold(sum(old))) + sum(new);
+    !fold(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    /// Textbook RFC 1071 sum: one 16-bit word at a time, folded at the end.
+    fn naive_sum(data: &[u8]) -> u32 {
+        let mut s: u64 = 0;
+        for w in data.chunks(2) {
+            let hi = u64::from(w[0]) << 8;
+            let lo = w.get(1).copied().map_or(0, u64::from);
+            s += hi | lo;
+        }
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        s as u32
+    }
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3: words 0001 f203 f4f5 f6f7 sum to 2ddf0, folded ddf2.
+        let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(fold(sum(&d)), 0xddf2);
+        assert_eq!(data(&d), !0xddf2);
+        assert_eq!(fold(0x2ddf0), 0xddf2);
+    }
+
+    #[test]
+    fn sum_matches_naive_for_every_length_and_alignment() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut buf = [0u8; 80];
+        for _ in 0..50 {
+            rng.fill(&mut buf);
+            for start in 0..8 {
+                for end in start..buf.len() {
+                    let d = &buf[start..end];
+                    assert_eq!(fold(sum(d)), fold(naive_sum(d)), "{start}..{end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sum_of_all_ones_stays_in_range() {
+        let d = [0xffu8; 4096];
+        let s = sum(&d);
+        assert!(s <= 0xffff);
+        assert_eq!(fold(s), 0xffff);
+        assert_eq!(sum(&[]), 0);
+        assert_eq!(sum(&[0; 9]), 0);
+        assert_eq!(sum(&[0xab]), 0xab00);
+    }
+
+    #[test]
+    fn partial_sums_combine() {
+        let mut rng = Rng(7);
+        let mut buf = [0u8; 300];
+        rng.fill(&mut buf);
+        for split in (0..buf.len()).step_by(2) {
+            let (a, b) = buf.split_at(split);
+            assert_eq!(finish(sum(a) + sum(b)), data(&buf));
+        }
+    }
+
+    #[test]
+    fn fold_handles_maximum_carries() {
+        assert_eq!(fold(0xffff_ffff), 0xffff);
+        assert_eq!(fold(0x0001_fffe), 0xffff);
+        assert_eq!(fold(0x0001_0000), 0x0001);
+        assert_eq!(fold(0), 0);
+        assert_eq!(finish(0), 0xffff);
+    }
+
+    #[test]
+    fn pseudo_header_sums_its_words() {
+        let s = pseudo_header_v4(
+            Ipv4Addr::new(0xc0, 0xa8, 0x00, 0x01),
+            Ipv4Addr::new(0x0a, 0x00, 0x00, 0x02),
+            6,
+            0x1234,
+        );
+        assert_eq!(s, 0xc0a8 + 0x0001 + 0x0a00 + 0x0002 + 6 + 0x1234);
+    }
+
+    /// Recomputes the checksum of `buf` whose checksum field is at `at`.
+    fn recompute(buf: &mut [u8], at: usize) -> u16 {
+        buf[at..at + 2].fill(0);
+        let c = data(buf);
+        buf[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        c
+    }
+
+    #[test]
+    fn incremental_updates_equal_recomputation() {
+        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        for round in 0..5000 {
+            let len = 6 + 2 * rng.below(40);
+            let mut buf = vec![0u8; len];
+            rng.fill(&mut buf);
+            // A nonzero first word mirrors real headers (version/IHL) and keeps the
+            // data off the all-zero sum, the one value with two representations.
+            buf[0] |= 0x40;
+            let mut csum = recompute(&mut buf, 2);
+
+            // Rewrite a random even-aligned run outside the checksum field, by each of
+            // the three update flavours.
+            let at = 4 + 2 * rng.below((len - 4) / 2);
+            let room = len - at;
+            match round % 3 {
+                0 => {
+                    let old = u16::from_be_bytes([buf[at], buf[at + 1]]);
+                    let new = rng.next_u32() as u16;
+                    buf[at..at + 2].copy_from_slice(&new.to_be_bytes());
+                    csum = update16(csum, old, new);
+                }
+                1 if room >= 4 => {
+                    let old = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+                    let new = rng.next_u32();
+                    buf[at..at + 4].copy_from_slice(&new.to_be_bytes());
+                    csum = update32(csum, old, new);
+                }
+                _ => {
+                    let n = 2 * (1 + rng.below(room / 2));
+                    let old = buf[at..at + n].to_vec();
+                    rng.fill(&mut buf[at..at + n]);
+                    csum = update_bytes(csum, &old, &buf[at..at + n]);
+                }
+            }
+            buf[2..4].copy_from_slice(&csum.to_be_bytes());
+            assert_eq!(
+                data(&buf),
+                0,
+                "round {round}: updated checksum does not verify"
+            );
+            assert_eq!(csum, recompute(&mut buf, 2), "round {round}");
+        }
+    }
+
+    #[test]
+    fn update_to_the_same_value_keeps_checksum() {
+        for c in [0x0000u16, 0x0001, 0x1234, 0xfffe] {
+            assert_eq!(update16(c, 0xabcd, 0xabcd), c);
+            assert_eq!(update32(c, 0xabcd_0123, 0xabcd_0123), c);
+        }
+        // 0xffff is only ever the checksum of all-zero data; the update yields the
+        // other representation of the same ones-complement value.
+        assert_eq!(update16(0xffff, 0xabcd, 0xabcd), 0x0000);
+    }
+}

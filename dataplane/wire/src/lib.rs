@@ -1,0 +1,111 @@
+//! Typed, zero-copy views of the packet headers Splicer reads and rewrites in place.
+//!
+//! Every view wraps a byte buffer (`T: AsRef<[u8]>`, plus `AsMut<[u8]>` for the
+//! setters) in the style of `smoltcp::wire`:
+//!
+//! * `new_unchecked` wraps any buffer; getters may then panic on a short buffer;
+//! * `new_checked` runs `check_len` first, after which no getter and no `payload`
+//!   accessor panics, so the fast path can index without re-checking;
+//! * a setter that changes a length field (header length, total length, ...) can break
+//!   that guarantee: run `check_len` again before trusting the view.
+//!
+//! Views never allocate and never copy the packet. Multi-byte fields are big-endian
+//! on the wire and converted on access.
+//!
+//! [`checksum`] holds the Internet checksum arithmetic, including the RFC 1624
+//! incremental updates used when rewriting addresses and ports.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use core::fmt;
+
+pub mod arp;
+pub mod checksum;
+pub mod ethernet;
+mod field;
+pub mod icmpv4;
+pub mod ipv4;
+pub mod tcp;
+pub mod udp;
+
+pub use ethernet::{EthernetAddress, EthernetAddressParseError};
+
+/// Why a buffer is not a valid packet of the requested kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The buffer is shorter than the header, or than a length field says it is.
+    Truncated,
+    /// A field holds a value the protocol forbids or Splicer does not support.
+    Malformed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::Truncated => {
+                "truncated: buffer shorter than its header or length field requires"
+            }
+            Error::Malformed => "malformed: a field holds an invalid or unsupported value",
+        })
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result of the checks in this crate.
+pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    /// Decodes hex, ignoring whitespace, so that captures can be pasted as dumped.
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        assert!(digits.len() % 2 == 0, "odd number of hex digits");
+        digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    /// xorshift64*: deterministic, dependency-free noise for property-style tests.
+    pub(crate) struct Rng(pub(crate) u64);
+
+    impl Rng {
+        pub(crate) fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        pub(crate) fn next_u32(&mut self) -> u32 {
+            (self.next_u64() >> 32) as u32
+        }
+
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            (self.next_u64() % n as u64) as usize
+        }
+
+        pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+            for b in buf {
+                *b = self.next_u64() as u8;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_display_distinct_messages() {
+        let t = Error::Truncated.to_string();
+        let m = Error::Malformed.to_string();
+        assert!(t.starts_with("truncated"), "{t}");
+        assert!(m.starts_with("malformed"), "{m}");
+        let boxed: Box<dyn std::error::Error> = Box::new(Error::Malformed);
+        assert_eq!(boxed.to_string(), m);
+    }
+}

@@ -1,0 +1,106 @@
+//! The worker lcore: the thin DPDK glue around [`splicer_dataplane::Pipeline`].
+//!
+//! Each worker polls its own RX queue on every port, feeds the packets through its
+//! pipeline, and sends what comes out in bursts on its own TX queue of each port. Packets
+//! of flows another worker owns leave through that worker's hand-off ring ([`Mesh`]); the
+//! worker drains its own ring every round. Nothing here blocks, locks or allocates after
+//! start-up.
+
+#![forbid(unsafe_code)]
+
+mod mesh;
+mod pkt;
+mod sink;
+
+pub use mesh::Mesh;
+pub use pkt::Pkt;
+
+use dpdk_bindings::{eal, Mbuf, Mempool, Port};
+use sink::BurstSink;
+use splicer_dataplane::{Pipeline, Settings, Topology, WorkerCounters};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything one worker needs, handed over when its lcore is launched.
+pub struct WorkerContext {
+    /// Pipeline settings (index, worker count, neighbour timing in TSC ticks).
+    pub settings: Settings,
+    /// The queue this worker owns on every port.
+    pub queue: u16,
+    /// All ports, index = DPDK port id = port index in the topology.
+    pub ports: Vec<Port>,
+    /// Where originated packets (ARP requests) come from.
+    pub pool: Arc<Mempool>,
+    /// Hand-off rings and neighbour queues between workers.
+    pub mesh: Arc<Mesh>,
+    /// Addresses and routes.
+    pub topology: Arc<Topology>,
+    /// This worker's counters, read by the control core.
+    pub counters: Arc<WorkerCounters>,
+    /// Packets per RX/TX burst.
+    pub burst: usize,
+    /// Sleep after a round that found no work; zero for pure busy polling.
+    pub idle_sleep: Duration,
+    /// Set by the control core to stop the loop.
+    pub stop: Arc<AtomicBool>,
+    /// TSC frequency, for timer intervals.
+    pub tsc_hz: u64,
+}
+
+/// Runs the worker loop until `ctx.stop` is set. Returns the lcore exit code (0).
+pub fn run(ctx: WorkerContext) -> i32 {
+    let WorkerContext {
+        settings,
+        queue,
+        ports,
+        pool,
+        mesh,
+        topology,
+        counters,
+        burst,
+        idle_sleep,
+        stop,
+        tsc_hz,
+    } = ctx;
+    let me = settings.worker;
+    let mut pipeline: Pipeline<Pkt> = Pipeline::new(settings, topology, counters.clone());
+    let mut sink = BurstSink::new(&ports, queue, &mesh, me, &pool, &counters, burst);
+    let mut rx: Vec<Mbuf> = Vec::with_capacity(burst);
+    // Neighbour timers need millisecond resolution at most.
+    let timer_interval = (tsc_hz / 1000).max(1);
+    let mut next_timer = 0u64;
+
+    while !stop.load(Ordering::Relaxed) {
+        let now = eal::rdtsc();
+        let mut work = 0usize;
+        for (index, port) in ports.iter().enumerate() {
+            work += port.rx_burst(queue, &mut rx, burst);
+            for mut m in rx.drain(..) {
+                // Some PMDs (net_ring) leave the input port unset; a packet handed to
+                // another worker must still say where it came in.
+                m.set_port(index as u16);
+                pipeline.receive(index as u16, Pkt(m), now, &mut sink);
+            }
+        }
+        work += mesh.handoff(me).dequeue_burst(&mut rx, burst);
+        for m in rx.drain(..) {
+            let port = m.port();
+            pipeline.receive_handed_off(port, Pkt(m), now, &mut sink);
+        }
+        while let Some(update) = mesh.neighbour_queue(me).pop() {
+            work += 1;
+            pipeline.apply_neighbour_update(update, now, &mut sink);
+        }
+        if now >= next_timer {
+            pipeline.poll_timers(now, &mut sink);
+            next_timer = now + timer_interval;
+        }
+        sink.flush();
+        if work == 0 && !idle_sleep.is_zero() {
+            std::thread::sleep(idle_sleep);
+        }
+    }
+    sink.flush();
+    0
+}

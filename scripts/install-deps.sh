@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh — installs what Splicer's build, demo and tests need on Debian 12
+# (as root). Idempotent: when every package is already installed it does not call apt.
+#
+#   build:  libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev (and cargo, which
+#           must already be there: rustup is not a Debian package)
+#   tests:  nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps
+#           and the linter shellcheck
+#
+# `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
+# iputils-arping, whose flags differ. The tests use `arping -c N -C 1 -w SEC -r -i IFACE`.
+set -euo pipefail
+
+packages=(
+    libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
+    nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps shellcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${packages[@]}"
+    # nginx's package starts a server in the root namespace; the tests run their own nginx
+    # inside network namespaces and need none outside.
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+        if systemctl is-active --quiet nginx 2>/dev/null; then
+            echo "install-deps: stopping the nginx service the package started"
+            systemctl stop nginx || true
+        fi
+    elif [[ -s /run/nginx.pid ]] && command -v service >/dev/null; then
+        echo "install-deps: stopping the nginx service the package started"
+        service nginx stop >/dev/null 2>&1 || true
+    fi
+else
+    echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+if ! command -v cargo >/dev/null && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
+    PATH=${HOME:-/root}/.cargo/bin:$PATH
+fi
+if ! command -v cargo >/dev/null; then
+    echo "install-deps: cargo not found: install a Rust toolchain (rustup, stable >= 1.80) and put cargo on PATH" >&2
+    exit 1
+fi
+
+dpdk_version=$(pkg-config --modversion libdpdk 2>/dev/null || true)
+if [[ $dpdk_version != 22.11* ]]; then
+    echo "install-deps: pkg-config finds DPDK '${dpdk_version:-none}', Splicer needs 22.11" >&2
+    exit 1
+fi
+echo "install-deps: ok (DPDK $dpdk_version, $(cargo --version))"

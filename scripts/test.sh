@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/test.sh — everything CI checks, in order; stops at the first failure.
+#   1. scripts/install-deps.sh (skips apt when all is installed)
+#   2. shellcheck on the shell scripts
+#   3. cargo fmt --all -- --check
+#   4. cargo clippy --workspace --all-targets -- -D warnings
+#   5. cargo test --workspace
+#   6. cargo build --release -p splicer
+#   7. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null && [[ -x ${HOME:-/root}/.cargo/bin/cargo ]]; then
+    export PATH=${HOME:-/root}/.cargo/bin:$PATH
+fi
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "install dependencies"
+scripts/install-deps.sh
+
+step "shellcheck"
+shellcheck -x scripts/*.sh tests/e2e/*.sh .ci/run
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "cargo build --release -p splicer"
+cargo build --release -p splicer
+
+step "end-to-end tests"
+SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh
+
+printf '\n==> all checks passed\n'

@@ -1,0 +1,762 @@
+# shellcheck shell=bash disable=SC2034  # (variables are for the tests that source this file)
+# tests/e2e/lib.sh — the end-to-end test bed for Splicer. Source it from a test:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     tb_setup                       # namespaces, bridge, veths, nginx; trap EXIT installed
+#     cat >"$TB_DIR/splicer.toml" <<EOF ... EOF
+#     tb_start_splicer "$TB_DIR/splicer.toml" "$TB_LOG_DIR/splicer.log"
+#     tb_check "client pings the VIP" tb_ping "$TB_NS_CLIENT" "$TB_VIP"
+#     tb_finish                      # exit 0 when every check passed
+#
+# Topology (see tests/e2e/README.md for the picture):
+#   spl-client   client namespace: the TAP spl-out (Splicer's "outside" port) moved in,
+#                198.18.0.2/24 (plus whatever tb_client_add_addr adds)
+#   spl-lan      a bridge br0; the TAP spl-in (Splicer's "inside" port) moved in and
+#                enslaved; one veth pair per server (lan side veth-sN)
+#   spl-s1..3    servers: veth0 with 198.19.0.11..13/24, nginx on <address>:80
+#   Splicer:     outside 198.18.0.1/24, inside 198.19.0.1/24, VIP 198.18.0.100:80, port MACs
+#                $TB_MAC_OUT / $TB_MAC_IN when a test puts them in its --vdev arguments.
+# IPv6 is disabled in every namespace (no router/neighbour solicitations as noise).
+#
+# Set-up and teardown
+#   tb_init                  ownership (one test bed per machine, waits up to 30 s for
+#                            another to finish), EXIT/INT/TERM/HUP traps, work dir,
+#                            removal of a crashed earlier run's leftovers. No network.
+#   tb_setup                 tb_init + namespaces, bridge, veths, test files, nginx x3, and a
+#                            self-check of the servers (curl from another server namespace)
+#   tb_teardown              stops Splicer (SIGINT, then SIGKILL) and every process we started
+#                            (by PID), deletes our namespaces (which destroys moved TAPs),
+#                            removes /var/run/dpdk/<prefix> and hugepage files of every
+#                            registered prefix, removes the work dir. Safe to call twice;
+#                            runs from the EXIT trap.
+#   tb_cleanup_leftovers     what tb_init runs: kills PIDs recorded by a crashed run (checked
+#                            by start time), deletes our namespace names, stale
+#                            /var/run/dpdk/spl-e2e-* folders.
+# Splicer
+#   tb_start_splicer CONFIG [LOG]   starts `splicer run --config CONFIG` in the background
+#                            (stderr+stdout to LOG), waits (TB_READY_TIMEOUT, 30 s) for
+#                            `splicer ready`, then moves the TAPs into the namespaces and
+#                            configures them. Sets SPLICER_PID, SPLICER_LOG.
+#   tb_start_dataplane REGEX LOG PREFIX CMD...   the same for any DPDK command (testpmd...)
+#   tb_attach_taps           move spl-out -> spl-client, spl-in -> spl-lan/br0, configure
+#   tb_stop_splicer [SIG] [TIMEOUT]   SIGINT (default) and wait up to TIMEOUT (20 s) seconds;
+#                            SIGKILL after that. Returns Splicer's exit code (also in
+#                            TB_SPLICER_RC); 0 when none is running.
+#   tb_splicer_alive         0 while the Splicer we started runs
+#   tb_register_prefix P     remove /var/run/dpdk/P (and hugepage files) in teardown
+#   tb_prefix_of CONFIG      prints the --file-prefix found in CONFIG's eal list
+#   tb_unique_prefix NAME    prints spl-e2e-NAME-<pid> (tb_start_splicer registers the
+#                            prefix it finds in the config)
+# Statistics (from Splicer's `stats ...` log lines)
+#   stat_of LOG KEY          KEY's value in the LAST `stats total` line (0 if absent)
+#   tb_stat LOG SEL KEY      same for the last `stats SEL ...` line, SEL = total | worker=N |
+#                            port=NAME
+#   tb_stats_count LOG       number of `stats total` lines so far
+#   tb_wait_stats_line LOG [TIMEOUT]   wait for one more `stats total` line (fresh values)
+#   tb_fresh_stat LOG KEY    tb_wait_stats_line then stat_of
+#   tb_wait_stat_gt LOG KEY VALUE [TIMEOUT]   wait until stat_of LOG KEY > VALUE
+# Traffic helpers
+#   tb_in NS CMD...          ip netns exec NS CMD...
+#   tb_ping NS DEST [ping args...]     3 echoes, 0 when at least one is answered
+#   tb_arping_mac NS IFACE DEST        prints the MAC of the first ARP reply, 1 if none
+#   tb_client_add_addr CIDR...         extra client addresses (kept across Splicer restarts)
+#   tb_curl NS URL [curl args...]      curl -sS --max-time 10
+#   tb_check_servers         every server answers a curl from another server namespace with
+#                            its name, X-Server header, and the right /files/100k bytes
+#   tb_tap_anywhere NAME     0 when an interface NAME exists in the root or any namespace
+#   tb_sha256 NAME           sha256 of test body NAME (0b 1b 100k 20m); files are under
+#                            $TB_WWW/files/NAME and every server serves them as /files/NAME
+# Checks and reporting
+#   tb_log MSG / tb_die MSG  progress line / fatal error (exit 1, teardown runs)
+#   tb_check DESC CMD...     run CMD; "ok N - DESC" or "not ok N - DESC" plus its output
+#   tb_check_fails DESC CMD...   same, but CMD is expected to fail
+#   tb_check_cmp DESC A OP B     integer comparison (OP: -eq -ne -gt -ge -lt -le)
+#   tb_finish                prints a summary; exit 0 when every check passed, else 1
+#
+# Environment: SPLICER_BIN (default <repo>/target/release/splicer), SPLICER_E2E_LOGDIR (logs
+# go there instead of the work dir, run.sh sets it), SPLICER_E2E_KEEP=1 (keep the work dir),
+# TB_READY_TIMEOUT (30).
+
+TB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SPLICER_BIN=${SPLICER_BIN:-$TB_REPO/target/release/splicer}
+TB_NAME=$(basename "${0%.sh}")
+
+TB_NS_CLIENT=spl-client
+TB_NS_LAN=spl-lan
+TB_NS_SERVERS=(spl-s1 spl-s2 spl-s3)
+TB_SERVER_IPS=(198.19.0.11 198.19.0.12 198.19.0.13)
+TB_ALL_NS=("$TB_NS_CLIENT" "$TB_NS_LAN" "${TB_NS_SERVERS[@]}")
+TB_TAP_OUT=spl-out
+TB_TAP_IN=spl-in
+TB_CLIENT_IP=198.18.0.2
+TB_OUT_IP=198.18.0.1
+TB_IN_IP=198.19.0.1
+TB_VIP=198.18.0.100
+# MACs for Splicer's DPDK ports: tests pass them as net_tap's mac= devarg so that they are
+# known before any ARP (the kernel side of a TAP has its own, different MAC).
+TB_MAC_OUT=02:73:70:6c:00:01
+TB_MAC_IN=02:73:70:6c:00:02
+TB_CLIENT_ADDRS=("$TB_CLIENT_IP/24")
+
+TB_STATE_DIR=/run/spl-e2e
+TB_LOCK_FILE=$TB_STATE_DIR/lock
+TB_OWNER_FILE=$TB_STATE_DIR/owner
+TB_PID_FILE=$TB_STATE_DIR/pids
+
+# sha256 of the deterministic test bodies (prefixes of the stream `seq -f %07.0f 0 2621439`:
+# "0000000\n0000001\n..."; 20m is the whole stream, 100k its first 102400 bytes, 1b "0").
+declare -A TB_SHA256=(
+    [0b]=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+    [1b]=5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9
+    [100k]=9b5d9b61f3e39599b913a9b8d346ebd26ee078106302ae173d19b44f1a9d6daf
+    [20m]=59d07381441bc2d80d61a7f7481f86033579403d304cc9deff6dbf2cb8adac95
+)
+declare -A TB_SIZE=([0b]=0 [1b]=1 [100k]=102400 [20m]=20971520)
+
+# Mutable state.
+TB_INITIALISED=0
+TB_TORN_DOWN=0
+TB_DIR=""
+TB_LOG_DIR=""
+TB_WWW=""
+SPLICER_PID=""
+SPLICER_LOG=""
+TB_SPLICER_RC=""
+TB_PIDS=()          # every process we started (nginx, dataplanes, helpers)
+declare -A TB_NGINX_PIDS=()  # s1 -> PID of that server's nginx
+TB_PREFIXES=()      # DPDK file prefixes to clean
+TB_SPLICER_LOGS=()  # for the failure report
+TB_CHECKS=0
+TB_FAILURES=0
+
+# ---------------------------------------------------------------- reporting
+
+tb_log() { printf '# [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+tb_die() {
+    printf 'FATAL: %s\n' "$*" >&2
+    TB_FAILURES=$((TB_FAILURES + 1))
+    exit 1
+}
+
+# tb_check DESC CMD... : runs CMD, records and prints the outcome; never exits.
+tb_check() {
+    local desc=$1 out rc=0
+    shift
+    TB_CHECKS=$((TB_CHECKS + 1))
+    out=$("$@" 2>&1) || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        printf 'ok %d - %s\n' "$TB_CHECKS" "$desc"
+        return 0
+    fi
+    TB_FAILURES=$((TB_FAILURES + 1))
+    printf 'not ok %d - %s (exit %d: %s)\n' "$TB_CHECKS" "$desc" "$rc" "$*"
+    [[ -n $out ]] && printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /'
+    return 1
+}
+
+# tb_check_fails DESC CMD... : CMD must exit non-zero.
+tb_check_fails() {
+    local desc=$1 out rc=0
+    shift
+    TB_CHECKS=$((TB_CHECKS + 1))
+    out=$("$@" 2>&1) || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        printf 'ok %d - %s\n' "$TB_CHECKS" "$desc"
+        return 0
+    fi
+    TB_FAILURES=$((TB_FAILURES + 1))
+    printf 'not ok %d - %s (succeeded but must fail: %s)\n' "$TB_CHECKS" "$desc" "$*"
+    [[ -n $out ]] && printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /'
+    return 1
+}
+
+# tb_check_cmp DESC A OP B : integer comparison, e.g. tb_check_cmp "replies" "$n" -gt 0
+tb_check_cmp() {
+    local desc=$1 a=$2 op=$3 b=$4
+    TB_CHECKS=$((TB_CHECKS + 1))
+    if [[ $a =~ ^-?[0-9]+$ && $b =~ ^-?[0-9]+$ ]] && test "$a" "$op" "$b"; then
+        printf 'ok %d - %s (%s %s %s)\n' "$TB_CHECKS" "$desc" "$a" "$op" "$b"
+        return 0
+    fi
+    TB_FAILURES=$((TB_FAILURES + 1))
+    printf 'not ok %d - %s (%s %s %s is false)\n' "$TB_CHECKS" "$desc" "$a" "$op" "$b"
+    return 1
+}
+
+tb_finish() {
+    if [[ $TB_FAILURES -eq 0 ]]; then
+        printf '# %s: all %d checks passed\n' "$TB_NAME" "$TB_CHECKS"
+        exit 0
+    fi
+    printf '# %s: %d of %d checks failed\n' "$TB_NAME" "$TB_FAILURES" "$TB_CHECKS"
+    exit 1
+}
+
+# ---------------------------------------------------------------- processes
+
+# Start time (clock ticks since boot) of PID, to recognise it later; fails when gone.
+tb__starttime() {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    read -r -a fields <<<"$stat"
+    printf '%s\n' "${fields[19]}"
+}
+
+# 0 while PID runs (a zombie counts as gone).
+tb__alive() {
+    local stat
+    [[ -n ${1:-} ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+# Remember a PID we started, here and in the state file (for a crashed run's successor).
+tb__track_pid() {
+    local pid=$1 st
+    TB_PIDS+=("$pid")
+    st=$(tb__starttime "$pid") || return 0
+    printf '%s %s\n' "$pid" "$st" >>"$TB_PID_FILE"
+}
+
+# Wait until PID has exited (bounded); 0 when it has.
+tb__wait_gone() {
+    local pid=$1 timeout=${2:-10} i
+    for ((i = 0; i < timeout * 10; i++)); do
+        tb__alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! tb__alive "$pid"
+}
+
+# Stop PID: SIGNAL (default TERM), wait, then SIGKILL. Only for our own PIDs.
+tb__kill() {
+    local pid=$1 sig=${2:-TERM} timeout=${3:-5}
+    tb__alive "$pid" || return 0
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    tb__wait_gone "$pid" "$timeout" && return 0
+    kill -s KILL "$pid" 2>/dev/null || true
+    tb__wait_gone "$pid" 5
+}
+
+# ---------------------------------------------------------------- init / teardown
+
+tb__on_exit() {
+    local rc=$?
+    tb_teardown
+    exit "$rc"
+}
+
+# One test bed per machine: $TB_OWNER_FILE names the owning shell (PID and start time). The
+# flock only guards the check-and-write; it is not held while the test runs, so processes a
+# test leaves behind cannot keep the next test from cleaning up after it.
+tb__acquire() {
+    local fd pid st i me
+    me=$(tb__starttime $$)
+    for ((i = 0; i < 300; i++)); do
+        exec {fd}>"$TB_LOCK_FILE"
+        flock "$fd"
+        if read -r pid st <"$TB_OWNER_FILE" 2>/dev/null && [[ $pid != "$$" ]] &&
+            [[ $(tb__starttime "$pid" 2>/dev/null) == "$st" ]]; then
+            exec {fd}>&-
+            sleep 0.1
+            continue
+        fi
+        printf '%s %s\n' "$$" "$me" >"$TB_OWNER_FILE"
+        exec {fd}>&-
+        return 0
+    done
+    return 1
+}
+
+tb__release() {
+    local pid st
+    if read -r pid st <"$TB_OWNER_FILE" 2>/dev/null && [[ $pid == "$$" ]]; then
+        rm -f "$TB_OWNER_FILE"
+    fi
+}
+
+tb_init() {
+    [[ $TB_INITIALISED -eq 1 ]] && return 0
+    [[ $(id -u) -eq 0 ]] || tb_die "the e2e test bed needs root (network namespaces, TAPs)"
+    local c
+    for c in ip nginx curl ping arping ethtool flock sha256sum timeout; do
+        command -v "$c" >/dev/null || tb_die "missing command '$c' (run scripts/install-deps.sh)"
+    done
+    mkdir -p "$TB_STATE_DIR"
+    tb__acquire || tb_die "another e2e test bed is running (PID $(cut -d' ' -f1 "$TB_OWNER_FILE" 2>/dev/null))"
+    TB_INITIALISED=1
+    TB_TORN_DOWN=0
+    trap tb__on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    tb_cleanup_leftovers
+    : >"$TB_PID_FILE"
+    TB_DIR=$(mktemp -d "/tmp/spl-e2e-$TB_NAME.XXXXXX")
+    TB_LOG_DIR=${SPLICER_E2E_LOGDIR:-$TB_DIR/logs}
+    mkdir -p "$TB_LOG_DIR"
+    tb_log "work dir $TB_DIR, logs in $TB_LOG_DIR"
+}
+
+# Removes what a crashed earlier run left behind. Runs under the lock, so no live test bed
+# owns any of it.
+tb_cleanup_leftovers() {
+    local pid st ns d tap holder
+    if [[ -s $TB_PID_FILE ]]; then
+        while read -r pid st; do
+            [[ -n $pid && $(tb__starttime "$pid" 2>/dev/null) == "$st" ]] || continue
+            tb_log "leftover: stopping PID $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))"
+            tb__kill "$pid" TERM 5
+        done <"$TB_PID_FILE"
+    fi
+    for ns in "${TB_ALL_NS[@]}"; do
+        [[ -e /var/run/netns/$ns ]] || continue
+        tb_log "leftover: deleting namespace $ns"
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            tb__kill "$pid" TERM 3
+        done
+        ip netns delete "$ns" 2>/dev/null || true
+    done
+    for d in /var/run/dpdk/spl-e2e-*; do
+        [[ -d $d ]] || continue
+        tb_log "leftover: removing $d"
+        rm -rf "$d"
+    done
+    rm -f /dev/hugepages/spl-e2e-* 2>/dev/null || true
+    for tap in "$TB_TAP_OUT" "$TB_TAP_IN"; do
+        if ip link show dev "$tap" >/dev/null 2>&1; then
+            holder=$(grep -l "^iff:[[:space:]]*$tap\$" /proc/[0-9]*/fdinfo/* 2>/dev/null |
+                cut -d/ -f3 | sort -u | tr '\n' ' ')
+            tb_die "interface $tap exists in the root namespace (held by PID(s): ${holder:-?}); another DPDK process uses it — stop it first"
+        fi
+    done
+}
+
+tb_teardown() {
+    local - rc pid ns p f
+    set +e
+    [[ $TB_INITIALISED -eq 1 && $TB_TORN_DOWN -eq 0 ]] || return 0
+    TB_TORN_DOWN=1
+    if [[ -n $SPLICER_PID ]]; then
+        tb_stop_splicer INT 15 >/dev/null 2>&1
+    fi
+    for ((p = ${#TB_PIDS[@]} - 1; p >= 0; p--)); do
+        tb__kill "${TB_PIDS[p]}" TERM 5
+    done
+    for ns in "${TB_ALL_NS[@]}"; do
+        [[ -e /var/run/netns/$ns ]] || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            tb__kill "$pid" TERM 3    # stray helpers (ping, curl) started in our namespaces
+        done
+        ip netns delete "$ns" 2>/dev/null
+    done
+    for p in "${TB_PREFIXES[@]}"; do
+        [[ -n $p ]] || continue
+        rm -rf "/var/run/dpdk/$p"
+        for f in /dev/hugepages/"$p"map_*; do
+            [[ -e $f ]] && rm -f "$f"
+        done
+    done
+    if [[ $TB_FAILURES -gt 0 ]]; then
+        for f in "${TB_SPLICER_LOGS[@]}"; do
+            [[ -s $f ]] || continue
+            printf '# ---- last lines of %s\n' "$f"
+            tail -n 40 "$f" | sed 's/^/# | /'
+        done
+    fi
+    if [[ -n $TB_DIR && -d $TB_DIR ]]; then
+        if [[ ${SPLICER_E2E_KEEP:-0} == 1 ]]; then
+            printf '# kept %s\n' "$TB_DIR"
+        else
+            rm -rf "$TB_DIR"
+        fi
+    fi
+    : >"$TB_PID_FILE" 2>/dev/null
+    tb__release
+    TB_INITIALISED=0
+    return 0
+}
+
+# ---------------------------------------------------------------- namespaces
+
+tb_in() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+tb__ns_new() {
+    local ns=$1
+    ip netns add "$ns" || tb_die "cannot create namespace $ns"
+    ip -n "$ns" link set lo up
+    tb_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+        >/dev/null 2>&1 || true
+}
+
+# Turn off TX checksum offload on an interface in a namespace (best effort for TAPs).
+tb__tx_off() {
+    tb_in "$1" ethtool -K "$2" tx off >/dev/null 2>&1
+}
+
+tb__make_network() {
+    local i ns ip
+    tb__ns_new "$TB_NS_CLIENT"
+    tb__ns_new "$TB_NS_LAN"
+    tb_in "$TB_NS_LAN" sysctl -qw net.bridge.bridge-nf-call-iptables=0 >/dev/null 2>&1 || true
+    ip -n "$TB_NS_LAN" link add name br0 type bridge || tb_die "cannot create bridge"
+    ip -n "$TB_NS_LAN" link set br0 up
+    for i in "${!TB_NS_SERVERS[@]}"; do
+        ns=${TB_NS_SERVERS[i]}
+        ip=${TB_SERVER_IPS[i]}
+        tb__ns_new "$ns"
+        ip -n "$TB_NS_LAN" link add name "veth-s$((i + 1))" type veth peer name veth0 netns "$ns" ||
+            tb_die "cannot create the veth pair for $ns"
+        tb__tx_off "$TB_NS_LAN" "veth-s$((i + 1))" || tb_die "ethtool -K veth-s$((i + 1)) tx off failed"
+        tb__tx_off "$ns" veth0 || tb_die "ethtool -K veth0 tx off failed in $ns"
+        ip -n "$TB_NS_LAN" link set "veth-s$((i + 1))" master br0 up
+        ip -n "$ns" addr add "$ip/24" dev veth0
+        ip -n "$ns" link set veth0 up
+    done
+}
+
+tb_client_add_addr() {
+    local a
+    for a in "$@"; do
+        [[ $a == */* ]] || a=$a/24
+        TB_CLIENT_ADDRS+=("$a")
+        if ip -n "$TB_NS_CLIENT" link show dev "$TB_TAP_OUT" >/dev/null 2>&1; then
+            ip -n "$TB_NS_CLIENT" addr add "$a" dev "$TB_TAP_OUT" || return 1
+        fi
+    done
+}
+
+# 0 when an interface NAME exists in the root namespace or in any named namespace.
+tb_tap_anywhere() {
+    local name=$1 ns
+    ip link show dev "$name" >/dev/null 2>&1 && return 0
+    while read -r ns _; do
+        [[ -n $ns ]] || continue
+        ip -n "$ns" link show dev "$name" >/dev/null 2>&1 && return 0
+    done < <(ip netns list 2>/dev/null)
+    return 1
+}
+
+# ---------------------------------------------------------------- servers
+
+tb__make_files() {
+    local n f
+    TB_WWW=$TB_DIR/www
+    mkdir -p "$TB_WWW/files"
+    seq -f '%07.0f' 0 2621439 >"$TB_WWW/files/20m"
+    head -c 102400 "$TB_WWW/files/20m" >"$TB_WWW/files/100k"
+    head -c 1 "$TB_WWW/files/20m" >"$TB_WWW/files/1b"
+    : >"$TB_WWW/files/0b"
+    for n in "${!TB_SHA256[@]}"; do
+        f=$TB_WWW/files/$n
+        [[ $(sha256sum "$f" | cut -d' ' -f1) == "${TB_SHA256[$n]}" ]] ||
+            tb_die "test body $n does not have its recorded sha256 (generator changed?)"
+    done
+    touch -d '2000-01-01 00:00:00 UTC' "$TB_WWW/files/"*
+}
+
+tb_sha256() { printf '%s\n' "${TB_SHA256[$1]}"; }
+
+tb__nginx_conf() {
+    local name=$1 ip=$2 dir=$3
+    cat <<EOF
+# nginx for e2e server $name ($ip). Single process: one PID to stop.
+daemon off;
+master_process off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    default_type application/octet-stream;
+    log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status';
+    access_log $dir/access.log splicer;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    sendfile on;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    server_tokens off;
+    server {
+        listen $ip:80 backlog=4096;
+        server_name _;
+        root $dir/www;
+        index index.html;
+        add_header X-Server $name always;
+        location /files/ {
+            root $TB_WWW;
+        }
+    }
+}
+EOF
+}
+
+tb__start_nginx() {
+    local i=$1 ns=${TB_NS_SERVERS[$1]} ip=${TB_SERVER_IPS[$1]} name dir pid
+    name=s$((i + 1))
+    dir=$TB_DIR/$name
+    mkdir -p "$dir/www" "$dir/tmp"
+    printf '%s\n' "$name" >"$dir/www/index.html"
+    touch -d '2000-01-01 00:00:00 UTC' "$dir/www/index.html"
+    tb__nginx_conf "$name" "$ip" "$dir" >"$dir/nginx.conf"
+    ln -sf "$dir/access.log" "$TB_LOG_DIR/nginx-$name-access.log"
+    ln -sf "$dir/error.log" "$TB_LOG_DIR/nginx-$name-error.log"
+    ip netns exec "$ns" nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" ||
+        tb_die "nginx configuration for $name is invalid"
+    ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
+        </dev/null >>"$dir/stdout.log" 2>&1 &
+    pid=$!
+    tb__track_pid "$pid"
+    TB_NGINX_PIDS[$name]=$pid
+}
+
+# Every server answers on its address (asked from the next server's namespace).
+tb_check_servers() {
+    local i n ns ip name from body hdr sum
+    n=${#TB_NS_SERVERS[@]}
+    for ((i = 0; i < n; i++)); do
+        ns=${TB_NS_SERVERS[i]}
+        ip=${TB_SERVER_IPS[i]}
+        name=s$((i + 1))
+        from=${TB_NS_SERVERS[(i + 1) % n]}
+        body=$(tb_curl "$from" "http://$ip/") || { echo "$name: curl from $from failed"; return 1; }
+        [[ $body == "$name" ]] || { echo "$name: / answered '$body'"; return 1; }
+        hdr=$(tb_curl "$from" "http://$ip/files/0b" -D - -o /dev/null) ||
+            { echo "$name: /files/0b failed"; return 1; }
+        grep -qi "^X-Server: $name" <<<"$hdr" || { echo "$name: no X-Server header"; return 1; }
+        sum=$(tb_curl "$from" "http://$ip/files/100k" | sha256sum | cut -d' ' -f1)
+        [[ $sum == "${TB_SHA256[100k]}" ]] || { echo "$name: /files/100k has sha256 $sum"; return 1; }
+    done
+}
+
+tb__wait_servers() {
+    local i ip ns t
+    for i in "${!TB_NS_SERVERS[@]}"; do
+        ns=${TB_NS_SERVERS[i]}
+        ip=${TB_SERVER_IPS[i]}
+        for ((t = 0; t < 50; t++)); do
+            tb_curl "$ns" "http://$ip/" -o /dev/null 2>/dev/null && break
+            sleep 0.1
+        done
+        ((t < 50)) || tb_die "nginx in $ns does not answer on $ip:80 (see $TB_DIR/s$((i + 1))/error.log)"
+    done
+}
+
+# ---------------------------------------------------------------- the bed
+
+tb_setup() {
+    tb_init
+    tb_log "setting up namespaces ${TB_ALL_NS[*]}"
+    tb__make_network
+    tb__make_files
+    local i
+    for i in "${!TB_NS_SERVERS[@]}"; do
+        tb__start_nginx "$i"
+    done
+    tb__wait_servers
+    local out
+    out=$(tb_check_servers 2>&1) || tb_die "test bed self-check: $out"
+    tb_log "test bed up: 3 nginx servers answer"
+}
+
+# ---------------------------------------------------------------- Splicer
+
+tb_register_prefix() {
+    local p=$1 q
+    [[ -n $p ]] || return 0
+    for q in "${TB_PREFIXES[@]}"; do
+        [[ $q == "$p" ]] && return 0
+    done
+    TB_PREFIXES+=("$p")
+}
+
+# Prints spl-e2e-NAME-<pid>. (Used as $(...), it cannot register the prefix itself:
+# tb_start_splicer registers the prefix it finds in the config; others call
+# tb_register_prefix.)
+tb_unique_prefix() {
+    printf 'spl-e2e-%s-%s\n' "$1" "$$"
+}
+
+# The --file-prefix in CONFIG ("--file-prefix", "X" or "--file-prefix=X").
+tb_prefix_of() {
+    sed -n -e 's/.*"--file-prefix"[[:space:]]*,[[:space:]]*"\([^"]*\)".*/\1/p' \
+        -e 's/.*"--file-prefix=\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+
+# Wait until LOG matches REGEX while PID lives.
+tb__wait_log() {
+    local log=$1 regex=$2 pid=$3 timeout=$4 i
+    for ((i = 0; i < timeout * 10; i++)); do
+        grep -Eq -- "$regex" "$log" 2>/dev/null && return 0
+        if ! tb__alive "$pid"; then
+            printf 'process %s exited before logging /%s/\n' "$pid" "$regex" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    printf 'no /%s/ in %s after %ss\n' "$regex" "$log" "$timeout" >&2
+    return 1
+}
+
+# Moves the TAPs (made in the root namespace by net_tap) into the namespaces.
+tb_attach_taps() {
+    local tap i a
+    for tap in "$TB_TAP_OUT" "$TB_TAP_IN"; do
+        for ((i = 0; i < 50; i++)); do
+            ip link show dev "$tap" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        ip link show dev "$tap" >/dev/null 2>&1 || { echo "no interface $tap in the root namespace" >&2; return 1; }
+    done
+    ip link set dev "$TB_TAP_OUT" netns "$TB_NS_CLIENT" || return 1
+    ip link set dev "$TB_TAP_IN" netns "$TB_NS_LAN" || return 1
+    tb__tx_off "$TB_NS_CLIENT" "$TB_TAP_OUT" || true
+    tb__tx_off "$TB_NS_LAN" "$TB_TAP_IN" || true
+    for a in "${TB_CLIENT_ADDRS[@]}"; do
+        ip -n "$TB_NS_CLIENT" addr add "$a" dev "$TB_TAP_OUT" || return 1
+    done
+    ip -n "$TB_NS_CLIENT" link set "$TB_TAP_OUT" up || return 1
+    ip -n "$TB_NS_LAN" link set "$TB_TAP_IN" master br0 up || return 1
+}
+
+# tb_start_dataplane READY_REGEX LOG PREFIX CMD... : start a DPDK process that owns the
+# spl-out/spl-in TAPs, wait for READY_REGEX in LOG, move the TAPs in. Sets SPLICER_PID.
+tb_start_dataplane() {
+    local regex=$1 log=$2 prefix=$3
+    shift 3
+    if [[ -n $SPLICER_PID ]] && tb__alive "$SPLICER_PID"; then
+        echo "a dataplane (PID $SPLICER_PID) is already running" >&2
+        return 1
+    fi
+    tb_register_prefix "$prefix"
+    TB_SPLICER_LOGS+=("$log")
+    # Background jobs of a script start with SIGINT ignored: give the process default
+    # signal handling so that SIGINT stops it as it would from a terminal.
+    env --default-signal "$@" </dev/null >>"$log" 2>&1 &
+    SPLICER_PID=$!
+    SPLICER_LOG=$log
+    TB_SPLICER_RC=""
+    tb__track_pid "$SPLICER_PID"
+    tb_log "started PID $SPLICER_PID: $*"
+    tb__wait_log "$log" "$regex" "$SPLICER_PID" "${TB_READY_TIMEOUT:-30}" || return 1
+    tb_attach_taps || return 1
+    tb_log "TAPs attached: $TB_TAP_OUT in $TB_NS_CLIENT, $TB_TAP_IN in $TB_NS_LAN/br0"
+}
+
+tb_start_splicer() {
+    local cfg=$1 log=${2:-}
+    [[ -x $SPLICER_BIN ]] || { echo "no Splicer binary at $SPLICER_BIN (cargo build --release -p splicer)" >&2; return 1; }
+    [[ -r $cfg ]] || { echo "no config $cfg" >&2; return 1; }
+    [[ -n $log ]] || log=$TB_LOG_DIR/splicer-$(basename "${cfg%.toml}").log
+    local prefix
+    prefix=$(tb_prefix_of "$cfg")
+    # Splicer's default prefix is "splicer" when the config gives none.
+    tb_start_dataplane 'splicer ready' "$log" "${prefix:-splicer}" \
+        "$SPLICER_BIN" run --config "$cfg"
+}
+
+tb_splicer_alive() { tb__alive "$SPLICER_PID"; }
+
+# tb_stop_splicer [SIGNAL] [TIMEOUT]: returns Splicer's exit code.
+tb_stop_splicer() {
+    local sig=${1:-INT} timeout=${2:-20} pid=$SPLICER_PID rc=0
+    [[ -n $pid ]] || return 0
+    if tb__alive "$pid"; then
+        kill -s "$sig" "$pid" 2>/dev/null || true
+        if ! tb__wait_gone "$pid" "$timeout"; then
+            echo "PID $pid still runs ${timeout}s after SIG$sig: SIGKILL" >&2
+            kill -s KILL "$pid" 2>/dev/null || true
+            tb__wait_gone "$pid" 5
+        fi
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    SPLICER_PID=""
+    TB_SPLICER_RC=$rc
+    return "$rc"
+}
+
+# ---------------------------------------------------------------- statistics
+
+# tb_stat LOG SELECTOR KEY: KEY's value in the last "stats SELECTOR ..." line, 0 if absent.
+tb_stat() {
+    local log=$1 sel=$2 key=$3 line tok
+    local -a toks
+    line=$(grep -aE "(^|[[:space:]:])stats ${sel}( |\$)" "$log" 2>/dev/null | tail -n 1) || true
+    read -r -a toks <<<"$line"
+    for tok in "${toks[@]}"; do
+        if [[ $tok == "$key="* ]]; then
+            printf '%s\n' "${tok#*=}"
+            return 0
+        fi
+    done
+    printf '0\n'
+}
+
+# stat_of LOG KEY: KEY's value in the last "stats total" line (0 if absent).
+stat_of() { tb_stat "$1" total "$2"; }
+
+tb_stats_count() {
+    local n
+    n=$(grep -acE '(^|[[:space:]:])stats total( |$)' "$1" 2>/dev/null) || true
+    printf '%s\n' "${n:-0}"
+}
+
+# Wait for one more "stats total" line than there is now.
+tb_wait_stats_line() {
+    local log=$1 timeout=${2:-10} n i
+    n=$(tb_stats_count "$log")
+    for ((i = 0; i < timeout * 10; i++)); do
+        (($(tb_stats_count "$log") > n)) && return 0
+        sleep 0.1
+    done
+    echo "no new stats line in $log within ${timeout}s" >&2
+    return 1
+}
+
+tb_fresh_stat() {
+    tb_wait_stats_line "$1" >/dev/null 2>&1 || true
+    stat_of "$1" "$2"
+}
+
+# Wait until KEY > VALUE in the last stats total line.
+tb_wait_stat_gt() {
+    local log=$1 key=$2 value=$3 timeout=${4:-10} i v
+    for ((i = 0; i < timeout * 10; i++)); do
+        v=$(stat_of "$log" "$key")
+        ((v > value)) && return 0
+        sleep 0.1
+    done
+    echo "$key stayed at $(stat_of "$log" "$key") (wanted > $value) for ${timeout}s" >&2
+    return 1
+}
+
+# ---------------------------------------------------------------- traffic
+
+tb_ping() {
+    local ns=$1 dest=$2
+    shift 2
+    tb_in "$ns" ping -n -q -c 3 -i 0.2 -W 2 "$@" "$dest"
+}
+
+# Prints the MAC address of the first ARP reply for DEST sent out of IFACE.
+tb_arping_mac() {
+    local ns=$1 ifc=$2 dest=$3 mac
+    mac=$(tb_in "$ns" arping -c 3 -C 1 -w 4 -r -i "$ifc" "$dest" 2>/dev/null | head -n 1) || true
+    [[ $mac =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || return 1
+    printf '%s\n' "$mac"
+}
+
+tb_curl() {
+    local ns=$1 url=$2
+    shift 2
+    tb_in "$ns" curl -sS --max-time 10 "$@" "$url"
+}
