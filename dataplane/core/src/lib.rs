@@ -5,6 +5,7 @@
 //!
 //! * [`parse`]: length-checked classification of the Ethernet/IPv4 headers;
 //! * [`lookup`]: which worker owns the packet's flow;
+//! * [`rewrite`]: splice translation of TCP/IP headers between a client and a server leg;
 //! * [`presence`]: the appliance's own network presence (ARP responder, neighbour
 //!   table, ICMP echo);
 //! * [`transmit`]: next-hop choice and Ethernet addressing of outgoing packets.
@@ -21,6 +22,7 @@ pub mod packet;
 pub mod parse;
 pub mod pipeline;
 pub mod presence;
+pub mod rewrite;
 pub mod topology;
 pub mod transmit;
 

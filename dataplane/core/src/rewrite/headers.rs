@@ -1,0 +1,271 @@
+//! Rewriting the IPv4 and TCP headers of a segment moved from one leg to the other.
+//!
+//! Both checksums are updated incrementally (RFC 1624): the IPv4 header checksum for
+//! the new addresses, and the TCP checksum for the new ports, numbers and window and
+//! for the addresses again, since the TCP checksum covers them through the
+//! pseudo-header. Nothing is recomputed from the payload, so the cost does not grow
+//! with the segment, and a segment that arrived with a wrong TCP checksum leaves with
+//! a wrong one: Splicer never launders corruption into a valid-looking segment.
+
+use super::Error;
+use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::{checksum, ipv4};
+use std::net::Ipv4Addr;
+
+/// The header values a segment gets on the leg it is forwarded to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Translation {
+    /// New source address and port.
+    pub src: (Ipv4Addr, u16),
+    /// New destination address and port.
+    pub dst: (Ipv4Addr, u16),
+    /// New sequence number (from the data direction's [`super::SeqMap::map`]);
+    /// `None` keeps it.
+    pub seq: Option<SeqNumber>,
+    /// New acknowledgement number (from the other direction's
+    /// [`super::SeqMap::unmap`]); `None` keeps it, as for a segment without ACK.
+    pub ack: Option<SeqNumber>,
+    /// New window field (from [`super::rescale`]); `None` keeps it.
+    pub window: Option<u16>,
+}
+
+/// The TCP segment of an IPv4 packet, after checking what [`apply`] relies on: the
+/// IPv4 and TCP header lengths, that the protocol is TCP and that the packet is not a
+/// fragment. The segment ends at the IPv4 total length, so Ethernet padding after it
+/// is excluded. Use it to rewrite the options ([`super::translate`]) of a packet whose
+/// headers [`apply`] rewrote.
+pub fn tcp_segment(ip_and_tcp: &mut [u8]) -> Result<tcp::Packet<&mut [u8]>, Error> {
+    let ip = ipv4::Packet::new_checked(ip_and_tcp)?;
+    if ip.protocol() != ipv4::protocol::TCP {
+        return Err(Error::NotTcp);
+    }
+    if ip.is_fragment() {
+        return Err(Error::Fragment);
+    }
+    Ok(tcp::Packet::new_checked(ip.into_payload_mut())?)
+}
+
+/// Rewrites a packet's addresses, ports and, as `t` asks, its sequence number,
+/// acknowledgement number and window, in place, with both checksums updated
+/// incrementally. `ip_and_tcp` starts at the IPv4 header and may run past its total
+/// length (Ethernet padding).
+///
+/// [`Error`] if the packet is not an unfragmented IPv4/TCP packet whose headers fit
+/// the buffer; the packet is then unchanged.
+pub fn apply(ip_and_tcp: &mut [u8], t: &Translation) -> Result<(), Error> {
+    // Everything is checked before anything is written.
+    tcp_segment(ip_and_tcp)?;
+    let (ihl, total) = {
+        let ip = ipv4::Packet::new_unchecked(&*ip_and_tcp);
+        (ip.header_len(), usize::from(ip.total_len()))
+    };
+    let (ip_bytes, rest) = ip_and_tcp[..total].split_at_mut(ihl);
+    let mut ip = ipv4::Packet::new_unchecked(ip_bytes);
+
+    let mut old_addrs = [0u8; 8];
+    old_addrs[..4].copy_from_slice(&ip.src_addr().octets());
+    old_addrs[4..].copy_from_slice(&ip.dst_addr().octets());
+    let mut new_addrs = [0u8; 8];
+    new_addrs[..4].copy_from_slice(&t.src.0.octets());
+    new_addrs[4..].copy_from_slice(&t.dst.0.octets());
+    ip.set_checksum(checksum::update_bytes(
+        ip.checksum(),
+        &old_addrs,
+        &new_addrs,
+    ));
+    ip.set_src_addr(t.src.0);
+    ip.set_dst_addr(t.dst.0);
+
+    let mut seg = tcp::Packet::new_unchecked(rest);
+    // The pseudo-header's addresses change exactly as the IPv4 header's did.
+    let mut c = checksum::update_bytes(seg.checksum(), &old_addrs, &new_addrs);
+    let old_ports = (u32::from(seg.src_port()) << 16) | u32::from(seg.dst_port());
+    let new_ports = (u32::from(t.src.1) << 16) | u32::from(t.dst.1);
+    c = checksum::update32(c, old_ports, new_ports);
+    seg.set_src_port(t.src.1);
+    seg.set_dst_port(t.dst.1);
+    if let Some(seq) = t.seq {
+        c = checksum::update32(c, seg.seq_number().0, seq.0);
+        seg.set_seq_number(seq);
+    }
+    if let Some(ack) = t.ack {
+        c = checksum::update32(c, seg.ack_number().0, ack.0);
+        seg.set_ack_number(ack);
+    }
+    if let Some(w) = t.window {
+        c = checksum::update16(c, seg.window_len(), w);
+        seg.set_window_len(w);
+    }
+    seg.set_checksum(c);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::testutil::{ip_tcp_packet, split, Rng};
+    use crate::rewrite::{options, rescale, SeqMap, Timestamps};
+
+    fn random_translation(rng: &mut Rng) -> Translation {
+        let opt = |rng: &mut Rng| (!rng.chance(4)).then(|| rng.next_u32());
+        Translation {
+            src: (Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16),
+            dst: (Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16),
+            seq: opt(rng).map(SeqNumber),
+            ack: opt(rng).map(SeqNumber),
+            window: opt(rng).map(|w| w as u16),
+        }
+    }
+
+    #[test]
+    fn random_rewrites_equal_full_recomputation() {
+        let mut rng = Rng(0x4ead_e125);
+        for round in 0..5000 {
+            let mut b = ip_tcp_packet(&mut rng);
+            let orig = b.clone();
+            let t = random_translation(&mut rng);
+            apply(&mut b, &t).unwrap();
+
+            let (ip, seg) = split(&b);
+            let (oip, oseg) = split(&orig);
+            assert!(ip.verify_checksum(), "round {round}: IPv4 checksum");
+            assert!(
+                seg.verify_checksum(t.src.0, t.dst.0),
+                "round {round}: TCP checksum"
+            );
+            assert_eq!((ip.src_addr(), seg.src_port()), t.src, "round {round}");
+            assert_eq!((ip.dst_addr(), seg.dst_port()), t.dst, "round {round}");
+            assert_eq!(seg.seq_number(), t.seq.unwrap_or(oseg.seq_number()));
+            assert_eq!(seg.ack_number(), t.ack.unwrap_or(oseg.ack_number()));
+            assert_eq!(seg.window_len(), t.window.unwrap_or(oseg.window_len()));
+            assert_eq!(seg.payload(), oseg.payload());
+            assert_eq!(seg.options(), oseg.options());
+            assert_eq!(ip.options(), oip.options());
+            assert_eq!(
+                b[usize::from(ip.total_len())..],
+                orig[usize::from(ip.total_len())..]
+            );
+
+            // Not only valid: the very values a full recomputation stores.
+            let (ipc, tcpc) = (ip.checksum(), seg.checksum());
+            let mut full = b.clone();
+            let ihl = ip.header_len();
+            let total = usize::from(ip.total_len());
+            ipv4::Packet::new_unchecked(&mut full[..]).fill_checksum();
+            tcp::Packet::new_unchecked(&mut full[ihl..total]).fill_checksum(t.src.0, t.dst.0);
+            assert_eq!(full, b, "round {round}: {ipc:04x} {tcpc:04x}");
+        }
+    }
+
+    #[test]
+    fn bad_tcp_checksum_stays_bad() {
+        let mut rng = Rng(11);
+        for _ in 0..200 {
+            let mut b = ip_tcp_packet(&mut rng);
+            let ihl = split(&b).0.header_len();
+            b[ihl + 16] ^= 0x01;
+            let t = random_translation(&mut rng);
+            apply(&mut b, &t).unwrap();
+            let (ip, seg) = split(&b);
+            assert!(ip.verify_checksum());
+            assert!(!seg.verify_checksum(t.src.0, t.dst.0));
+        }
+    }
+
+    #[test]
+    fn refused_packets_are_unchanged() {
+        let mut rng = Rng(12);
+        let t = random_translation(&mut rng);
+        let base = ip_tcp_packet(&mut rng);
+        let ihl = split(&base).0.header_len();
+        let total = usize::from(split(&base).0.total_len());
+
+        let mut cases: Vec<(Vec<u8>, Error)> = Vec::new();
+        let mut b = base.clone();
+        b[9] = ipv4::protocol::UDP;
+        cases.push((b, Error::NotTcp));
+        let mut b = base.clone();
+        ipv4::Packet::new_unchecked(&mut b[..]).set_more_frags(true);
+        cases.push((b, Error::Fragment));
+        let mut b = base.clone();
+        ipv4::Packet::new_unchecked(&mut b[..]).set_frag_offset(8);
+        cases.push((b, Error::Fragment));
+        cases.push((base[..total - 1].to_vec(), Error::Truncated));
+        cases.push((base[..19].to_vec(), Error::Truncated));
+        let mut b = base.clone();
+        b[0] = 0x65;
+        cases.push((b, Error::Malformed));
+        let mut b = base.clone();
+        // TCP data offset below 5 words.
+        b[ihl + 12] = 0x40;
+        cases.push((b, Error::Malformed));
+        let mut b = base.clone();
+        // TCP header longer than the segment the total length leaves it.
+        ipv4::Packet::new_unchecked(&mut b[..]).set_total_len((ihl + 19) as u16);
+        cases.push((b, Error::Truncated));
+
+        for (i, (mut b, err)) in cases.into_iter().enumerate() {
+            let orig = b.clone();
+            assert_eq!(apply(&mut b, &t), Err(err), "case {i}");
+            assert_eq!(b, orig, "case {i}");
+        }
+    }
+
+    /// The whole per-packet rewrite of a client ACK spliced onto the server leg, as
+    /// the splice engine strings it together: headers, then options, checksums exact
+    /// at the end.
+    #[test]
+    fn client_ack_onto_server_leg() {
+        let client = (Ipv4Addr::new(198, 18, 5, 5), 40000);
+        let vip = (Ipv4Addr::new(198, 18, 0, 100), 80);
+        let local = (Ipv4Addr::new(198, 19, 0, 1), 51000);
+        let server = (Ipv4Addr::new(198, 19, 0, 10), 8080);
+        // FIG. 6A numbers: upstream 2001 → 1951, downstream 6001 → 4001.
+        let up = SeqMap::start(SeqNumber(2001), SeqNumber(1951));
+        let down = SeqMap::start(SeqNumber(6001), SeqNumber(4001));
+
+        let mut b = vec![0u8; 20 + 32];
+        ipv4::emit_header(&mut b, client.0, vip.0, ipv4::protocol::TCP, 32, 64, 1);
+        {
+            let mut seg = tcp::Packet::new_unchecked(&mut b[20..]);
+            seg.set_src_port(client.1);
+            seg.set_dst_port(vip.1);
+            seg.set_seq_number(SeqNumber(2050));
+            seg.set_ack_number(SeqNumber(4500));
+            seg.set_header_len(32);
+            seg.set_flags(tcp::flags::ACK);
+            seg.set_window_len(500);
+            // NOP NOP TS(1000, 77)
+            seg.options_mut()
+                .copy_from_slice(&[1, 1, 8, 10, 0, 0, 3, 232, 0, 0, 0, 77]);
+            seg.fill_checksum(client.0, vip.0);
+        }
+        let t = Translation {
+            src: local,
+            dst: server,
+            seq: up.map(SeqNumber(2050)),
+            ack: down.unmap(SeqNumber(4500)),
+            window: Some(rescale(500, 7, 9)),
+        };
+        apply(&mut b, &t).unwrap();
+        let mut seg = tcp_segment(&mut b).unwrap();
+        let ts = Timestamps::Shift {
+            tsval_add: 5000,
+            tsecr_sub: 70,
+        };
+        options::translate(&mut seg, |e| down.unmap(e), ts).unwrap();
+
+        let (ip, seg) = split(&b);
+        assert!(ip.verify_checksum());
+        assert!(seg.verify_checksum(local.0, server.0));
+        assert_eq!(
+            (seg.seq_number(), seg.ack_number()),
+            (SeqNumber(2000), SeqNumber(6500))
+        );
+        assert_eq!(seg.window_len(), 125);
+        assert_eq!(
+            options::scan(seg.options()).unwrap().timestamp,
+            Some((6000, 7))
+        );
+    }
+}
