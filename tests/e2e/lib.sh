@@ -38,7 +38,9 @@
 #                            `splicer ready`, then moves the TAPs into the namespaces and
 #                            configures them. Sets SPLICER_PID, SPLICER_LOG.
 #   tb_start_dataplane REGEX LOG PREFIX CMD...   the same for any DPDK command (testpmd...)
-#   tb_attach_taps           move spl-out -> spl-client, spl-in -> spl-lan/br0, configure
+#   tb_attach_taps           move spl-out -> spl-client, spl-in -> spl-lan/br0, give their
+#                            kernel sides MACs of their own ($TB_KMAC_OUT, $TB_KMAC_IN: net_tap
+#                            copies the DPDK port's MAC there), addresses, up
 #   tb_stop_splicer [SIG] [TIMEOUT]   SIGINT (default) and wait up to TIMEOUT (20 s) seconds;
 #                            SIGKILL after that. Returns Splicer's exit code (also in
 #                            TB_SPLICER_RC); 0 when none is running.
@@ -64,11 +66,13 @@
 #   tb_check_servers         every server answers a curl from another server namespace with
 #                            its name, X-Server header, and the right /files/100k bytes
 #   tb_tap_anywhere NAME     0 when an interface NAME exists in the root or any namespace
-#   tb_sha256 NAME           sha256 of test body NAME (0b 1b 100k 20m); files are under
+#   tb_sha256 NAME           sha256 of test body NAME (0b 1b 100k 20m; sizes in TB_SIZE); under
 #                            $TB_WWW/files/NAME and every server serves them as /files/NAME
 # Checks and reporting
 #   tb_log MSG / tb_die MSG  progress line / fatal error (exit 1, teardown runs)
-#   tb_check DESC CMD...     run CMD; "ok N - DESC" or "not ok N - DESC" plus its output
+#   tb_check DESC CMD...     run CMD; "ok N - DESC" or "not ok N - DESC" plus its output.
+#                            CMD runs in a subshell: what it changes in the test bed's
+#                            variables is lost (call tb_client_add_addr etc. directly)
 #   tb_check_fails DESC CMD...   same, but CMD is expected to fail
 #   tb_check_cmp DESC A OP B     integer comparison (OP: -eq -ne -gt -ge -lt -le)
 #   tb_finish                prints a summary; exit 0 when every check passed, else 1
@@ -93,9 +97,14 @@ TB_OUT_IP=198.18.0.1
 TB_IN_IP=198.19.0.1
 TB_VIP=198.18.0.100
 # MACs for Splicer's DPDK ports: tests pass them as net_tap's mac= devarg so that they are
-# known before any ARP (the kernel side of a TAP has its own, different MAC).
+# known before any ARP.
 TB_MAC_OUT=02:73:70:6c:00:01
 TB_MAC_IN=02:73:70:6c:00:02
+# net_tap gives the kernel side of each TAP the same MAC as the DPDK port. Left so, the
+# bridge in spl-lan would take frames for Splicer's inside MAC as its own (local fdb entry)
+# and never forward them to spl-in; tb_attach_taps gives the kernel sides these instead.
+TB_KMAC_OUT=02:73:70:6c:10:01
+TB_KMAC_IN=02:73:70:6c:10:02
 TB_CLIENT_ADDRS=("$TB_CLIENT_IP/24")
 
 TB_STATE_DIR=/run/spl-e2e
@@ -257,8 +266,8 @@ tb__acquire() {
     me=$(tb__starttime $$)
     for ((i = 0; i < 300; i++)); do
         exec {fd}>"$TB_LOCK_FILE"
-        flock "$fd"
-        if read -r pid st <"$TB_OWNER_FILE" 2>/dev/null && [[ $pid != "$$" ]] &&
+        flock -w 10 "$fd" || true # only guards check-and-write; never wait forever
+        if read -r pid st 2>/dev/null <"$TB_OWNER_FILE" && [[ $pid != "$$" ]] &&
             [[ $(tb__starttime "$pid" 2>/dev/null) == "$st" ]]; then
             exec {fd}>&-
             sleep 0.1
@@ -273,7 +282,7 @@ tb__acquire() {
 
 tb__release() {
     local pid st
-    if read -r pid st <"$TB_OWNER_FILE" 2>/dev/null && [[ $pid == "$$" ]]; then
+    if read -r pid st 2>/dev/null <"$TB_OWNER_FILE" && [[ $pid == "$$" ]]; then
         rm -f "$TB_OWNER_FILE"
     fi
 }
@@ -326,11 +335,21 @@ tb_cleanup_leftovers() {
         rm -rf "$d"
     done
     rm -f /dev/hugepages/spl-e2e-* 2>/dev/null || true
+    # A TAP of that name in the root namespace belongs to a live DPDK process that is not
+    # ours (someone's demo?). Give it 30 s to go away, never touch it.
+    local i
     for tap in "$TB_TAP_OUT" "$TB_TAP_IN"; do
+        for ((i = 0; i < 300; i++)); do
+            ip link show dev "$tap" >/dev/null 2>&1 || break
+            if ((i % 50 == 0)); then
+                holder=$(grep -l "^iff:[[:space:]]*$tap\$" /proc/[0-9]*/fdinfo/* 2>/dev/null |
+                    cut -d/ -f3 | sort -u | tr '\n' ' ')
+                tb_log "interface $tap exists in the root namespace (held by PID(s) ${holder:-?}); waiting for it to go"
+            fi
+            sleep 0.1
+        done
         if ip link show dev "$tap" >/dev/null 2>&1; then
-            holder=$(grep -l "^iff:[[:space:]]*$tap\$" /proc/[0-9]*/fdinfo/* 2>/dev/null |
-                cut -d/ -f3 | sort -u | tr '\n' ' ')
-            tb_die "interface $tap exists in the root namespace (held by PID(s): ${holder:-?}); another DPDK process uses it — stop it first"
+            tb_die "interface $tap exists in the root namespace (held by PID(s) ${holder:-?}): another DPDK process uses that name; stop it first"
         fi
     done
 }
@@ -363,8 +382,9 @@ tb_teardown() {
     if [[ $TB_FAILURES -gt 0 ]]; then
         for f in "${TB_SPLICER_LOGS[@]}"; do
             [[ -s $f ]] || continue
-            printf '# ---- last lines of %s\n' "$f"
-            tail -n 40 "$f" | sed 's/^/# | /'
+            printf '# ---- last lines of %s (without per-worker/port stats)\n' "$f"
+            grep -av -e ' stats worker=' -e ' stats port=' -e ' stats mempool' "$f" |
+                tail -n 25 | sed 's/^/# | /'
         done
     fi
     if [[ -n $TB_DIR && -d $TB_DIR ]]; then
@@ -471,12 +491,12 @@ tb__nginx_conf() {
 daemon off;
 master_process off;
 pid $dir/nginx.pid;
-error_log $dir/error.log warn;
+error_log $TB_LOG_DIR/nginx-$name-error.log warn;
 events { worker_connections 4096; }
 http {
     default_type application/octet-stream;
     log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status';
-    access_log $dir/access.log splicer;
+    access_log $TB_LOG_DIR/nginx-$name-access.log splicer;
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -508,11 +528,9 @@ tb__start_nginx() {
     printf '%s\n' "$name" >"$dir/www/index.html"
     touch -d '2000-01-01 00:00:00 UTC' "$dir/www/index.html"
     tb__nginx_conf "$name" "$ip" "$dir" >"$dir/nginx.conf"
-    ln -sf "$dir/access.log" "$TB_LOG_DIR/nginx-$name-access.log"
-    ln -sf "$dir/error.log" "$TB_LOG_DIR/nginx-$name-error.log"
-    ip netns exec "$ns" nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" ||
+    ip netns exec "$ns" nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" ||
         tb_die "nginx configuration for $name is invalid"
-    ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
+    ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" \
         </dev/null >>"$dir/stdout.log" 2>&1 &
     pid=$!
     tb__track_pid "$pid"
@@ -547,7 +565,7 @@ tb__wait_servers() {
             tb_curl "$ns" "http://$ip/" -o /dev/null 2>/dev/null && break
             sleep 0.1
         done
-        ((t < 50)) || tb_die "nginx in $ns does not answer on $ip:80 (see $TB_DIR/s$((i + 1))/error.log)"
+        ((t < 50)) || tb_die "nginx in $ns does not answer on $ip:80 (see $TB_LOG_DIR/nginx-s$((i + 1))-error.log)"
     done
 }
 
@@ -619,6 +637,8 @@ tb_attach_taps() {
     done
     ip link set dev "$TB_TAP_OUT" netns "$TB_NS_CLIENT" || return 1
     ip link set dev "$TB_TAP_IN" netns "$TB_NS_LAN" || return 1
+    ip -n "$TB_NS_CLIENT" link set dev "$TB_TAP_OUT" address "$TB_KMAC_OUT" || return 1
+    ip -n "$TB_NS_LAN" link set dev "$TB_TAP_IN" address "$TB_KMAC_IN" || return 1
     tb__tx_off "$TB_NS_CLIENT" "$TB_TAP_OUT" || true
     tb__tx_off "$TB_NS_LAN" "$TB_TAP_IN" || true
     for a in "${TB_CLIENT_ADDRS[@]}"; do

@@ -98,7 +98,8 @@ for t in "${tests[@]}"; do
         why="exit $rc"
         [[ $rc -eq 124 || $rc -eq 137 ]] && why="timed out after ${timeout_s}s"
         echo "FAIL $t ($why, ${took}s) — log: $logs/$t.log"
-        tail -n 40 "$logs/$t.log" | sed 's/^/    | /'
+        grep -a -E '^(not ok|FATAL)' "$logs/$t.log" | head -n 20 | sed 's/^/    > /'
+        tail -n 40 "$logs/$t.log" | cut -c1-300 | sed 's/^/    | /'
     fi
 done
 

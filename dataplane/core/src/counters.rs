@@ -59,7 +59,7 @@ counters! {
     DropIpFragment => "drop_ip_fragment",
     /// ICMP checksum mismatch.
     DropBadIcmpChecksum => "drop_bad_icmp_checksum",
-    /// Ethernet frame for a MAC address that is neither ours nor broadcast.
+    /// Ethernet frame for a unicast MAC address that is not the port's.
     DropNotOurMac => "drop_not_our_mac",
     /// IPv4 packet for an address that is neither a port address nor a VIP.
     DropNotForUs => "drop_not_for_us",
