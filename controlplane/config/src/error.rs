@@ -78,7 +78,21 @@ impl fmt::Display for ParseDisplay<'_> {
         if let Some(path) = self.path {
             write!(f, "{}: ", path.display())?;
         }
-        // toml ends its (multi-line) message with a newline.
-        f.write_str(self.error.to_string().trim_end())
+        // toml's own text is "TOML parse error at line L, column C", a snippet with a
+        // caret, then the message. The message goes on the first line too, so that the
+        // one line a script or a log shows names the offending key; the snippet follows
+        // for people.
+        let full = self.error.to_string();
+        let mut lines = full.trim_end().lines();
+        let head = lines.next().unwrap_or_default();
+        let message = self.error.message().trim_end();
+        write!(f, "{head}: {message}")?;
+        for line in lines.take_while(|l| {
+            l.trim_start()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '|')
+        }) {
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
     }
 }

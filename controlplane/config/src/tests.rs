@@ -336,6 +336,9 @@ fn toml_err(s: &str, key: &str, line: usize) -> String {
         "{m}"
     );
     assert!(m.contains(key), "{m}");
+    // The first line alone (what a log line or a script sees) carries the message.
+    let first = m.lines().next().unwrap_or_default();
+    assert!(first.ends_with(e.message().trim_end()), "{m}");
     m
 }
 
@@ -401,12 +404,18 @@ fn port_written_as_a_single_table() {
 fn sections_of_the_wrong_type() {
     let m = toml_err(&format!("dataplane = 5\n{PORTS}"), "dataplane = 5", 1);
     assert!(
-        m.ends_with("invalid type: integer `5`, expected a [dataplane] table"),
+        m.lines()
+            .next()
+            .unwrap()
+            .ends_with("invalid type: integer `5`, expected a [dataplane] table"),
         "{m}"
     );
     let m = toml_err(&dp("").replace("[[virtual]]", "[virtual]"), "[virtual]", 13);
     assert!(
-        m.ends_with("invalid type: map, expected an array of tables, written [[virtual]]"),
+        m.lines()
+            .next()
+            .unwrap()
+            .ends_with("invalid type: map, expected an array of tables, written [[virtual]]"),
         "{m}"
     );
 }
