@@ -437,34 +437,20 @@ impl BodyFramer {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// xorshift64*: a tiny deterministic PRNG for random split points.
-    pub(crate) struct Rng(pub u64);
-
-    impl Rng {
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        pub(crate) fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// Random split points of `len` bytes into pieces of 0..=max_piece (empty pieces
     /// included: a pure ACK has an empty payload).
     pub(crate) fn random_pieces(
-        rng: &mut Rng,
+        rng: &mut StdRng,
         len: usize,
         max_piece: usize,
     ) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut at = 0;
         while at < len {
-            let n = rng.below(max_piece + 1).min(len - at);
+            let n = rng.gen_range(0..=max_piece).min(len - at);
             out.push((at, at + n));
             at += n;
         }
@@ -519,7 +505,7 @@ pub(crate) mod tests {
                     "cut {cut}"
                 );
             }
-            let mut rng = Rng(0x5eed_0001);
+            let mut rng = StdRng::seed_from_u64(0x5eed_0001);
             for _ in 0..500 {
                 let pieces = random_pieces(&mut rng, stream.len(), 9);
                 assert_eq!(chunked_end(strict, &stream, &pieces), Ok(Some(end)));

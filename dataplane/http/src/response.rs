@@ -680,7 +680,9 @@ impl ResponseFramer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::tests::{random_pieces, Rng};
+    use crate::body::tests::random_pieces;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
 
     /// Feeds `stream` in `pieces`; returns where the response ended, if it did.
     fn end_in(
@@ -724,7 +726,7 @@ mod tests {
             let (_, got) = end_in(head, &stream, &[(0, cut), (cut, stream.len())]);
             assert_eq!(got, want, "cut {cut}");
         }
-        let mut rng = Rng(0xC0FF_EE00 ^ response.len() as u64);
+        let mut rng = StdRng::seed_from_u64(0xC0FF_EE00 ^ response.len() as u64);
         for _ in 0..300 {
             let pieces = random_pieces(&mut rng, stream.len(), 7);
             let (f, got) = end_in(head, &stream, &pieces);

@@ -121,7 +121,8 @@ pub fn update_bytes(csum: u16, old: &[u8], new: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::Rng;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// Textbook RFC 1071 sum: one 16-bit word at a time, folded at the end.
     fn naive_sum(data: &[u8]) -> u32 {
@@ -148,10 +149,10 @@ mod tests {
 
     #[test]
     fn sum_matches_naive_for_every_length_and_alignment() {
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = StdRng::seed_from_u64(0x1234_5678_9abc_def1);
         let mut buf = [0u8; 80];
         for _ in 0..50 {
-            rng.fill(&mut buf);
+            rng.fill(&mut buf[..]);
             for start in 0..8 {
                 for end in start..buf.len() {
                     let d = &buf[start..end];
@@ -174,9 +175,9 @@ mod tests {
 
     #[test]
     fn partial_sums_combine() {
-        let mut rng = Rng(7);
+        let mut rng = StdRng::seed_from_u64(7);
         let mut buf = [0u8; 300];
-        rng.fill(&mut buf);
+        rng.fill(&mut buf[..]);
         for split in (0..buf.len()).step_by(2) {
             let (a, b) = buf.split_at(split);
             assert_eq!(finish(sum(a) + sum(b)), data(&buf));
@@ -213,11 +214,11 @@ mod tests {
 
     #[test]
     fn incremental_updates_equal_recomputation() {
-        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        let mut rng = StdRng::seed_from_u64(0xdead_beef_cafe_f00d);
         for round in 0..5000 {
-            let len = 6 + 2 * rng.below(40);
+            let len = 6 + 2 * rng.gen_range(0..40);
             let mut buf = vec![0u8; len];
-            rng.fill(&mut buf);
+            rng.fill(&mut buf[..]);
             // A nonzero first word mirrors real headers (version/IHL) and keeps the
             // data off the all-zero sum, the one value with two representations.
             buf[0] |= 0x40;
@@ -225,23 +226,23 @@ mod tests {
 
             // Rewrite a random even-aligned run outside the checksum field, by each of
             // the three update flavours.
-            let at = 4 + 2 * rng.below((len - 4) / 2);
+            let at = 4 + 2 * rng.gen_range(0..(len - 4) / 2);
             let room = len - at;
             match round % 3 {
                 0 => {
                     let old = u16::from_be_bytes([buf[at], buf[at + 1]]);
-                    let new = rng.next_u32() as u16;
+                    let new = rng.gen::<u16>();
                     buf[at..at + 2].copy_from_slice(&new.to_be_bytes());
                     csum = update16(csum, old, new);
                 }
                 1 if room >= 4 => {
                     let old = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
-                    let new = rng.next_u32();
+                    let new = rng.gen::<u32>();
                     buf[at..at + 4].copy_from_slice(&new.to_be_bytes());
                     csum = update32(csum, old, new);
                 }
                 _ => {
-                    let n = 2 * (1 + rng.below(room / 2));
+                    let n = 2 * rng.gen_range(1..=room / 2);
                     let old = buf[at..at + n].to_vec();
                     rng.fill(&mut buf[at..at + n]);
                     csum = update_bytes(csum, &old, &buf[at..at + n]);

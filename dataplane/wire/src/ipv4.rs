@@ -513,7 +513,9 @@ impl FromStr for Cidr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{hex, Rng};
+    use crate::testutil::hex;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// `ping -s 24 127.0.0.1` on Linux, as captured on lo after the Ethernet header.
     const ECHO_REQUEST: &str = "4500 0034 9977 4000 4001 a34f 7f00 0001 7f00
@@ -696,14 +698,14 @@ mod tests {
 
     #[test]
     fn rewrites_by_incremental_update_verify() {
-        let mut rng = Rng(99);
+        let mut rng = StdRng::seed_from_u64(99);
         let mut b = hex(ECHO_REQUEST);
         for _ in 0..1000 {
             let mut p = Packet::new_checked(&mut b[..]).unwrap();
             let (old_src, old_dst) = (p.src_addr(), p.dst_addr());
             let (src, dst) = (
-                Ipv4Addr::from(rng.next_u32()),
-                Ipv4Addr::from(rng.next_u32()),
+                Ipv4Addr::from(rng.gen::<u32>()),
+                Ipv4Addr::from(rng.gen::<u32>()),
             );
             let mut c = checksum::update32(p.checksum(), old_src.into(), src.into());
             c = checksum::update32(c, old_dst.into(), dst.into());

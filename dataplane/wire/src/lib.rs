@@ -67,32 +67,6 @@ pub(crate) mod testutil {
             .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
             .collect()
     }
-
-    /// xorshift64*: deterministic, dependency-free noise for property-style tests.
-    pub(crate) struct Rng(pub(crate) u64);
-
-    impl Rng {
-        pub(crate) fn next_u64(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        pub(crate) fn next_u32(&mut self) -> u32 {
-            (self.next_u64() >> 32) as u32
-        }
-
-        pub(crate) fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
-
-        pub(crate) fn fill(&mut self, buf: &mut [u8]) {
-            for b in buf {
-                *b = self.next_u64() as u8;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -763,7 +763,9 @@ pub fn emit_options(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{hex, Rng};
+    use crate::testutil::hex;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     fn lo() -> Ipv4Addr {
         Ipv4Addr::LOCALHOST
@@ -971,24 +973,24 @@ mod tests {
     fn nat_rewrite_by_incremental_update_equals_recomputation() {
         // The rewrite Splicer does per packet: new addresses (pseudo-header) and
         // ports, plus sequence/ack translation, all by incremental update.
-        let mut rng = Rng(0x5eed);
+        let mut rng = StdRng::seed_from_u64(0x5eed);
         for round in 0..2000 {
-            let mut b = vec![0u8; 20 + rng.below(40)];
-            rng.fill(&mut b);
+            let mut b = vec![0u8; 20 + rng.gen_range(0..40)];
+            rng.fill(&mut b[..]);
             b[12] = 0x50;
             let (mut src, mut dst) = (
-                Ipv4Addr::from(rng.next_u32()),
-                Ipv4Addr::from(rng.next_u32()),
+                Ipv4Addr::from(rng.gen::<u32>()),
+                Ipv4Addr::from(rng.gen::<u32>()),
             );
             let mut p = Packet::new_checked(&mut b[..]).unwrap();
             p.fill_checksum(src, dst);
 
             let (nsrc, ndst) = (
-                Ipv4Addr::from(rng.next_u32()),
-                Ipv4Addr::from(rng.next_u32()),
+                Ipv4Addr::from(rng.gen::<u32>()),
+                Ipv4Addr::from(rng.gen::<u32>()),
             );
-            let (nsport, ndport) = (rng.next_u32() as u16, rng.next_u32() as u16);
-            let delta = rng.next_u32() as usize;
+            let (nsport, ndport) = (rng.gen::<u16>(), rng.gen::<u16>());
+            let delta = rng.gen::<u32>() as usize;
             let mut c = p.checksum();
             // Addresses and ports as one run each side, as a caller with both at hand would.
             let mut old_run = [0u8; 12];

@@ -103,14 +103,16 @@ pub fn apply(ip_and_tcp: &mut [u8], t: &Translation) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rewrite::testutil::{ip_tcp_packet, split, Rng};
+    use crate::rewrite::testutil::{ip_tcp_packet, split};
     use crate::rewrite::{options, rescale, SeqMap, Timestamps};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
-    fn random_translation(rng: &mut Rng) -> Translation {
-        let opt = |rng: &mut Rng| (!rng.chance(4)).then(|| rng.next_u32());
+    fn random_translation(rng: &mut StdRng) -> Translation {
+        let opt = |rng: &mut StdRng| (!rng.gen_ratio(1, 4)).then(|| rng.gen::<u32>());
         Translation {
-            src: (Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16),
-            dst: (Ipv4Addr::from(rng.next_u32()), rng.next_u32() as u16),
+            src: (Ipv4Addr::from(rng.gen::<u32>()), rng.gen::<u16>()),
+            dst: (Ipv4Addr::from(rng.gen::<u32>()), rng.gen::<u16>()),
             seq: opt(rng).map(SeqNumber),
             ack: opt(rng).map(SeqNumber),
             window: opt(rng).map(|w| w as u16),
@@ -119,7 +121,7 @@ mod tests {
 
     #[test]
     fn random_rewrites_equal_full_recomputation() {
-        let mut rng = Rng(0x4ead_e125);
+        let mut rng = StdRng::seed_from_u64(0x4ead_e125);
         for round in 0..5000 {
             let mut b = ip_tcp_packet(&mut rng);
             let orig = b.clone();
@@ -159,7 +161,7 @@ mod tests {
 
     #[test]
     fn bad_tcp_checksum_stays_bad() {
-        let mut rng = Rng(11);
+        let mut rng = StdRng::seed_from_u64(11);
         for _ in 0..200 {
             let mut b = ip_tcp_packet(&mut rng);
             let ihl = split(&b).0.header_len();
@@ -174,7 +176,7 @@ mod tests {
 
     #[test]
     fn refused_packets_are_unchanged() {
-        let mut rng = Rng(12);
+        let mut rng = StdRng::seed_from_u64(12);
         let t = random_translation(&mut rng);
         let base = ip_tcp_packet(&mut rng);
         let ihl = split(&base).0.header_len();

@@ -251,7 +251,9 @@ fn set_u16(b: &mut [u8], at: usize, v: u16) {
 mod tests {
     use super::*;
     use crate::rewrite::seqmap::SeqMap;
-    use crate::rewrite::testutil::{tcp_segment, Rng};
+    use crate::rewrite::testutil::tcp_segment;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use splicer_wire::tcp::{flags, Packet};
     use std::net::Ipv4Addr;
 
@@ -300,33 +302,33 @@ mod tests {
     /// A random option list, with NOPs, window scale and unknown options putting
     /// SACK, timestamp and MSS fields at every alignment, and sometimes an end of
     /// list followed by garbage that must stay untouched.
-    fn random_options(rng: &mut Rng) -> Vec<u8> {
+    fn random_options(rng: &mut StdRng) -> Vec<u8> {
         let mut o = Vec::new();
         loop {
             let mut item = [0u8; 34];
-            let len = match rng.below(8) {
+            let len = match rng.gen_range(0..8) {
                 0 | 1 => {
                     item[0] = 1;
                     1
                 }
-                2 => tcp::TcpOption::WindowScale(rng.below(15) as u8).emit(&mut item),
-                3 => tcp::TcpOption::MaxSegmentSize(rng.next_u32() as u16).emit(&mut item),
+                2 => tcp::TcpOption::WindowScale(rng.gen_range(0..15u8)).emit(&mut item),
+                3 => tcp::TcpOption::MaxSegmentSize(rng.gen::<u16>()).emit(&mut item),
                 4 => tcp::TcpOption::Timestamp {
-                    tsval: rng.next_u32(),
-                    tsecr: rng.next_u32(),
+                    tsval: rng.gen::<u32>(),
+                    tsecr: rng.gen::<u32>(),
                 }
                 .emit(&mut item),
                 5 | 6 => {
-                    let count = 1 + rng.below(4) as u8;
+                    let count = rng.gen_range(1..=4u8);
                     let mut blocks = [(0, 0); 4];
                     for b in &mut blocks[..usize::from(count)] {
-                        let l = rng.next_u32();
-                        *b = (l, l.wrapping_add(1 + rng.below(100_000) as u32));
+                        let l = rng.gen::<u32>();
+                        *b = (l, l.wrapping_add(rng.gen_range(1..=100_000u32)));
                     }
                     tcp::TcpOption::SackRange { blocks, count }.emit(&mut item)
                 }
                 _ => {
-                    let n = 2 + rng.below(5);
+                    let n = 2 + rng.gen_range(0..5);
                     item[0] = 30;
                     item[1] = n as u8;
                     rng.fill(&mut item[2..n]);
@@ -337,14 +339,14 @@ mod tests {
                 break;
             }
             o.extend_from_slice(&item[..len]);
-            if rng.chance(6) {
+            if rng.gen_ratio(1, 6) {
                 break;
             }
         }
-        if o.len() < 40 && rng.chance(4) {
+        if o.len() < 40 && rng.gen_ratio(1, 4) {
             o.push(0);
             while o.len() % 4 != 0 {
-                o.push(rng.next_u32() as u8);
+                o.push(rng.gen::<u8>());
             }
         }
         o
@@ -352,7 +354,7 @@ mod tests {
 
     #[test]
     fn linux_ack_timestamps_shift_and_round_trip() {
-        let mut rng = Rng(1);
+        let mut rng = StdRng::seed_from_u64(1);
         // NOP NOP TS, as Linux sends on every segment of an established connection.
         let opts = [1, 1, 8, 10, 0, 0, 0x10, 0, 0xff, 0xff, 0xff, 0xf0];
         let mut b = tcp_segment(&mut rng, &opts, b"hello", SRC, DST);
@@ -380,7 +382,7 @@ mod tests {
 
     #[test]
     fn tsecr_is_left_alone_without_ack() {
-        let mut rng = Rng(2);
+        let mut rng = StdRng::seed_from_u64(2);
         let mut o = [0u8; 12];
         let n = tcp::emit_options(&mut o, None, false, Some((500, 0)), None);
         let mut b = tcp_segment(&mut rng, &o[..n], b"", SRC, DST);
@@ -401,7 +403,7 @@ mod tests {
 
     #[test]
     fn keep_without_sack_changes_nothing() {
-        let mut rng = Rng(3);
+        let mut rng = StdRng::seed_from_u64(3);
         let mut o = [0u8; 20];
         let n = tcp::emit_options(&mut o, Some(1460), true, Some((1, 2)), Some(7));
         let mut b = tcp_segment(&mut rng, &o[..n], b"x", SRC, DST);
@@ -428,7 +430,7 @@ mod tests {
         // downstream map sends server 7000 to client 5000, so the server must see
         // its own numbers.
         let down = SeqMap::start(SeqNumber(7000), SeqNumber(5000));
-        let mut rng = Rng(4);
+        let mut rng = StdRng::seed_from_u64(4);
         let blocks = [(5100, 5200), (5300, 5400), (0, 0), (0, 0)];
         let mut o = vec![1, 1];
         let mut item = [0u8; 34];
@@ -454,7 +456,7 @@ mod tests {
 
     #[test]
     fn untranslatable_sack_blocks_are_taken_out() {
-        let mut rng = Rng(5);
+        let mut rng = StdRng::seed_from_u64(5);
         let blocks = [(100, 200), (300, 400), (500, 600), (700, 700)];
         let mut item = [0u8; 34];
         let n = TcpOption::SackRange { blocks, count: 4 }.emit(&mut item);
@@ -482,7 +484,7 @@ mod tests {
 
     #[test]
     fn strip_timestamps_leaves_a_valid_list() {
-        let mut rng = Rng(6);
+        let mut rng = StdRng::seed_from_u64(6);
         let mut o = [0u8; 20];
         let n = tcp::emit_options(&mut o, Some(1460), true, Some((9, 8)), Some(7));
         let mut b = tcp_segment(&mut rng, &o[..n], b"abc", SRC, DST);
@@ -501,7 +503,7 @@ mod tests {
 
     #[test]
     fn malformed_options_leave_the_packet_unchanged() {
-        let mut rng = Rng(7);
+        let mut rng = StdRng::seed_from_u64(7);
         let sack_then_bad = {
             let mut item = [0u8; 34];
             let blocks = [(1, 2), (0, 0), (0, 0), (0, 0)];
@@ -541,7 +543,7 @@ mod tests {
 
     #[test]
     fn clamp_mss_at_every_alignment() {
-        let mut rng = Rng(8);
+        let mut rng = StdRng::seed_from_u64(8);
         for nops in 0..4 {
             for (announced, max) in [(65495u16, 1460u16), (1460, 1460), (536, 1460), (0xffff, 0)] {
                 let mut o = vec![1u8; nops];
@@ -566,22 +568,22 @@ mod tests {
 
     #[test]
     fn random_option_lists_translate_exactly() {
-        let mut rng = Rng(0x0b7_1035);
+        let mut rng = StdRng::seed_from_u64(0x0b7_1035);
         let mut seen = [0usize; 4];
         for round in 0..5000 {
             let opts = random_options(&mut rng);
-            let payload_len = rng.below(40);
+            let payload_len = rng.gen_range(0..40);
             let mut payload = vec![0u8; payload_len];
-            rng.fill(&mut payload);
+            rng.fill(&mut payload[..]);
             let mut b = tcp_segment(&mut rng, &opts, &payload, SRC, DST);
-            let ack = rng.chance(2);
+            let ack = rng.gen_ratio(1, 2);
             ack_flag(&mut b, ack);
             let orig = b.clone();
             let before = parse(Packet::new_checked(&b[..]).unwrap().options());
 
-            let d = rng.next_u32();
-            let (tsval_add, tsecr_sub) = (rng.next_u32(), rng.next_u32());
-            let ts = match rng.below(3) {
+            let d = rng.gen::<u32>();
+            let (tsval_add, tsecr_sub) = (rng.gen::<u32>(), rng.gen::<u32>());
+            let ts = match rng.gen_range(0..3) {
                 0 => Timestamps::Keep,
                 1 => Timestamps::Shift {
                     tsval_add,

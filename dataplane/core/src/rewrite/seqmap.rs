@@ -333,7 +333,8 @@ impl SeqMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rewrite::testutil::Rng;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     fn s(n: u32) -> SeqNumber {
         SeqNumber(n)
@@ -553,24 +554,24 @@ mod tests {
 
     #[test]
     fn unmap_inverts_map_with_random_insertions() {
-        let mut rng = Rng(0x5e9_3a9);
+        let mut rng = StdRng::seed_from_u64(0x5e9_3a9);
         for round in 0..2000 {
-            let start = s(rng.next_u32());
-            let out_start = s(rng.next_u32());
+            let start = s(rng.gen::<u32>());
+            let out_start = s(rng.gen::<u32>());
             let mut m = SeqMap::start(start, out_start);
             // Up to CAPACITY - 1 insertions at increasing points.
             let mut at = start;
             let mut points = [start; CAPACITY];
-            let n = rng.below(CAPACITY);
+            let n = rng.gen_range(0..CAPACITY);
             for p in points.iter_mut().skip(1).take(n) {
-                at += 1 + rng.below(3000);
-                m.add_bytes(at, 1 + rng.next_u32() % 2000).unwrap();
+                at += rng.gen_range(1..=3000);
+                m.add_bytes(at, rng.gen_range(1..=2000)).unwrap();
                 *p = at;
             }
             assert_eq!(m.len(), n + 1);
             let span = (at - start) as usize + 3000;
             for _ in 0..50 {
-                let x = start + rng.below(span);
+                let x = start + rng.gen_range(0..span);
                 let y = m.map(x).unwrap();
                 assert_eq!(m.unmap(y), Some(x), "round {round}: {x} -> {y}");
                 // Bytes only ever move forward relative to the first mapping.
@@ -578,8 +579,8 @@ mod tests {
             }
             assert_eq!(m.map(start - 1), None, "round {round}");
             // Releasing up to an insertion point keeps every later number's mapping.
-            let cut = points[rng.below(n + 1)];
-            let probe = cut + rng.below(5000);
+            let cut = points[rng.gen_range(0..=n)];
+            let probe = cut + rng.gen_range(0..5000);
             let before = m.map(probe);
             m.release_before(cut);
             assert_eq!(m.map(probe), before, "round {round}");

@@ -1,42 +1,14 @@
-//! Deterministic noise and packet builders for the rewrite tests.
+//! Packet builders for the rewrite tests, drawing their noise from a seeded [`StdRng`].
 
+use rand::rngs::StdRng;
+use rand::Rng;
 use splicer_wire::{ipv4, tcp};
 use std::net::Ipv4Addr;
-
-/// xorshift64*: deterministic, dependency-free noise for property-style tests.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub(crate) fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    pub(crate) fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.next_u64() as u8;
-        }
-    }
-}
 
 /// A TCP segment with the given options (padded with zeros to a multiple of 4) and
 /// payload, random ports, numbers, flags and window, checksum filled for `src → dst`.
 pub(crate) fn tcp_segment(
-    rng: &mut Rng,
+    rng: &mut StdRng,
     opts: &[u8],
     payload: &[u8],
     src: Ipv4Addr,
@@ -57,16 +29,20 @@ pub(crate) fn tcp_segment(
 /// A random IPv4/TCP packet as a port delivers it: IPv4 header with random options,
 /// TCP header with random option bytes, payload of any length (odd ones included),
 /// and sometimes Ethernet padding past the total length. Both checksums are right.
-pub(crate) fn ip_tcp_packet(rng: &mut Rng) -> Vec<u8> {
-    let ihl = 4 * (5 + rng.below(11));
-    let thl = 4 * (5 + rng.below(11));
-    let payload = rng.below(120);
-    let pad = if rng.chance(4) { rng.below(12) } else { 0 };
+pub(crate) fn ip_tcp_packet(rng: &mut StdRng) -> Vec<u8> {
+    let ihl = 4 * (5 + rng.gen_range(0..11));
+    let thl = 4 * (5 + rng.gen_range(0..11));
+    let payload = rng.gen_range(0..120);
+    let pad = if rng.gen_ratio(1, 4) {
+        rng.gen_range(0..12)
+    } else {
+        0
+    };
     let total = ihl + thl + payload;
     let mut b = vec![0u8; total + pad];
-    rng.fill(&mut b);
-    let src = Ipv4Addr::from(rng.next_u32());
-    let dst = Ipv4Addr::from(rng.next_u32());
+    rng.fill(&mut b[..]);
+    let src = Ipv4Addr::from(rng.gen::<u32>());
+    let dst = Ipv4Addr::from(rng.gen::<u32>());
     let mut ip = ipv4::Packet::new_unchecked(&mut b[..]);
     ip.set_version(4);
     ip.set_header_len(ihl);
