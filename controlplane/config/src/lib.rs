@@ -27,25 +27,29 @@
 //!
 //! A `Config` serializes back to TOML (`toml::to_string(&config)`) that loads to an
 //! equal `Config`: durations are written as humantime strings (`"10s"`), addresses as
-//! strings (`"198.18.0.1/24"`, `"198.18.0.100:80"`).
+//! strings (`"198.18.0.1/24"`, `"198.18.0.100:80"`), byte sizes as their shortest
+//! exact string (`"16KiB"`).
 
 mod duration;
 mod eal;
 mod error;
 mod net;
 mod raw;
+mod size;
 mod validate;
 
 pub use error::ConfigError;
 pub use net::{PortAddress, PortAddressError};
+pub use size::{ByteSize, ByteSizeError};
 
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::time::Duration;
 
-/// The default of every optional `[dataplane]` key.
+/// The default of every optional `[dataplane]` and `[[virtual]]` key.
 pub mod defaults {
+    use crate::ByteSize;
     use std::time::Duration;
 
     /// `dataplane.workers`.
@@ -72,6 +76,18 @@ pub mod defaults {
     pub const NEIGHBOUR_PENDING: u16 = 16;
     /// `dataplane.idle_sleep`: zero, pure busy polling.
     pub const IDLE_SLEEP: Duration = Duration::ZERO;
+    /// `dataplane.max_flows`: 2^16 client connections per worker.
+    pub const MAX_FLOWS: u32 = 65536;
+    /// `dataplane.max_half_open`: 4096 half-open connections per worker.
+    pub const MAX_HALF_OPEN: u32 = 4096;
+    /// `dataplane.handshake_timeout`: 3 s.
+    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+    /// `dataplane.request_timeout`: 10 s.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    /// `dataplane.client_idle_timeout`: 60 s.
+    pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// `virtual.max_request_head`: 16 KiB.
+    pub const MAX_REQUEST_HEAD: ByteSize = ByteSize::kib(16);
 }
 
 /// The whole configuration file.
@@ -145,6 +161,34 @@ pub struct Dataplane {
     /// granularity, typically 50-100 µs, on top).
     #[serde(serialize_with = "duration::serialize")]
     pub idle_sleep: Duration,
+    /// `max_flows` (default 65536, 1024..=4194304): client connections one worker
+    /// tracks at once, half-open and established together. The worker's flow table is
+    /// sized from it at start-up; beyond it, new SYNs are dropped and counted
+    /// (`drop_flow_table_full`).
+    pub max_flows: u32,
+    /// `max_half_open` (default 4096, 16..=`max_flows`): connections per worker in
+    /// SYN-RECEIVED (Splicer answered the SYN, the client has not completed the
+    /// handshake). The bound that keeps a SYN flood from exhausting the flow table:
+    /// further SYNs are dropped and counted (`drop_syn_flood`).
+    pub max_half_open: u32,
+    /// `handshake_timeout` (duration, default `"3s"`, > 0, at most 24h): how long a
+    /// half-open connection waits for the client's ACK. Splicer retransmits its
+    /// SYN-ACK after 1 s, doubling the interval, until then, then forgets the
+    /// connection (`handshake_timeouts`).
+    #[serde(serialize_with = "duration::serialize")]
+    pub handshake_timeout: Duration,
+    /// `request_timeout` (duration, default `"10s"`, > 0, at most 24h): time a client
+    /// has to deliver a complete request head, counted from the connection's
+    /// establishment (or from the end of the previous response on a keep-alive
+    /// connection). The slowloris defence: when it passes, Splicer answers `408
+    /// Request Timeout` and closes (`request_timeouts`).
+    #[serde(serialize_with = "duration::serialize")]
+    pub request_timeout: Duration,
+    /// `client_idle_timeout` (duration, default `"60s"`, > 0, at most 24h): an
+    /// established client connection with no packet in either direction for this long
+    /// is reset (`client_idle_timeouts`).
+    #[serde(serialize_with = "duration::serialize")]
+    pub client_idle_timeout: Duration,
 }
 
 impl Dataplane {
@@ -164,6 +208,11 @@ impl Dataplane {
             neighbour_retry: defaults::NEIGHBOUR_RETRY,
             neighbour_pending: defaults::NEIGHBOUR_PENDING,
             idle_sleep: defaults::IDLE_SLEEP,
+            max_flows: defaults::MAX_FLOWS,
+            max_half_open: defaults::MAX_HALF_OPEN,
+            handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
         }
     }
 }
@@ -200,6 +249,25 @@ pub struct Virtual {
     /// (`None` stays `None`); [`Config::virtual_port_index`] gives the resolved port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
+    /// `max_request_head` (byte size, default `"16KiB"`, 1KiB..=64KiB): the largest
+    /// request head (request line, headers and the blank line) Splicer buffers; a
+    /// longer one is answered `431 Request Header Fields Too Large` and the connection
+    /// closed. Written as an integer (bytes) or a string like `"16KiB"` (see
+    /// [`ByteSize`]).
+    pub max_request_head: ByteSize,
+}
+
+impl Virtual {
+    /// A `[[virtual]]` with the given name and address, no `port` (the port whose
+    /// subnet contains the address owns it) and every other key at its default.
+    pub fn new(name: impl Into<String>, address: SocketAddrV4) -> Self {
+        Self {
+            name: name.into(),
+            address,
+            port: None,
+            max_request_head: defaults::MAX_REQUEST_HEAD,
+        }
+    }
 }
 
 impl Config {

@@ -2,12 +2,15 @@
 //!
 //! serde checks the shape (tables, arrays of tables, unknown keys: those errors keep
 //! TOML's line/column context); the values are kept as [`toml::Value`] and converted
-//! here, so that a wrong type or an unparsable address or duration is reported with
+//! here, so that a wrong type or an unparsable address, duration or size is reported with
 //! its key path (`port[1].address: ...`). The converted [`Config`] then goes through
 //! [`Config::validate`].
 
 use crate::validate::{self, IntRule};
-use crate::{defaults, duration, net::PortAddress, Config, ConfigError, Dataplane, Port, Virtual};
+use crate::{
+    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Port,
+    Virtual,
+};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -42,6 +45,11 @@ struct RawDataplane {
     neighbour_retry: Option<Value>,
     neighbour_pending: Option<Value>,
     idle_sleep: Option<Value>,
+    max_flows: Option<Value>,
+    max_half_open: Option<Value>,
+    handshake_timeout: Option<Value>,
+    request_timeout: Option<Value>,
+    client_idle_timeout: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +66,7 @@ struct RawVirtual {
     name: Option<Value>,
     address: Option<Value>,
     port: Option<Value>,
+    max_request_head: Option<Value>,
 }
 
 /// An array of tables, with an error that says how to write one.
@@ -119,6 +128,13 @@ fn duration(key: &str, value: Option<Value>, default: Duration) -> Result<Durati
     match value {
         None => Ok(default),
         Some(v) => duration::parse(&v).map_err(|m| ConfigError::invalid(key, m)),
+    }
+}
+
+fn byte_size(key: &str, value: Option<Value>, default: ByteSize) -> Result<ByteSize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => size::parse(&v).map_err(|m| ConfigError::invalid(key, m)),
     }
 }
 
@@ -197,6 +213,14 @@ impl RawDataplane {
                 ))
             }
         };
+        let max_flows = integer(&validate::MAX_FLOWS, self.max_flows, defaults::MAX_FLOWS)?;
+        let max_half_open = match self.max_half_open {
+            // Beyond u32 is beyond any max_flows: the message that names both keys.
+            Some(Value::Integer(i)) if i > i64::from(u32::MAX) => {
+                return Err(validate::half_open_above_flows(i, max_flows))
+            }
+            value => integer(&validate::MAX_HALF_OPEN, value, defaults::MAX_HALF_OPEN)?,
+        };
         let stats_interval = duration(
             "dataplane.stats_interval",
             self.stats_interval,
@@ -251,6 +275,23 @@ impl RawDataplane {
                 "dataplane.idle_sleep",
                 self.idle_sleep,
                 defaults::IDLE_SLEEP,
+            )?,
+            max_flows,
+            max_half_open,
+            handshake_timeout: duration(
+                "dataplane.handshake_timeout",
+                self.handshake_timeout,
+                defaults::HANDSHAKE_TIMEOUT,
+            )?,
+            request_timeout: duration(
+                "dataplane.request_timeout",
+                self.request_timeout,
+                defaults::REQUEST_TIMEOUT,
+            )?,
+            client_idle_timeout: duration(
+                "dataplane.client_idle_timeout",
+                self.client_idle_timeout,
+                defaults::CLIENT_IDLE_TIMEOUT,
             )?,
         })
     }
@@ -321,10 +362,16 @@ impl RawVirtual {
             None => None,
             Some(v) => Some(string(&key("port"), v)?),
         };
+        let max_request_head = byte_size(
+            &key("max_request_head"),
+            self.max_request_head,
+            defaults::MAX_REQUEST_HEAD,
+        )?;
         Ok(Virtual {
             name,
             address,
             port,
+            max_request_head,
         })
     }
 }

@@ -106,6 +106,7 @@ fn demo_config() -> Config {
             name: "www".into(),
             address: "198.18.0.100:80".parse().unwrap(),
             port: None,
+            max_request_head: ByteSize::from_bytes(16384),
         }],
     }
 }
@@ -129,8 +130,34 @@ fn demo_file_loads_with_every_default() {
     assert_eq!(dp.neighbour_retry, Duration::from_secs(1));
     assert_eq!(dp.neighbour_pending, 16);
     assert_eq!(dp.idle_sleep, Duration::ZERO);
+    assert_eq!(dp.max_flows, 65536);
+    assert_eq!(dp.max_half_open, 4096);
+    assert_eq!(dp.handshake_timeout, Duration::from_secs(3));
+    assert_eq!(dp.request_timeout, Duration::from_secs(10));
+    assert_eq!(dp.client_idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.virtuals[0].max_request_head.bytes(), 16 * 1024);
     assert_eq!(c.virtual_port_index(0), 0);
     assert_eq!(c.eal_lcore_count(), Some(2));
+}
+
+#[test]
+fn default_constants() {
+    assert_eq!(defaults::MAX_FLOWS, 65536);
+    assert_eq!(defaults::MAX_HALF_OPEN, 4096);
+    assert_eq!(defaults::HANDSHAKE_TIMEOUT, Duration::from_secs(3));
+    assert_eq!(defaults::REQUEST_TIMEOUT, Duration::from_secs(10));
+    assert_eq!(defaults::CLIENT_IDLE_TIMEOUT, Duration::from_secs(60));
+    assert_eq!(defaults::MAX_REQUEST_HEAD.bytes(), 16384);
+    assert_eq!(defaults::MAX_REQUEST_HEAD.to_string(), "16KiB");
+    let dp = Dataplane::new(strings(&["-l", "0-1"]));
+    assert_eq!(dp.max_flows, defaults::MAX_FLOWS);
+    assert_eq!(dp.max_half_open, defaults::MAX_HALF_OPEN);
+    assert_eq!(dp.handshake_timeout, defaults::HANDSHAKE_TIMEOUT);
+    assert_eq!(dp.request_timeout, defaults::REQUEST_TIMEOUT);
+    assert_eq!(dp.client_idle_timeout, defaults::CLIENT_IDLE_TIMEOUT);
+    let v = Virtual::new("www", "198.18.0.100:80".parse().unwrap());
+    assert_eq!(v, demo_config().virtuals[0]);
+    assert_eq!(v.max_request_head, defaults::MAX_REQUEST_HEAD);
 }
 
 #[test]
@@ -163,6 +190,11 @@ fn defaults_without_optional_keys() {
         Dataplane::new(strings(&["-l", "0-2", "--no-huge"]))
     );
     assert!(c.virtuals.is_empty());
+    let c = ok(&dp(""));
+    assert_eq!(
+        c.virtuals,
+        vec![Virtual::new("www", "198.18.0.100:80".parse().unwrap())]
+    );
 }
 
 #[test]
@@ -182,6 +214,11 @@ neighbour_timeout = "5m"
 neighbour_retry = "250ms"
 neighbour_pending = 0
 idle_sleep = "100us"
+max_flows = 1048576
+max_half_open = 1048576
+handshake_timeout = "5s"
+request_timeout = "2s 500ms"
+client_idle_timeout = "5m"
 
 [[port]]
 name = "outside"
@@ -200,15 +237,18 @@ address = "10.0.0.0/31"
 name = "www"
 address = "198.18.0.100:80"
 port = "outside"
+max_request_head = "64KiB"
 
 [[virtual]]
 name = "www-tls"
 address = "198.18.0.100:443"
+max_request_head = 1536
 
 [[virtual]]
 name = "routed"
 address = "203.0.113.7:8080"
 port = "inside"
+max_request_head = "8 kB"
 "#);
     let dp = &c.dataplane;
     assert_eq!(dp.workers, 4);
@@ -223,6 +263,14 @@ port = "inside"
     assert_eq!(dp.neighbour_retry, Duration::from_millis(250));
     assert_eq!(dp.neighbour_pending, 0);
     assert_eq!(dp.idle_sleep, Duration::from_micros(100));
+    assert_eq!(dp.max_flows, 1 << 20);
+    assert_eq!(dp.max_half_open, 1 << 20);
+    assert_eq!(dp.handshake_timeout, Duration::from_secs(5));
+    assert_eq!(dp.request_timeout, Duration::from_millis(2500));
+    assert_eq!(dp.client_idle_timeout, Duration::from_secs(300));
+    assert_eq!(c.virtuals[0].max_request_head.bytes(), 65536);
+    assert_eq!(c.virtuals[1].max_request_head.bytes(), 1536);
+    assert_eq!(c.virtuals[2].max_request_head.bytes(), 8000);
     assert_eq!(c.ports[0].gateway, Some(Ipv4Addr::new(198, 18, 0, 254)));
     assert_eq!(c.ports[2].address.to_string(), "10.0.0.0/31");
     assert_eq!(c.virtuals[0].port.as_deref(), Some("outside"));
@@ -289,6 +337,12 @@ fn round_trip_demo() {
         "neighbour_retry = \"1s\"",
         "idle_sleep = \"0s\"",
         "workers = 1",
+        "max_flows = 65536",
+        "max_half_open = 4096",
+        "handshake_timeout = \"3s\"",
+        "request_timeout = \"10s\"",
+        "client_idle_timeout = \"1m\"",
+        "max_request_head = \"16KiB\"",
         "[[port]]",
         "address = \"198.18.0.1/24\"",
         "[[virtual]]",
@@ -309,6 +363,27 @@ fn round_trip_disabled_stats_and_no_virtuals() {
     assert!(toml::to_string(&c)
         .unwrap()
         .contains("stats_interval = \"0s\""));
+}
+
+#[test]
+fn round_trip_sizes() {
+    for (written, bytes, back) in [
+        ("1024", 1024, "1KiB"),
+        ("\"1536B\"", 1536, "1536B"),
+        ("\"64kB\"", 64000, "64kB"),
+        ("\"64 KiB\"", 65536, "64KiB"),
+        ("\"2000 B\"", 2000, "2kB"),
+    ] {
+        let c = ok(&virtuals(&format!(
+            "{}max_request_head = {written}\n",
+            vip("www", "198.18.0.100:80", None)
+        )));
+        assert_eq!(c.virtuals[0].max_request_head.bytes(), bytes, "{written}");
+        round_trip(&c);
+        let text = toml::to_string(&c).unwrap();
+        let line = format!("max_request_head = \"{back}\"");
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
 }
 
 #[test]
@@ -641,6 +716,30 @@ fn integer_ranges() {
             "neighbour_pending = -1",
             "dataplane.neighbour_pending: must be at most 65535, got -1",
         ),
+        (
+            "max_flows = 1023",
+            "dataplane.max_flows: must be between 1024 and 4194304, got 1023",
+        ),
+        (
+            "max_flows = 4194305",
+            "dataplane.max_flows: must be between 1024 and 4194304, got 4194305",
+        ),
+        (
+            "max_flows = 5000000000",
+            "dataplane.max_flows: must be between 1024 and 4194304, got 5000000000",
+        ),
+        (
+            "max_flows = -1",
+            "dataplane.max_flows: must be between 1024 and 4194304, got -1",
+        ),
+        (
+            "max_half_open = 15",
+            "dataplane.max_half_open: must be at least 16, got 15",
+        ),
+        (
+            "max_half_open = -1",
+            "dataplane.max_half_open: must be at least 16, got -1",
+        ),
     ];
     for (line, want) in cases {
         let key = want.split(':').next().unwrap();
@@ -651,6 +750,43 @@ fn integer_ranges() {
     ok(&dp(
         "mempool_cache = 0\nburst_size = 1\nhandoff_ring_size = 65536\nworkers = 2",
     ));
+    ok(&dp("max_flows = 1024\nmax_half_open = 16"));
+    ok(&dp("max_flows = 4194304\nmax_half_open = 4194304"));
+    ok(&dp("max_flows = 4096"));
+}
+
+#[test]
+fn max_half_open_at_most_max_flows() {
+    assert_eq!(
+        invalid(&dp("max_half_open = 65537"), "dataplane.max_half_open"),
+        "dataplane.max_half_open: must be at most dataplane.max_flows (65536), got 65537"
+    );
+    assert_eq!(
+        invalid(
+            &dp("max_flows = 2048\nmax_half_open = 2049"),
+            "dataplane.max_half_open"
+        ),
+        "dataplane.max_half_open: must be at most dataplane.max_flows (2048), got 2049"
+    );
+    // Lowering max_flows below the default max_half_open: the message says why.
+    assert_eq!(
+        invalid(&dp("max_flows = 2048"), "dataplane.max_half_open"),
+        "dataplane.max_half_open: must be at most dataplane.max_flows (2048), got 4096 (the default); set max_half_open too when max_flows is below 4096"
+    );
+    // Beyond u32: the same rule, not a type error.
+    assert_eq!(
+        invalid(&dp("max_half_open = 5000000000"), "dataplane.max_half_open"),
+        "dataplane.max_half_open: must be at most dataplane.max_flows (65536), got 5000000000"
+    );
+    assert_eq!(
+        invalid(&dp("max_half_open = \"4k\""), "dataplane.max_half_open"),
+        "dataplane.max_half_open: expected an integer, got string \"4k\""
+    );
+    assert_eq!(
+        invalid(&dp("max_flows = 1.5"), "dataplane.max_flows"),
+        "dataplane.max_flows: expected an integer, got float 1.5"
+    );
+    ok(&dp("max_flows = 2048\nmax_half_open = 2048"));
 }
 
 #[test]
@@ -711,6 +847,44 @@ fn duration_errors() {
         ),
         "dataplane.stats_interval: must be at most 1day, got 2days"
     );
+}
+
+#[test]
+fn connection_timer_errors() {
+    for key in [
+        "handshake_timeout",
+        "request_timeout",
+        "client_idle_timeout",
+    ] {
+        let full = format!("dataplane.{key}");
+        for zero in ["\"0s\"", "\"0\"", "0"] {
+            assert_eq!(
+                invalid(&dp(&format!("{key} = {zero}")), &full),
+                format!("{full}: must be greater than zero, like \"1s\""),
+                "{zero}"
+            );
+        }
+        assert_eq!(
+            invalid(&dp(&format!("{key} = \"25h\"")), &full),
+            format!("{full}: must be at most 1day, got 1day 1h")
+        );
+        assert_eq!(
+            invalid(&dp(&format!("{key} = 3")), &full),
+            format!("{full}: invalid duration 3: a duration needs a unit, write it as a string like \"3s\" or \"3ms\"")
+        );
+        assert_eq!(
+            invalid(&dp(&format!("{key} = true")), &full),
+            format!("{full}: expected a duration string like \"10s\", got boolean true")
+        );
+        let m = invalid(&dp(&format!("{key} = \"soon\"")), &full);
+        assert!(
+            m.starts_with(&format!("{full}: invalid duration \"soon\": ")),
+            "{m}"
+        );
+        // The bounds themselves are accepted.
+        ok(&dp(&format!("{key} = \"1ns\"")));
+        ok(&dp(&format!("{key} = \"24h\"")));
+    }
 }
 
 fn with_ports(ports: &str) -> String {
@@ -852,6 +1026,56 @@ fn virtual_errors() {
 }
 
 #[test]
+fn max_request_head_errors() {
+    let head = |value: &str| {
+        virtuals(&format!(
+            "{}{}max_request_head = {value}\n",
+            vip("www", "198.18.0.100:80", None),
+            vip("api", "198.18.0.100:8080", None)
+        ))
+    };
+    let cases = [
+        ("\"16 KB\"", "virtual[1].max_request_head: invalid size \"16 KB\": unknown unit \"KB\" (use B, KiB, MiB, kB or MB)"),
+        ("\"16kib\"", "virtual[1].max_request_head: invalid size \"16kib\": unknown unit \"kib\" (use B, KiB, MiB, kB or MB)"),
+        ("\"16384\"", "virtual[1].max_request_head: invalid size \"16384\": missing unit (use B, KiB, MiB, kB or MB)"),
+        ("\"1.5KiB\"", "virtual[1].max_request_head: invalid size \"1.5KiB\": the number must be an integer; use a smaller unit (units: B, KiB, MiB, kB or MB)"),
+        ("\"KiB\"", "virtual[1].max_request_head: invalid size \"KiB\": expected an integer followed by a unit, like \"16KiB\" (units: B, KiB, MiB, kB or MB)"),
+        ("\"99999999999999999999B\"", "virtual[1].max_request_head: invalid size \"99999999999999999999B\": too large, the limit is 18446744073709551615 bytes"),
+        ("-1", "virtual[1].max_request_head: invalid size -1: a size cannot be negative"),
+        ("16.5", "virtual[1].max_request_head: expected a size like \"16KiB\" or an integer number of bytes, got float 16.5"),
+        ("[16]", "virtual[1].max_request_head: expected a size like \"16KiB\" or an integer number of bytes, got an array"),
+        ("0", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 0B"),
+        ("1023", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 1023B"),
+        ("\"1kB\"", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 1kB (1000 bytes)"),
+        ("65537", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 65537B"),
+        ("\"66kB\"", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 66kB (66000 bytes)"),
+        ("\"1MiB\"", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 1MiB (1048576 bytes)"),
+        ("\"0MiB\"", "virtual[1].max_request_head: must be between 1KiB and 64KiB, got 0B"),
+    ];
+    for (value, want) in cases {
+        assert_eq!(
+            invalid(&head(value), "virtual[1].max_request_head"),
+            want,
+            "{value}"
+        );
+    }
+    // The bounds themselves, and every unit, are accepted.
+    for (value, bytes) in [
+        ("1024", 1024),
+        ("65536", 65536),
+        ("\"1KiB\"", 1024),
+        ("\"64KiB\"", 65536),
+        ("\"64 kB\"", 64000),
+        ("\"2048B\"", 2048),
+        ("\" 60 kB \"", 60000),
+    ] {
+        let c = ok(&head(value));
+        assert_eq!(c.virtuals[1].max_request_head.bytes(), bytes, "{value}");
+        assert_eq!(c.virtuals[0].max_request_head, defaults::MAX_REQUEST_HEAD);
+    }
+}
+
+#[test]
 fn duplicate_virtuals() {
     let s = virtuals(&format!(
         "{}{}",
@@ -902,4 +1126,43 @@ fn validate_rejects_edited_configs() {
     let mut c = ok(DEMO);
     c.dataplane.eal.clear();
     assert_eq!(c.validate().unwrap_err().key(), Some("dataplane.eal"));
+    let mut c = ok(DEMO);
+    c.dataplane.max_flows = 1024;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.max_half_open: must be at most dataplane.max_flows (1024), got 4096 (the default); set max_half_open too when max_flows is below 4096"
+    );
+    c.dataplane.max_half_open = 1024;
+    assert_eq!(c.validate().unwrap(), ());
+    c.dataplane.max_flows = 8 << 20;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.max_flows: must be between 1024 and 4194304, got 8388608"
+    );
+    let mut c = ok(DEMO);
+    c.dataplane.max_half_open = 0;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.max_half_open: must be at least 16, got 0"
+    );
+    let mut c = ok(DEMO);
+    c.dataplane.handshake_timeout = Duration::ZERO;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.handshake_timeout: must be greater than zero, like \"1s\""
+    );
+    let mut c = ok(DEMO);
+    c.dataplane.client_idle_timeout = Duration::from_secs(2 * 24 * 3600);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "dataplane.client_idle_timeout: must be at most 1day, got 2days"
+    );
+    let mut c = ok(DEMO);
+    c.virtuals[0].max_request_head = ByteSize::kib(128);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].max_request_head: must be between 1KiB and 64KiB, got 128KiB (131072 bytes)"
+    );
+    c.virtuals[0].max_request_head = ByteSize::kib(64);
+    assert_eq!(c.validate().unwrap(), ());
 }

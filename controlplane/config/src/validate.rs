@@ -3,7 +3,7 @@
 
 use crate::eal;
 use crate::net::{not_a_host, unusable, valid_name, NAME_MAX};
-use crate::{Config, ConfigError, Dataplane, Port, Virtual};
+use crate::{defaults, ByteSize, Config, ConfigError, Dataplane, Port, Virtual};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -63,11 +63,36 @@ pub(crate) const TX_DESCRIPTORS: IntRule = rule("dataplane.tx_descriptors", 64, 
 pub(crate) const BURST_SIZE: IntRule = rule("dataplane.burst_size", 1, 256, false);
 pub(crate) const HANDOFF_RING_SIZE: IntRule = rule("dataplane.handoff_ring_size", 64, 65536, true);
 pub(crate) const NEIGHBOUR_PENDING: IntRule = rule("dataplane.neighbour_pending", 0, 65535, false);
+pub(crate) const MAX_FLOWS: IntRule = rule("dataplane.max_flows", 1024, 4_194_304, false);
+/// The upper bound is `max_flows`, checked apart ([`half_open_above_flows`]).
+pub(crate) const MAX_HALF_OPEN: IntRule =
+    rule("dataplane.max_half_open", 16, u32::MAX as i64, false);
+
+/// Smallest accepted `virtual.max_request_head`.
+const REQUEST_HEAD_MIN: ByteSize = ByteSize::kib(1);
+/// Largest accepted `virtual.max_request_head`.
+const REQUEST_HEAD_MAX: ByteSize = ByteSize::kib(64);
 
 /// Longest accepted value of every duration key but `idle_sleep`.
 const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
 /// Longest accepted `idle_sleep`.
 const IDLE_SLEEP_MAX: Duration = Duration::from_secs(1);
+
+/// The error for a `max_half_open` above `max_flows`.
+pub(crate) fn half_open_above_flows(value: i64, max_flows: u32) -> ConfigError {
+    let hint = if value == i64::from(defaults::MAX_HALF_OPEN) {
+        format!(
+            " (the default); set max_half_open too when max_flows is below {}",
+            defaults::MAX_HALF_OPEN
+        )
+    } else {
+        String::new()
+    };
+    ConfigError::invalid(
+        MAX_HALF_OPEN.key,
+        format!("must be at most dataplane.max_flows ({max_flows}), got {value}{hint}"),
+    )
+}
 
 fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError::invalid(key, message))
@@ -174,7 +199,31 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     )?;
     NEIGHBOUR_PENDING.check(dp.neighbour_pending)?;
     at_most("dataplane.idle_sleep", dp.idle_sleep, IDLE_SLEEP_MAX)?;
+
+    MAX_FLOWS.check(dp.max_flows)?;
+    MAX_HALF_OPEN.check(dp.max_half_open)?;
+    if dp.max_half_open > dp.max_flows {
+        return Err(half_open_above_flows(dp.max_half_open.into(), dp.max_flows));
+    }
+    for (key, d) in [
+        ("dataplane.handshake_timeout", dp.handshake_timeout),
+        ("dataplane.request_timeout", dp.request_timeout),
+        ("dataplane.client_idle_timeout", dp.client_idle_timeout),
+    ] {
+        positive(key, d)?;
+        at_most(key, d, DURATION_MAX)?;
+    }
     Ok(())
+}
+
+/// A size with its byte count when its unit is not bytes: `66kB (66000 bytes)`.
+fn size_with_bytes(size: ByteSize) -> String {
+    let text = size.to_string();
+    if text == format!("{}B", size.bytes()) {
+        text
+    } else {
+        format!("{text} ({} bytes)", size.bytes())
+    }
 }
 
 fn positive(key: &str, d: Duration) -> Result<(), ConfigError> {
@@ -407,6 +456,16 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
             None => {
                 owners.insert(ip, (owner, i));
             }
+        }
+
+        if !(REQUEST_HEAD_MIN..=REQUEST_HEAD_MAX).contains(&v.max_request_head) {
+            return invalid(
+                key("max_request_head"),
+                format!(
+                    "must be between {REQUEST_HEAD_MIN} and {REQUEST_HEAD_MAX}, got {}",
+                    size_with_bytes(v.max_request_head)
+                ),
+            );
         }
     }
     Ok(())

@@ -7,8 +7,9 @@ use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
 use splicer_config::Config;
+use splicer_dataplane::flow::FlowSettings;
 use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{PortSetup, Settings, Topology, WorkerCounters};
+use splicer_dataplane::{PortSetup, Service, Settings, Topology, WorkerCounters};
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
 use splicer_worker::{Mesh, WorkerContext};
@@ -199,7 +200,17 @@ fn topology(config: &Config, ports: &[(String, Port)]) -> Result<Topology, RunEr
         .enumerate()
         .map(|(i, v)| (*v.address.ip(), config.virtual_port_index(i) as u16))
         .collect();
-    Ok(Topology::new(setups, &vips))
+    let services: Vec<_> = config
+        .virtuals
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Service {
+            address: v.address,
+            virtual_index: i as u16,
+            max_request_head: v.max_request_head.bytes() as usize,
+        })
+        .collect();
+    Ok(Topology::new(setups, &vips).with_services(&services))
 }
 
 fn run_ports(
@@ -238,6 +249,15 @@ fn run_ports(
         pending: usize::from(dp.neighbour_pending),
     };
 
+    let flow = FlowSettings {
+        max_flows: dp.max_flows as usize,
+        max_half_open: dp.max_half_open as usize,
+        handshake_timeout: ticks(dp.handshake_timeout),
+        request_timeout: ticks(dp.request_timeout),
+        idle_timeout: ticks(dp.client_idle_timeout),
+        ticks_per_ms: (tsc_hz / 1000).max(1),
+    };
+
     let mut launched = Vec::with_capacity(workers);
     let mut launch_error = None;
     for (w, &lcore) in lcores.iter().enumerate() {
@@ -246,6 +266,9 @@ fn run_ports(
                 worker: w,
                 workers,
                 neighbour,
+                flow,
+                // Different on every start and on every worker: ISNs must not repeat.
+                seed: eal::rdtsc() ^ ((w as u64 + 1) << 56),
             },
             queue: w as u16,
             ports: ports.iter().map(|(_, p)| *p).collect(),

@@ -3,7 +3,7 @@
 
 use dpdk_bindings::{Mempool, Port};
 use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::{Counter, WorkerCounters};
+use splicer_dataplane::{Counter, Gauge, WorkerCounters};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -28,9 +28,27 @@ pub(crate) fn log(src: &StatsSources<'_>) {
     for w in src.workers {
         total += &w.snapshot();
     }
-    tracing::info!(target: "splicer::stats", "stats total{}", pairs(&total, &[]));
+    let gauges = |workers: &[Arc<WorkerCounters>]| {
+        let mut out = String::new();
+        for &g in Gauge::ALL {
+            let v: u64 = workers.iter().map(|w| w.gauge(g)).sum();
+            let _ = write!(out, " {}={v}", g.name());
+        }
+        out
+    };
+    tracing::info!(
+        target: "splicer::stats",
+        "stats total{}{}",
+        pairs(&total, &[]),
+        gauges(src.workers)
+    );
     for (i, w) in src.workers.iter().enumerate() {
-        tracing::info!(target: "splicer::stats", "stats worker={i}{}", pairs(&w.snapshot(), &[]));
+        tracing::info!(
+            target: "splicer::stats",
+            "stats worker={i}{}{}",
+            pairs(&w.snapshot(), &[]),
+            gauges(std::slice::from_ref(w))
+        );
     }
     for (index, (name, port)) in src.ports.iter().enumerate() {
         let mut per_port = Snapshot::default();

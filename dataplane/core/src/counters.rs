@@ -49,6 +49,44 @@ counters! {
     IcmpEchoReplies => "icmp_echo_replies",
     /// Neighbour entries learned or refreshed from ARP seen on the wire.
     NeighboursLearned => "neighbours_learned",
+    /// SYNs to a virtual server answered with a SYN-ACK (new client connections).
+    TcpSyns => "tcp_syns",
+    /// Client connections that completed the three-way handshake.
+    TcpEstablished => "tcp_established",
+    /// Segments Splicer retransmitted (SYN-ACKs and data it originated).
+    TcpRetransmits => "tcp_retransmits",
+    /// RST segments Splicer sent.
+    TcpResetsSent => "tcp_resets_sent",
+    /// Client connections the client reset.
+    ClientResets => "client_resets",
+    /// Client connections closed in order (both FINs exchanged and acknowledged).
+    ClientsClosed => "clients_closed",
+    /// Half-open connections whose client never completed the handshake.
+    HandshakeTimeouts => "handshake_timeouts",
+    /// Clients that did not deliver a complete request head in time (answered 408).
+    RequestTimeouts => "request_timeouts",
+    /// Established client connections reset after `client_idle_timeout` of silence.
+    ClientIdleTimeouts => "client_idle_timeouts",
+    /// Client connections reset because data Splicer sent was never acknowledged.
+    RetransmitTimeouts => "tcp_retransmit_timeouts",
+    /// Complete, valid request heads read from clients.
+    HttpRequests => "http_requests",
+    /// Valid requests answered `503` because no server is bound to them.
+    HttpNoServer => "http_no_server",
+    /// Requests refused with `400`: malformed request line, header, target or Host.
+    RefusedBadRequest => "refused_bad_request",
+    /// Requests refused with `431`: head larger than `max_request_head` or too many headers.
+    RefusedHeadTooLarge => "refused_head_too_large",
+    /// Requests refused with `400` for ambiguous framing (request smuggling attempts).
+    RefusedSmuggling => "refused_smuggling",
+    /// Requests refused with `501`: CONNECT, Upgrade, transfer codings other than chunked.
+    RefusedNotImplemented => "refused_not_implemented",
+    /// Requests refused with `417`: an `Expect` other than `100-continue`.
+    RefusedExpectation => "refused_expectation",
+    /// Requests refused with `505`: HTTP versions other than 1.0 and 1.1.
+    RefusedVersion => "refused_version",
+    /// Client connections closed by the client before a complete request head.
+    HttpIncomplete => "http_incomplete_requests",
     /// Frame or header shorter than its headers or stated length.
     DropTruncated => "drop_truncated",
     /// IPv4 header with a bad version, header length or total length.
@@ -81,14 +119,58 @@ counters! {
     DropTxFull => "drop_tx_full",
     /// Hand-off ring to the owning worker full.
     DropHandoffFull => "drop_handoff_full",
+    /// TCP header shorter than its data offset says, or a data offset below 5.
+    DropBadTcpHeader => "drop_bad_tcp_header",
+    /// TCP checksum mismatch.
+    DropBadTcpChecksum => "drop_bad_tcp_checksum",
+    /// TCP segment to a local address and port no virtual server listens on (answered
+    /// with RST).
+    DropTcpClosedPort => "drop_tcp_closed_port",
+    /// Non-SYN TCP segment for a connection Splicer does not know (answered with RST).
+    DropTcpNoFlow => "drop_tcp_no_flow",
+    /// Client segment beyond the next expected byte; the client retransmits it.
+    DropTcpOutOfOrder => "drop_tcp_out_of_order",
+    /// Segment whose ACK or RST does not fit the connection's state.
+    DropTcpBadSegment => "drop_tcp_bad_segment",
+    /// SYN refused: the worker already tracks `max_flows` connections.
+    DropFlowTableFull => "drop_flow_table_full",
+    /// SYN refused: the worker already has `max_half_open` half-open connections.
+    DropSynFlood => "drop_syn_flood",
     /// Mempool empty when the appliance wanted to originate a packet.
     DropAllocFailed => "drop_alloc_failed",
 }
 
-/// The counters of one worker, one row per port.
+/// Levels a worker reports (not counts): how much state it holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(usize)]
+pub enum Gauge {
+    /// Client connections in the flow table (half-open included).
+    Flows,
+    /// Client connections still in SYN-RECEIVED.
+    HalfOpen,
+    /// Neighbour entries (resolved or resolving).
+    Neighbours,
+}
+
+impl Gauge {
+    /// Every gauge, in display order.
+    pub const ALL: &'static [Gauge] = &[Gauge::Flows, Gauge::HalfOpen, Gauge::Neighbours];
+
+    /// The stable key used in logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Gauge::Flows => "flows",
+            Gauge::HalfOpen => "half_open",
+            Gauge::Neighbours => "neighbours",
+        }
+    }
+}
+
+/// The counters of one worker, one row per port, and its gauges.
 #[derive(Debug)]
 pub struct WorkerCounters {
     rows: Vec<[AtomicU64; Counter::COUNT]>,
+    gauges: [AtomicU64; 3],
 }
 
 impl WorkerCounters {
@@ -98,7 +180,19 @@ impl WorkerCounters {
             rows: (0..ports)
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
+            gauges: std::array::from_fn(|_| AtomicU64::new(0)),
         }
+    }
+
+    /// Sets a gauge. Only the owning worker may call this.
+    #[inline]
+    pub fn set_gauge(&self, gauge: Gauge, value: u64) {
+        self.gauges[gauge as usize].store(value, Ordering::Relaxed);
+    }
+
+    /// Current value of a gauge.
+    pub fn gauge(&self, gauge: Gauge) -> u64 {
+        self.gauges[gauge as usize].load(Ordering::Relaxed)
     }
 
     /// Adds one to `counter` of `port`. Only the owning worker may call this.

@@ -5,6 +5,7 @@
 //!
 //! * [`parse`]: length-checked classification of the Ethernet/IPv4 headers;
 //! * [`lookup`]: which worker owns the packet's flow;
+//! * [`flow`]: the TCP state machine of client connections to virtual servers;
 //! * [`rewrite`]: splice translation of TCP/IP headers between a client and a server leg;
 //! * [`presence`]: the appliance's own network presence (ARP responder, neighbour
 //!   table, ICMP echo);
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod counters;
+pub mod flow;
 pub mod lookup;
 pub mod packet;
 pub mod parse;
@@ -26,8 +28,8 @@ pub mod rewrite;
 pub mod topology;
 pub mod transmit;
 
-pub use counters::{Counter, WorkerCounters};
+pub use counters::{Counter, Gauge, WorkerCounters};
 pub use packet::{PacketBuf, Sink};
 pub use pipeline::{Pipeline, Settings};
 pub use presence::neighbour::NeighbourUpdate;
-pub use topology::{PortSetup, Topology};
+pub use topology::{PortSetup, Service, Topology};

@@ -1,6 +1,7 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
-use crate::counters::{Counter, WorkerCounters};
+use crate::counters::{Counter, Gauge, WorkerCounters};
+use crate::flow::{FlowSettings, FlowTable, Timers};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
@@ -21,6 +22,11 @@ pub struct Settings {
     pub workers: usize,
     /// Neighbour resolution timing, in the same ticks as the `now` arguments.
     pub neighbour: NeighbourSettings,
+    /// Client connection bounds and timers, in the same ticks.
+    pub flow: FlowSettings,
+    /// Seed of the worker's initial-sequence-number generator; take it from a clock or
+    /// an entropy source at start-up so that ISNs differ between runs.
+    pub seed: u64,
 }
 
 /// The packet logic of one worker. `P` is the packet buffer type.
@@ -29,6 +35,10 @@ pub struct Pipeline<P> {
     pub(crate) topology: Arc<Topology>,
     pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) neighbours: NeighbourTable<P>,
+    pub(crate) flows: FlowTable,
+    pub(crate) timers: Timers,
+    pub(crate) isn_state: u64,
+    pub(crate) ip_ident: u16,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -40,6 +50,11 @@ impl<P: PacketBuf> Pipeline<P> {
         );
         Pipeline {
             neighbours: NeighbourTable::new(settings.neighbour),
+            flows: FlowTable::new(settings.flow.max_flows),
+            timers: Timers::with_capacity(settings.flow.max_flows.min(65_536)),
+            // xorshift must not start at zero.
+            isn_state: settings.seed | 1,
+            ip_ident: 0,
             settings,
             topology,
             counters,
@@ -49,6 +64,11 @@ impl<P: PacketBuf> Pipeline<P> {
     /// The counters this pipeline writes.
     pub fn counters(&self) -> &Arc<WorkerCounters> {
         &self.counters
+    }
+
+    /// The client connections of this worker.
+    pub fn flows(&self) -> &FlowTable {
+        &self.flows
     }
 
     /// Number of neighbour entries this worker holds.
@@ -101,6 +121,13 @@ impl<P: PacketBuf> Pipeline<P> {
         for &(port, ip) in &retries[..n] {
             self.send_arp_request(port, ip, sink);
         }
+        self.flow_timers(now, sink);
+        self.counters
+            .set_gauge(Gauge::Flows, self.flows.len() as u64);
+        self.counters
+            .set_gauge(Gauge::HalfOpen, self.flows.half_open() as u64);
+        self.counters
+            .set_gauge(Gauge::Neighbours, self.neighbours.len() as u64);
     }
 
     fn process<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S, handed_in: bool) {
@@ -125,6 +152,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         match meta.protocol {
             protocol::ICMP => self.icmp(port, meta, pkt, now, sink),
+            protocol::TCP => self.tcp(port, meta, pkt, now, sink),
             _ => self.drop(port, Counter::DropUnsupportedProtocol, pkt, sink),
         }
     }

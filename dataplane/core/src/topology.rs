@@ -5,7 +5,7 @@
 use hashbrown::HashMap;
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// One port as the packet logic sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,24 @@ pub struct LocalAddr {
     pub kind: LocalKind,
 }
 
+/// A virtual server as the TCP stage sees it: where it listens and how it reads requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// VIP and TCP port.
+    pub address: SocketAddrV4,
+    /// Index of the `[[virtual]]` in the configuration.
+    pub virtual_index: u16,
+    /// Largest request head buffered before answering 431.
+    pub max_request_head: usize,
+}
+
 /// The appliance's addresses and routes.
 #[derive(Debug, Clone)]
 pub struct Topology {
     ports: Vec<PortSetup>,
     local: HashMap<Ipv4Addr, LocalAddr>,
     default_route: Option<(u16, Ipv4Addr)>,
+    services: HashMap<SocketAddrV4, Service>,
 }
 
 impl Topology {
@@ -75,7 +87,21 @@ impl Topology {
             ports,
             local,
             default_route,
+            services: HashMap::new(),
         }
+    }
+
+    /// Adds the virtual servers that accept TCP connections. Their VIPs must be among the
+    /// `vips` given to [`Topology::new`].
+    pub fn with_services(mut self, services: &[Service]) -> Self {
+        self.services = services.iter().map(|s| (s.address, *s)).collect();
+        self
+    }
+
+    /// The virtual server listening on `ip:port`, if any.
+    #[inline]
+    pub fn service(&self, ip: Ipv4Addr, port: u16) -> Option<&Service> {
+        self.services.get(&SocketAddrV4::new(ip, port))
     }
 
     /// All ports, in DPDK port-id order.

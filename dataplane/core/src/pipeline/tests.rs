@@ -47,6 +47,8 @@ fn pipeline(worker: usize, workers: usize) -> Pipeline<Vec<u8>> {
                 retry: 1000 * MS,
                 pending: 4,
             },
+            flow: FlowSettings::defaults(MS),
+            seed: 42,
         },
         topology,
         counters,
@@ -267,8 +269,8 @@ fn packets_for_other_addresses_and_protocols_are_counted() {
     let mut p = pipeline(0, 1);
     let mut sink = TestSink::default();
     p.receive(0, echo_request(ip(18, 2), ip(18, 77), 1), 0, &mut sink);
-    let tcp = ipv4_frame(ip(18, 2), ip(18, 100), ipv4::protocol::TCP, &[0u8; 20]);
-    p.receive(0, tcp, 0, &mut sink);
+    let udp = ipv4_frame(ip(18, 2), ip(18, 100), ipv4::protocol::UDP, &[0u8; 8]);
+    p.receive(0, udp, 0, &mut sink);
     let mut not_echo = icmp_echo(1, 1, b"");
     not_echo[0] = icmpv4::msg_type::TIME_EXCEEDED;
     not_echo[2..4].fill(0);

@@ -1,0 +1,707 @@
+//! The client leg's TCP state machine: Splicer's side of a client connection to a
+//! virtual server, from SYN to the last ACK.
+//!
+//! States: SYN-RECEIVED (SYN answered) → reading the request head (established) →
+//! responding (Splicer's answer and FIN sent, waiting for them to be acknowledged and for
+//! the client's FIN). Splicer is the active closer but keeps no TIME-WAIT: a client whose
+//! last ACK is lost retransmits its FIN and gets a RST, which costs it nothing.
+//!
+//! Splicer ACKs every segment it accepts at once (no delayed ACK) and accepts only
+//! in-order data: an out-of-order segment is answered with a duplicate ACK and
+//! retransmitted by the client. Everything Splicer itself sends (SYN-ACK, responses, FIN)
+//! is retransmitted by Splicer with an exponential backoff from 1 s.
+
+use super::segment::OutSegment;
+use super::table::{ClientKey, Handle};
+use crate::counters::Counter;
+use crate::packet::{PacketBuf, Sink};
+use crate::parse::Ipv4Meta;
+use crate::pipeline::Pipeline;
+use crate::topology::Service;
+use splicer_http::{parse_head, reply, HeadStatus, Refusal};
+use splicer_wire::tcp::{self, SeqNumber, TcpOption};
+use std::net::Ipv4Addr;
+
+/// MSS Splicer advertises: a 1500-byte MTU less the IPv4 and TCP headers.
+pub const OUR_MSS: u16 = 1460;
+/// Window scale Splicer advertises when the client offers scaling (Linux's default).
+pub const OUR_WSCALE: u8 = 7;
+/// MSS assumed when a SYN carries none (RFC 9293).
+const DEFAULT_MSS: u16 = 536;
+/// First retransmission timeout (RFC 6298).
+const INITIAL_RTO_MS: u64 = 1000;
+/// Retransmissions of Splicer's data before the connection is reset.
+const MAX_RETRIES: u32 = 6;
+/// Largest response Splicer originates on the client leg.
+const MAX_RESPONSE: usize = 1024;
+/// Largest TCP options block.
+const MAX_OPTIONS: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    SynReceived,
+    ReadingHead,
+    Responding,
+}
+
+/// One client connection.
+pub(crate) struct ClientConn {
+    pub(crate) key: ClientKey,
+    service: Service,
+    state: State,
+    iss: SeqNumber,
+    snd_una: SeqNumber,
+    snd_nxt: SeqNumber,
+    rcv_nxt: SeqNumber,
+    peer_mss: u16,
+    /// Some when both sides scale windows: the client's shift.
+    peer_wscale: Option<u8>,
+    sack_ok: bool,
+    /// Some when timestamps were negotiated: the latest in-order TSval of the client.
+    ts_recent: Option<u32>,
+    head: Vec<u8>,
+    response: Vec<u8>,
+    response_start: SeqNumber,
+    fin_received: bool,
+    opened_at: u64,
+    head_since: u64,
+    last_activity: u64,
+    retransmit_at: Option<u64>,
+    rto: u64,
+    tries: u32,
+    scheduled: u64,
+}
+
+impl ClientConn {
+    fn deadline(&self, s: &super::FlowSettings) -> u64 {
+        let by_state = match self.state {
+            State::SynReceived => self.opened_at + s.handshake_timeout,
+            State::ReadingHead => {
+                (self.head_since + s.request_timeout).min(self.last_activity + s.idle_timeout)
+            }
+            State::Responding => self.last_activity + s.idle_timeout,
+        };
+        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+    }
+
+    /// The window Splicer advertises: the room left for the request head, plus the one
+    /// byte that tells a head over the limit from one that is exactly at it.
+    fn window(&self, syn: bool) -> u16 {
+        let room = match self.state {
+            State::ReadingHead | State::SynReceived => {
+                (self.service.max_request_head + 1).saturating_sub(self.head.len())
+            }
+            State::Responding => self.service.max_request_head,
+        };
+        // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
+        // window that rounded down to zero before the head reached the limit would stall
+        // the client instead of getting it its 431.
+        let shift = if syn {
+            0
+        } else {
+            self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+        };
+        let field = (room + (1 << shift) - 1) >> shift;
+        field.min(usize::from(u16::MAX)) as u16
+    }
+}
+
+/// What a received segment says, copied out of the frame.
+struct Seg {
+    src_port: u16,
+    dst_port: u16,
+    seq: SeqNumber,
+    ack: Option<SeqNumber>,
+    flags: u8,
+    payload: std::ops::Range<usize>,
+    mss: Option<u16>,
+    wscale: Option<u8>,
+    sack_ok: bool,
+    ts: Option<(u32, u32)>,
+}
+
+impl Seg {
+    fn syn(&self) -> bool {
+        self.flags & tcp::flags::SYN != 0
+    }
+    fn fin(&self) -> bool {
+        self.flags & tcp::flags::FIN != 0
+    }
+    fn rst(&self) -> bool {
+        self.flags & tcp::flags::RST != 0
+    }
+    /// Sequence space the segment occupies.
+    fn len(&self) -> usize {
+        self.payload.len() + usize::from(self.syn()) + usize::from(self.fin())
+    }
+}
+
+/// A segment Splicer is about to send, owned so that it can be built while the
+/// connection is borrowed and sent afterwards.
+#[derive(Clone)]
+struct Outgoing {
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    seq: SeqNumber,
+    ack: Option<SeqNumber>,
+    flags: u8,
+    window: u16,
+    opts: [u8; MAX_OPTIONS],
+    opts_len: usize,
+    payload: [u8; MAX_RESPONSE],
+    payload_len: usize,
+}
+
+impl Outgoing {
+    fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
+        Outgoing {
+            src,
+            dst,
+            seq,
+            ack: None,
+            flags: 0,
+            window: 0,
+            opts: [0; MAX_OPTIONS],
+            opts_len: 0,
+            payload: [0; MAX_RESPONSE],
+            payload_len: 0,
+        }
+    }
+
+    fn from_conn(c: &ClientConn, seq: SeqNumber, flags: u8, ts_now: u32) -> Self {
+        let mut o = Outgoing::new(
+            (c.key.vip, c.key.vip_port),
+            (c.key.client, c.key.client_port),
+            seq,
+        );
+        o.ack = Some(c.rcv_nxt);
+        o.flags = flags;
+        let syn = flags & tcp::flags::SYN != 0;
+        o.window = c.window(syn);
+        let ts = c.ts_recent.map(|recent| (ts_now, recent));
+        o.opts_len = if syn {
+            tcp::emit_options(
+                &mut o.opts,
+                Some(OUR_MSS),
+                c.sack_ok,
+                ts,
+                c.peer_wscale.map(|_| OUR_WSCALE),
+            )
+        } else if ts.is_some() {
+            tcp::emit_options(&mut o.opts, None, false, ts, None)
+        } else {
+            0
+        };
+        o
+    }
+}
+
+/// Maps an HTTP refusal onto its counter.
+fn refusal_counter(r: Refusal) -> Counter {
+    match r.counter_name() {
+        "refused_head_too_large" => Counter::RefusedHeadTooLarge,
+        "refused_smuggling" => Counter::RefusedSmuggling,
+        "refused_not_implemented" => Counter::RefusedNotImplemented,
+        "refused_expectation" => Counter::RefusedExpectation,
+        "refused_version" => Counter::RefusedVersion,
+        _ => Counter::RefusedBadRequest,
+    }
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// A TCP segment addressed to one of our addresses.
+    pub(crate) fn tcp<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        meta: Ipv4Meta,
+        pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let seg = match parse_segment(&meta, pkt.data()) {
+            Ok(seg) => seg,
+            Err(reason) => return self.drop(port, reason, pkt, sink),
+        };
+        let Some(service) = self.topology.service(meta.dst, seg.dst_port).copied() else {
+            self.counters.inc(port, Counter::DropTcpClosedPort);
+            self.reset_for(port, &meta, &seg, now, sink);
+            return sink.discard(pkt);
+        };
+        let key = ClientKey {
+            client: meta.src,
+            client_port: seg.src_port,
+            vip: meta.dst,
+            vip_port: seg.dst_port,
+        };
+        match self.flows.lookup(&key) {
+            Some(h) => {
+                let payload = &pkt.data()[seg.payload.clone()];
+                self.client_segment(port, h, &seg, payload, now, sink);
+            }
+            None if seg.syn() && seg.ack.is_none() && !seg.rst() => {
+                self.accept(port, key, service, &seg, now, sink)
+            }
+            None => {
+                self.counters.inc(port, Counter::DropTcpNoFlow);
+                self.reset_for(port, &meta, &seg, now, sink);
+            }
+        }
+        sink.discard(pkt);
+    }
+
+    fn accept<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        key: ClientKey,
+        service: Service,
+        seg: &Seg,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let s = self.settings.flow;
+        if self.flows.is_full() {
+            return self.counters.inc(port, Counter::DropFlowTableFull);
+        }
+        if self.flows.half_open >= s.max_half_open {
+            return self.counters.inc(port, Counter::DropSynFlood);
+        }
+        let iss = self.next_isn();
+        let rto = INITIAL_RTO_MS * s.ticks_per_ms;
+        let conn = ClientConn {
+            key,
+            service,
+            state: State::SynReceived,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss + 1,
+            rcv_nxt: seg.seq + 1,
+            peer_mss: seg.mss.unwrap_or(DEFAULT_MSS).max(64),
+            peer_wscale: seg.wscale.map(|w| w.min(14)),
+            sack_ok: seg.sack_ok,
+            ts_recent: seg.ts.map(|(tsval, _)| tsval),
+            head: Vec::new(),
+            response: Vec::new(),
+            response_start: iss + 1,
+            fin_received: false,
+            opened_at: now,
+            head_since: now,
+            last_activity: now,
+            retransmit_at: Some(now + rto),
+            rto,
+            tries: 0,
+            scheduled: 0,
+        };
+        let h = self.flows.insert(key, conn);
+        self.flows.half_open += 1;
+        self.counters.inc(port, Counter::TcpSyns);
+        self.send_syn_ack(port, h, now, sink);
+        self.reschedule(h);
+    }
+
+    fn client_segment<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seg: &Seg,
+        payload: &[u8],
+        now: u64,
+        sink: &mut S,
+    ) {
+        let s = self.settings.flow;
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        conn.last_activity = now;
+        if seg.rst() {
+            // RFC 5961: only an RST at exactly the next expected sequence number closes
+            // the connection; any other could be blind injection.
+            if seg.seq == conn.rcv_nxt {
+                self.counters.inc(port, Counter::ClientResets);
+                self.close(h);
+            } else {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+            }
+            return;
+        }
+        if conn.state == State::SynReceived {
+            if seg.syn() {
+                // The client did not get our SYN-ACK: answer its retransmitted SYN.
+                if seg.seq + 1 == conn.rcv_nxt {
+                    self.counters.inc(port, Counter::TcpRetransmits);
+                    self.send_syn_ack(port, h, now, sink);
+                } else {
+                    self.counters.inc(port, Counter::DropTcpBadSegment);
+                }
+                return;
+            }
+            match seg.ack {
+                Some(ack) if ack == conn.iss + 1 => {
+                    conn.snd_una = ack;
+                    conn.state = State::ReadingHead;
+                    conn.head_since = now;
+                    conn.retransmit_at = None;
+                    conn.tries = 0;
+                    conn.rto = INITIAL_RTO_MS * s.ticks_per_ms;
+                    self.flows.half_open -= 1;
+                    self.counters.inc(port, Counter::TcpEstablished);
+                }
+                _ => {
+                    self.counters.inc(port, Counter::DropTcpBadSegment);
+                    return;
+                }
+            }
+        } else if seg.syn() {
+            // A SYN on an established connection: challenge ACK (RFC 5961), no change.
+            self.counters.inc(port, Counter::DropTcpBadSegment);
+            return self.send_flags(port, h, 0, now, sink);
+        }
+
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        if let Some(ack) = seg.ack {
+            if ack > conn.snd_nxt {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+                return self.send_flags(port, h, 0, now, sink);
+            }
+            if ack > conn.snd_una {
+                conn.snd_una = ack;
+                if ack == conn.snd_nxt {
+                    conn.retransmit_at = None;
+                    conn.tries = 0;
+                } else {
+                    conn.retransmit_at = Some(now + conn.rto);
+                }
+            }
+        }
+        if let (Some(_), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
+            if seg.seq <= conn.rcv_nxt {
+                conn.ts_recent = Some(tsval);
+            }
+        }
+
+        let mut need_ack = false;
+        if !payload.is_empty() || seg.fin() {
+            let already = conn.rcv_nxt - seg.seq;
+            if already < 0 {
+                self.counters.inc(port, Counter::DropTcpOutOfOrder);
+                need_ack = true;
+            } else {
+                let already = already as usize;
+                if already < payload.len() {
+                    let new = &payload[already..];
+                    if conn.state == State::ReadingHead {
+                        // One byte past the limit is kept so the parser can tell "too
+                        // large" from "exactly full".
+                        let room =
+                            (conn.service.max_request_head + 1).saturating_sub(conn.head.len());
+                        conn.head.extend_from_slice(&new[..new.len().min(room)]);
+                    }
+                    conn.rcv_nxt += new.len();
+                }
+                need_ack |= !payload.is_empty();
+                if seg.fin() && seg.seq + payload.len() == conn.rcv_nxt && !conn.fin_received {
+                    conn.rcv_nxt += 1;
+                    conn.fin_received = true;
+                    need_ack = true;
+                }
+            }
+        }
+
+        if conn.state == State::ReadingHead && (!conn.head.is_empty() || conn.fin_received) {
+            let max = conn.service.max_request_head;
+            let status = match parse_head(&conn.head, max) {
+                HeadStatus::Partial if conn.fin_received => {
+                    self.counters.inc(port, Counter::HttpIncomplete);
+                    Some(0)
+                }
+                HeadStatus::Partial => None,
+                HeadStatus::Complete(_) => {
+                    self.counters.inc(port, Counter::HttpRequests);
+                    self.counters.inc(port, Counter::HttpNoServer);
+                    Some(503)
+                }
+                HeadStatus::Rejected(r) => {
+                    self.counters.inc(port, refusal_counter(r));
+                    Some(r.status())
+                }
+            };
+            if let Some(status) = status {
+                self.respond(port, h, status, now, sink);
+                need_ack = false;
+            }
+        }
+
+        if need_ack {
+            self.send_flags(port, h, 0, now, sink);
+        }
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        if conn.state == State::Responding && conn.snd_una == conn.snd_nxt && conn.fin_received {
+            self.counters.inc(port, Counter::ClientsClosed);
+            self.close(h);
+            return;
+        }
+        self.reschedule(h);
+    }
+
+    /// Answers the request with `status` (0: no response, just close) and a FIN.
+    fn respond<S: Sink<P>>(&mut self, port: u16, h: Handle, status: u16, now: u64, sink: &mut S) {
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        conn.response.clear();
+        if status != 0 {
+            let mut buf = [0u8; MAX_RESPONSE];
+            let n = reply::error_response(status, reply::reason_phrase(status), &mut buf);
+            conn.response.extend_from_slice(&buf[..n]);
+        }
+        conn.state = State::Responding;
+        conn.response_start = conn.snd_nxt;
+        conn.snd_nxt = conn.snd_nxt + conn.response.len() + 1;
+        conn.retransmit_at = Some(now + conn.rto);
+        self.send_response(port, h, now, sink);
+    }
+
+    /// Sends the unacknowledged part of the response and the FIN.
+    fn send_response<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let opts_len = if conn.ts_recent.is_some() { 12 } else { 0 };
+        let mss = usize::from(conn.peer_mss).saturating_sub(opts_len).max(1);
+        let len = conn.response.len();
+        let mut offset = (conn.snd_una - conn.response_start).clamp(0, len as i32) as usize;
+        // Copied out so that segments can be sent while the table is borrowed mutably.
+        let mut body = [0u8; MAX_RESPONSE];
+        body[..len].copy_from_slice(&conn.response);
+        let template = Outgoing::from_conn(conn, conn.response_start, 0, ts_now);
+        let start = conn.response_start;
+        loop {
+            let chunk = (len - offset).min(mss);
+            let last = offset + chunk == len;
+            let mut o = template.clone();
+            o.seq = start + offset;
+            o.flags = (tcp::flags::PSH * u8::from(chunk > 0)) | (tcp::flags::FIN * u8::from(last));
+            o.payload[..chunk].copy_from_slice(&body[offset..offset + chunk]);
+            o.payload_len = chunk;
+            self.emit(port, &o, now, sink);
+            offset += chunk;
+            if last {
+                break;
+            }
+        }
+    }
+
+    fn send_syn_ack<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let o = Outgoing::from_conn(conn, conn.iss, tcp::flags::SYN, ts_now);
+        self.emit(port, &o, now, sink);
+    }
+
+    /// Sends a segment without payload at `snd_nxt` (a pure ACK when `flags` is 0).
+    fn send_flags<S: Sink<P>>(&mut self, port: u16, h: Handle, flags: u8, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let o = Outgoing::from_conn(conn, conn.snd_nxt, flags, ts_now);
+        self.emit(port, &o, now, sink);
+    }
+
+    /// Answers a segment that belongs to no connection with a RST (RFC 9293 3.10.7.1).
+    fn reset_for<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        meta: &Ipv4Meta,
+        seg: &Seg,
+        now: u64,
+        sink: &mut S,
+    ) {
+        if seg.rst() {
+            return;
+        }
+        let mut o = Outgoing::new(
+            (meta.dst, seg.dst_port),
+            (meta.src, seg.src_port),
+            SeqNumber(0),
+        );
+        match seg.ack {
+            Some(ack) => {
+                o.seq = ack;
+                o.flags = tcp::flags::RST;
+            }
+            None => {
+                o.ack = Some(seg.seq + seg.len());
+                o.flags = tcp::flags::RST;
+            }
+        }
+        self.emit(port, &o, now, sink);
+    }
+
+    fn emit<S: Sink<P>>(&mut self, port: u16, o: &Outgoing, now: u64, sink: &mut S) {
+        let seg = OutSegment {
+            src: o.src,
+            dst: o.dst,
+            seq: o.seq,
+            ack: o.ack,
+            flags: o.flags,
+            window: o.window,
+            options: &o.opts[..o.opts_len],
+            payload: &o.payload[..o.payload_len],
+            ident: self.next_ident(),
+        };
+        let Some(mut pkt) = sink.alloc() else {
+            return self.counters.inc(port, Counter::DropAllocFailed);
+        };
+        let len = seg.frame_len().max(crate::transmit::MIN_FRAME_LEN);
+        if !pkt.resize(len) {
+            self.counters.inc(port, Counter::DropAllocFailed);
+            return sink.discard(pkt);
+        }
+        seg.write(pkt.data_mut());
+        if o.flags & tcp::flags::RST != 0 {
+            self.counters.inc(port, Counter::TcpResetsSent);
+        }
+        self.send_ipv4(port, pkt, o.dst.0, now, sink);
+    }
+
+    /// Runs due connection timers.
+    pub(crate) fn flow_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        let s = self.settings.flow;
+        while let Some((at, h)) = self.timers.pop_due(now) {
+            let Some(conn) = self.flows.get_mut(h) else {
+                continue;
+            };
+            if conn.scheduled != at {
+                continue;
+            }
+            let deadline = conn.deadline(&s);
+            if deadline > now {
+                self.reschedule(h);
+                continue;
+            }
+            let port = self.topology.route(conn.key.client).map_or(0, |(p, _)| p);
+            match conn.state {
+                State::SynReceived if now >= conn.opened_at + s.handshake_timeout => {
+                    self.counters.inc(port, Counter::HandshakeTimeouts);
+                    self.close(h);
+                    continue;
+                }
+                State::SynReceived => {
+                    conn.tries += 1;
+                    conn.rto *= 2;
+                    conn.retransmit_at = Some(now + conn.rto);
+                    self.counters.inc(port, Counter::TcpRetransmits);
+                    self.send_syn_ack(port, h, now, sink);
+                }
+                State::ReadingHead if now >= conn.last_activity + s.idle_timeout => {
+                    self.counters.inc(port, Counter::ClientIdleTimeouts);
+                    self.send_flags(port, h, tcp::flags::RST, now, sink);
+                    self.close(h);
+                    continue;
+                }
+                State::ReadingHead => {
+                    self.counters.inc(port, Counter::RequestTimeouts);
+                    self.respond(port, h, 408, now, sink);
+                }
+                State::Responding if conn.retransmit_at.is_some_and(|r| r <= now) => {
+                    if conn.tries >= MAX_RETRIES {
+                        self.counters.inc(port, Counter::RetransmitTimeouts);
+                        self.send_flags(port, h, tcp::flags::RST, now, sink);
+                        self.close(h);
+                        continue;
+                    }
+                    conn.tries += 1;
+                    conn.rto *= 2;
+                    conn.retransmit_at = Some(now + conn.rto);
+                    self.counters.inc(port, Counter::TcpRetransmits);
+                    self.send_response(port, h, now, sink);
+                }
+                State::Responding => {
+                    // Everything acknowledged, the client never sent its FIN.
+                    self.counters.inc(port, Counter::ClientIdleTimeouts);
+                    self.send_flags(port, h, tcp::flags::RST, now, sink);
+                    self.close(h);
+                    continue;
+                }
+            }
+            self.reschedule(h);
+        }
+    }
+
+    fn reschedule(&mut self, h: Handle) {
+        let s = self.settings.flow;
+        if let Some(conn) = self.flows.get_mut(h) {
+            let at = conn.deadline(&s);
+            if at != conn.scheduled {
+                conn.scheduled = at;
+                self.timers.schedule(at, h);
+            }
+        }
+    }
+
+    fn close(&mut self, h: Handle) {
+        if let Some(conn) = self.flows.remove(h) {
+            if conn.state == State::SynReceived {
+                self.flows.half_open -= 1;
+            }
+        }
+    }
+
+    fn ts_now(&self, now: u64) -> u32 {
+        (now / self.settings.flow.ticks_per_ms.max(1)) as u32
+    }
+
+    fn next_ident(&mut self) -> u16 {
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        self.ip_ident
+    }
+
+    /// An initial sequence number nobody off-path can guess: xorshift64* over a seed
+    /// taken at start-up.
+    fn next_isn(&mut self) -> SeqNumber {
+        let mut x = self.isn_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.isn_state = x;
+        SeqNumber((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32)
+    }
+}
+
+fn parse_segment(meta: &Ipv4Meta, frame: &[u8]) -> Result<Seg, Counter> {
+    let range = meta.l4_range();
+    let t =
+        tcp::Packet::new_checked(&frame[range.clone()]).map_err(|_| Counter::DropBadTcpHeader)?;
+    if !t.verify_checksum(meta.src, meta.dst) {
+        return Err(Counter::DropBadTcpChecksum);
+    }
+    let mut seg = Seg {
+        src_port: t.src_port(),
+        dst_port: t.dst_port(),
+        seq: t.seq_number(),
+        ack: t.ack().then(|| t.ack_number()),
+        flags: t.flags(),
+        payload: range.start + t.header_len()..range.end,
+        mss: None,
+        wscale: None,
+        sack_ok: false,
+        ts: None,
+    };
+    for opt in tcp::options(t.options()) {
+        match opt.map_err(|_| Counter::DropBadTcpHeader)?.1 {
+            TcpOption::MaxSegmentSize(m) => seg.mss = Some(m),
+            TcpOption::WindowScale(w) => seg.wscale = Some(w),
+            TcpOption::SackPermitted => seg.sack_ok = true,
+            TcpOption::Timestamp { tsval, tsecr } => seg.ts = Some((tsval, tsecr)),
+            _ => {}
+        }
+    }
+    Ok(seg)
+}

@@ -1,0 +1,53 @@
+//! The state-machine stage for TCP: client connections to virtual servers.
+//!
+//! Splicer completes the client's handshake itself (the "client leg"), reads and ACKs the
+//! request head, and decides what to do with the request. The splice onto a pooled server
+//! connection builds on this; until a server is bound, a valid request is answered with
+//! `503`, an invalid one with the status the HTTP stage chose, and the connection closed.
+//!
+//! SYN floods are bounded, not cookied: a worker keeps at most `max_half_open`
+//! connections in SYN-RECEIVED and `max_flows` in all; SYNs beyond either bound are
+//! dropped and counted. Memory per worker is therefore fixed by configuration.
+
+mod client;
+mod segment;
+mod table;
+mod timers;
+
+pub use table::{ClientKey, FlowTable};
+pub(crate) use timers::Timers;
+
+/// Bounds and timers of the client leg, in the pipeline's clock ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowSettings {
+    /// Most client connections one worker tracks.
+    pub max_flows: usize,
+    /// Most half-open (SYN-RECEIVED) connections one worker tracks.
+    pub max_half_open: usize,
+    /// How long a half-open connection waits for the handshake's ACK.
+    pub handshake_timeout: u64,
+    /// How long a client has to deliver a complete request head.
+    pub request_timeout: u64,
+    /// Silence after which an established client connection is reset.
+    pub idle_timeout: u64,
+    /// Clock ticks per millisecond: the unit of TCP timestamps and of the
+    /// retransmission timer.
+    pub ticks_per_ms: u64,
+}
+
+impl FlowSettings {
+    /// Settings with the configuration's defaults, for a clock of `ticks_per_ms`.
+    pub fn defaults(ticks_per_ms: u64) -> Self {
+        FlowSettings {
+            max_flows: 65_536,
+            max_half_open: 4096,
+            handshake_timeout: 3_000 * ticks_per_ms,
+            request_timeout: 10_000 * ticks_per_ms,
+            idle_timeout: 60_000 * ticks_per_ms,
+            ticks_per_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

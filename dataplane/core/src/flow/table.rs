@@ -1,0 +1,127 @@
+//! The per-worker table of client connections: a slab of connection states indexed by a
+//! hash map from the connection's addresses, both sized once from `max_flows`.
+
+use super::client::ClientConn;
+use hashbrown::HashMap;
+use std::net::Ipv4Addr;
+
+/// A client connection's addresses, as seen arriving from the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientKey {
+    /// Client address.
+    pub client: Ipv4Addr,
+    /// Client port.
+    pub client_port: u16,
+    /// Virtual server address.
+    pub vip: Ipv4Addr,
+    /// Virtual server port.
+    pub vip_port: u16,
+}
+
+/// A slot handle that stays valid only while its connection lives: timers refer to
+/// connections by handle, and a reused slot has a new generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handle {
+    pub slot: u32,
+    pub generation: u32,
+}
+
+struct Slot {
+    generation: u32,
+    conn: Option<ClientConn>,
+}
+
+/// The client connections of one worker.
+pub struct FlowTable {
+    index: HashMap<ClientKey, u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    capacity: usize,
+    pub(crate) half_open: usize,
+}
+
+impl FlowTable {
+    /// A table for at most `capacity` connections. The index is allocated up front so
+    /// that the fast path never rehashes.
+    pub fn new(capacity: usize) -> Self {
+        FlowTable {
+            index: HashMap::with_capacity(capacity),
+            slots: Vec::new(),
+            free: Vec::new(),
+            capacity,
+            half_open: 0,
+        }
+    }
+
+    /// Number of connections.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when there is no connection.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Number of connections still in SYN-RECEIVED.
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.index.len() >= self.capacity
+    }
+
+    pub(crate) fn lookup(&self, key: &ClientKey) -> Option<Handle> {
+        let slot = *self.index.get(key)?;
+        Some(Handle {
+            slot,
+            generation: self.slots[slot as usize].generation,
+        })
+    }
+
+    pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut ClientConn> {
+        let s = self.slots.get_mut(h.slot as usize)?;
+        if s.generation == h.generation {
+            s.conn.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Inserts a connection; the caller checked [`FlowTable::is_full`].
+    pub(crate) fn insert(&mut self, key: ClientKey, conn: ClientConn) -> Handle {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let s = &mut self.slots[slot as usize];
+                s.conn = Some(conn);
+                slot
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    conn: Some(conn),
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, slot);
+        Handle {
+            slot,
+            generation: self.slots[slot as usize].generation,
+        }
+    }
+
+    /// Removes a connection and returns it; its handle goes stale.
+    pub(crate) fn remove(&mut self, h: Handle) -> Option<ClientConn> {
+        let s = self.slots.get_mut(h.slot as usize)?;
+        if s.generation != h.generation {
+            return None;
+        }
+        let conn = s.conn.take()?;
+        s.generation = s.generation.wrapping_add(1);
+        self.index.remove(&conn.key);
+        self.free.push(h.slot);
+        Some(conn)
+    }
+}

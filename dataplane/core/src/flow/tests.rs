@@ -1,0 +1,440 @@
+//! The client leg against hand-made segments: what Splicer answers, when, and what it
+//! counts.
+
+use crate::counters::{Counter, Gauge};
+use crate::flow::client::{OUR_MSS, OUR_WSCALE};
+use crate::flow::FlowSettings;
+use crate::packet::Sink;
+use crate::parse::tests::{ipv4_frame, PEER_MAC};
+use crate::parse::L3_OFFSET;
+use crate::pipeline::{Pipeline, Settings};
+use crate::presence::neighbour::{NeighbourSettings, NeighbourUpdate};
+use crate::topology::tests::two_ports;
+use crate::topology::Service;
+use crate::WorkerCounters;
+use splicer_wire::ipv4;
+use splicer_wire::tcp::{self, SeqNumber, TcpOption};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+const MS: u64 = 1_000_000;
+const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
+const HEAD_LIMIT: usize = 1024;
+
+#[derive(Default)]
+struct Out {
+    tx: Vec<Vec<u8>>,
+}
+
+impl Sink<Vec<u8>> for Out {
+    fn transmit(&mut self, _port: u16, pkt: Vec<u8>) {
+        self.tx.push(pkt);
+    }
+    fn handoff(&mut self, _worker: usize, _pkt: Vec<u8>) {
+        panic!("one worker never hands off");
+    }
+    fn discard(&mut self, _pkt: Vec<u8>) {}
+    fn alloc(&mut self) -> Option<Vec<u8>> {
+        Some(Vec::new())
+    }
+    fn publish_neighbour(&mut self, _update: NeighbourUpdate) {}
+}
+
+fn settings(max_half_open: usize) -> FlowSettings {
+    FlowSettings {
+        max_flows: 1024,
+        max_half_open,
+        handshake_timeout: 3_000 * MS,
+        request_timeout: 10_000 * MS,
+        idle_timeout: 60_000 * MS,
+        ticks_per_ms: MS,
+    }
+}
+
+fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
+    let topology = Arc::new(two_ports().with_services(&[Service {
+        address: SocketAddrV4::new(VIP, 80),
+        virtual_index: 0,
+        max_request_head: HEAD_LIMIT,
+    }]));
+    let counters = Arc::new(WorkerCounters::new(topology.ports().len()));
+    let mut p = Pipeline::new(
+        Settings {
+            worker: 0,
+            workers: 1,
+            neighbour: NeighbourSettings {
+                timeout: 60_000 * MS,
+                retry: 1000 * MS,
+                pending: 4,
+            },
+            flow,
+            seed: 7,
+        },
+        topology,
+        counters,
+    );
+    // The client is a known neighbour, so replies leave at once.
+    p.apply_neighbour_update(
+        NeighbourUpdate {
+            port: 0,
+            ip: CLIENT,
+            mac: PEER_MAC,
+        },
+        0,
+        &mut Out::default(),
+    );
+    p
+}
+
+/// A client segment to the VIP.
+struct C {
+    port: u16,
+    seq: u32,
+    ack: Option<u32>,
+    flags: u8,
+    options: Vec<u8>,
+    payload: Vec<u8>,
+    dst_port: u16,
+}
+
+impl C {
+    fn new(seq: u32, flags: u8) -> Self {
+        C {
+            port: 40000,
+            seq,
+            ack: None,
+            flags,
+            options: vec![],
+            payload: vec![],
+            dst_port: 80,
+        }
+    }
+    fn ack(mut self, ack: u32) -> Self {
+        self.ack = Some(ack);
+        self
+    }
+    fn data(mut self, d: &[u8]) -> Self {
+        self.payload = d.to_vec();
+        self
+    }
+    fn frame(&self) -> Vec<u8> {
+        let len = tcp::HEADER_LEN + self.options.len() + self.payload.len();
+        let mut seg = vec![0u8; len];
+        {
+            let mut t = tcp::Packet::new_unchecked(&mut seg[..]);
+            t.set_src_port(self.port);
+            t.set_dst_port(self.dst_port);
+            t.set_seq_number(SeqNumber(self.seq));
+            t.set_ack_number(SeqNumber(self.ack.unwrap_or(0)));
+            t.set_header_len(tcp::HEADER_LEN + self.options.len());
+            t.set_flags(
+                self.flags
+                    | if self.ack.is_some() {
+                        tcp::flags::ACK
+                    } else {
+                        0
+                    },
+            );
+            t.set_window_len(64_000);
+            t.options_mut().copy_from_slice(&self.options);
+            t.payload_mut().copy_from_slice(&self.payload);
+            t.fill_checksum(CLIENT, VIP);
+        }
+        ipv4_frame(CLIENT, VIP, ipv4::protocol::TCP, &seg)
+    }
+}
+
+/// What Splicer sent, decoded.
+#[derive(Debug)]
+struct Reply {
+    seq: u32,
+    ack: Option<u32>,
+    flags: u8,
+    window: u16,
+    mss: Option<u16>,
+    wscale: Option<u8>,
+    sack_ok: bool,
+    ts: Option<(u32, u32)>,
+    payload: Vec<u8>,
+}
+
+fn decode(frame: &[u8]) -> Reply {
+    let ip = ipv4::Packet::new_checked(&frame[L3_OFFSET..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (VIP, CLIENT));
+    let t = tcp::Packet::new_checked(ip.payload()).unwrap();
+    assert!(t.verify_checksum(VIP, CLIENT), "bad TCP checksum");
+    let mut r = Reply {
+        seq: t.seq_number().0,
+        ack: t.ack().then(|| t.ack_number().0),
+        flags: t.flags() & !tcp::flags::ACK,
+        window: t.window_len(),
+        mss: None,
+        wscale: None,
+        sack_ok: false,
+        ts: None,
+        payload: t.payload().to_vec(),
+    };
+    for o in tcp::options(t.options()) {
+        match o.unwrap().1 {
+            TcpOption::MaxSegmentSize(m) => r.mss = Some(m),
+            TcpOption::WindowScale(w) => r.wscale = Some(w),
+            TcpOption::SackPermitted => r.sack_ok = true,
+            TcpOption::Timestamp { tsval, tsecr } => r.ts = Some((tsval, tsecr)),
+            _ => {}
+        }
+    }
+    r
+}
+
+fn send(p: &mut Pipeline<Vec<u8>>, c: C, now: u64) -> Vec<Reply> {
+    let mut out = Out::default();
+    p.receive(0, c.frame(), now, &mut out);
+    out.tx.iter().map(|f| decode(f)).collect()
+}
+
+fn tick(p: &mut Pipeline<Vec<u8>>, now: u64) -> Vec<Reply> {
+    let mut out = Out::default();
+    p.poll_timers(now, &mut out);
+    out.tx.iter().map(|f| decode(f)).collect()
+}
+
+fn count(p: &Pipeline<Vec<u8>>, c: Counter) -> u64 {
+    p.counters().snapshot().get(c)
+}
+
+const SYN: u8 = tcp::flags::SYN;
+const FIN: u8 = tcp::flags::FIN;
+const RST: u8 = tcp::flags::RST;
+const PSH: u8 = tcp::flags::PSH;
+
+fn linux_syn(seq: u32) -> C {
+    let mut c = C::new(seq, SYN);
+    let mut opts = [0u8; 20];
+    let n = tcp::emit_options(&mut opts, Some(1460), true, Some((5000, 0)), Some(7));
+    c.options = opts[..n].to_vec();
+    c
+}
+
+/// Handshake with Linux-like options; returns Splicer's ISN.
+fn handshake(p: &mut Pipeline<Vec<u8>>, now: u64) -> u32 {
+    let r = send(p, linux_syn(1000), now);
+    assert_eq!(r.len(), 1);
+    let iss = r[0].seq;
+    assert!(send(p, C::new(1001, 0).ack(iss + 1), now).is_empty());
+    iss
+}
+
+#[test]
+fn syn_ack_negotiates_what_the_client_offered() {
+    let mut p = pipeline(settings(16));
+    let r = send(&mut p, linux_syn(1000), 0);
+    assert_eq!(r.len(), 1);
+    let r = &r[0];
+    assert_eq!(r.flags, SYN);
+    assert_eq!(r.ack, Some(1001));
+    assert_eq!(r.mss, Some(OUR_MSS));
+    assert_eq!(r.wscale, Some(OUR_WSCALE));
+    assert!(r.sack_ok);
+    assert_eq!(r.ts.map(|t| t.1), Some(5000), "echoes the client's TSval");
+    // Unscaled in a SYN-ACK: the head limit plus one byte.
+    assert_eq!(usize::from(r.window), HEAD_LIMIT + 1);
+
+    // A bare SYN gets a bare SYN-ACK.
+    let mut bare = C::new(7, SYN);
+    bare.port = 40001;
+    let r = &send(&mut p, bare, 0)[0];
+    assert_eq!(
+        (r.mss, r.wscale, r.sack_ok, r.ts),
+        (Some(OUR_MSS), None, false, None)
+    );
+    assert_eq!(count(&p, Counter::TcpSyns), 2);
+    assert_eq!(p.flows().half_open(), 2);
+}
+
+#[test]
+fn a_valid_request_gets_503_then_an_orderly_close() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    assert_eq!(count(&p, Counter::TcpEstablished), 1);
+    assert_eq!(p.flows().half_open(), 0);
+    tick(&mut p, 0);
+    assert_eq!(p.counters().gauge(Gauge::Flows), 1);
+
+    let req = b"GET / HTTP/1.1\r\nHost: www\r\n\r\n";
+    let r = send(&mut p, C::new(1001, PSH).ack(iss + 1).data(req), MS);
+    assert_eq!(r.len(), 1, "the response carries the ACK");
+    let resp = &r[0];
+    assert_eq!(resp.flags, PSH | FIN);
+    assert_eq!(resp.seq, iss + 1);
+    assert_eq!(resp.ack, Some(1001 + req.len() as u32));
+    assert!(
+        resp.payload.starts_with(b"HTTP/1.1 503 "),
+        "{:?}",
+        String::from_utf8_lossy(&resp.payload)
+    );
+    assert_eq!(count(&p, Counter::HttpRequests), 1);
+    assert_eq!(count(&p, Counter::HttpNoServer), 1);
+
+    // The client ACKs everything, then closes; Splicer ACKs the FIN and forgets it.
+    let end = iss + 1 + resp.payload.len() as u32 + 1;
+    let seq = 1001 + req.len() as u32;
+    assert!(send(&mut p, C::new(seq, 0).ack(end), 2 * MS).is_empty());
+    let r = send(&mut p, C::new(seq, FIN).ack(end), 3 * MS);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].ack, Some(seq + 1));
+    assert_eq!(count(&p, Counter::ClientsClosed), 1);
+    assert!(p.flows().is_empty());
+    tick(&mut p, 4 * MS);
+    assert_eq!(p.counters().gauge(Gauge::Flows), 0);
+}
+
+#[test]
+fn a_request_split_over_segments_is_acked_and_reassembled() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    let r = send(&mut p, C::new(1001, 0).ack(iss + 1).data(b"GET / HT"), MS);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].ack, Some(1009));
+    assert!(r[0].payload.is_empty());
+    // A duplicate of the first part is acknowledged again, not appended twice.
+    let r = send(&mut p, C::new(1001, 0).ack(iss + 1).data(b"GET / HT"), MS);
+    assert_eq!(r[0].ack, Some(1009));
+    // Out of order: dropped and answered with a duplicate ACK.
+    let r = send(&mut p, C::new(1020, 0).ack(iss + 1).data(b"zzz"), MS);
+    assert_eq!(r[0].ack, Some(1009));
+    assert_eq!(count(&p, Counter::DropTcpOutOfOrder), 1);
+    let r = send(
+        &mut p,
+        C::new(1009, 0).ack(iss + 1).data(b"TP/1.0\r\n\r\n"),
+        MS,
+    );
+    assert!(r[0].payload.starts_with(b"HTTP/1.1 503 "));
+    assert_eq!(count(&p, Counter::HttpRequests), 1);
+}
+
+#[test]
+fn bad_requests_get_their_status() {
+    for (req, status, counter) in [
+        (&b"GARBAGE\r\n\r\n"[..], "400", Counter::RefusedBadRequest),
+        (
+            &b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            "400",
+            Counter::RefusedSmuggling,
+        ),
+        (&b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"[..], "501", Counter::RefusedNotImplemented),
+    ] {
+        let mut p = pipeline(settings(16));
+        let iss = handshake(&mut p, 0);
+        let r = send(&mut p, C::new(1001, PSH).ack(iss + 1).data(req), MS);
+        let want = format!("HTTP/1.1 {status} ");
+        assert!(r[0].payload.starts_with(want.as_bytes()), "{}", String::from_utf8_lossy(&r[0].payload));
+        assert_eq!(count(&p, counter), 1);
+    }
+}
+
+#[test]
+fn a_head_over_the_limit_gets_431() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    let mut req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Fill: ".to_vec();
+    req.resize(HEAD_LIMIT + 10, b'a');
+    let mut seq = 1001u32;
+    let mut replies = vec![];
+    for chunk in req.chunks(500) {
+        replies = send(&mut p, C::new(seq, 0).ack(iss + 1).data(chunk), MS);
+        seq += chunk.len() as u32;
+    }
+    assert!(replies[0].payload.starts_with(b"HTTP/1.1 431 "));
+    assert_eq!(count(&p, Counter::RefusedHeadTooLarge), 1);
+}
+
+#[test]
+fn syns_beyond_the_half_open_bound_are_dropped() {
+    let mut p = pipeline(settings(4));
+    for i in 0..10u16 {
+        let mut syn = C::new(u32::from(i), SYN);
+        syn.port = 50000 + i;
+        send(&mut p, syn, 0);
+    }
+    assert_eq!(p.flows().half_open(), 4);
+    assert_eq!(count(&p, Counter::TcpSyns), 4);
+    assert_eq!(count(&p, Counter::DropSynFlood), 6);
+}
+
+#[test]
+fn syn_ack_is_retransmitted_then_the_half_open_connection_expires() {
+    let mut p = pipeline(settings(16));
+    let first = send(&mut p, linux_syn(1000), 0);
+    let r = tick(&mut p, 1000 * MS);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].flags, r[0].seq), (SYN, first[0].seq));
+    assert!(tick(&mut p, 2000 * MS).is_empty(), "backoff doubles to 2 s");
+    assert_eq!(tick(&mut p, 3000 * MS).len(), 0);
+    assert_eq!(count(&p, Counter::HandshakeTimeouts), 1);
+    assert_eq!(count(&p, Counter::TcpRetransmits), 1);
+    assert!(p.flows().is_empty());
+    assert_eq!(p.flows().half_open(), 0);
+}
+
+#[test]
+fn a_slow_client_gets_408_and_a_lost_response_is_retransmitted() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    send(
+        &mut p,
+        C::new(1001, 0).ack(iss + 1).data(b"GET / HTTP/1.1\r\n"),
+        MS,
+    );
+    assert!(tick(&mut p, 9_000 * MS).is_empty());
+    let r = tick(&mut p, 10_000 * MS);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].payload.starts_with(b"HTTP/1.1 408 "));
+    assert_eq!(count(&p, Counter::RequestTimeouts), 1);
+    // Never acknowledged: sent again after the retransmission timeout.
+    let again = tick(&mut p, 11_000 * MS);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].payload, r[0].payload);
+    assert_eq!(again[0].flags, PSH | FIN);
+}
+
+#[test]
+fn segments_without_a_connection_or_to_closed_ports_get_resets() {
+    let mut p = pipeline(settings(16));
+    let r = send(&mut p, C::new(500, 0).ack(777).data(b"x"), 0);
+    assert_eq!((r[0].flags, r[0].seq, r[0].ack), (RST, 777, None));
+    let mut closed = C::new(900, SYN);
+    closed.dst_port = 81;
+    let r = send(&mut p, closed, 0);
+    assert_eq!((r[0].flags, r[0].ack), (RST, Some(901)));
+    // A RST is never answered.
+    assert!(send(&mut p, C::new(1, RST), 0).is_empty());
+    assert_eq!(count(&p, Counter::DropTcpNoFlow), 2);
+    assert_eq!(count(&p, Counter::DropTcpClosedPort), 1);
+    assert_eq!(count(&p, Counter::TcpResetsSent), 2);
+}
+
+#[test]
+fn only_an_exact_reset_closes_a_connection() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    assert!(send(&mut p, C::new(5000, RST), MS).is_empty());
+    assert_eq!(p.flows().len(), 1);
+    assert_eq!(count(&p, Counter::DropTcpBadSegment), 1);
+    send(&mut p, C::new(1001, RST).ack(iss + 1), MS);
+    assert!(p.flows().is_empty());
+    assert_eq!(count(&p, Counter::ClientResets), 1);
+}
+
+#[test]
+fn corrupted_segments_are_counted() {
+    let mut p = pipeline(settings(16));
+    let mut f = linux_syn(1).frame();
+    let last = f.len() - 1;
+    f[last] ^= 0x40;
+    let mut out = Out::default();
+    p.receive(0, f, 0, &mut out);
+    assert!(out.tx.is_empty());
+    assert_eq!(count(&p, Counter::DropBadTcpChecksum), 1);
+}
