@@ -279,8 +279,8 @@ impl<P: PacketBuf> Pipeline<P> {
             peer_wscale: seg.wscale.map(|w| w.min(14)),
             sack_ok: seg.sack_ok,
             ts_recent: seg.ts.map(|(tsval, _)| tsval),
-            head: Vec::new(),
-            response: Vec::new(),
+            head: self.flows.take_buffer(),
+            response: self.flows.take_buffer(),
             response_start: iss + 1,
             fin_received: false,
             opened_at: now,
@@ -581,6 +581,8 @@ impl<P: PacketBuf> Pipeline<P> {
             if conn.scheduled != at {
                 continue;
             }
+            // This entry is consumed; whatever happens next schedules a new one.
+            conn.scheduled = 0;
             let deadline = conn.deadline(&s);
             if deadline > now {
                 self.reschedule(h);
@@ -635,11 +637,15 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
+    /// Makes sure a timer entry fires no later than the connection's deadline. A deadline
+    /// that moved later (activity on the connection) pushes nothing: the pending entry
+    /// fires early, finds the deadline in the future and schedules it then, so a busy
+    /// connection costs one heap entry, not one per segment.
     fn reschedule(&mut self, h: Handle) {
         let s = self.settings.flow;
         if let Some(conn) = self.flows.get_mut(h) {
             let at = conn.deadline(&s);
-            if at != conn.scheduled {
+            if conn.scheduled == 0 || at < conn.scheduled {
                 conn.scheduled = at;
                 self.timers.schedule(at, h);
             }
@@ -651,6 +657,8 @@ impl<P: PacketBuf> Pipeline<P> {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;
             }
+            self.flows.give_buffer(conn.head);
+            self.flows.give_buffer(conn.response);
         }
     }
 

@@ -38,7 +38,13 @@ pub struct FlowTable {
     free: Vec<u32>,
     capacity: usize,
     pub(crate) half_open: usize,
+    /// Byte buffers of closed connections, kept for the next ones so that a worker in
+    /// steady state does not allocate per connection.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most spare buffers kept; beyond it a closed connection's buffers are freed.
+const MAX_SPARE_BUFFERS: usize = 4096;
 
 impl FlowTable {
     /// A table for at most `capacity` connections. The index is allocated up front so
@@ -50,6 +56,20 @@ impl FlowTable {
             free: Vec::new(),
             capacity,
             half_open: 0,
+            spare: Vec::new(),
+        }
+    }
+
+    /// An empty byte buffer, recycled when one is spare.
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Keeps an emptied buffer for a later connection.
+    pub(crate) fn give_buffer(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE_BUFFERS && buf.capacity() > 0 {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 

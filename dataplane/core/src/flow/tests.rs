@@ -438,3 +438,22 @@ fn corrupted_segments_are_counted() {
     assert!(out.tx.is_empty());
     assert_eq!(count(&p, Counter::DropBadTcpChecksum), 1);
 }
+
+#[test]
+fn a_busy_connection_keeps_one_timer_entry() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    let req = b"GET / HTTP/1.1\r\nHost: www\r\n\r\n";
+    let resp = send(&mut p, C::new(1001, 0).ack(iss + 1).data(req), 0);
+    let end = iss + 1 + resp[0].payload.len() as u32 + 1;
+    // Each segment moves the idle deadline later; none may add a heap entry.
+    let first = 1001 + req.len() as u32;
+    for i in 1..=200u32 {
+        send(
+            &mut p,
+            C::new(first + i - 1, 0).ack(end).data(b"x"),
+            u64::from(i) * MS,
+        );
+    }
+    assert!(p.timers.len() <= 3, "{} timer entries", p.timers.len());
+}

@@ -34,4 +34,10 @@ impl Timers {
             _ => None,
         }
     }
+
+    /// Entries pending, stale ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
 }
