@@ -2,7 +2,7 @@
 # scripts/demo.sh — Splicer on a throw-away test network, as root:
 #   installs the dependencies, builds the release binary, brings up the e2e test bed
 #   (client namespace, a bridge with three nginx servers; see tests/e2e/README.md), starts
-#   Splicer with configs/demo.toml, shows it answering ping and ARP for its addresses and
+#   Splicer with configs/demo.toml, shows it answering ping, ARP and HTTP for its addresses and
 #   the VIP, and shows its statistics lines. On a terminal it then waits for Enter or
 #   Ctrl-C; otherwise it stops at once. Everything is torn down on the way out.
 set -euo pipefail
@@ -59,6 +59,11 @@ show "ARP for the inside address, from s1" \
     ip netns exec spl-s1 arping -c 2 -i veth0 "$TB_IN_IP"
 show "an address nobody owns: no answer (Splicer counts drop_arp_not_for_us)" \
     ip netns exec "$TB_NS_CLIENT" ping -n -c 2 -W 1 198.18.0.77
+show "HTTP to the VIP: Splicer completes the handshake and reads the request; no server is bound yet, so it answers 503 itself" \
+    ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 -i "http://$TB_VIP/"
+show "a request-smuggling attempt (Content-Length and Transfer-Encoding): 400" \
+    ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}\n' \
+    -H 'Content-Length: 1' -H 'Transfer-Encoding: chunked' -d x "http://$TB_VIP/"
 
 echo
 echo "==> waiting for Splicer's next statistics (stats_interval of configs/demo.toml)"
@@ -73,6 +78,7 @@ if [[ -t 0 ]]; then
     echo "Splicer runs (PID $SPLICER_PID). Try for example:"
     echo "  ip netns exec $TB_NS_CLIENT ping $TB_VIP"
     echo "  ip netns exec $TB_NS_CLIENT arping -i $TB_TAP_OUT $TB_VIP"
+    echo "  ip netns exec $TB_NS_CLIENT curl -i http://$TB_VIP/"
     echo "  tail -f $log"
     echo "Press Enter (or Ctrl-C) to stop and tear everything down."
     trap ':' INT # Ctrl-C ends the read (Splicer, in our process group, gets it too)
