@@ -47,6 +47,8 @@
 #   tb_splicer_alive         0 while the Splicer we started runs
 #   tb_register_prefix P     remove /var/run/dpdk/P (and hugepage files) in teardown
 #   tb_prefix_of CONFIG      prints the --file-prefix found in CONFIG's eal list
+#   tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES]
+#                            writes the test bed's Splicer configuration (see below)
 #   tb_unique_prefix NAME    prints spl-e2e-NAME-<pid> (tb_start_splicer registers the
 #                            prefix it finds in the config)
 # Statistics (from Splicer's `stats ...` log lines)
@@ -602,6 +604,45 @@ tb_register_prefix() {
 # tb_register_prefix.)
 tb_unique_prefix() {
     printf 'spl-e2e-%s-%s\n' "$1" "$$"
+}
+
+# tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES]
+# Writes the test bed's Splicer configuration: both TAP ports with the test bed's MACs,
+# no hugepages, DPDK file prefix PREFIX, stats every second, idle_sleep 50us, the VIP
+# www on port 80. WORKERS (default 1) picks the lcores: 1 → -l 0-1; 2 → two workers
+# mapped onto the 2 cores (--lcores 0@0,1@0,2@1). DATAPLANE_LINES and VIRTUAL_LINES are
+# appended to [dataplane] and to the [[virtual]] (one key = value per line).
+tb_write_config() {
+    local file=$1 prefix=$2 workers=${3:-1} dataplane=${4:-} virtual=${5:-} lcores
+    case $workers in
+    1) lcores='"-l", "0-1"' ;;
+    2) lcores='"--lcores", "0@0,1@0,2@1"' ;;
+    *) tb_die "tb_write_config: $workers workers do not fit the test bed's 2 cores" ;;
+    esac
+    cat >"$file" <<CONF
+[dataplane]
+eal = [$lcores, "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
+       "--file-prefix", "$prefix",
+       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
+       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
+workers = $workers
+stats_interval = "1s"
+idle_sleep = "50us"
+$dataplane
+
+[[port]]
+name = "outside"
+address = "$TB_OUT_IP/24"
+
+[[port]]
+name = "inside"
+address = "$TB_IN_IP/24"
+
+[[virtual]]
+name = "www"
+address = "$TB_VIP:80"
+$virtual
+CONF
 }
 
 # The --file-prefix in CONFIG ("--file-prefix", "X" or "--file-prefix=X").

@@ -23,29 +23,7 @@ tb_setup
 prefix=$(tb_unique_prefix clientleg)
 cfg=$TB_DIR/clientleg.toml
 log=$TB_LOG_DIR/splicer-clientleg.log
-cat >"$cfg" <<CONF
-[dataplane]
-eal = ["-l", "0-1", "--no-huge", "--no-shconf", "-m", "512", "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
-       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
-workers = 1
-stats_interval = "1s"
-idle_sleep = "50us"
-request_timeout = "2s"
-
-[[port]]
-name = "outside"
-address = "$TB_OUT_IP/24"
-
-[[port]]
-name = "inside"
-address = "$TB_IN_IP/24"
-
-[[virtual]]
-name = "www"
-address = "$TB_VIP:80"
-max_request_head = "4KiB"
-CONF
+tb_write_config "$cfg" "$prefix" 1 'request_timeout = "2s"' 'max_request_head = "4KiB"'
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 # status_of ARGS... : the HTTP status curl saw from the client namespace.

@@ -17,29 +17,6 @@ set -uo pipefail
 
 tb_setup
 
-write_config() { # FILE PREFIX
-    cat >"$1" <<EOF
-[dataplane]
-eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512", "--file-prefix", "$2",
-       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
-       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
-workers = 1
-stats_interval = "1s"
-idle_sleep = "50us"
-
-[[port]]
-name = "outside"
-address = "$TB_OUT_IP/24"
-
-[[port]]
-name = "inside"
-address = "$TB_IN_IP/24"
-
-[[virtual]]
-name = "www"
-address = "$TB_VIP:80"
-EOF
-}
 
 # 0 when two MACs are equal, ignoring case.
 # shellcheck disable=SC2317  # (called through tb_check)
@@ -48,7 +25,7 @@ same_mac() { [[ ${1,,} == "${2,,}" ]]; }
 prefix=$(tb_unique_prefix presence)
 cfg=$TB_DIR/presence.toml
 log=$TB_LOG_DIR/splicer-presence.log
-write_config "$cfg" "$prefix"
+tb_write_config "$cfg" "$prefix"
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 # --- ICMP echo
@@ -94,7 +71,7 @@ tb_check_cmp "SIGINT: exit code 0" "$rc" -eq 0
 prefix2=$(tb_unique_prefix presence-nb)
 cfg2=$TB_DIR/presence-nb.toml
 log2=$TB_LOG_DIR/splicer-presence-nb.log
-write_config "$cfg2" "$prefix2"
+tb_write_config "$cfg2" "$prefix2"
 new_src=198.18.0.20
 tb_client_add_addr "$new_src/24"
 tb_start_splicer "$cfg2" "$log2" || tb_die "the second Splicer did not start"

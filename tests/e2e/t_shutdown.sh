@@ -45,27 +45,7 @@ one_round() { # SIGNAL
     prefix=$(tb_unique_prefix "shutdown-${sig,,}")
     cfg=$TB_DIR/shutdown-${sig,,}.toml
     log=$TB_LOG_DIR/splicer-shutdown-${sig,,}.log
-    cat >"$cfg" <<EOF
-[dataplane]
-eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512", "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
-       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
-workers = 1
-stats_interval = "1s"
-idle_sleep = "50us"
-
-[[port]]
-name = "outside"
-address = "$TB_OUT_IP/24"
-
-[[port]]
-name = "inside"
-address = "$TB_IN_IP/24"
-
-[[virtual]]
-name = "www"
-address = "$TB_VIP:80"
-EOF
+    tb_write_config "$cfg" "$prefix"
     if ! tb_start_splicer "$cfg" "$log"; then
         tb_check "SIG$sig round: Splicer starts" false
         tb_stop_splicer KILL 5 || true

@@ -16,28 +16,7 @@ tb_setup
 prefix=$(tb_unique_prefix two-workers)
 cfg=$TB_DIR/two-workers.toml
 log=$TB_LOG_DIR/splicer-two-workers.log
-cat >"$cfg" <<EOF
-[dataplane]
-eal = ["--lcores", "0@0,1@0,2@1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-       "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
-       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
-workers = 2
-stats_interval = "1s"
-idle_sleep = "50us"
-
-[[port]]
-name = "outside"
-address = "$TB_OUT_IP/24"
-
-[[port]]
-name = "inside"
-address = "$TB_IN_IP/24"
-
-[[virtual]]
-name = "www"
-address = "$TB_VIP:80"
-EOF
+tb_write_config "$cfg" "$prefix" 2
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 tb_check "client pings the outside address $TB_OUT_IP" tb_ping "$TB_NS_CLIENT" "$TB_OUT_IP"
