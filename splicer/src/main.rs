@@ -34,6 +34,25 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Run one command on the running appliance and print its answer: exit 0 on success,
+    /// 1 with the error on stderr otherwise (e.g. `splicer ctl show stats`).
+    Ctl {
+        /// The control socket (the configuration's dataplane.control_socket).
+        #[arg(long, default_value = splicer_config::defaults::CONTROL_SOCKET)]
+        socket: PathBuf,
+        /// Print the machine-readable data (JSON) instead of the text.
+        #[arg(long)]
+        json: bool,
+        /// The command and its arguments, as in the shell (`help` lists them).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Interactive shell on the running appliance, with history, Tab completion and `?`.
+    Shell {
+        /// The control socket (the configuration's dataplane.control_socket).
+        #[arg(long, default_value = splicer_config::defaults::CONTROL_SOCKET)]
+        socket: PathBuf,
+    },
 }
 
 /// Exit code for a configuration or start-up error.
@@ -41,7 +60,30 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
+    match cli.command {
+        Command::Ctl {
+            socket,
+            json,
+            command,
+        } => {
+            return if splicer_cli::client::ctl(&socket, &command, json) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+        Command::Shell { socket } => {
+            return match splicer_cli::client::shell(&socket) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("splicer: error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
+    let set_log_level = init_logging(&cli.log_level);
     match cli.command {
         Command::Check { config } => match splicer_config::Config::load(&config) {
             Ok(_) => {
@@ -64,7 +106,10 @@ fn main() -> ExitCode {
             }) {
                 return fail(format!("cannot install the signal handler: {e}"));
             }
-            match splicer_control::run(&config, stop) {
+            let hooks = splicer_control::Hooks {
+                set_log_level: Some(set_log_level),
+            };
+            match splicer_control::run_with(&config, stop, hooks) {
                 Ok(()) => {
                     tracing::info!("splicer stopped");
                     ExitCode::SUCCESS
@@ -72,6 +117,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Ctl { .. } | Command::Shell { .. } => unreachable!("handled above"),
     }
 }
 
@@ -80,12 +126,24 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn init_logging(level: &str) {
+/// Installs the subscriber; returns how `log level` replaces its filter at runtime.
+fn init_logging(level: &str) -> splicer_control::LogLevelHook {
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    // A reload layer, so that the control socket can change the filter without a restart.
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
+    Box::new(move |level| {
+        handle
+            .reload(tracing_subscriber::EnvFilter::new(level.as_str()))
+            .map_err(|e| e.to_string())
+    })
 }

@@ -43,8 +43,8 @@ pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
 
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::Path;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The default of every optional `[dataplane]` and `[[virtual]]` key.
@@ -86,6 +86,8 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
     /// `dataplane.client_idle_timeout`: 60 s.
     pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// `dataplane.control_socket`: where `splicer ctl` and `splicer shell` connect.
+    pub const CONTROL_SOCKET: &str = "/run/splicer/splicer.sock";
     /// `virtual.max_request_head`: 16 KiB.
     pub const MAX_REQUEST_HEAD: ByteSize = ByteSize::kib(16);
 }
@@ -189,6 +191,24 @@ pub struct Dataplane {
     /// is reset (`client_idle_timeouts`).
     #[serde(serialize_with = "duration::serialize")]
     pub client_idle_timeout: Duration,
+    /// `control_socket` (path, default `"/run/splicer/splicer.sock"`): the Unix socket
+    /// on which the control core serves `splicer ctl` and `splicer shell`. Absolute, at
+    /// most 107 bytes (the kernel's limit for a socket path). `""` disables it and is
+    /// represented as `None`; `None` is written back as `""`.
+    #[serde(serialize_with = "serialize_socket_path")]
+    pub control_socket: Option<PathBuf>,
+    /// `metrics` (optional `"address:port"`, default none = off): the host TCP address
+    /// on which the control core serves Prometheus metrics (`GET /metrics`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
+}
+
+fn serialize_socket_path<S: serde::Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    // "" is how the file says "disabled"; a non-UTF-8 path cannot come from a TOML file.
+    s.serialize_str(path.as_deref().and_then(Path::to_str).unwrap_or(""))
 }
 
 impl Dataplane {
@@ -213,6 +233,8 @@ impl Dataplane {
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
+            control_socket: Some(PathBuf::from(defaults::CONTROL_SOCKET)),
+            metrics: None,
         }
     }
 }

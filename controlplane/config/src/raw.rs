@@ -15,7 +15,8 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 use std::marker::PhantomData;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 use toml::Value;
 
@@ -50,6 +51,8 @@ struct RawDataplane {
     handshake_timeout: Option<Value>,
     request_timeout: Option<Value>,
     client_idle_timeout: Option<Value>,
+    control_socket: Option<Value>,
+    metrics: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +296,25 @@ impl RawDataplane {
                 self.client_idle_timeout,
                 defaults::CLIENT_IDLE_TIMEOUT,
             )?,
+            control_socket: match self.control_socket {
+                None => Some(PathBuf::from(defaults::CONTROL_SOCKET)),
+                Some(v) => {
+                    let s = string("dataplane.control_socket", v)?;
+                    (!s.is_empty()).then(|| PathBuf::from(s))
+                }
+            },
+            metrics: match self.metrics {
+                None => None,
+                Some(v) => {
+                    let s = string("dataplane.metrics", v)?;
+                    Some(s.trim().parse::<SocketAddr>().map_err(|_| {
+                        ConfigError::invalid(
+                            "dataplane.metrics",
+                            format!("{s:?} is not an address with a TCP port (like \"127.0.0.1:9100\"); leave the key out to disable metrics"),
+                        )
+                    })?)
+                }
+            },
         })
     }
 }

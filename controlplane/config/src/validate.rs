@@ -213,6 +213,52 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         positive(key, d)?;
         at_most(key, d, DURATION_MAX)?;
     }
+    if let Some(path) = &dp.control_socket {
+        control_socket(path)?;
+    }
+    if let Some(addr) = dp.metrics {
+        if addr.port() == 0 {
+            return invalid(
+                "dataplane.metrics",
+                format!("TCP port must be between 1 and 65535, got 0 ({addr})"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The kernel's `sun_path` holds 108 bytes including the terminating NUL.
+const SOCKET_PATH_MAX: usize = 107;
+
+fn control_socket(path: &std::path::Path) -> Result<(), ConfigError> {
+    const KEY: &str = "dataplane.control_socket";
+    let text = path.to_string_lossy();
+    // A relative path would depend on the directory Splicer was started from, which the
+    // shell and ctl cannot know.
+    if !path.is_absolute() {
+        return invalid(
+            KEY,
+            format!("{text:?} is not an absolute path; give one like \"/run/splicer/splicer.sock\", or \"\" to disable the control socket"),
+        );
+    }
+    if path.file_name().is_none() || text.ends_with('/') {
+        return invalid(
+            KEY,
+            format!("{text:?} names a directory; give the socket's file name too, like \"/run/splicer/splicer.sock\""),
+        );
+    }
+    if text.contains('\0') {
+        return invalid(KEY, "must not contain a NUL character");
+    }
+    if text.len() > SOCKET_PATH_MAX {
+        return invalid(
+            KEY,
+            format!(
+                "is {} bytes long; a Unix socket path can be at most {SOCKET_PATH_MAX} bytes",
+                text.len()
+            ),
+        );
+    }
     Ok(())
 }
 

@@ -1,10 +1,12 @@
 //! The control core: brings the appliance up from a validated configuration, runs on the
-//! main lcore while the workers poll, logs statistics, and takes everything down again in
-//! the order DPDK needs.
+//! main lcore while the workers poll, logs statistics, serves the control socket and the
+//! metrics endpoint, and takes everything down again in the order DPDK needs.
 
 #![forbid(unsafe_code)]
 
+mod server;
 mod startup;
 mod stats;
 
-pub use startup::{run, RunError};
+pub use server::{Hooks, LogLevelHook};
+pub use startup::{run, run_with, RunError};

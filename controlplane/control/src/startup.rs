@@ -1,6 +1,7 @@
 //! Start-up and shutdown, in the order DPDK requires: EAL, mempool, ports, rings,
 //! workers; then the reverse.
 
+use crate::server::{ControlState, Endpoints, Hooks};
 use crate::stats::{self, StatsSources};
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
@@ -22,8 +23,9 @@ use std::time::{Duration, Instant};
 /// frame in one segment.
 const MBUF_DATA_ROOM: u16 = 2048 + 128;
 
-/// How often the control core wakes to check for a stop request.
-const CONTROL_TICK: Duration = Duration::from_millis(50);
+/// How often the control core wakes to check for a stop request and serve the control
+/// socket and metrics: the most a `splicer ctl` command waits before it is read.
+const CONTROL_TICK: Duration = Duration::from_millis(20);
 
 /// Why the appliance could not start (or stop) cleanly. The message names the
 /// configuration key to change where there is one.
@@ -44,6 +46,15 @@ fn err<T>(msg: impl Into<String>) -> Result<T, RunError> {
 
 /// Runs the appliance until `stop` is set (by the signal handler), then shuts down.
 pub fn run(config: &Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
+    run_with(config, stop, Hooks::default())
+}
+
+/// [`run`], with what the control socket's commands need from the process (see [`Hooks`]).
+pub fn run_with(config: &Config, stop: Arc<AtomicBool>, hooks: Hooks) -> Result<(), RunError> {
+    // Before DPDK: a socket or port that is taken fails start-up at once. Dropped (and the
+    // socket file removed) when this function returns, after DPDK is cleaned up.
+    let endpoints = Endpoints::open(&config.dataplane)?;
+    let mut control = ControlState::new(hooks);
     let args = config.eal_args("splicer");
     tracing::info!("EAL arguments: {}", args[1..].join(" "));
     let eal = Eal::init(&args).map_err(|e| {
@@ -52,7 +63,7 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         ))
     })?;
     let runtime_dir = eal.runtime_dir();
-    let result = run_with_eal(&eal, config, &stop);
+    let result = run_with_eal(&eal, config, &stop, &endpoints, &mut control);
     if let Err(e) = eal.cleanup() {
         tracing::warn!("rte_eal_cleanup: {e}");
     }
@@ -66,7 +77,13 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     result
 }
 
-fn run_with_eal(eal: &Eal, config: &Config, stop: &AtomicBool) -> Result<(), RunError> {
+fn run_with_eal(
+    eal: &Eal,
+    config: &Config,
+    stop: &AtomicBool,
+    endpoints: &Endpoints,
+    control: &mut ControlState,
+) -> Result<(), RunError> {
     let dp = &config.dataplane;
     let workers = usize::from(dp.workers);
     let lcores = eal.worker_lcores();
@@ -119,7 +136,15 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &AtomicBool) -> Result<(), Run
     );
 
     let ports = start_ports(config, &pool, socket)?;
-    let result = run_ports(eal, config, stop, &ports, &pool, &lcores[..workers]);
+    let result = run_ports(
+        eal,
+        config,
+        stop,
+        &ports,
+        &pool,
+        &lcores[..workers],
+        (endpoints, control),
+    );
     for (name, port) in &ports {
         if let Err(e) = port.stop() {
             tracing::warn!("port {name}: {e}");
@@ -220,6 +245,7 @@ fn run_ports(
     ports: &[(String, Port)],
     pool: &Arc<Mempool>,
     lcores: &[u32],
+    (endpoints, control): (&Endpoints, &mut ControlState),
 ) -> Result<(), RunError> {
     let dp = &config.dataplane;
     let workers = lcores.len();
@@ -293,8 +319,10 @@ fn run_ports(
     }
 
     let sources = StatsSources {
+        config,
         ports,
         workers: &counters,
+        lcores,
         pool,
     };
     if launch_error.is_none() {
@@ -302,7 +330,7 @@ fn run_ports(
             "splicer ready: {} ports up, {workers} workers on lcores {lcores:?}",
             ports.len()
         );
-        control_loop(stop, dp.stats_interval, &sources);
+        control_loop(stop, dp.stats_interval, &sources, endpoints, control);
         tracing::info!("stopping");
     }
     workers_stop.store(true, Ordering::Relaxed);
@@ -313,17 +341,25 @@ fn run_ports(
         }
     }
     tracing::info!("final stats");
-    stats::log(&sources);
+    stats::log(&control.view(&sources));
     launch_error.map_or(Ok(()), Err)
 }
 
-fn control_loop(stop: &AtomicBool, stats_interval: Option<Duration>, sources: &StatsSources<'_>) {
+fn control_loop(
+    stop: &AtomicBool,
+    stats_interval: Option<Duration>,
+    sources: &StatsSources<'_>,
+    endpoints: &Endpoints,
+    control: &mut ControlState,
+) {
     let mut next_stats = stats_interval.map(|d| Instant::now() + d);
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
+        endpoints.poll(control, sources);
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
-                stats::log(sources);
+                // Since `clear stats`, like `show stats`: one view of the counters.
+                stats::log(&control.view(sources));
                 next_stats = Some(at + every);
             }
         }

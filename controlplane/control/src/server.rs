@@ -1,0 +1,382 @@
+//! The control core's two endpoints: the control socket (`splicer ctl`, `splicer shell`)
+//! and the Prometheus metrics listener.
+//!
+//! Both are plain non-blocking std listeners polled by the control loop between its
+//! stop checks, so there is no thread and no lock: commands run on the control core
+//! itself, with the statistics sources it already owns. Workers are never touched;
+//! counters are read with relaxed loads. A client gets [`CLIENT_TIMEOUT`] to send its
+//! request, which bounds how long one slow client can hold up the loop (and so the
+//! reaction to SIGINT).
+
+use crate::startup::RunError;
+use crate::stats::{self, StatsSources};
+use splicer_cli::command::{self, Command, Show};
+use splicer_cli::protocol::MAX_REQUEST;
+use splicer_cli::report::{self, PortRow, StatsReport, WorkerRow};
+use splicer_cli::{metrics, LogLevel, Response};
+use splicer_config::Dataplane;
+use splicer_dataplane::Gauge;
+use splicer_wire::EthernetAddress;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long the control core waits for a client's request (and for its answer to be
+/// taken) before giving up on it.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(250);
+/// Connections served per endpoint per poll, so a flood of clients cannot starve the
+/// stop check and the periodic statistics.
+const MAX_PER_POLL: usize = 16;
+/// Longest HTTP request head the metrics endpoint reads.
+const MAX_HTTP_HEAD: usize = 8192;
+
+/// Changes the process's log filter (installed by the binary, which owns the subscriber).
+pub type LogLevelHook = Box<dyn Fn(LogLevel) -> Result<(), String>>;
+
+/// What the running appliance offers beyond its configuration.
+#[derive(Default)]
+pub struct Hooks {
+    /// How `log level` changes the log filter; without it the command fails.
+    pub set_log_level: Option<LogLevelHook>,
+}
+
+/// The control core's state between commands.
+pub(crate) struct ControlState {
+    /// The raw counters at the last `clear stats`.
+    baseline: Option<StatsReport>,
+    hooks: Hooks,
+}
+
+impl ControlState {
+    pub(crate) fn new(hooks: Hooks) -> Self {
+        ControlState {
+            baseline: None,
+            hooks,
+        }
+    }
+
+    /// The statistics as `show stats` and the log lines show them: since `clear stats`.
+    pub(crate) fn view(&self, src: &StatsSources<'_>) -> StatsReport {
+        let raw = stats::report(src);
+        match &self.baseline {
+            Some(b) => raw.since(b),
+            None => raw,
+        }
+    }
+}
+
+/// The open listeners. Dropping it removes the socket file.
+pub(crate) struct Endpoints {
+    control: Option<(UnixListener, PathBuf)>,
+    /// The socket's directory when Splicer created it, so that shutdown leaves nothing.
+    created_dir: Option<PathBuf>,
+    metrics: Option<TcpListener>,
+}
+
+impl Endpoints {
+    /// Opens what the configuration asks for. Done before DPDK starts, so that a socket
+    /// in use or a port taken fails start-up at once, naming the key.
+    pub(crate) fn open(dp: &Dataplane) -> Result<Endpoints, RunError> {
+        let created_dir = dp
+            .control_socket
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|dir| !dir.exists())
+            .map(Path::to_path_buf);
+        let control = match &dp.control_socket {
+            Some(path) => Some((bind_control(path)?, path.clone())),
+            None => None,
+        };
+        let metrics = match dp.metrics {
+            Some(addr) => {
+                let l = TcpListener::bind(addr).map_err(|e| {
+                    RunError(format!("dataplane.metrics: cannot listen on {addr}: {e}"))
+                })?;
+                l.set_nonblocking(true)
+                    .map_err(|e| RunError(format!("dataplane.metrics: {e}")))?;
+                tracing::info!("metrics on http://{addr}/metrics");
+                Some(l)
+            }
+            None => None,
+        };
+        Ok(Endpoints {
+            control,
+            created_dir,
+            metrics,
+        })
+    }
+
+    /// Serves the clients that are waiting, then returns.
+    pub(crate) fn poll(&self, state: &mut ControlState, src: &StatsSources<'_>) {
+        if let Some((listener, _)) = &self.control {
+            for _ in 0..MAX_PER_POLL {
+                match listener.accept() {
+                    Ok((stream, _)) => serve_control(stream, state, src),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        tracing::warn!("control socket: accept: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(listener) = &self.metrics {
+            for _ in 0..MAX_PER_POLL {
+                match listener.accept() {
+                    Ok((stream, _)) => serve_metrics(stream, src),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        tracing::warn!("metrics: accept: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Endpoints {
+    fn drop(&mut self) {
+        if let Some((_, path)) = &self.control {
+            if let Err(e) = std::fs::remove_file(path) {
+                if e.kind() != ErrorKind::NotFound {
+                    tracing::warn!("cannot remove {}: {e}", path.display());
+                }
+            }
+        }
+        if let Some(dir) = &self.created_dir {
+            // Only when empty: someone may have put something there meanwhile.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
+    let shown = path.display();
+    let fail = |what: String| RunError(format!("dataplane.control_socket: {what}"));
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            // A live socket belongs to another running Splicer: taking it over would leave
+            // that one unreachable. A dead one is left over from a crash.
+            if UnixStream::connect(path).is_ok() {
+                return Err(fail(format!(
+                    "{shown} is in use by another running process; give this instance its own control_socket"
+                )));
+            }
+            std::fs::remove_file(path)
+                .map_err(|e| fail(format!("cannot remove the stale socket {shown}: {e}")))?;
+            tracing::info!("removed the stale control socket {shown}");
+        }
+        Ok(_) => {
+            return Err(fail(format!(
+                "{shown} exists and is not a socket; remove it or choose another path"
+            )))
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(format!("{shown}: {e}"))),
+    }
+    let listener =
+        UnixListener::bind(path).map_err(|e| fail(format!("cannot listen on {shown}: {e}")))?;
+    // Whoever can connect can reconfigure the appliance: root only.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| listener.set_nonblocking(true))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(path);
+            fail(format!("{shown}: {e}"))
+        })?;
+    tracing::info!("control socket {shown}");
+    Ok(listener)
+}
+
+fn serve_control(stream: UnixStream, state: &mut ControlState, src: &StatsSources<'_>) {
+    let setup = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.set_read_timeout(Some(CLIENT_TIMEOUT)))
+        .and_then(|()| stream.set_write_timeout(Some(CLIENT_TIMEOUT)));
+    if let Err(e) = setup {
+        tracing::warn!("control socket: {e}");
+        return;
+    }
+    let mut line = String::new();
+    let read = BufReader::new((&stream).take(MAX_REQUEST as u64)).read_line(&mut line);
+    let response = match read {
+        Ok(_) if !line.ends_with('\n') && line.len() >= MAX_REQUEST => Response::error(format!(
+            "request too long: a command is one line of at most {MAX_REQUEST} bytes"
+        )),
+        // A client that closed its side without a newline still sent a whole line.
+        Ok(_) => execute(line.trim(), state, src),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Response::error("no request: send one line of command text ending with a newline")
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
+            Response::error("the request is not UTF-8 text")
+        }
+        Err(e) => {
+            tracing::debug!("control socket: read: {e}");
+            return;
+        }
+    };
+    if let Err(e) = (&stream).write_all(response.to_line().as_bytes()) {
+        tracing::debug!("control socket: write: {e}");
+    }
+}
+
+/// Runs one command line. A command that fails changes nothing.
+pub(crate) fn execute(line: &str, state: &mut ControlState, src: &StatsSources<'_>) -> Response {
+    let cmd = match command::parse(line) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("control: {line:?}: {e}");
+            return Response::error(e.0);
+        }
+    };
+    tracing::debug!("control: {line:?}");
+    match cmd {
+        Command::Show(Show::Stats) => {
+            let view = state.view(src);
+            Response::with_data(view.to_text(), view.to_json())
+        }
+        Command::Show(Show::Ports(name)) => {
+            report::show_ports(port_rows(state, src), name.as_deref())
+        }
+        Command::Show(Show::Workers) => report::show_workers(worker_rows(state, src)),
+        Command::Show(Show::Virtual(name)) => report::show_virtual(src.config, name.as_deref()),
+        Command::Show(Show::Config) => report::show_config(src.config),
+        Command::ClearStats => {
+            state.baseline = Some(stats::report(src));
+            tracing::info!("control: statistics cleared");
+            Response::text("statistics cleared: counters shown from now on start at 0")
+        }
+        Command::LogLevel(level) => match &state.hooks.set_log_level {
+            Some(set) => match set(level) {
+                Ok(()) => {
+                    // Logged at warn so that the change shows at every level.
+                    tracing::warn!("control: log level set to {level}");
+                    Response::text(format!("log level set to {level}"))
+                }
+                Err(e) => Response::error(format!("cannot set the log level: {e}")),
+            },
+            None => Response::error("log level cannot be changed in this process"),
+        },
+        Command::Help(topic) => match command::help(&topic) {
+            Ok(text) => Response::text(text),
+            Err(e) => Response::error(e.0),
+        },
+    }
+}
+
+fn port_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<PortRow> {
+    let view = state.view(src);
+    src.ports
+        .iter()
+        .zip(&src.config.ports)
+        .enumerate()
+        .map(|(i, ((name, port), pc))| {
+            let nic = view.nic.get(i).and_then(|n| n.as_ref().ok());
+            PortRow {
+                name: name.clone(),
+                id: port.id(),
+                driver: port
+                    .info()
+                    .map_or_else(|e| format!("? ({e})"), |info| info.driver_name),
+                mac: port
+                    .mac_addr()
+                    .map_or_else(|e| format!("? ({e})"), |m| EthernetAddress(m).to_string()),
+                address: pc.address.to_string(),
+                gateway: pc.gateway.map(|g| g.to_string()),
+                link_up: port.link_up(),
+                rx_packets: nic.map(|n| n.get("rx_packets")),
+                tx_packets: nic.map(|n| n.get("tx_packets")),
+            }
+        })
+        .collect()
+}
+
+fn worker_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<WorkerRow> {
+    let view = state.view(src);
+    src.workers
+        .iter()
+        .enumerate()
+        .map(|(w, counters)| {
+            let c = view.worker(w);
+            WorkerRow {
+                index: w,
+                lcore: src.lcores.get(w).copied().unwrap_or(0),
+                queue: w as u16,
+                rx_packets: c.get("rx_packets"),
+                tx_packets: c.get("tx_packets"),
+                flows: counters.gauge(Gauge::Flows),
+                half_open: counters.gauge(Gauge::HalfOpen),
+                neighbours: counters.gauge(Gauge::Neighbours),
+            }
+        })
+        .collect()
+}
+
+fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) {
+    let setup = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.set_read_timeout(Some(CLIENT_TIMEOUT)))
+        .and_then(|()| stream.set_write_timeout(Some(CLIENT_TIMEOUT)));
+    if setup.is_err() {
+        return;
+    }
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HTTP_HEAD {
+        match (&stream).read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(_) => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let request_line = text.lines().next().unwrap_or("");
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (status, body, content_type) = if !request_line
+        .starts_with(|c: char| c.is_ascii_uppercase())
+        || !parts.next().is_some_and(|v| v.starts_with("HTTP/1."))
+    {
+        ("400 Bad Request", "bad request\n".to_string(), "text/plain")
+    } else if method != "GET" && method != "HEAD" {
+        (
+            "405 Method Not Allowed",
+            "only GET and HEAD\n".to_string(),
+            "text/plain",
+        )
+    } else if path != "/metrics" {
+        (
+            "404 Not Found",
+            "not found; the metrics are at /metrics\n".to_string(),
+            "text/plain",
+        )
+    } else {
+        // Raw counters: Prometheus counters must not go down on `clear stats`.
+        (
+            "200 OK",
+            metrics::render(&stats::report(src)),
+            metrics::CONTENT_TYPE,
+        )
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
+        body.len(),
+        if status.starts_with("405") { "Allow: GET, HEAD\r\n" } else { "" }
+    );
+    if method != "HEAD" {
+        response.push_str(&body);
+    }
+    let _ = (&stream).write_all(response.as_bytes());
+}
