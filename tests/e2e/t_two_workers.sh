@@ -6,6 +6,8 @@
 #  * flows that land on the queue of the worker that does not own them are handed to the
 #    owner through a ring: handoff_out > 0 and handoff_in > 0 in the final stats, and both
 #    workers received packets;
+#  * 20 HTTP connections from 8 client sources are all answered and all end, leaving no
+#    flow state, although their segments too are spread over both queues;
 #  * SIGINT stops it with exit code 0.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -52,6 +54,17 @@ if (($(tb_fresh_stat "$log" handoff_out) == 0)); then
     ping_round 11 30
 fi
 
+# TCP with two workers: each client connection has one owner; segments the kernel puts on
+# the other queue (handshake, request, ACKs, FINs) are handed over, and every connection
+# still gets its answer and ends.
+answered=0
+for i in $(seq 1 20); do
+    code=$(tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}' \
+        --interface "198.18.0.$((3 + i % 8))" "http://$TB_VIP/conn/$i" 2>/dev/null) || true
+    [[ $code == 503 ]] && answered=$((answered + 1))
+done
+tb_check_cmp "20 HTTP connections from 8 sources all answered (503, no server bound)" "$answered" -eq 20
+
 rc=0
 tb_stop_splicer INT || rc=$?
 tb_check_cmp "SIGINT: exit code 0" "$rc" -eq 0
@@ -61,6 +74,9 @@ tb_check_cmp "handoff_in > 0 (final stats)" "$(stat_of "$log" handoff_in)" -gt 0
 tb_check_cmp "worker 0 received packets" "$(tb_stat "$log" worker=0 rx_packets)" -gt 0
 tb_check_cmp "worker 1 received packets" "$(tb_stat "$log" worker=1 rx_packets)" -gt 0
 tb_check_cmp "icmp_echo_replies (final stats)" "$(stat_of "$log" icmp_echo_replies)" -ge 19
+tb_check_cmp "every TCP connection ended (final stats)" \
+    "$(($(stat_of "$log" clients_closed) + $(stat_of "$log" client_resets)))" -eq "$(stat_of "$log" tcp_established)"
+tb_check_cmp "no flow state left (final stats)" "$(stat_of "$log" flows)" -eq 0
 tb_log "final: $(grep -a 'stats total' "$log" | tail -n 1 | sed 's/.*stats total//')"
 
 tb_finish
