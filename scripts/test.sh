@@ -35,6 +35,11 @@ cargo test --workspace
 step "cargo build --release -p splicer"
 cargo build --release -p splicer
 
+# A correctness smoke of the benchmark's generator and verifier, not a performance gate.
+step "perf smoke: splicer-bench baseline --no-huge --seconds 1"
+cargo build --release -p splicer-bench
+target/release/splicer-bench baseline --no-huge --seconds 1
+
 step "end-to-end tests"
 SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh
 

@@ -1,0 +1,392 @@
+//! The test bed: EAL, mempool and a cross-connected pair of net_ring ports, with no
+//! kernel and no NIC.
+//!
+//! ```text
+//!   main lcore 0 (CPU g)                         worker lcore 1 (CPU w)
+//!   generator ── port net_ring_splbench_gen      port net_ring_splbench_wrk ── worker
+//!                   tx ───────────► ring "to worker" ───────────► rx
+//!                   rx ◄─────────── ring "to gen"    ◄─────────── tx
+//! ```
+//!
+//! Two single-producer/single-consumer rings, two ports (`rte_eth_from_rings`), each port
+//! one rx and one tx queue. The generator runs on the main lcore, the worker on lcore 1;
+//! `--lcores 0@g,1@w` pins them to different CPUs.
+
+use crate::driver::{self, Forwarder, GenConfig, Measurement, Traffic, WorkerShared};
+use crate::BenchError;
+use dpdk_bindings::mempool::{Mempool, DEFAULT_DATA_ROOM};
+use dpdk_bindings::port::{self, PortConfig};
+use dpdk_bindings::ring::MbufRing;
+use dpdk_bindings::{eal, Eal, Port};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Slots in each of the two rings; the generator keeps fewer packets than this in flight.
+pub const RING_SLOTS: u32 = 4096;
+
+/// Largest `--inflight`: what one ring holds.
+pub const MAX_INFLIGHT: usize = RING_SLOTS as usize - 1;
+
+/// Per-lcore mempool cache.
+const POOL_CACHE: u32 = 256;
+
+/// Where the kernel reports 2 MB hugepages.
+pub const HUGEPAGES_2M: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB";
+
+/// Free hugepage memory the bench asks for before it starts the EAL on hugepages: the
+/// mempool (~20 MB), the rings and the EAL's own heap fit with room to spare.
+pub const MIN_HUGEPAGE_BYTES: u64 = 256 << 20;
+
+/// Memory given to the EAL with `--no-huge` (`-m`), in MB.
+pub const NO_HUGE_MEMORY_MB: u32 = 512;
+
+/// Whether the EAL runs on hugepages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memory {
+    /// Hugepages if enough are free, otherwise `--no-huge` (with a note on stderr).
+    Auto,
+    /// Hugepages, or fail with a message saying how to reserve them.
+    Hugepages,
+    /// `--no-huge -m 512`: anonymous 4 KB pages (the CI smoke run).
+    NoHuge,
+}
+
+/// How to set the bed up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BedConfig {
+    /// Hugepages or not.
+    pub memory: Memory,
+    /// CPU of the main lcore (the generator).
+    pub generator_cpu: u32,
+    /// CPU of the worker lcore.
+    pub worker_cpu: u32,
+    /// The EAL's `--file-prefix`; unique per process.
+    pub file_prefix: String,
+    /// Packets the generator keeps in flight (sizes the mempool).
+    pub inflight: usize,
+    /// Extra EAL log level argument (`--log-level` value).
+    pub log_level: String,
+}
+
+/// Free hugepage memory in bytes over every page size the kernel offers.
+pub fn free_hugepage_bytes(root: &Path) -> u64 {
+    let Ok(dir) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let kb: u64 = name
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
+            let free: u64 = std::fs::read_to_string(e.path().join("free_hugepages"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kb * 1024 * free)
+        })
+        .sum()
+}
+
+/// Decides hugepages or not for `memory` given `free` bytes of free hugepages.
+pub fn choose_hugepages(memory: Memory, free: u64) -> Result<bool, BenchError> {
+    match memory {
+        Memory::NoHuge => Ok(false),
+        Memory::Auto => Ok(free >= MIN_HUGEPAGE_BYTES),
+        Memory::Hugepages if free >= MIN_HUGEPAGE_BYTES => Ok(true),
+        Memory::Hugepages => Err(BenchError::Setup(format!(
+            "--hugepages: only {} MB of hugepages are free, at least {} MB are needed; reserve 2 GiB of \
+             2 MB pages with `echo 1024 > {HUGEPAGES_2M}/nr_hugepages` (as root; release them \
+             afterwards by writing 0), or run with --no-huge",
+            free >> 20,
+            MIN_HUGEPAGE_BYTES >> 20
+        ))),
+    }
+}
+
+/// The EAL argv for `cfg` (`hugepages` already decided).
+pub fn eal_args(cfg: &BedConfig, hugepages: bool) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "splicer-bench".into(),
+        "--no-pci".into(),
+        "--file-prefix".into(),
+        cfg.file_prefix.clone(),
+        "--lcores".into(),
+        format!("0@{},1@{}", cfg.generator_cpu, cfg.worker_cpu),
+        "--main-lcore".into(),
+        "0".into(),
+        "--log-level".into(),
+        cfg.log_level.clone(),
+    ];
+    if hugepages {
+        // No files in hugetlbfs or /var/run beyond the runtime folder; pages are taken as
+        // the heap grows.
+        a.push("--in-memory".into());
+    } else {
+        // `--in-memory` is refused together with `--no-huge`; `--no-shconf` keeps the
+        // shared config out of the file system instead.
+        a.extend(
+            ["--no-huge", "--no-shconf", "-m"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        a.push(NO_HUGE_MEMORY_MB.to_string());
+    }
+    a
+}
+
+/// Removes the EAL runtime folder when dropped: DPDK leaves it behind even after a clean
+/// `rte_eal_cleanup`.
+#[derive(Debug)]
+struct RuntimeDir(PathBuf);
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("splicer-bench: cannot remove {}: {e}", self.0.display());
+            }
+        }
+    }
+}
+
+/// The live bed. [`Testbed::shutdown`] takes it down in the order DPDK requires.
+#[derive(Debug)]
+pub struct Testbed {
+    eal: Eal,
+    pool: Mempool,
+    /// generator → worker, worker → generator.
+    rings: [MbufRing; 2],
+    gen_port: Port,
+    worker_port: Port,
+    worker_lcore: u32,
+    hugepages: bool,
+    _runtime_dir: RuntimeDir,
+}
+
+impl Testbed {
+    /// Starts the EAL and builds the ports.
+    pub fn start(cfg: &BedConfig) -> Result<Testbed, BenchError> {
+        if cfg.generator_cpu == cfg.worker_cpu {
+            eprintln!(
+                "splicer-bench: generator and worker share CPU {}: figures will be meaningless",
+                cfg.generator_cpu
+            );
+        }
+        let free = free_hugepage_bytes(Path::new("/sys/kernel/mm/hugepages"));
+        let hugepages = choose_hugepages(cfg.memory, free)?;
+        if cfg.memory == Memory::Auto && !hugepages {
+            eprintln!(
+                "splicer-bench: {} MB of hugepages free (< {} MB): running with --no-huge (slower; see perf/README.md to reserve hugepages)",
+                free >> 20,
+                MIN_HUGEPAGE_BYTES >> 20
+            );
+        }
+        let args = eal_args(cfg, hugepages);
+        let eal = Eal::init(&args).map_err(|e| {
+            let hint = if hugepages {
+                " (hugepages: check that the reserved pages are free and that this process may use them)"
+            } else {
+                ""
+            };
+            BenchError::Setup(format!(
+                "DPDK EAL initialisation failed with `{}`: {e}{hint}",
+                args[1..].join(" ")
+            ))
+        })?;
+        let runtime_dir = RuntimeDir(eal.runtime_dir());
+        match Self::build(eal, cfg, hugepages, runtime_dir) {
+            Ok(bed) => Ok(bed),
+            Err((eal, e)) => {
+                if let Err(c) = eal.cleanup() {
+                    eprintln!("splicer-bench: rte_eal_cleanup: {c}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn build(
+        eal: Eal,
+        cfg: &BedConfig,
+        hugepages: bool,
+        runtime_dir: RuntimeDir,
+    ) -> Result<Testbed, (Eal, BenchError)> {
+        let setup = |e: dpdk_bindings::Error| BenchError::Setup(e.to_string());
+        let Some(&worker_lcore) = eal.worker_lcores().first() else {
+            return Err((eal, BenchError::Setup("the EAL has no worker lcore".into())));
+        };
+        let socket = eal::socket_id();
+        // The window, plus a burst in each lcore cache, plus what the ports' queues may
+        // hold while being set up: a power of two minus one, as DPDK prefers.
+        let n = ((cfg.inflight + 2 * POOL_CACHE as usize + 1024).next_power_of_two() - 1) as u32;
+        let pool = match Mempool::create_pktmbuf(
+            "splbench_pool",
+            n,
+            POOL_CACHE,
+            DEFAULT_DATA_ROOM,
+            socket,
+        ) {
+            Ok(p) => p,
+            Err(e) => return Err((eal, setup(e))),
+        };
+        let ring = |name: &str| MbufRing::create(name, RING_SLOTS, socket, true, true);
+        let (to_worker, to_gen) = match (ring("splbench_to_wrk"), ring("splbench_to_gen")) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Err((eal, setup(e))),
+        };
+        let ports = (|| {
+            let gen_port = port::from_rings("splbench_gen", &[&to_gen], &[&to_worker], socket)?;
+            let worker_port = port::from_rings("splbench_wrk", &[&to_worker], &[&to_gen], socket)?;
+            let conf = PortConfig {
+                rx_queues: 1,
+                tx_queues: 1,
+                rx_descriptors: RING_SLOTS as u16,
+                tx_descriptors: RING_SLOTS as u16,
+            };
+            for p in [gen_port, worker_port] {
+                p.configure(&conf, &pool, socket)?;
+                p.start()?;
+            }
+            Ok((gen_port, worker_port))
+        })();
+        let (gen_port, worker_port) = match ports {
+            Ok(p) => p,
+            Err(e) => return Err((eal, setup(e))),
+        };
+        Ok(Testbed {
+            eal,
+            pool,
+            rings: [to_worker, to_gen],
+            gen_port,
+            worker_port,
+            worker_lcore,
+            hugepages,
+            _runtime_dir: runtime_dir,
+        })
+    }
+
+    /// Whether the EAL runs on hugepages.
+    pub fn hugepages(&self) -> bool {
+        self.hugepages
+    }
+
+    /// One run: `forwarder` on the worker lcore, `traffic` driven by the generator on
+    /// this (the main) lcore. The worker is stopped and collected before this returns,
+    /// whatever the outcome.
+    pub fn run<T: Traffic, F: Forwarder>(
+        &self,
+        traffic: &mut T,
+        mut forwarder: F,
+        cfg: &GenConfig,
+    ) -> Result<Measurement, BenchError> {
+        let shared = Arc::new(WorkerShared::default());
+        let worker_shared = Arc::clone(&shared);
+        let (port, burst) = (self.worker_port, cfg.burst);
+        self.eal
+            .launch(self.worker_lcore, move || {
+                driver::worker_loop(port, burst, &mut forwarder, &worker_shared);
+                0
+            })
+            .map_err(|e| BenchError::Setup(format!("cannot launch the worker: {e}")))?;
+        let result = driver::generate(self.gen_port, &self.pool, traffic, cfg, &shared);
+        shared.stop();
+        let rc = self.eal.wait_lcore(self.worker_lcore);
+        if rc != 0 && result.is_ok() {
+            return Err(BenchError::Setup(format!("the worker lcore returned {rc}")));
+        }
+        // Whatever is still in the rings (after a failure) goes back to the pool.
+        for p in [self.gen_port, self.worker_port] {
+            let mut left = Vec::with_capacity(64);
+            while p.rx_burst(0, &mut left, 64) > 0 {
+                left.clear();
+            }
+        }
+        result
+    }
+
+    /// Stops and closes the ports, frees rings and pool, cleans the EAL up and removes
+    /// its runtime folder.
+    pub fn shutdown(self) {
+        let Testbed {
+            eal,
+            pool,
+            rings,
+            gen_port,
+            worker_port,
+            _runtime_dir,
+            ..
+        } = self;
+        for p in [gen_port, worker_port] {
+            if let Err(e) = p.stop().and_then(|()| p.close()) {
+                eprintln!("splicer-bench: port {}: {e}", p.name());
+            }
+        }
+        drop(rings);
+        drop(pool);
+        if let Err(e) = eal.cleanup() {
+            eprintln!("splicer-bench: rte_eal_cleanup: {e}");
+        }
+        drop(_runtime_dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> BedConfig {
+        BedConfig {
+            memory: Memory::Auto,
+            generator_cpu: 0,
+            worker_cpu: 1,
+            file_prefix: "splbench-test".into(),
+            inflight: 512,
+            log_level: "error".into(),
+        }
+    }
+
+    #[test]
+    fn eal_args_pin_and_choose_memory() {
+        let a = eal_args(&cfg(), false);
+        let s = a.join(" ");
+        assert!(s.contains("--no-pci"));
+        assert!(s.contains("--file-prefix splbench-test"));
+        assert!(s.contains("--lcores 0@0,1@1"));
+        assert!(s.contains("--no-huge --no-shconf -m 512"));
+        assert!(!s.contains("--in-memory"));
+        let h = eal_args(&cfg(), true).join(" ");
+        assert!(h.contains("--in-memory") && !h.contains("--no-huge"));
+    }
+
+    #[test]
+    fn hugepage_choice() {
+        let plenty = 2 << 30;
+        assert!(choose_hugepages(Memory::Auto, plenty).unwrap());
+        assert!(!choose_hugepages(Memory::Auto, 0).unwrap());
+        assert!(!choose_hugepages(Memory::NoHuge, plenty).unwrap());
+        assert!(choose_hugepages(Memory::Hugepages, plenty).unwrap());
+        let e = choose_hugepages(Memory::Hugepages, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nr_hugepages") && e.contains("--no-huge"), "{e}");
+    }
+
+    #[test]
+    fn free_hugepages_are_summed_over_sizes() {
+        let dir = std::env::temp_dir().join(format!("splbench-hp-{}", std::process::id()));
+        for (size, free) in [("2048kB", "3"), ("1048576kB", "1")] {
+            let d = dir.join(format!("hugepages-{size}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("free_hugepages"), format!("{free}\n")).unwrap();
+        }
+        std::fs::create_dir_all(dir.join("unrelated")).unwrap();
+        assert_eq!(free_hugepage_bytes(&dir), 3 * (2 << 20) + (1 << 30));
+        assert_eq!(free_hugepage_bytes(&dir.join("missing")), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,180 @@
+//! The `splicer-bench` command. See perf/README.md.
+
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand};
+use splicer_bench::baseline::Fault;
+use splicer_bench::bed::{self, BedConfig, Memory, Testbed};
+use splicer_bench::driver::{GenConfig, Length};
+use splicer_bench::packet::MAX_PAYLOAD;
+use splicer_bench::scenario::{self, RunOptions};
+use splicer_bench::BenchError;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Splicer's packet-level benchmark: a verifying generator and the worker fast path on a
+/// cross-connected net_ring pair, one JSON line per scenario on stdout.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The bare rx -> rewrite (addresses, ports, seq/ack, incremental checksums) -> tx loop:
+    /// the ceiling every fast-path figure is quoted against.
+    Baseline(Opts),
+    /// Every packet scenario, baseline first, in one run. Today that is the baseline alone:
+    /// established, lifecycle and keepalive arrive with the splice engine.
+    All(Opts),
+}
+
+#[derive(Args, Debug)]
+struct Opts {
+    /// Length of the measurement in seconds (after the warm-up).
+    #[arg(long, default_value_t = 5.0, conflicts_with = "packets")]
+    seconds: f64,
+    /// Length of the measurement in verified packets instead of seconds.
+    #[arg(long)]
+    packets: Option<u64>,
+    /// Flows the generator plays (one segment per flow in turn).
+    #[arg(long, default_value_t = 1024)]
+    flows: u32,
+    /// Largest rx burst, on both the worker and the generator.
+    #[arg(long, default_value_t = 32)]
+    burst: usize,
+    /// Packets the generator keeps in flight.
+    #[arg(long, default_value_t = 512)]
+    inflight: usize,
+    /// TCP payload bytes per segment (6 makes 60-byte frames, the Ethernet minimum).
+    #[arg(long, default_value_t = 6)]
+    payload: usize,
+    /// Unmeasured warm-up before the measurement, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    warmup_ms: u64,
+    /// Run the EAL without hugepages (--no-huge -m 512): slower, for the CI smoke run.
+    #[arg(long, conflicts_with = "hugepages")]
+    no_huge: bool,
+    /// Require hugepages (fail with instructions if too few are free). Without either
+    /// flag, hugepages are used when at least 256 MB of them are free.
+    #[arg(long)]
+    hugepages: bool,
+    /// CPUs of the generator (main lcore) and of the worker lcore.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [0, 1])]
+    cpus: Vec<u32>,
+    /// The EAL's --file-prefix (default splbench-<pid>).
+    #[arg(long)]
+    file_prefix: Option<String>,
+    /// The EAL's --log-level.
+    #[arg(long, default_value = "error")]
+    eal_log_level: String,
+    /// Testing only: the worker makes this mistake once, on packet N (KIND[@N], KIND one
+    /// of checksum, seq, port, drop; N defaults to 1000). The run must then fail.
+    #[arg(long, value_name = "KIND[@N]")]
+    inject_fault: Option<String>,
+}
+
+fn parse_fault(s: &str) -> Result<(Fault, u64), BenchError> {
+    let (kind, at) = match s.split_once('@') {
+        Some((k, n)) => (
+            k,
+            n.parse().map_err(|_| {
+                BenchError::Usage(format!("--inject-fault: bad packet number {n:?}"))
+            })?,
+        ),
+        None => (s, 1000),
+    };
+    let fault = kind
+        .parse()
+        .map_err(|e| BenchError::Usage(format!("--inject-fault: {e}")))?;
+    Ok((fault, at))
+}
+
+fn options(o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
+    let usage = |m: String| Err(BenchError::Usage(m));
+    if !(o.seconds > 0.0 && o.seconds.is_finite()) {
+        return usage(format!("--seconds must be positive, not {}", o.seconds));
+    }
+    if o.packets == Some(0) {
+        return usage("--packets must be positive".into());
+    }
+    if o.burst == 0 || o.burst > 512 {
+        return usage(format!("--burst must be 1..=512, not {}", o.burst));
+    }
+    if o.inflight < o.burst || o.inflight > bed::MAX_INFLIGHT {
+        return usage(format!(
+            "--inflight must be between --burst ({}) and {}, not {}",
+            o.burst,
+            bed::MAX_INFLIGHT,
+            o.inflight
+        ));
+    }
+    if o.payload > MAX_PAYLOAD {
+        return usage(format!("--payload must be at most {MAX_PAYLOAD}"));
+    }
+    let memory = if o.no_huge {
+        Memory::NoHuge
+    } else if o.hugepages {
+        Memory::Hugepages
+    } else {
+        Memory::Auto
+    };
+    let bed = BedConfig {
+        memory,
+        generator_cpu: o.cpus[0],
+        worker_cpu: o.cpus[1],
+        file_prefix: o
+            .file_prefix
+            .clone()
+            .unwrap_or_else(|| format!("splbench-{}", std::process::id())),
+        inflight: o.inflight,
+        log_level: o.eal_log_level.clone(),
+    };
+    let run = RunOptions {
+        flows: o.flows,
+        payload: o.payload,
+        gen: GenConfig {
+            burst: o.burst,
+            inflight: o.inflight,
+            warmup: Duration::from_millis(o.warmup_ms),
+            length: match o.packets {
+                Some(p) => Length::Packets(p),
+                None => Length::Seconds(o.seconds),
+            },
+            idle_timeout: Duration::from_secs(2),
+        },
+        fault: o.inject_fault.as_deref().map(parse_fault).transpose()?,
+    };
+    Ok((bed, run))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, opts) = match &cli.command {
+        Command::Baseline(o) => ("baseline", o),
+        Command::All(o) => {
+            eprintln!(
+                "splicer-bench: `all` runs baseline only for now; established, lifecycle and keepalive arrive with the splice engine"
+            );
+            ("all", o)
+        }
+    };
+    match run(name, opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("splicer-bench: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(name: &str, opts: &Opts) -> Result<(), BenchError> {
+    let (bed_cfg, run_opts) = options(opts)?;
+    let scenarios = scenario::named(name)?;
+    let bed = Testbed::start(&bed_cfg)?;
+    let result = scenario::run(&bed, scenarios, &run_opts, &mut std::io::stdout().lock());
+    bed.shutdown();
+    result.map(|_| ())
+}

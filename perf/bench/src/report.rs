@@ -1,0 +1,239 @@
+//! The one JSON line each scenario prints, and the facts about the machine in it.
+
+use crate::driver::Measurement;
+use serde::Serialize;
+
+/// The JSON line of one scenario run. Field order is the order printed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `baseline`, later `established`, `lifecycle`, `keepalive`.
+    pub scenario: &'static str,
+    /// Flows the generator played.
+    pub flows: u32,
+    /// Packets verified in the measured interval.
+    pub packets: u64,
+    /// Length of the measured interval.
+    pub seconds: f64,
+    /// Millions of verified packets per second through the worker.
+    pub mpps: f64,
+    /// The worker's busy TSC cycles per packet (rx + work + tx of non-empty polls; the
+    /// generator's cycles are not in it).
+    pub cycles_per_packet: f64,
+    /// Whether the EAL ran on hugepages.
+    pub hugepages: bool,
+    /// Largest rx burst on both sides.
+    pub burst: usize,
+    /// `mpps` divided by the `baseline` scenario's `mpps` measured in the same
+    /// invocation (1.0 for the baseline itself).
+    pub ratio_to_baseline: f64,
+    /// Requests per second, for the scenarios that complete requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_s: Option<f64>,
+    /// DPDK version the bench was built against.
+    pub dpdk: String,
+    /// CPU model (`model name` in /proc/cpuinfo).
+    pub cpu: String,
+    /// Bytes per frame (Ethernet header to the end of the payload, no FCS).
+    pub frame_bytes: usize,
+    /// Packets the generator kept in flight.
+    pub inflight: usize,
+    /// Fraction of the measured interval the worker spent on non-empty polls: near 1.0
+    /// the worker is the bottleneck, well below it the generator is.
+    pub worker_busy: f64,
+    /// TSC frequency the cycle counts are in.
+    pub tsc_hz: u64,
+}
+
+/// Rounds to `digits` decimals, so the JSON line prints short numbers.
+pub fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// What a scenario reports besides its measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    /// Flows played.
+    pub flows: u32,
+    /// Rx burst.
+    pub burst: usize,
+    /// Frame size.
+    pub frame_bytes: usize,
+    /// Window.
+    pub inflight: usize,
+    /// Hugepages or not.
+    pub hugepages: bool,
+    /// TSC frequency.
+    pub tsc_hz: u64,
+    /// DPDK version.
+    pub dpdk: String,
+    /// CPU model.
+    pub cpu: String,
+}
+
+impl Report {
+    /// The report of `scenario`'s measurement `m`, `baseline_mpps` being the baseline's
+    /// from the same invocation (`None` for the baseline itself).
+    pub fn new(
+        scenario: &'static str,
+        m: &Measurement,
+        ctx: &Context,
+        baseline_mpps: Option<f64>,
+        requests_per_s: Option<f64>,
+    ) -> Report {
+        let mpps = m.mpps();
+        let ratio = match baseline_mpps {
+            None => 1.0,
+            Some(b) if b > 0.0 => mpps / b,
+            Some(_) => 0.0,
+        };
+        Report {
+            scenario,
+            flows: ctx.flows,
+            packets: m.packets,
+            seconds: round(m.seconds, 3),
+            mpps: round(mpps, 3),
+            cycles_per_packet: round(m.cycles_per_packet(), 1),
+            hugepages: ctx.hugepages,
+            burst: ctx.burst,
+            ratio_to_baseline: round(ratio, 3),
+            requests_per_s: requests_per_s.map(|r| r.round()),
+            dpdk: ctx.dpdk.clone(),
+            cpu: ctx.cpu.clone(),
+            frame_bytes: ctx.frame_bytes,
+            inflight: ctx.inflight,
+            worker_busy: round(m.worker_busy(ctx.tsc_hz), 3),
+            tsc_hz: ctx.tsc_hz,
+        }
+    }
+
+    /// The JSON line.
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).expect("a Report always serialises")
+    }
+
+    /// A short human summary for stderr.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {:.2} Mpps ({:.2}x baseline), worker {:.1} cycles/packet, busy {:.0}% | {} packets verified in {:.2} s, {} flows, {}-byte frames, burst {}, {} in flight, {}",
+            self.scenario,
+            self.mpps,
+            self.ratio_to_baseline,
+            self.cycles_per_packet,
+            self.worker_busy * 100.0,
+            self.packets,
+            self.seconds,
+            self.flows,
+            self.frame_bytes,
+            self.burst,
+            self.inflight,
+            if self.hugepages { "hugepages" } else { "no hugepages" }
+        )
+    }
+}
+
+/// The DPDK version the bindings were generated from (`rte_version.h`), e.g. `22.11.11`.
+pub fn dpdk_version() -> String {
+    use dpdk_bindings::ffi::{RTE_VER_MINOR, RTE_VER_MONTH, RTE_VER_YEAR};
+    format!("{RTE_VER_YEAR}.{RTE_VER_MONTH:02}.{RTE_VER_MINOR}")
+}
+
+/// The `model name` of the first CPU in `cpuinfo` (the text of /proc/cpuinfo).
+pub fn cpu_model_from(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == "model name").then(|| v.trim().to_string())
+        })
+        .filter(|m| !m.is_empty())
+}
+
+/// The CPU model of this machine, `unknown` if /proc/cpuinfo does not say.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| cpu_model_from(&s))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::WorkerSnapshot;
+
+    fn ctx() -> Context {
+        Context {
+            flows: 1024,
+            burst: 32,
+            frame_bytes: 60,
+            inflight: 512,
+            hugepages: false,
+            tsc_hz: 2_000_000_000,
+            dpdk: "22.11.11".into(),
+            cpu: "AMD EPYC".into(),
+        }
+    }
+
+    fn m(packets: u64) -> Measurement {
+        Measurement {
+            packets,
+            seconds: 1.0,
+            worker: WorkerSnapshot {
+                packets,
+                busy_cycles: packets * 50,
+                dropped: 0,
+            },
+            verified_total: packets,
+        }
+    }
+
+    #[test]
+    fn json_line_has_the_documented_fields_in_order() {
+        let r = Report::new("baseline", &m(12_345_678), &ctx(), None, None);
+        let j = r.json();
+        assert!(!j.contains('\n'));
+        let keys = [
+            "scenario",
+            "flows",
+            "packets",
+            "seconds",
+            "mpps",
+            "cycles_per_packet",
+            "hugepages",
+            "burst",
+            "ratio_to_baseline",
+            "dpdk",
+            "cpu",
+        ];
+        let mut at = 0;
+        for k in keys {
+            let p = j[at..]
+                .find(&format!("\"{k}\":"))
+                .unwrap_or_else(|| panic!("{k} missing or out of order in {j}"));
+            at += p;
+        }
+        assert!(j.starts_with(r#"{"scenario":"baseline","flows":1024,"packets":12345678,"seconds":1.0,"mpps":12.346,"cycles_per_packet":50.0,"hugepages":false,"burst":32,"ratio_to_baseline":1.0,"dpdk":"22.11.11","cpu":"AMD EPYC""#), "{j}");
+        assert!(!j.contains("requests_per_s"));
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["worker_busy"], 0.309);
+    }
+
+    #[test]
+    fn ratio_is_against_the_baseline_of_the_run() {
+        let r = Report::new("established", &m(5_000_000), &ctx(), Some(20.0), Some(1e5));
+        assert_eq!(r.ratio_to_baseline, 0.25);
+        assert!(r.json().contains("\"requests_per_s\":100000.0"));
+        assert!(r
+            .summary()
+            .starts_with("established: 5.00 Mpps (0.25x baseline)"));
+    }
+
+    #[test]
+    fn cpu_model_and_dpdk_version() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9454\n";
+        assert_eq!(cpu_model_from(info).as_deref(), Some("AMD EPYC 9454"));
+        assert_eq!(cpu_model_from("processor : 0\n"), None);
+        assert!(dpdk_version().starts_with("22.11."), "{}", dpdk_version());
+    }
+}

@@ -1,0 +1,122 @@
+//! What the generator reports when a returned packet is not what the worker promised.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// The first difference found between a returned frame and the expected one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The frame has the wrong length.
+    Length {
+        /// Bytes received.
+        got: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+    /// Ethernet addresses or EtherType differ.
+    Ethernet,
+    /// The IPv4 or TCP header does not parse (length fields, version, data offset).
+    Malformed(splicer_wire::Error),
+    /// The IPv4 header checksum is wrong (verified in full).
+    IpChecksum,
+    /// An IPv4 field other than the addresses and the checksum differs (version, header
+    /// length, DSCP/ECN, total length, identification, flags, TTL, protocol).
+    IpHeader,
+    /// The IPv4 addresses are not the flow's server-leg addresses.
+    Addresses {
+        /// (source, destination) received.
+        got: (Ipv4Addr, Ipv4Addr),
+        /// (source, destination) expected.
+        expected: (Ipv4Addr, Ipv4Addr),
+    },
+    /// The TCP checksum is wrong (verified in full, pseudo-header and payload included).
+    TcpChecksum,
+    /// The TCP ports are not the flow's server-leg ports.
+    Ports {
+        /// (source, destination) received.
+        got: (u16, u16),
+        /// (source, destination) expected.
+        expected: (u16, u16),
+    },
+    /// The sequence number is not the translated one (or packets were lost or reordered).
+    Seq {
+        /// Received.
+        got: u32,
+        /// Expected.
+        expected: u32,
+    },
+    /// The acknowledgement number is not the translated one.
+    Ack {
+        /// Received.
+        got: u32,
+        /// Expected.
+        expected: u32,
+    },
+    /// TCP data offset, flags, window or urgent pointer differ.
+    TcpHeader,
+    /// The payload differs.
+    Payload,
+    /// The one-pass check refused the frame but the field-by-field check found nothing
+    /// wrong: the two checksum implementations disagree (a bug in one of them).
+    Inconsistent,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Mismatch::Length { got, expected } => {
+                write!(f, "frame of {got} bytes, expected {expected}")
+            }
+            Mismatch::Ethernet => f.write_str("wrong Ethernet addresses or EtherType"),
+            Mismatch::Malformed(e) => write!(f, "headers do not parse: {e}"),
+            Mismatch::IpChecksum => f.write_str("wrong IPv4 header checksum"),
+            Mismatch::IpHeader => f.write_str("IPv4 header fields changed"),
+            Mismatch::Addresses { got, expected } => write!(
+                f,
+                "addresses {} -> {}, expected {} -> {}",
+                got.0, got.1, expected.0, expected.1
+            ),
+            Mismatch::TcpChecksum => f.write_str("wrong TCP checksum"),
+            Mismatch::Ports { got, expected } => write!(
+                f,
+                "ports {} -> {}, expected {} -> {}",
+                got.0, got.1, expected.0, expected.1
+            ),
+            Mismatch::Seq { got, expected } => write!(
+                f,
+                "sequence number {got}, expected {expected} (wrong translation, or a packet lost or reordered)"
+            ),
+            Mismatch::Ack { got, expected } => {
+                write!(f, "acknowledgement number {got}, expected {expected}")
+            }
+            Mismatch::TcpHeader => f.write_str("TCP data offset, flags, window or urgent pointer changed"),
+            Mismatch::Payload => f.write_str("payload changed"),
+            Mismatch::Inconsistent => f.write_str(
+                "the verifier's checks disagree about this frame (a checksum implementation is wrong)",
+            ),
+        }
+    }
+}
+
+/// A returned packet that failed verification: which one, of which flow, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Index of the packet among those returned in this run, from 0.
+    pub packet: u64,
+    /// The flow the packet had to belong to.
+    pub flow: u32,
+    /// The difference.
+    pub mismatch: Mismatch,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "returned packet #{} (flow {}): {}",
+            self.packet, self.flow, self.mismatch
+        )
+    }
+}
+
+impl std::error::Error for VerifyError {}
