@@ -6,7 +6,8 @@
 #   4. cargo clippy --workspace --all-targets -- -D warnings
 #   5. cargo test --workspace
 #   6. cargo build --release -p splicer
-#   7. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
+#   7. perf smoke: splicer-bench baseline for 1 s (checks the generator's verification)
+#   8. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
