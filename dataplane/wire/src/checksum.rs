@@ -118,6 +118,38 @@ pub fn update_bytes(csum: u16, old: &[u8], new: &[u8]) -> u16 {
     !fold(s)
 }
 
+/// Folds a `u64` partial sum into 16 bits, like [`fold`]: the value modulo `0xffff`
+/// is kept, and so is being nonzero (`2^32 ≡ 1`, so 32-bit halves add like 16-bit
+/// ones). Not complemented.
+#[inline]
+pub fn fold64(sum: u64) -> u16 {
+    // Halves added with end-around carry: the carry cannot overflow again (on carry
+    // the sum is at most `2^n - 2`), and the result is zero only if both halves were.
+    let (s, c) = ((sum >> 32) as u32).overflowing_add(sum as u32);
+    let s = s + u32::from(c);
+    let (s, c) = ((s >> 16) as u16).overflowing_add(s as u16);
+    s + u16::from(c)
+}
+
+/// Updates checksum `csum` by the change of several fields at once. `change` is the
+/// plain sum, over every changed 16- or 32-bit field at an even offset, of
+/// `u64::from(!old) + u64::from(new)`: RFC 1624 equation 3,
+/// `HC' = ~(~HC + Σ(~m + m'))`, folded once.
+///
+/// The result is exactly that of the chain of [`update16`] and [`update32`] calls over
+/// the same fields, in any order: every fold keeps a sum's value modulo `0xffff` and
+/// keeps it nonzero unless it was zero, so folding once at the end picks the same one
+/// of the two representations of zero. A term for a field that does not change
+/// (`!m + m`) is thus not a no-op, no more than the call of [`update16`] it stands for.
+///
+/// The arithmetic does not depend on byte order (RFC 1071 section 2 (B)): `csum`, the
+/// fields and the result may all be native-order loads of the wire bytes
+/// (`from_ne_bytes`), stored back the same way, which saves the byte swaps.
+#[inline]
+pub fn update_sum(csum: u16, change: u64) -> u16 {
+    !fold64(u64::from(!csum) + change)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +288,56 @@ mod tests {
             );
             assert_eq!(csum, recompute(&mut buf, 2), "round {round}");
         }
+    }
+
+    #[test]
+    fn update_sum_equals_the_chain_of_updates() {
+        let mut rng = StdRng::seed_from_u64(0x5ab1_e5ee_d0f0_1d00);
+        // Edge values weigh heavily: the two zeros, all ones, and random words.
+        let word = |rng: &mut StdRng| match rng.gen_range(0..5) {
+            0 => 0x0000u16,
+            1 => 0xffff,
+            2 => 0x0001,
+            _ => rng.gen(),
+        };
+        for round in 0..200_000 {
+            let csum = word(&mut rng);
+            let n = rng.gen_range(0..12);
+            let mut chain = csum;
+            // The same change summed from big-endian values and from byte-swapped
+            // (little-endian loads of the wire bytes) ones.
+            let (mut be, mut swapped) = (0u64, 0u64);
+            for _ in 0..n {
+                if rng.gen() {
+                    let (old, new) = (word(&mut rng), word(&mut rng));
+                    chain = update16(chain, old, new);
+                    be += u64::from(!old) + u64::from(new);
+                    swapped += u64::from(!old.swap_bytes()) + u64::from(new.swap_bytes());
+                } else {
+                    let old = (u32::from(word(&mut rng)) << 16) | u32::from(word(&mut rng));
+                    let new = (u32::from(word(&mut rng)) << 16) | u32::from(word(&mut rng));
+                    chain = update32(chain, old, new);
+                    be += u64::from(!old) + u64::from(new);
+                    swapped += u64::from(!old.swap_bytes()) + u64::from(new.swap_bytes());
+                }
+            }
+            assert_eq!(update_sum(csum, be), chain, "round {round}");
+            assert_eq!(
+                update_sum(csum.swap_bytes(), swapped).swap_bytes(),
+                chain,
+                "round {round}: byte-swapped"
+            );
+        }
+    }
+
+    #[test]
+    fn fold64_handles_maximum_carries() {
+        assert_eq!(fold64(u64::MAX), 0xffff);
+        assert_eq!(fold64(0x0000_0001_0000_0000), 0x0001);
+        assert_eq!(fold64(0x0001_0000_0000_0000), 0x0001);
+        assert_eq!(fold64(0x1_ffff_fffe), 0xffff);
+        assert_eq!(fold64(0xffff), 0xffff);
+        assert_eq!(fold64(0), 0);
     }
 
     #[test]

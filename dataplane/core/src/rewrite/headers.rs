@@ -55,48 +55,62 @@ pub fn tcp_segment(ip_and_tcp: &mut [u8]) -> Result<tcp::Packet<&mut [u8]>, Erro
 pub fn apply(ip_and_tcp: &mut [u8], t: &Translation) -> Result<(), Error> {
     // Everything is checked before anything is written.
     tcp_segment(ip_and_tcp)?;
-    let (ihl, total) = {
-        let ip = ipv4::Packet::new_unchecked(&*ip_and_tcp);
-        (ip.header_len(), usize::from(ip.total_len()))
+    // Checked above: an IPv4 header of `ihl >= 20` bytes, followed by a TCP header of
+    // at least 20 bytes, both within the buffer. Fixed-size views make every field
+    // access below free of bounds checks.
+    let ihl = ipv4::Packet::new_unchecked(&*ip_and_tcp).header_len();
+    let (ip_bytes, rest) = ip_and_tcp.split_at_mut(ihl);
+    let (Some(ip), Some(seg)) = (
+        ip_bytes.first_chunk_mut::<{ ipv4::HEADER_LEN }>(),
+        rest.first_chunk_mut::<{ tcp::HEADER_LEN }>(),
+    ) else {
+        unreachable!("tcp_segment checked both header lengths");
     };
-    let (ip_bytes, rest) = ip_and_tcp[..total].split_at_mut(ihl);
-    let mut ip = ipv4::Packet::new_unchecked(ip_bytes);
 
-    let mut old_addrs = [0u8; 8];
-    old_addrs[..4].copy_from_slice(&ip.src_addr().octets());
-    old_addrs[4..].copy_from_slice(&ip.dst_addr().octets());
-    let mut new_addrs = [0u8; 8];
-    new_addrs[..4].copy_from_slice(&t.src.0.octets());
-    new_addrs[4..].copy_from_slice(&t.dst.0.octets());
-    ip.set_checksum(checksum::update_bytes(
-        ip.checksum(),
-        &old_addrs,
-        &new_addrs,
-    ));
-    ip.set_src_addr(t.src.0);
-    ip.set_dst_addr(t.dst.0);
+    // Both checksums are updated with one fold each: RFC 1624 equation 3 over all the
+    // changed fields at once (`checksum::update_sum`, which gives exactly what the
+    // chain of single-field updates gives). All arithmetic is on native-order loads
+    // of the wire bytes, stored back the same way: the ones-complement sum does not
+    // depend on byte order (RFC 1071), so no value is byte-swapped.
+    let ne32 =
+        |h: &[u8; 20], at: usize| u32::from_ne_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    let ne16 = |h: &[u8; 20], at: usize| u16::from_ne_bytes([h[at], h[at + 1]]);
+    let w32 = |v: u32| u64::from(v);
+    let (src, dst) = (
+        u32::from_ne_bytes(t.src.0.octets()),
+        u32::from_ne_bytes(t.dst.0.octets()),
+    );
+    // The address change, shared by the IPv4 header and the TCP pseudo-header. The old
+    // addresses enter as the complement of their folded sum, as in
+    // `checksum::update_bytes`, so that the results stay the very values it gave.
+    let old_addrs = !checksum::fold64(w32(ne32(ip, 12)) + w32(ne32(ip, 16)));
+    let addrs = u64::from(old_addrs) + w32(src) + w32(dst);
+    let ip_sum = checksum::update_sum(ne16(ip, 10), addrs);
+    ip[10..12].copy_from_slice(&ip_sum.to_ne_bytes());
+    ip[12..16].copy_from_slice(&src.to_ne_bytes());
+    ip[16..20].copy_from_slice(&dst.to_ne_bytes());
 
-    let mut seg = tcp::Packet::new_unchecked(rest);
-    // The pseudo-header's addresses change exactly as the IPv4 header's did.
-    let mut c = checksum::update_bytes(seg.checksum(), &old_addrs, &new_addrs);
-    let old_ports = (u32::from(seg.src_port()) << 16) | u32::from(seg.dst_port());
-    let new_ports = (u32::from(t.src.1) << 16) | u32::from(t.dst.1);
-    c = checksum::update32(c, old_ports, new_ports);
-    seg.set_src_port(t.src.1);
-    seg.set_dst_port(t.dst.1);
+    let ports = (u32::from(t.src.1) << 16) | u32::from(t.dst.1);
+    let ports = u32::from_ne_bytes(ports.to_be_bytes());
+    let mut change = addrs + w32(!ne32(seg, 0)) + w32(ports);
+    seg[0..4].copy_from_slice(&ports.to_ne_bytes());
     if let Some(seq) = t.seq {
-        c = checksum::update32(c, seg.seq_number().0, seq.0);
-        seg.set_seq_number(seq);
+        let seq = u32::from_ne_bytes(seq.0.to_be_bytes());
+        change += w32(!ne32(seg, 4)) + w32(seq);
+        seg[4..8].copy_from_slice(&seq.to_ne_bytes());
     }
     if let Some(ack) = t.ack {
-        c = checksum::update32(c, seg.ack_number().0, ack.0);
-        seg.set_ack_number(ack);
+        let ack = u32::from_ne_bytes(ack.0.to_be_bytes());
+        change += w32(!ne32(seg, 8)) + w32(ack);
+        seg[8..12].copy_from_slice(&ack.to_ne_bytes());
     }
     if let Some(w) = t.window {
-        c = checksum::update16(c, seg.window_len(), w);
-        seg.set_window_len(w);
+        let w = u16::from_ne_bytes(w.to_be_bytes());
+        change += u64::from(!ne16(seg, 14)) + u64::from(w);
+        seg[14..16].copy_from_slice(&w.to_ne_bytes());
     }
-    seg.set_checksum(c);
+    let tcp_sum = checksum::update_sum(ne16(seg, 16), change);
+    seg[16..18].copy_from_slice(&tcp_sum.to_ne_bytes());
     Ok(())
 }
 
@@ -156,6 +170,95 @@ mod tests {
             ipv4::Packet::new_unchecked(&mut full[..]).fill_checksum();
             tcp::Packet::new_unchecked(&mut full[ihl..total]).fill_checksum(t.src.0, t.dst.0);
             assert_eq!(full, b, "round {round}: {ipc:04x} {tcpc:04x}");
+        }
+    }
+
+    /// `apply` as it was before the single-fold update: one RFC 1624 update per field.
+    fn apply_by_chain(ip_and_tcp: &mut [u8], t: &Translation) -> Result<(), Error> {
+        tcp_segment(ip_and_tcp)?;
+        let (ihl, total) = {
+            let ip = ipv4::Packet::new_unchecked(&*ip_and_tcp);
+            (ip.header_len(), usize::from(ip.total_len()))
+        };
+        let (ip_bytes, rest) = ip_and_tcp[..total].split_at_mut(ihl);
+        let mut ip = ipv4::Packet::new_unchecked(ip_bytes);
+        let mut old_addrs = [0u8; 8];
+        old_addrs[..4].copy_from_slice(&ip.src_addr().octets());
+        old_addrs[4..].copy_from_slice(&ip.dst_addr().octets());
+        let mut new_addrs = [0u8; 8];
+        new_addrs[..4].copy_from_slice(&t.src.0.octets());
+        new_addrs[4..].copy_from_slice(&t.dst.0.octets());
+        ip.set_checksum(checksum::update_bytes(
+            ip.checksum(),
+            &old_addrs,
+            &new_addrs,
+        ));
+        ip.set_src_addr(t.src.0);
+        ip.set_dst_addr(t.dst.0);
+        let mut seg = tcp::Packet::new_unchecked(rest);
+        let mut c = checksum::update_bytes(seg.checksum(), &old_addrs, &new_addrs);
+        let old_ports = (u32::from(seg.src_port()) << 16) | u32::from(seg.dst_port());
+        let new_ports = (u32::from(t.src.1) << 16) | u32::from(t.dst.1);
+        c = checksum::update32(c, old_ports, new_ports);
+        seg.set_src_port(t.src.1);
+        seg.set_dst_port(t.dst.1);
+        if let Some(seq) = t.seq {
+            c = checksum::update32(c, seg.seq_number().0, seq.0);
+            seg.set_seq_number(seq);
+        }
+        if let Some(ack) = t.ack {
+            c = checksum::update32(c, seg.ack_number().0, ack.0);
+            seg.set_ack_number(ack);
+        }
+        if let Some(w) = t.window {
+            c = checksum::update16(c, seg.window_len(), w);
+            seg.set_window_len(w);
+        }
+        seg.set_checksum(c);
+        Ok(())
+    }
+
+    /// Byte for byte what the chain of single-field updates wrote, also for the inputs
+    /// where the two representations of zero differ: stored checksums of `0x0000` and
+    /// `0xffff` (wrong ones included), all-zero and all-ones addresses, ports and
+    /// numbers.
+    #[test]
+    fn same_bytes_as_the_chain_of_single_field_updates() {
+        let mut rng = StdRng::seed_from_u64(0xc4a1_f01d);
+        let edge32 = |rng: &mut StdRng| match rng.gen_range(0..4) {
+            0 => 0u32,
+            1 => u32::MAX,
+            2 => 0x0000_ffff,
+            _ => rng.gen(),
+        };
+        for round in 0..50_000 {
+            let mut b = ip_tcp_packet(&mut rng);
+            let ihl = split(&b).0.header_len();
+            // Overwrite fields with edge values; the checksums then usually no longer
+            // match, which `apply` must carry through as the chain did.
+            for at in [10usize, 12, 16, ihl, ihl + 4, ihl + 8, ihl + 14, ihl + 16] {
+                if rng.gen_ratio(1, 3) {
+                    let v = edge32(&mut rng).to_be_bytes();
+                    let n = if [10, ihl + 14, ihl + 16].contains(&at) {
+                        2
+                    } else {
+                        4
+                    };
+                    b[at..at + n].copy_from_slice(&v[..n]);
+                }
+            }
+            let mut t = random_translation(&mut rng);
+            if rng.gen_ratio(1, 3) {
+                t.src = (Ipv4Addr::from(edge32(&mut rng)), edge32(&mut rng) as u16);
+                t.dst = (Ipv4Addr::from(edge32(&mut rng)), edge32(&mut rng) as u16);
+                t.seq = t.seq.map(|_| SeqNumber(edge32(&mut rng)));
+                t.ack = t.ack.map(|_| SeqNumber(edge32(&mut rng)));
+                t.window = t.window.map(|_| edge32(&mut rng) as u16);
+            }
+            let mut chain = b.clone();
+            let r = apply(&mut b, &t);
+            assert_eq!(r, apply_by_chain(&mut chain, &t), "round {round}");
+            assert_eq!(b, chain, "round {round}");
         }
     }
 
