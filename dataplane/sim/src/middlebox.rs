@@ -239,25 +239,25 @@ impl PipelineBox {
         }
     }
 
-    fn sink<'a>(
+    /// Runs `f` on worker `me`'s pipeline with a sink that collects its output.
+    fn with_sink(
+        &mut self,
         me: usize,
         port: Option<u16>,
-        counters: &'a [Arc<WorkerCounters>],
-        out: &'a mut Vec<(u16, Vec<u8>)>,
-        handoffs: &'a mut VecDeque<Handoff>,
-        updates: &'a mut VecDeque<(usize, NeighbourUpdate)>,
-        stats: &'a mut BoxStats,
-    ) -> BoxSink<'a> {
-        BoxSink {
+        out: &mut Vec<(u16, Vec<u8>)>,
+        f: impl FnOnce(&mut Pipeline<Vec<u8>>, &mut BoxSink<'_>),
+    ) {
+        let mut sink = BoxSink {
             me,
-            workers: counters.len(),
+            workers: self.counters.len(),
             port,
-            counters: &counters[me],
+            counters: &self.counters[me],
             out,
-            handoffs,
-            updates,
-            stats,
-        }
+            handoffs: &mut self.handoffs,
+            updates: &mut self.updates,
+            stats: &mut self.stats,
+        };
+        f(&mut self.workers[me], &mut sink);
     }
 
     /// Delivers hand-offs and neighbour updates until none is left; each can cause
@@ -265,31 +265,17 @@ impl PipelineBox {
     fn settle(&mut self, now: u64, out: &mut Vec<(u16, Vec<u8>)>) {
         loop {
             if let Some((w, port, pkt)) = self.handoffs.pop_front() {
-                let mut sink = Self::sink(
-                    w,
-                    Some(port),
-                    &self.counters,
-                    out,
-                    &mut self.handoffs,
-                    &mut self.updates,
-                    &mut self.stats,
-                );
-                self.workers[w].receive_handed_off(port, pkt, now, &mut sink);
+                self.with_sink(w, Some(port), out, |p, sink| {
+                    p.receive_handed_off(port, pkt, now, sink)
+                });
                 continue;
             }
             if let Some((from, update)) = self.updates.pop_front() {
                 for w in (0..self.workers.len()).filter(|&w| w != from) {
                     self.stats.neighbour_updates += 1;
-                    let mut sink = Self::sink(
-                        w,
-                        None,
-                        &self.counters,
-                        out,
-                        &mut self.handoffs,
-                        &mut self.updates,
-                        &mut self.stats,
-                    );
-                    self.workers[w].apply_neighbour_update(update, now, &mut sink);
+                    self.with_sink(w, None, out, |p, sink| {
+                        p.apply_neighbour_update(update, now, sink)
+                    });
                 }
                 continue;
             }
@@ -302,31 +288,15 @@ impl Middlebox for PipelineBox {
     fn receive(&mut self, port: u16, frame: Vec<u8>, now: u64, out: &mut Vec<(u16, Vec<u8>)>) {
         let w = self.pick_worker(&frame);
         self.stats.rx_per_worker[w] += 1;
-        let mut sink = Self::sink(
-            w,
-            Some(port),
-            &self.counters,
-            out,
-            &mut self.handoffs,
-            &mut self.updates,
-            &mut self.stats,
-        );
-        self.workers[w].receive(port, frame, now, &mut sink);
+        self.with_sink(w, Some(port), out, |p, sink| {
+            p.receive(port, frame, now, sink)
+        });
         self.settle(now, out);
     }
 
     fn poll(&mut self, now: u64, out: &mut Vec<(u16, Vec<u8>)>) {
         for w in 0..self.workers.len() {
-            let mut sink = Self::sink(
-                w,
-                None,
-                &self.counters,
-                out,
-                &mut self.handoffs,
-                &mut self.updates,
-                &mut self.stats,
-            );
-            self.workers[w].poll_timers(now, &mut sink);
+            self.with_sink(w, None, out, |p, sink| p.poll_timers(now, sink));
         }
         self.settle(now, out);
     }
