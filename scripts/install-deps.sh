@@ -5,6 +5,7 @@
 #   build:  libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev (and cargo, which
 #           must already be there: rustup is not a Debian package)
 #   tests:  nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps
+#           tmux (drives the interactive shell) python3 (JSON and exposition checks)
 #           and the linter shellcheck
 #
 # `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
@@ -13,7 +14,8 @@ set -euo pipefail
 
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
-    nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps shellcheck
+    nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
+    shellcheck
 )
 
 missing=()
