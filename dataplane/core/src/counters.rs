@@ -28,6 +28,14 @@ macro_rules! counters {
                     $( Counter::$variant => $name, )*
                 }
             }
+
+            /// The counter whose key is `name`.
+            pub fn from_name(name: &str) -> Option<Counter> {
+                match name {
+                    $( $name => Some(Counter::$variant), )*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -293,6 +301,14 @@ mod tests {
             .iter()
             .filter(|c| format!("{c:?}").starts_with("Drop"))
             .all(|c| c.name().starts_with("drop_")));
+    }
+
+    #[test]
+    fn names_map_back_to_counters() {
+        for &c in Counter::ALL {
+            assert_eq!(Counter::from_name(c.name()), Some(c));
+        }
+        assert_eq!(Counter::from_name("no_such_counter"), None);
     }
 
     #[test]

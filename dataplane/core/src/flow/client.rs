@@ -196,16 +196,9 @@ impl Outgoing {
     }
 }
 
-/// Maps an HTTP refusal onto its counter.
+/// The counter of an HTTP refusal: the HTTP stage names it, the counters know the name.
 fn refusal_counter(r: Refusal) -> Counter {
-    match r.counter_name() {
-        "refused_head_too_large" => Counter::RefusedHeadTooLarge,
-        "refused_smuggling" => Counter::RefusedSmuggling,
-        "refused_not_implemented" => Counter::RefusedNotImplemented,
-        "refused_expectation" => Counter::RefusedExpectation,
-        "refused_version" => Counter::RefusedVersion,
-        _ => Counter::RefusedBadRequest,
-    }
+    Counter::from_name(r.counter_name()).unwrap_or(Counter::RefusedBadRequest)
 }
 
 impl<P: PacketBuf> Pipeline<P> {

@@ -457,3 +457,32 @@ fn a_busy_connection_keeps_one_timer_entry() {
     }
     assert!(p.timers.len() <= 3, "{} timer entries", p.timers.len());
 }
+
+#[test]
+fn every_http_refusal_has_its_own_counter() {
+    use splicer_http::Refusal::*;
+    for r in [
+        Malformed,
+        BadTarget,
+        MissingHost,
+        BadHost,
+        HeadTooLarge,
+        TooManyHeaders,
+        ContentLengthAndTransferEncoding,
+        InvalidContentLength,
+        ConflictingContentLength,
+        InvalidTransferEncoding,
+        UnsupportedTransferCoding,
+        Connect,
+        Upgrade,
+        UnsupportedExpectation,
+        Http2Preface,
+        UnsupportedVersion,
+    ] {
+        assert!(
+            Counter::from_name(r.counter_name()).is_some(),
+            "{r:?} counts as {}, which is no counter",
+            r.counter_name()
+        );
+    }
+}
