@@ -61,6 +61,7 @@
 #   tb_wait_stat_gt LOG KEY VALUE [TIMEOUT]   wait until stat_of LOG KEY > VALUE
 # Traffic helpers
 #   tb_in NS CMD...          ip netns exec NS CMD...
+#   tb_http_status ARGS...   HTTP status code curl gets from the client for ARGS
 #   tb_ping NS DEST [ping args...]     3 echoes, 0 when at least one is answered
 #   tb_arping_mac NS IFACE DEST        prints the MAC of the first ARP reply, 1 if none
 #   tb_client_add_addr CIDR...         extra client addresses (kept across Splicer restarts)
@@ -814,6 +815,12 @@ tb_arping_mac() {
     mac=$(tb_in "$ns" arping -c 3 -C 1 -w 4 -r -i "$ifc" "$dest" 2>/dev/null | head -n 1) || true
     [[ $mac =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || return 1
     printf '%s\n' "$mac"
+}
+
+# tb_http_status ARGS... : the HTTP status code curl gets from the client namespace for
+# ARGS (curl options and the URL), 000 when there was no response; 5 s at most.
+tb_http_status() {
+    tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}' "$@" 2>/dev/null
 }
 
 tb_curl() {

@@ -26,11 +26,6 @@ log=$TB_LOG_DIR/splicer-clientleg.log
 tb_write_config "$cfg" "$prefix" 1 'request_timeout = "2s"' 'max_request_head = "4KiB"'
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
-# status_of ARGS... : the HTTP status curl saw from the client namespace.
-status_of() {
-    tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}' "$@" 2>/dev/null
-}
-
 # raw_status REQUEST [WAIT] : sends REQUEST (printf format) over a plain TCP connection from
 # the client, keeps it open up to WAIT seconds and prints the status line's code.
 raw_status() {
@@ -42,15 +37,15 @@ raw_status() {
         timeout "$3" cat <&3 | head -n 1' _ "$TB_VIP" "$req" "$wait" | awk '{ print $2 }'
 }
 
-s=$(status_of "http://$TB_VIP/")
+s=$(tb_http_status "http://$TB_VIP/")
 tb_check_cmp "HTTP/1.1 request to the VIP gets 503 (no server bound)" "${s:-0}" -eq 503
-s=$(status_of --http1.0 "http://$TB_VIP/index.html")
+s=$(tb_http_status --http1.0 "http://$TB_VIP/index.html")
 tb_check_cmp "HTTP/1.0 request gets 503" "${s:-0}" -eq 503
 tb_check "the 503 comes from Splicer" bash -c \
     "ip netns exec $TB_NS_CLIENT curl -sS -m 5 -D - -o /dev/null http://$TB_VIP/ | grep -qi '^server: splicer'"
 
 big=$(head -c 6000 /dev/zero | tr '\0' a)
-s=$(status_of -H "X-Big: $big" "http://$TB_VIP/")
+s=$(tb_http_status -H "X-Big: $big" "http://$TB_VIP/")
 tb_check_cmp "a 6000-byte header over max_request_head (4KiB) gets 431" "${s:-0}" -eq 431
 
 s=$(raw_status 'POST / HTTP/1.1\r\nHost: www\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n')
@@ -72,7 +67,7 @@ tb_check_cmp "a port no virtual listens on refuses the connection (curl exit 7)"
 
 ok=0
 for _ in $(seq 1 30); do
-    [[ $(status_of "http://$TB_VIP/") == 503 ]] && ok=$((ok + 1))
+    [[ $(tb_http_status "http://$TB_VIP/") == 503 ]] && ok=$((ok + 1))
 done
 tb_check_cmp "30 connections in a row all get 503" "$ok" -eq 30
 

@@ -40,8 +40,7 @@ tb_check "the control socket exists" test -S "$sock"
 tb_check_cmp "the control socket has mode 0600" "$(stat -c %a "$sock")" = 600
 
 tb_check "client pings the VIP" tb_ping "$TB_NS_CLIENT" "$TB_VIP"
-tb_check "a curl gets Splicer's 503" bash -c \
-    "ip netns exec $TB_NS_CLIENT curl -s -m 5 -o /dev/null -w '%{http_code}' http://$TB_VIP/ | grep -qx 503"
+tb_check_cmp "a curl gets Splicer's 503" "$(tb_http_status "http://$TB_VIP/")" -eq 503
 
 out=$(ctl show stats 2>&1)
 tb_check "ctl show stats prints the counter table" grep -q '^counter  *total  *worker0  *outside  *inside' <<<"$out"

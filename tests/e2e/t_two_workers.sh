@@ -59,8 +59,7 @@ fi
 # still gets its answer and ends.
 answered=0
 for i in $(seq 1 20); do
-    code=$(tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}' \
-        --interface "198.18.0.$((3 + i % 8))" "http://$TB_VIP/conn/$i" 2>/dev/null) || true
+    code=$(tb_http_status --interface "198.18.0.$((3 + i % 8))" "http://$TB_VIP/conn/$i") || true
     [[ $code == 503 ]] && answered=$((answered + 1))
 done
 tb_check_cmp "20 HTTP connections from 8 sources all answered (503, no server bound)" "$answered" -eq 20
