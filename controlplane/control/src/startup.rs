@@ -281,7 +281,7 @@ fn run_ports(
         handshake_timeout: ticks(dp.handshake_timeout),
         request_timeout: ticks(dp.request_timeout),
         idle_timeout: ticks(dp.client_idle_timeout),
-        ticks_per_ms: (tsc_hz / 1000).max(1),
+        ..FlowSettings::defaults((tsc_hz / 1000).max(1))
     };
 
     let mut launched = Vec::with_capacity(workers);

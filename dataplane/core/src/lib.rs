@@ -5,7 +5,9 @@
 //!
 //! * [`parse`]: length-checked classification of the Ethernet/IPv4 headers;
 //! * [`lookup`]: which worker owns the packet's flow;
-//! * [`flow`]: the TCP state machine of client connections to virtual servers;
+//! * [`flow`]: the TCP state machines of client connections to virtual servers and of
+//!   Splicer's pooled connections to real servers, and the splice between them;
+//! * [`balance`]: which real a request goes to (content rules, predictors);
 //! * [`rewrite`]: splice translation of TCP/IP headers between a client and a server leg;
 //! * [`presence`]: the appliance's own network presence (ARP responder, neighbour
 //!   table, ICMP echo);
@@ -17,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod balance;
 pub mod counters;
 pub mod flow;
 pub mod lookup;
@@ -28,6 +31,7 @@ pub mod rewrite;
 pub mod topology;
 pub mod transmit;
 
+pub use balance::{Farm, Real, RealId, RuleRoute, VirtualPolicy};
 pub use counters::{Counter, Gauge, WorkerCounters};
 pub use packet::{PacketBuf, Sink};
 pub use pipeline::{Pipeline, Settings};

@@ -2,6 +2,7 @@
 //! answers for. Built once by the control core from the configuration and shared
 //! read-only by the workers.
 
+use crate::balance::Farm;
 use hashbrown::HashMap;
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
@@ -57,6 +58,7 @@ pub struct Topology {
     local: HashMap<Ipv4Addr, LocalAddr>,
     default_route: Option<(u16, Ipv4Addr)>,
     services: HashMap<SocketAddrV4, Service>,
+    farm: Farm,
 }
 
 impl Topology {
@@ -88,6 +90,7 @@ impl Topology {
             local,
             default_route,
             services: HashMap::new(),
+            farm: Farm::default(),
         }
     }
 
@@ -96,6 +99,18 @@ impl Topology {
     pub fn with_services(mut self, services: &[Service]) -> Self {
         self.services = services.iter().map(|s| (s.address, *s)).collect();
         self
+    }
+
+    /// Sets the reals and the per-virtual routing policies.
+    pub fn with_farm(mut self, farm: Farm) -> Self {
+        self.farm = farm;
+        self
+    }
+
+    /// The reals and routing policies.
+    #[inline]
+    pub fn farm(&self) -> &Farm {
+        &self.farm
     }
 
     /// The virtual server listening on `ip:port`, if any.

@@ -30,6 +30,17 @@ pub struct FlowSettings {
     pub request_timeout: u64,
     /// Silence after which an established client connection is reset.
     pub idle_timeout: u64,
+    /// How long opening a server connection may take before it counts as failed.
+    pub connect_timeout: u64,
+    /// How long a request may wait for a server connection (pool empty, the real at
+    /// `maxconns`, or the connection still opening) before it is answered `503`.
+    pub queue_timeout: u64,
+    /// Silence after which an idle pooled server connection beyond the pool's size is
+    /// closed, and a busy one (waiting for the server's response) is given up.
+    pub server_idle_timeout: u64,
+    /// How long a server connection whose client vanished mid-response (client RST)
+    /// may take to finish the response before it is closed instead of reused.
+    pub drain_timeout: u64,
     /// Clock ticks per millisecond: the unit of TCP timestamps and of the
     /// retransmission timer.
     pub ticks_per_ms: u64,
@@ -44,6 +55,10 @@ impl FlowSettings {
             handshake_timeout: 3_000 * ticks_per_ms,
             request_timeout: 10_000 * ticks_per_ms,
             idle_timeout: 60_000 * ticks_per_ms,
+            connect_timeout: 3_000 * ticks_per_ms,
+            queue_timeout: 3_000 * ticks_per_ms,
+            server_idle_timeout: 60_000 * ticks_per_ms,
+            drain_timeout: 5_000 * ticks_per_ms,
             ticks_per_ms,
         }
     }
