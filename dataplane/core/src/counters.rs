@@ -79,8 +79,82 @@ counters! {
     RetransmitTimeouts => "tcp_retransmit_timeouts",
     /// Complete, valid request heads read from clients.
     HttpRequests => "http_requests",
-    /// Valid requests answered `503` because no server is bound to them.
+    /// Valid requests answered `503`: nothing bound, every real of the set unavailable,
+    /// or no server connection within `queue_timeout`.
     HttpNoServer => "http_no_server",
+    /// Requests routed to a real (before waiting for a connection).
+    SpliceRequests => "splice_requests",
+    /// Requests spliced onto a server connection (request sent to the server).
+    Splices => "splices",
+    /// Requests that took an idle pooled connection.
+    PoolReuses => "pool_reuses",
+    /// Requests that had to open a new server connection (pool empty, below `maxconns`).
+    PoolOpens => "pool_opens",
+    /// Requests that waited for a busy real's connection to come free (at `maxconns`).
+    PoolWaits => "pool_waits",
+    /// Waiting requests served by a connection that came free.
+    PoolWaitServed => "pool_wait_served",
+    /// Requests answered `503` after waiting `queue_timeout` for a connection.
+    QueueTimeouts => "queue_timeouts",
+    /// HTTP/1.0 requests given `Connection: Keep-Alive` towards the server (seed 002).
+    KeepAliveInserted => "keepalive_inserted",
+    /// Responses delivered completely and acknowledged by the client.
+    ResponsesComplete => "responses_complete",
+    /// Responses with a 1xx final status (101).
+    Responses1xx => "responses_1xx",
+    /// Responses with a 2xx status.
+    Responses2xx => "responses_2xx",
+    /// Responses with a 3xx status.
+    Responses3xx => "responses_3xx",
+    /// Responses with a 4xx status.
+    Responses4xx => "responses_4xx",
+    /// Responses with a 5xx status.
+    Responses5xx => "responses_5xx",
+    /// Responses with a status outside 100–599.
+    ResponsesOther => "responses_other",
+    /// Client connections Splicer closed after a response because the client did not
+    /// want keep-alive.
+    ClientsClosedAfterResponse => "clients_closed_after_response",
+    /// Client → server segments forwarded on a splice.
+    SplicedUp => "spliced_up",
+    /// Server → client segments forwarded on a splice.
+    SplicedDown => "spliced_down",
+    /// Forwarded segments larger than the receiver's MSS, sent as several.
+    Resegmented => "resegmented",
+    /// SACK blocks removed from forwarded segments (outside the splice, or the
+    /// receiving leg has no SACK).
+    SackBlocksDropped => "sack_blocks_dropped",
+    /// Client bytes of a next request that arrived before the current response ended;
+    /// not acknowledged, so the client sends them again later.
+    ClientDataDeferred => "client_data_deferred",
+    /// Server connections Splicer opened (SYN sent).
+    ServerConnsOpened => "server_conns_opened",
+    /// Server connections established.
+    ServerConnsEstablished => "server_conns_established",
+    /// Server connections that could not be opened (RST or `connect_timeout`).
+    ServerConnectFailures => "server_connect_failures",
+    /// Idle server connections the server closed (its keep-alive timeout).
+    ServerConnsClosedByServer => "server_conns_closed_by_server",
+    /// Idle server connections beyond `pool` closed after `server_idle_timeout`.
+    ServerConnsIdleClosed => "server_conns_idle_closed",
+    /// Server connections the server reset.
+    ServerResets => "server_resets",
+    /// Busy server connections given up after `server_idle_timeout` of silence.
+    ServerTimeouts => "server_timeouts",
+    /// Responses cut short by the server closing (the client is reset).
+    ServerTruncated => "server_truncated",
+    /// Responses whose framing could not be followed (relayed until close, not reused).
+    ServerFramingErrors => "server_framing_errors",
+    /// Server data nobody asked for (on an idle connection, or past a response's end).
+    ServerUnexpectedData => "server_unexpected_data",
+    /// Server connections left to drain a response after their client reset.
+    DrainStarted => "drain_started",
+    /// Drained responses that completed (the connection is reused or closed in order).
+    DrainCompleted => "drain_completed",
+    /// Drained responses that did not end within `drain_timeout` (connection reset).
+    DrainTimeouts => "drain_timeouts",
+    /// Requests refused with `400` for a malformed body (bad chunk size or framing).
+    RefusedBadBody => "refused_bad_body",
     /// Requests refused with `400`: malformed request line, header, target or Host.
     RefusedBadRequest => "refused_bad_request",
     /// Requests refused with `431`: head larger than `max_request_head` or too many headers.
@@ -138,6 +212,11 @@ counters! {
     DropTcpNoFlow => "drop_tcp_no_flow",
     /// Client segment beyond the next expected byte; the client retransmits it.
     DropTcpOutOfOrder => "drop_tcp_out_of_order",
+    /// Server segment beyond the next expected byte of a spliced response; the server
+    /// retransmits it.
+    DropServerOutOfOrder => "drop_server_out_of_order",
+    /// No free local port for a new server connection.
+    DropNoLocalPort => "drop_no_local_port",
     /// Segment whose ACK or RST does not fit the connection's state.
     DropTcpBadSegment => "drop_tcp_bad_segment",
     /// SYN refused: the worker already tracks `max_flows` connections.
@@ -152,7 +231,7 @@ counters! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(usize)]
 pub enum Gauge {
-    /// Client connections in the flow table (half-open included).
+    /// Connections in the flow table: client legs (half-open included) and server legs.
     Flows,
     /// Client connections still in SYN-RECEIVED.
     HalfOpen,

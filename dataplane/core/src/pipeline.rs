@@ -1,7 +1,8 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
+use crate::balance::{Choices, RealId};
 use crate::counters::{Counter, Gauge, WorkerCounters};
-use crate::flow::{FlowSettings, FlowTable, Timers};
+use crate::flow::{FlowSettings, FlowTable, Leg, PoolStats, Pools, Timers};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
@@ -39,6 +40,10 @@ pub struct Pipeline<P> {
     pub(crate) timers: Timers,
     pub(crate) isn_state: u64,
     pub(crate) ip_ident: u16,
+    pub(crate) pools: Pools,
+    pub(crate) balance: Choices,
+    /// Legs whose client went away, for their server connections to drain.
+    pub(crate) pending_drains: Vec<Leg>,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -55,6 +60,9 @@ impl<P: PacketBuf> Pipeline<P> {
             // xorshift must not start at zero.
             isn_state: settings.seed | 1,
             ip_ident: 0,
+            pools: Pools::new(topology.farm().reals.len()),
+            balance: Choices::default(),
+            pending_drains: Vec::new(),
             settings,
             topology,
             counters,
@@ -66,7 +74,19 @@ impl<P: PacketBuf> Pipeline<P> {
         &self.counters
     }
 
-    /// The client connections of this worker.
+    /// What the pool of `real` holds on this worker.
+    pub fn pool_stats(&self, real: RealId, now: u64) -> PoolStats {
+        self.pools.stats(real, now)
+    }
+
+    /// Hands the legs of vanished clients to their server connections.
+    fn run_drains<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        while let Some(leg) = self.pending_drains.pop() {
+            self.splice_client_lost(&leg, now, sink);
+        }
+    }
+
+    /// The connections of this worker.
     pub fn flows(&self) -> &FlowTable {
         &self.flows
     }
@@ -122,6 +142,8 @@ impl<P: PacketBuf> Pipeline<P> {
             self.send_arp_request(port, ip, sink);
         }
         self.flow_timers(now, sink);
+        self.run_drains(now, sink);
+        self.refill_pools(now, sink);
         self.counters
             .set_gauge(Gauge::Flows, self.flows.len() as u64);
         self.counters
@@ -152,7 +174,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         match meta.protocol {
             protocol::ICMP => self.icmp(port, meta, pkt, now, sink),
-            protocol::TCP => self.tcp(port, meta, pkt, now, sink),
+            protocol::TCP => {
+                self.tcp(port, meta, pkt, now, sink);
+                self.run_drains(now, sink);
+            }
             _ => self.drop(port, Counter::DropUnsupportedProtocol, pkt, sink),
         }
     }

@@ -151,7 +151,7 @@ enum ChunkState {
 /// clients parse leniently too) also accepts bare LF line ends, whitespace before
 /// extensions and any bytes in extensions and trailers. Both reject chunk sizes that are
 /// empty, not hexadecimal or overflow 64 bits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkedParser {
     state: ChunkState,
     strict: bool,
@@ -359,7 +359,7 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 }
 
 /// Finds the end of one message body in a stream of payload slices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFramer {
     /// A `Content-Length` body with this many bytes still to come.
     Fixed {

@@ -65,6 +65,33 @@ pub struct Farm {
     pub virtuals: Vec<VirtualPolicy>,
 }
 
+/// One worker's predictor memories: one per rule and one for the bind list of every
+/// virtual, created on first use.
+#[derive(Debug, Default)]
+pub struct Choices {
+    per_virtual: Vec<(Vec<PredictorState>, PredictorState)>,
+}
+
+impl Choices {
+    /// The memory of the set `route` selects in virtual `virtual_index`.
+    pub fn state(&mut self, virtual_index: u16, route: Route) -> &mut PredictorState {
+        let v = usize::from(virtual_index);
+        if self.per_virtual.len() <= v {
+            self.per_virtual.resize_with(v + 1, Default::default);
+        }
+        let (rules, bind) = &mut self.per_virtual[v];
+        match route {
+            Route::Bind => bind,
+            Route::Rule(n) => {
+                if rules.len() <= n {
+                    rules.resize_with(n + 1, Default::default);
+                }
+                &mut rules[n]
+            }
+        }
+    }
+}
+
 /// Which set of reals a request head selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {

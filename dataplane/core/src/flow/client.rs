@@ -12,14 +12,18 @@
 //! is retransmitted by Splicer with an exponential backoff from 1 s.
 
 use super::segment::OutSegment;
+use super::table::Conn;
 use super::table::{ClientKey, Handle};
+use crate::balance::RealId;
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
+use crate::rewrite::Timestamps;
 use crate::topology::Service;
-use splicer_http::{parse_head, reply, HeadStatus, Refusal};
+use splicer_http::{parse_head, reply, BodyFramer, HeadStatus, Insertion, Refusal};
 use splicer_wire::tcp::{self, SeqNumber, TcpOption};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 /// MSS Splicer advertises: a 1500-byte MTU less the IPv4 and TCP headers.
@@ -29,57 +33,119 @@ pub const OUR_WSCALE: u8 = 7;
 /// MSS assumed when a SYN carries none (RFC 9293).
 const DEFAULT_MSS: u16 = 536;
 /// First retransmission timeout (RFC 6298).
-const INITIAL_RTO_MS: u64 = 1000;
+pub(super) const INITIAL_RTO_MS: u64 = 1000;
 /// Retransmissions of Splicer's data before the connection is reset.
-const MAX_RETRIES: u32 = 6;
+pub(super) const MAX_RETRIES: u32 = 6;
 /// Largest response Splicer originates on the client leg.
 const MAX_RESPONSE: usize = 1024;
 /// Largest TCP options block.
 const MAX_OPTIONS: usize = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     SynReceived,
     ReadingHead,
+    /// A request is routed and waits for a server connection.
+    Waiting,
+    /// A request is spliced onto a server connection.
+    Spliced,
     Responding,
+}
+
+/// A routed request waiting for its server connection.
+pub(super) struct Pending {
+    pub real: RealId,
+    /// Bytes at the start of the head buffer that belong to this request.
+    pub consumed: usize,
+    pub insertion: Option<Insertion>,
+    pub head_request: bool,
+    pub keep_alive: bool,
+    /// The request body's framer, past the body bytes in the buffer.
+    pub body: BodyFramer,
+}
+
+/// One request of a client connection spliced onto a server connection: the
+/// translation between the legs' sequence spaces and the state of both messages.
+/// Sequence numbers named `up_*` are in the client's space, `down_*` and `head_end`
+/// in the server's.
+#[derive(Clone, Copy)]
+pub(crate) struct Leg {
+    pub server: Handle,
+    /// First client byte after those Splicer sent itself.
+    pub up_from: SeqNumber,
+    /// Next in-order client byte.
+    pub up_next: SeqNumber,
+    /// Client seq + `up_delta` = server-leg seq.
+    pub up_delta: u32,
+    /// Server-leg seq after the request head Splicer sent.
+    pub head_end: SeqNumber,
+    /// First server byte of the response.
+    pub down_from: SeqNumber,
+    /// Next in-order server byte.
+    pub down_next: SeqNumber,
+    /// Server seq + `down_delta` = client-leg seq.
+    pub down_delta: u32,
+    pub body: BodyFramer,
+    pub ts_up: Timestamps,
+    pub ts_down: Timestamps,
+    /// The client wants the connection kept open after the response.
+    pub keep_alive: bool,
+    /// Server seq where the response ended, once it has.
+    pub response_end: Option<SeqNumber>,
+    /// Client seq of the client's FIN, once Splicer took it.
+    pub client_fin: Option<SeqNumber>,
+    /// The server sent something unframeable or past the response: never reuse.
+    pub spoiled: bool,
+    pub class_counted: bool,
 }
 
 /// One client connection.
 pub(crate) struct ClientConn {
     pub(crate) key: ClientKey,
-    service: Service,
-    state: State,
-    iss: SeqNumber,
-    snd_una: SeqNumber,
-    snd_nxt: SeqNumber,
-    rcv_nxt: SeqNumber,
-    peer_mss: u16,
+    pub(super) service: Service,
+    pub(super) state: State,
+    pub(super) iss: SeqNumber,
+    pub(super) snd_una: SeqNumber,
+    pub(super) snd_nxt: SeqNumber,
+    pub(super) rcv_nxt: SeqNumber,
+    pub(super) peer_mss: u16,
     /// Some when both sides scale windows: the client's shift.
-    peer_wscale: Option<u8>,
-    sack_ok: bool,
+    pub(super) peer_wscale: Option<u8>,
+    pub(super) sack_ok: bool,
     /// Some when timestamps were negotiated: the latest in-order TSval of the client.
-    ts_recent: Option<u32>,
-    head: Vec<u8>,
-    response: Vec<u8>,
-    response_start: SeqNumber,
-    fin_received: bool,
-    opened_at: u64,
-    head_since: u64,
-    last_activity: u64,
-    retransmit_at: Option<u64>,
-    rto: u64,
-    tries: u32,
-    scheduled: u64,
+    pub(super) ts_recent: Option<u32>,
+    pub(super) head: Vec<u8>,
+    pub(super) response: Vec<u8>,
+    pub(super) response_start: SeqNumber,
+    pub(super) fin_received: bool,
+    pub(super) opened_at: u64,
+    pub(super) head_since: u64,
+    pub(super) wait_since: u64,
+    pub(super) last_activity: u64,
+    pub(super) retransmit_at: Option<u64>,
+    pub(super) rto: u64,
+    pub(super) tries: u32,
+    pub(super) scheduled: u64,
+    pub(super) pending: Option<Pending>,
+    /// The server legs of this connection's requests, oldest first (one at a time for
+    /// now; pipelining will keep several).
+    pub(super) legs: VecDeque<Leg>,
 }
 
 impl ClientConn {
+    /// Window-scale shift Splicer uses on this leg.
+    pub(super) fn our_shift(&self) -> u8 {
+        self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+    }
+
     fn deadline(&self, s: &super::FlowSettings) -> u64 {
         let by_state = match self.state {
             State::SynReceived => self.opened_at + s.handshake_timeout,
             State::ReadingHead => {
                 (self.head_since + s.request_timeout).min(self.last_activity + s.idle_timeout)
             }
-            State::Responding => self.last_activity + s.idle_timeout,
+            State::Waiting => self.wait_since + s.queue_timeout,
+            State::Spliced | State::Responding => self.last_activity + s.idle_timeout,
         };
         self.retransmit_at.map_or(by_state, |r| r.min(by_state))
     }
@@ -91,7 +157,7 @@ impl ClientConn {
             State::ReadingHead | State::SynReceived => {
                 (self.service.max_request_head + 1).saturating_sub(self.head.len())
             }
-            State::Responding => self.service.max_request_head,
+            State::Waiting | State::Spliced | State::Responding => self.service.max_request_head,
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
         // window that rounded down to zero before the head reached the limit would stall
@@ -107,27 +173,27 @@ impl ClientConn {
 }
 
 /// What a received segment says, copied out of the frame.
-struct Seg {
-    src_port: u16,
-    dst_port: u16,
-    seq: SeqNumber,
-    ack: Option<SeqNumber>,
-    flags: u8,
-    payload: std::ops::Range<usize>,
-    mss: Option<u16>,
-    wscale: Option<u8>,
-    sack_ok: bool,
-    ts: Option<(u32, u32)>,
+pub(super) struct Seg {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+    pub flags: u8,
+    pub payload: std::ops::Range<usize>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_ok: bool,
+    pub ts: Option<(u32, u32)>,
 }
 
 impl Seg {
-    fn syn(&self) -> bool {
+    pub fn syn(&self) -> bool {
         self.flags & tcp::flags::SYN != 0
     }
-    fn fin(&self) -> bool {
+    pub fn fin(&self) -> bool {
         self.flags & tcp::flags::FIN != 0
     }
-    fn rst(&self) -> bool {
+    pub fn rst(&self) -> bool {
         self.flags & tcp::flags::RST != 0
     }
     /// Sequence space the segment occupies.
@@ -139,21 +205,19 @@ impl Seg {
 /// A segment Splicer is about to send, owned so that it can be built while the
 /// connection is borrowed and sent afterwards.
 #[derive(Clone)]
-struct Outgoing {
-    src: (Ipv4Addr, u16),
-    dst: (Ipv4Addr, u16),
-    seq: SeqNumber,
-    ack: Option<SeqNumber>,
-    flags: u8,
-    window: u16,
-    opts: [u8; MAX_OPTIONS],
-    opts_len: usize,
-    payload: [u8; MAX_RESPONSE],
-    payload_len: usize,
+pub(super) struct Outgoing {
+    pub src: (Ipv4Addr, u16),
+    pub dst: (Ipv4Addr, u16),
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+    pub flags: u8,
+    pub window: u16,
+    pub opts: [u8; MAX_OPTIONS],
+    pub opts_len: usize,
 }
 
 impl Outgoing {
-    fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
+    pub fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
         Outgoing {
             src,
             dst,
@@ -163,8 +227,6 @@ impl Outgoing {
             window: 0,
             opts: [0; MAX_OPTIONS],
             opts_len: 0,
-            payload: [0; MAX_RESPONSE],
-            payload_len: 0,
         }
     }
 
@@ -215,29 +277,35 @@ impl<P: PacketBuf> Pipeline<P> {
             Ok(seg) => seg,
             Err(reason) => return self.drop(port, reason, pkt, sink),
         };
-        let Some(service) = self.topology.service(meta.dst, seg.dst_port).copied() else {
-            self.counters.inc(port, Counter::DropTcpClosedPort);
-            self.reset_for(port, &meta, &seg, now, sink);
-            return sink.discard(pkt);
-        };
         let key = ClientKey {
             client: meta.src,
             client_port: seg.src_port,
             vip: meta.dst,
             vip_port: seg.dst_port,
         };
-        match self.flows.lookup(&key) {
-            Some(h) => {
-                let payload = &pkt.data()[seg.payload.clone()];
-                self.client_segment(port, h, &seg, payload, now, sink);
+        if let Some(h) = self.flows.lookup(&key) {
+            match self.flows.conn_mut(h) {
+                Some(Conn::Server(_)) => return self.server_segment(port, h, &seg, pkt, now, sink),
+                Some(Conn::Client(c)) if c.state == State::Spliced => {
+                    return self.client_spliced(port, h, &seg, pkt, now, sink)
+                }
+                _ => {
+                    let payload = &pkt.data()[seg.payload.clone()];
+                    self.client_segment(port, h, &seg, payload, now, sink);
+                    return sink.discard(pkt);
+                }
             }
-            None if seg.syn() && seg.ack.is_none() && !seg.rst() => {
-                self.accept(port, key, service, &seg, now, sink)
-            }
-            None => {
-                self.counters.inc(port, Counter::DropTcpNoFlow);
-                self.reset_for(port, &meta, &seg, now, sink);
-            }
+        }
+        let Some(service) = self.topology.service(meta.dst, seg.dst_port).copied() else {
+            self.counters.inc(port, Counter::DropTcpClosedPort);
+            self.reset_for(port, &meta, &seg, now, sink);
+            return sink.discard(pkt);
+        };
+        if seg.syn() && seg.ack.is_none() && !seg.rst() {
+            self.accept(port, key, service, &seg, now, sink);
+        } else {
+            self.counters.inc(port, Counter::DropTcpNoFlow);
+            self.reset_for(port, &meta, &seg, now, sink);
         }
         sink.discard(pkt);
     }
@@ -278,20 +346,23 @@ impl<P: PacketBuf> Pipeline<P> {
             fin_received: false,
             opened_at: now,
             head_since: now,
+            wait_since: now,
             last_activity: now,
             retransmit_at: Some(now + rto),
             rto,
             tries: 0,
             scheduled: 0,
+            pending: None,
+            legs: VecDeque::new(),
         };
-        let h = self.flows.insert(key, conn);
+        let h = self.flows.insert(key, Conn::Client(conn));
         self.flows.half_open += 1;
         self.counters.inc(port, Counter::TcpSyns);
         self.send_syn_ack(port, h, now, sink);
         self.reschedule(h);
     }
 
-    fn client_segment<S: Sink<P>>(
+    pub(super) fn client_segment<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
@@ -381,19 +452,33 @@ impl<P: PacketBuf> Pipeline<P> {
                 need_ack = true;
             } else {
                 let already = already as usize;
+                let mut taken = payload.len();
                 if already < payload.len() {
                     let new = &payload[already..];
-                    if conn.state == State::ReadingHead {
-                        // One byte past the limit is kept so the parser can tell "too
-                        // large" from "exactly full".
-                        let room =
-                            (conn.service.max_request_head + 1).saturating_sub(conn.head.len());
-                        conn.head.extend_from_slice(&new[..new.len().min(room)]);
+                    match conn.state {
+                        State::ReadingHead => {
+                            // One byte past the limit is kept so the parser can tell
+                            // "too large" from "exactly full"; bytes past that are not
+                            // acknowledged.
+                            let room =
+                                (conn.service.max_request_head + 1).saturating_sub(conn.head.len());
+                            let n = new.len().min(room);
+                            conn.head.extend_from_slice(&new[..n]);
+                            conn.rcv_nxt += n;
+                            taken = already + n;
+                        }
+                        State::Waiting => {
+                            // More of the request while it waits for a server: it is
+                            // taken once the request is spliced.
+                            self.counters.inc(port, Counter::ClientDataDeferred);
+                            taken = already;
+                        }
+                        // Answered and closing: what the client still sends is dropped.
+                        _ => conn.rcv_nxt += new.len(),
                     }
-                    conn.rcv_nxt += new.len();
                 }
                 need_ack |= !payload.is_empty();
-                if seg.fin() && seg.seq + payload.len() == conn.rcv_nxt && !conn.fin_received {
+                if seg.fin() && seg.seq + taken == conn.rcv_nxt && !conn.fin_received {
                     conn.rcv_nxt += 1;
                     conn.fin_received = true;
                     need_ack = true;
@@ -402,25 +487,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
 
         if conn.state == State::ReadingHead && (!conn.head.is_empty() || conn.fin_received) {
-            let max = conn.service.max_request_head;
-            let status = match parse_head(&conn.head, max) {
-                HeadStatus::Partial if conn.fin_received => {
-                    self.counters.inc(port, Counter::HttpIncomplete);
-                    Some(0)
-                }
-                HeadStatus::Partial => None,
-                HeadStatus::Complete(_) => {
-                    self.counters.inc(port, Counter::HttpRequests);
-                    self.counters.inc(port, Counter::HttpNoServer);
-                    Some(503)
-                }
-                HeadStatus::Rejected(r) => {
-                    self.counters.inc(port, refusal_counter(r));
-                    Some(r.status())
-                }
-            };
-            if let Some(status) = status {
-                self.respond(port, h, status, now, sink);
+            if self.client_read_head(port, h, now, sink) {
                 need_ack = false;
             }
         }
@@ -439,8 +506,52 @@ impl<P: PacketBuf> Pipeline<P> {
         self.reschedule(h);
     }
 
+    /// Parses the buffered head of a client in ReadingHead and acts on it: waits for
+    /// more, refuses it, or dispatches it. True when Splicer answered (so a pure ACK
+    /// is not needed).
+    pub(super) fn client_read_head<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) -> bool {
+        let Some(conn) = self.flows.get_mut(h) else {
+            return false;
+        };
+        let max = conn.service.max_request_head;
+        match parse_head(&conn.head, max) {
+            HeadStatus::Partial if conn.fin_received => {
+                self.counters.inc(port, Counter::HttpIncomplete);
+                self.respond(port, h, 0, now, sink);
+                true
+            }
+            HeadStatus::Partial => false,
+            HeadStatus::Complete(head) => {
+                self.counters.inc(port, Counter::HttpRequests);
+                self.dispatch(port, h, head, now, sink);
+                // A refusal carried the ACK; a dispatched head still needs one.
+                self.flows
+                    .get_mut(h)
+                    .is_none_or(|c| c.state == State::Responding)
+            }
+            HeadStatus::Rejected(r) => {
+                self.counters.inc(port, refusal_counter(r));
+                self.respond(port, h, r.status(), now, sink);
+                true
+            }
+        }
+    }
+
     /// Answers the request with `status` (0: no response, just close) and a FIN.
-    fn respond<S: Sink<P>>(&mut self, port: u16, h: Handle, status: u16, now: u64, sink: &mut S) {
+    pub(super) fn respond<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        now: u64,
+        sink: &mut S,
+    ) {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
@@ -478,9 +589,7 @@ impl<P: PacketBuf> Pipeline<P> {
             let mut o = template.clone();
             o.seq = start + offset;
             o.flags = (tcp::flags::PSH * u8::from(chunk > 0)) | (tcp::flags::FIN * u8::from(last));
-            o.payload[..chunk].copy_from_slice(&body[offset..offset + chunk]);
-            o.payload_len = chunk;
-            self.emit(port, &o, now, sink);
+            self.emit(port, &o, &body[offset..offset + chunk], now, sink);
             offset += chunk;
             if last {
                 break;
@@ -494,17 +603,24 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let o = Outgoing::from_conn(conn, conn.iss, tcp::flags::SYN, ts_now);
-        self.emit(port, &o, now, sink);
+        self.emit(port, &o, &[], now, sink);
     }
 
     /// Sends a segment without payload at `snd_nxt` (a pure ACK when `flags` is 0).
-    fn send_flags<S: Sink<P>>(&mut self, port: u16, h: Handle, flags: u8, now: u64, sink: &mut S) {
+    pub(super) fn send_flags<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        flags: u8,
+        now: u64,
+        sink: &mut S,
+    ) {
         let ts_now = self.ts_now(now);
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
         let o = Outgoing::from_conn(conn, conn.snd_nxt, flags, ts_now);
-        self.emit(port, &o, now, sink);
+        self.emit(port, &o, &[], now, sink);
     }
 
     /// Answers a segment that belongs to no connection with a RST (RFC 9293 3.10.7.1).
@@ -534,10 +650,17 @@ impl<P: PacketBuf> Pipeline<P> {
                 o.flags = tcp::flags::RST;
             }
         }
-        self.emit(port, &o, now, sink);
+        self.emit(port, &o, &[], now, sink);
     }
 
-    fn emit<S: Sink<P>>(&mut self, port: u16, o: &Outgoing, now: u64, sink: &mut S) {
+    pub(super) fn emit<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        o: &Outgoing,
+        payload: &[u8],
+        now: u64,
+        sink: &mut S,
+    ) {
         let seg = OutSegment {
             src: o.src,
             dst: o.dst,
@@ -546,7 +669,7 @@ impl<P: PacketBuf> Pipeline<P> {
             flags: o.flags,
             window: o.window,
             options: &o.opts[..o.opts_len],
-            payload: &o.payload[..o.payload_len],
+            payload,
             ident: self.next_ident(),
         };
         let Some(mut pkt) = sink.alloc() else {
@@ -566,107 +689,157 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Runs due connection timers.
     pub(crate) fn flow_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
-        let s = self.settings.flow;
         while let Some((at, h)) = self.timers.pop_due(now) {
-            let Some(conn) = self.flows.get_mut(h) else {
-                continue;
-            };
-            if conn.scheduled != at {
-                continue;
-            }
-            // This entry is consumed; whatever happens next schedules a new one.
-            conn.scheduled = 0;
-            let deadline = conn.deadline(&s);
-            if deadline > now {
-                self.reschedule(h);
-                continue;
-            }
-            let port = self.topology.route(conn.key.client).map_or(0, |(p, _)| p);
-            match conn.state {
-                State::SynReceived if now >= conn.opened_at + s.handshake_timeout => {
-                    self.counters.inc(port, Counter::HandshakeTimeouts);
-                    self.close(h);
-                    continue;
-                }
-                State::SynReceived => {
-                    conn.tries += 1;
-                    conn.rto *= 2;
-                    conn.retransmit_at = Some(now + conn.rto);
-                    self.counters.inc(port, Counter::TcpRetransmits);
-                    self.send_syn_ack(port, h, now, sink);
-                }
-                State::ReadingHead if now >= conn.last_activity + s.idle_timeout => {
-                    self.counters.inc(port, Counter::ClientIdleTimeouts);
-                    self.send_flags(port, h, tcp::flags::RST, now, sink);
-                    self.close(h);
-                    continue;
-                }
-                State::ReadingHead => {
-                    self.counters.inc(port, Counter::RequestTimeouts);
-                    self.respond(port, h, 408, now, sink);
-                }
-                State::Responding if conn.retransmit_at.is_some_and(|r| r <= now) => {
-                    if conn.tries >= MAX_RETRIES {
-                        self.counters.inc(port, Counter::RetransmitTimeouts);
-                        self.send_flags(port, h, tcp::flags::RST, now, sink);
-                        self.close(h);
+            let s = self.settings.flow;
+            let is_server = match self.flows.conn_mut(h) {
+                None => continue,
+                Some(Conn::Client(c)) if c.scheduled != at => continue,
+                Some(Conn::Server(sc)) if sc.scheduled != at => continue,
+                Some(Conn::Client(c)) => {
+                    c.scheduled = 0;
+                    if c.deadline(&s) > now {
+                        self.reschedule(h);
                         continue;
                     }
-                    conn.tries += 1;
-                    conn.rto *= 2;
-                    conn.retransmit_at = Some(now + conn.rto);
-                    self.counters.inc(port, Counter::TcpRetransmits);
-                    self.send_response(port, h, now, sink);
+                    false
                 }
-                State::Responding => {
-                    // Everything acknowledged, the client never sent its FIN.
-                    self.counters.inc(port, Counter::ClientIdleTimeouts);
+                Some(Conn::Server(sc)) => {
+                    sc.scheduled = 0;
+                    if sc.deadline(&s) > now {
+                        self.reschedule_any(h);
+                        continue;
+                    }
+                    true
+                }
+            };
+            if is_server {
+                self.server_timer(h, now, sink);
+            } else {
+                self.client_timer(h, now, sink);
+            }
+        }
+    }
+
+    /// Runs a due timer of a client connection.
+    fn client_timer<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
+        let s = self.settings.flow;
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let port = self.topology.route(conn.key.client).map_or(0, |(p, _)| p);
+        match conn.state {
+            State::SynReceived if now >= conn.opened_at + s.handshake_timeout => {
+                self.counters.inc(port, Counter::HandshakeTimeouts);
+                self.close(h);
+                return;
+            }
+            State::SynReceived => {
+                conn.tries += 1;
+                conn.rto *= 2;
+                conn.retransmit_at = Some(now + conn.rto);
+                self.counters.inc(port, Counter::TcpRetransmits);
+                self.send_syn_ack(port, h, now, sink);
+            }
+            State::ReadingHead if now >= conn.last_activity + s.idle_timeout => {
+                self.counters.inc(port, Counter::ClientIdleTimeouts);
+                self.send_flags(port, h, tcp::flags::RST, now, sink);
+                self.close(h);
+                return;
+            }
+            State::ReadingHead => {
+                self.counters.inc(port, Counter::RequestTimeouts);
+                self.respond(port, h, 408, now, sink);
+            }
+            State::Waiting => {
+                conn.pending = None;
+                self.counters.inc(port, Counter::QueueTimeouts);
+                self.counters.inc(port, Counter::HttpNoServer);
+                self.respond(port, h, 503, now, sink);
+            }
+            State::Spliced => {
+                self.counters.inc(port, Counter::ClientIdleTimeouts);
+                self.send_flags(port, h, tcp::flags::RST, now, sink);
+                self.close(h);
+                return;
+            }
+            State::Responding if conn.retransmit_at.is_some_and(|r| r <= now) => {
+                if conn.tries >= MAX_RETRIES {
+                    self.counters.inc(port, Counter::RetransmitTimeouts);
                     self.send_flags(port, h, tcp::flags::RST, now, sink);
                     self.close(h);
-                    continue;
+                    return;
                 }
+                conn.tries += 1;
+                conn.rto *= 2;
+                conn.retransmit_at = Some(now + conn.rto);
+                self.counters.inc(port, Counter::TcpRetransmits);
+                self.send_response(port, h, now, sink);
             }
-            self.reschedule(h);
+            State::Responding => {
+                // Everything acknowledged, the client never sent its FIN.
+                self.counters.inc(port, Counter::ClientIdleTimeouts);
+                self.send_flags(port, h, tcp::flags::RST, now, sink);
+                self.close(h);
+                return;
+            }
         }
+        self.reschedule(h);
     }
 
     /// Makes sure a timer entry fires no later than the connection's deadline. A deadline
     /// that moved later (activity on the connection) pushes nothing: the pending entry
     /// fires early, finds the deadline in the future and schedules it then, so a busy
     /// connection costs one heap entry, not one per segment.
-    fn reschedule(&mut self, h: Handle) {
+    pub(super) fn reschedule(&mut self, h: Handle) {
+        self.reschedule_any(h)
+    }
+
+    /// [`Pipeline::reschedule`] for a connection of either leg.
+    pub(super) fn reschedule_any(&mut self, h: Handle) {
         let s = self.settings.flow;
-        if let Some(conn) = self.flows.get_mut(h) {
-            let at = conn.deadline(&s);
-            if conn.scheduled == 0 || at < conn.scheduled {
-                conn.scheduled = at;
-                self.timers.schedule(at, h);
+        let (at, scheduled) = match self.flows.conn_mut(h) {
+            Some(Conn::Client(c)) => {
+                let at = c.deadline(&s);
+                (at, &mut c.scheduled)
             }
+            Some(Conn::Server(sc)) => {
+                let at = sc.deadline(&s);
+                (at, &mut sc.scheduled)
+            }
+            None => return,
+        };
+        if *scheduled == 0 || at < *scheduled {
+            *scheduled = at;
+            self.timers.schedule(at, h);
         }
     }
 
-    fn close(&mut self, h: Handle) {
-        if let Some(conn) = self.flows.remove(h) {
+    /// Forgets a client connection. A server connection still spliced to it drains.
+    pub(super) fn close(&mut self, h: Handle) {
+        if let Some(Conn::Client(conn)) = self.flows.remove(h) {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;
             }
             self.flows.give_buffer(conn.head);
             self.flows.give_buffer(conn.response);
+            if let Some(leg) = conn.legs.front() {
+                self.pending_drains.push(*leg);
+            }
         }
     }
 
-    fn ts_now(&self, now: u64) -> u32 {
+    pub(super) fn ts_now(&self, now: u64) -> u32 {
         (now / self.settings.flow.ticks_per_ms.max(1)) as u32
     }
 
-    fn next_ident(&mut self) -> u16 {
+    pub(super) fn next_ident(&mut self) -> u16 {
         self.ip_ident = self.ip_ident.wrapping_add(1);
         self.ip_ident
     }
 
     /// An initial sequence number nobody off-path can guess: xorshift64* over a seed
     /// taken at start-up.
-    fn next_isn(&mut self) -> SeqNumber {
+    pub(super) fn next_isn(&mut self) -> SeqNumber {
         let mut x = self.isn_state;
         x ^= x >> 12;
         x ^= x << 25;

@@ -10,10 +10,16 @@
 //! dropped and counted. Memory per worker is therefore fixed by configuration.
 
 mod client;
+mod pool;
 mod segment;
+mod server;
+mod splice;
 mod table;
 mod timers;
 
+pub(crate) use client::Leg;
+pub use pool::PoolStats;
+pub(crate) use pool::Pools;
 pub use table::{ClientKey, FlowTable};
 pub(crate) use timers::Timers;
 

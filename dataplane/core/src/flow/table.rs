@@ -1,21 +1,42 @@
-//! The per-worker table of client connections: a slab of connection states indexed by a
-//! hash map from the connection's addresses, both sized once from `max_flows`.
+//! The per-worker table of TCP connections Splicer terminates, client legs and server
+//! legs alike: a slab of connection states indexed by a hash map from the connection's
+//! addresses, both sized once from `max_flows`.
 
 use super::client::ClientConn;
+use super::server::ServerConn;
 use hashbrown::HashMap;
 use std::net::Ipv4Addr;
 
-/// A client connection's addresses, as seen arriving from the client.
+/// A connection's addresses, as seen on a segment arriving from the peer: for a client
+/// leg the peer is the client and the local end the VIP, for a server leg the peer is the
+/// real server and the local end the inside port's address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientKey {
-    /// Client address.
+    /// Peer address.
     pub client: Ipv4Addr,
-    /// Client port.
+    /// Peer port.
     pub client_port: u16,
-    /// Virtual server address.
+    /// Local address (VIP or port address).
     pub vip: Ipv4Addr,
-    /// Virtual server port.
+    /// Local port.
     pub vip_port: u16,
+}
+
+/// One terminated TCP connection.
+pub(crate) enum Conn {
+    /// Client ↔ VIP.
+    Client(ClientConn),
+    /// Splicer ↔ real server.
+    Server(ServerConn),
+}
+
+impl Conn {
+    fn key(&self) -> ClientKey {
+        match self {
+            Conn::Client(c) => c.key,
+            Conn::Server(s) => s.key,
+        }
+    }
 }
 
 /// A slot handle that stays valid only while its connection lives: timers refer to
@@ -28,10 +49,10 @@ pub(crate) struct Handle {
 
 struct Slot {
     generation: u32,
-    conn: Option<ClientConn>,
+    conn: Option<Conn>,
 }
 
-/// The client connections of one worker.
+/// The terminated connections of one worker.
 pub struct FlowTable {
     index: HashMap<ClientKey, u32>,
     slots: Vec<Slot>,
@@ -100,7 +121,7 @@ impl FlowTable {
         })
     }
 
-    pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut ClientConn> {
+    pub(crate) fn conn_mut(&mut self, h: Handle) -> Option<&mut Conn> {
         let s = self.slots.get_mut(h.slot as usize)?;
         if s.generation == h.generation {
             s.conn.as_mut()
@@ -109,8 +130,50 @@ impl FlowTable {
         }
     }
 
+    /// The client connection `h`, if it is one and still lives.
+    pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut ClientConn> {
+        match self.conn_mut(h)? {
+            Conn::Client(c) => Some(c),
+            Conn::Server(_) => None,
+        }
+    }
+
+    /// The server connection `h`, if it is one and still lives.
+    pub(crate) fn server_mut(&mut self, h: Handle) -> Option<&mut ServerConn> {
+        match self.conn_mut(h)? {
+            Conn::Server(s) => Some(s),
+            Conn::Client(_) => None,
+        }
+    }
+
+    /// A client connection and a server connection at once.
+    pub(crate) fn pair_mut(
+        &mut self,
+        client: Handle,
+        server: Handle,
+    ) -> Option<(&mut ClientConn, &mut ServerConn)> {
+        let (c, s) = (client.slot as usize, server.slot as usize);
+        if c == s || c >= self.slots.len() || s >= self.slots.len() {
+            return None;
+        }
+        let (a, b) = if c < s {
+            let (lo, hi) = self.slots.split_at_mut(s);
+            (&mut lo[c], &mut hi[0])
+        } else {
+            let (lo, hi) = self.slots.split_at_mut(c);
+            (&mut hi[0], &mut lo[s])
+        };
+        if a.generation != client.generation || b.generation != server.generation {
+            return None;
+        }
+        match (a.conn.as_mut()?, b.conn.as_mut()?) {
+            (Conn::Client(cc), Conn::Server(sc)) => Some((cc, sc)),
+            _ => None,
+        }
+    }
+
     /// Inserts a connection; the caller checked [`FlowTable::is_full`].
-    pub(crate) fn insert(&mut self, key: ClientKey, conn: ClientConn) -> Handle {
+    pub(crate) fn insert(&mut self, key: ClientKey, conn: Conn) -> Handle {
         let slot = match self.free.pop() {
             Some(slot) => {
                 let s = &mut self.slots[slot as usize];
@@ -133,14 +196,14 @@ impl FlowTable {
     }
 
     /// Removes a connection and returns it; its handle goes stale.
-    pub(crate) fn remove(&mut self, h: Handle) -> Option<ClientConn> {
+    pub(crate) fn remove(&mut self, h: Handle) -> Option<Conn> {
         let s = self.slots.get_mut(h.slot as usize)?;
         if s.generation != h.generation {
             return None;
         }
         let conn = s.conn.take()?;
         s.generation = s.generation.wrapping_add(1);
-        self.index.remove(&conn.key);
+        self.index.remove(&conn.key());
         self.free.push(h.slot);
         Some(conn)
     }

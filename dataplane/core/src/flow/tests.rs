@@ -48,7 +48,7 @@ fn settings(max_half_open: usize) -> FlowSettings {
         handshake_timeout: 3_000 * MS,
         request_timeout: 10_000 * MS,
         idle_timeout: 60_000 * MS,
-        ticks_per_ms: MS,
+        ..FlowSettings::defaults(MS)
     }
 }
 

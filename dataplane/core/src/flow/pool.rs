@@ -1,0 +1,87 @@
+//! One worker's server connection pools: per real, the free (idle, pre-opened)
+//! connections, the number open in all, and the requests waiting for one.
+//!
+//! A request takes the most recently freed connection (LIFO keeps a small hot set busy
+//! and lets the rest idle out), opens a new one while the real is below `maxconns`, or
+//! waits in the real's queue for one to come free. The worker keeps `pool` idle
+//! connections open per real on its own, so that in steady state no request waits for a
+//! handshake.
+
+use super::table::Handle;
+use crate::balance::RealId;
+use std::collections::VecDeque;
+
+/// The pool of one real on one worker.
+#[derive(Debug, Default)]
+pub(crate) struct RealPool {
+    /// Idle, established connections, most recently freed last.
+    pub free: Vec<Handle>,
+    /// Connections still in the handshake.
+    pub opening: u32,
+    /// Connections carrying a request.
+    pub busy: u32,
+    /// Every connection to this real, whatever its state (closing ones included).
+    pub conns: u32,
+    /// Client connections waiting for a free connection, oldest first.
+    pub waiters: VecDeque<Handle>,
+    /// No new connection is opened before this time: set after a failed open, so that
+    /// a dead real is not flooded with SYNs.
+    pub hold_off_until: u64,
+    /// Consecutive failed opens; cleared by a successful one.
+    pub failures: u32,
+}
+
+/// What a pool holds, for statistics (`show pools`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Idle connections ready for a request.
+    pub free: u32,
+    /// Connections carrying a request.
+    pub busy: u32,
+    /// Connections in the handshake.
+    pub opening: u32,
+    /// All connections, closing ones included.
+    pub conns: u32,
+    /// Requests waiting for a connection.
+    pub waiting: u32,
+    /// Whether new connections are held off after failures.
+    pub failing: bool,
+}
+
+/// The pools of every real on one worker.
+#[derive(Debug, Default)]
+pub(crate) struct Pools {
+    pub reals: Vec<RealPool>,
+}
+
+impl Pools {
+    pub(crate) fn new(reals: usize) -> Self {
+        Pools {
+            reals: (0..reals).map(|_| RealPool::default()).collect(),
+        }
+    }
+
+    pub(crate) fn get(&mut self, real: RealId) -> &mut RealPool {
+        &mut self.reals[usize::from(real)]
+    }
+
+    /// Forgets `h` as a free connection of `real` (it is closing or taken).
+    pub(crate) fn unfree(&mut self, real: RealId, h: Handle) {
+        let p = self.get(real);
+        if let Some(i) = p.free.iter().position(|&f| f == h) {
+            p.free.swap_remove(i);
+        }
+    }
+
+    pub(crate) fn stats(&self, real: RealId, now: u64) -> PoolStats {
+        let p = &self.reals[usize::from(real)];
+        PoolStats {
+            free: p.free.len() as u32,
+            busy: p.busy,
+            opening: p.opening,
+            conns: p.conns,
+            waiting: p.waiters.len() as u32,
+            failing: p.hold_off_until > now,
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! The server leg: Splicer's own minimal TCP client for pooled connections to reals.
+//!
+//! A worker opens connections from the inside port's address to each real ahead of
+//! need (`pool` per real), keeps them idle in the real's free queue, and lends one to a
+//! request: it sends the buffered request head itself (it is data Splicer originates,
+//! so Splicer retransmits it), then splices the client onto it (see `splice.rs`). When
+//! the response is complete and the client has acknowledged all of it, the connection
+//! is idle again, ready for any client's next request.
+//!
+//! The local port of a server connection is chosen so that the connection hashes to the
+//! worker that opened it (see [`crate::lookup::FlowKey::owner`]): both legs of a splice
+//! then live on one worker, and no lock is ever taken for a spliced packet.
+//!
+//! States: SYN-SENT → idle ⇄ busy (carrying a request) → closing; busy → draining when
+//! the client vanished mid-response (Splicer ACKs the rest of the response itself and
+//! reuses the connection if the response ends in time, seed 002).
+
+use super::client::{Outgoing, Seg, INITIAL_RTO_MS, MAX_RETRIES, OUR_MSS, OUR_WSCALE};
+use super::table::{ClientKey, Conn, Handle};
+use crate::balance::RealId;
+use crate::counters::Counter;
+use crate::lookup::FlowKey;
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
+use splicer_http::ResponseFramer;
+use splicer_wire::ipv4::protocol;
+use splicer_wire::tcp::{self, SeqNumber};
+
+/// Window Splicer advertises on a server leg for its own segments, in bytes.
+const SERVER_LEG_WINDOW: u32 = 256 * 1024;
+/// How long a closed server connection lingers to absorb the server's last segments.
+const LINGER_MS: u64 = 2_000;
+/// Lowest and highest local port for server connections.
+const LOCAL_PORTS: (u16, u16) = (20_000, 60_999);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SState {
+    SynSent,
+    Idle,
+    Busy,
+    Draining,
+    Closing,
+}
+
+/// One server connection.
+pub(crate) struct ServerConn {
+    /// Peer = the real, local = inside address and our port.
+    pub(crate) key: ClientKey,
+    pub(super) real: RealId,
+    pub(super) state: SState,
+    pub(super) iss: SeqNumber,
+    pub(super) snd_una: SeqNumber,
+    pub(super) snd_nxt: SeqNumber,
+    pub(super) rcv_nxt: SeqNumber,
+    pub(super) peer_mss: u16,
+    /// Some when both ends scale windows: the server's shift.
+    pub(super) peer_wscale: Option<u8>,
+    pub(super) sack_ok: bool,
+    /// Some when timestamps were negotiated: the server's latest TSval.
+    pub(super) ts_recent: Option<u32>,
+    /// Data Splicer originated on this leg (a request head) and not yet acknowledged.
+    pub(super) out: Vec<u8>,
+    pub(super) out_start: SeqNumber,
+    /// The client connection spliced onto this one (busy), or waiting for it (SYN-SENT).
+    pub(super) client: Option<Handle>,
+    /// Frames the response to the current request.
+    pub(super) framer: ResponseFramer,
+    pub(super) fin_received: bool,
+    pub(super) fin_sent: bool,
+    pub(super) since: u64,
+    pub(super) last_activity: u64,
+    pub(super) retransmit_at: Option<u64>,
+    pub(super) rto: u64,
+    pub(super) tries: u32,
+    pub(super) scheduled: u64,
+}
+
+impl ServerConn {
+    /// Window-scale shift Splicer uses on this leg.
+    pub(super) fn our_shift(&self) -> u8 {
+        self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+    }
+
+    pub(super) fn deadline(&self, s: &super::FlowSettings) -> u64 {
+        let by_state = match self.state {
+            SState::SynSent => self.since + s.connect_timeout,
+            SState::Idle => self.last_activity + s.server_idle_timeout,
+            SState::Busy => self.last_activity + s.server_idle_timeout,
+            SState::Draining => self.since + s.drain_timeout,
+            SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
+        };
+        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+    }
+
+    /// A segment from Splicer on this leg at `seq`.
+    pub(super) fn outgoing(&self, seq: SeqNumber, flags: u8, ts_now: u32) -> Outgoing {
+        let mut o = Outgoing::new(
+            (self.key.vip, self.key.vip_port),
+            (self.key.client, self.key.client_port),
+            seq,
+        );
+        o.flags = flags;
+        if flags & tcp::flags::SYN != 0 {
+            o.window = u16::MAX;
+            o.opts_len = tcp::emit_options(
+                &mut o.opts,
+                Some(OUR_MSS),
+                true,
+                Some((ts_now, 0)),
+                Some(OUR_WSCALE),
+            );
+            return o;
+        }
+        o.ack = Some(self.rcv_nxt);
+        o.window = (SERVER_LEG_WINDOW >> self.our_shift()).min(u32::from(u16::MAX)) as u16;
+        if let Some(recent) = self.ts_recent {
+            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some((ts_now, recent)), None);
+        }
+        o
+    }
+
+    /// Largest payload of a segment to this server carrying `opts_len` option bytes.
+    pub(super) fn max_payload(&self, opts_len: usize) -> usize {
+        usize::from(self.peer_mss).saturating_sub(opts_len).max(1)
+    }
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// Opens a new connection to `real`, on behalf of the waiting client `client` or to
+    /// fill the pool. Returns its handle, `None` when the flow table is full or no local
+    /// port is free (counted).
+    pub(super) fn open_server(
+        &mut self,
+        real: RealId,
+        client: Option<Handle>,
+        now: u64,
+        sink: &mut impl Sink<P>,
+    ) -> Option<Handle> {
+        let address = self.topology.farm().reals[usize::from(real)].address;
+        let Some((port, _)) = self.topology.route(*address.ip()) else {
+            self.counters.inc(0, Counter::DropNoRoute);
+            return None;
+        };
+        if self.flows.is_full() {
+            self.counters.inc(port, Counter::DropFlowTableFull);
+            return None;
+        }
+        let local = self.topology.port(port).cidr.addr;
+        let lport = self.pick_local_port(local, *address.ip(), address.port())?;
+        let key = ClientKey {
+            client: *address.ip(),
+            client_port: address.port(),
+            vip: local,
+            vip_port: lport,
+        };
+        let iss = self.next_isn();
+        let rto = INITIAL_RTO_MS * self.settings.flow.ticks_per_ms;
+        let conn = ServerConn {
+            key,
+            real,
+            state: SState::SynSent,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss + 1,
+            rcv_nxt: SeqNumber(0),
+            peer_mss: OUR_MSS,
+            peer_wscale: None,
+            sack_ok: false,
+            ts_recent: None,
+            out: self.flows.take_buffer(),
+            out_start: iss + 1,
+            client,
+            framer: ResponseFramer::new(false),
+            fin_received: false,
+            fin_sent: false,
+            since: now,
+            last_activity: now,
+            retransmit_at: Some(now + rto),
+            rto,
+            tries: 0,
+            scheduled: 0,
+        };
+        let h = self.flows.insert(key, Conn::Server(conn));
+        let pool = self.pools.get(real);
+        pool.conns += 1;
+        pool.opening += 1;
+        self.counters.inc(port, Counter::ServerConnsOpened);
+        self.send_server_flags(port, h, tcp::flags::SYN, now, sink);
+        self.reschedule_any(h);
+        Some(h)
+    }
+
+    /// A free local port whose connection to `remote` hashes to this worker.
+    fn pick_local_port(
+        &mut self,
+        local: std::net::Ipv4Addr,
+        remote: std::net::Ipv4Addr,
+        remote_port: u16,
+    ) -> Option<u16> {
+        let span = u32::from(LOCAL_PORTS.1 - LOCAL_PORTS.0) + 1;
+        for _ in 0..64 {
+            let r = self.next_isn().0;
+            let lport = LOCAL_PORTS.0 + (r % span) as u16;
+            let key = FlowKey::new(protocol::TCP, (remote, remote_port), (local, lport));
+            if key.owner(self.settings.workers) != self.settings.worker {
+                continue;
+            }
+            let ck = ClientKey {
+                client: remote,
+                client_port: remote_port,
+                vip: local,
+                vip_port: lport,
+            };
+            if self.flows.lookup(&ck).is_none() {
+                return Some(lport);
+            }
+        }
+        self.counters.inc(0, Counter::DropNoLocalPort);
+        None
+    }
+
+    /// A segment on a server connection.
+    pub(super) fn server_segment<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seg: &Seg,
+        pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return sink.discard(pkt);
+        };
+        s.last_activity = now;
+        if seg.rst() {
+            // RFC 5961: in SYN-SENT an RST is valid when it acknowledges our SYN;
+            // otherwise only at exactly the next expected sequence number.
+            let valid = match s.state {
+                SState::SynSent => seg.ack == Some(s.snd_nxt),
+                _ => seg.seq == s.rcv_nxt,
+            };
+            if !valid {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+                return sink.discard(pkt);
+            }
+            self.counters.inc(port, Counter::ServerResets);
+            if s.state == SState::SynSent {
+                self.server_open_failed(port, h, now, sink);
+            } else {
+                self.server_gone(port, h, now, sink);
+            }
+            return sink.discard(pkt);
+        }
+        match s.state {
+            SState::SynSent => {
+                self.server_handshake(port, h, seg, now, sink);
+                sink.discard(pkt)
+            }
+            SState::Busy => self.forward_down(port, h, seg, pkt, now, sink),
+            SState::Idle | SState::Draining | SState::Closing => {
+                let payload = &pkt.data()[seg.payload.clone()];
+                self.server_local_segment(port, h, seg, payload, now, sink);
+                sink.discard(pkt)
+            }
+        }
+    }
+
+    fn server_handshake<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seg: &Seg,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        if !seg.syn() || seg.ack != Some(s.snd_nxt) {
+            self.counters.inc(port, Counter::DropTcpBadSegment);
+            return;
+        }
+        s.rcv_nxt = seg.seq + 1;
+        s.snd_una = seg.ack.unwrap_or(s.snd_nxt);
+        s.peer_mss = seg.mss.unwrap_or(536).clamp(64, OUR_MSS);
+        s.peer_wscale = seg.wscale.map(|w| w.min(14));
+        s.sack_ok = seg.sack_ok;
+        s.ts_recent = seg.ts.map(|(tsval, _)| tsval);
+        s.state = SState::Idle;
+        s.since = now;
+        s.retransmit_at = None;
+        s.tries = 0;
+        s.rto = INITIAL_RTO_MS * ticks_per_ms;
+        let (real, waiter) = (s.real, s.client.take());
+        let pool = self.pools.get(real);
+        pool.opening -= 1;
+        pool.failures = 0;
+        pool.hold_off_until = 0;
+        self.counters.inc(port, Counter::ServerConnsEstablished);
+        // The ACK that completes the handshake.
+        self.send_server_flags(port, h, 0, now, sink);
+        match waiter {
+            Some(c) if self.client_waits_for(c, real) => self.start_splice(port, c, h, now, sink),
+            _ => self.server_free(port, h, now, sink),
+        }
+    }
+
+    /// A segment on a connection that carries no client: idle, draining or closing.
+    fn server_local_segment<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seg: &Seg,
+        payload: &[u8],
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        if seg.syn() {
+            self.counters.inc(port, Counter::DropTcpBadSegment);
+            return self.send_server_flags(port, h, 0, now, sink);
+        }
+        if let Some(ack) = seg.ack {
+            if ack > s.snd_una && ack <= s.snd_nxt {
+                s.snd_una = ack;
+                if ack == s.snd_nxt {
+                    s.retransmit_at = None;
+                }
+            }
+        }
+        if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
+            if seg.seq <= s.rcv_nxt {
+                s.ts_recent = Some(tsval);
+            }
+        }
+        let mut need_ack = false;
+        let already = s.rcv_nxt - seg.seq;
+        if (!payload.is_empty() || seg.fin()) && already >= 0 {
+            let already = already as usize;
+            if already < payload.len() {
+                let new = &payload[already..];
+                match s.state {
+                    SState::Draining => {
+                        // The client is gone: Splicer takes the rest of the response
+                        // itself, to keep the connection if the response ends.
+                        let whole = matches!(s.framer.feed(new), Ok(f) if f.consumed == new.len());
+                        s.rcv_nxt += new.len();
+                        if !whole {
+                            self.counters.inc(port, Counter::ServerUnexpectedData);
+                            return self.server_close(port, h, true, now, sink);
+                        }
+                    }
+                    SState::Idle => {
+                        // Nobody asked: a server speaking unprompted cannot be reused.
+                        self.counters.inc(port, Counter::ServerUnexpectedData);
+                        return self.server_close(port, h, true, now, sink);
+                    }
+                    _ => s.rcv_nxt += new.len(),
+                }
+                need_ack = true;
+            } else if !payload.is_empty() {
+                // A retransmission of data already taken: its ACK was lost.
+                need_ack = true;
+            }
+            if seg.fin() && seg.seq + payload.len() == s.rcv_nxt && !s.fin_received {
+                s.rcv_nxt += 1;
+                s.fin_received = true;
+                need_ack = true;
+            }
+        } else if !payload.is_empty() || seg.fin() {
+            need_ack = true;
+        }
+        let s = self.flows.server_mut(h).expect("checked above");
+        match s.state {
+            SState::Draining if s.fin_received => {
+                let ok = s.framer.finish().is_ok();
+                if ok {
+                    self.counters.inc(port, Counter::DrainCompleted);
+                } else {
+                    self.counters.inc(port, Counter::ServerTruncated);
+                }
+                return self.server_close(port, h, false, now, sink);
+            }
+            SState::Draining if s.framer.is_complete() => {
+                s.since = now;
+                self.counters.inc(port, Counter::DrainCompleted);
+                if need_ack {
+                    self.send_server_flags(port, h, 0, now, sink);
+                }
+                if s_reusable(self.flows.server_mut(h)) {
+                    return self.server_free(port, h, now, sink);
+                }
+                return self.server_close(port, h, false, now, sink);
+            }
+            SState::Idle if s.fin_received => {
+                self.counters.inc(port, Counter::ServerConnsClosedByServer);
+                return self.server_close(port, h, false, now, sink);
+            }
+            SState::Closing if s.fin_received && s.fin_sent && s.snd_una == s.snd_nxt => {
+                if need_ack {
+                    self.send_server_flags(port, h, 0, now, sink);
+                }
+                return self.server_remove(h);
+            }
+            _ => {}
+        }
+        if need_ack {
+            self.send_server_flags(port, h, 0, now, sink);
+        }
+        self.reschedule_any(h);
+    }
+
+    /// Puts an established connection into its real's free queue, or hands it straight
+    /// to a waiting request.
+    pub(super) fn server_free<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let was_busy = matches!(s.state, SState::Busy | SState::Draining);
+        let real = s.real;
+        s.state = SState::Idle;
+        s.client = None;
+        s.since = now;
+        s.out.clear();
+        s.out_start = s.snd_nxt;
+        if was_busy {
+            self.pools.get(real).busy -= 1;
+        }
+        while let Some(c) = self.pools.get(real).waiters.pop_front() {
+            if self.client_waits_for(c, real) {
+                self.counters.inc(port, Counter::PoolWaitServed);
+                return self.start_splice(port, c, h, now, sink);
+            }
+        }
+        self.pools.get(real).free.push(h);
+        self.reschedule_any(h);
+    }
+
+    /// Closes a server connection: with a FIN (after ACKing what the server sent) or,
+    /// with `reset`, a RST and at once.
+    pub(super) fn server_close<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        reset: bool,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let real = s.real;
+        match s.state {
+            SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
+            SState::SynSent => self.pools.get(real).opening -= 1,
+            SState::Idle => self.pools.unfree(real, h),
+            SState::Closing => {}
+        }
+        let s = self.flows.server_mut(h).expect("checked above");
+        s.state = SState::Closing;
+        s.client = None;
+        s.since = now;
+        if reset {
+            self.send_server_flags(port, h, tcp::flags::RST, now, sink);
+            return self.server_remove(h);
+        }
+        if !s.fin_sent {
+            s.fin_sent = true;
+            s.snd_nxt += 1;
+            s.retransmit_at = Some(now + s.rto);
+            let seq = s.snd_nxt - 1;
+            self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink);
+        }
+        self.reschedule_any(h);
+    }
+
+    /// The server reset or lost a busy or idle connection: whatever client it carried
+    /// is reset too.
+    fn server_gone<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let (real, state, client) = (s.real, s.state, s.client);
+        match state {
+            SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
+            SState::Idle => self.pools.unfree(real, h),
+            SState::SynSent => self.pools.get(real).opening -= 1,
+            SState::Closing => {}
+        }
+        if let Some(s) = self.flows.server_mut(h) {
+            s.state = SState::Closing;
+            s.client = None;
+        }
+        if state == SState::Busy {
+            if let Some(c) = client {
+                self.splice_server_lost(port, c, now, sink);
+            }
+        }
+        self.server_remove(h);
+    }
+
+    /// Opening failed (RST or no answer): the waiting request, if any, gets 503, and
+    /// the real is held off for a while.
+    pub(super) fn server_open_failed<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let (real, waiter) = (s.real, s.client.take());
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
+        let pool = self.pools.get(real);
+        pool.opening -= 1;
+        pool.failures = pool.failures.saturating_add(1);
+        // 1 s, 2 s, 4 s … up to 30 s between attempts on a real that does not answer.
+        let backoff = (1000u64 << pool.failures.min(5).saturating_sub(1)).min(30_000);
+        pool.hold_off_until = now + backoff * ticks_per_ms;
+        self.counters.inc(port, Counter::ServerConnectFailures);
+        if let Some(s) = self.flows.server_mut(h) {
+            s.state = SState::Closing;
+        }
+        self.server_remove(h);
+        if let Some(c) = waiter {
+            if self.client_waits_for(c, real) {
+                self.splice_no_server(port, c, now, sink);
+            }
+        }
+    }
+
+    /// Forgets a connection.
+    pub(super) fn server_remove(&mut self, h: Handle) {
+        if let Some(Conn::Server(s)) = self.flows.remove(h) {
+            self.pools.get(s.real).conns -= 1;
+            self.flows.give_buffer(s.out);
+        }
+    }
+
+    /// Sends a segment without payload at `snd_nxt` (SYN, pure ACK, RST).
+    pub(super) fn send_server_flags<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        flags: u8,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let seq = if flags & tcp::flags::SYN != 0 {
+            s.iss
+        } else {
+            s.snd_nxt
+        };
+        self.send_server_at(port, h, seq, flags, now, sink);
+    }
+
+    fn send_server_at<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seq: SeqNumber,
+        flags: u8,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let o = s.outgoing(seq, flags, ts_now);
+        self.emit(port, &o, &[], now, sink);
+    }
+
+    /// Sends (again) the part of the originated data the server has not acknowledged.
+    pub(super) fn send_server_data<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let out = std::mem::take(&mut s.out);
+        let start = s.out_start;
+        let acked = (s.snd_una - start).clamp(0, out.len() as i32) as usize;
+        let template = s.outgoing(start, 0, ts_now);
+        let mss = s.max_payload(template.opts_len);
+        let mut offset = acked;
+        while offset < out.len() {
+            let n = (out.len() - offset).min(mss);
+            let mut o = template.clone();
+            o.seq = start + offset;
+            o.flags = tcp::flags::PSH * u8::from(offset + n == out.len());
+            self.emit(port, &o, &out[offset..offset + n], now, sink);
+            offset += n;
+        }
+        if let Some(s) = self.flows.server_mut(h) {
+            s.out = out;
+        }
+    }
+
+    /// Runs a due timer of a server connection.
+    pub(super) fn server_timer<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
+        let set = self.settings.flow;
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        let retransmit_due = s.retransmit_at.is_some_and(|r| r <= now);
+        match s.state {
+            SState::SynSent if now >= s.since + set.connect_timeout => {
+                return self.server_open_failed(port, h, now, sink);
+            }
+            SState::Closing if !retransmit_due || s.tries >= MAX_RETRIES => {
+                return self.server_remove(h);
+            }
+            SState::Draining if now >= s.since + set.drain_timeout => {
+                self.counters.inc(port, Counter::DrainTimeouts);
+                return self.server_close(port, h, true, now, sink);
+            }
+            _ if retransmit_due => {
+                if s.tries >= MAX_RETRIES {
+                    self.counters.inc(port, Counter::RetransmitTimeouts);
+                    return self.server_failed_busy(port, h, now, sink);
+                }
+                s.tries += 1;
+                s.rto *= 2;
+                s.retransmit_at = Some(now + s.rto);
+                self.counters.inc(port, Counter::TcpRetransmits);
+                match s.state {
+                    SState::SynSent => self.send_server_flags(port, h, tcp::flags::SYN, now, sink),
+                    SState::Closing => {
+                        let seq = s.snd_nxt - 1;
+                        self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink)
+                    }
+                    _ => self.send_server_data(port, h, now, sink),
+                }
+            }
+            SState::Idle if now >= s.last_activity + set.server_idle_timeout => {
+                let real = s.real;
+                let keep = usize::from(self.topology.farm().reals[usize::from(real)].pool);
+                if self.pools.get(real).free.len() > keep {
+                    self.counters.inc(port, Counter::ServerConnsIdleClosed);
+                    return self.server_close(port, h, false, now, sink);
+                }
+                s.last_activity = now;
+            }
+            SState::Busy if now >= s.last_activity + set.server_idle_timeout => {
+                self.counters.inc(port, Counter::ServerTimeouts);
+                return self.server_failed_busy(port, h, now, sink);
+            }
+            _ => {}
+        }
+        self.reschedule_any(h);
+    }
+
+    /// A busy connection that cannot go on: reset it and its client.
+    fn server_failed_busy<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let client = self.flows.server_mut(h).and_then(|s| s.client);
+        self.server_close(port, h, true, now, sink);
+        if let Some(c) = client {
+            self.splice_server_lost(port, c, now, sink);
+        }
+    }
+
+    /// Opens connections where a real's pool is below its size. Called from the timer
+    /// poll; at most one new connection per real per call, so that a pool refills at
+    /// the pace of the poll rather than with a burst of SYNs.
+    pub(crate) fn refill_pools<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        let reals = self.topology.farm().reals.len();
+        for r in 0..reals {
+            let real = &self.topology.farm().reals[r];
+            let (want, max) = (u32::from(real.pool), u32::from(real.maxconns));
+            let p = &self.pools.reals[r];
+            let ready = p.free.len() as u32 + p.opening;
+            if ready < want && p.conns < max && now >= p.hold_off_until {
+                self.open_server(r as RealId, None, now, sink);
+            }
+        }
+    }
+}
+
+fn s_reusable(s: Option<&mut ServerConn>) -> bool {
+    s.is_some_and(|s| s.framer.reusable() && !s.fin_received)
+}

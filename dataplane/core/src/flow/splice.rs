@@ -1,0 +1,934 @@
+//! The splice: a client connection and a pooled server connection joined for one
+//! request and its response, segments rewritten in place between them (seed 002).
+//!
+//! When a request head is complete, the client leg asks [`Pipeline::dispatch`] for a
+//! real (content rules, predictor), takes a free connection of that real's pool (or
+//! opens one, or waits for one, bounded by `queue_timeout`), sends the buffered head on
+//! it itself, and from then on forwards:
+//!
+//! * **client → server**: the rest of the request body, in order, each segment's
+//!   addresses, seq (`client seq + up_delta`), ack (`server seq = client ack -
+//!   down_delta`), window (rescaled), SACK blocks and timestamps rewritten;
+//! * **server → client**: the response, likewise, through a [`ResponseFramer`] that
+//!   finds where it ends.
+//!
+//! Only in-order bytes are forwarded in either direction (a segment past a hole is
+//! dropped, counted, and retransmitted by its sender), because the framers must see
+//! every byte to find message ends. Splicer never buffers forwarded payload.
+//!
+//! When the response is complete and the client has acknowledged all of it, the server
+//! connection is ACKed by Splicer up to the response end and goes back to its pool
+//! (or is closed when the server said `Connection: close` or closed), and the client
+//! connection reads its next request, which may go to another real. A client that did
+//! not want keep-alive (HTTP/1.0 without `Connection: keep-alive`: Splicer inserted
+//! `Connection: Keep-Alive` towards the server so the connection stays reusable, seed
+//! 002 case 3; HTTP/1.1 with `Connection: close`) is closed by Splicer with a FIN.
+//!
+//! FIN flags from either side are not forwarded: each leg is closed by Splicer on its
+//! own terms. A client FIN mid-request is ACKed by Splicer and ends the client
+//! connection after the response; a client RST leaves the server connection draining
+//! (Splicer ACKs the rest of the response itself, then reuses it); a server RST or a
+//! truncated response resets the client.
+//!
+//! [`ResponseFramer`]: splicer_http::ResponseFramer
+//! [`Pipeline::dispatch`]: crate::Pipeline
+
+use super::client::{Leg, Pending, Seg, State};
+use super::server::SState;
+use super::table::Handle;
+use crate::balance::RealId;
+use crate::counters::Counter;
+use crate::packet::{PacketBuf, Sink};
+use crate::parse::L3_OFFSET;
+use crate::pipeline::Pipeline;
+use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
+use splicer_http::{keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
+use splicer_wire::ipv4;
+use splicer_wire::tcp::{self, SeqNumber};
+
+/// Which way a forwarded segment goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Up,
+    Down,
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// A complete, valid request head on client connection `h`: route it and splice it
+    /// onto a server connection, or answer 503 when no real can take it.
+    pub(super) fn dispatch<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        head: RequestHead,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let virtual_index = c.service.virtual_index;
+        let topology = self.topology.clone();
+        let farm = topology.farm();
+        let chosen = farm.route(virtual_index, &head).and_then(|(route, set)| {
+            let state = self.balance.state(virtual_index, route);
+            let pools = &self.pools;
+            state.choose(
+                farm.virtuals[usize::from(virtual_index)].predictor,
+                set,
+                |r| {
+                    let real = &farm.reals[usize::from(r)];
+                    let p = &pools.reals[usize::from(r)];
+                    // A real whose connections keep failing takes no new requests
+                    // until an open succeeds again (it is retried in the background).
+                    if p.failures > 0 && p.free.is_empty() {
+                        0
+                    } else {
+                        real.weight
+                    }
+                },
+            )
+        });
+        let Some(real) = chosen else {
+            self.counters.inc(port, Counter::HttpNoServer);
+            return self.respond(port, h, 503, now, sink);
+        };
+        let c = self.flows.get_mut(h).expect("checked above");
+        // The buffered bytes after the head: the start of the body, perhaps more.
+        let rest = &c.head[head.head_len()..];
+        let mut body = BodyFramer::for_request(head.body());
+        let body_in_buffer = match body.feed(rest) {
+            Ok(f) => f.consumed,
+            Err(_) => {
+                self.counters.inc(port, Counter::RefusedBadBody);
+                return self.respond(port, h, 400, now, sink);
+            }
+        };
+        let insertion = keep_alive_insertion(&head, &c.head);
+        c.pending = Some(Pending {
+            real,
+            consumed: head.head_len() + body_in_buffer,
+            insertion,
+            head_request: head.method() == splicer_http::Method::Head,
+            keep_alive: head.keep_alive(),
+            body,
+        });
+        c.state = State::Waiting;
+        c.wait_since = now;
+        self.counters.inc(port, Counter::SpliceRequests);
+        self.acquire(port, h, real, now, sink);
+    }
+
+    /// Finds a server connection of `real` for the waiting client `h`.
+    fn acquire<S: Sink<P>>(&mut self, port: u16, h: Handle, real: RealId, now: u64, sink: &mut S) {
+        let maxconns = u32::from(self.topology.farm().reals[usize::from(real)].maxconns);
+        let pool = self.pools.get(real);
+        if let Some(s) = pool.free.pop() {
+            self.counters.inc(port, Counter::PoolReuses);
+            return self.start_splice(port, h, s, now, sink);
+        }
+        if pool.conns < maxconns && now >= pool.hold_off_until {
+            self.counters.inc(port, Counter::PoolOpens);
+            if self.open_server(real, Some(h), now, sink).is_some() {
+                return self.reschedule(h);
+            }
+            return self.splice_no_server(port, h, now, sink);
+        }
+        self.counters.inc(port, Counter::PoolWaits);
+        self.pools.get(real).waiters.push_back(h);
+        self.reschedule(h);
+    }
+
+    /// Whether client `h` still waits for a connection to `real`.
+    pub(super) fn client_waits_for(&mut self, h: Handle, real: RealId) -> bool {
+        self.flows.get_mut(h).is_some_and(|c| {
+            c.state == State::Waiting && c.pending.as_ref().is_some_and(|p| p.real == real)
+        })
+    }
+
+    /// No server connection could be had: 503.
+    pub(super) fn splice_no_server<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        if let Some(c) = self.flows.get_mut(h) {
+            c.pending = None;
+            self.counters.inc(port, Counter::HttpNoServer);
+            self.respond(port, h, 503, now, sink);
+        }
+    }
+
+    /// Joins waiting client `h` and idle server connection `sh`: sends the buffered
+    /// request on the server leg and sets up the translation.
+    pub(super) fn start_splice<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(p) = c.pending.take() else {
+            return;
+        };
+        s.state = SState::Busy;
+        s.client = Some(h);
+        s.since = now;
+        s.last_activity = now;
+        s.framer.reset(p.head_request);
+        // The request as the server gets it: the buffered head (with Keep-Alive
+        // inserted for an HTTP/1.0 client that did not ask for it) and the start of the
+        // body that came with it.
+        s.out.clear();
+        let src = &c.head[..p.consumed];
+        match p.insertion {
+            Some(ins) => {
+                s.out.extend_from_slice(&src[..ins.offset()]);
+                s.out.extend_from_slice(ins.bytes());
+                s.out.extend_from_slice(&src[ins.offset()..]);
+            }
+            None => s.out.extend_from_slice(src),
+        }
+        if p.insertion.is_some() {
+            self.counters.inc(port, Counter::KeepAliveInserted);
+        }
+        let leftover = c.head.len() - p.consumed;
+        c.head.drain(..p.consumed);
+        s.out_start = s.snd_nxt;
+        s.snd_nxt += s.out.len();
+        // Client bytes from here on map onto the server leg after the request Splicer sent.
+        let up_from = c.rcv_nxt - leftover;
+        let down_from = s.rcv_nxt;
+        let (ts_up, ts_down) = timestamps(c.ts_recent, s.ts_recent, ts_now);
+        let leg = Leg {
+            server: sh,
+            up_from,
+            up_next: up_from,
+            up_delta: (s.snd_nxt.0).wrapping_sub(up_from.0),
+            head_end: s.snd_nxt,
+            down_from,
+            down_next: down_from,
+            down_delta: (c.snd_nxt.0).wrapping_sub(down_from.0),
+            body: p.body,
+            ts_up,
+            ts_down,
+            keep_alive: p.keep_alive,
+            response_end: None,
+            client_fin: None,
+            spoiled: false,
+            class_counted: false,
+        };
+        // The leftover bytes are the next request: they wait in the buffer, and the
+        // client's later bytes wait at the client until this response is done.
+        c.legs.push_back(leg);
+        c.state = State::Spliced;
+        s.retransmit_at = Some(now + s.rto);
+        s.tries = 0;
+        self.pools.get(p.real).busy += 1;
+        self.counters.inc(port, Counter::Splices);
+        let sport = self.server_port(sh, port);
+        self.send_server_data(sport, sh, now, sink);
+        self.reschedule_any(sh);
+        self.reschedule(h);
+    }
+
+    /// A segment from the client of a spliced connection.
+    pub(super) fn client_spliced<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        seg: &Seg,
+        mut pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return sink.discard(pkt);
+        };
+        c.last_activity = now;
+        let Some(leg) = c.legs.front().copied() else {
+            return sink.discard(pkt);
+        };
+        if seg.rst() {
+            if seg.seq >= c.rcv_nxt && seg.seq <= leg.up_next {
+                self.counters.inc(port, Counter::ClientResets);
+                self.close(h);
+            } else {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+            }
+            return sink.discard(pkt);
+        }
+        if seg.syn() {
+            self.counters.inc(port, Counter::DropTcpBadSegment);
+            self.send_flags(port, h, 0, now, sink);
+            return sink.discard(pkt);
+        }
+        if let (Some(_), Some((tsval, _))) = (c.ts_recent, seg.ts) {
+            if seg.seq <= leg.up_next {
+                c.ts_recent = Some(tsval);
+            }
+        }
+        // Acknowledgement of response bytes: maybe the response is now delivered.
+        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        if let Some(ack) = seg.ack {
+            if ack > c.snd_nxt {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+                self.send_flags(port, h, 0, now, sink);
+                return sink.discard(pkt);
+            }
+            if ack > c.snd_una {
+                c.snd_una = ack;
+            }
+        }
+        if let Some(end) = leg.response_end {
+            let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
+            if c.snd_una >= end_client {
+                self.finish_leg(port, h, now, sink);
+                // The rest of the segment (the next request, a FIN) is the client
+                // leg's again.
+                let payload = &pkt.data()[seg.payload.clone()];
+                if self.flows.get_mut(h).is_some() && (!payload.is_empty() || seg.fin()) {
+                    self.client_segment(port, h, seg, payload, now, sink);
+                }
+                return sink.discard(pkt);
+            }
+        }
+        let len = seg.payload.len();
+        let mut keep = len;
+        let mut fin = seg.fin();
+        if len > 0 {
+            if seg.seq > leg.up_next {
+                self.counters.inc(port, Counter::DropTcpOutOfOrder);
+                return sink.discard(pkt);
+            }
+            let already = (leg.up_next - seg.seq) as usize;
+            if seg.seq + len <= leg.up_from {
+                // A retransmission of bytes Splicer took itself: its ACK was lost.
+                self.send_flags(port, h, 0, now, sink);
+                return sink.discard(pkt);
+            }
+            let c = self.flows.get_mut(h).expect("checked above");
+            let leg = c.legs.front_mut().expect("checked above");
+            if already < len {
+                let new = &pkt.data()[seg.payload.start + already..seg.payload.end];
+                match leg.body.feed(new) {
+                    Ok(f) => {
+                        leg.up_next += f.consumed;
+                        keep = already + f.consumed;
+                    }
+                    Err(_) => {
+                        self.counters.inc(port, Counter::RefusedBadBody);
+                        return self.splice_bad_body(port, h, pkt, now, sink);
+                    }
+                }
+                if keep < len {
+                    // Bytes of the next request: not forwarded, not acknowledged; the
+                    // client sends them again once this response is done.
+                    self.counters.inc(port, Counter::ClientDataDeferred);
+                    fin = false;
+                }
+            }
+        }
+        let c = self.flows.get_mut(h).expect("checked above");
+        let leg = c.legs.front_mut().expect("checked above");
+        if fin && seg.seq + keep == leg.up_next && leg.body.is_complete() {
+            // The client is done sending. Splicer takes the FIN itself; the client
+            // connection ends after the response.
+            if leg.client_fin.is_none() {
+                leg.client_fin = Some(leg.up_next);
+                c.fin_received = true;
+                c.rcv_nxt = leg.up_next + 1;
+                self.send_flags(port, h, 0, now, sink);
+            }
+            if keep == 0 {
+                return sink.discard(pkt);
+            }
+        }
+        let leg = *self
+            .flows
+            .get_mut(h)
+            .expect("checked above")
+            .legs
+            .front()
+            .expect("leg");
+        let ack_useful = seg.ack.is_some_and(|a| a > down_start);
+        if keep == 0 && !ack_useful {
+            return sink.discard(pkt);
+        }
+        if keep < len || seg.fin() {
+            if !trim(&mut pkt, keep, seg.fin()) {
+                self.counters.inc(port, Counter::DropBadTcpHeader);
+                return sink.discard(pkt);
+            }
+        }
+        self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
+    }
+
+    /// A bad request body: 400 when the server has not answered yet, else a reset.
+    /// The server connection is reset either way (it holds half a request).
+    fn splice_bad_body<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        sink.discard(pkt);
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.pop_front() else {
+            return;
+        };
+        let answered = leg.down_next != leg.down_from;
+        c.state = State::ReadingHead;
+        c.rcv_nxt = leg.up_next;
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            s.client = None;
+        }
+        self.server_close(port, leg.server, true, now, sink);
+        if answered {
+            self.send_flags(port, h, tcp::flags::RST, now, sink);
+            self.close(h);
+        } else {
+            self.respond(port, h, 400, now, sink);
+        }
+    }
+
+    /// A segment from the server of a spliced connection.
+    pub(super) fn forward_down<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        sh: Handle,
+        seg: &Seg,
+        mut pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(sh) else {
+            return sink.discard(pkt);
+        };
+        let Some(h) = s.client else {
+            return sink.discard(pkt);
+        };
+        if seg.syn() {
+            self.counters.inc(port, Counter::DropTcpBadSegment);
+            return sink.discard(pkt);
+        }
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return sink.discard(pkt);
+        };
+        let Some(leg) = c.legs.front_mut() else {
+            return sink.discard(pkt);
+        };
+        if let Some(ack) = seg.ack {
+            if ack > s.snd_una && ack <= s.snd_nxt {
+                s.snd_una = ack;
+                if ack >= leg.head_end {
+                    s.retransmit_at = None;
+                    s.tries = 0;
+                }
+            }
+        }
+        if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
+            if seg.seq <= leg.down_next {
+                s.ts_recent = Some(tsval);
+            }
+        }
+        let len = seg.payload.len();
+        let mut keep = len;
+        if len > 0 || seg.fin() {
+            if seg.seq > leg.down_next {
+                self.counters.inc(port, Counter::DropServerOutOfOrder);
+                return sink.discard(pkt);
+            }
+            if seg.seq + len + usize::from(seg.fin()) <= leg.down_from {
+                // Old data the previous client acknowledged: Splicer ACKs it again.
+                sink.discard(pkt);
+                return self.send_server_flags(port, sh, 0, now, sink);
+            }
+            let already = (leg.down_next - seg.seq) as usize;
+            if already < len {
+                let new = &pkt.data()[seg.payload.start + already..seg.payload.end];
+                if leg.response_end.is_some() {
+                    // More than the response: the server cannot be trusted to frame.
+                    self.counters.inc(port, Counter::ServerUnexpectedData);
+                    leg.spoiled = true;
+                    keep = already;
+                } else {
+                    match s.framer.feed(new) {
+                        Ok(f) => {
+                            leg.down_next += f.consumed;
+                            keep = already + f.consumed;
+                            if f.complete {
+                                leg.response_end = Some(leg.down_next);
+                                if keep < len {
+                                    self.counters.inc(port, Counter::ServerUnexpectedData);
+                                    leg.spoiled = true;
+                                }
+                            }
+                        }
+                        Err(_) => {
+                            // Unframeable: relay until the server closes, never reuse.
+                            self.counters.inc(port, Counter::ServerFramingErrors);
+                            leg.spoiled = true;
+                            leg.down_next += new.len();
+                        }
+                    }
+                }
+                s.rcv_nxt = leg.down_next;
+                if !leg.class_counted {
+                    if let Some(class) = s.framer.status_class() {
+                        leg.class_counted = true;
+                        self.counters.inc(port, class_counter(class));
+                    }
+                }
+            }
+            if seg.fin() && seg.seq + len == leg.down_next && !s.fin_received {
+                s.fin_received = true;
+                if leg.response_end.is_none() {
+                    if s.framer.finish().is_ok() {
+                        leg.response_end = Some(leg.down_next);
+                    } else {
+                        // The response was cut short: the client must not take it
+                        // for complete.
+                        self.counters.inc(port, Counter::ServerTruncated);
+                        sink.discard(pkt);
+                        return self.splice_server_lost(port, h, now, sink);
+                    }
+                }
+            }
+        }
+        let head_only_ack = len == 0 && seg.ack.is_none_or(|a| a <= leg.head_end);
+        if (keep == 0 && head_only_ack) || (len > 0 && keep == 0 && !seg.fin()) {
+            return sink.discard(pkt);
+        }
+        if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
+            self.counters.inc(port, Counter::DropBadTcpHeader);
+            return sink.discard(pkt);
+        }
+        if keep == 0 && len == 0 && seg.fin() && head_only_ack {
+            return sink.discard(pkt);
+        }
+        self.forward(port, h, sh, Way::Down, pkt, now, sink);
+    }
+
+    /// Rewrites a segment for the other leg and sends it.
+    #[allow(clippy::too_many_arguments)]
+    fn forward<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        way: Way,
+        mut pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return sink.discard(pkt);
+        };
+        let Some(leg) = c.legs.front().copied() else {
+            return sink.discard(pkt);
+        };
+        let frame = &mut pkt.data_mut()[L3_OFFSET..];
+        let Ok(t) = tcp_segment(frame) else {
+            return sink.discard(pkt);
+        };
+        let (seq, ack, window) = (
+            t.seq_number(),
+            t.ack().then(|| t.ack_number()),
+            t.window_len(),
+        );
+        let payload_len = t.payload().len();
+        let c_shift = c.our_shift();
+        let c_peer_shift = c.peer_wscale.unwrap_or(0);
+        let s_peer_shift = s.peer_wscale.unwrap_or(0);
+        let (translation, ts, dst, mss, sack_ok);
+        let head_end = leg.head_end;
+        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        match way {
+            Way::Up => {
+                translation = Translation {
+                    src: (s.key.vip, s.key.vip_port),
+                    dst: (s.key.client, s.key.client_port),
+                    seq: Some(SeqNumber(seq.0.wrapping_add(leg.up_delta))),
+                    ack: ack.map(|a| {
+                        if a <= down_start {
+                            leg.down_from
+                        } else {
+                            SeqNumber(a.0.wrapping_sub(leg.down_delta))
+                        }
+                    }),
+                    window: Some(rewrite::rescale(window, c_peer_shift, s.our_shift())),
+                };
+                ts = leg.ts_up;
+                dst = s.key.client;
+                mss = usize::from(s.peer_mss);
+                sack_ok = s.sack_ok;
+            }
+            Way::Down => {
+                let mut out_ack = ack.map(|a| {
+                    if a <= head_end {
+                        leg.up_from
+                    } else {
+                        SeqNumber(a.0.wrapping_sub(leg.up_delta))
+                    }
+                });
+                if let (Some(a), Some(fin)) = (out_ack, leg.client_fin) {
+                    if a >= fin {
+                        out_ack = Some(fin + 1);
+                    }
+                }
+                translation = Translation {
+                    src: (c.key.vip, c.key.vip_port),
+                    dst: (c.key.client, c.key.client_port),
+                    seq: Some(SeqNumber(seq.0.wrapping_add(leg.down_delta))),
+                    ack: out_ack,
+                    window: Some(rewrite::rescale(window, s_peer_shift, c_shift)),
+                };
+                ts = leg.ts_down;
+                dst = c.key.client;
+                mss = usize::from(c.peer_mss);
+                sack_ok = c.sack_ok;
+                let end = SeqNumber(seq.0.wrapping_add(leg.down_delta)) + payload_len;
+                if end > c.snd_nxt {
+                    c.snd_nxt = end;
+                }
+            }
+        }
+        if rewrite::apply(frame, &translation).is_err() {
+            self.counters.inc(port, Counter::DropBadTcpHeader);
+            return sink.discard(pkt);
+        }
+        let Ok(mut t) = tcp_segment(&mut pkt.data_mut()[L3_OFFSET..]) else {
+            return sink.discard(pkt);
+        };
+        let sack = |edge: SeqNumber| -> Option<SeqNumber> {
+            if !sack_ok {
+                return None;
+            }
+            match way {
+                // A client's SACK is about response bytes: into server space.
+                Way::Up => {
+                    (edge > down_start).then(|| SeqNumber(edge.0.wrapping_sub(leg.down_delta)))
+                }
+                // A server's SACK is about request body bytes: into client space.
+                Way::Down => {
+                    (edge > head_end).then(|| SeqNumber(edge.0.wrapping_sub(leg.up_delta)))
+                }
+            }
+        };
+        match rewrite::translate(&mut t, sack, ts) {
+            Ok(summary) => {
+                if summary.sack_blocks_dropped > 0 {
+                    self.counters.inc(port, Counter::SackBlocksDropped);
+                }
+            }
+            Err(_) => {
+                self.counters.inc(port, Counter::DropBadTcpHeader);
+                return sink.discard(pkt);
+            }
+        }
+        let opts_len = t.header_len() - tcp::HEADER_LEN;
+        let max_payload = mss.saturating_sub(opts_len).max(1);
+        self.counters.inc(
+            port,
+            match way {
+                Way::Up => Counter::SplicedUp,
+                Way::Down => Counter::SplicedDown,
+            },
+        );
+        if payload_len > max_payload {
+            self.counters.inc(port, Counter::Resegmented);
+            return self.send_split(port, pkt, dst, max_payload, now, sink);
+        }
+        self.send_ipv4(port, pkt, dst, now, sink);
+    }
+
+    /// Sends a segment larger than the receiver's MSS as several, copying the payload
+    /// beyond the first piece into new buffers (rare: only when the two legs' MSS
+    /// differ).
+    fn send_split<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        mut pkt: P,
+        dst: std::net::Ipv4Addr,
+        max_payload: usize,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let frame = pkt.data();
+        let ip_len = ipv4::Packet::new_unchecked(&frame[L3_OFFSET..]).header_len();
+        let tcp_start = L3_OFFSET + ip_len;
+        let t = tcp::Packet::new_unchecked(&frame[tcp_start..]);
+        let hdr_end = tcp_start + t.header_len();
+        let total =
+            L3_OFFSET + usize::from(ipv4::Packet::new_unchecked(&frame[L3_OFFSET..]).total_len());
+        let (seq, flags) = (t.seq_number(), t.flags());
+        let payload_len = total - hdr_end;
+        let mut offset = max_payload;
+        while offset < payload_len {
+            let n = (payload_len - offset).min(max_payload);
+            let Some(mut piece) = sink.alloc() else {
+                self.counters.inc(port, Counter::DropAllocFailed);
+                break;
+            };
+            let len = (hdr_end + n).max(crate::transmit::MIN_FRAME_LEN);
+            if !piece.resize(len) {
+                self.counters.inc(port, Counter::DropAllocFailed);
+                sink.discard(piece);
+                break;
+            }
+            let src = pkt.data();
+            let out = piece.data_mut();
+            out[..hdr_end].copy_from_slice(&src[..hdr_end]);
+            out[hdr_end..hdr_end + n].copy_from_slice(&src[hdr_end + offset..hdr_end + offset + n]);
+            let last = offset + n == payload_len;
+            let keep_flags = if last {
+                flags
+            } else {
+                flags & !(tcp::flags::FIN | tcp::flags::PSH)
+            };
+            finish_piece(&mut out[..hdr_end + n], ip_len, seq + offset, keep_flags);
+            self.send_ipv4(port, piece, dst, now, sink);
+            offset += n;
+        }
+        let frame = pkt.data_mut();
+        let first_flags = flags & !(tcp::flags::FIN | tcp::flags::PSH);
+        finish_piece(
+            &mut frame[..hdr_end + max_payload],
+            ip_len,
+            seq,
+            first_flags,
+        );
+        // The first piece keeps the original buffer, cut to its length.
+        let _ = pkt.resize((hdr_end + max_payload).max(crate::transmit::MIN_FRAME_LEN));
+        self.send_ipv4(port, pkt, dst, now, sink);
+    }
+
+    /// The response on client `h`'s current leg is complete and acknowledged: release
+    /// the server connection and go on with the client connection.
+    fn finish_leg<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.pop_front() else {
+            return;
+        };
+        let end = leg.response_end.unwrap_or(leg.down_next);
+        let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
+        c.snd_una = end_client;
+        c.snd_nxt = end_client;
+        c.response_start = end_client;
+        if leg.up_next > c.rcv_nxt {
+            c.rcv_nxt = leg.up_next;
+        }
+        let client_fin = c.fin_received;
+        self.counters.inc(port, Counter::ResponsesComplete);
+        let mut reusable = !leg.spoiled;
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            reusable &= s.framer.reusable() && !s.fin_received;
+            s.rcv_nxt = end + usize::from(s.fin_received);
+            s.client = None;
+        }
+        let sport = self.server_port(leg.server, port);
+        if reusable {
+            // Splicer acknowledges the response on the client's behalf; the client has
+            // acknowledged it to Splicer already.
+            self.send_server_flags(sport, leg.server, 0, now, sink);
+            self.server_free(sport, leg.server, now, sink);
+        } else {
+            self.server_close(sport, leg.server, false, now, sink);
+        }
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        if leg.keep_alive && reusable && !client_fin {
+            c.state = State::ReadingHead;
+            c.head_since = now;
+            if !c.head.is_empty() {
+                // The next request arrived with the end of the last one.
+                self.client_read_head(port, h, now, sink);
+            }
+            self.reschedule(h);
+        } else {
+            if !leg.keep_alive {
+                self.counters.inc(port, Counter::ClientsClosedAfterResponse);
+            }
+            self.respond(port, h, 0, now, sink);
+        }
+    }
+
+    /// The server reset or failed mid-splice: reset the client.
+    pub(super) fn splice_server_lost<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let server = c.legs.pop_front().map(|l| l.server);
+        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        self.send_flags(cport, h, tcp::flags::RST, now, sink);
+        self.close(h);
+        if let Some(sh) = server {
+            if let Some(s) = self.flows.server_mut(sh) {
+                if s.state == SState::Busy {
+                    s.client = None;
+                    let reset = s_fin(self, sh);
+                    self.server_close(port, sh, reset, now, sink);
+                }
+            }
+        }
+    }
+
+    /// The client of a spliced connection went away (RST, timeout): the server
+    /// connection drains the rest of the response, or is reset if the request never
+    /// fully reached it.
+    pub(crate) fn splice_client_lost<S: Sink<P>>(&mut self, leg: &Leg, now: u64, sink: &mut S) {
+        let sh = leg.server;
+        let Some(s) = self.flows.server_mut(sh) else {
+            return;
+        };
+        if s.state != SState::Busy {
+            return;
+        }
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        s.client = None;
+        if !leg.body.is_complete() || leg.spoiled {
+            return self.server_close(port, sh, true, now, sink);
+        }
+        s.state = SState::Draining;
+        s.since = now;
+        s.rcv_nxt = leg.down_next;
+        self.counters.inc(port, Counter::DrainStarted);
+        if let Some(end) = leg.response_end {
+            s.rcv_nxt = end;
+            self.send_server_flags(port, sh, 0, now, sink);
+            if s_reusable_now(self, sh) {
+                self.counters.inc(port, Counter::DrainCompleted);
+                return self.server_free(port, sh, now, sink);
+            }
+            return self.server_close(port, sh, false, now, sink);
+        }
+        // ACK what was forwarded: the client that should have is gone.
+        self.send_server_flags(port, sh, 0, now, sink);
+        self.reschedule_any(sh);
+    }
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// The port a server connection's segments leave on (`fallback` if it is gone).
+    fn server_port(&mut self, sh: Handle, fallback: u16) -> u16 {
+        let Some(s) = self.flows.server_mut(sh) else {
+            return fallback;
+        };
+        let addr = s.key.client;
+        self.topology.route(addr).map_or(fallback, |(p, _)| p)
+    }
+}
+
+fn s_fin<P: PacketBuf>(p: &mut Pipeline<P>, sh: Handle) -> bool {
+    // A server that reset needs no FIN; one that only closed gets ours.
+    p.flows.server_mut(sh).is_none_or(|s| !s.fin_received)
+}
+
+fn s_reusable_now<P: PacketBuf>(p: &mut Pipeline<P>, sh: Handle) -> bool {
+    p.flows
+        .server_mut(sh)
+        .is_some_and(|s| s.framer.reusable() && !s.fin_received)
+}
+
+/// Timestamp handling of both directions of a new splice, from the legs' latest TSvals
+/// and Splicer's clock: each peer's clock is mapped onto Splicer's at the moment of the
+/// splice, so each receiver keeps seeing a monotonic clock (PAWS) across splices; a
+/// leg without timestamps gets them stripped.
+fn timestamps(client: Option<u32>, server: Option<u32>, now: u32) -> (Timestamps, Timestamps) {
+    match (client, server) {
+        (Some(c), Some(s)) => {
+            let up = now.wrapping_sub(c);
+            let down = now.wrapping_sub(s);
+            (
+                Timestamps::Shift {
+                    tsval_add: up,
+                    tsecr_sub: down,
+                },
+                Timestamps::Shift {
+                    tsval_add: down,
+                    tsecr_sub: up,
+                },
+            )
+        }
+        // The server leg has none: strip the client's. The client leg's segments get
+        // none from a server that has none.
+        (Some(_), None) => (Timestamps::Strip, Timestamps::Keep),
+        // The client leg has none: strip the server's. A client segment without the
+        // option reaches the server without it (Linux, the BSDs and Windows accept
+        // that; RFC 7323 §3.2 only says SHOULD drop).
+        (None, Some(_)) => (Timestamps::Keep, Timestamps::Strip),
+        (None, None) => (Timestamps::Keep, Timestamps::Keep),
+    }
+}
+
+fn class_counter(class: StatusClass) -> Counter {
+    match class {
+        StatusClass::Informational => Counter::Responses1xx,
+        StatusClass::Success => Counter::Responses2xx,
+        StatusClass::Redirection => Counter::Responses3xx,
+        StatusClass::ClientError => Counter::Responses4xx,
+        StatusClass::ServerError => Counter::Responses5xx,
+        StatusClass::Other => Counter::ResponsesOther,
+    }
+}
+
+/// Cuts a forwarded segment's payload to `keep` bytes and clears its FIN (when `fin`):
+/// the IPv4 length and both checksums are redone. Rare (the next request arriving with
+/// the end of a body, a FIN Splicer handles itself), so a full checksum is fine.
+fn trim<P: PacketBuf>(pkt: &mut P, keep: usize, fin: bool) -> bool {
+    let frame = pkt.data_mut();
+    let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
+        return false;
+    };
+    let ip_len = ip.header_len();
+    let total = usize::from(ip.total_len());
+    let tcp_start = L3_OFFSET + ip_len;
+    let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
+        return false;
+    };
+    let hdr = t.header_len();
+    let (seq, mut flags) = (t.seq_number(), t.flags());
+    if fin {
+        flags &= !tcp::flags::FIN;
+    }
+    let end = tcp_start + hdr + keep.min(total - ip_len - hdr);
+    finish_piece(&mut frame[..end], ip_len, seq, flags);
+    pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
+}
+
+/// Sets the lengths, seq and flags of a frame holding one whole segment and recomputes
+/// both checksums.
+fn finish_piece(frame: &mut [u8], ip_len: usize, seq: SeqNumber, flags: u8) {
+    let total = frame.len() - L3_OFFSET;
+    let (src, dst) = {
+        let mut ip = ipv4::Packet::new_unchecked(&mut frame[L3_OFFSET..]);
+        ip.set_total_len(total as u16);
+        ip.fill_checksum();
+        (ip.src_addr(), ip.dst_addr())
+    };
+    let mut t = tcp::Packet::new_unchecked(&mut frame[L3_OFFSET + ip_len..]);
+    t.set_seq_number(seq);
+    t.set_flags(flags);
+    t.fill_checksum(src, dst);
+}
