@@ -1,6 +1,6 @@
 //! Splicer's configuration: the TOML file that describes the data plane (DPDK EAL
-//! arguments, workers, pools, rings), the ports and their IPv4 subnets, and the
-//! virtual services (VIPs).
+//! arguments, workers, pools, rings, timers), the ports and their IPv4 subnets, the
+//! real (back-end) servers, and the virtual services (VIPs) with their content rules.
 //!
 //! ```toml
 //! [dataplane]
@@ -15,9 +15,22 @@
 //! name = "inside"
 //! address = "198.19.0.1/24"
 //!
+//! [[real]]
+//! name = "s1"
+//! address = "198.19.0.11:80"
+//!
+//! [[real]]
+//! name = "s2"
+//! address = "198.19.0.12:80"
+//!
 //! [[virtual]]
 //! name = "www"
 //! address = "198.18.0.100:80"
+//! bind = ["s1", "s2"]
+//!
+//! [[virtual.rule]]
+//! path_prefix = "/img/"
+//! bind = ["s2"]
 //! ```
 //!
 //! [`Config::load`] and [`Config::from_toml_str`] parse the file, fill in the defaults
@@ -29,6 +42,9 @@
 //! equal `Config`: durations are written as humantime strings (`"10s"`), addresses as
 //! strings (`"198.18.0.1/24"`, `"198.18.0.100:80"`), byte sizes as their shortest
 //! exact string (`"16KiB"`).
+//!
+//! [`Config::farm`] turns the reals and the virtuals' routing into the data plane's
+//! [`Farm`].
 
 mod duration;
 mod eal;
@@ -41,15 +57,20 @@ mod validate;
 pub use error::ConfigError;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
+pub use splicer_dataplane::balance::Predictor;
+pub use splicer_http::Method;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+use splicer_dataplane::balance::{self, Farm, RealId, RuleRoute, VirtualPolicy};
+use splicer_http::Matcher;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The default of every optional `[dataplane]` and `[[virtual]]` key.
+/// The default of every optional `[dataplane]`, `[[real]]` and `[[virtual]]` key.
 pub mod defaults {
-    use crate::ByteSize;
+    use crate::{ByteSize, Mode, Predictor};
     use std::time::Duration;
 
     /// `dataplane.workers`.
@@ -86,10 +107,28 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
     /// `dataplane.client_idle_timeout`: 60 s.
     pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// `dataplane.connect_timeout`: 3 s.
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+    /// `dataplane.queue_timeout`: 3 s.
+    pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(3);
+    /// `dataplane.server_idle_timeout`: 60 s.
+    pub const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// `dataplane.drain_timeout`: 5 s.
+    pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
     /// `dataplane.control_socket`: where `splicer ctl` and `splicer shell` connect.
     pub const CONTROL_SOCKET: &str = "/run/splicer/splicer.sock";
+    /// `real.weight`.
+    pub const REAL_WEIGHT: u16 = 1;
+    /// `real.pool`: idle server connections kept open per worker.
+    pub const REAL_POOL: u16 = 4;
+    /// `real.maxconns`: server connections per worker, idle and busy.
+    pub const REAL_MAXCONNS: u16 = 64;
     /// `virtual.max_request_head`: 16 KiB.
     pub const MAX_REQUEST_HEAD: ByteSize = ByteSize::kib(16);
+    /// `virtual.mode`.
+    pub const MODE: Mode = Mode::Splice;
+    /// `virtual.predictor`: round robin.
+    pub const PREDICTOR: Predictor = Predictor::RoundRobin;
 }
 
 /// The whole configuration file.
@@ -106,6 +145,9 @@ pub struct Config {
     /// `[[port]]` (at least one): the ports, in DPDK port-id order.
     #[serde(rename = "port")]
     pub ports: Vec<Port>,
+    /// `[[real]]` (optional, may be empty): the real (back-end) servers.
+    #[serde(rename = "real", skip_serializing_if = "Vec::is_empty")]
+    pub reals: Vec<Real>,
     /// `[[virtual]]` (optional, may be empty): the virtual services.
     #[serde(rename = "virtual", skip_serializing_if = "Vec::is_empty")]
     pub virtuals: Vec<Virtual>,
@@ -191,6 +233,25 @@ pub struct Dataplane {
     /// is reset (`client_idle_timeouts`).
     #[serde(serialize_with = "duration::serialize")]
     pub client_idle_timeout: Duration,
+    /// `connect_timeout` (duration, default `"3s"`, > 0, at most 24h): how long opening
+    /// a server connection may take before it counts as failed.
+    #[serde(serialize_with = "duration::serialize")]
+    pub connect_timeout: Duration,
+    /// `queue_timeout` (duration, default `"3s"`, > 0, at most 24h): how long a request
+    /// waits for a server connection (pool empty, the real at `maxconns`, or the
+    /// connection still opening) before it is answered `503`.
+    #[serde(serialize_with = "duration::serialize")]
+    pub queue_timeout: Duration,
+    /// `server_idle_timeout` (duration, default `"60s"`, > 0, at most 24h): idle pooled
+    /// server connections beyond a real's `pool` are closed after this long; a server
+    /// silent this long in the middle of a response is given up.
+    #[serde(serialize_with = "duration::serialize")]
+    pub server_idle_timeout: Duration,
+    /// `drain_timeout` (duration, default `"5s"`, > 0, at most 24h): how long a server
+    /// connection whose client reset in the middle of a response may take to finish
+    /// the response before it is closed instead of reused.
+    #[serde(serialize_with = "duration::serialize")]
+    pub drain_timeout: Duration,
     /// `control_socket` (path, default `"/run/splicer/splicer.sock"`): the Unix socket
     /// on which the control core serves `splicer ctl` and `splicer shell`. Absolute, at
     /// most 107 bytes (the kernel's limit for a socket path). `""` disables it and is
@@ -233,6 +294,10 @@ impl Dataplane {
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            queue_timeout: defaults::QUEUE_TIMEOUT,
+            server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
+            drain_timeout: defaults::DRAIN_TIMEOUT,
             control_socket: Some(PathBuf::from(defaults::CONTROL_SOCKET)),
             metrics: None,
         }
@@ -258,6 +323,156 @@ pub struct Port {
     pub gateway: Option<Ipv4Addr>,
 }
 
+/// `[[real]]`: one real (back-end) server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Real {
+    /// `name` (required, unique among reals, 1 to 32 of `A-Z a-z 0-9 _ . -`): how
+    /// `bind` lists refer to the real, and its name in logs and statistics.
+    pub name: String,
+    /// `address` (required, `"a.b.c.d:port"`, port 1..=65535): where the server
+    /// listens. Not one of Splicer's own addresses (a port's address or a VIP), and
+    /// reachable: on a port's subnet, or through a port's gateway. Reals may share an
+    /// address.
+    pub address: SocketAddrV4,
+    /// `weight` (default 1, 0..=1000): share of new requests relative to the other
+    /// reals of a set; 0 takes no new requests.
+    pub weight: u16,
+    /// `pool` (default 4, 0..=1024): idle server connections each worker keeps open to
+    /// this real.
+    pub pool: u16,
+    /// `maxconns` (default 64, 1..=65535, at least `pool`): most server connections
+    /// each worker has open to this real, idle and busy.
+    pub maxconns: u16,
+}
+
+impl Real {
+    /// A `[[real]]` with the given name and address and every other key at its default.
+    pub fn new(name: impl Into<String>, address: SocketAddrV4) -> Self {
+        Self {
+            name: name.into(),
+            address,
+            weight: defaults::REAL_WEIGHT,
+            pool: defaults::REAL_POOL,
+            maxconns: defaults::REAL_MAXCONNS,
+        }
+    }
+}
+
+/// `virtual.mode`: what a virtual does with a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Splice the client connection onto a pooled server connection.
+    #[default]
+    Splice,
+}
+
+impl Mode {
+    /// Every mode's name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["splice"];
+
+    /// The mode with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "splice" => Some(Mode::Splice),
+            _ => None,
+        }
+    }
+}
+
+/// `[[virtual.rule]]`: a content rule of a virtual. It matches a request when every
+/// condition it sets holds; it must set at least one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    /// `name` (optional, unique within the virtual, 1 to 32 of `A-Z a-z 0-9 _ . -`;
+    /// default `rule<N>`, N its 1-based position): its name in statistics.
+    pub name: String,
+    /// `path_prefix` (optional): the request's path (without the query) starts with
+    /// this, byte for byte. Starts with `/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// `path_suffix` (optional, non-empty): the path (without the query) ends with this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_suffix: Option<String>,
+    /// `host` (optional, non-empty): the request's host, ASCII case-insensitively, a
+    /// port on either side ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `method` (optional): the request method, case-sensitively (`GET`, `POST`...).
+    /// Never [`Method::Other`].
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_method"
+    )]
+    pub method: Option<Method>,
+    /// `header` (optional, `{ name = "X-Tenant", value = "blue" }`): some header field
+    /// called `name` (ASCII case-insensitive) has exactly `value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderMatch>,
+    /// `bind` (required, at least one): names of the reals that serve matching
+    /// requests.
+    pub bind: Vec<String>,
+}
+
+/// `virtual.rule.header`: a header field and its exact value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderMatch {
+    /// `name`: the field name, an HTTP token; matched ASCII case-insensitively.
+    pub name: String,
+    /// `value`: the whole field value, matched byte for byte (case-sensitive) after the
+    /// request's surrounding whitespace is removed.
+    pub value: String,
+}
+
+impl Rule {
+    /// A rule with the given name and reals and no condition yet (set at least one
+    /// before validating).
+    pub fn new(name: impl Into<String>, bind: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            path_prefix: None,
+            path_suffix: None,
+            host: None,
+            method: None,
+            header: None,
+            bind,
+        }
+    }
+
+    /// The data plane's form of the conditions: all of them must match.
+    pub fn to_http_rule(&self) -> splicer_http::Rule {
+        let mut matchers = Vec::new();
+        if let Some(p) = &self.path_prefix {
+            matchers.push(Matcher::PathPrefix(p.clone()));
+        }
+        if let Some(p) = &self.path_suffix {
+            matchers.push(Matcher::PathSuffix(p.clone()));
+        }
+        if let Some(h) = &self.host {
+            matchers.push(Matcher::Host(h.clone()));
+        }
+        if let Some(m) = self.method {
+            matchers.push(Matcher::Method(m));
+        }
+        if let Some(h) = &self.header {
+            matchers.push(Matcher::Header {
+                name: h.name.clone(),
+                value: h.value.clone(),
+            });
+        }
+        splicer_http::Rule::new(matchers)
+    }
+}
+
+fn serialize_method<S: Serializer>(m: &Option<Method>, s: S) -> Result<S::Ok, S::Error> {
+    // A validated rule never holds Method::Other, which has no token.
+    s.serialize_str(m.and_then(Method::as_str).unwrap_or(""))
+}
+
+fn serialize_predictor<S: Serializer>(p: &Predictor, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.name())
+}
+
 /// `[[virtual]]`: one virtual service (VIP and TCP port).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Virtual {
@@ -277,6 +492,20 @@ pub struct Virtual {
     /// closed. Written as an integer (bytes) or a string like `"16KiB"` (see
     /// [`ByteSize`]).
     pub max_request_head: ByteSize,
+    /// `mode` (default `"splice"`, the only mode today): what the virtual does with a
+    /// request.
+    pub mode: Mode,
+    /// `predictor` (default `"roundrobin"`, one of [`Predictor::NAMES`]): how a real is
+    /// chosen inside the set a request selects.
+    #[serde(serialize_with = "serialize_predictor")]
+    pub predictor: Predictor,
+    /// `bind` (default `[]`, names of reals, no duplicates): the reals for requests no
+    /// rule matches. Empty: such requests are answered `503`.
+    pub bind: Vec<String>,
+    /// `[[virtual.rule]]` (optional): content rules, tried in order; the first that
+    /// matches picks its reals.
+    #[serde(rename = "rule", skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
 }
 
 impl Virtual {
@@ -288,6 +517,10 @@ impl Virtual {
             address,
             port: None,
             max_request_head: defaults::MAX_REQUEST_HEAD,
+            mode: defaults::MODE,
+            predictor: defaults::PREDICTOR,
+            bind: Vec::new(),
+            rules: Vec::new(),
         }
     }
 }
@@ -337,6 +570,72 @@ impl Config {
         match validate::virtual_owner(&self.ports, &self.virtuals[i]) {
             Ok(index) => index,
             Err(e) => panic!("virtual[{i}]: {e} (the configuration was not validated)"),
+        }
+    }
+
+    /// The data plane's view of the server side: every `[[real]]` in file order (a
+    /// real's [`RealId`] is its index in `reals`), and per `[[virtual]]`, in file order
+    /// (so `Farm::virtuals[i]` belongs to the virtual whose `Service::virtual_index` is
+    /// `i`), its predictor, its rules with their reals, and its bind list.
+    ///
+    /// # Panics
+    /// On a configuration that fails [`Config::validate`] (a `bind` naming no real, or
+    /// more reals than a [`RealId`] can number).
+    pub fn farm(&self) -> Farm {
+        let ids: HashMap<&str, RealId> = self
+            .reals
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let id = RealId::try_from(i).unwrap_or_else(|_| {
+                    panic!("real[{i}]: too many reals (the configuration was not validated)")
+                });
+                (r.name.as_str(), id)
+            })
+            .collect();
+        let set = |names: &[String], key: &str| -> Vec<RealId> {
+            names
+                .iter()
+                .map(|n| match ids.get(n.as_str()) {
+                    Some(&id) => id,
+                    None => panic!(
+                        "{key}: real {n} does not exist (the configuration was not validated)"
+                    ),
+                })
+                .collect()
+        };
+        Farm {
+            reals: self
+                .reals
+                .iter()
+                .map(|r| balance::Real {
+                    name: r.name.clone(),
+                    address: r.address,
+                    weight: r.weight,
+                    pool: r.pool,
+                    maxconns: r.maxconns,
+                })
+                .collect(),
+            virtuals: self
+                .virtuals
+                .iter()
+                .enumerate()
+                .map(|(i, v)| VirtualPolicy {
+                    name: v.name.clone(),
+                    predictor: v.predictor,
+                    rules: v
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .map(|(j, r)| RuleRoute {
+                            name: r.name.clone(),
+                            rule: r.to_http_rule(),
+                            reals: set(&r.bind, &format!("virtual[{i}].rule[{j}].bind")),
+                        })
+                        .collect(),
+                    bind: set(&v.bind, &format!("virtual[{i}].bind")),
+                })
+                .collect(),
         }
     }
 

@@ -130,6 +130,14 @@ pub(crate) fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// Whether `name` is 1 to 32 of `A-Z a-z 0-9 _ . -` (real and rule names).
+pub(crate) fn valid_real_name(name: &str) -> bool {
+    (1..=NAME_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
 /// Why `ip` can be no port's, gateway's or VIP's address, if it cannot.
 pub(crate) fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();
@@ -260,6 +268,12 @@ mod tests {
         }
         for bad in ["", "Outside", "a b", "café", "dot.name", &"x".repeat(33)] {
             assert!(!valid_name(bad), "{bad}");
+        }
+        for ok in ["s1", "S1", "web-1.dc_2", ".", &"x".repeat(32)] {
+            assert!(valid_real_name(ok), "{ok}");
+        }
+        for bad in ["", "a b", "café", "s/1", "s:1", &"x".repeat(33)] {
+            assert!(!valid_real_name(bad), "{bad}");
         }
     }
 

@@ -8,8 +8,8 @@
 
 use crate::validate::{self, IntRule};
 use crate::{
-    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Port,
-    Virtual,
+    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane,
+    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -26,6 +26,8 @@ pub(crate) struct RawConfig {
     dataplane: Option<RawDataplane>,
     #[serde(default, deserialize_with = "port_tables")]
     port: Vec<RawPort>,
+    #[serde(default, deserialize_with = "real_tables")]
+    real: Vec<RawReal>,
     #[serde(default, rename = "virtual", deserialize_with = "virtual_tables")]
     virtuals: Vec<RawVirtual>,
 }
@@ -51,6 +53,10 @@ struct RawDataplane {
     handshake_timeout: Option<Value>,
     request_timeout: Option<Value>,
     client_idle_timeout: Option<Value>,
+    connect_timeout: Option<Value>,
+    queue_timeout: Option<Value>,
+    server_idle_timeout: Option<Value>,
+    drain_timeout: Option<Value>,
     control_socket: Option<Value>,
     metrics: Option<Value>,
 }
@@ -70,6 +76,43 @@ struct RawVirtual {
     address: Option<Value>,
     port: Option<Value>,
     max_request_head: Option<Value>,
+    mode: Option<Value>,
+    predictor: Option<Value>,
+    bind: Option<Value>,
+    #[serde(default, deserialize_with = "rule_tables")]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[real]] table")]
+struct RawReal {
+    name: Option<Value>,
+    address: Option<Value>,
+    weight: Option<Value>,
+    pool: Option<Value>,
+    maxconns: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[virtual.rule]] table")]
+struct RawRule {
+    name: Option<Value>,
+    path_prefix: Option<Value>,
+    path_suffix: Option<Value>,
+    host: Option<Value>,
+    method: Option<Value>,
+    header: Option<RawHeader>,
+    bind: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { name = \"X-Tenant\", value = \"blue\" }"
+)]
+struct RawHeader {
+    name: Option<Value>,
+    value: Option<Value>,
 }
 
 /// An array of tables, with an error that says how to write one.
@@ -97,6 +140,14 @@ fn port_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawPort>, D::Error
 
 fn virtual_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawVirtual>, D::Error> {
     d.deserialize_seq(Tables("virtual", PhantomData))
+}
+
+fn real_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawReal>, D::Error> {
+    d.deserialize_seq(Tables("real", PhantomData))
+}
+
+fn rule_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawRule>, D::Error> {
+    d.deserialize_seq(Tables("virtual.rule", PhantomData))
 }
 
 /// A value's type and, for scalars, the value: `integer 5`, `string "x"`.
@@ -151,6 +202,95 @@ fn string(key: &str, value: Value) -> Result<String, ConfigError> {
     }
 }
 
+/// An integer key of an array entry (`real[2].weight`), checked against `rule`'s range
+/// where it does not fit `T`.
+fn integer_at<T: TryFrom<i64>>(
+    key: &str,
+    rule: &IntRule,
+    value: Option<Value>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(Value::Integer(i)) => T::try_from(i).map_err(|_| rule.error_at(key, i)),
+        Some(other) => Err(ConfigError::invalid(
+            key,
+            format!("expected an integer, got {}", describe(&other)),
+        )),
+    }
+}
+
+/// An IPv4 socket address: `"198.19.0.11:80"`.
+fn socket_address(
+    key: &str,
+    value: Value,
+    example_ip: Ipv4Addr,
+) -> Result<SocketAddrV4, ConfigError> {
+    let address = string(key, value)?;
+    address.trim().parse().map_err(|_| {
+        let ip = address
+            .split(':')
+            .next()
+            .and_then(|ip| ip.trim().parse::<Ipv4Addr>().ok())
+            .unwrap_or(example_ip);
+        ConfigError::invalid(
+            key,
+            format!("{address:?} is not an IPv4 address with a TCP port (like {ip}:80)"),
+        )
+    })
+}
+
+/// A list of real names: `bind = ["s1", "s2"]`.
+fn names(key: &str, value: Value) -> Result<Vec<String>, ConfigError> {
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s),
+                other => Err(ConfigError::invalid(
+                    format!("{key}[{i}]"),
+                    format!(
+                        "expected a string (the name of a [[real]]), got {}",
+                        describe(&other)
+                    ),
+                )),
+            })
+            .collect(),
+        other => Err(ConfigError::invalid(
+            key,
+            format!(
+                "expected an array of [[real]] names (like [\"s1\", \"s2\"]), got {}",
+                describe(&other)
+            ),
+        )),
+    }
+}
+
+/// One of the accepted names of a closed set, like `mode` or `predictor`.
+fn choice<T>(
+    key: &str,
+    value: Option<Value>,
+    default: T,
+    what: &str,
+    accepted: &[&str],
+    from_name: impl Fn(&str) -> Option<T>,
+    hint: impl Fn(&str) -> Option<String>,
+) -> Result<T, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let name = string(key, value)?;
+    from_name(name.trim()).ok_or_else(|| {
+        let accepted = accepted.join(", ");
+        let message = match hint(name.trim()) {
+            Some(h) => format!("{h}; accepted values: {accepted}"),
+            None => format!("unknown {what} {name:?}; accepted values: {accepted}"),
+        };
+        ConfigError::invalid(key, message)
+    })
+}
+
 fn required(key: &str, value: Option<Value>, example: &str) -> Result<Value, ConfigError> {
     value.ok_or_else(|| {
         ConfigError::invalid(key, format!("missing; it is required, like {example}"))
@@ -175,6 +315,12 @@ impl TryFrom<RawConfig> for Config {
                 .into_iter()
                 .enumerate()
                 .map(|(i, p)| p.convert(i))
+                .collect::<Result<_, _>>()?,
+            reals: raw
+                .real
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| r.convert(i))
                 .collect::<Result<_, _>>()?,
             virtuals: raw
                 .virtuals
@@ -296,6 +442,26 @@ impl RawDataplane {
                 self.client_idle_timeout,
                 defaults::CLIENT_IDLE_TIMEOUT,
             )?,
+            connect_timeout: duration(
+                "dataplane.connect_timeout",
+                self.connect_timeout,
+                defaults::CONNECT_TIMEOUT,
+            )?,
+            queue_timeout: duration(
+                "dataplane.queue_timeout",
+                self.queue_timeout,
+                defaults::QUEUE_TIMEOUT,
+            )?,
+            server_idle_timeout: duration(
+                "dataplane.server_idle_timeout",
+                self.server_idle_timeout,
+                defaults::SERVER_IDLE_TIMEOUT,
+            )?,
+            drain_timeout: duration(
+                "dataplane.drain_timeout",
+                self.drain_timeout,
+                defaults::DRAIN_TIMEOUT,
+            )?,
             control_socket: match self.control_socket {
                 None => Some(PathBuf::from(defaults::CONTROL_SOCKET)),
                 Some(v) => {
@@ -361,25 +527,15 @@ impl RawVirtual {
             &key("name"),
             required(&key("name"), self.name, "name = \"www\"")?,
         )?;
-        let address = string(
+        let address = socket_address(
             &key("address"),
             required(
                 &key("address"),
                 self.address,
                 "address = \"198.18.0.100:80\"",
             )?,
+            Ipv4Addr::new(198, 18, 0, 100),
         )?;
-        let address: SocketAddrV4 = address.trim().parse().map_err(|_| {
-            let ip = address
-                .split(':')
-                .next()
-                .and_then(|ip| ip.trim().parse::<Ipv4Addr>().ok())
-                .unwrap_or(Ipv4Addr::new(198, 18, 0, 100));
-            ConfigError::invalid(
-                key("address"),
-                format!("{address:?} is not an IPv4 address with a TCP port (like {ip}:80)"),
-            )
-        })?;
         let port = match self.port {
             None => None,
             Some(v) => Some(string(&key("port"), v)?),
@@ -389,11 +545,147 @@ impl RawVirtual {
             self.max_request_head,
             defaults::MAX_REQUEST_HEAD,
         )?;
+        let mode = choice(
+            &key("mode"),
+            self.mode,
+            defaults::MODE,
+            "mode",
+            Mode::NAMES,
+            Mode::from_name,
+            |name| {
+                (name == "redirect").then(|| "mode \"redirect\" is not available yet".to_string())
+            },
+        )?;
+        let predictor = choice(
+            &key("predictor"),
+            self.predictor,
+            defaults::PREDICTOR,
+            "predictor",
+            Predictor::NAMES,
+            Predictor::from_name,
+            |_| None,
+        )?;
+        let bind = match self.bind {
+            None => Vec::new(),
+            Some(v) => names(&key("bind"), v)?,
+        };
+        let rules = self
+            .rule
+            .into_iter()
+            .enumerate()
+            .map(|(j, r)| r.convert(i, j))
+            .collect::<Result<_, _>>()?;
         Ok(Virtual {
             name,
             address,
             port,
             max_request_head,
+            mode,
+            predictor,
+            bind,
+            rules,
         })
+    }
+}
+
+impl RawReal {
+    fn convert(self, i: usize) -> Result<Real, ConfigError> {
+        let key = |field: &str| format!("real[{i}].{field}");
+        let name = string(
+            &key("name"),
+            required(&key("name"), self.name, "name = \"s1\"")?,
+        )?;
+        let address = socket_address(
+            &key("address"),
+            required(
+                &key("address"),
+                self.address,
+                "address = \"198.19.0.11:80\"",
+            )?,
+            Ipv4Addr::new(198, 19, 0, 11),
+        )?;
+        Ok(Real {
+            name,
+            address,
+            weight: integer_at(
+                &key("weight"),
+                &validate::REAL_WEIGHT,
+                self.weight,
+                defaults::REAL_WEIGHT,
+            )?,
+            pool: integer_at(
+                &key("pool"),
+                &validate::REAL_POOL,
+                self.pool,
+                defaults::REAL_POOL,
+            )?,
+            maxconns: integer_at(
+                &key("maxconns"),
+                &validate::REAL_MAXCONNS,
+                self.maxconns,
+                defaults::REAL_MAXCONNS,
+            )?,
+        })
+    }
+}
+
+impl RawRule {
+    fn convert(self, i: usize, j: usize) -> Result<Rule, ConfigError> {
+        let key = |field: &str| format!("virtual[{i}].rule[{j}].{field}");
+        let optional = |field: &str, value: Option<Value>| -> Result<Option<String>, ConfigError> {
+            value.map(|v| string(&key(field), v)).transpose()
+        };
+        // In the order of the keys in the documentation, so that the first problem
+        // reported is the first one a reader meets.
+        let name = match self.name {
+            None => format!("rule{}", j + 1),
+            Some(v) => string(&key("name"), v)?,
+        };
+        let path_prefix = optional("path_prefix", self.path_prefix)?;
+        let path_suffix = optional("path_suffix", self.path_suffix)?;
+        let host = optional("host", self.host)?;
+        let method = match optional("method", self.method)? {
+            None => None,
+            Some(token) => Some(method(&key("method"), &token)?),
+        };
+        let header = match self.header {
+            None => None,
+            Some(h) => {
+                const EXAMPLE: &str = "header = { name = \"X-Tenant\", value = \"blue\" }";
+                let hkey = |field: &str| key(&format!("header.{field}"));
+                Some(HeaderMatch {
+                    name: string(&hkey("name"), required(&hkey("name"), h.name, EXAMPLE)?)?,
+                    value: string(&hkey("value"), required(&hkey("value"), h.value, EXAMPLE)?)?,
+                })
+            }
+        };
+        let bind = names(
+            &key("bind"),
+            required(&key("bind"), self.bind, "bind = [\"s2\"]")?,
+        )?;
+        Ok(Rule {
+            name,
+            path_prefix,
+            path_suffix,
+            host,
+            method,
+            header,
+            bind,
+        })
+    }
+}
+
+/// A method token as a [`Method`]; tokens without a variant of their own are refused,
+/// since [`Method::Other`] would match every such method, not just this one.
+fn method(key: &str, token: &str) -> Result<Method, ConfigError> {
+    if token.is_empty() || !token.bytes().all(validate::is_tchar) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{token:?} is not an HTTP method token (like \"GET\")"),
+        ));
+    }
+    match Method::from_token(token) {
+        Method::Other => Err(validate::method_error(key, token)),
+        m => Ok(m),
     }
 }

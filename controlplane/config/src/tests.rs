@@ -2,6 +2,8 @@
 //! error message.
 
 use super::*;
+use splicer_dataplane::balance::Route;
+use splicer_http::Rule as HttpRule;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -23,9 +25,27 @@ address = "198.18.0.1/24"
 name = "inside"
 address = "198.19.0.1/24"
 
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+
+[[real]]
+name = "s3"
+address = "198.19.0.13:80"
+
 [[virtual]]
 name = "www"
 address = "198.18.0.100:80"
+bind = ["s1", "s2", "s3"]    # requests no rule matches
+
+[[virtual.rule]]
+name = "img"
+path_prefix = "/img/"        # GET /img/... goes to s2 only
+bind = ["s2"]
 "#;
 
 const PORTS: &str = r#"
@@ -102,11 +122,29 @@ fn demo_config() -> Config {
                 gateway: None,
             },
         ],
+        reals: vec![
+            Real {
+                name: "s1".into(),
+                address: "198.19.0.11:80".parse().unwrap(),
+                weight: 1,
+                pool: 4,
+                maxconns: 64,
+            },
+            Real::new("s2", "198.19.0.12:80".parse().unwrap()),
+            Real::new("s3", "198.19.0.13:80".parse().unwrap()),
+        ],
         virtuals: vec![Virtual {
             name: "www".into(),
             address: "198.18.0.100:80".parse().unwrap(),
             port: None,
             max_request_head: ByteSize::from_bytes(16384),
+            mode: Mode::Splice,
+            predictor: Predictor::RoundRobin,
+            bind: strings(&["s1", "s2", "s3"]),
+            rules: vec![Rule {
+                path_prefix: Some("/img/".into()),
+                ..Rule::new("img", strings(&["s2"]))
+            }],
         }],
     }
 }
@@ -135,7 +173,16 @@ fn demo_file_loads_with_every_default() {
     assert_eq!(dp.handshake_timeout, Duration::from_secs(3));
     assert_eq!(dp.request_timeout, Duration::from_secs(10));
     assert_eq!(dp.client_idle_timeout, Duration::from_secs(60));
+    assert_eq!(dp.connect_timeout, Duration::from_secs(3));
+    assert_eq!(dp.queue_timeout, Duration::from_secs(3));
+    assert_eq!(dp.server_idle_timeout, Duration::from_secs(60));
+    assert_eq!(dp.drain_timeout, Duration::from_secs(5));
     assert_eq!(c.virtuals[0].max_request_head.bytes(), 16 * 1024);
+    assert_eq!(c.virtuals[0].mode, Mode::Splice);
+    assert_eq!(c.virtuals[0].predictor, Predictor::RoundRobin);
+    for r in &c.reals {
+        assert_eq!((r.weight, r.pool, r.maxconns), (1, 4, 64), "{}", r.name);
+    }
     assert_eq!(c.virtual_port_index(0), 0);
     assert_eq!(c.eal_lcore_count(), Some(2));
 }
@@ -149,15 +196,41 @@ fn default_constants() {
     assert_eq!(defaults::CLIENT_IDLE_TIMEOUT, Duration::from_secs(60));
     assert_eq!(defaults::MAX_REQUEST_HEAD.bytes(), 16384);
     assert_eq!(defaults::MAX_REQUEST_HEAD.to_string(), "16KiB");
+    assert_eq!(defaults::CONNECT_TIMEOUT, Duration::from_secs(3));
+    assert_eq!(defaults::QUEUE_TIMEOUT, Duration::from_secs(3));
+    assert_eq!(defaults::SERVER_IDLE_TIMEOUT, Duration::from_secs(60));
+    assert_eq!(defaults::DRAIN_TIMEOUT, Duration::from_secs(5));
+    assert_eq!(defaults::REAL_WEIGHT, 1);
+    assert_eq!(defaults::REAL_POOL, 4);
+    assert_eq!(defaults::REAL_MAXCONNS, 64);
+    assert_eq!(defaults::MODE, Mode::Splice);
+    assert_eq!(defaults::PREDICTOR, Predictor::RoundRobin);
     let dp = Dataplane::new(strings(&["-l", "0-1"]));
+    assert_eq!(dp.connect_timeout, defaults::CONNECT_TIMEOUT);
+    assert_eq!(dp.queue_timeout, defaults::QUEUE_TIMEOUT);
+    assert_eq!(dp.server_idle_timeout, defaults::SERVER_IDLE_TIMEOUT);
+    assert_eq!(dp.drain_timeout, defaults::DRAIN_TIMEOUT);
     assert_eq!(dp.max_flows, defaults::MAX_FLOWS);
     assert_eq!(dp.max_half_open, defaults::MAX_HALF_OPEN);
     assert_eq!(dp.handshake_timeout, defaults::HANDSHAKE_TIMEOUT);
     assert_eq!(dp.request_timeout, defaults::REQUEST_TIMEOUT);
     assert_eq!(dp.client_idle_timeout, defaults::CLIENT_IDLE_TIMEOUT);
     let v = Virtual::new("www", "198.18.0.100:80".parse().unwrap());
-    assert_eq!(v, demo_config().virtuals[0]);
+    assert_eq!(
+        v,
+        Virtual {
+            bind: vec![],
+            rules: vec![],
+            ..demo_config().virtuals[0].clone()
+        }
+    );
     assert_eq!(v.max_request_head, defaults::MAX_REQUEST_HEAD);
+    assert_eq!(v.mode, defaults::MODE);
+    assert_eq!(v.predictor, defaults::PREDICTOR);
+    assert!(v.bind.is_empty() && v.rules.is_empty());
+    assert_eq!(demo_config().reals[0], demo_config().reals[0].clone());
+    let r = Real::new("s1", "198.19.0.11:80".parse().unwrap());
+    assert_eq!(r, demo_config().reals[0]);
 }
 
 #[test]
@@ -190,6 +263,8 @@ fn defaults_without_optional_keys() {
         Dataplane::new(strings(&["-l", "0-2", "--no-huge"]))
     );
     assert!(c.virtuals.is_empty());
+    assert!(c.reals.is_empty());
+    assert_eq!(c.farm(), Farm::default());
     let c = ok(&dp(""));
     assert_eq!(
         c.virtuals,
@@ -219,6 +294,10 @@ max_half_open = 1048576
 handshake_timeout = "5s"
 request_timeout = "2s 500ms"
 client_idle_timeout = "5m"
+connect_timeout = "250ms"
+queue_timeout = "1s"
+server_idle_timeout = "2m"
+drain_timeout = "10s"
 
 [[port]]
 name = "outside"
@@ -233,11 +312,41 @@ address = "198.19.0.1/24"
 name = "p2p_link-3"
 address = "10.0.0.0/31"
 
+[[real]]
+name = "Web-1.dc_2"
+address = "198.19.0.11:8080"
+weight = 1000
+pool = 1024
+maxconns = 65535
+
+[[real]]
+name = "far"
+address = "203.0.113.50:80"
+weight = 0
+pool = 0
+maxconns = 1
+
 [[virtual]]
 name = "www"
 address = "198.18.0.100:80"
 port = "outside"
 max_request_head = "64KiB"
+mode = "splice"
+predictor = "roundrobin"
+bind = ["Web-1.dc_2", "far"]
+
+[[virtual.rule]]
+name = "api"
+path_prefix = "/api/"
+path_suffix = ".json"
+host = "API.example:8080"
+method = "POST"
+header = { name = "X-Tenant", value = "blue" }
+bind = ["far"]
+
+[[virtual.rule]]
+method = "DELETE"
+bind = ["far", "Web-1.dc_2"]
 
 [[virtual]]
 name = "www-tls"
@@ -268,6 +377,44 @@ max_request_head = "8 kB"
     assert_eq!(dp.handshake_timeout, Duration::from_secs(5));
     assert_eq!(dp.request_timeout, Duration::from_millis(2500));
     assert_eq!(dp.client_idle_timeout, Duration::from_secs(300));
+    assert_eq!(dp.connect_timeout, Duration::from_millis(250));
+    assert_eq!(dp.queue_timeout, Duration::from_secs(1));
+    assert_eq!(dp.server_idle_timeout, Duration::from_secs(120));
+    assert_eq!(dp.drain_timeout, Duration::from_secs(10));
+    assert_eq!(
+        c.reals[0],
+        Real {
+            name: "Web-1.dc_2".into(),
+            address: "198.19.0.11:8080".parse().unwrap(),
+            weight: 1000,
+            pool: 1024,
+            maxconns: 65535,
+        }
+    );
+    assert_eq!(
+        (c.reals[1].weight, c.reals[1].pool, c.reals[1].maxconns),
+        (0, 0, 1)
+    );
+    let www = &c.virtuals[0];
+    assert_eq!(www.bind, strings(&["Web-1.dc_2", "far"]));
+    assert_eq!(
+        www.rules[0],
+        Rule {
+            name: "api".into(),
+            path_prefix: Some("/api/".into()),
+            path_suffix: Some(".json".into()),
+            host: Some("API.example:8080".into()),
+            method: Some(Method::Post),
+            header: Some(HeaderMatch {
+                name: "X-Tenant".into(),
+                value: "blue".into()
+            }),
+            bind: strings(&["far"]),
+        }
+    );
+    assert_eq!(www.rules[1].name, "rule2");
+    assert_eq!(www.rules[1].method, Some(Method::Delete));
+    assert!(c.virtuals[1].bind.is_empty() && c.virtuals[1].rules.is_empty());
     assert_eq!(c.virtuals[0].max_request_head.bytes(), 65536);
     assert_eq!(c.virtuals[1].max_request_head.bytes(), 1536);
     assert_eq!(c.virtuals[2].max_request_head.bytes(), 8000);
@@ -310,6 +457,23 @@ fn same_vip_different_ports_and_slash_31() {
 }
 
 #[test]
+fn too_many_reals() {
+    let mut c = ok(DEMO);
+    c.reals = (0..=u32::from(u16::MAX) + 1)
+        .map(|i| Real::new(format!("r{i}"), "198.19.0.11:80".parse().unwrap()))
+        .collect();
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "real: at most 65536 [[real]] tables are allowed, got 65537"
+    );
+    c.reals.pop();
+    c.virtuals[0].bind = vec!["r65535".into()];
+    c.virtuals[0].rules.clear();
+    assert_eq!(c.validate().unwrap(), ());
+    assert_eq!(c.farm().virtuals[0].bind, vec![u16::MAX]);
+}
+
+#[test]
 #[should_panic(expected = "virtual[0]: no [[port]] named \"dmz\"")]
 fn virtual_port_index_panics_on_unvalidated_config() {
     let mut c = ok(&dp(""));
@@ -342,11 +506,27 @@ fn round_trip_demo() {
         "handshake_timeout = \"3s\"",
         "request_timeout = \"10s\"",
         "client_idle_timeout = \"1m\"",
+        "connect_timeout = \"3s\"",
+        "queue_timeout = \"3s\"",
+        "server_idle_timeout = \"1m\"",
+        "drain_timeout = \"5s\"",
         "max_request_head = \"16KiB\"",
         "[[port]]",
         "address = \"198.18.0.1/24\"",
+        "[[real]]",
+        "address = \"198.19.0.11:80\"",
+        "weight = 1",
+        "pool = 4",
+        "maxconns = 64",
         "[[virtual]]",
         "address = \"198.18.0.100:80\"",
+        "mode = \"splice\"",
+        "predictor = \"roundrobin\"",
+        "bind = [\"s1\", \"s2\", \"s3\"]",
+        "[[virtual.rule]]",
+        "name = \"img\"",
+        "path_prefix = \"/img/\"",
+        "bind = [\"s2\"]",
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
     }
@@ -428,7 +608,7 @@ fn unknown_top_level_key() {
     let line = s.lines().position(|l| l == "[dataplan]").unwrap() + 1;
     let m = toml_err(&s, "`dataplan`", line);
     assert!(
-        m.contains("expected one of `dataplane`, `port`, `virtual`"),
+        m.contains("expected one of `dataplane`, `port`, `real`, `virtual`"),
         "{m}"
     );
 }
@@ -855,6 +1035,10 @@ fn connection_timer_errors() {
         "handshake_timeout",
         "request_timeout",
         "client_idle_timeout",
+        "connect_timeout",
+        "queue_timeout",
+        "server_idle_timeout",
+        "drain_timeout",
     ] {
         let full = format!("dataplane.{key}");
         for zero in ["\"0s\"", "\"0\"", "0"] {
@@ -1267,4 +1451,688 @@ fn metrics_errors() {
         invalid(&dp("metrics = \"127.0.0.1:0\""), KEY),
         "dataplane.metrics: TCP port must be between 1 and 65535, got 0 (127.0.0.1:0)"
     );
+}
+
+// ---------------------------------------------------------------- reals
+
+const REALS: &str = r#"
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+
+[[real]]
+name = "s3"
+address = "198.19.0.13:80"
+"#;
+
+/// The standard ports and the three reals, then `rest`.
+fn with_reals(rest: &str) -> String {
+    doc("", &format!("{PORTS}{REALS}{rest}"))
+}
+
+/// The standard ports, the three reals and virtual `www` with `keys` appended to it
+/// (more keys, then `[[virtual.rule]]` tables).
+fn www(keys: &str) -> String {
+    with_reals(&format!("{WWW}{keys}\n"))
+}
+
+/// The standard ports, one `[[real]]` with `keys`, and virtual `www`.
+fn one_real(keys: &str) -> String {
+    doc("", &format!("{PORTS}[[real]]\n{keys}\n{WWW}"))
+}
+
+#[test]
+fn real_defaults_and_shared_addresses() {
+    let c = ok(&one_real("name = \"s1\"\naddress = \"198.19.0.11:80\""));
+    assert_eq!(
+        c.reals,
+        vec![Real {
+            name: "s1".into(),
+            address: "198.19.0.11:80".parse().unwrap(),
+            weight: defaults::REAL_WEIGHT,
+            pool: defaults::REAL_POOL,
+            maxconns: defaults::REAL_MAXCONNS,
+        }]
+    );
+    // Two reals on one address and port (say, two names for one server): accepted.
+    let c = ok(&with_reals(
+        "[[real]]\nname = \"s1-again\"\naddress = \"198.19.0.11:80\"\n",
+    ));
+    assert_eq!(c.reals[3].address, c.reals[0].address);
+    // Reals need no virtual, and a virtual needs no real.
+    assert_eq!(ok(&with_reals("")).virtuals, vec![]);
+    // Bounds.
+    ok(&one_real(
+        "name = \"a\"\naddress = \"198.19.0.11:1\"\nweight = 0\npool = 0\nmaxconns = 1",
+    ));
+    ok(&one_real(
+        "name = \"a\"\naddress = \"198.19.0.11:65535\"\nweight = 1000\npool = 1024\nmaxconns = 1024",
+    ));
+}
+
+#[test]
+fn real_beyond_a_gateway() {
+    let gw = "[[port]]\nname = \"outside\"\naddress = \"198.18.0.1/24\"\n[[port]]\nname = \"inside\"\naddress = \"198.19.0.1/24\"\ngateway = \"198.19.0.254\"\n";
+    let c = ok(&doc(
+        "",
+        &format!("{gw}[[real]]\nname = \"far\"\naddress = \"203.0.113.9:80\"\n"),
+    ));
+    assert_eq!(c.reals[0].address, "203.0.113.9:80".parse().unwrap());
+    assert_eq!(
+        invalid(
+            &one_real("name = \"far\"\naddress = \"203.0.113.9:80\""),
+            "real[0].address"
+        ),
+        "real[0].address: 203.0.113.9 is on no port's subnet and no port has a gateway, so Splicer cannot reach it; put the real on a port's subnet or give the port that leads to it a gateway"
+    );
+}
+
+#[test]
+fn real_errors() {
+    let a = "address = \"198.19.0.11:80\"";
+    let cases = [
+        (format!("name = \"s 1\"\n{a}"), "real[0].name", "real[0].name: \"s 1\" is not a valid name: use 1 to 32 characters from A-Z, a-z, 0-9, '_', '.' and '-'".to_string()),
+        (format!("name = \"{}\"\n{a}", "s".repeat(33)), "real[0].name", format!("real[0].name: \"{}\" is not a valid name: use 1 to 32 characters from A-Z, a-z, 0-9, '_', '.' and '-'", "s".repeat(33))),
+        (format!("name = \"\"\n{a}"), "real[0].name", "real[0].name: \"\" is not a valid name: use 1 to 32 characters from A-Z, a-z, 0-9, '_', '.' and '-'".into()),
+        (a.to_string(), "real[0].name", "real[0].name: missing; it is required, like name = \"s1\"".into()),
+        (format!("name = 1\n{a}"), "real[0].name", "real[0].name: expected a string, got integer 1".into()),
+        ("name = \"s1\"".into(), "real[0].address", "real[0].address: missing; it is required, like address = \"198.19.0.11:80\"".into()),
+        ("name = \"s1\"\naddress = \"198.19.0.11\"".into(), "real[0].address", "real[0].address: \"198.19.0.11\" is not an IPv4 address with a TCP port (like 198.19.0.11:80)".into()),
+        ("name = \"s1\"\naddress = \"server1:80\"".into(), "real[0].address", "real[0].address: \"server1:80\" is not an IPv4 address with a TCP port (like 198.19.0.11:80)".into()),
+        ("name = \"s1\"\naddress = \"198.19.0.11:0\"".into(), "real[0].address", "real[0].address: TCP port must be between 1 and 65535, got 0 (198.19.0.11:0)".into()),
+        ("name = \"s1\"\naddress = \"127.0.0.1:80\"".into(), "real[0].address", "real[0].address: 127.0.0.1 is a loopback address".into()),
+        ("name = \"s1\"\naddress = \"198.19.0.1:80\"".into(), "real[0].address", "real[0].address: 198.19.0.1 is the address of port[1] (\"inside\"), one of Splicer's own; give the real server's address".into()),
+        ("name = \"s1\"\naddress = \"198.18.0.100:8080\"".into(), "real[0].address", "real[0].address: 198.18.0.100 is the address of virtual[0] (\"www\"), one of Splicer's own; give the real server's address".into()),
+        ("name = \"s1\"\naddress = \"198.19.0.255:80\"".into(), "real[0].address", "real[0].address: 198.19.0.255 is the broadcast address of port[1] (\"inside\") subnet 198.19.0.0/24".into()),
+        ("name = \"s1\"\naddress = \"198.19.0.0:80\"".into(), "real[0].address", "real[0].address: 198.19.0.0 is the network address of port[1] (\"inside\") subnet 198.19.0.0/24".into()),
+        (format!("name = \"s1\"\n{a}\nweight = 1001"), "real[0].weight", "real[0].weight: must be at most 1000, got 1001".into()),
+        (format!("name = \"s1\"\n{a}\nweight = -1"), "real[0].weight", "real[0].weight: must be at most 1000, got -1".into()),
+        (format!("name = \"s1\"\n{a}\nweight = 100000"), "real[0].weight", "real[0].weight: must be at most 1000, got 100000".into()),
+        (format!("name = \"s1\"\n{a}\nweight = \"1\""), "real[0].weight", "real[0].weight: expected an integer, got string \"1\"".into()),
+        (format!("name = \"s1\"\n{a}\npool = 1025"), "real[0].pool", "real[0].pool: must be at most 1024, got 1025".into()),
+        (format!("name = \"s1\"\n{a}\npool = -4"), "real[0].pool", "real[0].pool: must be at most 1024, got -4".into()),
+        (format!("name = \"s1\"\n{a}\nmaxconns = 0"), "real[0].maxconns", "real[0].maxconns: must be between 1 and 65535, got 0".into()),
+        (format!("name = \"s1\"\n{a}\nmaxconns = 65536"), "real[0].maxconns", "real[0].maxconns: must be between 1 and 65535, got 65536".into()),
+        (format!("name = \"s1\"\n{a}\nmaxconns = 1.5"), "real[0].maxconns", "real[0].maxconns: expected an integer, got float 1.5".into()),
+        (format!("name = \"s1\"\n{a}\npool = 8\nmaxconns = 4"), "real[0].maxconns", "real[0].maxconns: must be at least real[0].pool (8), got 4; the pool's idle connections count towards maxconns".into()),
+        // The default pool (4) counts too.
+        (format!("name = \"s1\"\n{a}\nmaxconns = 2"), "real[0].maxconns", "real[0].maxconns: must be at least real[0].pool (4), got 2; the pool's idle connections count towards maxconns".into()),
+    ];
+    for (keys, key, want) in cases {
+        assert_eq!(invalid(&one_real(&keys), key), want, "{keys}");
+    }
+    assert_eq!(
+        invalid(
+            &with_reals("[[real]]\nname = \"s2\"\naddress = \"198.19.0.14:80\"\n"),
+            "real[3].name"
+        ),
+        "real[3].name: duplicate real name \"s2\" (real[1] has it too)"
+    );
+    // Real names are case-sensitive: S1 is not s1.
+    ok(&with_reals(
+        "[[real]]\nname = \"S1\"\naddress = \"198.19.0.14:80\"\n",
+    ));
+}
+
+#[test]
+fn real_shape_errors() {
+    let s = one_real("name = \"s1\"\naddress = \"198.19.0.11:80\"\nbackup = true");
+    let line = s.lines().position(|l| l == "backup = true").unwrap() + 1;
+    let m = toml_err(&s, "`backup`", line);
+    assert!(
+        m.contains(
+            "unknown field `backup`, expected one of `name`, `address`, `weight`, `pool`, `maxconns`"
+        ),
+        "{m}"
+    );
+    let s = doc(
+        "",
+        &format!("{PORTS}[real]\nname = \"s1\"\naddress = \"198.19.0.11:80\"\n"),
+    );
+    let line = s.lines().position(|l| l == "[real]").unwrap() + 1;
+    let m = toml_err(&s, "[[real]]", line);
+    assert!(
+        m.contains("expected an array of tables, written [[real]]"),
+        "{m}"
+    );
+}
+
+// ---------------------------------------------------------------- virtual routing keys
+
+#[test]
+fn virtual_routing_defaults() {
+    let c = ok(&www(""));
+    let v = &c.virtuals[0];
+    assert_eq!(v.mode, Mode::Splice);
+    assert_eq!(v.predictor, Predictor::RoundRobin);
+    assert!(v.bind.is_empty());
+    assert!(v.rules.is_empty());
+    let farm = c.farm();
+    assert_eq!(farm.reals.len(), 3);
+    assert_eq!(
+        farm.virtuals,
+        vec![VirtualPolicy {
+            name: "www".into(),
+            predictor: Predictor::RoundRobin,
+            rules: vec![],
+            bind: vec![],
+        }]
+    );
+    let c = ok(&www(
+        "mode = \"splice\"\npredictor = \"roundrobin\"\nbind = []",
+    ));
+    assert_eq!(c.virtuals[0], v.clone());
+}
+
+#[test]
+fn mode_and_predictor_errors() {
+    assert_eq!(
+        invalid(&www("mode = \"redirect\""), "virtual[0].mode"),
+        "virtual[0].mode: mode \"redirect\" is not available yet; accepted values: splice"
+    );
+    assert_eq!(
+        invalid(&www("mode = \"proxy\""), "virtual[0].mode"),
+        "virtual[0].mode: unknown mode \"proxy\"; accepted values: splice"
+    );
+    assert_eq!(
+        invalid(&www("mode = \"Splice\""), "virtual[0].mode"),
+        "virtual[0].mode: unknown mode \"Splice\"; accepted values: splice"
+    );
+    assert_eq!(
+        invalid(&www("mode = 1"), "virtual[0].mode"),
+        "virtual[0].mode: expected a string, got integer 1"
+    );
+    assert_eq!(
+        invalid(&www("predictor = \"leastconns\""), "virtual[0].predictor"),
+        format!(
+            "virtual[0].predictor: unknown predictor \"leastconns\"; accepted values: {}",
+            Predictor::NAMES.join(", ")
+        )
+    );
+    assert_eq!(
+        invalid(&www("predictor = \"leastconns\""), "virtual[0].predictor"),
+        "virtual[0].predictor: unknown predictor \"leastconns\"; accepted values: roundrobin"
+    );
+    assert_eq!(
+        invalid(&www("predictor = true"), "virtual[0].predictor"),
+        "virtual[0].predictor: expected a string, got boolean true"
+    );
+}
+
+#[test]
+fn bind_errors() {
+    let cases = [
+        ("bind = [\"s1\", \"s9\"]", "virtual[0].bind", "virtual[0].bind: real s9 does not exist"),
+        ("bind = [\"s1\", \"s2\", \"s1\"]", "virtual[0].bind", "virtual[0].bind: real s1 is listed twice"),
+        ("bind = [\"S1\"]", "virtual[0].bind", "virtual[0].bind: real S1 does not exist"),
+        ("bind = \"s1\"", "virtual[0].bind", "virtual[0].bind: expected an array of [[real]] names (like [\"s1\", \"s2\"]), got string \"s1\""),
+        ("bind = [\"s1\", 2]", "virtual[0].bind[1]", "virtual[0].bind[1]: expected a string (the name of a [[real]]), got integer 2"),
+    ];
+    for (keys, key, want) in cases {
+        assert_eq!(invalid(&www(keys), key), want, "{keys}");
+    }
+    // No [[real]] at all.
+    assert_eq!(
+        invalid(
+            &dp("").replace(WWW, &format!("{WWW}bind = [\"s1\"]\n")),
+            "virtual[0].bind"
+        ),
+        "virtual[0].bind: real s1 does not exist"
+    );
+    // The second virtual's key.
+    assert_eq!(
+        invalid(
+            &www(&format!(
+                "bind = [\"s1\"]\n{}bind = [\"s4\"]\n",
+                vip("api", "198.18.0.100:8080", None)
+            )),
+            "virtual[1].bind"
+        ),
+        "virtual[1].bind: real s4 does not exist"
+    );
+}
+
+// ---------------------------------------------------------------- rules
+
+/// Virtual `www` (bound to s1) with one `[[virtual.rule]]` of `keys`.
+fn rule(keys: &str) -> String {
+    www(&format!("bind = [\"s1\"]\n[[virtual.rule]]\n{keys}"))
+}
+
+#[test]
+fn rule_defaults_and_every_matcher() {
+    let c = ok(&www(r#"bind = ["s1", "s3"]
+[[virtual.rule]]
+path_prefix = "/img/"
+bind = ["s2"]
+[[virtual.rule]]
+name = "jpg.v2"
+path_suffix = ".jpg"
+bind = ["s2", "s3"]
+[[virtual.rule]]
+host = "api.example"
+bind = ["s3"]
+[[virtual.rule]]
+method = "POST"
+bind = ["s1"]
+[[virtual.rule]]
+header = { name = "X-Tenant", value = "blue" }
+bind = ["s1"]
+"#));
+    let names: Vec<_> = c.virtuals[0]
+        .rules
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["rule1", "jpg.v2", "rule3", "rule4", "rule5"]);
+    let rules: Vec<_> = c.farm().virtuals[0]
+        .rules
+        .iter()
+        .map(|r| r.rule.clone())
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
+            HttpRule::new(vec![Matcher::PathSuffix(".jpg".into())]),
+            HttpRule::new(vec![Matcher::Host("api.example".into())]),
+            HttpRule::new(vec![Matcher::Method(Method::Post)]),
+            HttpRule::new(vec![Matcher::Header {
+                name: "X-Tenant".into(),
+                value: "blue".into()
+            }]),
+        ]
+    );
+    round_trip(&c);
+    // Every method with a variant of its own.
+    for m in [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE",
+    ] {
+        let c = ok(&rule(&format!("method = \"{m}\"\nbind = [\"s2\"]")));
+        let got = c.virtuals[0].rules[0].method.unwrap();
+        assert_eq!(got.as_str(), Some(m));
+        round_trip(&c);
+    }
+    // An empty header value is a value.
+    ok(&rule(
+        "header = { name = \"X-Empty\", value = \"\" }\nbind = [\"s2\"]",
+    ));
+}
+
+#[test]
+fn rule_errors() {
+    const METHODS: &str = "accepted values: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE";
+    let cases: Vec<(&str, &str, String)> = vec![
+        ("name = \"img\"\nbind = [\"s2\"]", "virtual[0].rule[0]", "virtual[0].rule[0]: rule img has no condition; put its reals in the virtual's bind list".into()),
+        ("bind = [\"s2\"]", "virtual[0].rule[0]", "virtual[0].rule[0]: rule rule1 has no condition; put its reals in the virtual's bind list".into()),
+        ("name = \"a b\"\nhost = \"x\"\nbind = [\"s2\"]", "virtual[0].rule[0].name", "virtual[0].rule[0].name: \"a b\" is not a valid name: use 1 to 32 characters from A-Z, a-z, 0-9, '_', '.' and '-'".into()),
+        ("name = 3\nhost = \"x\"\nbind = [\"s2\"]", "virtual[0].rule[0].name", "virtual[0].rule[0].name: expected a string, got integer 3".into()),
+        ("path_prefix = \"\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_prefix", "virtual[0].rule[0].path_prefix: must not be empty, like \"/img/\"".into()),
+        ("path_prefix = \"img/\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_prefix", "virtual[0].rule[0].path_prefix: \"img/\" must start with '/', like \"/img/\"".into()),
+        ("path_prefix = \"/a b\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_prefix", "virtual[0].rule[0].path_prefix: \"/a b\" contains a space or a control character, which a request path never has".into()),
+        ("path_prefix = \"/a?b=1\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_prefix", "virtual[0].rule[0].path_prefix: \"/a?b=1\" contains '?' or '#'; the path is matched without its query".into()),
+        ("path_prefix = [\"/a\"]\nbind = [\"s2\"]", "virtual[0].rule[0].path_prefix", "virtual[0].rule[0].path_prefix: expected a string, got an array".into()),
+        ("path_suffix = \"\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_suffix", "virtual[0].rule[0].path_suffix: must not be empty, like \".jpg\"".into()),
+        ("path_suffix = \".jpg\\t\"\nbind = [\"s2\"]", "virtual[0].rule[0].path_suffix", "virtual[0].rule[0].path_suffix: \".jpg\\t\" contains a space or a control character, which a request path never has".into()),
+        ("host = \"\"\nbind = [\"s2\"]", "virtual[0].rule[0].host", "virtual[0].rule[0].host: must not be empty, like \"api.example\"".into()),
+        ("host = \"api example\"\nbind = [\"s2\"]", "virtual[0].rule[0].host", "virtual[0].rule[0].host: \"api example\" is not a host name (like \"api.example\")".into()),
+        ("method = \"get\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", format!("virtual[0].rule[0].method: methods are case-sensitive, write \"GET\"; {METHODS}")),
+        ("method = \"PROPFIND\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", format!("virtual[0].rule[0].method: \"PROPFIND\" is not a method a rule can match; {METHODS}")),
+        ("method = \"CONNECT\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", format!("virtual[0].rule[0].method: CONNECT requests are always refused (501), so a rule for them would never match; {METHODS}")),
+        ("method = \"connect\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", format!("virtual[0].rule[0].method: CONNECT requests are always refused (501), so a rule for them would never match; {METHODS}")),
+        ("method = \"Post\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", format!("virtual[0].rule[0].method: methods are case-sensitive, write \"POST\"; {METHODS}")),
+        ("method = \"GET /\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", "virtual[0].rule[0].method: \"GET /\" is not an HTTP method token (like \"GET\")".into()),
+        ("method = \"\"\nbind = [\"s2\"]", "virtual[0].rule[0].method", "virtual[0].rule[0].method: \"\" is not an HTTP method token (like \"GET\")".into()),
+        ("header = { name = \"X Tenant\", value = \"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.name", "virtual[0].rule[0].header.name: \"X Tenant\" is not a header field name (like \"X-Tenant\")".into()),
+        ("header = { name = \"\", value = \"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.name", "virtual[0].rule[0].header.name: \"\" is not a header field name (like \"X-Tenant\")".into()),
+        ("header = { name = \"X-Tenant\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: missing; it is required, like header = { name = \"X-Tenant\", value = \"blue\" }".into()),
+        ("header = { value = \"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.name", "virtual[0].rule[0].header.name: missing; it is required, like header = { name = \"X-Tenant\", value = \"blue\" }".into()),
+        ("header = { name = \"X-Tenant\", value = 5 }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: expected a string, got integer 5".into()),
+        ("header = { name = \"X-Tenant\", value = \" blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: \" blue\" starts or ends with whitespace; the request's value is compared without it, so this would never match".into()),
+        ("header = { name = \"X-Tenant\", value = \"a\\nb\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: \"a\\nb\" contains a control character".into()),
+        ("host = \"x\"", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: missing; it is required, like bind = [\"s2\"]".into()),
+        ("host = \"x\"\nbind = []", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: must name at least one real, like bind = [\"s2\"]".into()),
+        ("host = \"x\"\nbind = [\"s9\"]", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: real s9 does not exist".into()),
+        ("host = \"x\"\nbind = [\"s2\", \"s3\", \"s2\"]", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: real s2 is listed twice".into()),
+        ("host = \"x\"\nbind = \"s2\"", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: expected an array of [[real]] names (like [\"s1\", \"s2\"]), got string \"s2\"".into()),
+    ];
+    for (keys, key, want) in cases {
+        assert_eq!(invalid(&rule(keys), key), want, "{keys}");
+    }
+}
+
+#[test]
+fn rule_names_are_unique_within_a_virtual() {
+    let two = |first: &str, second: &str| {
+        www(&format!(
+            "[[virtual.rule]]\n{first}host = \"a\"\nbind = [\"s1\"]\n[[virtual.rule]]\n{second}host = \"b\"\nbind = [\"s2\"]\n"
+        ))
+    };
+    assert_eq!(
+        invalid(
+            &two("name = \"img\"\n", "name = \"img\"\n"),
+            "virtual[0].rule[1].name"
+        ),
+        "virtual[0].rule[1].name: duplicate rule name \"img\" (rule[0] has it too)"
+    );
+    // An explicit name that is another rule's default name.
+    assert_eq!(
+        invalid(&two("name = \"rule2\"\n", ""), "virtual[0].rule[1].name"),
+        "virtual[0].rule[1].name: duplicate rule name \"rule2\" (rule[0] has it too); a rule without a name is called rule<N>, N its position from 1"
+    );
+    ok(&two("name = \"rule1\"\n", ""));
+    // The same rule name in two virtuals is fine.
+    let c = ok(&www(&format!(
+        "[[virtual.rule]]\nname = \"img\"\nhost = \"a\"\nbind = [\"s1\"]\n{}[[virtual.rule]]\nname = \"img\"\nhost = \"b\"\nbind = [\"s2\"]\n",
+        vip("api", "198.18.0.100:8080", None)
+    )));
+    assert_eq!(c.virtuals[1].rules[0].name, "img");
+}
+
+#[test]
+fn rule_shape_errors() {
+    let s = rule("path = \"/x\"\nbind = [\"s2\"]");
+    let line = s.lines().position(|l| l == "path = \"/x\"").unwrap() + 1;
+    let m = toml_err(&s, "`path`", line);
+    assert!(
+        m.contains("unknown field `path`, expected one of `name`, `path_prefix`, `path_suffix`, `host`, `method`, `header`, `bind`"),
+        "{m}"
+    );
+    let s = rule("header = { name = \"a\", value = \"b\", regex = true }\nbind = [\"s2\"]");
+    let line = s.lines().position(|l| l.starts_with("header =")).unwrap() + 1;
+    let m = toml_err(&s, "`regex`", line);
+    assert!(
+        m.contains("unknown field `regex`, expected `name` or `value`"),
+        "{m}"
+    );
+    let s = rule("header = \"X-Tenant: blue\"\nbind = [\"s2\"]");
+    let line = s.lines().position(|l| l.starts_with("header =")).unwrap() + 1;
+    let m = toml_err(&s, "header", line);
+    assert!(
+        m.contains("expected a table like { name = \"X-Tenant\", value = \"blue\" }"),
+        "{m}"
+    );
+    let s = www("[virtual.rule]\nhost = \"a\"\nbind = [\"s1\"]");
+    let line = s.lines().position(|l| l == "[virtual.rule]").unwrap() + 1;
+    let m = toml_err(&s, "[virtual.rule]", line);
+    assert!(
+        m.contains("expected an array of tables, written [[virtual.rule]]"),
+        "{m}"
+    );
+}
+
+// ---------------------------------------------------------------- farm
+
+#[test]
+fn demo_farm() {
+    let farm = ok(DEMO).farm();
+    let real = |name: &str, last: u8| balance::Real {
+        name: name.into(),
+        address: SocketAddrV4::new(Ipv4Addr::new(198, 19, 0, last), 80),
+        weight: 1,
+        pool: 4,
+        maxconns: 64,
+    };
+    assert_eq!(
+        farm,
+        Farm {
+            reals: vec![real("s1", 11), real("s2", 12), real("s3", 13)],
+            virtuals: vec![VirtualPolicy {
+                name: "www".into(),
+                predictor: Predictor::RoundRobin,
+                rules: vec![RuleRoute {
+                    name: "img".into(),
+                    rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
+                    reals: vec![1],
+                }],
+                bind: vec![0, 1, 2],
+            }],
+        }
+    );
+}
+
+const FULL: &str = r#"
+[dataplane]
+eal = ["-l", "0-1", "--no-huge"]
+connect_timeout = "1s"
+
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+gateway = "198.19.0.254"
+
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+weight = 3
+pool = 0
+maxconns = 10
+
+[[real]]
+name = "remote"
+address = "203.0.113.20:8080"
+weight = 0
+pool = 2
+maxconns = 2
+
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+mode = "splice"
+predictor = "roundrobin"
+bind = ["s2", "s1"]
+
+[[virtual.rule]]
+name = "img"
+path_prefix = "/img/"
+path_suffix = ".jpg"
+bind = ["s2"]
+
+[[virtual.rule]]
+host = "api.example"
+method = "GET"
+header = { name = "X-Tenant", value = "blue" }
+bind = ["remote", "s1"]
+
+[[virtual]]
+name = "empty"
+address = "198.18.0.101:80"
+
+[[virtual]]
+name = "rules-only"
+address = "198.18.0.100:8080"
+
+[[virtual.rule]]
+method = "DELETE"
+bind = ["s1"]
+"#;
+
+#[test]
+fn full_example_farm() {
+    let c = ok(FULL);
+    let farm = c.farm();
+    assert_eq!(
+        farm.reals,
+        vec![
+            balance::Real {
+                name: "s1".into(),
+                address: "198.19.0.11:80".parse().unwrap(),
+                weight: 1,
+                pool: 4,
+                maxconns: 64,
+            },
+            balance::Real {
+                name: "s2".into(),
+                address: "198.19.0.12:80".parse().unwrap(),
+                weight: 3,
+                pool: 0,
+                maxconns: 10,
+            },
+            balance::Real {
+                name: "remote".into(),
+                address: "203.0.113.20:8080".parse().unwrap(),
+                weight: 0,
+                pool: 2,
+                maxconns: 2,
+            },
+        ]
+    );
+    assert_eq!(
+        farm.virtuals,
+        vec![
+            VirtualPolicy {
+                name: "www".into(),
+                predictor: Predictor::RoundRobin,
+                rules: vec![
+                    RuleRoute {
+                        name: "img".into(),
+                        rule: HttpRule::new(vec![
+                            Matcher::PathPrefix("/img/".into()),
+                            Matcher::PathSuffix(".jpg".into()),
+                        ]),
+                        reals: vec![1],
+                    },
+                    RuleRoute {
+                        name: "rule2".into(),
+                        rule: HttpRule::new(vec![
+                            Matcher::Host("api.example".into()),
+                            Matcher::Method(Method::Get),
+                            Matcher::Header {
+                                name: "X-Tenant".into(),
+                                value: "blue".into(),
+                            },
+                        ]),
+                        reals: vec![2, 0],
+                    },
+                ],
+                bind: vec![1, 0],
+            },
+            VirtualPolicy {
+                name: "empty".into(),
+                predictor: Predictor::RoundRobin,
+                rules: vec![],
+                bind: vec![],
+            },
+            VirtualPolicy {
+                name: "rules-only".into(),
+                predictor: Predictor::RoundRobin,
+                rules: vec![RuleRoute {
+                    name: "rule1".into(),
+                    rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
+                    reals: vec![0],
+                }],
+                bind: vec![],
+            },
+        ]
+    );
+    assert_eq!(c.dataplane.connect_timeout, Duration::from_secs(1));
+    round_trip(&c);
+    assert_eq!(ok(&toml::to_string(&c).unwrap()).farm(), farm);
+
+    // The farm routes requests the way the README says.
+    let head = |req: &str| match splicer_http::parse_head(req.as_bytes(), 16384) {
+        splicer_http::HeadStatus::Complete(h) => h,
+        other => panic!("{other:?}"),
+    };
+    let route = |v: u16, req: &str| farm.route(v, &head(req)).map(|(r, set)| (r, set.to_vec()));
+    assert_eq!(
+        route(0, "GET /img/a.jpg HTTP/1.1\r\nHost: www\r\n\r\n"),
+        Some((Route::Rule(0), vec![1]))
+    );
+    assert_eq!(
+        route(0, "GET /img/a.png HTTP/1.1\r\nHost: www\r\n\r\n"),
+        Some((Route::Bind, vec![1, 0]))
+    );
+    assert_eq!(
+        route(
+            0,
+            "GET /x HTTP/1.1\r\nHost: API.example:80\r\nX-Tenant: blue\r\n\r\n"
+        ),
+        Some((Route::Rule(1), vec![2, 0]))
+    );
+    assert_eq!(
+        route(
+            0,
+            "POST /x HTTP/1.1\r\nHost: api.example\r\nX-Tenant: blue\r\nContent-Length: 0\r\n\r\n"
+        ),
+        Some((Route::Bind, vec![1, 0]))
+    );
+    assert_eq!(
+        route(1, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        Some((Route::Bind, vec![]))
+    );
+    assert_eq!(
+        route(2, "DELETE /a HTTP/1.1\r\nHost: x\r\n\r\n"),
+        Some((Route::Rule(0), vec![0]))
+    );
+    assert_eq!(route(3, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), None);
+}
+
+#[test]
+fn validate_rejects_edited_routing() {
+    let mut c = ok(DEMO);
+    c.virtuals[0].rules[0].method = Some(Method::Other);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].rule[0].method: \"\" is not a method a rule can match; accepted values: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE"
+    );
+    let mut c = ok(DEMO);
+    c.virtuals[0].rules[0].bind.clear();
+    assert_eq!(
+        c.validate().unwrap_err().key(),
+        Some("virtual[0].rule[0].bind")
+    );
+    let mut c = ok(DEMO);
+    c.virtuals[0].rules.push(Rule::new("any", strings(&["s1"])));
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].rule[1]: rule any has no condition; put its reals in the virtual's bind list"
+    );
+    let mut c = ok(DEMO);
+    c.reals[2].pool = 2000;
+    c.reals[2].maxconns = 2000;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "real[2].pool: must be at most 1024, got 2000"
+    );
+    let mut c = ok(DEMO);
+    c.reals[1].maxconns = 0;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "real[1].maxconns: must be between 1 and 65535, got 0"
+    );
+    let mut c = ok(DEMO);
+    c.reals.remove(1);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].bind: real s2 does not exist"
+    );
+    let mut c = ok(DEMO);
+    c.reals.truncate(1);
+    c.reals[0].weight = 0;
+    c.virtuals[0].bind = strings(&["s1"]);
+    c.virtuals[0].rules[0].bind = strings(&["s1"]);
+    assert_eq!(c.validate().unwrap(), ());
+}
+
+#[test]
+#[should_panic(
+    expected = "virtual[0].rule[0].bind: real s2 does not exist (the configuration was not validated)"
+)]
+fn farm_panics_on_unvalidated_config() {
+    let mut c = ok(DEMO);
+    c.reals.remove(1);
+    c.farm();
 }

@@ -2,9 +2,12 @@
 //! naming its key.
 
 use crate::eal;
-use crate::net::{not_a_host, unusable, valid_name, NAME_MAX};
-use crate::{defaults, ByteSize, Config, ConfigError, Dataplane, Port, Virtual};
-use std::collections::HashMap;
+use crate::net::{not_a_host, unusable, valid_name, valid_real_name, NAME_MAX};
+use crate::{
+    defaults, ByteSize, Config, ConfigError, Dataplane, Method, Port, Real, Rule, Virtual,
+};
+use splicer_dataplane::balance::RealId;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// The range of an integer key.
@@ -30,16 +33,26 @@ impl IntRule {
 
     /// The error for a value outside the rule.
     pub fn error(&self, value: i64) -> ConfigError {
-        ConfigError::invalid(self.key, format!("must be {}, got {value}", self.range()))
+        self.error_at(self.key, value)
+    }
+
+    /// The error for a value outside the rule, at `key` (an entry of an array of
+    /// tables, like `real[2].weight`, whose rule's key is the field alone).
+    pub fn error_at(&self, key: &str, value: i64) -> ConfigError {
+        ConfigError::invalid(key, format!("must be {}, got {value}", self.range()))
     }
 
     fn check(&self, value: impl Into<i64>) -> Result<(), ConfigError> {
+        self.check_at(self.key, value)
+    }
+
+    fn check_at(&self, key: &str, value: impl Into<i64>) -> Result<(), ConfigError> {
         let v = value.into();
         let in_range = (self.min..=self.max).contains(&v);
         if in_range && (!self.power_of_two || v.count_ones() == 1) {
             Ok(())
         } else {
-            Err(self.error(v))
+            Err(self.error_at(key, v))
         }
     }
 }
@@ -67,6 +80,16 @@ pub(crate) const MAX_FLOWS: IntRule = rule("dataplane.max_flows", 1024, 4_194_30
 /// The upper bound is `max_flows`, checked apart ([`half_open_above_flows`]).
 pub(crate) const MAX_HALF_OPEN: IntRule =
     rule("dataplane.max_half_open", 16, u32::MAX as i64, false);
+
+/// `real.weight`; the key is completed per entry (`real[2].weight`).
+pub(crate) const REAL_WEIGHT: IntRule = rule("real.weight", 0, 1000, false);
+/// `real.pool`.
+pub(crate) const REAL_POOL: IntRule = rule("real.pool", 0, 1024, false);
+/// `real.maxconns`; also at least `pool`, checked apart.
+pub(crate) const REAL_MAXCONNS: IntRule = rule("real.maxconns", 1, 65535, false);
+
+/// Most `[[real]]` entries: every one needs a [`RealId`].
+const REALS_MAX: usize = RealId::MAX as usize + 1;
 
 /// Smallest accepted `virtual.max_request_head`.
 const REQUEST_HEAD_MIN: ByteSize = ByteSize::kib(1);
@@ -101,7 +124,45 @@ fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, C
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     dataplane(&config.dataplane)?;
     ports(&config.ports)?;
-    virtuals(&config.ports, &config.virtuals)
+    reals(&config.ports, &config.virtuals, &config.reals)?;
+    virtuals(&config.ports, &config.virtuals)?;
+    routing(&config.reals, &config.virtuals)
+}
+
+/// Whether `b` may be part of an HTTP token (RFC 9110 §5.6.2): method names and header
+/// field names.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The methods a rule can match, in the order the error message lists them.
+const MATCHABLE_METHODS: [Method; 8] = [
+    Method::Get,
+    Method::Head,
+    Method::Post,
+    Method::Put,
+    Method::Delete,
+    Method::Options,
+    Method::Patch,
+    Method::Trace,
+];
+
+/// The error for a method token a rule cannot match.
+pub(crate) fn method_error(key: &str, token: &str) -> ConfigError {
+    let names: Vec<_> = MATCHABLE_METHODS
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    let upper = token.to_ascii_uppercase();
+    let why = if Method::from_token(&upper) == Method::Connect {
+        "CONNECT requests are always refused (501), so a rule for them would never match"
+            .to_string()
+    } else if Method::from_token(&upper) != Method::Other {
+        format!("methods are case-sensitive, write {upper:?}")
+    } else {
+        format!("{token:?} is not a method a rule can match")
+    };
+    ConfigError::invalid(key, format!("{why}; accepted values: {}", names.join(", ")))
 }
 
 fn plural(n: u32, word: &str) -> String {
@@ -209,6 +270,10 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         ("dataplane.handshake_timeout", dp.handshake_timeout),
         ("dataplane.request_timeout", dp.request_timeout),
         ("dataplane.client_idle_timeout", dp.client_idle_timeout),
+        ("dataplane.connect_timeout", dp.connect_timeout),
+        ("dataplane.queue_timeout", dp.queue_timeout),
+        ("dataplane.server_idle_timeout", dp.server_idle_timeout),
+        ("dataplane.drain_timeout", dp.drain_timeout),
     ] {
         positive(key, d)?;
         at_most(key, d, DURATION_MAX)?;
@@ -302,6 +367,17 @@ fn name_rule(key: &str, name: &str) -> Result<(), ConfigError> {
         invalid(
             key,
             format!("{name:?} is not a valid name: use 1 to {NAME_MAX} characters from a-z, 0-9, '_' and '-'"),
+        )
+    }
+}
+
+fn real_name_rule(key: &str, name: &str) -> Result<(), ConfigError> {
+    if valid_real_name(name) {
+        Ok(())
+    } else {
+        invalid(
+            key,
+            format!("{name:?} is not a valid name: use 1 to {NAME_MAX} characters from A-Z, a-z, 0-9, '_', '.' and '-'"),
         )
     }
 }
@@ -512,6 +588,252 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
                     size_with_bytes(v.max_request_head)
                 ),
             );
+        }
+    }
+    Ok(())
+}
+
+fn reals(ports: &[Port], virtuals: &[Virtual], reals: &[Real]) -> Result<(), ConfigError> {
+    if reals.len() > REALS_MAX {
+        return invalid(
+            "real",
+            format!(
+                "at most {REALS_MAX} [[real]] tables are allowed, got {}",
+                reals.len()
+            ),
+        );
+    }
+    let routed = ports.iter().any(|p| p.gateway.is_some());
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in reals.iter().enumerate() {
+        let key = |field: &str| format!("real[{i}].{field}");
+        real_name_rule(&key("name"), &r.name)?;
+        if let Some(&j) = names.get(r.name.as_str()) {
+            return invalid(
+                key("name"),
+                format!("duplicate real name {:?} (real[{j}] has it too)", r.name),
+            );
+        }
+        names.insert(&r.name, i);
+
+        let ip = *r.address.ip();
+        if r.address.port() == 0 {
+            return invalid(
+                key("address"),
+                format!(
+                    "TCP port must be between 1 and 65535, got 0 ({})",
+                    r.address
+                ),
+            );
+        }
+        if let Some(why) = unusable(ip) {
+            return invalid(key("address"), format!("{ip} is {why}"));
+        }
+        for (j, p) in ports.iter().enumerate() {
+            if p.address.addr == ip {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{ip} is the address of port[{j}] ({:?}), one of Splicer's own; give the real server's address",
+                        p.name
+                    ),
+                );
+            }
+            if let Some(which) = not_a_host(ip, &p.address) {
+                return invalid(
+                    key("address"),
+                    format!(
+                        "{ip} is the {which} address of port[{j}] ({:?}) subnet {}",
+                        p.name,
+                        p.address.subnet()
+                    ),
+                );
+            }
+        }
+        if let Some((j, v)) = virtuals
+            .iter()
+            .enumerate()
+            .find(|(_, v)| *v.address.ip() == ip)
+        {
+            return invalid(
+                key("address"),
+                format!(
+                    "{ip} is the address of virtual[{j}] ({:?}), one of Splicer's own; give the real server's address",
+                    v.name
+                ),
+            );
+        }
+        if !routed && !ports.iter().any(|p| p.address.contains(ip)) {
+            return invalid(
+                key("address"),
+                format!("{ip} is on no port's subnet and no port has a gateway, so Splicer cannot reach it; put the real on a port's subnet or give the port that leads to it a gateway"),
+            );
+        }
+
+        REAL_WEIGHT.check_at(&key("weight"), r.weight)?;
+        REAL_POOL.check_at(&key("pool"), r.pool)?;
+        REAL_MAXCONNS.check_at(&key("maxconns"), r.maxconns)?;
+        if r.maxconns < r.pool {
+            return invalid(
+                key("maxconns"),
+                format!(
+                    "must be at least real[{i}].pool ({}), got {}; the pool's idle connections count towards maxconns",
+                    r.pool, r.maxconns
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A `bind` list: every name a real, none twice.
+fn bind_list(key: &str, bind: &[String], reals: &HashSet<&str>) -> Result<(), ConfigError> {
+    for (n, name) in bind.iter().enumerate() {
+        if !reals.contains(name.as_str()) {
+            return invalid(key, format!("real {name} does not exist"));
+        }
+        if bind[..n].contains(name) {
+            return invalid(key, format!("real {name} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Why a path matcher could never match, if it could not.
+fn path_problem(text: &str) -> Option<&'static str> {
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        Some("contains a space or a control character, which a request path never has")
+    } else if text.contains('?') || text.contains('#') {
+        Some("contains '?' or '#'; the path is matched without its query")
+    } else {
+        None
+    }
+}
+
+fn rule_conditions(key: &dyn Fn(&str) -> String, rule: &Rule) -> Result<(), ConfigError> {
+    if let Some(p) = &rule.path_prefix {
+        if p.is_empty() {
+            return invalid(key("path_prefix"), "must not be empty, like \"/img/\"");
+        }
+        if !p.starts_with('/') {
+            return invalid(
+                key("path_prefix"),
+                format!("{p:?} must start with '/', like \"/{p}\""),
+            );
+        }
+        if let Some(why) = path_problem(p) {
+            return invalid(key("path_prefix"), format!("{p:?} {why}"));
+        }
+    }
+    if let Some(s) = &rule.path_suffix {
+        if s.is_empty() {
+            return invalid(key("path_suffix"), "must not be empty, like \".jpg\"");
+        }
+        if let Some(why) = path_problem(s) {
+            return invalid(key("path_suffix"), format!("{s:?} {why}"));
+        }
+    }
+    if let Some(h) = &rule.host {
+        if h.is_empty() {
+            return invalid(key("host"), "must not be empty, like \"api.example\"");
+        }
+        if h.bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/')
+        {
+            return invalid(
+                key("host"),
+                format!("{h:?} is not a host name (like \"api.example\")"),
+            );
+        }
+    }
+    if let Some(m) = rule.method {
+        if !MATCHABLE_METHODS.contains(&m) {
+            return Err(method_error(&key("method"), m.as_str().unwrap_or("")));
+        }
+    }
+    if let Some(h) = &rule.header {
+        if h.name.is_empty() || !h.name.bytes().all(is_tchar) {
+            return invalid(
+                key("header.name"),
+                format!(
+                    "{:?} is not a header field name (like \"X-Tenant\")",
+                    h.name
+                ),
+            );
+        }
+        if h.value
+            .bytes()
+            .any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f)
+        {
+            return invalid(
+                key("header.value"),
+                format!("{:?} contains a control character", h.value),
+            );
+        }
+        if h.value.trim_matches([' ', '\t']) != h.value {
+            return invalid(
+                key("header.value"),
+                format!(
+                    "{:?} starts or ends with whitespace; the request's value is compared without it, so this would never match",
+                    h.value
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Each virtual's mode, bind list and rules, against the reals.
+fn routing(reals: &[Real], virtuals: &[Virtual]) -> Result<(), ConfigError> {
+    let names: HashSet<&str> = reals.iter().map(|r| r.name.as_str()).collect();
+    for (i, v) in virtuals.iter().enumerate() {
+        bind_list(&format!("virtual[{i}].bind"), &v.bind, &names)?;
+        for (j, rule) in v.rules.iter().enumerate() {
+            let key = |field: &str| format!("virtual[{i}].rule[{j}].{field}");
+            real_name_rule(&key("name"), &rule.name)?;
+            if let Some(k) = v.rules[..j].iter().position(|o| o.name == rule.name) {
+                let hint = if rule
+                    .name
+                    .strip_prefix("rule")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    "; a rule without a name is called rule<N>, N its position from 1"
+                } else {
+                    ""
+                };
+                return invalid(
+                    key("name"),
+                    format!(
+                        "duplicate rule name {:?} (rule[{k}] has it too){hint}",
+                        rule.name
+                    ),
+                );
+            }
+            let any = rule.path_prefix.is_some()
+                || rule.path_suffix.is_some()
+                || rule.host.is_some()
+                || rule.method.is_some()
+                || rule.header.is_some();
+            if !any {
+                return invalid(
+                    format!("virtual[{i}].rule[{j}]"),
+                    format!(
+                        "rule {} has no condition; put its reals in the virtual's bind list",
+                        rule.name
+                    ),
+                );
+            }
+            rule_conditions(&key, rule)?;
+            if rule.bind.is_empty() {
+                return invalid(
+                    key("bind"),
+                    "must name at least one real, like bind = [\"s2\"]",
+                );
+            }
+            bind_list(&key("bind"), &rule.bind, &names)?;
         }
     }
     Ok(())

@@ -235,7 +235,9 @@ fn topology(config: &Config, ports: &[(String, Port)]) -> Result<Topology, RunEr
             max_request_head: v.max_request_head.bytes() as usize,
         })
         .collect();
-    Ok(Topology::new(setups, &vips).with_services(&services))
+    Ok(Topology::new(setups, &vips)
+        .with_services(&services)
+        .with_farm(config.farm()))
 }
 
 fn run_ports(
@@ -281,7 +283,11 @@ fn run_ports(
         handshake_timeout: ticks(dp.handshake_timeout),
         request_timeout: ticks(dp.request_timeout),
         idle_timeout: ticks(dp.client_idle_timeout),
-        ..FlowSettings::defaults((tsc_hz / 1000).max(1))
+        connect_timeout: ticks(dp.connect_timeout),
+        queue_timeout: ticks(dp.queue_timeout),
+        server_idle_timeout: ticks(dp.server_idle_timeout),
+        drain_timeout: ticks(dp.drain_timeout),
+        ticks_per_ms: (tsc_hz / 1000).max(1),
     };
 
     let mut launched = Vec::with_capacity(workers);
