@@ -486,10 +486,11 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
 
-        if conn.state == State::ReadingHead && (!conn.head.is_empty() || conn.fin_received) {
-            if self.client_read_head(port, h, now, sink) {
-                need_ack = false;
-            }
+        if conn.state == State::ReadingHead
+            && (!conn.head.is_empty() || conn.fin_received)
+            && self.client_read_head(port, h, now, sink)
+        {
+            need_ack = false;
         }
 
         if need_ack {
@@ -522,7 +523,9 @@ impl<P: PacketBuf> Pipeline<P> {
         let max = conn.service.max_request_head;
         match parse_head(&conn.head, max) {
             HeadStatus::Partial if conn.fin_received => {
-                self.counters.inc(port, Counter::HttpIncomplete);
+                if !conn.head.is_empty() {
+                    self.counters.inc(port, Counter::HttpIncomplete);
+                }
                 self.respond(port, h, 0, now, sink);
                 true
             }

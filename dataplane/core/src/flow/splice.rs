@@ -362,11 +362,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if keep == 0 && !ack_useful {
             return sink.discard(pkt);
         }
-        if keep < len || seg.fin() {
-            if !trim(&mut pkt, keep, seg.fin()) {
-                self.counters.inc(port, Counter::DropBadTcpHeader);
-                return sink.discard(pkt);
-            }
+        if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
+            self.counters.inc(port, Counter::DropBadTcpHeader);
+            return sink.discard(pkt);
         }
         self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
     }
@@ -739,6 +737,7 @@ impl<P: PacketBuf> Pipeline<P> {
             reusable &= s.framer.reusable() && !s.fin_received;
             s.rcv_nxt = end + usize::from(s.fin_received);
             s.client = None;
+            leg.settle_server_send(s);
         }
         let sport = self.server_port(leg.server, port);
         if reusable {
@@ -813,6 +812,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Draining;
         s.since = now;
         s.rcv_nxt = leg.down_next;
+        leg.settle_server_send(s);
         self.counters.inc(port, Counter::DrainStarted);
         if let Some(end) = leg.response_end {
             s.rcv_nxt = end;
@@ -837,6 +837,23 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let addr = s.key.client;
         self.topology.route(addr).map_or(fallback, |(p, _)| p)
+    }
+}
+
+impl Leg {
+    /// The server leg's send sequence after this leg: the request body bytes the client
+    /// sent through the splice count as sent on the server connection.
+    fn settle_server_send(&self, s: &mut super::server::ServerConn) {
+        let next = SeqNumber(self.up_next.0.wrapping_add(self.up_delta));
+        if next > s.snd_nxt {
+            s.snd_nxt = next;
+        }
+        if s.snd_una < s.snd_nxt {
+            s.snd_una = s.snd_nxt;
+        }
+        s.out_start = s.snd_nxt;
+        s.out.clear();
+        s.retransmit_at = None;
     }
 }
 

@@ -1,0 +1,217 @@
+//! The splice with real TCP peers on both legs: smoltcp HTTP clients on the outside,
+//! smoltcp HTTP servers on the inside, the dataplane pipelines in between, links with
+//! loss, reordering and duplication on both segments. Every body must arrive intact
+//! and from the server the rules chose, pooled server connections must carry requests
+//! of several client connections, and no connection state may remain at the end.
+
+use splicer_dataplane::balance::{Farm, Predictor, Real, RuleRoute, VirtualPolicy};
+use splicer_dataplane::counters::Snapshot;
+use splicer_dataplane::{Counter, Gauge, Service};
+use splicer_http::{Matcher, Rule};
+use splicer_sim::http::expected_body;
+use splicer_sim::lab::{self, VIP};
+use splicer_sim::middlebox::Spread;
+use splicer_sim::time::ticks_from_ms;
+use splicer_sim::{
+    AppId, HttpClient, HttpServer, Impairments, Network, PipelineBox, Request, Segment,
+};
+use std::net::SocketAddrV4;
+
+const SERVERS: u8 = 3;
+
+fn farm(pool: u16, maxconns: u16) -> Farm {
+    let reals = (0..SERVERS)
+        .map(|n| Real {
+            name: format!("server{n}"),
+            address: SocketAddrV4::new(std::net::Ipv4Addr::new(198, 19, 0, 10 + n), 80),
+            weight: 1,
+            pool,
+            maxconns,
+        })
+        .collect();
+    Farm {
+        reals,
+        virtuals: vec![VirtualPolicy {
+            name: "www".into(),
+            predictor: Predictor::RoundRobin,
+            rules: vec![RuleRoute {
+                name: "img".into(),
+                rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
+                reals: vec![1],
+            }],
+            bind: vec![0, 1, 2],
+        }],
+    }
+}
+
+struct Bed {
+    net: Network<PipelineBox>,
+    servers: Vec<AppId<HttpServer>>,
+}
+
+fn bed(workers: usize, seed: u64, impairments: Impairments, pool: u16, maxconns: u16) -> Bed {
+    let topology = lab::topology()
+        .with_services(&[Service {
+            address: SocketAddrV4::new(VIP, 80),
+            virtual_index: 0,
+            max_request_head: 16 * 1024,
+        }])
+        .with_farm(farm(pool, maxconns));
+    let dut =
+        PipelineBox::build(topology, lab::settings(workers), seed).with_spread(Spread::PerPacket);
+    let mut net = Network::new(dut, impairments, seed);
+    let servers = (0..SERVERS)
+        .map(|n| {
+            let host = net.add_host(Segment::Inside, lab::server(n));
+            net.spawn(host, HttpServer::new(&format!("server{n}"), 80, 64))
+        })
+        .collect();
+    Bed { net, servers }
+}
+
+fn nonzero(s: &Snapshot) -> String {
+    s.iter()
+        .filter(|&(_, v)| v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs clients, each with its list of requests, until all are finished; checks every
+/// response against what the chosen server serves.
+fn run_clients(b: &mut Bed, clients: Vec<Vec<Request>>, limit_ms: u64) -> Vec<AppId<HttpClient>> {
+    let mut ids = Vec::new();
+    for (n, requests) in clients.into_iter().enumerate() {
+        let host = b.net.add_host(Segment::Outside, lab::client(n as u8));
+        ids.push(
+            b.net
+                .spawn(host, HttpClient::new(SocketAddrV4::new(VIP, 80), requests)),
+        );
+    }
+    let result = b.net.run_until(
+        |n| ids.iter().all(|&c| n.app(c).is_finished()),
+        ticks_from_ms(limit_ms),
+    );
+    if let Err(e) = result {
+        panic!("{e}: {}", nonzero(&b.net.dut().counters()));
+    }
+    for &c in &ids {
+        let app = b.net.app(c);
+        assert_eq!(app.error(), None, "{}", nonzero(&b.net.dut().counters()));
+        assert_eq!(app.responses().len(), app.requests().len());
+        for (req, resp) in app.requests().iter().zip(app.responses()) {
+            assert_eq!(resp.status, 200, "{} {}", req.method(), req.target());
+            if req.method() == "HEAD" {
+                assert!(resp.body.is_empty());
+                continue;
+            }
+            let server = resp.header("x-server").expect("servers name themselves");
+            if req.target().starts_with("/img/") {
+                assert_eq!(server, "server1", "the /img/ rule picks server1");
+            }
+            assert!(
+                resp.body == expected_body(server, req.target()),
+                "body of {} from {server} differs ({} bytes)",
+                req.target(),
+                resp.body.len()
+            );
+        }
+    }
+    ids
+}
+
+/// After everything ends, no connection state is left but the idle pools.
+fn assert_only_pools_left(b: &mut Bed, pool: u16, workers: usize) {
+    // Let closes and lingers settle, and idle connections beyond the pool size reach
+    // `server_idle_timeout` (60 s).
+    b.net.run_for(ticks_from_ms(75_000));
+    let c = b.net.dut().counters();
+    let flows: u64 = (0..workers)
+        .map(|w| b.net.dut().worker_counters(w).gauge(Gauge::Flows))
+        .sum();
+    let pooled = u64::from(SERVERS) * u64::from(pool) * workers as u64;
+    assert_eq!(flows, pooled, "only the idle pools remain: {}", nonzero(&c));
+    assert_eq!(c.get(Counter::ServerTruncated), 0, "{}", nonzero(&c));
+    assert_eq!(c.get(Counter::ServerFramingErrors), 0, "{}", nonzero(&c));
+}
+
+fn mixed_requests(n: usize) -> Vec<Request> {
+    let kinds = [
+        Request::get(&format!("/a/{n}?bytes=0")),
+        Request::get(&format!("/img/{n}.png?bytes=1")),
+        Request::get(&format!("/b/{n}?bytes=100000")),
+        Request::head(&format!("/c/{n}?bytes=500")),
+        Request::get(&format!("/d/{n}?bytes=3000")),
+        Request::post(&format!("/e/{n}?bytes=10"), vec![b'x'; 5000]),
+    ];
+    kinds.into_iter().cycle().skip(n % 6).take(4).collect()
+}
+
+#[test]
+fn keep_alive_clients_over_clean_links_reuse_pooled_connections() {
+    let mut b = bed(1, 1, Impairments::default(), 2, 8);
+    let clients = (0..6).map(mixed_requests).collect();
+    run_clients(&mut b, clients, 60_000);
+    let c = b.net.dut().counters();
+    assert!(c.get(Counter::Splices) >= 24, "{}", nonzero(&c));
+    assert!(c.get(Counter::PoolReuses) > 0, "{}", nonzero(&c));
+    // Some server connection carried requests of different client connections.
+    let mut shared = false;
+    for &s in &b.servers {
+        let srv = b.net.app(s);
+        assert!(srv.errors().is_empty(), "{:?}", srv.errors());
+        for conn in 0..srv.connections().len() {
+            let clients: std::collections::HashSet<&str> = srv
+                .requests()
+                .iter()
+                .filter(|r| r.conn == conn)
+                .map(|r| r.target.split('/').nth(2).unwrap_or(""))
+                .collect();
+            shared |= clients.len() > 1;
+        }
+        assert!(
+            srv.connections().len() <= 8,
+            "at most maxconns connections per real"
+        );
+    }
+    assert!(shared, "pooled connections serve several clients");
+    assert_only_pools_left(&mut b, 2, 1);
+}
+
+#[test]
+fn http10_clients_get_keep_alive_inserted_and_are_closed_by_splicer() {
+    let mut b = bed(1, 2, Impairments::default(), 1, 4);
+    let clients = (0..4)
+        .map(|n| vec![Request::get(&format!("/old/{n}?bytes=2000")).http10()])
+        .collect();
+    run_clients(&mut b, clients, 30_000);
+    let c = b.net.dut().counters();
+    assert_eq!(c.get(Counter::KeepAliveInserted), 4, "{}", nonzero(&c));
+    // The servers saw keep-alive requests and kept their connections.
+    for &s in &b.servers {
+        for r in b.net.app(s).requests() {
+            assert_eq!(r.header("connection"), Some("Keep-Alive"));
+        }
+    }
+    assert_only_pools_left(&mut b, 1, 1);
+    let c = b.net.dut().counters();
+    assert_eq!(c.get(Counter::ClientsClosed), 4, "{}", nonzero(&c));
+    assert_eq!(c.get(Counter::ResponsesComplete), 4, "{}", nonzero(&c));
+}
+
+fn lossy(workers: usize, seed: u64) {
+    let mut b = bed(workers, seed, Impairments::LOSSY, 2, 16);
+    let clients = (0..6).map(mixed_requests).collect();
+    run_clients(&mut b, clients, 300_000);
+    assert_only_pools_left(&mut b, 2, workers);
+}
+
+#[test]
+fn lossy_links_one_worker() {
+    lossy(1, 10);
+}
+
+#[test]
+fn lossy_links_two_workers() {
+    lossy(2, 20);
+}
