@@ -266,7 +266,7 @@ fn run_ports(
     }
     let mesh = Arc::new(Mesh::new(rings));
     let counters: Vec<_> = (0..workers)
-        .map(|_| Arc::new(WorkerCounters::new(ports.len())))
+        .map(|_| Arc::new(WorkerCounters::with_reals(ports.len(), config.reals.len())))
         .collect();
     let workers_stop = Arc::new(AtomicBool::new(false));
     let tsc_hz = eal::tsc_hz();

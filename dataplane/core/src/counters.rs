@@ -258,9 +258,72 @@ impl Gauge {
 pub struct WorkerCounters {
     rows: Vec<[AtomicU64; Counter::COUNT]>,
     gauges: [AtomicU64; 3],
+    /// Per real: the worker's pool, as [`PoolLevels`] fields.
+    pools: Vec<[AtomicU64; 5]>,
+}
+
+/// What one worker's pool of one real holds, as last published by the worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolLevels {
+    /// Idle connections ready for a request.
+    pub free: u64,
+    /// Connections carrying a request.
+    pub busy: u64,
+    /// Connections in the handshake.
+    pub opening: u64,
+    /// All connections to the real, closing ones included.
+    pub conns: u64,
+    /// Requests waiting for a connection.
+    pub waiting: u64,
 }
 
 impl WorkerCounters {
+    /// Counters for a worker that serves `ports` ports and pools connections to `reals`
+    /// reals, all zero.
+    pub fn with_reals(ports: usize, reals: usize) -> Self {
+        let mut c = WorkerCounters::new(ports);
+        c.pools = (0..reals)
+            .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+            .collect();
+        c
+    }
+
+    /// Publishes the pool levels of `real`. Only the owning worker may call this.
+    pub fn set_pool(&self, real: usize, levels: PoolLevels) {
+        if let Some(row) = self.pools.get(real) {
+            let v = [
+                levels.free,
+                levels.busy,
+                levels.opening,
+                levels.conns,
+                levels.waiting,
+            ];
+            for (cell, v) in row.iter().zip(v) {
+                cell.store(v, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The pool levels of `real` last published (zero for an unknown real).
+    pub fn pool(&self, real: usize) -> PoolLevels {
+        let Some(row) = self.pools.get(real) else {
+            return PoolLevels::default();
+        };
+        let g = |i: usize| row[i].load(Ordering::Relaxed);
+        PoolLevels {
+            free: g(0),
+            busy: g(1),
+            opening: g(2),
+            conns: g(3),
+            waiting: g(4),
+        }
+    }
+
+    /// Number of reals whose pools are published.
+    pub fn reals(&self) -> usize {
+        self.pools.len()
+    }
+
     /// Counters for a worker that serves `ports` ports, all zero.
     pub fn new(ports: usize) -> Self {
         WorkerCounters {
@@ -268,6 +331,7 @@ impl WorkerCounters {
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
+            pools: Vec::new(),
         }
     }
 

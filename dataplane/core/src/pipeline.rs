@@ -1,7 +1,7 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
 use crate::balance::{Choices, RealId};
-use crate::counters::{Counter, Gauge, WorkerCounters};
+use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{FlowSettings, FlowTable, Leg, PoolStats, Pools, Timers};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
@@ -150,6 +150,19 @@ impl<P: PacketBuf> Pipeline<P> {
             .set_gauge(Gauge::HalfOpen, self.flows.half_open() as u64);
         self.counters
             .set_gauge(Gauge::Neighbours, self.neighbours.len() as u64);
+        for real in 0..self.counters.reals().min(self.pools.reals.len()) {
+            let p = self.pools.stats(real as RealId, now);
+            self.counters.set_pool(
+                real,
+                PoolLevels {
+                    free: u64::from(p.free),
+                    busy: u64::from(p.busy),
+                    opening: u64::from(p.opening),
+                    conns: u64::from(p.conns),
+                    waiting: u64::from(p.waiting),
+                },
+            );
+        }
     }
 
     fn process<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S, handed_in: bool) {

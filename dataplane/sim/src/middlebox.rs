@@ -161,7 +161,10 @@ impl PipelineBox {
         let topology = Arc::new(topology);
         let pipelines = (0..template.workers)
             .map(|worker| {
-                let counters = Arc::new(WorkerCounters::new(topology.ports().len()));
+                let counters = Arc::new(WorkerCounters::with_reals(
+                    topology.ports().len(),
+                    topology.farm().reals.len(),
+                ));
                 let settings = Settings {
                     worker,
                     seed: template
