@@ -84,6 +84,7 @@ fn fetch_names(socket: &Path) -> Names {
     };
     Names {
         virtuals: list("show virtual"),
+        reals: list("show real"),
         ports: list("show ports"),
     }
 }

@@ -30,6 +30,11 @@ pub enum Show {
     Workers,
     /// `show virtual [name]`: every virtual, or the one named.
     Virtual(Option<String>),
+    /// `show real [name]`: every real, or the one named.
+    Real(Option<String>),
+    /// `show pools [real]`: the server connection pools of every real, or of the one
+    /// named.
+    Pools(Option<String>),
     /// `show config`: the running configuration as TOML.
     Config,
 }
@@ -84,6 +89,8 @@ pub enum Arg {
     None,
     /// An optional virtual name.
     Virtual,
+    /// An optional real name.
+    Real,
     /// An optional port name.
     Port,
     /// A log level (required).
@@ -127,7 +134,9 @@ pub const SYNTAX: &[Syntax] = &[
         usage: "",
         summary: "counters and gauges: total, per worker, per port (with the NIC's), mempool",
         help: "Shows every counter as a table with a column for the total, one per worker and \
-one per port (the workers' counts on that port), then the NICs' own counters, the workers' \
+one per port (the workers' counts on that port), grouped by what they count (packets, \
+ARP/ICMP, client connections, requests, splicing, pools, responses, server connections, \
+drains, drops), then the NICs' own counters, the workers' \
 gauges (flows, half_open, neighbours) and the mempool. Counters count from start-up or from \
 the last 'clear stats'; gauges are current levels. --json gives the same as an object: \
 total, workers[], ports[], mempool.",
@@ -154,9 +163,37 @@ client connections in its flow table (flows), those still half-open, neighbour e
         words: &["show", "virtual"],
         arg: Arg::Virtual,
         usage: "[name]",
-        summary: "virtual servers: address, owning port, max_request_head",
+        summary: "virtual servers: address, port, max_request_head, routing (bind, rules)",
         help: "Lists every virtual server (or the one named): its address (VIP:port), the \
-port that answers ARP for the VIP, and max_request_head.",
+port that answers ARP for the VIP, max_request_head, mode, predictor and bind (the reals \
+for requests no rule matches; '-' when none: such requests are answered 503). Then a \
+table of the content rules, in the order they are tried: virtual, rule name, what it \
+matches (every condition must hold: path_prefix, path_suffix, host, method, header) and \
+the reals it binds. --json gives one object per virtual, its rules as in the \
+configuration.",
+    },
+    Syntax {
+        words: &["show", "real"],
+        arg: Arg::Real,
+        usage: "[name]",
+        summary: "real servers: address, weight, pool, maxconns, what binds them",
+        help: "Lists every real server (or the one named): its address, weight, pool and \
+maxconns (both per worker), and what binds it: 'www' for the bind list of virtual www, \
+'www/img' for its rule img ('-' when nothing does: the real takes no request). --json \
+gives bound_by as a list of {virtual, rule} (rule null for the bind list).",
+    },
+    Syntax {
+        words: &["show", "pools"],
+        arg: Arg::Real,
+        usage: "[real]",
+        summary: "connection pools per real and worker: free, busy, opening, conns, waiting",
+        help: "Shows the server connection pools of every real (or of the one named): one \
+row per real and worker, and with several workers a total row per real. free (idle connections ready for a request), \
+busy (carrying a request or draining a response), opening (in the handshake), conns \
+(every connection to the real, closing ones included) and waiting (requests waiting for \
+a connection), as each worker last published them (every millisecond). pool and \
+maxconns are the configured limits per worker; on the total row, for all workers \
+together. These are levels: 'clear stats' does not change them.",
     },
     Syntax {
         words: &["show", "config"],
@@ -336,7 +373,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
     let optional_name = |args: &[String]| args.first().cloned();
     match syntax.arg {
         Arg::None => too_many(0)?,
-        Arg::Virtual | Arg::Port => too_many(1)?,
+        Arg::Virtual | Arg::Real | Arg::Port => too_many(1)?,
         Arg::Level => {
             let Some(level) = args.first() else {
                 return error(LEVEL_ERROR);
@@ -363,6 +400,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ["show", "ports"] => Command::Show(Show::Ports(optional_name(args))),
         ["show", "workers"] => Command::Show(Show::Workers),
         ["show", "virtual"] => Command::Show(Show::Virtual(optional_name(args))),
+        ["show", "real"] => Command::Show(Show::Real(optional_name(args))),
+        ["show", "pools"] => Command::Show(Show::Pools(optional_name(args))),
         ["show", "config"] => Command::Show(Show::Config),
         ["clear", "stats"] => Command::ClearStats,
         other => unreachable!("SYNTAX entry {other:?} has no Command"),
@@ -434,6 +473,8 @@ fn wrap(text: &str, width: usize) -> String {
 pub struct Names {
     /// Virtual server names.
     pub virtuals: Vec<String>,
+    /// Real server names.
+    pub reals: Vec<String>,
     /// Port names.
     pub ports: Vec<String>,
 }
@@ -481,6 +522,7 @@ fn candidates(done: &[String], names: &Names) -> Vec<(String, String)> {
     match syntax.arg {
         Arg::None => Vec::new(),
         Arg::Virtual => named(&names.virtuals, "virtual"),
+        Arg::Real => named(&names.reals, "real"),
         Arg::Port => named(&names.ports, "port"),
         Arg::Level if args.is_empty() => LogLevel::ALL
             .iter()
@@ -529,7 +571,8 @@ pub fn next_words(line: &str, names: &Names) -> String {
         .into_iter()
         .filter(|(w, _)| w.to_ascii_lowercase().starts_with(&partial))
         .collect();
-    // An argument whose values are not known (no virtuals configured) is still shown.
+    // An argument whose values are not known (no virtuals or reals configured) is still
+    // shown.
     if list.is_empty() && partial.is_empty() {
         let lower: Vec<&str> = done.iter().map(String::as_str).collect();
         if let Some(s) = SYNTAX.iter().find(|s| s.words == lower.as_slice()) {
@@ -562,6 +605,7 @@ mod tests {
     fn names() -> Names {
         Names {
             virtuals: vec!["www".into(), "www-tls".into(), "api".into()],
+            reals: vec!["s1".into(), "s2".into(), "img.1".into()],
             ports: vec!["outside".into(), "inside".into()],
         }
     }
@@ -582,6 +626,16 @@ mod tests {
         assert_eq!(
             parse("show virtual www"),
             Ok(Command::Show(Show::Virtual(Some("www".into()))))
+        );
+        assert_eq!(parse("show real"), Ok(Command::Show(Show::Real(None))));
+        assert_eq!(
+            parse("show real s1"),
+            Ok(Command::Show(Show::Real(Some("s1".into()))))
+        );
+        assert_eq!(parse("show pools"), Ok(Command::Show(Show::Pools(None))));
+        assert_eq!(
+            parse("show pools img.1"),
+            Ok(Command::Show(Show::Pools(Some("img.1".into()))))
         );
         assert_eq!(parse("show config"), Ok(Command::Show(Show::Config)));
         assert_eq!(parse("clear stats"), Ok(Command::ClearStats));
@@ -610,6 +664,14 @@ mod tests {
             parse("show virtual WWW"),
             Ok(Command::Show(Show::Virtual(Some("WWW".into()))))
         );
+        assert_eq!(
+            parse("SHOW Real S1"),
+            Ok(Command::Show(Show::Real(Some("S1".into()))))
+        );
+        assert_eq!(
+            parse("show POOLS  S1 "),
+            Ok(Command::Show(Show::Pools(Some("S1".into()))))
+        );
     }
 
     #[test]
@@ -633,7 +695,23 @@ mod tests {
         );
         assert_eq!(
             err("show everything"),
-            "unknown command 'show everything'; 'show' is followed by one of: stats, ports, workers, virtual, config"
+            "unknown command 'show everything'; 'show' is followed by one of: stats, ports, workers, virtual, real, pools, config"
+        );
+        assert_eq!(
+            err("show reals"),
+            "unknown command 'show reals'; did you mean 'show real'?"
+        );
+        assert_eq!(
+            err("show pool s1"),
+            "unknown command 'show pool'; did you mean 'show pools'?"
+        );
+        assert_eq!(
+            err("show poolz"),
+            "unknown command 'show poolz'; did you mean 'show pools'?"
+        );
+        assert_eq!(
+            err("show server s1"),
+            "unknown command 'show server'; 'show' is followed by one of: stats, ports, workers, virtual, real, pools, config"
         );
         assert_eq!(
             err("clear counters"),
@@ -657,7 +735,7 @@ mod tests {
         );
         assert_eq!(
             err("show"),
-            "'show' needs one of: stats, ports, workers, virtual, config"
+            "'show' needs one of: stats, ports, workers, virtual, real, pools, config"
         );
         assert_eq!(err("clear"), "'clear' needs one of: stats");
         assert_eq!(err("log"), "'log' needs one of: level");
@@ -706,6 +784,14 @@ mod tests {
             err("show ports a b"),
             "too many arguments: 'show ports' takes at most one argument ([name]), got 'a b'"
         );
+        assert_eq!(
+            err("show real s1 s2"),
+            "too many arguments: 'show real' takes at most one argument ([name]), got 's1 s2'"
+        );
+        assert_eq!(
+            err("show pools s1 worker0"),
+            "too many arguments: 'show pools' takes at most one argument ([real]), got 's1 worker0'"
+        );
     }
 
     #[test]
@@ -722,6 +808,15 @@ mod tests {
         let one = help(&["show".into(), "virtual".into()]).unwrap();
         assert!(one.starts_with("show virtual [name]\n\n"), "{one}");
         assert!(one.contains("max_request_head"), "{one}");
+        for form in ["show real [name]", "show pools [real]"] {
+            assert!(show.contains(form), "{show}");
+        }
+        let real = help(&["show".into(), "real".into()]).unwrap();
+        assert!(real.starts_with("show real [name]\n\n"), "{real}");
+        assert!(real.contains("maxconns"), "{real}");
+        let pools = help(&["show".into(), "pools".into(), "s1".into()]).unwrap();
+        assert!(pools.starts_with("show pools [real]\n\n"), "{pools}");
+        assert!(pools.contains("waiting"), "{pools}");
         let clear = help(&["clear".into()]).unwrap();
         assert!(clear.starts_with("clear stats\n\n"), "{clear}");
         let with_arg = help(&["log".into(), "level".into(), "debug".into()]).unwrap();
@@ -754,8 +849,25 @@ mod tests {
         assert_eq!(complete("show st", &n), (5, vec!["stats".into()]));
         assert_eq!(
             complete("show ", &n).1,
-            vec!["stats", "ports", "workers", "virtual", "config"]
+            vec!["stats", "ports", "workers", "virtual", "real", "pools", "config"]
         );
+        assert_eq!(complete("show p", &n).1, vec!["ports", "pools"]);
+        assert_eq!(complete("show po", &n).1, vec!["ports", "pools"]);
+        assert_eq!(complete("show poo", &n).1, vec!["pools"]);
+        assert_eq!(complete("show r", &n), (5, vec!["real".into()]));
+        assert_eq!(complete("show real ", &n).1, vec!["s1", "s2", "img.1"]);
+        assert_eq!(
+            complete("show real s", &n),
+            (10, vec!["s1".into(), "s2".into()])
+        );
+        assert_eq!(complete("show pools ", &n).1, vec!["s1", "s2", "img.1"]);
+        assert_eq!(complete("show pools i", &n), (11, vec!["img.1".into()]));
+        assert_eq!(complete("SHOW POOLS s2", &n).1, vec!["s2".to_string()]);
+        // Reals complete only where a real is expected.
+        assert!(complete("show virtual s", &n).1.is_empty());
+        assert!(complete("show pools s1 ", &n).1.is_empty());
+        assert_eq!(complete("help show r", &n).1, vec!["real".to_string()]);
+        assert_eq!(complete("help show po", &n).1, vec!["ports", "pools"]);
         assert_eq!(
             complete("show virtual w", &n),
             (13, vec!["www".into(), "www-tls".into()])
@@ -786,6 +898,17 @@ mod tests {
         assert!(www.contains("www-tls"), "{www}");
         let none = next_words("show virtual ", &Names::default());
         assert!(none.contains("[name]"), "{none}");
+        let reals = next_words("show real ", &n);
+        assert!(reals.contains("real img.1"), "{reals}");
+        assert_eq!(reals.lines().count(), 3, "{reals}");
+        let pools = next_words("show pools s", &n);
+        assert_eq!(pools.lines().count(), 2, "{pools}");
+        let no_reals = next_words("show pools ", &Names::default());
+        assert!(no_reals.contains("[real]"), "{no_reals}");
+        assert_eq!(
+            next_words("show pools s1 ", &n),
+            "<Enter>  the command is complete"
+        );
         assert_eq!(
             next_words("show stats ", &n),
             "<Enter>  the command is complete"

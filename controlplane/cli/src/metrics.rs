@@ -4,19 +4,27 @@
 //! labels rather than the name.
 //!
 //! * worker counters, labelled `worker` and `port`: `rx_packets`/`tx_packets` become
-//!   `splicer_packets_total{direction="rx"|"tx"}`, every `drop_<reason>` becomes
-//!   `splicer_drops_total{reason="<reason>"}`, any other counter `c` becomes
-//!   `splicer_<c>_total` (`splicer_tcp_syns_total`, `splicer_http_requests_total`...);
+//!   `splicer_packets_total{direction="rx"|"tx"}`, `spliced_up`/`spliced_down`
+//!   `splicer_spliced_segments_total{direction="up"|"down"}`, every `drop_<reason>`
+//!   `splicer_drops_total{reason="<reason>"}`, every `refused_<reason>`
+//!   `splicer_refused_requests_total{reason="<reason>"}`, `responses_<class>`
+//!   (`1xx`..`5xx`, `other`) `splicer_responses_total{class="<class>"}`; any other counter
+//!   `c` becomes `splicer_<c>_total` (`splicer_tcp_syns_total`,
+//!   `splicer_pool_reuses_total`, `splicer_responses_complete_total`...);
 //! * NIC counters, labelled `port`: `splicer_nic_packets_total`, `splicer_nic_bytes_total`
 //!   and `splicer_nic_errors_total` with `direction`, `splicer_nic_rx_missed_total`,
 //!   `splicer_nic_rx_nombuf_total`;
 //! * gauges: `splicer_flows`, `splicer_half_open`, `splicer_neighbours` labelled `worker`;
-//!   `splicer_mempool_available`, `splicer_mempool_in_use`.
+//!   `splicer_mempool_available`, `splicer_mempool_in_use`;
+//! * pool gauges, labelled `real` and `worker`: `splicer_pool_connections{state="free"|
+//!   "busy"|"opening"|"closing"}` (the states add up to the worker's connections to the
+//!   real), `splicer_pool_waiting_requests`; and per real its configured per-worker
+//!   limits, `splicer_pool_size` and `splicer_pool_maxconns`.
 //!
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
 //! a Prometheus counter only goes down when the process restarts.
 
-use crate::report::{Counters, StatsReport};
+use crate::report::{Counters, RealPools, StatsReport};
 use std::fmt::Write;
 
 /// The `Content-Type` of the exposition.
@@ -113,6 +121,34 @@ fn worker_metric(counter: &str) -> Mapping {
             Some(("direction", dir.to_string())),
         );
     }
+    if let Some(dir) = counter
+        .strip_prefix("spliced_")
+        .filter(|d| *d == "up" || *d == "down")
+    {
+        return (
+            "splicer_spliced_segments_total".into(),
+            "Segments forwarded on splices: up (client to server) and down (server to client)."
+                .into(),
+            Some(("direction", dir.to_string())),
+        );
+    }
+    if let Some(reason) = counter.strip_prefix("refused_") {
+        return (
+            "splicer_refused_requests_total".into(),
+            "Requests Splicer refused itself (400, 417, 431, 501, 505), by reason.".into(),
+            Some(("reason", reason.to_string())),
+        );
+    }
+    if let Some(class) = counter
+        .strip_prefix("responses_")
+        .filter(|c| matches!(*c, "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "other"))
+    {
+        return (
+            "splicer_responses_total".into(),
+            "Server responses relayed to clients, by status class.".into(),
+            Some(("class", class.to_string())),
+        );
+    }
     (
         format!("splicer_{counter}_total"),
         format!("The workers' {counter} counter (see the README's counter list)."),
@@ -204,7 +240,53 @@ pub fn render(report: &StatsReport) -> String {
         &[],
         report.mempool_in_use,
     );
+    add_pools(&mut e, &report.pools);
     e.render()
+}
+
+/// The pool gauges (see the module documentation). Samples are grouped into their
+/// families by [`Exposition::sample`], whatever the order they come in.
+fn add_pools(e: &mut Exposition, pools: &[RealPools]) {
+    for p in pools {
+        for (w, l) in p.workers.iter().enumerate() {
+            let worker = w.to_string();
+            for (state, v) in [
+                ("free", l.free),
+                ("busy", l.busy),
+                ("opening", l.opening),
+                ("closing", l.closing()),
+            ] {
+                e.sample(
+                    "splicer_pool_connections",
+                    "gauge",
+                    "Server connections of a worker's pool of a real, by state; the states add up to all its connections to the real.",
+                    &[("real", &p.name), ("worker", &worker), ("state", state)],
+                    v,
+                );
+            }
+            e.sample(
+                "splicer_pool_waiting_requests",
+                "gauge",
+                "Requests waiting for a server connection of a worker's pool of a real.",
+                &[("real", &p.name), ("worker", &worker)],
+                l.waiting,
+            );
+        }
+        e.sample(
+            "splicer_pool_size",
+            "gauge",
+            "The real's configured pool: idle server connections each worker keeps open.",
+            &[("real", &p.name)],
+            u64::from(p.pool),
+        );
+        e.sample(
+            "splicer_pool_maxconns",
+            "gauge",
+            "The real's configured maxconns: most server connections each worker has open.",
+            &[("real", &p.name)],
+            u64::from(p.maxconns),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +465,163 @@ mod tests {
         );
     }
 
+    /// The value of the sample of `name` whose labels include `want`.
+    fn find(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|s| s.2)
+    }
+
+    #[test]
+    fn every_worker_counter_is_exported_once() {
+        let report = crate::report::tests_support::full();
+        let text = render(&report);
+        let samples = check_exposition(&text);
+        // Each counter: one sample per worker and port, on a `_total` family.
+        let workers_ports = report.cells.len() * report.ports.len();
+        for c in splicer_dataplane::Counter::ALL {
+            let (metric, help, extra) = worker_metric(c.name());
+            assert!(metric.ends_with("_total") && !metric.ends_with("_total_total"));
+            assert!(!help.is_empty());
+            let n = samples
+                .iter()
+                .filter(|(m, l, _)| {
+                    *m == metric
+                        && extra
+                            .as_ref()
+                            .is_none_or(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .count();
+            assert_eq!(n, workers_ports, "{}", c.name());
+        }
+        let families: HashSet<&str> = samples.iter().map(|s| s.0.as_str()).collect();
+        for family in [
+            "splicer_responses_total",
+            "splicer_refused_requests_total",
+            "splicer_spliced_segments_total",
+            "splicer_responses_complete_total",
+            "splicer_pool_reuses_total",
+            "splicer_server_conns_opened_total",
+            "splicer_drain_timeouts_total",
+            "splicer_splices_total",
+        ] {
+            assert!(families.contains(family), "{family}");
+        }
+        for gone in [
+            "splicer_responses_2xx_total",
+            "splicer_refused_smuggling_total",
+            "splicer_spliced_up_total",
+            "splicer_drop_tx_full_total",
+        ] {
+            assert!(!families.contains(gone), "{gone}");
+        }
+        let s = &samples;
+        assert_eq!(
+            find(
+                s,
+                "splicer_responses_total",
+                &[("class", "4xx"), ("worker", "1"), ("port", "inside")]
+            ),
+            Some(111.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_responses_total",
+                &[("class", "other"), ("worker", "0"), ("port", "outside")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_refused_requests_total",
+                &[("reason", "bad_body"), ("worker", "0"), ("port", "inside")]
+            ),
+            Some(11.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_spliced_segments_total",
+                &[("direction", "down"), ("worker", "1"), ("port", "outside")]
+            ),
+            Some(101.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_drops_total",
+                &[
+                    ("reason", "server_out_of_order"),
+                    ("worker", "0"),
+                    ("port", "outside")
+                ]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn pool_levels_are_gauges() {
+        let text = render(&crate::report::tests_support::sample());
+        let samples = check_exposition(&text);
+        let s = &samples;
+        assert!(text.contains("# TYPE splicer_pool_connections gauge\n"));
+        assert!(text.contains("# TYPE splicer_pool_waiting_requests gauge\n"));
+        let conns = |real: &str, worker: &str, state: &str| {
+            find(
+                s,
+                "splicer_pool_connections",
+                &[("real", real), ("worker", worker), ("state", state)],
+            )
+        };
+        // s1 on worker 0: 3 free, 2 busy, 1 opening of 7: 1 closing.
+        assert_eq!(conns("s1", "0", "free"), Some(3.0));
+        assert_eq!(conns("s1", "0", "busy"), Some(2.0));
+        assert_eq!(conns("s1", "0", "opening"), Some(1.0));
+        assert_eq!(conns("s1", "0", "closing"), Some(1.0));
+        assert_eq!(conns("s1", "1", "free"), Some(4.0));
+        assert_eq!(conns("img.1", "1", "busy"), Some(0.0));
+        // The states add up to the connections, so sum() by real is meaningful.
+        let sum: f64 = s
+            .iter()
+            .filter(|(n, l, _)| {
+                n == "splicer_pool_connections" && l.iter().any(|(k, v)| k == "real" && v == "s1")
+            })
+            .map(|x| x.2)
+            .sum();
+        assert_eq!(sum, 11.0);
+        // No "conns" state: it would count every connection twice.
+        assert!(!s
+            .iter()
+            .any(|(_, l, _)| l.iter().any(|(k, v)| k == "state" && v == "conns")));
+        assert_eq!(
+            find(
+                s,
+                "splicer_pool_waiting_requests",
+                &[("real", "img.1"), ("worker", "0")]
+            ),
+            Some(5.0)
+        );
+        assert_eq!(find(s, "splicer_pool_size", &[("real", "s1")]), Some(4.0));
+        assert_eq!(
+            find(s, "splicer_pool_maxconns", &[("real", "img.1")]),
+            Some(2.0)
+        );
+        let per_state = s
+            .iter()
+            .filter(|(n, _, _)| n == "splicer_pool_connections")
+            .count();
+        assert_eq!(per_state, 2 * 2 * 4);
+    }
+
     #[test]
     fn other_counters_get_their_own_family() {
         let (name, _, extra) = worker_metric("tcp_syns");
@@ -390,6 +629,19 @@ mod tests {
         assert!(extra.is_none());
         assert_eq!(nic_metric("rx_missed").0, "splicer_nic_rx_missed_total");
         assert_eq!(nic_metric("tx_errors").0, "splicer_nic_errors_total");
+        // Only the status classes go into splicer_responses_total.
+        assert_eq!(
+            worker_metric("responses_complete").0,
+            "splicer_responses_complete_total"
+        );
+        assert_eq!(
+            worker_metric("responses_2xx").2,
+            Some(("class", "2xx".to_string()))
+        );
+        assert_eq!(
+            worker_metric("spliced_sideways").0,
+            "splicer_spliced_sideways_total"
+        );
     }
 
     #[test]

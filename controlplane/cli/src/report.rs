@@ -4,7 +4,7 @@
 use crate::protocol::Response;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
-use splicer_config::Config;
+use splicer_config::{Config, Rule};
 
 /// Named counter values in a fixed order (the order of the log lines). Serializes as a
 /// JSON object in that order.
@@ -85,11 +85,84 @@ pub struct StatsReport {
     pub mempool_available: u64,
     /// Mbufs in use.
     pub mempool_in_use: u64,
+    /// The server connection pools of every real, in configuration order.
+    pub pools: Vec<RealPools>,
+}
+
+/// What one worker's pool of one real holds, as the worker last published it. Levels,
+/// not counts: `clear stats` does not change them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PoolLevels {
+    /// Idle connections ready for a request.
+    pub free: u64,
+    /// Connections carrying a request (or draining a response).
+    pub busy: u64,
+    /// Connections in the handshake.
+    pub opening: u64,
+    /// Every connection to the real, closing ones included.
+    pub conns: u64,
+    /// Requests waiting for a connection.
+    pub waiting: u64,
+}
+
+impl PoolLevels {
+    /// The field names, in display order.
+    pub const NAMES: [&'static str; 5] = ["free", "busy", "opening", "conns", "waiting"];
+
+    /// The values in the order of [`PoolLevels::NAMES`].
+    pub fn values(&self) -> [u64; 5] {
+        [self.free, self.busy, self.opening, self.conns, self.waiting]
+    }
+
+    /// Connections that are neither free, busy nor opening: closing ones. The fields are
+    /// read one by one while the worker runs, so this saturates rather than wrapping.
+    pub fn closing(&self) -> u64 {
+        self.conns.saturating_sub(
+            self.free
+                .saturating_add(self.busy)
+                .saturating_add(self.opening),
+        )
+    }
+
+    /// Adds `other`, field by field.
+    pub fn add(&mut self, other: &PoolLevels) {
+        self.free += other.free;
+        self.busy += other.busy;
+        self.opening += other.opening;
+        self.conns += other.conns;
+        self.waiting += other.waiting;
+    }
+}
+
+/// The pools of one real: its configured limits and each worker's levels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealPools {
+    /// `real.name`.
+    pub name: String,
+    /// `real.address`.
+    pub address: String,
+    /// `real.pool`: idle connections each worker keeps open.
+    pub pool: u16,
+    /// `real.maxconns`: most connections each worker has open.
+    pub maxconns: u16,
+    /// The levels of each worker's pool, by worker index.
+    pub workers: Vec<PoolLevels>,
+}
+
+impl RealPools {
+    /// The levels summed over the workers.
+    pub fn total(&self) -> PoolLevels {
+        let mut t = PoolLevels::default();
+        for w in &self.workers {
+            t.add(w);
+        }
+        t
+    }
 }
 
 impl StatsReport {
-    /// The counters since `baseline` (an earlier report of the same appliance); gauges
-    /// and the mempool are levels and stay as they are.
+    /// The counters since `baseline` (an earlier report of the same appliance); gauges,
+    /// pool levels and the mempool are levels and stay as they are.
     pub fn since(&self, baseline: &StatsReport) -> StatsReport {
         let empty = Counters::default();
         let cells = self
@@ -219,17 +292,24 @@ impl StatsReport {
         let mut headers = vec!["counter".to_string(), "total".to_string()];
         headers.extend((0..workers.len()).map(|w| format!("worker{w}")));
         headers.extend(self.ports.iter().cloned());
-        let rows = total
-            .0
-            .iter()
-            .map(|(name, v)| {
-                let mut row = vec![name.clone(), v.to_string()];
-                row.extend(workers.iter().map(|c| c.get(name).to_string()));
-                row.extend(ports.iter().map(|c| c.get(name).to_string()));
-                row
-            })
-            .collect();
-        let mut out = table(&headers, rows);
+        // Grouped by what they count (see `Section`), a blank line between groups; in
+        // their own order inside a group.
+        let mut sections: Vec<(Section, Vec<Vec<String>>)> = Vec::new();
+        for (name, v) in &total.0 {
+            let mut row = vec![name.clone(), v.to_string()];
+            row.extend(workers.iter().map(|c| c.get(name).to_string()));
+            row.extend(ports.iter().map(|c| c.get(name).to_string()));
+            let section = Section::of(name);
+            match sections.iter_mut().find(|(s, _)| *s == section) {
+                Some((_, rows)) => rows.push(row),
+                None => sections.push((section, vec![row])),
+            }
+        }
+        sections.sort_by_key(|(s, _)| *s);
+        let mut out = table_sections(
+            &headers,
+            sections.into_iter().map(|(_, rows)| rows).collect(),
+        );
 
         let nic_names: Vec<String> = self
             .nic
@@ -280,12 +360,70 @@ impl StatsReport {
     }
 }
 
+/// What a worker counter is about, for the grouping of `show stats`: the order of the
+/// groups. A counter's group follows from its name; a name no group claims goes last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Frames in and out, hand-offs between workers.
+    Packets,
+    /// ARP, ICMP, neighbours.
+    Presence,
+    /// Client TCP connections: handshakes, resets, closes, timeouts.
+    ClientConnections,
+    /// Request heads read, answered by Splicer itself or refused.
+    Requests,
+    /// Requests routed and spliced, segments forwarded on splices.
+    Splicing,
+    /// Server connection pools: reuses, opens, waits.
+    Pools,
+    /// Responses by status class.
+    Responses,
+    /// Server connections: opened, closed, failed, reset, timed out.
+    ServerConnections,
+    /// Server connections draining a response after their client reset.
+    Drains,
+    /// Dropped packets, by reason.
+    Drops,
+    /// Anything else.
+    Other,
+}
+
+impl Section {
+    /// The group of the counter called `name`.
+    pub fn of(name: &str) -> Section {
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|p| name.starts_with(p));
+        match name {
+            "rx_packets" | "tx_packets" => Section::Packets,
+            "client_data_deferred" | "keepalive_inserted" | "resegmented" => Section::Splicing,
+            "queue_timeouts" => Section::Pools,
+            "handshake_timeouts" | "request_timeouts" => Section::ClientConnections,
+            _ if starts(&["handoff_"]) => Section::Packets,
+            _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
+            _ if starts(&["tcp_", "client_", "clients_"]) => Section::ClientConnections,
+            _ if starts(&["http_", "refused_"]) => Section::Requests,
+            _ if starts(&["splice", "sack_"]) => Section::Splicing,
+            _ if starts(&["pool_"]) => Section::Pools,
+            _ if starts(&["responses_"]) => Section::Responses,
+            _ if starts(&["server_"]) => Section::ServerConnections,
+            _ if starts(&["drain_"]) => Section::Drains,
+            _ if starts(&["drop_"]) => Section::Drops,
+            _ => Section::Other,
+        }
+    }
+}
+
 /// A column-aligned table; columns of numbers are right-aligned.
 pub fn table(headers: &[String], rows: Vec<Vec<String>>) -> String {
+    table_sections(headers, vec![rows])
+}
+
+/// A column-aligned table whose rows come in sections, a blank line between two
+/// sections; every section is aligned with the others.
+pub fn table_sections(headers: &[String], sections: Vec<Vec<Vec<String>>>) -> String {
     let columns = headers.len();
     let mut width: Vec<usize> = headers.iter().map(String::len).collect();
     let mut numeric = vec![true; columns];
-    for row in &rows {
+    for row in sections.iter().flatten() {
         for (i, cell) in row.iter().enumerate().take(columns) {
             width[i] = width[i].max(cell.len());
             numeric[i] &= cell.parse::<u64>().is_ok() || cell == "-";
@@ -306,8 +444,13 @@ pub fn table(headers: &[String], rows: Vec<Vec<String>>) -> String {
         out.trim_end().to_string() + "\n"
     };
     let mut out = line(headers);
-    for row in &rows {
-        out.push_str(&line(row));
+    for (i, rows) in sections.iter().filter(|rows| !rows.is_empty()).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for row in rows {
+            out.push_str(&line(row));
+        }
     }
     out
 }
@@ -438,46 +581,269 @@ pub fn show_workers(rows: Vec<WorkerRow>) -> Response {
     Response::with_data(text.trim_end(), json!(rows))
 }
 
-/// `show virtual [name]`, from the running configuration.
+/// The names as a cell: `s1,s2`, or `-` for none.
+fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".to_string()
+    } else {
+        names.join(",")
+    }
+}
+
+/// A value as written in a rule's match cell: as is, or quoted (Rust/JSON string
+/// syntax) when it is empty or holds a space, a quote or a backslash.
+fn match_value(v: &str) -> String {
+    if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+        format!("{v:?}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// What a rule matches, for people: its conditions as `key=value`, space-separated, in
+/// the order of the configuration reference (every one must hold).
+pub fn rule_match(rule: &Rule) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &rule.path_prefix {
+        parts.push(format!("path_prefix={}", match_value(p)));
+    }
+    if let Some(p) = &rule.path_suffix {
+        parts.push(format!("path_suffix={}", match_value(p)));
+    }
+    if let Some(h) = &rule.host {
+        parts.push(format!("host={}", match_value(h)));
+    }
+    if let Some(m) = rule.method {
+        parts.push(format!("method={}", m.as_str().unwrap_or("?")));
+    }
+    if let Some(h) = &rule.header {
+        parts.push(format!(
+            "header={}",
+            match_value(&format!("{}:{}", h.name, h.value))
+        ));
+    }
+    parts.join(" ")
+}
+
+/// `show virtual [name]`, from the running configuration: one table of the virtuals,
+/// then one of their rules (when they have any).
 pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
     let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut rule_lines = Vec::new();
     for (i, v) in config.virtuals.iter().enumerate() {
         if name.is_some_and(|n| n != v.name) {
             continue;
         }
+        let port = &config.ports[config.virtual_port_index(i)].name;
+        // The name the configuration file uses (`Mode` serializes as it).
+        let mode = serde_json::to_value(v.mode)
+            .ok()
+            .and_then(|m| m.as_str().map(str::to_string))
+            .unwrap_or_default();
         rows.push(json!({
             "name": v.name,
             "address": v.address.to_string(),
-            "port": config.ports[config.virtual_port_index(i)].name,
+            "port": port,
             "max_request_head": v.max_request_head.to_string(),
             "max_request_head_bytes": v.max_request_head.bytes(),
+            "mode": mode,
+            "predictor": v.predictor.name(),
+            "bind": v.bind,
+            "rules": serde_json::to_value(&v.rules).unwrap_or(Value::Null),
         }));
+        lines.push(vec![
+            v.name.clone(),
+            v.address.to_string(),
+            port.clone(),
+            v.max_request_head.to_string(),
+            mode,
+            v.predictor.name().to_string(),
+            name_list(&v.bind),
+        ]);
+        for r in &v.rules {
+            rule_lines.push(vec![
+                v.name.clone(),
+                r.name.clone(),
+                rule_match(r),
+                name_list(&r.bind),
+            ]);
+        }
     }
     if let (Some(n), true) = (name, rows.is_empty()) {
         return Response::error(format!("virtual {n} does not exist"));
     }
-    let cell = |r: &Value, k: &str| match &r[k] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let text = if rows.is_empty() {
         "no virtual server is configured".to_string()
     } else {
+        let mut text = table(
+            &strings(&[
+                "name",
+                "address",
+                "port",
+                "max_request_head",
+                "mode",
+                "predictor",
+                "bind",
+            ]),
+            lines,
+        );
+        if !rule_lines.is_empty() {
+            text.push('\n');
+            text.push_str(&table(
+                &strings(&["virtual", "rule", "match", "bind"]),
+                rule_lines,
+            ));
+        }
+        text.trim_end().to_string()
+    };
+    Response::with_data(text, Value::Array(rows))
+}
+
+/// What binds real `real`: `(virtual, None)` for a virtual's bind list, `(virtual,
+/// Some(rule))` for one of its rules; in configuration order.
+pub fn bound_by<'a>(config: &'a Config, real: &str) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut out = Vec::new();
+    for v in &config.virtuals {
+        if v.bind.iter().any(|b| b == real) {
+            out.push((v.name.as_str(), None));
+        }
+        for r in &v.rules {
+            if r.bind.iter().any(|b| b == real) {
+                out.push((v.name.as_str(), Some(r.name.as_str())));
+            }
+        }
+    }
+    out
+}
+
+/// `show real [name]`, from the running configuration.
+pub fn show_real(config: &Config, name: Option<&str>) -> Response {
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    for r in &config.reals {
+        if name.is_some_and(|n| n != r.name) {
+            continue;
+        }
+        let bound = bound_by(config, &r.name);
+        rows.push(json!({
+            "name": r.name,
+            "address": r.address.to_string(),
+            "weight": r.weight,
+            "pool": r.pool,
+            "maxconns": r.maxconns,
+            "bound_by": bound
+                .iter()
+                .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
+                .collect::<Vec<_>>(),
+        }));
+        let bound: Vec<String> = bound
+            .iter()
+            .map(|(v, rule)| match rule {
+                Some(rule) => format!("{v}/{rule}"),
+                None => v.to_string(),
+            })
+            .collect();
+        lines.push(vec![
+            r.name.clone(),
+            r.address.to_string(),
+            r.weight.to_string(),
+            r.pool.to_string(),
+            r.maxconns.to_string(),
+            name_list(&bound),
+        ]);
+    }
+    if let (Some(n), true) = (name, rows.is_empty()) {
+        return Response::error(format!("real {n} does not exist"));
+    }
+    let text = if rows.is_empty() {
+        "no real server is configured".to_string()
+    } else {
         table(
-            &strings(&["name", "address", "port", "max_request_head"]),
-            rows.iter()
-                .map(|r| {
-                    ["name", "address", "port", "max_request_head"]
-                        .iter()
-                        .map(|k| cell(r, k))
-                        .collect()
-                })
-                .collect(),
+            &strings(&["name", "address", "weight", "pool", "maxconns", "bound_by"]),
+            lines,
         )
         .trim_end()
         .to_string()
     };
     Response::with_data(text, Value::Array(rows))
+}
+
+/// `show pools [real]` over the pools the control core gathered: one row per real and
+/// worker, and a total row per real when there are several workers.
+pub fn show_pools(pools: &[RealPools], name: Option<&str>) -> Response {
+    let shown: Vec<&RealPools> = pools
+        .iter()
+        .filter(|p| name.is_none_or(|n| n == p.name))
+        .collect();
+    if let (Some(n), true) = (name, shown.is_empty()) {
+        return Response::error(format!("real {n} does not exist"));
+    }
+    if shown.is_empty() {
+        return Response::with_data("no real server is configured", json!([]));
+    }
+    let mut headers = strings(&["real", "worker"]);
+    headers.extend(PoolLevels::NAMES.iter().map(|n| n.to_string()));
+    headers.extend(strings(&["pool", "maxconns"]));
+    let row = |real: &str, worker: String, levels: &PoolLevels, pool: u64, maxconns: u64| {
+        let mut row = vec![real.to_string(), worker];
+        row.extend(levels.values().iter().map(u64::to_string));
+        row.push(pool.to_string());
+        row.push(maxconns.to_string());
+        row
+    };
+    let mut sections = Vec::new();
+    let mut data = Vec::new();
+    for p in &shown {
+        let total = p.total();
+        let mut rows: Vec<Vec<String>> = p
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(w, l)| {
+                row(
+                    &p.name,
+                    w.to_string(),
+                    l,
+                    u64::from(p.pool),
+                    u64::from(p.maxconns),
+                )
+            })
+            .collect();
+        if p.workers.len() > 1 {
+            let n = p.workers.len() as u64;
+            rows.push(row(
+                &p.name,
+                "total".to_string(),
+                &total,
+                u64::from(p.pool) * n,
+                u64::from(p.maxconns) * n,
+            ));
+        }
+        sections.push(rows);
+        data.push(json!({
+            "name": p.name,
+            "address": p.address,
+            "pool": p.pool,
+            "maxconns": p.maxconns,
+            "workers": p.workers.iter().enumerate().map(|(w, l)| {
+                let mut v = json!(l);
+                v["worker"] = json!(w);
+                v
+            }).collect::<Vec<_>>(),
+            "total": total,
+        }));
+    }
+    // One section per real when there are several workers; one plain table otherwise.
+    let sections = if shown.iter().any(|p| p.workers.len() > 1) {
+        sections
+    } else {
+        vec![sections.into_iter().flatten().collect()]
+    };
+    Response::with_data(
+        table_sections(&headers, sections).trim_end(),
+        Value::Array(data),
+    )
 }
 
 /// `show config`: the TOML text, and the configuration as JSON data.
@@ -531,13 +897,70 @@ pub(crate) mod tests_support {
             ],
             mempool_available: 1000,
             mempool_in_use: 24,
+            pools: vec![
+                RealPools {
+                    name: "s1".into(),
+                    address: "198.19.0.11:80".into(),
+                    pool: 4,
+                    maxconns: 64,
+                    workers: vec![
+                        PoolLevels {
+                            free: 3,
+                            busy: 2,
+                            opening: 1,
+                            conns: 7,
+                            waiting: 0,
+                        },
+                        PoolLevels {
+                            free: 4,
+                            busy: 0,
+                            opening: 0,
+                            conns: 4,
+                            waiting: 0,
+                        },
+                    ],
+                },
+                RealPools {
+                    name: "img.1".into(),
+                    address: "198.19.0.12:8080".into(),
+                    pool: 0,
+                    maxconns: 2,
+                    workers: vec![
+                        PoolLevels {
+                            free: 0,
+                            busy: 2,
+                            opening: 0,
+                            conns: 2,
+                            waiting: 5,
+                        },
+                        PoolLevels::default(),
+                    ],
+                },
+            ],
         }
+    }
+
+    /// A report with every counter the workers have, each worker on each port counting
+    /// `worker * 100 + port * 10 + 1`.
+    pub(crate) fn full() -> StatsReport {
+        let mut r = sample();
+        for (w, row) in r.cells.iter_mut().enumerate() {
+            for (p, cell) in row.iter_mut().enumerate() {
+                *cell = Counters(
+                    splicer_dataplane::Counter::ALL
+                        .iter()
+                        .map(|c| (c.name().to_string(), (w * 100 + p * 10 + 1) as u64))
+                        .collect(),
+                );
+            }
+        }
+        r
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::tests_support::sample;
+    use super::tests_support::{full, sample};
     use super::*;
 
     #[test]
@@ -610,6 +1033,85 @@ mod tests {
         assert!(text.lines().next().unwrap().starts_with("counter"));
         assert!(text.contains("nic counters of inside: not supported"));
         assert!(text.ends_with("mempool: 1000 available, 24 in use"));
+    }
+
+    #[test]
+    fn every_counter_has_a_section() {
+        for c in splicer_dataplane::Counter::ALL {
+            assert_ne!(Section::of(c.name()), Section::Other, "{}", c.name());
+        }
+        for (name, section) in [
+            ("rx_packets", Section::Packets),
+            ("handoff_in", Section::Packets),
+            ("neighbours_learned", Section::Presence),
+            ("tcp_retransmit_timeouts", Section::ClientConnections),
+            ("clients_closed_after_response", Section::ClientConnections),
+            ("request_timeouts", Section::ClientConnections),
+            ("http_no_server", Section::Requests),
+            ("refused_bad_body", Section::Requests),
+            ("http_incomplete_requests", Section::Requests),
+            ("splice_requests", Section::Splicing),
+            ("splices", Section::Splicing),
+            ("spliced_down", Section::Splicing),
+            ("client_data_deferred", Section::Splicing),
+            ("keepalive_inserted", Section::Splicing),
+            ("pool_wait_served", Section::Pools),
+            ("queue_timeouts", Section::Pools),
+            ("responses_other", Section::Responses),
+            ("server_framing_errors", Section::ServerConnections),
+            ("drain_timeouts", Section::Drains),
+            ("drop_server_out_of_order", Section::Drops),
+            ("something_new", Section::Other),
+        ] {
+            assert_eq!(Section::of(name), section, "{name}");
+        }
+    }
+
+    #[test]
+    fn stats_text_groups_the_counters() {
+        let r = full();
+        let text = r.to_text();
+        let counters = text.split("\n\nnic").next().unwrap();
+        let groups: Vec<Vec<&str>> = counters
+            .split("\n\n")
+            .map(|g| {
+                g.lines()
+                    .filter(|l| !l.starts_with("counter "))
+                    .map(|l| l.split_whitespace().next().unwrap())
+                    .collect()
+            })
+            .collect();
+        // One group per section, in section order, every counter once.
+        let sections: Vec<Section> = groups.iter().map(|g| Section::of(g[0])).collect();
+        let mut sorted = sections.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sections, sorted, "{text}");
+        for g in &groups {
+            assert!(
+                g.iter().all(|n| Section::of(n) == Section::of(g[0])),
+                "{g:?}"
+            );
+        }
+        let listed: usize = groups.iter().map(Vec::len).sum();
+        assert_eq!(listed, splicer_dataplane::Counter::ALL.len());
+        assert!(text.starts_with("counter "), "{text}");
+        assert_eq!(groups[0][..2], ["rx_packets", "tx_packets"]);
+        assert_eq!(groups.last().unwrap()[0], "drop_truncated");
+        // Every row has every column, aligned with the header.
+        let header_len = text.lines().next().unwrap().len();
+        let row = text.lines().find(|l| l.starts_with("pool_reuses")).unwrap();
+        assert_eq!(row.len(), header_len, "{text}");
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            ["pool_reuses", "224", "12", "212", "102", "122"]
+        );
+        // The JSON and the log lines keep the workers' order.
+        let j = r.to_json();
+        assert_eq!(j["total"]["splices"], 224);
+        assert!(
+            r.log_lines()[0].starts_with("stats total rx_packets=224 tx_packets=224 handoff_out=")
+        );
     }
 
     #[test]
@@ -722,6 +1224,321 @@ max_request_head = "4KiB"
             show_virtual(&none, Some("www")),
             Response::error("virtual www does not exist")
         );
+    }
+
+    fn farm_config() -> Config {
+        Config::from_toml_str(
+            r#"
+[dataplane]
+eal = ["-l", "0-1"]
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+weight = 3
+pool = 0
+maxconns = 16
+[[real]]
+name = "spare"
+address = "198.19.0.13:8080"
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+bind = ["s1", "s2"]
+[[virtual.rule]]
+name = "img"
+path_prefix = "/img/"
+path_suffix = ".jpg"
+bind = ["s2"]
+[[virtual.rule]]
+host = "api.example.com"
+method = "POST"
+header = { name = "X-Tenant", value = "blue sky" }
+bind = ["s1", "s2"]
+[[virtual]]
+name = "api"
+address = "198.18.0.101:80"
+[[virtual.rule]]
+path_prefix = "/v1/"
+bind = ["s1"]
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn virtuals_show_their_routing() {
+        let c = farm_config();
+        let all = show_virtual(&c, None);
+        assert!(all.ok);
+        let lines: Vec<Vec<&str>> = all
+            .text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines[0],
+            [
+                "name",
+                "address",
+                "port",
+                "max_request_head",
+                "mode",
+                "predictor",
+                "bind"
+            ]
+        );
+        assert_eq!(
+            lines[1],
+            [
+                "www",
+                "198.18.0.100:80",
+                "outside",
+                "16KiB",
+                "splice",
+                "roundrobin",
+                "s1,s2"
+            ]
+        );
+        assert_eq!(
+            lines[2],
+            [
+                "api",
+                "198.18.0.101:80",
+                "outside",
+                "16KiB",
+                "splice",
+                "roundrobin",
+                "-"
+            ]
+        );
+        assert!(lines[3].is_empty(), "{}", all.text);
+        assert_eq!(lines[4], ["virtual", "rule", "match", "bind"]);
+        assert_eq!(
+            lines[5],
+            ["www", "img", "path_prefix=/img/", "path_suffix=.jpg", "s2"]
+        );
+        let rule2 = all.text.lines().nth(6).unwrap();
+        assert!(
+            rule2.starts_with("www      rule2  host=api.example.com method=POST header=\"X-Tenant:blue sky\"  s1,s2"),
+            "{}",
+            all.text
+        );
+        assert_eq!(lines[7], ["api", "rule1", "path_prefix=/v1/", "s1"]);
+        assert_eq!(lines.len(), 8);
+
+        let www = &all.data[0];
+        assert_eq!(www["mode"], "splice");
+        assert_eq!(www["predictor"], "roundrobin");
+        assert_eq!(www["bind"], json!(["s1", "s2"]));
+        assert_eq!(www["rules"][0]["name"], "img");
+        assert_eq!(www["rules"][0]["path_suffix"], ".jpg");
+        assert_eq!(www["rules"][0]["bind"], json!(["s2"]));
+        assert_eq!(www["rules"][1]["method"], "POST");
+        assert_eq!(www["rules"][1]["header"]["value"], "blue sky");
+        assert_eq!(all.data[1]["bind"], json!([]));
+
+        // One virtual: its rules only; a virtual without rules has no rule table.
+        let api = show_virtual(&c, Some("api"));
+        assert_eq!(api.data.as_array().unwrap().len(), 1);
+        assert!(!api.text.contains("www"), "{}", api.text);
+        let plain = show_virtual(&config(), Some("www"));
+        assert_eq!(plain.text.lines().count(), 2, "{}", plain.text);
+        assert_eq!(plain.data[0]["rules"], json!([]));
+    }
+
+    #[test]
+    fn rule_match_quotes_what_needs_it() {
+        let mut r = Rule::new("r", vec!["s1".into()]);
+        r.path_prefix = Some("/a b/".into());
+        r.host = Some("x\"y".into());
+        assert_eq!(rule_match(&r), r#"path_prefix="/a b/" host="x\"y""#);
+        r.path_prefix = None;
+        r.host = None;
+        r.method = Some(splicer_config::Method::Delete);
+        r.header = Some(splicer_config::HeaderMatch {
+            name: "X-A".into(),
+            value: "b".into(),
+        });
+        assert_eq!(rule_match(&r), "method=DELETE header=X-A:b");
+    }
+
+    #[test]
+    fn reals_and_what_binds_them() {
+        let c = farm_config();
+        let all = show_real(&c, None);
+        assert!(all.ok);
+        let lines: Vec<Vec<&str>> = all
+            .text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                vec!["name", "address", "weight", "pool", "maxconns", "bound_by"],
+                vec![
+                    "s1",
+                    "198.19.0.11:80",
+                    "1",
+                    "4",
+                    "64",
+                    "www,www/rule2,api/rule1"
+                ],
+                vec![
+                    "s2",
+                    "198.19.0.12:80",
+                    "3",
+                    "0",
+                    "16",
+                    "www,www/img,www/rule2"
+                ],
+                vec!["spare", "198.19.0.13:8080", "1", "4", "64", "-"],
+            ]
+        );
+        let s2 = show_real(&c, Some("s2"));
+        assert_eq!(s2.data.as_array().unwrap().len(), 1);
+        assert_eq!(s2.data[0]["weight"], 3);
+        assert_eq!(s2.data[0]["maxconns"], 16);
+        assert_eq!(
+            s2.data[0]["bound_by"],
+            json!([
+                {"virtual": "www", "rule": null},
+                {"virtual": "www", "rule": "img"},
+                {"virtual": "www", "rule": "rule2"},
+            ])
+        );
+        assert_eq!(show_real(&c, Some("spare")).data[0]["bound_by"], json!([]));
+        assert_eq!(
+            show_real(&c, Some("s9")),
+            Response::error("real s9 does not exist")
+        );
+        // Names are matched as written.
+        assert_eq!(
+            show_real(&c, Some("S1")),
+            Response::error("real S1 does not exist")
+        );
+        let none = config();
+        assert_eq!(show_real(&none, None).text, "no real server is configured");
+        assert_eq!(show_real(&none, None).data, json!([]));
+        assert_eq!(
+            show_real(&none, Some("s1")),
+            Response::error("real s1 does not exist")
+        );
+    }
+
+    #[test]
+    fn pools_per_worker_with_totals() {
+        let pools = sample().pools;
+        let r = show_pools(&pools, None);
+        assert!(r.ok);
+        let lines: Vec<Vec<&str>> = r
+            .text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                vec![
+                    "real", "worker", "free", "busy", "opening", "conns", "waiting", "pool",
+                    "maxconns"
+                ],
+                vec!["s1", "0", "3", "2", "1", "7", "0", "4", "64"],
+                vec!["s1", "1", "4", "0", "0", "4", "0", "4", "64"],
+                vec!["s1", "total", "7", "2", "1", "11", "0", "8", "128"],
+                vec![],
+                vec!["img.1", "0", "0", "2", "0", "2", "5", "0", "2"],
+                vec!["img.1", "1", "0", "0", "0", "0", "0", "0", "2"],
+                vec!["img.1", "total", "0", "2", "0", "2", "5", "0", "4"],
+            ]
+        );
+        // Numbers are right-aligned under their header.
+        let header = r.text.lines().next().unwrap();
+        assert!(
+            r.text
+                .lines()
+                .all(|l| l.is_empty() || l.len() == header.len()),
+            "{}",
+            r.text
+        );
+
+        assert_eq!(r.data[0]["name"], "s1");
+        assert_eq!(r.data[0]["address"], "198.19.0.11:80");
+        assert_eq!(r.data[0]["pool"], 4);
+        assert_eq!(r.data[0]["maxconns"], 64);
+        assert_eq!(
+            r.data[0]["workers"][0],
+            json!({"worker": 0, "free": 3, "busy": 2, "opening": 1, "conns": 7, "waiting": 0})
+        );
+        assert_eq!(
+            r.data[0]["total"],
+            json!({"free": 7, "busy": 2, "opening": 1, "conns": 11, "waiting": 0})
+        );
+        assert_eq!(r.data[1]["total"]["waiting"], 5);
+
+        let one = show_pools(&pools, Some("img.1"));
+        assert_eq!(one.data.as_array().unwrap().len(), 1);
+        assert_eq!(one.text.lines().count(), 4, "{}", one.text);
+        assert_eq!(
+            show_pools(&pools, Some("s9")),
+            Response::error("real s9 does not exist")
+        );
+        assert_eq!(show_pools(&[], None).text, "no real server is configured");
+        assert_eq!(
+            show_pools(&[], Some("s1")),
+            Response::error("real s1 does not exist")
+        );
+    }
+
+    #[test]
+    fn pools_of_one_worker_have_no_total_rows() {
+        let mut pools = sample().pools;
+        for p in &mut pools {
+            p.workers.truncate(1);
+        }
+        let r = show_pools(&pools, None);
+        let lines: Vec<Vec<&str>> = r
+            .text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                vec![
+                    "real", "worker", "free", "busy", "opening", "conns", "waiting", "pool",
+                    "maxconns"
+                ],
+                vec!["s1", "0", "3", "2", "1", "7", "0", "4", "64"],
+                vec!["img.1", "0", "0", "2", "0", "2", "5", "0", "2"],
+            ]
+        );
+        assert_eq!(r.data[0]["total"]["conns"], 7);
+    }
+
+    #[test]
+    fn pool_levels() {
+        let l = PoolLevels {
+            free: 1,
+            busy: 2,
+            opening: 3,
+            conns: 10,
+            waiting: 4,
+        };
+        assert_eq!(l.closing(), 4);
+        assert_eq!(PoolLevels { conns: 1, ..l }.closing(), 0);
+        let mut t = l;
+        t.add(&l);
+        assert_eq!(t.values(), [2, 4, 6, 20, 8]);
     }
 
     #[test]

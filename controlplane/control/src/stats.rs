@@ -3,7 +3,7 @@
 //! and people can read, shown by `show stats` and exported as metrics.
 
 use dpdk_bindings::{Mempool, Port};
-use splicer_cli::report::{Counters, StatsReport};
+use splicer_cli::report::{Counters, PoolLevels, RealPools, StatsReport};
 use splicer_config::Config;
 use splicer_dataplane::counters::Snapshot;
 use splicer_dataplane::{Gauge, WorkerCounters};
@@ -72,12 +72,104 @@ pub(crate) fn report(src: &StatsSources<'_>) -> StatsReport {
         nic: src.ports.iter().map(|(_, p)| nic(p)).collect(),
         mempool_available: u64::from(src.pool.available()),
         mempool_in_use: u64::from(src.pool.in_use()),
+        pools: pools(src.config, src.workers),
     }
+}
+
+/// The server connection pools of every real (a real's index in `config.reals` is its
+/// index in each worker's published pools), as each worker last published them.
+pub(crate) fn pools(config: &Config, workers: &[Arc<WorkerCounters>]) -> Vec<RealPools> {
+    config
+        .reals
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RealPools {
+            name: r.name.clone(),
+            address: r.address.to_string(),
+            pool: r.pool,
+            maxconns: r.maxconns,
+            workers: workers
+                .iter()
+                .map(|w| {
+                    let l = w.pool(i);
+                    PoolLevels {
+                        free: l.free,
+                        busy: l.busy,
+                        opening: l.opening,
+                        conns: l.conns,
+                        waiting: l.waiting,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Logs one full set of statistics lines.
 pub(crate) fn log(report: &StatsReport) {
     for line in report.log_lines() {
         tracing::info!(target: "splicer::stats", "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use splicer_dataplane::counters::PoolLevels as Published;
+
+    #[test]
+    fn pools_follow_the_reals_of_the_configuration() {
+        let config = Config::from_toml_str(
+            r#"
+[dataplane]
+eal = ["-l", "0-2"]
+workers = 2
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+pool = 2
+maxconns = 8
+[[real]]
+name = "s2"
+address = "198.19.0.12:8080"
+"#,
+        )
+        .unwrap();
+        let workers: Vec<_> = (0..2)
+            .map(|_| Arc::new(WorkerCounters::with_reals(1, 2)))
+            .collect();
+        let levels = Published {
+            free: 1,
+            busy: 2,
+            opening: 3,
+            conns: 7,
+            waiting: 4,
+        };
+        workers[1].set_pool(1, levels);
+        let p = pools(&config, &workers);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].name.as_str(), p[0].pool, p[0].maxconns), ("s1", 2, 8));
+        assert_eq!(p[1].address, "198.19.0.12:8080");
+        assert_eq!(p[0].workers, vec![PoolLevels::default(); 2]);
+        assert_eq!(p[1].workers[0], PoolLevels::default());
+        assert_eq!(
+            p[1].workers[1],
+            PoolLevels {
+                free: 1,
+                busy: 2,
+                opening: 3,
+                conns: 7,
+                waiting: 4,
+            }
+        );
+        // A worker that publishes fewer reals than configured shows zeros, not a panic.
+        let short = vec![Arc::new(WorkerCounters::new(1))];
+        assert_eq!(
+            pools(&config, &short)[1].workers,
+            vec![PoolLevels::default()]
+        );
     }
 }
