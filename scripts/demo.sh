@@ -59,8 +59,14 @@ show "ARP for the inside address, from s1" \
     ip netns exec spl-s1 arping -c 2 -i veth0 "$TB_IN_IP"
 show "an address nobody owns: no answer (Splicer counts drop_arp_not_for_us)" \
     ip netns exec "$TB_NS_CLIENT" ping -n -c 2 -W 1 198.18.0.77
-show "HTTP to the VIP: Splicer completes the handshake and reads the request; no server is bound yet, so it answers 503 itself" \
+show "HTTP to the VIP: Splicer reads the request, picks a real round robin and splices the connection onto a pooled server connection" \
     ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 -i "http://$TB_VIP/"
+show "three requests on one keep-alive connection: each is routed afresh (round robin over s1..s3)" \
+    ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 "http://$TB_VIP/" "http://$TB_VIP/" "http://$TB_VIP/"
+show "a path rule: /img/ always goes to s2" \
+    ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 "http://$TB_VIP/img/" "http://$TB_VIP/img/"
+show "the pools: idle pre-opened server connections per real" \
+    "$SPLICER_BIN" ctl show pools
 show "a request-smuggling attempt (Content-Length and Transfer-Encoding): 400" \
     ip netns exec "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}\n' \
     -H 'Content-Length: 1' -H 'Transfer-Encoding: chunked' -d x "http://$TB_VIP/"

@@ -431,6 +431,17 @@ impl std::ops::AddAssign<&Snapshot> for Snapshot {
 
 #[cfg(test)]
 mod tests {
+    /// The README's counter table is the operator's reference: it must name every
+    /// counter a worker reports.
+    #[test]
+    fn readme_documents_every_counter() {
+        let readme = include_str!("../../../README.md");
+        for c in Counter::ALL {
+            let row = format!("| `{}` |", c.name());
+            assert!(readme.contains(&row), "README lacks a row for {}", c.name());
+        }
+    }
+
     use super::*;
 
     #[test]
