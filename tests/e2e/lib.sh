@@ -47,8 +47,16 @@
 #   tb_splicer_alive         0 while the Splicer we started runs
 #   tb_register_prefix P     remove /var/run/dpdk/P (and hugepage files) in teardown
 #   tb_prefix_of CONFIG      prints the --file-prefix found in CONFIG's eal list
-#   tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES]
+#   tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES] [REALS] [RULES]
 #                            writes the test bed's Splicer configuration (see below)
+#   tb_reals [POOL] [MAXCONNS]   prints [[real]] blocks s1..s3 (the three nginx servers,
+#                            weight 1; pool 4 and maxconns 64 unless given) for REALS
+#   tb_write_splice_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES] [RULES]
+#                          [POOL] [MAXCONNS]
+#                            tb_write_config with the reals of tb_reals, the virtual www in
+#                            mode "splice", predictor "roundrobin", bound to s1, s2, s3, and
+#                            a control socket (sets TB_CTL_SOCK for tb_ctl)
+#   tb_ctl ARGS...           splicer ctl --socket $TB_CTL_SOCK ARGS...
 #   tb_unique_prefix NAME    prints spl-e2e-NAME-<pid> (tb_start_splicer registers the
 #                            prefix it finds in the config)
 # Statistics (from Splicer's `stats ...` log lines)
@@ -71,6 +79,27 @@
 #   tb_tap_anywhere NAME     0 when an interface NAME exists in the root or any namespace
 #   tb_sha256 NAME           sha256 of test body NAME (0b 1b 100k 20m; sizes in TB_SIZE); under
 #                            $TB_WWW/files/NAME and every server serves them as /files/NAME
+#   tb_sha256_of FILE        sha256 of FILE (just the hex digest)
+#   tb_body_ok NAME FILE...  0 when every FILE holds test body NAME (by sha256)
+#   tb_raw_http NS HOST PORT WAIT PIECE...   one TCP connection from NS; sends the PIECEs
+#                            (C escapes like \r\n; "+0.5" sleeps), reads up to WAIT seconds;
+#                            prints "statuses=400,200 end=eof|reset|timeout bytes=N" (rawhttp.py)
+#   tb_raw_status HOST PORT WAIT PIECE...    the first status code tb_raw_http sees from the
+#                            client (000 when none)
+#   tb_raw_field LINE KEY    a field of tb_raw_http's line ("end", "statuses", "bytes")
+#   tb_check_refusal LOG DESC STATUS COUNTER PIECE...   sends the PIECEs to the VIP; checks
+#                            the answer is STATUS, Splicer closes the connection, and
+#                            COUNTER (stat_of LOG) moves
+#   tb_spawn LOG CMD...      starts CMD in the background (output to LOG), tracked for
+#                            teardown; its PID in TB_SPAWNED_PID (call directly, not in $())
+#   tb_running PID           0 while PID runs (a zombie counts as gone)
+#   tb_access_log NAME       path of server NAME's (s1..s3) nginx access log, whose lines are
+#                            `$connection $connection_requests $remote_addr:$remote_port
+#                            "$request" $status $request_length $body_bytes_sent`
+#   tb_access_lines NAME     how many lines that log has now (a mark for tb_access_since)
+#   tb_access_since NAME N   its lines after the first N
+#   tb_server_conns NAME [FROM]   established TCP connections to server NAME's port 80 from
+#                            FROM (default Splicer's inside address $TB_IN_IP), now
 # Checks and reporting
 #   tb_log MSG / tb_die MSG  progress line / fatal error (exit 1, teardown runs)
 #   tb_check DESC CMD...     run CMD; "ok N - DESC" or "not ok N - DESC" plus its output.
@@ -133,6 +162,8 @@ TB_LOG_DIR=""
 TB_WWW=""
 SPLICER_PID=""
 SPLICER_LOG=""
+TB_CTL_SOCK=""
+TB_SPAWNED_PID=""
 TB_SPLICER_RC=""
 TB_PIDS=()          # every process we started (nginx, dataplanes, helpers)
 declare -A TB_NGINX_PIDS=()  # s1 -> PID of that server's nginx
@@ -472,7 +503,7 @@ tb_tap_anywhere() {
 tb__make_files() {
     local n f
     TB_WWW=$TB_DIR/www
-    mkdir -p "$TB_WWW/files"
+    mkdir -p "$TB_WWW/files" "$TB_DIR/dav"
     seq -f '%07.0f' 0 2621439 >"$TB_WWW/files/20m"
     head -c 102400 "$TB_WWW/files/20m" >"$TB_WWW/files/100k"
     head -c 1 "$TB_WWW/files/20m" >"$TB_WWW/files/1b"
@@ -498,7 +529,7 @@ error_log $TB_LOG_DIR/nginx-$name-error.log warn;
 events { worker_connections 4096; }
 http {
     default_type application/octet-stream;
-    log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status';
+    log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status \$request_length \$body_bytes_sent';
     access_log $TB_LOG_DIR/nginx-$name-access.log splicer;
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
@@ -515,8 +546,46 @@ http {
         root $dir/www;
         index index.html;
         add_header X-Server $name always;
+        # Any path that is no file answers the server's name (/img/x, /?c=7...).
+        location / {
+            try_files \$uri \$uri/ /index.html;
+        }
         location /files/ {
             root $TB_WWW;
+        }
+        # The same files at 50 kB/s (/slow/100k takes about 2 s): requests that hold a
+        # server connection for a while.
+        location /slow/ {
+            alias $TB_WWW/files/;
+            limit_rate 50k;
+        }
+        # Request bodies: PUT stores the body as $TB_DIR/dav/<name>, a directory all three
+        # servers share (a later GET, from any server, returns it).
+        location /dav/ {
+            root $TB_DIR;
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            client_max_body_size 64m;
+            client_body_buffer_size 128k;
+        }
+        # POST /post?name=NAME: nginx reads the whole body and stores it as
+        # $TB_DIR/dav/post-NAME, through a PUT to its own 127.0.0.1:8080 (201 or 204).
+        location = /post {
+            client_max_body_size 64m;
+            client_body_buffer_size 128k;
+            proxy_pass http://127.0.0.1:8080/dav/post-\$arg_name;
+            proxy_method PUT;
+            proxy_http_version 1.1;
+        }
+    }
+    server {
+        listen 127.0.0.1:8080;
+        access_log off;
+        location /dav/ {
+            root $TB_DIR;
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 64m;
         }
     }
 }
@@ -607,14 +676,17 @@ tb_unique_prefix() {
     printf 'spl-e2e-%s-%s\n' "$1" "$$"
 }
 
-# tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES]
+# tb_write_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES] [REALS] [RULES]
 # Writes the test bed's Splicer configuration: both TAP ports with the test bed's MACs,
 # no hugepages, DPDK file prefix PREFIX, stats every second, idle_sleep 50us, the VIP
 # www on port 80. WORKERS (default 1) picks the lcores: 1 → -l 0-1; 2 → two workers
 # mapped onto the 2 cores (--lcores 0@0,1@0,2@1). DATAPLANE_LINES and VIRTUAL_LINES are
-# appended to [dataplane] and to the [[virtual]] (one key = value per line).
+# appended to [dataplane] and to the [[virtual]] (one key = value per line). REALS (TOML
+# tables, e.g. from tb_reals) goes before the [[virtual]], RULES ([[virtual.rule]] tables)
+# after it.
 tb_write_config() {
-    local file=$1 prefix=$2 workers=${3:-1} dataplane=${4:-} virtual=${5:-} lcores
+    local file=$1 prefix=$2 workers=${3:-1} dataplane=${4:-} virtual=${5:-} reals=${6:-}
+    local rules=${7:-} lcores
     case $workers in
     1) lcores='"-l", "0-1"' ;;
     2) lcores='"--lcores", "0@0,1@0,2@1"' ;;
@@ -639,12 +711,55 @@ address = "$TB_OUT_IP/24"
 name = "inside"
 address = "$TB_IN_IP/24"
 
+$reals
+
 [[virtual]]
 name = "www"
 address = "$TB_VIP:80"
 $virtual
+
+$rules
 CONF
 }
+
+# tb_reals [POOL] [MAXCONNS]: [[real]] tables for the three nginx servers s1..s3.
+tb_reals() {
+    local pool=${1:-4} maxconns=${2:-64} i
+    for i in "${!TB_SERVER_IPS[@]}"; do
+        cat <<REAL
+[[real]]
+name = "s$((i + 1))"
+address = "${TB_SERVER_IPS[i]}:80"
+weight = 1
+pool = $pool
+maxconns = $maxconns
+
+REAL
+    done
+}
+
+# tb_write_splice_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES] [RULES]
+#                        [POOL] [MAXCONNS]
+# The test bed's configuration with the servers bound: reals s1..s3 (tb_reals POOL
+# MAXCONNS), the virtual www splicing onto them by round robin, and a control socket
+# ($TB_DIR/run/<config name>.sock, kept in TB_CTL_SOCK for tb_ctl). Call it directly, not
+# in $(...), so that TB_CTL_SOCK is set.
+tb_write_splice_config() {
+    local file=$1 prefix=$2 workers=${3:-1} dataplane=${4:-} virtual=${5:-} rules=${6:-}
+    local pool=${7:-4} maxconns=${8:-64} name
+    name=$(basename "${file%.toml}")
+    TB_CTL_SOCK=$TB_DIR/run/$name.sock
+    tb_write_config "$file" "$prefix" "$workers" \
+        "control_socket = \"$TB_CTL_SOCK\"
+$dataplane" \
+        "mode = \"splice\"
+predictor = \"roundrobin\"
+bind = [\"s1\", \"s2\", \"s3\"]
+$virtual" \
+        "$(tb_reals "$pool" "$maxconns")" "$rules"
+}
+
+tb_ctl() { "$SPLICER_BIN" ctl --socket "$TB_CTL_SOCK" "$@"; }
 
 # The --file-prefix in CONFIG ("--file-prefix", "X" or "--file-prefix=X").
 tb_prefix_of() {
@@ -827,4 +942,85 @@ tb_curl() {
     local ns=$1 url=$2
     shift 2
     tb_in "$ns" curl -sS --max-time 10 "$@" "$url"
+}
+
+tb_sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# tb_body_ok NAME FILE... : every FILE has the sha256 of test body NAME (else says which
+# does not, with its size).
+tb_body_ok() {
+    local name=$1 f sum rc=0
+    shift
+    for f in "$@"; do
+        sum=$(tb_sha256_of "$f" 2>/dev/null)
+        [[ $sum == "${TB_SHA256[$name]}" ]] && continue
+        echo "$f: sha256 ${sum:-none}, $(stat -c %s "$f" 2>/dev/null || echo no) bytes; want body $name (${TB_SIZE[$name]} bytes)"
+        rc=1
+    done
+    return "$rc"
+}
+
+# tb_raw_http NS HOST PORT WAIT PIECE... : one raw TCP connection (see rawhttp.py); prints
+# "statuses=... end=... bytes=N sent=...".
+tb_raw_http() {
+    local ns=$1
+    shift
+    tb_in "$ns" timeout 60 python3 "$TB_REPO/tests/e2e/rawhttp.py" "$@"
+}
+
+# tb_raw_field LINE KEY : KEY's value in a tb_raw_http line.
+tb_raw_field() {
+    local tok
+    for tok in $1; do
+        [[ $tok == "$2="* ]] && { printf '%s\n' "${tok#*=}"; return 0; }
+    done
+    return 1
+}
+
+# tb_raw_status HOST PORT WAIT PIECE... : the first status code the client gets (000: none).
+tb_raw_status() {
+    local line s
+    line=$(tb_raw_http "$TB_NS_CLIENT" "$@")
+    s=$(tb_raw_field "$line" statuses) || s=000
+    printf '%s\n' "${s%%,*}"
+}
+
+tb_access_log() { printf '%s\n' "$TB_LOG_DIR/nginx-$1-access.log"; }
+
+tb_access_lines() {
+    local n
+    n=$(wc -l <"$(tb_access_log "$1")" 2>/dev/null) || true
+    printf '%s\n' "${n:-0}"
+}
+
+tb_access_since() { tail -n "+$(($2 + 1))" "$(tb_access_log "$1")" 2>/dev/null; }
+
+# tb_server_conns NAME [FROM]: established connections to server NAME's port 80 from FROM.
+tb_server_conns() {
+    local from=${2:-$TB_IN_IP} i=$((${1#s} - 1))
+    tb_in "${TB_NS_SERVERS[i]}" ss -Htn state established "( sport = :80 )" |
+        awk -v from="$from" '{ split($NF, a, ":"); if (a[1] == from) n++ } END { print n + 0 }'
+}
+
+# tb_check_refusal LOG DESC STATUS COUNTER PIECE... : a request Splicer must refuse itself.
+tb_check_refusal() {
+    local log=$1 desc=$2 want=$3 counter=$4 before line s end
+    shift 4
+    before=$(stat_of "$log" "$counter")
+    line=$(tb_raw_http "$TB_NS_CLIENT" "$TB_VIP" 80 3 "$@")
+    s=$(tb_raw_field "$line" statuses) || s=000
+    end=$(tb_raw_field "$line" end) || end=none
+    tb_check_cmp "$desc gets $want ($line)" "${s%%,*}" -eq "$want"
+    tb_check "$desc: Splicer closes the connection (end=$end)" test "$end" = eof -o "$end" = reset
+    tb_check "$desc: $counter moves" tb_wait_stat_gt "$log" "$counter" "$before" 5
+}
+
+tb_running() { tb__alive "${1:-}"; }
+
+tb_spawn() {
+    local log=$1
+    shift
+    "$@" </dev/null >>"$log" 2>&1 &
+    TB_SPAWNED_PID=$!
+    tb__track_pid "$TB_SPAWNED_PID"
 }

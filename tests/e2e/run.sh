@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # tests/e2e/run.sh — runs Splicer's end-to-end tests (as root).
 #
-#   tests/e2e/run.sh                    every tests/e2e/t_*.sh, in name order
-#   tests/e2e/run.sh t_presence [...]   only those (with or without .sh)
+#   tests/e2e/run.sh                    every tests/e2e/t_*.sh, in name order, except the
+#                                       pending ones (below)
+#   tests/e2e/run.sh t_presence [...]   only those (with or without .sh), pending or not
 #
+# A test whose file has a line starting "# e2e: pending" tests a feature that is not there
+# yet: run.sh without names lists it as not run instead of running it (SPLICER_E2E_PENDING=1
+# runs it too). Deleting that line makes it an ordinary test.
 # Builds target/release/splicer once first (cargo does nothing when it is up to date; skip
 # with SPLICER_E2E_NO_BUILD=1, or point SPLICER_BIN at another binary). Each test runs
 # alone under `timeout` (SPLICER_E2E_TIMEOUT, default 300 s) with its output in
@@ -19,6 +23,7 @@ export SPLICER_BIN=${SPLICER_BIN:-$repo/target/release/splicer}
 timeout_s=${SPLICER_E2E_TIMEOUT:-300}
 
 tests=()
+pending=()
 if [[ $# -gt 0 ]]; then
     for t in "$@"; do
         t=$(basename "${t%.sh}")
@@ -27,6 +32,10 @@ if [[ $# -gt 0 ]]; then
     done
 else
     for f in "$here"/t_*.sh; do
+        if [[ ${SPLICER_E2E_PENDING:-0} != 1 ]] && grep -q '^# e2e: pending' "$f"; then
+            pending+=("$(basename "${f%.sh}")")
+            continue
+        fi
         tests+=("$(basename "${f%.sh}")")
     done
 fi
@@ -37,6 +46,9 @@ if [[ -z $logs ]]; then
 fi
 mkdir -p "$logs"
 echo "e2e: ${#tests[@]} test(s), logs in $logs"
+if [[ ${#pending[@]} -gt 0 ]]; then
+    echo "e2e: not run, pending (name them or set SPLICER_E2E_PENDING=1): ${pending[*]}"
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "e2e: must run as root (network namespaces, TAP devices)" >&2

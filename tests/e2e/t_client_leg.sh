@@ -26,17 +26,6 @@ log=$TB_LOG_DIR/splicer-clientleg.log
 tb_write_config "$cfg" "$prefix" 1 'request_timeout = "2s"' 'max_request_head = "4KiB"'
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
-# raw_status REQUEST [WAIT] : sends REQUEST (printf format) over a plain TCP connection from
-# the client, keeps it open up to WAIT seconds and prints the status line's code.
-raw_status() {
-    local req=$1 wait=${2:-3}
-    # shellcheck disable=SC2016  # (expanded by the inner shell)
-    tb_in "$TB_NS_CLIENT" timeout $((wait + 2)) bash -c '
-        exec 3<>"/dev/tcp/$1/80" || exit 1
-        printf "$2" >&3
-        timeout "$3" cat <&3 | head -n 1' _ "$TB_VIP" "$req" "$wait" | awk '{ print $2 }'
-}
-
 s=$(tb_http_status "http://$TB_VIP/")
 tb_check_cmp "HTTP/1.1 request to the VIP gets 503 (no server bound)" "${s:-0}" -eq 503
 s=$(tb_http_status --http1.0 "http://$TB_VIP/index.html")
@@ -46,17 +35,16 @@ tb_check "the 503 comes from Splicer" bash -c \
 
 big=$(head -c 6000 /dev/zero | tr '\0' a)
 s=$(tb_http_status -H "X-Big: $big" "http://$TB_VIP/")
-tb_check_cmp "a 6000-byte header over max_request_head (4KiB) gets 431" "${s:-0}" -eq 431
+tb_check_cmp "a 6000-byte header over max_request_head (4KiB) gets 431 (curl)" "${s:-0}" -eq 431
 
-s=$(raw_status 'POST / HTTP/1.1\r\nHost: www\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n')
-tb_check_cmp "Content-Length with Transfer-Encoding gets 400" "${s:-0}" -eq 400
-s=$(raw_status 'BLAH\r\n\r\n')
-tb_check_cmp "a malformed request line gets 400" "${s:-0}" -eq 400
-s=$(raw_status 'GET /chat HTTP/1.1\r\nHost: www\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
-tb_check_cmp "an Upgrade request gets 501" "${s:-0}" -eq 501
+tb_check_refusal "$log" "Content-Length with Transfer-Encoding" 400 refused_smuggling \
+    'POST / HTTP/1.1\r\nHost: www\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'
+tb_check_refusal "$log" "a malformed request line" 400 refused_bad_request 'BLAH\r\n\r\n'
+tb_check_refusal "$log" "an Upgrade request" 501 refused_not_implemented \
+    'GET /chat HTTP/1.1\r\nHost: www\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'
 
 start=$(date +%s%N)
-s=$(raw_status 'GET / HTTP/1.1\r\nHost: www\r\n' 6)
+s=$(tb_raw_status "$TB_VIP" 80 6 'GET / HTTP/1.1\r\nHost: www\r\n')
 took=$((($(date +%s%N) - start) / 1000000))
 tb_check_cmp "an unfinished head gets 408" "${s:-0}" -eq 408
 tb_check_cmp "... after request_timeout (2 s; took $took ms)" "$took" -ge 1900
