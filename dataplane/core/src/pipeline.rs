@@ -79,6 +79,15 @@ impl<P: PacketBuf> Pipeline<P> {
         self.pools.stats(real, now)
     }
 
+    /// The worker stops: every client and server connection is reset, so that clients
+    /// and servers learn it at once instead of by timeout.
+    pub fn shutdown<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        self.reset_all(now, sink);
+        self.pending_drains.clear();
+        self.counters
+            .set_gauge(Gauge::Flows, self.flows.len() as u64);
+    }
+
     /// Hands the legs of vanished clients to their server connections.
     fn run_drains<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         while let Some(leg) = self.pending_drains.pop() {

@@ -13,7 +13,7 @@ use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;
 use splicer_sim::time::ticks_from_ms;
 use splicer_sim::{
-    AppId, HttpClient, HttpServer, Impairments, Network, PipelineBox, Request, Segment,
+    AppId, HttpClient, HttpServer, Impairments, Network, PipelineBox, Request, Segment, TcpConfig,
 };
 use std::net::SocketAddrV4;
 
@@ -50,6 +50,24 @@ struct Bed {
 }
 
 fn bed(workers: usize, seed: u64, impairments: Impairments, pool: u16, maxconns: u16) -> Bed {
+    bed_with(
+        workers,
+        seed,
+        impairments,
+        pool,
+        maxconns,
+        TcpConfig::default(),
+    )
+}
+
+fn bed_with(
+    workers: usize,
+    seed: u64,
+    impairments: Impairments,
+    pool: u16,
+    maxconns: u16,
+    server_tcp: TcpConfig,
+) -> Bed {
     let topology = lab::topology()
         .with_services(&[Service {
             address: SocketAddrV4::new(VIP, 80),
@@ -63,7 +81,10 @@ fn bed(workers: usize, seed: u64, impairments: Impairments, pool: u16, maxconns:
     let servers = (0..SERVERS)
         .map(|n| {
             let host = net.add_host(Segment::Inside, lab::server(n));
-            net.spawn(host, HttpServer::new(&format!("server{n}"), 80, 64))
+            net.spawn(
+                host,
+                HttpServer::new(&format!("server{n}"), 80, 64).with_tcp(server_tcp),
+            )
         })
         .collect();
     Bed { net, servers }
@@ -80,13 +101,22 @@ fn nonzero(s: &Snapshot) -> String {
 /// Runs clients, each with its list of requests, until all are finished; checks every
 /// response against what the chosen server serves.
 fn run_clients(b: &mut Bed, clients: Vec<Vec<Request>>, limit_ms: u64) -> Vec<AppId<HttpClient>> {
+    run_clients_with(b, clients, limit_ms, TcpConfig::default())
+}
+
+fn run_clients_with(
+    b: &mut Bed,
+    clients: Vec<Vec<Request>>,
+    limit_ms: u64,
+    tcp: TcpConfig,
+) -> Vec<AppId<HttpClient>> {
     let mut ids = Vec::new();
     for (n, requests) in clients.into_iter().enumerate() {
         let host = b.net.add_host(Segment::Outside, lab::client(n as u8));
-        ids.push(
-            b.net
-                .spawn(host, HttpClient::new(SocketAddrV4::new(VIP, 80), requests)),
-        );
+        ids.push(b.net.spawn(
+            host,
+            HttpClient::new(SocketAddrV4::new(VIP, 80), requests).with_tcp(tcp),
+        ));
     }
     let result = b.net.run_until(
         |n| ids.iter().all(|&c| n.app(c).is_finished()),
@@ -214,4 +244,24 @@ fn lossy_links_one_worker() {
 #[test]
 fn lossy_links_two_workers() {
     lossy(2, 20);
+}
+
+/// Timestamps and window scaling on one leg, both or neither: the translation (both),
+/// the stripping of the option towards a leg without it, and window rescaling between
+/// legs with different shifts all have to keep bodies intact.
+#[test]
+fn timestamps_and_window_scaling_on_either_leg() {
+    let plain = TcpConfig::default();
+    let rich = TcpConfig {
+        timestamps: true,
+        rx_buffer: 512 * 1024,
+        tx_buffer: 512 * 1024,
+        ..TcpConfig::default()
+    };
+    for (seed, client, server) in [(31, rich, rich), (32, rich, plain), (33, plain, rich)] {
+        let mut b = bed_with(1, seed, Impairments::LOSSY, 2, 8, server);
+        let clients = (0..3).map(mixed_requests).collect();
+        run_clients_with(&mut b, clients, 300_000, client);
+        assert_only_pools_left(&mut b, 2, 1);
+    }
 }

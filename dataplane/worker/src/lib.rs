@@ -101,6 +101,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
             std::thread::sleep(idle_sleep);
         }
     }
+    pipeline.shutdown(eal::rdtsc(), &mut sink);
     sink.flush();
     0
 }

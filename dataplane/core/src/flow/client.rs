@@ -690,6 +690,30 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_ipv4(port, pkt, o.dst.0, now, sink);
     }
 
+    /// Resets every connection, client and server legs alike, and forgets them: the
+    /// worker is stopping, and peers should not wait for timeouts to learn it.
+    pub(crate) fn reset_all<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        for h in self.flows.handles() {
+            let (peer, is_server) = match self.flows.conn_mut(h) {
+                Some(Conn::Client(c)) => (c.key.client, false),
+                Some(Conn::Server(s)) => (s.key.client, true),
+                None => continue,
+            };
+            let port = self.topology.route(peer).map_or(0, |(p, _)| p);
+            if is_server {
+                self.send_server_flags(port, h, tcp::flags::RST, now, sink);
+                self.server_remove(h);
+            } else {
+                self.send_flags(port, h, tcp::flags::RST, now, sink);
+                if let Some(Conn::Client(c)) = self.flows.remove(h) {
+                    if c.state == State::SynReceived {
+                        self.flows.half_open -= 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs due connection timers.
     pub(crate) fn flow_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         while let Some((at, h)) = self.timers.pop_due(now) {

@@ -172,6 +172,19 @@ impl FlowTable {
         }
     }
 
+    /// Handles of every live connection.
+    pub(crate) fn handles(&self) -> Vec<Handle> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.conn.is_some())
+            .map(|(i, s)| Handle {
+                slot: i as u32,
+                generation: s.generation,
+            })
+            .collect()
+    }
+
     /// Inserts a connection; the caller checked [`FlowTable::is_full`].
     pub(crate) fn insert(&mut self, key: ClientKey, conn: Conn) -> Handle {
         let slot = match self.free.pop() {
