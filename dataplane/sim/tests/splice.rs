@@ -265,3 +265,50 @@ fn timestamps_and_window_scaling_on_either_leg() {
         assert_only_pools_left(&mut b, 2, 1);
     }
 }
+
+/// A client that resets mid-response (seed 002): Splicer ACKs the rest of the response
+/// to the server itself, and once it is complete the server connection serves the next
+/// client's request.
+#[test]
+fn client_reset_mid_response_drains_and_reuses_the_server_connection() {
+    let mut b = bed(1, 41, Impairments::default(), 1, 1);
+    let host = b.net.add_host(Segment::Outside, lab::client(0));
+    let quitter = b.net.spawn(
+        host,
+        HttpClient::new(
+            SocketAddrV4::new(VIP, 80),
+            vec![Request::get("/img/big?bytes=400000")],
+        )
+        .abort_after(30_000),
+    );
+    b.net
+        .run_until(|n| n.app(quitter).is_finished(), ticks_from_ms(30_000))
+        .expect("the client aborts");
+    assert!(b.net.app(quitter).aborted());
+    // maxconns 1: the next /img/ request can only be served by the drained connection.
+    let host = b.net.add_host(Segment::Outside, lab::client(1));
+    let next = b.net.spawn(
+        host,
+        HttpClient::new(
+            SocketAddrV4::new(VIP, 80),
+            vec![Request::get("/img/next?bytes=5000")],
+        ),
+    );
+    b.net
+        .run_until(|n| n.app(next).is_finished(), ticks_from_ms(30_000))
+        .expect("the next client is served");
+    let resp = &b.net.app(next).responses()[0];
+    assert_eq!(resp.body, expected_body("server1", "/img/next?bytes=5000"));
+    let c = b.net.dut().counters();
+    assert_eq!(c.get(Counter::ClientResets), 1, "{}", nonzero(&c));
+    assert_eq!(c.get(Counter::DrainStarted), 1, "{}", nonzero(&c));
+    assert_eq!(c.get(Counter::DrainCompleted), 1, "{}", nonzero(&c));
+    let s1 = b.net.app(b.servers[1]);
+    assert_eq!(
+        s1.connections().len(),
+        1,
+        "one server connection served both"
+    );
+    assert_eq!(s1.requests().len(), 2);
+    assert_only_pools_left(&mut b, 1, 1);
+}

@@ -71,6 +71,7 @@ pub struct HttpClient {
     finished: Option<u64>,
     closed: bool,
     probe: PersistProbe,
+    abort_after: Option<usize>,
 }
 
 impl HttpClient {
@@ -94,7 +95,21 @@ impl HttpClient {
             finished: None,
             closed: false,
             probe: PersistProbe::default(),
+            abort_after: None,
         }
+    }
+
+    /// Resets the connection (RST) once `bytes` of the first response have arrived,
+    /// like a browser whose user navigated away: the client then counts as done, with
+    /// no response recorded.
+    pub fn abort_after(mut self, bytes: usize) -> Self {
+        self.abort_after = Some(bytes);
+        self
+    }
+
+    /// Whether the client reset its connection on purpose ([`HttpClient::abort_after`]).
+    pub fn aborted(&self) -> bool {
+        self.abort_after.is_some_and(|n| self.rx.len() >= n) && self.state == ClientState::Done
     }
 
     /// Uses `tcp` for the connection's socket.
@@ -225,6 +240,12 @@ impl App for HttpClient {
             }
         }
         if self.state != ClientState::Receiving {
+            return;
+        }
+        if self.abort_after.is_some_and(|n| self.rx.len() >= n) {
+            s.abort();
+            self.state = ClientState::Done;
+            self.finished = Some(tick);
             return;
         }
         let eof = !s.may_recv();
