@@ -441,7 +441,7 @@ impl BareRewrite {
 
 impl Forwarder for BareRewrite {
     #[inline]
-    fn forward(&mut self, burst: &mut Vec<Mbuf>) -> u64 {
+    fn forward(&mut self, burst: &mut Vec<Mbuf>, _now: u64) -> u64 {
         let before = burst.len();
         crate::driver::touch(burst);
         // Packets the loop refuses are dropped (freed) here, in place.

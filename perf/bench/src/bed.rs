@@ -37,6 +37,11 @@ pub const HUGEPAGES_2M: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB";
 /// mempool (~20 MB), the rings and the EAL's own heap fit with room to spare.
 pub const MIN_HUGEPAGE_BYTES: u64 = 256 << 20;
 
+/// Mbufs the splice scenarios need: the configuration's default `mempool_size`, room
+/// for every packet the generator, the rings and the pipeline (held while a neighbour
+/// resolves) may hold at once.
+pub const SPLICE_MBUFS: u32 = 16_383;
+
 /// Memory given to the EAL with `--no-huge` (`-m`), in MB.
 pub const NO_HUGE_MEMORY_MB: u32 = 512;
 
@@ -64,6 +69,9 @@ pub struct BedConfig {
     pub file_prefix: String,
     /// Packets the generator keeps in flight (sizes the mempool).
     pub inflight: usize,
+    /// Mbufs the mempool must hold at least (0: just what the baseline needs); the splice
+    /// scenarios ask for [`SPLICE_MBUFS`].
+    pub mbufs: u32,
     /// Extra EAL log level argument (`--log-level` value).
     pub log_level: String,
 }
@@ -157,7 +165,7 @@ impl Drop for RuntimeDir {
 #[derive(Debug)]
 pub struct Testbed {
     eal: Eal,
-    pool: Mempool,
+    pool: Arc<Mempool>,
     /// generator → worker, worker → generator.
     rings: [MbufRing; 2],
     gen_port: Port,
@@ -224,6 +232,7 @@ impl Testbed {
         // The window, plus a burst in each lcore cache, plus what the ports' queues may
         // hold while being set up: a power of two minus one, as DPDK prefers.
         let n = ((cfg.inflight + 2 * POOL_CACHE as usize + 1024).next_power_of_two() - 1) as u32;
+        let n = n.max(cfg.mbufs);
         let pool = match Mempool::create_pktmbuf(
             "splbench_pool",
             n,
@@ -231,7 +240,7 @@ impl Testbed {
             DEFAULT_DATA_ROOM,
             socket,
         ) {
-            Ok(p) => p,
+            Ok(p) => Arc::new(p),
             Err(e) => return Err((eal, setup(e))),
         };
         let ring = |name: &str| MbufRing::create(name, RING_SLOTS, socket, true, true);
@@ -275,25 +284,45 @@ impl Testbed {
         self.hugepages
     }
 
+    /// The mbuf pool, for code on the worker lcore that originates packets.
+    pub fn pool(&self) -> Arc<Mempool> {
+        Arc::clone(&self.pool)
+    }
+
     /// One run: `forwarder` on the worker lcore, `traffic` driven by the generator on
     /// this (the main) lcore. The worker is stopped and collected before this returns,
     /// whatever the outcome.
     pub fn run<T: Traffic, F: Forwarder>(
         &self,
         traffic: &mut T,
-        mut forwarder: F,
+        forwarder: F,
         cfg: &GenConfig,
     ) -> Result<Measurement, BenchError> {
+        self.run_with(forwarder, cfg.burst, |port, pool, shared| {
+            driver::generate(port, pool, traffic, cfg, shared)
+        })
+    }
+
+    /// One run of `forwarder` on the worker lcore (rx bursts of `burst`) while
+    /// `generator` runs on this lcore with the generator's port, the pool and the
+    /// worker's counters. The worker is stopped and collected before this returns,
+    /// whatever the outcome.
+    pub fn run_with<F: Forwarder, R>(
+        &self,
+        mut forwarder: F,
+        burst: usize,
+        generator: impl FnOnce(Port, &Mempool, &WorkerShared) -> Result<R, BenchError>,
+    ) -> Result<R, BenchError> {
         let shared = Arc::new(WorkerShared::default());
         let worker_shared = Arc::clone(&shared);
-        let (port, burst) = (self.worker_port, cfg.burst);
+        let port = self.worker_port;
         self.eal
             .launch(self.worker_lcore, move || {
                 driver::worker_loop(port, burst, &mut forwarder, &worker_shared);
                 0
             })
             .map_err(|e| BenchError::Setup(format!("cannot launch the worker: {e}")))?;
-        let result = driver::generate(self.gen_port, &self.pool, traffic, cfg, &shared);
+        let result = generator(self.gen_port, &self.pool, &shared);
         shared.stop();
         let rc = self.eal.wait_lcore(self.worker_lcore);
         if rc != 0 && result.is_ok() {
@@ -346,6 +375,7 @@ mod tests {
             worker_cpu: 1,
             file_prefix: "splbench-test".into(),
             inflight: 512,
+            mbufs: 0,
             log_level: "error".into(),
         }
     }

@@ -32,8 +32,17 @@ pub trait Traffic {
 /// The code under test, run on the worker lcore for each received burst.
 pub trait Forwarder: Send + 'static {
     /// Turns a received burst into the burst to transmit, in place. Packets it refuses
-    /// are removed (freed); returns how many.
-    fn forward(&mut self, burst: &mut Vec<Mbuf>) -> u64;
+    /// are removed (freed); returns how many. `now` is the TSC at the start of the poll.
+    fn forward(&mut self, burst: &mut Vec<Mbuf>, now: u64) -> u64;
+
+    /// Called on every poll of the worker loop, after [`Forwarder::forward`] when
+    /// something was received: timers. Packets it originates are appended to `out`.
+    /// Returns true when it did work (its cycles then count as busy). The default does
+    /// nothing, so the baseline's loop is unchanged.
+    #[inline]
+    fn poll(&mut self, _now: u64, _out: &mut Vec<Mbuf>) -> bool {
+        false
+    }
 }
 
 /// A value alone on its cache line, so that the worker's counters and the generator's
@@ -81,20 +90,23 @@ impl WorkerShared {
 
 /// The worker lcore's loop: rx burst → `fwd` → tx burst until every packet is sent, until
 /// [`WorkerShared::stop`]. Busy time is measured with one `rdtsc` per poll: a poll that
-/// received packets adds the cycles since the end of the previous poll (its own rx, the
-/// processing and the tx); an empty poll adds nothing, so idle spinning while the
-/// generator is slower does not count.
+/// received packets (or whose [`Forwarder::poll`] did work) adds the cycles since the
+/// end of the previous poll (its own rx, the processing and the tx); an empty poll adds
+/// nothing, so idle spinning while the generator is slower does not count.
 pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: &WorkerShared) {
     let mut pkts: Vec<Mbuf> = Vec::with_capacity(burst);
     let (mut packets, mut busy, mut dropped) = (0u64, 0u64, 0u64);
     let mut start = eal::rdtsc();
     while !shared.stop.0.load(Ordering::Relaxed) {
         let n = port.rx_burst(0, &mut pkts, burst);
-        if n == 0 {
+        if n > 0 {
+            dropped += fwd.forward(&mut pkts, start);
+        }
+        let polled = fwd.poll(start, &mut pkts);
+        if n == 0 && !polled {
             start = eal::rdtsc();
             continue;
         }
-        dropped += fwd.forward(&mut pkts);
         while !pkts.is_empty() {
             port.tx_burst(0, &mut pkts);
             if !pkts.is_empty() && shared.stop.0.load(Ordering::Relaxed) {

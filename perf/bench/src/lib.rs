@@ -10,7 +10,11 @@
 //! * [`baseline`]: the bare rewrite loop and its traffic;
 //! * [`driver`]: the worker's poll loop and the generator's closed loop;
 //! * [`bed`]: EAL, mempool, rings and ports;
-//! * [`scenario`]: the scenarios and the runner; [`report`]: the JSON line.
+//! * [`splice`]: the scenarios that run the real worker pipeline (`established`,
+//!   `lifecycle`, `keepalive`): its forwarder, the generator playing clients and
+//!   servers, and their loop;
+//! * [`scenario`]: the scenarios and the runner; [`report`]: the JSON line;
+//! * [`hugepages`]: the `--reserve-hugepages` option.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,10 +22,12 @@
 pub mod baseline;
 pub mod bed;
 pub mod driver;
+pub mod hugepages;
 pub mod packet;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod splice;
 pub mod verify;
 
 use std::fmt;

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use splicer_bench::baseline::Fault;
 use splicer_bench::bed::{self, BedConfig, Memory, Testbed};
 use splicer_bench::driver::{GenConfig, Length};
+use splicer_bench::hugepages::{self, Reservation};
 use splicer_bench::packet::MAX_PAYLOAD;
 use splicer_bench::scenario::{self, RunOptions};
 use splicer_bench::BenchError;
@@ -26,8 +27,18 @@ enum Command {
     /// The bare rx -> rewrite (addresses, ports, seq/ack, incremental checksums) -> tx loop:
     /// the ceiling every fast-path figure is quoted against.
     Baseline(Opts),
-    /// Every packet scenario, baseline first, in one run. Today that is the baseline alone:
-    /// established, lifecycle and keepalive arrive with the splice engine.
+    /// The real worker pipeline forwarding data segments of already-spliced flows, both
+    /// directions (--flows 10000 by default; 100000, 1000000...). Baseline first.
+    Established(Opts),
+    /// The real worker pipeline serving whole requests: SYN, handshake, request, splice
+    /// onto a pooled server connection, response, FIN; one client connection per request
+    /// (--flows concurrent clients). Baseline first.
+    Lifecycle(Opts),
+    /// The real worker pipeline serving --requests-per-conn requests per client
+    /// connection, each routed by its path (/img/ to two reals, the rest to two others).
+    /// Baseline first.
+    Keepalive(Opts),
+    /// Every packet scenario, baseline first, in one run.
     All(Opts),
 }
 
@@ -39,24 +50,39 @@ struct Opts {
     /// Length of the measurement in verified packets instead of seconds.
     #[arg(long)]
     packets: Option<u64>,
-    /// Flows the generator plays (one segment per flow in turn).
-    #[arg(long, default_value_t = 1024)]
-    flows: u32,
+    /// Flows the generator plays: baseline and established flows (defaults 1024 and
+    /// 10000), concurrent client connections of lifecycle and keepalive (default 256).
+    /// The baseline run before another scenario uses the same number.
+    #[arg(long)]
+    flows: Option<u32>,
+    /// Requests per client connection (keepalive).
+    #[arg(long, default_value_t = 100)]
+    requests_per_conn: u32,
+    /// Length of the baseline run that precedes another scenario, in seconds (default:
+    /// --seconds, at most 2).
+    #[arg(long)]
+    baseline_seconds: Option<f64>,
     /// Largest rx burst, on both the worker and the generator.
     #[arg(long, default_value_t = 32)]
     burst: usize,
     /// Packets the generator keeps in flight.
     #[arg(long, default_value_t = 512)]
     inflight: usize,
-    /// TCP payload bytes per segment (6 makes 60-byte frames, the Ethernet minimum).
+    /// TCP payload bytes per segment (6 makes 60-byte frames, the Ethernet minimum);
+    /// the response body of lifecycle and keepalive.
     #[arg(long, default_value_t = 6)]
     payload: usize,
     /// Unmeasured warm-up before the measurement, in milliseconds.
     #[arg(long, default_value_t = 200)]
     warmup_ms: u64,
     /// Run the EAL without hugepages (--no-huge -m 512): slower, for the CI smoke run.
-    #[arg(long, conflicts_with = "hugepages")]
+    #[arg(long, conflicts_with_all = ["hugepages", "reserve_hugepages"])]
     no_huge: bool,
+    /// Reserve 2 GiB of 2 MB hugepages for the run (nr_hugepages raised until 1024
+    /// pages are free) and restore nr_hugepages when the run ends. Implies --hugepages.
+    /// Needs root.
+    #[arg(long)]
+    reserve_hugepages: bool,
     /// Require hugepages (fail with instructions if too few are free). Without either
     /// flag, hugepages are used when at least 256 MB of them are free.
     #[arg(long)]
@@ -92,7 +118,7 @@ fn parse_fault(s: &str) -> Result<(Fault, u64), BenchError> {
     Ok((fault, at))
 }
 
-fn options(o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
+fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
     let usage = |m: String| Err(BenchError::Usage(m));
     if !(o.seconds > 0.0 && o.seconds.is_finite()) {
         return usage(format!("--seconds must be positive, not {}", o.seconds));
@@ -114,9 +140,15 @@ fn options(o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
     if o.payload > MAX_PAYLOAD {
         return usage(format!("--payload must be at most {MAX_PAYLOAD}"));
     }
+    let baseline_seconds = o.baseline_seconds.unwrap_or(o.seconds.min(2.0));
+    if !(baseline_seconds > 0.0 && baseline_seconds.is_finite()) {
+        return usage(format!(
+            "--baseline-seconds must be positive, not {baseline_seconds}"
+        ));
+    }
     let memory = if o.no_huge {
         Memory::NoHuge
-    } else if o.hugepages {
+    } else if o.hugepages || o.reserve_hugepages {
         Memory::Hugepages
     } else {
         Memory::Auto
@@ -130,11 +162,17 @@ fn options(o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
             .clone()
             .unwrap_or_else(|| format!("splbench-{}", std::process::id())),
         inflight: o.inflight,
+        mbufs: if name == "baseline" {
+            0
+        } else {
+            bed::SPLICE_MBUFS
+        },
         log_level: o.eal_log_level.clone(),
     };
     let run = RunOptions {
         flows: o.flows,
         payload: o.payload,
+        requests_per_conn: o.requests_per_conn,
         gen: GenConfig {
             burst: o.burst,
             inflight: o.inflight,
@@ -145,6 +183,7 @@ fn options(o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> {
             },
             idle_timeout: Duration::from_secs(2),
         },
+        baseline_length: Length::Seconds(baseline_seconds),
         fault: o.inject_fault.as_deref().map(parse_fault).transpose()?,
     };
     Ok((bed, run))
@@ -154,12 +193,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, opts) = match &cli.command {
         Command::Baseline(o) => ("baseline", o),
-        Command::All(o) => {
-            eprintln!(
-                "splicer-bench: `all` runs baseline only for now; established, lifecycle and keepalive arrive with the splice engine"
-            );
-            ("all", o)
-        }
+        Command::Established(o) => ("established", o),
+        Command::Lifecycle(o) => ("lifecycle", o),
+        Command::Keepalive(o) => ("keepalive", o),
+        Command::All(o) => ("all", o),
     };
     match run(name, opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -171,8 +208,20 @@ fn main() -> ExitCode {
 }
 
 fn run(name: &str, opts: &Opts) -> Result<(), BenchError> {
-    let (bed_cfg, run_opts) = options(opts)?;
+    let (bed_cfg, run_opts) = options(name, opts)?;
     let scenarios = scenario::named(name)?;
+    let _reservation = if opts.reserve_hugepages {
+        let runtime = std::path::Path::new("/var/run/dpdk").join(&bed_cfg.file_prefix);
+        Some(Reservation::reserve(
+            &hugepages::kernel_dir(),
+            hugepages::RESERVE_PAGES,
+            move || {
+                let _ = std::fs::remove_dir_all(&runtime);
+            },
+        )?)
+    } else {
+        None
+    };
     let bed = Testbed::start(&bed_cfg)?;
     let result = scenario::run(&bed, scenarios, &run_opts, &mut std::io::stdout().lock());
     bed.shutdown();

@@ -29,6 +29,21 @@ pub struct Report {
     /// Requests per second, for the scenarios that complete requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_s: Option<f64>,
+    /// The worker's busy cycles per completed request (`lifecycle`, `keepalive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles_per_request: Option<f64>,
+    /// Bytes of connection state per spliced flow, estimated from the layout of the
+    /// engine's connection state (splice scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_bytes_per_flow: Option<u64>,
+    /// Growth of the process's resident memory per flow while the flows were set up
+    /// (`established`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_bytes_per_flow: Option<u64>,
+    /// Time from the start of the run to the measured traffic running (`established`:
+    /// every flow spliced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_seconds: Option<f64>,
     /// DPDK version the bench was built against.
     pub dpdk: String,
     /// CPU model (`model name` in /proc/cpuinfo).
@@ -48,6 +63,21 @@ pub struct Report {
 pub fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
+}
+
+/// Figures only some scenarios have.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Extras {
+    /// Requests per second.
+    pub requests_per_s: Option<f64>,
+    /// Worker busy cycles per request.
+    pub cycles_per_request: Option<f64>,
+    /// Estimated bytes of state per spliced flow.
+    pub state_bytes_per_flow: Option<u64>,
+    /// Measured resident bytes per flow.
+    pub rss_bytes_per_flow: Option<u64>,
+    /// Set-up time.
+    pub setup_seconds: Option<f64>,
 }
 
 /// What a scenario reports besides its measurement.
@@ -79,7 +109,7 @@ impl Report {
         m: &Measurement,
         ctx: &Context,
         baseline_mpps: Option<f64>,
-        requests_per_s: Option<f64>,
+        extras: &Extras,
     ) -> Report {
         let mpps = m.mpps();
         let ratio = match baseline_mpps {
@@ -97,7 +127,11 @@ impl Report {
             hugepages: ctx.hugepages,
             burst: ctx.burst,
             ratio_to_baseline: round(ratio, 3),
-            requests_per_s: requests_per_s.map(|r| r.round()),
+            requests_per_s: extras.requests_per_s.map(|r| r.round()),
+            cycles_per_request: extras.cycles_per_request.map(|c| round(c, 1)),
+            state_bytes_per_flow: extras.state_bytes_per_flow,
+            rss_bytes_per_flow: extras.rss_bytes_per_flow,
+            setup_seconds: extras.setup_seconds.map(|s| round(s, 3)),
             dpdk: ctx.dpdk.clone(),
             cpu: ctx.cpu.clone(),
             frame_bytes: ctx.frame_bytes,
@@ -114,8 +148,24 @@ impl Report {
 
     /// A short human summary for stderr.
     pub fn summary(&self) -> String {
+        let mut extra = String::new();
+        if let Some(r) = self.requests_per_s {
+            extra += &format!(", {r:.0} requests/s");
+        }
+        if let Some(c) = self.cycles_per_request {
+            extra += &format!(", {c:.0} cycles/request");
+        }
+        if let Some(b) = self.state_bytes_per_flow {
+            extra += &format!(", ~{b} B state/flow");
+        }
+        if let Some(b) = self.rss_bytes_per_flow {
+            extra += &format!(", {b} B resident/flow");
+        }
+        if let Some(s) = self.setup_seconds {
+            extra += &format!(", set up in {s:.2} s");
+        }
         format!(
-            "{}: {:.2} Mpps ({:.2}x baseline), worker {:.1} cycles/packet, busy {:.0}% | {} packets verified in {:.2} s, {} flows, {}-byte frames, burst {}, {} in flight, {}",
+            "{}: {:.2} Mpps ({:.2}x baseline), worker {:.1} cycles/packet, busy {:.0}%{extra} | {} packets verified in {:.2} s, {} flows, {}-byte frames, burst {}, {} in flight, {}",
             self.scenario,
             self.mpps,
             self.ratio_to_baseline,
@@ -190,7 +240,7 @@ mod tests {
 
     #[test]
     fn json_line_has_the_documented_fields_in_order() {
-        let r = Report::new("baseline", &m(12_345_678), &ctx(), None, None);
+        let r = Report::new("baseline", &m(12_345_678), &ctx(), None, &Extras::default());
         let j = r.json();
         assert!(!j.contains('\n'));
         let keys = [
@@ -221,9 +271,19 @@ mod tests {
 
     #[test]
     fn ratio_is_against_the_baseline_of_the_run() {
-        let r = Report::new("established", &m(5_000_000), &ctx(), Some(20.0), Some(1e5));
+        let extras = Extras {
+            requests_per_s: Some(1e5),
+            state_bytes_per_flow: Some(1234),
+            ..Extras::default()
+        };
+        let r = Report::new("established", &m(5_000_000), &ctx(), Some(20.0), &extras);
         assert_eq!(r.ratio_to_baseline, 0.25);
-        assert!(r.json().contains("\"requests_per_s\":100000.0"));
+        let j = r.json();
+        assert!(
+            j.contains("\"requests_per_s\":100000.0,\"state_bytes_per_flow\":1234,\"dpdk\""),
+            "{j}"
+        );
+        assert!(!j.contains("setup_seconds"));
         assert!(r
             .summary()
             .starts_with("established: 5.00 Mpps (0.25x baseline)"));

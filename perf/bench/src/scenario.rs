@@ -1,39 +1,69 @@
 //! Scenarios and the runner that measures them against a baseline from the same run.
 //!
 //! A [`Scenario`] gets the live [`Testbed`] and the run options, runs its worker code and
-//! its traffic through [`Testbed::run`], and returns a [`Outcome`]. [`run`] always measures
-//! [`Baseline`] first in the same invocation (same EAL, same ports, same pinning) and
-//! quotes every other scenario as a ratio to it, because absolute figures on shared VMs
-//! drift from one minute to the next.
+//! its traffic through [`Testbed::run`] (or [`Testbed::run_with`]), and returns an
+//! [`Outcome`]. [`run`] always measures [`Baseline`] first in the same invocation (same
+//! EAL, same ports, same pinning) and quotes every other scenario as a ratio to it,
+//! because absolute figures on shared VMs drift from one minute to the next.
 //!
-//! Scenarios today: `baseline`. `established`, `lifecycle` and `keepalive` arrive with the
-//! splice engine: each becomes one more `Scenario` whose forwarder is the real worker
-//! pipeline and whose traffic plays clients and servers (see perf/README.md).
+//! Scenarios: `baseline` (the bare rewrite loop), and the three that run the real
+//! worker pipeline with the splice engine against a generator playing clients and
+//! servers ([`crate::splice`]): `established`, `lifecycle`, `keepalive`.
 
 use crate::baseline::{BareRewrite, BaselineTraffic, Fault};
 use crate::bed::Testbed;
-use crate::driver::{GenConfig, Measurement};
+use crate::driver::{GenConfig, Length, Measurement};
 use crate::packet;
 use crate::plan::FlowPlan;
-use crate::report::{self, Context, Report};
+use crate::report::{self, Context, Extras, Report};
+use crate::splice::engine::PipelineForwarder;
+use crate::splice::loopback::nonzero;
+use crate::splice::peers::{self, Mode, SpliceTraffic, ENDLESS};
+use crate::splice::{self, run as splice_run, state, FarmSpec};
 use crate::BenchError;
+use dpdk_bindings::eal;
+use splicer_dataplane::WorkerCounters;
 use splicer_wire::EthernetAddress;
 use std::io::Write;
+use std::sync::Arc;
 
 /// The generator's Ethernet address (locally administered).
 pub const GENERATOR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
 /// The worker's Ethernet address (locally administered).
 pub const WORKER_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
 
+/// Flows of `baseline` without `--flows`.
+pub const BASELINE_FLOWS: u32 = 1024;
+/// Flows of `established` without `--flows`.
+pub const ESTABLISHED_FLOWS: u32 = 10_000;
+/// Most flows `established` sets up (2 connections each; the configuration allows
+/// 4 194 304 per worker).
+pub const MAX_ESTABLISHED_FLOWS: u32 = 2_000_000;
+/// Concurrent client connections of `lifecycle` and `keepalive` without `--flows`.
+pub const CLIENTS: u32 = 256;
+/// Most concurrent client connections of `lifecycle` and `keepalive` (the mempool and
+/// the rings hold what they have in flight).
+pub const MAX_CLIENTS: u32 = 2048;
+/// Flows of `established` one real serves (its local ports: 41 000 per real address
+/// and port, taken at random by Splicer, so kept well below).
+const FLOWS_PER_REAL: u32 = 16_384;
+/// Flows of `established` set up at once.
+const SETUP_WINDOW: u32 = 256;
+
 /// Options every scenario of one invocation shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
-    /// Flows the generator plays.
-    pub flows: u32,
-    /// TCP payload bytes per segment.
+    /// Flows (`--flows`); each scenario has its default.
+    pub flows: Option<u32>,
+    /// TCP payload bytes per segment (`baseline`, `established`), response body bytes
+    /// (`lifecycle`, `keepalive`).
     pub payload: usize,
+    /// Requests per client connection of `keepalive`.
+    pub requests_per_conn: u32,
     /// How the generator runs (burst, window, warm-up, length).
     pub gen: GenConfig,
+    /// Length of the baseline when other scenarios follow it.
+    pub baseline_length: Length,
     /// A fault the worker injects once (tests only).
     pub fault: Option<(Fault, u64)>,
 }
@@ -45,10 +75,12 @@ pub struct Outcome {
     pub measurement: Measurement,
     /// Flows played.
     pub flows: u32,
-    /// Frame size.
+    /// Frame size (the largest data frame of the scenario).
     pub frame_bytes: usize,
-    /// Requests completed per second, where the scenario completes requests.
-    pub requests_per_s: Option<f64>,
+    /// Packets (baseline, established) or connections (lifecycle, keepalive) in flight.
+    pub inflight: usize,
+    /// Requests per second, state per flow, set-up time...
+    pub extras: Extras,
 }
 
 /// One packet-level benchmark.
@@ -69,7 +101,8 @@ impl Scenario for Baseline {
     }
 
     fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
-        let plan = FlowPlan::new(opts.flows).map_err(BenchError::Usage)?;
+        let plan =
+            FlowPlan::new(opts.flows.unwrap_or(BASELINE_FLOWS)).map_err(BenchError::Usage)?;
         let mut traffic = BaselineTraffic::new(&plan, opts.payload, GENERATOR_MAC, WORKER_MAC);
         let worker = BareRewrite::new(&plan, WORKER_MAC, GENERATOR_MAC, opts.fault);
         let measurement = bed.run(&mut traffic, worker, &opts.gen)?;
@@ -77,22 +110,291 @@ impl Scenario for Baseline {
             measurement,
             flows: plan.flows(),
             frame_bytes: packet::frame_len(opts.payload),
-            requests_per_s: None,
+            inflight: opts.gen.inflight,
+            extras: Extras::default(),
         })
     }
 }
 
-/// The scenarios a command names, baseline first. `all` is every scenario that exists;
-/// today that is the baseline alone.
-pub fn named(command: &str) -> Result<Vec<Box<dyn Scenario>>, BenchError> {
-    match command {
-        "baseline" | "all" => Ok(vec![Box::new(Baseline)]),
-        other => Err(BenchError::Usage(format!("unknown scenario {other:?}"))),
+/// Packets of flows already spliced, both directions ([`Mode::Established`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Established;
+
+/// Whole requests, one client connection each ([`Mode::Lifecycle`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lifecycle;
+
+/// Many requests per client connection, routed per request by path
+/// ([`Mode::Keepalive`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keepalive;
+
+fn check_range(what: &str, v: u32, max: u32) -> Result<u32, BenchError> {
+    if v == 0 || v > max {
+        return Err(BenchError::Usage(format!(
+            "--flows for {what} must be 1..={max}, not {v}"
+        )));
+    }
+    Ok(v)
+}
+
+fn check_response_body(payload: usize) -> Result<(), BenchError> {
+    if payload > peers::MAX_RESPONSE_BODY {
+        return Err(BenchError::Usage(format!(
+            "--payload (the response body) must be at most {} for lifecycle and keepalive",
+            peers::MAX_RESPONSE_BODY
+        )));
+    }
+    Ok(())
+}
+
+/// Server connections per real for `clients` concurrent clients: all of them at once
+/// on one real, with room.
+fn maxconns_for(clients: u32) -> u16 {
+    (clients + 64).min(u32::from(u16::MAX)) as u16
+}
+
+impl Scenario for Established {
+    fn name(&self) -> &'static str {
+        "established"
+    }
+
+    fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
+        let flows = check_range(
+            "established",
+            opts.flows.unwrap_or(ESTABLISHED_FLOWS),
+            MAX_ESTABLISHED_FLOWS,
+        )?;
+        let reals = flows.div_ceil(FLOWS_PER_REAL).max(4) as u16;
+        let farm = FarmSpec::all(reals, 4, u16::MAX);
+        let cfg = peers::Config {
+            mode: Mode::Established,
+            flows,
+            inflight: opts.gen.inflight.min(flows as usize),
+            payload: opts.payload,
+            farm,
+            setup_window: SETUP_WINDOW,
+        };
+        let head = format!(
+            "POST /e/{} HTTP/1.1\r\nHost: bench\r\nContent-Length: {ENDLESS}\r\n\r\n",
+            flows - 1
+        )
+        .len();
+        let max_flows = 2 * flows as usize + usize::from(reals) * 4 + 4096;
+        run_splice(
+            bed,
+            opts,
+            cfg,
+            max_flows,
+            head,
+            packet::frame_len(opts.payload),
+        )
     }
 }
 
-/// Runs `scenarios` on `bed`, the baseline first (added if missing), printing each
-/// scenario's JSON line on `out` as soon as it is measured and a summary on stderr.
+impl Scenario for Lifecycle {
+    fn name(&self) -> &'static str {
+        "lifecycle"
+    }
+
+    fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
+        let clients = check_range("lifecycle", opts.flows.unwrap_or(CLIENTS), MAX_CLIENTS)?;
+        check_response_body(opts.payload)?;
+        let cfg = peers::Config {
+            mode: Mode::Lifecycle,
+            flows: clients,
+            inflight: clients as usize,
+            payload: opts.payload,
+            farm: FarmSpec::all(4, 16, maxconns_for(clients)),
+            setup_window: 0,
+        };
+        let head = format!("GET /l/{}/1 HTTP/1.1\r\nHost: bench\r\n\r\n", clients - 1).len();
+        run_splice(
+            bed,
+            opts,
+            cfg,
+            max_flows_for(clients),
+            head,
+            response_frame(opts.payload),
+        )
+    }
+}
+
+impl Scenario for Keepalive {
+    fn name(&self) -> &'static str {
+        "keepalive"
+    }
+
+    fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
+        let clients = check_range("keepalive", opts.flows.unwrap_or(CLIENTS), MAX_CLIENTS)?;
+        check_response_body(opts.payload)?;
+        if opts.requests_per_conn == 0 {
+            return Err(BenchError::Usage(
+                "--requests-per-conn must be positive".into(),
+            ));
+        }
+        let farm = FarmSpec {
+            img: vec![0, 1],
+            bind: vec![2, 3],
+            ..FarmSpec::all(4, 16, maxconns_for(clients))
+        };
+        let cfg = peers::Config {
+            mode: Mode::Keepalive {
+                requests: opts.requests_per_conn,
+            },
+            flows: clients,
+            inflight: clients as usize,
+            payload: opts.payload,
+            farm,
+            setup_window: 0,
+        };
+        let head = format!(
+            "GET /img/{}/1.1 HTTP/1.1\r\nHost: bench\r\n\r\n",
+            clients - 1
+        )
+        .len();
+        run_splice(
+            bed,
+            opts,
+            cfg,
+            max_flows_for(clients),
+            head,
+            response_frame(opts.payload),
+        )
+    }
+}
+
+fn max_flows_for(clients: u32) -> usize {
+    (4 * clients as usize + 4096).max(65_536)
+}
+
+/// The frame of a whole response (head and body in one segment).
+fn response_frame(body: usize) -> usize {
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {body}\r\n\r\n").len();
+    packet::frame_len(head + body)
+}
+
+/// Resident memory of this process in bytes (`/proc/self/statm`, 4 KiB pages).
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Runs one splice scenario: the real pipeline on the worker lcore, `cfg`'s peers on
+/// this one; fails when the pipeline counted a drop.
+fn run_splice(
+    bed: &Testbed,
+    opts: &RunOptions,
+    cfg: peers::Config,
+    max_flows: usize,
+    head_len: usize,
+    frame_bytes: usize,
+) -> Result<Outcome, BenchError> {
+    let tsc_hz = eal::tsc_hz();
+    let (flows, mode, inflight) = (cfg.flows, cfg.mode, cfg.inflight);
+    let topology = Arc::new(cfg.farm.topology());
+    let counters = Arc::new(WorkerCounters::with_reals(2, usize::from(cfg.farm.reals)));
+    // The generator's tables are written when built: resident before the measurement of
+    // the appliance's memory starts.
+    let mut traffic = SpliceTraffic::new(cfg);
+    let rss_before = resident_bytes();
+    let forwarder = PipelineForwarder::new(
+        splice::settings(tsc_hz, max_flows, eal::rdtsc()),
+        topology,
+        counters.clone(),
+        bed.pool(),
+        tsc_hz,
+        opts.gen.burst,
+    )
+    .with_fault(opts.fault);
+    let result = bed.run_with(forwarder, opts.gen.burst, |port, pool, shared| {
+        splice_run::generate(port, pool, &mut traffic, &opts.gen, shared, resident_bytes)
+    });
+    let snapshot = counters.snapshot();
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("splicer-bench: pipeline counters: {}", nonzero(&snapshot));
+            return Err(e);
+        }
+    };
+    // Nothing is lost on this bed: a drop, or a retransmission (of something the
+    // generator never got), is a failure even when TCP recovered from it.
+    let drops: Vec<String> = snapshot
+        .iter()
+        .filter(|&(k, v)| v > 0 && (k.starts_with("drop_") || k == "tcp_retransmits"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !drops.is_empty() {
+        return Err(BenchError::Lost(format!(
+            "the pipeline dropped or retransmitted packets: {}; all its counters: {}",
+            drops.join(" "),
+            nonzero(&snapshot)
+        )));
+    }
+    eprintln!(
+        "splicer-bench: pipeline counters: {}; requests per real {:?}; {} server connections accepted",
+        nonzero(&snapshot),
+        traffic.per_real(),
+        traffic.server_connections()
+    );
+    if let (n @ 1.., first) = traffic.dirty_padding() {
+        eprintln!(
+            "splicer-bench: WARNING: {n} frames from the pipeline carried non-zero Ethernet padding (stale mbuf bytes after the IP packet; not counted as a verification failure); first: {}",
+            first.unwrap_or("?")
+        );
+    }
+    let estimate = state::estimate(head_len);
+    eprintln!("splicer-bench: state estimate: {estimate}");
+    let secs = m.measurement.seconds;
+    let requests = (mode != Mode::Established).then_some(m.requests);
+    let extras = Extras {
+        requests_per_s: requests.map(|r| if secs > 0.0 { r as f64 / secs } else { 0.0 }),
+        cycles_per_request: requests.map(|r| {
+            if r > 0 {
+                m.measurement.worker.busy_cycles as f64 / r as f64
+            } else {
+                0.0
+            }
+        }),
+        state_bytes_per_flow: Some(estimate.per_flow as u64),
+        rss_bytes_per_flow: (mode == Mode::Established)
+            .then(|| m.at_setup.saturating_sub(rss_before) / u64::from(flows)),
+        setup_seconds: (mode == Mode::Established).then_some(m.setup_seconds),
+    };
+    Ok(Outcome {
+        measurement: m.measurement,
+        flows,
+        frame_bytes,
+        inflight,
+        extras,
+    })
+}
+
+/// The scenarios a command names, baseline first.
+pub fn named(command: &str) -> Result<Vec<Box<dyn Scenario>>, BenchError> {
+    let splice: Vec<Box<dyn Scenario>> = match command {
+        "baseline" => vec![],
+        "established" => vec![Box::new(Established)],
+        "lifecycle" => vec![Box::new(Lifecycle)],
+        "keepalive" => vec![Box::new(Keepalive)],
+        "all" => vec![
+            Box::new(Established),
+            Box::new(Lifecycle),
+            Box::new(Keepalive),
+        ],
+        other => return Err(BenchError::Usage(format!("unknown scenario {other:?}"))),
+    };
+    let mut list: Vec<Box<dyn Scenario>> = vec![Box::new(Baseline)];
+    list.extend(splice);
+    Ok(list)
+}
+
+/// Runs `scenarios` on `bed`, the baseline first (added if missing; run for
+/// `opts.baseline_length` when other scenarios follow), printing each scenario's JSON
+/// line on `out` as soon as it is measured and a summary on stderr.
 pub fn run(
     bed: &Testbed,
     scenarios: Vec<Box<dyn Scenario>>,
@@ -108,28 +410,32 @@ pub fn run(
         }
         None => list.insert(0, Box::new(Baseline)),
     }
+    let mut baseline_opts = opts.clone();
+    if list.len() > 1 {
+        // A brief baseline for the ratios; an injected fault is for the scenario named.
+        baseline_opts.gen.length = opts.baseline_length;
+        baseline_opts.fault = None;
+    }
     let (dpdk, cpu) = (report::dpdk_version(), report::cpu_model());
     let mut baseline_mpps = None;
     let mut reports = Vec::with_capacity(list.len());
     for s in &list {
-        let o = s.run(bed, opts)?;
+        let o = if baseline_mpps.is_none() {
+            s.run(bed, &baseline_opts)?
+        } else {
+            s.run(bed, opts)?
+        };
         let ctx = Context {
             flows: o.flows,
             burst: opts.gen.burst,
             frame_bytes: o.frame_bytes,
-            inflight: opts.gen.inflight,
+            inflight: o.inflight,
             hugepages: bed.hugepages(),
             tsc_hz: dpdk_bindings::eal::tsc_hz(),
             dpdk: dpdk.clone(),
             cpu: cpu.clone(),
         };
-        let r = Report::new(
-            s.name(),
-            &o.measurement,
-            &ctx,
-            baseline_mpps,
-            o.requests_per_s,
-        );
+        let r = Report::new(s.name(), &o.measurement, &ctx, baseline_mpps, &o.extras);
         if baseline_mpps.is_none() {
             baseline_mpps = Some(o.measurement.mpps());
         }
@@ -155,7 +461,13 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names("baseline"), ["baseline"]);
-        assert_eq!(names("all"), ["baseline"]);
-        assert!(named("lifecycle").is_err());
+        assert_eq!(names("lifecycle"), ["baseline", "lifecycle"]);
+        assert_eq!(
+            names("all"),
+            ["baseline", "established", "lifecycle", "keepalive"]
+        );
+        assert!(named("nonsense").is_err());
+        assert_eq!(maxconns_for(100_000), u16::MAX);
+        assert!(response_frame(6) > 60);
     }
 }

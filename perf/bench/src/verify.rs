@@ -59,6 +59,27 @@ pub enum Mismatch {
     /// The one-pass check refused the frame but the field-by-field check found nothing
     /// wrong: the two checksum implementations disagree (a bug in one of them).
     Inconsistent,
+    /// TCP flags other than those expected (`splice` scenarios).
+    Flags {
+        /// Received.
+        got: u8,
+        /// Expected.
+        expected: u8,
+    },
+    /// A window other than the one the peer sent (forwarded segments), or a zero window.
+    Window {
+        /// Received.
+        got: u16,
+        /// Expected (0: any non-zero window).
+        expected: u16,
+    },
+    /// TCP options that were not negotiated, or a missing or wrong MSS in a SYN.
+    Options,
+    /// An ARP packet that is not the request or reply expected.
+    Arp(&'static str),
+    /// A packet the peer it is addressed to does not expect in its state (a segment
+    /// for a closed connection, a second SYN, a duplicate ACK, a RST...).
+    Unexpected(&'static str),
 }
 
 impl fmt::Display for Mismatch {
@@ -94,7 +115,40 @@ impl fmt::Display for Mismatch {
             Mismatch::Inconsistent => f.write_str(
                 "the verifier's checks disagree about this frame (a checksum implementation is wrong)",
             ),
+            Mismatch::Flags { got, expected } => write!(
+                f,
+                "TCP flags {} ({got:#04x}), expected {} ({expected:#04x})",
+                flag_names(got),
+                flag_names(expected)
+            ),
+            Mismatch::Window { got, expected: 0 } => write!(f, "window {got}, expected non-zero"),
+            Mismatch::Window { got, expected } => write!(f, "window {got}, expected {expected}"),
+            Mismatch::Options => f.write_str("TCP options not negotiated, or a SYN without MSS 1460"),
+            Mismatch::Arp(what) => write!(f, "ARP: {what}"),
+            Mismatch::Unexpected(what) => write!(f, "unexpected packet: {what}"),
         }
+    }
+}
+
+/// `SYN|ACK`-style names of TCP flags.
+pub fn flag_names(flags: u8) -> String {
+    const NAMES: [(u8, &str); 6] = [
+        (0x02, "SYN"),
+        (0x10, "ACK"),
+        (0x08, "PSH"),
+        (0x01, "FIN"),
+        (0x04, "RST"),
+        (0x20, "URG"),
+    ];
+    let v: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|&(_, n)| n)
+        .collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join("|")
     }
 }
 

@@ -1,0 +1,81 @@
+//! A splice scenario with no DPDK: the bench's generator and the real pipeline on `Vec<u8>`
+//! packets in one thread ([`splicer_bench::splice::loopback`]), for profiling the
+//! pipeline's per-packet work, e.g. with callgrind:
+//!
+//! ```sh
+//! cargo build --release -p splicer-bench --example splice_loop
+//! valgrind --tool=callgrind --callgrind-out-file=cg.out \
+//!     target/release/examples/splice_loop established 10000 200000
+//! callgrind_annotate --inclusive=yes cg.out | grep -E 'Pipeline.*(receive|poll_timers)'
+//! ```
+//!
+//! Arguments: SCENARIO (`established`, `lifecycle`, `keepalive`), FLOWS (flows or
+//! concurrent clients), PACKETS (frames through the pipeline after the set-up). It
+//! prints the frames each way, the requests, and the wall-clock nanoseconds per frame
+//! spent inside the pipeline (including the `Vec` allocations the loopback's sink makes
+//! where the worker takes an mbuf from its pool).
+
+#![forbid(unsafe_code)]
+
+use splicer_bench::splice::loopback::{nonzero, Loopback};
+use splicer_bench::splice::peers::{Config, Mode};
+use splicer_bench::splice::FarmSpec;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let scenario = args.get(1).map_or("established", String::as_str);
+    let num = |i: usize, d: u64| args.get(i).map_or(d, |a| a.parse().expect("a number"));
+    let flows = num(2, 10_000) as u32;
+    let packets = num(3, 1_000_000);
+    let (mode, farm, inflight) = match scenario {
+        "established" => (
+            Mode::Established,
+            FarmSpec::all(flows.div_ceil(16_384).max(4) as u16, 4, u16::MAX),
+            512,
+        ),
+        "lifecycle" => (Mode::Lifecycle, FarmSpec::all(4, 16, 4096), 0),
+        "keepalive" => (
+            Mode::Keepalive { requests: 100 },
+            FarmSpec {
+                img: vec![0, 1],
+                bind: vec![2, 3],
+                ..FarmSpec::all(4, 16, 4096)
+            },
+            0,
+        ),
+        other => panic!("unknown scenario {other}"),
+    };
+    let cfg = Config {
+        mode,
+        flows,
+        inflight,
+        payload: 6,
+        farm,
+        setup_window: 256,
+    };
+    let mut lb = Loopback::new(cfg, (2 * flows as usize + 8192).max(65_536));
+    lb.run_until(|t| t.setup_done(), u64::MAX)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Let pools fill and caches settle before counting.
+    let warm = lb.frames.0 + packets / 10;
+    while lb.frames.0 < warm {
+        lb.step(1).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (f0, r0, ns0) = (lb.frames, lb.traffic.progress().requests, lb.pipeline_ns);
+    while lb.frames.0 - f0.0 < packets {
+        lb.step(1).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (rx, tx) = (lb.frames.0 - f0.0, lb.frames.1 - f0.1);
+    let requests = lb.traffic.progress().requests - r0;
+    let ns = lb.pipeline_ns - ns0;
+    println!(
+        "{scenario}: {flows} flows, {rx} frames into the pipeline, {tx} out, {requests} requests, {:.1} ns per frame in, {}",
+        ns as f64 / rx as f64,
+        if requests > 0 {
+            format!("{:.0} ns per request", ns as f64 / requests as f64)
+        } else {
+            String::new()
+        }
+    );
+    eprintln!("counters: {}", nonzero(&lb.counters()));
+}

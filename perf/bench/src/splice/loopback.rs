@@ -1,0 +1,236 @@
+//! The splice scenarios without DPDK: the same generator ([`SpliceTraffic`]) and the same
+//! pipeline, on `Vec<u8>` packets in one thread, with a simulated clock.
+//!
+//! The unit tests run every scenario through it (no EAL, no root); `examples/splice_loop`
+//! runs it under `valgrind --tool=callgrind` to count the pipeline's instructions per
+//! packet; and a failing packet sequence can be replayed here step by step.
+
+use super::peers::{Config, SpliceTraffic};
+use super::{settings, INSIDE_MAC};
+use crate::BenchError;
+use splicer_dataplane::counters::Snapshot;
+use splicer_dataplane::{NeighbourUpdate, Pipeline, Sink, WorkerCounters};
+use std::sync::Arc;
+
+/// Clock ticks per millisecond of the simulated clock (a tick is a microsecond).
+pub const TICKS_PER_MS: u64 = 1000;
+
+#[derive(Default)]
+struct VecSink {
+    out: Vec<Vec<u8>>,
+}
+
+impl Sink<Vec<u8>> for VecSink {
+    fn transmit(&mut self, _port: u16, pkt: Vec<u8>) {
+        self.out.push(pkt);
+    }
+    fn handoff(&mut self, _worker: usize, _pkt: Vec<u8>) {}
+    fn discard(&mut self, _pkt: Vec<u8>) {}
+    fn alloc(&mut self) -> Option<Vec<u8>> {
+        Some(Vec::with_capacity(128))
+    }
+    fn publish_neighbour(&mut self, _update: NeighbourUpdate) {}
+}
+
+/// A generator and a pipeline wired back to back.
+pub struct Loopback {
+    /// The generator.
+    pub traffic: SpliceTraffic,
+    pipeline: Pipeline<Vec<u8>>,
+    counters: Arc<WorkerCounters>,
+    sink: VecSink,
+    to_worker: Vec<Vec<u8>>,
+    now: u64,
+    next_timer: u64,
+    /// Frames the generator sent and the worker sent, so far.
+    pub frames: (u64, u64),
+    /// Wall-clock time spent in the pipeline (receive and timers), nanoseconds.
+    pub pipeline_ns: u64,
+}
+
+impl Loopback {
+    /// `cfg`'s generator and a pipeline for it, `max_flows` connections at most.
+    pub fn new(cfg: Config, max_flows: usize) -> Loopback {
+        let reals = usize::from(cfg.farm.reals);
+        let topology = Arc::new(cfg.farm.topology());
+        let counters = Arc::new(WorkerCounters::with_reals(2, reals));
+        let pipeline = Pipeline::new(
+            settings(TICKS_PER_MS * 1000, max_flows, 0x5eed),
+            topology,
+            counters.clone(),
+        );
+        Loopback {
+            traffic: SpliceTraffic::new(cfg),
+            pipeline,
+            counters,
+            sink: VecSink::default(),
+            to_worker: Vec::new(),
+            now: 1,
+            next_timer: 0,
+            frames: (0, 0),
+            pipeline_ns: 0,
+        }
+    }
+
+    /// The pipeline's counters.
+    pub fn counters(&self) -> Snapshot {
+        self.counters.snapshot()
+    }
+
+    /// One round: the generator's periodic work and what it may start, everything it has
+    /// to send through the pipeline, the pipeline's timers when due, everything the
+    /// pipeline sent back through the generator; then the clock advances by `tick`.
+    pub fn step(&mut self, tick: u64) -> Result<(), BenchError> {
+        self.traffic
+            .tick(self.now / TICKS_PER_MS, &mut self.to_worker)?;
+        self.traffic.pump(&mut self.to_worker)?;
+        let started = std::time::Instant::now();
+        self.pipeline_round();
+        self.pipeline_ns += started.elapsed().as_nanos() as u64;
+        for f in std::mem::take(&mut self.sink.out) {
+            self.frames.1 += 1;
+            self.traffic.receive(&f, &mut self.to_worker)?;
+        }
+        self.now += tick;
+        Ok(())
+    }
+
+    /// The worker's share of a round, kept out of line so that a profile shows it as
+    /// one function (`Loopback::pipeline_round`): every frame the generator sent into
+    /// `Pipeline::receive`, `Pipeline::poll_timers` when a millisecond has passed.
+    #[inline(never)]
+    fn pipeline_round(&mut self) {
+        for f in std::mem::take(&mut self.to_worker) {
+            self.frames.0 += 1;
+            let port = u16::from(f.get(..6) == Some(&INSIDE_MAC[..]));
+            self.pipeline.receive(port, f, self.now, &mut self.sink);
+        }
+        if self.now >= self.next_timer {
+            self.next_timer = self.now + TICKS_PER_MS;
+            self.pipeline.poll_timers(self.now, &mut self.sink);
+        }
+    }
+
+    /// Steps until `done` holds; fails after `max_steps`.
+    pub fn run_until(
+        &mut self,
+        mut done: impl FnMut(&SpliceTraffic) -> bool,
+        max_steps: u64,
+    ) -> Result<(), BenchError> {
+        for _ in 0..max_steps {
+            if done(&self.traffic) {
+                return Ok(());
+            }
+            self.step(1)?;
+        }
+        Err(BenchError::Lost(format!(
+            "not done after {max_steps} steps: {}; pipeline: {}",
+            self.traffic.outstanding(),
+            nonzero(&self.counters())
+        )))
+    }
+}
+
+/// The counters that are not zero, `name=value` separated by spaces.
+pub fn nonzero(s: &Snapshot) -> String {
+    s.iter()
+        .filter(|&(_, v)| v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::peers::Mode;
+    use super::super::FarmSpec;
+    use super::*;
+
+    fn drops(s: &Snapshot) -> Vec<String> {
+        s.iter()
+            .filter(|&(k, v)| v > 0 && k.starts_with("drop_"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
+    fn run(cfg: Config, requests: u64) -> Loopback {
+        let mut lb = Loopback::new(cfg, 65_536);
+        lb.run_until(|t| t.progress().requests >= requests, 200_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        lb.traffic.stop();
+        lb.run_until(|t| t.finished(), 200_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = lb.counters();
+        assert!(drops(&c).is_empty(), "{}", nonzero(&c));
+        lb
+    }
+
+    #[test]
+    fn lifecycle_requests_complete_and_verify() {
+        let lb = run(
+            Config {
+                mode: Mode::Lifecycle,
+                flows: 8,
+                inflight: 0,
+                payload: 100,
+                farm: FarmSpec::all(4, 2, 64),
+                setup_window: 0,
+            },
+            300,
+        );
+        let c = lb.counters();
+        assert!(
+            c.get(splicer_dataplane::Counter::PoolReuses) > 0,
+            "{}",
+            nonzero(&c)
+        );
+        assert!(lb.traffic.per_real().iter().all(|&n| n > 0));
+    }
+
+    #[test]
+    fn keepalive_requests_follow_the_path_rule() {
+        let farm = FarmSpec {
+            img: vec![0, 1],
+            bind: vec![2, 3],
+            ..FarmSpec::all(4, 2, 64)
+        };
+        let lb = run(
+            Config {
+                mode: Mode::Keepalive { requests: 7 },
+                flows: 6,
+                inflight: 0,
+                payload: 1000,
+                farm,
+                setup_window: 0,
+            },
+            200,
+        );
+        assert!(lb.traffic.per_real().iter().all(|&n| n > 0));
+    }
+
+    #[test]
+    fn established_flows_stream_both_ways() {
+        let mut lb = Loopback::new(
+            Config {
+                mode: Mode::Established,
+                flows: 300,
+                inflight: 64,
+                payload: 6,
+                farm: FarmSpec::all(4, 4, 1024),
+                setup_window: 32,
+            },
+            65_536,
+        );
+        lb.run_until(|t| t.setup_done(), 100_000).unwrap();
+        assert_eq!(lb.traffic.spliced(), 300);
+        let at_setup = lb.traffic.progress().verified;
+        lb.run_until(|t| t.progress().verified >= at_setup + 10_000, 100_000)
+            .unwrap();
+        lb.traffic.stop();
+        lb.run_until(|t| t.finished(), 10_000).unwrap();
+        let c = lb.counters();
+        assert!(drops(&c).is_empty(), "{}", nonzero(&c));
+        assert!(c.get(splicer_dataplane::Counter::SplicedUp) >= 5_000);
+        assert!(c.get(splicer_dataplane::Counter::SplicedDown) >= 5_000);
+    }
+}

@@ -1,0 +1,182 @@
+//! The generator's loop for the splice scenarios, on the main lcore while the pipeline
+//! runs on the worker lcore.
+//!
+//! Unlike the baseline's closed loop (one packet back, one packet out), a peer may answer
+//! a frame with none, one or several: the loop verifies each received frame with
+//! [`SpliceTraffic::receive`], writes the answers into mbufs (the received ones first,
+//! fresh ones from the pool after), and sends them; what the ring has no room for waits
+//! in order for the next round, so the generator never blocks while the worker may be
+//! waiting for it to read. The phases: set-up (until the traffic says the measured
+//! traffic runs), warm-up, measurement, drain (nothing new starts; everything
+//! outstanding must come back).
+
+use super::peers::{Emit, Progress, SpliceTraffic};
+use crate::driver::{self, GenConfig, Length, Measurement, WorkerShared, WorkerSnapshot};
+use crate::BenchError;
+use dpdk_bindings::mempool::Mempool;
+use dpdk_bindings::{eal, Mbuf, Port};
+use std::time::Duration;
+
+/// Received mbufs kept for the next answers; more are freed.
+const MAX_SPARE: usize = 256;
+
+/// Mbufs for the generator's frames: received ones reused, fresh ones from the pool.
+struct MbufOut<'a> {
+    pool: &'a Mempool,
+    spare: Vec<Mbuf>,
+    tx: Vec<Mbuf>,
+}
+
+impl Emit for MbufOut<'_> {
+    #[inline]
+    fn frame(&mut self, len: usize) -> Result<&mut [u8], BenchError> {
+        let mut m = match self.spare.pop() {
+            Some(m) => m,
+            None => self.pool.alloc().ok_or_else(|| {
+                BenchError::Setup(format!(
+                    "the mempool is exhausted ({} in use): more packets in flight than the bed was sized for",
+                    self.pool.in_use()
+                ))
+            })?,
+        };
+        let have = m.data_len();
+        let ok = if have > len {
+            m.trim(have - len)
+        } else if have < len {
+            m.append(len - have).is_some()
+        } else {
+            true
+        };
+        if !ok || !m.is_writable() {
+            return Err(BenchError::Setup(format!(
+                "cannot make a writable {len}-byte frame from an mbuf"
+            )));
+        }
+        self.tx.push(m);
+        Ok(self.tx.last_mut().expect("just pushed").data_mut())
+    }
+}
+
+/// What a splice run measured besides the [`Measurement`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpliceMeasurement {
+    /// Packets, worker counters and interval, as for the baseline.
+    pub measurement: Measurement,
+    /// Requests completed in the measured interval.
+    pub requests: u64,
+    /// From the start to the measured traffic running (flows spliced, clients started).
+    pub setup_seconds: f64,
+    /// What `at_setup` returned when the set-up was done.
+    pub at_setup: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Setup,
+    Warmup,
+    Measure,
+    Drain,
+}
+
+/// Runs `traffic` on `port` until the measurement is over and everything outstanding is
+/// back. `at_setup` is called once, the moment the set-up is done (the scenario reads
+/// the process's resident memory there).
+pub fn generate(
+    port: Port,
+    pool: &Mempool,
+    traffic: &mut SpliceTraffic,
+    cfg: &GenConfig,
+    worker: &WorkerShared,
+    mut at_setup: impl FnMut() -> u64,
+) -> Result<SpliceMeasurement, BenchError> {
+    let hz = eal::tsc_hz();
+    let ticks = |d: Duration| (d.as_secs_f64() * hz as f64) as u64;
+    let idle = ticks(cfg.idle_timeout);
+    let per_ms = (hz / 1000).max(1);
+    let mut out = MbufOut {
+        pool,
+        spare: Vec::with_capacity(MAX_SPARE + cfg.burst),
+        tx: Vec::with_capacity(4096),
+    };
+    let mut rx: Vec<Mbuf> = Vec::with_capacity(cfg.burst);
+    let start = eal::rdtsc();
+    let mut phase = Phase::Setup;
+    let (mut setup_seconds, mut setup_value) = (0.0, 0);
+    let mut warm_end = u64::MAX;
+    let mut deadline = u64::MAX;
+    let (mut t0, mut p0, mut w0) = (start, Progress::default(), WorkerSnapshot::default());
+    let (mut t1, mut p1, mut w1) = (start, Progress::default(), WorkerSnapshot::default());
+    let mut last_progress = start;
+    loop {
+        let now = eal::rdtsc();
+        traffic.tick(now.wrapping_sub(start) / per_ms, &mut out)?;
+        traffic.pump(&mut out)?;
+        let n = port.rx_burst(0, &mut rx, cfg.burst);
+        if n > 0 {
+            last_progress = now;
+            driver::touch(&rx);
+            for m in rx.drain(..) {
+                traffic.receive(m.data(), &mut out)?;
+                out.spare.push(m);
+            }
+            out.spare.truncate(MAX_SPARE);
+        }
+        if !out.tx.is_empty() && port.tx_burst(0, &mut out.tx) > 0 {
+            last_progress = now;
+        }
+        match phase {
+            Phase::Setup if traffic.setup_done() => {
+                setup_seconds = now.wrapping_sub(start) as f64 / hz as f64;
+                setup_value = at_setup();
+                warm_end = eal::rdtsc().saturating_add(ticks(cfg.warmup));
+                phase = Phase::Warmup;
+            }
+            Phase::Warmup if now >= warm_end => {
+                (t0, p0, w0) = (now, traffic.progress(), worker.snapshot());
+                if let Length::Seconds(s) = cfg.length {
+                    deadline = now.saturating_add((s * hz as f64) as u64);
+                }
+                phase = Phase::Measure;
+            }
+            Phase::Measure => {
+                let p = traffic.progress();
+                let done = match cfg.length {
+                    Length::Seconds(_) => now >= deadline,
+                    Length::Packets(n) => p.verified - p0.verified >= n,
+                };
+                if done {
+                    (t1, p1, w1) = (now, p, worker.snapshot());
+                    traffic.stop();
+                    phase = Phase::Drain;
+                }
+            }
+            Phase::Drain if traffic.finished() && out.tx.is_empty() => break,
+            _ => {}
+        }
+        if n == 0 && now.wrapping_sub(last_progress) > idle {
+            let w = worker.snapshot();
+            return Err(BenchError::Lost(format!(
+                "nothing came back for {:?} ({:?} phase): {}; the worker received {} packets",
+                cfg.idle_timeout,
+                phase,
+                traffic.outstanding(),
+                w.packets
+            )));
+        }
+    }
+    Ok(SpliceMeasurement {
+        measurement: Measurement {
+            packets: p1.verified - p0.verified,
+            seconds: t1.wrapping_sub(t0) as f64 / hz as f64,
+            worker: WorkerSnapshot {
+                packets: w1.packets - w0.packets,
+                busy_cycles: w1.busy_cycles - w0.busy_cycles,
+                dropped: w1.dropped - w0.dropped,
+            },
+            verified_total: traffic.progress().verified,
+        },
+        requests: p1.requests - p0.requests,
+        setup_seconds,
+        at_setup: setup_value,
+    })
+}

@@ -1,0 +1,121 @@
+//! The splice scenarios on a real EAL: the real worker pipeline against the generator's
+//! clients and servers. Each command runs a brief baseline first and prints both JSON
+//! lines; a worker that corrupts or loses one packet makes the run fail.
+//!
+//! As in `baseline_run.rs`: one process per run, `--no-huge`, serialised, root for
+//! /var/run/dpdk.
+
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn bench(args: &[&str]) -> Output {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    Command::new(env!("CARGO_BIN_EXE_splicer-bench"))
+        .args(args)
+        .output()
+        .expect("splicer-bench runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect()
+}
+
+#[test]
+fn each_scenario_runs_after_a_brief_baseline_and_verifies() {
+    for (scenario, extra) in [
+        ("established", &["--flows", "3000"][..]),
+        ("lifecycle", &["--flows", "64", "--payload", "300"][..]),
+        (
+            "keepalive",
+            &["--flows", "64", "--requests-per-conn", "5"][..],
+        ),
+    ] {
+        let mut args = vec![
+            scenario,
+            "--no-huge",
+            "--seconds",
+            "0.4",
+            "--baseline-seconds",
+            "0.2",
+        ];
+        args.extend_from_slice(extra);
+        let out = bench(&args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{scenario}: {stdout}\n{stderr}");
+        let v = lines(&stdout);
+        assert_eq!(v.len(), 2, "{stdout}");
+        assert_eq!(v[0]["scenario"], "baseline");
+        let s = &v[1];
+        assert_eq!(s["scenario"], scenario, "{stdout}");
+        assert!(s["packets"].as_u64().unwrap() > 0, "{s}");
+        assert!(s["cycles_per_packet"].as_f64().unwrap() > 0.0, "{s}");
+        let ratio = s["ratio_to_baseline"].as_f64().unwrap();
+        assert!(ratio > 0.0 && ratio < 2.0, "{s}");
+        assert!(s["state_bytes_per_flow"].as_u64().unwrap() > 500, "{s}");
+        if scenario == "established" {
+            assert_eq!(s["flows"], 3000);
+            assert!(s["rss_bytes_per_flow"].as_u64().is_some(), "{s}");
+            assert!(s["setup_seconds"].as_f64().unwrap() > 0.0, "{s}");
+            assert!(s.get("requests_per_s").is_none(), "{s}");
+        } else {
+            assert!(s["requests_per_s"].as_f64().unwrap() > 0.0, "{s}");
+            assert!(s["cycles_per_request"].as_f64().unwrap() > 0.0, "{s}");
+        }
+        assert!(stderr.contains("pipeline counters:"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_worker_mistake_fails_a_splice_run() {
+    for (scenario, fault, says) in [
+        ("established", "seq@20000", "sequence number"),
+        ("lifecycle", "checksum@3000", "wrong TCP checksum"),
+        ("keepalive", "port@3000", "verification failed"),
+        ("lifecycle", "drop@2000", "verification failed"),
+    ] {
+        let out = bench(&[
+            scenario,
+            "--no-huge",
+            "--seconds",
+            "0.3",
+            "--baseline-seconds",
+            "0.1",
+            "--flows",
+            "500",
+            "--inject-fault",
+            fault,
+        ]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{scenario} {fault}: {stdout}\n{stderr}"
+        );
+        assert!(
+            !stdout.contains(&format!("\"scenario\":\"{scenario}\"")),
+            "{scenario} {fault}: no JSON line for the failed scenario: {stdout}"
+        );
+        assert!(stderr.contains(says), "{scenario} {fault}: {stderr}");
+    }
+}
+
+#[test]
+fn splice_options_are_checked_before_the_eal_starts() {
+    let out = bench(&["lifecycle", "--no-huge", "--flows", "100000"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--flows"));
+    let out = bench(&["keepalive", "--no-huge", "--payload", "1450"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = bench(&["established", "--no-huge", "--reserve-hugepages"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses both memory flags");
+}
