@@ -14,6 +14,8 @@
 #    ports) over the whole test; server connections carried requests of several client
 #    connections ($connection_requests > 1, different tags on one $connection), the
 #    pre-opened ones included;
+#  * Splicer's counters agree: pool_reuses >= 100, pool_waits >= 1 (the slow surplus
+#    waited), no queue_timeouts, no server_connect_failures;
 #  * afterwards every server still has between 2 and 8 connections from Splicer; SIGINT
 #    exits 0.
 # e2e: pending (needs the splice engine, issue 3; run it by name)
@@ -135,6 +137,14 @@ for s in "${servers[@]}"; do
     done
 done
 tb_check_cmp "pre-opened connections served requests" "$used_early" -ge 1
+
+# Splicer's own view.
+tb_wait_stats_line "$log" 5
+tb_check_cmp "pool_reuses: requests sent on an already open connection" "$(stat_of "$log" pool_reuses)" -ge 100
+tb_check_cmp "pool_waits: the slow requests beyond maxconns waited for a connection" \
+    "$(stat_of "$log" pool_waits)" -ge 1
+tb_check_cmp "queue_timeouts: none (queue_timeout 20 s)" "$(stat_of "$log" queue_timeouts)" -eq 0
+tb_check_cmp "server_connect_failures: none" "$(stat_of "$log" server_connect_failures)" -eq 0
 
 for s in "${servers[@]}"; do
     n=$(tb_server_conns "$s" "$from")

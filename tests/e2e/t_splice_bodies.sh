@@ -11,6 +11,8 @@
 #    chunked PUT of 100 KiB; each stored file and each GET of it back through the VIP has
 #    the sha256 of what was sent; the POST is followed by a GET on the same connection;
 #  * two pipelined requests in one segment get both their answers, in order;
+#  * no answer to a GET, HEAD or POST waits for a retransmission timeout: each begins
+#    within 900 ms (they take about 1 ms; Splicer's first RTO is 1 s);
 #  * the servers see every request coming from Splicer's inside address (spliced onto its
 #    own server connections, not forwarded with the client's address);
 #  * no bad checksum, no panic; SIGINT exits 0.
@@ -39,9 +41,20 @@ for s in s1 s2 s3; do
     mark[$s]=$(tb_access_lines "$s")
 done
 
-# ccurl ARGS... : curl from the client; -w prints "code connects size" per transfer.
+# ccurl ARGS... : curl from the client; -w prints "code connects size first-byte-seconds"
+# per transfer (after --next, give -w "$fmt" again).
+fmt='%{http_code} %{num_connects} %{size_download} %{time_starttransfer}\n'
 ccurl() {
-    tb_in "$cns" curl -sS --max-time 60 -w '%{http_code} %{num_connects} %{size_download}\n' "$@"
+    tb_in "$cns" curl -sS --max-time 60 -w "$fmt" "$@"
+}
+
+# prompt DESC W : every answer in ccurl's lines W began within 900 ms. Here answers take
+# about a millisecond; a second or more means a lost segment was recovered only by a
+# retransmission timeout (Splicer's first RTO is 1 s).
+prompt() {
+    local ms
+    ms=$(awk '{ t = $4 * 1000; if (t > m) m = t } END { printf "%d\n", m }' <<<"$2")
+    tb_check_cmp "$1: every answer began within 900 ms (slowest: $ms ms)" "$ms" -lt 900
 }
 
 # Connections curl opened, from its -w lines on stdin.
@@ -58,10 +71,15 @@ mode() {
     w=$(ccurl "$@" "${args[@]}")
     tb_check_cmp "$desc: 4 answers 200" "$(grep -c '^200 ' <<<"$w")" -eq 4
     tb_check_cmp "$desc: client connections" "$(connects <<<"$w")" -eq "$want"
+    prompt "$desc" "$w"
     for n in "${bodies[@]}"; do
         tb_check "$desc: /files/$n intact" tb_body_ok "$n" "$out/$n"
     done
 }
+
+# The first request also waits for Splicer to resolve the servers' MAC addresses: not timed.
+w=$(ccurl -o /dev/null "$base/")
+tb_check "a first request is answered 200 ($w)" grep -q '^200 ' <<<"$w"
 
 mode "HTTP/1.1 keep-alive" 1
 mode "HTTP/1.1 Connection: close" 4 -H 'Connection: close'
@@ -72,29 +90,32 @@ mode "HTTP/1.0 keep-alive" 1 -0 -H 'Connection: keep-alive'
 # that never come.
 rm -f "$out"/*
 w=$(ccurl -I -o /dev/null -D "$out/head" "$base/files/20m" \
-    --next -sS -w '%{http_code} %{num_connects} %{size_download}\n' -o "$out/100k" "$base/files/100k")
+    --next -sS -w "$fmt" -o "$out/100k" "$base/files/100k")
 tb_check "HEAD: 200 with Content-Length 20971520" grep -qi '^content-length: 20971520' "$out/head"
 tb_check_cmp "HEAD then GET: both answered 200" "$(grep -c '^200 ' <<<"$w")" -eq 2
 tb_check_cmp "HEAD then GET: one client connection" "$(connects <<<"$w")" -eq 1
 tb_check "HEAD then GET: /files/100k intact" tb_body_ok 100k "$out/100k"
+prompt "HEAD then GET" "$w"
 
 # 304 Not Modified (no body), then a GET on the same connection.
 w=$(ccurl -H 'If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT' -o /dev/null "$base/files/100k" \
-    --next -sS -w '%{http_code} %{num_connects} %{size_download}\n' -o "$out/1b" "$base/files/1b")
+    --next -sS -w "$fmt" -o "$out/1b" "$base/files/1b")
 tb_check "If-Modified-Since then GET: 304 then 200" test "$(cut -d' ' -f1 <<<"$w" | tr '\n' ' ')" = "304 200 "
 tb_check_cmp "304 then GET: one client connection" "$(connects <<<"$w")" -eq 1
 tb_check "304 then GET: /files/1b intact" tb_body_ok 1b "$out/1b"
+prompt "304 then GET" "$w"
 
 # Request bodies. nginx stores PUT bodies (and POST bodies, through a PUT to itself) in
 # $TB_DIR/dav, which all three servers share: a GET from any server returns them.
 dav=$TB_DIR/dav
 rm -f "$out"/*
 w=$(ccurl --data-binary "@$TB_WWW/files/100k" -o /dev/null "$base/post?name=p100k" \
-    --next -sS -w '%{http_code} %{num_connects} %{size_download}\n' -o "$out/p100k" "$base/dav/post-p100k")
+    --next -sS -w "$fmt" -o "$out/p100k" "$base/dav/post-p100k")
 tb_check "POST 100 KiB then GET it: 201 then 200" test "$(cut -d' ' -f1 <<<"$w" | tr '\n' ' ')" = "201 200 "
 tb_check_cmp "POST then GET: one client connection" "$(connects <<<"$w")" -eq 1
 tb_check "POST 100 KiB: stored intact" tb_body_ok 100k "$dav/post-p100k"
 tb_check "POST 100 KiB: read back intact" tb_body_ok 100k "$out/p100k"
+prompt "POST then GET" "$w"
 
 w=$(ccurl -H 'Expect:' -T "$TB_WWW/files/100k" -o /dev/null "$base/dav/put100k")
 tb_check "PUT 100 KiB (no Expect): 201" grep -q '^201 ' <<<"$w"
@@ -112,6 +133,7 @@ tb_check_cmp "GET the three uploads back: 200 each" "$(grep -c '^200 ' <<<"$w")"
 tb_check "read back intact: PUT 100 KiB" tb_body_ok 100k "$out/put100k"
 tb_check "read back intact: PUT 20 MiB" tb_body_ok 20m "$out/put20m"
 tb_check "read back intact: chunked PUT 100 KiB" tb_body_ok 100k "$out/chunked100k"
+prompt "GET the uploads back" "$w"
 
 # Two pipelined requests in one write: both answers, in order, then the close the second
 # asked for.
