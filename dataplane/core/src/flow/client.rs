@@ -114,6 +114,12 @@ pub(crate) struct ClientConn {
     pub(super) sack_ok: bool,
     /// Some when timestamps were negotiated: the latest in-order TSval of the client.
     pub(super) ts_recent: Option<u32>,
+    /// Splicer's millisecond clock when `ts_recent` arrived: with it, the client's clock
+    /// now can be estimated (RFC 7323 clocks tick at about 1 kHz on Linux and others).
+    pub(super) ts_recent_at: u32,
+    /// The highest TSval sent to the client, Splicer's own or a server's translated:
+    /// Splicer's own never go below it, or the client's PAWS check would drop them.
+    pub(super) ts_sent_max: u32,
     pub(super) head: Vec<u8>,
     pub(super) response: Vec<u8>,
     pub(super) response_start: SeqNumber,
@@ -240,7 +246,9 @@ impl Outgoing {
         o.flags = flags;
         let syn = flags & tcp::flags::SYN != 0;
         o.window = c.window(syn);
-        let ts = c.ts_recent.map(|recent| (ts_now, recent));
+        let ts = c
+            .ts_recent
+            .map(|recent| (ts_not_below(ts_now, c.ts_sent_max), recent));
         o.opts_len = if syn {
             tcp::emit_options(
                 &mut o.opts,
@@ -340,6 +348,8 @@ impl<P: PacketBuf> Pipeline<P> {
             peer_wscale: seg.wscale.map(|w| w.min(14)),
             sack_ok: seg.sack_ok,
             ts_recent: seg.ts.map(|(tsval, _)| tsval),
+            ts_recent_at: self.ts_now(now),
+            ts_sent_max: 0,
             head: self.flows.take_buffer(),
             response: self.flows.take_buffer(),
             response_start: iss + 1,
@@ -441,6 +451,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let (Some(_), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
             if seg.seq <= conn.rcv_nxt {
                 conn.ts_recent = Some(tsval);
+                conn.ts_recent_at = (now / s.ticks_per_ms.max(1)) as u32;
             }
         }
 
@@ -873,6 +884,15 @@ impl<P: PacketBuf> Pipeline<P> {
         x ^= x >> 27;
         self.isn_state = x;
         SeqNumber((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32)
+    }
+}
+
+/// `ts`, or `floor` when `floor` is later (modulo 2^32, RFC 7323 §5.2).
+pub(super) fn ts_not_below(ts: u32, floor: u32) -> u32 {
+    if (floor.wrapping_sub(ts) as i32) > 0 {
+        floor
+    } else {
+        ts
     }
 }
 

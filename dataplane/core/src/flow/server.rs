@@ -15,7 +15,9 @@
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
 //! reuses the connection if the response ends in time, seed 002).
 
-use super::client::{Outgoing, Seg, INITIAL_RTO_MS, MAX_RETRIES, OUR_MSS, OUR_WSCALE};
+use super::client::{
+    ts_not_below, Outgoing, Seg, INITIAL_RTO_MS, MAX_RETRIES, OUR_MSS, OUR_WSCALE,
+};
 use super::table::{ClientKey, Conn, Handle};
 use crate::balance::RealId;
 use crate::counters::Counter;
@@ -58,6 +60,10 @@ pub(crate) struct ServerConn {
     pub(super) sack_ok: bool,
     /// Some when timestamps were negotiated: the server's latest TSval.
     pub(super) ts_recent: Option<u32>,
+    /// Splicer's millisecond clock when `ts_recent` arrived.
+    pub(super) ts_recent_at: u32,
+    /// The highest TSval sent to the server, Splicer's own or a client's translated.
+    pub(super) ts_sent_max: u32,
     /// Data Splicer originated on this leg (a request head) and not yet acknowledged.
     pub(super) out: Vec<u8>,
     pub(super) out_start: SeqNumber,
@@ -114,7 +120,8 @@ impl ServerConn {
         o.ack = Some(self.rcv_nxt);
         o.window = (SERVER_LEG_WINDOW >> self.our_shift()).min(u32::from(u16::MAX)) as u16;
         if let Some(recent) = self.ts_recent {
-            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some((ts_now, recent)), None);
+            let tsval = ts_not_below(ts_now, self.ts_sent_max);
+            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some((tsval, recent)), None);
         }
         o
     }
@@ -167,6 +174,8 @@ impl<P: PacketBuf> Pipeline<P> {
             peer_wscale: None,
             sack_ok: false,
             ts_recent: None,
+            ts_recent_at: 0,
+            ts_sent_max: 0,
             out: self.flows.take_buffer(),
             out_start: iss + 1,
             client,
@@ -288,6 +297,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.peer_wscale = seg.wscale.map(|w| w.min(14));
         s.sack_ok = seg.sack_ok;
         s.ts_recent = seg.ts.map(|(tsval, _)| tsval);
+        s.ts_recent_at = (now / ticks_per_ms.max(1)) as u32;
         s.state = SState::Idle;
         s.since = now;
         s.retransmit_at = None;
@@ -317,6 +327,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        let ms_now = self.ts_now(now);
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
@@ -335,6 +346,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
             if seg.seq <= s.rcv_nxt {
                 s.ts_recent = Some(tsval);
+                s.ts_recent_at = ms_now;
             }
         }
         let mut need_ack = false;

@@ -33,7 +33,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
-use super::client::{Leg, Pending, Seg, State};
+use super::client::{ts_not_below, Leg, Pending, Seg, State};
 use super::server::SState;
 use super::table::Handle;
 use crate::balance::RealId;
@@ -206,7 +206,22 @@ impl<P: PacketBuf> Pipeline<P> {
         // Client bytes from here on map onto the server leg after the request Splicer sent.
         let up_from = c.rcv_nxt - leftover;
         let down_from = s.rcv_nxt;
-        let (ts_up, ts_down) = timestamps(c.ts_recent, s.ts_recent, ts_now);
+        // Each peer's clock now, estimated from its latest TSval and how long ago it
+        // came (an idle pooled connection's last TSval may be minutes old).
+        let client_now = c
+            .ts_recent
+            .map(|r| r.wrapping_add(ts_now.wrapping_sub(c.ts_recent_at)));
+        let server_now = s
+            .ts_recent
+            .map(|r| r.wrapping_add(ts_now.wrapping_sub(s.ts_recent_at)));
+        // Each receiver keeps seeing a clock that never goes back: translated values
+        // start at Splicer's clock or at the highest value that leg has seen, if later.
+        let (ts_up, ts_down) = timestamps(
+            client_now,
+            server_now,
+            ts_not_below(ts_now, s.ts_sent_max),
+            ts_not_below(ts_now, c.ts_sent_max),
+        );
         let leg = Leg {
             server: sh,
             up_from,
@@ -249,6 +264,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        let ms_now = self.ts_now(now);
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -273,6 +289,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let (Some(_), Some((tsval, _))) = (c.ts_recent, seg.ts) {
             if seg.seq <= leg.up_next {
                 c.ts_recent = Some(tsval);
+                c.ts_recent_at = ms_now;
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
@@ -411,6 +428,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        let ms_now = self.ts_now(now);
         let Some(s) = self.flows.server_mut(sh) else {
             return sink.discard(pkt);
         };
@@ -439,6 +457,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
             if seg.seq <= leg.down_next {
                 s.ts_recent = Some(tsval);
+                s.ts_recent_at = ms_now;
             }
         }
         let len = seg.payload.len();
@@ -625,10 +644,16 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
             }
         };
+        let mut sent_ts = None;
         match rewrite::translate(&mut t, sack, ts) {
             Ok(summary) => {
                 if summary.sack_blocks_dropped > 0 {
                     self.counters.inc(port, Counter::SackBlocksDropped);
+                }
+                if let (Some((tsval, _)), Timestamps::Shift { tsval_add, .. }) =
+                    (summary.timestamp, ts)
+                {
+                    sent_ts = Some(tsval.wrapping_add(tsval_add));
                 }
             }
             Err(_) => {
@@ -637,6 +662,13 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         let opts_len = t.header_len() - tcp::HEADER_LEN;
+        if let (Some(v), Some((c, s))) = (sent_ts, self.flows.pair_mut(h, sh)) {
+            let receiver = match way {
+                Way::Up => &mut s.ts_sent_max,
+                Way::Down => &mut c.ts_sent_max,
+            };
+            *receiver = ts_not_below(v, *receiver);
+        }
         let max_payload = mss.saturating_sub(opts_len).max(1);
         self.counters.inc(
             port,
@@ -872,11 +904,16 @@ fn s_reusable_now<P: PacketBuf>(p: &mut Pipeline<P>, sh: Handle) -> bool {
 /// and Splicer's clock: each peer's clock is mapped onto Splicer's at the moment of the
 /// splice, so each receiver keeps seeing a monotonic clock (PAWS) across splices; a
 /// leg without timestamps gets them stripped.
-fn timestamps(client: Option<u32>, server: Option<u32>, now: u32) -> (Timestamps, Timestamps) {
+fn timestamps(
+    client: Option<u32>,
+    server: Option<u32>,
+    server_leg_start: u32,
+    client_leg_start: u32,
+) -> (Timestamps, Timestamps) {
     match (client, server) {
         (Some(c), Some(s)) => {
-            let up = now.wrapping_sub(c);
-            let down = now.wrapping_sub(s);
+            let up = server_leg_start.wrapping_sub(c);
+            let down = client_leg_start.wrapping_sub(s);
             (
                 Timestamps::Shift {
                     tsval_add: up,
