@@ -18,7 +18,6 @@
 #    waited), no queue_timeouts, no server_connect_failures;
 #  * afterwards every server still has between 2 and 8 connections from Splicer; SIGINT
 #    exits 0.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -17,7 +17,6 @@
 #    connection, which must not go back to the pool); nothing is stored;
 #  * afterwards 20 requests are all answered 200 (no poisoned pooled connection); SIGINT
 #    exits 0.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -16,7 +16,6 @@
 #  * the servers see every request coming from Splicer's inside address (spliced onto its
 #    own server connections, not forwarded with the client's address);
 #  * no bad checksum, no panic; SIGINT exits 0.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -8,7 +8,6 @@
 #  * the servers' logs agree: s1 and s3 never saw an /img/ path, s1 and s2 never saw a
 #    request the rules send to s3 (those carry ?api);
 #  * SIGINT exits 0.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

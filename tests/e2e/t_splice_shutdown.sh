@@ -11,7 +11,6 @@
 #    workers reset their server connections rather than leave the servers holding
 #    half-dead pooled connections until their keep-alive timeout;
 #  * wrk, stopped by PID afterwards, is gone too.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -7,7 +7,6 @@
 #    closes its side after each answer): the same, no error;
 #  * every request the servers logged was answered 200 and came from Splicer's address;
 #  * SIGINT exits 0.
-# e2e: pending (needs the splice engine, issue 3; run it by name)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
