@@ -43,6 +43,9 @@ pub struct HostConfig {
     pub prefix_len: u8,
     /// Default gateway, for destinations off the subnet.
     pub gateway: Option<Ipv4Addr>,
+    /// Largest frame the host sends and receives, Ethernet header included (its TCP
+    /// MSS follows from it); [`FRAME_MTU`] unless set.
+    pub frame_mtu: usize,
 }
 
 impl HostConfig {
@@ -60,7 +63,14 @@ impl HostConfig {
                 .filter(|&l| l <= 32)
                 .expect("prefix length"),
             gateway: None,
+            frame_mtu: FRAME_MTU,
         }
+    }
+
+    /// Sets the largest frame (a smaller MTU, hence MSS, than the rest of the network).
+    pub fn frame_mtu(mut self, frame_mtu: usize) -> Self {
+        self.frame_mtu = frame_mtu;
+        self
     }
 
     /// Sets the default gateway.
@@ -181,10 +191,11 @@ pub struct HostStats {
 
 /// The in-memory device under a host's interface: two frame queues the network fills
 /// and drains.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct QueueDevice {
     rx: VecDeque<Vec<u8>>,
     tx: VecDeque<Vec<u8>>,
+    mtu: usize,
 }
 
 /// Receive token of [`QueueDevice`].
@@ -224,7 +235,7 @@ impl Device for QueueDevice {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = FRAME_MTU;
+        caps.max_transmission_unit = self.mtu;
         // Checksums stay on in both directions (the default): the device under test must
         // produce correct ones, and a peer that ignored them would hide its mistakes.
         caps
@@ -263,7 +274,11 @@ const EPHEMERAL_FIRST: u16 = 49152;
 
 impl Host {
     pub(crate) fn new(config: &HostConfig, mac: [u8; 6], segment: Segment, seed: u64) -> Self {
-        let mut device = QueueDevice::default();
+        let mut device = QueueDevice {
+            rx: VecDeque::new(),
+            tx: VecDeque::new(),
+            mtu: config.frame_mtu,
+        };
         let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers from this seed: fixed, so runs repeat.
         cfg.random_seed = seed;

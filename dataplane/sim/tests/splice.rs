@@ -312,3 +312,34 @@ fn client_reset_mid_response_drains_and_reuses_the_server_connection() {
     assert_eq!(s1.requests().len(), 2);
     assert_only_pools_left(&mut b, 1, 1);
 }
+
+/// A client with a small MSS (576-byte MTU): the servers' full-size segments must reach
+/// it re-segmented, never larger than its MSS.
+#[test]
+fn small_mss_client_gets_resegmented_responses() {
+    let mut b = bed(1, 51, Impairments::default(), 1, 4);
+    let host = b
+        .net
+        .add_host(Segment::Outside, lab::client(0).frame_mtu(590));
+    let client = b.net.spawn(
+        host,
+        HttpClient::new(
+            SocketAddrV4::new(VIP, 80),
+            vec![
+                Request::get("/big?bytes=50000"),
+                Request::get("/img/x?bytes=7000"),
+            ],
+        ),
+    );
+    b.net
+        .run_until(|n| n.app(client).is_finished(), ticks_from_ms(30_000))
+        .expect("the client is served");
+    let app = b.net.app(client);
+    assert_eq!(app.error(), None);
+    for (req, resp) in app.requests().iter().zip(app.responses()) {
+        let server = resp.header("x-server").expect("named");
+        assert_eq!(resp.body, expected_body(server, req.target()));
+    }
+    let c = b.net.dut().counters();
+    assert!(c.get(Counter::Resegmented) > 0, "{}", nonzero(&c));
+}
