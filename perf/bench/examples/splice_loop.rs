@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use splicer_bench::splice::loopback::{nonzero, Loopback};
-use splicer_bench::splice::peers::{Config, Mode};
+use splicer_bench::splice::peers::{Config, Mode, ARP_REFRESH_MS};
 use splicer_bench::splice::FarmSpec;
 
 fn main() {
@@ -52,6 +52,7 @@ fn main() {
         payload: 6,
         farm,
         setup_window: 256,
+        arp_refresh_ms: ARP_REFRESH_MS,
     };
     let mut lb = Loopback::new(cfg, (2 * flows as usize + 8192).max(65_536));
     lb.run_until(|t| t.setup_done(), u64::MAX)

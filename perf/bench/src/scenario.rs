@@ -174,6 +174,7 @@ impl Scenario for Established {
             payload: opts.payload,
             farm,
             setup_window: SETUP_WINDOW,
+            arp_refresh_ms: peers::ARP_REFRESH_MS,
         };
         let head = format!(
             "POST /e/{} HTTP/1.1\r\nHost: bench\r\nContent-Length: {ENDLESS}\r\n\r\n",
@@ -207,6 +208,7 @@ impl Scenario for Lifecycle {
             payload: opts.payload,
             farm: FarmSpec::all(4, 16, maxconns_for(clients)),
             setup_window: 0,
+            arp_refresh_ms: peers::ARP_REFRESH_MS,
         };
         let head = format!("GET /l/{}/1 HTTP/1.1\r\nHost: bench\r\n\r\n", clients - 1).len();
         run_splice(
@@ -247,6 +249,7 @@ impl Scenario for Keepalive {
             payload: opts.payload,
             farm,
             setup_window: 0,
+            arp_refresh_ms: peers::ARP_REFRESH_MS,
         };
         let head = format!(
             "GET /img/{}/1.1 HTTP/1.1\r\nHost: bench\r\n\r\n",

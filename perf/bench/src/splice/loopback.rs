@@ -142,7 +142,7 @@ pub fn nonzero(s: &Snapshot) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::peers::Mode;
+    use super::super::peers::{Mode, ARP_REFRESH_MS};
     use super::super::FarmSpec;
     use super::*;
 
@@ -175,6 +175,7 @@ mod tests {
                 payload: 100,
                 farm: FarmSpec::all(4, 2, 64),
                 setup_window: 0,
+                arp_refresh_ms: ARP_REFRESH_MS,
             },
             300,
         );
@@ -202,6 +203,7 @@ mod tests {
                 payload: 1000,
                 farm,
                 setup_window: 0,
+                arp_refresh_ms: ARP_REFRESH_MS,
             },
             200,
         );
@@ -218,6 +220,7 @@ mod tests {
                 payload: 6,
                 farm: FarmSpec::all(4, 4, 1024),
                 setup_window: 32,
+                arp_refresh_ms: ARP_REFRESH_MS,
             },
             65_536,
         );

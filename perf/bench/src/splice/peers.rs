@@ -51,7 +51,7 @@ const PATTERN: &[u8] = b"splicer-bench payload ";
 /// Client addresses `lifecycle` and `keepalive` rotate through (256 addresses).
 const ID_SPACE: u32 = PORTS_PER_ADDRESS * 256;
 /// Interval of the gateway's and servers' ARP announcements, in ms.
-const ARP_REFRESH_MS: u64 = 10_000;
+pub const ARP_REFRESH_MS: u64 = 10_000;
 /// Largest response body of `lifecycle` and `keepalive` (one segment with its head).
 pub const MAX_RESPONSE_BODY: usize = 1400;
 
@@ -102,6 +102,9 @@ pub struct Config {
     pub farm: FarmSpec,
     /// `established`: flows being set up at once.
     pub setup_window: u32,
+    /// Interval of the ARP announcements in ms ([`ARP_REFRESH_MS`]; `u64::MAX`: only
+    /// the first).
+    pub arp_refresh_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,7 +395,7 @@ impl SpliceTraffic {
         if now_ms < self.next_refresh_ms {
             return Ok(());
         }
-        self.next_refresh_ms = now_ms + ARP_REFRESH_MS;
+        self.next_refresh_ms = now_ms.saturating_add(self.cfg.arp_refresh_ms);
         let announce = |out: &mut O, mac: [u8; 6], ip: Ipv4Addr, to: [u8; 6], ask: Ipv4Addr| {
             ArpOut {
                 dst_mac: to,
