@@ -1196,7 +1196,7 @@ fn virtual_errors() {
         (vip("www", "198.18.0.100:http", None), "virtual[0].address", "virtual[0].address: \"198.18.0.100:http\" is not an IPv4 address with a TCP port (like 198.18.0.100:80)"),
         (vip("www", "198.18.0.100:65536", None), "virtual[0].address", "virtual[0].address: \"198.18.0.100:65536\" is not an IPv4 address with a TCP port (like 198.18.0.100:80)"),
         (vip("www", "198.18.0.100:0", None), "virtual[0].address", "virtual[0].address: TCP port must be between 1 and 65535, got 0 (198.18.0.100:0)"),
-        (vip("www", "198.18.0.1:80", None), "virtual[0].address", "virtual[0].address: 198.18.0.1 is the address of port[0] (\"outside\"); a virtual needs an address of its own"),
+        (vip("www", "198.18.0.1:80", None), "virtual[0].address", "virtual[0].address: 198.18.0.1 is the address of port[0] (\"outside\"), a virtual needs an address of its own"),
         (vip("www", "198.19.0.255:80", None), "virtual[0].address", "virtual[0].address: 198.19.0.255 is the broadcast address of port[1] (\"inside\") subnet 198.19.0.0/24"),
         (vip("www", "127.0.0.1:80", Some("outside")), "virtual[0].address", "virtual[0].address: 127.0.0.1 is a loopback address"),
         (vip("www", "10.1.1.1:80", None), "virtual[0].address", "virtual[0].address: 10.1.1.1 is on no port's subnet; set virtual[0].port to the port that should answer ARP for it"),

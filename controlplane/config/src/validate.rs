@@ -8,6 +8,7 @@ use crate::{
 };
 use splicer_dataplane::balance::RealId;
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddrV4;
 use std::time::Duration;
 
 /// The range of an integer key.
@@ -115,6 +116,46 @@ pub(crate) fn half_open_above_flows(value: i64, max_flows: u32) -> ConfigError {
         MAX_HALF_OPEN.key,
         format!("must be at most dataplane.max_flows ({max_flows}), got {value}{hint}"),
     )
+}
+
+/// Checks that `address` can be a host on the network: a TCP port other than 0, a
+/// unicast address, not one of the ports' own addresses (`own` says why that is wrong)
+/// and not a subnet's network or broadcast address.
+fn check_host_address(
+    address: SocketAddrV4,
+    ports: &[Port],
+    key: &str,
+    own: &str,
+) -> Result<(), ConfigError> {
+    let ip = *address.ip();
+    if address.port() == 0 {
+        return invalid(
+            key,
+            format!("TCP port must be between 1 and 65535, got 0 ({address})"),
+        );
+    }
+    if let Some(why) = unusable(ip) {
+        return invalid(key, format!("{ip} is {why}"));
+    }
+    for (j, p) in ports.iter().enumerate() {
+        if p.address.addr == ip {
+            return invalid(
+                key,
+                format!("{ip} is the address of port[{j}] ({:?}), {own}", p.name),
+            );
+        }
+        if let Some(which) = not_a_host(ip, &p.address) {
+            return invalid(
+                key,
+                format!(
+                    "{ip} is the {which} address of port[{j}] ({:?}) subnet {}",
+                    p.name,
+                    p.address.subnet()
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn invalid<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
@@ -509,39 +550,12 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
         }
 
         let ip = *v.address.ip();
-        if v.address.port() == 0 {
-            return invalid(
-                key("address"),
-                format!(
-                    "TCP port must be between 1 and 65535, got 0 ({})",
-                    v.address
-                ),
-            );
-        }
-        if let Some(why) = unusable(ip) {
-            return invalid(key("address"), format!("{ip} is {why}"));
-        }
-        for (j, p) in ports.iter().enumerate() {
-            if p.address.addr == ip {
-                return invalid(
-                    key("address"),
-                    format!(
-                        "{ip} is the address of port[{j}] ({:?}); a virtual needs an address of its own",
-                        p.name
-                    ),
-                );
-            }
-            if let Some(which) = not_a_host(ip, &p.address) {
-                return invalid(
-                    key("address"),
-                    format!(
-                        "{ip} is the {which} address of port[{j}] ({:?}) subnet {}",
-                        p.name,
-                        p.address.subnet()
-                    ),
-                );
-            }
-        }
+        check_host_address(
+            v.address,
+            ports,
+            &key("address"),
+            "a virtual needs an address of its own",
+        )?;
         if let Some(j) = virtuals[..i].iter().position(|o| o.address == v.address) {
             return invalid(
                 key("address"),
@@ -617,39 +631,12 @@ fn reals(ports: &[Port], virtuals: &[Virtual], reals: &[Real]) -> Result<(), Con
         names.insert(&r.name, i);
 
         let ip = *r.address.ip();
-        if r.address.port() == 0 {
-            return invalid(
-                key("address"),
-                format!(
-                    "TCP port must be between 1 and 65535, got 0 ({})",
-                    r.address
-                ),
-            );
-        }
-        if let Some(why) = unusable(ip) {
-            return invalid(key("address"), format!("{ip} is {why}"));
-        }
-        for (j, p) in ports.iter().enumerate() {
-            if p.address.addr == ip {
-                return invalid(
-                    key("address"),
-                    format!(
-                        "{ip} is the address of port[{j}] ({:?}), one of Splicer's own; give the real server's address",
-                        p.name
-                    ),
-                );
-            }
-            if let Some(which) = not_a_host(ip, &p.address) {
-                return invalid(
-                    key("address"),
-                    format!(
-                        "{ip} is the {which} address of port[{j}] ({:?}) subnet {}",
-                        p.name,
-                        p.address.subnet()
-                    ),
-                );
-            }
-        }
+        check_host_address(
+            r.address,
+            ports,
+            &key("address"),
+            "one of Splicer's own; give the real server's address",
+        )?;
         if let Some((j, v)) = virtuals
             .iter()
             .enumerate()
