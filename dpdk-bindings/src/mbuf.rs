@@ -110,8 +110,11 @@ impl Mbuf {
         unsafe { (*self.ptr()).nb_segs }
     }
 
-    /// Extends the data at the end of the last segment by `n` bytes and returns them
-    /// (uninitialised contents); `None` if there is not enough tailroom or the buffer is shared.
+    /// Extends the data at the end of the last segment by `n` bytes and returns them,
+    /// zeroed; `None` if there is not enough tailroom or the buffer is shared.
+    ///
+    /// Zeroed because a recycled buffer still holds an earlier packet: a frame padded to
+    /// the Ethernet minimum must not carry another connection's bytes onto the wire.
     pub fn append(&mut self, n: usize) -> Option<&mut [u8]> {
         let len = u16::try_from(n).ok()?;
         if !self.is_writable() {
@@ -121,7 +124,10 @@ impl Mbuf {
         let p = unsafe { ffi::splicer_shim_pktmbuf_append(self.ptr(), len) };
         // SAFETY: a non-NULL result points to n bytes inside the last segment's buffer that
         // now belong to the packet, reachable only through this exclusive borrow.
-        (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p.cast::<u8>(), n) })
+        let bytes =
+            (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p.cast::<u8>(), n) })?;
+        bytes.fill(0);
+        Some(bytes)
     }
 
     /// Extends the data at the front by `n` bytes and returns them (uninitialised contents);

@@ -10,7 +10,9 @@ pub trait PacketBuf {
     fn data(&self) -> &[u8];
     /// The frame, mutable, for in-place rewriting.
     fn data_mut(&mut self) -> &mut [u8];
-    /// Grows or shrinks the frame to `len` bytes; false when the buffer has no room.
+    /// Grows or shrinks the frame to `len` bytes, the new bytes zeroed (they become
+    /// Ethernet padding, which must not leak an earlier packet's bytes); false when the
+    /// buffer has no room.
     fn resize(&mut self, len: usize) -> bool;
 }
 

@@ -968,6 +968,9 @@ fn trim<P: PacketBuf>(pkt: &mut P, keep: usize, fin: bool) -> bool {
     }
     let end = tcp_start + hdr + keep.min(total - ip_len - hdr);
     finish_piece(&mut frame[..end], ip_len, seq, flags);
+    // Bytes cut off that stay as Ethernet padding are zeroed, not sent.
+    let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
+    frame[end..padded].fill(0);
     pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
 }
 
