@@ -343,12 +343,6 @@ fn run_splice(
         traffic.per_real(),
         traffic.server_connections()
     );
-    if let (n @ 1.., first) = traffic.dirty_padding() {
-        eprintln!(
-            "splicer-bench: WARNING: {n} frames from the pipeline carried non-zero Ethernet padding (stale mbuf bytes after the IP packet; not counted as a verification failure); first: {}",
-            first.unwrap_or("?")
-        );
-    }
     let estimate = state::estimate(head_len);
     eprintln!("splicer-bench: state estimate: {estimate}");
     let secs = m.measurement.seconds;

@@ -75,6 +75,8 @@ pub enum Mismatch {
     },
     /// TCP options that were not negotiated, or a missing or wrong MSS in a SYN.
     Options,
+    /// Ethernet padding after the IP packet that is not zeros (stale buffer bytes).
+    Padding,
     /// An ARP packet that is not the request or reply expected.
     Arp(&'static str),
     /// A packet the peer it is addressed to does not expect in its state (a segment
@@ -124,6 +126,9 @@ impl fmt::Display for Mismatch {
             Mismatch::Window { got, expected: 0 } => write!(f, "window {got}, expected non-zero"),
             Mismatch::Window { got, expected } => write!(f, "window {got}, expected {expected}"),
             Mismatch::Options => f.write_str("TCP options not negotiated, or a SYN without MSS 1460"),
+            Mismatch::Padding => f.write_str(
+                "Ethernet padding after the IP packet is not zeros (stale bytes of an earlier packet)",
+            ),
             Mismatch::Arp(what) => write!(f, "ARP: {what}"),
             Mismatch::Unexpected(what) => write!(f, "unexpected packet: {what}"),
         }

@@ -173,8 +173,6 @@ pub struct SegIn<'a> {
     pub options: &'a [u8],
     /// Payload.
     pub payload: &'a [u8],
-    /// The Ethernet padding after the IP packet is not all zeros.
-    pub dirty_padding: bool,
 }
 
 /// A returned ARP packet (Ethernet/IPv4 ARP, well formed).
@@ -223,7 +221,7 @@ fn mac_at(b: &[u8], at: usize) -> [u8; 6] {
 
 /// Parses and checks a returned frame: Ethernet II; for IPv4, version 4 with a 20-byte
 /// header, DSCP/ECN 0, DF and no fragmentation, TTL 64, TCP, total length consistent
-/// with the frame (padded to 60 bytes when shorter, nothing else after it), the header
+/// with the frame (padded with zeros to 60 bytes when shorter, nothing after it), the header
 /// checksum; for TCP, a sane data offset, no reserved bits, no URG and a zero urgent
 /// pointer, the checksum over pseudo-header, header and payload. ARP: Ethernet/IPv4
 /// sizes and a known operation.
@@ -279,12 +277,12 @@ pub fn parse(frame: &[u8]) -> Result<FrameIn<'_>, Mismatch> {
     if fold16(pseudo_sum(src_ip, dst_ip, t.len()) + sum32(t)) != 0xffff {
         return Err(Mismatch::TcpChecksum);
     }
-    // Padding should be zeros (what a NIC pads with); anything else is stale buffer
-    // data. Reported by the caller, not a verification failure: it is outside the IP
-    // packet.
-    let dirty_padding = frame[L3 + total..].iter().any(|&b| b != 0);
+    // Padding must be zeros (what a NIC pads with); anything else is stale buffer data
+    // leaking onto the wire.
+    if frame[L3 + total..].iter().any(|&b| b != 0) {
+        return Err(Mismatch::Padding);
+    }
     Ok(FrameIn::Tcp(SegIn {
-        dirty_padding,
         dst_mac,
         src_mac,
         src: (src_ip, be16(t, 0)),
@@ -409,21 +407,9 @@ mod tests {
         f.push(0);
         assert!(matches!(parse(&f), Err(Mismatch::Length { .. })));
         let mut f = good.clone();
-        *f.last_mut().unwrap() = 1; // stale byte in the padding: parsed, and said so
-        assert!(matches!(
-            parse(&f),
-            Ok(FrameIn::Tcp(SegIn {
-                dirty_padding: true,
-                ..
-            }))
-        ));
-        assert!(matches!(
-            parse(&good),
-            Ok(FrameIn::Tcp(SegIn {
-                dirty_padding: false,
-                ..
-            }))
-        ));
+        *f.last_mut().unwrap() = 1; // stale byte in the padding
+        assert!(matches!(parse(&f), Err(Mismatch::Padding)));
+        assert!(parse(&good).is_ok());
     }
 
     #[test]

@@ -234,8 +234,6 @@ pub struct SpliceTraffic {
     gateway_ok: bool,
     next_refresh_ms: u64,
     id_generations: u32,
-    dirty_padding: u64,
-    first_dirty: Option<String>,
 }
 
 const LOCAL_SPAN: usize = (LOCAL_PORTS.1 - LOCAL_PORTS.0) as usize + 1;
@@ -310,8 +308,6 @@ impl SpliceTraffic {
             arp_pending: 0,
             gateway_ok: false,
             next_refresh_ms: 0,
-            dirty_padding: 0,
-            first_dirty: None,
             cfg,
         }
     }
@@ -454,9 +450,6 @@ impl SpliceTraffic {
         match frame::parse(bytes).map_err(|m| self.fail(u32::MAX, m))? {
             FrameIn::Arp(a) => self.arp_in(&a, out),
             FrameIn::Tcp(s) => {
-                if s.dirty_padding {
-                    self.note_dirty_padding(&s, bytes);
-                }
                 if let Some(id) = client_id(s.dst) {
                     self.client_in(id, &s, out)
                 } else if let Some(r) = real_of(s.dst, self.reals) {
@@ -468,30 +461,6 @@ impl SpliceTraffic {
                     ))
                 }
             }
-        }
-    }
-
-    /// Frames whose Ethernet padding was not zeros, and the first of them described.
-    pub fn dirty_padding(&self) -> (u64, Option<&str>) {
-        (self.dirty_padding, self.first_dirty.as_deref())
-    }
-
-    #[cold]
-    fn note_dirty_padding(&mut self, s: &SegIn<'_>, bytes: &[u8]) {
-        self.dirty_padding += 1;
-        if self.first_dirty.is_none() {
-            let ip_end = frame::L3 + usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
-            self.first_dirty = Some(format!(
-                "{} {}:{} -> {}:{}, {} bytes of IP in a {}-byte frame, padding {:02x?}",
-                crate::verify::flag_names(s.flags),
-                s.src.0,
-                s.src.1,
-                s.dst.0,
-                s.dst.1,
-                ip_end - frame::L3,
-                bytes.len(),
-                &bytes[ip_end..]
-            ));
         }
     }
 

@@ -7,7 +7,7 @@
 //! `Service`, `SeqNumber`, `BodyFramer`, `ResponseFramer`, `Insertion`, `Timestamps`) and
 //! same-sized stand-ins where they are not (state enums, `Handle`). rustc lays out
 //! structs with the same field types the same way, so `size_of` of a mirror is that of
-//! the original **as of the commit it was written from** (ba50d20, `flow/table.rs`,
+//! the original **as of the commit it was last checked against** (04e8632, `flow/table.rs`,
 //! `flow/client.rs`, `flow/server.rs`); a field added there is missing here until this
 //! file is updated. The `established` scenario also measures the process's resident
 //! memory per flow, which needs no mirror and cross-checks this estimate.
@@ -86,6 +86,8 @@ struct ClientConn {
     peer_wscale: Option<u8>,
     sack_ok: bool,
     ts_recent: Option<u32>,
+    ts_recent_at: u32,
+    ts_sent_max: u32,
     head: Vec<u8>,
     response: Vec<u8>,
     response_start: SeqNumber,
@@ -115,6 +117,8 @@ struct ServerConn {
     peer_wscale: Option<u8>,
     sack_ok: bool,
     ts_recent: Option<u32>,
+    ts_recent_at: u32,
+    ts_sent_max: u32,
     out: Vec<u8>,
     out_start: SeqNumber,
     client: Option<Handle>,
