@@ -6,7 +6,7 @@
 #   4. cargo clippy --workspace --all-targets -- -D warnings
 #   5. cargo test --workspace
 #   6. cargo build --release -p splicer
-#   7. perf smoke: splicer-bench baseline for 1 s (checks the generator's verification)
+#   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
 #   8. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
 set -euo pipefail
 
@@ -37,9 +37,9 @@ step "cargo build --release -p splicer"
 cargo build --release -p splicer
 
 # A correctness smoke of the benchmark's generator and verifier, not a performance gate.
-step "perf smoke: splicer-bench baseline --no-huge --seconds 1"
+step "perf smoke: splicer-bench all --no-huge --seconds 1"
 cargo build --release -p splicer-bench
-target/release/splicer-bench baseline --no-huge --seconds 1
+target/release/splicer-bench all --no-huge --seconds 1
 
 step "end-to-end tests"
 SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh

@@ -42,6 +42,8 @@ enum State<P> {
     Reachable {
         mac: EthernetAddress,
         expires: u64,
+        /// A refreshing ARP request went out for this entry.
+        probed: bool,
     },
     Incomplete {
         next_retry: u64,
@@ -115,7 +117,7 @@ impl<P> NeighbourTable<P> {
     pub fn lookup(&self, ip: Ipv4Addr, now: u64) -> Option<EthernetAddress> {
         match self.entries.get(&ip) {
             Some(Entry {
-                state: State::Reachable { mac, expires },
+                state: State::Reachable { mac, expires, .. },
                 ..
             }) if now < *expires => Some(*mac),
             _ => None,
@@ -166,7 +168,11 @@ impl<P> NeighbourTable<P> {
         mut release: impl FnMut(u16, EthernetAddress, P),
     ) -> bool {
         let expires = now + self.settings.timeout;
-        let reachable = State::Reachable { mac, expires };
+        let reachable = State::Reachable {
+            mac,
+            expires,
+            probed: false,
+        };
         let room = self.entries.len() < MAX_NEIGHBOURS;
         match self.entries.get_mut(&ip) {
             Some(entry) => {
@@ -196,11 +202,27 @@ impl<P> NeighbourTable<P> {
     /// Runs the table's timers: ARP retransmissions ([`Expired::Retry`]), waiting packets
     /// of failed resolutions ([`Expired::GaveUp`]), and removal of entries that expired a
     /// full timeout ago (kept that long so a busy neighbour re-resolves quickly).
+    ///
+    /// One retry interval before a learned entry expires, one ARP request refreshes it
+    /// (also [`Expired::Retry`]): a neighbour that answers never expires, so traffic to a
+    /// gateway that stays silent on ARP of its own is never held or dropped at expiry;
+    /// one that does not answer expires as before.
     pub fn poll(&mut self, now: u64, mut event: impl FnMut(Expired<P>)) {
         let retry = self.settings.retry;
         let timeout = self.settings.timeout;
         self.entries.retain(|&ip, entry| match &mut entry.state {
-            State::Reachable { expires, .. } => now < expires.saturating_add(timeout),
+            State::Reachable {
+                expires, probed, ..
+            } => {
+                if !*probed && now < *expires && now.saturating_add(retry) >= *expires {
+                    *probed = true;
+                    event(Expired::Retry {
+                        port: entry.port,
+                        ip,
+                    });
+                }
+                now < expires.saturating_add(timeout)
+            }
             State::Incomplete {
                 next_retry,
                 tries,
@@ -266,6 +288,21 @@ mod tests {
         assert_eq!(t.len(), 1);
         t.poll(2000, |e| panic!("{e:?}"));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn entries_in_use_are_refreshed_before_they_expire() {
+        let mut t: NeighbourTable<u32> = NeighbourTable::new(S);
+        t.learn(1, ip(11), MAC, 0, true, |_, _, _| unreachable!());
+        t.poll(980, |e| panic!("too early: {e:?}"));
+        let mut asked = Vec::new();
+        t.poll(991, |e| asked.push(format!("{e:?}")));
+        t.poll(995, |e| asked.push(format!("{e:?}")));
+        assert_eq!(asked.len(), 1, "one refresh request: {asked:?}");
+        assert!(asked[0].starts_with("Retry"));
+        // The answer (a reply to us updates the existing entry) extends it.
+        assert!(t.learn(1, ip(11), MAC, 996, false, |_, _, _| unreachable!()));
+        assert_eq!(t.lookup(ip(11), 1500), Some(MAC));
     }
 
     #[test]
