@@ -645,7 +645,13 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         };
         let mut sent_ts = None;
-        match rewrite::translate(&mut t, sack, ts) {
+        // A segment without options has nothing to translate: skip the walk.
+        let translated = if t.header_len() > tcp::HEADER_LEN {
+            rewrite::translate(&mut t, sack, ts)
+        } else {
+            Ok(rewrite::OptionSummary::default())
+        };
+        match translated {
             Ok(summary) => {
                 if summary.sack_blocks_dropped > 0 {
                     self.counters.inc(port, Counter::SackBlocksDropped);
