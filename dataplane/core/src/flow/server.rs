@@ -126,6 +126,12 @@ impl ServerConn {
         o
     }
 
+    /// Whether the connection can carry another request after the current response:
+    /// the response said so and the server has not closed.
+    pub(super) fn reusable(&self) -> bool {
+        self.framer.reusable() && !self.fin_received
+    }
+
     /// Largest payload of a segment to this server carrying `opts_len` option bytes.
     pub(super) fn max_payload(&self, opts_len: usize) -> usize {
         usize::from(self.peer_mss).saturating_sub(opts_len).max(1)
@@ -403,7 +409,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 if need_ack {
                     self.send_server_flags(port, h, 0, now, sink);
                 }
-                if s_reusable(self.flows.server_mut(h)) {
+                if self.flows.server_mut(h).is_some_and(|s| s.reusable()) {
                     return self.server_free(port, h, now, sink);
                 }
                 return self.server_close(port, h, false, now, sink);
@@ -702,8 +708,4 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
     }
-}
-
-fn s_reusable(s: Option<&mut ServerConn>) -> bool {
-    s.is_some_and(|s| s.framer.reusable() && !s.fin_received)
 }

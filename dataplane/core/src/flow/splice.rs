@@ -532,9 +532,6 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
         }
-        if keep == 0 && len == 0 && seg.fin() && head_only_ack {
-            return sink.discard(pkt);
-        }
         self.forward(port, h, sh, Way::Down, pkt, now, sink);
     }
 
@@ -772,7 +769,7 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters.inc(port, Counter::ResponsesComplete);
         let mut reusable = !leg.spoiled;
         if let Some(s) = self.flows.server_mut(leg.server) {
-            reusable &= s.framer.reusable() && !s.fin_received;
+            reusable &= s.reusable();
             s.rcv_nxt = end + usize::from(s.fin_received);
             s.client = None;
             leg.settle_server_send(s);
@@ -824,7 +821,8 @@ impl<P: PacketBuf> Pipeline<P> {
             if let Some(s) = self.flows.server_mut(sh) {
                 if s.state == SState::Busy {
                     s.client = None;
-                    let reset = s_fin(self, sh);
+                    // A server that only closed gets Splicer's FIN; one still open, a RST.
+                    let reset = !s.fin_received;
                     self.server_close(port, sh, reset, now, sink);
                 }
             }
@@ -855,7 +853,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(end) = leg.response_end {
             s.rcv_nxt = end;
             self.send_server_flags(port, sh, 0, now, sink);
-            if s_reusable_now(self, sh) {
+            if self.flows.server_mut(sh).is_some_and(|s| s.reusable()) {
                 self.counters.inc(port, Counter::DrainCompleted);
                 return self.server_free(port, sh, now, sink);
             }
@@ -893,17 +891,6 @@ impl Leg {
         s.out.clear();
         s.retransmit_at = None;
     }
-}
-
-fn s_fin<P: PacketBuf>(p: &mut Pipeline<P>, sh: Handle) -> bool {
-    // A server that reset needs no FIN; one that only closed gets ours.
-    p.flows.server_mut(sh).is_none_or(|s| !s.fin_received)
-}
-
-fn s_reusable_now<P: PacketBuf>(p: &mut Pipeline<P>, sh: Handle) -> bool {
-    p.flows
-        .server_mut(sh)
-        .is_some_and(|s| s.framer.reusable() && !s.fin_received)
 }
 
 /// Timestamp handling of both directions of a new splice, from the legs' latest TSvals
