@@ -242,6 +242,9 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // The leftover bytes are the next request: they wait in the buffer, and the
         // client's later bytes wait at the client until this response is done.
+        // One leg at a time for now: room for exactly one, not the four a first
+        // push_back would allocate (480 bytes per connection, most of a flow's heap).
+        c.legs.reserve_exact(1);
         c.legs.push_back(leg);
         c.state = State::Spliced;
         s.retransmit_at = Some(now + s.rto);

@@ -15,8 +15,8 @@
 //! A spliced flow holds, in the worker's `FlowTable`: two slots (the client connection
 //! and the pooled server connection it is spliced onto), two index entries, two timer
 //! heap entries, and on the heap: the client connection's request-head buffer (kept,
-//! emptied, after the splice), its `VecDeque<Leg>` (four legs' room after the first
-//! push) and the server connection's outgoing buffer (the request head it sent).
+//! emptied, after the splice), its `VecDeque<Leg>` (room for exactly one leg: the
+//! engine reserves one before the first push) and the server connection's outgoing buffer (the request head it sent).
 
 use splicer_dataplane::flow::ClientKey;
 use splicer_dataplane::rewrite::Timestamps;
@@ -163,7 +163,7 @@ pub struct StateEstimate {
     /// Timer heap entry per connection (`(u64, u32, u32)`).
     pub timer_entry: usize,
     /// Heap buffers per flow: the request head buffer, the server connection's copy of
-    /// the head, four legs' room in the `VecDeque`, each rounded up to malloc's 16-byte
+    /// the head, one leg's room in the `VecDeque`, each rounded up to malloc's 16-byte
     /// granularity with its 8-byte header.
     pub heap: usize,
     /// Everything, per spliced flow.
@@ -184,7 +184,7 @@ pub fn estimate(head_len: usize) -> StateEstimate {
     let index_entry = (size_of::<ClientKey>() + 4 + 1) * 8 / 7;
     let timer_entry = size_of::<(u64, u32, u32)>();
     let leg = size_of::<Leg>();
-    let heap = malloc(head_len) + malloc(head_len) + malloc(4 * leg);
+    let heap = malloc(head_len) + malloc(head_len) + malloc(leg);
     StateEstimate {
         client_conn: size_of::<ClientConn>(),
         server_conn: size_of::<ServerConn>(),
@@ -201,7 +201,7 @@ impl std::fmt::Display for StateEstimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (head buffers, 4 × Leg {})",
+            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (head buffers, 1 × Leg {})",
             self.per_flow,
             self.slot,
             self.client_conn,
