@@ -963,6 +963,13 @@ mod tests {
     use super::tests_support::{full, sample};
     use super::*;
 
+    /// A rendered table as rows of whitespace-separated cells.
+    fn words(text: &str) -> Vec<Vec<&str>> {
+        text.lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect()
+    }
+
     #[test]
     fn sums() {
         let r = sample();
@@ -1279,11 +1286,7 @@ bind = ["s1"]
         let c = farm_config();
         let all = show_virtual(&c, None);
         assert!(all.ok);
-        let lines: Vec<Vec<&str>> = all
-            .text
-            .lines()
-            .map(|l| l.split_whitespace().collect())
-            .collect();
+        let lines = words(&all.text);
         assert_eq!(
             lines[0],
             [
@@ -1376,11 +1379,7 @@ bind = ["s1"]
         let c = farm_config();
         let all = show_real(&c, None);
         assert!(all.ok);
-        let lines: Vec<Vec<&str>> = all
-            .text
-            .lines()
-            .map(|l| l.split_whitespace().collect())
-            .collect();
+        let lines = words(&all.text);
         assert_eq!(
             lines,
             vec![
@@ -1440,11 +1439,7 @@ bind = ["s1"]
         let pools = sample().pools;
         let r = show_pools(&pools, None);
         assert!(r.ok);
-        let lines: Vec<Vec<&str>> = r
-            .text
-            .lines()
-            .map(|l| l.split_whitespace().collect())
-            .collect();
+        let lines = words(&r.text);
         assert_eq!(
             lines,
             vec![
@@ -1506,11 +1501,7 @@ bind = ["s1"]
             p.workers.truncate(1);
         }
         let r = show_pools(&pools, None);
-        let lines: Vec<Vec<&str>> = r
-            .text
-            .lines()
-            .map(|l| l.split_whitespace().collect())
-            .collect();
+        let lines = words(&r.text);
         assert_eq!(
             lines,
             vec![
