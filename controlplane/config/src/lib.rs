@@ -48,12 +48,14 @@
 
 mod duration;
 mod eal;
+pub mod edit;
 mod error;
 mod net;
 mod raw;
 mod size;
 mod validate;
 
+pub use edit::{Edit, Kind};
 pub use error::ConfigError;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
@@ -151,6 +153,14 @@ pub struct Config {
     /// `[[virtual]]` (optional, may be empty): the virtual services.
     #[serde(rename = "virtual", skip_serializing_if = "Vec::is_empty")]
     pub virtuals: Vec<Virtual>,
+    /// `[[url]]` (optional, may be empty): redirect targets of `redirect` virtuals and
+    /// backups (seed 003's `url` command).
+    #[serde(rename = "url", skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<Url>,
+    /// `[[dip]]` (optional, may be empty): directed IPs, each a secondary virtual with
+    /// the address of one real, spliced 1:1 to that real (seed 003's `dip` command).
+    #[serde(rename = "dip", skip_serializing_if = "Vec::is_empty")]
+    pub dips: Vec<Dip>,
 }
 
 /// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.
@@ -343,6 +353,125 @@ pub struct Real {
     /// `maxconns` (default 64, 1..=65535, at least `pool`): most server connections
     /// each worker has open to this real, idle and busy.
     pub maxconns: u16,
+    /// `state` (default `"in-service"`): see [`ServiceState`].
+    #[serde(skip_serializing_if = "ServiceState::is_in_service")]
+    pub state: ServiceState,
+    /// `backup` (optional, the name of a real, virtual or URL): where new connections
+    /// to this real's DIP go while the real is out of service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+}
+
+/// `state` of a real, virtual or URL: whether it takes new work (seed 003's
+/// `in-service` / `out-of-service ... [oos|maintenance|sticky|failed]`).
+///
+/// Every state other than `in-service` stops new requests from being sent to it. They
+/// differ in what happens to the work it already has:
+///
+/// * `oos`: requests in flight finish; a client connection's next request is routed
+///   afresh; the real's idle pooled connections stay open (back in service at once).
+/// * `maintenance`: as `oos`, and the real's idle pooled connections are closed and
+///   not reopened, so that the server can be taken down once its last request ends.
+/// * `sticky`: new client connections go elsewhere, but a client connection whose
+///   previous request this real served keeps sending its requests here (keep-alive
+///   affinity for sessions), while the real is in its request's set.
+/// * `failed`: the real is gone: client connections spliced to it are reset now, and
+///   its server connections, idle and busy, are reset and closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ServiceState {
+    /// Takes new requests.
+    #[default]
+    #[serde(rename = "in-service")]
+    InService,
+    /// Out of service; work in flight finishes.
+    #[serde(rename = "oos")]
+    OutOfService,
+    /// Out of service for maintenance; idle server connections are closed.
+    #[serde(rename = "maintenance")]
+    Maintenance,
+    /// Out of service for new client connections only.
+    #[serde(rename = "sticky")]
+    Sticky,
+    /// Failed; its connections are reset.
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+impl ServiceState {
+    /// Every state's configuration name, in the order of the enum.
+    pub const NAMES: &'static [&'static str] =
+        &["in-service", "oos", "maintenance", "sticky", "failed"];
+
+    /// The configuration (and command) name of the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceState::InService => "in-service",
+            ServiceState::OutOfService => "oos",
+            ServiceState::Maintenance => "maintenance",
+            ServiceState::Sticky => "sticky",
+            ServiceState::Failed => "failed",
+        }
+    }
+
+    /// The state with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ServiceState> {
+        Self::NAMES.iter().position(|n| *n == name).map(|i| {
+            [
+                Self::InService,
+                Self::OutOfService,
+                Self::Maintenance,
+                Self::Sticky,
+                Self::Failed,
+            ][i]
+        })
+    }
+
+    /// Whether it takes new requests.
+    pub fn is_in_service(&self) -> bool {
+        *self == ServiceState::InService
+    }
+}
+
+/// `[[url]]`: a URL a `redirect` virtual sends clients to (seed 003's `url` command).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Url {
+    /// `name` (required, unique among reals, virtuals and URLs, 1 to 32 of
+    /// `A-Z a-z 0-9 _ . -`): how `bind`, `link` and `backup` refer to it.
+    pub name: String,
+    /// `url` (required, `http://` or `https://`, at most 512 bytes, no spaces or
+    /// control characters): the redirect target. Macros: `%h` the request's host, `%s`
+    /// the port the client connected to, `%d` the requested document (path and query
+    /// without the leading `/`), `%%` a `%`.
+    pub url: String,
+    /// `code` (default 302; 301, 302, 303, 307 or 308): the redirect's status.
+    pub code: u16,
+    /// `weight` (default 1, 0..=1000): share of the redirects of a virtual it is bound
+    /// to, when it is not linked to a DIP (a URL linked to a DIP takes that DIP's real's
+    /// weight).
+    pub weight: u16,
+    /// `link` (optional): a virtual's name or a DIP's address whose state (and, for a
+    /// DIP, whose real's weight) the URL inherits (seed 003's `link` command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// `state` (default `"in-service"`): an out-of-service URL gets no redirects.
+    #[serde(skip_serializing_if = "ServiceState::is_in_service")]
+    pub state: ServiceState,
+}
+
+/// `[[dip]]`: a directed IP (seed 003's `dip` command): a secondary virtual with the
+/// same IP address as exactly one real, listening on that real's TCP port and spliced
+/// 1:1 to it. It shares the real's weight, state and backup: while the real is out of
+/// service, new connections to the DIP go to the real's `backup`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dip {
+    /// `address` (required, IPv4): the real's IP address, and the DIP's. Exactly one
+    /// real has it; not a port's address or another virtual's.
+    pub address: Ipv4Addr,
+    /// `port` (required, a `[[port]]` name): the port clients reach the DIP through;
+    /// Splicer takes connections to the DIP arriving there (clients route the DIP's
+    /// address to that port's address; Splicer does not answer ARP for it, the real
+    /// does on its own subnet).
+    pub port: String,
 }
 
 impl Real {
@@ -354,6 +483,8 @@ impl Real {
             weight: defaults::REAL_WEIGHT,
             pool: defaults::REAL_POOL,
             maxconns: defaults::REAL_MAXCONNS,
+            state: ServiceState::InService,
+            backup: None,
         }
     }
 }
@@ -362,20 +493,31 @@ impl Real {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Splice the client connection onto a pooled server connection.
+    /// Splice the client connection onto a pooled server connection; binds reals.
     #[default]
     Splice,
+    /// Answer each request with a redirect to a bound URL (seed 003); binds URLs.
+    Redirect,
 }
 
 impl Mode {
     /// Every mode's name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["splice"];
+    pub const NAMES: &'static [&'static str] = &["splice", "redirect"];
 
     /// The mode with configuration name `name`.
     pub fn from_name(name: &str) -> Option<Mode> {
         match name {
             "splice" => Some(Mode::Splice),
+            "redirect" => Some(Mode::Redirect),
             _ => None,
+        }
+    }
+
+    /// The configuration name of the mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Splice => "splice",
+            Mode::Redirect => "redirect",
         }
     }
 }
@@ -506,6 +648,14 @@ pub struct Virtual {
     /// matches picks its reals.
     #[serde(rename = "rule", skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// `state` (default `"in-service"`): an out-of-service virtual takes no new client
+    /// connections (they go to its `backup`, or are refused).
+    #[serde(skip_serializing_if = "ServiceState::is_in_service")]
+    pub state: ServiceState,
+    /// `backup` (optional, the name of a real, virtual or URL): where new connections
+    /// go while this virtual is out of service or none of its members can take them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
 }
 
 impl Virtual {
@@ -521,6 +671,8 @@ impl Virtual {
             predictor: defaults::PREDICTOR,
             bind: Vec::new(),
             rules: Vec::new(),
+            state: ServiceState::InService,
+            backup: None,
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::validate::{self, IntRule};
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane,
-    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, Virtual,
+    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -328,6 +328,8 @@ impl TryFrom<RawConfig> for Config {
                 .enumerate()
                 .map(|(i, v)| v.convert(i))
                 .collect::<Result<_, _>>()?,
+            urls: Vec::new(),
+            dips: Vec::new(),
         };
         config.validate()?;
         Ok(config)
@@ -584,6 +586,8 @@ impl RawVirtual {
             predictor,
             bind,
             rules,
+            state: ServiceState::InService,
+            backup: None,
         })
     }
 }
@@ -625,6 +629,8 @@ impl RawReal {
                 self.maxconns,
                 defaults::REAL_MAXCONNS,
             )?,
+            state: ServiceState::InService,
+            backup: None,
         })
     }
 }

@@ -129,6 +129,8 @@ fn demo_config() -> Config {
                 weight: 1,
                 pool: 4,
                 maxconns: 64,
+                state: ServiceState::InService,
+                backup: None,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -145,7 +147,11 @@ fn demo_config() -> Config {
                 path_prefix: Some("/img/".into()),
                 ..Rule::new("img", strings(&["s2"]))
             }],
+            state: ServiceState::InService,
+            backup: None,
         }],
+        urls: Vec::new(),
+        dips: Vec::new(),
     }
 }
 
@@ -389,6 +395,8 @@ max_request_head = "8 kB"
             weight: 1000,
             pool: 1024,
             maxconns: 65535,
+            state: ServiceState::InService,
+            backup: None,
         }
     );
     assert_eq!(
@@ -1496,6 +1504,8 @@ fn real_defaults_and_shared_addresses() {
             weight: defaults::REAL_WEIGHT,
             pool: defaults::REAL_POOL,
             maxconns: defaults::REAL_MAXCONNS,
+            state: ServiceState::InService,
+            backup: None,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.
