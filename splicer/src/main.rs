@@ -93,7 +93,8 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Run { config } => {
-            let config = match splicer_config::Config::load(&config) {
+            let path = config;
+            let config = match splicer_config::Config::load(&path) {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
@@ -108,6 +109,7 @@ fn main() -> ExitCode {
             }
             let hooks = splicer_control::Hooks {
                 set_log_level: Some(set_log_level),
+                config_path: Some(path),
             };
             match splicer_control::run_with(&config, stop, hooks) {
                 Ok(()) => {

@@ -50,6 +50,7 @@ mod duration;
 mod eal;
 pub mod edit;
 mod error;
+mod farm;
 mod net;
 mod raw;
 mod size;
@@ -57,15 +58,14 @@ mod validate;
 
 pub use edit::{Edit, Kind};
 pub use error::ConfigError;
+pub use farm::{FarmIds, FarmPlan};
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_dataplane::balance::Predictor;
 pub use splicer_http::Method;
 
 use serde::{Deserialize, Serialize, Serializer};
-use splicer_dataplane::balance::{self, Farm, RealId, RuleRoute, VirtualPolicy};
 use splicer_http::Matcher;
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -722,72 +722,6 @@ impl Config {
         match validate::virtual_owner(&self.ports, &self.virtuals[i]) {
             Ok(index) => index,
             Err(e) => panic!("virtual[{i}]: {e} (the configuration was not validated)"),
-        }
-    }
-
-    /// The data plane's view of the server side: every `[[real]]` in file order (a
-    /// real's [`RealId`] is its index in `reals`), and per `[[virtual]]`, in file order
-    /// (so `Farm::virtuals[i]` belongs to the virtual whose `Service::virtual_index` is
-    /// `i`), its predictor, its rules with their reals, and its bind list.
-    ///
-    /// # Panics
-    /// On a configuration that fails [`Config::validate`] (a `bind` naming no real, or
-    /// more reals than a [`RealId`] can number).
-    pub fn farm(&self) -> Farm {
-        let ids: HashMap<&str, RealId> = self
-            .reals
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let id = RealId::try_from(i).unwrap_or_else(|_| {
-                    panic!("real[{i}]: too many reals (the configuration was not validated)")
-                });
-                (r.name.as_str(), id)
-            })
-            .collect();
-        let set = |names: &[String], key: &str| -> Vec<RealId> {
-            names
-                .iter()
-                .map(|n| match ids.get(n.as_str()) {
-                    Some(&id) => id,
-                    None => panic!(
-                        "{key}: real {n} does not exist (the configuration was not validated)"
-                    ),
-                })
-                .collect()
-        };
-        Farm {
-            reals: self
-                .reals
-                .iter()
-                .map(|r| balance::Real {
-                    name: r.name.clone(),
-                    address: r.address,
-                    weight: r.weight,
-                    pool: r.pool,
-                    maxconns: r.maxconns,
-                })
-                .collect(),
-            virtuals: self
-                .virtuals
-                .iter()
-                .enumerate()
-                .map(|(i, v)| VirtualPolicy {
-                    name: v.name.clone(),
-                    predictor: v.predictor,
-                    rules: v
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .map(|(j, r)| RuleRoute {
-                            name: r.name.clone(),
-                            rule: r.to_http_rule(),
-                            reals: set(&r.bind, &format!("virtual[{i}].rule[{j}].bind")),
-                        })
-                        .collect(),
-                    bind: set(&v.bind, &format!("virtual[{i}].bind")),
-                })
-                .collect(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! error message.
 
 use super::*;
-use splicer_dataplane::balance::Route;
+use splicer_dataplane::balance::{self, Farm, Route, RuleRoute, VirtualPolicy};
 use splicer_http::Rule as HttpRule;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -1627,6 +1627,9 @@ fn virtual_routing_defaults() {
         farm.virtuals,
         vec![VirtualPolicy {
             name: "www".into(),
+            mode: balance::Mode::Splice,
+            status: balance::Status::InService,
+            backup: None,
             predictor: Predictor::RoundRobin,
             rules: vec![],
             bind: vec![],
@@ -1882,6 +1885,8 @@ fn demo_farm() {
     let farm = ok(DEMO).farm();
     let real = |name: &str, last: u8| balance::Real {
         name: name.into(),
+        status: balance::Status::InService,
+        backup: None,
         address: SocketAddrV4::new(Ipv4Addr::new(198, 19, 0, last), 80),
         weight: 1,
         pool: 4,
@@ -1893,14 +1898,18 @@ fn demo_farm() {
             reals: vec![real("s1", 11), real("s2", 12), real("s3", 13)],
             virtuals: vec![VirtualPolicy {
                 name: "www".into(),
+                mode: balance::Mode::Splice,
+                status: balance::Status::InService,
+                backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![RuleRoute {
                     name: "img".into(),
                     rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                    reals: vec![1],
+                    members: vec![1],
                 }],
                 bind: vec![0, 1, 2],
             }],
+            urls: Vec::new(),
         }
     );
 }
@@ -1978,6 +1987,8 @@ fn full_example_farm() {
         vec![
             balance::Real {
                 name: "s1".into(),
+                status: balance::Status::InService,
+                backup: None,
                 address: "198.19.0.11:80".parse().unwrap(),
                 weight: 1,
                 pool: 4,
@@ -1985,6 +1996,8 @@ fn full_example_farm() {
             },
             balance::Real {
                 name: "s2".into(),
+                status: balance::Status::InService,
+                backup: None,
                 address: "198.19.0.12:80".parse().unwrap(),
                 weight: 3,
                 pool: 0,
@@ -1992,6 +2005,8 @@ fn full_example_farm() {
             },
             balance::Real {
                 name: "remote".into(),
+                status: balance::Status::InService,
+                backup: None,
                 address: "203.0.113.20:8080".parse().unwrap(),
                 weight: 0,
                 pool: 2,
@@ -2004,6 +2019,9 @@ fn full_example_farm() {
         vec![
             VirtualPolicy {
                 name: "www".into(),
+                mode: balance::Mode::Splice,
+                status: balance::Status::InService,
+                backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![
                     RuleRoute {
@@ -2012,7 +2030,7 @@ fn full_example_farm() {
                             Matcher::PathPrefix("/img/".into()),
                             Matcher::PathSuffix(".jpg".into()),
                         ]),
-                        reals: vec![1],
+                        members: vec![1],
                     },
                     RuleRoute {
                         name: "rule2".into(),
@@ -2024,24 +2042,30 @@ fn full_example_farm() {
                                 value: "blue".into(),
                             },
                         ]),
-                        reals: vec![2, 0],
+                        members: vec![2, 0],
                     },
                 ],
                 bind: vec![1, 0],
             },
             VirtualPolicy {
                 name: "empty".into(),
+                mode: balance::Mode::Splice,
+                status: balance::Status::InService,
+                backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![],
                 bind: vec![],
             },
             VirtualPolicy {
                 name: "rules-only".into(),
+                mode: balance::Mode::Splice,
+                status: balance::Status::InService,
+                backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![RuleRoute {
                     name: "rule1".into(),
                     rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
-                    reals: vec![0],
+                    members: vec![0],
                 }],
                 bind: vec![],
             },
@@ -2138,9 +2162,7 @@ fn validate_rejects_edited_routing() {
 }
 
 #[test]
-#[should_panic(
-    expected = "virtual[0].rule[0].bind: real s2 does not exist (the configuration was not validated)"
-)]
+#[should_panic(expected = "bind: s2 does not exist (the configuration was not validated)")]
 fn farm_panics_on_unvalidated_config() {
     let mut c = ok(DEMO);
     c.reals.remove(1);

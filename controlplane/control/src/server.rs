@@ -8,8 +8,9 @@
 //! request, which bounds how long one slow client can hold up the loop (and so the
 //! reaction to SIGINT).
 
+use crate::live::Live;
 use crate::startup::RunError;
-use crate::stats::{self, StatsSources};
+use crate::stats::{self, StatsBase, StatsSources};
 use splicer_cli::command::{self, Command, Show};
 use splicer_cli::protocol::MAX_REQUEST;
 use splicer_cli::report::{self, PortRow, StatsReport, WorkerRow};
@@ -41,6 +42,8 @@ pub type LogLevelHook = Box<dyn Fn(LogLevel) -> Result<(), String>>;
 pub struct Hooks {
     /// How `log level` changes the log filter; without it the command fails.
     pub set_log_level: Option<LogLevelHook>,
+    /// The configuration file Splicer was started with: where `save` writes by default.
+    pub config_path: Option<PathBuf>,
 }
 
 /// The control core's state between commands.
@@ -56,6 +59,11 @@ impl ControlState {
             baseline: None,
             hooks,
         }
+    }
+
+    /// The file `save` writes to by default.
+    pub(crate) fn config_path(&self) -> Option<PathBuf> {
+        self.hooks.config_path.clone()
     }
 
     /// The statistics as `show stats` and the log lines show them: since `clear stats`.
@@ -110,11 +118,11 @@ impl Endpoints {
     }
 
     /// Serves the clients that are waiting, then returns.
-    pub(crate) fn poll(&self, state: &mut ControlState, src: &StatsSources<'_>) {
+    pub(crate) fn poll(&self, state: &mut ControlState, base: &StatsBase<'_>, live: &mut Live) {
         if let Some((listener, _)) = &self.control {
             for _ in 0..MAX_PER_POLL {
                 match listener.accept() {
-                    Ok((stream, _)) => serve_control(stream, state, src),
+                    Ok((stream, _)) => serve_control(stream, state, base, live),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) => {
                         tracing::warn!("control socket: accept: {e}");
@@ -126,7 +134,7 @@ impl Endpoints {
         if let Some(listener) = &self.metrics {
             for _ in 0..MAX_PER_POLL {
                 match listener.accept() {
-                    Ok((stream, _)) => serve_metrics(stream, src),
+                    Ok((stream, _)) => serve_metrics(stream, &base.with(live)),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) => {
                         tracing::warn!("metrics: accept: {e}");
@@ -198,7 +206,12 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
     Ok(listener)
 }
 
-fn serve_control(stream: UnixStream, state: &mut ControlState, src: &StatsSources<'_>) {
+fn serve_control(
+    stream: UnixStream,
+    state: &mut ControlState,
+    base: &StatsBase<'_>,
+    live: &mut Live,
+) {
     let setup = stream
         .set_nonblocking(false)
         .and_then(|()| stream.set_read_timeout(Some(CLIENT_TIMEOUT)))
@@ -214,7 +227,7 @@ fn serve_control(stream: UnixStream, state: &mut ControlState, src: &StatsSource
             "request too long: a command is one line of at most {MAX_REQUEST} bytes"
         )),
         // A client that closed its side without a newline still sent a whole line.
-        Ok(_) => execute(line.trim(), state, src),
+        Ok(_) => execute(line.trim(), state, base, live),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             Response::error("no request: send one line of command text ending with a newline")
         }
@@ -232,7 +245,12 @@ fn serve_control(stream: UnixStream, state: &mut ControlState, src: &StatsSource
 }
 
 /// Runs one command line. A command that fails changes nothing.
-pub(crate) fn execute(line: &str, state: &mut ControlState, src: &StatsSources<'_>) -> Response {
+pub(crate) fn execute(
+    line: &str,
+    state: &mut ControlState,
+    base: &StatsBase<'_>,
+    live: &mut Live,
+) -> Response {
     let cmd = match command::parse(line) {
         Ok(c) => c,
         Err(e) => {
@@ -241,7 +259,32 @@ pub(crate) fn execute(line: &str, state: &mut ControlState, src: &StatsSources<'
         }
     };
     tracing::debug!("control: {line:?}");
+    if let Command::Edit(edit) = &cmd {
+        return match live.apply(edit) {
+            Ok(text) => {
+                // Logged at warn so that every change shows at every level.
+                tracing::warn!("control: {line}: {text}");
+                Response::text(text)
+            }
+            Err(e) => {
+                tracing::info!("control: {line}: refused: {e}");
+                Response::error(e)
+            }
+        };
+    }
+    let src = &base.with(live);
     match cmd {
+        Command::Edit(_) => unreachable!("handled above"),
+        Command::Save(path) => match live.save(path.as_deref()) {
+            Ok(text) => Response::text(text),
+            Err(e) => Response::error(e),
+        },
+        Command::Show(Show::Flows(query)) => match live.flows(&query) {
+            Ok((rows, matched)) => report::show_flows(&rows, matched, &query),
+            Err(e) => Response::error(e),
+        },
+        Command::Show(Show::Url(name)) => report::show_url(src.config, name.as_deref()),
+        Command::Show(Show::Rule(name)) => report::show_rule(src.config, name.as_deref()),
         Command::Show(Show::Stats) => {
             let view = state.view(src);
             Response::with_data(view.to_text(), view.to_json())
@@ -253,9 +296,10 @@ pub(crate) fn execute(line: &str, state: &mut ControlState, src: &StatsSources<'
         Command::Show(Show::Virtual(name)) => report::show_virtual(src.config, name.as_deref()),
         Command::Show(Show::Real(name)) => report::show_real(src.config, name.as_deref()),
         // Levels, not counters: `clear stats` has nothing to subtract.
-        Command::Show(Show::Pools(name)) => {
-            report::show_pools(&stats::pools(src.config, src.workers), name.as_deref())
-        }
+        Command::Show(Show::Pools(name)) => report::show_pools(
+            &stats::pools(src.config, src.ids, src.workers),
+            name.as_deref(),
+        ),
         Command::Show(Show::Config) => report::show_config(src.config),
         Command::ClearStats => {
             state.baseline = Some(stats::report(src));

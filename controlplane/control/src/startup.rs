@@ -1,19 +1,20 @@
 //! Start-up and shutdown, in the order DPDK requires: EAL, mempool, ports, rings,
 //! workers; then the reverse.
 
+use crate::live::{self, Live};
 use crate::server::{ControlState, Endpoints, Hooks};
-use crate::stats::{self, StatsSources};
+use crate::stats::{self, StatsBase};
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
-use splicer_config::Config;
+use splicer_config::{Config, FarmIds};
 use splicer_dataplane::flow::FlowSettings;
 use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{PortSetup, Service, Settings, Topology, WorkerCounters};
+use splicer_dataplane::{PortSetup, Settings, WorkerCounters};
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
-use splicer_worker::{Mesh, WorkerContext};
+use splicer_worker::{Inbox, Mesh, WorkerContext};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -204,7 +205,7 @@ fn start_ports(
     Ok(ports)
 }
 
-fn topology(config: &Config, ports: &[(String, Port)]) -> Result<Topology, RunError> {
+fn port_setups(config: &Config, ports: &[(String, Port)]) -> Result<Vec<PortSetup>, RunError> {
     let mut setups = Vec::with_capacity(ports.len());
     for (i, ((name, port), pc)) in ports.iter().zip(&config.ports).enumerate() {
         let mac = port
@@ -219,25 +220,7 @@ fn topology(config: &Config, ports: &[(String, Port)]) -> Result<Topology, RunEr
             gateway: pc.gateway,
         });
     }
-    let vips: Vec<_> = config
-        .virtuals
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (*v.address.ip(), config.virtual_port_index(i) as u16))
-        .collect();
-    let services: Vec<_> = config
-        .virtuals
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Service {
-            address: v.address,
-            virtual_index: i as u16,
-            max_request_head: v.max_request_head.bytes() as usize,
-        })
-        .collect();
-    Ok(Topology::new(setups, &vips)
-        .with_services(&services)
-        .with_farm(config.farm()))
+    Ok(setups)
 }
 
 fn run_ports(
@@ -251,7 +234,9 @@ fn run_ports(
 ) -> Result<(), RunError> {
     let dp = &config.dataplane;
     let workers = lcores.len();
-    let topology = Arc::new(topology(config, ports)?);
+    let setups = port_setups(config, ports)?;
+    let mut ids = FarmIds::default();
+    let topology = Arc::new(live::topology(config, &mut ids, &setups));
     let mut rings = Vec::with_capacity(workers);
     for w in 0..workers {
         let ring = MbufRing::create(
@@ -266,9 +251,15 @@ fn run_ports(
     }
     let mesh = Arc::new(Mesh::new(rings));
     let counters: Vec<_> = (0..workers)
-        .map(|_| Arc::new(WorkerCounters::with_reals(ports.len(), config.reals.len())))
+        .map(|_| {
+            Arc::new(WorkerCounters::with_reals(
+                ports.len(),
+                config.reals.len() + live::REAL_HEADROOM,
+            ))
+        })
         .collect();
     let workers_stop = Arc::new(AtomicBool::new(false));
+    let inboxes: Vec<Arc<Inbox>> = (0..workers).map(|_| Arc::new(Inbox::default())).collect();
     let tsc_hz = eal::tsc_hz();
     let ticks = |d: Duration| (d.as_secs_f64() * tsc_hz as f64) as u64;
     let neighbour = NeighbourSettings {
@@ -311,6 +302,7 @@ fn run_ports(
             burst: usize::from(dp.burst_size),
             idle_sleep: dp.idle_sleep,
             stop: workers_stop.clone(),
+            inbox: inboxes[w].clone(),
             tsc_hz,
         };
         match eal.launch(lcore, move || splicer_worker::run(ctx)) {
@@ -324,8 +316,16 @@ fn run_ports(
         }
     }
 
-    let sources = StatsSources {
-        config,
+    let mut live = Live::new(
+        config.clone(),
+        ids,
+        setups,
+        inboxes,
+        control.config_path(),
+        config.reals.len() + live::REAL_HEADROOM,
+        flow.ticks_per_ms,
+    );
+    let base = StatsBase {
         ports,
         workers: &counters,
         lcores,
@@ -336,7 +336,14 @@ fn run_ports(
             "splicer ready: {} ports up, {workers} workers on lcores {lcores:?}",
             ports.len()
         );
-        control_loop(stop, dp.stats_interval, &sources, endpoints, control);
+        control_loop(
+            stop,
+            dp.stats_interval,
+            &base,
+            &mut live,
+            endpoints,
+            control,
+        );
         tracing::info!("stopping");
     }
     workers_stop.store(true, Ordering::Relaxed);
@@ -347,25 +354,26 @@ fn run_ports(
         }
     }
     tracing::info!("final stats");
-    stats::log(&control.view(&sources));
+    stats::log(&control.view(&base.with(&live)));
     launch_error.map_or(Ok(()), Err)
 }
 
 fn control_loop(
     stop: &AtomicBool,
     stats_interval: Option<Duration>,
-    sources: &StatsSources<'_>,
+    base: &StatsBase<'_>,
+    live: &mut Live,
     endpoints: &Endpoints,
     control: &mut ControlState,
 ) {
     let mut next_stats = stats_interval.map(|d| Instant::now() + d);
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
-        endpoints.poll(control, sources);
+        endpoints.poll(control, base, live);
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
                 // Since `clear stats`, like `show stats`: one view of the counters.
-                stats::log(&control.view(sources));
+                stats::log(&control.view(&base.with(live)));
                 next_stats = Some(at + every);
             }
         }

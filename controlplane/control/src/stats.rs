@@ -2,21 +2,47 @@
 //! [`StatsReport`], logged as `stats ...` lines of `key=value` pairs that scripts can grep
 //! and people can read, shown by `show stats` and exported as metrics.
 
+use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
 use splicer_cli::report::{Counters, PoolLevels, RealPools, StatsReport};
-use splicer_config::Config;
+use splicer_config::{Config, FarmIds};
 use splicer_dataplane::counters::Snapshot;
 use splicer_dataplane::{Gauge, WorkerCounters};
 use std::sync::Arc;
 
 /// What the statistics are read from.
 pub(crate) struct StatsSources<'a> {
+    /// The running configuration.
     pub config: &'a Config,
+    /// The indexes of its reals in the workers' published pools.
+    pub ids: &'a FarmIds,
     pub ports: &'a [(String, Port)],
     pub workers: &'a [Arc<WorkerCounters>],
     /// The lcore of each worker.
     pub lcores: &'a [u32],
     pub pool: &'a Mempool,
+}
+
+/// The sources that do not change while Splicer runs.
+pub(crate) struct StatsBase<'a> {
+    pub ports: &'a [(String, Port)],
+    pub workers: &'a [Arc<WorkerCounters>],
+    pub lcores: &'a [u32],
+    pub pool: &'a Mempool,
+}
+
+impl<'a> StatsBase<'a> {
+    /// The sources with the running configuration.
+    pub(crate) fn with<'b>(&'b self, live: &'b Live) -> StatsSources<'b> {
+        StatsSources {
+            config: live.config(),
+            ids: live.ids(),
+            ports: self.ports,
+            workers: self.workers,
+            lcores: self.lcores,
+            pool: self.pool,
+        }
+    }
 }
 
 fn counters(s: &Snapshot) -> Counters {
@@ -72,18 +98,22 @@ pub(crate) fn report(src: &StatsSources<'_>) -> StatsReport {
         nic: src.ports.iter().map(|(_, p)| nic(p)).collect(),
         mempool_available: u64::from(src.pool.available()),
         mempool_in_use: u64::from(src.pool.in_use()),
-        pools: pools(src.config, src.workers),
+        pools: pools(src.config, src.ids, src.workers),
     }
 }
 
-/// The server connection pools of every real (a real's index in `config.reals` is its
-/// index in each worker's published pools), as each worker last published them.
-pub(crate) fn pools(config: &Config, workers: &[Arc<WorkerCounters>]) -> Vec<RealPools> {
+/// The server connection pools of every real of the running configuration (`ids` gives
+/// a real's index in each worker's published pools), as each worker last published them.
+pub(crate) fn pools(
+    config: &Config,
+    ids: &FarmIds,
+    workers: &[Arc<WorkerCounters>],
+) -> Vec<RealPools> {
     config
         .reals
         .iter()
-        .enumerate()
-        .map(|(i, r)| RealPools {
+        .map(|r| (r, ids.real(&r.name, r.address).map(usize::from)))
+        .map(|(r, i)| RealPools {
             name: r.name.clone(),
             address: r.address.to_string(),
             pool: r.pool,
@@ -91,7 +121,7 @@ pub(crate) fn pools(config: &Config, workers: &[Arc<WorkerCounters>]) -> Vec<Rea
             workers: workers
                 .iter()
                 .map(|w| {
-                    let l = w.pool(i);
+                    let l = i.map(|i| w.pool(i)).unwrap_or_default();
                     PoolLevels {
                         free: l.free,
                         busy: l.busy,
@@ -149,7 +179,9 @@ address = "198.19.0.12:8080"
             waiting: 4,
         };
         workers[1].set_pool(1, levels);
-        let p = pools(&config, &workers);
+        let ids = &mut FarmIds::default();
+        config.plan(ids);
+        let p = pools(&config, ids, &workers);
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].name.as_str(), p[0].pool, p[0].maxconns), ("s1", 2, 8));
         assert_eq!(p[1].address, "198.19.0.12:8080");
@@ -168,7 +200,7 @@ address = "198.19.0.12:8080"
         // A worker that publishes fewer reals than configured shows zeros, not a panic.
         let short = vec![Arc::new(WorkerCounters::new(1))];
         assert_eq!(
-            pools(&config, &short)[1].workers,
+            pools(&config, ids, &short)[1].workers,
             vec![PoolLevels::default()]
         );
     }

@@ -82,6 +82,8 @@ counters! {
     /// Valid requests answered `503`: nothing bound, every real of the set unavailable,
     /// or no server connection within `queue_timeout`.
     HttpNoServer => "http_no_server",
+    /// Requests answered with a redirect by a redirect virtual, or a URL backup.
+    Redirects => "http_redirects",
     /// Requests routed to a real (before waiting for a connection).
     SpliceRequests => "splice_requests",
     /// Requests spliced onto a server connection (request sent to the server).
@@ -155,6 +157,14 @@ counters! {
     DrainTimeouts => "drain_timeouts",
     /// Requests refused with `400` for a malformed body (bad chunk size or framing).
     RefusedBadBody => "refused_bad_body",
+    /// Redirects answered `414` instead: the expanded Location did not fit in a
+    /// response (4 KiB), or held bytes that cannot be in a header.
+    RefusedRedirectLocation => "refused_redirect_location",
+    /// Connections reset because their real or virtual was set `failed`, or their
+    /// virtual was set `failed`: client and server legs both count.
+    ResetFailed => "reset_failed",
+    /// Configuration changes this worker applied (live reconfiguration).
+    ConfigUpdates => "config_updates",
     /// Requests refused with `400`: malformed request line, header, target or Host.
     RefusedBadRequest => "refused_bad_request",
     /// Requests refused with `431`: head larger than `max_request_head` or too many headers.

@@ -69,6 +69,22 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
+    /// A new configuration from the control core (live reconfiguration): routing,
+    /// services, reals and their states. Established connections keep going; the next
+    /// request is routed by the new configuration. See `flow::reconfigure` for what a
+    /// changed status does to the connections a real or virtual already has.
+    ///
+    /// The new topology must keep every real and virtual of the old one at its index
+    /// (removed ones stay, with [`crate::balance::Status::Removed`]), and the ports.
+    pub fn set_topology<S: Sink<P>>(&mut self, topology: Arc<Topology>, now: u64, sink: &mut S) {
+        self.apply_topology(topology, now, sink);
+    }
+
+    /// The topology in use.
+    pub fn topology(&self) -> &Arc<Topology> {
+        &self.topology
+    }
+
     /// The counters this pipeline writes.
     pub fn counters(&self) -> &Arc<WorkerCounters> {
         &self.counters
@@ -89,7 +105,7 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Hands the legs of vanished clients to their server connections.
-    fn run_drains<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+    pub(crate) fn run_drains<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         while let Some(leg) = self.pending_drains.pop() {
             self.splice_client_lost(&leg, now, sink);
         }
@@ -180,7 +196,7 @@ impl<P: PacketBuf> Pipeline<P> {
             Ok(Classified::Ipv4(meta)) => meta,
             Err(reason) => return self.drop(port, reason, pkt, sink),
         };
-        if self.topology.local(meta.dst).is_none() {
+        if !self.topology.takes(port, meta.dst) {
             return self.drop(port, Counter::DropNotForUs, pkt, sink);
         }
         let key = match flow_key(&meta, pkt.data()) {

@@ -29,6 +29,10 @@ pub enum LocalKind {
     PortAddress,
     /// A virtual server address.
     Vip,
+    /// A directed IP (seed 003): the address of a real, taken by Splicer only for
+    /// connections arriving on the owning (client-side) port; Splicer does not answer
+    /// ARP for it, the real does on its own subnet.
+    Dip,
 }
 
 /// A local address and the port that owns it (answers ARP for it).
@@ -94,6 +98,17 @@ impl Topology {
         }
     }
 
+    /// Adds directed IPs, each with the index of the port its clients come in on.
+    pub fn with_dips(mut self, dips: &[(Ipv4Addr, u16)]) -> Self {
+        for &(ip, port) in dips {
+            self.local.entry(ip).or_insert(LocalAddr {
+                port,
+                kind: LocalKind::Dip,
+            });
+        }
+        self
+    }
+
     /// Adds the virtual servers that accept TCP connections. Their VIPs must be among the
     /// `vips` given to [`Topology::new`].
     pub fn with_services(mut self, services: &[Service]) -> Self {
@@ -138,7 +153,23 @@ impl Topology {
     /// True when `port` answers ARP for `ip`: a VIP is announced only on its owning port,
     /// so that two ports never claim one address.
     pub fn answers_arp(&self, port: u16, ip: Ipv4Addr) -> bool {
-        self.local(ip).is_some_and(|l| l.port == port)
+        self.local(ip)
+            .is_some_and(|l| l.port == port && l.kind != LocalKind::Dip)
+    }
+
+    /// True when a packet to `ip` arriving on `port` is for Splicer: any of its
+    /// addresses, but a DIP only on the port its clients come in on (on the real's side
+    /// the address is the real's).
+    #[inline]
+    pub fn takes(&self, port: u16, ip: Ipv4Addr) -> bool {
+        self.local(ip)
+            .is_some_and(|l| l.kind != LocalKind::Dip || l.port == port)
+    }
+
+    /// True when `ip` is one of Splicer's own addresses on the wire (a port's address or
+    /// a VIP), which no neighbour may claim. A DIP is the real's address.
+    pub fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.local(ip).is_some_and(|l| l.kind != LocalKind::Dip)
     }
 
     /// True when `ip` is inside the subnet of `port`.

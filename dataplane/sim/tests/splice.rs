@@ -21,26 +21,29 @@ const SERVERS: u8 = 3;
 
 fn farm(pool: u16, maxconns: u16) -> Farm {
     let reals = (0..SERVERS)
-        .map(|n| Real {
-            name: format!("server{n}"),
-            address: SocketAddrV4::new(std::net::Ipv4Addr::new(198, 19, 0, 10 + n), 80),
-            weight: 1,
-            pool,
-            maxconns,
+        .map(|n| {
+            Real::new(
+                format!("server{n}"),
+                SocketAddrV4::new(std::net::Ipv4Addr::new(198, 19, 0, 10 + n), 80),
+                1,
+                pool,
+                maxconns,
+            )
         })
         .collect();
     Farm {
         reals,
-        virtuals: vec![VirtualPolicy {
-            name: "www".into(),
-            predictor: Predictor::RoundRobin,
-            rules: vec![RuleRoute {
+        virtuals: vec![VirtualPolicy::splice(
+            "www",
+            Predictor::RoundRobin,
+            vec![RuleRoute {
                 name: "img".into(),
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                reals: vec![1],
+                members: vec![1],
             }],
-            bind: vec![0, 1, 2],
-        }],
+            vec![0, 1, 2],
+        )],
+        urls: Vec::new(),
     }
 }
 

@@ -8,10 +8,12 @@
 
 #![forbid(unsafe_code)]
 
+mod control;
 mod mesh;
 mod pkt;
 mod sink;
 
+pub use control::{ControlMsg, Inbox, CONTROL_QUEUE};
 pub use mesh::Mesh;
 pub use pkt::Pkt;
 
@@ -44,6 +46,8 @@ pub struct WorkerContext {
     pub idle_sleep: Duration,
     /// Set by the control core to stop the loop.
     pub stop: Arc<AtomicBool>,
+    /// Configuration changes and requests from the control core.
+    pub inbox: Arc<Inbox>,
     /// TSC frequency, for timer intervals.
     pub tsc_hz: u64,
 }
@@ -61,6 +65,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
         burst,
         idle_sleep,
         stop,
+        inbox,
         tsc_hz,
     } = ctx;
     let me = settings.worker;
@@ -91,6 +96,22 @@ pub fn run(ctx: WorkerContext) -> i32 {
         while let Some(update) = mesh.neighbour_queue(me).pop() {
             work += 1;
             pipeline.apply_neighbour_update(update, now, &mut sink);
+        }
+        while let Some(msg) = inbox.take() {
+            work += 1;
+            match msg {
+                ControlMsg::Topology {
+                    generation,
+                    topology,
+                } => {
+                    pipeline.set_topology(topology, now, &mut sink);
+                    inbox.set_applied(generation);
+                }
+                ControlMsg::ListFlows { filter, reply } => {
+                    // The control core may have given up waiting: nothing to do then.
+                    let _ = reply.send(pipeline.list_flows(&filter, now));
+                }
+            }
         }
         if now >= next_timer {
             pipeline.poll_timers(now, &mut sink);

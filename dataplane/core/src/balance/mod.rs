@@ -1,14 +1,24 @@
 //! The lookup stage for requests: which real server a request goes to.
 //!
 //! A [`Farm`] is what the control core tells the workers about the server side: the
-//! reals, and per virtual server its content rules, its default bind list and its
-//! predictor. A request head is matched against the virtual's rules in order; the first
-//! match picks that rule's set of reals, no match picks the virtual's `bind` set, and the
-//! predictor chooses one real inside the set. An empty set (nothing bound, or every real
-//! of the set unavailable) is answered `503` by the client leg.
+//! reals, the redirect URLs, and per virtual server its mode, content rules, default
+//! bind list, predictor, service status and backup. A request head is matched against
+//! the virtual's rules in order; the first match picks that rule's set of members, no
+//! match picks the virtual's `bind` set, and the predictor chooses one member inside
+//! the set: a real to splice to (splice mode) or a URL to redirect to (redirect mode,
+//! seed 003). When the virtual is out of service or no member can take the request,
+//! the virtual's backup is tried, and so on along the backup chain ([`Farm::decide`]);
+//! when nothing can, the client leg answers `503`.
+//!
+//! The control core sends a new farm whenever the configuration changes. Reals and
+//! virtuals keep their index for the life of the process (a removed one stays as an
+//! entry with [`Status::Removed`]), because workers index their server pools and
+//! client connections by them.
 
+mod decide;
 pub mod predictor;
 
+pub use decide::{Decision, MAX_BACKUP_HOPS};
 pub use predictor::{Predictor, PredictorState};
 
 use splicer_http::{RequestHead, Rule};
@@ -16,6 +26,88 @@ use std::net::SocketAddrV4;
 
 /// Index of a real in [`Farm::reals`].
 pub type RealId = u16;
+
+/// Index of a URL in [`Farm::urls`].
+pub type UrlId = u16;
+
+/// Whether a real, virtual or URL takes new work, and what happens to the work it has
+/// (the configuration's `state`; seed 003's in-service / out-of-service kinds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Takes new requests.
+    #[default]
+    InService,
+    /// Takes no new requests; work in flight finishes; idle pooled connections stay.
+    OutOfService,
+    /// As `OutOfService`, and idle pooled server connections are closed, not refilled.
+    Maintenance,
+    /// Takes requests only from client connections it served before (a real), or only
+    /// on client connections already open (a virtual).
+    Sticky,
+    /// Its client and server connections are reset.
+    Failed,
+    /// Deleted from the configuration: as `Maintenance`; kept so that indexes stay.
+    Removed,
+}
+
+impl Status {
+    /// Whether server connections to a real in this status are kept in its pool.
+    pub fn keeps_pool(self) -> bool {
+        matches!(
+            self,
+            Status::InService | Status::OutOfService | Status::Sticky
+        )
+    }
+
+    /// Whether a request may use it. `returning`: the request comes from a client
+    /// connection that this real served before (for a real), or that was opened before
+    /// this request (for a virtual).
+    pub fn admits(self, returning: bool) -> bool {
+        match self {
+            Status::InService => true,
+            Status::Sticky => returning,
+            _ => false,
+        }
+    }
+}
+
+/// Where the backup of a real or virtual sends new work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Spliced to this real.
+    Real(RealId),
+    /// Handled by this virtual: routed by its rules, or redirected afresh.
+    Virtual(u16),
+    /// Redirected to this URL.
+    Url(UrlId),
+}
+
+/// A URL that redirect virtuals send clients to (seed 003's `url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// Name from the configuration.
+    pub name: String,
+    /// The Location template, with `%h %s %d` macros.
+    pub template: String,
+    /// The redirect status code.
+    pub code: u16,
+    /// Share of the redirects of a set, as resolved by the control core (a URL linked to
+    /// a DIP has the weight of the DIP's real).
+    pub weight: u16,
+    /// Whether it takes redirects: its own state and, through `link`, the linked
+    /// virtual's or DIP real's, resolved by the control core.
+    pub in_service: bool,
+}
+
+/// What a virtual does with a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Splice it onto a server connection of one of the reals (members are reals).
+    #[default]
+    Splice,
+    /// Answer it with a redirect to one of the URLs (members are URLs).
+    Redirect,
+}
 
 /// A real (back-end) server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,30 +122,91 @@ pub struct Real {
     pub pool: u16,
     /// Most server connections each worker opens to this real, idle and busy.
     pub maxconns: u16,
+    /// Whether it takes new requests.
+    pub status: Status,
+    /// Where new connections to its DIP go while it takes none.
+    pub backup: Option<Target>,
 }
 
-/// A content rule and the reals it sends matching requests to.
+impl Real {
+    /// An in-service real with no backup.
+    pub fn new(
+        name: impl Into<String>,
+        address: SocketAddrV4,
+        weight: u16,
+        pool: u16,
+        maxconns: u16,
+    ) -> Self {
+        Real {
+            name: name.into(),
+            address,
+            weight,
+            pool,
+            maxconns,
+            status: Status::InService,
+            backup: None,
+        }
+    }
+
+    /// How many idle connections each worker keeps open to it now.
+    pub fn pool_target(&self) -> u16 {
+        if self.status.keeps_pool() {
+            self.pool
+        } else {
+            0
+        }
+    }
+}
+
+/// A content rule and the members it sends matching requests to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleRoute {
     /// Name of the rule (for statistics): the configuration's `name`, or `rule<N>`.
     pub name: String,
     /// The conditions.
     pub rule: Rule,
-    /// The reals that serve matching requests.
-    pub reals: Vec<RealId>,
+    /// What serves matching requests: [`RealId`]s in splice mode, [`UrlId`]s in
+    /// redirect mode.
+    pub members: Vec<u16>,
 }
 
 /// How one virtual server chooses reals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualPolicy {
-    /// Name from the configuration.
+    /// Name from the configuration (a DIP: its address).
     pub name: String,
-    /// How a real is chosen inside a set.
+    /// Splice to reals or redirect to URLs.
+    pub mode: Mode,
+    /// How a member is chosen inside a set.
     pub predictor: Predictor,
     /// Content rules, in order; the first that matches wins.
     pub rules: Vec<RuleRoute>,
-    /// Reals for requests no rule matches.
-    pub bind: Vec<RealId>,
+    /// Members for requests no rule matches ([`RealId`]s or [`UrlId`]s, by `mode`).
+    pub bind: Vec<u16>,
+    /// Whether it takes new connections and requests.
+    pub status: Status,
+    /// Where its requests go while it takes none, or when no member can take one.
+    pub backup: Option<Target>,
+}
+
+impl VirtualPolicy {
+    /// An in-service splice virtual with no backup.
+    pub fn splice(
+        name: impl Into<String>,
+        predictor: Predictor,
+        rules: Vec<RuleRoute>,
+        bind: Vec<RealId>,
+    ) -> Self {
+        VirtualPolicy {
+            name: name.into(),
+            mode: Mode::Splice,
+            predictor,
+            rules,
+            bind,
+            status: Status::InService,
+            backup: None,
+        }
+    }
 }
 
 /// The server side of the appliance, shared read-only by the workers.
@@ -63,6 +216,8 @@ pub struct Farm {
     pub reals: Vec<Real>,
     /// Per virtual server, indexed by [`crate::Service::virtual_index`].
     pub virtuals: Vec<VirtualPolicy>,
+    /// Redirect targets.
+    pub urls: Vec<Url>,
 }
 
 /// One worker's predictor memories: one per rule and one for the bind list of every
@@ -102,12 +257,12 @@ pub enum Route {
 }
 
 impl Farm {
-    /// The set of reals for a request to virtual `virtual_index`, and which route chose
-    /// it. `None` for a virtual the farm does not know (the caller answers 503).
-    pub fn route(&self, virtual_index: u16, head: &RequestHead) -> Option<(Route, &[RealId])> {
+    /// The set of members for a request to virtual `virtual_index`, and which route
+    /// chose it. `None` for a virtual the farm does not know.
+    pub fn route(&self, virtual_index: u16, head: &RequestHead) -> Option<(Route, &[u16])> {
         let v = self.virtuals.get(usize::from(virtual_index))?;
         Some(match v.rules.iter().position(|r| r.rule.matches(head)) {
-            Some(n) => (Route::Rule(n), &v.rules[n].reals[..]),
+            Some(n) => (Route::Rule(n), &v.rules[n].members[..]),
             None => (Route::Bind, &v.bind[..]),
         })
     }
@@ -118,43 +273,44 @@ mod tests {
     use super::*;
     use splicer_http::{parse_head, HeadStatus, Matcher};
 
-    fn head(req: &str) -> RequestHead {
+    pub(super) fn head(req: &str) -> RequestHead {
         match parse_head(req.as_bytes(), 16384) {
             HeadStatus::Complete(h) => h,
             other => panic!("{other:?}"),
         }
     }
 
-    fn real(name: &str, last: u8) -> Real {
-        Real {
-            name: name.into(),
-            address: SocketAddrV4::new([198, 19, 0, last].into(), 80),
-            weight: 1,
-            pool: 4,
-            maxconns: 64,
-        }
+    pub(super) fn real(name: &str, last: u8) -> Real {
+        Real::new(
+            name,
+            SocketAddrV4::new([198, 19, 0, last].into(), 80),
+            1,
+            4,
+            64,
+        )
     }
 
-    fn farm() -> Farm {
+    pub(super) fn farm() -> Farm {
         Farm {
             reals: vec![real("s1", 11), real("s2", 12), real("s3", 13)],
-            virtuals: vec![VirtualPolicy {
-                name: "www".into(),
-                predictor: Predictor::RoundRobin,
-                rules: vec![
+            virtuals: vec![VirtualPolicy::splice(
+                "www",
+                Predictor::RoundRobin,
+                vec![
                     RuleRoute {
                         name: "img".into(),
                         rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                        reals: vec![1],
+                        members: vec![1],
                     },
                     RuleRoute {
                         name: "api".into(),
                         rule: Rule::new(vec![Matcher::Host("api.example".into())]),
-                        reals: vec![2],
+                        members: vec![2],
                     },
                 ],
-                bind: vec![0, 1, 2],
-            }],
+                vec![0, 1, 2],
+            )],
+            urls: Vec::new(),
         }
     }
 

@@ -14,14 +14,14 @@
 use super::segment::OutSegment;
 use super::table::Conn;
 use super::table::{ClientKey, Handle};
-use crate::balance::RealId;
+use crate::balance::{RealId, UrlId};
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::rewrite::Timestamps;
 use crate::topology::Service;
-use splicer_http::{parse_head, reply, BodyFramer, HeadStatus, Insertion, Refusal};
+use splicer_http::{parse_head, reply, BodyFramer, HeadStatus, Insertion, Refusal, RequestHead};
 use splicer_wire::tcp::{self, SeqNumber, TcpOption};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -36,8 +36,9 @@ const DEFAULT_MSS: u16 = 536;
 pub(super) const INITIAL_RTO_MS: u64 = 1000;
 /// Retransmissions of Splicer's data before the connection is reset.
 pub(super) const MAX_RETRIES: u32 = 6;
-/// Largest response Splicer originates on the client leg.
-const MAX_RESPONSE: usize = 1024;
+/// Largest response Splicer originates on the client leg (a redirect carries its
+/// Location twice: in the header and in the HTML body).
+const MAX_RESPONSE: usize = 4096;
 /// Largest TCP options block.
 const MAX_OPTIONS: usize = 40;
 
@@ -136,6 +137,11 @@ pub(crate) struct ClientConn {
     /// The server legs of this connection's requests, oldest first (one at a time for
     /// now; pipelining will keep several).
     pub(super) legs: VecDeque<Leg>,
+    /// The real that served (or serves) the connection's latest request: a `sticky`
+    /// real keeps such connections.
+    pub(super) last_real: Option<RealId>,
+    /// Requests read so far (`show flows`).
+    pub(super) requests: u32,
 }
 
 impl ClientConn {
@@ -364,6 +370,8 @@ impl<P: PacketBuf> Pipeline<P> {
             scheduled: 0,
             pending: None,
             legs: VecDeque::new(),
+            last_real: None,
+            requests: 0,
         };
         let h = self.flows.insert(key, Conn::Client(conn));
         self.flows.half_open += 1;
@@ -566,15 +574,72 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        let mut buf = [0u8; MAX_RESPONSE];
+        let n = if status != 0 {
+            reply::error_response(status, reply::reason_phrase(status), &mut buf)
+        } else {
+            0
+        };
+        self.respond_with(port, h, &buf[..n], now, sink);
+    }
+
+    /// Answers a request to a redirect virtual (seed 003): a redirect to URL `url` with
+    /// its macros expanded from the request, `Connection: close`, then a FIN.
+    pub(super) fn redirect<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        head: &RequestHead,
+        url: UrlId,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let service = conn.service.address;
+        let topology = self.topology.clone();
+        let Some(u) = topology.farm().urls.get(usize::from(url)) else {
+            self.counters.inc(port, Counter::HttpNoServer);
+            return self.respond(port, h, 503, now, sink);
+        };
+        // A request without a host (HTTP/1.0 without Host) was sent to the VIP.
+        let ip;
+        let host = if head.host().is_empty() {
+            ip = service.ip().to_string();
+            &ip
+        } else {
+            head.host()
+        };
+        let location =
+            reply::expand_url_macros(&u.template, host, service.port(), head.path_and_query());
+        let mut buf = [0u8; MAX_RESPONSE];
+        let n = reply::redirect_response(u.code, &location, &mut buf);
+        if n == 0 {
+            // Too long for one response, or the request put a byte into it that cannot
+            // be in a header.
+            self.counters.inc(port, Counter::RefusedRedirectLocation);
+            return self.respond(port, h, 414, now, sink);
+        }
+        self.counters.inc(port, Counter::Redirects);
+        self.respond_with(port, h, &buf[..n], now, sink);
+    }
+
+    /// Sends `response` (possibly empty) and a FIN, and closes the connection when the
+    /// client has acknowledged them.
+    fn respond_with<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        response: &[u8],
+        now: u64,
+        sink: &mut S,
+    ) {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
         conn.response.clear();
-        if status != 0 {
-            let mut buf = [0u8; MAX_RESPONSE];
-            let n = reply::error_response(status, reply::reason_phrase(status), &mut buf);
-            conn.response.extend_from_slice(&buf[..n]);
-        }
+        conn.response.extend_from_slice(response);
         conn.state = State::Responding;
         conn.response_start = conn.snd_nxt;
         conn.snd_nxt = conn.snd_nxt + conn.response.len() + 1;

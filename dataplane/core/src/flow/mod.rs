@@ -10,7 +10,9 @@
 //! dropped and counted. Memory per worker is therefore fixed by configuration.
 
 mod client;
+mod listing;
 mod pool;
+mod reconfigure;
 mod segment;
 mod server;
 mod splice;
@@ -18,6 +20,7 @@ mod table;
 mod timers;
 
 pub(crate) use client::Leg;
+pub use listing::{FlowFilter, FlowInfo};
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
 pub use table::{ClientKey, FlowTable};

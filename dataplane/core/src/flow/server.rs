@@ -454,6 +454,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.start_splice(port, c, h, now, sink);
             }
         }
+        if self.topology.farm().reals[usize::from(real)].pool_target() == 0 {
+            // In maintenance or removed: its connections close as their work ends.
+            self.counters.inc(port, Counter::ServerConnsIdleClosed);
+            return self.server_close(port, h, false, now, sink);
+        }
         self.pools.get(real).free.push(h);
         self.reschedule_any(h);
     }
@@ -668,7 +673,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             SState::Idle if now >= s.last_activity + set.server_idle_timeout => {
                 let real = s.real;
-                let keep = usize::from(self.topology.farm().reals[usize::from(real)].pool);
+                let keep = usize::from(self.topology.farm().reals[usize::from(real)].pool_target());
                 if self.pools.get(real).free.len() > keep {
                     self.counters.inc(port, Counter::ServerConnsIdleClosed);
                     return self.server_close(port, h, false, now, sink);
@@ -700,7 +705,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let reals = self.topology.farm().reals.len();
         for r in 0..reals {
             let real = &self.topology.farm().reals[r];
-            let (want, max) = (u32::from(real.pool), u32::from(real.maxconns));
+            let (want, max) = (u32::from(real.pool_target()), u32::from(real.maxconns));
             let p = &self.pools.reals[r];
             let ready = p.free.len() as u32 + p.opening;
             if ready < want && p.conns < max && now >= p.hold_off_until {

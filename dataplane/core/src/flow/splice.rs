@@ -36,7 +36,7 @@
 use super::client::{ts_not_below, Leg, Pending, Seg, State};
 use super::server::SState;
 use super::table::Handle;
-use crate::balance::RealId;
+use crate::balance::{Decision, RealId};
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -67,31 +67,29 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
+        c.requests = c.requests.saturating_add(1);
         let virtual_index = c.service.virtual_index;
+        let last_real = c.last_real;
         let topology = self.topology.clone();
-        let farm = topology.farm();
-        let chosen = farm.route(virtual_index, &head).and_then(|(route, set)| {
-            let state = self.balance.state(virtual_index, route);
-            let pools = &self.pools;
-            state.choose(
-                farm.virtuals[usize::from(virtual_index)].predictor,
-                set,
-                |r| {
-                    let real = &farm.reals[usize::from(r)];
-                    let p = &pools.reals[usize::from(r)];
-                    // A real whose connections keep failing takes no new requests
-                    // until an open succeeds again (it is retried in the background).
-                    if p.failures > 0 && p.free.is_empty() {
-                        0
-                    } else {
-                        real.weight
-                    }
-                },
-            )
-        });
-        let Some(real) = chosen else {
-            self.counters.inc(port, Counter::HttpNoServer);
-            return self.respond(port, h, 503, now, sink);
+        let pools = &self.pools;
+        let decision =
+            topology
+                .farm()
+                .decide(&mut self.balance, virtual_index, &head, last_real, |r| {
+                    // A real whose connections keep failing takes no new requests until an
+                    // open succeeds again (it is retried in the background).
+                    pools
+                        .reals
+                        .get(usize::from(r))
+                        .is_some_and(|p| p.failures == 0 || !p.free.is_empty())
+                });
+        let real = match decision {
+            Decision::Splice(real) => real,
+            Decision::Redirect(url) => return self.redirect(port, h, &head, url, now, sink),
+            Decision::Refuse => {
+                self.counters.inc(port, Counter::HttpNoServer);
+                return self.respond(port, h, 503, now, sink);
+            }
         };
         let c = self.flows.get_mut(h).expect("checked above");
         // The buffered bytes after the head: the start of the body, perhaps more.
@@ -115,6 +113,7 @@ impl<P: PacketBuf> Pipeline<P> {
         });
         c.state = State::Waiting;
         c.wait_since = now;
+        c.last_real = Some(real);
         self.counters.inc(port, Counter::SpliceRequests);
         self.acquire(port, h, real, now, sink);
     }

@@ -172,6 +172,20 @@ impl FlowTable {
         }
     }
 
+    /// The server connection `h`, if it is one and still lives.
+    pub(crate) fn server(&self, h: Handle) -> Option<&ServerConn> {
+        let slot = self.slots.get(h.slot as usize)?;
+        match slot.conn.as_ref()? {
+            Conn::Server(s) if slot.generation == h.generation => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Every live connection.
+    pub(crate) fn conns(&self) -> impl Iterator<Item = &Conn> {
+        self.slots.iter().filter_map(|s| s.conn.as_ref())
+    }
+
     /// Handles of every live connection.
     pub(crate) fn handles(&self) -> Vec<Handle> {
         self.slots

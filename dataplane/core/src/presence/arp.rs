@@ -26,9 +26,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let for_us = self.topology.answers_arp(port, tpa);
         // Learn only real on-link neighbours: not probes (0.0.0.0), not someone claiming
         // one of our own addresses, not hosts outside the port's subnet.
-        let learnable = !spa.is_unspecified()
-            && self.topology.on_link(port, spa)
-            && self.topology.local(spa).is_none();
+        let learnable =
+            !spa.is_unspecified() && self.topology.on_link(port, spa) && !self.topology.owns(spa);
         if learnable {
             // RFC 826: create an entry only when the packet is addressed to us; otherwise
             // just refresh one we already have.

@@ -116,12 +116,14 @@ impl FarmSpec {
     /// The [`Farm`] the pipeline gets: round robin, one virtual `bench`.
     pub fn farm(&self) -> Farm {
         let reals = (0..self.reals)
-            .map(|r| Real {
-                name: format!("real{r}"),
-                address: real_addr(r),
-                weight: 1,
-                pool: self.pool,
-                maxconns: self.maxconns,
+            .map(|r| {
+                Real::new(
+                    format!("real{r}"),
+                    real_addr(r),
+                    1,
+                    self.pool,
+                    self.maxconns,
+                )
             })
             .collect();
         let rules = if self.img.is_empty() {
@@ -130,17 +132,18 @@ impl FarmSpec {
             vec![RuleRoute {
                 name: "img".into(),
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                reals: self.img.clone(),
+                members: self.img.clone(),
             }]
         };
         Farm {
             reals,
-            virtuals: vec![VirtualPolicy {
-                name: "bench".into(),
-                predictor: Predictor::RoundRobin,
+            virtuals: vec![VirtualPolicy::splice(
+                "bench",
+                Predictor::RoundRobin,
                 rules,
-                bind: self.bind.clone(),
-            }],
+                self.bind.clone(),
+            )],
+            urls: Vec::new(),
         }
     }
 

@@ -1,0 +1,356 @@
+//! The data plane's view of the configuration: the [`Farm`] (reals, URLs, per-virtual
+//! routing, states and backups) and the services and addresses the workers answer for.
+//!
+//! Workers index server pools by [`RealId`] and client connections by virtual index, so
+//! while Splicer runs those indexes must not move when the configuration changes:
+//! [`FarmIds`] remembers which index each real and virtual got, gives new ones the next
+//! free index, and keeps removed ones as [`Status::Removed`] entries. A fresh `FarmIds`
+//! numbers reals and virtuals in file order, DIPs after the virtuals.
+
+use crate::{Config, Mode, ServiceState};
+use splicer_dataplane::balance::{
+    self, Farm, Predictor, RealId, RuleRoute, Status, Target, UrlId, VirtualPolicy,
+};
+use splicer_dataplane::Service;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// What identifies a virtual across configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum VirtualKey {
+    Named(String),
+    Dip(Ipv4Addr),
+}
+
+/// The indexes reals and virtuals have in the running data plane.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FarmIds {
+    /// Per index: the real's name and address (a real whose address changes is a new
+    /// real: its pooled connections go to the old address).
+    reals: Vec<(String, SocketAddrV4)>,
+    virtuals: Vec<VirtualKey>,
+    /// The last farm built, for the entries of removed reals and virtuals.
+    last: Farm,
+}
+
+/// Everything the workers' topology needs from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FarmPlan {
+    /// Reals, URLs and routing.
+    pub farm: Farm,
+    /// Every listening service (virtuals in service or not, and DIPs).
+    pub services: Vec<Service>,
+    /// Each VIP and the index of the port that answers ARP for it.
+    pub vips: Vec<(Ipv4Addr, u16)>,
+    /// Each DIP and the index of the port its clients come in on.
+    pub dips: Vec<(Ipv4Addr, u16)>,
+}
+
+impl FarmIds {
+    /// The index of the real called `name` at `address`, if it has one.
+    pub fn real(&self, name: &str, address: SocketAddrV4) -> Option<RealId> {
+        self.reals
+            .iter()
+            .position(|(n, a)| n == name && *a == address)
+            .map(|i| i as RealId)
+    }
+
+    /// The index of the virtual called `name`, if it has one.
+    pub fn virtual_index(&self, name: &str) -> Option<u16> {
+        self.virtuals
+            .iter()
+            .position(|k| matches!(k, VirtualKey::Named(n) if n == name))
+            .map(|i| i as u16)
+    }
+
+    /// The index of the DIP at `ip`, if it has one.
+    pub fn dip_index(&self, ip: Ipv4Addr) -> Option<u16> {
+        self.virtuals
+            .iter()
+            .position(|k| *k == VirtualKey::Dip(ip))
+            .map(|i| i as u16)
+    }
+
+    /// The name of the real or virtual at an index (removed ones too), for statistics.
+    pub fn real_name(&self, id: RealId) -> Option<&str> {
+        self.reals.get(usize::from(id)).map(|(n, _)| n.as_str())
+    }
+
+    /// The name of the virtual at an index (a DIP's is its address), removed ones too.
+    pub fn virtual_name(&self, index: u16) -> Option<String> {
+        self.virtuals.get(usize::from(index)).map(|k| match k {
+            VirtualKey::Named(n) => n.clone(),
+            VirtualKey::Dip(ip) => ip.to_string(),
+        })
+    }
+
+    /// How many reals have an index (removed ones included).
+    pub fn real_count(&self) -> usize {
+        self.reals.len()
+    }
+
+    fn real_slot(&mut self, name: &str, address: SocketAddrV4, taken: &[bool]) -> usize {
+        match self.reals.iter().enumerate().position(|(i, (n, a))| {
+            n == name && *a == address && !taken.get(i).copied().unwrap_or(false)
+        }) {
+            Some(i) => i,
+            None => {
+                self.reals.push((name.to_string(), address));
+                self.reals.len() - 1
+            }
+        }
+    }
+
+    fn virtual_slot(&mut self, key: VirtualKey) -> usize {
+        match self.virtuals.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                self.virtuals.push(key);
+                self.virtuals.len() - 1
+            }
+        }
+    }
+}
+
+fn status(s: ServiceState) -> Status {
+    match s {
+        ServiceState::InService => Status::InService,
+        ServiceState::OutOfService => Status::OutOfService,
+        ServiceState::Maintenance => Status::Maintenance,
+        ServiceState::Sticky => Status::Sticky,
+        ServiceState::Failed => Status::Failed,
+    }
+}
+
+fn index<T: TryFrom<usize>>(i: usize, what: &str) -> T {
+    T::try_from(i)
+        .unwrap_or_else(|_| panic!("too many {what} (the configuration was not validated)"))
+}
+
+impl Config {
+    /// The farm with indexes in file order (reals; virtuals, then DIPs): what a fresh
+    /// start uses. See [`Config::plan`].
+    pub fn farm(&self) -> Farm {
+        self.plan(&mut FarmIds::default()).farm
+    }
+
+    /// The data plane's view of this configuration, with the indexes `ids` gave earlier
+    /// configurations (new reals and virtuals get new indexes; `ids` learns them).
+    ///
+    /// # Panics
+    /// On a configuration that fails [`Config::validate`] (a name that names nothing,
+    /// more reals than a [`RealId`] numbers).
+    pub fn plan(&self, ids: &mut FarmIds) -> FarmPlan {
+        // Reals: same name and address, same index.
+        let mut real_ids = vec![0usize; self.reals.len()];
+        let mut taken = vec![false; ids.reals.len()];
+        for (i, r) in self.reals.iter().enumerate() {
+            let slot = ids.real_slot(&r.name, r.address, &taken);
+            if taken.len() <= slot {
+                taken.resize(slot + 1, false);
+            }
+            taken[slot] = true;
+            real_ids[i] = slot;
+        }
+        let by_name: HashMap<&str, RealId> = self
+            .reals
+            .iter()
+            .zip(&real_ids)
+            .map(|(r, &slot)| (r.name.as_str(), index(slot, "reals")))
+            .collect();
+        let url_ids: HashMap<&str, UrlId> = self
+            .urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.name.as_str(), index(i, "URLs")))
+            .collect();
+        // Virtuals (by name) and DIPs (by address).
+        let mut virtual_ids = Vec::with_capacity(self.virtuals.len());
+        for v in &self.virtuals {
+            virtual_ids.push(ids.virtual_slot(VirtualKey::Named(v.name.clone())));
+        }
+        let mut dip_ids = Vec::with_capacity(self.dips.len());
+        for d in &self.dips {
+            dip_ids.push(ids.virtual_slot(VirtualKey::Dip(d.address)));
+        }
+        let virtual_by_name: HashMap<&str, u16> = self
+            .virtuals
+            .iter()
+            .zip(&virtual_ids)
+            .map(|(v, &slot)| (v.name.as_str(), index(slot, "virtuals")))
+            .collect();
+        let target = |name: &Option<String>| -> Option<Target> {
+            let n = name.as_deref()?;
+            by_name
+                .get(n)
+                .map(|&r| Target::Real(r))
+                .or_else(|| virtual_by_name.get(n).map(|&v| Target::Virtual(v)))
+                .or_else(|| url_ids.get(n).map(|&u| Target::Url(u)))
+        };
+        let members = |names: &[String], mode: Mode| -> Vec<u16> {
+            names
+                .iter()
+                .map(|n| {
+                    let id = match mode {
+                        Mode::Splice => by_name.get(n.as_str()),
+                        Mode::Redirect => url_ids.get(n.as_str()),
+                    };
+                    match id {
+                        Some(&id) => id,
+                        None => {
+                            panic!("bind: {n} does not exist (the configuration was not validated)")
+                        }
+                    }
+                })
+                .collect()
+        };
+
+        // Removed entries keep their last form, out of service.
+        let mut reals: Vec<balance::Real> = (0..ids.reals.len())
+            .map(|i| {
+                let (name, address) = &ids.reals[i];
+                let mut r = ids
+                    .last
+                    .reals
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| balance::Real::new(name.clone(), *address, 0, 0, 1));
+                r.status = Status::Removed;
+                r.weight = 0;
+                r.backup = None;
+                r
+            })
+            .collect();
+        for (r, &slot) in self.reals.iter().zip(&real_ids) {
+            reals[slot] = balance::Real {
+                name: r.name.clone(),
+                address: r.address,
+                weight: r.weight,
+                pool: r.pool,
+                maxconns: r.maxconns,
+                status: status(r.state),
+                backup: target(&r.backup),
+            };
+        }
+        let removed_virtual = |i: usize| {
+            let mut v = ids.last.virtuals.get(i).cloned().unwrap_or_else(|| {
+                VirtualPolicy::splice("", Predictor::RoundRobin, Vec::new(), Vec::new())
+            });
+            v.status = Status::Removed;
+            v.backup = None;
+            v
+        };
+        let mut virtuals: Vec<VirtualPolicy> =
+            (0..ids.virtuals.len()).map(removed_virtual).collect();
+        let mut services = Vec::with_capacity(self.virtuals.len() + self.dips.len());
+        let mut vips = Vec::with_capacity(self.virtuals.len());
+        for (i, (v, &slot)) in self.virtuals.iter().zip(&virtual_ids).enumerate() {
+            virtuals[slot] = VirtualPolicy {
+                name: v.name.clone(),
+                mode: match v.mode {
+                    Mode::Splice => balance::Mode::Splice,
+                    Mode::Redirect => balance::Mode::Redirect,
+                },
+                predictor: v.predictor,
+                rules: v
+                    .rules
+                    .iter()
+                    .map(|r| RuleRoute {
+                        name: r.name.clone(),
+                        rule: r.to_http_rule(),
+                        members: members(&r.bind, v.mode),
+                    })
+                    .collect(),
+                bind: members(&v.bind, v.mode),
+                status: status(v.state),
+                backup: target(&v.backup),
+            };
+            services.push(Service {
+                address: v.address,
+                virtual_index: index(slot, "virtuals"),
+                max_request_head: v.max_request_head.bytes() as usize,
+            });
+            vips.push((*v.address.ip(), index(self.virtual_port_index(i), "ports")));
+        }
+        let mut dips = Vec::with_capacity(self.dips.len());
+        for (d, &slot) in self.dips.iter().zip(&dip_ids) {
+            let Some((ri, real)) = self
+                .reals
+                .iter()
+                .enumerate()
+                .find(|(_, r)| *r.address.ip() == d.address)
+            else {
+                panic!(
+                    "dip {}: no real has its address (the configuration was not validated)",
+                    d.address
+                );
+            };
+            let real_id: RealId = index(real_ids[ri], "reals");
+            virtuals[slot] = VirtualPolicy {
+                backup: target(&real.backup),
+                ..VirtualPolicy::splice(
+                    d.address.to_string(),
+                    Predictor::RoundRobin,
+                    Vec::new(),
+                    vec![real_id],
+                )
+            };
+            services.push(Service {
+                address: SocketAddrV4::new(d.address, real.address.port()),
+                virtual_index: index(slot, "virtuals"),
+                max_request_head: crate::defaults::MAX_REQUEST_HEAD.bytes() as usize,
+            });
+            let port = self
+                .ports
+                .iter()
+                .position(|p| p.name == d.port)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "dip {}: no port {} (the configuration was not validated)",
+                        d.address, d.port
+                    )
+                });
+            dips.push((d.address, index(port, "ports")));
+        }
+        // A URL takes its state, and from a DIP its weight, through its link.
+        let urls = self
+            .urls
+            .iter()
+            .map(|u| {
+                let linked_dip = u
+                    .link
+                    .as_deref()
+                    .and_then(|l| l.parse::<Ipv4Addr>().ok())
+                    .and_then(|ip| self.reals.iter().find(|r| *r.address.ip() == ip));
+                let linked_virtual = u
+                    .link
+                    .as_deref()
+                    .and_then(|l| self.virtuals.iter().find(|v| v.name == l));
+                let (weight, link_ok) = match (linked_dip, linked_virtual) {
+                    (Some(r), _) => (r.weight, r.state.is_in_service()),
+                    (None, Some(v)) => (u.weight, v.state.is_in_service()),
+                    (None, None) => (u.weight, true),
+                };
+                balance::Url {
+                    name: u.name.clone(),
+                    template: u.url.clone(),
+                    code: u.code,
+                    weight,
+                    in_service: u.state.is_in_service() && link_ok,
+                }
+            })
+            .collect();
+        let farm = Farm {
+            reals,
+            virtuals,
+            urls,
+        };
+        ids.last = farm.clone();
+        FarmPlan {
+            farm,
+            services,
+            vips,
+            dips,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The running configuration: what the control shell's commands change, live.
+//!
+//! A command that changes the configuration is applied to a copy ([`Config::edited`],
+//! which validates it); the copy is turned into a new topology for the workers with the
+//! same real and virtual indexes as before ([`FarmIds`]), sent to every worker's inbox,
+//! and becomes the running configuration once the workers have taken it. A command that
+//! fails at any step changes nothing. `save` writes the running configuration as TOML
+//! that loads to the same configuration.
+
+use splicer_cli::command::FlowQuery;
+use splicer_cli::report::FlowRow;
+use splicer_config::{Config, Edit, FarmIds, FarmPlan};
+use splicer_dataplane::flow::FlowFilter;
+use splicer_dataplane::{PortSetup, Topology};
+use splicer_worker::{ControlMsg, Inbox, CONTROL_QUEUE};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a command waits for every worker to take a new configuration, and for
+/// their flow listings.
+const WORKER_WAIT: Duration = Duration::from_secs(1);
+
+/// Reals that can be added while running beyond those the process started with: the
+/// workers publish pool levels into arrays sized at start-up.
+pub(crate) const REAL_HEADROOM: usize = 1024;
+
+/// The running configuration and the way to the workers.
+pub(crate) struct Live {
+    config: Config,
+    ids: FarmIds,
+    ports: Vec<PortSetup>,
+    inboxes: Vec<Arc<Inbox>>,
+    generation: u64,
+    /// Where `save` writes by default: the file `splicer run` was started with.
+    config_path: Option<PathBuf>,
+    /// How many reals the published pool levels have room for.
+    real_capacity: usize,
+    ticks_per_ms: u64,
+}
+
+/// The topology the workers run for `config`, with indexes from `ids`.
+pub(crate) fn topology(config: &Config, ids: &mut FarmIds, ports: &[PortSetup]) -> Topology {
+    let FarmPlan {
+        farm,
+        services,
+        vips,
+        dips,
+    } = config.plan(ids);
+    Topology::new(ports.to_vec(), &vips)
+        .with_dips(&dips)
+        .with_services(&services)
+        .with_farm(farm)
+}
+
+impl Live {
+    /// The running state at start-up: `ids` numbered the topology the workers got.
+    pub(crate) fn new(
+        config: Config,
+        ids: FarmIds,
+        ports: Vec<PortSetup>,
+        inboxes: Vec<Arc<Inbox>>,
+        config_path: Option<PathBuf>,
+        real_capacity: usize,
+        ticks_per_ms: u64,
+    ) -> Self {
+        Live {
+            config,
+            ids,
+            ports,
+            inboxes,
+            generation: 0,
+            config_path,
+            real_capacity,
+            ticks_per_ms: ticks_per_ms.max(1),
+        }
+    }
+
+    /// The running configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The indexes of reals and virtuals in the workers.
+    pub(crate) fn ids(&self) -> &FarmIds {
+        &self.ids
+    }
+
+    /// Applies `edit` everywhere, or changes nothing and says why.
+    pub(crate) fn apply(&mut self, edit: &Edit) -> Result<String, String> {
+        let next = self.config.edited(edit)?;
+        if next == self.config {
+            return Ok("no change".into());
+        }
+        let mut ids = self.ids.clone();
+        let topology = Arc::new(topology(&next, &mut ids, &self.ports));
+        if ids.real_count() > self.real_capacity {
+            return Err(format!(
+                "at most {} reals can exist while Splicer runs (removed ones count until a restart); save and restart to add more",
+                self.real_capacity
+            ));
+        }
+        if let Some(w) = self
+            .inboxes
+            .iter()
+            .position(|i| i.pending() >= CONTROL_QUEUE)
+        {
+            return Err(format!(
+                "worker {w} has not taken the last {CONTROL_QUEUE} changes; it may be stuck, nothing was changed"
+            ));
+        }
+        self.generation += 1;
+        for inbox in &self.inboxes {
+            // Cannot fail: checked for room above, and only this core sends.
+            let _ = inbox.send(ControlMsg::Topology {
+                generation: self.generation,
+                topology: topology.clone(),
+            });
+        }
+        self.config = next;
+        self.ids = ids;
+        let deadline = Instant::now() + WORKER_WAIT;
+        while self.inboxes.iter().any(|i| i.applied() < self.generation) {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "control: configuration {} sent; not every worker has confirmed it yet",
+                    self.generation
+                );
+                return Ok("applied (not every worker has confirmed it yet)".into());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Ok("ok".into())
+    }
+
+    /// Writes the running configuration to `path`, or to the file Splicer was started
+    /// with. Written to a temporary file first and renamed, so that a reader never sees
+    /// half a file.
+    pub(crate) fn save(&self, path: Option<&str>) -> Result<String, String> {
+        let path: PathBuf = match (path, &self.config_path) {
+            (Some(p), _) => PathBuf::from(p),
+            (None, Some(p)) => p.clone(),
+            (None, None) => {
+                return Err("no file to save to: name one (save <file>)".into());
+            }
+        };
+        let text = self.config.to_toml();
+        write_atomically(&path, text.as_bytes())
+            .map_err(|e| format!("cannot save to {}: {e}", path.display()))?;
+        tracing::info!("control: configuration saved to {}", path.display());
+        Ok(format!("saved to {}", path.display()))
+    }
+
+    /// The client connections that match `query`, from every worker, and how many
+    /// matched in all.
+    pub(crate) fn flows(&self, query: &FlowQuery) -> Result<(Vec<FlowRow>, u64), String> {
+        let virtual_index = match &query.virtual_id {
+            None => None,
+            Some(v) => Some(
+                self.ids
+                    .virtual_index(v)
+                    .or_else(|| v.parse().ok().and_then(|ip| self.ids.dip_index(ip)))
+                    .ok_or_else(|| format!("virtual {v} does not exist"))?,
+            ),
+        };
+        let real = match &query.real {
+            None => None,
+            Some(r) => {
+                let real = self
+                    .config
+                    .reals
+                    .iter()
+                    .find(|x| &x.name == r)
+                    .ok_or_else(|| format!("real {r} does not exist"))?;
+                self.ids.real(&real.name, real.address)
+            }
+        };
+        let filter = FlowFilter {
+            virtual_index,
+            real,
+            client: query.client,
+            limit: query.limit as usize,
+        };
+        let (tx, rx) = crossbeam::channel::unbounded();
+        for (w, inbox) in self.inboxes.iter().enumerate() {
+            if inbox
+                .send(ControlMsg::ListFlows {
+                    filter,
+                    reply: tx.clone(),
+                })
+                .is_err()
+            {
+                return Err(format!(
+                    "worker {w} is not taking requests; it may be stuck"
+                ));
+            }
+        }
+        drop(tx);
+        let mut rows = Vec::new();
+        let mut matched = 0;
+        let deadline = Instant::now() + WORKER_WAIT;
+        for (w, _) in self.inboxes.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (flows, m) = rx
+                .recv_timeout(left)
+                .map_err(|_| format!("worker {w} did not answer within {WORKER_WAIT:?}"))?;
+            matched += m;
+            rows.extend(flows.into_iter().map(|f| (w, f)));
+        }
+        // Which worker answered first is arbitrary; show them in a stable order.
+        rows.sort_by_key(|(_, f)| (f.client, f.vip));
+        let rows = rows
+            .into_iter()
+            .take(query.limit as usize)
+            .map(|(w, f)| FlowRow {
+                worker: w as u16,
+                client: f.client,
+                vip: f.vip,
+                virtual_name: self
+                    .ids
+                    .virtual_name(f.virtual_index)
+                    .unwrap_or_else(|| "?".into()),
+                state: f.state.to_string(),
+                real: f
+                    .real
+                    .and_then(|r| self.ids.real_name(r))
+                    .map(str::to_string),
+                server_local: f.server_local,
+                requests: f.requests,
+                idle_ms: f.idle_ticks / self.ticks_per_ms,
+            })
+            .collect();
+        Ok((rows, matched))
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

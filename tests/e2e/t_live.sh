@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# t_live — live reconfiguration through the control socket, HTTP redirects, DIPs and
+# backups (seed 003), with real peers:
+#  * the redirect virtual acme (VIP:8080) is bound to URLs u1, u2 linked to the DIPs of
+#    s1 and s2; `curl -L` is sent a 302 to http://<DIP>/<document> and lands on that
+#    real through its DIP, which splices it to the real (X-Server, body byte-exact);
+#  * the redirect itself: 302, Location with %d expanded, Connection: close;
+#  * `out-of-service real s1`: redirects go to u2 only; a connection to s1's DIP gets 503,
+#    then (after `backup s1 s3`) is spliced to s3, then (after `backup s1 u2`) is
+#    redirected to s2; `in-service real s1` brings it back;
+#  * bad commands change nothing and say what is wrong;
+#  * under wrk load on the splice virtual www: `weight s1 0`, then
+#    `out-of-service real s2`: from one second after each command the real gets no new
+#    request, and wrk sees no error and no non-2xx answer; `show flows` lists the
+#    client connections meanwhile;
+#  * `save` writes a file that `splicer check` accepts and that, loaded by a restarted
+#    Splicer, gives the same `show config`.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+command -v wrk >/dev/null || tb_die "missing command 'wrk' (run scripts/install-deps.sh)"
+tb_setup
+
+prefix=$(tb_unique_prefix live)
+cfg=$TB_DIR/live.toml
+log=$TB_LOG_DIR/splicer-live.log
+s1=${TB_SERVER_IPS[0]} s2=${TB_SERVER_IPS[1]}
+tb_write_splice_config "$cfg" "$prefix" 1 "" "" "[[virtual]]
+name = \"acme\"
+address = \"$TB_VIP:8080\"
+mode = \"redirect\"
+bind = [\"u1\", \"u2\"]
+
+[[url]]
+name = \"u1\"
+url = \"http://$s1/%d\"
+link = \"$s1\"
+
+[[url]]
+name = \"u2\"
+url = \"http://$s2/%d\"
+link = \"$s2\"
+
+[[dip]]
+address = \"$s1\"
+port = \"outside\"
+
+[[dip]]
+address = \"$s2\"
+port = \"outside\""
+tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
+
+cns=$TB_NS_CLIENT
+# The client reaches the DIPs (the reals' addresses) through Splicer's outside port.
+ip -n "$cns" route add "${s1%.*}.0/24" via "$TB_OUT_IP" || tb_die "cannot add the DIP route"
+
+# follow URL: "EFFECTIVE_URL SERVER SHA256" after following redirects.
+follow() {
+    local out
+    out=$(tb_in "$cns" curl -sS -L -m 5 -o "$TB_DIR/follow.body" \
+        -w '%{url_effective} %header{x-server}' "$1" 2>/dev/null)
+    printf '%s %s\n' "${out:-none none}" "$(sha256sum "$TB_DIR/follow.body" | cut -d' ' -f1)"
+}
+server_of() { tb_in "$cns" curl -sS -m 5 -o /dev/null -w '%header{x-server}' "$1" 2>/dev/null || true; }
+status_of() { tb_in "$cns" curl -sS -m 5 -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true; }
+ok_ctl() { tb_check "ctl $*" tb_ctl "$@"; }
+
+acme=http://$TB_VIP:8080
+want=$(tb_sha256 100k)
+seen=""
+for i in 1 2 3 4; do
+    read -r url who sum <<<"$(follow "$acme/files/100k")"
+    tb_log "curl -L $acme/files/100k → $url ($who)"
+    case $who in
+    s1) tb_check_cmp "redirect $i lands on s1 through its DIP" "$url" = "http://$s1/files/100k" ;;
+    s2) tb_check_cmp "redirect $i lands on s2 through its DIP" "$url" = "http://$s2/files/100k" ;;
+    *) tb_check "redirect $i lands on s1 or s2 (got '$who')" false ;;
+    esac
+    tb_check_cmp "redirect $i: the body is the real's file" "$sum" = "$want"
+    seen="$seen $who"
+done
+tb_check "round robin over the two URLs: both seen ($seen)" \
+    bash -c "grep -q s1 <<<'$seen' && grep -q s2 <<<'$seen'"
+
+head=$(tb_in "$cns" curl -sS -m 5 -D - -o /dev/null "$acme/a/b.html?x=1" 2>/dev/null | tr -d '\r')
+tb_check "the redirect is a 302" grep -q '^HTTP/1.1 302' <<<"$head"
+tb_check "... to the document asked for (%d)" \
+    grep -Eq "^Location: http://($s1|$s2)/a/b.html\\?x=1\$" <<<"$head"
+tb_check "... with Connection: close" grep -qi '^Connection: close$' <<<"$head"
+tb_check_cmp "http_redirects counted" "$(tb_ctl --json show stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["http_redirects"])')" -ge 5
+
+# Out of service: the URL linked to s1's DIP inherits the state.
+ok_ctl out-of-service real s1
+seen=""
+for i in 1 2 3 4; do
+    read -r url who _ <<<"$(follow "$acme/files/1b")"
+    seen="$seen $who"
+done
+tb_check_cmp "s1 out of service: every redirect goes to s2 ($seen)" "$seen" = " s2 s2 s2 s2"
+tb_check_cmp "a connection to s1's DIP, no backup: 503" "$(status_of "http://$s1/")" = 503
+ok_ctl backup s1 s3
+tb_check_cmp "backup s1 s3: s1's DIP is served by s3" "$(server_of "http://$s1/")" = s3
+ok_ctl backup s1 u2
+read -r url who sum <<<"$(follow "http://$s1/files/100k")"
+tb_check_cmp "backup s1 u2: s1's DIP redirects to u2 ($url)" "$url" = "http://$s2/files/100k"
+tb_check_cmp "... served by s2" "$who" = s2
+tb_check_cmp "... byte-exact" "$sum" = "$want"
+ok_ctl in-service real s1
+tb_check_cmp "in-service real s1: its DIP is s1 again" "$(server_of "http://$s1/")" = s1
+
+# Bad commands: an error on stderr, exit non-zero, nothing changed.
+before=$(tb_ctl show config)
+err=$(tb_ctl weight s9 5 2>&1 >/dev/null)
+tb_check "weight s9: refused" test $? -ne 0 -a -n "$err"
+tb_check "... naming the real ($err)" grep -q 's9 does not exist' <<<"$err"
+err=$(tb_ctl weight s1 2000 2>&1 >/dev/null)
+tb_check "weight 2000: refused, naming the range ($err)" grep -q '0..=1000' <<<"$err"
+err=$(tb_ctl no real s1 2>&1 >/dev/null)
+tb_check "no real s1 while bound: refused ($err)" grep -q 'bound' <<<"$err"
+tb_check_cmp "failed commands changed nothing" "$(tb_ctl show config)" = "$before"
+
+# Under load: each change takes effect within a second, with no failed request.
+declare -A mark
+for s in s1 s2 s3; do mark[$s]=$(tb_access_lines "$s"); done
+wrk_out=$TB_LOG_DIR/wrk-live.txt
+tb_in "$cns" timeout 40 wrk -t 2 -c 20 -d 9s --timeout 5s "http://$TB_VIP/" >"$wrk_out" 2>&1 &
+wrk_pid=$!
+tb__track_pid "$wrk_pid"
+sleep 2
+flows=$(tb_ctl show flows limit 5)
+tb_log "show flows under load:"
+sed 's/^/# | /' <<<"$flows"
+tb_check "show flows lists client connections of www" grep -q 'www' <<<"$flows"
+ok_ctl weight s1 0
+sleep 1
+s1_after=$(tb_access_lines s1)
+sleep 2
+ok_ctl out-of-service real s2
+sleep 1
+s2_after=$(tb_access_lines s2)
+s3_mid=$(tb_access_lines s3)
+wait "$wrk_pid"
+rc=$?
+sed 's/^/# | /' "$wrk_out"
+tb_check_cmp "wrk ran" "$rc" -eq 0
+tb_check "wrk: no socket errors" bash -c "! grep -q 'Socket errors' '$wrk_out'"
+tb_check "wrk: only 2xx answers" bash -c "! grep -q 'Non-2xx' '$wrk_out'"
+tb_check_cmp "s1 served requests before weight 0" "$((s1_after - mark[s1]))" -gt 0
+tb_check_cmp "weight s1 0: s1 got no request from a second after" "$(($(tb_access_lines s1) - s1_after))" -eq 0
+tb_check_cmp "out-of-service s2: s2 got no request from a second after" "$(($(tb_access_lines s2) - s2_after))" -eq 0
+tb_check_cmp "s3 carried the load at the end" "$(($(tb_access_lines s3) - s3_mid))" -gt 0
+tb_check_cmp "config_updates counted" "$(tb_ctl --json show stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["config_updates"])')" -ge 6
+
+# save: the running state, as a file that reproduces it.
+saved=$TB_DIR/live-saved.toml
+ok_ctl save "$saved"
+tb_check "splicer check accepts the saved file" "$SPLICER_BIN" check "$saved"
+tb_check "the saved file keeps s1's weight 0" grep -q '^weight = 0' "$saved"
+tb_check "... and s2 out of service" grep -q '^state = "oos"' "$saved"
+running=$(tb_ctl show config)
+tb_stop_splicer
+tb_check_cmp "Splicer exits 0" "$TB_SPLICER_RC" -eq 0
+tb_start_splicer "$saved" "$TB_LOG_DIR/splicer-live-saved.log" || tb_die "Splicer did not start from the saved file"
+tb_check_cmp "restarted from the saved file: the same show config" "$(tb_ctl show config)" = "$running"
+tb_check_cmp "... and s2 still gets nothing, s3 answers" "$(server_of "http://$TB_VIP/?x")" = s3
+tb_stop_splicer
+tb_check_cmp "Splicer exits 0" "$TB_SPLICER_RC" -eq 0
+
+tb_finish
