@@ -1590,12 +1590,12 @@ fn real_errors() {
 
 #[test]
 fn real_shape_errors() {
-    let s = one_real("name = \"s1\"\naddress = \"198.19.0.11:80\"\nbackup = true");
-    let line = s.lines().position(|l| l == "backup = true").unwrap() + 1;
-    let m = toml_err(&s, "`backup`", line);
+    let s = one_real("name = \"s1\"\naddress = \"198.19.0.11:80\"\nspare = true");
+    let line = s.lines().position(|l| l == "spare = true").unwrap() + 1;
+    let m = toml_err(&s, "`spare`", line);
     assert!(
         m.contains(
-            "unknown field `backup`, expected one of `name`, `address`, `weight`, `pool`, `maxconns`"
+            "unknown field `spare`, expected one of `name`, `address`, `weight`, `pool`, `maxconns`, `state`, `backup`"
         ),
         "{m}"
     );
@@ -1640,17 +1640,18 @@ fn virtual_routing_defaults() {
 
 #[test]
 fn mode_and_predictor_errors() {
+    // "redirect" is a mode now (see the redirect tests); an unknown one is refused.
     assert_eq!(
-        invalid(&www("mode = \"redirect\""), "virtual[0].mode"),
-        "virtual[0].mode: mode \"redirect\" is not available yet; accepted values: splice"
+        ok(&www("mode = \"redirect\"")).virtuals[0].mode,
+        Mode::Redirect
     );
     assert_eq!(
         invalid(&www("mode = \"proxy\""), "virtual[0].mode"),
-        "virtual[0].mode: unknown mode \"proxy\"; accepted values: splice"
+        "virtual[0].mode: unknown mode \"proxy\"; accepted values: splice, redirect"
     );
     assert_eq!(
         invalid(&www("mode = \"Splice\""), "virtual[0].mode"),
-        "virtual[0].mode: unknown mode \"Splice\"; accepted values: splice"
+        "virtual[0].mode: unknown mode \"Splice\"; accepted values: splice, redirect"
     );
     assert_eq!(
         invalid(&www("mode = 1"), "virtual[0].mode"),
