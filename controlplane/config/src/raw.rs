@@ -340,9 +340,11 @@ fn state(key: &str, value: Option<Value>) -> Result<ServiceState, ConfigError> {
         ServiceState::NAMES,
         ServiceState::from_name,
         |name| {
-            matches!(name, "out-of-service" | "out_of_service" | "disabled" | "down").then(|| {
-                format!("unknown state {name:?}; out of service is written \"oos\" (or \"maintenance\", \"sticky\", \"failed\")")
-            })
+            matches!(
+                name,
+                "out-of-service" | "out_of_service" | "disabled" | "down"
+            )
+            .then(|| format!("unknown state {name:?}; out of service is written \"oos\""))
         },
     )
 }
