@@ -868,3 +868,6 @@ impl std::str::FromStr for Config {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod edit_tests;
