@@ -38,10 +38,13 @@
 //! the key to fix (`port[1].address: ...`); unknown keys are errors too, reported with
 //! TOML's line/column context. The README's "Configuration reference" documents every key.
 //!
-//! A `Config` serializes back to TOML (`toml::to_string(&config)`) that loads to an
-//! equal `Config`: durations are written as humantime strings (`"10s"`), addresses as
+//! A `Config` serializes back to TOML ([`Config::to_toml`], or `toml::to_string(&config)`)
+//! that loads to an equal `Config`: durations are written as humantime strings (`"10s"`), addresses as
 //! strings (`"198.18.0.1/24"`, `"198.18.0.100:80"`), byte sizes as their shortest
-//! exact string (`"16KiB"`).
+//! exact string (`"16KiB"`); `state` and `backup` are left out when in service / unset.
+//!
+//! [`Config::edited`] applies one live change ([`Edit`]) and returns the new, validated
+//! configuration (see [`edit`]).
 //!
 //! [`Config::farm`] turns the reals and the virtuals' routing into the data plane's
 //! [`Farm`].
@@ -70,9 +73,10 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The default of every optional `[dataplane]`, `[[real]]` and `[[virtual]]` key.
+/// The default of every optional `[dataplane]`, `[[real]]`, `[[virtual]]` and `[[url]]`
+/// key.
 pub mod defaults {
-    use crate::{ByteSize, Mode, Predictor};
+    use crate::{ByteSize, Mode, Predictor, ServiceState};
     use std::time::Duration;
 
     /// `dataplane.workers`.
@@ -131,6 +135,12 @@ pub mod defaults {
     pub const MODE: Mode = Mode::Splice;
     /// `virtual.predictor`: round robin.
     pub const PREDICTOR: Predictor = Predictor::RoundRobin;
+    /// `state` of a real, virtual or URL: in service.
+    pub const STATE: ServiceState = ServiceState::InService;
+    /// `url.code`: 302 Found (seed 003's default).
+    pub const URL_CODE: u16 = 302;
+    /// `url.weight`.
+    pub const URL_WEIGHT: u16 = 1;
 }
 
 /// The whole configuration file.
@@ -336,8 +346,9 @@ pub struct Port {
 /// `[[real]]`: one real (back-end) server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Real {
-    /// `name` (required, unique among reals, 1 to 32 of `A-Z a-z 0-9 _ . -`): how
-    /// `bind` lists refer to the real, and its name in logs and statistics.
+    /// `name` (required, unique among reals, virtuals and URLs, 1 to 32 of
+    /// `A-Z a-z 0-9 _ . -`): how `bind` lists refer to the real, and its name in logs
+    /// and statistics.
     pub name: String,
     /// `address` (required, `"a.b.c.d:port"`, port 1..=65535): where the server
     /// listens. Not one of Splicer's own addresses (a port's address or a VIP), and
@@ -356,8 +367,10 @@ pub struct Real {
     /// `state` (default `"in-service"`): see [`ServiceState`].
     #[serde(skip_serializing_if = "ServiceState::is_in_service")]
     pub state: ServiceState,
-    /// `backup` (optional, the name of a real, virtual or URL): where new connections
-    /// to this real's DIP go while the real is out of service.
+    /// `backup` (optional, the name of another real, virtual or URL): where new
+    /// connections to this real's DIP go while the real is out of service. Following
+    /// backups from real or virtual to real or virtual must not come back to where it
+    /// started (a URL ends the chain).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
 }
@@ -449,8 +462,9 @@ pub struct Url {
     /// to, when it is not linked to a DIP (a URL linked to a DIP takes that DIP's real's
     /// weight).
     pub weight: u16,
-    /// `link` (optional): a virtual's name or a DIP's address whose state (and, for a
-    /// DIP, whose real's weight) the URL inherits (seed 003's `link` command).
+    /// `link` (optional): a virtual's name or a DIP's address (its IP, like
+    /// `"198.19.0.11"`) whose state (and, for a DIP, whose real's weight) the URL
+    /// inherits (seed 003's `link` command).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `state` (default `"in-service"`): an out-of-service URL gets no redirects.
@@ -485,6 +499,20 @@ impl Real {
             maxconns: defaults::REAL_MAXCONNS,
             state: ServiceState::InService,
             backup: None,
+        }
+    }
+}
+
+impl Url {
+    /// A `[[url]]` with the given name and URL and every other key at its default.
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            url: url.into(),
+            code: defaults::URL_CODE,
+            weight: defaults::URL_WEIGHT,
+            link: None,
+            state: defaults::STATE,
         }
     }
 }
@@ -551,8 +579,8 @@ pub struct Rule {
     /// called `name` (ASCII case-insensitive) has exactly `value`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<HeaderMatch>,
-    /// `bind` (required, at least one): names of the reals that serve matching
-    /// requests.
+    /// `bind` (required, at least one, no duplicates): names of the reals (in a splice
+    /// virtual) or URLs (in a redirect virtual) that serve matching requests.
     pub bind: Vec<String>,
 }
 
@@ -618,7 +646,8 @@ fn serialize_predictor<S: Serializer>(p: &Predictor, s: S) -> Result<S::Ok, S::E
 /// `[[virtual]]`: one virtual service (VIP and TCP port).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Virtual {
-    /// `name` (required, unique among virtuals, 1 to 32 of `a-z 0-9 _ -`).
+    /// `name` (required, unique among reals, virtuals and URLs, 1 to 32 of
+    /// `a-z 0-9 _ -`).
     pub name: String,
     /// `address` (required, `"a.b.c.d:port"`, port 1..=65535): where clients connect.
     /// Unique among virtuals; must not be a port's address.
@@ -634,15 +663,16 @@ pub struct Virtual {
     /// closed. Written as an integer (bytes) or a string like `"16KiB"` (see
     /// [`ByteSize`]).
     pub max_request_head: ByteSize,
-    /// `mode` (default `"splice"`, the only mode today): what the virtual does with a
-    /// request.
+    /// `mode` (default `"splice"`; `"splice"` or `"redirect"`): what the virtual does
+    /// with a request. A splice virtual's `bind` lists (its own and its rules') name
+    /// reals, a redirect virtual's name URLs.
     pub mode: Mode,
     /// `predictor` (default `"roundrobin"`, one of [`Predictor::NAMES`]): how a real is
     /// chosen inside the set a request selects.
     #[serde(serialize_with = "serialize_predictor")]
     pub predictor: Predictor,
-    /// `bind` (default `[]`, names of reals, no duplicates): the reals for requests no
-    /// rule matches. Empty: such requests are answered `503`.
+    /// `bind` (default `[]`, names of reals (splice) or URLs (redirect), no duplicates):
+    /// the members for requests no rule matches. Empty: such requests are answered `503`.
     pub bind: Vec<String>,
     /// `[[virtual.rule]]` (optional): content rules, tried in order; the first that
     /// matches picks its reals.
@@ -652,8 +682,9 @@ pub struct Virtual {
     /// connections (they go to its `backup`, or are refused).
     #[serde(skip_serializing_if = "ServiceState::is_in_service")]
     pub state: ServiceState,
-    /// `backup` (optional, the name of a real, virtual or URL): where new connections
-    /// go while this virtual is out of service or none of its members can take them.
+    /// `backup` (optional, the name of a real, another virtual or a URL): where new
+    /// connections go while this virtual is out of service or none of its members can
+    /// take them. Backups must not loop (see [`Real::backup`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
 }
@@ -711,6 +742,18 @@ impl Config {
         validate::validate(self)
     }
 
+    /// The configuration as TOML (what `save` writes): it loads back, with
+    /// [`Config::from_toml_str`], to a `Config` equal to this one. Every key is written
+    /// but `state` (when in service), `backup`, `link`, `port` and `gateway` (when
+    /// unset) and `metrics` (when off).
+    ///
+    /// # Panics
+    /// Never on a configuration built from the public fields: every value has a TOML
+    /// form.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("every Config value has a TOML form")
+    }
+
     /// The index in `ports` of the port that owns (answers ARP for) `virtuals[i]`:
     /// the port named by its `port` key, or else the port whose subnet contains its
     /// address. Computed on each call from the public fields (no hidden state).
@@ -759,3 +802,6 @@ impl std::str::FromStr for Config {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod edit_tests;

@@ -8,8 +8,8 @@
 
 use crate::validate::{self, IntRule};
 use crate::{
-    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane,
-    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Virtual,
+    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Dip,
+    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -30,6 +30,10 @@ pub(crate) struct RawConfig {
     real: Vec<RawReal>,
     #[serde(default, rename = "virtual", deserialize_with = "virtual_tables")]
     virtuals: Vec<RawVirtual>,
+    #[serde(default, deserialize_with = "url_tables")]
+    url: Vec<RawUrl>,
+    #[serde(default, deserialize_with = "dip_tables")]
+    dip: Vec<RawDip>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +83,8 @@ struct RawVirtual {
     mode: Option<Value>,
     predictor: Option<Value>,
     bind: Option<Value>,
+    state: Option<Value>,
+    backup: Option<Value>,
     #[serde(default, deserialize_with = "rule_tables")]
     rule: Vec<RawRule>,
 }
@@ -91,6 +97,26 @@ struct RawReal {
     weight: Option<Value>,
     pool: Option<Value>,
     maxconns: Option<Value>,
+    state: Option<Value>,
+    backup: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[url]] table")]
+struct RawUrl {
+    name: Option<Value>,
+    url: Option<Value>,
+    code: Option<Value>,
+    weight: Option<Value>,
+    link: Option<Value>,
+    state: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[dip]] table")]
+struct RawDip {
+    address: Option<Value>,
+    port: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -144,6 +170,14 @@ fn virtual_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawVirtual>, D:
 
 fn real_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawReal>, D::Error> {
     d.deserialize_seq(Tables("real", PhantomData))
+}
+
+fn url_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawUrl>, D::Error> {
+    d.deserialize_seq(Tables("url", PhantomData))
+}
+
+fn dip_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawDip>, D::Error> {
+    d.deserialize_seq(Tables("dip", PhantomData))
 }
 
 fn rule_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawRule>, D::Error> {
@@ -240,8 +274,13 @@ fn socket_address(
     })
 }
 
-/// A list of real names: `bind = ["s1", "s2"]`.
-fn names(key: &str, value: Value) -> Result<Vec<String>, ConfigError> {
+/// A list of member names: `bind = ["s1", "s2"]`, of reals (`mode` splice) or URLs
+/// (`mode` redirect).
+fn names(key: &str, value: Value, mode: Mode) -> Result<Vec<String>, ConfigError> {
+    let (table, example) = match mode {
+        Mode::Splice => ("[[real]]", "[\"s1\", \"s2\"]"),
+        Mode::Redirect => ("[[url]]", "[\"coyote\", \"roadrunner\"]"),
+    };
     match value {
         Value::Array(items) => items
             .into_iter()
@@ -251,7 +290,7 @@ fn names(key: &str, value: Value) -> Result<Vec<String>, ConfigError> {
                 other => Err(ConfigError::invalid(
                     format!("{key}[{i}]"),
                     format!(
-                        "expected a string (the name of a [[real]]), got {}",
+                        "expected a string (the name of a {table}), got {}",
                         describe(&other)
                     ),
                 )),
@@ -260,7 +299,7 @@ fn names(key: &str, value: Value) -> Result<Vec<String>, ConfigError> {
         other => Err(ConfigError::invalid(
             key,
             format!(
-                "expected an array of [[real]] names (like [\"s1\", \"s2\"]), got {}",
+                "expected an array of {table} names (like {example}), got {}",
                 describe(&other)
             ),
         )),
@@ -289,6 +328,30 @@ fn choice<T>(
         };
         ConfigError::invalid(key, message)
     })
+}
+
+/// A `state`: one of [`ServiceState::NAMES`], default in service.
+fn state(key: &str, value: Option<Value>) -> Result<ServiceState, ConfigError> {
+    choice(
+        key,
+        value,
+        defaults::STATE,
+        "state",
+        ServiceState::NAMES,
+        ServiceState::from_name,
+        |name| {
+            matches!(
+                name,
+                "out-of-service" | "out_of_service" | "disabled" | "down"
+            )
+            .then(|| format!("unknown state {name:?}; out of service is written \"oos\""))
+        },
+    )
+}
+
+/// An optional string key (`backup`, `link`, `port`).
+fn optional_string(key: &str, value: Option<Value>) -> Result<Option<String>, ConfigError> {
+    value.map(|v| string(key, v)).transpose()
 }
 
 fn required(key: &str, value: Option<Value>, example: &str) -> Result<Value, ConfigError> {
@@ -328,8 +391,18 @@ impl TryFrom<RawConfig> for Config {
                 .enumerate()
                 .map(|(i, v)| v.convert(i))
                 .collect::<Result<_, _>>()?,
-            urls: Vec::new(),
-            dips: Vec::new(),
+            urls: raw
+                .url
+                .into_iter()
+                .enumerate()
+                .map(|(i, u)| u.convert(i))
+                .collect::<Result<_, _>>()?,
+            dips: raw
+                .dip
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| d.convert(i))
+                .collect::<Result<_, _>>()?,
         };
         config.validate()?;
         Ok(config)
@@ -554,9 +627,7 @@ impl RawVirtual {
             "mode",
             Mode::NAMES,
             Mode::from_name,
-            |name| {
-                (name == "redirect").then(|| "mode \"redirect\" is not available yet".to_string())
-            },
+            |_| None,
         )?;
         let predictor = choice(
             &key("predictor"),
@@ -569,13 +640,15 @@ impl RawVirtual {
         )?;
         let bind = match self.bind {
             None => Vec::new(),
-            Some(v) => names(&key("bind"), v)?,
+            Some(v) => names(&key("bind"), v, mode)?,
         };
+        let state = state(&key("state"), self.state)?;
+        let backup = optional_string(&key("backup"), self.backup)?;
         let rules = self
             .rule
             .into_iter()
             .enumerate()
-            .map(|(j, r)| r.convert(i, j))
+            .map(|(j, r)| r.convert(i, j, mode))
             .collect::<Result<_, _>>()?;
         Ok(Virtual {
             name,
@@ -586,8 +659,8 @@ impl RawVirtual {
             predictor,
             bind,
             rules,
-            state: ServiceState::InService,
-            backup: None,
+            state,
+            backup,
         })
     }
 }
@@ -629,14 +702,82 @@ impl RawReal {
                 self.maxconns,
                 defaults::REAL_MAXCONNS,
             )?,
-            state: ServiceState::InService,
-            backup: None,
+            state: state(&key("state"), self.state)?,
+            backup: optional_string(&key("backup"), self.backup)?,
         })
     }
 }
 
+impl RawUrl {
+    fn convert(self, i: usize) -> Result<Url, ConfigError> {
+        let key = |field: &str| format!("url[{i}].{field}");
+        let name = string(
+            &key("name"),
+            required(&key("name"), self.name, "name = \"coyote\"")?,
+        )?;
+        let url = string(
+            &key("url"),
+            required(
+                &key("url"),
+                self.url,
+                "url = \"http://coyote.acme.example/%d\"",
+            )?,
+        )?;
+        let code = match self.code {
+            None => defaults::URL_CODE,
+            Some(Value::Integer(c)) => {
+                u16::try_from(c).map_err(|_| validate::url_code_error(&key("code"), c))?
+            }
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    key("code"),
+                    format!("expected an integer, got {}", describe(&other)),
+                ))
+            }
+        };
+        Ok(Url {
+            name,
+            url,
+            code,
+            weight: integer_at(
+                &key("weight"),
+                &validate::URL_WEIGHT,
+                self.weight,
+                defaults::URL_WEIGHT,
+            )?,
+            link: optional_string(&key("link"), self.link)?,
+            state: state(&key("state"), self.state)?,
+        })
+    }
+}
+
+impl RawDip {
+    fn convert(self, i: usize) -> Result<Dip, ConfigError> {
+        let key = |field: &str| format!("dip[{i}].{field}");
+        let address = string(
+            &key("address"),
+            required(&key("address"), self.address, "address = \"198.19.0.11\"")?,
+        )?;
+        let address = address.trim().parse::<Ipv4Addr>().map_err(|_| {
+            let hint = match address.trim().parse::<SocketAddrV4>() {
+                Ok(s) => format!("; a DIP takes its real's TCP port, write \"{}\"", s.ip()),
+                Err(_) => String::new(),
+            };
+            ConfigError::invalid(
+                key("address"),
+                format!("{address:?} is not an IPv4 address (like 198.19.0.11){hint}"),
+            )
+        })?;
+        let port = string(
+            &key("port"),
+            required(&key("port"), self.port, "port = \"outside\"")?,
+        )?;
+        Ok(Dip { address, port })
+    }
+}
+
 impl RawRule {
-    fn convert(self, i: usize, j: usize) -> Result<Rule, ConfigError> {
+    fn convert(self, i: usize, j: usize, mode: Mode) -> Result<Rule, ConfigError> {
         let key = |field: &str| format!("virtual[{i}].rule[{j}].{field}");
         let optional = |field: &str, value: Option<Value>| -> Result<Option<String>, ConfigError> {
             value.map(|v| string(&key(field), v)).transpose()
@@ -665,9 +806,14 @@ impl RawRule {
                 })
             }
         };
+        let example = match mode {
+            Mode::Splice => "bind = [\"s2\"]",
+            Mode::Redirect => "bind = [\"coyote\"]",
+        };
         let bind = names(
             &key("bind"),
-            required(&key("bind"), self.bind, "bind = [\"s2\"]")?,
+            required(&key("bind"), self.bind, example)?,
+            mode,
         )?;
         Ok(Rule {
             name,
