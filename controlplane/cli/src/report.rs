@@ -424,12 +424,20 @@ pub fn table(headers: &[String], rows: Vec<Vec<String>>) -> String {
 pub fn table_sections(headers: &[String], sections: Vec<Vec<Vec<String>>>) -> String {
     let columns = headers.len();
     let mut width: Vec<usize> = headers.iter().map(String::len).collect();
+    // Right-aligned: columns of numbers ('-' for none), with at least one number (a
+    // column of '-' only, like a backup nothing has, is text).
     let mut numeric = vec![true; columns];
+    let mut any_number = vec![false; columns];
     for row in sections.iter().flatten() {
         for (i, cell) in row.iter().enumerate().take(columns) {
             width[i] = width[i].max(cell.len());
-            numeric[i] &= cell.parse::<u64>().is_ok() || cell == "-";
+            let number = cell.parse::<u64>().is_ok();
+            numeric[i] &= number || cell == "-";
+            any_number[i] |= number;
         }
+    }
+    for (n, any) in numeric.iter_mut().zip(any_number) {
+        *n &= any;
     }
     let line = |cells: &[String]| {
         let mut out = String::new();
@@ -1400,6 +1408,12 @@ mod tests {
             vec![strings(&["a", "5"]), strings(&["bb", "100"])],
         );
         assert_eq!(t, "name    n\na       5\nbb    100\n");
+        // A column of '-' only is text, left-aligned.
+        let t = table(
+            &strings(&["n", "backup"]),
+            vec![strings(&["1", "-"]), strings(&["2", "-"])],
+        );
+        assert_eq!(t, "n  backup\n1  -\n2  -\n");
     }
 
     fn port(name: &str) -> PortRow {
