@@ -71,21 +71,12 @@ pub fn ctl(socket: &Path, words: &[String], json: bool) -> bool {
     }
 }
 
-/// The names of the running appliance, for completion (empty when it does not answer).
+/// The names of the running appliance, for completion (empty when it does not answer):
+/// one `show config` gives them all, URLs, DIPs and rules included.
 fn fetch_names(socket: &Path) -> Names {
-    let list = |command: &str| -> Vec<String> {
-        request(socket, command)
-            .ok()
-            .and_then(|r| r.data.as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|row| row["name"].as_str().map(str::to_string))
-            .collect()
-    };
-    Names {
-        virtuals: list("show virtual"),
-        reals: list("show real"),
-        ports: list("show ports"),
+    match request(socket, "show config") {
+        Ok(r) if r.ok => Names::from_config_json(&r.data),
+        _ => Names::default(),
     }
 }
 
@@ -182,7 +173,7 @@ pub fn shell(socket: &Path) -> Result<(), String> {
             Ok(r) => println!("error: {}", r.text),
             Err(e) => println!("error: {e}"),
         }
-        // Names may have changed (later: virtuals and reals added at runtime).
+        // Names change with the commands that edit the configuration.
         if let Some(h) = editor.helper_mut() {
             h.names = fetch_names(socket);
         }

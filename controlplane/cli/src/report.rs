@@ -1,10 +1,12 @@
 //! What the `show` commands return: plain data gathered by the control core, rendered
 //! here as text for people and JSON for programs, and as the `stats ...` log lines.
 
+use crate::command::FlowQuery;
 use crate::protocol::Response;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
-use splicer_config::{Config, Rule};
+use splicer_config::{Config, Dip, Mode, Real, Rule, ServiceState};
+use std::net::SocketAddrV4;
 
 /// Named counter values in a fixed order (the order of the log lines). Serializes as a
 /// JSON object in that order.
@@ -422,12 +424,20 @@ pub fn table(headers: &[String], rows: Vec<Vec<String>>) -> String {
 pub fn table_sections(headers: &[String], sections: Vec<Vec<Vec<String>>>) -> String {
     let columns = headers.len();
     let mut width: Vec<usize> = headers.iter().map(String::len).collect();
+    // Right-aligned: columns of numbers ('-' for none), with at least one number (a
+    // column of '-' only, like a backup nothing has, is text).
     let mut numeric = vec![true; columns];
+    let mut any_number = vec![false; columns];
     for row in sections.iter().flatten() {
         for (i, cell) in row.iter().enumerate().take(columns) {
             width[i] = width[i].max(cell.len());
-            numeric[i] &= cell.parse::<u64>().is_ok() || cell == "-";
+            let number = cell.parse::<u64>().is_ok();
+            numeric[i] &= number || cell == "-";
+            any_number[i] |= number;
         }
+    }
+    for (n, any) in numeric.iter_mut().zip(any_number) {
+        *n &= any;
     }
     let line = |cells: &[String]| {
         let mut out = String::new();
@@ -625,8 +635,9 @@ pub fn rule_match(rule: &Rule) -> String {
     parts.join(" ")
 }
 
-/// `show virtual [name]`, from the running configuration: one table of the virtuals,
-/// then one of their rules (when they have any).
+/// `show virtual [name]`, from the running configuration: one table of the virtuals and
+/// DIPs (kind `dip`, named by their address), then one of their rules (when they have
+/// any). A DIP has the port of its real, is bound to it and shares its state and backup.
 pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
@@ -636,29 +647,30 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             continue;
         }
         let port = &config.ports[config.virtual_port_index(i)].name;
-        // The name the configuration file uses (`Mode` serializes as it).
-        let mode = serde_json::to_value(v.mode)
-            .ok()
-            .and_then(|m| m.as_str().map(str::to_string))
-            .unwrap_or_default();
         rows.push(json!({
             "name": v.name,
+            "kind": "virtual",
             "address": v.address.to_string(),
             "port": port,
             "max_request_head": v.max_request_head.to_string(),
             "max_request_head_bytes": v.max_request_head.bytes(),
-            "mode": mode,
+            "mode": v.mode.name(),
             "predictor": v.predictor.name(),
+            "state": v.state.name(),
+            "backup": v.backup,
             "bind": v.bind,
             "rules": serde_json::to_value(&v.rules).unwrap_or(Value::Null),
         }));
         lines.push(vec![
             v.name.clone(),
+            "virtual".to_string(),
             v.address.to_string(),
             port.clone(),
             v.max_request_head.to_string(),
-            mode,
+            v.mode.name().to_string(),
             v.predictor.name().to_string(),
+            v.state.name().to_string(),
+            dash(v.backup.as_deref()),
             name_list(&v.bind),
         ]);
         for r in &v.rules {
@@ -670,6 +682,40 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             ]);
         }
     }
+    for d in &config.dips {
+        let ip = d.address.to_string();
+        if name.is_some_and(|n| n != ip) {
+            continue;
+        }
+        let real = dip_real(config, d);
+        let address = real.map_or_else(|| ip.clone(), |r| format!("{ip}:{}", r.address.port()));
+        let bind: Vec<String> = real.map(|r| r.name.clone()).into_iter().collect();
+        let state = real.map_or(ServiceState::InService, |r| r.state);
+        let backup = real.and_then(|r| r.backup.clone());
+        rows.push(json!({
+            "name": ip,
+            "kind": "dip",
+            "address": address,
+            "port": d.port,
+            "mode": Mode::Splice.name(),
+            "state": state.name(),
+            "backup": backup,
+            "bind": bind,
+            "rules": [],
+        }));
+        lines.push(vec![
+            ip.clone(),
+            "dip".to_string(),
+            address,
+            d.port.clone(),
+            "-".to_string(),
+            Mode::Splice.name().to_string(),
+            "-".to_string(),
+            state.name().to_string(),
+            dash(backup.as_deref()),
+            name_list(&bind),
+        ]);
+    }
     if let (Some(n), true) = (name, rows.is_empty()) {
         return Response::error(format!("virtual {n} does not exist"));
     }
@@ -679,11 +725,14 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
         let mut text = table(
             &strings(&[
                 "name",
+                "kind",
                 "address",
                 "port",
                 "max_request_head",
                 "mode",
                 "predictor",
+                "state",
+                "backup",
                 "bind",
             ]),
             lines,
@@ -700,8 +749,18 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
     Response::with_data(text, Value::Array(rows))
 }
 
-/// What binds real `real`: `(virtual, None)` for a virtual's bind list, `(virtual,
-/// Some(rule))` for one of its rules; in configuration order.
+/// The real a DIP is made for: the one with its address.
+fn dip_real<'a>(config: &'a Config, dip: &Dip) -> Option<&'a Real> {
+    config.reals.iter().find(|r| *r.address.ip() == dip.address)
+}
+
+/// The value as a cell, `-` for none.
+fn dash(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_string()
+}
+
+/// What binds real (or URL) `real`: `(virtual, None)` for a virtual's bind list,
+/// `(virtual, Some(rule))` for one of its rules; in configuration order.
 pub fn bound_by<'a>(config: &'a Config, real: &str) -> Vec<(&'a str, Option<&'a str>)> {
     let mut out = Vec::new();
     for v in &config.virtuals {
@@ -732,6 +791,8 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             "weight": r.weight,
             "pool": r.pool,
             "maxconns": r.maxconns,
+            "state": r.state.name(),
+            "backup": r.backup,
             "bound_by": bound
                 .iter()
                 .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
@@ -750,6 +811,8 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             r.weight.to_string(),
             r.pool.to_string(),
             r.maxconns.to_string(),
+            r.state.name().to_string(),
+            dash(r.backup.as_deref()),
             name_list(&bound),
         ]);
     }
@@ -760,13 +823,230 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
         "no real server is configured".to_string()
     } else {
         table(
-            &strings(&["name", "address", "weight", "pool", "maxconns", "bound_by"]),
+            &strings(&[
+                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+            ]),
             lines,
         )
         .trim_end()
         .to_string()
     };
     Response::with_data(text, Value::Array(rows))
+}
+
+/// The state a URL effectively has: its own, unless that is in service; then the state
+/// of what it is linked to (a virtual, or a DIP's real).
+pub fn url_effective_state(config: &Config, url: &splicer_config::Url) -> ServiceState {
+    if !url.state.is_in_service() {
+        return url.state;
+    }
+    let Some(link) = &url.link else {
+        return url.state;
+    };
+    if let Some(v) = config.virtuals.iter().find(|v| v.name == *link) {
+        return v.state;
+    }
+    config
+        .dips
+        .iter()
+        .find(|d| d.address.to_string() == *link)
+        .and_then(|d| dip_real(config, d))
+        .map_or(url.state, |r| r.state)
+}
+
+/// `show url [name]`, from the running configuration.
+pub fn show_url(config: &Config, name: Option<&str>) -> Response {
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    for u in &config.urls {
+        if name.is_some_and(|n| n != u.name) {
+            continue;
+        }
+        let effective = url_effective_state(config, u);
+        // A URL linked to a DIP takes the DIP real's weight.
+        let effective_weight = u
+            .link
+            .as_ref()
+            .and_then(|l| config.dips.iter().find(|d| d.address.to_string() == *l))
+            .and_then(|d| dip_real(config, d))
+            .map_or(u.weight, |r| r.weight);
+        let bound = bound_by(config, &u.name);
+        let bound_names: Vec<String> = bound
+            .iter()
+            .map(|(v, rule)| match rule {
+                Some(rule) => format!("{v}/{rule}"),
+                None => v.to_string(),
+            })
+            .collect();
+        rows.push(json!({
+            "name": u.name,
+            "url": u.url,
+            "code": u.code,
+            "weight": u.weight,
+            "effective_weight": effective_weight,
+            "link": u.link,
+            "state": u.state.name(),
+            "effective_state": effective.name(),
+            "bound_by": bound
+                .iter()
+                .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
+                .collect::<Vec<_>>(),
+        }));
+        lines.push(vec![
+            u.name.clone(),
+            u.url.clone(),
+            u.code.to_string(),
+            u.weight.to_string(),
+            dash(u.link.as_deref()),
+            u.state.name().to_string(),
+            effective.name().to_string(),
+            name_list(&bound_names),
+        ]);
+    }
+    if let (Some(n), true) = (name, rows.is_empty()) {
+        return Response::error(format!("url {n} does not exist"));
+    }
+    let text = if rows.is_empty() {
+        "no URL is configured".to_string()
+    } else {
+        table(
+            &strings(&[
+                "name",
+                "url",
+                "code",
+                "weight",
+                "link",
+                "state",
+                "effective",
+                "bound_by",
+            ]),
+            lines,
+        )
+        .trim_end()
+        .to_string()
+    };
+    Response::with_data(text, Value::Array(rows))
+}
+
+/// `show rule [virtual]` (and `rule list <virtual>`): the content rules in the order
+/// they are tried, with their 1-based position.
+pub fn show_rule(config: &Config, virtual_name: Option<&str>) -> Response {
+    let shown: Vec<_> = config
+        .virtuals
+        .iter()
+        .filter(|v| virtual_name.is_none_or(|n| n == v.name))
+        .collect();
+    if let (Some(n), true) = (virtual_name, shown.is_empty()) {
+        return Response::error(format!("virtual {n} does not exist"));
+    }
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    for v in shown {
+        for (i, r) in v.rules.iter().enumerate() {
+            let mut row = serde_json::to_value(r).unwrap_or(Value::Null);
+            row["virtual"] = json!(v.name);
+            row["position"] = json!(i + 1);
+            rows.push(row);
+            lines.push(vec![
+                v.name.clone(),
+                (i + 1).to_string(),
+                r.name.clone(),
+                rule_match(r),
+                name_list(&r.bind),
+            ]);
+        }
+    }
+    let text = match (virtual_name, rows.is_empty()) {
+        (Some(n), true) => format!("virtual {n} has no content rule"),
+        (None, true) => "no content rule is configured".to_string(),
+        _ => table(
+            &strings(&["virtual", "position", "rule", "match", "bind"]),
+            lines,
+        )
+        .trim_end()
+        .to_string(),
+    };
+    Response::with_data(text, Value::Array(rows))
+}
+
+/// One open client connection, as `show flows` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlowRow {
+    /// The worker that owns it.
+    pub worker: u16,
+    /// The client's address and port.
+    pub client: SocketAddrV4,
+    /// The VIP and port it connected to.
+    pub vip: SocketAddrV4,
+    /// The virtual's name (a DIP's address for a DIP).
+    #[serde(rename = "virtual")]
+    pub virtual_name: String,
+    /// Its state (`established`, `spliced`, `draining`...).
+    pub state: String,
+    /// The real it is spliced to now, if any.
+    pub real: Option<String>,
+    /// The local address of that server connection, if any.
+    pub server_local: Option<SocketAddrV4>,
+    /// Requests it carried.
+    pub requests: u32,
+    /// Milliseconds since it last carried data.
+    pub idle_ms: u64,
+}
+
+/// `show flows ...` over the rows the control core gathered: `rows` are the first
+/// matching flows (at most `query.limit`), `matched` how many matched in all.
+pub fn show_flows(rows: &[FlowRow], matched: u64, query: &FlowQuery) -> Response {
+    let shown = rows.len() as u64;
+    let data = json!({
+        "query": query,
+        "matched": matched,
+        "shown": shown,
+        "flows": rows,
+    });
+    if rows.is_empty() {
+        let text = if query.virtual_id.is_none() && query.real.is_none() && query.client.is_none() {
+            "no client connection is open"
+        } else {
+            "no flow matches"
+        };
+        return Response::with_data(text, data);
+    }
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+    let mut text = table(
+        &strings(&[
+            "worker",
+            "client",
+            "vip",
+            "virtual",
+            "state",
+            "real",
+            "server_local",
+            "requests",
+            "idle_ms",
+        ]),
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.worker.to_string(),
+                    r.client.to_string(),
+                    r.vip.to_string(),
+                    r.virtual_name.clone(),
+                    r.state.clone(),
+                    opt(r.real.clone()),
+                    opt(r.server_local.map(|a| a.to_string())),
+                    r.requests.to_string(),
+                    r.idle_ms.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    if shown < matched {
+        text.push_str(&format!(
+            "showing {shown} of {matched} matching flows (limit {})",
+            query.limit
+        ));
+    }
+    Response::with_data(text.trim_end(), data)
 }
 
 /// `show pools [real]` over the pools the control core gathered: one row per real and
@@ -1128,6 +1408,12 @@ mod tests {
             vec![strings(&["a", "5"]), strings(&["bb", "100"])],
         );
         assert_eq!(t, "name    n\na       5\nbb    100\n");
+        // A column of '-' only is text, left-aligned.
+        let t = table(
+            &strings(&["n", "backup"]),
+            vec![strings(&["1", "-"]), strings(&["2", "-"])],
+        );
+        assert_eq!(t, "n  backup\n1  -\n2  -\n");
     }
 
     fn port(name: &str) -> PortRow {
@@ -1291,11 +1577,14 @@ bind = ["s1"]
             lines[0],
             [
                 "name",
+                "kind",
                 "address",
                 "port",
                 "max_request_head",
                 "mode",
                 "predictor",
+                "state",
+                "backup",
                 "bind"
             ]
         );
@@ -1303,11 +1592,14 @@ bind = ["s1"]
             lines[1],
             [
                 "www",
+                "virtual",
                 "198.18.0.100:80",
                 "outside",
                 "16KiB",
                 "splice",
                 "roundrobin",
+                "in-service",
+                "-",
                 "s1,s2"
             ]
         );
@@ -1315,11 +1607,14 @@ bind = ["s1"]
             lines[2],
             [
                 "api",
+                "virtual",
                 "198.18.0.101:80",
                 "outside",
                 "16KiB",
                 "splice",
                 "roundrobin",
+                "in-service",
+                "-",
                 "-"
             ]
         );
@@ -1383,13 +1678,17 @@ bind = ["s1"]
         assert_eq!(
             lines,
             vec![
-                vec!["name", "address", "weight", "pool", "maxconns", "bound_by"],
+                vec![
+                    "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by"
+                ],
                 vec![
                     "s1",
                     "198.19.0.11:80",
                     "1",
                     "4",
                     "64",
+                    "in-service",
+                    "-",
                     "www,www/rule2,api/rule1"
                 ],
                 vec![
@@ -1398,9 +1697,20 @@ bind = ["s1"]
                     "3",
                     "0",
                     "16",
+                    "in-service",
+                    "-",
                     "www,www/img,www/rule2"
                 ],
-                vec!["spare", "198.19.0.13:8080", "1", "4", "64", "-"],
+                vec![
+                    "spare",
+                    "198.19.0.13:8080",
+                    "1",
+                    "4",
+                    "64",
+                    "in-service",
+                    "-",
+                    "-"
+                ],
             ]
         );
         let s2 = show_real(&c, Some("s2"));
@@ -1539,5 +1849,321 @@ bind = ["s1"]
         assert!(r.ok);
         assert_eq!(Config::from_toml_str(&r.text).unwrap(), c);
         assert_eq!(r.data["dataplane"]["workers"], 1);
+    }
+
+    /// farm_config with live state: a DIP for s1, a redirect virtual, URLs, states and
+    /// backups (set on the fields: the TOML of [[url]] and [[dip]] is not parsed yet).
+    fn live_config() -> Config {
+        let mut c = farm_config();
+        c.reals[0].state = ServiceState::Maintenance;
+        c.reals[0].backup = Some("moved".into());
+        c.virtuals[1].state = ServiceState::Sticky;
+        c.virtuals[1].mode = Mode::Redirect;
+        c.virtuals[1].bind = vec!["moved".into()];
+        c.virtuals[1].backup = Some("www".into());
+        let url = |name: &str, link: Option<&str>, state| splicer_config::Url {
+            name: name.into(),
+            url: format!("http://%h/{name}/%d"),
+            code: 302,
+            weight: 1,
+            link: link.map(str::to_string),
+            state,
+        };
+        c.urls = vec![
+            url("moved", Some("api"), ServiceState::InService),
+            url("gone", Some("198.19.0.11"), ServiceState::InService),
+            url("down", Some("www"), ServiceState::Failed),
+            url("plain", None, ServiceState::InService),
+        ];
+        c.urls[3].code = 301;
+        c.urls[3].weight = 7;
+        c.dips = vec![Dip {
+            address: "198.19.0.11".parse().unwrap(),
+            port: "outside".into(),
+        }];
+        c
+    }
+
+    #[test]
+    fn virtuals_show_state_backup_and_dips() {
+        let c = live_config();
+        let all = show_virtual(&c, None);
+        let lines = words(&all.text);
+        assert_eq!(
+            lines[2],
+            [
+                "api",
+                "virtual",
+                "198.18.0.101:80",
+                "outside",
+                "16KiB",
+                "redirect",
+                "roundrobin",
+                "sticky",
+                "www",
+                "moved"
+            ]
+        );
+        assert_eq!(
+            lines[3],
+            [
+                "198.19.0.11",
+                "dip",
+                "198.19.0.11:80",
+                "outside",
+                "-",
+                "splice",
+                "-",
+                "maintenance",
+                "moved",
+                "s1"
+            ]
+        );
+        assert_eq!(all.data[1]["state"], "sticky");
+        assert_eq!(all.data[1]["backup"], "www");
+        assert_eq!(all.data[0]["backup"], Value::Null);
+        assert_eq!(all.data[2]["kind"], "dip");
+        assert_eq!(all.data[2]["bind"], json!(["s1"]));
+        let dip = show_virtual(&c, Some("198.19.0.11"));
+        assert_eq!(dip.data.as_array().unwrap().len(), 1);
+        assert_eq!(dip.text.lines().count(), 2, "{}", dip.text);
+        assert_eq!(dip.data[0]["address"], "198.19.0.11:80");
+
+        let reals = show_real(&c, Some("s1"));
+        assert_eq!(
+            words(&reals.text)[1],
+            [
+                "s1",
+                "198.19.0.11:80",
+                "1",
+                "4",
+                "64",
+                "maintenance",
+                "moved",
+                "www,www/rule2,api/rule1"
+            ]
+        );
+        assert_eq!(reals.data[0]["state"], "maintenance");
+        assert_eq!(reals.data[0]["backup"], "moved");
+    }
+
+    #[test]
+    fn urls_with_their_effective_state() {
+        let c = live_config();
+        let all = show_url(&c, None);
+        assert!(all.ok);
+        assert_eq!(
+            words(&all.text),
+            vec![
+                vec![
+                    "name",
+                    "url",
+                    "code",
+                    "weight",
+                    "link",
+                    "state",
+                    "effective",
+                    "bound_by"
+                ],
+                // Linked to a sticky virtual; bound by api.
+                vec![
+                    "moved",
+                    "http://%h/moved/%d",
+                    "302",
+                    "1",
+                    "api",
+                    "in-service",
+                    "sticky",
+                    "api"
+                ],
+                // Linked to a DIP whose real is in maintenance.
+                vec![
+                    "gone",
+                    "http://%h/gone/%d",
+                    "302",
+                    "1",
+                    "198.19.0.11",
+                    "in-service",
+                    "maintenance",
+                    "-"
+                ],
+                // Its own state wins over the link's.
+                vec![
+                    "down",
+                    "http://%h/down/%d",
+                    "302",
+                    "1",
+                    "www",
+                    "failed",
+                    "failed",
+                    "-"
+                ],
+                vec![
+                    "plain",
+                    "http://%h/plain/%d",
+                    "301",
+                    "7",
+                    "-",
+                    "in-service",
+                    "in-service",
+                    "-"
+                ],
+            ]
+        );
+        assert_eq!(all.data[0]["effective_state"], "sticky");
+        assert_eq!(
+            all.data[0]["bound_by"],
+            json!([{"virtual": "api", "rule": null}])
+        );
+        assert_eq!(all.data[3]["link"], Value::Null);
+        let mut heavy = c.clone();
+        heavy.reals[0].weight = 9;
+        assert_eq!(
+            show_url(&heavy, Some("gone")).data[0]["effective_weight"],
+            9
+        );
+        assert_eq!(show_url(&heavy, Some("gone")).data[0]["weight"], 1);
+        assert_eq!(
+            show_url(&c, Some("plain")).data.as_array().unwrap().len(),
+            1
+        );
+        assert_eq!(
+            show_url(&c, Some("x")),
+            Response::error("url x does not exist")
+        );
+        let none = farm_config();
+        assert_eq!(show_url(&none, None).text, "no URL is configured");
+        assert_eq!(show_url(&none, None).data, json!([]));
+    }
+
+    #[test]
+    fn rules_with_their_positions() {
+        let c = farm_config();
+        let all = show_rule(&c, None);
+        assert!(all.ok);
+        let lines = words(&all.text);
+        assert_eq!(lines[0], ["virtual", "position", "rule", "match", "bind"]);
+        assert_eq!(
+            lines[1],
+            [
+                "www",
+                "1",
+                "img",
+                "path_prefix=/img/",
+                "path_suffix=.jpg",
+                "s2"
+            ]
+        );
+        assert_eq!(lines[2][..3], ["www", "2", "rule2"]);
+        assert_eq!(lines[3], ["api", "1", "rule1", "path_prefix=/v1/", "s1"]);
+        assert_eq!(lines.len(), 4);
+        assert_eq!(all.data[1]["position"], 2);
+        assert_eq!(all.data[1]["virtual"], "www");
+        assert_eq!(all.data[1]["method"], "POST");
+        assert_eq!(all.data[1]["bind"], json!(["s1", "s2"]));
+        let api = show_rule(&c, Some("api"));
+        assert_eq!(api.data.as_array().unwrap().len(), 1);
+        assert_eq!(api.text.lines().count(), 2);
+        assert_eq!(
+            show_rule(&c, Some("nope")),
+            Response::error("virtual nope does not exist")
+        );
+        let plain = config();
+        assert_eq!(
+            show_rule(&plain, Some("www")).text,
+            "virtual www has no content rule"
+        );
+        assert_eq!(
+            show_rule(&plain, None).text,
+            "no content rule is configured"
+        );
+    }
+
+    fn flow(worker: u16, client: &str, real: Option<&str>) -> FlowRow {
+        FlowRow {
+            worker,
+            client: client.parse().unwrap(),
+            vip: "198.18.0.100:80".parse().unwrap(),
+            virtual_name: "www".into(),
+            state: if real.is_some() { "spliced" } else { "reading" }.into(),
+            real: real.map(str::to_string),
+            server_local: real.map(|_| "198.19.0.1:40001".parse().unwrap()),
+            requests: 3,
+            idle_ms: 12,
+        }
+    }
+
+    #[test]
+    fn flows_table_and_limit() {
+        let rows = [
+            flow(0, "203.0.113.7:50000", Some("s1")),
+            flow(1, "203.0.113.8:50001", None),
+        ];
+        let q = FlowQuery::default();
+        let r = show_flows(&rows, 2, &q);
+        assert!(r.ok);
+        assert_eq!(
+            words(&r.text),
+            vec![
+                vec![
+                    "worker",
+                    "client",
+                    "vip",
+                    "virtual",
+                    "state",
+                    "real",
+                    "server_local",
+                    "requests",
+                    "idle_ms"
+                ],
+                vec![
+                    "0",
+                    "203.0.113.7:50000",
+                    "198.18.0.100:80",
+                    "www",
+                    "spliced",
+                    "s1",
+                    "198.19.0.1:40001",
+                    "3",
+                    "12"
+                ],
+                vec![
+                    "1",
+                    "203.0.113.8:50001",
+                    "198.18.0.100:80",
+                    "www",
+                    "reading",
+                    "-",
+                    "-",
+                    "3",
+                    "12"
+                ],
+            ]
+        );
+        assert_eq!(r.data["matched"], 2);
+        assert_eq!(r.data["shown"], 2);
+        assert_eq!(r.data["flows"][0]["client"], "203.0.113.7:50000");
+        assert_eq!(r.data["flows"][0]["virtual"], "www");
+        assert_eq!(r.data["flows"][1]["real"], Value::Null);
+        assert_eq!(r.data["query"]["limit"], 100);
+
+        let q = FlowQuery {
+            limit: 1,
+            virtual_id: Some("www".into()),
+            ..FlowQuery::default()
+        };
+        let r = show_flows(&rows[..1], 5, &q);
+        assert_eq!(
+            r.text.lines().last().unwrap(),
+            "showing 1 of 5 matching flows (limit 1)"
+        );
+        assert_eq!(r.data["query"]["virtual"], "www");
+        assert_eq!(r.data["query"]["client"], Value::Null);
+        assert_eq!(
+            show_flows(&[], 0, &FlowQuery::default()).text,
+            "no client connection is open"
+        );
+        assert_eq!(show_flows(&[], 0, &q).text, "no flow matches");
+        assert_eq!(show_flows(&[], 0, &q).data["flows"], json!([]));
     }
 }
