@@ -14,7 +14,10 @@
 #    request, and wrk sees no error and no non-2xx answer; `show flows` lists the
 #    client connections meanwhile;
 #  * `save` writes a file that `splicer check` accepts and that, loaded by a restarted
-#    Splicer, gives the same `show config`.
+#    Splicer, gives the same `show config`;
+#  * `out-of-service real s3 maintenance` closes s3's idle pooled connections within a
+#    second, `in-service` refills them; `out-of-service real s3 failed` resets a download
+#    in progress from s3 at once.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +68,12 @@ follow() {
 server_of() { tb_in "$cns" curl -sS -m 5 -o /dev/null -w '%header{x-server}' "$1" 2>/dev/null || true; }
 status_of() { tb_in "$cns" curl -sS -m 5 -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true; }
 ok_ctl() { tb_check "ctl $*" tb_ctl "$@"; }
+# same DESC A B: the strings A and B are equal.
+same() {
+    local shown=$2
+    [[ $shown == *$'\n'* || ${#shown} -gt 100 ]] && shown="${#2} bytes"
+    tb_check "$1 ($shown)" test "$2" = "$3"
+}
 
 acme=http://$TB_VIP:8080
 want=$(tb_sha256 100k)
@@ -73,11 +82,11 @@ for i in 1 2 3 4; do
     read -r url who sum <<<"$(follow "$acme/files/100k")"
     tb_log "curl -L $acme/files/100k → $url ($who)"
     case $who in
-    s1) tb_check_cmp "redirect $i lands on s1 through its DIP" "$url" = "http://$s1/files/100k" ;;
-    s2) tb_check_cmp "redirect $i lands on s2 through its DIP" "$url" = "http://$s2/files/100k" ;;
+    s1) same "redirect $i lands on s1 through its DIP" "$url" "http://$s1/files/100k" ;;
+    s2) same "redirect $i lands on s2 through its DIP" "$url" "http://$s2/files/100k" ;;
     *) tb_check "redirect $i lands on s1 or s2 (got '$who')" false ;;
     esac
-    tb_check_cmp "redirect $i: the body is the real's file" "$sum" = "$want"
+    same "redirect $i: the body is the real's file" "$sum" "$want"
     seen="$seen $who"
 done
 tb_check "round robin over the two URLs: both seen ($seen)" \
@@ -97,17 +106,17 @@ for i in 1 2 3 4; do
     read -r url who _ <<<"$(follow "$acme/files/1b")"
     seen="$seen $who"
 done
-tb_check_cmp "s1 out of service: every redirect goes to s2 ($seen)" "$seen" = " s2 s2 s2 s2"
-tb_check_cmp "a connection to s1's DIP, no backup: 503" "$(status_of "http://$s1/")" = 503
+same "s1 out of service: every redirect goes to s2 ($seen)" "$seen" " s2 s2 s2 s2"
+same "a connection to s1's DIP, no backup: 503" "$(status_of "http://$s1/")" 503
 ok_ctl backup s1 s3
-tb_check_cmp "backup s1 s3: s1's DIP is served by s3" "$(server_of "http://$s1/")" = s3
+same "backup s1 s3: s1's DIP is served by s3" "$(server_of "http://$s1/")" s3
 ok_ctl backup s1 u2
 read -r url who sum <<<"$(follow "http://$s1/files/100k")"
-tb_check_cmp "backup s1 u2: s1's DIP redirects to u2 ($url)" "$url" = "http://$s2/files/100k"
-tb_check_cmp "... served by s2" "$who" = s2
-tb_check_cmp "... byte-exact" "$sum" = "$want"
+same "backup s1 u2: s1's DIP redirects to u2 ($url)" "$url" "http://$s2/files/100k"
+same "... served by s2" "$who" s2
+same "... byte-exact" "$sum" "$want"
 ok_ctl in-service real s1
-tb_check_cmp "in-service real s1: its DIP is s1 again" "$(server_of "http://$s1/")" = s1
+same "in-service real s1: its DIP is s1 again" "$(server_of "http://$s1/")" s1
 
 # Bad commands: an error on stderr, exit non-zero, nothing changed.
 before=$(tb_ctl show config)
@@ -118,7 +127,9 @@ err=$(tb_ctl weight s1 2000 2>&1 >/dev/null)
 tb_check "weight 2000: refused, naming the range ($err)" grep -q '0..=1000' <<<"$err"
 err=$(tb_ctl no real s1 2>&1 >/dev/null)
 tb_check "no real s1 while bound: refused ($err)" grep -q 'bound' <<<"$err"
-tb_check_cmp "failed commands changed nothing" "$(tb_ctl show config)" = "$before"
+after=$(tb_ctl show config)
+same "failed commands changed nothing" "$after" "$before" || diff <(echo "$before") <(echo "$after") | sed 's/^/# | /'
+
 
 # Under load: each change takes effect within a second, with no failed request.
 declare -A mark
@@ -155,15 +166,42 @@ tb_check_cmp "config_updates counted" "$(tb_ctl --json show stats | python3 -c '
 # save: the running state, as a file that reproduces it.
 saved=$TB_DIR/live-saved.toml
 ok_ctl save "$saved"
-tb_check "splicer check accepts the saved file" "$SPLICER_BIN" check "$saved"
+tb_check "splicer check accepts the saved file" "$SPLICER_BIN" check --config "$saved" || sed 's/^/# | /' "$saved"
 tb_check "the saved file keeps s1's weight 0" grep -q '^weight = 0' "$saved"
 tb_check "... and s2 out of service" grep -q '^state = "oos"' "$saved"
 running=$(tb_ctl show config)
 tb_stop_splicer
 tb_check_cmp "Splicer exits 0" "$TB_SPLICER_RC" -eq 0
 tb_start_splicer "$saved" "$TB_LOG_DIR/splicer-live-saved.log" || tb_die "Splicer did not start from the saved file"
-tb_check_cmp "restarted from the saved file: the same show config" "$(tb_ctl show config)" = "$running"
-tb_check_cmp "... and s2 still gets nothing, s3 answers" "$(server_of "http://$TB_VIP/?x")" = s3
+same "restarted from the saved file: the same show config" "$(tb_ctl show config)" "$running"
+same "... and s2 still gets nothing, s3 answers" "$(server_of "http://$TB_VIP/?x")" s3
+
+# maintenance: the real's idle pooled connections close (pool 4 by default).
+tb_check_cmp "s3 holds pooled connections from Splicer" "$(tb_server_conns s3)" -gt 0
+ok_ctl out-of-service real s3 maintenance
+sleep 1
+tb_check_cmp "maintenance: s3 holds no connection from Splicer a second later" "$(tb_server_conns s3)" -eq 0
+same "... and new requests get 503 (no real left)" "$(status_of "http://$TB_VIP/")" 503
+ok_ctl in-service real s3
+sleep 1
+same "in-service: s3 answers again" "$(server_of "http://$TB_VIP/?y")" s3
+tb_check_cmp "... and its pool is refilled" "$(tb_server_conns s3)" -gt 0
+
+# failed: a download in progress from s3 is reset at once.
+tb_in "$cns" curl -sS -m 30 --limit-rate 500k -o /dev/null "http://$TB_VIP/files/20m" \
+    >"$TB_DIR/slow.out" 2>&1 &
+slow=$!
+tb__track_pid "$slow"
+sleep 1.5
+started=$(date +%s%N)
+ok_ctl out-of-service real s3 failed
+wait "$slow"
+rc=$?
+took=$((($(date +%s%N) - started) / 1000000))
+tb_check_cmp "failed: the download from s3 ends with an error (curl exit code)" "$rc" -ne 0
+tb_check_cmp "... within a second (${took} ms)" "$took" -lt 1000
+tb_check_cmp "... counted in reset_failed" "$(tb_ctl --json show stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["reset_failed"])')" -ge 2
+tb_check_cmp "... and s3 holds no connection from Splicer" "$(tb_server_conns s3)" -eq 0
 tb_stop_splicer
 tb_check_cmp "Splicer exits 0" "$TB_SPLICER_RC" -eq 0
 

@@ -399,6 +399,8 @@ impl Section {
             "client_data_deferred" | "keepalive_inserted" | "resegmented" => Section::Splicing,
             "queue_timeouts" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" => Section::ClientConnections,
+            // Live reconfiguration: what a change did to the connections, how many.
+            "reset_failed" | "config_updates" => Section::ServerConnections,
             _ if starts(&["handoff_"]) => Section::Packets,
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
             _ if starts(&["tcp_", "client_", "clients_"]) => Section::ClientConnections,
