@@ -354,3 +354,158 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dip, Real, Url, Virtual};
+    use splicer_dataplane::balance::Mode as FarmMode;
+
+    /// Ports outside/inside, reals s1..s3, virtual www over all three.
+    fn base() -> Config {
+        Config::from_toml_str(
+            r#"
+[dataplane]
+eal = ["-l", "0-1", "--no-huge"]
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+[[real]]
+name = "s3"
+address = "198.19.0.13:8080"
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+bind = ["s1", "s2", "s3"]
+"#,
+        )
+        .unwrap()
+    }
+
+    fn names(f: &Farm) -> Vec<(&str, Status)> {
+        f.reals
+            .iter()
+            .map(|r| (r.name.as_str(), r.status))
+            .collect()
+    }
+
+    #[test]
+    fn indexes_stay_across_changes() {
+        let mut ids = FarmIds::default();
+        let mut c = base();
+        let p = c.plan(&mut ids);
+        assert_eq!(p.farm.virtuals[0].bind, vec![0, 1, 2]);
+
+        // s2 removed, s4 added in the middle of the file: s1 and s3 keep 0 and 2, s4
+        // gets 3, s2's entry stays, removed, taking nothing.
+        c.virtuals[0].bind = vec!["s1".into(), "s4".into(), "s3".into()];
+        c.reals[1] = Real::new("s4", "198.19.0.14:80".parse().unwrap());
+        c.validate().unwrap();
+        let p = c.plan(&mut ids);
+        assert_eq!(
+            names(&p.farm),
+            [
+                ("s1", Status::InService),
+                ("s2", Status::Removed),
+                ("s3", Status::InService),
+                ("s4", Status::InService)
+            ]
+        );
+        assert_eq!(p.farm.reals[1].weight, 0);
+        assert_eq!(p.farm.reals[1].pool_target(), 0);
+        assert_eq!(p.farm.reals[1].address, "198.19.0.12:80".parse().unwrap());
+        assert_eq!(p.farm.virtuals[0].bind, vec![0, 3, 2]);
+        assert_eq!(ids.real("s4", "198.19.0.14:80".parse().unwrap()), Some(3));
+
+        // A real that moves to another address is another real: its pooled
+        // connections go to the old one.
+        c.reals[0].address = "198.19.0.21:80".parse().unwrap();
+        let p = c.plan(&mut ids);
+        assert_eq!(p.farm.reals[0].status, Status::Removed);
+        assert_eq!(p.farm.reals[4].name, "s1");
+        assert_eq!(p.farm.virtuals[0].bind, vec![4, 3, 2]);
+
+        // A removed virtual keeps its index; one added later gets the next.
+        c.virtuals
+            .push(Virtual::new("api", "198.18.0.101:80".parse().unwrap()));
+        let p = c.plan(&mut ids);
+        assert_eq!(p.services[1].virtual_index, 1);
+        c.virtuals.remove(0);
+        let p = c.plan(&mut ids);
+        assert_eq!(p.farm.virtuals[0].status, Status::Removed);
+        assert_eq!(p.farm.virtuals[0].name, "www");
+        assert_eq!(p.services.len(), 1);
+        assert_eq!(p.services[0].virtual_index, 1);
+        assert_eq!(p.vips, vec![(Ipv4Addr::new(198, 18, 0, 101), 0)]);
+    }
+
+    #[test]
+    fn dips_urls_states_and_backups() {
+        let mut c = base();
+        c.reals[0].weight = 7;
+        c.reals[0].backup = Some("s3".into());
+        c.dips.push(Dip {
+            address: Ipv4Addr::new(198, 19, 0, 11),
+            port: "outside".into(),
+        });
+        let mut u1 = Url::new("u1", "http://198.19.0.11/%d");
+        u1.link = Some("198.19.0.11".into());
+        let mut u2 = Url::new("u2", "http://other.test/%d");
+        u2.weight = 3;
+        u2.link = Some("www".into());
+        c.urls = vec![u1, u2];
+        let mut acme = Virtual::new("acme", "198.18.0.100:8080".parse().unwrap());
+        acme.mode = crate::Mode::Redirect;
+        acme.bind = vec!["u1".into(), "u2".into()];
+        acme.backup = Some("u2".into());
+        c.virtuals.push(acme);
+        c.validate().unwrap();
+
+        let p = c.plan(&mut FarmIds::default());
+        // The DIP: a virtual after the two virtuals, listening on the real's port,
+        // spliced to the real, backed up by the real's backup; taken on outside.
+        let dip = &p.farm.virtuals[2];
+        assert_eq!(dip.name, "198.19.0.11");
+        assert_eq!((dip.mode, &dip.bind[..]), (FarmMode::Splice, &[0u16][..]));
+        assert_eq!(dip.backup, Some(Target::Real(2)));
+        assert_eq!(p.services[2].address, "198.19.0.11:80".parse().unwrap());
+        assert_eq!(p.services[2].virtual_index, 2);
+        assert_eq!(p.dips, vec![(Ipv4Addr::new(198, 19, 0, 11), 0)]);
+        // The redirect virtual binds URL indexes; its backup is a URL.
+        assert_eq!(p.farm.virtuals[1].mode, FarmMode::Redirect);
+        assert_eq!(p.farm.virtuals[1].bind, vec![0, 1]);
+        assert_eq!(p.farm.virtuals[1].backup, Some(Target::Url(1)));
+        // u1 takes s1's weight through the DIP; u2 keeps its own.
+        assert_eq!(
+            (p.farm.urls[0].weight, p.farm.urls[0].in_service),
+            (7, true)
+        );
+        assert_eq!(
+            (p.farm.urls[1].weight, p.farm.urls[1].in_service),
+            (3, true)
+        );
+
+        // States: s1 out of service takes u1 with it; www out of service takes u2.
+        c.reals[0].state = ServiceState::OutOfService;
+        c.virtuals[0].state = ServiceState::Sticky;
+        let p = c.plan(&mut FarmIds::default());
+        assert_eq!(p.farm.reals[0].status, Status::OutOfService);
+        assert_eq!(p.farm.virtuals[0].status, Status::Sticky);
+        assert!(!p.farm.urls[0].in_service);
+        assert!(!p.farm.urls[1].in_service);
+        // A URL's own state counts too.
+        c.reals[0].state = ServiceState::InService;
+        c.urls[0].state = ServiceState::Maintenance;
+        let p = c.plan(&mut FarmIds::default());
+        assert!(!p.farm.urls[0].in_service);
+    }
+}
