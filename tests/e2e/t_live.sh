@@ -141,7 +141,7 @@ tb__track_pid "$wrk_pid"
 sleep 2
 flows=$(tb_ctl show flows limit 5)
 tb_log "show flows under load:"
-sed 's/^/# | /' <<<"$flows"
+printf '%s\n' "$flows" | sed 's/^/# | /'
 tb_check "show flows lists client connections of www" grep -q 'www' <<<"$flows"
 ok_ctl weight s1 0
 sleep 1

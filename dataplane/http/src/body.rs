@@ -337,7 +337,14 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// RFC 9110 §5.6.2 token characters.
+#[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
+    // A table: heads are scanned a byte at a time, and the chain of comparisons was
+    // the largest cost of reading a response head.
+    TCHAR[usize::from(b)]
+}
+
+const fn tchar_slow(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -357,6 +364,16 @@ pub(crate) fn is_tchar(b: u8) -> bool {
                 | b'~'
         )
 }
+
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = tchar_slow(i as u8);
+        i += 1;
+    }
+    t
+};
 
 /// Finds the end of one message body in a stream of payload slices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

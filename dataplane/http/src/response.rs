@@ -176,6 +176,19 @@ enum HeadState {
     FinalLf,
 }
 
+/// What [`HeadScan::step`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Go on with the next byte.
+    More,
+    /// The bytes up to the next CR or LF only count towards the head's size.
+    SkipLine,
+    /// The header name is none Splicer reads: the rest of it only needs to be tchars.
+    SkipName,
+    /// That was the last byte of the head.
+    Done,
+}
+
 /// Everything kept while reading one response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HeadScan {
@@ -224,8 +237,8 @@ impl HeadScan {
         }
     }
 
-    /// Consumes one byte; `Ok(true)` when it was the last byte of the head.
-    fn step(&mut self, b: u8) -> Result<bool, FramingError> {
+    /// Consumes one byte.
+    fn step(&mut self, b: u8) -> Result<Step, FramingError> {
         use HeadState::*;
         self.bytes += 1;
         if self.bytes > MAX_RESPONSE_HEAD {
@@ -265,7 +278,10 @@ impl HeadScan {
                 self.state = if n == 2 { AfterCode } else { Code(n + 1) };
             }
             AfterCode => match b {
-                b' ' => self.state = Reason,
+                b' ' => {
+                    self.state = Reason;
+                    return Ok(Step::SkipLine);
+                }
                 b'\r' => self.state = LineLf,
                 b'\n' => self.end_line()?,
                 _ => return Err(FramingError::InvalidStatusLine),
@@ -283,19 +299,23 @@ impl HeadScan {
             }
             LineStart => match b {
                 b'\r' => self.state = FinalLf,
-                b'\n' => return Ok(true),
+                b'\n' => return Ok(Step::Done),
                 b' ' | b'\t' => {
                     // obs-fold: continues the previous header's value.
                     if !self.in_header || self.field != Field::Other {
                         return Err(FramingError::InvalidHeader);
                     }
                     self.state = Value;
+                    return Ok(Step::SkipLine);
                 }
                 _ if is_tchar(b) => {
                     self.in_header = true;
                     self.name = TokenMatch::new(FIELD_NAMES.len());
                     self.name.push(b, &FIELD_NAMES);
                     self.state = Name;
+                    if self.name.mask == 0 {
+                        return Ok(Step::SkipName);
+                    }
                 }
                 _ => return Err(FramingError::InvalidHeader),
             },
@@ -307,8 +327,16 @@ impl HeadScan {
                         .map_or(Field::Other, |i| FIELDS[i]);
                     self.start_value();
                     self.state = Value;
+                    if self.field == Field::Other {
+                        return Ok(Step::SkipLine);
+                    }
                 }
-                _ if is_tchar(b) => self.name.push(b, &FIELD_NAMES),
+                _ if is_tchar(b) => {
+                    self.name.push(b, &FIELD_NAMES);
+                    if self.name.mask == 0 {
+                        return Ok(Step::SkipName);
+                    }
+                }
                 // Includes whitespace before the colon (RFC 9112 §5.1: reject).
                 _ => return Err(FramingError::InvalidHeader),
             },
@@ -321,10 +349,31 @@ impl HeadScan {
                 if b != b'\n' {
                     return Err(FramingError::InvalidHeader);
                 }
-                return Ok(true);
+                return Ok(Step::Done);
             }
         }
-        Ok(false)
+        Ok(Step::More)
+    }
+
+    /// Takes `n` bytes that [`HeadScan::step`] would only have counted.
+    fn skip(&mut self, n: usize) -> Result<(), FramingError> {
+        let total = u64::from(self.bytes) + n as u64;
+        if total > u64::from(MAX_RESPONSE_HEAD) {
+            return Err(FramingError::HeadTooLarge);
+        }
+        self.bytes = total as u32;
+        Ok(())
+    }
+
+    /// Takes `n` name bytes that [`HeadScan::step`] would only have checked and
+    /// counted.
+    fn skip_name(&mut self, n: usize) -> Result<(), FramingError> {
+        self.skip(n)?;
+        self.name.len = self
+            .name
+            .len
+            .saturating_add(n.min(usize::from(u16::MAX)) as u16);
+        Ok(())
     }
 
     fn start_value(&mut self) {
@@ -451,6 +500,34 @@ impl HeadScan {
     }
 }
 
+/// The index of the first CR or LF in `buf`, or its length: eight bytes at a time (a
+/// byte equal to CR or LF makes its lane of `x ^ pattern` zero, found by the classic
+/// has-zero-byte test).
+fn line_end(buf: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = buf.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let hits = zero(x ^ (ONES * u64::from(b'\r'))) | zero(x ^ (ONES * u64::from(b'\n')));
+        if hits != 0 {
+            // The lowest flagged lane is exact (borrows only run towards higher lanes).
+            return offset + (hits.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    offset
+        + chunks
+            .remainder()
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(chunks.remainder().len())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Head,
@@ -514,8 +591,25 @@ impl ResponseFramer {
                         let b = payload[i];
                         i += 1;
                         match self.scan.step(b) {
-                            Ok(false) => {}
-                            Ok(true) => {
+                            Ok(Step::More) => {}
+                            // Reason phrases and values of fields Splicer does not
+                            // read are most of a head, and there only CR and LF
+                            // matter: skip to the next line end at once.
+                            Ok(Step::SkipLine) => {
+                                let n = line_end(&payload[i..]);
+                                if let Err(e) = self.scan.skip(n) {
+                                    return Err(self.fail(e));
+                                }
+                                i += n;
+                            }
+                            Ok(Step::SkipName) => {
+                                let n = payload[i..].iter().take_while(|&&b| is_tchar(b)).count();
+                                if let Err(e) = self.scan.skip_name(n) {
+                                    return Err(self.fail(e));
+                                }
+                                i += n;
+                            }
+                            Ok(Step::Done) => {
                                 head_done = true;
                                 break;
                             }
@@ -1114,6 +1208,31 @@ mod tests {
             ends,
             [first.len(), first.len() + second.len(), stream.len()]
         );
+    }
+
+    #[test]
+    fn line_end_finds_the_first_cr_or_lf() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..40);
+            let buf: Vec<u8> = (0..len)
+                .map(|_| match rng.gen_range(0..10) {
+                    0 => b'\r',
+                    1 => b'\n',
+                    // Bytes one off CR/LF and high bytes: where borrows could mislead.
+                    2 => b'\r' + 1,
+                    3 => b'\n' - 1,
+                    4 => 0x8d,
+                    _ => rng.gen(),
+                })
+                .collect();
+            let naive = buf
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(buf.len());
+            assert_eq!(super::line_end(&buf), naive, "{buf:?}");
+        }
     }
 
     #[test]
