@@ -7,7 +7,8 @@
 #  * the redirect itself: 302, Location with %d expanded, Connection: close;
 #  * `out-of-service real s1`: redirects go to u2 only; a connection to s1's DIP gets 503,
 #    then (after `backup s1 s3`) is spliced to s3, then (after `backup s1 u2`) is
-#    redirected to s2; `in-service real s1` brings it back;
+#    redirected to s2, then (after `backup s1 acme`) gets a fresh redirect from acme;
+#    `in-service real s1` brings it back;
 #  * bad commands change nothing and say what is wrong;
 #  * under wrk load on the splice virtual www: `weight s1 0`, then
 #    `out-of-service real s2`: from one second after each command the real gets no new
@@ -115,6 +116,10 @@ read -r url who sum <<<"$(follow "http://$s1/files/100k")"
 same "backup s1 u2: s1's DIP redirects to u2 ($url)" "$url" "http://$s2/files/100k"
 same "... served by s2" "$who" s2
 same "... byte-exact" "$sum" "$want"
+ok_ctl backup s1 acme
+read -r url who _ <<<"$(follow "http://$s1/files/1b")"
+same "backup s1 acme: s1's DIP gets a fresh redirect from acme, to s2 ($url)" "$url" "http://$s2/files/1b"
+same "... served by s2" "$who" s2
 ok_ctl in-service real s1
 same "in-service real s1: its DIP is s1 again" "$(server_of "http://$s1/")" s1
 

@@ -23,7 +23,7 @@ pub(crate) use client::Leg;
 pub use listing::{FlowFilter, FlowInfo};
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
-pub use table::{ClientKey, FlowTable};
+pub use table::{ClientKey, FlowTable, StateSizes};
 pub(crate) use timers::Timers;
 
 /// Bounds and timers of the client leg, in the pipeline's clock ticks.

@@ -52,6 +52,40 @@ struct Slot {
     conn: Option<Conn>,
 }
 
+/// The in-memory sizes of one worker's per-connection state, in bytes, for estimates of
+/// the memory a number of flows takes (the benchmark prints them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateSizes {
+    /// A client connection's state.
+    pub client_conn: usize,
+    /// A server connection's state.
+    pub server_conn: usize,
+    /// One splice leg (kept on the heap, in the client connection's leg queue).
+    pub leg: usize,
+    /// A slot of the table: what every connection takes there, whichever kind it is.
+    pub slot: usize,
+    /// One index entry: key, slot number and hashbrown's control byte (before the
+    /// table's spare room).
+    pub index_entry: usize,
+    /// One timer heap entry.
+    pub timer_entry: usize,
+}
+
+impl StateSizes {
+    /// The sizes of this build's state.
+    pub fn of_this_build() -> StateSizes {
+        use std::mem::size_of;
+        StateSizes {
+            client_conn: size_of::<super::client::ClientConn>(),
+            server_conn: size_of::<super::server::ServerConn>(),
+            leg: size_of::<super::client::Leg>(),
+            slot: size_of::<Slot>(),
+            index_entry: size_of::<(ClientKey, u32)>() + 1,
+            timer_entry: size_of::<(u64, u32, u32)>(),
+        }
+    }
+}
+
 /// The terminated connections of one worker.
 pub struct FlowTable {
     index: HashMap<ClientKey, u32>,

@@ -1,16 +1,9 @@
 //! Bytes of state per spliced flow: an estimate from the layout of the engine's
 //! connection state.
 //!
-//! `splicer_dataplane` exposes no size of its connection state (`Conn`, `ClientConn`,
-//! `Leg`, `ServerConn` and the table's slots are private), so the bench restates their
-//! field lists here, with the same field types where those are public (`ClientKey`,
-//! `Service`, `SeqNumber`, `BodyFramer`, `ResponseFramer`, `Insertion`, `Timestamps`) and
-//! same-sized stand-ins where they are not (state enums, `Handle`). rustc lays out
-//! structs with the same field types the same way, so `size_of` of a mirror is that of
-//! the original **as of the commit it was last checked against** (04e8632, `flow/table.rs`,
-//! `flow/client.rs`, `flow/server.rs`); a field added there is missing here until this
-//! file is updated. The `established` scenario also measures the process's resident
-//! memory per flow, which needs no mirror and cross-checks this estimate.
+//! The sizes come from the engine itself ([`StateSizes::of_this_build`]), so the
+//! estimate follows every change to its connection state. The `established` scenario
+//! also measures the process's resident memory per flow, which cross-checks it.
 //!
 //! A spliced flow holds, in the worker's `FlowTable`: two slots (the client connection
 //! and the pooled server connection it is spliced onto), two index entries, two timer
@@ -18,132 +11,7 @@
 //! emptied, after the splice), its `VecDeque<Leg>` (room for exactly one leg: the
 //! engine reserves one before the first push) and the server connection's outgoing buffer (the request head it sent).
 
-use splicer_dataplane::flow::ClientKey;
-use splicer_dataplane::rewrite::Timestamps;
-use splicer_dataplane::Service;
-use splicer_http::{BodyFramer, Insertion, ResponseFramer};
-use splicer_wire::tcp::SeqNumber;
-use std::collections::VecDeque;
-use std::mem::size_of;
-
-#[allow(dead_code)]
-#[derive(Clone, Copy)]
-enum FiveStates {
-    A,
-    B,
-    C,
-    D,
-    E,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Copy)]
-struct Handle {
-    slot: u32,
-    generation: u32,
-}
-
-#[allow(dead_code)]
-struct Pending {
-    real: u16,
-    consumed: usize,
-    insertion: Option<Insertion>,
-    head_request: bool,
-    keep_alive: bool,
-    body: BodyFramer,
-}
-
-#[allow(dead_code)]
-struct Leg {
-    server: Handle,
-    up_from: SeqNumber,
-    up_next: SeqNumber,
-    up_delta: u32,
-    head_end: SeqNumber,
-    down_from: SeqNumber,
-    down_next: SeqNumber,
-    down_delta: u32,
-    body: BodyFramer,
-    ts_up: Timestamps,
-    ts_down: Timestamps,
-    keep_alive: bool,
-    response_end: Option<SeqNumber>,
-    client_fin: Option<SeqNumber>,
-    spoiled: bool,
-    class_counted: bool,
-}
-
-#[allow(dead_code)]
-struct ClientConn {
-    key: ClientKey,
-    service: Service,
-    state: FiveStates,
-    iss: SeqNumber,
-    snd_una: SeqNumber,
-    snd_nxt: SeqNumber,
-    rcv_nxt: SeqNumber,
-    peer_mss: u16,
-    peer_wscale: Option<u8>,
-    sack_ok: bool,
-    ts_recent: Option<u32>,
-    ts_recent_at: u32,
-    ts_sent_max: u32,
-    head: Vec<u8>,
-    response: Vec<u8>,
-    response_start: SeqNumber,
-    fin_received: bool,
-    opened_at: u64,
-    head_since: u64,
-    wait_since: u64,
-    last_activity: u64,
-    retransmit_at: Option<u64>,
-    rto: u64,
-    tries: u32,
-    scheduled: u64,
-    pending: Option<Pending>,
-    legs: VecDeque<Leg>,
-}
-
-#[allow(dead_code)]
-struct ServerConn {
-    key: ClientKey,
-    real: u16,
-    state: FiveStates,
-    iss: SeqNumber,
-    snd_una: SeqNumber,
-    snd_nxt: SeqNumber,
-    rcv_nxt: SeqNumber,
-    peer_mss: u16,
-    peer_wscale: Option<u8>,
-    sack_ok: bool,
-    ts_recent: Option<u32>,
-    ts_recent_at: u32,
-    ts_sent_max: u32,
-    out: Vec<u8>,
-    out_start: SeqNumber,
-    client: Option<Handle>,
-    framer: ResponseFramer,
-    fin_received: bool,
-    fin_sent: bool,
-    since: u64,
-    last_activity: u64,
-    retransmit_at: Option<u64>,
-    rto: u64,
-    tries: u32,
-    scheduled: u64,
-}
-
-#[allow(dead_code)]
-enum Conn {
-    Client(ClientConn),
-    Server(ServerConn),
-}
-
-#[allow(dead_code)]
-struct Slot {
-    generation: u32,
-    conn: Option<Conn>,
-}
+use splicer_dataplane::flow::StateSizes;
 
 /// The estimate, part by part, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,14 +48,15 @@ fn malloc(n: usize) -> usize {
 
 /// The estimate for flows whose request head is `head_len` bytes.
 pub fn estimate(head_len: usize) -> StateEstimate {
-    let slot = size_of::<Slot>();
-    let index_entry = (size_of::<ClientKey>() + 4 + 1) * 8 / 7;
-    let timer_entry = size_of::<(u64, u32, u32)>();
-    let leg = size_of::<Leg>();
+    let sizes = StateSizes::of_this_build();
+    let slot = sizes.slot;
+    let index_entry = sizes.index_entry * 8 / 7;
+    let timer_entry = sizes.timer_entry;
+    let leg = sizes.leg;
     let heap = malloc(head_len) + malloc(head_len) + malloc(leg);
     StateEstimate {
-        client_conn: size_of::<ClientConn>(),
-        server_conn: size_of::<ServerConn>(),
+        client_conn: sizes.client_conn,
+        server_conn: sizes.server_conn,
         leg,
         slot,
         index_entry,
