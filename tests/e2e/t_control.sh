@@ -8,7 +8,9 @@
 #    error on stderr ("did you mean", "does not exist", the list of levels);
 #  * the Prometheus endpoint returns valid exposition text whose splicer_packets_total
 #    moves under load (and is not reset by clear stats); other paths get 404;
-#  * an interactive shell in tmux: Tab completes a command word and a virtual's name,
+#  * an interactive shell in tmux: Tab completes a command word and a virtual's name, a
+#    live command word by word (out-of-service virtual www), '?' lists its states, the
+#    change is applied and shown,
 #    Up recalls the history, `?` lists what can follow, the history file is written;
 #  * SIGINT exits 0 and removes the socket.
 set -uo pipefail
@@ -195,6 +197,17 @@ if tm new-session -d -s shell -x 160 -y 50 \
     tb_check "... and gives the line back for editing" pane_last '^splicer> show$'
     tm send-keys -t shell C-u 'shwo' Enter
     tb_check "errors are shown in the shell" pane_has "^error: unknown command 'shwo'; did you mean 'show'\?"
+    # A live command, completed word by word, then run.
+    tm send-keys -t shell C-u 'out-of' Tab
+    tb_check "Tab completes a live command (out-of-service)" pane_last '^splicer> out-of-service$'
+    tm send-keys -t shell 'v' Tab 'w' Tab
+    tb_check "... its kind and the virtual's name" pane_last '^splicer> out-of-service virtual www$'
+    tm send-keys -t shell '?' Enter
+    tb_check "'?' lists the out-of-service states" pane_has 'maintenance'
+    tm send-keys -t shell C-u 'out-of-service virtual www sticky' Enter
+    tb_check "the change is made live" pane_has '^ok$'
+    tm send-keys -t shell 'show virtual www' Enter
+    tb_check "show virtual shows the new state" pane_has "^www .*sticky"
     tm send-keys -t shell 'exit' Enter
     for _ in $(seq 1 50); do
         [[ -s $TB_DIR/.splicer_history ]] && break
