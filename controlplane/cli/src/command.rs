@@ -358,14 +358,17 @@ pub const SYNTAX: &[Syntax] = &[
     Syntax {
         words: &["show", "stats"],
         params: &[],
-        summary: "counters and gauges: total, per worker, per port (with the NIC's), mempool",
+        summary: "counters: total, per worker/port (with the NIC's), per virtual/real/rule; gauges",
         help: "Shows every counter as a table with a column for the total, one per worker and \
 one per port (the workers' counts on that port), grouped by what they count (packets, \
 ARP/ICMP, client connections, requests, splicing, pools, responses, server connections, \
 drains, drops), then the NICs' own counters, the workers' \
-gauges (flows, half_open, neighbours) and the mempool. Counters count from start-up or from \
-the last 'clear stats'; gauges are current levels. --json gives the same as an object: \
-total, workers[], ports[], mempool.",
+gauges (flows, half_open, neighbours), a table per virtual (requests, spliced, redirects, \
+no_server, refused), per real (requests, responses by class, server_errors) and per content \
+rule (hits; 'bind' when no rule matched), summed over the workers, and the mempool. \
+Counters count from start-up or from the last 'clear stats'; gauges are current levels. \
+--json gives the same as an object: total, workers[], ports[], mempool, virtuals[], reals[], \
+rules[].",
         example: "",
     },
     Syntax {

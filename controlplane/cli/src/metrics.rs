@@ -19,12 +19,18 @@
 //! * pool gauges, labelled `real` and `worker`: `splicer_pool_connections{state="free"|
 //!   "busy"|"opening"|"closing"}` (the states add up to the worker's connections to the
 //!   real), `splicer_pool_waiting_requests`; and per real its configured per-worker
-//!   limits, `splicer_pool_size` and `splicer_pool_maxconns`.
+//!   limits, `splicer_pool_size` and `splicer_pool_maxconns`;
+//! * per-object counters, summed over the workers: per virtual (label `virtual`, a DIP's
+//!   is its address) `splicer_virtual_<counter>_total` (`splicer_virtual_requests_total`,
+//!   `..._spliced_total`, `..._redirects_total`, `..._no_server_total`,
+//!   `..._refused_total`); per real (label `real`) `splicer_real_requests_total`,
+//!   `splicer_real_responses_total{class}` and `splicer_real_server_errors_total`; per
+//!   rule `splicer_rule_hits_total{virtual,rule}` (`rule="bind"`: the bind list).
 //!
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
 //! a Prometheus counter only goes down when the process restarts.
 
-use crate::report::{Counters, RealPools, StatsReport};
+use crate::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
 use std::fmt::Write;
 
 /// The `Content-Type` of the exposition.
@@ -241,7 +247,82 @@ pub fn render(report: &StatsReport) -> String {
         report.mempool_in_use,
     );
     add_pools(&mut e, &report.pools);
+    add_objects(&mut e, report);
     e.render()
+}
+
+/// Where a per-virtual counter goes.
+fn virtual_metric(counter: &str) -> Mapping {
+    let what = match counter {
+        "requests" => "Complete, valid requests read by the virtual.",
+        "spliced" => "Requests of the virtual routed to a real.",
+        "redirects" => "Requests of the virtual answered with a redirect.",
+        "no_server" => "Requests of the virtual answered 503: nothing could take them.",
+        "refused" => "Requests to the virtual Splicer refused itself (4xx/5xx).",
+        _ => "",
+    };
+    (
+        format!("splicer_virtual_{counter}_total"),
+        if what.is_empty() {
+            format!("The virtual's {counter} counter (see the README).")
+        } else {
+            what.to_string()
+        },
+        None,
+    )
+}
+
+/// Where a per-real counter goes.
+fn real_metric(counter: &str) -> Mapping {
+    if let Some(class) = counter
+        .strip_prefix("responses_")
+        .filter(|c| matches!(*c, "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "other"))
+    {
+        return (
+            "splicer_real_responses_total".into(),
+            "Responses of the real relayed to clients, by status class.".into(),
+            Some(("class", class.to_string())),
+        );
+    }
+    let help = match counter {
+        "requests" => "Requests routed to the real.".to_string(),
+        "server_errors" => {
+            "Requests whose connection to the real was reset, timed out or cut short.".into()
+        }
+        _ => format!("The real's {counter} counter (see the README)."),
+    };
+    (format!("splicer_real_{counter}_total"), help, None)
+}
+
+fn add_object_rows(
+    e: &mut Exposition,
+    label: &str,
+    rows: &[ObjectCounters],
+    map: fn(&str) -> Mapping,
+) {
+    for o in rows {
+        add_counters(e, &o.counters, &[(label, &o.name)], map);
+    }
+}
+
+/// The per-virtual, per-real and per-rule counters (see the module documentation).
+fn add_objects(e: &mut Exposition, report: &StatsReport) {
+    add_object_rows(e, "virtual", &report.virtuals, virtual_metric);
+    add_object_rows(e, "real", &report.reals, real_metric);
+    for RuleHits {
+        virtual_name,
+        rule,
+        hits,
+    } in &report.rules
+    {
+        e.sample(
+            "splicer_rule_hits_total",
+            "counter",
+            "Requests a virtual routed by a content rule (rule=\"bind\": by its bind list, no rule matched).",
+            &[("virtual", virtual_name), ("rule", rule)],
+            *hits,
+        );
+    }
 }
 
 /// The pool gauges (see the module documentation). Samples are grouped into their
@@ -620,6 +701,86 @@ mod tests {
             .filter(|(n, _, _)| n == "splicer_pool_connections")
             .count();
         assert_eq!(per_state, 2 * 2 * 4);
+    }
+
+    #[test]
+    fn per_object_counters_are_labelled_families() {
+        let report = crate::report::tests_support::sample();
+        let text = render(&report);
+        let samples = check_exposition(&text);
+        let s = &samples;
+        assert_eq!(
+            find(s, "splicer_virtual_requests_total", &[("virtual", "www")]),
+            Some(40.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_virtual_no_server_total",
+                &[("virtual", "198.19.0.11")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            find(s, "splicer_real_requests_total", &[("real", "s1")]),
+            Some(20.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_real_responses_total",
+                &[("real", "img.1"), ("class", "2xx")]
+            ),
+            Some(12.0)
+        );
+        assert_eq!(
+            find(s, "splicer_real_server_errors_total", &[("real", "s1")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            find(
+                s,
+                "splicer_rule_hits_total",
+                &[("virtual", "www"), ("rule", "bind")]
+            ),
+            Some(24.0)
+        );
+        for (family, kind) in [
+            ("splicer_virtual_requests_total", "counter"),
+            ("splicer_virtual_spliced_total", "counter"),
+            ("splicer_virtual_redirects_total", "counter"),
+            ("splicer_virtual_refused_total", "counter"),
+            ("splicer_real_responses_total", "counter"),
+            ("splicer_rule_hits_total", "counter"),
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family} {kind}\n")),
+                "{family}"
+            );
+        }
+        // Per object only: no worker or port label; a class label, no class in the name.
+        for (n, l, _) in s.iter().filter(|(n, _, _)| {
+            n.starts_with("splicer_virtual_")
+                || n.starts_with("splicer_real_")
+                || n.starts_with("splicer_rule_")
+        }) {
+            assert!(
+                l.iter().all(|(k, _)| k != "worker" && k != "port"),
+                "{n} {l:?}"
+            );
+        }
+        assert!(!s
+            .iter()
+            .any(|(n, _, _)| n == "splicer_real_responses_2xx_total"));
+        // Every per-object counter of the workers has a family with a help text.
+        for c in splicer_dataplane::counters::VirtualCounter::ALL {
+            let (name, help, extra) = virtual_metric(c.name());
+            assert!(name.ends_with("_total") && extra.is_none() && !help.contains("see"));
+        }
+        for c in splicer_dataplane::counters::RealCounter::ALL {
+            let (name, help, _) = real_metric(c.name());
+            assert!(name.ends_with("_total") && !help.contains("see"), "{name}");
+        }
     }
 
     #[test]

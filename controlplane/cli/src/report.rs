@@ -89,6 +89,50 @@ pub struct StatsReport {
     pub mempool_in_use: u64,
     /// The server connection pools of every real, in configuration order.
     pub pools: Vec<RealPools>,
+    /// Per virtual of the running configuration (virtuals, then DIPs by address), its
+    /// counters summed over the workers.
+    pub virtuals: Vec<ObjectCounters>,
+    /// Per real of the running configuration, its counters summed over the workers.
+    pub reals: Vec<ObjectCounters>,
+    /// Per virtual with content rules, the hits of each rule and of its bind list,
+    /// summed over the workers.
+    pub rules: Vec<RuleHits>,
+}
+
+/// The counters of one real or virtual, summed over the workers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectCounters {
+    /// Its name (a DIP: its address).
+    pub name: String,
+    /// Its counters, in the workers' order.
+    pub counters: Counters,
+}
+
+/// How often one content rule of a virtual (or its bind list) routed a request, summed
+/// over the workers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RuleHits {
+    /// The virtual.
+    #[serde(rename = "virtual")]
+    pub virtual_name: String,
+    /// The rule's name; `bind` for the virtual's bind list (no rule matched), `rule33+`
+    /// for its rules 33 and later together.
+    pub rule: String,
+    /// Requests routed by it.
+    pub hits: u64,
+}
+
+/// `now - baseline` of the rows with the same name; a row without a baseline stays.
+fn objects_since(now: &[ObjectCounters], baseline: &[ObjectCounters]) -> Vec<ObjectCounters> {
+    now.iter()
+        .map(|o| ObjectCounters {
+            name: o.name.clone(),
+            counters: match baseline.iter().find(|b| b.name == o.name) {
+                Some(b) => o.counters.since(&b.counters),
+                None => o.counters.clone(),
+            },
+        })
+        .collect()
 }
 
 /// What one worker's pool of one real holds, as the worker last published it. Levels,
@@ -163,8 +207,9 @@ impl RealPools {
 }
 
 impl StatsReport {
-    /// The counters since `baseline` (an earlier report of the same appliance); gauges,
-    /// pool levels and the mempool are levels and stay as they are.
+    /// The counters since `baseline` (an earlier report of the same appliance), the
+    /// per-object ones matched by name; gauges, pool levels and the mempool are levels
+    /// and stay as they are.
     pub fn since(&self, baseline: &StatsReport) -> StatsReport {
         let empty = Counters::default();
         let cells = self
@@ -195,9 +240,27 @@ impl StatsReport {
                 (other, _) => other.clone(),
             })
             .collect();
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| {
+                let then = baseline
+                    .rules
+                    .iter()
+                    .find(|b| b.virtual_name == r.virtual_name && b.rule == r.rule)
+                    .map_or(0, |b| b.hits);
+                RuleHits {
+                    hits: r.hits.saturating_sub(then),
+                    ..r.clone()
+                }
+            })
+            .collect();
         StatsReport {
             cells,
             nic,
+            virtuals: objects_since(&self.virtuals, &baseline.virtuals),
+            reals: objects_since(&self.reals, &baseline.reals),
+            rules,
             ..self.clone()
         }
     }
@@ -282,11 +345,15 @@ impl StatsReport {
                 },
             })).collect::<Vec<_>>(),
             "mempool": { "available": self.mempool_available, "in_use": self.mempool_in_use },
+            "virtuals": objects_json(&self.virtuals),
+            "reals": objects_json(&self.reals),
+            "rules": self.rules,
         })
     }
 
     /// The text of `show stats`: one table of counters (total, per worker, per port),
-    /// then the NICs, gauges and mempool.
+    /// then the NICs, gauges, the per-virtual, per-real and per-rule tables, and the
+    /// mempool.
     pub fn to_text(&self) -> String {
         let total = self.total();
         let workers: Vec<_> = (0..self.cells.len()).map(|w| self.worker(w)).collect();
@@ -354,12 +421,61 @@ impl StatsReport {
             .collect();
         out.push('\n');
         out.push_str(&table(&headers, rows));
+        for (what, objects) in [("virtual", &self.virtuals), ("real", &self.reals)] {
+            if let Some(t) = objects_table(what, objects) {
+                out.push('\n');
+                out.push_str(&t);
+            }
+        }
+        if !self.rules.is_empty() {
+            let rows = self
+                .rules
+                .iter()
+                .map(|r| vec![r.virtual_name.clone(), r.rule.clone(), r.hits.to_string()])
+                .collect();
+            out.push('\n');
+            out.push_str(&table(&strings(&["virtual", "rule", "hits"]), rows));
+        }
         out.push_str(&format!(
             "\nmempool: {} available, {} in use",
             self.mempool_available, self.mempool_in_use
         ));
         out
     }
+}
+
+/// `[{"name": ..., <counter>: ...}, ...]`.
+fn objects_json(objects: &[ObjectCounters]) -> Value {
+    Value::Array(
+        objects
+            .iter()
+            .map(|o| {
+                let mut row = serde_json::Map::new();
+                row.insert("name".into(), json!(o.name));
+                for (n, v) in &o.counters.0 {
+                    row.insert(n.clone(), json!(v));
+                }
+                Value::Object(row)
+            })
+            .collect(),
+    )
+}
+
+/// A table with one row per object (`what` heads its names) and a column per counter;
+/// `None` when there is no object.
+fn objects_table(what: &str, objects: &[ObjectCounters]) -> Option<String> {
+    let first = objects.first()?;
+    let mut headers = vec![what.to_string()];
+    headers.extend(first.counters.0.iter().map(|(n, _)| n.clone()));
+    let rows = objects
+        .iter()
+        .map(|o| {
+            let mut row = vec![o.name.clone()];
+            row.extend(headers[1..].iter().map(|n| o.counters.get(n).to_string()));
+            row
+        })
+        .collect();
+    Some(table(&headers, rows))
 }
 
 /// What a worker counter is about, for the grouping of `show stats`: the order of the
@@ -1219,6 +1335,67 @@ pub(crate) mod tests_support {
                     ],
                 },
             ],
+            virtuals: vec![
+                object(
+                    "www",
+                    &[
+                        ("requests", 40),
+                        ("spliced", 30),
+                        ("redirects", 0),
+                        ("no_server", 6),
+                        ("refused", 4),
+                    ],
+                ),
+                object(
+                    "198.19.0.11",
+                    &[
+                        ("requests", 2),
+                        ("spliced", 2),
+                        ("redirects", 0),
+                        ("no_server", 0),
+                        ("refused", 0),
+                    ],
+                ),
+            ],
+            reals: vec![
+                object(
+                    "s1",
+                    &[
+                        ("requests", 20),
+                        ("responses_2xx", 17),
+                        ("responses_5xx", 2),
+                        ("server_errors", 1),
+                    ],
+                ),
+                object(
+                    "img.1",
+                    &[
+                        ("requests", 12),
+                        ("responses_2xx", 12),
+                        ("responses_5xx", 0),
+                        ("server_errors", 0),
+                    ],
+                ),
+            ],
+            rules: vec![
+                RuleHits {
+                    virtual_name: "www".into(),
+                    rule: "img".into(),
+                    hits: 12,
+                },
+                RuleHits {
+                    virtual_name: "www".into(),
+                    rule: "bind".into(),
+                    hits: 24,
+                },
+            ],
+        }
+    }
+
+    pub(crate) fn object(name: &str, pairs: &[(&str, u64)]) -> ObjectCounters {
+        ObjectCounters {
+            name: name.into(),
+            counters: c(pairs),
         }
     }
 
@@ -1322,6 +1499,99 @@ mod tests {
         assert!(text.lines().next().unwrap().starts_with("counter"));
         assert!(text.contains("nic counters of inside: not supported"));
         assert!(text.ends_with("mempool: 1000 available, 24 in use"));
+    }
+
+    #[test]
+    fn per_object_tables_and_json() {
+        let r = sample();
+        let j = r.to_json();
+        assert_eq!(j["virtuals"][0]["name"], "www");
+        assert_eq!(j["virtuals"][0]["no_server"], 6);
+        assert_eq!(j["virtuals"][1]["name"], "198.19.0.11");
+        assert_eq!(j["reals"][1]["name"], "img.1");
+        assert_eq!(j["reals"][0]["server_errors"], 1);
+        assert_eq!(
+            j["rules"][1],
+            json!({"virtual": "www", "rule": "bind", "hits": 24})
+        );
+        let text = r.to_text();
+        let w = words(&text);
+        let header = |first: &str| w.iter().position(|l| l.first() == Some(&first)).unwrap();
+        let v = header("virtual");
+        assert_eq!(
+            w[v],
+            [
+                "virtual",
+                "requests",
+                "spliced",
+                "redirects",
+                "no_server",
+                "refused"
+            ]
+        );
+        assert_eq!(w[v + 1], ["www", "40", "30", "0", "6", "4"]);
+        assert_eq!(w[v + 2], ["198.19.0.11", "2", "2", "0", "0", "0"]);
+        let rl = header("real");
+        assert_eq!(
+            w[rl],
+            [
+                "real",
+                "requests",
+                "responses_2xx",
+                "responses_5xx",
+                "server_errors"
+            ]
+        );
+        assert_eq!(w[rl + 1], ["s1", "20", "17", "2", "1"]);
+        let rule = w
+            .iter()
+            .position(|l| l[..] == ["virtual", "rule", "hits"])
+            .unwrap();
+        assert_eq!(w[rule + 1], ["www", "img", "12"]);
+        assert_eq!(w[rule + 2], ["www", "bind", "24"]);
+        // The tables come after the gauges, before the mempool.
+        assert!(header("gauge") < v && v < rl && rl < rule);
+        assert!(text.ends_with("mempool: 1000 available, 24 in use"));
+        // Nothing configured: no tables, empty lists.
+        let bare = StatsReport {
+            virtuals: vec![],
+            reals: vec![],
+            rules: vec![],
+            ..sample()
+        };
+        let text = bare.to_text();
+        assert!(
+            !text.contains("\nvirtual") && !text.contains("\nreal "),
+            "{text}"
+        );
+        assert_eq!(bare.to_json()["rules"], json!([]));
+    }
+
+    #[test]
+    fn since_subtracts_per_object_counters_by_name() {
+        let then = sample();
+        let mut now = sample();
+        now.virtuals[0].counters.0[0].1 = 45;
+        now.reals[1].counters.0[1].1 = 20;
+        now.rules[0].hits = 15;
+        // A real added since the baseline counts from 0; the order may change.
+        now.reals
+            .insert(0, tests_support::object("new", &[("requests", 3)]));
+        now.rules.swap(0, 1);
+        let d = now.since(&then);
+        assert_eq!(d.virtuals[0].counters.get("requests"), 5);
+        assert_eq!(d.virtuals[0].counters.get("no_server"), 0);
+        assert_eq!(d.virtuals[1].counters.get("requests"), 0);
+        assert_eq!(d.reals[0].name, "new");
+        assert_eq!(d.reals[0].counters.get("requests"), 3);
+        assert_eq!(d.reals[2].counters.get("responses_2xx"), 8);
+        assert_eq!(d.reals[1].counters.get("requests"), 0);
+        assert_eq!((d.rules[1].rule.as_str(), d.rules[1].hits), ("img", 3));
+        assert_eq!((d.rules[0].rule.as_str(), d.rules[0].hits), ("bind", 0));
+        // Below the baseline (a real removed and added again): 0, never wrapped.
+        let back = then.since(&now);
+        assert_eq!(back.virtuals[0].counters.get("requests"), 0);
+        assert!(back.rules.iter().all(|r| r.hits == 0));
     }
 
     #[test]

@@ -89,6 +89,11 @@ impl FarmIds {
         self.reals.len()
     }
 
+    /// How many virtuals and DIPs have an index (removed ones included).
+    pub fn virtual_count(&self) -> usize {
+        self.virtuals.len()
+    }
+
     fn real_slot(&mut self, name: &str, address: SocketAddrV4, taken: &[bool]) -> usize {
         match self.reals.iter().enumerate().position(|(i, (n, a))| {
             n == name && *a == address && !taken.get(i).copied().unwrap_or(false)

@@ -23,8 +23,30 @@ use std::time::{Duration, Instant};
 const WORKER_WAIT: Duration = Duration::from_secs(1);
 
 /// Reals that can be added while running beyond those the process started with: the
-/// workers publish pool levels into arrays sized at start-up.
+/// workers publish pool levels and count per real into arrays sized at start-up.
 pub(crate) const REAL_HEADROOM: usize = 1024;
+
+/// Virtuals (and DIPs) that can be added while running beyond those the process started
+/// with: the workers count per virtual and per rule into arrays sized at start-up.
+pub(crate) const VIRTUAL_HEADROOM: usize = 256;
+
+/// How many reals and virtuals the workers' per-object rows have room for: everything
+/// that ever gets an index while Splicer runs (removed ones keep theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Capacity {
+    pub(crate) reals: usize,
+    pub(crate) virtuals: usize,
+}
+
+impl Capacity {
+    /// The rows to allocate for a process started with `config`.
+    pub(crate) fn for_config(config: &Config) -> Self {
+        Capacity {
+            reals: config.reals.len() + REAL_HEADROOM,
+            virtuals: config.virtuals.len() + config.dips.len() + VIRTUAL_HEADROOM,
+        }
+    }
+}
 
 /// The running configuration and the way to the workers.
 pub(crate) struct Live {
@@ -35,8 +57,8 @@ pub(crate) struct Live {
     generation: u64,
     /// Where `save` writes by default: the file `splicer run` was started with.
     config_path: Option<PathBuf>,
-    /// How many reals the published pool levels have room for.
-    real_capacity: usize,
+    /// How many reals and virtuals the workers' counter rows have room for.
+    capacity: Capacity,
     ticks_per_ms: u64,
 }
 
@@ -62,7 +84,7 @@ impl Live {
         ports: Vec<PortSetup>,
         inboxes: Vec<Arc<Inbox>>,
         config_path: Option<PathBuf>,
-        real_capacity: usize,
+        capacity: Capacity,
         ticks_per_ms: u64,
     ) -> Self {
         Live {
@@ -72,7 +94,7 @@ impl Live {
             inboxes,
             generation: 0,
             config_path,
-            real_capacity,
+            capacity,
             ticks_per_ms: ticks_per_ms.max(1),
         }
     }
@@ -95,10 +117,16 @@ impl Live {
         }
         let mut ids = self.ids.clone();
         let topology = Arc::new(topology(&next, &mut ids, &self.ports));
-        if ids.real_count() > self.real_capacity {
+        if ids.real_count() > self.capacity.reals {
             return Err(format!(
                 "at most {} reals can exist while Splicer runs (removed ones count until a restart); save and restart to add more",
-                self.real_capacity
+                self.capacity.reals
+            ));
+        }
+        if ids.virtual_count() > self.capacity.virtuals {
+            return Err(format!(
+                "at most {} virtuals and DIPs can exist while Splicer runs (removed ones count until a restart); save and restart to add more",
+                self.capacity.virtuals
             ));
         }
         if let Some(w) = self

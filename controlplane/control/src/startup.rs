@@ -250,11 +250,13 @@ fn run_ports(
         rings.push(ring);
     }
     let mesh = Arc::new(Mesh::new(rings));
+    let capacity = live::Capacity::for_config(config);
     let counters: Vec<_> = (0..workers)
         .map(|_| {
-            Arc::new(WorkerCounters::with_reals(
+            Arc::new(WorkerCounters::with_objects(
                 ports.len(),
-                config.reals.len() + live::REAL_HEADROOM,
+                capacity.reals,
+                capacity.virtuals,
             ))
         })
         .collect();
@@ -322,7 +324,7 @@ fn run_ports(
         setups,
         inboxes,
         control.config_path(),
-        config.reals.len() + live::REAL_HEADROOM,
+        capacity,
         flow.ticks_per_ms,
     );
     let base = StatsBase {

@@ -4,9 +4,11 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_cli::report::{Counters, PoolLevels, RealPools, StatsReport};
+use splicer_cli::report::{Counters, ObjectCounters, PoolLevels, RealPools, RuleHits, StatsReport};
 use splicer_config::{Config, FarmIds};
-use splicer_dataplane::counters::Snapshot;
+use splicer_dataplane::counters::{
+    RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
+};
 use splicer_dataplane::{Gauge, WorkerCounters};
 use std::sync::Arc;
 
@@ -99,7 +101,126 @@ pub(crate) fn report(src: &StatsSources<'_>) -> StatsReport {
         mempool_available: u64::from(src.pool.available()),
         mempool_in_use: u64::from(src.pool.in_use()),
         pools: pools(src.config, src.ids, src.workers),
+        virtuals: virtuals(src.config, src.ids, src.workers),
+        reals: reals(src.config, src.ids, src.workers),
+        rules: rules(src.config, src.ids, src.workers),
     }
+}
+
+/// `row(worker)` summed over the workers.
+fn sum<const N: usize>(
+    workers: &[Arc<WorkerCounters>],
+    row: impl Fn(&WorkerCounters) -> [u64; N],
+) -> [u64; N] {
+    let mut total = [0u64; N];
+    for w in workers {
+        for (t, v) in total.iter_mut().zip(row(w)) {
+            *t = t.wrapping_add(v);
+        }
+    }
+    total
+}
+
+fn named(names: impl Iterator<Item = &'static str>, values: &[u64]) -> Counters {
+    Counters(
+        names
+            .map(str::to_string)
+            .zip(values.iter().copied())
+            .collect(),
+    )
+}
+
+/// The counters of every virtual of the running configuration, then of every DIP (named
+/// by its address), summed over the workers (`ids` gives their rows).
+pub(crate) fn virtuals(
+    config: &Config,
+    ids: &FarmIds,
+    workers: &[Arc<WorkerCounters>],
+) -> Vec<ObjectCounters> {
+    let names = config
+        .virtuals
+        .iter()
+        .map(|v| (v.name.clone(), ids.virtual_index(&v.name)))
+        .chain(
+            config
+                .dips
+                .iter()
+                .map(|d| (d.address.to_string(), ids.dip_index(d.address))),
+        );
+    names
+        .map(|(name, index)| {
+            let values = match index {
+                Some(i) => sum(workers, |w| w.virtual_row(usize::from(i))),
+                None => [0; VirtualCounter::COUNT],
+            };
+            ObjectCounters {
+                name,
+                counters: named(VirtualCounter::ALL.iter().map(|c| c.name()), &values),
+            }
+        })
+        .collect()
+}
+
+/// The counters of every real of the running configuration, summed over the workers.
+pub(crate) fn reals(
+    config: &Config,
+    ids: &FarmIds,
+    workers: &[Arc<WorkerCounters>],
+) -> Vec<ObjectCounters> {
+    config
+        .reals
+        .iter()
+        .map(|r| {
+            let values = match ids.real(&r.name, r.address) {
+                Some(i) => sum(workers, |w| w.real_row(usize::from(i))),
+                None => [0; RealCounter::COUNT],
+            };
+            ObjectCounters {
+                name: r.name.clone(),
+                counters: named(RealCounter::ALL.iter().map(|c| c.name()), &values),
+            }
+        })
+        .collect()
+}
+
+/// The hits of every content rule of every virtual of the running configuration, and of
+/// its bind list, summed over the workers. Rules past the workers' slots share one row.
+pub(crate) fn rules(
+    config: &Config,
+    ids: &FarmIds,
+    workers: &[Arc<WorkerCounters>],
+) -> Vec<RuleHits> {
+    let mut out = Vec::new();
+    for v in &config.virtuals {
+        let hits = match ids.virtual_index(&v.name) {
+            Some(i) => sum(workers, |w| w.rule_row(usize::from(i))),
+            None => [0; RULE_ROW],
+        };
+        let row = |rule: String, hits: u64| RuleHits {
+            virtual_name: v.name.clone(),
+            rule,
+            hits,
+        };
+        out.extend(
+            v.rules
+                .iter()
+                .take(RULE_SLOTS)
+                .enumerate()
+                .map(|(n, r)| row(r.name.clone(), hits[n])),
+        );
+        if v.rules.len() > RULE_SLOTS {
+            out.push(row(format!("rule{}+", RULE_SLOTS + 1), hits[OVERFLOW_SLOT]));
+        }
+        // A rule may be called "bind" itself; the bind list then takes a name no rule
+        // can have.
+        let bind = if v.rules.iter().any(|r| r.name == "bind") {
+            "(bind)"
+        } else {
+            "bind"
+        };
+        out.push(row(bind.to_string(), hits[BIND_SLOT]));
+    }
+    out
 }
 
 /// The server connection pools of every real of the running configuration (`ids` gives
@@ -203,5 +324,127 @@ address = "198.19.0.12:8080"
             pools(&config, ids, &short)[1].workers,
             vec![PoolLevels::default()]
         );
+    }
+
+    fn farm_config(rules: usize) -> Config {
+        let mut text = String::from(
+            r#"
+[dataplane]
+eal = ["-l", "0-2"]
+workers = 2
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+[[port]]
+name = "inside"
+address = "198.19.0.1/24"
+[[real]]
+name = "s1"
+address = "198.19.0.11:80"
+[[real]]
+name = "s2"
+address = "198.19.0.12:80"
+[[virtual]]
+name = "www"
+address = "198.18.0.100:80"
+bind = ["s1", "s2"]
+[[virtual]]
+name = "api"
+address = "198.18.0.101:80"
+bind = ["s2"]
+"#,
+        );
+        for n in 0..rules {
+            text.push_str(&format!(
+                "[[virtual.rule]]\npath_prefix = \"/p{n}/\"\nbind = [\"s1\"]\n"
+            ));
+        }
+        text.push_str("[[dip]]\naddress = \"198.19.0.11\"\nport = \"outside\"\n");
+        Config::from_toml_str(&text).unwrap()
+    }
+
+    #[test]
+    fn per_object_counters_are_summed_and_named() {
+        let config = farm_config(2);
+        let ids = &mut FarmIds::default();
+        config.plan(ids);
+        let workers: Vec<_> = (0..2)
+            .map(|_| Arc::new(WorkerCounters::with_objects(2, 2, 3)))
+            .collect();
+        let (www, api, dip) = (
+            ids.virtual_index("www").unwrap(),
+            ids.virtual_index("api").unwrap(),
+            ids.dip_index("198.19.0.11".parse().unwrap()).unwrap(),
+        );
+        let s2 = ids.real("s2", "198.19.0.12:80".parse().unwrap()).unwrap();
+        for w in &workers {
+            w.inc_virtual(www, VirtualCounter::Requests);
+            w.inc_real(s2, RealCounter::Responses4xx);
+            w.inc_rule(api, splicer_dataplane::balance::Route::Rule(1));
+        }
+        workers[1].inc_virtual(dip, VirtualCounter::NoServer);
+        workers[0].inc_rule(www, splicer_dataplane::balance::Route::Bind);
+        let v = virtuals(&config, ids, &workers);
+        let names: Vec<_> = v.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["www", "api", "198.19.0.11"]);
+        assert_eq!(v[0].counters.get("requests"), 2);
+        assert_eq!(v[2].counters.get("no_server"), 1);
+        assert_eq!(
+            v[1].counters
+                .0
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["requests", "spliced", "redirects", "no_server", "refused"]
+        );
+        let r = reals(&config, ids, &workers);
+        assert_eq!(
+            (r[1].name.as_str(), r[1].counters.get("responses_4xx")),
+            ("s2", 2)
+        );
+        assert_eq!(r[0].counters.get("responses_4xx"), 0);
+        assert_eq!(r[0].counters.0.len(), RealCounter::COUNT);
+        let hits: Vec<_> = rules(&config, ids, &workers)
+            .into_iter()
+            .map(|h| (h.virtual_name, h.rule, h.hits))
+            .collect();
+        let row = |v: &str, r: &str, n| (v.to_string(), r.to_string(), n);
+        assert_eq!(
+            hits,
+            [
+                row("www", "bind", 1),
+                row("api", "rule1", 0),
+                row("api", "rule2", 2),
+                row("api", "bind", 0),
+            ]
+        );
+        // Workers without per-object rows show zeros, not a panic.
+        let bare = vec![Arc::new(WorkerCounters::new(2))];
+        assert_eq!(virtuals(&config, ids, &bare)[0].counters.get("requests"), 0);
+        assert_eq!(rules(&config, ids, &bare).len(), 4);
+    }
+
+    #[test]
+    fn rules_past_the_slots_share_a_row() {
+        let mut config = farm_config(RULE_SLOTS + 3);
+        config.virtuals[1].rules[0].name = "bind".into();
+        let ids = &mut FarmIds::default();
+        config.plan(ids);
+        let w = Arc::new(WorkerCounters::with_objects(2, 2, 3));
+        let api = ids.virtual_index("api").unwrap();
+        for n in [0, RULE_SLOTS - 1, RULE_SLOTS, RULE_SLOTS + 2] {
+            w.inc_rule(api, splicer_dataplane::balance::Route::Rule(n));
+        }
+        w.inc_rule(api, splicer_dataplane::balance::Route::Bind);
+        let hits = rules(&config, ids, &[w]);
+        let api_rows: Vec<_> = hits.iter().filter(|h| h.virtual_name == "api").collect();
+        assert_eq!(api_rows.len(), RULE_SLOTS + 2);
+        assert_eq!((api_rows[0].rule.as_str(), api_rows[0].hits), ("bind", 1));
+        assert_eq!(api_rows[RULE_SLOTS - 1].hits, 1);
+        let more = &api_rows[RULE_SLOTS];
+        assert_eq!((more.rule.as_str(), more.hits), ("rule33+", 2));
+        // The rule called bind keeps its name; the bind list takes another.
+        let bind = &api_rows[RULE_SLOTS + 1];
+        assert_eq!((bind.rule.as_str(), bind.hits), ("(bind)", 1));
     }
 }

@@ -1,38 +1,47 @@
-//! Per-worker, per-port counters.
+//! Per-worker counters: per port, and per object (real, virtual, rule).
 //!
 //! Each worker owns one [`WorkerCounters`] and is its only writer, so an increment is a
 //! relaxed load and store (no locked read-modify-write on the fast path). The control core
 //! reads them at any time without stopping the worker; a reading may be a few packets old,
 //! never torn.
+//!
+//! The per-object rows ([`RealCounter`], [`VirtualCounter`], rule hits) are allocated at
+//! start-up for as many reals and virtuals as may exist while Splicer runs; an index
+//! beyond them is not counted (never a panic). They are counted once per request, never
+//! per packet.
 
+use crate::balance::{RealId, Route};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
-    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
-        /// Everything a worker counts. Drop reasons start with `drop_`.
+    (
+        $(#[$edoc:meta])* $enum:ident;
+        $( $(#[$doc:meta])* $variant:ident => $name:literal, )*
+    ) => {
+        $(#[$edoc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
-        pub enum Counter {
+        pub enum $enum {
             $( $(#[$doc])* $variant, )*
         }
 
-        impl Counter {
+        impl $enum {
             /// Every counter, in display order.
-            pub const ALL: &'static [Counter] = &[$(Counter::$variant,)*];
+            pub const ALL: &'static [$enum] = &[$($enum::$variant,)*];
             /// Number of counters.
             pub const COUNT: usize = Self::ALL.len();
 
             /// The stable key used in logs and metrics.
             pub fn name(self) -> &'static str {
                 match self {
-                    $( Counter::$variant => $name, )*
+                    $( $enum::$variant => $name, )*
                 }
             }
 
             /// The counter whose key is `name`.
-            pub fn from_name(name: &str) -> Option<Counter> {
+            pub fn from_name(name: &str) -> Option<$enum> {
                 match name {
-                    $( $name => Some(Counter::$variant), )*
+                    $( $name => Some($enum::$variant), )*
                     _ => None,
                 }
             }
@@ -41,6 +50,8 @@ macro_rules! counters {
 }
 
 counters! {
+    /// Everything a worker counts per port. Drop reasons start with `drop_`.
+    Counter;
     /// Frames received from the NIC queue (before any hand-off).
     RxPackets => "rx_packets",
     /// Frames handed to the TX queue and accepted by it.
@@ -237,6 +248,84 @@ counters! {
     DropAllocFailed => "drop_alloc_failed",
 }
 
+counters! {
+    /// What a worker counts per real (by [`RealId`]), once per request: never per packet.
+    RealCounter;
+    /// Requests routed to the real (the same moment as `splice_requests`).
+    Requests => "requests",
+    /// Its responses with a 1xx final status (101).
+    Responses1xx => "responses_1xx",
+    /// Its responses with a 2xx status.
+    Responses2xx => "responses_2xx",
+    /// Its responses with a 3xx status.
+    Responses3xx => "responses_3xx",
+    /// Its responses with a 4xx status.
+    Responses4xx => "responses_4xx",
+    /// Its responses with a 5xx status.
+    Responses5xx => "responses_5xx",
+    /// Its responses with a status outside 100–599.
+    ResponsesOther => "responses_other",
+    /// Requests whose server connection was lost mid-request: reset by the real, timed
+    /// out (`server_idle_timeout`, retransmissions) or a response cut short. The client
+    /// is reset.
+    ServerErrors => "server_errors",
+}
+
+counters! {
+    /// What a worker counts per virtual (by virtual index; a DIP is a virtual), once per
+    /// request: never per packet.
+    VirtualCounter;
+    /// Complete, valid request heads read (as `http_requests`).
+    Requests => "requests",
+    /// Requests routed to a real, its own or one of a backup (as `splice_requests`).
+    Spliced => "spliced",
+    /// Requests answered with a redirect (as `http_redirects`).
+    Redirects => "redirects",
+    /// Requests answered `503` (as `http_no_server`).
+    NoServer => "no_server",
+    /// Requests Splicer refused itself (4xx/5xx): the sum of the `refused_*` counters.
+    Refused => "refused",
+}
+
+/// Rules of a virtual that have a hit counter of their own: rule `n` (0-based, in the
+/// virtual's order) for `n < RULE_SLOTS`. Hits of rules beyond go to one overflow slot.
+pub const RULE_SLOTS: usize = 32;
+/// The slot of a virtual's `bind` list (no rule matched) in its row of rule hits.
+pub const BIND_SLOT: usize = RULE_SLOTS;
+/// The slot that counts the hits of rules `RULE_SLOTS` and beyond, all together.
+pub const OVERFLOW_SLOT: usize = RULE_SLOTS + 1;
+/// Slots in a virtual's row of rule hits: the rules, `bind`, the overflow.
+pub const RULE_ROW: usize = RULE_SLOTS + 2;
+
+/// The slot of a virtual's rule hits that counts `route`.
+#[inline]
+pub fn rule_slot(route: Route) -> usize {
+    match route {
+        Route::Rule(n) if n < RULE_SLOTS => n,
+        Route::Rule(_) => OVERFLOW_SLOT,
+        Route::Bind => BIND_SLOT,
+    }
+}
+
+/// Adds `n` to a counter only its owning worker writes: a plain load/store pair is exact
+/// and avoids a locked add.
+#[inline]
+fn bump(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+fn zeroed<const N: usize>(rows: usize) -> Vec<[AtomicU64; N]> {
+    (0..rows)
+        .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+        .collect()
+}
+
+fn load<const N: usize>(rows: &[[AtomicU64; N]], i: usize) -> [u64; N] {
+    rows.get(i).map_or([0; N], |row| {
+        std::array::from_fn(|k| row[k].load(Ordering::Relaxed))
+    })
+}
+
 /// Levels a worker reports (not counts): how much state it holds right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(usize)]
@@ -270,6 +359,12 @@ pub struct WorkerCounters {
     gauges: [AtomicU64; 3],
     /// Per real: the worker's pool, as [`PoolLevels`] fields.
     pools: Vec<[AtomicU64; 5]>,
+    /// Per real: its [`RealCounter`]s.
+    reals: Vec<[AtomicU64; RealCounter::COUNT]>,
+    /// Per virtual: its [`VirtualCounter`]s.
+    virtuals: Vec<[AtomicU64; VirtualCounter::COUNT]>,
+    /// Per virtual: its rule hits, by [`rule_slot`].
+    rules: Vec<[AtomicU64; RULE_ROW]>,
 }
 
 /// What one worker's pool of one real holds, as last published by the worker.
@@ -289,13 +384,72 @@ pub struct PoolLevels {
 
 impl WorkerCounters {
     /// Counters for a worker that serves `ports` ports and pools connections to `reals`
-    /// reals, all zero.
+    /// reals, all zero; no per-virtual rows.
     pub fn with_reals(ports: usize, reals: usize) -> Self {
+        WorkerCounters::with_objects(ports, reals, 0)
+    }
+
+    /// Counters for a worker that serves `ports` ports, pools connections to `reals`
+    /// reals (pool levels and [`RealCounter`]s) and serves `virtuals` virtuals
+    /// ([`VirtualCounter`]s and rule hits), all zero. Nothing is allocated later.
+    pub fn with_objects(ports: usize, reals: usize, virtuals: usize) -> Self {
         let mut c = WorkerCounters::new(ports);
-        c.pools = (0..reals)
-            .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
-            .collect();
+        c.pools = zeroed(reals);
+        c.reals = zeroed(reals);
+        c.virtuals = zeroed(virtuals);
+        c.rules = zeroed(virtuals);
         c
+    }
+
+    /// Adds one to `counter` of `real` (not counted beyond the reals the rows were made
+    /// for). Only the owning worker may call this.
+    #[inline]
+    pub fn inc_real(&self, real: RealId, counter: RealCounter) {
+        if let Some(row) = self.reals.get(usize::from(real)) {
+            bump(&row[counter as usize], 1);
+        }
+    }
+
+    /// Adds one to `counter` of virtual `index` (not counted beyond the virtuals the rows
+    /// were made for). Only the owning worker may call this.
+    #[inline]
+    pub fn inc_virtual(&self, index: u16, counter: VirtualCounter) {
+        if let Some(row) = self.virtuals.get(usize::from(index)) {
+            bump(&row[counter as usize], 1);
+        }
+    }
+
+    /// Counts a hit of `route` in virtual `index`: the rule that matched, or its bind
+    /// list. Rules beyond [`RULE_SLOTS`] count in [`OVERFLOW_SLOT`]. Only the owning
+    /// worker may call this.
+    #[inline]
+    pub fn inc_rule(&self, index: u16, route: Route) {
+        if let Some(row) = self.rules.get(usize::from(index)) {
+            bump(&row[rule_slot(route)], 1);
+        }
+    }
+
+    /// The [`RealCounter`]s of `real`, indexed by `RealCounter as usize` (zero for a
+    /// real without a row).
+    pub fn real_row(&self, real: usize) -> [u64; RealCounter::COUNT] {
+        load(&self.reals, real)
+    }
+
+    /// The [`VirtualCounter`]s of virtual `index`, indexed by `VirtualCounter as usize`
+    /// (zero for a virtual without a row).
+    pub fn virtual_row(&self, index: usize) -> [u64; VirtualCounter::COUNT] {
+        load(&self.virtuals, index)
+    }
+
+    /// The rule hits of virtual `index`, indexed by [`rule_slot`] (zero for a virtual
+    /// without a row).
+    pub fn rule_row(&self, index: usize) -> [u64; RULE_ROW] {
+        load(&self.rules, index)
+    }
+
+    /// Number of virtuals with counter rows.
+    pub fn virtuals(&self) -> usize {
+        self.virtuals.len()
     }
 
     /// Publishes the pool levels of `real`. Only the owning worker may call this.
@@ -342,6 +496,9 @@ impl WorkerCounters {
                 .collect(),
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
             pools: Vec::new(),
+            reals: Vec::new(),
+            virtuals: Vec::new(),
+            rules: Vec::new(),
         }
     }
 
@@ -366,9 +523,7 @@ impl WorkerCounters {
     #[inline]
     pub fn add(&self, port: u16, counter: Counter, n: u64) {
         if let Some(row) = self.rows.get(port as usize) {
-            let c = &row[counter as usize];
-            // Single writer: a plain load/store pair is exact and avoids a locked add.
-            c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            bump(&row[counter as usize], n);
         }
     }
 
@@ -488,5 +643,91 @@ mod tests {
         assert_eq!(s.get(Counter::RxPackets), 5);
         assert_eq!(s.get(Counter::DropNotForUs), 1);
         assert_eq!(c.port_snapshot(0).get(Counter::DropNotForUs), 0);
+    }
+
+    #[test]
+    fn per_object_rows_count_and_ignore_unknown_indexes() {
+        let c = WorkerCounters::with_objects(1, 3, 2);
+        assert_eq!((c.reals(), c.virtuals()), (3, 2));
+        c.inc_real(2, RealCounter::Requests);
+        c.inc_real(2, RealCounter::Requests);
+        c.inc_real(0, RealCounter::Responses5xx);
+        c.inc_virtual(1, VirtualCounter::NoServer);
+        c.inc_rule(1, Route::Rule(0));
+        c.inc_rule(1, Route::Rule(3));
+        c.inc_rule(1, Route::Bind);
+        c.inc_rule(1, Route::Bind);
+        // Rules beyond the slots share the overflow slot.
+        c.inc_rule(1, Route::Rule(RULE_SLOTS));
+        c.inc_rule(1, Route::Rule(RULE_SLOTS + 40));
+        // Indexes beyond the rows are not counted, never a panic.
+        c.inc_real(3, RealCounter::Requests);
+        c.inc_real(RealId::MAX, RealCounter::ServerErrors);
+        c.inc_virtual(2, VirtualCounter::Requests);
+        c.inc_rule(u16::MAX, Route::Bind);
+        assert_eq!(c.real_row(2)[RealCounter::Requests as usize], 2);
+        assert_eq!(c.real_row(0)[RealCounter::Responses5xx as usize], 1);
+        assert_eq!(c.real_row(1), [0; RealCounter::COUNT]);
+        assert_eq!(c.real_row(3), [0; RealCounter::COUNT]);
+        assert_eq!(c.virtual_row(1)[VirtualCounter::NoServer as usize], 1);
+        assert_eq!(c.virtual_row(0), [0; VirtualCounter::COUNT]);
+        assert_eq!(c.virtual_row(9), [0; VirtualCounter::COUNT]);
+        let rules = c.rule_row(1);
+        assert_eq!((rules[0], rules[3], rules[1]), (1, 1, 0));
+        assert_eq!(rules[BIND_SLOT], 2);
+        assert_eq!(rules[OVERFLOW_SLOT], 2);
+        assert_eq!(rules.iter().sum::<u64>(), 6);
+        assert_eq!(c.rule_row(0), [0; RULE_ROW]);
+        // The per-port rows are not touched.
+        assert_eq!(c.snapshot(), Snapshot::default());
+        // Without per-object rows nothing is counted.
+        let bare = WorkerCounters::new(1);
+        bare.inc_real(0, RealCounter::Requests);
+        bare.inc_virtual(0, VirtualCounter::Requests);
+        bare.inc_rule(0, Route::Bind);
+        assert_eq!(bare.real_row(0), [0; RealCounter::COUNT]);
+        assert_eq!(WorkerCounters::with_reals(1, 2).virtuals(), 0);
+    }
+
+    #[test]
+    fn per_object_names_are_unique() {
+        for names in [
+            RealCounter::ALL
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>(),
+            VirtualCounter::ALL.iter().map(|c| c.name()).collect(),
+        ] {
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), names.len(), "{names:?}");
+        }
+        for &c in RealCounter::ALL {
+            assert_eq!(RealCounter::from_name(c.name()), Some(c));
+        }
+        for &c in VirtualCounter::ALL {
+            assert_eq!(VirtualCounter::from_name(c.name()), Some(c));
+        }
+    }
+
+    /// The README documents the per-object counters in a section of their own.
+    #[test]
+    fn readme_documents_every_object_counter() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("### Per real, virtual and rule")
+            .expect("README section on per-object counters");
+        let rest = &readme[start..];
+        let readme = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+        for name in RealCounter::ALL
+            .iter()
+            .map(|c| c.name())
+            .chain(VirtualCounter::ALL.iter().map(|c| c.name()))
+            .chain(["hits"])
+        {
+            let row = format!("| `{name}` |");
+            assert!(readme.contains(&row), "README lacks a row for {name}");
+        }
     }
 }

@@ -161,9 +161,10 @@ impl PipelineBox {
         let topology = Arc::new(topology);
         let pipelines = (0..template.workers)
             .map(|worker| {
-                let counters = Arc::new(WorkerCounters::with_reals(
+                let counters = Arc::new(WorkerCounters::with_objects(
                     topology.ports().len(),
                     topology.farm().reals.len(),
+                    topology.farm().virtuals.len(),
                 ));
                 let settings = Settings {
                     worker,

@@ -5,7 +5,7 @@
 //! of several client connections, and no connection state may remain at the end.
 
 use splicer_dataplane::balance::{Farm, Predictor, Real, RuleRoute, VirtualPolicy};
-use splicer_dataplane::counters::Snapshot;
+use splicer_dataplane::counters::{RealCounter, Snapshot, VirtualCounter, BIND_SLOT};
 use splicer_dataplane::{Counter, Gauge, Service};
 use splicer_http::{Matcher, Rule};
 use splicer_sim::http::expected_body;
@@ -208,6 +208,38 @@ fn keep_alive_clients_over_clean_links_reuse_pooled_connections() {
         );
     }
     assert!(shared, "pooled connections serve several clients");
+    // The per-object counters add up to the worker's totals.
+    let w = b.net.dut().worker_counters(0);
+    let per_real = |rc: RealCounter| -> u64 {
+        (0..usize::from(SERVERS))
+            .map(|r| w.real_row(r)[rc as usize])
+            .sum()
+    };
+    assert_eq!(
+        per_real(RealCounter::Requests),
+        c.get(Counter::SpliceRequests)
+    );
+    assert_eq!(
+        per_real(RealCounter::Responses2xx),
+        c.get(Counter::Responses2xx)
+    );
+    assert_eq!(per_real(RealCounter::ServerErrors), 0);
+    let v = w.virtual_row(0);
+    assert_eq!(
+        v[VirtualCounter::Requests as usize],
+        c.get(Counter::HttpRequests)
+    );
+    assert_eq!(
+        v[VirtualCounter::Spliced as usize],
+        c.get(Counter::SpliceRequests)
+    );
+    // Every request was routed by the img rule or the bind list; the rule's all went to
+    // server1.
+    let rules = w.rule_row(0);
+    let img = rules[0];
+    assert!(img > 0);
+    assert_eq!(img + rules[BIND_SLOT], c.get(Counter::HttpRequests));
+    assert!(w.real_row(1)[RealCounter::Requests as usize] >= img);
     assert_only_pools_left(&mut b, 2, 1);
 }
 

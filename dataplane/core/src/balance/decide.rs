@@ -1,7 +1,7 @@
 //! The decision for one request: which real splices it, which URL it is redirected to,
 //! or that nothing can take it, following backups (seed 003).
 
-use super::{Choices, Farm, Mode, RealId, Status, Target, UrlId};
+use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
 use splicer_http::RequestHead;
 
 /// What to do with a request.
@@ -39,13 +39,36 @@ impl Farm {
         virtual_index: u16,
         head: &RequestHead,
         last_real: Option<RealId>,
+        usable: impl FnMut(RealId) -> bool,
+    ) -> Decision {
+        self.decide_observed(choices, virtual_index, head, last_real, usable, |_, _| {})
+    }
+
+    /// [`Farm::decide`], telling `routed(virtual, route)` which route each virtual it
+    /// consulted chose for the request: the virtual it arrived at, and each virtual of
+    /// the backup chain that routed it afterwards. Not called for a virtual that did not
+    /// route it (out of service, unknown), nor for reals and URLs of the chain.
+    pub fn decide_observed(
+        &self,
+        choices: &mut Choices,
+        virtual_index: u16,
+        head: &RequestHead,
+        last_real: Option<RealId>,
         mut usable: impl FnMut(RealId) -> bool,
+        mut routed: impl FnMut(u16, Route),
     ) -> Decision {
         let mut target = Target::Virtual(virtual_index);
         for _ in 0..=MAX_BACKUP_HOPS {
             let next = match target {
                 Target::Virtual(v) => {
-                    match self.virtual_decision(choices, v, head, last_real, &mut usable) {
+                    match self.virtual_decision(
+                        choices,
+                        v,
+                        head,
+                        last_real,
+                        &mut usable,
+                        &mut routed,
+                    ) {
                         Ok(d) => return d,
                         Err(backup) => backup,
                     }
@@ -82,6 +105,7 @@ impl Farm {
         head: &RequestHead,
         last_real: Option<RealId>,
         usable: &mut impl FnMut(RealId) -> bool,
+        routed: &mut impl FnMut(u16, Route),
     ) -> Result<Decision, Option<Target>> {
         let Some(policy) = self.virtuals.get(usize::from(v)) else {
             return Err(None);
@@ -92,6 +116,7 @@ impl Farm {
         let Some((route, set)) = self.route(v, head) else {
             return Err(policy.backup);
         };
+        routed(v, route);
         let chosen = match policy.mode {
             Mode::Splice => {
                 // A sticky real keeps the client connections it served.
@@ -271,5 +296,61 @@ mod tests {
         f.reals[3].backup = Some(Target::Real(0));
         f.virtuals[1].backup = Some(Target::Real(3));
         assert_eq!(decide_n(&f, 1, 1, None), vec![Decision::Refuse]);
+    }
+
+    /// Decides once, returning the decision and every `(virtual, route)` reported.
+    fn observe(f: &Farm, v: u16, h: &RequestHead) -> (Decision, Vec<(u16, Route)>) {
+        let mut seen = Vec::new();
+        let d = f.decide_observed(
+            &mut Choices::default(),
+            v,
+            h,
+            None,
+            |_| true,
+            |v, r| seen.push((v, r)),
+        );
+        (d, seen)
+    }
+
+    #[test]
+    fn the_route_taken_is_reported() {
+        // www: rule 0 "img" (/img/) goes to s2, rule 1 "api" to s3, else s1..s3.
+        let mut f = acme();
+        let img = head("GET /img/a.png HTTP/1.1\r\nHost: x\r\n\r\n");
+        let api = head("GET /a HTTP/1.1\r\nHost: api.example\r\n\r\n");
+        assert_eq!(observe(&f, 0, &api).1, vec![(0, Route::Rule(1))]);
+        let other = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            observe(&f, 0, &img),
+            (Decision::Splice(1), vec![(0, Route::Rule(0))])
+        );
+        assert_eq!(observe(&f, 0, &other).1, vec![(0, Route::Bind)]);
+        // The DIP routes by its bind list.
+        assert_eq!(observe(&f, 1, &other).1, vec![(1, Route::Bind)]);
+        // Nobody in the rule's set: the rule was still hit, then the backup virtual
+        // routed the request.
+        f.reals[1].status = Status::OutOfService;
+        f.virtuals[0].backup = Some(Target::Virtual(2));
+        assert_eq!(
+            observe(&f, 0, &img),
+            (
+                Decision::Redirect(0),
+                vec![(0, Route::Rule(0)), (2, Route::Bind)]
+            )
+        );
+        // An out-of-service virtual routes nothing; its backup does.
+        f.virtuals[0].status = Status::OutOfService;
+        assert_eq!(observe(&f, 0, &img).1, vec![(2, Route::Bind)]);
+        // A backup real or URL routes nothing; an unknown virtual neither.
+        f.virtuals[0].backup = Some(Target::Real(3));
+        assert_eq!(observe(&f, 0, &img), (Decision::Splice(3), vec![]));
+        assert_eq!(observe(&f, 9, &img), (Decision::Refuse, vec![]));
+        // decide() is decide_observed() without the observer.
+        f.virtuals[0].status = Status::InService;
+        let mut c = Choices::default();
+        assert_eq!(
+            f.decide(&mut c, 0, &other, None, |_| true),
+            observe(&f, 0, &other).0
+        );
     }
 }

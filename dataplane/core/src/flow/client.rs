@@ -15,7 +15,7 @@ use super::segment::OutSegment;
 use super::table::Conn;
 use super::table::{ClientKey, Handle};
 use crate::balance::{RealId, UrlId};
-use crate::counters::Counter;
+use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
@@ -540,6 +540,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return false;
         };
         let max = conn.service.max_request_head;
+        let virtual_index = conn.service.virtual_index;
         match parse_head(&conn.head, max) {
             HeadStatus::Partial if conn.fin_received => {
                 if !conn.head.is_empty() {
@@ -551,6 +552,8 @@ impl<P: PacketBuf> Pipeline<P> {
             HeadStatus::Partial => false,
             HeadStatus::Complete(head) => {
                 self.counters.inc(port, Counter::HttpRequests);
+                self.counters
+                    .inc_virtual(virtual_index, VirtualCounter::Requests);
                 self.dispatch(port, h, head, now, sink);
                 // A refusal carried the ACK; a dispatched head still needs one.
                 self.flows
@@ -559,6 +562,8 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             HeadStatus::Rejected(r) => {
                 self.counters.inc(port, refusal_counter(r));
+                self.counters
+                    .inc_virtual(virtual_index, VirtualCounter::Refused);
                 self.respond(port, h, r.status(), now, sink);
                 true
             }
@@ -598,9 +603,12 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let service = conn.service.address;
+        let virtual_index = conn.service.virtual_index;
         let topology = self.topology.clone();
         let Some(u) = topology.farm().urls.get(usize::from(url)) else {
             self.counters.inc(port, Counter::HttpNoServer);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::NoServer);
             return self.respond(port, h, 503, now, sink);
         };
         // A request without a host (HTTP/1.0 without Host) was sent to the VIP.
@@ -619,9 +627,13 @@ impl<P: PacketBuf> Pipeline<P> {
             // Too long for one response, or the request put a byte into it that cannot
             // be in a header.
             self.counters.inc(port, Counter::RefusedRedirectLocation);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::Refused);
             return self.respond(port, h, 414, now, sink);
         }
         self.counters.inc(port, Counter::Redirects);
+        self.counters
+            .inc_virtual(virtual_index, VirtualCounter::Redirects);
         self.respond_with(port, h, &buf[..n], now, sink);
     }
 
@@ -857,6 +869,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 conn.pending = None;
                 self.counters.inc(port, Counter::QueueTimeouts);
                 self.counters.inc(port, Counter::HttpNoServer);
+                let v = conn.service.virtual_index;
+                self.counters.inc_virtual(v, VirtualCounter::NoServer);
                 self.respond(port, h, 503, now, sink);
             }
             State::Spliced => {

@@ -111,7 +111,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 // Resets the busy server connection and its client, which counts too.
                 Some(c) => {
                     self.counters.inc(port, Counter::ResetFailed);
-                    self.splice_server_lost(port, c, now, sink);
+                    // Splicer's doing, not the real's: no server error.
+                    self.splice_reset(port, c, now, sink);
                 }
                 None if state == SState::Closing => self.server_remove(h),
                 None => self.server_close(port, h, true, now, sink),

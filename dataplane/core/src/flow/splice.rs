@@ -37,7 +37,7 @@ use super::client::{ts_not_below, Leg, Pending, Seg, State};
 use super::server::SState;
 use super::table::Handle;
 use crate::balance::{Decision, RealId};
-use crate::counters::Counter;
+use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
@@ -72,22 +72,30 @@ impl<P: PacketBuf> Pipeline<P> {
         let last_real = c.last_real;
         let topology = self.topology.clone();
         let pools = &self.pools;
-        let decision =
-            topology
-                .farm()
-                .decide(&mut self.balance, virtual_index, &head, last_real, |r| {
-                    // A real whose connections keep failing takes no new requests until an
-                    // open succeeds again (it is retried in the background).
-                    pools
-                        .reals
-                        .get(usize::from(r))
-                        .is_some_and(|p| p.failures == 0 || !p.free.is_empty())
-                });
+        let counters = &self.counters;
+        let decision = topology.farm().decide_observed(
+            &mut self.balance,
+            virtual_index,
+            &head,
+            last_real,
+            |r| {
+                // A real whose connections keep failing takes no new requests until an
+                // open succeeds again (it is retried in the background).
+                pools
+                    .reals
+                    .get(usize::from(r))
+                    .is_some_and(|p| p.failures == 0 || !p.free.is_empty())
+            },
+            // The rule (or bind list) each virtual on the way routed it by.
+            |v, route| counters.inc_rule(v, route),
+        );
         let real = match decision {
             Decision::Splice(real) => real,
             Decision::Redirect(url) => return self.redirect(port, h, &head, url, now, sink),
             Decision::Refuse => {
                 self.counters.inc(port, Counter::HttpNoServer);
+                self.counters
+                    .inc_virtual(virtual_index, VirtualCounter::NoServer);
                 return self.respond(port, h, 503, now, sink);
             }
         };
@@ -99,6 +107,8 @@ impl<P: PacketBuf> Pipeline<P> {
             Ok(f) => f.consumed,
             Err(_) => {
                 self.counters.inc(port, Counter::RefusedBadBody);
+                self.counters
+                    .inc_virtual(virtual_index, VirtualCounter::Refused);
                 return self.respond(port, h, 400, now, sink);
             }
         };
@@ -115,6 +125,9 @@ impl<P: PacketBuf> Pipeline<P> {
         c.wait_since = now;
         c.last_real = Some(real);
         self.counters.inc(port, Counter::SpliceRequests);
+        self.counters
+            .inc_virtual(virtual_index, VirtualCounter::Spliced);
+        self.counters.inc_real(real, RealCounter::Requests);
         self.acquire(port, h, real, now, sink);
     }
 
@@ -156,6 +169,8 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(c) = self.flows.get_mut(h) {
             c.pending = None;
             self.counters.inc(port, Counter::HttpNoServer);
+            self.counters
+                .inc_virtual(c.service.virtual_index, VirtualCounter::NoServer);
             self.respond(port, h, 503, now, sink);
         }
     }
@@ -344,6 +359,8 @@ impl<P: PacketBuf> Pipeline<P> {
                     }
                     Err(_) => {
                         self.counters.inc(port, Counter::RefusedBadBody);
+                        let v = c.service.virtual_index;
+                        self.counters.inc_virtual(v, VirtualCounter::Refused);
                         return self.splice_bad_body(port, h, pkt, now, sink);
                     }
                 }
@@ -508,6 +525,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     if let Some(class) = s.framer.status_class() {
                         leg.class_counted = true;
                         self.counters.inc(port, class_counter(class));
+                        self.counters.inc_real(s.real, real_class_counter(class));
                     }
                 }
             }
@@ -804,8 +822,26 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// The server reset or failed mid-splice: reset the client.
+    /// The server reset, failed or cut the response short mid-splice: reset the client;
+    /// a server error of the real.
     pub(super) fn splice_server_lost<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        if let Some(c) = self.flows.get_mut(h) {
+            // The real the current leg was routed to (set when its request was).
+            if let (false, Some(real)) = (c.legs.is_empty(), c.last_real) {
+                self.counters.inc_real(real, RealCounter::ServerErrors);
+            }
+        }
+        self.splice_reset(port, h, now, sink);
+    }
+
+    /// Resets a spliced client and its busy server connection.
+    pub(super) fn splice_reset<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
@@ -939,6 +975,18 @@ fn class_counter(class: StatusClass) -> Counter {
         StatusClass::ClientError => Counter::Responses4xx,
         StatusClass::ServerError => Counter::Responses5xx,
         StatusClass::Other => Counter::ResponsesOther,
+    }
+}
+
+/// The per-real counter of a response status class.
+fn real_class_counter(class: StatusClass) -> RealCounter {
+    match class {
+        StatusClass::Informational => RealCounter::Responses1xx,
+        StatusClass::Success => RealCounter::Responses2xx,
+        StatusClass::Redirection => RealCounter::Responses3xx,
+        StatusClass::ClientError => RealCounter::Responses4xx,
+        StatusClass::ServerError => RealCounter::Responses5xx,
+        StatusClass::Other => RealCounter::ResponsesOther,
     }
 }
 

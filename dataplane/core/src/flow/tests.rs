@@ -1,7 +1,7 @@
 //! The client leg against hand-made segments: what Splicer answers, when, and what it
 //! counts.
 
-use crate::counters::{Counter, Gauge};
+use crate::counters::{Counter, Gauge, VirtualCounter, BIND_SLOT};
 use crate::flow::client::{OUR_MSS, OUR_WSCALE};
 use crate::flow::FlowSettings;
 use crate::packet::Sink;
@@ -58,7 +58,8 @@ fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
         virtual_index: 0,
         max_request_head: HEAD_LIMIT,
     }]));
-    let counters = Arc::new(WorkerCounters::new(topology.ports().len()));
+    // No reals (nothing to splice to), the one virtual counted.
+    let counters = Arc::new(WorkerCounters::with_objects(topology.ports().len(), 0, 1));
     let mut p = Pipeline::new(
         Settings {
             worker: 0,
@@ -204,6 +205,11 @@ fn count(p: &Pipeline<Vec<u8>>, c: Counter) -> u64 {
     p.counters().snapshot().get(c)
 }
 
+/// The counters of virtual 0, the VIP's.
+fn virtual_count(p: &Pipeline<Vec<u8>>, c: VirtualCounter) -> u64 {
+    p.counters().virtual_row(0)[c as usize]
+}
+
 const SYN: u8 = tcp::flags::SYN;
 const FIN: u8 = tcp::flags::FIN;
 const RST: u8 = tcp::flags::RST;
@@ -276,6 +282,11 @@ fn a_valid_request_gets_503_then_an_orderly_close() {
     );
     assert_eq!(count(&p, Counter::HttpRequests), 1);
     assert_eq!(count(&p, Counter::HttpNoServer), 1);
+    // The same per virtual; no farm, so no rule or bind list routed it.
+    assert_eq!(virtual_count(&p, VirtualCounter::Requests), 1);
+    assert_eq!(virtual_count(&p, VirtualCounter::NoServer), 1);
+    assert_eq!(virtual_count(&p, VirtualCounter::Spliced), 0);
+    assert_eq!(p.counters().rule_row(0)[BIND_SLOT], 0);
 
     // The client ACKs everything, then closes; Splicer ACKs the FIN and forgets it.
     let end = iss + 1 + resp.payload.len() as u32 + 1;
@@ -331,6 +342,9 @@ fn bad_requests_get_their_status() {
         let want = format!("HTTP/1.1 {status} ");
         assert!(r[0].payload.starts_with(want.as_bytes()), "{}", String::from_utf8_lossy(&r[0].payload));
         assert_eq!(count(&p, counter), 1);
+        // Refused, not a request of the virtual's.
+        assert_eq!(virtual_count(&p, VirtualCounter::Refused), 1);
+        assert_eq!(virtual_count(&p, VirtualCounter::Requests), 0);
     }
 }
 
