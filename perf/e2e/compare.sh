@@ -33,7 +33,8 @@ usage: perf/e2e/compare.sh [--quick] [--targets LIST] [--out DIR]
 environment: SPB_SECONDS (10) SPB_H2LOAD_N (100000) SPB_CONNS (50) SPB_THREADS (2)
   SPB_WARMUP (2, seconds of unmeasured wrk per target) SPB_LOAD_CPUS (0) SPB_LB_CPU (1)
   SPB_IDLE_SLEEP (0s: Splicer busy-polls) SPB_RPS (0; 1: each party's kernel receive work on
-  its own CPUs, see rps()) SPB_PATH (/) SPLICER_BIN (target/release/splicer)
+  its own CPUs, see rps()) SPB_ROUNDS (1: runs of the whole target list; the table shows
+  medians) SPB_PATH (/) SPLICER_BIN (target/release/splicer)
 EOF
 }
 
@@ -63,6 +64,9 @@ LOAD_CPUS=${SPB_LOAD_CPUS:-0}
 LB_CPU=${SPB_LB_CPU:-1}
 IDLE_SLEEP=${SPB_IDLE_SLEEP:-0s}
 RPS=${SPB_RPS:-0}
+ROUNDS=${SPB_ROUNDS:-1}
+ROUND=1
+SFX=""             # "-rN" in file names when there are several rounds
 URL_PATH=${SPB_PATH:-/}
 SPLICER_BIN=${SPLICER_BIN:-$REPO/target/release/splicer}
 OUT=${OUT:-/tmp/spb-e2e-$(date +%Y%m%d-%H%M%S)}
@@ -148,6 +152,20 @@ cpu_ticks() {
         sum=$((sum + f[11] + f[12]))
     done
     printf '%s\n' "$sum"
+}
+# machine_ticks: "BUSY STEAL" jiffies of the whole VM since boot (BUSY = user+nice+system of
+# every CPU: what processes ran; irq, softirq, steal not included).
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4, $9 }' /proc/stat; }
+# children_ticks: sets CHILD_TICKS to the user+sys clock ticks of this shell's waited-for
+# children so far (bash `times`; run in this shell, not in $(...), whose subshell would count
+# only its own children).
+children_ticks() {
+    local u s
+    times >"$WORK/.times"
+    { read -r _ _; read -r u s; } <"$WORK/.times"
+    CHILD_TICKS=$(awk -v u="$u" -v s="$s" -v hz="$CLK_TCK" '
+        function sec(x, a) { split(x, a, "m"); sub(/s$/, "", a[2]); return a[1] * 60 + a[2] }
+        BEGIN { printf "%d\n", (sec(u) + sec(s)) * hz + 0.5 }')
 }
 ticks_to_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
 now_ns() { date +%s%N; }
@@ -422,7 +440,7 @@ EOF
 }
 
 start_haproxy() {
-    local cfg=$WORK/haproxy.cfg logf=$WORK/logs/haproxy.log t
+    local cfg=$WORK/haproxy.cfg logf=$WORK/logs/haproxy$SFX.log t
     haproxy_conf >"$cfg"
     haproxy -c -q -f "$cfg" >>"$logf" 2>&1 || { log "haproxy -c failed: $(tail -n 3 "$logf")"; return 1; }
     lb_kernel_addrs on
@@ -504,7 +522,7 @@ wait_log() {
 
 # start_splicer TARGET: Splicer in the balancer namespace, ports by TARGET's PMD.
 start_splicer() {
-    local target=$1 prefix=spb-${1#splicer-} cfg=$WORK/$1.toml logf=$WORK/logs/$1.log out in t
+    local target=$1 prefix=spb-${1#splicer-} cfg=$WORK/$1.toml logf=$WORK/logs/$1$SFX.log out in t
     CTL_SOCK=$WORK/run/$target.sock
     case $target in
     splicer-tap)
@@ -519,6 +537,7 @@ start_splicer() {
     *) die "unknown Splicer target $target" ;;
     esac
     splicer_conf "$prefix" "$out" "$in" >"$cfg"
+    : >"$logf"    # wait_log must see this start's 'splicer ready', not an earlier one
     "$SPLICER_BIN" check --config "$cfg" >>"$logf" 2>&1 || { log "splicer check failed: $(tail -n 2 "$logf")"; return 1; }
     lb_kernel_addrs off
     client_on none
@@ -602,12 +621,15 @@ wait_answers() {
 # run_load TARGET PMD LOAD HOST: one measurement; appends a JSON line to $RAW.
 run_load() {
     local target=$1 pmd=$2 load=$3 host=$4 f h2log="" rc=0 c0 c1 s0 s1 t0 t1 wall args=()
-    local r0 r1 o0 o1 sr0 sr1 so0 so1
+    local r0 r1 o0 o1 sr0 sr1 so0 so1 g0 g1 m0 m1 st0 st1 others
     local url=http://$host$URL_PATH lbcpu=()
-    f=$WORK/logs/$target-$load.txt
+    f=$WORK/logs/$target-$load$SFX.txt
     [[ -n $LB_PID ]] && c0=$(cpu_ticks "$LB_PID")
     s0=$(cpu_ticks "${NGINX_PIDS[@]}")
     read -r r0 o0 < <(tcp_counters "$NS_C")
+    children_ticks
+    g0=$CHILD_TICKS
+    read -r m0 st0 < <(machine_ticks)
     read -r sr0 so0 < <(servers_tcp_counters)
     # Full TCP counters of the client and of server s1, kept as evidence (diff before/after).
     ip netns exec "$NS_C" cat /proc/net/snmp /proc/net/netstat >"$f.client-tcp-before" 2>/dev/null
@@ -621,11 +643,14 @@ run_load() {
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((SECS + 30)) \
             wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 5s --latency -H 'Connection: close' "$url" >"$f" 2>&1 || rc=$? ;;
     h2load)
-        h2log=$WORK/logs/$target-$load.requests.tsv
+        h2log=$WORK/logs/$target-$load$SFX.requests.tsv
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((SECS * 12 + 60)) \
             h2load --h1 -c "$CONNS" -n "$H2N" --log-file="$h2log" "$url" >"$f" 2>&1 || rc=$? ;;
     esac
     t1=$(now_ns)
+    read -r m1 st1 < <(machine_ticks)
+    children_ticks
+    g1=$CHILD_TICKS
     [[ -n $LB_PID ]] && c1=$(cpu_ticks "$LB_PID")
     s1=$(cpu_ticks "${NGINX_PIDS[@]}")
     read -r r1 o1 < <(tcp_counters "$NS_C")
@@ -635,11 +660,16 @@ run_load() {
     ((rc == 0)) || log "$target $load: load generator exit code $rc (see $f)"
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
     [[ -n $LB_PID ]] && lbcpu=(--lb-cpu-s "$(ticks_to_s $((c1 - c0)))")
+    # Other tenants' CPU during the load: the VM's busy time minus the balancer's, nginx's
+    # and the load generator's (children_ticks also counts the few tcp_counters readers).
+    others=$(( (m1 - m0) - (s1 - s0) - (g1 - g0) - ${c1:-0} + ${c0:-0} ))
+    ((others < 0)) && others=0
     [[ -n $h2log ]] && args=(--h2log "$h2log")
     python3 "$HERE/report.py" measure --raw "$RAW" --target "$target" --pmd "$pmd" --load "$load" \
         --output "$f" "${args[@]}" --seconds "$SECS" --conns "$CONNS" "${lbcpu[@]}" \
         --servers-cpu-s "$(ticks_to_s $((s1 - s0)))" --wall-s "$wall" \
-        --client-retrans $((r1 - r0)) --client-rto $((o1 - o0)) \
+        --loadgen-cpu-s "$(ticks_to_s $((g1 - g0)))" --others-cpu-s "$(ticks_to_s "$others")" \
+        --steal-s "$(ticks_to_s $((st1 - st0)))" --round "$ROUND" --client-retrans $((r1 - r0)) --client-rto $((o1 - o0)) \
         --servers-retrans $((sr1 - sr0)) --servers-rto $((so1 - so0)) --exit-code "$rc" >&2
     [[ -n $h2log ]] && gzip -f "$h2log"
     return 0
@@ -648,13 +678,23 @@ run_load() {
 record_failure() {
     local target=$1 pmd=$2 problem=$3
     FAILED_TARGETS+=("$target")
-    python3 -c 'import json,sys; print(json.dumps({"target": sys.argv[1], "pmd": sys.argv[2], "failed": True, "problem": sys.argv[3]}))' \
-        "$target" "$pmd" "$problem" >>"$RAW"
+    python3 -c 'import json,sys; print(json.dumps({"round": int(sys.argv[4]), "target": sys.argv[1], "pmd": sys.argv[2], "failed": True, "problem": sys.argv[3]}))' \
+        "$target" "$pmd" "$problem" "$ROUND" >>"$RAW"
+}
+
+# link_stats TARGET WHEN: every spb-* interface's counters (drops: a TAP's TX queue full while
+# Splicer did not read it shows as TX dropped on the TAP's kernel side).
+link_stats() {
+    local ns
+    for ns in "${ALL_NS[@]}"; do
+        echo "## $ns"
+        ip -n "$ns" -s link show 2>/dev/null
+    done >"$WORK/logs/$1-links-$2$SFX.txt"
 }
 
 splicer_stats() {
     local target=$1 when=$2
-    "$SPLICER_BIN" ctl --socket "$CTL_SOCK" show stats >"$WORK/logs/$target-stats-$when.txt" 2>&1
+    "$SPLICER_BIN" ctl --socket "$CTL_SOCK" show stats >"$WORK/logs/$target-stats-$when$SFX.txt" 2>&1
 }
 
 run_target() {
@@ -672,7 +712,7 @@ run_target() {
     haproxy) start_haproxy || { record_failure "$target" "$pmd" "HAProxy did not start"; stop_balancer; return; } ;;
     splicer-*)
         if ! start_splicer "$target"; then
-            record_failure "$target" "$pmd" "Splicer did not start: $(grep -aiE 'error|fail|cannot' "$WORK/logs/$target.log" | tail -n 1 | cut -c1-200)"
+            record_failure "$target" "$pmd" "Splicer did not start: $(grep -aiE 'error|fail|cannot' "$WORK/logs/$target$SFX.log" | tail -n 1 | cut -c1-200)"
             stop_balancer
             return
         fi ;;
@@ -694,9 +734,10 @@ run_target() {
     fi
     if ((WARMUP > 0)); then
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((WARMUP + 20)) \
-            wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "http://$host$URL_PATH" >"$WORK/logs/$target-warmup.txt" 2>&1
+            wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "http://$host$URL_PATH" >"$WORK/logs/$target-warmup$SFX.txt" 2>&1
     fi
     [[ $LB_KIND == splicer ]] && splicer_stats "$target" before
+    link_stats "$target" before
     for load in wrk-keepalive wrk-close h2load; do
         if [[ -n $LB_PID ]] && ! alive "$LB_PID"; then
             log "$target: the balancer exited during the loads"
@@ -705,10 +746,11 @@ run_target() {
         fi
         run_load "$target" "$pmd" "$load" "$host"
     done
+    link_stats "$target" after
     if [[ $LB_KIND == splicer ]]; then
         splicer_stats "$target" after
         stop_balancer
-        log "$target: Splicer exit code $? ($(grep -ac 'panicked' "$WORK/logs/$target.log") panics)"
+        log "$target: Splicer exit code $? ($(grep -ac 'panicked' "$WORK/logs/$target$SFX.log") panics)"
     else
         stop_balancer
     fi
@@ -735,7 +777,7 @@ log "results and logs in $OUT; ${SECS}s per wrk load, h2load -n $H2N, $CONNS con
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "command: perf/e2e/compare.sh ${SCRIPT_ARGS[*]}"
-    echo "env: SPB_SECONDS=$SECS SPB_H2LOAD_N=$H2N SPB_CONNS=$CONNS SPB_THREADS=$THREADS SPB_WARMUP=$WARMUP SPB_LOAD_CPUS=$LOAD_CPUS SPB_LB_CPU=$LB_CPU SPB_IDLE_SLEEP=$IDLE_SLEEP SPB_RPS=$RPS SPB_PATH=$URL_PATH"
+    echo "env: SPB_SECONDS=$SECS SPB_H2LOAD_N=$H2N SPB_CONNS=$CONNS SPB_THREADS=$THREADS SPB_WARMUP=$WARMUP SPB_LOAD_CPUS=$LOAD_CPUS SPB_LB_CPU=$LB_CPU SPB_IDLE_SLEEP=$IDLE_SLEEP SPB_RPS=$RPS SPB_ROUNDS=$ROUNDS SPB_PATH=$URL_PATH"
     echo "cpu: $(lscpu | awk -F': *' '/^Model name/ { print $2 }'), $(nproc) CPUs"
     echo "kernel: $(uname -r)"
     echo "dpdk: $(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
@@ -751,8 +793,14 @@ log "results and logs in $OUT; ${SECS}s per wrk load, h2load -n $H2N, $CONNS con
 make_bed
 start_servers
 IFS=, read -r -a target_list <<<"$TARGETS"
-for target in "${target_list[@]}"; do
-    run_target "$target"
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    if ((ROUNDS > 1)); then
+        SFX=-r$ROUND
+        log "====== round $ROUND of $ROUNDS"
+    fi
+    for target in "${target_list[@]}"; do
+        run_target "$target"
+    done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/machine.txt"
 

@@ -107,13 +107,14 @@ def cmd_measure(a):
         text = f.read()
     r = parse_h2load(text, a.h2log) if a.load.startswith("h2load") else parse_wrk(text)
     rec = {
-        "target": a.target, "pmd": a.pmd, "load": a.load, "seconds": a.seconds,
+        "round": a.round, "target": a.target, "pmd": a.pmd, "load": a.load, "seconds": a.seconds,
         "conns": a.conns, "requests": r["requests"], "rps": r["rps"],
         "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "errors": r["errors"],
         "non2xx": r["non2xx"], "lb_cpu_s": a.lb_cpu_s, "servers_cpu_s": a.servers_cpu_s,
         "wall_s": a.wall_s, "client_retrans": a.client_retrans, "client_rto": a.client_rto,
         "servers_retrans": a.servers_retrans, "servers_rto": a.servers_rto,
-        "exit_code": a.exit_code,
+        "exit_code": a.exit_code, "loadgen_cpu_s": a.loadgen_cpu_s,
+        "others_cpu_s": a.others_cpu_s, "steal_s": a.steal_s,
         "ok": bool(r["parsed"]) and r["errors"] == 0 and r["non2xx"] == 0 and a.exit_code == 0,
     }
     if "socket_errors" in r:
@@ -134,7 +135,8 @@ def cmd_measure(a):
           f"errors {r['errors']}  non-2xx {r['non2xx']}  "
           f"balancer CPU {fmt(a.lb_cpu_s, '.2f')} s / {fmt(a.wall_s, '.1f')} s  "
           f"retrans client {a.client_retrans} (RTO {a.client_rto}) "
-          f"servers {a.servers_retrans} (RTO {a.servers_rto})")
+          f"servers {a.servers_retrans} (RTO {a.servers_rto})  "
+          f"others' CPU {fmt(a.others_cpu_s, '.2f')} s")
     return 0
 
 
@@ -142,6 +144,14 @@ def ratio(a, b):
     if a is None or b in (None, 0):
         return None
     return round(a / b, 3)
+
+
+def median(vals):
+    vals = sorted(v for v in vals if v is not None)
+    if not vals:
+        return None
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
 
 
 def cmd_table(a):
@@ -152,15 +162,13 @@ def cmd_table(a):
             if not line:
                 continue
             d = json.loads(line)
+            d.setdefault("round", 1)
             (failures if d.get("failed") else recs).append(d)
-    by = {(d["target"], d["load"]): d for d in recs}
-    loads = []
+    # Ratios within a round: against that round's direct and HAProxy figures.
+    by = {(d["round"], d["target"], d["load"]): d for d in recs}
     for d in recs:
-        if d["load"] not in loads:
-            loads.append(d["load"])
-    for d in recs:
-        ref = by.get(("direct", d["load"]))
-        hap = by.get(("haproxy", d["load"]))
+        ref = by.get((d["round"], "direct", d["load"]))
+        hap = by.get((d["round"], "haproxy", d["load"]))
         d["ratio_to_direct"] = ratio(d["rps"], ref["rps"] if ref else None)
         if d["target"].startswith("splicer"):
             d["ratio_to_haproxy"] = ratio(d["rps"], hap["rps"] if hap else None)
@@ -168,40 +176,57 @@ def cmd_table(a):
             d["cpu_per_req_ratio_to_haproxy"] = ratio(
                 d.get("lb_cpu_us_per_req"), hap.get("lb_cpu_us_per_req") if hap else None)
     with open(a.jsonl, "w") as f:
-        for d in recs:
-            f.write(json.dumps(d) + "\n")
-        for d in failures:
+        for d in recs + failures:
             f.write(json.dumps(d) + "\n")
 
     def f(v, spec):
         return "–" if v is None else format(v, spec)
 
-    out = []
-    out.append("| target | PMD | load | req/s | × direct | × HAProxy | p50 ms | p99 ms "
-               "| errors | non-2xx | client retrans (RTO) | balancer CPU s | balancer cores | CPU µs/req "
-               "| CPU/req × HAProxy |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    order = []
+    rounds = sorted({d["round"] for d in recs} | {d["round"] for d in failures})
+    multi = len(rounds) > 1
+    targets, loads = [], []
     for d in recs:
-        if d["target"] not in order:
-            order.append(d["target"])
-    for t in order:
+        if d["target"] not in targets:
+            targets.append(d["target"])
+        if d["load"] not in loads:
+            loads.append(d["load"])
+    out = []
+    if multi:
+        out.append(f"Medians over {len(rounds)} rounds (each ratio is taken within its round, "
+                   "then the median of the rounds' ratios is shown; `× direct by round` lists them).")
+        out.append("")
+    out.append("| target | PMD | load | req/s | × direct | × HAProxy | p50 ms | p99 ms | errors | non-2xx "
+               "| retrans client / servers (RTO) | balancer CPU s | balancer cores | CPU µs/req "
+               "| CPU/req × HAProxy | others' CPU s |" + (" × direct by round |" if multi else ""))
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+               + ("---|" if multi else ""))
+    for t in targets:
         for load in loads:
-            d = by.get((t, load))
-            if not d:
+            ds = [d for d in recs if d["target"] == t and d["load"] == load]
+            if not ds:
                 continue
-            bad = "" if d["ok"] else " ⚠"
-            out.append(
-                f"| {t} | {d['pmd']} | {load} | {f(d['rps'], ',.0f')}{bad} "
-                f"| {f(d['ratio_to_direct'], '.2f')} | {f(d.get('ratio_to_haproxy'), '.2f')} "
-                f"| {f(d['p50_ms'], '.2f')} | {f(d['p99_ms'], '.2f')} "
-                f"| {d['errors']} | {d['non2xx']} | {d.get('client_retrans')} ({d.get('client_rto')}) "
-                f"| {f(d['lb_cpu_s'], '.2f')} "
-                f"| {f(d.get('lb_cores'), '.2f')} | {f(d.get('lb_cpu_us_per_req'), '.1f')} "
-                f"| {f(d.get('cpu_per_req_ratio_to_haproxy'), '.2f')} |")
+            med = lambda k: median([d.get(k) for d in ds])  # noqa: E731
+            ok = all(d["ok"] for d in ds)
+            errors = sum(d["errors"] or 0 for d in ds)
+            non2xx = sum(d["non2xx"] or 0 for d in ds)
+            cr = sum(d.get("client_retrans") or 0 for d in ds)
+            co = sum(d.get("client_rto") or 0 for d in ds)
+            sr = sum(d.get("servers_retrans") or 0 for d in ds)
+            so = sum(d.get("servers_rto") or 0 for d in ds)
+            row = (f"| {t} | {ds[0]['pmd']} | {load} | {f(med('rps'), ',.0f')}{'' if ok else ' ⚠'} "
+                   f"| {f(med('ratio_to_direct'), '.2f')} | {f(med('ratio_to_haproxy'), '.2f')} "
+                   f"| {f(med('p50_ms'), '.2f')} | {f(med('p99_ms'), '.2f')} "
+                   f"| {errors} | {non2xx} | {cr} / {sr} ({co} / {so}) "
+                   f"| {f(med('lb_cpu_s'), '.2f')} | {f(med('lb_cores'), '.2f')} "
+                   f"| {f(med('lb_cpu_us_per_req'), '.1f')} "
+                   f"| {f(med('cpu_per_req_ratio_to_haproxy'), '.2f')} "
+                   f"| {'/'.join(f(d.get('others_cpu_s'), '.1f') for d in ds)} |")
+            if multi:
+                row += " " + ", ".join(f(d["ratio_to_direct"], ".2f") for d in ds) + " |"
+            out.append(row)
     for d in failures:
-        out.append(f"| {d['target']} | {d['pmd']} | – | not measured: {d.get('problem', '?')} "
-                   "| | | | | | | | | | | |")
+        out.append(f"| {d['target']} | {d['pmd']} | – | not measured (round {d['round']}): "
+                   f"{d.get('problem', '?')} |" + " |" * (13 if not multi else 14))
     for note in a.note or []:
         out.append("")
         out.append(note)
@@ -232,6 +257,10 @@ def main():
     m.add_argument("--servers-retrans", type=int)
     m.add_argument("--servers-rto", type=int)
     m.add_argument("--exit-code", type=int, default=0)
+    m.add_argument("--round", type=int, default=1)
+    m.add_argument("--loadgen-cpu-s", type=float)
+    m.add_argument("--others-cpu-s", type=float)
+    m.add_argument("--steal-s", type=float)
     t = sub.add_parser("table")
     t.add_argument("--raw", required=True)
     t.add_argument("--jsonl", required=True)
