@@ -208,6 +208,7 @@ remove_leftovers() {
     : >"$PID_FILE"
 }
 
+# shellcheck disable=SC2317  # (runs from the EXIT/INT/TERM trap)
 cleanup() {
     local rc=$? p ns pid
     trap - EXIT INT TERM HUP
