@@ -63,7 +63,7 @@ tb_check_cmp "show ports --json: the NIC received packets on outside" \
 tb_check "show workers: worker 0 on lcore 1, queue 0" \
     bash -c "'$SPLICER_BIN' ctl --socket '$sock' show workers | grep -Eq '^ *0 +1 +0 +[1-9]'"
 tb_check "show virtual www: address and owning port" \
-    bash -c "'$SPLICER_BIN' ctl --socket '$sock' show virtual www | grep -Eq '^www +$TB_VIP:80 +outside +16KiB'"
+    bash -c "'$SPLICER_BIN' ctl --socket '$sock' show virtual www | grep -Eq '^www +virtual +$TB_VIP:80 +outside +16KiB'"
 tb_check_cmp "show virtual --json: max_request_head in bytes" \
     "$(ctl --json show virtual www | json_get "d[0]['max_request_head_bytes']")" -eq 16384
 ctl show config >"$TB_DIR/running.toml" 2>&1
@@ -186,7 +186,7 @@ if tm new-session -d -s shell -x 160 -y 50 \
     tm send-keys -t shell 'w' Tab
     tb_check "Tab completes a virtual's name (www)" pane_last '^splicer> show virtual www$'
     tm send-keys -t shell Enter
-    tb_check "the command runs" pane_has "^www +$TB_VIP:80 +outside"
+    tb_check "the command runs" pane_has "^www +virtual +$TB_VIP:80 +outside"
     tm send-keys -t shell 'show ports o' Tab
     tb_check "Tab completes a port's name (outside)" pane_last '^splicer> show ports outside$'
     tm send-keys -t shell C-u
