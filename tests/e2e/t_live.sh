@@ -14,6 +14,8 @@
 #    `out-of-service real s2`: from one second after each command the real gets no new
 #    request, and wrk sees no error and no non-2xx answer; `show flows` lists the
 #    client connections meanwhile;
+#  * `out-of-service ... sticky`: a keep-alive connection keeps its real, new connections
+#    go elsewhere;
 #  * `save` writes a file that `splicer check` accepts and that, loaded by a restarted
 #    Splicer, gives the same `show config`;
 #  * `out-of-service real s3 maintenance` closes s3's idle pooled connections within a
@@ -167,6 +169,47 @@ tb_check_cmp "weight s1 0: s1 got no request from a second after" "$(($(tb_acces
 tb_check_cmp "out-of-service s2: s2 got no request from a second after" "$(($(tb_access_lines s2) - s2_after))" -eq 0
 tb_check_cmp "s3 carried the load at the end" "$(($(tb_access_lines s3) - s3_mid))" -gt 0
 tb_check_cmp "config_updates counted" "$(tb_ctl --json show stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["config_updates"])')" -ge 6
+
+# sticky: a keep-alive connection that a real served stays on it; new ones go elsewhere.
+# s1 and s2 are out of the running now (weight 0, oos): back in service first.
+ok_ctl weight s1 1
+ok_ctl in-service real s2
+sticky=$(tb_in "$cns" timeout 30 python3 - "$TB_VIP" "$SPLICER_BIN" "$TB_CTL_SOCK" <<'PY'
+import socket, subprocess, sys
+vip, splicer, sock = sys.argv[1:4]
+
+def ask(conn):
+    conn.sendall(b"GET /?sticky HTTP/1.1\r\nHost: www\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    fields = dict(l.split(b": ", 1) for l in head.split(b"\r\n")[1:])
+    while len(body) < int(fields[b"Content-Length"]):
+        body += conn.recv(65536)
+    return fields[b"X-Server"].decode()
+
+kept = socket.create_connection((vip, 80), timeout=5)
+first = ask(kept)
+subprocess.run([splicer, "ctl", "--socket", sock, "out-of-service", "real", first, "sticky"], check=True,
+               stdout=subprocess.DEVNULL)
+again = [ask(kept) for _ in range(4)]
+fresh = []
+for _ in range(6):
+    with socket.create_connection((vip, 80), timeout=5) as c:
+        fresh.append(ask(c))
+print(first, " ".join(again), "|", " ".join(fresh))
+PY
+)
+tb_log "sticky: first real, then the same connection | new connections: $sticky"
+read -r first _ <<<"$sticky"
+same "sticky: the connection's next requests stay on its real" \
+    "$(cut -d'|' -f1 <<<"$sticky" | xargs)" "$first $first $first $first $first"
+tb_check "... and no new connection goes to $first ($(cut -d'|' -f2 <<<"$sticky"))" \
+    bash -c "[[ -n '$first' ]] && ! grep -qw '$first' <<<'$(cut -d'|' -f2 <<<"$sticky")'"
+ok_ctl in-service real "${first:-s1}"
+ok_ctl weight s1 0
+ok_ctl out-of-service real s2
 
 # save: the running state, as a file that reproduces it.
 saved=$TB_DIR/live-saved.toml
