@@ -59,8 +59,10 @@ fn each_scenario_runs_after_a_brief_baseline_and_verifies() {
         assert_eq!(s["scenario"], scenario, "{stdout}");
         assert!(s["packets"].as_u64().unwrap() > 0, "{s}");
         assert!(s["cycles_per_packet"].as_f64().unwrap() > 0.0, "{s}");
+        // Present and positive; its size is a measurement (a 0.2 s baseline on a busy
+        // host can come out slower than the scenario), not something to test.
         let ratio = s["ratio_to_baseline"].as_f64().unwrap();
-        assert!(ratio > 0.0 && ratio < 2.0, "{s}");
+        assert!(ratio > 0.0, "{s}");
         assert!(s["state_bytes_per_flow"].as_u64().unwrap() > 500, "{s}");
         if scenario == "established" {
             assert_eq!(s["flows"], 3000);
