@@ -952,26 +952,6 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
     Response::with_data(text, Value::Array(rows))
 }
 
-/// The state a URL effectively has: its own, unless that is in service; then the state
-/// of what it is linked to (a virtual, or a DIP's real).
-pub fn url_effective_state(config: &Config, url: &splicer_config::Url) -> ServiceState {
-    if !url.state.is_in_service() {
-        return url.state;
-    }
-    let Some(link) = &url.link else {
-        return url.state;
-    };
-    if let Some(v) = config.virtuals.iter().find(|v| v.name == *link) {
-        return v.state;
-    }
-    config
-        .dips
-        .iter()
-        .find(|d| d.address.to_string() == *link)
-        .and_then(|d| dip_real(config, d))
-        .map_or(url.state, |r| r.state)
-}
-
 /// `show url [name]`, from the running configuration.
 pub fn show_url(config: &Config, name: Option<&str>) -> Response {
     let mut rows = Vec::new();
@@ -980,14 +960,7 @@ pub fn show_url(config: &Config, name: Option<&str>) -> Response {
         if name.is_some_and(|n| n != u.name) {
             continue;
         }
-        let effective = url_effective_state(config, u);
-        // A URL linked to a DIP takes the DIP real's weight.
-        let effective_weight = u
-            .link
-            .as_ref()
-            .and_then(|l| config.dips.iter().find(|d| d.address.to_string() == *l))
-            .and_then(|d| dip_real(config, d))
-            .map_or(u.weight, |r| r.weight);
+        let (effective, effective_weight) = config.url_effective(u);
         let bound = bound_by(config, &u.name);
         let bound_names: Vec<String> = bound
             .iter()

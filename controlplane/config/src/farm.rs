@@ -133,6 +133,30 @@ fn index<T: TryFrom<usize>>(i: usize, what: &str) -> T {
 }
 
 impl Config {
+    /// What a URL takes through its `link` (seed 003): its state is its own while that is
+    /// out of service, else the linked virtual's or the linked DIP's real's; its weight is
+    /// the DIP's real's when linked to a DIP, else its own.
+    ///
+    /// # Panics
+    /// On a configuration that fails [`Config::validate`] (a DIP without its real).
+    pub fn url_effective(&self, url: &crate::Url) -> (ServiceState, u16) {
+        let link = url.link.as_deref();
+        let dip_real = link
+            .and_then(|l| self.dips.iter().position(|d| d.address.to_string() == l))
+            .map(|i| &self.reals[self.dip_real(i)]);
+        let weight = dip_real.map_or(url.weight, |r| r.weight);
+        if !url.state.is_in_service() {
+            return (url.state, weight);
+        }
+        let linked_virtual = link.and_then(|l| self.virtuals.iter().find(|v| v.name == l));
+        let state = match (dip_real, linked_virtual) {
+            (Some(r), _) => r.state,
+            (None, Some(v)) => v.state,
+            (None, None) => url.state,
+        };
+        (state, weight)
+    }
+
     /// The farm with indexes in file order (reals; virtuals, then DIPs): what a fresh
     /// start uses. See [`Config::plan`].
     pub fn farm(&self) -> Farm {
@@ -317,31 +341,17 @@ impl Config {
                 });
             dips.push((d.address, index(port, "ports")));
         }
-        // A URL takes its state, and from a DIP its weight, through its link.
         let urls = self
             .urls
             .iter()
             .map(|u| {
-                let linked_dip = u
-                    .link
-                    .as_deref()
-                    .and_then(|l| l.parse::<Ipv4Addr>().ok())
-                    .and_then(|ip| self.reals.iter().find(|r| *r.address.ip() == ip));
-                let linked_virtual = u
-                    .link
-                    .as_deref()
-                    .and_then(|l| self.virtuals.iter().find(|v| v.name == l));
-                let (weight, link_ok) = match (linked_dip, linked_virtual) {
-                    (Some(r), _) => (r.weight, r.state.is_in_service()),
-                    (None, Some(v)) => (u.weight, v.state.is_in_service()),
-                    (None, None) => (u.weight, true),
-                };
+                let (state, weight) = self.url_effective(u);
                 balance::Url {
                     name: u.name.clone(),
                     template: u.url.clone(),
                     code: u.code,
                     weight,
-                    in_service: u.state.is_in_service() && link_ok,
+                    in_service: state.is_in_service(),
                 }
             })
             .collect();
