@@ -123,7 +123,7 @@ impl<P: PacketBuf> Pipeline<P> {
             let waiters = std::mem::take(&mut self.pools.get(r).waiters);
             for c in waiters {
                 if self.client_waits_for(c, r) {
-                    let port = self.client_port(c);
+                    let port = self.peer_port(c, 0);
                     self.splice_no_server(port, c, now, sink);
                 }
             }
@@ -132,15 +132,9 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Resets client connection `h`; a server connection spliced to it drains.
     fn reset_client<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
-        let port = self.client_port(h);
+        let port = self.peer_port(h, 0);
         self.counters.inc(port, Counter::ResetFailed);
         self.send_flags(port, h, tcp::flags::RST, now, sink);
         self.close(h);
-    }
-
-    fn client_port(&mut self, h: Handle) -> u16 {
-        let peer = self.flows.get_mut(h).map(|c| c.key.client);
-        peer.and_then(|p| self.topology.route(p))
-            .map_or(0, |(p, _)| p)
     }
 }

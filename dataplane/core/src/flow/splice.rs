@@ -35,7 +35,7 @@
 
 use super::client::{ts_not_below, Leg, Pending, Seg, State};
 use super::server::SState;
-use super::table::Handle;
+use super::table::{Conn, Handle};
 use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -265,7 +265,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.tries = 0;
         self.pools.get(p.real).busy += 1;
         self.counters.inc(port, Counter::Splices);
-        let sport = self.server_port(sh, port);
+        let sport = self.peer_port(sh, port);
         self.send_server_data(sport, sh, now, sink);
         self.reschedule_any(sh);
         self.reschedule(h);
@@ -794,7 +794,7 @@ impl<P: PacketBuf> Pipeline<P> {
             s.client = None;
             leg.settle_server_send(s);
         }
-        let sport = self.server_port(leg.server, port);
+        let sport = self.peer_port(leg.server, port);
         if reusable {
             // Splicer acknowledges the response on the client's behalf; the client has
             // acknowledged it to Splicer already.
@@ -904,13 +904,15 @@ impl<P: PacketBuf> Pipeline<P> {
 }
 
 impl<P: PacketBuf> Pipeline<P> {
-    /// The port a server connection's segments leave on (`fallback` if it is gone).
-    fn server_port(&mut self, sh: Handle, fallback: u16) -> u16 {
-        let Some(s) = self.flows.server_mut(sh) else {
-            return fallback;
+    /// The port the segments of connection `h` (client or server) leave on: the route
+    /// to its peer (`fallback` if it is gone).
+    pub(super) fn peer_port(&mut self, h: Handle, fallback: u16) -> u16 {
+        let peer = match self.flows.conn_mut(h) {
+            Some(Conn::Client(c)) => c.key.client,
+            Some(Conn::Server(s)) => s.key.client,
+            None => return fallback,
         };
-        let addr = s.key.client;
-        self.topology.route(addr).map_or(fallback, |(p, _)| p)
+        self.topology.route(peer).map_or(fallback, |(p, _)| p)
     }
 }
 
