@@ -934,20 +934,36 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             name_list(&bound),
         ]);
     }
+    object_view(
+        "real",
+        name,
+        "no real server is configured",
+        &[
+            "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+        ],
+        lines,
+        rows,
+    )
+}
+
+/// The end of a `show <kind> [name]` view of configured objects: an error when `name`
+/// matched nothing, `empty` when nothing is configured, else the table of `lines` (text)
+/// and `rows` (data).
+fn object_view(
+    kind: &str,
+    name: Option<&str>,
+    empty: &str,
+    headers: &[&str],
+    lines: Vec<Vec<String>>,
+    rows: Vec<Value>,
+) -> Response {
     if let (Some(n), true) = (name, rows.is_empty()) {
-        return Response::error(format!("real {n} does not exist"));
+        return Response::error(format!("{kind} {n} does not exist"));
     }
     let text = if rows.is_empty() {
-        "no real server is configured".to_string()
+        empty.to_string()
     } else {
-        table(
-            &strings(&[
-                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-            ]),
-            lines,
-        )
-        .trim_end()
-        .to_string()
+        table(&strings(headers), lines).trim_end().to_string()
     };
     Response::with_data(text, Value::Array(rows))
 }
@@ -994,29 +1010,23 @@ pub fn show_url(config: &Config, name: Option<&str>) -> Response {
             name_list(&bound_names),
         ]);
     }
-    if let (Some(n), true) = (name, rows.is_empty()) {
-        return Response::error(format!("url {n} does not exist"));
-    }
-    let text = if rows.is_empty() {
-        "no URL is configured".to_string()
-    } else {
-        table(
-            &strings(&[
-                "name",
-                "url",
-                "code",
-                "weight",
-                "link",
-                "state",
-                "effective",
-                "bound_by",
-            ]),
-            lines,
-        )
-        .trim_end()
-        .to_string()
-    };
-    Response::with_data(text, Value::Array(rows))
+    object_view(
+        "url",
+        name,
+        "no URL is configured",
+        &[
+            "name",
+            "url",
+            "code",
+            "weight",
+            "link",
+            "state",
+            "effective",
+            "bound_by",
+        ],
+        lines,
+        rows,
+    )
 }
 
 /// `show rule [virtual]` (and `rule list <virtual>`): the content rules in the order
