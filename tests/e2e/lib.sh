@@ -559,6 +559,22 @@ http {
             alias $TB_WWW/files/;
             limit_rate 50k;
         }
+        # Servers that answer before the request body has arrived (t_early_response):
+        # 413 from the announced length alone, 417 from the head alone (never a
+        # 100 Continue), and a body read that gives up after 1 s of silence.
+        location /limit/ {
+            client_max_body_size 16;
+            alias $TB_WWW/files/;
+        }
+        location /e417/ {
+            return 417;
+        }
+        location /slowbody/ {
+            client_body_timeout 1s;
+            root $TB_DIR;
+            dav_methods PUT;
+            create_full_put_path on;
+        }
         # Request bodies: PUT stores the body as $TB_DIR/dav/<name>, a directory all three
         # servers share (a later GET, from any server, returns it).
         location /dav/ {

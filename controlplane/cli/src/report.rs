@@ -514,7 +514,9 @@ impl Section {
             "rx_packets" | "tx_packets" => Section::Packets,
             "client_data_deferred" | "keepalive_inserted" | "resegmented" => Section::Splicing,
             "queue_timeouts" => Section::Pools,
-            "handshake_timeouts" | "request_timeouts" => Section::ClientConnections,
+            "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"
+            | "linger_timeouts" => Section::ClientConnections,
+            "early_responses" => Section::Splicing,
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,
             _ if starts(&["handoff_"]) => Section::Packets,

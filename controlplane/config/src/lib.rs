@@ -121,6 +121,15 @@ pub mod defaults {
     pub const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
     /// `dataplane.drain_timeout`: 5 s.
     pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+    /// `dataplane.body_timeout`: 20 s (with `body_min_rate`, Apache mod_reqtimeout's
+    /// `body=20,MinRate=500`).
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+    /// `dataplane.body_min_rate`: 500 bytes per second.
+    pub const BODY_MIN_RATE: u32 = 500;
+    /// `dataplane.send_timeout`: 30 s.
+    pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+    /// `dataplane.send_min_rate`: 1024 bytes per second.
+    pub const SEND_MIN_RATE: u32 = 1024;
     /// `dataplane.control_socket`: where `splicer ctl` and `splicer shell` connect.
     pub const CONTROL_SOCKET: &str = "/run/splicer/splicer.sock";
     /// `real.weight`.
@@ -272,6 +281,23 @@ pub struct Dataplane {
     /// the response before it is closed instead of reused.
     #[serde(serialize_with = "duration::serialize")]
     pub drain_timeout: Duration,
+    /// `body_timeout` (duration, default `"20s"`, > 0, at most 24h): how long a request
+    /// body may take from the end of its head, extended by one second per
+    /// `body_min_rate` bytes received; then `408` and the server connection reset.
+    #[serde(serialize_with = "duration::serialize")]
+    pub body_timeout: Duration,
+    /// `body_min_rate` (bytes per second, default `500`, 0..=10^9): see `body_timeout`;
+    /// 0 makes `body_timeout` a limit on silence between two body segments instead.
+    pub body_min_rate: u32,
+    /// `send_timeout` (duration, default `"30s"`, > 0, at most 24h): how long a spliced
+    /// client with response bytes outstanding (or a window below one segment) may go
+    /// without acknowledging a new byte; then both legs are reset.
+    #[serde(serialize_with = "duration::serialize")]
+    pub send_timeout: Duration,
+    /// `send_min_rate` (bytes per second, default `1024`, 0..=10^9): a stalled reader is
+    /// also reset `send_timeout` after its request plus one second per this many bytes
+    /// it acknowledged; 0 leaves only the `send_timeout` rule.
+    pub send_min_rate: u32,
     /// `control_socket` (path, default `"/run/splicer/splicer.sock"`): the Unix socket
     /// on which the control core serves `splicer ctl` and `splicer shell`. Absolute, at
     /// most 107 bytes (the kernel's limit for a socket path). `""` disables it and is
@@ -318,6 +344,10 @@ impl Dataplane {
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
             drain_timeout: defaults::DRAIN_TIMEOUT,
+            body_timeout: defaults::BODY_TIMEOUT,
+            body_min_rate: defaults::BODY_MIN_RATE,
+            send_timeout: defaults::SEND_TIMEOUT,
+            send_min_rate: defaults::SEND_MIN_RATE,
             control_socket: Some(PathBuf::from(defaults::CONTROL_SOCKET)),
             metrics: None,
         }

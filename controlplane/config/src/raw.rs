@@ -61,6 +61,10 @@ struct RawDataplane {
     queue_timeout: Option<Value>,
     server_idle_timeout: Option<Value>,
     drain_timeout: Option<Value>,
+    body_timeout: Option<Value>,
+    body_min_rate: Option<Value>,
+    send_timeout: Option<Value>,
+    send_min_rate: Option<Value>,
     control_socket: Option<Value>,
     metrics: Option<Value>,
 }
@@ -536,6 +540,26 @@ impl RawDataplane {
                 "dataplane.drain_timeout",
                 self.drain_timeout,
                 defaults::DRAIN_TIMEOUT,
+            )?,
+            body_timeout: duration(
+                "dataplane.body_timeout",
+                self.body_timeout,
+                defaults::BODY_TIMEOUT,
+            )?,
+            body_min_rate: integer(
+                &validate::BODY_MIN_RATE,
+                self.body_min_rate,
+                defaults::BODY_MIN_RATE,
+            )?,
+            send_timeout: duration(
+                "dataplane.send_timeout",
+                self.send_timeout,
+                defaults::SEND_TIMEOUT,
+            )?,
+            send_min_rate: integer(
+                &validate::SEND_MIN_RATE,
+                self.send_min_rate,
+                defaults::SEND_MIN_RATE,
             )?,
             control_socket: match self.control_socket {
                 None => Some(PathBuf::from(defaults::CONTROL_SOCKET)),

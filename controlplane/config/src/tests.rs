@@ -1047,6 +1047,8 @@ fn connection_timer_errors() {
         "queue_timeout",
         "server_idle_timeout",
         "drain_timeout",
+        "body_timeout",
+        "send_timeout",
     ] {
         let full = format!("dataplane.{key}");
         for zero in ["\"0s\"", "\"0\"", "0"] {

@@ -78,6 +78,8 @@ pub(crate) const TX_DESCRIPTORS: IntRule = rule("dataplane.tx_descriptors", 64, 
 pub(crate) const BURST_SIZE: IntRule = rule("dataplane.burst_size", 1, 256, false);
 pub(crate) const HANDOFF_RING_SIZE: IntRule = rule("dataplane.handoff_ring_size", 64, 65536, true);
 pub(crate) const NEIGHBOUR_PENDING: IntRule = rule("dataplane.neighbour_pending", 0, 65535, false);
+pub(crate) const BODY_MIN_RATE: IntRule = rule("dataplane.body_min_rate", 0, 1_000_000_000, false);
+pub(crate) const SEND_MIN_RATE: IntRule = rule("dataplane.send_min_rate", 0, 1_000_000_000, false);
 pub(crate) const MAX_FLOWS: IntRule = rule("dataplane.max_flows", 1024, 4_194_304, false);
 /// The upper bound is `max_flows`, checked apart ([`half_open_above_flows`]).
 pub(crate) const MAX_HALF_OPEN: IntRule =
@@ -324,6 +326,8 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     at_most("dataplane.idle_sleep", dp.idle_sleep, IDLE_SLEEP_MAX)?;
 
     MAX_FLOWS.check(dp.max_flows)?;
+    BODY_MIN_RATE.check(dp.body_min_rate)?;
+    SEND_MIN_RATE.check(dp.send_min_rate)?;
     MAX_HALF_OPEN.check(dp.max_half_open)?;
     if dp.max_half_open > dp.max_flows {
         return Err(half_open_above_flows(dp.max_half_open.into(), dp.max_flows));
@@ -336,6 +340,8 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         ("dataplane.queue_timeout", dp.queue_timeout),
         ("dataplane.server_idle_timeout", dp.server_idle_timeout),
         ("dataplane.drain_timeout", dp.drain_timeout),
+        ("dataplane.body_timeout", dp.body_timeout),
+        ("dataplane.send_timeout", dp.send_timeout),
     ] {
         positive(key, d)?;
         at_most(key, d, DURATION_MAX)?;

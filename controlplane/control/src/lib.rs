@@ -8,6 +8,7 @@ mod live;
 mod server;
 mod startup;
 mod stats;
+mod watch;
 
 pub use server::{Hooks, LogLevelHook};
 pub use startup::{run, run_with, RunError};

@@ -4,9 +4,11 @@
 //! Both are plain non-blocking std listeners polled by the control loop between its
 //! stop checks, so there is no thread and no lock: commands run on the control core
 //! itself, with the statistics sources it already owns. Workers are never touched;
-//! counters are read with relaxed loads. A client gets [`CLIENT_TIMEOUT`] to send its
-//! request, which bounds how long one slow client can hold up the loop (and so the
-//! reaction to SIGINT).
+//! counters are read with relaxed loads. A client gets [`CLIENT_TIMEOUT`] in all to send
+//! its request and take its answer (a deadline for the whole exchange, not for each read:
+//! a client trickling a byte at a time cannot hold the loop longer), and one poll serves
+//! clients for at most [`POLL_BUDGET`]; together they bound how long slow or flooding
+//! clients can hold up the loop (and so the reaction to SIGINT).
 
 use crate::live::Live;
 use crate::startup::RunError;
@@ -18,12 +20,13 @@ use splicer_cli::{metrics, LogLevel, Response};
 use splicer_config::Dataplane;
 use splicer_dataplane::Gauge;
 use splicer_wire::EthernetAddress;
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the control core waits for a client's request (and for its answer to be
 /// taken) before giving up on it.
@@ -31,6 +34,10 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(250);
 /// Connections served per endpoint per poll, so a flood of clients cannot starve the
 /// stop check and the periodic statistics.
 const MAX_PER_POLL: usize = 16;
+/// How long one poll may spend serving clients, whatever their number.
+const POLL_BUDGET: Duration = Duration::from_millis(500);
+/// Shortest interval between two log lines about slow clients.
+const SLOW_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// Longest HTTP request head the metrics endpoint reads.
 const MAX_HTTP_HEAD: usize = 8192;
 
@@ -51,6 +58,8 @@ pub(crate) struct ControlState {
     /// The raw counters at the last `clear stats`.
     baseline: Option<StatsReport>,
     hooks: Hooks,
+    /// Clients given up for slowness.
+    slow: SlowClients,
 }
 
 impl ControlState {
@@ -58,6 +67,7 @@ impl ControlState {
         ControlState {
             baseline: None,
             hooks,
+            slow: SlowClients::default(),
         }
     }
 
@@ -119,10 +129,17 @@ impl Endpoints {
 
     /// Serves the clients that are waiting, then returns.
     pub(crate) fn poll(&self, state: &mut ControlState, base: &StatsBase<'_>, live: &mut Live) {
+        let budget = Instant::now() + POLL_BUDGET;
         if let Some((listener, _)) = &self.control {
             for _ in 0..MAX_PER_POLL {
+                if Instant::now() >= budget {
+                    break;
+                }
                 match listener.accept() {
-                    Ok((stream, _)) => serve_control(stream, state, base, live),
+                    Ok((stream, _)) => {
+                        let out = serve_control(stream, state, base, live);
+                        state.slow.note(out);
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) => {
                         tracing::warn!("control socket: accept: {e}");
@@ -133,8 +150,14 @@ impl Endpoints {
         }
         if let Some(listener) = &self.metrics {
             for _ in 0..MAX_PER_POLL {
+                if Instant::now() >= budget {
+                    break;
+                }
                 match listener.accept() {
-                    Ok((stream, _)) => serve_metrics(stream, &base.with(live)),
+                    Ok((stream, _)) => {
+                        let out = serve_metrics(stream, &base.with(live));
+                        state.slow.note(out);
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) => {
                         tracing::warn!("metrics: accept: {e}");
@@ -206,22 +229,138 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
     Ok(listener)
 }
 
+/// How serving one client ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    Done,
+    /// The client did not send its request, or take its answer, before the deadline.
+    TimedOut,
+}
+
+/// Clients given up for slowness, and when that was last logged: one warning per
+/// [`SLOW_LOG_INTERVAL`] at most, with the count since the last one.
+#[derive(Default)]
+pub(crate) struct SlowClients {
+    total: u64,
+    unlogged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl SlowClients {
+    fn note(&mut self, out: Served) {
+        if out != Served::TimedOut {
+            return;
+        }
+        self.total += 1;
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .logged_at
+            .is_none_or(|t| now.duration_since(t) >= SLOW_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                "control: {} client(s) too slow to send a request or take an answer within {:?} given up ({} since start)",
+                self.unlogged,
+                CLIENT_TIMEOUT,
+                self.total
+            );
+            self.unlogged = 0;
+            self.logged_at = Some(now);
+        }
+    }
+}
+
+/// A stream whose reads and writes share one deadline: each operation may block only
+/// for what is left of it.
+struct Deadlined<'a, S> {
+    stream: &'a S,
+    deadline: Instant,
+    expired: Cell<bool>,
+}
+
+/// A socket whose blocking timeouts can be set.
+trait Timeouts {
+    fn set_timeouts(&self, t: Duration) -> std::io::Result<()>;
+}
+
+impl Timeouts for UnixStream {
+    fn set_timeouts(&self, t: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(t))?;
+        self.set_write_timeout(Some(t))
+    }
+}
+
+impl Timeouts for TcpStream {
+    fn set_timeouts(&self, t: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(t))?;
+        self.set_write_timeout(Some(t))
+    }
+}
+
+impl<'a, S: Timeouts> Deadlined<'a, S> {
+    fn new(stream: &'a S) -> Self {
+        Deadlined {
+            stream,
+            deadline: Instant::now() + CLIENT_TIMEOUT,
+            expired: Cell::new(false),
+        }
+    }
+
+    /// Sets the socket's timeouts to what is left; an error once nothing is.
+    fn arm(&self) -> std::io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.expired.set(true);
+            return Err(ErrorKind::TimedOut.into());
+        }
+        self.stream.set_timeouts(left)
+    }
+
+    fn served(&self) -> Served {
+        if self.expired.get() || Instant::now() >= self.deadline {
+            Served::TimedOut
+        } else {
+            Served::Done
+        }
+    }
+}
+
+impl<S: Timeouts> Read for Deadlined<'_, S>
+where
+    for<'b> &'b S: Read,
+{
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.read(buf)
+    }
+}
+
+impl<S: Timeouts> Write for Deadlined<'_, S>
+where
+    for<'b> &'b S: Write,
+{
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
 fn serve_control(
     stream: UnixStream,
     state: &mut ControlState,
     base: &StatsBase<'_>,
     live: &mut Live,
-) {
-    let setup = stream
-        .set_nonblocking(false)
-        .and_then(|()| stream.set_read_timeout(Some(CLIENT_TIMEOUT)))
-        .and_then(|()| stream.set_write_timeout(Some(CLIENT_TIMEOUT)));
-    if let Err(e) = setup {
+) -> Served {
+    if let Err(e) = stream.set_nonblocking(false) {
         tracing::warn!("control socket: {e}");
-        return;
+        return Served::Done;
     }
+    let mut io = Deadlined::new(&stream);
     let mut line = String::new();
-    let read = BufReader::new((&stream).take(MAX_REQUEST as u64)).read_line(&mut line);
+    let read = BufReader::new((&mut io).take(MAX_REQUEST as u64)).read_line(&mut line);
     let response = match read {
         Ok(_) if !line.ends_with('\n') && line.len() >= MAX_REQUEST => Response::error(format!(
             "request too long: a command is one line of at most {MAX_REQUEST} bytes"
@@ -236,12 +375,13 @@ fn serve_control(
         }
         Err(e) => {
             tracing::debug!("control socket: read: {e}");
-            return;
+            return io.served();
         }
     };
-    if let Err(e) = (&stream).write_all(response.to_line().as_bytes()) {
+    if let Err(e) = io.write_all(response.to_line().as_bytes()) {
         tracing::debug!("control socket: write: {e}");
     }
+    io.served()
 }
 
 /// Runs one command line. A command that fails changes nothing.
@@ -372,21 +512,18 @@ fn worker_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<WorkerRow> {
         .collect()
 }
 
-fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) {
-    let setup = stream
-        .set_nonblocking(false)
-        .and_then(|()| stream.set_read_timeout(Some(CLIENT_TIMEOUT)))
-        .and_then(|()| stream.set_write_timeout(Some(CLIENT_TIMEOUT)));
-    if setup.is_err() {
-        return;
+fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
+    if stream.set_nonblocking(false).is_err() {
+        return Served::Done;
     }
+    let mut io = Deadlined::new(&stream);
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HTTP_HEAD {
-        match (&stream).read(&mut buf) {
+        match io.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(_) => return,
+            Err(_) => return io.served(),
         }
     }
     let text = String::from_utf8_lossy(&head);
@@ -427,5 +564,67 @@ fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) {
     if method != "HEAD" {
         response.push_str(&body);
     }
-    let _ = (&stream).write_all(response.as_bytes());
+    let _ = io.write_all(response.as_bytes());
+    io.served()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    /// A client that trickles its request a byte at a time (each read would succeed
+    /// well within a per-read timeout) is given up once the exchange's deadline passes,
+    /// not after the whole trickle (40 bytes a second for 60 s here).
+    #[test]
+    fn a_trickling_client_is_given_up_at_the_deadline() {
+        let (server, client) = UnixStream::pair().unwrap();
+        let trickler = thread::spawn(move || {
+            for _ in 0..2400 {
+                if (&client).write_all(b"x").is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(25));
+            }
+        });
+        let start = Instant::now();
+        let mut io = Deadlined::new(&server);
+        let mut line = String::new();
+        let read = BufReader::new((&mut io).take(MAX_REQUEST as u64)).read_line(&mut line);
+        let took = start.elapsed();
+        assert!(read.is_err(), "{read:?}");
+        assert_eq!(io.served(), Served::TimedOut);
+        assert!(!line.is_empty() || took >= CLIENT_TIMEOUT);
+        // The bound is the deadline plus one read's scheduling slack, far below the
+        // trickle's 60 s.
+        assert!(took < CLIENT_TIMEOUT * 8, "{took:?}");
+        drop(server);
+        trickler.join().unwrap();
+    }
+
+    /// A client that sends its line at once is served, not counted as slow.
+    #[test]
+    fn a_prompt_client_is_served() {
+        let (server, client) = UnixStream::pair().unwrap();
+        (&client).write_all(b"show stats\n").unwrap();
+        let mut io = Deadlined::new(&server);
+        let mut line = String::new();
+        BufReader::new((&mut io).take(MAX_REQUEST as u64))
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "show stats\n");
+        io.write_all(b"ok\n").unwrap();
+        assert_eq!(io.served(), Served::Done);
+    }
+
+    #[test]
+    fn slow_clients_are_counted() {
+        let mut slow = SlowClients::default();
+        slow.note(Served::Done);
+        slow.note(Served::TimedOut);
+        slow.note(Served::TimedOut);
+        assert_eq!(slow.total, 2);
+        // The first was logged at once; the second waits for the interval.
+        assert_eq!(slow.unlogged, 1);
+    }
 }

@@ -280,6 +280,10 @@ fn run_ports(
         queue_timeout: ticks(dp.queue_timeout),
         server_idle_timeout: ticks(dp.server_idle_timeout),
         drain_timeout: ticks(dp.drain_timeout),
+        body_timeout: ticks(dp.body_timeout),
+        body_min_rate: u64::from(dp.body_min_rate),
+        send_timeout: ticks(dp.send_timeout),
+        send_min_rate: u64::from(dp.send_min_rate),
         ticks_per_ms: (tsc_hz / 1000).max(1),
     };
 
@@ -369,9 +373,11 @@ fn control_loop(
     control: &mut ControlState,
 ) {
     let mut next_stats = stats_interval.map(|d| Instant::now() + d);
+    let mut watch = crate::watch::Watch::new(base.workers, Instant::now());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
         endpoints.poll(control, base, live);
+        watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
                 // Since `clear stats`, like `show stats`: one view of the counters.

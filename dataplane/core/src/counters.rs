@@ -166,6 +166,29 @@ counters! {
     DrainCompleted => "drain_completed",
     /// Drained responses that did not end within `drain_timeout` (connection reset).
     DrainTimeouts => "drain_timeouts",
+    /// Responses that ended before their request body did (a server answering a POST
+    /// early, a final status to `Expect: 100-continue`): the server connection is reset,
+    /// never reused, and the client connection is closed after the response.
+    EarlyResponses => "early_responses",
+    /// Requests whose client closed (FIN) before the body ended: the server connection
+    /// is reset; the client gets `400`, or a reset once the response has started.
+    ClientBodyTruncated => "client_body_truncated",
+    /// Request bodies not delivered within `body_timeout` plus one second per
+    /// `body_min_rate` bytes: `408` (or a reset once the response started), server reset.
+    BodyTimeouts => "body_timeouts",
+    /// Spliced clients that did not read their response (nothing acknowledged for
+    /// `send_timeout` while bytes were outstanding or the window was below one segment,
+    /// or less than `send_min_rate` on average): both legs reset.
+    SendTimeouts => "send_timeouts",
+    /// Client connections reset after Splicer's answer and FIN were acknowledged, because
+    /// the client neither closed nor fell silent within the linger bound.
+    LingerTimeouts => "linger_timeouts",
+    /// Challenge ACKs sent for a RST or SYN inside the window but not at the exact next
+    /// sequence number (RFC 5961): a blind injection attempt, or a stale segment.
+    ChallengeAcks => "tcp_challenge_acks",
+    /// Requests answered `502` (`504` when the server was given up on a timeout) because
+    /// the server closed, reset or went silent before sending a byte of its response.
+    BadGateway => "http_bad_gateway",
     /// Requests refused with `400` for a malformed body (bad chunk size or framing).
     RefusedBadBody => "refused_bad_body",
     /// Redirects answered `414` instead: the expanded Location did not fit in a
@@ -240,6 +263,9 @@ counters! {
     DropNoLocalPort => "drop_no_local_port",
     /// Segment whose ACK or RST does not fit the connection's state.
     DropTcpBadSegment => "drop_tcp_bad_segment",
+    /// Client segments older than the connection's latest timestamp (PAWS, RFC 7323
+    /// §5.3): dropped and answered with an ACK.
+    DropTcpPaws => "drop_tcp_paws",
     /// SYN refused: the worker already tracks `max_flows` connections.
     DropFlowTableFull => "drop_flow_table_full",
     /// SYN refused: the worker already has `max_half_open` half-open connections.

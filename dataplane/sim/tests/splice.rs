@@ -13,7 +13,8 @@ use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;
 use splicer_sim::time::ticks_from_ms;
 use splicer_sim::{
-    AppId, HttpClient, HttpServer, Impairments, Network, PipelineBox, Request, Segment, TcpConfig,
+    AppId, ClientError, HttpClient, HttpServer, Impairments, Network, PipelineBox, Request,
+    Segment, TcpConfig,
 };
 use std::net::SocketAddrV4;
 
@@ -377,4 +378,73 @@ fn small_mss_client_gets_resegmented_responses() {
     }
     let c = b.net.dut().counters();
     assert!(c.get(Counter::Resegmented) > 0, "{}", nonzero(&c));
+}
+
+/// A response that ends before its request body (a server answering a POST from the
+/// head alone, like nginx's 405 for a static file): the rest of the body reaches
+/// neither the server connection's next user nor Splicer's request parser. The server
+/// connection is reset, the client closed after the response, and the next client
+/// (maxconns 1) is served on a fresh connection.
+#[test]
+fn early_response_never_returns_the_connection_with_a_body_pending() {
+    let mut b = bed(1, 61, Impairments::default(), 1, 1);
+    let smuggled = b"GET /img/smuggled HTTP/1.1\r\nHost: splicer.test\r\n\r\n".to_vec();
+    let head = format!(
+        "POST /img/early?early=1&status=405 HTTP/1.1\r\nHost: splicer.test\r\nContent-Length: {}\r\n\r\n",
+        smuggled.len()
+    );
+    let host = b.net.add_host(Segment::Outside, lab::client(0));
+    // The head alone, then (once the 405 is in) the body, which looks like a request.
+    let early = b.net.spawn(
+        host,
+        HttpClient::new(
+            SocketAddrV4::new(VIP, 80),
+            vec![Request::raw(head.into_bytes()), Request::raw(smuggled)],
+        )
+        .keep_open(),
+    );
+    b.net
+        .run_until(|n| n.app(early).is_finished(), ticks_from_ms(30_000))
+        .expect("the early client ends");
+    let a = b.net.app(early);
+    assert_eq!(a.responses().len(), 1, "{:?}", a.error());
+    assert_eq!(a.responses()[0].status, 405);
+    // Splicer closed the connection after the early response instead of reading the
+    // body as a request.
+    assert!(
+        matches!(
+            a.error(),
+            Some(ClientError::Closed { index: 1, .. } | ClientError::BadResponse { index: 1, .. })
+        ),
+        "{:?}",
+        a.error()
+    );
+    let host = b.net.add_host(Segment::Outside, lab::client(1));
+    let next = b.net.spawn(
+        host,
+        HttpClient::new(
+            SocketAddrV4::new(VIP, 80),
+            vec![Request::get("/img/next?bytes=3000")],
+        ),
+    );
+    b.net
+        .run_until(|n| n.app(next).is_finished(), ticks_from_ms(30_000))
+        .expect("the next client is served");
+    let resp = &b.net.app(next).responses()[0];
+    assert_eq!(resp.body, expected_body("server1", "/img/next?bytes=3000"));
+    let s1 = b.net.app(b.servers[1]);
+    let targets: Vec<&str> = s1.requests().iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["/img/early?early=1&status=405", "/img/next?bytes=3000"],
+        "the server saw exactly the clients' requests"
+    );
+    assert_eq!(
+        s1.connections().len(),
+        2,
+        "the early connection was not reused"
+    );
+    let c = b.net.dut().counters();
+    assert_eq!(c.get(Counter::EarlyResponses), 1, "{}", nonzero(&c));
+    assert_only_pools_left(&mut b, 1, 1);
 }

@@ -41,6 +41,13 @@ pub(super) const MAX_RETRIES: u32 = 6;
 const MAX_RESPONSE: usize = 4096;
 /// Largest TCP options block.
 const MAX_OPTIONS: usize = 40;
+/// After Splicer's answer and FIN are acknowledged, how long a client may stay silent
+/// before it is reset, and how long in all it may keep sending (what it sends is
+/// acknowledged and dropped: a lingering close, RFC 9112 §9.6, so that the client reads
+/// the answer before it learns the connection is gone). nginx's `lingering_timeout` and
+/// `lingering_time` have the same values.
+const LINGER_IDLE_MS: u64 = 5_000;
+const LINGER_MAX_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -127,7 +134,13 @@ pub(crate) struct ClientConn {
     pub(super) fin_received: bool,
     pub(super) opened_at: u64,
     pub(super) head_since: u64,
+    /// When the current request was routed (Waiting, Spliced: the clock of
+    /// `queue_timeout`, `body_timeout` and `send_timeout`), or when Splicer answered
+    /// (Responding: the clock of the lingering close).
     pub(super) wait_since: u64,
+    /// The client's latest receive window is below one segment of ours (a reader that
+    /// holds its response back: `send_timeout` applies).
+    pub(super) window_low: bool,
     pub(super) last_activity: u64,
     pub(super) retransmit_at: Option<u64>,
     pub(super) rto: u64,
@@ -157,9 +170,57 @@ impl ClientConn {
                 (self.head_since + s.request_timeout).min(self.last_activity + s.idle_timeout)
             }
             State::Waiting => self.wait_since + s.queue_timeout,
-            State::Spliced | State::Responding => self.last_activity + s.idle_timeout,
+            State::Spliced => {
+                let idle = self.last_activity + s.idle_timeout;
+                let body = self.body_deadline(s).unwrap_or(u64::MAX);
+                let send = self.send_deadline(s).unwrap_or(u64::MAX);
+                idle.min(body).min(send)
+            }
+            State::Responding if self.snd_una == self.snd_nxt => (self.last_activity
+                + LINGER_IDLE_MS * s.ticks_per_ms)
+                .min(self.wait_since + LINGER_MAX_MS * s.ticks_per_ms),
+            State::Responding => self.last_activity + s.idle_timeout,
         };
         self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+    }
+
+    /// When the current request's body must have arrived (while it has not): from the
+    /// head's arrival, `body_timeout` plus a second per `body_min_rate` bytes received
+    /// (the slow-body rule of Apache's mod_reqtimeout), or `body_timeout` after the
+    /// latest progress when no rate is set.
+    pub(super) fn body_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
+        let leg = self.legs.front()?;
+        if leg.body.is_complete() {
+            return None;
+        }
+        if s.body_min_rate == 0 {
+            return Some(self.last_activity + s.body_timeout);
+        }
+        let received = u64::try_from(leg.up_next - leg.up_from).unwrap_or(0);
+        let grace = received * 1000 * s.ticks_per_ms / s.body_min_rate;
+        Some(self.wait_since + s.body_timeout + grace)
+    }
+
+    /// When a client that does not read its response is given up: only while response
+    /// bytes are outstanding or its window is below one segment (a server that is slow
+    /// to answer is not the client's fault). `send_timeout` after its latest progress,
+    /// and no later than `send_timeout` after its request plus a second per
+    /// `send_min_rate` bytes it acknowledged (slow-read attacks).
+    pub(super) fn send_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
+        let leg = self.legs.front()?;
+        let stalled = self.snd_nxt > self.snd_una || self.window_low;
+        let started = leg.down_next != leg.down_from;
+        if !stalled || !started {
+            return None;
+        }
+        let progress = self.last_activity + s.send_timeout;
+        if s.send_min_rate == 0 {
+            return Some(progress);
+        }
+        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        let acked = u64::try_from(self.snd_una - down_start).unwrap_or(0);
+        let grace = acked * 1000 * s.ticks_per_ms / s.send_min_rate;
+        Some(progress.min(self.wait_since + s.send_timeout + grace))
     }
 
     /// The window Splicer advertises: the room left for the request head, plus the one
@@ -191,6 +252,8 @@ pub(super) struct Seg {
     pub seq: SeqNumber,
     pub ack: Option<SeqNumber>,
     pub flags: u8,
+    /// The window field as sent (not scaled).
+    pub window: u16,
     pub payload: std::ops::Range<usize>,
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
@@ -298,15 +361,25 @@ impl<P: PacketBuf> Pipeline<P> {
             vip_port: seg.dst_port,
         };
         if let Some(h) = self.flows.lookup(&key) {
-            match self.flows.conn_mut(h) {
-                Some(Conn::Server(_)) => return self.server_segment(port, h, &seg, pkt, now, sink),
-                Some(Conn::Client(c)) if c.state == State::Spliced => {
-                    return self.client_spliced(port, h, &seg, pkt, now, sink)
-                }
-                _ => {
-                    let payload = &pkt.data()[seg.payload.clone()];
-                    self.client_segment(port, h, &seg, payload, now, sink);
-                    return sink.discard(pkt);
+            if self.syn_replaces_closed(h, &seg) {
+                // A new connection on the 4-tuple of one Splicer has finished with (its
+                // answer and FIN acknowledged): accepted as a SYN for a TIME-WAIT socket
+                // is (RFC 9293 §3.10.7.4, RFC 6191), instead of the challenge ACK that
+                // would cost the client a 1 s SYN retransmission.
+                self.close(h);
+            } else {
+                match self.flows.conn_mut(h) {
+                    Some(Conn::Server(_)) => {
+                        return self.server_segment(port, h, &seg, pkt, now, sink)
+                    }
+                    Some(Conn::Client(c)) if c.state == State::Spliced => {
+                        return self.client_spliced(port, h, &seg, pkt, now, sink)
+                    }
+                    _ => {
+                        let payload = &pkt.data()[seg.payload.clone()];
+                        self.client_segment(port, h, &seg, payload, now, sink);
+                        return sink.discard(pkt);
+                    }
                 }
             }
         }
@@ -322,6 +395,21 @@ impl<P: PacketBuf> Pipeline<P> {
             self.reset_for(port, &meta, &seg, now, sink);
         }
         sink.discard(pkt);
+    }
+
+    /// Whether `seg` is a SYN that opens a new connection on the 4-tuple of client
+    /// connection `h`, which Splicer has answered and closed (its FIN acknowledged): the
+    /// new initial sequence number lies beyond everything the old connection used.
+    fn syn_replaces_closed(&mut self, h: Handle, seg: &Seg) -> bool {
+        if !seg.syn() || seg.ack.is_some() || seg.rst() {
+            return false;
+        }
+        match self.flows.conn_mut(h) {
+            Some(Conn::Client(c)) => {
+                c.state == State::Responding && c.snd_una == c.snd_nxt && seg.seq > c.rcv_nxt
+            }
+            _ => false,
+        }
     }
 
     fn accept<S: Sink<P>>(
@@ -363,6 +451,7 @@ impl<P: PacketBuf> Pipeline<P> {
             opened_at: now,
             head_since: now,
             wait_since: now,
+            window_low: false,
             last_activity: now,
             retransmit_at: Some(now + rto),
             rto,
@@ -393,13 +482,21 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        conn.last_activity = now;
+        // Only a segment that moves the connection forward (new data, a new ACK, a
+        // FIN) refreshes its timers: duplicates, probes and segments outside the window
+        // must not keep an idle or stalled connection alive.
         if seg.rst() {
             // RFC 5961: only an RST at exactly the next expected sequence number closes
             // the connection; any other could be blind injection.
             if seg.seq == conn.rcv_nxt {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
+            } else if conn.state != State::SynReceived
+                && super::splice::in_window(seg.seq, conn.rcv_nxt, conn.peer_wscale)
+            {
+                // RFC 5961 §3.2: challenge ACK.
+                self.counters.inc(port, Counter::ChallengeAcks);
+                self.send_flags(port, h, 0, now, sink);
             } else {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
             }
@@ -421,6 +518,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     conn.snd_una = ack;
                     conn.state = State::ReadingHead;
                     conn.head_since = now;
+                    conn.last_activity = now;
                     conn.retransmit_at = None;
                     conn.tries = 0;
                     conn.rto = INITIAL_RTO_MS * s.ticks_per_ms;
@@ -434,13 +532,21 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         } else if seg.syn() {
             // A SYN on an established connection: challenge ACK (RFC 5961), no change.
-            self.counters.inc(port, Counter::DropTcpBadSegment);
+            self.counters.inc(port, Counter::ChallengeAcks);
             return self.send_flags(port, h, 0, now, sink);
         }
 
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
+        // PAWS (RFC 7323 §5.3): a segment whose timestamp is older than the latest one
+        // in order is an old duplicate: dropped, and answered with an ACK.
+        if let (Some(recent), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
+            if (tsval.wrapping_sub(recent) as i32) < 0 {
+                self.counters.inc(port, Counter::DropTcpPaws);
+                return self.send_flags(port, h, 0, now, sink);
+            }
+        }
         if let Some(ack) = seg.ack {
             if ack > conn.snd_nxt {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -448,6 +554,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             if ack > conn.snd_una {
                 conn.snd_una = ack;
+                conn.last_activity = now;
                 if ack == conn.snd_nxt {
                     conn.retransmit_at = None;
                     conn.tries = 0;
@@ -473,6 +580,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 let already = already as usize;
                 let mut taken = payload.len();
                 if already < payload.len() {
+                    conn.last_activity = now;
                     let new = &payload[already..];
                     match conn.state {
                         State::ReadingHead => {
@@ -498,6 +606,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
                 need_ack |= !payload.is_empty();
                 if seg.fin() && seg.seq + taken == conn.rcv_nxt && !conn.fin_received {
+                    conn.last_activity = now;
                     conn.rcv_nxt += 1;
                     conn.fin_received = true;
                     need_ack = true;
@@ -653,6 +762,7 @@ impl<P: PacketBuf> Pipeline<P> {
         conn.response.clear();
         conn.response.extend_from_slice(response);
         conn.state = State::Responding;
+        conn.wait_since = now;
         conn.response_start = conn.snd_nxt;
         conn.snd_nxt = conn.snd_nxt + conn.response.len() + 1;
         conn.retransmit_at = Some(now + conn.rto);
@@ -874,7 +984,20 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.respond(port, h, 503, now, sink);
             }
             State::Spliced => {
+                if conn.body_deadline(&s).is_some_and(|d| d <= now) {
+                    self.counters.inc(port, Counter::BodyTimeouts);
+                    return self.splice_abort(port, h, 408, false, now, sink);
+                }
+                if conn.send_deadline(&s).is_some_and(|d| d <= now) {
+                    // A reader that stalls is how slow-read attacks look: its server
+                    // connection is reset rather than drained (draining would have the
+                    // server send the rest of a response nobody reads, at full speed).
+                    self.counters.inc(port, Counter::SendTimeouts);
+                    return self.splice_reset(port, h, now, sink);
+                }
                 self.counters.inc(port, Counter::ClientIdleTimeouts);
+                // The server connection drains the rest of the response (or is reset
+                // when the request never fully reached it).
                 self.send_flags(port, h, tcp::flags::RST, now, sink);
                 self.close(h);
                 return;
@@ -894,7 +1017,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             State::Responding => {
                 // Everything acknowledged, the client never sent its FIN.
-                self.counters.inc(port, Counter::ClientIdleTimeouts);
+                self.counters.inc(port, Counter::LingerTimeouts);
                 self.send_flags(port, h, tcp::flags::RST, now, sink);
                 self.close(h);
                 return;
@@ -988,6 +1111,7 @@ fn parse_segment(meta: &Ipv4Meta, frame: &[u8]) -> Result<Seg, Counter> {
         seq: t.seq_number(),
         ack: t.ack().then(|| t.ack_number()),
         flags: t.flags(),
+        window: t.window_len(),
         payload: range.start + t.header_len()..range.end,
         mss: None,
         wscale: None,

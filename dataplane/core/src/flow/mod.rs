@@ -50,6 +50,19 @@ pub struct FlowSettings {
     /// How long a server connection whose client vanished mid-response (client RST)
     /// may take to finish the response before it is closed instead of reused.
     pub drain_timeout: u64,
+    /// How long a request body may take from its head's arrival, extended by one
+    /// second per `body_min_rate` bytes received (slow-body attacks).
+    pub body_timeout: u64,
+    /// Bytes per second a request body must average to extend `body_timeout`; 0: the
+    /// deadline is instead `body_timeout` after the client's latest progress.
+    pub body_min_rate: u64,
+    /// How long a spliced client that has response bytes outstanding (or a window
+    /// below one segment) may go without acknowledging a new byte (slow readers).
+    pub send_timeout: u64,
+    /// Bytes per second a stalled reader must have averaged since its request, or it
+    /// is reset `send_timeout` after its request plus one second per this many bytes;
+    /// 0: only the progress rule applies.
+    pub send_min_rate: u64,
     /// Clock ticks per millisecond: the unit of TCP timestamps and of the
     /// retransmission timer.
     pub ticks_per_ms: u64,
@@ -68,6 +81,10 @@ impl FlowSettings {
             queue_timeout: 3_000 * ticks_per_ms,
             server_idle_timeout: 60_000 * ticks_per_ms,
             drain_timeout: 5_000 * ticks_per_ms,
+            body_timeout: 20_000 * ticks_per_ms,
+            body_min_rate: 500,
+            send_timeout: 30_000 * ticks_per_ms,
+            send_min_rate: 1024,
             ticks_per_ms,
         }
     }

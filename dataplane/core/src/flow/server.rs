@@ -520,7 +520,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         if state == SState::Busy {
             if let Some(c) = client {
-                self.splice_server_lost(port, c, now, sink);
+                self.splice_server_lost(port, c, 502, now, sink);
             }
         }
         self.server_remove(h);
@@ -694,7 +694,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let client = self.flows.server_mut(h).and_then(|s| s.client);
         self.server_close(port, h, true, now, sink);
         if let Some(c) = client {
-            self.splice_server_lost(port, c, now, sink);
+            self.splice_server_lost(port, c, 504, now, sink);
         }
     }
 

@@ -285,21 +285,27 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
-        c.last_activity = now;
         let Some(leg) = c.legs.front().copied() else {
             return sink.discard(pkt);
         };
         if seg.rst() {
-            if seg.seq >= c.rcv_nxt && seg.seq <= leg.up_next {
+            // RFC 5961 §3.2: only a RST at exactly the next expected byte resets; one
+            // elsewhere in the window gets a challenge ACK (a real peer answers it with
+            // a RST at the right number), one outside it is dropped.
+            if seg.seq == leg.up_next {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
+            } else if in_window(seg.seq, leg.up_next, c.peer_wscale) {
+                self.counters.inc(port, Counter::ChallengeAcks);
+                self.send_flags(port, h, 0, now, sink);
             } else {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
             }
             return sink.discard(pkt);
         }
         if seg.syn() {
-            self.counters.inc(port, Counter::DropTcpBadSegment);
+            // RFC 5961 §4.2: a SYN on an established connection gets a challenge ACK.
+            self.counters.inc(port, Counter::ChallengeAcks);
             self.send_flags(port, h, 0, now, sink);
             return sink.discard(pkt);
         }
@@ -319,8 +325,22 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             if ack > c.snd_una {
                 c.snd_una = ack;
+                c.last_activity = now;
             }
+            // A reader whose window stays below one segment holds its response back as
+            // surely as one that stops acknowledging (slow-read attacks).
+            let window = u64::from(seg.window) << c.peer_wscale.unwrap_or(0);
+            let low = window < u64::from(c.peer_mss);
+            if c.window_low && !low {
+                c.last_activity = now;
+            }
+            c.window_low = low;
         }
+        // A stall (bytes outstanding, a closed window) brings the deadline forward.
+        self.reschedule(h);
+        let Some(c) = self.flows.get_mut(h) else {
+            return sink.discard(pkt);
+        };
         if let Some(end) = leg.response_end {
             let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
             if c.snd_una >= end_client {
@@ -356,6 +376,9 @@ impl<P: PacketBuf> Pipeline<P> {
                     Ok(f) => {
                         leg.up_next += f.consumed;
                         keep = already + f.consumed;
+                        if f.consumed > 0 {
+                            c.last_activity = now;
+                        }
                     }
                     Err(_) => {
                         self.counters.inc(port, Counter::RefusedBadBody);
@@ -374,6 +397,15 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let c = self.flows.get_mut(h).expect("checked above");
         let leg = c.legs.front_mut().expect("checked above");
+        if fin && seg.seq + keep == leg.up_next && !leg.body.is_complete() {
+            // The client closed before its body ended: the request can never complete,
+            // and the server connection holds part of it.
+            self.counters.inc(port, Counter::ClientBodyTruncated);
+            let v = c.service.virtual_index;
+            self.counters.inc_virtual(v, VirtualCounter::Refused);
+            sink.discard(pkt);
+            return self.splice_abort(port, h, 400, true, now, sink);
+        }
         if fin && seg.seq + keep == leg.up_next && leg.body.is_complete() {
             // The client is done sending. Splicer takes the FIN itself; the client
             // connection ends after the response.
@@ -395,7 +427,11 @@ impl<P: PacketBuf> Pipeline<P> {
             .front()
             .expect("leg");
         let ack_useful = seg.ack.is_some_and(|a| a > down_start);
-        if keep == 0 && !ack_useful {
+        // A segment without data below the next byte is a zero-window probe or a
+        // keep-alive: the server must see it to answer with its window, or a window
+        // update lost on the way would stall the body for good.
+        let probe = len == 0 && !seg.fin() && seg.seq < leg.up_next;
+        if keep == 0 && !ack_useful && !probe {
             return sink.discard(pkt);
         }
         if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
@@ -416,6 +452,24 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         sink.discard(pkt);
+        self.splice_abort(port, h, 400, false, now, sink);
+    }
+
+    /// Gives up the request of a spliced client whose body cannot complete (bad
+    /// framing, the client's FIN mid-body, `body_timeout`): the server connection is
+    /// reset (it holds part of a request and must never carry another), the client gets
+    /// `status` and a FIN when no response byte has reached it yet, else a reset (a
+    /// response cut in the middle must not look complete). `fin`: the client's FIN ends
+    /// the segment and is acknowledged with the answer.
+    pub(super) fn splice_abort<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        fin: bool,
+        now: u64,
+        sink: &mut S,
+    ) {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -424,16 +478,18 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let answered = leg.down_next != leg.down_from;
         c.state = State::ReadingHead;
-        c.rcv_nxt = leg.up_next;
+        c.rcv_nxt = leg.up_next + usize::from(fin);
+        c.fin_received |= fin;
         if let Some(s) = self.flows.server_mut(leg.server) {
             s.client = None;
         }
-        self.server_close(port, leg.server, true, now, sink);
+        let sport = self.peer_port(leg.server, port);
+        self.server_close(sport, leg.server, true, now, sink);
         if answered {
             self.send_flags(port, h, tcp::flags::RST, now, sink);
             self.close(h);
         } else {
-            self.respond(port, h, 400, now, sink);
+            self.respond(port, h, status, now, sink);
         }
     }
 
@@ -539,12 +595,16 @@ impl<P: PacketBuf> Pipeline<P> {
                         // for complete.
                         self.counters.inc(port, Counter::ServerTruncated);
                         sink.discard(pkt);
-                        return self.splice_server_lost(port, h, now, sink);
+                        return self.splice_server_lost(port, h, 502, now, sink);
                     }
                 }
             }
         }
-        let head_only_ack = len == 0 && seg.ack.is_none_or(|a| a <= leg.head_end);
+        // A segment without data below the next byte is the server's zero-window probe
+        // (or keep-alive): forwarded, so that a client whose window update was lost
+        // answers with its window instead of stalling the response for good.
+        let probe = len == 0 && !seg.fin() && seg.seq < leg.down_next;
+        let head_only_ack = len == 0 && !probe && seg.ack.is_none_or(|a| a <= leg.head_end);
         if (keep == 0 && head_only_ack) || (len > 0 && keep == 0 && !seg.fin()) {
             return sink.discard(pkt);
         }
@@ -787,7 +847,21 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let client_fin = c.fin_received;
         self.counters.inc(port, Counter::ResponsesComplete);
-        let mut reusable = !leg.spoiled;
+        // A response that ended before its request body did (an early 405/413/401, a
+        // final status to `Expect: 100-continue`, a server that stopped reading): the
+        // rest of the body is still on its way to this server connection, and a server
+        // is free to read it or not (RFC 9112 §9.6). Handing the connection to another
+        // client now would put that client's request behind the body's tail: the server
+        // would read one as part of the other (a desync, the root of request smuggling).
+        // So the connection is reset, never reused, and the client is closed after the
+        // response: Splicer's FIN follows it, and whatever the client still sends is
+        // acknowledged and dropped (a lingering close) so the client reads the response
+        // before it learns that the connection is gone.
+        let early = !leg.body.is_complete();
+        if early {
+            self.counters.inc(port, Counter::EarlyResponses);
+        }
+        let mut reusable = !leg.spoiled && !early;
         if let Some(s) = self.flows.server_mut(leg.server) {
             reusable &= s.reusable();
             s.rcv_nxt = end + usize::from(s.fin_received);
@@ -801,7 +875,7 @@ impl<P: PacketBuf> Pipeline<P> {
             self.send_server_flags(sport, leg.server, 0, now, sink);
             self.server_free(sport, leg.server, now, sink);
         } else {
-            self.server_close(sport, leg.server, false, now, sink);
+            self.server_close(sport, leg.server, early, now, sink);
         }
         let Some(c) = self.flows.get_mut(h) else {
             return;
@@ -822,22 +896,44 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// The server reset, failed or cut the response short mid-splice: reset the client;
-    /// a server error of the real.
+    /// The server reset, failed or cut the response short mid-splice; a server error of
+    /// the real. A client that has not received a byte of the response yet gets
+    /// `status` (502 for a server that closed or reset, 504 for one given up) and a FIN,
+    /// as HAProxy and nginx answer; one that has is reset, so that a response cut in the
+    /// middle never looks complete.
     pub(super) fn splice_server_lost<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
+        status: u16,
         now: u64,
         sink: &mut S,
     ) {
-        if let Some(c) = self.flows.get_mut(h) {
-            // The real the current leg was routed to (set when its request was).
-            if let (false, Some(real)) = (c.legs.is_empty(), c.last_real) {
-                self.counters.inc_real(real, RealCounter::ServerErrors);
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        // The real the current leg was routed to (set when its request was).
+        if let (false, Some(real)) = (c.legs.is_empty(), c.last_real) {
+            self.counters.inc_real(real, RealCounter::ServerErrors);
+        }
+        let unanswered = c.legs.front().is_some_and(|l| l.down_next == l.down_from);
+        if !unanswered {
+            return self.splice_reset(port, h, now, sink);
+        }
+        let leg = c.legs.pop_front().expect("checked above");
+        c.rcv_nxt = leg.up_next;
+        c.state = State::ReadingHead;
+        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        self.counters.inc(cport, Counter::BadGateway);
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            if s.state == SState::Busy {
+                s.client = None;
+                let reset = !s.fin_received;
+                let sport = self.peer_port(leg.server, port);
+                self.server_close(sport, leg.server, reset, now, sink);
             }
         }
-        self.splice_reset(port, h, now, sink);
+        self.respond(cport, h, status, now, sink);
     }
 
     /// Resets a spliced client and its busy server connection.
@@ -931,6 +1027,16 @@ impl Leg {
         s.out.clear();
         s.retransmit_at = None;
     }
+}
+
+/// Whether `seq` falls in the receive window that starts at `next`: the largest window a
+/// peer with window-scale shift `wscale` can have been offered (RFC 5961 uses the
+/// window itself; Splicer does not keep the server's window per splice, and the bound
+/// only decides between a challenge ACK and a silent drop).
+pub(super) fn in_window(seq: SeqNumber, next: SeqNumber, wscale: Option<u8>) -> bool {
+    let span = (u32::from(u16::MAX) << wscale.unwrap_or(0).min(14)) as i64;
+    let d = i64::from(seq.0.wrapping_sub(next.0) as i32);
+    (0..span).contains(&d)
 }
 
 /// Timestamp handling of both directions of a new splice, from the legs' latest TSvals

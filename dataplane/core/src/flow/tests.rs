@@ -433,7 +433,13 @@ fn segments_without_a_connection_or_to_closed_ports_get_resets() {
 fn only_an_exact_reset_closes_a_connection() {
     let mut p = pipeline(settings(16));
     let iss = handshake(&mut p, 0);
-    assert!(send(&mut p, C::new(5000, RST), MS).is_empty());
+    // In the window but not at the next byte: a challenge ACK (RFC 5961 §3.2).
+    let r = send(&mut p, C::new(5000, RST), MS);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].flags, r[0].ack), (0, Some(1001)));
+    assert_eq!(count(&p, Counter::ChallengeAcks), 1);
+    // Outside the window: dropped without an answer.
+    assert!(send(&mut p, C::new(1001 + 50_000_000, RST), MS).is_empty());
     assert_eq!(p.flows().len(), 1);
     assert_eq!(count(&p, Counter::DropTcpBadSegment), 1);
     send(&mut p, C::new(1001, RST).ack(iss + 1), MS);
@@ -499,4 +505,63 @@ fn every_http_refusal_has_its_own_counter() {
             r.counter_name()
         );
     }
+}
+
+/// A client segment carrying a timestamp option.
+fn with_ts(mut c: C, tsval: u32) -> C {
+    let mut opts = [0u8; 12];
+    let n = tcp::emit_options(&mut opts, None, false, Some((tsval, 0)), None);
+    c.options = opts[..n].to_vec();
+    c
+}
+
+#[test]
+fn paws_drops_segments_with_an_old_timestamp() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    // In order, newer than the SYN's 5000: taken (a partial head, ACKed).
+    let r = send(
+        &mut p,
+        with_ts(C::new(1001, 0).ack(iss + 1).data(b"GET / "), 6000),
+        MS,
+    );
+    assert_eq!(r.last().map(|r| r.ack), Some(Some(1007)));
+    // Older than 6000: dropped, answered with an ACK that takes nothing.
+    let r = send(
+        &mut p,
+        with_ts(C::new(1007, 0).ack(iss + 1).data(b"HTTP/1.1\r\n"), 5500),
+        MS,
+    );
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].ack, Some(1007));
+    assert_eq!(count(&p, Counter::DropTcpPaws), 1);
+    // The same bytes with a current timestamp are taken.
+    let r = send(
+        &mut p,
+        with_ts(C::new(1007, 0).ack(iss + 1).data(b"HTTP/1.1\r\n"), 6001),
+        MS,
+    );
+    assert_eq!(r.last().map(|r| r.ack), Some(Some(1017)));
+}
+
+/// A SYN on the 4-tuple of a connection Splicer answered and closed (its FIN
+/// acknowledged) opens a new connection, as a SYN to a TIME-WAIT socket does.
+#[test]
+fn a_new_syn_replaces_a_connection_splicer_closed() {
+    let mut p = pipeline(settings(16));
+    let iss = handshake(&mut p, 0);
+    // No real: the request gets 503 and Splicer's FIN.
+    let r = send(
+        &mut p,
+        C::new(1001, 0).ack(iss + 1).data(b"GET / HTTP/1.0\r\n\r\n"),
+        MS,
+    );
+    let fin = r.iter().find(|r| r.flags & FIN != 0).expect("a FIN");
+    let end = fin.seq + fin.payload.len() as u32 + 1;
+    assert!(send(&mut p, C::new(1019, 0).ack(end), MS).is_empty());
+    assert_eq!(p.flows().len(), 1, "waits for the client's FIN");
+    let r = send(&mut p, linux_syn(900_000), 2 * MS);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].flags, r[0].ack), (SYN, Some(900_001)));
+    assert_eq!(count(&p, Counter::ChallengeAcks), 0);
 }

@@ -332,6 +332,15 @@ fn parse_request(buf: &[u8]) -> Parsed<(String, String, u8, Vec<(String, String)
         Ok(n) => n.unwrap_or(0),
         Err(e) => return Parsed::Invalid(e),
     };
+    // `early=1`: a server that answers from the head alone and never reads the body,
+    // taking whatever follows the head for its next request (a static-file server
+    // answering a POST, at its worst): what a balancer must never let reach another
+    // client's request.
+    let len = if r.path.is_some_and(|p| p.contains("early=1")) {
+        0
+    } else {
+        len
+    };
     if buf.len() - head_len < len {
         return Parsed::Incomplete;
     }
