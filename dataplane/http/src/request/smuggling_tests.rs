@@ -287,7 +287,7 @@ body! {
 }
 
 #[test]
-fn data_after_last_chunk_is_the_next_request() {
+fn data_after_last_chunk() {
     // What follows the last chunk is framed as a request of its own (pipelining): it is
     // routed, and refused or forwarded, like any first request.
     let body = b"0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -297,4 +297,17 @@ fn data_after_last_chunk_is_the_next_request() {
     assert_eq!(chunked_body(garbage), Ok(5));
     assert_eq!(parse_head(b"hello", MAX), HeadStatus::Partial);
     assert_eq!(refused(b"hello\r\n\r\n"), Malformed);
+}
+
+#[test]
+fn chunk_size_17_digits_late() {
+    // The bad size arrives in a later segment than the head: the head alone is forwarded
+    // (the engine then resets the server connection on the framer's error).
+    let h = assert_forwarded(CHUNKED_HEAD, BodyLength::Chunked);
+    let mut f = BodyFramer::for_request(h.body());
+    assert_eq!(f.feed(b"").map(|feed| feed.complete), Ok(false));
+    assert_eq!(
+        f.feed(b"10000000000000000\r\n"),
+        Err(FramingError::ChunkSizeOverflow)
+    );
 }
