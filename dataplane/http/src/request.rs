@@ -669,7 +669,8 @@ fn validate(
         });
         let name = h.name;
         let value = trim_ows(h.value);
-        let raw = framing::raw_value(head, name_start + name.len());
+        // The value as sent, for the framing fields only (a scan to the line end).
+        let raw = || framing::raw_value(head, name_start + name.len());
         if framing::framing_lookalike(name) {
             return Err(Refusal::FramingFieldLookalike);
         }
@@ -680,7 +681,7 @@ fn validate(
             host_header = Some(value);
         } else if name.eq_ignore_ascii_case("content-length") {
             // One field, one canonical number (see `framing::content_length`).
-            let n = framing::content_length(raw)?;
+            let n = framing::content_length(raw())?;
             match content_length {
                 Some(prev) if prev != n => return Err(Refusal::ConflictingContentLength),
                 Some(_) => return Err(Refusal::DuplicateContentLength),
@@ -690,7 +691,7 @@ fn validate(
             // Decided after the loop, so that CL with TE is reported as such whatever
             // the spelling of either.
             transfer_encoding = Some(match transfer_encoding {
-                None => framing::transfer_encoding(raw),
+                None => framing::transfer_encoding(raw()),
                 Some(_) => Err(Refusal::InvalidTransferEncoding),
             });
         } else if name.eq_ignore_ascii_case("connection") {
