@@ -737,6 +737,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn framing_trailers_refused_only_in_strict_mode() {
+        for body in [
+            &b"0\r\nContent-Length: 3\r\n\r\n"[..],
+            b"0\r\nTRANSFER-ENCODING: chunked\r\n\r\n",
+            b"0\r\nHost: x\r\n\r\n",
+        ] {
+            assert_eq!(
+                chunked_end(true, body, &bytewise(body)),
+                Err(FramingError::InvalidTrailer)
+            );
+            assert_eq!(chunked_end(false, body, &whole(body)), Ok(Some(body.len())));
+        }
+        // Names that only start like a framing field are ordinary trailers.
+        let body = b"0\r\nContent-Length-Sum: 3\r\nHosts: 2\r\nTransfer-Encoding-X: y\r\n\r\n";
+        assert_eq!(
+            chunked_end(true, body, &bytewise(body)),
+            Ok(Some(body.len()))
+        );
+    }
+
+    #[test]
     fn chunked_line_too_long() {
         let mut line = b"1;".to_vec();
         line.resize(MAX_CHUNK_LINE as usize + 5, b'a');
