@@ -17,6 +17,17 @@ Prints one line:  statuses=400,200 end=eof|reset|timeout|refused bytes=N sent=al
   sent      "partial" when sending failed halfway (the peer had closed or reset)
 With RAWHTTP_DUMP=FILE in the environment the bytes received are also written to FILE.
 Exit code 0 unless the arguments are wrong.
+
+rawhttp.py --batch HOST PORT FILE : one vector per line of FILE, "NAME|WANT|PIECE|PIECE..."
+(WANT: the statuses expected, e.g. "400" or "201,200"; PIECEs as above). For each line it
+opens a connection and sends the PIECEs, reads until it has as many complete responses as
+WANT names (and, when the last came from Splicer itself, that is without the test servers'
+X-Server header, until Splicer closes), the peer closes or resets, or 3 s have passed; then
+it sends "GET /after/NAME HTTP/1.1" with "Host: www" on a new connection and reads its
+response (3 s at most). Prints one line per vector:
+  NAME statuses=400 from=splicer|sN|none end=eof|reset|timeout|done after=200
+(end=done: the wanted responses came and the client closed; after: the status of the
+request on the new connection, 000 when none).
 """
 
 import codecs
@@ -68,7 +79,140 @@ def statuses(data):
     return codes
 
 
+def chunked_end(data, pos):
+    """Where the chunked body starting at data[pos] ends, or None if it has not yet."""
+    while True:
+        line_end = data.find(b"\r\n", pos)
+        if line_end < 0:
+            return None
+        try:
+            size = int(data[pos:line_end].split(b";")[0].strip() or b"x", 16)
+        except ValueError:
+            return None
+        pos = line_end + 2
+        if size == 0:
+            while True:  # trailer fields, then the empty line
+                line_end = data.find(b"\r\n", pos)
+                if line_end < 0:
+                    return None
+                if line_end == pos:
+                    return pos + 2
+                pos = line_end + 2
+        pos += size + 2
+        if pos > len(data):
+            return None
+
+
+def responses(data, head_first=False):
+    """The complete responses at the start of data: a list of (status, X-Server value or
+    None), framed as statuses() frames them; a response whose body has not fully arrived
+    (or runs until the close) is not counted. head_first: the first answers a HEAD (no
+    body, whatever its head says)."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        m = re.match(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r\n", data[pos:])
+        end = data.find(b"\r\n\r\n", pos)
+        if not m or end < 0:
+            break
+        code = int(m.group(1))
+        head = data[pos:end].decode("latin-1").lower()
+        server = re.search(r"\r\nx-server:[ \t]*([^\r]*)", head)
+        server = server.group(1).strip() if server else None
+        body = end + 4
+        if code < 200 or code in (204, 304) or (head_first and not out):
+            pos = body
+        elif re.search(r"\r\ntransfer-encoding:[^\r]*chunked", head):
+            pos = chunked_end(data, body)
+            if pos is None:
+                break
+        else:
+            length = re.search(r"\r\ncontent-length:[ \t]*(\d+)", head)
+            if not length or body + int(length.group(1)) > len(data):
+                break
+            pos = body + int(length.group(1))
+        if code >= 200:
+            out.append(("%03d" % code, server))
+    return out
+
+
+def exchange(host, port, pieces, want, wait=3.0):
+    """One connection: sends pieces, reads as the --batch mode describes. Returns
+    (responses, end)."""
+    try:
+        sock = socket.create_connection((host, port), timeout=wait)
+    except OSError:
+        return [], "refused"
+    deadline = time.monotonic() + wait
+    data = bytearray()
+    end = "timeout"
+    sent_all = True
+    for piece in pieces:
+        if piece.startswith("+"):
+            time.sleep(float(piece[1:]))
+            continue
+        try:
+            sock.sendall(codecs.escape_decode(piece.encode("latin-1"))[0])
+        except OSError:
+            sent_all = False
+            break
+    head_first = bool(pieces) and pieces[0].startswith("HEAD ")
+    while True:
+        got = responses(bytes(data), head_first)
+        if len(got) >= want and got and got[-1][1] is not None:
+            end = "done"
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            end = "reset"
+            break
+        except socket.timeout:
+            break
+        except OSError:
+            end = "error"
+            break
+        if not chunk:
+            end = "eof"
+            break
+        data.extend(chunk)
+    sock.close()
+    if not sent_all and end == "timeout":
+        end = "error"
+    return responses(bytes(data), head_first), end
+
+
+def batch(host, port, path):
+    with open(path, encoding="latin-1") as f:
+        lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+    for line in lines:
+        fields = line.split("|")
+        name, want, pieces = fields[0], fields[1], fields[2:]
+        got, end = exchange(host, port, pieces, len(want.split(",")))
+        after, _ = exchange(
+            host, port, ["GET /after/%s HTTP/1.1\\r\\nHost: www\\r\\n\\r\\n" % name], 1
+        )
+        print(
+            "%s statuses=%s from=%s end=%s after=%s"
+            % (
+                name,
+                ",".join(c for c, _ in got) or "000",
+                (got[-1][1] or "splicer") if got else "none",
+                end,
+                after[0][0] if after else "000",
+            ),
+            flush=True,
+        )
+    return 0
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--batch":
+        return batch(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     if len(sys.argv) < 4:
         sys.stderr.write(__doc__)
         return 2

@@ -17,6 +17,24 @@ pub const MAX_CHUNK_LINE: u32 = 4096;
 /// The largest trailer section accepted, in bytes.
 pub const MAX_TRAILERS: u32 = 16 * 1024;
 
+/// The most hex digits a chunk size may have in strict mode, leading zeros included.
+/// Sixteen digits hold any 64-bit size; a parser that stops after a fixed number of
+/// digits, or keeps the low bits of a longer number, would read `1` followed by sixteen
+/// `0`s and a `5` as some other size than Splicer does.
+pub const MAX_CHUNK_SIZE_DIGITS: u32 = 16;
+
+/// The largest chunk size accepted in strict mode: servers keep it in a signed 64-bit
+/// `off_t` and refuse larger ones.
+pub const MAX_CHUNK_SIZE: u64 = i64::MAX as u64;
+
+/// Trailer fields refused in a request body (strict mode). RFC 9110 §6.5.1: fields that
+/// frame or route a message cannot be processed outside the header section, and a server
+/// that merges trailers into the headers would frame or route the next bytes by them.
+const FORBIDDEN_TRAILERS: [&[u8]; 3] = [b"content-length", b"transfer-encoding", b"host"];
+
+/// Longest name in [`FORBIDDEN_TRAILERS`]: longer trailer names are not recorded.
+const TRAILER_NAME_MAX: usize = 17;
+
 /// What one call to a framer's `feed` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Feed {
@@ -49,13 +67,15 @@ pub enum FramingError {
     TransferEncodingInHttp10,
     /// A chunk-size line does not start with a hex number.
     InvalidChunkSize,
-    /// A chunk size does not fit in 64 bits.
+    /// A chunk size does not fit in 64 bits (strict mode: more than
+    /// [`MAX_CHUNK_SIZE_DIGITS`] digits, or above [`MAX_CHUNK_SIZE`]).
     ChunkSizeOverflow,
     /// A chunk extension holds a control character or a bare line feed (strict mode).
     InvalidChunkExtension,
     /// A CRLF was expected (after a chunk-size line, chunk data or a trailer).
     InvalidLineEnd,
-    /// A trailer field line is malformed (strict mode).
+    /// A trailer field line is malformed, or (strict mode) names a framing or routing
+    /// field (`Content-Length`, `Transfer-Encoding`, `Host`).
     InvalidTrailer,
     /// A chunk-size line longer than [`MAX_CHUNK_LINE`].
     ChunkLineTooLong,
@@ -158,6 +178,11 @@ pub struct ChunkedParser {
     size: u64,
     line_len: u32,
     trailer_len: u32,
+    /// The current trailer field's name, lowercased with `_` as `-`, while it is no
+    /// longer than [`TRAILER_NAME_MAX`] (strict mode).
+    trailer_name: [u8; TRAILER_NAME_MAX],
+    /// Its length; `TRAILER_NAME_MAX + 1` once it is longer.
+    trailer_name_len: u8,
 }
 
 impl ChunkedParser {
@@ -169,6 +194,8 @@ impl ChunkedParser {
             size: 0,
             line_len: 0,
             trailer_len: 0,
+            trailer_name: [0; TRAILER_NAME_MAX],
+            trailer_name_len: 0,
         }
     }
 
@@ -241,10 +268,14 @@ impl ChunkedParser {
         match self.state {
             Size { digits } => {
                 if let Some(d) = hex_value(b) {
-                    if self.size > u64::MAX >> 4 {
+                    if self.size > u64::MAX >> 4 || (self.strict && digits >= MAX_CHUNK_SIZE_DIGITS)
+                    {
                         return Err(FramingError::ChunkSizeOverflow);
                     }
                     self.size = (self.size << 4) | u64::from(d);
+                    if self.strict && self.size > MAX_CHUNK_SIZE {
+                        return Err(FramingError::ChunkSizeOverflow);
+                    }
                     self.state = Size { digits: digits + 1 };
                     return Ok(());
                 }
@@ -292,13 +323,23 @@ impl ChunkedParser {
                     if !is_tchar(b) {
                         return Err(FramingError::InvalidTrailer);
                     }
+                    self.trailer_name_len = 0;
+                    self.push_trailer_name(b);
                     self.state = TrailerName;
                 }
                 _ => self.state = TrailerValue,
             },
             TrailerName => match b {
-                b':' => self.state = TrailerValue,
-                _ if is_tchar(b) => {}
+                b':' => {
+                    let n = usize::from(self.trailer_name_len);
+                    if n <= TRAILER_NAME_MAX
+                        && FORBIDDEN_TRAILERS.contains(&&self.trailer_name[..n])
+                    {
+                        return Err(FramingError::InvalidTrailer);
+                    }
+                    self.state = TrailerValue;
+                }
+                _ if is_tchar(b) => self.push_trailer_name(b),
                 _ => return Err(FramingError::InvalidTrailer),
             },
             TrailerValue => match b {
@@ -324,6 +365,22 @@ impl ChunkedParser {
             Done => unreachable!("feed stops at Done"),
         }
         Ok(())
+    }
+}
+
+impl ChunkedParser {
+    fn push_trailer_name(&mut self, b: u8) {
+        let n = usize::from(self.trailer_name_len);
+        if n < TRAILER_NAME_MAX {
+            self.trailer_name[n] = if b == b'_' {
+                b'-'
+            } else {
+                b.to_ascii_lowercase()
+            };
+            self.trailer_name_len += 1;
+        } else {
+            self.trailer_name_len = TRAILER_NAME_MAX as u8 + 1;
+        }
     }
 }
 
@@ -534,7 +591,8 @@ pub(crate) mod tests {
     fn chunked_minimal_and_leading_zeros() {
         for (body, strict) in [
             (&b"0\r\n\r\n"[..], true),
-            (b"0000000000000000000000000000001\r\nx\r\n0\r\n\r\n", true),
+            (b"000000000000001\r\nx\r\n0\r\n\r\n", true),
+            (b"0000000000000000000000000000001\r\nx\r\n0\r\n\r\n", false),
             (b"fF\r\n", true),
         ] {
             let r = chunked_end(strict, body, &whole(body));
@@ -545,15 +603,24 @@ pub(crate) mod tests {
                 assert_eq!(r, Ok(Some(body.len())));
             }
         }
-        // The largest size that fits is accepted (and then awaits its data).
+        // The largest size that fits is accepted (and then awaits its data): 2^64 - 1
+        // for responses, 2^63 - 1 for requests.
         let big = b"ffffffffffffffff\r\nabc";
-        let mut p = ChunkedParser::new(true);
+        let mut p = ChunkedParser::new(false);
         assert_eq!(
             p.feed(big),
             Ok(Feed {
                 consumed: big.len(),
                 complete: false
             })
+        );
+        let big = b"7fffffffffffffff\r\nabc";
+        let mut p = ChunkedParser::new(true);
+        assert_eq!(p.feed(big).map(|f| f.complete), Ok(false));
+        let mut p = ChunkedParser::new(true);
+        assert_eq!(
+            p.feed(b"8000000000000000\r\n"),
+            Err(FramingError::ChunkSizeOverflow)
         );
     }
 
@@ -670,6 +737,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn framing_trailers_refused_only_in_strict_mode() {
+        for body in [
+            &b"0\r\nContent-Length: 3\r\n\r\n"[..],
+            b"0\r\nTRANSFER-ENCODING: chunked\r\n\r\n",
+            b"0\r\nHost: x\r\n\r\n",
+        ] {
+            assert_eq!(
+                chunked_end(true, body, &bytewise(body)),
+                Err(FramingError::InvalidTrailer)
+            );
+            assert_eq!(chunked_end(false, body, &whole(body)), Ok(Some(body.len())));
+        }
+        // Names that only start like a framing field are ordinary trailers.
+        let body = b"0\r\nContent-Length-Sum: 3\r\nHosts: 2\r\nTransfer-Encoding-X: y\r\n\r\n";
+        assert_eq!(
+            chunked_end(true, body, &bytewise(body)),
+            Ok(Some(body.len()))
+        );
+    }
+
+    #[test]
     fn chunked_line_too_long() {
         let mut line = b"1;".to_vec();
         line.resize(MAX_CHUNK_LINE as usize + 5, b'a');
@@ -680,8 +768,13 @@ pub(crate) mod tests {
         let mut zeros = vec![b'0'; MAX_CHUNK_LINE as usize + 1];
         zeros.extend_from_slice(b"1\r\n");
         assert_eq!(
-            chunked_end(true, &zeros, &whole(&zeros)),
+            chunked_end(false, &zeros, &whole(&zeros)),
             Err(FramingError::ChunkLineTooLong)
+        );
+        // Strict mode stops at the seventeenth digit already.
+        assert_eq!(
+            chunked_end(true, &zeros, &whole(&zeros)),
+            Err(FramingError::ChunkSizeOverflow)
         );
     }
 

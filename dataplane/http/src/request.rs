@@ -9,14 +9,18 @@
 //!
 //! | request | answer | [`Refusal`] |
 //! |---|---|---|
-//! | request line or header syntax httparse rejects; bare LF line ends; obs-fold; whitespace before a colon | 400 | [`Refusal::Malformed`] |
+//! | request line or header syntax httparse rejects (bare CR, NUL, invalid name characters, extra spaces); bare LF line ends; obs-fold; whitespace before a colon | 400 | [`Refusal::Malformed`] |
 //! | request-target not in origin-form, absolute-form (`http`/`https`) or `*` (for OPTIONS) | 400 | [`Refusal::BadTarget`] |
 //! | HTTP/1.1 without `Host` | 400 | [`Refusal::MissingHost`] |
-//! | several `Host`, an invalid one, or one that disagrees with an absolute-form target | 400 | [`Refusal::BadHost`] |
+//! | several `Host`, an invalid one, or one that differs from an absolute-form target's authority (port included) | 400 | [`Refusal::BadHost`] |
 //! | both `Content-Length` and `Transfer-Encoding` | 400 | [`Refusal::ContentLengthAndTransferEncoding`] |
-//! | `Content-Length` not 1*DIGIT, or overflowing `u64` | 400 | [`Refusal::InvalidContentLength`] |
+//! | `Content-Length` not `SP? 1*DIGIT` without leading zeros, or above 2^63 - 1 | 400 | [`Refusal::InvalidContentLength`] |
 //! | several `Content-Length` values that differ | 400 | [`Refusal::ConflictingContentLength`] |
-//! | `Transfer-Encoding` whose last coding is not `chunked`, `chunked` twice, an empty one, or any in HTTP/1.0 | 400 | [`Refusal::InvalidTransferEncoding`] |
+//! | several `Content-Length` fields or a list, equal values (`5, 5`) | 400 | [`Refusal::DuplicateContentLength`] |
+//! | `Transfer-Encoding` other than exactly `chunked` (`Chunked`, `chunked,`, tab, `xchunked`, two fields), or any in HTTP/1.0 | 400 | [`Refusal::InvalidTransferEncoding`] |
+//! | `Content_Length` / `Transfer_Encoding` (underscores) | 400 | [`Refusal::FramingFieldLookalike`] |
+//! | `Connection` naming `Content-Length`, `Transfer-Encoding` or `Host` | 400 | [`Refusal::HopByHopFraming`] |
+//! | a body on `GET`, `HEAD` or `TRACE` | 400 | [`Refusal::BodyNotAllowed`] |
 //! | `Transfer-Encoding` with a coding before `chunked` (`gzip, chunked`) | 501 | [`Refusal::UnsupportedTransferCoding`] |
 //! | `CONNECT` | 501 | [`Refusal::Connect`] |
 //! | `Upgrade` header or `Connection: upgrade` (websocket, h2c), unless [`ParseOptions::allow_upgrade`] | 501 | [`Refusal::Upgrade`] |
@@ -25,6 +29,12 @@
 //! | more than [`MAX_HEADERS`] header fields | 431 | [`Refusal::TooManyHeaders`] |
 //! | the HTTP/2 connection preface `PRI * HTTP/2.0` | 505 | [`Refusal::Http2Preface`] |
 //! | any other `HTTP/x.y` than 1.0 and 1.1 | 505 | [`Refusal::UnsupportedVersion`] |
+//!
+//! The framing fields are judged by their bytes as sent, and only one spelling of each is
+//! forwarded (see the `framing` module): Splicer forwards the head unchanged, so
+//! normalising a spelling would mean rewriting the head, and refusing costs no real
+//! client anything. The whole table of smuggling vectors, with the RFC behind each
+//! answer, is in the repository's `docs/SMUGGLING.md`.
 //!
 //! `gzip, chunked` is framed unambiguously by its last coding, but few servers behind a
 //! load balancer implement request transfer codings; RFC 9112 §6.1 says to answer a coding
@@ -38,6 +48,10 @@
 
 use core::fmt;
 use core::ops::Range;
+
+use framing::TransferEncoding;
+
+mod framing;
 
 /// How many header fields a request head may have before it is refused with 431.
 pub const MAX_HEADERS: usize = 96;
@@ -131,13 +145,23 @@ pub enum Refusal {
     TooManyHeaders,
     /// Both `Content-Length` and `Transfer-Encoding`.
     ContentLengthAndTransferEncoding,
-    /// A `Content-Length` that is not a plain decimal number fitting in `u64`.
+    /// A `Content-Length` other than one space and a decimal number without leading
+    /// zeros, at most 2^63 - 1.
     InvalidContentLength,
     /// Several `Content-Length` values that differ.
     ConflictingContentLength,
-    /// `Transfer-Encoding` whose body length cannot be determined: last coding not
-    /// `chunked`, `chunked` applied twice, an empty list, or any `Transfer-Encoding` in an
-    /// HTTP/1.0 request.
+    /// Several `Content-Length` fields, or a list in one, even with equal values.
+    DuplicateContentLength,
+    /// A field name that a gateway would take for a framing field (`Content_Length`).
+    FramingFieldLookalike,
+    /// A `Connection` option naming `Content-Length`, `Transfer-Encoding` or `Host`.
+    HopByHopFraming,
+    /// A body (`Content-Length` above 0 or chunked) on `GET`, `HEAD` or `TRACE`.
+    BodyNotAllowed,
+    /// `Transfer-Encoding` other than exactly `chunked` (or a list ending in it): last
+    /// coding not `chunked`, another spelling of it, `chunked` twice, an empty element,
+    /// several `Transfer-Encoding` fields, or any `Transfer-Encoding` in an HTTP/1.0
+    /// request.
     InvalidTransferEncoding,
     /// A transfer coding other than `chunked` before the final `chunked`.
     UnsupportedTransferCoding,
@@ -164,6 +188,10 @@ impl Refusal {
             | Refusal::ContentLengthAndTransferEncoding
             | Refusal::InvalidContentLength
             | Refusal::ConflictingContentLength
+            | Refusal::DuplicateContentLength
+            | Refusal::FramingFieldLookalike
+            | Refusal::HopByHopFraming
+            | Refusal::BodyNotAllowed
             | Refusal::InvalidTransferEncoding => 400,
             Refusal::UnsupportedExpectation => 417,
             Refusal::HeadTooLarge | Refusal::TooManyHeaders => 431,
@@ -188,6 +216,10 @@ impl Refusal {
             Refusal::ContentLengthAndTransferEncoding
             | Refusal::InvalidContentLength
             | Refusal::ConflictingContentLength
+            | Refusal::DuplicateContentLength
+            | Refusal::FramingFieldLookalike
+            | Refusal::HopByHopFraming
+            | Refusal::BodyNotAllowed
             | Refusal::InvalidTransferEncoding => "refused_smuggling",
             Refusal::UnsupportedTransferCoding | Refusal::Connect | Refusal::Upgrade => {
                 "refused_not_implemented"
@@ -211,7 +243,11 @@ impl Refusal {
             }
             Refusal::InvalidContentLength => "invalid Content-Length",
             Refusal::ConflictingContentLength => "conflicting Content-Length values",
-            Refusal::InvalidTransferEncoding => "Transfer-Encoding without a final chunked",
+            Refusal::DuplicateContentLength => "repeated Content-Length",
+            Refusal::FramingFieldLookalike => "field name resembling a framing field",
+            Refusal::HopByHopFraming => "Connection option naming a framing field",
+            Refusal::BodyNotAllowed => "body on GET, HEAD or TRACE",
+            Refusal::InvalidTransferEncoding => "Transfer-Encoding other than chunked",
             Refusal::UnsupportedTransferCoding => "transfer coding other than chunked",
             Refusal::Connect => "CONNECT is not supported",
             Refusal::Upgrade => "protocol upgrade is not supported",
@@ -615,10 +651,7 @@ fn validate(
 
     let mut host_header: Option<&[u8]> = None;
     let mut content_length: Option<u64> = None;
-    let mut te_seen = false;
-    let mut te_codings = 0usize;
-    let mut te_chunked_count = 0usize;
-    let mut te_last_chunked = false;
+    let mut transfer_encoding: Option<Result<TransferEncoding, Refusal>> = None;
     let mut connection_header = false;
     let mut connection_close = false;
     let mut connection_keep_alive = false;
@@ -636,37 +669,31 @@ fn validate(
         });
         let name = h.name;
         let value = trim_ows(h.value);
+        // The value as sent, for the framing fields only (a scan to the line end).
+        let raw = || framing::raw_value(head, name_start + name.len());
+        if framing::framing_lookalike(name) {
+            return Err(Refusal::FramingFieldLookalike);
+        }
         if name.eq_ignore_ascii_case("host") {
             if host_header.is_some() {
                 return Err(Refusal::BadHost);
             }
             host_header = Some(value);
         } else if name.eq_ignore_ascii_case("content-length") {
-            // RFC 9110 §8.6 lets a recipient accept a list of identical values; anything
-            // else is ambiguous.
-            if value.is_empty() {
-                return Err(Refusal::InvalidContentLength);
-            }
-            for element in value.split(|&b| b == b',') {
-                let n = parse_decimal(trim_ows(element)).ok_or(Refusal::InvalidContentLength)?;
-                match content_length {
-                    Some(prev) if prev != n => return Err(Refusal::ConflictingContentLength),
-                    _ => content_length = Some(n),
-                }
+            // One field, one canonical number (see `framing::content_length`).
+            let n = framing::content_length(raw())?;
+            match content_length {
+                Some(prev) if prev != n => return Err(Refusal::ConflictingContentLength),
+                Some(_) => return Err(Refusal::DuplicateContentLength),
+                None => content_length = Some(n),
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            te_seen = true;
-            for coding in value.split(|&b| b == b',') {
-                let coding = trim_ows(coding);
-                if coding.is_empty() {
-                    continue;
-                }
-                te_codings += 1;
-                te_last_chunked = coding.eq_ignore_ascii_case(b"chunked");
-                if te_last_chunked {
-                    te_chunked_count += 1;
-                }
-            }
+            // Decided after the loop, so that CL with TE is reported as such whatever
+            // the spelling of either.
+            transfer_encoding = Some(match transfer_encoding {
+                None => framing::transfer_encoding(raw()),
+                Some(_) => Err(Refusal::InvalidTransferEncoding),
+            });
         } else if name.eq_ignore_ascii_case("connection") {
             connection_header = true;
             for token in list_elements(value) {
@@ -676,6 +703,8 @@ fn validate(
                     connection_keep_alive = true;
                 } else if token.eq_ignore_ascii_case(b"upgrade") {
                     connection_upgrade = true;
+                } else if framing::hop_by_hop_framing(token) {
+                    return Err(Refusal::HopByHopFraming);
                 }
             }
         } else if name.eq_ignore_ascii_case("upgrade") {
@@ -689,24 +718,30 @@ fn validate(
         }
     }
 
-    let body = if te_seen {
+    let body = if let Some(te) = transfer_encoding {
+        // RFC 9112 §6.1: a sender must not send both; §6.3 lets a server either reject
+        // it or drop Content-Length, and servers do both. Refusing is the only answer no
+        // server reads differently.
         if content_length.is_some() {
             return Err(Refusal::ContentLengthAndTransferEncoding);
         }
         // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
-        if version == 0 || te_codings == 0 || !te_last_chunked || te_chunked_count > 1 {
+        if version == 0 {
             return Err(Refusal::InvalidTransferEncoding);
         }
-        if te_codings > 1 {
-            return Err(Refusal::UnsupportedTransferCoding);
+        match te? {
+            TransferEncoding::Chunked => BodyLength::Chunked,
+            TransferEncoding::CodingsThenChunked => return Err(Refusal::UnsupportedTransferCoding),
         }
-        BodyLength::Chunked
     } else {
         match content_length {
             None | Some(0) => BodyLength::None,
             Some(n) => BodyLength::Fixed(n),
         }
     };
+    if body != BodyLength::None && framing::forbids_body(method) {
+        return Err(Refusal::BodyNotAllowed);
+    }
 
     let upgrade = upgrade_header || connection_upgrade;
     if upgrade && !opts.allow_upgrade {
@@ -720,8 +755,11 @@ fn validate(
     let host = match authority {
         Some(auth) => {
             let from_target = parse_host(auth).ok_or(Refusal::BadHost)?;
-            if let Some(hh) = host_from_header {
-                if !hh.eq_ignore_ascii_case(from_target) {
+            // RFC 9112 §3.2.2 has the server use the target's authority and ignore Host;
+            // a server or rule that looks at Host instead must see the same authority,
+            // port included.
+            if let Some(hh) = host_header {
+                if !hh.eq_ignore_ascii_case(auth) {
                     return Err(Refusal::BadHost);
                 }
             }
@@ -779,21 +817,6 @@ fn strip_scheme(t: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// 1*DIGIT, fitting in u64; no sign, no spaces, no hex.
-fn parse_decimal(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in v {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(n)
-}
-
 /// Validates `uri-host [ ":" port ]` and returns the host without the port.
 fn parse_host(v: &[u8]) -> Option<&str> {
     let (host, port): (&[u8], &[u8]) = if v.first() == Some(&b'[') {
@@ -849,699 +872,7 @@ fn parse_host(v: &[u8]) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    const MAX: usize = 8192;
-
-    fn complete(req: &[u8]) -> RequestHead {
-        match parse_head(req, MAX) {
-            HeadStatus::Complete(h) => h,
-            other => panic!(
-                "expected a complete head for {:?}, got {other:?}",
-                show(req)
-            ),
-        }
-    }
-
-    fn refused(req: &[u8]) -> Refusal {
-        match parse_head(req, MAX) {
-            HeadStatus::Rejected(r) => r,
-            other => panic!("expected a refusal for {:?}, got {other:?}", show(req)),
-        }
-    }
-
-    fn show(b: &[u8]) -> String {
-        String::from_utf8_lossy(b).into_owned()
-    }
-
-    fn with_headers(version: &str, headers: &str) -> Vec<u8> {
-        format!("POST /x HTTP/{version}\r\nHost: a\r\n{headers}\r\n").into_bytes()
-    }
-
-    #[test]
-    fn simple_get() {
-        let req = b"GET /images/logo.gif?size=2&x=1 HTTP/1.1\r\nHost: WWW.Acme.COM:8080\r\nUser-Agent: t\r\n\r\n";
-        let h = complete(req);
-        assert_eq!(h.method(), Method::Get);
-        assert_eq!(h.method_str(), "GET");
-        assert_eq!(h.target(), "/images/logo.gif?size=2&x=1");
-        assert_eq!(h.path(), "/images/logo.gif");
-        assert_eq!(h.path_and_query(), "/images/logo.gif?size=2&x=1");
-        assert_eq!(h.query(), Some("size=2&x=1"));
-        assert_eq!(h.host(), "www.acme.com");
-        assert_eq!(h.version(), 1);
-        assert_eq!(h.head_len(), req.len());
-        assert_eq!(h.raw(), &req[..]);
-        assert_eq!(
-            h.request_line_len(),
-            "GET /images/logo.gif?size=2&x=1 HTTP/1.1\r\n".len()
-        );
-        assert_eq!(h.body(), BodyLength::None);
-        assert!(h.keep_alive());
-        assert!(!h.expect_continue());
-        assert!(!h.upgrade());
-        assert!(!h.has_connection_header());
-    }
-
-    #[test]
-    fn path_without_query() {
-        let h = complete(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(h.path(), "/");
-        assert_eq!(h.query(), None);
-        let h = complete(b"GET /p? HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(h.path(), "/p");
-        assert_eq!(h.query(), Some(""));
-        // No percent-decoding.
-        let h = complete(b"GET /%61dmin/../x HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(h.path(), "/%61dmin/../x");
-    }
-
-    #[test]
-    fn methods() {
-        for (token, m) in [
-            ("GET", Method::Get),
-            ("HEAD", Method::Head),
-            ("POST", Method::Post),
-            ("PUT", Method::Put),
-            ("DELETE", Method::Delete),
-            ("OPTIONS", Method::Options),
-            ("PATCH", Method::Patch),
-            ("TRACE", Method::Trace),
-            ("PROPFIND", Method::Other),
-            ("get", Method::Other),
-        ] {
-            let req = format!("{token} / HTTP/1.1\r\nHost: a\r\n\r\n");
-            let h = complete(req.as_bytes());
-            assert_eq!(h.method(), m, "{token}");
-            assert_eq!(h.method_str(), token);
-            assert_eq!(Method::from_token(token), m);
-            if m != Method::Other {
-                assert_eq!(m.as_str(), Some(token));
-            }
-        }
-        assert_eq!(Method::Other.as_str(), None);
-    }
-
-    #[test]
-    fn pipelined_bytes_after_head() {
-        let first = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
-        let mut buf = first.to_vec();
-        buf.extend_from_slice(b"hello");
-        buf.extend_from_slice(b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
-        let h = complete(&buf);
-        assert_eq!(h.head_len(), first.len());
-        assert_eq!(h.body(), BodyLength::Fixed(5));
-        let next = &buf[h.head_len() + 5..];
-        let h2 = complete(next);
-        assert_eq!(h2.path(), "/b");
-        assert_eq!(h2.head_len(), next.len());
-    }
-
-    #[test]
-    fn every_split_point() {
-        let requests: [&[u8]; 4] = [
-            b"GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n",
-            b"POST /up HTTP/1.1\r\nHost: h:81\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
-            b"GET / HTTP/1.0\r\n\r\n",
-            b"\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
-        ];
-        for req in requests {
-            let whole = complete(req);
-            for cut in 0..req.len() {
-                assert_eq!(
-                    parse_head(&req[..cut], MAX),
-                    HeadStatus::Partial,
-                    "cut {cut} of {:?}",
-                    show(req)
-                );
-            }
-            // Feeding prefixes until complete, as a connection receiving byte by byte.
-            let mut done = None;
-            for end in 1..=req.len() {
-                if let HeadStatus::Complete(h) = parse_head(&req[..end], MAX) {
-                    done = Some((end, h));
-                    break;
-                }
-            }
-            let (end, h) = done.expect("completes");
-            assert_eq!(end, req.len());
-            assert_eq!(h, whole);
-        }
-    }
-
-    #[test]
-    fn refusals_at_every_prefix_never_become_partial_again() {
-        // A refusal decided on a prefix must not depend on the split: the full request
-        // is refused the same way.
-        let req =
-            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(refused(req), Refusal::ContentLengthAndTransferEncoding);
-        for cut in 0..req.len() {
-            assert_eq!(parse_head(&req[..cut], MAX), HeadStatus::Partial);
-        }
-    }
-
-    #[test]
-    fn malformed() {
-        for req in [
-            &b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
-            b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
-            b"GET /\r\n\r\n",
-            b"GET / http/1.1\r\nHost: a\r\n\r\n",
-            b"G@T / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\n: empty-name\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\nX: \x00\r\n\r\n",
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-        ] {
-            assert_eq!(refused(req), Refusal::Malformed, "{:?}", show(req));
-        }
-    }
-
-    #[test]
-    fn bare_lf_refused() {
-        assert_eq!(refused(b"GET / HTTP/1.1\nHost: a\n\n"), Refusal::Malformed);
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\n\r\n"),
-            Refusal::Malformed
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\n\n"),
-            Refusal::Malformed
-        );
-        assert_eq!(
-            refused(b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::Malformed
-        );
-    }
-
-    #[test]
-    fn obs_fold_refused() {
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n"),
-            Refusal::Malformed
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\tchunked\r\n\r\n"),
-            Refusal::Malformed
-        );
-    }
-
-    #[test]
-    fn whitespace_before_colon_refused() {
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
-            Refusal::Malformed
-        );
-        assert_eq!(
-            refused(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length\t: 3\r\n\r\nabc"),
-            Refusal::Malformed
-        );
-    }
-
-    #[test]
-    fn leading_empty_lines_skipped() {
-        let req = b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
-        let h = complete(req);
-        assert_eq!(h.head_len(), req.len());
-        assert_eq!(h.request_line_len(), 4 + "GET / HTTP/1.1\r\n".len());
-    }
-
-    #[test]
-    fn content_length() {
-        assert_eq!(
-            complete(&with_headers("1.1", "Content-Length: 42\r\n")).body(),
-            BodyLength::Fixed(42)
-        );
-        assert_eq!(
-            complete(&with_headers("1.1", "Content-Length: 0\r\n")).body(),
-            BodyLength::None
-        );
-        assert_eq!(
-            complete(&with_headers("1.1", "Content-Length: 007\r\n")).body(),
-            BodyLength::Fixed(7)
-        );
-        assert_eq!(
-            complete(&with_headers(
-                "1.1",
-                "Content-Length: 18446744073709551615\r\n"
-            ))
-            .body(),
-            BodyLength::Fixed(u64::MAX)
-        );
-        // Identical repeats are one value (RFC 9110 §8.6).
-        assert_eq!(
-            complete(&with_headers(
-                "1.1",
-                "Content-Length: 5\r\nContent-Length: 5\r\n"
-            ))
-            .body(),
-            BodyLength::Fixed(5)
-        );
-        assert_eq!(
-            complete(&with_headers("1.1", "content-length: 5, 5\r\n")).body(),
-            BodyLength::Fixed(5)
-        );
-        assert_eq!(
-            complete(&with_headers("1.0", "Content-Length: 3\r\n")).body(),
-            BodyLength::Fixed(3)
-        );
-    }
-
-    #[test]
-    fn content_length_refusals() {
-        for v in [
-            "-1",
-            "+1",
-            "abc",
-            "1a",
-            "0x10",
-            "1 2",
-            "1.5",
-            "18446744073709551616",
-            "99999999999999999999999",
-            "5,",
-            ",5",
-            "5,,5",
-        ] {
-            let req = with_headers("1.1", &format!("Content-Length: {v}\r\n"));
-            assert_eq!(refused(&req), Refusal::InvalidContentLength, "{v:?}");
-            assert_eq!(refused(&req).status(), 400);
-            assert_eq!(refused(&req).counter_name(), "refused_smuggling");
-        }
-        assert_eq!(
-            refused(&with_headers("1.1", "Content-Length:\r\n")),
-            Refusal::InvalidContentLength
-        );
-        for hs in [
-            "Content-Length: 5\r\nContent-Length: 6\r\n",
-            "Content-Length: 5, 6\r\n",
-            "Content-Length: 0\r\nContent-Length: 00\r\nContent-Length: 1\r\n",
-        ] {
-            assert_eq!(
-                refused(&with_headers("1.1", hs)),
-                Refusal::ConflictingContentLength,
-                "{hs:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn transfer_encoding() {
-        for v in ["chunked", "Chunked", "CHUNKED", "chunked ", "chunked,"] {
-            let req = with_headers("1.1", &format!("Transfer-Encoding: {v}\r\n"));
-            assert_eq!(complete(&req).body(), BodyLength::Chunked, "{v:?}");
-        }
-    }
-
-    #[test]
-    fn transfer_encoding_refusals() {
-        let cases: [(&str, Refusal); 10] = [
-            (
-                "Transfer-Encoding: gzip\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            (
-                "Transfer-Encoding: chunked, gzip\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            (
-                "Transfer-Encoding: chunked, chunked\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            (
-                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            (
-                "Transfer-Encoding: chunked;q=1\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            (
-                "Transfer-Encoding: xchunked\r\n",
-                Refusal::InvalidTransferEncoding,
-            ),
-            ("Transfer-Encoding:\r\n", Refusal::InvalidTransferEncoding),
-            (
-                "Transfer-Encoding: gzip, chunked\r\n",
-                Refusal::UnsupportedTransferCoding,
-            ),
-            (
-                "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
-                Refusal::UnsupportedTransferCoding,
-            ),
-            (
-                "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
-                Refusal::ContentLengthAndTransferEncoding,
-            ),
-        ];
-        for (hs, want) in cases {
-            assert_eq!(refused(&with_headers("1.1", hs)), want, "{hs:?}");
-        }
-        assert_eq!(Refusal::UnsupportedTransferCoding.status(), 501);
-        assert_eq!(Refusal::InvalidTransferEncoding.status(), 400);
-        // Any Transfer-Encoding in HTTP/1.0 is faulty framing (RFC 9112 §6.1).
-        assert_eq!(
-            refused(&with_headers("1.0", "Transfer-Encoding: chunked\r\n")),
-            Refusal::InvalidTransferEncoding
-        );
-        // The order of CL and TE does not matter.
-        assert_eq!(
-            refused(&with_headers(
-                "1.1",
-                "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"
-            )),
-            Refusal::ContentLengthAndTransferEncoding
-        );
-        assert_eq!(
-            refused(&with_headers(
-                "1.1",
-                "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n"
-            )),
-            Refusal::ContentLengthAndTransferEncoding
-        );
-    }
-
-    #[test]
-    fn host_rules() {
-        assert_eq!(refused(b"GET / HTTP/1.1\r\n\r\n"), Refusal::MissingHost);
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
-            Refusal::BadHost
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
-            Refusal::BadHost
-        );
-        for bad in [
-            "", "a b", "a/b", "a@b", "a:80x", "a:123456", ":80", "[::1", "[zz]", "[::1]x",
-        ] {
-            let req = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
-            assert_eq!(refused(req.as_bytes()), Refusal::BadHost, "{bad:?}");
-        }
-        for (good, host) in [
-            ("a", "a"),
-            ("A.Example.COM", "a.example.com"),
-            ("a.example:8080", "a.example"),
-            ("a:", "a"),
-            ("[::1]:8080", "[::1]"),
-            ("[2001:DB8::1]", "[2001:db8::1]"),
-            ("198.18.0.1:80", "198.18.0.1"),
-        ] {
-            let req = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
-            assert_eq!(complete(req.as_bytes()).host(), host, "{good:?}");
-        }
-        // HTTP/1.0 needs no Host.
-        let h = complete(b"GET / HTTP/1.0\r\n\r\n");
-        assert_eq!(h.host(), "");
-        assert_eq!(h.version(), 0);
-    }
-
-    #[test]
-    fn absolute_form() {
-        let h = complete(
-            b"GET http://Example.com:8080/a/b?q=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
-        );
-        assert_eq!(h.host(), "example.com");
-        assert_eq!(h.path(), "/a/b");
-        assert_eq!(h.query(), Some("q=1"));
-        assert_eq!(h.path_and_query(), "/a/b?q=1");
-        assert_eq!(h.target(), "http://Example.com:8080/a/b?q=1");
-
-        let h = complete(b"GET HTTPS://h HTTP/1.1\r\nHost: h\r\n\r\n");
-        assert_eq!(h.path(), "/");
-        assert_eq!(h.path_and_query(), "/");
-        let h = complete(b"GET http://h?x HTTP/1.1\r\nHost: h\r\n\r\n");
-        assert_eq!(h.path(), "/");
-        assert_eq!(h.query(), Some("x"));
-        // HTTP/1.0 may omit Host with an absolute target.
-        assert_eq!(complete(b"GET http://h/p HTTP/1.0\r\n\r\n").host(), "h");
-
-        assert_eq!(
-            refused(b"GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n"),
-            Refusal::BadHost
-        );
-        assert_eq!(
-            refused(b"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadHost
-        );
-        assert_eq!(
-            refused(b"GET http://a/ HTTP/1.1\r\n\r\n"),
-            Refusal::MissingHost
-        );
-        assert_eq!(
-            refused(b"GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadTarget
-        );
-        assert_eq!(
-            refused(b"GET ftp://a/x HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadTarget
-        );
-    }
-
-    #[test]
-    fn target_forms() {
-        let h = complete(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert_eq!(h.path(), "*");
-        assert_eq!(
-            refused(b"GET * HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadTarget
-        );
-        assert_eq!(
-            refused(b"GET x/y HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadTarget
-        );
-        assert_eq!(
-            refused(b"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Refusal::BadTarget
-        );
-        assert_eq!(Refusal::BadTarget.status(), 400);
-    }
-
-    #[test]
-    fn head_too_large() {
-        let mut req = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
-        while req.len() < 300 {
-            req.extend_from_slice(b"X-Pad: aaaaaaaaaaaaaaaaaaaa\r\n");
-        }
-        // Unfinished and at the limit.
-        assert_eq!(
-            parse_head(&req, 300),
-            HeadStatus::Rejected(Refusal::HeadTooLarge)
-        );
-        assert_eq!(parse_head(&req[..299], 300), HeadStatus::Partial);
-        // Finished, but longer than the limit.
-        req.extend_from_slice(b"\r\n");
-        assert_eq!(
-            parse_head(&req, 300),
-            HeadStatus::Rejected(Refusal::HeadTooLarge)
-        );
-        assert!(matches!(
-            parse_head(&req, req.len()),
-            HeadStatus::Complete(_)
-        ));
-        assert_eq!(
-            parse_head(&req, req.len() - 1),
-            HeadStatus::Rejected(Refusal::HeadTooLarge)
-        );
-        assert_eq!(Refusal::HeadTooLarge.status(), 431);
-        assert_eq!(
-            Refusal::HeadTooLarge.counter_name(),
-            "refused_head_too_large"
-        );
-    }
-
-    #[test]
-    fn too_many_headers() {
-        let mut req = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
-        for i in 0..MAX_HEADERS - 1 {
-            req.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
-        }
-        let mut ok = req.clone();
-        ok.extend_from_slice(b"\r\n");
-        assert_eq!(complete(&ok).headers().count(), MAX_HEADERS);
-        req.extend_from_slice(b"X-last: v\r\n\r\n");
-        assert_eq!(refused(&req), Refusal::TooManyHeaders);
-        assert_eq!(Refusal::TooManyHeaders.status(), 431);
-    }
-
-    #[test]
-    fn connect_and_upgrade() {
-        assert_eq!(
-            refused(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
-            Refusal::Connect
-        );
-        let ws = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        assert_eq!(refused(ws), Refusal::Upgrade);
-        let h2c = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
-        assert_eq!(refused(h2c), Refusal::Upgrade);
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n"),
-            Refusal::Upgrade
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n"),
-            Refusal::Upgrade
-        );
-        for r in [Refusal::Connect, Refusal::Upgrade] {
-            assert_eq!(r.status(), 501);
-            assert_eq!(r.counter_name(), "refused_not_implemented");
-        }
-        let opts = ParseOptions {
-            max_head: MAX,
-            allow_upgrade: true,
-        };
-        match parse_head_with(ws, &opts) {
-            HeadStatus::Complete(h) => assert!(h.upgrade()),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn versions() {
-        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-        assert_eq!(refused(preface), Refusal::Http2Preface);
-        // Decided as soon as the version is visible, without waiting for the line end.
-        assert_eq!(
-            parse_head(&preface[..12], MAX),
-            HeadStatus::Rejected(Refusal::Http2Preface)
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
-            Refusal::UnsupportedVersion
-        );
-        assert_eq!(
-            refused(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
-            Refusal::UnsupportedVersion
-        );
-        assert_eq!(refused(b"GET / HTTP/3"), Refusal::UnsupportedVersion);
-        assert_eq!(
-            refused(b"GET / HTTP/0.9\r\n\r\n"),
-            Refusal::UnsupportedVersion
-        );
-        assert_eq!(refused(b"GET / HTTP/x.1\r\n\r\n"), Refusal::Malformed);
-        for r in [Refusal::Http2Preface, Refusal::UnsupportedVersion] {
-            assert_eq!(r.status(), 505);
-            assert_eq!(r.counter_name(), "refused_version");
-            assert_eq!(r.reason(), "HTTP Version Not Supported");
-        }
-    }
-
-    #[test]
-    fn expect() {
-        let h = complete(
-            b"PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-Continue\r\n\r\n",
-        );
-        assert!(h.expect_continue());
-        let r = refused(b"PUT /f HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n");
-        assert_eq!(r, Refusal::UnsupportedExpectation);
-        assert_eq!(r.status(), 417);
-        assert_eq!(r.counter_name(), "refused_expectation");
-        // Ignored in HTTP/1.0 (RFC 9110 §10.1.1).
-        let h = complete(b"PUT /f HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
-        assert!(!h.expect_continue());
-    }
-
-    fn conn(version: &str, connection: &[&str]) -> RequestHead {
-        let mut req = format!("GET / HTTP/{version}\r\nHost: a\r\n");
-        for c in connection {
-            req.push_str(&format!("Connection: {c}\r\n"));
-        }
-        req.push_str("\r\n");
-        complete(req.as_bytes())
-    }
-
-    #[test]
-    fn connection_tokens() {
-        assert!(conn("1.1", &[]).keep_alive());
-        assert!(!conn("1.0", &[]).keep_alive());
-        assert!(!conn("1.1", &["close"]).keep_alive());
-        assert!(!conn("1.1", &["Close"]).keep_alive());
-        assert!(!conn("1.1", &["TE, close"]).keep_alive());
-        assert!(!conn("1.1", &["keep-alive", "close"]).keep_alive());
-        assert!(!conn("1.1", &["keep-alive, CLOSE"]).keep_alive());
-        assert!(conn("1.1", &["closed"]).keep_alive());
-        assert!(conn("1.1", &["keep-alive"]).keep_alive());
-        assert!(conn("1.0", &["keep-alive"]).keep_alive());
-        assert!(conn("1.0", &["Keep-Alive"]).keep_alive());
-        assert!(conn("1.0", &["TE,Keep-Alive"]).keep_alive());
-        assert!(conn("1.0", &["TE", " keep-alive "]).keep_alive());
-        assert!(!conn("1.0", &["keep-alive, close"]).keep_alive());
-        assert!(!conn("1.0", &["keepalive"]).keep_alive());
-        assert!(!conn("1.0", &["TE"]).keep_alive());
-        assert!(conn("1.0", &["close"]).connection_close());
-        assert!(!conn("1.0", &["TE"]).connection_close());
-        assert!(conn("1.0", &["TE"]).has_connection_header());
-    }
-
-    #[test]
-    fn header_lookup() {
-        let h = complete(
-            b"GET / HTTP/1.1\r\nHost: a\r\nX-Tenant:  blue \r\nx-tenant: green\r\nCookie: a=1\r\n\r\n",
-        );
-        assert_eq!(h.header("x-TENANT"), Some(&b"blue"[..]));
-        let all: Vec<&[u8]> = h.header_values("X-Tenant").collect();
-        assert_eq!(all, vec![&b"blue"[..], &b"green"[..]]);
-        assert_eq!(h.header("cookie"), Some(&b"a=1"[..]));
-        assert_eq!(h.header("missing"), None);
-        let names: Vec<&str> = h.headers().map(|(n, _)| n).collect();
-        assert_eq!(names, ["Host", "X-Tenant", "x-tenant", "Cookie"]);
-    }
-
-    #[test]
-    fn empty_header_value() {
-        let h = complete(b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Blank:   \r\n\r\n");
-        assert_eq!(h.header("x-empty"), Some(&b""[..]));
-        assert_eq!(h.header("x-blank"), Some(&b""[..]));
-    }
-
-    #[test]
-    fn non_utf8_header_value_kept() {
-        let h = complete(b"GET / HTTP/1.1\r\nHost: a\r\nX-Bin: caf\xe9\r\n\r\n");
-        assert_eq!(h.header("x-bin"), Some(&b"caf\xe9"[..]));
-    }
-
-    #[test]
-    fn refusal_table() {
-        let all = [
-            (Refusal::Malformed, 400, "refused_bad_request"),
-            (Refusal::BadTarget, 400, "refused_bad_request"),
-            (Refusal::MissingHost, 400, "refused_bad_request"),
-            (Refusal::BadHost, 400, "refused_bad_request"),
-            (Refusal::HeadTooLarge, 431, "refused_head_too_large"),
-            (Refusal::TooManyHeaders, 431, "refused_head_too_large"),
-            (
-                Refusal::ContentLengthAndTransferEncoding,
-                400,
-                "refused_smuggling",
-            ),
-            (Refusal::InvalidContentLength, 400, "refused_smuggling"),
-            (Refusal::ConflictingContentLength, 400, "refused_smuggling"),
-            (Refusal::InvalidTransferEncoding, 400, "refused_smuggling"),
-            (
-                Refusal::UnsupportedTransferCoding,
-                501,
-                "refused_not_implemented",
-            ),
-            (Refusal::Connect, 501, "refused_not_implemented"),
-            (Refusal::Upgrade, 501, "refused_not_implemented"),
-            (Refusal::UnsupportedExpectation, 417, "refused_expectation"),
-            (Refusal::Http2Preface, 505, "refused_version"),
-            (Refusal::UnsupportedVersion, 505, "refused_version"),
-        ];
-        for (r, status, counter) in all {
-            assert_eq!(r.status(), status, "{r:?}");
-            assert_eq!(r.counter_name(), counter, "{r:?}");
-            assert_ne!(r.reason(), "Unknown", "{r:?}");
-            assert!(r.to_string().starts_with(&status.to_string()));
-        }
-        assert_eq!(Refusal::Malformed.reason(), "Bad Request");
-        assert_eq!(
-            Refusal::TooManyHeaders.reason(),
-            "Request Header Fields Too Large"
-        );
-        assert_eq!(Refusal::Connect.reason(), "Not Implemented");
-    }
-}
+#[cfg(test)]
+mod smuggling_tests;
