@@ -140,6 +140,9 @@ counters! {
     /// Client bytes of a next request that arrived before the current response ended;
     /// not acknowledged, so the client sends them again later.
     ClientDataDeferred => "client_data_deferred",
+    /// Client bytes past the server's receive window: neither framed nor forwarded
+    /// (the server would drop them); the client sends them again when the window opens.
+    ClientDataBeyondWindow => "client_data_beyond_window",
     /// Server connections Splicer opened (SYN sent).
     ServerConnsOpened => "server_conns_opened",
     /// Server connections established.

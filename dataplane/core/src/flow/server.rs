@@ -57,6 +57,11 @@ pub(crate) struct ServerConn {
     pub(super) peer_mss: u16,
     /// Some when both ends scale windows: the server's shift.
     pub(super) peer_wscale: Option<u8>,
+    /// The server's receive window in bytes, from its latest segment that did not
+    /// acknowledge less than an earlier one: client bytes beyond `snd_una` plus this
+    /// are not forwarded (the server would drop them, and a "retransmission" with other
+    /// bytes could then reach it unchecked by the request framer).
+    pub(super) peer_window: u32,
     pub(super) sack_ok: bool,
     /// Some when timestamps were negotiated: the server's latest TSval.
     pub(super) ts_recent: Option<u32>,
@@ -126,6 +131,11 @@ impl ServerConn {
         o
     }
 
+    /// A window field of this server's, in bytes.
+    pub(super) fn scaled_window(&self, field: u16) -> u32 {
+        u32::from(field) << self.peer_wscale.unwrap_or(0)
+    }
+
     /// Whether the connection can carry another request after the current response:
     /// the response said so and the server has not closed.
     pub(super) fn reusable(&self) -> bool {
@@ -178,6 +188,7 @@ impl<P: PacketBuf> Pipeline<P> {
             rcv_nxt: SeqNumber(0),
             peer_mss: OUR_MSS,
             peer_wscale: None,
+            peer_window: 0,
             sack_ok: false,
             ts_recent: None,
             ts_recent_at: 0,
@@ -301,6 +312,8 @@ impl<P: PacketBuf> Pipeline<P> {
         s.snd_una = seg.ack.unwrap_or(s.snd_nxt);
         s.peer_mss = seg.mss.unwrap_or(536).clamp(64, OUR_MSS);
         s.peer_wscale = seg.wscale.map(|w| w.min(14));
+        // RFC 7323: the window of a SYN is never scaled.
+        s.peer_window = u32::from(seg.window);
         s.sack_ok = seg.sack_ok;
         s.ts_recent = seg.ts.map(|(tsval, _)| tsval);
         s.ts_recent_at = (now / ticks_per_ms.max(1)) as u32;
@@ -342,6 +355,9 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.send_server_flags(port, h, 0, now, sink);
         }
         if let Some(ack) = seg.ack {
+            if ack >= s.snd_una && ack <= s.snd_nxt {
+                s.peer_window = s.scaled_window(seg.window);
+            }
             if ack > s.snd_una && ack <= s.snd_nxt {
                 s.snd_una = ack;
                 if ack == s.snd_nxt {

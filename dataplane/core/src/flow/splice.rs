@@ -357,6 +357,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let len = seg.payload.len();
         let mut keep = len;
         let mut fin = seg.fin();
+        // Data that found the server's window closed: forwarded as a zero-window probe.
+        let mut window_probe = false;
         if len > 0 {
             if seg.seq > leg.up_next {
                 self.counters.inc(port, Counter::DropTcpOutOfOrder);
@@ -368,30 +370,47 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.send_flags(port, h, 0, now, sink);
                 return sink.discard(pkt);
             }
+            // Room in the server's receive window, in client sequence space. Bytes past
+            // it are neither framed nor forwarded: the server would drop them, and the
+            // client's "retransmission" of them could then carry other bytes than the
+            // framer saw (a smuggling path). The client sends them again when the
+            // window opens, as it must.
+            let room = self.flows.server_mut(leg.server).map_or(0, |s| {
+                let limit = SeqNumber(
+                    (s.snd_una + s.peer_window as usize)
+                        .0
+                        .wrapping_sub(leg.up_delta),
+                );
+                usize::try_from(limit - leg.up_next).unwrap_or(0)
+            });
             let c = self.flows.get_mut(h).expect("checked above");
             let leg = c.legs.front_mut().expect("checked above");
             if already < len {
-                let new = &pkt.data()[seg.payload.start + already..seg.payload.end];
-                match leg.body.feed(new) {
-                    Ok(f) => {
-                        leg.up_next += f.consumed;
-                        keep = already + f.consumed;
-                        if f.consumed > 0 {
-                            c.last_activity = now;
-                        }
-                    }
+                let avail = &pkt.data()[seg.payload.start + already..seg.payload.end];
+                let offered = avail.len().min(room);
+                let consumed = match leg.body.feed(&avail[..offered]) {
+                    Ok(f) => f.consumed,
                     Err(_) => {
                         self.counters.inc(port, Counter::RefusedBadBody);
                         let v = c.service.virtual_index;
                         self.counters.inc_virtual(v, VirtualCounter::Refused);
                         return self.splice_bad_body(port, h, pkt, now, sink);
                     }
+                };
+                leg.up_next += consumed;
+                keep = already + consumed;
+                if consumed > 0 {
+                    c.last_activity = now;
                 }
-                if keep < len {
+                if consumed < offered {
                     // Bytes of the next request: not forwarded, not acknowledged; the
                     // client sends them again once this response is done.
                     self.counters.inc(port, Counter::ClientDataDeferred);
                     fin = false;
+                } else if offered < avail.len() {
+                    self.counters.inc(port, Counter::ClientDataBeyondWindow);
+                    fin = false;
+                    window_probe = keep == 0;
                 }
             }
         }
@@ -431,10 +450,27 @@ impl<P: PacketBuf> Pipeline<P> {
         // keep-alive: the server must see it to answer with its window, or a window
         // update lost on the way would stall the body for good.
         let probe = len == 0 && !seg.fin() && seg.seq < leg.up_next;
+        if window_probe {
+            // Nothing of it fits: the server gets it as a probe (no data, one below
+            // the next byte), which it answers with its window.
+            if !as_probe(&mut pkt) {
+                self.counters.inc(port, Counter::DropBadTcpHeader);
+                return sink.discard(pkt);
+            }
+            return self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
+        }
         if keep == 0 && !ack_useful && !probe {
             return sink.discard(pkt);
         }
         if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
+            self.counters.inc(port, Counter::DropBadTcpHeader);
+            return sink.discard(pkt);
+        }
+        // Bytes before `up_from` are the request head, which Splicer sent (and
+        // retransmits) itself, perhaps not as the client wrote it: the client's copy of
+        // them never reaches the server.
+        let head_overlap = usize::try_from(leg.up_from - seg.seq).unwrap_or(0);
+        if keep > 0 && head_overlap > 0 && !trim_front(&mut pkt, head_overlap.min(keep)) {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
         }
@@ -521,7 +557,13 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         if let Some(ack) = seg.ack {
-            if ack > s.snd_una && ack <= s.snd_nxt {
+            // The highest byte sent on this leg: the head, then the client's body.
+            let body_end = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
+            let sent = if body_end > s.snd_nxt { body_end } else { s.snd_nxt };
+            if ack >= s.snd_una && ack <= sent {
+                s.peer_window = s.scaled_window(seg.window);
+            }
+            if ack > s.snd_una && ack <= sent {
                 s.snd_una = ack;
                 if ack >= leg.head_end {
                     s.retransmit_at = None;
@@ -1123,6 +1165,54 @@ fn trim<P: PacketBuf>(pkt: &mut P, keep: usize, fin: bool) -> bool {
     let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
     frame[end..padded].fill(0);
     pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
+}
+
+/// Turns a client segment into a zero-window probe: no payload, no FIN, its seq one
+/// below where its data started (RFC 9293 §3.8.6.1: an unacceptable segment that the
+/// receiver answers with an ACK carrying its window).
+fn as_probe<P: PacketBuf>(pkt: &mut P) -> bool {
+    let frame = pkt.data_mut();
+    let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
+        return false;
+    };
+    let ip_len = ip.header_len();
+    let total = usize::from(ip.total_len());
+    let tcp_start = L3_OFFSET + ip_len;
+    let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
+        return false;
+    };
+    let (seq, flags) = (t.seq_number(), t.flags() & !tcp::flags::FIN);
+    let end = tcp_start + t.header_len();
+    finish_piece(&mut frame[..end], ip_len, seq - 1, flags);
+    let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
+    frame[end..padded].fill(0);
+    pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
+}
+
+/// Cuts the first `cut` payload bytes off a forwarded segment (its seq moves on by as
+/// many), moving the rest forward in the buffer; lengths and both checksums are redone.
+/// Rare (a client retransmission that reaches back into the head Splicer sent itself).
+fn trim_front<P: PacketBuf>(pkt: &mut P, cut: usize) -> bool {
+    let frame = pkt.data_mut();
+    let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
+        return false;
+    };
+    let ip_len = ip.header_len();
+    let total = usize::from(ip.total_len());
+    let tcp_start = L3_OFFSET + ip_len;
+    let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
+        return false;
+    };
+    let (seq, flags) = (t.seq_number(), t.flags());
+    let start = tcp_start + t.header_len();
+    let end = L3_OFFSET + total;
+    let cut = cut.min(end - start);
+    frame.copy_within(start + cut..end, start);
+    let new_end = end - cut;
+    finish_piece(&mut frame[..new_end], ip_len, seq + cut, flags);
+    let padded = new_end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
+    frame[new_end..padded].fill(0);
+    pkt.resize(new_end.max(crate::transmit::MIN_FRAME_LEN))
 }
 
 /// Sets the lengths, seq and flags of a frame holding one whole segment and recomputes
