@@ -305,7 +305,7 @@ impl Outgoing {
         }
     }
 
-    fn from_conn(c: &ClientConn, seq: SeqNumber, flags: u8, ts_now: u32) -> Self {
+    pub(super) fn from_conn(c: &ClientConn, seq: SeqNumber, flags: u8, ts_now: u32) -> Self {
         let mut o = Outgoing::new(
             (c.key.vip, c.key.vip_port),
             (c.key.client, c.key.client_port),

@@ -33,7 +33,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
-use super::client::{ts_not_below, Leg, Pending, Seg, State};
+use super::client::{ts_not_below, Leg, Outgoing, Pending, Seg, State};
 use super::server::SState;
 use super::table::{Conn, Handle};
 use crate::balance::{Decision, RealId};
@@ -361,8 +361,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let mut window_probe = false;
         if len > 0 {
             if seg.seq > leg.up_next {
+                // Not forwarded (the framer must see every byte in order), so the
+                // server cannot tell the client of the hole: Splicer does, with the
+                // duplicate ACK the server would have sent.
                 self.counters.inc(port, Counter::DropTcpOutOfOrder);
-                return sink.discard(pkt);
+                sink.discard(pkt);
+                return self.send_spliced_dup_ack(port, h, now, sink);
             }
             let already = (leg.up_next - seg.seq) as usize;
             if seg.seq + len <= leg.up_from {
@@ -477,6 +481,31 @@ impl<P: PacketBuf> Pipeline<P> {
         self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
     }
 
+    /// A duplicate ACK to a spliced client, as its server would send it: the client
+    /// bytes the server acknowledged last and the server's window, both in the client
+    /// leg's terms, no data (RFC 5681: three of them start a fast retransmit).
+    fn send_spliced_dup_ack<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.front().copied() else {
+            return;
+        };
+        let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
+            return;
+        };
+        let mut o = Outgoing::from_conn(c, c.snd_nxt, 0, ts_now);
+        o.ack = Some(if s.snd_una <= leg.head_end {
+            leg.up_from
+        } else {
+            SeqNumber(s.snd_una.0.wrapping_sub(leg.up_delta))
+        });
+        let window = s.peer_window >> c.our_shift();
+        o.window = window.min(u32::from(u16::MAX)) as u16;
+        self.emit(port, &o, &[], now, sink);
+    }
+
     /// A bad request body: 400 when the server has not answered yet, else a reset.
     /// The server connection is reset either way (it holds half a request).
     fn splice_bad_body<S: Sink<P>>(
@@ -559,7 +588,11 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(ack) = seg.ack {
             // The highest byte sent on this leg: the head, then the client's body.
             let body_end = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
-            let sent = if body_end > s.snd_nxt { body_end } else { s.snd_nxt };
+            let sent = if body_end > s.snd_nxt {
+                body_end
+            } else {
+                s.snd_nxt
+            };
             if ack >= s.snd_una && ack <= sent {
                 s.peer_window = s.scaled_window(seg.window);
             }
