@@ -188,3 +188,98 @@ for f in frames:
     put("wire_views", f)
     put("wire_views", f[14:])
     put("wire_views", f[34:])
+
+# --- Pipeline scenarios --------------------------------------------------------------
+# Encoded the way the `arbitrary` crate (1.x) decodes fuzz/fuzz_targets/pipeline.rs's
+# `Input`: bools and u8 one byte, u16/u32 little-endian, an enum variant a u32 scaled
+# onto the variant count, each element of the action list after a "keep going" byte.
+ACTIONS = ["Connect", "ClientAck", "ClientWrite", "ClientPush", "ClientRst", "ClientSend",
+           "ServerAccept", "ServerWrite", "ServerPush", "ServerRst", "ServerSend",
+           "Advance", "Replay", "Raw", "Ping", "SetReal"]
+CONTENTS = ["Request", "Response", "Body", "Raw"]
+
+
+def variant(names, name):
+    i, n = names.index(name), len(names)
+    return struct.pack("<I", (i * 2**32 + n - 1) // n)
+
+
+NOMUT = bytes(7)  # Mutation { kind: 0, a: 0, b: 0 }: unchanged
+
+
+def content(kind, n):
+    return variant(CONTENTS, kind) + (struct.pack("<H", n) if kind == "Body" else bytes([n]))
+
+
+def act(name, *fields):
+    return b"\x01" + variant(ACTIONS, name) + b"".join(fields)
+
+
+def u8(x):
+    return bytes([x])
+
+
+def u16(x):
+    return struct.pack("<H", x)
+
+
+def mut(kind, a=0, b=0):
+    return bytes([kind]) + struct.pack("<IH", a, b)
+
+
+def scenario(*actions, auto_clients=True, auto_servers=True):
+    return bytes([auto_clients, auto_servers]) + b"".join(actions)
+
+
+def get(req=0, resp=0, client=0, service=0, opts=0x0f):
+    return [
+        act("Connect", u8(client), u8(service), u8(opts), NOMUT),
+        act("ClientSend", u8(0), content("Request", req), NOMUT),
+        act("ServerSend", u8(0), content("Response", resp), NOMUT),
+        act("Advance", u16(5), u8(0)),
+    ]
+
+
+SCENARIOS = [
+    scenario(*get()),
+    scenario(*get(1, 1, client=1, opts=0x0b), *get(0, 2, client=2, opts=0)),
+    # Keep-alive: two requests on one client connection, then FIN both ways.
+    scenario(*get(), act("ClientSend", u8(0), content("Request", 1), NOMUT),
+             act("ServerSend", u8(0), content("Response", 3), NOMUT),
+             act("ClientPush", u8(0), u16(0), u8(1), NOMUT), act("Advance", u16(2000), u8(1))),
+    # A POST whose body trickles in while the server answers early.
+    scenario(act("Connect", u8(0), u8(0), u8(0x0f), NOMUT),
+             act("ClientSend", u8(0), content("Request", 2), NOMUT),
+             act("ServerSend", u8(0), content("Response", 6), NOMUT),
+             act("ClientWrite", u8(0), content("Body", 10)),
+             act("ClientPush", u8(0), u16(3), u8(0), NOMUT),
+             act("ClientPush", u8(0), u16(100), u8(0), NOMUT),
+             act("Advance", u16(100), u8(0))),
+    # Chunked request, chunked response.
+    scenario(act("Connect", u8(4), u8(0), u8(0x07), NOMUT),
+             act("ClientSend", u8(0), content("Request", 3), NOMUT),
+             act("ClientSend", u8(0), content("Request", 4), NOMUT),
+             act("ServerSend", u8(0), content("Response", 1), NOMUT)),
+    # HTTP/1.0 without keep-alive; redirect virtual; ping.
+    scenario(*get(5, 5), act("ServerPush", u8(0), u16(0), u8(1), NOMUT),
+             *get(0, 0, client=3, service=1), act("Ping", u8(0), u8(0), u8(16))),
+    # Client RST mid-response, then the server finishes (drain).
+    scenario(*get(0, 9)[:3], act("ClientRst", u8(0), NOMUT),
+             act("ServerWrite", u8(0), content("Body", 1000)),
+             act("ServerPush", u8(0), u16(1399), u8(0), NOMUT), act("Advance", u16(60), u8(1))),
+    # Servers that do not answer by themselves; a real fails, comes back.
+    scenario(act("Advance", u16(1), u8(0)), act("ServerAccept", u8(0), u8(0x0f), NOMUT),
+             act("ServerAccept", u8(1), u8(0x00), NOMUT), *get(),
+             act("SetReal", u8(0), u8(4)), act("SetReal", u8(0), u8(0)),
+             act("Advance", u16(1000), u8(0)), auto_servers=False),
+    # Mutations: a SYN with bad flags, a replay with a sequence offset, a truncation.
+    scenario(act("Connect", u8(0), u8(0), u8(0x0f), mut(160, 0xff)), *get(),
+             act("Replay", u8(1), u8(1), mut(161, 0x10000, 3)),
+             act("Replay", u8(0), u8(1), mut(164, 0, 40)),
+             act("Replay", u8(2), u8(0), mut(162, 1)), act("Advance", u16(400), u8(1))),
+    # SYN flood past the half-open bound, then timeouts.
+    scenario(*[act("Connect", u8(i), u8(0), u8(0), NOMUT) for i in range(10)],
+             act("Advance", u16(50), u8(1)), auto_clients=False),
+]
+for s in SCENARIOS:
+    put("pipeline", s)

@@ -52,7 +52,7 @@ else
     export RUSTC_BOOTSTRAP=1
 fi
 
-ALL=($(awk '/^\[\[bin\]\]/{b=1; next} b && /^name = /{gsub(/"/, "", $3); print $3; b=0}' Cargo.toml))
+mapfile -t ALL < <(awk '/^\[\[bin\]\]/{b=1; next} b && /^name = /{gsub(/"/, "", $3); print $3; b=0}' Cargo.toml)
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("${ALL[@]}")
 for t in "${TARGETS[@]}"; do
     [[ " ${ALL[*]} " == *" $t "* ]] || { echo "fuzz.sh: no target $t (targets: ${ALL[*]})" >&2; exit 2; }
@@ -61,9 +61,13 @@ done
 # Debug assertions on (-a): overflow checks and debug_assert! are part of what is fuzzed.
 FUZZ_FLAGS=(-a --sanitizer "$SANITIZER")
 echo "fuzz.sh: building ${TARGETS[*]} (sanitizer $SANITIZER)"
-for t in "${TARGETS[@]}"; do
-    "${CARGO[@]}" fuzz build "${FUZZ_FLAGS[@]}" "$t"
-done
+if [[ ${#TARGETS[@]} -eq ${#ALL[@]} ]]; then
+    "${CARGO[@]}" fuzz build "${FUZZ_FLAGS[@]}"   # all at once: one cargo run, in parallel
+else
+    for t in "${TARGETS[@]}"; do
+        "${CARGO[@]}" fuzz build "${FUZZ_FLAGS[@]}" "$t"
+    done
+fi
 
 LOGS="$ROOT/fuzz/work/logs"
 mkdir -p "$LOGS"

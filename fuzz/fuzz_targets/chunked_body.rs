@@ -33,15 +33,26 @@ fuzz_target!(|data: &[u8]| {
     for (strict, result) in [true, false].into_iter().zip(results.iter_mut()) {
         let whole = run(stream, strict, &[usize::MAX]);
         let cut = run(stream, strict, &cuts);
-        assert_eq!(whole, cut, "packet boundaries changed the framing (strict {strict})");
+        assert_eq!(
+            whole, cut,
+            "packet boundaries changed the framing (strict {strict})"
+        );
         if stream.len() <= 1024 {
-            assert_eq!(whole, run(stream, strict, &[1]), "byte at a time (strict {strict})");
+            assert_eq!(
+                whole,
+                run(stream, strict, &[1]),
+                "byte at a time (strict {strict})"
+            );
         }
         *result = whole;
     }
     let [strict, lenient] = results;
     if let Outcome::Done(n) = strict {
-        assert_eq!(lenient, Outcome::Done(n), "strict accepted what lenient reads otherwise");
+        assert_eq!(
+            lenient,
+            Outcome::Done(n),
+            "strict accepted what lenient reads otherwise"
+        );
     }
 
     // The request framer drives the same strict parser for a chunked body...
@@ -49,7 +60,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(framed, strict, "BodyFramer differs from its ChunkedParser");
     // ... and counts a Content-Length body.
     let n = u64::from(data[0]);
-    let fixed = run_framer(BodyFramer::for_request(BodyLength::Fixed(n.max(1))), stream, &cuts);
+    let fixed = run_framer(
+        BodyFramer::for_request(BodyLength::Fixed(n.max(1))),
+        stream,
+        &cuts,
+    );
     let want = if stream.len() as u64 >= n.max(1) {
         Outcome::Done(n.max(1) as usize)
     } else {

@@ -24,18 +24,26 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    config.validate().expect("an accepted configuration validates");
+    config
+        .validate()
+        .expect("an accepted configuration validates");
     let saved = config.to_toml();
     let again = Config::from_toml_str(&saved)
         .unwrap_or_else(|e| panic!("saved configuration does not load: {e}\n{saved}"));
-    assert_eq!(again, config, "save/load changed the configuration\n{saved}");
+    assert_eq!(
+        again, config,
+        "save/load changed the configuration\n{saved}"
+    );
 
     let mut ids = FarmIds::default();
     let plan = config.plan(&mut ids);
     assert_eq!(plan.farm.reals.len(), config.reals.len());
     // Planning again with the same ids keeps every index.
     let replan = config.plan(&mut ids);
-    assert_eq!(replan.farm, plan.farm, "re-planning moved reals or virtuals");
+    assert_eq!(
+        replan.farm, plan.farm,
+        "re-planning moved reals or virtuals"
+    );
     for i in 0..config.virtuals.len() {
         assert!(config.virtual_port_index(i) < config.ports.len());
     }

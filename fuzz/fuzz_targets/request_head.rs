@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use splicer_http::request::BodyLength;
 use splicer_http::{
     apply, first_match, keep_alive_insertion, parse_head_with, HeadStatus, Matcher, Method,
-    ParseOptions, Rule,
+    ParseOptions, Refusal, Rule,
 };
 use std::sync::OnceLock;
 
@@ -67,10 +67,17 @@ fn check_head(buf: &[u8], opts: &ParseOptions, head: &splicer_http::RequestHead)
     assert!(head.request_line_len() <= len);
     assert!(head.version() <= 1);
     if head.upgrade() {
-        assert!(opts.allow_upgrade, "Upgrade accepted while refused by the options");
+        assert!(
+            opts.allow_upgrade,
+            "Upgrade accepted while refused by the options"
+        );
     }
     let _ = (head.method(), head.method_str(), head.target(), head.host());
-    let _ = (head.keep_alive(), head.connection_close(), head.has_connection_header());
+    let _ = (
+        head.keep_alive(),
+        head.connection_close(),
+        head.has_connection_header(),
+    );
     let _ = (head.expect_continue(), head.query());
     let pq = head.path_and_query();
     assert!(pq.starts_with(head.path()), "{pq:?} vs {:?}", head.path());
@@ -87,7 +94,11 @@ fn check_head(buf: &[u8], opts: &ParseOptions, head: &splicer_http::RequestHead)
     // The head alone parses to the same head, and so it does with the bytes after it
     // changed: nothing after the blank line decides anything about the head.
     let alone = parse_head_with(&buf[..len], opts);
-    assert_eq!(alone, HeadStatus::Complete(head.clone()), "head alone differs");
+    assert_eq!(
+        alone,
+        HeadStatus::Complete(head.clone()),
+        "head alone differs"
+    );
     if len < buf.len() {
         let mut other = buf.to_vec();
         for b in &mut other[len..] {
@@ -116,7 +127,13 @@ fn check_head(buf: &[u8], opts: &ParseOptions, head: &splicer_http::RequestHead)
                 assert_eq!(h2.head_len(), len + ins.bytes_added());
                 assert!(h2.keep_alive(), "inserted Keep-Alive not seen");
                 assert_eq!(
-                    (h2.method_str(), h2.target(), h2.host(), h2.body(), h2.version()),
+                    (
+                        h2.method_str(),
+                        h2.target(),
+                        h2.host(),
+                        h2.body(),
+                        h2.version()
+                    ),
                     (
                         head.method_str(),
                         head.target(),
@@ -126,6 +143,9 @@ fn check_head(buf: &[u8], opts: &ParseOptions, head: &splicer_http::RequestHead)
                     )
                 );
             }
+            // The inserted line can be one field too many for Splicer's own limit; the
+            // rewritten head goes to a server, whose limit is its own.
+            HeadStatus::Rejected(Refusal::TooManyHeaders) => {}
             other => panic!("rewritten head does not parse: {other:?}"),
         }
     }

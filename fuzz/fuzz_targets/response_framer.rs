@@ -72,7 +72,9 @@ fn frame_all(stream: &[u8], head_request: bool, cuts: &[usize]) -> Vec<Outcome> 
                     }
                     assert!(framer.is_complete() && framer.head_complete());
                     // Complete: feeding more consumes nothing.
-                    let again = framer.feed(&piece[f.consumed..]).expect("complete stays ok");
+                    let again = framer
+                        .feed(&piece[f.consumed..])
+                        .expect("complete stays ok");
                     assert!(again.complete && again.consumed == 0);
                     if framer.needs_close() {
                         // Only a close ends these; `feed` cannot complete them.

@@ -65,7 +65,7 @@ fn emit_and_walk(p: &[u8]) {
     let ws = (p[0] & 8 == 8).then_some(p[11]);
     let mut buf = [0u8; tcp::EMIT_OPTIONS_MAX_LEN];
     let n = tcp::emit_options(&mut buf, mss, sack, ts, ws);
-    assert!(n % 4 == 0 && n <= tcp::EMIT_OPTIONS_MAX_LEN, "{n}");
+    assert!(n.is_multiple_of(4) && n <= tcp::EMIT_OPTIONS_MAX_LEN, "{n}");
     let (mut got_mss, mut got_sack, mut got_ts, mut got_ws) = (None, false, None, None);
     for item in tcp::options(&buf[..n]) {
         match item.expect("emitted options walk") {

@@ -105,10 +105,21 @@ fn tcp_segment(data: &[u8], (src, dst): (Ipv4Addr, Ipv4Addr)) {
         return;
     };
     let _ = (t.src_port(), t.dst_port(), t.seq_number(), t.ack_number());
-    let _ = (t.flags(), t.fin(), t.syn(), t.rst(), t.psh(), t.ack(), t.urg());
+    let _ = (
+        t.flags(),
+        t.fin(),
+        t.syn(),
+        t.rst(),
+        t.psh(),
+        t.ack(),
+        t.urg(),
+    );
     let _ = (t.ece(), t.cwr(), t.window_len(), t.urgent_at());
     assert_eq!(t.options().len() + tcp::HEADER_LEN, t.header_len());
-    assert_eq!(t.options().len() + t.payload().len() + tcp::HEADER_LEN, data.len());
+    assert_eq!(
+        t.options().len() + t.payload().len() + tcp::HEADER_LEN,
+        data.len()
+    );
     assert_eq!(
         t.segment_len(),
         t.payload().len() + usize::from(t.syn()) + usize::from(t.fin())
@@ -137,13 +148,23 @@ fn tcp_segment(data: &[u8], (src, dst): (Ipv4Addr, Ipv4Addr)) {
     c = checksum::update32(c, ack.0, nack.0);
     c = checksum::update16(c, win, nwin);
     // The batched form gives the same checksum as the chain.
-    let change = u64::from(!sp) + u64::from(nsp)
-        + u64::from(!(seq.0 >> 16) as u16) + u64::from(!(seq.0 as u16))
-        + u64::from(nseq.0 >> 16) + u64::from(nseq.0 & 0xffff)
-        + u64::from(!(ack.0 >> 16) as u16) + u64::from(!(ack.0 as u16))
-        + u64::from(nack.0 >> 16) + u64::from(nack.0 & 0xffff)
-        + u64::from(!win) + u64::from(nwin);
-    assert_eq!(checksum::update_sum(m.checksum(), change), c, "update_sum vs chain");
+    let change = u64::from(!sp)
+        + u64::from(nsp)
+        + u64::from(!(seq.0 >> 16) as u16)
+        + u64::from(!(seq.0 as u16))
+        + u64::from(nseq.0 >> 16)
+        + u64::from(nseq.0 & 0xffff)
+        + u64::from(!(ack.0 >> 16) as u16)
+        + u64::from(!(ack.0 as u16))
+        + u64::from(nack.0 >> 16)
+        + u64::from(nack.0 & 0xffff)
+        + u64::from(!win)
+        + u64::from(nwin);
+    assert_eq!(
+        checksum::update_sum(m.checksum(), change),
+        c,
+        "update_sum vs chain"
+    );
     m.set_src_port(nsp);
     m.set_seq_number(nseq);
     m.set_ack_number(nack);
@@ -192,7 +213,11 @@ fn arp_packet(data: &[u8]) {
         return;
     };
     assert_eq!(a.hardware_type(), arp::HTYPE_ETHERNET);
-    let _ = (a.operation(), a.source_hardware_addr(), a.source_protocol_addr());
+    let _ = (
+        a.operation(),
+        a.source_hardware_addr(),
+        a.source_protocol_addr(),
+    );
     let _ = (a.target_hardware_addr(), a.target_protocol_addr());
     // The reply Splicer would build from it parses back to the same fields.
     let mut reply = [0u8; arp::PACKET_LEN];
@@ -286,7 +311,9 @@ fn text_forms(data: &[u8]) {
     if let Ok(c) = s.parse::<Cidr>() {
         assert!(c.prefix_len <= 32);
         assert!(c.contains(c.addr));
-        let again: Cidr = format!("{}/{}", c.addr, c.prefix_len).parse().expect("re-parse");
+        let again: Cidr = format!("{}/{}", c.addr, c.prefix_len)
+            .parse()
+            .expect("re-parse");
         assert_eq!(again, c);
         let _ = c.netmask();
     }
