@@ -273,10 +273,10 @@ SCENARIOS = [
              act("SetReal", u8(0), u8(4)), act("SetReal", u8(0), u8(0)),
              act("Advance", u16(1000), u8(0)), auto_servers=False),
     # Mutations: a SYN with bad flags, a replay with a sequence offset, a truncation.
-    scenario(act("Connect", u8(0), u8(0), u8(0x0f), mut(160, 0xff)), *get(),
-             act("Replay", u8(1), u8(1), mut(161, 0x10000, 3)),
-             act("Replay", u8(0), u8(1), mut(164, 0, 40)),
-             act("Replay", u8(2), u8(0), mut(162, 1)), act("Advance", u16(400), u8(1))),
+    scenario(act("Connect", u8(0), u8(0), u8(0x0f), mut(200, 0xff)), *get(),
+             act("Replay", u8(1), u8(1), mut(201, 0x10000, 3)),
+             act("Replay", u8(0), u8(1), mut(204, 0, 40)),
+             act("Replay", u8(2), u8(0), mut(202, 1)), act("Advance", u16(400), u8(1))),
     # SYN flood past the half-open bound, then timeouts.
     scenario(*[act("Connect", u8(i), u8(0), u8(0), NOMUT) for i in range(10)],
              act("Advance", u16(50), u8(1)), auto_clients=False),

@@ -152,7 +152,7 @@ enum Action {
     },
 }
 
-/// A change made to a frame after it is built. `kind` below 160 (most) leaves the
+/// A change made to a frame after it is built. `kind` below 200 (most) leaves the
 /// frame alone.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 struct Mutation {

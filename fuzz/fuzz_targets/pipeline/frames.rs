@@ -63,7 +63,7 @@ pub(crate) fn tcp_end(f: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4, u32)> {
 /// Applies a mutation to a TCP/IPv4 frame, fixing the checksums unless the mutation is
 /// a corruption.
 pub(crate) fn mutate(f: &mut Vec<u8>, m: Mutation) {
-    if m.kind < 160 || f.len() < 14 + 20 + 20 {
+    if m.kind < 200 || f.len() < 14 + 20 + 20 {
         return;
     }
     let refill = |f: &mut Vec<u8>| {
