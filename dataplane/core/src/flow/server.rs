@@ -122,7 +122,11 @@ impl ServerConn {
             );
             return o;
         }
-        o.ack = Some(self.rcv_nxt);
+        // Before the server's SYN-ACK there is nothing to acknowledge: a RST then goes
+        // without ACK (an ACK of 0 makes Linux in SYN-RECEIVED ignore the RST).
+        if self.state != SState::SynSent {
+            o.ack = Some(self.rcv_nxt);
+        }
         o.window = (SERVER_LEG_WINDOW >> self.our_shift()).min(u32::from(u16::MAX)) as u16;
         if let Some(recent) = self.ts_recent {
             let tsval = ts_not_below(ts_now, self.ts_sent_max);
@@ -499,14 +503,15 @@ impl<P: PacketBuf> Pipeline<P> {
             SState::Idle => self.pools.unfree(real, h),
             SState::Closing => {}
         }
+        if reset {
+            // Sent before the state changes, which tells whether it may carry an ACK.
+            self.send_server_flags(port, h, tcp::flags::RST, now, sink);
+            return self.server_remove(h);
+        }
         let s = self.flows.server_mut(h).expect("checked above");
         s.state = SState::Closing;
         s.client = None;
         s.since = now;
-        if reset {
-            self.send_server_flags(port, h, tcp::flags::RST, now, sink);
-            return self.server_remove(h);
-        }
         if !s.fin_sent {
             s.fin_sent = true;
             s.snd_nxt += 1;

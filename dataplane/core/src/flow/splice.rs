@@ -586,17 +586,21 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         if let Some(ack) = seg.ack {
-            // The highest byte sent on this leg: the head, then the client's body.
-            let body_end = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
-            let sent = if body_end > s.snd_nxt {
-                body_end
-            } else {
-                s.snd_nxt
-            };
-            if ack >= s.snd_una && ack <= sent {
+            // What the server leg has been sent: Splicer's head, then the client's bytes
+            // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
+            // section 3.10.7.4); relayed, it would acknowledge to the client bytes it
+            // never sent, and the client would drop the segment with its data.
+            let relayed = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
+            let sent = relayed.max(s.snd_nxt) + usize::from(leg.client_fin.is_some());
+            if ack > sent {
+                self.counters.inc(port, Counter::DropTcpBadSegment);
+                sink.discard(pkt);
+                return self.send_server_flags(port, sh, 0, now, sink);
+            }
+            if ack >= s.snd_una {
                 s.peer_window = s.scaled_window(seg.window);
             }
-            if ack > s.snd_una && ack <= sent {
+            if ack > s.snd_una {
                 s.snd_una = ack;
                 if ack >= leg.head_end {
                     s.retransmit_at = None;
