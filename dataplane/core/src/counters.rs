@@ -70,6 +70,14 @@ counters! {
     NeighboursLearned => "neighbours_learned",
     /// SYNs to a virtual server answered with a SYN-ACK (new client connections).
     TcpSyns => "tcp_syns",
+    /// SYNs to a virtual server answered statelessly with a SYN cookie (RFC 4987): the
+    /// worker had `syn_cookie_threshold` half-open connections or more.
+    SynCookiesSent => "syn_cookies_sent",
+    /// Handshake ACKs that carried a valid SYN cookie: connections established from it.
+    SynCookiesValidated => "syn_cookies_validated",
+    /// ACKs for no connection, while cookies were recent, whose cookie was forged,
+    /// tampered with or expired (answered with RST).
+    SynCookiesFailed => "syn_cookies_failed",
     /// Client connections that completed the three-way handshake.
     TcpEstablished => "tcp_established",
     /// Segments Splicer retransmitted (SYN-ACKs and data it originated).
