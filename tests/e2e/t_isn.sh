@@ -24,6 +24,7 @@ tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 tb_ping "$TB_NS_CLIENT" "$TB_VIP" >/dev/null || tb_die "the VIP does not answer pings"
 
 # synprobe OUT SPORT COUNT: runs the prober from the client; its exit code.
+# shellcheck disable=SC2317  # (called through tb_check)
 synprobe() {
     tb_in "$TB_NS_CLIENT" timeout 60 python3 "$probe" "$TB_CLIENT_IP" "$TB_VIP" 80 "$2" "$3" >"$1"
 }
