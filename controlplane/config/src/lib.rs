@@ -244,6 +244,13 @@ pub struct Dataplane {
     /// handshake). The bound that keeps a SYN flood from exhausting the flow table:
     /// further SYNs are dropped and counted (`drop_syn_flood`).
     pub max_half_open: u32,
+    /// `syn_cookie_threshold` (default none = half of `max_half_open`,
+    /// 0..=`max_half_open`): half-open connections per worker from which SYNs are
+    /// answered with SYN cookies (RFC 4987) instead of a half-open connection
+    /// (`syn_cookies_sent`). 0 answers every SYN with a cookie; `max_half_open` only
+    /// those that would be dropped. See [`Dataplane::syn_cookie_threshold`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_cookie_threshold: Option<u32>,
     /// `handshake_timeout` (duration, default `"3s"`, > 0, at most 24h): how long a
     /// half-open connection waits for the client's ACK. Splicer retransmits its
     /// SYN-ACK after 1 s, doubling the interval, until then, then forgets the
@@ -319,6 +326,14 @@ fn serialize_socket_path<S: serde::Serializer>(
 }
 
 impl Dataplane {
+    /// The half-open count from which SYNs get cookies: the configured value, or half
+    /// of `max_half_open`, which leaves the first half of the table to ordinary
+    /// handshakes (every option kept exactly, SYN-ACKs retransmitted) and still sends
+    /// cookies long before the table is full.
+    pub fn syn_cookie_threshold(&self) -> u32 {
+        self.syn_cookie_threshold.unwrap_or(self.max_half_open / 2)
+    }
+
     /// A `[dataplane]` with the given EAL arguments and every other key at its default.
     pub fn new(eal: Vec<String>) -> Self {
         Self {
@@ -337,6 +352,7 @@ impl Dataplane {
             idle_sleep: defaults::IDLE_SLEEP,
             max_flows: defaults::MAX_FLOWS,
             max_half_open: defaults::MAX_HALF_OPEN,
+            syn_cookie_threshold: None,
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,

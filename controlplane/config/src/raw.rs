@@ -54,6 +54,7 @@ struct RawDataplane {
     idle_sleep: Option<Value>,
     max_flows: Option<Value>,
     max_half_open: Option<Value>,
+    syn_cookie_threshold: Option<Value>,
     handshake_timeout: Option<Value>,
     request_timeout: Option<Value>,
     client_idle_timeout: Option<Value>,
@@ -449,6 +450,17 @@ impl RawDataplane {
             }
             value => integer(&validate::MAX_HALF_OPEN, value, defaults::MAX_HALF_OPEN)?,
         };
+        // Beyond u32 is beyond any max_half_open: validation names both keys.
+        let syn_cookie_threshold = match self.syn_cookie_threshold {
+            None => None,
+            Some(Value::Integer(i)) if i > i64::from(u32::MAX) => {
+                return Err(ConfigError::invalid(
+                    validate::SYN_COOKIE_THRESHOLD.key,
+                    format!("must be at most dataplane.max_half_open ({max_half_open}), got {i}"),
+                ))
+            }
+            value => Some(integer(&validate::SYN_COOKIE_THRESHOLD, value, 0)?),
+        };
         let stats_interval = duration(
             "dataplane.stats_interval",
             self.stats_interval,
@@ -506,6 +518,7 @@ impl RawDataplane {
             )?,
             max_flows,
             max_half_open,
+            syn_cookie_threshold,
             handshake_timeout: duration(
                 "dataplane.handshake_timeout",
                 self.handshake_timeout,

@@ -978,6 +978,48 @@ fn max_half_open_at_most_max_flows() {
 }
 
 #[test]
+fn syn_cookie_threshold_defaults_to_half_of_max_half_open() {
+    assert_eq!(ok(&dp("")).dataplane.syn_cookie_threshold(), 2048);
+    let c = ok(&dp("max_half_open = 100"));
+    assert_eq!(c.dataplane.syn_cookie_threshold, None);
+    assert_eq!(c.dataplane.syn_cookie_threshold(), 50);
+    let c = ok(&dp("syn_cookie_threshold = 0"));
+    assert_eq!(c.dataplane.syn_cookie_threshold(), 0);
+    // Written back only when set, and read back the same.
+    assert!(!ok(&dp("")).to_toml().contains("syn_cookie"));
+    let c = ok(&dp("max_half_open = 100\nsyn_cookie_threshold = 100"));
+    assert_eq!(ok(&c.to_toml()).dataplane.syn_cookie_threshold(), 100);
+    assert_eq!(
+        invalid(
+            &dp("max_half_open = 100\nsyn_cookie_threshold = 101"),
+            "dataplane.syn_cookie_threshold"
+        ),
+        "dataplane.syn_cookie_threshold: must be at most dataplane.max_half_open (100), got 101"
+    );
+    assert_eq!(
+        invalid(
+            &dp("syn_cookie_threshold = 5000000000"),
+            "dataplane.syn_cookie_threshold"
+        ),
+        "dataplane.syn_cookie_threshold: must be at most dataplane.max_half_open (4096), got 5000000000"
+    );
+    assert_eq!(
+        invalid(
+            &dp("syn_cookie_threshold = -1"),
+            "dataplane.syn_cookie_threshold"
+        ),
+        "dataplane.syn_cookie_threshold: must be at least 0, got -1"
+    );
+    assert_eq!(
+        invalid(
+            &dp("syn_cookie_threshold = \"always\""),
+            "dataplane.syn_cookie_threshold"
+        ),
+        "dataplane.syn_cookie_threshold: expected an integer, got string \"always\""
+    );
+}
+
+#[test]
 fn mempool_cache_vs_size_rule_for_built_configs() {
     let mut c = ok(&dp(""));
     c.dataplane.mempool_size = 600;
@@ -2698,6 +2740,7 @@ fn readme_lists_every_key() {
     let readme = include_str!("../../../README.md");
     let mut c = ok(REDIRECT);
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
+    c.dataplane.syn_cookie_threshold = Some(100);
     c.ports[1].gateway = Some(Ipv4Addr::new(198, 19, 0, 254));
     c.virtuals[1].port = Some("outside".into());
     c.virtuals[1].rules.push(Rule {

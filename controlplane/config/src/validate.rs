@@ -84,6 +84,9 @@ pub(crate) const MAX_FLOWS: IntRule = rule("dataplane.max_flows", 1024, 4_194_30
 /// The upper bound is `max_flows`, checked apart ([`half_open_above_flows`]).
 pub(crate) const MAX_HALF_OPEN: IntRule =
     rule("dataplane.max_half_open", 16, u32::MAX as i64, false);
+/// The upper bound is `max_half_open`, checked apart.
+pub(crate) const SYN_COOKIE_THRESHOLD: IntRule =
+    rule("dataplane.syn_cookie_threshold", 0, u32::MAX as i64, false);
 
 /// `real.weight`; the key is completed per entry (`real[2].weight`).
 pub(crate) const REAL_WEIGHT: IntRule = rule("real.weight", 0, 1000, false);
@@ -331,6 +334,18 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     MAX_HALF_OPEN.check(dp.max_half_open)?;
     if dp.max_half_open > dp.max_flows {
         return Err(half_open_above_flows(dp.max_half_open.into(), dp.max_flows));
+    }
+    match dp.syn_cookie_threshold {
+        Some(t) if t > dp.max_half_open => {
+            return Err(ConfigError::invalid(
+                SYN_COOKIE_THRESHOLD.key,
+                format!(
+                    "must be at most dataplane.max_half_open ({}), got {t}",
+                    dp.max_half_open
+                ),
+            ))
+        }
+        _ => {}
     }
     for (key, d) in [
         ("dataplane.handshake_timeout", dp.handshake_timeout),

@@ -273,6 +273,7 @@ fn run_ports(
     let flow = FlowSettings {
         max_flows: dp.max_flows as usize,
         max_half_open: dp.max_half_open as usize,
+        syn_cookie_threshold: dp.syn_cookie_threshold() as usize,
         handshake_timeout: ticks(dp.handshake_timeout),
         request_timeout: ticks(dp.request_timeout),
         idle_timeout: ticks(dp.client_idle_timeout),
@@ -287,6 +288,13 @@ fn run_ports(
         ticks_per_ms: (tsc_hz / 1000).max(1),
     };
 
+    // One secret per process, shared by the workers (any of them may check a cookie),
+    // from the OS random source: ISNs and cookies differ across restarts.
+    let mut secret = [0u8; 16];
+    getrandom::getrandom(&mut secret)
+        .map_err(|e| RunError(format!("no random secret for ISNs and SYN cookies: {e}")))?;
+    let secret = u128::from_le_bytes(secret);
+
     let mut launched = Vec::with_capacity(workers);
     let mut launch_error = None;
     for (w, &lcore) in lcores.iter().enumerate() {
@@ -296,8 +304,7 @@ fn run_ports(
                 workers,
                 neighbour,
                 flow,
-                // Different on every start and on every worker: ISNs must not repeat.
-                seed: eal::rdtsc() ^ ((w as u64 + 1) << 56),
+                seed: secret,
             },
             queue: w as u16,
             ports: ports.iter().map(|(_, p)| *p).collect(),

@@ -68,8 +68,18 @@ counters! {
     IcmpEchoReplies => "icmp_echo_replies",
     /// Neighbour entries learned or refreshed from ARP seen on the wire.
     NeighboursLearned => "neighbours_learned",
-    /// SYNs to a virtual server answered with a SYN-ACK (new client connections).
+    /// SYNs to a virtual server answered with a SYN-ACK and a half-open connection
+    /// (cookies are `syn_cookies_sent`).
     TcpSyns => "tcp_syns",
+    /// SYNs to a virtual server answered statelessly with a SYN cookie (RFC 4987): the
+    /// worker had `syn_cookie_threshold` half-open connections or more.
+    SynCookiesSent => "syn_cookies_sent",
+    /// Handshake ACKs that carried a valid SYN cookie: connections established from it.
+    SynCookiesValidated => "syn_cookies_validated",
+    /// Segments for no connection checked as a cookie's ACK (a cookie was sent in the
+    /// last 128 s) that carried none: forged, tampered with, expired, or a late segment
+    /// of a closed connection (answered with RST; counted here, not `drop_tcp_no_flow`).
+    SynCookiesFailed => "syn_cookies_failed",
     /// Client connections that completed the three-way handshake.
     TcpEstablished => "tcp_established",
     /// Segments Splicer retransmitted (SYN-ACKs and data it originated).

@@ -2,7 +2,7 @@
 
 use crate::balance::{Choices, RealId};
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
-use crate::flow::{FlowSettings, FlowTable, Leg, PoolStats, Pools, Timers};
+use crate::flow::{FlowSettings, FlowTable, Keys, Leg, PoolStats, Pools, Timers};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
@@ -25,9 +25,11 @@ pub struct Settings {
     pub neighbour: NeighbourSettings,
     /// Client connection bounds and timers, in the same ticks.
     pub flow: FlowSettings,
-    /// Seed of the worker's initial-sequence-number generator; take it from a clock or
-    /// an entropy source at start-up so that ISNs differ between runs.
-    pub seed: u64,
+    /// The 128-bit SipHash key of initial sequence numbers, server-leg local ports and
+    /// SYN cookies (RFC 6528, RFC 4987). Draw it from the operating system's random
+    /// source at start-up, once per process, and give every worker the same: any worker
+    /// can then check any cookie, and a restart changes every ISN.
+    pub seed: u128,
 }
 
 /// The packet logic of one worker. `P` is the packet buffer type.
@@ -38,7 +40,12 @@ pub struct Pipeline<P> {
     pub(crate) neighbours: NeighbourTable<P>,
     pub(crate) flows: FlowTable,
     pub(crate) timers: Timers,
-    pub(crate) isn_state: u64,
+    pub(crate) keys: Keys,
+    /// When this worker last answered a SYN with a cookie: unknown ACKs are checked as
+    /// cookies only while one may still be valid.
+    pub(crate) cookie_sent_at: Option<u64>,
+    /// Local-port candidates drawn so far (the counter of RFC 6056's keyed choice).
+    pub(crate) port_attempts: u64,
     pub(crate) ip_ident: u16,
     pub(crate) pools: Pools,
     pub(crate) balance: Choices,
@@ -57,8 +64,9 @@ impl<P: PacketBuf> Pipeline<P> {
             neighbours: NeighbourTable::new(settings.neighbour),
             flows: FlowTable::new(settings.flow.max_flows),
             timers: Timers::with_capacity(settings.flow.max_flows.min(65_536)),
-            // xorshift must not start at zero.
-            isn_state: settings.seed | 1,
+            keys: Keys::new(settings.seed),
+            cookie_sent_at: None,
+            port_attempts: 0,
             ip_ident: 0,
             pools: Pools::new(topology.farm().reals.len()),
             balance: Choices::default(),

@@ -166,13 +166,8 @@ impl PipelineBox {
                     topology.farm().reals.len(),
                     topology.farm().virtuals.len(),
                 ));
-                let settings = Settings {
-                    worker,
-                    seed: template
-                        .seed
-                        .wrapping_add((worker as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-                    ..template
-                };
+                // Every worker shares the template's secret, as `splicer run`'s do.
+                let settings = Settings { worker, ..template };
                 Pipeline::new(settings, topology.clone(), counters)
             })
             .collect();

@@ -11,6 +11,7 @@
 //! retransmitted by the client. Everything Splicer itself sends (SYN-ACK, responses, FIN)
 //! is retransmitted by Splicer with an exponential backoff from 1 s.
 
+use super::handshake::CookieAck;
 use super::segment::OutSegment;
 use super::table::Conn;
 use super::table::{ClientKey, Handle};
@@ -31,7 +32,7 @@ pub const OUR_MSS: u16 = 1460;
 /// Window scale Splicer advertises when the client offers scaling (Linux's default).
 pub const OUR_WSCALE: u8 = 7;
 /// MSS assumed when a SYN carries none (RFC 9293).
-const DEFAULT_MSS: u16 = 536;
+pub(super) const DEFAULT_MSS: u16 = 536;
 /// First retransmission timeout (RFC 6298).
 pub(super) const INITIAL_RTO_MS: u64 = 1000;
 /// Retransmissions of Splicer's data before the connection is reset.
@@ -391,7 +392,15 @@ impl<P: PacketBuf> Pipeline<P> {
         if seg.syn() && seg.ack.is_none() && !seg.rst() {
             self.accept(port, key, service, &seg, now, sink);
         } else {
-            self.counters.inc(port, Counter::DropTcpNoFlow);
+            let payload = &pkt.data()[seg.payload.clone()];
+            let reason = match self.cookie_ack(port, key, &seg, payload, now, sink) {
+                CookieAck::Taken => return sink.discard(pkt),
+                CookieAck::Refused => None,
+                CookieAck::NotACookie => Some(Counter::DropTcpNoFlow),
+            };
+            if let Some(reason) = reason {
+                self.counters.inc(port, reason);
+            }
             self.reset_for(port, &meta, &seg, now, sink);
         }
         sink.discard(pkt);
@@ -425,23 +434,46 @@ impl<P: PacketBuf> Pipeline<P> {
         if self.flows.is_full() {
             return self.counters.inc(port, Counter::DropFlowTableFull);
         }
+        if self.flows.half_open >= s.syn_cookie_threshold {
+            return self.send_cookie(port, key, service, seg, now, sink);
+        }
         if self.flows.half_open >= s.max_half_open {
             return self.counters.inc(port, Counter::DropSynFlood);
         }
-        let iss = self.next_isn();
-        let rto = INITIAL_RTO_MS * s.ticks_per_ms;
-        let conn = ClientConn {
+        let iss = self.next_isn(&key, now);
+        let conn = self.new_client_conn(key, service, iss, seg.seq + 1, seg, now);
+        let h = self.flows.insert(key, Conn::Client(conn));
+        self.flows.half_open += 1;
+        self.counters.inc(port, Counter::TcpSyns);
+        self.send_syn_ack(port, h, now, sink);
+        self.reschedule(h);
+    }
+
+    /// A client connection in SYN-RECEIVED with our ISN `iss`, expecting `rcv_nxt`, with
+    /// the options of `syn` (a SYN, or for a SYN cookie the handshake's ACK with the
+    /// options the cookie carried).
+    pub(super) fn new_client_conn(
+        &mut self,
+        key: ClientKey,
+        service: Service,
+        iss: SeqNumber,
+        rcv_nxt: SeqNumber,
+        syn: &Seg,
+        now: u64,
+    ) -> ClientConn {
+        let rto = INITIAL_RTO_MS * self.settings.flow.ticks_per_ms;
+        ClientConn {
             key,
             service,
             state: State::SynReceived,
             iss,
             snd_una: iss,
             snd_nxt: iss + 1,
-            rcv_nxt: seg.seq + 1,
-            peer_mss: seg.mss.unwrap_or(DEFAULT_MSS).max(64),
-            peer_wscale: seg.wscale.map(|w| w.min(14)),
-            sack_ok: seg.sack_ok,
-            ts_recent: seg.ts.map(|(tsval, _)| tsval),
+            rcv_nxt,
+            peer_mss: syn.mss.unwrap_or(DEFAULT_MSS).max(64),
+            peer_wscale: syn.wscale.map(|w| w.min(14)),
+            sack_ok: syn.sack_ok,
+            ts_recent: syn.ts.map(|(tsval, _)| tsval),
             ts_recent_at: self.ts_now(now),
             ts_sent_max: 0,
             head: self.flows.take_buffer(),
@@ -461,12 +493,7 @@ impl<P: PacketBuf> Pipeline<P> {
             legs: VecDeque::new(),
             last_real: None,
             requests: 0,
-        };
-        let h = self.flows.insert(key, Conn::Client(conn));
-        self.flows.half_open += 1;
-        self.counters.inc(port, Counter::TcpSyns);
-        self.send_syn_ack(port, h, now, sink);
-        self.reschedule(h);
+        }
     }
 
     pub(super) fn client_segment<S: Sink<P>>(
@@ -1077,15 +1104,12 @@ impl<P: PacketBuf> Pipeline<P> {
         self.ip_ident
     }
 
-    /// An initial sequence number nobody off-path can guess: xorshift64* over a seed
-    /// taken at start-up.
-    pub(super) fn next_isn(&mut self) -> SeqNumber {
-        let mut x = self.isn_state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.isn_state = x;
-        SeqNumber((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32)
+    /// RFC 6528's initial sequence number for the connection `key` at `now`: keyed per
+    /// 4-tuple, moving with a 4-µs clock (see `handshake`).
+    pub(super) fn next_isn(&self, key: &ClientKey, now: u64) -> SeqNumber {
+        let tpm = u128::from(self.settings.flow.ticks_per_ms.max(1));
+        let clock = (u128::from(now) * 250 / tpm) as u32;
+        self.keys.isn(key, clock)
     }
 }
 

@@ -5,11 +5,14 @@
 //! connection builds on this; until a server is bound, a valid request is answered with
 //! `503`, an invalid one with the status the HTTP stage chose, and the connection closed.
 //!
-//! SYN floods are bounded, not cookied: a worker keeps at most `max_half_open`
-//! connections in SYN-RECEIVED and `max_flows` in all; SYNs beyond either bound are
-//! dropped and counted. Memory per worker is therefore fixed by configuration.
+//! SYN floods are bounded: from `syn_cookie_threshold` half-open connections on, a
+//! worker answers SYNs with SYN cookies (RFC 4987, see `handshake`) and keeps no state
+//! for them; it keeps at most `max_half_open` connections in SYN-RECEIVED and
+//! `max_flows` in all, and SYNs beyond either bound are dropped and counted. Memory per
+//! worker is therefore fixed by configuration.
 
 mod client;
+mod handshake;
 mod listing;
 mod pool;
 mod reconfigure;
@@ -20,6 +23,7 @@ mod table;
 mod timers;
 
 pub(crate) use client::Leg;
+pub(crate) use handshake::Keys;
 pub use listing::{FlowFilter, FlowInfo};
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
@@ -33,6 +37,9 @@ pub struct FlowSettings {
     pub max_flows: usize,
     /// Most half-open (SYN-RECEIVED) connections one worker tracks.
     pub max_half_open: usize,
+    /// Half-open connections from which a SYN is answered with a SYN cookie instead of
+    /// a new connection: 0 cookies every SYN, above `max_half_open` never.
+    pub syn_cookie_threshold: usize,
     /// How long a half-open connection waits for the handshake's ACK.
     pub handshake_timeout: u64,
     /// How long a client has to deliver a complete request head.
@@ -74,6 +81,7 @@ impl FlowSettings {
         FlowSettings {
             max_flows: 65_536,
             max_half_open: 4096,
+            syn_cookie_threshold: 2048,
             handshake_timeout: 3_000 * ticks_per_ms,
             request_timeout: 10_000 * ticks_per_ms,
             idle_timeout: 60_000 * ticks_per_ms,

@@ -180,7 +180,7 @@ impl<P: PacketBuf> Pipeline<P> {
             vip: local,
             vip_port: lport,
         };
-        let iss = self.next_isn();
+        let iss = self.next_isn(&key, now);
         let rto = INITIAL_RTO_MS * self.settings.flow.ticks_per_ms;
         let conn = ServerConn {
             key,
@@ -220,7 +220,8 @@ impl<P: PacketBuf> Pipeline<P> {
         Some(h)
     }
 
-    /// A free local port whose connection to `remote` hashes to this worker.
+    /// A free local port whose connection to `remote` hashes to this worker, drawn by
+    /// a keyed hash (RFC 6056) so that no port tells the next.
     fn pick_local_port(
         &mut self,
         local: std::net::Ipv4Addr,
@@ -228,8 +229,15 @@ impl<P: PacketBuf> Pipeline<P> {
         remote_port: u16,
     ) -> Option<u16> {
         let span = u32::from(LOCAL_PORTS.1 - LOCAL_PORTS.0) + 1;
+        let tuple = ClientKey {
+            client: remote,
+            client_port: remote_port,
+            vip: local,
+            vip_port: 0,
+        };
         for _ in 0..64 {
-            let r = self.next_isn().0;
+            self.port_attempts += 1;
+            let r = self.keys.port_candidate(&tuple, self.port_attempts);
             let lport = LOCAL_PORTS.0 + (r % span) as u16;
             let key = FlowKey::new(protocol::TCP, (remote, remote_port), (local, lport));
             if key.owner(self.settings.workers) != self.settings.worker {

@@ -17,6 +17,8 @@ use splicer_wire::tcp::{self, SeqNumber, TcpOption};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
+mod cookies;
+
 const MS: u64 = 1_000_000;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);

@@ -192,7 +192,7 @@ pub fn settings(tsc_hz: u64, max_flows: usize, seed: u64) -> Settings {
             max_flows,
             ..FlowSettings::defaults(ms)
         },
-        seed,
+        seed: u128::from(seed),
     }
 }
 
