@@ -71,6 +71,7 @@ struct RawPort {
     name: Option<Value>,
     address: Option<Value>,
     gateway: Option<Value>,
+    impair: Option<crate::impair::RawImpair>,
 }
 
 #[derive(Deserialize)]
@@ -587,10 +588,15 @@ impl RawPort {
                 })?)
             }
         };
+        let impair = match self.impair {
+            None => None,
+            Some(raw) => Some(raw.convert(i)?),
+        };
         Ok(Port {
             name,
             address,
             gateway,
+            impair,
         })
     }
 }
