@@ -57,6 +57,7 @@ done
 [[ $TRANSFERS =~ ^[0-9]+$ && $TRANSFERS -ge 1 ]] || { echo "impair.sh: --transfers must be >= 1" >&2; exit 2; }
 
 # The test bed names its work dir and logs after the script.
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 . "$(dirname "$0")/../../tests/e2e/lib.sh"
 TB_NAME=soak-impair
 

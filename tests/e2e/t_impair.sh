@@ -8,6 +8,7 @@
 # stage took (NIC rx = impair_packets; pipeline rx = packets - dropped + duplicated; held =
 # released), and the loss and duplication rates are near 1 %.
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 TRANSFERS=${T_IMPAIR_TRANSFERS:-240}
@@ -45,6 +46,7 @@ tb_check "counters account for every impaired frame" tb_impair_accounting "$log"
 tb_impair_accounting "$log" | head -n 1 | sed 's/^/# /'
 packets=$(stat_of "$log" impair_packets)
 # 1 % of N frames: within 5 standard deviations (sd = sqrt(N * 0.01 * 0.99)).
+# shellcheck disable=SC2317  # (called through tb_check)
 near_1pct() {
     awk -v k="$1" -v n="$packets" 'BEGIN { m = n * 0.01; sd = sqrt(m * 0.99); exit !(n > 0 && k > m - 5 * sd && k < m + 5 * sd) }'
 }
