@@ -107,8 +107,8 @@ bind = ["s1", "s2", "s3"]' "$reals" "$rules"
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 cns=$TB_NS_CLIENT
-out=$TB_DIR/out
-mkdir -p "$out"
+dl=$TB_DIR/dl  # (not "out": tb_check has a local of that name)
+mkdir -p "$dl"
 
 # shellcheck disable=SC2317  # (called through tb_check)
 # pool_level REAL KEY: KEY (free, busy, conns...) of REAL's pool, summed over workers.
@@ -146,20 +146,20 @@ tb_check "s1's pool is open before the fault" wait_pool s1 2 10
 
 # ---- 1. nginx SIGKILLed mid-response
 tb_log "victim: GET /slow/20m from s1 at 50 kB/s"
-tb_in "$cns" curl -sS --max-time 60 -H 'Host: victim.test' -o "$out/victim" \
-    -w '%{http_code} %{size_download}\n' "http://$TB_VIP/slow/20m" >"$out/victim.w" 2>"$out/victim.err" &
+tb_in "$cns" curl -sS --max-time 60 -H 'Host: victim.test' -o "$dl/victim" \
+    -w '%{http_code} %{size_download}\n' "http://$TB_VIP/slow/20m" >"$dl/victim.w" 2>"$dl/victim.err" &
 victim=$!
 others=()
 for i in 1 2 3 4; do
-    tb_in "$cns" curl -sS --max-time 60 -H 'Host: others.test' -o "$out/slow$i" "http://$TB_VIP/slow/100k" &
+    tb_in "$cns" curl -sS --max-time 60 -H 'Host: others.test' -o "$dl/slow$i" "http://$TB_VIP/slow/100k" &
     others+=($!)
 done
 for i in 1 2; do
-    tb_in "$cns" curl -sS --max-time 60 -H 'Host: others.test' -o "$out/big$i" "http://$TB_VIP/files/20m" &
+    tb_in "$cns" curl -sS --max-time 60 -H 'Host: others.test' -o "$dl/big$i" "http://$TB_VIP/files/20m" &
     others+=($!)
 done
 sleep 1.5
-got=$(stat -c %s "$out/victim" 2>/dev/null || echo 0)
+got=$(stat -c %s "$dl/victim" 2>/dev/null || echo 0)
 tb_check_cmp "the victim download is under way (bytes so far)" "$got" -gt 0
 nginx_pid=${TB_NGINX_PIDS[s1]}
 tb_log "SIGKILL nginx s1 (PID $nginx_pid) with $got bytes of the victim's 20 MiB delivered"
@@ -170,14 +170,14 @@ others_rc=0
 for p in "${others[@]}"; do
     wait "$p" || others_rc=$?
 done
-victim_size=$(stat -c %s "$out/victim" 2>/dev/null || echo 0)
-tb_log "victim: curl exit $victim_rc, $victim_size bytes ($(tr '\n' ' ' <"$out/victim.err" 2>/dev/null))"
+victim_size=$(stat -c %s "$dl/victim" 2>/dev/null || echo 0)
+tb_log "victim: curl exit $victim_rc, $victim_size bytes ($(tr '\n' ' ' <"$dl/victim.err" 2>/dev/null))"
 # shellcheck disable=SC2317  # (called through tb_check)
 victim_failed() { [[ $victim_rc -ne 0 || $victim_size -ne ${TB_SIZE[20m]} ]]; }
 tb_check "the victim's client detects the failure (curl exit $victim_rc, $victim_size of ${TB_SIZE[20m]} bytes)" victim_failed
 tb_check_cmp "the other downloads' curls succeeded" "$others_rc" -eq 0
-tb_check "the other downloads are intact: 4 x /slow/100k" tb_body_ok 100k "$out"/slow{1..4}
-tb_check "the other downloads are intact: 2 x /files/20m" tb_body_ok 20m "$out/big1" "$out/big2"
+tb_check "the other downloads are intact: 4 x /slow/100k" tb_body_ok 100k "$dl"/slow{1..4}
+tb_check "the other downloads are intact: 2 x /files/20m" tb_body_ok 20m "$dl/big1" "$dl/big2"
 
 tb_log "starting nginx s1 again"
 tb__start_nginx 0
@@ -187,19 +187,19 @@ tb_check "s1's pool refills when nginx returns" wait_pool s1 2 15
 after_ok() {
     local i
     for i in $(seq 1 10); do
-        tb_in "$cns" curl -sS --max-time 10 -H 'Host: victim.test' -o "$out/after$i" "http://$TB_VIP/files/100k" ||
+        tb_in "$cns" curl -sS --max-time 10 -H 'Host: victim.test' -o "$dl/after$i" "http://$TB_VIP/files/100k" ||
             return 1
     done
-    tb_body_ok 100k "$out"/after{1..10}
+    tb_body_ok 100k "$dl"/after{1..10}
 }
 tb_check "10 new requests to s1 succeed, bodies intact" after_ok
 
 # ---- 2. server RST mid-response
 resets=$(tb_fresh_stat "$log" server_resets)
 rst_rc=0
-tb_in "$cns" curl -sS --max-time 10 -o "$out/rst" "http://$TB_VIP/fault/rst" 2>"$out/rst.err" || rst_rc=$?
-rst_size=$(stat -c %s "$out/rst" 2>/dev/null || echo 0)
-tb_log "RST mid-response: curl exit $rst_rc, $rst_size of 1000000 bytes ($(tr '\n' ' ' <"$out/rst.err"))"
+tb_in "$cns" curl -sS --max-time 10 -o "$dl/rst" "http://$TB_VIP/fault/rst" 2>"$dl/rst.err" || rst_rc=$?
+rst_size=$(stat -c %s "$dl/rst" 2>/dev/null || echo 0)
+tb_log "RST mid-response: curl exit $rst_rc, $rst_size of 1000000 bytes ($(tr '\n' ' ' <"$dl/rst.err"))"
 tb_check_cmp "RST mid-response: the client's curl fails" "$rst_rc" -ne 0
 tb_check_cmp "RST mid-response: the client got a short body" "$rst_size" -lt 1000000
 tb_check "RST mid-response: server_resets moves" tb_wait_stat_gt "$log" server_resets "$resets" 5
@@ -216,9 +216,9 @@ tb_check "10 later requests to f1 succeed" ok_n 10
 # ---- 3. a server truncating a Content-Length body
 truncs=$(tb_fresh_stat "$log" server_truncated)
 trunc_rc=0
-tb_in "$cns" curl -sS --max-time 10 -o "$out/trunc" "http://$TB_VIP/fault/trunc" 2>"$out/trunc.err" || trunc_rc=$?
-trunc_size=$(stat -c %s "$out/trunc" 2>/dev/null || echo 0)
-tb_log "truncated body: curl exit $trunc_rc, $trunc_size of 100000 bytes ($(tr '\n' ' ' <"$out/trunc.err"))"
+tb_in "$cns" curl -sS --max-time 10 -o "$dl/trunc" "http://$TB_VIP/fault/trunc" 2>"$dl/trunc.err" || trunc_rc=$?
+trunc_size=$(stat -c %s "$dl/trunc" 2>/dev/null || echo 0)
+tb_log "truncated body: curl exit $trunc_rc, $trunc_size of 100000 bytes ($(tr '\n' ' ' <"$dl/trunc.err"))"
 tb_check "truncated body: the client detects it (curl exit $trunc_rc: 18 partial file, or 56 reset)" \
     test "$trunc_rc" -eq 18 -o "$trunc_rc" -eq 56
 tb_check_cmp "truncated body: the client got a short body" "$trunc_size" -lt 100000
