@@ -20,7 +20,8 @@ cfg=$TB_DIR/impair.toml
 tb_write_splice_config "$cfg" "$prefix" 2
 tb_config_port_lines "$cfg" outside "$(tb_impair_lines 1% 1% 1% "$SEED")" || tb_die "config"
 tb_config_port_lines "$cfg" inside "$(tb_impair_lines 1% 1% 1% "$((SEED + 1))")" || tb_die "config"
-log=$TB_LOG_DIR/splicer.log
+# A log of its own per run: run.sh may run this test twice into one log dir.
+log=$TB_LOG_DIR/splicer-impair-$$.log
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 tb_check "Splicer warns that both ports are impaired" \

@@ -162,6 +162,7 @@ sleep 1.5
 got=$(stat -c %s "$dl/victim" 2>/dev/null || echo 0)
 tb_check_cmp "the victim download is under way (bytes so far)" "$got" -gt 0
 nginx_pid=${TB_NGINX_PIDS[s1]}
+connect_failures=$(stat_of "$log" server_connect_failures)
 tb_log "SIGKILL nginx s1 (PID $nginx_pid) with $got bytes of the victim's 20 MiB delivered"
 kill -KILL "$nginx_pid"
 victim_rc=0
@@ -178,6 +179,21 @@ tb_check "the victim's client detects the failure (curl exit $victim_rc, $victim
 tb_check_cmp "the other downloads' curls succeeded" "$others_rc" -eq 0
 tb_check "the other downloads are intact: 4 x /slow/100k" tb_body_ok 100k "$dl"/slow{1..4}
 tb_check "the other downloads are intact: 2 x /files/20m" tb_body_ok 20m "$dl/big1" "$dl/big2"
+
+# While nginx is down, s1's pooled connections are gone and new ones are refused.
+# shellcheck disable=SC2317  # (called through tb_check)
+pool_empty() {
+    local i
+    for ((i = 0; i < 25; i++)); do
+        [[ $(pool_level s1 free 2>/dev/null) == 0 ]] && return 0
+        sleep 0.2
+    done
+    echo "s1's pool still has free=$(pool_level s1 free 2>&1)"
+    return 1
+}
+tb_check "s1's pool empties while its nginx is down" pool_empty
+tb_check "Splicer's reconnections to s1 fail while it is down" \
+    tb_wait_stat_gt "$log" server_connect_failures "$connect_failures" 10
 
 tb_log "starting nginx s1 again"
 tb__start_nginx 0
