@@ -88,11 +88,20 @@ def transfer(conn, path, size, full_size, expected):
     want_status = 200 if size == full_size else 206
     h = hashlib.sha256()
     got = 0
+    start = last = time.monotonic()
     while True:
-        chunk = resp.read(262144)
+        try:
+            chunk = resp.read(262144)
+        except (OSError, http.client.HTTPException) as e:
+            # How far it got and how long it had been stalled tell a peer's timeout
+            # (a stall) from a reset out of the blue.
+            now = time.monotonic()
+            return got, (f"{type(e).__name__}: {e} after {got} bytes, {now - start:.1f}s, "
+                         f"{now - last:.1f}s after the last byte"), False
         if not chunk:
             break
         got += len(chunk)
+        last = time.monotonic()
         h.update(chunk)
     if resp.status != want_status:
         return got, f"status {resp.status}, want {want_status}", False
