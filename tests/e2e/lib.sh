@@ -57,6 +57,14 @@
 #                            mode "splice", predictor "roundrobin", bound to s1, s2, s3, and
 #                            a control socket (sets TB_CTL_SOCK for tb_ctl)
 #   tb_ctl ARGS...           splicer ctl --socket $TB_CTL_SOCK ARGS...
+#   tb_config_port_lines FILE PORT LINES   adds LINES (e.g. a [port.impair] table) to the
+#                            [[port]] named PORT in FILE, at the end of that port's block
+#   tb_impair_lines LOSS DUP REORDER [SEED] [DELAY] [JITTER]   prints a [port.impair]
+#                            table (percentages like 1%, durations like 2ms)
+#   tb_impair_accounting LOG   checks the final `stats` lines of a run with both ports
+#                            impaired: every frame examined (NIC rx = impair_packets), the
+#                            pipeline got impair_packets - dropped + duplicated, and every
+#                            held frame released; prints the figures, 1 when they disagree
 #   tb_unique_prefix NAME    prints spl-e2e-NAME-<pid> (tb_start_splicer registers the
 #                            prefix it finds in the config)
 # Statistics (from Splicer's `stats ...` log lines)
@@ -776,6 +784,54 @@ $virtual" \
 }
 
 tb_ctl() { "$SPLICER_BIN" ctl --socket "$TB_CTL_SOCK" "$@"; }
+
+# tb_config_port_lines FILE PORT LINES: LINES go at the end of the [[port]] block whose
+# name is PORT (before the next table header), so that a [port.impair] table written there
+# belongs to that port.
+tb_config_port_lines() {
+    local file=$1 port=$2 lines=$3 tmp
+    tmp=$(mktemp "$file.XXXXXX") || return 1
+    LINES_TO_ADD=$lines awk -v want="$port" '
+        function flush() { if (inport) { print ENVIRON["LINES_TO_ADD"]; print "" } inport = 0 }
+        /^\[/ { flush(); isport = ($0 == "[[port]]") }
+        isport && $0 ~ "^name[[:space:]]*=[[:space:]]*\"" want "\"" { inport = 1; added = 1 }
+        { print }
+        END { flush(); if (!added) exit 1 }
+    ' "$file" >"$tmp" || { rm -f "$tmp"; echo "no [[port]] named $port in $file" >&2; return 1; }
+    mv "$tmp" "$file"
+}
+
+# tb_impair_lines LOSS DUP REORDER [SEED] [DELAY] [JITTER]: a [port.impair] table.
+tb_impair_lines() {
+    printf '[port.impair]\nloss = "%s"\nduplicate = "%s"\nreorder = "%s"\nseed = %s\ndelay = "%s"\njitter = "%s"\n' \
+        "$1" "$2" "$3" "${4:-1}" "${5:-0s}" "${6:-0s}"
+}
+
+# tb_impair_accounting LOG: after Splicer stopped (final stats), with every port impaired.
+tb_impair_accounting() {
+    local log=$1 nic=0 p v pk dr du de re rl qf rx
+    for p in outside inside; do
+        v=$(tb_stat "$log" "port=$p" rx_packets)
+        nic=$((nic + v))
+    done
+    pk=$(stat_of "$log" impair_packets)
+    dr=$(stat_of "$log" impair_dropped)
+    du=$(stat_of "$log" impair_duplicated)
+    de=$(stat_of "$log" impair_delayed)
+    re=$(stat_of "$log" impair_reordered)
+    rl=$(stat_of "$log" impair_released)
+    qf=$(stat_of "$log" impair_queue_full)
+    rx=$(stat_of "$log" rx_packets)
+    printf 'nic_rx=%s impair_packets=%s impair_dropped=%s (%s ppm) impair_duplicated=%s (%s ppm) impair_reordered=%s (%s ppm) impair_delayed=%s impair_released=%s impair_queue_full=%s pipeline_rx=%s\n' \
+        "$nic" "$pk" "$dr" "$((pk ? dr * 1000000 / pk : 0))" "$du" "$((pk ? du * 1000000 / pk : 0))" \
+        "$re" "$((pk ? re * 1000000 / pk : 0))" "$de" "$rl" "$qf" "$rx"
+    local bad=0
+    ((pk > 0)) || { echo "no frame was examined"; bad=1; }
+    ((nic == pk)) || { echo "NIC received $nic frames, the stage examined $pk"; bad=1; }
+    ((rx == pk - dr + du)) || { echo "pipeline got $rx frames, want $pk - $dr + $du = $((pk - dr + du))"; bad=1; }
+    ((de + re == rl)) || { echo "held $de + $re frames, released $rl"; bad=1; }
+    return "$bad"
+}
 
 # The --file-prefix in CONFIG ("--file-prefix", "X" or "--file-prefix=X").
 tb_prefix_of() {

@@ -482,7 +482,7 @@ fn objects_table(what: &str, objects: &[ObjectCounters]) -> Option<String> {
 /// groups. A counter's group follows from its name; a name no group claims goes last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
-    /// Frames in and out, hand-offs between workers.
+    /// Frames in and out, hand-offs between workers, the impairment stage.
     Packets,
     /// ARP, ICMP, neighbours.
     Presence,
@@ -519,7 +519,8 @@ impl Section {
             "early_responses" => Section::Splicing,
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,
-            _ if starts(&["handoff_"]) => Section::Packets,
+            // The impairment stage (test only) works on received frames.
+            _ if starts(&["handoff_", "impair_"]) => Section::Packets,
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
             _ if starts(&["tcp_", "client_", "clients_"]) => Section::ClientConnections,
             _ if starts(&["http_", "refused_"]) => Section::Requests,
@@ -1587,6 +1588,7 @@ mod tests {
         for (name, section) in [
             ("rx_packets", Section::Packets),
             ("handoff_in", Section::Packets),
+            ("impair_dropped", Section::Packets),
             ("neighbours_learned", Section::Presence),
             ("tcp_retransmit_timeouts", Section::ClientConnections),
             ("clients_closed_after_response", Section::ClientConnections),

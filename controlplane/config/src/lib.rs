@@ -54,6 +54,7 @@ mod eal;
 pub mod edit;
 mod error;
 mod farm;
+pub mod impair;
 mod net;
 mod raw;
 mod size;
@@ -62,6 +63,7 @@ mod validate;
 pub use edit::{Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
+pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_dataplane::balance::Predictor;
@@ -387,6 +389,10 @@ pub struct Port {
     /// has one default route: the first port (in file order) that has a gateway.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Ipv4Addr>,
+    /// `[port.impair]` (optional table, test only): seeded loss, duplication, reordering
+    /// and delay of the frames the port receives. None: the port is not impaired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impair: Option<Impair>,
 }
 
 /// `[[real]]`: one real (back-end) server.

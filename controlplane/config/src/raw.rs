@@ -76,6 +76,7 @@ struct RawPort {
     name: Option<Value>,
     address: Option<Value>,
     gateway: Option<Value>,
+    impair: Option<crate::impair::RawImpair>,
 }
 
 #[derive(Deserialize)]
@@ -624,10 +625,15 @@ impl RawPort {
                 })?)
             }
         };
+        let impair = match self.impair {
+            None => None,
+            Some(raw) => Some(raw.convert(i)?),
+        };
         Ok(Port {
             name,
             address,
             gateway,
+            impair,
         })
     }
 }

@@ -112,6 +112,7 @@ fn demo_config() -> Config {
                     prefix_len: 24,
                 },
                 gateway: None,
+                impair: None,
             },
             Port {
                 name: "inside".into(),
@@ -120,6 +121,7 @@ fn demo_config() -> Config {
                     prefix_len: 24,
                 },
                 gateway: None,
+                impair: None,
             },
         ],
         reals: vec![

@@ -8,8 +8,9 @@ use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
-use splicer_config::{Config, FarmIds};
+use splicer_config::{impair, Config, FarmIds};
 use splicer_dataplane::flow::FlowSettings;
+use splicer_dataplane::impair::ImpairSettings;
 use splicer_dataplane::presence::neighbour::NeighbourSettings;
 use splicer_dataplane::{PortSetup, Settings, WorkerCounters};
 use splicer_wire::ipv4::Cidr;
@@ -295,6 +296,37 @@ fn run_ports(
         .map_err(|e| RunError(format!("no random secret for ISNs and SYN cookies: {e}")))?;
     let secret = u128::from_le_bytes(secret);
 
+    let impair: Vec<Option<ImpairSettings>> = config
+        .ports
+        .iter()
+        .map(|pc| {
+            pc.impair.map(|i| {
+                tracing::warn!(
+                    "port {}: TEST ONLY impairment of received frames: loss {} duplicate {} reorder {} (by {:?}) delay {:?} jitter {:?} queue {} seed {}",
+                    pc.name,
+                    impair::format_percent(i.loss),
+                    impair::format_percent(i.duplicate),
+                    impair::format_percent(i.reorder),
+                    i.reorder_delay,
+                    i.delay,
+                    i.jitter,
+                    i.queue,
+                    i.seed
+                );
+                ImpairSettings {
+                    loss: i.loss,
+                    duplicate: i.duplicate,
+                    reorder: i.reorder,
+                    reorder_delay: ticks(i.reorder_delay),
+                    delay: ticks(i.delay),
+                    jitter: ticks(i.jitter),
+                    queue: i.queue as usize,
+                    seed: i.seed,
+                }
+            })
+        })
+        .collect();
+
     let mut launched = Vec::with_capacity(workers);
     let mut launch_error = None;
     for (w, &lcore) in lcores.iter().enumerate() {
@@ -317,6 +349,7 @@ fn run_ports(
             stop: workers_stop.clone(),
             inbox: inboxes[w].clone(),
             tsc_hz,
+            impair: impair.clone(),
         };
         match eal.launch(lcore, move || splicer_worker::run(ctx)) {
             Ok(()) => launched.push(lcore),

@@ -60,6 +60,20 @@ counters! {
     HandoffOut => "handoff_out",
     /// Packets received from another worker for a flow this worker owns.
     HandoffIn => "handoff_in",
+    /// Frames the impairment stage examined (ports configured with `[port.impair]`).
+    ImpairPackets => "impair_packets",
+    /// Frames the impairment stage dropped (seeded loss).
+    ImpairDropped => "impair_dropped",
+    /// Copies of frames the impairment stage made (seeded duplication).
+    ImpairDuplicated => "impair_duplicated",
+    /// Frames the impairment stage held back so that later frames overtake them.
+    ImpairReordered => "impair_reordered",
+    /// Frames the impairment stage held for its fixed delay and jitter.
+    ImpairDelayed => "impair_delayed",
+    /// Held frames the impairment stage released to the pipeline.
+    ImpairReleased => "impair_released",
+    /// Frames to be held while the impairment queue was full: passed on at once.
+    ImpairQueueFull => "impair_queue_full",
     /// ARP replies sent for our port addresses and VIPs.
     ArpReplies => "arp_replies",
     /// ARP requests sent to resolve a neighbour.

@@ -13,6 +13,9 @@
 //!   table, ICMP echo);
 //! * [`transmit`]: next-hop choice and Ethernet addressing of outgoing packets.
 //!
+//! Before all of them, on ports configured for it, [`impair`] drops, duplicates, delays
+//! and reorders received frames (a test-only stage).
+//!
 //! [`pipeline::Pipeline`] strings them together for one worker. It never touches a NIC:
 //! packets come in as a [`PacketBuf`] and leave through a [`Sink`], which the DPDK worker
 //! implements with mbufs and TX bursts and the tests implement with vectors.
@@ -22,6 +25,7 @@
 pub mod balance;
 pub mod counters;
 pub mod flow;
+pub mod impair;
 pub mod lookup;
 pub mod packet;
 pub mod parse;

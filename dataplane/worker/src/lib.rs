@@ -19,6 +19,7 @@ pub use pkt::Pkt;
 
 use dpdk_bindings::{eal, Mbuf, Mempool, Port};
 use sink::BurstSink;
+use splicer_dataplane::impair::{ImpairSettings, Impairment};
 use splicer_dataplane::{Pipeline, Settings, Topology, WorkerCounters};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub struct WorkerContext {
     pub inbox: Arc<Inbox>,
     /// TSC frequency, for timer intervals.
     pub tsc_hz: u64,
+    /// Per port (index = port id): the impairment of received frames, times in TSC
+    /// ticks; `None` (the normal case) for an unimpaired port.
+    pub impair: Vec<Option<ImpairSettings>>,
 }
 
 /// Runs the worker loop until `ctx.stop` is set. Returns the lcore exit code (0).
@@ -67,6 +71,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
         stop,
         inbox,
         tsc_hz,
+        impair,
     } = ctx;
     let me = settings.worker;
     let mut pipeline: Pipeline<Pkt> = Pipeline::new(settings, topology, counters.clone());
@@ -75,17 +80,45 @@ pub fn run(ctx: WorkerContext) -> i32 {
     // Neighbour timers need millisecond resolution at most.
     let timer_interval = (tsc_hz / 1000).max(1);
     let mut next_timer = 0u64;
+    let mut impaired: Vec<Option<Impairment<Pkt>>> = impair
+        .iter()
+        .enumerate()
+        .map(|(port, s)| s.map(|s| Impairment::new(port as u16, me, s)))
+        .collect();
+    let any_impaired = impaired.iter().any(Option::is_some);
 
     while !stop.load(Ordering::Relaxed) {
         let now = eal::rdtsc();
         let mut work = 0usize;
         for (index, port) in ports.iter().enumerate() {
             work += port.rx_burst(queue, &mut rx, burst);
+            let p = index as u16;
+            // One branch per burst when the port is not impaired (always, outside tests).
+            if let Some(imp) = impaired.get_mut(index).and_then(Option::as_mut) {
+                for m in rx.drain(..) {
+                    imp.admit(Pkt(m), now, &counters, &mut sink, |mut pkt, sink| {
+                        // Copies come from the mempool with no input port set.
+                        pkt.0.set_port(p);
+                        pipeline.receive(p, pkt, now, sink);
+                    });
+                }
+                continue;
+            }
             for mut m in rx.drain(..) {
                 // Some PMDs (net_ring) leave the input port unset; a packet handed to
                 // another worker must still say where it came in.
-                m.set_port(index as u16);
-                pipeline.receive(index as u16, Pkt(m), now, &mut sink);
+                m.set_port(p);
+                pipeline.receive(p, Pkt(m), now, &mut sink);
+            }
+        }
+        if any_impaired {
+            for (index, imp) in impaired.iter_mut().enumerate() {
+                if let Some(imp) = imp {
+                    while let Some(pkt) = imp.release(now, &counters) {
+                        work += 1;
+                        pipeline.receive(index as u16, pkt, now, &mut sink);
+                    }
+                }
             }
         }
         work += mesh.handoff(me).dequeue_burst(&mut rx, burst);
@@ -120,6 +153,15 @@ pub fn run(ctx: WorkerContext) -> i32 {
         sink.flush();
         if work == 0 && !idle_sleep.is_zero() {
             std::thread::sleep(idle_sleep);
+        }
+    }
+    // Frames still held by an impairment reach the pipeline before it stops, so that
+    // every frame the stage took is accounted for.
+    for (index, imp) in impaired.iter_mut().enumerate() {
+        if let Some(imp) = imp {
+            while let Some(pkt) = imp.release_all(&counters) {
+                pipeline.receive(index as u16, pkt, eal::rdtsc(), &mut sink);
+            }
         }
     }
     pipeline.shutdown(eal::rdtsc(), &mut sink);
