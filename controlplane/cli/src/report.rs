@@ -512,7 +512,10 @@ impl Section {
         let starts = |prefixes: &[&str]| prefixes.iter().any(|p| name.starts_with(p));
         match name {
             "rx_packets" | "tx_packets" => Section::Packets,
-            "client_data_deferred" | "keepalive_inserted" | "resegmented" => Section::Splicing,
+            "client_data_deferred"
+            | "client_data_beyond_window"
+            | "keepalive_inserted"
+            | "resegmented" => Section::Splicing,
             "queue_timeouts" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"
             | "linger_timeouts" => Section::ClientConnections,
@@ -522,7 +525,7 @@ impl Section {
             // The impairment stage (test only) works on received frames.
             _ if starts(&["handoff_", "impair_"]) => Section::Packets,
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
-            _ if starts(&["tcp_", "client_", "clients_"]) => Section::ClientConnections,
+            _ if starts(&["tcp_", "syn_", "client_", "clients_"]) => Section::ClientConnections,
             _ if starts(&["http_", "refused_"]) => Section::Requests,
             _ if starts(&["splice", "sack_"]) => Section::Splicing,
             _ if starts(&["pool_"]) => Section::Pools,
