@@ -22,7 +22,7 @@ step "install dependencies"
 scripts/install-deps.sh
 
 step "shellcheck"
-shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh perf/soak/*.sh .ci/run
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -142,6 +142,9 @@ pub(crate) struct ClientConn {
     /// The client's latest receive window is below one segment of ours (a reader that
     /// holds its response back: `send_timeout` applies).
     pub(super) window_low: bool,
+    /// The client's latest receive window in bytes (a spliced client's, for the
+    /// duplicate ACKs Splicer sends its server on its behalf).
+    pub(super) peer_window: u32,
     pub(super) last_activity: u64,
     pub(super) retransmit_at: Option<u64>,
     pub(super) rto: u64,
@@ -484,6 +487,7 @@ impl<P: PacketBuf> Pipeline<P> {
             head_since: now,
             wait_since: now,
             window_low: false,
+            peer_window: 0,
             last_activity: now,
             retransmit_at: Some(now + rto),
             rto,
@@ -579,6 +583,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 return self.send_flags(port, h, 0, now, sink);
             }
+            conn.peer_window = u32::from(seg.window) << conn.peer_wscale.unwrap_or(0);
             if ack > conn.snd_una {
                 conn.snd_una = ack;
                 conn.last_activity = now;

@@ -329,8 +329,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             // A reader whose window stays below one segment holds its response back as
             // surely as one that stops acknowledging (slow-read attacks).
-            let window = u64::from(seg.window) << c.peer_wscale.unwrap_or(0);
-            let low = window < u64::from(c.peer_mss);
+            let window = u32::from(seg.window) << c.peer_wscale.unwrap_or(0);
+            c.peer_window = window;
+            let low = window < u32::from(c.peer_mss);
             if c.window_low && !low {
                 c.last_activity = now;
             }
@@ -506,6 +507,43 @@ impl<P: PacketBuf> Pipeline<P> {
         self.emit(port, &o, &[], now, sink);
     }
 
+    /// A duplicate ACK to the server of a splice, as its client would send it: the
+    /// response bytes the client acknowledged last and the client's window, both in
+    /// the server leg's terms, no data. Never more than the client acknowledged: bytes
+    /// Splicer forwarded may still be lost on the way to the client.
+    fn send_server_dup_ack<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(leg) = c.legs.front().copied() else {
+            return;
+        };
+        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        let relayed = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
+        let mut o = s.outgoing(relayed.max(s.snd_nxt), 0, ts_now);
+        o.ack = Some(if c.snd_una > down_start {
+            SeqNumber(c.snd_una.0.wrapping_sub(leg.down_delta))
+        } else {
+            leg.down_from
+        });
+        if c.peer_window == 0 {
+            // The client's window is not known yet (or is closed): a duplicate ACK
+            // would tell the server to stop; its own timer recovers instead.
+            return;
+        }
+        let window = c.peer_window >> s.our_shift();
+        o.window = window.min(u32::from(u16::MAX)) as u16;
+        self.emit(port, &o, &[], now, sink);
+    }
+
     /// A bad request body: 400 when the server has not answered yet, else a reset.
     /// The server connection is reset either way (it holds half a request).
     fn splice_bad_body<S: Sink<P>>(
@@ -618,8 +656,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let mut keep = len;
         if len > 0 || seg.fin() {
             if seg.seq > leg.down_next {
+                // Not forwarded (the response framer needs every byte in order): the
+                // server hears of the hole from Splicer, with the duplicate ACK the
+                // client would have sent, and retransmits at once instead of after its
+                // timeout.
                 self.counters.inc(port, Counter::DropServerOutOfOrder);
-                return sink.discard(pkt);
+                sink.discard(pkt);
+                return self.send_server_dup_ack(port, h, sh, now, sink);
             }
             if seg.seq + len + usize::from(seg.fin()) <= leg.down_from {
                 // Old data the previous client acknowledged: Splicer ACKs it again.
