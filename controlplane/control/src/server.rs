@@ -5,8 +5,10 @@
 //! stop checks, so there is no thread and no lock: commands run on the control core
 //! itself, with the statistics sources it already owns. Workers are never touched;
 //! counters are read with relaxed loads. A client gets [`CLIENT_TIMEOUT`] in all to send
-//! its request and take its answer (a deadline for the whole exchange, not for each read:
-//! a client trickling a byte at a time cannot hold the loop longer), and one poll serves
+//! its request, and as long again to take its answer (a deadline for each phase, not for
+//! each read: a client trickling a byte at a time cannot hold the loop longer; the
+//! command's own work in between, such as waiting for the workers, is not the client's
+//! to pay for), and one poll serves
 //! clients for at most [`POLL_BUDGET`]; together they bound how long slow or flooding
 //! clients can hold up the loop (and so the reaction to SIGINT).
 
@@ -316,6 +318,11 @@ impl<'a, S: Timeouts> Deadlined<'a, S> {
         self.stream.set_timeouts(left)
     }
 
+    /// Starts the deadline again: for the answer, once the command has run.
+    fn restart(&mut self) {
+        self.deadline = Instant::now() + CLIENT_TIMEOUT;
+    }
+
     fn served(&self) -> Served {
         if self.expired.get() || Instant::now() >= self.deadline {
             Served::TimedOut
@@ -378,6 +385,7 @@ fn serve_control(
             return io.served();
         }
     };
+    io.restart();
     if let Err(e) = io.write_all(response.to_line().as_bytes()) {
         tracing::debug!("control socket: write: {e}");
     }
@@ -564,6 +572,7 @@ fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
     if method != "HEAD" {
         response.push_str(&body);
     }
+    io.restart();
     let _ = io.write_all(response.as_bytes());
     io.served()
 }
@@ -615,6 +624,26 @@ mod tests {
         assert_eq!(line, "show stats\n");
         io.write_all(b"ok\n").unwrap();
         assert_eq!(io.served(), Served::Done);
+    }
+
+    /// A command that takes longer than the client's deadline (waiting for the
+    /// workers) still gets its answer to a prompt client.
+    #[test]
+    fn a_slow_command_still_answers() {
+        let (server, client) = UnixStream::pair().unwrap();
+        (&client).write_all(b"show flows\n").unwrap();
+        let mut io = Deadlined::new(&server);
+        let mut line = String::new();
+        BufReader::new((&mut io).take(MAX_REQUEST as u64))
+            .read_line(&mut line)
+            .unwrap();
+        thread::sleep(CLIENT_TIMEOUT * 2);
+        io.restart();
+        io.write_all(b"ok\n").unwrap();
+        assert_eq!(io.served(), Served::Done);
+        let mut answer = String::new();
+        BufReader::new(&client).read_line(&mut answer).unwrap();
+        assert_eq!(answer, "ok\n");
     }
 
     #[test]

@@ -213,6 +213,8 @@ counters! {
     /// Challenge ACKs sent for a RST or SYN inside the window but not at the exact next
     /// sequence number (RFC 5961): a blind injection attempt, or a stale segment.
     ChallengeAcks => "tcp_challenge_acks",
+    /// Challenge ACKs not sent: past the worker's 1000 a second (RFC 5961 §7).
+    ChallengeAcksLimited => "tcp_challenge_acks_limited",
     /// Requests answered `502` (`504` when the server was given up on a timeout) because
     /// the server closed, reset or went silent before sending a byte of its response.
     BadGateway => "http_bad_gateway",

@@ -47,6 +47,9 @@ pub struct Pipeline<P> {
     /// Local-port candidates drawn so far (the counter of RFC 6056's keyed choice).
     pub(crate) port_attempts: u64,
     pub(crate) ip_ident: u16,
+    /// Start of the current second of challenge ACKs, and how many went out in it.
+    pub(crate) challenge_window: u64,
+    pub(crate) challenge_count: u32,
     pub(crate) pools: Pools,
     pub(crate) balance: Choices,
     /// Legs whose client went away, for their server connections to drain.
@@ -68,6 +71,8 @@ impl<P: PacketBuf> Pipeline<P> {
             cookie_sent_at: None,
             port_attempts: 0,
             ip_ident: 0,
+            challenge_window: 0,
+            challenge_count: 0,
             pools: Pools::new(topology.farm().reals.len()),
             balance: Choices::default(),
             pending_drains: Vec::new(),

@@ -42,6 +42,8 @@ pub(super) const MAX_RETRIES: u32 = 6;
 const MAX_RESPONSE: usize = 4096;
 /// Largest TCP options block.
 const MAX_OPTIONS: usize = 40;
+/// Challenge ACKs a worker sends per second at most (Linux's default limit).
+const CHALLENGE_ACKS_PER_SECOND: u32 = 1000;
 /// After Splicer's answer and FIN are acknowledged, how long a client may stay silent
 /// before it is reset, and how long in all it may keep sending (what it sends is
 /// acknowledged and dropped: a lingering close, RFC 9112 §9.6, so that the client reads
@@ -526,8 +528,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 && super::splice::in_window(seg.seq, conn.rcv_nxt, conn.peer_wscale)
             {
                 // RFC 5961 §3.2: challenge ACK.
-                self.counters.inc(port, Counter::ChallengeAcks);
-                self.send_flags(port, h, 0, now, sink);
+                if self.challenge_allowed(port, now) {
+                    self.send_flags(port, h, 0, now, sink);
+                }
             } else {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
             }
@@ -563,8 +566,10 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         } else if seg.syn() {
             // A SYN on an established connection: challenge ACK (RFC 5961), no change.
-            self.counters.inc(port, Counter::ChallengeAcks);
-            return self.send_flags(port, h, 0, now, sink);
+            if self.challenge_allowed(port, now) {
+                self.send_flags(port, h, 0, now, sink);
+            }
+            return;
         }
 
         let Some(conn) = self.flows.get_mut(h) else {
@@ -1098,6 +1103,24 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.pending_drains.push(*leg);
             }
         }
+    }
+
+    /// Whether a challenge ACK may go out now (counted as sent), or is one too many this
+    /// second (counted as limited): RFC 5961 §7 bounds them per host, so that two
+    /// stacks that disagree cannot trade challenge ACKs and resets at line rate.
+    pub(super) fn challenge_allowed(&mut self, port: u16, now: u64) -> bool {
+        let second = 1000 * self.settings.flow.ticks_per_ms;
+        if now >= self.challenge_window + second {
+            self.challenge_window = now;
+            self.challenge_count = 0;
+        }
+        if self.challenge_count >= CHALLENGE_ACKS_PER_SECOND {
+            self.counters.inc(port, Counter::ChallengeAcksLimited);
+            return false;
+        }
+        self.challenge_count += 1;
+        self.counters.inc(port, Counter::ChallengeAcks);
+        true
     }
 
     pub(super) fn ts_now(&self, now: u64) -> u32 {

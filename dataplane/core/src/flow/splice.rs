@@ -292,12 +292,18 @@ impl<P: PacketBuf> Pipeline<P> {
             // RFC 5961 §3.2: only a RST at exactly the next expected byte resets; one
             // elsewhere in the window gets a challenge ACK (a real peer answers it with
             // a RST at the right number), one outside it is dropped.
-            if seg.seq == leg.up_next {
+            // The client may take any ACK it saw as the next expected byte: Splicer's
+            // own of the head, or the server's of the body so far, relayed.
+            if seg.seq >= c.rcv_nxt && seg.seq <= leg.up_next {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
             } else if in_window(seg.seq, leg.up_next, c.peer_wscale) {
-                self.counters.inc(port, Counter::ChallengeAcks);
-                self.send_flags(port, h, 0, now, sink);
+                // Answered with the server's last ACK, within the range above, so a
+                // real peer's answering RST closes (an ACK of bytes the server has not
+                // confirmed would also tell the client never to resend them).
+                if self.challenge_allowed(port, now) {
+                    self.send_spliced_dup_ack(port, h, now, sink);
+                }
             } else {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
             }
@@ -305,8 +311,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         if seg.syn() {
             // RFC 5961 §4.2: a SYN on an established connection gets a challenge ACK.
-            self.counters.inc(port, Counter::ChallengeAcks);
-            self.send_flags(port, h, 0, now, sink);
+            if self.challenge_allowed(port, now) {
+                self.send_spliced_dup_ack(port, h, now, sink);
+            }
             return sink.discard(pkt);
         }
         if let (Some(_), Some((tsval, _))) = (c.ts_recent, seg.ts) {
