@@ -293,8 +293,9 @@ impl<P: PacketBuf> Pipeline<P> {
             // elsewhere in the window gets a challenge ACK (a real peer answers it with
             // a RST at the right number), one outside it is dropped.
             // The client may take any ACK it saw as the next expected byte: Splicer's
-            // own of the head, or the server's of the body so far, relayed.
-            if seg.seq >= c.rcv_nxt && seg.seq <= leg.up_next {
+            // own of the head (and of body bytes that came with it), or the server's
+            // of the body so far, relayed: anything from the start of the body on.
+            if seg.seq >= leg.up_from.min(c.rcv_nxt) && seg.seq <= leg.up_next {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
             } else if in_window(seg.seq, leg.up_next, c.peer_wscale) {
