@@ -13,8 +13,8 @@
 #  * Splicer's memory stays flat (RSS before and after the flood within 4 MiB);
 #  * counters explain every SYN: in a flood-only run (a fresh Splicer, a ping, 3 s of
 #    flood, its final statistics), every frame the outside port received is counted as
-#    tcp_syns, syn_cookies_sent or a drop, but for the ping's, ARP's and SYN repeats; the
-#    NIC received (or missed) no more than hping3 sent.
+#    tcp_syns, syn_cookies_sent or a drop, but for the ping's, ARP's and SYN repeats; what
+#    hping3 sent and the NIC did not receive was dropped by the kernel's TAP queue.
 # SYNFLOOD_SECONDS (10) sets the wrk runs' length.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -133,11 +133,12 @@ printf 'synflood: no_flood_rps=%s flood_rps=%s ratio=%s syns_sent=%s control_rps
     "$base" "$under" "$ratio" "$(flood_sent 1)" "$control" "$control_ratio" "$vs_control" \
     >"$TB_LOG_DIR/synflood-result.txt"
 
-# Statistics lines come from Splicer's control thread, which net_tap's SIGIO storm under
-# such a flood can hold up for seconds: the final statistics (logged once the workers have
-# stopped) are the ones read here.
+# Statistics lines come from Splicer's control thread, which stalls for seconds (up to a
+# minute seen) under net_tap's signal load after such a flood (see
+# perf/results/2026-12-06-synflood.md): the final statistics, logged once the workers have
+# stopped, are the ones read here, and SIGINT gets 60 s.
 tb_check_fails "no panic in Splicer's log" grep -Eqi 'panicked|backtrace' "$log"
-tb_stop_splicer
+tb_stop_splicer INT 60
 tb_check_cmp "SIGINT: exit code 0" "$TB_SPLICER_RC" -eq 0
 tb_check_cmp "wrk's connections under the flood came from cookies (syn_cookies_validated)" \
     "$(stat_of "$log" syn_cookies_validated)" -gt 0
@@ -148,11 +149,19 @@ tb_check_cmp "cookies were sent" "$(stat_of "$log" syn_cookies_sent)" -gt 1000
 log2=$TB_LOG_DIR/splicer-synflood-2.log
 tb_start_splicer "$cfg" "$log2" || tb_die "Splicer did not restart"
 tb_ping "$TB_NS_CLIENT" "$TB_VIP" >/dev/null || tb_die "the VIP does not answer pings after the restart"
+# Frames the kernel could not hand to the TAP's queue (DPDK reads it too slowly) never
+# reach Splicer: net_tap counts them nowhere, the kernel as the TAP's TX drops.
+tap_drops() {
+    tb_in "$TB_NS_CLIENT" ip -j -s link show dev "$TB_TAP_OUT" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
+}
+drops_before=$(tap_drops)
 flood_start
 sleep 3
 flood_stop
 sleep 1
-tb_stop_splicer
+tap_dropped=$(($(tap_drops) - drops_before))
+tb_stop_splicer INT 60
 tb_check_cmp "SIGINT: exit code 0" "$TB_SPLICER_RC" -eq 0
 o() { tb_stat "$log2" port=outside "$1"; }
 rx=$(o rx_packets)
@@ -171,7 +180,10 @@ tb_check_cmp "the rest got cookies" "$(o syn_cookies_sent)" -gt 1000
 tb_check_cmp "every frame received is a counted SYN outcome (or a ping, ARP, a SYN repeat)" \
     "$((rx - syns))" -le "$((other + 4))"
 tb_check_cmp "no SYN outcome without a frame" "$syns" -le "$rx"
-tb_check_cmp "the NIC received or counted as missed no more than hping3 sent (and the ping)" \
-    "$((rx + $(o rx_missed)))" -le "$((${sent:-0} + other + 4))"
+tb_log "the client's TAP dropped $tap_dropped of hping3's SYNs before DPDK read them"
+tb_check_cmp "every SYN hping3 sent reached the NIC or was dropped by the TAP's queue" \
+    "$((rx + $(o rx_missed) + tap_dropped))" -ge "$((${sent:-100} * 99 / 100))"
+tb_check_cmp "the NIC received, missed or the TAP dropped no more than hping3 sent (and the ping)" \
+    "$((rx + $(o rx_missed) + tap_dropped))" -le "$((${sent:-0} + other + 4))"
 tb_check_fails "no panic in the second run" grep -Eqi 'panicked|backtrace' "$log2"
 tb_finish
