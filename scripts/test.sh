@@ -4,7 +4,7 @@
 #   2. shellcheck on the shell scripts
 #   3. cargo fmt --all -- --check
 #   4. cargo clippy --workspace --all-targets -- -D warnings
-#   5. cargo test --workspace
+#   5. cargo test --workspace, then every fuzz target for 10 s (scripts/fuzz.sh)
 #   6. cargo build --release -p splicer
 #   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
 #   8. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
@@ -32,6 +32,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace"
 cargo test --workspace
+
+# Every libFuzzer target (fuzz/, docs/FUZZING.md) for 10 s, starting from the committed
+# corpus, which holds the inputs that once failed: a short campaign and a regression test.
+step "fuzz smoke: scripts/fuzz.sh --seconds 10"
+scripts/fuzz.sh --seconds 10
 
 step "cargo build --release -p splicer"
 cargo build --release -p splicer
