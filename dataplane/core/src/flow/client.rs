@@ -49,8 +49,8 @@ const CHALLENGE_ACKS_PER_SECOND: u32 = 1000;
 /// acknowledged and dropped: a lingering close, RFC 9112 §9.6, so that the client reads
 /// the answer before it learns the connection is gone). nginx's `lingering_timeout` and
 /// `lingering_time` have the same values.
-const LINGER_IDLE_MS: u64 = 5_000;
-const LINGER_MAX_MS: u64 = 30_000;
+pub(super) const LINGER_IDLE_MS: u64 = 5_000;
+pub(super) const LINGER_MAX_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -167,66 +167,6 @@ impl ClientConn {
     /// Window-scale shift Splicer uses on this leg.
     pub(super) fn our_shift(&self) -> u8 {
         self.peer_wscale.map_or(0, |_| OUR_WSCALE)
-    }
-
-    fn deadline(&self, s: &super::FlowSettings) -> u64 {
-        let by_state = match self.state {
-            State::SynReceived => self.opened_at + s.handshake_timeout,
-            State::ReadingHead => {
-                (self.head_since + s.request_timeout).min(self.last_activity + s.idle_timeout)
-            }
-            State::Waiting => self.wait_since + s.queue_timeout,
-            State::Spliced => {
-                let idle = self.last_activity + s.idle_timeout;
-                let body = self.body_deadline(s).unwrap_or(u64::MAX);
-                let send = self.send_deadline(s).unwrap_or(u64::MAX);
-                idle.min(body).min(send)
-            }
-            State::Responding if self.snd_una == self.snd_nxt => (self.last_activity
-                + LINGER_IDLE_MS * s.ticks_per_ms)
-                .min(self.wait_since + LINGER_MAX_MS * s.ticks_per_ms),
-            State::Responding => self.last_activity + s.idle_timeout,
-        };
-        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
-    }
-
-    /// When the current request's body must have arrived (while it has not): from the
-    /// head's arrival, `body_timeout` plus a second per `body_min_rate` bytes received
-    /// (the slow-body rule of Apache's mod_reqtimeout), or `body_timeout` after the
-    /// latest progress when no rate is set.
-    pub(super) fn body_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
-        let leg = self.legs.front()?;
-        if leg.body.is_complete() {
-            return None;
-        }
-        if s.body_min_rate == 0 {
-            return Some(self.last_activity + s.body_timeout);
-        }
-        let received = u64::try_from(leg.up_next - leg.up_from).unwrap_or(0);
-        let grace = received * 1000 * s.ticks_per_ms / s.body_min_rate;
-        Some(self.wait_since + s.body_timeout + grace)
-    }
-
-    /// When a client that does not read its response is given up: only while response
-    /// bytes are outstanding or its window is below one segment (a server that is slow
-    /// to answer is not the client's fault). `send_timeout` after its latest progress,
-    /// and no later than `send_timeout` after its request plus a second per
-    /// `send_min_rate` bytes it acknowledged (slow-read attacks).
-    pub(super) fn send_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
-        let leg = self.legs.front()?;
-        let stalled = self.snd_nxt > self.snd_una || self.window_low;
-        let started = leg.down_next != leg.down_from;
-        if !stalled || !started {
-            return None;
-        }
-        let progress = self.last_activity + s.send_timeout;
-        if s.send_min_rate == 0 {
-            return Some(progress);
-        }
-        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
-        let acked = u64::try_from(self.snd_una - down_start).unwrap_or(0);
-        let grace = acked * 1000 * s.ticks_per_ms / s.send_min_rate;
-        Some(progress.min(self.wait_since + s.send_timeout + grace))
     }
 
     /// The window Splicer advertises: the room left for the request head, plus the one
@@ -807,7 +747,13 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Sends the unacknowledged part of the response and the FIN.
-    fn send_response<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+    pub(super) fn send_response<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
         let ts_now = self.ts_now(now);
         let Some(conn) = self.flows.get_mut(h) else {
             return;
@@ -835,7 +781,13 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    fn send_syn_ack<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+    pub(super) fn send_syn_ack<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
         let ts_now = self.ts_now(now);
         let Some(conn) = self.flows.get_mut(h) else {
             return;
@@ -946,148 +898,6 @@ impl<P: PacketBuf> Pipeline<P> {
                     }
                 }
             }
-        }
-    }
-
-    /// Runs due connection timers.
-    pub(crate) fn flow_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
-        while let Some((at, h)) = self.timers.pop_due(now) {
-            let s = self.settings.flow;
-            let is_server = match self.flows.conn_mut(h) {
-                None => continue,
-                Some(Conn::Client(c)) if c.scheduled != at => continue,
-                Some(Conn::Server(sc)) if sc.scheduled != at => continue,
-                Some(Conn::Client(c)) => {
-                    c.scheduled = 0;
-                    if c.deadline(&s) > now {
-                        self.reschedule(h);
-                        continue;
-                    }
-                    false
-                }
-                Some(Conn::Server(sc)) => {
-                    sc.scheduled = 0;
-                    if sc.deadline(&s) > now {
-                        self.reschedule_any(h);
-                        continue;
-                    }
-                    true
-                }
-            };
-            if is_server {
-                self.server_timer(h, now, sink);
-            } else {
-                self.client_timer(h, now, sink);
-            }
-        }
-    }
-
-    /// Runs a due timer of a client connection.
-    fn client_timer<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
-        let s = self.settings.flow;
-        let Some(conn) = self.flows.get_mut(h) else {
-            return;
-        };
-        let port = self.topology.route(conn.key.client).map_or(0, |(p, _)| p);
-        match conn.state {
-            State::SynReceived if now >= conn.opened_at + s.handshake_timeout => {
-                self.counters.inc(port, Counter::HandshakeTimeouts);
-                self.close(h);
-                return;
-            }
-            State::SynReceived => {
-                conn.tries += 1;
-                conn.rto *= 2;
-                conn.retransmit_at = Some(now + conn.rto);
-                self.counters.inc(port, Counter::TcpRetransmits);
-                self.send_syn_ack(port, h, now, sink);
-            }
-            State::ReadingHead if now >= conn.last_activity + s.idle_timeout => {
-                self.counters.inc(port, Counter::ClientIdleTimeouts);
-                self.send_flags(port, h, tcp::flags::RST, now, sink);
-                self.close(h);
-                return;
-            }
-            State::ReadingHead => {
-                self.counters.inc(port, Counter::RequestTimeouts);
-                self.respond(port, h, 408, now, sink);
-            }
-            State::Waiting => {
-                conn.pending = None;
-                self.counters.inc(port, Counter::QueueTimeouts);
-                self.counters.inc(port, Counter::HttpNoServer);
-                let v = conn.service.virtual_index;
-                self.counters.inc_virtual(v, VirtualCounter::NoServer);
-                self.respond(port, h, 503, now, sink);
-            }
-            State::Spliced => {
-                if conn.body_deadline(&s).is_some_and(|d| d <= now) {
-                    self.counters.inc(port, Counter::BodyTimeouts);
-                    return self.splice_abort(port, h, 408, false, now, sink);
-                }
-                if conn.send_deadline(&s).is_some_and(|d| d <= now) {
-                    // A reader that stalls is how slow-read attacks look: its server
-                    // connection is reset rather than drained (draining would have the
-                    // server send the rest of a response nobody reads, at full speed).
-                    self.counters.inc(port, Counter::SendTimeouts);
-                    return self.splice_reset(port, h, now, sink);
-                }
-                self.counters.inc(port, Counter::ClientIdleTimeouts);
-                // The server connection drains the rest of the response (or is reset
-                // when the request never fully reached it).
-                self.send_flags(port, h, tcp::flags::RST, now, sink);
-                self.close(h);
-                return;
-            }
-            State::Responding if conn.retransmit_at.is_some_and(|r| r <= now) => {
-                if conn.tries >= MAX_RETRIES {
-                    self.counters.inc(port, Counter::RetransmitTimeouts);
-                    self.send_flags(port, h, tcp::flags::RST, now, sink);
-                    self.close(h);
-                    return;
-                }
-                conn.tries += 1;
-                conn.rto *= 2;
-                conn.retransmit_at = Some(now + conn.rto);
-                self.counters.inc(port, Counter::TcpRetransmits);
-                self.send_response(port, h, now, sink);
-            }
-            State::Responding => {
-                // Everything acknowledged, the client never sent its FIN.
-                self.counters.inc(port, Counter::LingerTimeouts);
-                self.send_flags(port, h, tcp::flags::RST, now, sink);
-                self.close(h);
-                return;
-            }
-        }
-        self.reschedule(h);
-    }
-
-    /// Makes sure a timer entry fires no later than the connection's deadline. A deadline
-    /// that moved later (activity on the connection) pushes nothing: the pending entry
-    /// fires early, finds the deadline in the future and schedules it then, so a busy
-    /// connection costs one heap entry, not one per segment.
-    pub(super) fn reschedule(&mut self, h: Handle) {
-        self.reschedule_any(h)
-    }
-
-    /// [`Pipeline::reschedule`] for a connection of either leg.
-    pub(super) fn reschedule_any(&mut self, h: Handle) {
-        let s = self.settings.flow;
-        let (at, scheduled) = match self.flows.conn_mut(h) {
-            Some(Conn::Client(c)) => {
-                let at = c.deadline(&s);
-                (at, &mut c.scheduled)
-            }
-            Some(Conn::Server(sc)) => {
-                let at = sc.deadline(&s);
-                (at, &mut sc.scheduled)
-            }
-            None => return,
-        };
-        if *scheduled == 0 || at < *scheduled {
-            *scheduled = at;
-            self.timers.schedule(at, h);
         }
     }
 

@@ -12,13 +12,16 @@
 //! worker is therefore fixed by configuration.
 
 mod client;
+mod deadlines;
 mod handshake;
 mod listing;
 mod pool;
 mod reconfigure;
+mod reshape;
 mod segment;
 mod server;
 mod splice;
+mod splice_end;
 mod table;
 mod timers;
 

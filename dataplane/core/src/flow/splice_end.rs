@@ -1,0 +1,254 @@
+//! How a splice ends: the response delivered and acknowledged (the server connection
+//! back to its pool, or closed when it cannot be trusted with another request), the
+//! request given up (bad body, the client's FIN mid-body, `body_timeout`), or a peer
+//! lost (the server resetting or closing before or during its response, the client
+//! going away while the server still answers).
+
+use super::client::{Leg, State};
+use super::server::SState;
+use super::table::Handle;
+use crate::counters::{Counter, RealCounter};
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
+use splicer_wire::tcp::{self, SeqNumber};
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// A bad request body: 400 when the server has not answered yet, else a reset.
+    /// The server connection is reset either way (it holds half a request).
+    pub(super) fn splice_bad_body<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
+        sink.discard(pkt);
+        self.splice_abort(port, h, 400, false, now, sink);
+    }
+
+    /// Gives up the request of a spliced client whose body cannot complete (bad
+    /// framing, the client's FIN mid-body, `body_timeout`): the server connection is
+    /// reset (it holds part of a request and must never carry another), the client gets
+    /// `status` and a FIN when no response byte has reached it yet, else a reset (a
+    /// response cut in the middle must not look complete). `fin`: the client's FIN ends
+    /// the segment and is acknowledged with the answer.
+    pub(super) fn splice_abort<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        fin: bool,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.pop_front() else {
+            return;
+        };
+        let answered = leg.down_next != leg.down_from;
+        c.state = State::ReadingHead;
+        c.rcv_nxt = leg.up_next + usize::from(fin);
+        c.fin_received |= fin;
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            s.client = None;
+        }
+        let sport = self.peer_port(leg.server, port);
+        self.server_close(sport, leg.server, true, now, sink);
+        if answered {
+            self.send_flags(port, h, tcp::flags::RST, now, sink);
+            self.close(h);
+        } else {
+            self.respond(port, h, status, now, sink);
+        }
+    }
+
+    /// The response on client `h`'s current leg is complete and acknowledged: release
+    /// the server connection and go on with the client connection.
+    pub(super) fn finish_leg<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.pop_front() else {
+            return;
+        };
+        let end = leg.response_end.unwrap_or(leg.down_next);
+        let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
+        c.snd_una = end_client;
+        c.snd_nxt = end_client;
+        c.response_start = end_client;
+        if leg.up_next > c.rcv_nxt {
+            c.rcv_nxt = leg.up_next;
+        }
+        let client_fin = c.fin_received;
+        self.counters.inc(port, Counter::ResponsesComplete);
+        // A response that ended before its request body did (an early 405/413/401, a
+        // final status to `Expect: 100-continue`, a server that stopped reading): the
+        // rest of the body is still on its way to this server connection, and a server
+        // is free to read it or not (RFC 9112 §9.6). Handing the connection to another
+        // client now would put that client's request behind the body's tail: the server
+        // would read one as part of the other (a desync, the root of request smuggling).
+        // So the connection is reset, never reused, and the client is closed after the
+        // response: Splicer's FIN follows it, and whatever the client still sends is
+        // acknowledged and dropped (a lingering close) so the client reads the response
+        // before it learns that the connection is gone.
+        let early = !leg.body.is_complete();
+        if early {
+            self.counters.inc(port, Counter::EarlyResponses);
+        }
+        let mut reusable = !leg.spoiled && !early;
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            reusable &= s.reusable();
+            s.rcv_nxt = end + usize::from(s.fin_received);
+            s.client = None;
+            leg.settle_server_send(s);
+        }
+        let sport = self.peer_port(leg.server, port);
+        if reusable {
+            // Splicer acknowledges the response on the client's behalf; the client has
+            // acknowledged it to Splicer already.
+            self.send_server_flags(sport, leg.server, 0, now, sink);
+            self.server_free(sport, leg.server, now, sink);
+        } else {
+            self.server_close(sport, leg.server, early, now, sink);
+        }
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        if leg.keep_alive && reusable && !client_fin {
+            c.state = State::ReadingHead;
+            c.head_since = now;
+            if !c.head.is_empty() {
+                // The next request arrived with the end of the last one.
+                self.client_read_head(port, h, now, sink);
+            }
+            self.reschedule(h);
+        } else {
+            if !leg.keep_alive {
+                self.counters.inc(port, Counter::ClientsClosedAfterResponse);
+            }
+            self.respond(port, h, 0, now, sink);
+        }
+    }
+
+    /// The server reset, failed or cut the response short mid-splice; a server error of
+    /// the real. A client that has not received a byte of the response yet gets
+    /// `status` (502 for a server that closed or reset, 504 for one given up) and a FIN,
+    /// as HAProxy and nginx answer; one that has is reset, so that a response cut in the
+    /// middle never looks complete.
+    pub(super) fn splice_server_lost<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        // The real the current leg was routed to (set when its request was).
+        if let (false, Some(real)) = (c.legs.is_empty(), c.last_real) {
+            self.counters.inc_real(real, RealCounter::ServerErrors);
+        }
+        let unanswered = c.legs.front().is_some_and(|l| l.down_next == l.down_from);
+        if !unanswered {
+            return self.splice_reset(port, h, now, sink);
+        }
+        let leg = c.legs.pop_front().expect("checked above");
+        c.rcv_nxt = leg.up_next;
+        c.state = State::ReadingHead;
+        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        self.counters.inc(cport, Counter::BadGateway);
+        if let Some(s) = self.flows.server_mut(leg.server) {
+            if s.state == SState::Busy {
+                s.client = None;
+                let reset = !s.fin_received;
+                let sport = self.peer_port(leg.server, port);
+                self.server_close(sport, leg.server, reset, now, sink);
+            }
+        }
+        self.respond(cport, h, status, now, sink);
+    }
+
+    /// Resets a spliced client and its busy server connection.
+    pub(super) fn splice_reset<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let server = c.legs.pop_front().map(|l| l.server);
+        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        self.send_flags(cport, h, tcp::flags::RST, now, sink);
+        self.close(h);
+        if let Some(sh) = server {
+            if let Some(s) = self.flows.server_mut(sh) {
+                if s.state == SState::Busy {
+                    s.client = None;
+                    // A server that only closed gets Splicer's FIN; one still open, a RST.
+                    let reset = !s.fin_received;
+                    self.server_close(port, sh, reset, now, sink);
+                }
+            }
+        }
+    }
+
+    /// The client of a spliced connection went away (RST, timeout): the server
+    /// connection drains the rest of the response, or is reset if the request never
+    /// fully reached it.
+    pub(crate) fn splice_client_lost<S: Sink<P>>(&mut self, leg: &Leg, now: u64, sink: &mut S) {
+        let sh = leg.server;
+        let Some(s) = self.flows.server_mut(sh) else {
+            return;
+        };
+        if s.state != SState::Busy {
+            return;
+        }
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        s.client = None;
+        if !leg.body.is_complete() || leg.spoiled {
+            return self.server_close(port, sh, true, now, sink);
+        }
+        s.state = SState::Draining;
+        s.since = now;
+        s.rcv_nxt = leg.down_next;
+        leg.settle_server_send(s);
+        self.counters.inc(port, Counter::DrainStarted);
+        if let Some(end) = leg.response_end {
+            s.rcv_nxt = end;
+            self.send_server_flags(port, sh, 0, now, sink);
+            if self.flows.server_mut(sh).is_some_and(|s| s.reusable()) {
+                self.counters.inc(port, Counter::DrainCompleted);
+                return self.server_free(port, sh, now, sink);
+            }
+            return self.server_close(port, sh, false, now, sink);
+        }
+        // ACK what was forwarded: the client that should have is gone.
+        self.send_server_flags(port, sh, 0, now, sink);
+        self.reschedule_any(sh);
+    }
+}
+
+impl Leg {
+    /// The server leg's send sequence after this leg: the request body bytes the client
+    /// sent through the splice count as sent on the server connection.
+    pub(super) fn settle_server_send(&self, s: &mut super::server::ServerConn) {
+        let next = SeqNumber(self.up_next.0.wrapping_add(self.up_delta));
+        if next > s.snd_nxt {
+            s.snd_nxt = next;
+        }
+        if s.snd_una < s.snd_nxt {
+            s.snd_una = s.snd_nxt;
+        }
+        s.out_start = s.snd_nxt;
+        s.out.clear();
+        s.retransmit_at = None;
+    }
+}
