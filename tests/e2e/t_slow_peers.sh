@@ -87,6 +87,11 @@ for f in slowloris slowbody slowread; do
         grep -E 'service available|closed|connected|pending' | tail -n 4 | tr -s ' \n' ' ')"
 done
 
+# A challenge ACK that a peer's RST cannot answer would make the two trade them at the
+# rate limit (RFC 5961 §7): the attackers' resets must close their connections at once.
+tb_check_cmp "no challenge-ACK storm (tcp_challenge_acks_limited)" \
+    "$(stat_of "$log" tcp_challenge_acks_limited)" -eq 0
+
 # The attackers give up (slowhttptest's -l 25); what is left is the pools.
 sleep 8
 tb_ctl show stats >"$TB_LOG_DIR/slow-peers-stats.txt" 2>&1
