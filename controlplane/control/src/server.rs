@@ -22,7 +22,6 @@ use splicer_cli::{metrics, LogLevel, Response};
 use splicer_config::Dataplane;
 use splicer_dataplane::Gauge;
 use splicer_wire::EthernetAddress;
-use std::cell::Cell;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
@@ -277,7 +276,8 @@ impl SlowClients {
 struct Deadlined<'a, S> {
     stream: &'a S,
     deadline: Instant,
-    expired: Cell<bool>,
+    /// The deadline passed while the client still had to send or take something.
+    expired: bool,
 }
 
 /// A socket whose blocking timeouts can be set.
@@ -304,15 +304,15 @@ impl<'a, S: Timeouts> Deadlined<'a, S> {
         Deadlined {
             stream,
             deadline: Instant::now() + CLIENT_TIMEOUT,
-            expired: Cell::new(false),
+            expired: false,
         }
     }
 
     /// Sets the socket's timeouts to what is left; an error once nothing is.
-    fn arm(&self) -> std::io::Result<()> {
+    fn arm(&mut self) -> std::io::Result<()> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            self.expired.set(true);
+            self.expired = true;
             return Err(ErrorKind::TimedOut.into());
         }
         self.stream.set_timeouts(left)
@@ -324,7 +324,7 @@ impl<'a, S: Timeouts> Deadlined<'a, S> {
     }
 
     fn served(&self) -> Served {
-        if self.expired.get() || Instant::now() >= self.deadline {
+        if self.expired || Instant::now() >= self.deadline {
             Served::TimedOut
         } else {
             Served::Done

@@ -64,15 +64,12 @@ pub(crate) struct Watch {
 impl Watch {
     /// A watch that counts from the current totals (nothing before start-up is news).
     pub(crate) fn new(workers: &[Arc<WorkerCounters>], now: Instant) -> Self {
-        let limits = WATCHED
-            .iter()
-            .map(|&(c, _)| {
-                let t = total(workers, c);
-                Limit {
-                    seen: t,
-                    logged: t,
-                    logged_at: None,
-                }
+        let limits = watched_totals(workers)
+            .into_iter()
+            .map(|t| Limit {
+                seen: t,
+                logged: t,
+                logged_at: None,
             })
             .collect();
         Watch {
@@ -87,8 +84,7 @@ impl Watch {
             return;
         }
         self.next_check = now + CHECK_INTERVAL;
-        let totals: Vec<u64> = WATCHED.iter().map(|&(c, _)| total(workers, c)).collect();
-        for line in self.check(&totals, now) {
+        for line in self.check(&watched_totals(workers), now) {
             tracing::warn!(target: "splicer::limits", "{line}");
         }
     }
@@ -125,9 +121,14 @@ impl Watch {
     }
 }
 
-/// A counter summed over every worker and port.
-fn total(workers: &[Arc<WorkerCounters>], c: Counter) -> u64 {
-    workers.iter().map(|w| w.snapshot().get(c)).sum()
+/// The watched counters summed over every worker and port, in [`WATCHED`] order: one
+/// snapshot of each worker.
+fn watched_totals(workers: &[Arc<WorkerCounters>]) -> Vec<u64> {
+    let snapshots: Vec<_> = workers.iter().map(|w| w.snapshot()).collect();
+    WATCHED
+        .iter()
+        .map(|&(c, _)| snapshots.iter().map(|s| s.get(c)).sum())
+        .collect()
 }
 
 #[cfg(test)]

@@ -141,11 +141,9 @@ pub(crate) struct ClientConn {
     /// `queue_timeout`, `body_timeout` and `send_timeout`), or when Splicer answered
     /// (Responding: the clock of the lingering close).
     pub(super) wait_since: u64,
-    /// The client's latest receive window is below one segment of ours (a reader that
-    /// holds its response back: `send_timeout` applies).
-    pub(super) window_low: bool,
-    /// The client's latest receive window in bytes (a spliced client's, for the
-    /// duplicate ACKs Splicer sends its server on its behalf).
+    /// The client's latest receive window in bytes: below one segment of ours it holds
+    /// its response back (`send_timeout` applies); a spliced client's goes into the
+    /// duplicate ACKs Splicer sends its server on its behalf.
     pub(super) peer_window: u32,
     pub(super) last_activity: u64,
     pub(super) retransmit_at: Option<u64>,
@@ -167,6 +165,17 @@ impl ClientConn {
     /// Window-scale shift Splicer uses on this leg.
     pub(super) fn our_shift(&self) -> u8 {
         self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+    }
+
+    /// A window field of this client's, in bytes.
+    pub(super) fn scaled_window(&self, field: u16) -> u32 {
+        u32::from(field) << self.peer_wscale.unwrap_or(0)
+    }
+
+    /// Whether the client's latest window is below one segment of ours: a reader that
+    /// holds its response back as surely as one that stops acknowledging.
+    pub(super) fn window_low(&self) -> bool {
+        self.peer_window < u32::from(self.peer_mss)
     }
 
     /// The window Splicer advertises: the room left for the request head, plus the one
@@ -428,7 +437,6 @@ impl<P: PacketBuf> Pipeline<P> {
             opened_at: now,
             head_since: now,
             wait_since: now,
-            window_low: false,
             peer_window: 0,
             last_activity: now,
             retransmit_at: Some(now + rto),
@@ -528,7 +536,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 return self.send_flags(port, h, 0, now, sink);
             }
-            conn.peer_window = u32::from(seg.window) << conn.peer_wscale.unwrap_or(0);
+            conn.peer_window = conn.scaled_window(seg.window);
             if ack > conn.snd_una {
                 conn.snd_una = ack;
                 conn.last_activity = now;

@@ -12,7 +12,7 @@ use super::table::{Conn, Handle};
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::tcp;
 
 impl ClientConn {
     pub(super) fn deadline(&self, s: &super::FlowSettings) -> u64 {
@@ -60,7 +60,7 @@ impl ClientConn {
     /// `send_min_rate` bytes it acknowledged (slow-read attacks).
     pub(super) fn send_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
         let leg = self.legs.front()?;
-        let stalled = self.snd_nxt > self.snd_una || self.window_low;
+        let stalled = self.snd_nxt > self.snd_una || self.window_low();
         let started = leg.down_next != leg.down_from;
         if !stalled || !started {
             return None;
@@ -69,8 +69,7 @@ impl ClientConn {
         if s.send_min_rate == 0 {
             return Some(progress);
         }
-        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
-        let acked = u64::try_from(self.snd_una - down_start).unwrap_or(0);
+        let acked = u64::try_from(self.snd_una - leg.down_start()).unwrap_or(0);
         let grace = acked * 1000 * s.ticks_per_ms / s.send_min_rate;
         Some(progress.min(self.wait_since + s.send_timeout + grace))
     }

@@ -77,55 +77,33 @@ impl<P: PacketBuf> Pipeline<P> {
 /// the IPv4 length and both checksums are redone. Rare (the next request arriving with
 /// the end of a body, a FIN Splicer handles itself), so a full checksum is fine.
 pub(super) fn trim<P: PacketBuf>(pkt: &mut P, keep: usize, fin: bool) -> bool {
-    let frame = pkt.data_mut();
-    let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
-        return false;
-    };
-    let ip_len = ip.header_len();
-    let total = usize::from(ip.total_len());
-    let tcp_start = L3_OFFSET + ip_len;
-    let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
-        return false;
-    };
-    let hdr = t.header_len();
-    let (seq, mut flags) = (t.seq_number(), t.flags());
-    if fin {
-        flags &= !tcp::flags::FIN;
-    }
-    let end = tcp_start + hdr + keep.min(total - ip_len - hdr);
-    finish_piece(&mut frame[..end], ip_len, seq, flags);
-    // Bytes cut off that stay as Ethernet padding are zeroed, not sent.
-    let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
-    frame[end..padded].fill(0);
-    pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
+    reshape(pkt, 0..keep, fin, false)
 }
 
 /// Turns a client segment into a zero-window probe: no payload, no FIN, its seq one
 /// below where its data started (RFC 9293 §3.8.6.1: an unacceptable segment that the
 /// receiver answers with an ACK carrying its window).
 pub(super) fn as_probe<P: PacketBuf>(pkt: &mut P) -> bool {
-    let frame = pkt.data_mut();
-    let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
-        return false;
-    };
-    let ip_len = ip.header_len();
-    let total = usize::from(ip.total_len());
-    let tcp_start = L3_OFFSET + ip_len;
-    let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
-        return false;
-    };
-    let (seq, flags) = (t.seq_number(), t.flags() & !tcp::flags::FIN);
-    let end = tcp_start + t.header_len();
-    finish_piece(&mut frame[..end], ip_len, seq - 1, flags);
-    let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
-    frame[end..padded].fill(0);
-    pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
+    reshape(pkt, 0..0, true, true)
 }
 
 /// Cuts the first `cut` payload bytes off a forwarded segment (its seq moves on by as
 /// many), moving the rest forward in the buffer; lengths and both checksums are redone.
 /// Rare (a client retransmission that reaches back into the head Splicer sent itself).
 pub(super) fn trim_front<P: PacketBuf>(pkt: &mut P, cut: usize) -> bool {
+    reshape(pkt, cut..usize::MAX, false, false)
+}
+
+/// Keeps the payload bytes `keep` (clamped to the payload) of the one segment in `pkt`,
+/// moved to the start of the payload; the seq becomes that of the first byte kept (one
+/// less for a `probe`), the FIN is cleared when `clear_fin`. Bytes cut off that stay as
+/// Ethernet padding are zeroed, not sent. False when the frame holds no whole segment.
+fn reshape<P: PacketBuf>(
+    pkt: &mut P,
+    keep: std::ops::Range<usize>,
+    clear_fin: bool,
+    probe: bool,
+) -> bool {
     let frame = pkt.data_mut();
     let Ok(ip) = ipv4::Packet::new_checked(&frame[L3_OFFSET..]) else {
         return false;
@@ -136,16 +114,23 @@ pub(super) fn trim_front<P: PacketBuf>(pkt: &mut P, cut: usize) -> bool {
     let Ok(t) = tcp::Packet::new_checked(&frame[tcp_start..L3_OFFSET + total]) else {
         return false;
     };
-    let (seq, flags) = (t.seq_number(), t.flags());
+    let (seq, mut flags) = (t.seq_number(), t.flags());
+    if clear_fin {
+        flags &= !tcp::flags::FIN;
+    }
     let start = tcp_start + t.header_len();
-    let end = L3_OFFSET + total;
-    let cut = cut.min(end - start);
-    frame.copy_within(start + cut..end, start);
-    let new_end = end - cut;
-    finish_piece(&mut frame[..new_end], ip_len, seq + cut, flags);
-    let padded = new_end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
-    frame[new_end..padded].fill(0);
-    pkt.resize(new_end.max(crate::transmit::MIN_FRAME_LEN))
+    let len = L3_OFFSET + total - start;
+    let from = keep.start.min(len);
+    let to = keep.end.clamp(from, len);
+    if from > 0 {
+        frame.copy_within(start + from..start + to, start);
+    }
+    let end = start + (to - from);
+    let seq = if probe { seq + from - 1 } else { seq + from };
+    finish_piece(&mut frame[..end], ip_len, seq, flags);
+    let padded = end.max(crate::transmit::MIN_FRAME_LEN).min(frame.len());
+    frame[end..padded].fill(0);
+    pkt.resize(end.max(crate::transmit::MIN_FRAME_LEN))
 }
 
 /// Sets the lengths, seq and flags of a frame holding one whole segment and recomputes

@@ -289,12 +289,12 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         if seg.rst() {
-            // RFC 5961 §3.2: only a RST at exactly the next expected byte resets; one
-            // elsewhere in the window gets a challenge ACK (a real peer answers it with
-            // a RST at the right number), one outside it is dropped.
-            // The client may take any ACK it saw as the next expected byte: Splicer's
-            // own of the head (and of body bytes that came with it), or the server's
-            // of the body so far, relayed: anything from the start of the body on.
+            // RFC 5961 §3.2 resets only at the next expected byte; here the client may
+            // take any ACK it saw for that: Splicer's own of the head (and of body bytes
+            // that came with it), or the server's of the body so far, relayed: anything
+            // from the start of the body on. A RST elsewhere in the window gets a
+            // challenge ACK (a real peer answers it with a RST in that range), one
+            // outside it is dropped.
             if seg.seq >= leg.up_from.min(c.rcv_nxt) && seg.seq <= leg.up_next {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
@@ -324,7 +324,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
-        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        let down_start = leg.down_start();
         if let Some(ack) = seg.ack {
             if ack > c.snd_nxt {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -335,15 +335,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 c.snd_una = ack;
                 c.last_activity = now;
             }
-            // A reader whose window stays below one segment holds its response back as
-            // surely as one that stops acknowledging (slow-read attacks).
-            let window = u32::from(seg.window) << c.peer_wscale.unwrap_or(0);
-            c.peer_window = window;
-            let low = window < u32::from(c.peer_mss);
-            if c.window_low && !low {
+            // A window that opens past one segment is progress too (slow-read attacks
+            // hold it below).
+            let was_low = c.window_low();
+            c.peer_window = c.scaled_window(seg.window);
+            if was_low && !c.window_low() {
                 c.last_activity = now;
             }
-            c.window_low = low;
         }
         // A stall (bytes outstanding, a closed window) brings the deadline forward.
         self.reschedule(h);
@@ -505,11 +503,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let mut o = Outgoing::from_conn(c, c.snd_nxt, 0, ts_now);
-        o.ack = Some(if s.snd_una <= leg.head_end {
-            leg.up_from
-        } else {
-            SeqNumber(s.snd_una.0.wrapping_sub(leg.up_delta))
-        });
+        o.ack = Some(leg.server_ack_to_client(s.snd_una));
         let window = s.peer_window >> c.our_shift();
         o.window = window.min(u32::from(u16::MAX)) as u16;
         self.emit(port, &o, &[], now, sink);
@@ -534,14 +528,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(leg) = c.legs.front().copied() else {
             return;
         };
-        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
-        let relayed = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
-        let mut o = s.outgoing(relayed.max(s.snd_nxt), 0, ts_now);
-        o.ack = Some(if c.snd_una > down_start {
-            SeqNumber(c.snd_una.0.wrapping_sub(leg.down_delta))
-        } else {
-            leg.down_from
-        });
+        let mut o = s.outgoing(leg.relayed_end().max(s.snd_nxt), 0, ts_now);
+        o.ack = Some(leg.client_ack_to_server(c.snd_una));
         if c.peer_window == 0 {
             // The client's window is not known yet (or is closed): a duplicate ACK
             // would tell the server to stop; its own timer recovers instead.
@@ -584,8 +572,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
             // section 3.10.7.4); relayed, it would acknowledge to the client bytes it
             // never sent, and the client would drop the segment with its data.
-            let relayed = SeqNumber(leg.up_next.0.wrapping_add(leg.up_delta));
-            let sent = relayed.max(s.snd_nxt) + usize::from(leg.client_fin.is_some());
+            let sent = leg.relayed_end().max(s.snd_nxt) + usize::from(leg.client_fin.is_some());
             if ack > sent {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 sink.discard(pkt);
@@ -726,20 +713,14 @@ impl<P: PacketBuf> Pipeline<P> {
         let s_peer_shift = s.peer_wscale.unwrap_or(0);
         let (translation, ts, dst, mss, sack_ok);
         let head_end = leg.head_end;
-        let down_start = SeqNumber(leg.down_from.0.wrapping_add(leg.down_delta));
+        let down_start = leg.down_start();
         match way {
             Way::Up => {
                 translation = Translation {
                     src: (s.key.vip, s.key.vip_port),
                     dst: (s.key.client, s.key.client_port),
                     seq: Some(SeqNumber(seq.0.wrapping_add(leg.up_delta))),
-                    ack: ack.map(|a| {
-                        if a <= down_start {
-                            leg.down_from
-                        } else {
-                            SeqNumber(a.0.wrapping_sub(leg.down_delta))
-                        }
-                    }),
+                    ack: ack.map(|a| leg.client_ack_to_server(a)),
                     window: Some(rewrite::rescale(window, c_peer_shift, s.our_shift())),
                 };
                 ts = leg.ts_up;
@@ -748,13 +729,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 sack_ok = s.sack_ok;
             }
             Way::Down => {
-                let mut out_ack = ack.map(|a| {
-                    if a <= head_end {
-                        leg.up_from
-                    } else {
-                        SeqNumber(a.0.wrapping_sub(leg.up_delta))
-                    }
-                });
+                let mut out_ack = ack.map(|a| leg.server_ack_to_client(a));
                 if let (Some(a), Some(fin)) = (out_ack, leg.client_fin) {
                     if a >= fin {
                         out_ack = Some(fin + 1);
@@ -856,6 +831,39 @@ impl<P: PacketBuf> Pipeline<P> {
             None => return fallback,
         };
         self.topology.route(peer).map_or(fallback, |(p, _)| p)
+    }
+}
+
+impl Leg {
+    /// Where the response starts in the client's sequence space.
+    pub(super) fn down_start(&self) -> SeqNumber {
+        SeqNumber(self.down_from.0.wrapping_add(self.down_delta))
+    }
+
+    /// The end of what the server leg has been sent for this request (the head, then
+    /// the client's body bytes relayed), in the server leg's space.
+    pub(super) fn relayed_end(&self) -> SeqNumber {
+        SeqNumber(self.up_next.0.wrapping_add(self.up_delta))
+    }
+
+    /// A client's ACK of response bytes, in the server leg's space (an ACK of nothing
+    /// past the response's start acknowledges its start).
+    fn client_ack_to_server(&self, ack: SeqNumber) -> SeqNumber {
+        if ack <= self.down_start() {
+            self.down_from
+        } else {
+            SeqNumber(ack.0.wrapping_sub(self.down_delta))
+        }
+    }
+
+    /// A server's ACK of request bytes, in the client's space (an ACK of the head
+    /// Splicer sent itself acknowledges the start of the body).
+    fn server_ack_to_client(&self, ack: SeqNumber) -> SeqNumber {
+        if ack <= self.head_end {
+            self.up_from
+        } else {
+            SeqNumber(ack.0.wrapping_sub(self.up_delta))
+        }
     }
 }
 

@@ -160,7 +160,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let leg = c.legs.pop_front().expect("checked above");
         c.rcv_nxt = leg.up_next;
         c.state = State::ReadingHead;
-        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        let cport = self.peer_port(h, port);
         self.counters.inc(cport, Counter::BadGateway);
         if let Some(s) = self.flows.server_mut(leg.server) {
             if s.state == SState::Busy {
@@ -185,7 +185,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let server = c.legs.pop_front().map(|l| l.server);
-        let cport = self.topology.route(c.key.client).map_or(port, |(p, _)| p);
+        let cport = self.peer_port(h, port);
         self.send_flags(cport, h, tcp::flags::RST, now, sink);
         self.close(h);
         if let Some(sh) = server {
@@ -240,7 +240,7 @@ impl Leg {
     /// The server leg's send sequence after this leg: the request body bytes the client
     /// sent through the splice count as sent on the server connection.
     pub(super) fn settle_server_send(&self, s: &mut super::server::ServerConn) {
-        let next = SeqNumber(self.up_next.0.wrapping_add(self.up_delta));
+        let next = self.relayed_end();
         if next > s.snd_nxt {
             s.snd_nxt = next;
         }
