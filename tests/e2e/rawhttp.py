@@ -39,44 +39,44 @@ import threading
 import time
 
 
-def statuses(data):
-    """The status codes of the responses in data, framed by their heads (Content-Length,
-    chunked, no body for 1xx/204/304; anything else runs to the end). A request sent with
-    HEAD would confuse it: the tests do not send HEAD with this client."""
-    codes = []
+def frames(data, head_first=False):
+    """The responses at the start of data, in order: (status, X-Server value or None,
+    complete), framed by their heads (Content-Length, chunked, no body for 1xx/204/304;
+    anything else runs until the close, so never complete). The walk stops after the
+    first response that is not complete. head_first: the first final response answers a
+    HEAD (no body, whatever its head says)."""
     pos = 0
+    final_seen = False
     while pos < len(data):
         m = re.match(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r\n", data[pos:])
         end = data.find(b"\r\n\r\n", pos)
         if not m or end < 0:
-            break
+            return
         code = int(m.group(1))
-        codes.append("%03d" % code)
         head = data[pos:end].decode("latin-1").lower()
-        pos = end + 4
-        if code < 200 or code in (204, 304):
-            continue
-        length = re.search(r"\r\ncontent-length:[ \t]*(\d+)", head)
-        if re.search(r"\r\ntransfer-encoding:[^\r]*chunked", head):
-            while True:
-                line_end = data.find(b"\r\n", pos)
-                if line_end < 0:
-                    return codes
-                size = int(data[pos:line_end].split(b";")[0].strip() or b"0", 16)
-                pos = line_end + 2
-                if size == 0:
-                    trailer_end = data.find(b"\r\n", pos)
-                    while trailer_end > pos:  # trailer fields
-                        pos = trailer_end + 2
-                        trailer_end = data.find(b"\r\n", pos)
-                    pos = (trailer_end + 2) if trailer_end >= 0 else len(data)
-                    break
-                pos += size + 2
-        elif length:
-            pos += int(length.group(1))
+        server = re.search(r"\r\nx-server:[ \t]*([^\r]*)", head)
+        server = server.group(1).strip() if server else None
+        body = end + 4
+        if code < 200 or code in (204, 304) or (head_first and not final_seen):
+            nxt = body
+        elif re.search(r"\r\ntransfer-encoding:[^\r]*chunked", head):
+            nxt = chunked_end(data, body)
         else:
-            break  # the body runs until the connection closes
-    return codes
+            length = re.search(r"\r\ncontent-length:[ \t]*(\d+)", head)
+            nxt = body + int(length.group(1)) if length else None
+        final_seen |= code >= 200
+        complete = nxt is not None and nxt <= len(data)
+        yield code, server, complete
+        if not complete:
+            return
+        pos = nxt
+
+
+def statuses(data):
+    """The status codes of the responses in data (100s included), the last one even if
+    its body has not fully arrived. A request sent with HEAD would confuse it: the tests
+    do not send HEAD with this client."""
+    return ["%03d" % code for code, _, _ in frames(data)]
 
 
 def chunked_end(data, pos):
@@ -104,36 +104,15 @@ def chunked_end(data, pos):
 
 
 def responses(data, head_first=False):
-    """The complete responses at the start of data: a list of (status, X-Server value or
-    None), framed as statuses() frames them; a response whose body has not fully arrived
-    (or runs until the close) is not counted. head_first: the first answers a HEAD (no
-    body, whatever its head says)."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        m = re.match(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r\n", data[pos:])
-        end = data.find(b"\r\n\r\n", pos)
-        if not m or end < 0:
-            break
-        code = int(m.group(1))
-        head = data[pos:end].decode("latin-1").lower()
-        server = re.search(r"\r\nx-server:[ \t]*([^\r]*)", head)
-        server = server.group(1).strip() if server else None
-        body = end + 4
-        if code < 200 or code in (204, 304) or (head_first and not out):
-            pos = body
-        elif re.search(r"\r\ntransfer-encoding:[^\r]*chunked", head):
-            pos = chunked_end(data, body)
-            if pos is None:
-                break
-        else:
-            length = re.search(r"\r\ncontent-length:[ \t]*(\d+)", head)
-            if not length or body + int(length.group(1)) > len(data):
-                break
-            pos = body + int(length.group(1))
-        if code >= 200:
-            out.append(("%03d" % code, server))
-    return out
+    """The complete final responses at the start of data: a list of (status, X-Server
+    value or None), framed as frames() frames them; a response whose body has not fully
+    arrived (or runs until the close) is not counted. head_first: the first answers a
+    HEAD (no body, whatever its head says)."""
+    return [
+        ("%03d" % code, server)
+        for code, server, complete in frames(data, head_first)
+        if complete and code >= 200
+    ]
 
 
 def exchange(host, port, pieces, want, wait=3.0):
