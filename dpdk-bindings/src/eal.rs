@@ -77,6 +77,33 @@ impl Eal {
         Ok(Eal { _private: () })
     }
 
+    /// Blocks SIGIO in the calling thread, so that the kernel delivers it to another
+    /// thread of the process.
+    ///
+    /// DPDK's `net_tap` has the kernel raise SIGIO for every frame written to a TAP (its
+    /// receive burst reads nothing until the handler has run). Process-directed signals
+    /// go to the main thread first, which is Splicer's control loop: under a packet flood
+    /// it spends its time in signal delivery, and statistics and SIGINT wait for tens of
+    /// seconds. Blocked here, SIGIO goes to a thread that waits anyway (DPDK's interrupt
+    /// thread) or polls anyway (a worker), which is where `net_tap` needs it. Threads the
+    /// caller starts afterwards inherit the mask. Other drivers do not use SIGIO.
+    pub fn keep_sigio_off_this_thread(&self) -> Result<()> {
+        const CALL: &str = "pthread_sigmask";
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the set it is given; sigaddset and
+        // pthread_sigmask get that initialised set and a valid signal number, and a null
+        // old-mask pointer, which pthread_sigmask allows.
+        let ret = unsafe {
+            libc::sigemptyset(set.as_mut_ptr());
+            libc::sigaddset(set.as_mut_ptr(), libc::SIGIO);
+            libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut())
+        };
+        if ret != 0 {
+            return Err(Error::new(CALL, ret, "cannot block SIGIO"));
+        }
+        Ok(())
+    }
+
     /// Number of enabled lcores, the main one included.
     pub fn lcore_count(&self) -> u32 {
         // SAFETY: the EAL is initialised (self exists); this reads its configuration.

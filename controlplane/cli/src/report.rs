@@ -514,6 +514,8 @@ impl Section {
             "rx_packets" | "tx_packets" => Section::Packets,
             "client_data_deferred"
             | "client_data_beyond_window"
+            | "client_data_held_framing"
+            | "client_retransmit_mismatch"
             | "keepalive_inserted"
             | "resegmented" => Section::Splicing,
             "queue_timeouts" => Section::Pools,

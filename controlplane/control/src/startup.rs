@@ -64,6 +64,9 @@ pub fn run_with(config: &Config, stop: Arc<AtomicBool>, hooks: Hooks) -> Result<
             "dataplane.eal: DPDK EAL initialisation failed: {e}"
         ))
     })?;
+    if let Err(e) = eal.keep_sigio_off_this_thread() {
+        tracing::warn!("{e}: net_tap's signals may slow the control loop");
+    }
     let runtime_dir = eal.runtime_dir();
     let result = run_with_eal(&eal, config, &stop, &endpoints, &mut control);
     if let Err(e) = eal.cleanup() {

@@ -167,6 +167,13 @@ counters! {
     /// Client bytes past the server's receive window: neither framed nor forwarded
     /// (the server would drop them); the client sends them again when the window opens.
     ClientDataBeyondWindow => "client_data_beyond_window",
+    /// Client bytes of a chunked body not taken because 1,024 of its framing bytes
+    /// (size lines, CRLFs, trailers) await the server's acknowledgement; the client
+    /// sends them again once the server acknowledges.
+    ClientDataHeldFraming => "client_data_held_framing",
+    /// Client retransmissions whose bytes differ from those the request framer read
+    /// where they decide a chunked body's end: the splice is reset on both legs.
+    ClientRetransmitMismatch => "client_retransmit_mismatch",
     /// Server connections Splicer opened (SYN sent).
     ServerConnsOpened => "server_conns_opened",
     /// Server connections established.

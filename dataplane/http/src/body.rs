@@ -204,6 +204,16 @@ impl ChunkedParser {
         self.state == ChunkState::Done
     }
 
+    /// How many of the next bytes are chunk data, which the parser counts without
+    /// reading: whatever they hold, the body ends at the same place. Every other byte
+    /// (size lines, extensions, CRLFs, trailers) decides where it ends.
+    pub fn data_run(&self) -> u64 {
+        match self.state {
+            ChunkState::Data(rem) => rem,
+            _ => 0,
+        }
+    }
+
     /// Consumes `buf` up to the end of the chunked body. Once done, consumes nothing.
     pub fn feed(&mut self, buf: &[u8]) -> Result<Feed, FramingError> {
         let mut i = 0;
@@ -467,6 +477,23 @@ impl BodyFramer {
         }
     }
 
+    /// Whether what the body's bytes hold can move its end: only a chunked body's can (a
+    /// `Content-Length` body ends after its count of bytes, whatever they are).
+    pub fn reads_content(&self) -> bool {
+        matches!(self, BodyFramer::Chunked(_))
+    }
+
+    /// How many of the next bytes the framer counts without reading (see
+    /// [`ChunkedParser::data_run`]); all of a `Content-Length` or close-delimited body's.
+    pub fn data_run(&self) -> u64 {
+        match self {
+            BodyFramer::Fixed { remaining } => *remaining,
+            BodyFramer::UntilClose => u64::MAX,
+            BodyFramer::Chunked(p) => p.data_run(),
+            BodyFramer::Done => 0,
+        }
+    }
+
     /// Consumes `buf` up to the end of the body. Once complete, consumes nothing.
     pub fn feed(&mut self, buf: &[u8]) -> Result<Feed, FramingError> {
         let feed = match self {
@@ -585,6 +612,36 @@ pub(crate) mod tests {
                 assert_eq!(chunked_end(strict, &stream, &pieces), Ok(Some(end)));
             }
         }
+    }
+
+    /// `data_run` marks exactly the chunk payload as bytes that cannot move the end:
+    /// rewriting all of them changes nothing, and every other byte is read one by one.
+    #[test]
+    fn data_runs_are_the_chunk_payload() {
+        let mut framer = BodyFramer::for_request(BodyLength::Chunked);
+        assert!(framer.reads_content());
+        let (mut at, mut data) = (0, Vec::new());
+        while !framer.is_complete() {
+            let run = framer.data_run() as usize;
+            let n = run.max(1).min(CHUNKED.len() - at);
+            if run > 0 {
+                data.extend(at..at + n);
+            }
+            assert_eq!(framer.feed(&CHUNKED[at..at + n]).unwrap().consumed, n);
+            at += n;
+        }
+        assert_eq!(at, CHUNKED.len());
+        let payload: Vec<u8> = data.iter().map(|&i| CHUNKED[i]).collect();
+        assert_eq!(payload, b"helloabcdefghijklmnopqrstuvwxyz");
+        let mut other = CHUNKED.to_vec();
+        for &i in &data {
+            other[i] = b'\n';
+        }
+        let mut framer = BodyFramer::for_request(BodyLength::Chunked);
+        let f = framer.feed(&other).unwrap();
+        assert_eq!((f.consumed, f.complete), (CHUNKED.len(), true));
+        assert_eq!(BodyFramer::for_request(BodyLength::Fixed(9)).data_run(), 9);
+        assert!(!BodyFramer::for_request(BodyLength::Fixed(9)).reads_content());
     }
 
     #[test]

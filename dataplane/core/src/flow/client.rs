@@ -11,6 +11,7 @@
 //! retransmitted by the client. Everything Splicer itself sends (SYN-ACK, responses, FIN)
 //! is retransmitted by Splicer with an exponential backoff from 1 s.
 
+use super::body_guard::FramingBytes;
 use super::handshake::CookieAck;
 use super::segment::OutSegment;
 use super::table::Conn;
@@ -35,6 +36,8 @@ pub const OUR_WSCALE: u8 = 7;
 pub(super) const DEFAULT_MSS: u16 = 536;
 /// First retransmission timeout (RFC 6298).
 pub(super) const INITIAL_RTO_MS: u64 = 1000;
+/// The longest retransmission timeout (and persist interval) of Splicer's own data.
+pub(super) const MAX_RTO_MS: u64 = 60_000;
 /// Retransmissions of Splicer's data before the connection is reset.
 pub(super) const MAX_RETRIES: u32 = 6;
 /// Largest response Splicer originates on the client leg (a redirect carries its
@@ -154,6 +157,10 @@ pub(crate) struct ClientConn {
     /// The server legs of this connection's requests, oldest first (one at a time for
     /// now; pipelining will keep several).
     pub(super) legs: VecDeque<Leg>,
+    /// The framing bytes of the current request's chunked body that its server has not
+    /// acknowledged, which a client's retransmission must repeat (allocated for chunked
+    /// bodies only).
+    pub(super) framing: Option<Box<FramingBytes>>,
     /// The real that served (or serves) the connection's latest request: a `sticky`
     /// real keeps such connections.
     pub(super) last_real: Option<RealId>,
@@ -170,6 +177,11 @@ impl ClientConn {
     /// A window field of this client's, in bytes.
     pub(super) fn scaled_window(&self, field: u16) -> u32 {
         u32::from(field) << self.peer_wscale.unwrap_or(0)
+    }
+
+    /// The sequence number past the client's receive window.
+    pub(super) fn send_limit(&self) -> SeqNumber {
+        self.snd_una + self.peer_window as usize
     }
 
     /// Whether the client's latest window is below one segment of ours: a reader that
@@ -445,6 +457,7 @@ impl<P: PacketBuf> Pipeline<P> {
             scheduled: 0,
             pending: None,
             legs: VecDeque::new(),
+            framing: None,
             last_real: None,
             requests: 0,
         }
@@ -536,6 +549,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 return self.send_flags(port, h, 0, now, sink);
             }
+            let limit_before = conn.send_limit();
             conn.peer_window = conn.scaled_window(seg.window);
             if ack > conn.snd_una {
                 conn.snd_una = ack;
@@ -546,8 +560,22 @@ impl<P: PacketBuf> Pipeline<P> {
                 } else {
                     conn.retransmit_at = Some(now + conn.rto);
                 }
+            } else if conn.peer_window == 0 && conn.state == State::Responding {
+                // An answer to a window probe: the client is there, its window closed.
+                // Probing goes on (bounded by `client_idle_timeout`, since nothing
+                // moves), not counted as unanswered retransmissions.
+                conn.tries = 0;
+            }
+            let held = limit_before < conn.response_start + conn.response.len();
+            if conn.state == State::Responding && held && conn.send_limit() > limit_before {
+                // The window moved on: what it now admits of Splicer's answer goes out.
+                let from = limit_before.max(conn.snd_una);
+                self.send_response_from(port, h, from, now, sink);
             }
         }
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
         if let (Some(_), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
             if seg.seq <= conn.rcv_nxt {
                 conn.ts_recent = Some(tsval);
@@ -755,10 +783,29 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Sends the unacknowledged part of the response and the FIN.
+    /// Sends Splicer's answer from the first unacknowledged byte (a retransmission).
     pub(super) fn send_response<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(una) = self.flows.get_mut(h).map(|c| c.snd_una) else {
+            return;
+        };
+        self.send_response_from(port, h, una, now, sink);
+    }
+
+    /// Sends Splicer's answer from `from` as far as the client's window admits, and
+    /// its FIN with the last byte. A closed window gets one byte, the window probe of
+    /// RFC 9293 §3.8.6.1, repeated by the retransmission timer with its backoff (the
+    /// persist timer).
+    pub(super) fn send_response_from<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        from: SeqNumber,
         now: u64,
         sink: &mut S,
     ) {
@@ -768,22 +815,26 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let opts_len = if conn.ts_recent.is_some() { 12 } else { 0 };
         let mss = usize::from(conn.peer_mss).saturating_sub(opts_len).max(1);
-        let len = conn.response.len();
-        let mut offset = (conn.snd_una - conn.response_start).clamp(0, len as i32) as usize;
+        let total = conn.response.len();
+        let mut offset = (from - conn.response_start).clamp(0, total as i32) as usize;
+        let window_end = (conn.send_limit() - conn.response_start).max(0) as usize;
+        // Up to the window's end; a closed window still gets one byte (the probe).
+        let len = total.min(window_end.max(offset + 1));
+        let fin_fits = len == total;
         // Copied out so that segments can be sent while the table is borrowed mutably.
         let mut body = [0u8; MAX_RESPONSE];
-        body[..len].copy_from_slice(&conn.response);
+        body[..len].copy_from_slice(&conn.response[..len]);
         let template = Outgoing::from_conn(conn, conn.response_start, 0, ts_now);
         let start = conn.response_start;
         loop {
             let chunk = (len - offset).min(mss);
-            let last = offset + chunk == len;
+            let last = offset + chunk == len && fin_fits;
             let mut o = template.clone();
             o.seq = start + offset;
             o.flags = (tcp::flags::PSH * u8::from(chunk > 0)) | (tcp::flags::FIN * u8::from(last));
             self.emit(port, &o, &body[offset..offset + chunk], now, sink);
             offset += chunk;
-            if last {
+            if offset == len {
                 break;
             }
         }

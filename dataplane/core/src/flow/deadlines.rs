@@ -7,7 +7,7 @@
 //! One heap entry per connection: a deadline that moves later is found when its entry
 //! fires early; one that moves earlier pushes a new entry.
 
-use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS, MAX_RETRIES};
+use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS, MAX_RETRIES, MAX_RTO_MS};
 use super::table::{Conn, Handle};
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -174,7 +174,9 @@ impl<P: PacketBuf> Pipeline<P> {
                     return;
                 }
                 conn.tries += 1;
-                conn.rto *= 2;
+                // Backoff up to a minute (RFC 6298 §2.5): probes of a closed window go
+                // on for as long as the client answers them.
+                conn.rto = (conn.rto * 2).min(MAX_RTO_MS * s.ticks_per_ms);
                 conn.retransmit_at = Some(now + conn.rto);
                 self.counters.inc(port, Counter::TcpRetransmits);
                 self.send_response(port, h, now, sink);

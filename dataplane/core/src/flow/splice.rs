@@ -33,6 +33,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
+use super::body_guard::{self, FramingBytes};
 use super::client::{ts_not_below, Leg, Outgoing, Pending, Seg, State};
 use super::reshape::{as_probe, trim, trim_front};
 use super::server::SState;
@@ -260,6 +261,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // push_back would allocate (480 bytes per connection, most of a flow's heap).
         c.legs.reserve_exact(1);
         c.legs.push_back(leg);
+        c.framing = None;
         c.state = State::Spliced;
         s.retransmit_at = Some(now + s.rto);
         s.tries = 0;
@@ -317,8 +319,20 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             return sink.discard(pkt);
         }
-        if let (Some(_), Some((tsval, _))) = (c.ts_recent, seg.ts) {
-            if seg.seq <= leg.up_next {
+        if let (Some(recent), Some((tsval, _))) = (c.ts_recent, seg.ts) {
+            // PAWS (RFC 7323 §5.3), as the server applies it: the server sees the
+            // client's timestamps shifted by a constant, so it drops a segment with an
+            // older one as an old duplicate. Were Splicer to frame its bytes, the client
+            // could send other bytes in their place later, as a "retransmission" that
+            // the framer does not see again (a desync). Pure ACKs pass, as Linux lets
+            // disordered ACKs pass.
+            if (tsval.wrapping_sub(recent) as i32) < 0 {
+                if !seg.payload.is_empty() || seg.fin() {
+                    self.counters.inc(port, Counter::DropTcpPaws);
+                    sink.discard(pkt);
+                    return self.send_spliced_dup_ack(port, h, now, sink);
+                }
+            } else if seg.seq <= leg.up_next {
                 c.ts_recent = Some(tsval);
                 c.ts_recent_at = ms_now;
             }
@@ -386,34 +400,58 @@ impl<P: PacketBuf> Pipeline<P> {
             // client's "retransmission" of them could then carry other bytes than the
             // framer saw (a smuggling path). The client sends them again when the
             // window opens, as it must.
-            let room = self.flows.server_mut(leg.server).map_or(0, |s| {
+            let Some((room, acked)) = self.flows.server_mut(leg.server).map(|s| {
                 let limit = SeqNumber(
                     (s.snd_una + s.peer_window as usize)
                         .0
                         .wrapping_sub(leg.up_delta),
                 );
-                usize::try_from(limit - leg.up_next).unwrap_or(0)
-            });
+                let room = usize::try_from(limit - leg.up_next).unwrap_or(0);
+                (room, leg.server_ack_to_client(s.snd_una))
+            }) else {
+                return sink.discard(pkt);
+            };
             let c = self.flows.get_mut(h).expect("checked above");
+            if let Some(kept) = c.framing.as_deref_mut() {
+                kept.forget_before(acked);
+                // Bytes the framer has been past come again: where they decide the
+                // body's end they must be the bytes it read.
+                let old = &pkt.data()[seg.payload.start..seg.payload.start + already.min(len)];
+                if !kept.matches(seg.seq, old) {
+                    self.counters.inc(port, Counter::ClientRetransmitMismatch);
+                    let v = c.service.virtual_index;
+                    self.counters.inc_virtual(v, VirtualCounter::Refused);
+                    sink.discard(pkt);
+                    return self.splice_reset(port, h, now, sink);
+                }
+            }
             let leg = c.legs.front_mut().expect("checked above");
             if already < len {
                 let avail = &pkt.data()[seg.payload.start + already..seg.payload.end];
                 let offered = avail.len().min(room);
-                let consumed = match leg.body.feed(&avail[..offered]) {
-                    Ok(f) => f.consumed,
-                    Err(_) => {
-                        self.counters.inc(port, Counter::RefusedBadBody);
-                        let v = c.service.virtual_index;
-                        self.counters.inc_virtual(v, VirtualCounter::Refused);
-                        return self.splice_bad_body(port, h, pkt, now, sink);
-                    }
+                let kept = match c.framing.as_deref_mut() {
+                    Some(kept) => kept,
+                    None if leg.body.reads_content() => c.framing.insert(Box::default()).as_mut(),
+                    None => &mut FramingBytes::default(),
                 };
+                let fed = body_guard::feed(&mut leg.body, &avail[..offered], leg.up_next, kept);
+                let Ok(fed) = fed else {
+                    self.counters.inc(port, Counter::RefusedBadBody);
+                    let v = c.service.virtual_index;
+                    self.counters.inc_virtual(v, VirtualCounter::Refused);
+                    return self.splice_bad_body(port, h, pkt, now, sink);
+                };
+                let consumed = fed.consumed;
                 leg.up_next += consumed;
                 keep = already + consumed;
                 if consumed > 0 {
                     c.last_activity = now;
                 }
-                if consumed < offered {
+                if fed.held {
+                    // Taken once the server acknowledges kept framing bytes.
+                    self.counters.inc(port, Counter::ClientDataHeldFraming);
+                    fin = false;
+                } else if consumed < offered {
                     // Bytes of the next request: not forwarded, not acknowledged; the
                     // client sends them again once this response is done.
                     self.counters.inc(port, Counter::ClientDataDeferred);
@@ -720,7 +758,10 @@ impl<P: PacketBuf> Pipeline<P> {
                     src: (s.key.vip, s.key.vip_port),
                     dst: (s.key.client, s.key.client_port),
                     seq: Some(SeqNumber(seq.0.wrapping_add(leg.up_delta))),
-                    ack: ack.map(|a| leg.client_ack_to_server(a)),
+                    // Never older than the client's latest ACK: a server drops a
+                    // segment whose ACK is more than a window old (RFC 5961 §5.2),
+                    // and its bytes, which the framer has seen, with it.
+                    ack: ack.map(|a| leg.client_ack_to_server(a.max(c.snd_una))),
                     window: Some(rewrite::rescale(window, c_peer_shift, s.our_shift())),
                 };
                 ts = leg.ts_up;
@@ -729,7 +770,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 sack_ok = s.sack_ok;
             }
             Way::Down => {
-                let mut out_ack = ack.map(|a| leg.server_ack_to_client(a));
+                let mut out_ack = ack.map(|a| leg.server_ack_to_client(a.max(s.snd_una)));
                 if let (Some(a), Some(fin)) = (out_ack, leg.client_fin) {
                     if a >= fin {
                         out_ack = Some(fin + 1);

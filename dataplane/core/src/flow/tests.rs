@@ -18,6 +18,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 mod cookies;
+mod spliced;
 
 const MS: u64 = 1_000_000;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
@@ -99,6 +100,7 @@ struct C {
     options: Vec<u8>,
     payload: Vec<u8>,
     dst_port: u16,
+    window: u16,
 }
 
 impl C {
@@ -111,10 +113,15 @@ impl C {
             options: vec![],
             payload: vec![],
             dst_port: 80,
+            window: 64_000,
         }
     }
     fn ack(mut self, ack: u32) -> Self {
         self.ack = Some(ack);
+        self
+    }
+    fn window(mut self, w: u16) -> Self {
+        self.window = w;
         self
     }
     fn data(mut self, d: &[u8]) -> Self {
@@ -139,7 +146,7 @@ impl C {
                         0
                     },
             );
-            t.set_window_len(64_000);
+            t.set_window_len(self.window);
             t.options_mut().copy_from_slice(&self.options);
             t.payload_mut().copy_from_slice(&self.payload);
             t.fill_checksum(CLIENT, VIP);
@@ -566,4 +573,73 @@ fn a_new_syn_replaces_a_connection_splicer_closed() {
     assert_eq!(r.len(), 1);
     assert_eq!((r[0].flags, r[0].ack), (SYN, Some(900_001)));
     assert_eq!(count(&p, Counter::ChallengeAcks), 0);
+}
+
+/// Splicer's own answer goes out as far as the client's window admits; a closed window
+/// gets one-byte probes with backoff for as long as the client answers them, and the
+/// rest follows as soon as the window opens.
+#[test]
+fn own_answers_respect_the_window_and_probe_a_closed_one() {
+    let mut p = pipeline(FlowSettings {
+        idle_timeout: 1_000_000 * MS,
+        ..settings(16)
+    });
+    let iss = handshake(&mut p, 0);
+    // Window 1 << 7 = 128 bytes; no real, so the answer is a 503 of more than that.
+    let r = send(
+        &mut p,
+        C::new(1001, 0)
+            .ack(iss + 1)
+            .window(1)
+            .data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        MS,
+    );
+    let sent: usize = r.iter().map(|r| r.payload.len()).sum();
+    assert_eq!(sent, 128, "{r:?}");
+    assert!(
+        r.iter().all(|r| r.flags & FIN == 0),
+        "the FIN waits for the rest"
+    );
+    let ack = 1001 + 27;
+    // The client takes those bytes and closes its window: nothing more goes out.
+    let mut una = iss + 1 + 128;
+    assert!(send(&mut p, C::new(ack, 0).ack(una).window(0), 2 * MS).is_empty());
+    // The retransmission timer probes with one byte, again and again, with backoff;
+    // answered, the probes never reset the connection.
+    let mut now = 2 * MS;
+    let mut probes = 0;
+    while probes < 10 {
+        now += 1_000 * MS;
+        // The client stays a known neighbour (entries expire after a minute).
+        let known = NeighbourUpdate {
+            port: 0,
+            ip: CLIENT,
+            mac: PEER_MAC,
+        };
+        p.apply_neighbour_update(known, now, &mut Out::default());
+        for r in tick(&mut p, now) {
+            assert_eq!(
+                (r.seq, r.payload.len(), r.flags & RST),
+                (una, 1, 0),
+                "{r:?}"
+            );
+            probes += 1;
+            assert!(send(&mut p, C::new(ack, 0).ack(una).window(0), now).is_empty());
+        }
+        assert!(
+            now < 500_000 * MS,
+            "{probes} probes by {} s",
+            now / 1000 / MS
+        );
+    }
+    assert_eq!(p.flows().len(), 1);
+    // The window opens (the last probe's byte taken): the rest and the FIN at once.
+    una += 1;
+    let r = send(&mut p, C::new(ack, 0).ack(una).window(100), now + MS);
+    let total: usize = r.iter().map(|r| r.payload.len()).sum();
+    assert!(
+        total > 0 && r.first().is_some_and(|r| r.seq == una),
+        "{r:?}"
+    );
+    assert!(r.last().is_some_and(|r| r.flags & FIN != 0));
 }

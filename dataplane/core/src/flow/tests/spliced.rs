@@ -1,0 +1,349 @@
+//! A splice against hand-made segments on both legs: a raw client on the outside and a
+//! raw server on the inside, so that a test can send what no TCP stack would (old
+//! timestamps, stale ACKs, retransmissions with other bytes) and see exactly what
+//! reaches the server.
+
+use super::*;
+use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
+const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+const SERVER_ISN: u32 = 5_000_000;
+const CLIENT_ISN: u32 = 1000;
+
+/// One TCP segment as either peer sends or receives it.
+#[derive(Debug, Clone, Default)]
+struct Seg {
+    seq: u32,
+    ack: Option<u32>,
+    flags: u8,
+    ts: Option<(u32, u32)>,
+    payload: Vec<u8>,
+}
+
+fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<u8> {
+    let mut opts = [0u8; 12];
+    let n = tcp::emit_options(&mut opts, None, false, s.ts, None);
+    let len = tcp::HEADER_LEN + n + s.payload.len();
+    let mut seg = vec![0u8; len];
+    let mut t = tcp::Packet::new_unchecked(&mut seg[..]);
+    t.set_src_port(src.1);
+    t.set_dst_port(dst.1);
+    t.set_seq_number(SeqNumber(s.seq));
+    t.set_ack_number(SeqNumber(s.ack.unwrap_or(0)));
+    t.set_header_len(tcp::HEADER_LEN + n);
+    t.set_flags(s.flags | if s.ack.is_some() { tcp::flags::ACK } else { 0 });
+    t.set_window_len(64_000);
+    t.options_mut().copy_from_slice(&opts[..n]);
+    t.payload_mut().copy_from_slice(&s.payload);
+    t.fill_checksum(src.0, dst.0);
+    ipv4_frame(src.0, dst.0, ipv4::protocol::TCP, &seg)
+}
+
+fn parse(frame: &[u8]) -> (Ipv4Addr, u16, Seg) {
+    let ip = ipv4::Packet::new_checked(&frame[L3_OFFSET..]).unwrap();
+    let t = tcp::Packet::new_checked(ip.payload()).unwrap();
+    assert!(t.verify_checksum(ip.src_addr(), ip.dst_addr()));
+    let mut s = Seg {
+        seq: t.seq_number().0,
+        ack: t.ack().then(|| t.ack_number().0),
+        flags: t.flags() & !tcp::flags::ACK,
+        ts: None,
+        payload: t.payload().to_vec(),
+    };
+    for o in tcp::options(t.options()) {
+        if let TcpOption::Timestamp { tsval, tsecr } = o.unwrap().1 {
+            s.ts = Some((tsval, tsecr));
+        }
+    }
+    (ip.dst_addr(), t.src_port(), s)
+}
+
+/// Splicer between a raw client and a raw server that takes in-order bytes only.
+struct Bed {
+    p: Pipeline<Vec<u8>>,
+    now: u64,
+    /// Splicer's port on the server connection, and its ISN there.
+    local_port: u16,
+    /// The next byte the server expects, in its own terms.
+    server_rcv: u32,
+    /// What the server received, in order.
+    server_got: Vec<u8>,
+    /// Every segment Splicer sent the server.
+    to_server: Vec<Seg>,
+    /// Every segment Splicer sent the client.
+    to_client: Vec<Seg>,
+    /// The next data segment the server gets is lost (never reaches its TCP).
+    lose_next: bool,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        let farm = Farm {
+            reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, 1, 4)],
+            virtuals: vec![VirtualPolicy::splice(
+                "www",
+                Predictor::RoundRobin,
+                vec![],
+                vec![0],
+            )],
+            urls: Vec::new(),
+        };
+        let topology = Arc::new(
+            two_ports()
+                .with_services(&[Service {
+                    address: SocketAddrV4::new(VIP, 80),
+                    virtual_index: 0,
+                    max_request_head: HEAD_LIMIT,
+                }])
+                .with_farm(farm),
+        );
+        let counters = Arc::new(WorkerCounters::with_objects(topology.ports().len(), 1, 1));
+        let mut p = Pipeline::new(
+            Settings {
+                worker: 0,
+                workers: 1,
+                neighbour: NeighbourSettings {
+                    timeout: 60_000 * MS,
+                    retry: 1000 * MS,
+                    pending: 4,
+                },
+                flow: settings(16),
+                seed: 7,
+            },
+            topology,
+            counters,
+        );
+        for (port, ip) in [(0, CLIENT), (1, SERVER)] {
+            let update = NeighbourUpdate {
+                port,
+                ip,
+                mac: PEER_MAC,
+            };
+            p.apply_neighbour_update(update, 0, &mut Out::default());
+        }
+        let mut b = Bed {
+            p,
+            now: MS,
+            local_port: 0,
+            server_rcv: 0,
+            server_got: Vec::new(),
+            to_server: Vec::new(),
+            to_client: Vec::new(),
+            lose_next: false,
+        };
+        // The pool opens its connection; the server accepts it.
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+        assert_ne!(b.local_port, 0, "a pooled connection opened");
+        b
+    }
+
+    /// Splicer's output: the server answers its SYN and ACKs in-order data.
+    fn take(&mut self, out: Out) {
+        for f in out.tx {
+            let (dst, sport, s) = parse(&f);
+            if dst == CLIENT {
+                self.to_client.push(s);
+                continue;
+            }
+            assert_eq!(dst, SERVER);
+            self.to_server.push(s.clone());
+            if s.flags & SYN != 0 {
+                self.local_port = sport;
+                self.server_rcv = s.seq.wrapping_add(1);
+                let ts = s.ts.map(|(v, _)| (77, v));
+                let syn_ack = Seg {
+                    seq: SERVER_ISN,
+                    ack: Some(self.server_rcv),
+                    flags: SYN,
+                    ts,
+                    payload: vec![],
+                };
+                self.server_sends(syn_ack);
+            } else if !s.payload.is_empty() {
+                if std::mem::take(&mut self.lose_next) {
+                    continue;
+                }
+                let end = s.seq.wrapping_add(s.payload.len() as u32);
+                let skip = self.server_rcv.wrapping_sub(s.seq) as usize;
+                if skip < s.payload.len() {
+                    self.server_got.extend_from_slice(&s.payload[skip..]);
+                    self.server_rcv = end;
+                }
+                let ack = self.server_ack();
+                self.server_sends(ack);
+            }
+        }
+    }
+
+    /// The server's ACK of what it has.
+    fn server_ack(&self) -> Seg {
+        Seg {
+            seq: SERVER_ISN + 1,
+            ack: Some(self.server_rcv),
+            ts: Some((78, 0)),
+            ..Seg::default()
+        }
+    }
+
+    fn server_sends(&mut self, s: Seg) {
+        let mut f = frame((SERVER, 80), (INSIDE, self.local_port), &s);
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]); // the inside port's MAC
+        let mut out = Out::default();
+        self.p.receive(1, f, self.now, &mut out);
+        self.take(out);
+    }
+
+    fn client_sends(&mut self, s: Seg) {
+        let f = frame((CLIENT, 40000), (VIP, 80), &s);
+        let mut out = Out::default();
+        self.p.receive(0, f, self.now, &mut out);
+        self.take(out);
+    }
+
+    fn count(&self, c: Counter) -> u64 {
+        self.p.counters().snapshot().get(c)
+    }
+
+    /// A client with timestamps connects and sends `head`; returns Splicer's ISN on
+    /// the client leg.
+    fn client_sends_head(&mut self, head: &[u8]) -> u32 {
+        self.client_sends(Seg {
+            seq: CLIENT_ISN,
+            flags: SYN,
+            ts: Some((5000, 0)),
+            ..Seg::default()
+        });
+        let iss = self.to_client.last().expect("SYN-ACK").seq;
+        self.client_sends(Seg {
+            seq: CLIENT_ISN + 1,
+            ack: Some(iss + 1),
+            ts: Some((5001, 0)),
+            ..Seg::default()
+        });
+        self.client_sends(Seg {
+            seq: CLIENT_ISN + 1,
+            ack: Some(iss + 1),
+            flags: PSH,
+            ts: Some((5002, 0)),
+            payload: head.to_vec(),
+        });
+        assert_eq!(
+            self.server_got,
+            head,
+            "the head reached the server: {:?} {:?} {}",
+            self.to_server,
+            self.to_client,
+            self.p
+                .counters()
+                .snapshot()
+                .iter()
+                .filter(|&(_, v)| v > 0)
+                .map(|(k, v)| format!("{k}={v} "))
+                .collect::<String>()
+        );
+        iss
+    }
+}
+
+const CHUNKED_HEAD: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+fn data(seq: u32, ack: u32, tsval: u32, payload: &[u8]) -> Seg {
+    Seg {
+        seq,
+        ack: Some(ack),
+        flags: PSH,
+        ts: Some((tsval, 0)),
+        payload: payload.to_vec(),
+    }
+}
+
+/// A chunked body segment the server never got comes again with another chunk size:
+/// Splicer's framer read "5", the server would read "9" and find another body end.
+/// The splice is reset on both legs and the server never sees the other bytes.
+#[test]
+fn a_retransmission_with_other_framing_bytes_resets_the_splice() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(CHUNKED_HEAD);
+    let body_seq = CLIENT_ISN + 1 + CHUNKED_HEAD.len() as u32;
+    b.lose_next = true;
+    b.client_sends(data(body_seq, iss + 1, 5003, b"5\r\nhello\r\n"));
+    assert_eq!(b.server_got, CHUNKED_HEAD, "lost on the way");
+    // Other data bytes, the same framing: forwarded, taken.
+    b.client_sends(data(body_seq, iss + 1, 5004, b"5\r\nHELLO\r\n"));
+    assert!(b.server_got.ends_with(b"5\r\nHELLO\r\n"));
+    assert_eq!(b.count(Counter::ClientRetransmitMismatch), 0);
+    // The next segment is lost too, and comes again with another size.
+    let next = body_seq + 10;
+    b.lose_next = true;
+    b.client_sends(data(next, iss + 1, 5005, b"3\r\nabc\r\n"));
+    let sent_before = b.to_server.len();
+    b.client_sends(data(next, iss + 1, 5006, b"9\r\nabc\r\n"));
+    assert_eq!(b.count(Counter::ClientRetransmitMismatch), 1);
+    assert!(!b.server_got.windows(3).any(|w| w == b"9\r\n"));
+    let after: Vec<&Seg> = b.to_server[sent_before..].iter().collect();
+    assert!(after.iter().all(|s| s.payload.is_empty()), "{after:?}");
+    assert!(
+        after.iter().any(|s| s.flags & RST != 0),
+        "the server leg is reset"
+    );
+    assert!(b.to_client.last().is_some_and(|s| s.flags & RST != 0));
+}
+
+/// A segment with an older timestamp than the client's latest would be dropped by the
+/// server's PAWS check: Splicer drops it before its framer sees it, so the same
+/// bytes with a current timestamp are framed once, as the server takes them.
+#[test]
+fn paws_applies_on_a_splice_before_the_framer() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(CHUNKED_HEAD);
+    let body_seq = CLIENT_ISN + 1 + CHUNKED_HEAD.len() as u32;
+    let sent_before = b.to_server.len();
+    b.client_sends(data(body_seq, iss + 1, 4000, b"5\r\nhello\r\n"));
+    assert_eq!(b.count(Counter::DropTcpPaws), 1);
+    assert_eq!(b.to_server.len(), sent_before, "nothing forwarded");
+    let dup = b.to_client.last().expect("a duplicate ACK");
+    assert_eq!(
+        dup.ack,
+        Some(body_seq),
+        "the body's start, as the server ACKed it"
+    );
+    b.client_sends(data(body_seq, iss + 1, 5003, b"9\r\nhello\r\n"));
+    assert_eq!(b.count(Counter::ClientRetransmitMismatch), 0);
+    assert!(b.server_got.ends_with(b"9\r\nhello\r\n"));
+}
+
+/// A client ACK older than its latest is forwarded as its latest: a server drops a
+/// segment whose ACK is more than a window old, with the bytes the framer read.
+#[test]
+fn a_stale_client_ack_reaches_the_server_as_the_latest() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(CHUNKED_HEAD);
+    let body_seq = CLIENT_ISN + 1 + CHUNKED_HEAD.len() as u32;
+    // The server answers early with part of a response; the client acknowledges it.
+    let part = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789".to_vec();
+    let rsp = Seg {
+        seq: SERVER_ISN + 1,
+        ack: Some(b.server_rcv),
+        flags: PSH,
+        ts: Some((79, 0)),
+        payload: part.clone(),
+    };
+    b.server_sends(rsp);
+    let at_client = b.to_client.last().expect("relayed").clone();
+    assert_eq!(at_client.payload, part);
+    let latest = at_client.seq + part.len() as u32;
+    b.client_sends(Seg {
+        seq: body_seq,
+        ack: Some(latest),
+        ts: Some((5003, 0)),
+        ..Seg::default()
+    });
+    // Body bytes with the ACK of before the response.
+    b.client_sends(data(body_seq, iss + 1, 5004, b"5\r\nhello\r\n"));
+    let fwd = b.to_server.last().expect("forwarded");
+    assert_eq!(fwd.payload, b"5\r\nhello\r\n");
+    assert_eq!(fwd.ack, Some(SERVER_ISN + 1 + part.len() as u32));
+}
