@@ -5,6 +5,7 @@ curl and nginx send them plus the smuggling vectors of RFC 9112, the repository'
 configurations, control commands from the tests and the help examples, and frames as
 Linux sends them. The fuzzers grow their own corpus from these."""
 
+import glob
 import hashlib
 import os
 import re
@@ -109,7 +110,13 @@ for text in re.findall(r'r#"(.*?)"#', tests, re.S):
         put("config_load", text)
 
 # --- Control commands ----------------------------------------------------------------
-cli = open(os.path.join(ROOT, "controlplane", "cli", "src", "command.rs")).read()
+# The grammar's source: command.rs, or the files of a command/ module.
+cli_src = os.path.join(ROOT, "controlplane", "cli", "src")
+cli = "".join(
+    open(p).read()
+    for p in sorted(glob.glob(os.path.join(cli_src, "command.rs"))
+                    + glob.glob(os.path.join(cli_src, "command", "*.rs")))
+)
 commands = set(re.findall(r'(?:parse|edit)\("([^"\\]*)"\)', cli))
 commands |= set(re.findall(r'example: "([^"\\]*)"', cli))
 commands |= {
@@ -119,12 +126,16 @@ commands |= {
     '{"ok":true,"text":"hi","data":null}',
 }
 commands = sorted(commands)
-for c in commands:
-    put("control_command", c)
 # A few sessions of edits, one per line.
-put("control_command", "real s4 198.19.0.14:80 weight 2\nbind www s4\nrule add www api path_prefix /api/ bind s4\nno bind www s1\nshow config\n")
-put("control_command", "url moved http://%h:8080/new/%d 301\nvirtual red 198.18.0.101:80 mode redirect\nbind red moved\nlink moved www\nbackup www moved\n")
-put("control_command", "dip 198.19.0.11 port outside\nout-of-service real s1 failed\nbackup s1 s2\nin-service real s1\nno dip 198.19.0.11\n")
+SESSIONS = [
+    "real s4 198.19.0.14:80 weight 2\nbind www s4\nrule add www api path_prefix /api/ bind s4\nno bind www s1\nshow config\n",
+    "url moved http://%h:8080/new/%d 301\nvirtual red 198.18.0.101:80 mode redirect\nbind red moved\nlink moved www\nbackup www moved\n",
+    "dip 198.19.0.11 port outside\nout-of-service real s1 failed\nbackup s1 s2\nin-service real s1\nno dip 198.19.0.11\n",
+]
+# The grammar's target and the edits' target start from the same lines.
+for target in ("control_command", "control_edit"):
+    for c in commands + SESSIONS:
+        put(target, c)
 
 # --- TCP options ---------------------------------------------------------------------
 OPTS = [
