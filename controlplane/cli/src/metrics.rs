@@ -157,7 +157,7 @@ fn worker_metric(counter: &str) -> Mapping {
     }
     (
         format!("splicer_{counter}_total"),
-        format!("The workers' {counter} counter (see the README's counter list)."),
+        format!("The workers' {counter} counter (see docs/COUNTERS.md)."),
         None,
     )
 }
@@ -264,7 +264,7 @@ fn virtual_metric(counter: &str) -> Mapping {
     (
         format!("splicer_virtual_{counter}_total"),
         if what.is_empty() {
-            format!("The virtual's {counter} counter (see the README).")
+            format!("The virtual's {counter} counter (see docs/COUNTERS.md).")
         } else {
             what.to_string()
         },
@@ -289,7 +289,7 @@ fn real_metric(counter: &str) -> Mapping {
         "server_errors" => {
             "Requests whose connection to the real was reset, timed out or cut short.".into()
         }
-        _ => format!("The real's {counter} counter (see the README)."),
+        _ => format!("The real's {counter} counter (see docs/COUNTERS.md)."),
     };
     (format!("splicer_real_{counter}_total"), help, None)
 }

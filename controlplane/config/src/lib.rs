@@ -36,7 +36,7 @@
 //! [`Config::load`] and [`Config::from_toml_str`] parse the file, fill in the defaults
 //! and run [`Config::validate`]: a [`Config`] they return is valid. Every error names
 //! the key to fix (`port[1].address: ...`); unknown keys are errors too, reported with
-//! TOML's line/column context. The README's "Configuration reference" documents every key.
+//! TOML's line/column context. docs/CONFIGURATION.md documents every key.
 //!
 //! A `Config` serializes back to TOML ([`Config::to_toml`], or `toml::to_string(&config)`)
 //! that loads to an equal `Config`: durations are written as humantime strings (`"10s"`), addresses as

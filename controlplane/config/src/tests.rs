@@ -2122,7 +2122,7 @@ fn full_example_farm() {
     round_trip(&c);
     assert_eq!(ok(&toml::to_string(&c).unwrap()).farm(), farm);
 
-    // The farm routes requests the way the README says.
+    // The farm routes requests the way docs/CONFIGURATION.md says.
     let head = |req: &str| match splicer_http::parse_head(req.as_bytes(), 16384) {
         splicer_http::HeadStatus::Complete(h) => h,
         other => panic!("{other:?}"),
@@ -2736,10 +2736,10 @@ fn keys(prefix: &str, table: &toml::Table, top: bool, out: &mut Vec<String>) {
     }
 }
 
-/// The README's "Defaults at a glance" table documents every key, new ones included.
+/// docs/CONFIGURATION.md's "Defaults at a glance" table documents every key, new ones included.
 #[test]
 fn readme_lists_every_key() {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../docs/CONFIGURATION.md");
     let mut c = ok(REDIRECT);
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
     c.dataplane.syn_cookie_threshold = Some(100);
@@ -2766,6 +2766,6 @@ fn readme_lists_every_key() {
     }
     for key in all {
         let row = format!("| `{key}` ");
-        assert!(readme.contains(&row), "README's defaults table lacks {key}");
+        assert!(readme.contains(&row), "docs/CONFIGURATION.md lacks {key}");
     }
 }

@@ -658,14 +658,18 @@ impl std::ops::AddAssign<&Snapshot> for Snapshot {
 
 #[cfg(test)]
 mod tests {
-    /// The README's counter table is the operator's reference: it must name every
+    /// The counter table of docs/COUNTERS.md is the operator's reference: it must name every
     /// counter a worker reports.
     #[test]
     fn readme_documents_every_counter() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/COUNTERS.md");
         for c in Counter::ALL {
             let row = format!("| `{}` |", c.name());
-            assert!(readme.contains(&row), "README lacks a row for {}", c.name());
+            assert!(
+                readme.contains(&row),
+                "docs/COUNTERS.md lacks a row for {}",
+                c.name()
+            );
         }
     }
 
@@ -773,13 +777,13 @@ mod tests {
         }
     }
 
-    /// The README documents the per-object counters in a section of their own.
+    /// docs/COUNTERS.md documents the per-object counters in a section of their own.
     #[test]
     fn readme_documents_every_object_counter() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/COUNTERS.md");
         let start = readme
-            .find("### Per real, virtual and rule")
-            .expect("README section on per-object counters");
+            .find("## Per real, virtual and rule")
+            .expect("docs/COUNTERS.md section on per-object counters");
         let rest = &readme[start..];
         let readme = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
         for name in RealCounter::ALL
@@ -789,7 +793,10 @@ mod tests {
             .chain(["hits"])
         {
             let row = format!("| `{name}` |");
-            assert!(readme.contains(&row), "README lacks a row for {name}");
+            assert!(
+                readme.contains(&row),
+                "docs/COUNTERS.md lacks a row for {name}"
+            );
         }
     }
 }
