@@ -49,6 +49,8 @@
 //! [`Config::farm`] turns the reals and the virtuals' routing into the data plane's
 //! [`Farm`].
 
+#![forbid(unsafe_code)]
+
 mod duration;
 mod eal;
 pub mod edit;
