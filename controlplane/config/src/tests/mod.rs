@@ -133,7 +133,8 @@ fn rule(keys: &str) -> String {
     www(&format!("bind = [\"s1\"]\n[[virtual.rule]]\n{keys}"))
 }
 
-/// Every new key of seed 003's redirect set-up, most of them away from their default.
+/// Every new key of the redirect set-up of Cisco's "Server load balancing method and
+/// system" (US 7,099,915), most of them away from their default.
 const REDIRECT: &str = r#"
 [dataplane]
 eal = ["-l", "0-1", "--no-huge"]
