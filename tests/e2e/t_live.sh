@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_live — live reconfiguration through the control socket, HTTP redirects, DIPs and
-# backups (seed 003), with real peers:
+# backups (Cisco's "Server load balancing method and system", US 7,099,915), with real
+# peers:
 #  * the redirect virtual acme (VIP:8080) is bound to URLs u1, u2 linked to the DIPs of
 #    s1 and s2; `curl -L` is sent a 302 to http://<DIP>/<document> and lands on that
 #    real through its DIP, which splices it to the real (X-Server, body byte-exact);

@@ -1,6 +1,7 @@
 //! Live changes to the configuration: the commands of the control shell that change
-//! what Splicer serves (seed 003's `virtual`, `real`, `url`, `bind`, `dip`, `link`,
-//! `backup`, `in-service`, `out-of-service`, and `weight`, `predictor`, `rule`).
+//! what Splicer serves (the `virtual`, `real`, `url`, `bind`, `dip`, `link`, `backup`,
+//! `in-service` and `out-of-service` of Cisco's "Server load balancing method and
+//! system", US 7,099,915, and `weight`, `predictor`, `rule`).
 //!
 //! An [`Edit`] is applied to a [`Config`] with [`Config::edited`], which returns a new,
 //! validated configuration or an error that names what is wrong; the configuration it

@@ -136,8 +136,9 @@ fn rule_del(v: &str, name: &str) -> Edit {
     }
 }
 
-/// Seed 003's acme example on top of the demo: a redirect virtual bound to two URLs,
-/// each linked to the DIP of its own real, built one command at a time.
+/// The acme example of Cisco's "Server load balancing method and system" (US 7,099,915)
+/// on top of the demo: a redirect virtual bound to two URLs, each linked to the DIP of
+/// its own real, built one command at a time.
 fn acme() -> Config {
     let mut c = demo();
     for e in [
@@ -157,7 +158,7 @@ fn acme() -> Config {
         dip("198.19.0.22", Some("outside")),
         link("coyote", "198.19.0.21"),
         link("roadrunner", "198.19.0.22:8080"),
-        // Seed 003: `backup 1.1.1.2 1.1.1.1`, the DIP backed up by the virtual.
+        // US 7,099,915: `backup 1.1.1.2 1.1.1.1`, the DIP backed up by the virtual.
         backup("198.19.0.21", "198.18.0.101"),
         url("book", "http://www.book.example", Some(301)),
         backup("acme", "book"),

@@ -133,9 +133,10 @@ fn index<T: TryFrom<usize>>(i: usize, what: &str) -> T {
 }
 
 impl Config {
-    /// What a URL takes through its `link` (seed 003): its state is its own while that is
-    /// out of service, else the linked virtual's or the linked DIP's real's; its weight is
-    /// the DIP's real's when linked to a DIP, else its own.
+    /// What a URL takes through its `link` (Cisco's "Server load balancing method and
+    /// system", US 7,099,915): its state is its own while that is out of service, else
+    /// the linked virtual's or the linked DIP's real's; its weight is the DIP's real's
+    /// when linked to a DIP, else its own.
     ///
     /// # Panics
     /// On a configuration that fails [`Config::validate`] (a DIP without its real).

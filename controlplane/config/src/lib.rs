@@ -49,6 +49,8 @@
 //! [`Config::farm`] turns the reals and the virtuals' routing into the data plane's
 //! [`Farm`].
 
+#![forbid(unsafe_code)]
+
 mod duration;
 mod eal;
 pub mod edit;
@@ -148,7 +150,8 @@ pub mod defaults {
     pub const PREDICTOR: Predictor = Predictor::RoundRobin;
     /// `state` of a real, virtual or URL: in service.
     pub const STATE: ServiceState = ServiceState::InService;
-    /// `url.code`: 302 Found (seed 003's default).
+    /// `url.code`: 302 Found (the default of Cisco's "Server load balancing method and
+    /// system", US 7,099,915).
     pub const URL_CODE: u16 = 302;
     /// `url.weight`.
     pub const URL_WEIGHT: u16 = 1;
@@ -175,11 +178,12 @@ pub struct Config {
     #[serde(rename = "virtual", skip_serializing_if = "Vec::is_empty")]
     pub virtuals: Vec<Virtual>,
     /// `[[url]]` (optional, may be empty): redirect targets of `redirect` virtuals and
-    /// backups (seed 003's `url` command).
+    /// backups (the `url` command of US 7,099,915).
     #[serde(rename = "url", skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<Url>,
     /// `[[dip]]` (optional, may be empty): directed IPs, each a secondary virtual with
-    /// the address of one real, spliced 1:1 to that real (seed 003's `dip` command).
+    /// the address of one real, spliced 1:1 to that real (the `dip` command of
+    /// US 7,099,915).
     #[serde(rename = "dip", skip_serializing_if = "Vec::is_empty")]
     pub dips: Vec<Dip>,
 }
@@ -427,8 +431,9 @@ pub struct Real {
     pub backup: Option<String>,
 }
 
-/// `state` of a real, virtual or URL: whether it takes new work (seed 003's
-/// `in-service` / `out-of-service ... [oos|maintenance|sticky|failed]`).
+/// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
+/// `out-of-service ... [oos|maintenance|sticky|failed]` of Cisco's "Server load
+/// balancing method and system", US 7,099,915).
 ///
 /// Every state other than `in-service` stops new requests from being sent to it. They
 /// differ in what happens to the work it already has:
@@ -497,7 +502,8 @@ impl ServiceState {
     }
 }
 
-/// `[[url]]`: a URL a `redirect` virtual sends clients to (seed 003's `url` command).
+/// `[[url]]`: a URL a `redirect` virtual sends clients to (the `url` command of
+/// US 7,099,915).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Url {
     /// `name` (required, unique among reals, virtuals and URLs, 1 to 32 of
@@ -516,7 +522,7 @@ pub struct Url {
     pub weight: u16,
     /// `link` (optional): a virtual's name or a DIP's address (its IP, like
     /// `"198.19.0.11"`) whose state (and, for a DIP, whose real's weight) the URL
-    /// inherits (seed 003's `link` command).
+    /// inherits (the `link` command of US 7,099,915).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `state` (default `"in-service"`): an out-of-service URL gets no redirects.
@@ -524,10 +530,10 @@ pub struct Url {
     pub state: ServiceState,
 }
 
-/// `[[dip]]`: a directed IP (seed 003's `dip` command): a secondary virtual with the
-/// same IP address as exactly one real, listening on that real's TCP port and spliced
-/// 1:1 to it. It shares the real's weight, state and backup: while the real is out of
-/// service, new connections to the DIP go to the real's `backup`.
+/// `[[dip]]`: a directed IP (the `dip` command of US 7,099,915): a secondary virtual
+/// with the same IP address as exactly one real, listening on that real's TCP port and
+/// spliced 1:1 to it. It shares the real's weight, state and backup: while the real is
+/// out of service, new connections to the DIP go to the real's `backup`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dip {
     /// `address` (required, IPv4): the real's IP address, and the DIP's. Exactly one
@@ -576,7 +582,7 @@ pub enum Mode {
     /// Splice the client connection onto a pooled server connection; binds reals.
     #[default]
     Splice,
-    /// Answer each request with a redirect to a bound URL (seed 003); binds URLs.
+    /// Answer each request with a redirect to a bound URL (US 7,099,915); binds URLs.
     Redirect,
 }
 

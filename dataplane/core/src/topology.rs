@@ -29,7 +29,8 @@ pub enum LocalKind {
     PortAddress,
     /// A virtual server address.
     Vip,
-    /// A directed IP (seed 003): the address of a real, taken by Splicer only for
+    /// A directed IP (Cisco's "Server load balancing method and system",
+    /// US 7,099,915): the address of a real, taken by Splicer only for
     /// connections arriving on the owning (client-side) port; Splicer does not answer
     /// ARP for it, the real does on its own subnet.
     Dip,

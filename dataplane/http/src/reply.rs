@@ -1,5 +1,6 @@
-//! Responses Splicer originates itself: refusals and errors, and HTTP redirects (seed
-//! 003), written into a caller's buffer without allocating.
+//! Responses Splicer originates itself: refusals and errors, and HTTP redirects (Cisco's
+//! "Server load balancing method and system", US 7,099,915), written into a caller's
+//! buffer without allocating.
 //!
 //! Every such response says `Connection: close`: Splicer sends it and closes, so the
 //! client never has to frame a second message on the connection. The body is a few
@@ -191,8 +192,8 @@ pub fn error_response(status: u16, reason: &str, buf: &mut [u8]) -> usize {
 /// Writes a redirect to `location` with status `code` into `buf` and returns its length,
 /// or 0 when it does not fit or `location` holds a byte that cannot appear in a header
 /// (control characters, space, DEL: a CR or LF there would let a request inject
-/// headers). Codes other than 301, 302, 303, 307 and 308 are sent as 302, the seed's
-/// default.
+/// headers). Codes other than 301, 302, 303, 307 and 308 are sent as 302, the default of
+/// US 7,099,915.
 pub fn redirect_response(code: u16, location: &str, buf: &mut [u8]) -> usize {
     let code = match code {
         301 | 302 | 303 | 307 | 308 => code,
@@ -206,7 +207,8 @@ pub fn redirect_response(code: u16, location: &str, buf: &mut [u8]) -> usize {
     })
 }
 
-/// Expands seed 003's macros in a redirect URL template.
+/// Expands the macros of US 7,099,915 (Cisco's "Server load balancing method and
+/// system") in a redirect URL template.
 ///
 /// * `%h`: the host the client asked for (the request's `Host`, without port);
 /// * `%s`: `port`, the port the client connected to;
@@ -217,7 +219,7 @@ pub fn redirect_response(code: u16, location: &str, buf: &mut [u8]) -> usize {
 /// Any other `%x`, and a `%` at the end, is copied unchanged, so a percent-encoded URL
 /// (`%20`) in the template survives.
 ///
-/// The seed calls `%d` "directory" and gives `http://%h/new/%d` as its example. Its
+/// The patent calls `%d` "directory" and gives `http://%h/new/%d` as its example. Its
 /// purpose is to "retain portions of the original request", so that the client, sent to
 /// another server, asks that server for the same document: the whole path and query,
 /// not just the directory part, or the redirect would lose the page asked for. The
@@ -393,7 +395,8 @@ mod tests {
 
     #[test]
     fn seed_macro_example() {
-        // Seed 003: `GET / HTTP/1.0` with `Host: www.acme.com`, template http://%h/new/%d.
+        // US 7,099,915: `GET / HTTP/1.0` with `Host: www.acme.com`, template
+        // http://%h/new/%d.
         assert_eq!(
             expand_url_macros("http://%h/new/%d", "www.acme.com", 80, "/"),
             "http://www.acme.com/new/"

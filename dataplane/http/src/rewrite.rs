@@ -1,5 +1,6 @@
-//! Keep-alive insertion (seed 002, case 3): an HTTP/1.0 request without
-//! `Connection: Keep-Alive` forwarded on a pooled, persistent server connection.
+//! Keep-alive insertion (case 3 of NetScaler's "Internet client-server multiplexer",
+//! WO 00/28433): an HTTP/1.0 request without `Connection: Keep-Alive` forwarded on a
+//! pooled, persistent server connection.
 //!
 //! Without the header an HTTP/1.0 server closes its connection after the response, and
 //! the pool loses it. Splicer inserts `Connection: Keep-Alive\r\n` into the head it

@@ -302,7 +302,8 @@ fn timestamps_and_window_scaling_on_either_leg() {
     }
 }
 
-/// A client that resets mid-response (seed 002): Splicer ACKs the rest of the response
+/// A client that resets mid-response (NetScaler's "Internet client-server multiplexer",
+/// WO 00/28433): Splicer ACKs the rest of the response
 /// to the server itself, and once it is complete the server connection serves the next
 /// client's request.
 #[test]

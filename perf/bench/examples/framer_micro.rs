@@ -10,6 +10,8 @@
 //! Content-Length); a real server's head is ten times longer, mostly in fields Splicer
 //! does not read (Server, Date, Content-Type, Last-Modified, ETag, ...).
 
+#![forbid(unsafe_code)]
+
 use splicer_http::ResponseFramer;
 use std::hint::black_box;
 

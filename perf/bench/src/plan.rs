@@ -6,8 +6,9 @@
 //! else is shared between them: the worker builds its translation table from
 //! [`FlowPlan::worker_entry`] (the constants a splice would hold), the generator builds
 //! its packets from [`FlowPlan::client`] and checks returned packets against
-//! [`FlowPlan::expected_seq`] / [`FlowPlan::expected_ack`], which restate seed 002's
-//! formula `out = in - in_start + out_start` with their own arithmetic.
+//! [`FlowPlan::expected_seq`] / [`FlowPlan::expected_ack`], which restate the formula
+//! `out = in - in_start + out_start` of NetScaler's "Internet client-server
+//! multiplexer" (WO 00/28433) with their own arithmetic.
 //!
 //! Addresses come from 198.18.0.0/15, the benchmarking range (RFC 2544); nothing leaves
 //! the process anyway.

@@ -1,5 +1,6 @@
 //! The decision for one request: which real splices it, which URL it is redirected to,
-//! or that nothing can take it, following backups (seed 003).
+//! or that nothing can take it, following backups (Cisco's "Server load balancing method
+//! and system", US 7,099,915).
 
 use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
 use splicer_http::RequestHead;

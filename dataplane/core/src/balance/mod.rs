@@ -6,7 +6,8 @@
 //! the virtual's rules in order; the first match picks that rule's set of members, no
 //! match picks the virtual's `bind` set, and the predictor chooses one member inside
 //! the set: a real to splice to (splice mode) or a URL to redirect to (redirect mode,
-//! seed 003). When the virtual is out of service or no member can take the request,
+//! from Cisco's "Server load balancing method and system", US 7,099,915). When the
+//! virtual is out of service or no member can take the request,
 //! the virtual's backup is tried, and so on along the backup chain ([`Farm::decide`]);
 //! when nothing can, the client leg answers `503`.
 //!
@@ -31,7 +32,8 @@ pub type RealId = u16;
 pub type UrlId = u16;
 
 /// Whether a real, virtual or URL takes new work, and what happens to the work it has
-/// (the configuration's `state`; seed 003's in-service / out-of-service kinds).
+/// (the configuration's `state`; the in-service / out-of-service kinds of
+/// US 7,099,915).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Status {
     /// Takes new requests.
@@ -82,7 +84,7 @@ pub enum Target {
     Url(UrlId),
 }
 
-/// A URL that redirect virtuals send clients to (seed 003's `url`).
+/// A URL that redirect virtuals send clients to (the `url` of US 7,099,915).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     /// Name from the configuration.

@@ -1,7 +1,9 @@
 //! In-place rewriting of the TCP options of a forwarded segment.
 //!
-//! The two legs of a splice negotiated their options separately (DESIGN.md, trap 2),
-//! so options that carry leg-specific values are rewritten on the way through:
+//! The two legs of a splice negotiated their options separately (the formulas of
+//! NetScaler's "Internet client-server multiplexer", WO 00/28433, translate only
+//! sequence and acknowledgement numbers), so options that carry leg-specific values are
+//! rewritten on the way through:
 //!
 //! * **SACK blocks** are sequence numbers of the data flowing the *other* way, in the
 //!   SACK sender's space: each edge goes through the map of that data direction's

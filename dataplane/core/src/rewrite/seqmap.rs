@@ -1,8 +1,8 @@
 //! Piecewise translation of one direction's sequence space onto the other leg's.
 //!
-//! Seed 002 gives one formula per direction,
-//! `out = in - in_start + out_start + bytes_added`. A spliced stream needs it in
-//! pieces, because the constant changes at points in the stream:
+//! NetScaler's "Internet client-server multiplexer" (WO 00/28433) gives one formula per
+//! direction, `out = in - in_start + out_start + bytes_added`. A spliced stream needs it
+//! in pieces, because the constant changes at points in the stream:
 //!
 //! * Splicer inserts bytes (`Connection: Keep-Alive` into an HTTP/1.0 request): bytes
 //!   after the insertion point move forward by the inserted length, bytes before it
@@ -12,11 +12,12 @@
 //!   land in a different place, possibly in a different server connection's space.
 //!
 //! Peers retransmit, and a retransmission of an older range must be translated the
-//! way that range was first translated, not with the current constant (DESIGN.md,
-//! trap 4). A [`SeqMap`] therefore keeps every piece that may still be retransmitted,
-//! as a [`Segment`] `(from, delta)`: input numbers from `from` up to the next
-//! segment's `from` map to `input + delta` (modulo 2^32). Segments are released once
-//! the receiver has acknowledged all of their bytes.
+//! way that range was first translated, not with the current constant (the patent's
+//! one constant per direction does not cover retransmissions). A [`SeqMap`] therefore
+//! keeps every piece that may still be retransmitted, as a [`Segment`]
+//! `(from, delta)`: input numbers from `from` up to the next segment's `from` map to
+//! `input + delta` (modulo 2^32). Segments are released once the receiver has
+//! acknowledged all of their bytes.
 //!
 //! Which way a map points (see the table in [`crate::rewrite`]): its *input* is the
 //! data sender's sequence space, its *output* the data receiver's. Data sequence
@@ -77,8 +78,8 @@ impl Segment {
     }
 }
 
-/// The `delta` that makes `in_start` map to `out_start`: seed 002's
-/// `out_start - in_start`, modulo 2^32.
+/// The `delta` that makes `in_start` map to `out_start`: the `out_start - in_start` of
+/// WO 00/28433, modulo 2^32.
 #[inline]
 pub fn delta(in_start: SeqNumber, out_start: SeqNumber) -> u32 {
     out_start.0.wrapping_sub(in_start.0)
@@ -162,8 +163,8 @@ impl SeqMap {
         }
     }
 
-    /// A map with one segment, on leg 0, that sends `in_start` to `out_start`: seed
-    /// 002's formula before any bytes are added.
+    /// A map with one segment, on leg 0, that sends `in_start` to `out_start`: the
+    /// formula of WO 00/28433 before any bytes are added.
     pub fn start(in_start: SeqNumber, out_start: SeqNumber) -> SeqMap {
         let mut m = SeqMap::new();
         m.segs[0] = Segment {
@@ -246,9 +247,9 @@ impl SeqMap {
     }
 
     /// Records `n` bytes inserted by Splicer into the output just before input number
-    /// `at` (seed 002's "Bytes Added"): bytes from `at` on move `n` further, on the
-    /// same leg. The number of the first byte of the segment carrying the insertion is
-    /// unaffected, as the seed notes; it is every later byte that shifts.
+    /// `at` (the "Bytes Added" of WO 00/28433): bytes from `at` on move `n` further, on
+    /// the same leg. The number of the first byte of the segment carrying the insertion
+    /// is unaffected, as the patent notes; it is every later byte that shifts.
     pub fn add_bytes(&mut self, at: SeqNumber, n: u32) -> Result<(), SeqMapError> {
         // The mapping in force at `at` is the newest segment's whenever the push can
         // succeed; at the newest's own `from` (a second insertion at one point) it is
@@ -340,7 +341,7 @@ mod tests {
         SeqNumber(n)
     }
 
-    /// Seed 002, FIG. 6A: client C1 (ISN 2000) spliced onto a fresh connection to
+    /// WO 00/28433, FIG. 6A: client C1 (ISN 2000) spliced onto a fresh connection to
     /// server S (Splicer's ISN 1950, server's ISN 6000); Splicer's ISN towards C1 is
     /// 4000.
     #[test]
@@ -360,7 +361,7 @@ mod tests {
         assert_eq!(down.unmap(s(5000)), Some(s(7000)));
     }
 
-    /// Seed 002, FIG. 6B: client C2 (ISN 999, Splicer's ISN 4999) reuses the server
+    /// WO 00/28433, FIG. 6B: client C2 (ISN 999, Splicer's ISN 4999) reuses the server
     /// connection, which resumes at seq 2000 / ack 7000 (flow 620).
     #[test]
     fn seed_fig_6b() {
@@ -376,8 +377,9 @@ mod tests {
         assert_eq!(down.unmap(s(5500)), Some(s(7500)));
     }
 
-    /// Seed 002's "Bytes Added": C1's HTTP/1.0 GET of FIG. 6A (2001, 49 bytes) gets
-    /// `Connection: Keep-Alive\r\n` (24 bytes) inserted before its final CRLF.
+    /// The "Bytes Added" of WO 00/28433: C1's HTTP/1.0 GET of FIG. 6A (2001, 49
+    /// bytes) gets `Connection: Keep-Alive\r\n` (24 bytes) inserted before its final
+    /// CRLF.
     #[test]
     fn seed_bytes_added() {
         let mut up = SeqMap::start(s(2001), s(1951));

@@ -1,0 +1,17 @@
+//! What the `show` commands return: plain data gathered by the control core, rendered
+//! here as text for people and JSON for programs, and as the `stats ...` log lines.
+
+mod show;
+mod stats;
+mod table;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod tests_support;
+
+pub use show::{
+    bound_by, rule_match, show_config, show_flows, show_pools, show_ports, show_real, show_rule,
+    show_url, show_virtual, show_workers, FlowRow, PortRow, WorkerRow,
+};
+pub use stats::{Counters, ObjectCounters, PoolLevels, RealPools, RuleHits, Section, StatsReport};
+pub use table::{table, table_sections};

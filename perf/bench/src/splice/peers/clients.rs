@@ -1,0 +1,425 @@
+//! The clients' side of the generator: opening connections, sending requests, reading
+//! and checking the responses, closing.
+
+use super::super::frame::{self, flags, SegIn};
+use super::super::{GATEWAY_MAC, OUTSIDE_MAC, VIP};
+use super::{
+    check_flags, check_window, client_send, mix, server_send, CState, Client, Emit, Mode,
+    SpliceTraffic, ENDLESS, MSS_OPTION, PATTERN, SERVER_WINDOW,
+};
+use crate::verify::Mismatch;
+use crate::BenchError;
+use std::io::Write;
+
+impl SpliceTraffic {
+    fn slot_of(&self, id: u32) -> u32 {
+        match self.cfg.mode {
+            Mode::Established => id,
+            _ => id % self.cfg.flows,
+        }
+    }
+
+    pub(super) fn start_conn<O: Emit>(&mut self, slot: u32, out: &mut O) -> Result<(), BenchError> {
+        let gens = self.id_generations;
+        let flows = self.cfg.flows;
+        let established = self.cfg.mode == Mode::Established;
+        let c = &mut self.clients[slot as usize];
+        c.conns = c.conns.wrapping_add(1);
+        c.id = if established {
+            slot
+        } else {
+            (c.conns % gens) * flows + slot
+        };
+        c.iss = mix(c.id, c.conns.wrapping_mul(0x0101_0101) ^ 0x0c11_e417);
+        c.snd_nxt = c.iss.wrapping_add(1);
+        c.rcv_nxt = 0;
+        c.state = CState::SynSent;
+        c.req = 0;
+        c.server = 0;
+        c.acked = false;
+        if !established {
+            self.active += 1;
+        }
+        let c = *c;
+        client_send(out, &c, c.iss, 0, flags::SYN, &MSS_OPTION, [&[], &[]])
+    }
+
+    /// The request `req` of connection `conns` of client `slot`, into `buf`.
+    pub(super) fn request_into(&self, slot: u32, conns: u32, req: u32, buf: &mut Vec<u8>) {
+        buf.clear();
+        let _ = match self.cfg.mode {
+            Mode::Established => write!(
+                buf,
+                "POST /e/{slot} HTTP/1.1\r\nHost: bench\r\nContent-Length: {ENDLESS}\r\n\r\n"
+            ),
+            Mode::Lifecycle => write!(buf, "GET /l/{slot}/{conns} HTTP/1.1\r\nHost: bench\r\n\r\n"),
+            Mode::Keepalive { .. } => {
+                let kind = if req % 2 == 0 { "img" } else { "api" };
+                write!(
+                    buf,
+                    "GET /{kind}/{slot}/{conns}.{req} HTTP/1.1\r\nHost: bench\r\n\r\n"
+                )
+            }
+        };
+    }
+
+    /// The response head to request `req` of connection `conns` of `slot`, into `buf`,
+    /// and where its body starts in the pattern.
+    pub(super) fn response_into(
+        &self,
+        slot: u32,
+        conns: u32,
+        req: u32,
+        buf: &mut Vec<u8>,
+    ) -> usize {
+        buf.clear();
+        match self.cfg.mode {
+            Mode::Established => {
+                let _ = write!(buf, "HTTP/1.1 200 OK\r\nContent-Length: {ENDLESS}\r\n\r\n");
+                0
+            }
+            _ => {
+                let _ = write!(
+                    buf,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    self.cfg.payload
+                );
+                mix(slot ^ (req << 20), conns) as usize % PATTERN.len()
+            }
+        }
+    }
+
+    fn response_len(&self, slot: u32, conns: u32, req: u32) -> u32 {
+        let mut b = Vec::with_capacity(64);
+        self.response_into(slot, conns, req, &mut b);
+        let body = match self.cfg.mode {
+            Mode::Established => 0,
+            _ => self.cfg.payload,
+        };
+        (b.len() + body) as u32
+    }
+
+    fn send_request<O: Emit>(
+        &mut self,
+        slot: u32,
+        extra: u8,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let c = self.clients[slot as usize];
+        self.request_into(slot, c.conns, c.req, &mut buf);
+        let resp_len = self.response_len(slot, c.conns, c.req);
+        let r = client_send(
+            out,
+            &c,
+            c.snd_nxt,
+            c.rcv_nxt,
+            flags::ACK | flags::PSH | extra,
+            &[],
+            [&buf, &[]],
+        );
+        let c = &mut self.clients[slot as usize];
+        c.snd_nxt = c.snd_nxt.wrapping_add(buf.len() as u32);
+        c.state = CState::Requested;
+        c.acked = false;
+        c.server = 0;
+        c.resp_len = resp_len;
+        c.resp_got = 0;
+        self.scratch = buf;
+        r
+    }
+
+    pub(super) fn client_in<O: Emit>(
+        &mut self,
+        id: u32,
+        s: &SegIn<'_>,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let slot = self.slot_of(id);
+        let Some(&c) = self.clients.get(slot as usize) else {
+            return Err(self.fail(
+                slot,
+                Mismatch::Unexpected("a segment to a client address outside the plan"),
+            ));
+        };
+        let fail = |s: &Self, m| Err(s.fail(slot, m));
+        if c.id != id || c.state == CState::Idle {
+            return fail(
+                self,
+                Mismatch::Unexpected("a segment for a closed client connection"),
+            );
+        }
+        if s.src != VIP {
+            return fail(
+                self,
+                Mismatch::Addresses {
+                    got: (s.src.0, s.dst.0),
+                    expected: (VIP.0, s.dst.0),
+                },
+            );
+        }
+        if s.src_mac != OUTSIDE_MAC || s.dst_mac != GATEWAY_MAC {
+            return fail(self, Mismatch::Ethernet);
+        }
+        if s.flags & flags::RST != 0 {
+            return fail(self, Mismatch::Unexpected("a RST to a client"));
+        }
+        if c.state == CState::SynSent {
+            return self.client_syn_ack(slot, c, s, out);
+        }
+        if s.seq != c.rcv_nxt {
+            return fail(
+                self,
+                Mismatch::Seq {
+                    got: s.seq,
+                    expected: c.rcv_nxt,
+                },
+            );
+        }
+        if s.ack != c.snd_nxt {
+            return fail(
+                self,
+                Mismatch::Ack {
+                    got: s.ack,
+                    expected: c.snd_nxt,
+                },
+            );
+        }
+        if !s.options.is_empty() {
+            return fail(self, Mismatch::Options);
+        }
+        match c.state {
+            CState::Requested if s.payload.is_empty() => {
+                check_flags(self, slot, s, flags::ACK)?;
+                check_window(self, slot, s, 0)?;
+                if c.acked {
+                    return fail(self, Mismatch::Unexpected("a duplicate ACK to a client"));
+                }
+                self.clients[slot as usize].acked = true;
+                Ok(())
+            }
+            CState::Requested => {
+                check_flags(self, slot, s, flags::ACK | flags::PSH)?;
+                check_window(self, slot, s, SERVER_WINDOW)?;
+                if c.server == 0 {
+                    return fail(
+                        self,
+                        Mismatch::Unexpected("response data before the server had the request"),
+                    );
+                }
+                // Splicer acknowledges a request head as it takes it, before any server
+                // has seen it: its ACK precedes the response. A response without it means
+                // that ACK was lost.
+                if !c.acked {
+                    return fail(
+                        self,
+                        Mismatch::Unexpected("response data before Splicer's ACK of the request"),
+                    );
+                }
+                let mut buf = std::mem::take(&mut self.scratch);
+                let body_at = self.response_into(slot, c.conns, c.req, &mut buf);
+                let head = buf.len();
+                let got = c.resp_got as usize;
+                let end = got + s.payload.len();
+                let ok = end <= c.resp_len as usize && {
+                    let body = &self.pattern[body_at..];
+                    s.payload.iter().enumerate().all(|(i, &b)| {
+                        let at = got + i;
+                        b == if at < head { buf[at] } else { body[at - head] }
+                    })
+                };
+                self.scratch = buf;
+                if !ok {
+                    return fail(self, Mismatch::Payload);
+                }
+                let c = &mut self.clients[slot as usize];
+                c.rcv_nxt = c.rcv_nxt.wrapping_add(s.payload.len() as u32);
+                c.resp_got = end as u32;
+                if c.resp_got == c.resp_len {
+                    return self.response_done(slot, out);
+                }
+                Ok(())
+            }
+            CState::FinSent => {
+                check_flags(self, slot, s, flags::FIN | flags::ACK)?;
+                check_window(self, slot, s, 0)?;
+                if !s.payload.is_empty() {
+                    return fail(self, Mismatch::Payload);
+                }
+                let c = &mut self.clients[slot as usize];
+                c.rcv_nxt = c.rcv_nxt.wrapping_add(1);
+                c.state = CState::Idle;
+                let c = *c;
+                self.active -= 1;
+                client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]])?;
+                if !self.stopping {
+                    self.start_conn(slot, out)?;
+                }
+                Ok(())
+            }
+            CState::Streaming => {
+                check_flags(self, slot, s, flags::ACK | flags::PSH)?;
+                check_window(self, slot, s, SERVER_WINDOW)?;
+                let p = self.cfg.payload;
+                if !c.in_flight || !c.next_up {
+                    return fail(
+                        self,
+                        Mismatch::Unexpected(
+                            "a server segment of a flow whose server had none in flight",
+                        ),
+                    );
+                }
+                if s.payload != self.pattern_at(c.down_rcvd, p) {
+                    return fail(self, Mismatch::Payload);
+                }
+                let c = &mut self.clients[slot as usize];
+                c.rcv_nxt = c.rcv_nxt.wrapping_add(p as u32);
+                c.down_rcvd += p as u64;
+                self.returned_data(slot, out)
+            }
+            CState::Idle | CState::SynSent => unreachable!("handled above"),
+        }
+    }
+
+    fn client_syn_ack<O: Emit>(
+        &mut self,
+        slot: u32,
+        c: Client,
+        s: &SegIn<'_>,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        check_flags(self, slot, s, flags::SYN | flags::ACK)?;
+        let want = c.iss.wrapping_add(1);
+        if s.ack != want {
+            return Err(self.fail(
+                slot,
+                Mismatch::Ack {
+                    got: s.ack,
+                    expected: want,
+                },
+            ));
+        }
+        check_window(self, slot, s, 0)?;
+        let o = frame::options(s.options).ok_or_else(|| self.fail(slot, Mismatch::Options))?;
+        if o.mss != Some(1460) || o.wscale.is_some() || o.sack_ok || o.ts || o.sack {
+            return Err(self.fail(slot, Mismatch::Options));
+        }
+        if !s.payload.is_empty() {
+            return Err(self.fail(slot, Mismatch::Payload));
+        }
+        self.clients[slot as usize].rcv_nxt = s.seq.wrapping_add(1);
+        self.send_request(slot, 0, out)
+    }
+
+    /// The whole response of the current request arrived.
+    fn response_done<O: Emit>(&mut self, slot: u32, out: &mut O) -> Result<(), BenchError> {
+        match self.cfg.mode {
+            Mode::Established => {
+                self.clients[slot as usize].state = CState::Streaming;
+                self.ready.push_back(slot);
+                self.spliced += 1;
+                self.setting_up -= 1;
+                Ok(())
+            }
+            Mode::Lifecycle => {
+                self.requests += 1;
+                self.client_fin(slot, out)
+            }
+            Mode::Keepalive { requests } => {
+                self.requests += 1;
+                let c = &mut self.clients[slot as usize];
+                c.req += 1;
+                if c.req < requests && !self.stopping {
+                    // The next request acknowledges the response.
+                    self.send_request(slot, 0, out)
+                } else {
+                    self.client_fin(slot, out)
+                }
+            }
+        }
+    }
+
+    fn client_fin<O: Emit>(&mut self, slot: u32, out: &mut O) -> Result<(), BenchError> {
+        let c = &mut self.clients[slot as usize];
+        let seq = c.snd_nxt;
+        c.snd_nxt = c.snd_nxt.wrapping_add(1);
+        c.state = CState::FinSent;
+        let c = *c;
+        client_send(
+            out,
+            &c,
+            seq,
+            c.rcv_nxt,
+            flags::ACK | flags::FIN,
+            &[],
+            [&[], &[]],
+        )
+    }
+
+    pub(super) fn pattern_at(&self, offset: u64, len: usize) -> &[u8] {
+        let at = (offset % PATTERN.len() as u64) as usize;
+        &self.pattern[at..at + len]
+    }
+
+    /// A data segment of `established` came back verified: the flow may send its next.
+    pub(super) fn returned_data<O: Emit>(
+        &mut self,
+        slot: u32,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        self.clients[slot as usize].in_flight = false;
+        self.in_flight -= 1;
+        self.ready.push_back(slot);
+        if !self.stopping {
+            self.send_next(out)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the next data segment of the flow first in line: from its client and from
+    /// its server in turn.
+    pub(super) fn send_next<O: Emit>(&mut self, out: &mut O) -> Result<(), BenchError> {
+        let Some(slot) = self.ready.pop_front() else {
+            return Ok(());
+        };
+        let p = self.cfg.payload;
+        let c = self.clients[slot as usize];
+        let at = |off: u64| (off % PATTERN.len() as u64) as usize;
+        if c.next_up {
+            let payload = &self.pattern[at(c.up_sent)..at(c.up_sent) + p];
+            client_send(
+                out,
+                &c,
+                c.snd_nxt,
+                c.rcv_nxt,
+                flags::ACK | flags::PSH,
+                &[],
+                [payload, &[]],
+            )?;
+            let c = &mut self.clients[slot as usize];
+            c.snd_nxt = c.snd_nxt.wrapping_add(p as u32);
+            c.up_sent += p as u64;
+        } else {
+            let si = c.server as usize - 1;
+            let s = self.servers[si];
+            let payload = &self.pattern[at(s.down_sent)..at(s.down_sent) + p];
+            server_send(
+                out,
+                &s,
+                s.snd_nxt,
+                s.rcv_nxt,
+                flags::ACK | flags::PSH,
+                &[],
+                [payload, &[]],
+            )?;
+            let s = &mut self.servers[si];
+            s.snd_nxt = s.snd_nxt.wrapping_add(p as u32);
+            s.down_sent += p as u64;
+        }
+        let c = &mut self.clients[slot as usize];
+        c.in_flight = true;
+        c.next_up = !c.next_up;
+        self.in_flight += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,634 @@
+//! The generator of the splice scenarios: the clients, the gateway they are behind and
+//! the real servers, at packet level, verifying every frame the appliance sends.
+//!
+//! **Clients** (outside, behind the gateway `198.18.0.254`) open TCP connections to the
+//! VIP: a SYN with MSS 1460 and nothing else (no window scaling, SACK or timestamps, so
+//! segments carry no options after the handshake), then the handshake's ACK carrying the
+//! request head, and read the response. What they do then is the scenario's
+//! ([`Mode`]). **Servers** (inside, one address and MAC per 64 reals, ports from 8080)
+//! accept the connections Splicer opens (`pool` per real from its timers, more on
+//! demand) with a SYN-ACK carrying MSS 1460, take each request head, check that it is
+//! byte for byte the one its client sent and that the real may serve its path, and
+//! answer with a `Content-Length` response. The **gateway** and the servers answer
+//! Splicer's ARP requests, and announce themselves with an ARP request for the VIP and
+//! the inside address at the start and every 10 s, as a router and hosts refreshing
+//! their own ARP caches do.
+//!
+//! **What is verified**, on every frame: the parse and both full checksums
+//! ([`super::frame::parse`]); Ethernet addresses (from the right port's MAC to the
+//! neighbour's); IP addresses and ports of the connection; sequence and
+//! acknowledgement numbers, which each peer knows from its own side of the connection
+//! (a forwarded segment must carry exactly the numbers its receiver expects next, in
+//! the receiver's space); flags; window (forwarded: the sender's; originated: non-zero);
+//! options (a SYN-ACK: MSS only; afterwards: none); payload bytes (request heads,
+//! response heads and bodies, stream patterns by offset). A packet nobody expects (a
+//! second SYN, a duplicate ACK, a RST, a segment for a closed connection, a request
+//! routed to a real its rule does not allow) fails the run too.
+
+use super::frame::{self, ArpIn, ArpOut, FrameIn, SegIn, SegOut};
+use super::{
+    real_addr, real_of, server_mac, FarmSpec, GATEWAY, GATEWAY_MAC, INSIDE_ADDR, INSIDE_MAC,
+    LOCAL_PORTS, OUTSIDE_ADDR, OUTSIDE_MAC, REAL_ADDRS, VIP,
+};
+use crate::plan::{CLIENT_BASE, CLIENT_PORT_BASE, PORTS_PER_ADDRESS};
+use crate::verify::{Mismatch, VerifyError};
+use crate::BenchError;
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+mod clients;
+mod servers;
+
+/// Window of every client segment.
+pub const CLIENT_WINDOW: u16 = 64240;
+/// Window of every server segment.
+pub const SERVER_WINDOW: u16 = 65160;
+/// The MSS option every SYN of the generator carries.
+const MSS_OPTION: [u8; 4] = [2, 4, 0x05, 0xb4];
+/// `Content-Length` of the request body and the response of `established`: the flows
+/// stay spliced for as long as anyone will measure.
+pub const ENDLESS: u64 = 1_000_000_000_000;
+/// The byte pattern of bodies.
+const PATTERN: &[u8] = b"splicer-bench payload ";
+/// Client addresses `lifecycle` and `keepalive` rotate through (256 addresses).
+const ID_SPACE: u32 = PORTS_PER_ADDRESS * 256;
+/// Interval of the gateway's and servers' ARP announcements, in ms.
+pub const ARP_REFRESH_MS: u64 = 10_000;
+/// Largest response body of `lifecycle` and `keepalive` (one segment with its head).
+pub const MAX_RESPONSE_BODY: usize = 1400;
+
+/// Where the generator writes the frames it sends.
+pub trait Emit {
+    /// A buffer of exactly `len` bytes for the next frame to send; the caller writes all
+    /// of it.
+    fn frame(&mut self, len: usize) -> Result<&mut [u8], BenchError>;
+}
+
+impl Emit for Vec<Vec<u8>> {
+    fn frame(&mut self, len: usize) -> Result<&mut [u8], BenchError> {
+        self.push(vec![0; len]);
+        Ok(self.last_mut().expect("just pushed"))
+    }
+}
+
+/// What the clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Each flow: handshake, `POST` with an endless body, an endless response; once every
+    /// flow is spliced, data segments of the bodies both ways, one segment per flow in
+    /// flight, alternating direction.
+    Established,
+    /// Each client: handshake, one `GET`, the response, FIN; then a new connection.
+    Lifecycle,
+    /// Each client: handshake, `requests` `GET`s alternating between `/img/...` (the
+    /// `img` rule's reals) and `/api/...` (the bind list), each after the previous
+    /// response (acknowledged in the same segment), then FIN and a new connection.
+    Keepalive {
+        /// Requests per connection.
+        requests: u32,
+    },
+}
+
+/// A scenario's traffic.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What the clients do.
+    pub mode: Mode,
+    /// Flows (`established`) or concurrent client connections (the others).
+    pub flows: u32,
+    /// `established`: data segments in flight (one per flow at most).
+    pub inflight: usize,
+    /// `established`: payload bytes per data segment; the others: response body bytes.
+    pub payload: usize,
+    /// The reals and rules the appliance was given.
+    pub farm: FarmSpec,
+    /// `established`: flows being set up at once.
+    pub setup_window: u32,
+    /// Interval of the ARP announcements in ms ([`ARP_REFRESH_MS`]; `u64::MAX`: only
+    /// the first).
+    pub arp_refresh_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CState {
+    Idle,
+    SynSent,
+    Requested,
+    FinSent,
+    Streaming,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    id: u32,
+    conns: u32,
+    state: CState,
+    iss: u32,
+    snd_nxt: u32,
+    rcv_nxt: u32,
+    req: u32,
+    resp_len: u32,
+    resp_got: u32,
+    acked: bool,
+    in_flight: bool,
+    next_up: bool,
+    /// Server connection (slab index + 1) carrying the current request; 0 until it
+    /// has received it.
+    server: u32,
+    up_sent: u64,
+    down_rcvd: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SState {
+    Free,
+    SynRcvd,
+    Idle,
+    Responded,
+    Streaming,
+    LastAck,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Server {
+    real: u16,
+    lport: u16,
+    state: SState,
+    snd_nxt: u32,
+    rcv_nxt: u32,
+    /// Client slot + 1 of the request it serves.
+    client: u32,
+    up_rcvd: u64,
+    down_sent: u64,
+}
+
+const FREE_SERVER: Server = Server {
+    real: 0,
+    lport: 0,
+    state: SState::Free,
+    snd_nxt: 0,
+    rcv_nxt: 0,
+    client: 0,
+    up_rcvd: 0,
+    down_sent: 0,
+};
+
+/// A well-mixed 32-bit value (initial sequence numbers, body offsets).
+fn mix(x: u32, salt: u32) -> u32 {
+    let mut h = x.wrapping_add(salt).wrapping_mul(0x9e37_79b1);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^ (h >> 13)
+}
+
+fn client_addr(id: u32) -> (Ipv4Addr, u16) {
+    (
+        Ipv4Addr::from(u32::from(CLIENT_BASE) + id / PORTS_PER_ADDRESS),
+        CLIENT_PORT_BASE + (id % PORTS_PER_ADDRESS) as u16,
+    )
+}
+
+fn client_id(addr: (Ipv4Addr, u16)) -> Option<u32> {
+    let hi = u32::from(addr.0).checked_sub(u32::from(CLIENT_BASE))?;
+    if hi >= 16_384 {
+        return None;
+    }
+    let lo = u32::from(addr.1.checked_sub(CLIENT_PORT_BASE)?);
+    Some(hi * PORTS_PER_ADDRESS + lo)
+}
+
+/// Progress counters, read by the generator loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Frames received and verified.
+    pub verified: u64,
+    /// Requests whose response was received completely.
+    pub requests: u64,
+}
+
+/// The clients, the gateway and the servers of one splice scenario.
+pub struct SpliceTraffic {
+    cfg: Config,
+    reals: u16,
+    img_ok: Vec<bool>,
+    bind_ok: Vec<bool>,
+    clients: Vec<Client>,
+    servers: Vec<Server>,
+    free_servers: Vec<u32>,
+    /// (real, local port) → server slab index + 1.
+    server_index: Vec<u32>,
+    ready: VecDeque<u32>,
+    pattern: Vec<u8>,
+    scratch: Vec<u8>,
+    returned: u64,
+    requests: u64,
+    per_real: Vec<u64>,
+    server_syns: u64,
+    setup_next: u32,
+    setting_up: u32,
+    spliced: u32,
+    streaming: bool,
+    in_flight: usize,
+    started: bool,
+    active: u32,
+    stopping: bool,
+    arp_pending: u32,
+    gateway_ok: bool,
+    next_refresh_ms: u64,
+    id_generations: u32,
+}
+
+const LOCAL_SPAN: usize = (LOCAL_PORTS.1 - LOCAL_PORTS.0) as usize + 1;
+
+impl SpliceTraffic {
+    /// The peers of `cfg`. Every per-flow table is allocated and written here, so that
+    /// the memory the generator needs is resident before the appliance's is measured.
+    pub fn new(cfg: Config) -> SpliceTraffic {
+        let reals = cfg.farm.reals;
+        let mut img_ok = vec![false; usize::from(reals)];
+        let mut bind_ok = vec![false; usize::from(reals)];
+        for &r in &cfg.farm.img {
+            img_ok[usize::from(r)] = true;
+        }
+        for &r in &cfg.farm.bind {
+            bind_ok[usize::from(r)] = true;
+        }
+        let flows = cfg.flows as usize;
+        let client = Client {
+            id: u32::MAX,
+            conns: 0,
+            state: CState::Idle,
+            iss: 0,
+            snd_nxt: 0,
+            rcv_nxt: 0,
+            req: 0,
+            resp_len: 0,
+            resp_got: 0,
+            acked: false,
+            in_flight: false,
+            next_up: true,
+            server: 0,
+            up_sent: 0,
+            down_rcvd: 0,
+        };
+        // Server connections: one per flow (established), the pools and what
+        // concurrency opens on demand, and room for connections that are closing.
+        let max_servers = flows + usize::from(reals) * usize::from(cfg.farm.pool) + 4096;
+        let mut ready = VecDeque::with_capacity(flows);
+        ready.extend(0..cfg.flows);
+        ready.clear();
+        let pattern: Vec<u8> = PATTERN
+            .iter()
+            .copied()
+            .cycle()
+            .take(PATTERN.len() + 2048)
+            .collect();
+        SpliceTraffic {
+            id_generations: (ID_SPACE / cfg.flows.max(1)).max(1),
+            reals,
+            img_ok,
+            bind_ok,
+            clients: vec![client; flows],
+            servers: vec![FREE_SERVER; max_servers],
+            free_servers: (0..max_servers as u32).rev().collect(),
+            server_index: vec![0; usize::from(reals) * LOCAL_SPAN],
+            ready,
+            pattern,
+            scratch: Vec::with_capacity(256),
+            returned: 0,
+            requests: 0,
+            per_real: vec![0; usize::from(reals)],
+            server_syns: 0,
+            setup_next: 0,
+            setting_up: 0,
+            spliced: 0,
+            streaming: false,
+            in_flight: 0,
+            started: false,
+            active: 0,
+            stopping: false,
+            arp_pending: 0,
+            gateway_ok: false,
+            next_refresh_ms: 0,
+            cfg,
+        }
+    }
+
+    /// Frames verified and requests completed so far.
+    #[inline]
+    pub fn progress(&self) -> Progress {
+        Progress {
+            verified: self.returned,
+            requests: self.requests,
+        }
+    }
+
+    /// Requests each real received.
+    pub fn per_real(&self) -> &[u64] {
+        &self.per_real
+    }
+
+    /// Server connections Splicer opened (SYNs the servers accepted).
+    pub fn server_connections(&self) -> u64 {
+        self.server_syns
+    }
+
+    /// True once the measured traffic runs: every flow spliced and its data flowing
+    /// (`established`), every client started (the others).
+    pub fn setup_done(&self) -> bool {
+        match self.cfg.mode {
+            Mode::Established => self.streaming,
+            _ => self.started,
+        }
+    }
+
+    /// Flows spliced so far (`established`).
+    pub fn spliced(&self) -> u32 {
+        self.spliced
+    }
+
+    /// Starts nothing new from now on: in-flight segments come back, connections finish
+    /// their current request and close.
+    pub fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    /// Stopped, and nothing is outstanding.
+    pub fn finished(&self) -> bool {
+        self.stopping
+            && self.arp_pending == 0
+            && match self.cfg.mode {
+                Mode::Established => self.in_flight == 0,
+                _ => self.active == 0,
+            }
+    }
+
+    /// What is still outstanding, for a timeout message.
+    pub fn outstanding(&self) -> String {
+        let mut by_state = [0u32; 5];
+        for c in &self.clients {
+            by_state[c.state as usize] += 1;
+        }
+        let mut servers = [0u32; 6];
+        for s in &self.servers {
+            servers[s.state as usize] += 1;
+        }
+        format!(
+            "clients idle/syn-sent/requested/fin-sent/streaming {by_state:?}, server connections free/syn-rcvd/idle/responded/streaming/last-ack {servers:?}, {} set up of {}, {} segments in flight, {} ARP requests unanswered, gateway resolved: {}",
+            self.spliced, self.cfg.flows, self.in_flight, self.arp_pending, self.gateway_ok
+        )
+    }
+
+    fn fail(&self, flow: u32, mismatch: Mismatch) -> BenchError {
+        BenchError::Verify(VerifyError {
+            packet: self.returned.saturating_sub(1),
+            flow,
+            mismatch,
+        })
+    }
+
+    /// Periodic work: the ARP announcements (at once on the first call). `now_ms` is
+    /// any millisecond clock.
+    pub fn tick<O: Emit>(&mut self, now_ms: u64, out: &mut O) -> Result<(), BenchError> {
+        if now_ms < self.next_refresh_ms {
+            return Ok(());
+        }
+        self.next_refresh_ms = now_ms.saturating_add(self.cfg.arp_refresh_ms);
+        let announce = |out: &mut O, mac: [u8; 6], ip: Ipv4Addr, to: [u8; 6], ask: Ipv4Addr| {
+            ArpOut {
+                dst_mac: to,
+                op: 1,
+                sender: (mac, ip),
+                target: ([0; 6], ask),
+            }
+            .write(out.frame(ArpOut::LEN)?);
+            Ok::<(), BenchError>(())
+        };
+        announce(out, GATEWAY_MAC, GATEWAY, OUTSIDE_MAC, VIP.0)?;
+        self.arp_pending += 1;
+        for a in 0..self.reals.min(REAL_ADDRS) {
+            let ip = *real_addr(a).ip();
+            announce(out, server_mac(ip), ip, INSIDE_MAC, INSIDE_ADDR)?;
+            self.arp_pending += 1;
+        }
+        Ok(())
+    }
+
+    /// Starts what may start: client connections once the gateway is resolved, the
+    /// flows' data once all are spliced (`established`).
+    pub fn pump<O: Emit>(&mut self, out: &mut O) -> Result<(), BenchError> {
+        if !self.gateway_ok || self.stopping {
+            return Ok(());
+        }
+        match self.cfg.mode {
+            Mode::Established => {
+                while self.setting_up < self.cfg.setup_window && self.setup_next < self.cfg.flows {
+                    let slot = self.setup_next;
+                    self.setup_next += 1;
+                    self.setting_up += 1;
+                    self.start_conn(slot, out)?;
+                }
+                if !self.streaming && self.spliced == self.cfg.flows {
+                    self.streaming = true;
+                    for _ in 0..self.cfg.inflight.min(self.cfg.flows as usize) {
+                        self.send_next(out)?;
+                    }
+                }
+            }
+            _ if !self.started => {
+                self.started = true;
+                for slot in 0..self.cfg.flows {
+                    self.start_conn(slot, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Verifies a frame the appliance sent and answers it.
+    pub fn receive<O: Emit>(&mut self, bytes: &[u8], out: &mut O) -> Result<(), BenchError> {
+        self.returned += 1;
+        match frame::parse(bytes).map_err(|m| self.fail(u32::MAX, m))? {
+            FrameIn::Arp(a) => self.arp_in(&a, out),
+            FrameIn::Tcp(s) => {
+                if let Some(id) = client_id(s.dst) {
+                    self.client_in(id, &s, out)
+                } else if let Some(r) = real_of(s.dst, self.reals) {
+                    self.server_in(r, &s, out)
+                } else {
+                    Err(self.fail(
+                        u32::MAX,
+                        Mismatch::Unexpected("a segment to an address nobody plays"),
+                    ))
+                }
+            }
+        }
+    }
+
+    // ---- ARP --------------------------------------------------------------------------
+
+    fn arp_in<O: Emit>(&mut self, a: &ArpIn, out: &mut O) -> Result<(), BenchError> {
+        let bad = |s: &Self, what| Err(s.fail(u32::MAX, Mismatch::Arp(what)));
+        if a.src_mac != a.sender.0 {
+            return bad(self, "Ethernet source is not the sender hardware address");
+        }
+        let ours = |ip: Ipv4Addr| -> Option<[u8; 6]> {
+            if ip == GATEWAY {
+                return Some(GATEWAY_MAC);
+            }
+            real_of((ip, 8080), self.reals.min(REAL_ADDRS)).map(|_| server_mac(ip))
+        };
+        match a.op {
+            1 => {
+                if a.dst_mac != [0xff; 6] {
+                    return bad(self, "a request not sent to broadcast");
+                }
+                let side_ok = match a.sender {
+                    (OUTSIDE_MAC, OUTSIDE_ADDR) => a.target.1 == GATEWAY,
+                    (INSIDE_MAC, INSIDE_ADDR) => a.target.1 != GATEWAY,
+                    _ => return bad(self, "a request from an address that is not a port's"),
+                };
+                let Some(mac) = ours(a.target.1).filter(|_| side_ok) else {
+                    return bad(self, "a request for an address nobody plays on that side");
+                };
+                ArpOut {
+                    dst_mac: a.sender.0,
+                    op: 2,
+                    sender: (mac, a.target.1),
+                    target: a.sender,
+                }
+                .write(out.frame(ArpOut::LEN)?);
+                Ok(())
+            }
+            _ => {
+                if self.arp_pending == 0 {
+                    return bad(self, "a reply nobody asked for");
+                }
+                let Some(mac) = ours(a.target.1) else {
+                    return bad(self, "a reply to an address nobody plays");
+                };
+                if a.target.0 != mac || a.dst_mac != mac {
+                    return bad(self, "a reply to the wrong MAC");
+                }
+                let expected = if a.target.1 == GATEWAY {
+                    (OUTSIDE_MAC, VIP.0)
+                } else {
+                    (INSIDE_MAC, INSIDE_ADDR)
+                };
+                if a.sender != expected {
+                    return bad(self, "a reply from the wrong port or for the wrong address");
+                }
+                self.arp_pending -= 1;
+                if a.target.1 == GATEWAY {
+                    self.gateway_ok = true;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The client slot named in a request's path (`/e/<slot>`, `/l/<slot>/..`,
+/// `/img/<slot>/..`, `/api/<slot>/..`).
+fn request_slot(payload: &[u8]) -> Option<u32> {
+    let line_end = payload.iter().position(|&b| b == b'\r')?;
+    let line = std::str::from_utf8(&payload[..line_end]).ok()?;
+    let path = line.split(' ').nth(1)?;
+    path.split('/').nth(2)?.parse().ok()
+}
+
+fn check_flags(
+    t: &SpliceTraffic,
+    flow: u32,
+    s: &SegIn<'_>,
+    expected: u8,
+) -> Result<(), BenchError> {
+    if s.flags == expected {
+        Ok(())
+    } else {
+        Err(t.fail(
+            flow,
+            Mismatch::Flags {
+                got: s.flags,
+                expected,
+            },
+        ))
+    }
+}
+
+/// `expected` 0: any non-zero window (segments Splicer originates).
+fn check_window(
+    t: &SpliceTraffic,
+    flow: u32,
+    s: &SegIn<'_>,
+    expected: u16,
+) -> Result<(), BenchError> {
+    let ok = if expected == 0 {
+        s.window != 0
+    } else {
+        s.window == expected
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(t.fail(
+            flow,
+            Mismatch::Window {
+                got: s.window,
+                expected,
+            },
+        ))
+    }
+}
+
+fn client_send<O: Emit>(
+    out: &mut O,
+    c: &Client,
+    seq: u32,
+    ack: u32,
+    fl: u8,
+    options: &[u8],
+    payload: [&[u8]; 2],
+) -> Result<(), BenchError> {
+    let seg = SegOut {
+        src_mac: GATEWAY_MAC,
+        dst_mac: OUTSIDE_MAC,
+        src: client_addr(c.id),
+        dst: VIP,
+        seq,
+        ack,
+        flags: fl,
+        window: CLIENT_WINDOW,
+        options,
+        payload,
+    };
+    seg.write(out.frame(seg.frame_len())?);
+    Ok(())
+}
+
+fn server_send<O: Emit>(
+    out: &mut O,
+    s: &Server,
+    seq: u32,
+    ack: u32,
+    fl: u8,
+    options: &[u8],
+    payload: [&[u8]; 2],
+) -> Result<(), BenchError> {
+    let addr = real_addr(s.real);
+    let seg = SegOut {
+        src_mac: server_mac(*addr.ip()),
+        dst_mac: INSIDE_MAC,
+        src: (*addr.ip(), addr.port()),
+        dst: (INSIDE_ADDR, s.lport),
+        seq,
+        ack,
+        flags: fl,
+        window: SERVER_WINDOW,
+        options,
+        payload,
+    };
+    seg.write(out.frame(seg.frame_len())?);
+    Ok(())
+}

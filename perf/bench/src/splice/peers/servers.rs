@@ -1,0 +1,265 @@
+//! The servers' side of the generator: accepting Splicer's connections, checking each
+//! request head against the one its client sent, answering.
+
+use super::super::frame::{self, flags, SegIn};
+use super::super::{server_mac, INSIDE_ADDR, INSIDE_MAC, LOCAL_PORTS};
+use super::{
+    check_flags, check_window, mix, request_slot, server_send, CState, Emit, Mode, SState, Server,
+    SpliceTraffic, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
+};
+use crate::verify::Mismatch;
+use crate::BenchError;
+
+impl SpliceTraffic {
+    pub(super) fn server_in<O: Emit>(
+        &mut self,
+        real: u16,
+        s: &SegIn<'_>,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let lport = s.src.1;
+        let fail = |t: &Self, m| Err(t.fail(u32::from(real), m));
+        if s.src.0 != INSIDE_ADDR || !(LOCAL_PORTS.0..=LOCAL_PORTS.1).contains(&lport) {
+            return fail(
+                self,
+                Mismatch::Unexpected(
+                    "a server connection from outside the inside address and Splicer's local ports",
+                ),
+            );
+        }
+        if s.src_mac != INSIDE_MAC || s.dst_mac != server_mac(s.dst.0) {
+            return fail(self, Mismatch::Ethernet);
+        }
+        if s.flags & flags::RST != 0 {
+            return fail(self, Mismatch::Unexpected("a RST to a server"));
+        }
+        let key = usize::from(real) * LOCAL_SPAN + usize::from(lport - LOCAL_PORTS.0);
+        let idx = self.server_index[key];
+        if s.flags & flags::SYN != 0 {
+            check_flags(self, u32::from(real), s, flags::SYN)?;
+            if idx != 0 {
+                return fail(
+                    self,
+                    Mismatch::Unexpected("a SYN for a server connection that is open"),
+                );
+            }
+            let o = frame::options(s.options)
+                .ok_or_else(|| self.fail(u32::from(real), Mismatch::Options))?;
+            if o.mss != Some(1460) || o.sack {
+                return fail(self, Mismatch::Options);
+            }
+            check_window(self, u32::from(real), s, 0)?;
+            if !s.payload.is_empty() {
+                return fail(self, Mismatch::Payload);
+            }
+            let Some(si) = self.free_servers.pop() else {
+                return Err(BenchError::Setup(
+                    "the generator ran out of server connection slots".into(),
+                ));
+            };
+            self.server_syns += 1;
+            let iss = mix(
+                u32::from(real) << 16 | u32::from(lport),
+                self.server_syns as u32,
+            );
+            let srv = Server {
+                real,
+                lport,
+                state: SState::SynRcvd,
+                snd_nxt: iss.wrapping_add(1),
+                rcv_nxt: s.seq.wrapping_add(1),
+                client: 0,
+                up_rcvd: 0,
+                down_sent: 0,
+            };
+            self.servers[si as usize] = srv;
+            self.server_index[key] = si + 1;
+            return server_send(
+                out,
+                &srv,
+                iss,
+                srv.rcv_nxt,
+                flags::SYN | flags::ACK,
+                &MSS_OPTION,
+                [&[], &[]],
+            );
+        }
+        if idx == 0 {
+            return fail(
+                self,
+                Mismatch::Unexpected("a segment for a server connection that is not open"),
+            );
+        }
+        let si = (idx - 1) as usize;
+        let srv = self.servers[si];
+        if s.seq != srv.rcv_nxt {
+            return fail(
+                self,
+                Mismatch::Seq {
+                    got: s.seq,
+                    expected: srv.rcv_nxt,
+                },
+            );
+        }
+        if s.ack != srv.snd_nxt {
+            return fail(
+                self,
+                Mismatch::Ack {
+                    got: s.ack,
+                    expected: srv.snd_nxt,
+                },
+            );
+        }
+        if !s.options.is_empty() {
+            return fail(self, Mismatch::Options);
+        }
+        match srv.state {
+            SState::SynRcvd | SState::Responded | SState::LastAck if s.payload.is_empty() => {
+                check_flags(self, u32::from(real), s, flags::ACK)?;
+                check_window(self, u32::from(real), s, 0)?;
+                if srv.state == SState::LastAck {
+                    self.servers[si] = FREE_SERVER;
+                    self.server_index[key] = 0;
+                    self.free_servers.push(si as u32);
+                } else {
+                    let srv = &mut self.servers[si];
+                    srv.state = SState::Idle;
+                    srv.client = 0;
+                }
+                Ok(())
+            }
+            SState::Idle if s.flags & flags::FIN != 0 => {
+                // Splicer closes a pooled connection: close ours too.
+                check_flags(self, u32::from(real), s, flags::FIN | flags::ACK)?;
+                if !s.payload.is_empty() {
+                    return fail(self, Mismatch::Payload);
+                }
+                let srv = &mut self.servers[si];
+                srv.rcv_nxt = srv.rcv_nxt.wrapping_add(1);
+                srv.state = SState::LastAck;
+                let seq = srv.snd_nxt;
+                srv.snd_nxt = seq.wrapping_add(1);
+                let srv = *srv;
+                server_send(
+                    out,
+                    &srv,
+                    seq,
+                    srv.rcv_nxt,
+                    flags::FIN | flags::ACK,
+                    &[],
+                    [&[], &[]],
+                )
+            }
+            SState::Responded if !s.payload.is_empty() => fail(
+                self,
+                // Splicer ACKs a response on its client's behalf before it frees the
+                // connection for another request: that ACK was lost.
+                Mismatch::Unexpected(
+                    "a request on a server connection before the ACK of its last response",
+                ),
+            ),
+            SState::Idle if !s.payload.is_empty() => {
+                check_flags(self, u32::from(real), s, flags::ACK | flags::PSH)?;
+                check_window(self, u32::from(real), s, 0)?;
+                self.request_in(si, s.payload, out)
+            }
+            SState::Idle => fail(self, Mismatch::Unexpected("a duplicate ACK to a server")),
+            SState::Streaming => {
+                check_flags(self, u32::from(real), s, flags::ACK | flags::PSH)?;
+                check_window(self, u32::from(real), s, CLIENT_WINDOW)?;
+                let p = self.cfg.payload;
+                let slot = srv.client - 1;
+                let c = self.clients[slot as usize];
+                // The flow's segment in flight must be its client's (sent, then the
+                // direction flipped to the server's).
+                if !c.in_flight || c.next_up {
+                    return fail(
+                        self,
+                        Mismatch::Unexpected(
+                            "a client segment of a flow whose client had none in flight",
+                        ),
+                    );
+                }
+                if s.payload != self.pattern_at(srv.up_rcvd, p) {
+                    return Err(self.fail(slot, Mismatch::Payload));
+                }
+                let srv = &mut self.servers[si];
+                srv.rcv_nxt = srv.rcv_nxt.wrapping_add(p as u32);
+                srv.up_rcvd += p as u64;
+                self.returned_data(slot, out)
+            }
+            SState::SynRcvd | SState::Responded | SState::LastAck => fail(
+                self,
+                Mismatch::Unexpected("data on a server connection that expects none"),
+            ),
+            SState::Free => unreachable!("indexed connections are not free"),
+        }
+    }
+
+    /// A request head arrived on server connection `si`.
+    fn request_in<O: Emit>(
+        &mut self,
+        si: usize,
+        payload: &[u8],
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let srv = self.servers[si];
+        let real = srv.real;
+        let fail = |t: &Self, m| Err(t.fail(u32::from(real), m));
+        let Some(slot) = request_slot(payload).filter(|&s| s < self.cfg.flows) else {
+            return fail(self, Mismatch::Payload);
+        };
+        let c = self.clients[slot as usize];
+        if c.state != CState::Requested || c.server != 0 {
+            return fail(
+                self,
+                Mismatch::Unexpected("a request its client is not waiting for an answer to"),
+            );
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        self.request_into(slot, c.conns, c.req, &mut buf);
+        let same = buf[..] == *payload;
+        let img = buf.starts_with(b"GET /img/");
+        self.scratch = buf;
+        if !same {
+            return Err(self.fail(slot, Mismatch::Payload));
+        }
+        let allowed = if img { &self.img_ok } else { &self.bind_ok };
+        if !allowed[usize::from(real)] {
+            return fail(
+                self,
+                Mismatch::Unexpected("a request routed to a real its rule does not allow"),
+            );
+        }
+        self.per_real[usize::from(real)] += 1;
+        self.clients[slot as usize].server = si as u32 + 1;
+        let mut head = std::mem::take(&mut self.scratch);
+        let body_at = self.response_into(slot, c.conns, c.req, &mut head);
+        let body: &[u8] = match self.cfg.mode {
+            Mode::Established => &[],
+            _ => &self.pattern[body_at..body_at + self.cfg.payload],
+        };
+        let srv = &mut self.servers[si];
+        srv.rcv_nxt = srv.rcv_nxt.wrapping_add(payload.len() as u32);
+        srv.client = slot + 1;
+        srv.state = if self.cfg.mode == Mode::Established {
+            SState::Streaming
+        } else {
+            SState::Responded
+        };
+        let seq = srv.snd_nxt;
+        srv.snd_nxt = seq.wrapping_add((head.len() + body.len()) as u32);
+        let srv = *srv;
+        let r = server_send(
+            out,
+            &srv,
+            seq,
+            srv.rcv_nxt,
+            flags::ACK | flags::PSH,
+            &[],
+            [&head, body],
+        );
+        self.scratch = head;
+        r
+    }
+}
