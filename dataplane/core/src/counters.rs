@@ -133,7 +133,7 @@ counters! {
     PoolWaitServed => "pool_wait_served",
     /// Requests answered `503` after waiting `queue_timeout` for a connection.
     QueueTimeouts => "queue_timeouts",
-    /// HTTP/1.0 requests given `Connection: Keep-Alive` towards the server (seed 002).
+    /// HTTP/1.0 requests given `Connection: Keep-Alive` towards the server (NetScaler connection pooling, WO 00/28433).
     KeepAliveInserted => "keepalive_inserted",
     /// Responses delivered completely and acknowledged by the client.
     ResponsesComplete => "responses_complete",

@@ -13,7 +13,7 @@
 //!
 //! States: SYN-SENT → idle ⇄ busy (carrying a request) → closing; busy → draining when
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
-//! reuses the connection if the response ends in time, seed 002).
+//! reuses the connection if the response ends in time, NetScaler connection pooling, WO 00/28433).
 
 use super::client::{
     ts_not_below, Outgoing, Seg, INITIAL_RTO_MS, MAX_RETRIES, OUR_MSS, OUR_WSCALE,

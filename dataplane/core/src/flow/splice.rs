@@ -1,5 +1,6 @@
 //! The splice: a client connection and a pooled server connection joined for one
-//! request and its response, segments rewritten in place between them (seed 002).
+//! request and its response, segments rewritten in place between them (NetScaler
+//! connection pooling, "Internet client-server multiplexer", WO 00/28433).
 //!
 //! When a request head is complete, the client leg asks [`Pipeline::dispatch`] for a
 //! real (content rules, predictor), takes a free connection of that real's pool (or

@@ -1,0 +1,164 @@
+//! Splicer's own answers on a client connection: error statuses, redirects (Cisco
+//! LocalDirector, "Server load balancing method and system", US 7,099,915) and the bare
+//! close, each followed by a FIN; sent as far as the client's window admits, probed when
+//! it is closed, retransmitted from the first unacknowledged byte.
+
+use super::client::{Outgoing, State, MAX_RESPONSE};
+use super::table::Handle;
+use crate::balance::UrlId;
+use crate::counters::{Counter, VirtualCounter};
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
+use splicer_http::{reply, RequestHead};
+use splicer_wire::tcp::{self, SeqNumber};
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// Answers the request with `status` (0: no response, just close) and a FIN.
+    pub(super) fn respond<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let mut buf = [0u8; MAX_RESPONSE];
+        let n = if status != 0 {
+            reply::error_response(status, reply::reason_phrase(status), &mut buf)
+        } else {
+            0
+        };
+        self.respond_with(port, h, &buf[..n], now, sink);
+    }
+
+    /// Answers a request to a redirect virtual (Cisco LocalDirector, "Server load
+    /// balancing method and system", US 7,099,915): a redirect to URL `url` with its
+    /// macros expanded from the request, `Connection: close`, then a FIN.
+    pub(super) fn redirect<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        head: &RequestHead,
+        url: UrlId,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let service = conn.service.address;
+        let virtual_index = conn.service.virtual_index;
+        let topology = self.topology.clone();
+        let Some(u) = topology.farm().urls.get(usize::from(url)) else {
+            self.counters.inc(port, Counter::HttpNoServer);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::NoServer);
+            return self.respond(port, h, 503, now, sink);
+        };
+        // A request without a host (HTTP/1.0 without Host) was sent to the VIP.
+        let ip;
+        let host = if head.host().is_empty() {
+            ip = service.ip().to_string();
+            &ip
+        } else {
+            head.host()
+        };
+        let location =
+            reply::expand_url_macros(&u.template, host, service.port(), head.path_and_query());
+        let mut buf = [0u8; MAX_RESPONSE];
+        let n = reply::redirect_response(u.code, &location, &mut buf);
+        if n == 0 {
+            // Too long for one response, or the request put a byte into it that cannot
+            // be in a header.
+            self.counters.inc(port, Counter::RefusedRedirectLocation);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::Refused);
+            return self.respond(port, h, 414, now, sink);
+        }
+        self.counters.inc(port, Counter::Redirects);
+        self.counters
+            .inc_virtual(virtual_index, VirtualCounter::Redirects);
+        self.respond_with(port, h, &buf[..n], now, sink);
+    }
+
+    /// Sends `response` (possibly empty) and a FIN, and closes the connection when the
+    /// client has acknowledged them.
+    fn respond_with<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        response: &[u8],
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        conn.response.clear();
+        conn.response.extend_from_slice(response);
+        conn.state = State::Responding;
+        conn.wait_since = now;
+        conn.response_start = conn.snd_nxt;
+        conn.snd_nxt = conn.snd_nxt + conn.response.len() + 1;
+        conn.retransmit_at = Some(now + conn.rto);
+        self.send_response(port, h, now, sink);
+    }
+
+    /// Sends the unacknowledged part of the response and the FIN.
+    /// Sends Splicer's answer from the first unacknowledged byte (a retransmission).
+    pub(super) fn send_response<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(una) = self.flows.get_mut(h).map(|c| c.snd_una) else {
+            return;
+        };
+        self.send_response_from(port, h, una, now, sink);
+    }
+
+    /// Sends Splicer's answer from `from` as far as the client's window admits, and
+    /// its FIN with the last byte. A closed window gets one byte, the window probe of
+    /// RFC 9293 §3.8.6.1, repeated by the retransmission timer with its backoff (the
+    /// persist timer).
+    pub(super) fn send_response_from<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        from: SeqNumber,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some(conn) = self.flows.get_mut(h) else {
+            return;
+        };
+        let opts_len = if conn.ts_recent.is_some() { 12 } else { 0 };
+        let mss = usize::from(conn.peer_mss).saturating_sub(opts_len).max(1);
+        let total = conn.response.len();
+        let mut offset = (from - conn.response_start).clamp(0, total as i32) as usize;
+        let window_end = (conn.send_limit() - conn.response_start).max(0) as usize;
+        // Up to the window's end; a closed window still gets one byte (the probe).
+        let len = total.min(window_end.max(offset + 1));
+        let fin_fits = len == total;
+        // Copied out so that segments can be sent while the table is borrowed mutably.
+        let mut body = [0u8; MAX_RESPONSE];
+        body[..len].copy_from_slice(&conn.response[..len]);
+        let template = Outgoing::from_conn(conn, conn.response_start, 0, ts_now);
+        let start = conn.response_start;
+        loop {
+            let chunk = (len - offset).min(mss);
+            let last = offset + chunk == len && fin_fits;
+            let mut o = template.clone();
+            o.seq = start + offset;
+            o.flags = (tcp::flags::PSH * u8::from(chunk > 0)) | (tcp::flags::FIN * u8::from(last));
+            self.emit(port, &o, &body[offset..offset + chunk], now, sink);
+            offset += chunk;
+            if offset == len {
+                break;
+            }
+        }
+    }
+}
