@@ -98,9 +98,9 @@ impl<P: PacketBuf> Pipeline<P> {
         conn.response.extend_from_slice(response);
         conn.state = State::Responding;
         conn.wait_since = now;
-        conn.response_start = conn.snd_nxt;
-        conn.snd_nxt = conn.snd_nxt + conn.response.len() + 1;
-        conn.retransmit_at = Some(now + conn.rto);
+        conn.response_start = conn.tcp.snd_nxt;
+        conn.tcp.snd_nxt = conn.tcp.snd_nxt + conn.response.len() + 1;
+        conn.tcp.retransmit_at = Some(now + conn.tcp.rto);
         self.send_response(port, h, now, sink);
     }
 
@@ -113,7 +113,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let Some(una) = self.flows.get_mut(h).map(|c| c.snd_una) else {
+        let Some(una) = self.flows.get_mut(h).map(|c| c.tcp.snd_una) else {
             return;
         };
         self.send_response_from(port, h, una, now, sink);
@@ -135,11 +135,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let opts_len = if conn.ts_recent.is_some() { 12 } else { 0 };
-        let mss = usize::from(conn.peer_mss).saturating_sub(opts_len).max(1);
+        let opts_len = if conn.tcp.ts_recent.is_some() { 12 } else { 0 };
+        let mss = usize::from(conn.tcp.peer_mss)
+            .saturating_sub(opts_len)
+            .max(1);
         let total = conn.response.len();
         let mut offset = (from - conn.response_start).clamp(0, total as i32) as usize;
-        let window_end = (conn.send_limit() - conn.response_start).max(0) as usize;
+        let window_end = (conn.tcp.send_limit() - conn.response_start).max(0) as usize;
         // Up to the window's end; a closed window still gets one byte (the probe).
         let len = total.min(window_end.max(offset + 1));
         let fin_fits = len == total;

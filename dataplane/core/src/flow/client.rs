@@ -16,6 +16,7 @@ use super::handshake::CookieAck;
 use super::segment::OutSegment;
 use super::table::Conn;
 use super::table::{ClientKey, Handle};
+use super::tcp::{Endpoint, INITIAL_RTO_MS};
 use crate::balance::RealId;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -35,9 +36,6 @@ pub const OUR_WSCALE: u8 = 7;
 /// MSS assumed when a SYN carries none (RFC 9293).
 pub(super) const DEFAULT_MSS: u16 = 536;
 /// First retransmission timeout (RFC 6298).
-pub(super) const INITIAL_RTO_MS: u64 = 1000;
-/// The longest retransmission timeout (and persist interval) of Splicer's own data.
-pub(super) const MAX_RTO_MS: u64 = 60_000;
 /// Retransmissions of Splicer's data before the connection is reset.
 pub(super) const MAX_RETRIES: u32 = 6;
 /// Largest response Splicer originates on the client leg (a redirect carries its
@@ -118,41 +116,17 @@ pub(crate) struct ClientConn {
     pub(crate) key: ClientKey,
     pub(super) service: Service,
     pub(super) state: State,
-    pub(super) iss: SeqNumber,
-    pub(super) snd_una: SeqNumber,
-    pub(super) snd_nxt: SeqNumber,
-    pub(super) rcv_nxt: SeqNumber,
-    pub(super) peer_mss: u16,
-    /// Some when both sides scale windows: the client's shift.
-    pub(super) peer_wscale: Option<u8>,
-    pub(super) sack_ok: bool,
-    /// Some when timestamps were negotiated: the latest in-order TSval of the client.
-    pub(super) ts_recent: Option<u32>,
-    /// Splicer's millisecond clock when `ts_recent` arrived: with it, the client's clock
-    /// now can be estimated (RFC 7323 clocks tick at about 1 kHz on Linux and others).
-    pub(super) ts_recent_at: u32,
-    /// The highest TSval sent to the client, Splicer's own or a server's translated:
-    /// Splicer's own never go below it, or the client's PAWS check would drop them.
-    pub(super) ts_sent_max: u32,
+    /// Sequence space, windows, options, timestamps, retransmission.
+    pub(super) tcp: Endpoint,
     pub(super) head: Vec<u8>,
     pub(super) response: Vec<u8>,
     pub(super) response_start: SeqNumber,
-    pub(super) fin_received: bool,
     pub(super) opened_at: u64,
     pub(super) head_since: u64,
     /// When the current request was routed (Waiting, Spliced: the clock of
     /// `queue_timeout`, `body_timeout` and `send_timeout`), or when Splicer answered
     /// (Responding: the clock of the lingering close).
     pub(super) wait_since: u64,
-    /// The client's latest receive window in bytes: below one segment of ours it holds
-    /// its response back (`send_timeout` applies); a spliced client's goes into the
-    /// duplicate ACKs Splicer sends its server on its behalf.
-    pub(super) peer_window: u32,
-    pub(super) last_activity: u64,
-    pub(super) retransmit_at: Option<u64>,
-    pub(super) rto: u64,
-    pub(super) tries: u32,
-    pub(super) scheduled: u64,
     pub(super) pending: Option<Pending>,
     /// The server legs of this connection's requests, oldest first (one at a time for
     /// now; pipelining will keep several).
@@ -169,25 +143,10 @@ pub(crate) struct ClientConn {
 }
 
 impl ClientConn {
-    /// Window-scale shift Splicer uses on this leg.
-    pub(super) fn our_shift(&self) -> u8 {
-        self.peer_wscale.map_or(0, |_| OUR_WSCALE)
-    }
-
-    /// A window field of this client's, in bytes.
-    pub(super) fn scaled_window(&self, field: u16) -> u32 {
-        u32::from(field) << self.peer_wscale.unwrap_or(0)
-    }
-
-    /// The sequence number past the client's receive window.
-    pub(super) fn send_limit(&self) -> SeqNumber {
-        self.snd_una + self.peer_window as usize
-    }
-
     /// Whether the client's latest window is below one segment of ours: a reader that
     /// holds its response back as surely as one that stops acknowledging.
     pub(super) fn window_low(&self) -> bool {
-        self.peer_window < u32::from(self.peer_mss)
+        self.tcp.peer_window < u32::from(self.tcp.peer_mss)
     }
 
     /// The window Splicer advertises: the room left for the request head, plus the one
@@ -205,7 +164,7 @@ impl ClientConn {
         let shift = if syn {
             0
         } else {
-            self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+            self.tcp.peer_wscale.map_or(0, |_| OUR_WSCALE)
         };
         let field = (room + (1 << shift) - 1) >> shift;
         field.min(usize::from(u16::MAX)) as u16
@@ -278,20 +237,18 @@ impl Outgoing {
             (c.key.client, c.key.client_port),
             seq,
         );
-        o.ack = Some(c.rcv_nxt);
+        o.ack = Some(c.tcp.rcv_nxt);
         o.flags = flags;
         let syn = flags & tcp::flags::SYN != 0;
         o.window = c.window(syn);
-        let ts = c
-            .ts_recent
-            .map(|recent| (ts_not_below(ts_now, c.ts_sent_max), recent));
+        let ts = c.tcp.timestamp_option(ts_now);
         o.opts_len = if syn {
             tcp::emit_options(
                 &mut o.opts,
                 Some(OUR_MSS),
-                c.sack_ok,
+                c.tcp.sack_ok,
                 ts,
-                c.peer_wscale.map(|_| OUR_WSCALE),
+                c.tcp.peer_wscale.map(|_| OUR_WSCALE),
             )
         } else if ts.is_some() {
             tcp::emit_options(&mut o.opts, None, false, ts, None)
@@ -381,7 +338,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         match self.flows.conn_mut(h) {
             Some(Conn::Client(c)) => {
-                c.state == State::Responding && c.snd_una == c.snd_nxt && seg.seq > c.rcv_nxt
+                c.state == State::Responding
+                    && c.tcp.snd_una == c.tcp.snd_nxt
+                    && seg.seq > c.tcp.rcv_nxt
             }
             _ => false,
         }
@@ -427,34 +386,23 @@ impl<P: PacketBuf> Pipeline<P> {
         syn: &Seg,
         now: u64,
     ) -> ClientConn {
-        let rto = INITIAL_RTO_MS * self.settings.flow.ticks_per_ms;
+        let mut tcp = Endpoint::new(iss, rcv_nxt, now, self.settings.flow.ticks_per_ms);
+        tcp.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS).max(64);
+        tcp.peer_wscale = syn.wscale.map(|w| w.min(14));
+        tcp.sack_ok = syn.sack_ok;
+        tcp.ts_recent = syn.ts.map(|(tsval, _)| tsval);
+        tcp.ts_recent_at = self.ts_now(now);
         ClientConn {
             key,
             service,
             state: State::SynReceived,
-            iss,
-            snd_una: iss,
-            snd_nxt: iss + 1,
-            rcv_nxt,
-            peer_mss: syn.mss.unwrap_or(DEFAULT_MSS).max(64),
-            peer_wscale: syn.wscale.map(|w| w.min(14)),
-            sack_ok: syn.sack_ok,
-            ts_recent: syn.ts.map(|(tsval, _)| tsval),
-            ts_recent_at: self.ts_now(now),
-            ts_sent_max: 0,
+            tcp,
             head: self.flows.take_buffer(),
             response: self.flows.take_buffer(),
             response_start: iss + 1,
-            fin_received: false,
             opened_at: now,
             head_since: now,
             wait_since: now,
-            peer_window: 0,
-            last_activity: now,
-            retransmit_at: Some(now + rto),
-            rto,
-            tries: 0,
-            scheduled: 0,
             pending: None,
             legs: VecDeque::new(),
             framing: None,
@@ -482,11 +430,11 @@ impl<P: PacketBuf> Pipeline<P> {
         if seg.rst() {
             // RFC 5961: only an RST at exactly the next expected sequence number closes
             // the connection; any other could be blind injection.
-            if seg.seq == conn.rcv_nxt {
+            if seg.seq == conn.tcp.rcv_nxt {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
             } else if conn.state != State::SynReceived
-                && super::splice::in_window(seg.seq, conn.rcv_nxt, conn.peer_wscale)
+                && super::splice::in_window(seg.seq, conn.tcp.rcv_nxt, conn.tcp.peer_wscale)
             {
                 // RFC 5961 §3.2: challenge ACK.
                 if self.challenge_allowed(port, now) {
@@ -500,7 +448,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if conn.state == State::SynReceived {
             if seg.syn() {
                 // The client did not get our SYN-ACK: answer its retransmitted SYN.
-                if seg.seq + 1 == conn.rcv_nxt {
+                if seg.seq + 1 == conn.tcp.rcv_nxt {
                     self.counters.inc(port, Counter::TcpRetransmits);
                     self.send_syn_ack(port, h, now, sink);
                 } else {
@@ -509,14 +457,14 @@ impl<P: PacketBuf> Pipeline<P> {
                 return;
             }
             match seg.ack {
-                Some(ack) if ack == conn.iss + 1 => {
-                    conn.snd_una = ack;
+                Some(ack) if ack == conn.tcp.iss + 1 => {
+                    conn.tcp.snd_una = ack;
                     conn.state = State::ReadingHead;
                     conn.head_since = now;
-                    conn.last_activity = now;
-                    conn.retransmit_at = None;
-                    conn.tries = 0;
-                    conn.rto = INITIAL_RTO_MS * s.ticks_per_ms;
+                    conn.tcp.last_activity = now;
+                    conn.tcp.retransmit_at = None;
+                    conn.tcp.tries = 0;
+                    conn.tcp.rto = INITIAL_RTO_MS * s.ticks_per_ms;
                     self.flows.half_open -= 1;
                     self.counters.inc(port, Counter::TcpEstablished);
                 }
@@ -538,54 +486,53 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // PAWS (RFC 7323 §5.3): a segment whose timestamp is older than the latest one
         // in order is an old duplicate: dropped, and answered with an ACK.
-        if let (Some(recent), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
-            if (tsval.wrapping_sub(recent) as i32) < 0 {
-                self.counters.inc(port, Counter::DropTcpPaws);
-                return self.send_flags(port, h, 0, now, sink);
-            }
+        if seg
+            .ts
+            .is_some_and(|(tsval, _)| conn.tcp.paws_rejects(tsval))
+        {
+            self.counters.inc(port, Counter::DropTcpPaws);
+            return self.send_flags(port, h, 0, now, sink);
         }
         if let Some(ack) = seg.ack {
-            if ack > conn.snd_nxt {
+            if ack > conn.tcp.snd_nxt {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 return self.send_flags(port, h, 0, now, sink);
             }
-            let limit_before = conn.send_limit();
-            conn.peer_window = conn.scaled_window(seg.window);
-            if ack > conn.snd_una {
-                conn.snd_una = ack;
-                conn.last_activity = now;
-                if ack == conn.snd_nxt {
-                    conn.retransmit_at = None;
-                    conn.tries = 0;
+            let limit_before = conn.tcp.send_limit();
+            conn.tcp.peer_window = conn.tcp.scaled_window(seg.window);
+            if ack > conn.tcp.snd_una {
+                conn.tcp.snd_una = ack;
+                conn.tcp.last_activity = now;
+                if ack == conn.tcp.snd_nxt {
+                    conn.tcp.all_acked();
                 } else {
-                    conn.retransmit_at = Some(now + conn.rto);
+                    conn.tcp.retransmit_at = Some(now + conn.tcp.rto);
                 }
-            } else if conn.peer_window == 0 && conn.state == State::Responding {
+            } else if conn.tcp.peer_window == 0 && conn.state == State::Responding {
                 // An answer to a window probe: the client is there, its window closed.
                 // Probing goes on (bounded by `client_idle_timeout`, since nothing
                 // moves), not counted as unanswered retransmissions.
-                conn.tries = 0;
+                conn.tcp.tries = 0;
             }
             let held = limit_before < conn.response_start + conn.response.len();
-            if conn.state == State::Responding && held && conn.send_limit() > limit_before {
+            if conn.state == State::Responding && held && conn.tcp.send_limit() > limit_before {
                 // The window moved on: what it now admits of Splicer's answer goes out.
-                let from = limit_before.max(conn.snd_una);
+                let from = limit_before.max(conn.tcp.snd_una);
                 self.send_response_from(port, h, from, now, sink);
             }
         }
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        if let (Some(_), Some((tsval, _))) = (conn.ts_recent, seg.ts) {
-            if seg.seq <= conn.rcv_nxt {
-                conn.ts_recent = Some(tsval);
-                conn.ts_recent_at = (now / s.ticks_per_ms.max(1)) as u32;
-            }
+        if let Some((tsval, _)) = seg.ts {
+            let next = conn.tcp.rcv_nxt;
+            conn.tcp
+                .note_timestamp(seg.seq, next, tsval, (now / s.ticks_per_ms.max(1)) as u32);
         }
 
         let mut need_ack = false;
         if !payload.is_empty() || seg.fin() {
-            let already = conn.rcv_nxt - seg.seq;
+            let already = conn.tcp.rcv_nxt - seg.seq;
             if already < 0 {
                 self.counters.inc(port, Counter::DropTcpOutOfOrder);
                 need_ack = true;
@@ -593,7 +540,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 let already = already as usize;
                 let mut taken = payload.len();
                 if already < payload.len() {
-                    conn.last_activity = now;
+                    conn.tcp.last_activity = now;
                     let new = &payload[already..];
                     match conn.state {
                         State::ReadingHead => {
@@ -604,7 +551,7 @@ impl<P: PacketBuf> Pipeline<P> {
                                 (conn.service.max_request_head + 1).saturating_sub(conn.head.len());
                             let n = new.len().min(room);
                             conn.head.extend_from_slice(&new[..n]);
-                            conn.rcv_nxt += n;
+                            conn.tcp.rcv_nxt += n;
                             taken = already + n;
                         }
                         State::Waiting => {
@@ -614,21 +561,21 @@ impl<P: PacketBuf> Pipeline<P> {
                             taken = already;
                         }
                         // Answered and closing: what the client still sends is dropped.
-                        _ => conn.rcv_nxt += new.len(),
+                        _ => conn.tcp.rcv_nxt += new.len(),
                     }
                 }
                 need_ack |= !payload.is_empty();
-                if seg.fin() && seg.seq + taken == conn.rcv_nxt && !conn.fin_received {
-                    conn.last_activity = now;
-                    conn.rcv_nxt += 1;
-                    conn.fin_received = true;
+                if seg.fin() && seg.seq + taken == conn.tcp.rcv_nxt && !conn.tcp.fin_received {
+                    conn.tcp.last_activity = now;
+                    conn.tcp.rcv_nxt += 1;
+                    conn.tcp.fin_received = true;
                     need_ack = true;
                 }
             }
         }
 
         if conn.state == State::ReadingHead
-            && (!conn.head.is_empty() || conn.fin_received)
+            && (!conn.head.is_empty() || conn.tcp.fin_received)
             && self.client_read_head(port, h, now, sink)
         {
             need_ack = false;
@@ -640,7 +587,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        if conn.state == State::Responding && conn.snd_una == conn.snd_nxt && conn.fin_received {
+        if conn.state == State::Responding
+            && conn.tcp.snd_una == conn.tcp.snd_nxt
+            && conn.tcp.fin_received
+        {
             self.counters.inc(port, Counter::ClientsClosed);
             self.close(h);
             return;
@@ -664,7 +614,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let max = conn.service.max_request_head;
         let virtual_index = conn.service.virtual_index;
         match parse_head(&conn.head, max) {
-            HeadStatus::Partial if conn.fin_received => {
+            HeadStatus::Partial if conn.tcp.fin_received => {
                 if !conn.head.is_empty() {
                     self.counters.inc(port, Counter::HttpIncomplete);
                 }
@@ -703,7 +653,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let o = Outgoing::from_conn(conn, conn.iss, tcp::flags::SYN, ts_now);
+        let o = Outgoing::from_conn(conn, conn.tcp.iss, tcp::flags::SYN, ts_now);
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -720,7 +670,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let o = Outgoing::from_conn(conn, conn.snd_nxt, flags, ts_now);
+        let o = Outgoing::from_conn(conn, conn.tcp.snd_nxt, flags, ts_now);
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -859,15 +809,6 @@ impl<P: PacketBuf> Pipeline<P> {
         let tpm = u128::from(self.settings.flow.ticks_per_ms.max(1));
         let clock = (u128::from(now) * 250 / tpm) as u32;
         self.keys.isn(key, clock)
-    }
-}
-
-/// `ts`, or `floor` when `floor` is later (modulo 2^32, RFC 7323 §5.2).
-pub(super) fn ts_not_below(ts: u32, floor: u32) -> u32 {
-    if (floor.wrapping_sub(ts) as i32) > 0 {
-        floor
-    } else {
-        ts
     }
 }
 

@@ -7,7 +7,7 @@
 //! One heap entry per connection: a deadline that moves later is found when its entry
 //! fires early; one that moves earlier pushes a new entry.
 
-use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS, MAX_RETRIES, MAX_RTO_MS};
+use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS, MAX_RETRIES};
 use super::table::{Conn, Handle};
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -19,21 +19,21 @@ impl ClientConn {
         let by_state = match self.state {
             State::SynReceived => self.opened_at + s.handshake_timeout,
             State::ReadingHead => {
-                (self.head_since + s.request_timeout).min(self.last_activity + s.idle_timeout)
+                (self.head_since + s.request_timeout).min(self.tcp.last_activity + s.idle_timeout)
             }
             State::Waiting => self.wait_since + s.queue_timeout,
             State::Spliced => {
-                let idle = self.last_activity + s.idle_timeout;
+                let idle = self.tcp.last_activity + s.idle_timeout;
                 let body = self.body_deadline(s).unwrap_or(u64::MAX);
                 let send = self.send_deadline(s).unwrap_or(u64::MAX);
                 idle.min(body).min(send)
             }
-            State::Responding if self.snd_una == self.snd_nxt => (self.last_activity
+            State::Responding if self.tcp.snd_una == self.tcp.snd_nxt => (self.tcp.last_activity
                 + LINGER_IDLE_MS * s.ticks_per_ms)
                 .min(self.wait_since + LINGER_MAX_MS * s.ticks_per_ms),
-            State::Responding => self.last_activity + s.idle_timeout,
+            State::Responding => self.tcp.last_activity + s.idle_timeout,
         };
-        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+        self.tcp.deadline(by_state)
     }
 
     /// When the current request's body must have arrived (while it has not): from the
@@ -46,7 +46,7 @@ impl ClientConn {
             return None;
         }
         if s.body_min_rate == 0 {
-            return Some(self.last_activity + s.body_timeout);
+            return Some(self.tcp.last_activity + s.body_timeout);
         }
         let received = u64::try_from(leg.up_next - leg.up_from).unwrap_or(0);
         let grace = received * 1000 * s.ticks_per_ms / s.body_min_rate;
@@ -60,16 +60,16 @@ impl ClientConn {
     /// `send_min_rate` bytes it acknowledged (slow-read attacks).
     pub(super) fn send_deadline(&self, s: &super::FlowSettings) -> Option<u64> {
         let leg = self.legs.front()?;
-        let stalled = self.snd_nxt > self.snd_una || self.window_low();
+        let stalled = self.tcp.snd_nxt > self.tcp.snd_una || self.window_low();
         let started = leg.down_next != leg.down_from;
         if !stalled || !started {
             return None;
         }
-        let progress = self.last_activity + s.send_timeout;
+        let progress = self.tcp.last_activity + s.send_timeout;
         if s.send_min_rate == 0 {
             return Some(progress);
         }
-        let acked = u64::try_from(self.snd_una - leg.down_start()).unwrap_or(0);
+        let acked = u64::try_from(self.tcp.snd_una - leg.down_start()).unwrap_or(0);
         let grace = acked * 1000 * s.ticks_per_ms / s.send_min_rate;
         Some(progress.min(self.wait_since + s.send_timeout + grace))
     }
@@ -82,10 +82,10 @@ impl<P: PacketBuf> Pipeline<P> {
             let s = self.settings.flow;
             let is_server = match self.flows.conn_mut(h) {
                 None => continue,
-                Some(Conn::Client(c)) if c.scheduled != at => continue,
-                Some(Conn::Server(sc)) if sc.scheduled != at => continue,
+                Some(Conn::Client(c)) if c.tcp.scheduled != at => continue,
+                Some(Conn::Server(sc)) if sc.tcp.scheduled != at => continue,
                 Some(Conn::Client(c)) => {
-                    c.scheduled = 0;
+                    c.tcp.scheduled = 0;
                     if c.deadline(&s) > now {
                         self.reschedule(h);
                         continue;
@@ -93,7 +93,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     false
                 }
                 Some(Conn::Server(sc)) => {
-                    sc.scheduled = 0;
+                    sc.tcp.scheduled = 0;
                     if sc.deadline(&s) > now {
                         self.reschedule_any(h);
                         continue;
@@ -123,13 +123,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 return;
             }
             State::SynReceived => {
-                conn.tries += 1;
-                conn.rto *= 2;
-                conn.retransmit_at = Some(now + conn.rto);
+                conn.tcp.back_off(now, s.ticks_per_ms);
                 self.counters.inc(port, Counter::TcpRetransmits);
                 self.send_syn_ack(port, h, now, sink);
             }
-            State::ReadingHead if now >= conn.last_activity + s.idle_timeout => {
+            State::ReadingHead if now >= conn.tcp.last_activity + s.idle_timeout => {
                 self.counters.inc(port, Counter::ClientIdleTimeouts);
                 self.send_flags(port, h, tcp::flags::RST, now, sink);
                 self.close(h);
@@ -166,18 +164,16 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.close(h);
                 return;
             }
-            State::Responding if conn.retransmit_at.is_some_and(|r| r <= now) => {
-                if conn.tries >= MAX_RETRIES {
+            State::Responding if conn.tcp.retransmit_at.is_some_and(|r| r <= now) => {
+                if conn.tcp.tries >= MAX_RETRIES {
                     self.counters.inc(port, Counter::RetransmitTimeouts);
                     self.send_flags(port, h, tcp::flags::RST, now, sink);
                     self.close(h);
                     return;
                 }
-                conn.tries += 1;
-                // Backoff up to a minute (RFC 6298 §2.5): probes of a closed window go
-                // on for as long as the client answers them.
-                conn.rto = (conn.rto * 2).min(MAX_RTO_MS * s.ticks_per_ms);
-                conn.retransmit_at = Some(now + conn.rto);
+                // Probes of a closed window go on for as long as the client answers
+                // them, a minute apart at most.
+                conn.tcp.back_off(now, s.ticks_per_ms);
                 self.counters.inc(port, Counter::TcpRetransmits);
                 self.send_response(port, h, now, sink);
             }
@@ -206,11 +202,11 @@ impl<P: PacketBuf> Pipeline<P> {
         let (at, scheduled) = match self.flows.conn_mut(h) {
             Some(Conn::Client(c)) => {
                 let at = c.deadline(&s);
-                (at, &mut c.scheduled)
+                (at, &mut c.tcp.scheduled)
             }
             Some(Conn::Server(sc)) => {
                 let at = sc.deadline(&s);
-                (at, &mut sc.scheduled)
+                (at, &mut sc.tcp.scheduled)
             }
             None => return,
         };

@@ -81,7 +81,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 real,
                 server_local: spliced.map(|s| SocketAddrV4::new(s.key.vip, s.key.vip_port)),
                 requests: c.requests,
-                idle_ticks: now.saturating_sub(c.last_activity),
+                idle_ticks: now.saturating_sub(c.tcp.last_activity),
             });
         }
         (rows, matched)

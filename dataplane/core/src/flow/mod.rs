@@ -25,6 +25,7 @@ mod server;
 mod splice;
 mod splice_end;
 mod table;
+mod tcp;
 mod timers;
 
 pub(crate) use client::Leg;

@@ -15,10 +15,9 @@
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
 //! reuses the connection if the response ends in time, NetScaler connection pooling, WO 00/28433).
 
-use super::client::{
-    ts_not_below, Outgoing, Seg, INITIAL_RTO_MS, MAX_RETRIES, OUR_MSS, OUR_WSCALE,
-};
+use super::client::{Outgoing, Seg, MAX_RETRIES, OUR_MSS, OUR_WSCALE};
 use super::table::{ClientKey, Conn, Handle};
+use super::tcp::{Endpoint, INITIAL_RTO_MS};
 use crate::balance::RealId;
 use crate::counters::Counter;
 use crate::lookup::FlowKey;
@@ -50,25 +49,12 @@ pub(crate) struct ServerConn {
     pub(crate) key: ClientKey,
     pub(super) real: RealId,
     pub(super) state: SState,
-    pub(super) iss: SeqNumber,
-    pub(super) snd_una: SeqNumber,
-    pub(super) snd_nxt: SeqNumber,
-    pub(super) rcv_nxt: SeqNumber,
-    pub(super) peer_mss: u16,
-    /// Some when both ends scale windows: the server's shift.
-    pub(super) peer_wscale: Option<u8>,
-    /// The server's receive window in bytes, from its latest segment that did not
-    /// acknowledge less than an earlier one: client bytes beyond `snd_una` plus this
-    /// are not forwarded (the server would drop them, and a "retransmission" with other
-    /// bytes could then reach it unchecked by the request framer).
-    pub(super) peer_window: u32,
-    pub(super) sack_ok: bool,
-    /// Some when timestamps were negotiated: the server's latest TSval.
-    pub(super) ts_recent: Option<u32>,
-    /// Splicer's millisecond clock when `ts_recent` arrived.
-    pub(super) ts_recent_at: u32,
-    /// The highest TSval sent to the server, Splicer's own or a client's translated.
-    pub(super) ts_sent_max: u32,
+    /// Sequence space, windows, options, timestamps, retransmission. Its
+    /// `peer_window` is the server's receive window from its latest segment that did not
+    /// acknowledge less than an earlier one: client bytes beyond `snd_una` plus it are not
+    /// forwarded (the server would drop them, and a "retransmission" with other bytes
+    /// could then reach it unchecked by the request framer).
+    pub(super) tcp: Endpoint,
     /// Data Splicer originated on this leg (a request head) and not yet acknowledged.
     pub(super) out: Vec<u8>,
     pub(super) out_start: SeqNumber,
@@ -76,31 +62,20 @@ pub(crate) struct ServerConn {
     pub(super) client: Option<Handle>,
     /// Frames the response to the current request.
     pub(super) framer: ResponseFramer,
-    pub(super) fin_received: bool,
     pub(super) fin_sent: bool,
     pub(super) since: u64,
-    pub(super) last_activity: u64,
-    pub(super) retransmit_at: Option<u64>,
-    pub(super) rto: u64,
-    pub(super) tries: u32,
-    pub(super) scheduled: u64,
 }
 
 impl ServerConn {
-    /// Window-scale shift Splicer uses on this leg.
-    pub(super) fn our_shift(&self) -> u8 {
-        self.peer_wscale.map_or(0, |_| OUR_WSCALE)
-    }
-
     pub(super) fn deadline(&self, s: &super::FlowSettings) -> u64 {
         let by_state = match self.state {
             SState::SynSent => self.since + s.connect_timeout,
-            SState::Idle => self.last_activity + s.server_idle_timeout,
-            SState::Busy => self.last_activity + s.server_idle_timeout,
+            SState::Idle => self.tcp.last_activity + s.server_idle_timeout,
+            SState::Busy => self.tcp.last_activity + s.server_idle_timeout,
             SState::Draining => self.since + s.drain_timeout,
             SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
         };
-        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+        self.tcp.deadline(by_state)
     }
 
     /// A segment from Splicer on this leg at `seq`.
@@ -125,30 +100,26 @@ impl ServerConn {
         // Before the server's SYN-ACK there is nothing to acknowledge: a RST then goes
         // without ACK (an ACK of 0 makes Linux in SYN-RECEIVED ignore the RST).
         if self.state != SState::SynSent {
-            o.ack = Some(self.rcv_nxt);
+            o.ack = Some(self.tcp.rcv_nxt);
         }
-        o.window = (SERVER_LEG_WINDOW >> self.our_shift()).min(u32::from(u16::MAX)) as u16;
-        if let Some(recent) = self.ts_recent {
-            let tsval = ts_not_below(ts_now, self.ts_sent_max);
-            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some((tsval, recent)), None);
+        o.window = (SERVER_LEG_WINDOW >> self.tcp.our_shift()).min(u32::from(u16::MAX)) as u16;
+        if let Some(ts) = self.tcp.timestamp_option(ts_now) {
+            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some(ts), None);
         }
         o
-    }
-
-    /// A window field of this server's, in bytes.
-    pub(super) fn scaled_window(&self, field: u16) -> u32 {
-        u32::from(field) << self.peer_wscale.unwrap_or(0)
     }
 
     /// Whether the connection can carry another request after the current response:
     /// the response said so and the server has not closed.
     pub(super) fn reusable(&self) -> bool {
-        self.framer.reusable() && !self.fin_received
+        self.framer.reusable() && !self.tcp.fin_received
     }
 
     /// Largest payload of a segment to this server carrying `opts_len` option bytes.
     pub(super) fn max_payload(&self, opts_len: usize) -> usize {
-        usize::from(self.peer_mss).saturating_sub(opts_len).max(1)
+        usize::from(self.tcp.peer_mss)
+            .saturating_sub(opts_len)
+            .max(1)
     }
 }
 
@@ -181,34 +152,19 @@ impl<P: PacketBuf> Pipeline<P> {
             vip_port: lport,
         };
         let iss = self.next_isn(&key, now);
-        let rto = INITIAL_RTO_MS * self.settings.flow.ticks_per_ms;
+        let mut tcp = Endpoint::new(iss, SeqNumber(0), now, self.settings.flow.ticks_per_ms);
+        tcp.peer_mss = OUR_MSS;
         let conn = ServerConn {
             key,
             real,
             state: SState::SynSent,
-            iss,
-            snd_una: iss,
-            snd_nxt: iss + 1,
-            rcv_nxt: SeqNumber(0),
-            peer_mss: OUR_MSS,
-            peer_wscale: None,
-            peer_window: 0,
-            sack_ok: false,
-            ts_recent: None,
-            ts_recent_at: 0,
-            ts_sent_max: 0,
+            tcp,
             out: self.flows.take_buffer(),
             out_start: iss + 1,
             client,
             framer: ResponseFramer::new(false),
-            fin_received: false,
             fin_sent: false,
             since: now,
-            last_activity: now,
-            retransmit_at: Some(now + rto),
-            rto,
-            tries: 0,
-            scheduled: 0,
         };
         let h = self.flows.insert(key, Conn::Server(conn));
         let pool = self.pools.get(real);
@@ -270,13 +226,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(h) else {
             return sink.discard(pkt);
         };
-        s.last_activity = now;
+        s.tcp.last_activity = now;
         if seg.rst() {
             // RFC 5961: in SYN-SENT an RST is valid when it acknowledges our SYN;
             // otherwise only at exactly the next expected sequence number.
             let valid = match s.state {
-                SState::SynSent => seg.ack == Some(s.snd_nxt),
-                _ => seg.seq == s.rcv_nxt,
+                SState::SynSent => seg.ack == Some(s.tcp.snd_nxt),
+                _ => seg.seq == s.tcp.rcv_nxt,
             };
             if !valid {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -316,24 +272,24 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
-        if !seg.syn() || seg.ack != Some(s.snd_nxt) {
+        if !seg.syn() || seg.ack != Some(s.tcp.snd_nxt) {
             self.counters.inc(port, Counter::DropTcpBadSegment);
             return;
         }
-        s.rcv_nxt = seg.seq + 1;
-        s.snd_una = seg.ack.unwrap_or(s.snd_nxt);
-        s.peer_mss = seg.mss.unwrap_or(536).clamp(64, OUR_MSS);
-        s.peer_wscale = seg.wscale.map(|w| w.min(14));
+        s.tcp.rcv_nxt = seg.seq + 1;
+        s.tcp.snd_una = seg.ack.unwrap_or(s.tcp.snd_nxt);
+        s.tcp.peer_mss = seg.mss.unwrap_or(536).clamp(64, OUR_MSS);
+        s.tcp.peer_wscale = seg.wscale.map(|w| w.min(14));
         // RFC 7323: the window of a SYN is never scaled.
-        s.peer_window = u32::from(seg.window);
-        s.sack_ok = seg.sack_ok;
-        s.ts_recent = seg.ts.map(|(tsval, _)| tsval);
-        s.ts_recent_at = (now / ticks_per_ms.max(1)) as u32;
+        s.tcp.peer_window = u32::from(seg.window);
+        s.tcp.sack_ok = seg.sack_ok;
+        s.tcp.ts_recent = seg.ts.map(|(tsval, _)| tsval);
+        s.tcp.ts_recent_at = (now / ticks_per_ms.max(1)) as u32;
         s.state = SState::Idle;
         s.since = now;
-        s.retransmit_at = None;
-        s.tries = 0;
-        s.rto = INITIAL_RTO_MS * ticks_per_ms;
+        s.tcp.retransmit_at = None;
+        s.tcp.tries = 0;
+        s.tcp.rto = INITIAL_RTO_MS * ticks_per_ms;
         let (real, waiter) = (s.real, s.client.take());
         let pool = self.pools.get(real);
         pool.opening -= 1;
@@ -367,24 +323,22 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.send_server_flags(port, h, 0, now, sink);
         }
         if let Some(ack) = seg.ack {
-            if ack >= s.snd_una && ack <= s.snd_nxt {
-                s.peer_window = s.scaled_window(seg.window);
+            if ack >= s.tcp.snd_una && ack <= s.tcp.snd_nxt {
+                s.tcp.peer_window = s.tcp.scaled_window(seg.window);
             }
-            if ack > s.snd_una && ack <= s.snd_nxt {
-                s.snd_una = ack;
-                if ack == s.snd_nxt {
-                    s.retransmit_at = None;
+            if ack > s.tcp.snd_una && ack <= s.tcp.snd_nxt {
+                s.tcp.snd_una = ack;
+                if ack == s.tcp.snd_nxt {
+                    s.tcp.retransmit_at = None;
                 }
             }
         }
-        if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
-            if seg.seq <= s.rcv_nxt {
-                s.ts_recent = Some(tsval);
-                s.ts_recent_at = ms_now;
-            }
+        if let Some((tsval, _)) = seg.ts {
+            let next = s.tcp.rcv_nxt;
+            s.tcp.note_timestamp(seg.seq, next, tsval, ms_now);
         }
         let mut need_ack = false;
-        let already = s.rcv_nxt - seg.seq;
+        let already = s.tcp.rcv_nxt - seg.seq;
         if (!payload.is_empty() || seg.fin()) && already >= 0 {
             let already = already as usize;
             if already < payload.len() {
@@ -394,7 +348,7 @@ impl<P: PacketBuf> Pipeline<P> {
                         // The client is gone: Splicer takes the rest of the response
                         // itself, to keep the connection if the response ends.
                         let whole = matches!(s.framer.feed(new), Ok(f) if f.consumed == new.len());
-                        s.rcv_nxt += new.len();
+                        s.tcp.rcv_nxt += new.len();
                         if !whole {
                             self.counters.inc(port, Counter::ServerUnexpectedData);
                             return self.server_close(port, h, true, now, sink);
@@ -405,16 +359,16 @@ impl<P: PacketBuf> Pipeline<P> {
                         self.counters.inc(port, Counter::ServerUnexpectedData);
                         return self.server_close(port, h, true, now, sink);
                     }
-                    _ => s.rcv_nxt += new.len(),
+                    _ => s.tcp.rcv_nxt += new.len(),
                 }
                 need_ack = true;
             } else if !payload.is_empty() {
                 // A retransmission of data already taken: its ACK was lost.
                 need_ack = true;
             }
-            if seg.fin() && seg.seq + payload.len() == s.rcv_nxt && !s.fin_received {
-                s.rcv_nxt += 1;
-                s.fin_received = true;
+            if seg.fin() && seg.seq + payload.len() == s.tcp.rcv_nxt && !s.tcp.fin_received {
+                s.tcp.rcv_nxt += 1;
+                s.tcp.fin_received = true;
                 need_ack = true;
             }
         } else if !payload.is_empty() || seg.fin() {
@@ -422,7 +376,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let s = self.flows.server_mut(h).expect("checked above");
         match s.state {
-            SState::Draining if s.fin_received => {
+            SState::Draining if s.tcp.fin_received => {
                 let ok = s.framer.finish().is_ok();
                 if ok {
                     self.counters.inc(port, Counter::DrainCompleted);
@@ -442,11 +396,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
                 return self.server_close(port, h, false, now, sink);
             }
-            SState::Idle if s.fin_received => {
+            SState::Idle if s.tcp.fin_received => {
                 self.counters.inc(port, Counter::ServerConnsClosedByServer);
                 return self.server_close(port, h, false, now, sink);
             }
-            SState::Closing if s.fin_received && s.fin_sent && s.snd_una == s.snd_nxt => {
+            SState::Closing
+                if s.tcp.fin_received && s.fin_sent && s.tcp.snd_una == s.tcp.snd_nxt =>
+            {
                 if need_ack {
                     self.send_server_flags(port, h, 0, now, sink);
                 }
@@ -472,7 +428,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.client = None;
         s.since = now;
         s.out.clear();
-        s.out_start = s.snd_nxt;
+        s.out_start = s.tcp.snd_nxt;
         if was_busy {
             self.pools.get(real).busy -= 1;
         }
@@ -522,9 +478,9 @@ impl<P: PacketBuf> Pipeline<P> {
         s.since = now;
         if !s.fin_sent {
             s.fin_sent = true;
-            s.snd_nxt += 1;
-            s.retransmit_at = Some(now + s.rto);
-            let seq = s.snd_nxt - 1;
+            s.tcp.snd_nxt += 1;
+            s.tcp.retransmit_at = Some(now + s.tcp.rto);
+            let seq = s.tcp.snd_nxt - 1;
             self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink);
         }
         self.reschedule_any(h);
@@ -608,9 +564,9 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let seq = if flags & tcp::flags::SYN != 0 {
-            s.iss
+            s.tcp.iss
         } else {
-            s.snd_nxt
+            s.tcp.snd_nxt
         };
         self.send_server_at(port, h, seq, flags, now, sink);
     }
@@ -646,7 +602,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let out = std::mem::take(&mut s.out);
         let start = s.out_start;
-        let acked = (s.snd_una - start).clamp(0, out.len() as i32) as usize;
+        let acked = (s.tcp.snd_una - start).clamp(0, out.len() as i32) as usize;
         let template = s.outgoing(start, 0, ts_now);
         let mss = s.max_payload(template.opts_len);
         let mut offset = acked;
@@ -670,12 +626,12 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
-        let retransmit_due = s.retransmit_at.is_some_and(|r| r <= now);
+        let retransmit_due = s.tcp.retransmit_at.is_some_and(|r| r <= now);
         match s.state {
             SState::SynSent if now >= s.since + set.connect_timeout => {
                 return self.server_open_failed(port, h, now, sink);
             }
-            SState::Closing if !retransmit_due || s.tries >= MAX_RETRIES => {
+            SState::Closing if !retransmit_due || s.tcp.tries >= MAX_RETRIES => {
                 return self.server_remove(h);
             }
             SState::Draining if now >= s.since + set.drain_timeout => {
@@ -683,33 +639,31 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.server_close(port, h, true, now, sink);
             }
             _ if retransmit_due => {
-                if s.tries >= MAX_RETRIES {
+                if s.tcp.tries >= MAX_RETRIES {
                     self.counters.inc(port, Counter::RetransmitTimeouts);
                     return self.server_failed_busy(port, h, now, sink);
                 }
-                s.tries += 1;
-                s.rto *= 2;
-                s.retransmit_at = Some(now + s.rto);
+                s.tcp.back_off(now, self.settings.flow.ticks_per_ms);
                 self.counters.inc(port, Counter::TcpRetransmits);
                 match s.state {
                     SState::SynSent => self.send_server_flags(port, h, tcp::flags::SYN, now, sink),
                     SState::Closing => {
-                        let seq = s.snd_nxt - 1;
+                        let seq = s.tcp.snd_nxt - 1;
                         self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink)
                     }
                     _ => self.send_server_data(port, h, now, sink),
                 }
             }
-            SState::Idle if now >= s.last_activity + set.server_idle_timeout => {
+            SState::Idle if now >= s.tcp.last_activity + set.server_idle_timeout => {
                 let real = s.real;
                 let keep = usize::from(self.topology.farm().reals[usize::from(real)].pool_target());
                 if self.pools.get(real).free.len() > keep {
                     self.counters.inc(port, Counter::ServerConnsIdleClosed);
                     return self.server_close(port, h, false, now, sink);
                 }
-                s.last_activity = now;
+                s.tcp.last_activity = now;
             }
-            SState::Busy if now >= s.last_activity + set.server_idle_timeout => {
+            SState::Busy if now >= s.tcp.last_activity + set.server_idle_timeout => {
                 self.counters.inc(port, Counter::ServerTimeouts);
                 return self.server_failed_busy(port, h, now, sink);
             }

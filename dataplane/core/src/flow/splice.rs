@@ -35,10 +35,11 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard::{self, FramingBytes};
-use super::client::{ts_not_below, Leg, Outgoing, Pending, Seg, State};
+use super::client::{Leg, Outgoing, Pending, Seg, State};
 use super::reshape::{as_probe, trim, trim_front};
 use super::server::SState;
 use super::table::{Conn, Handle};
+use super::tcp::ts_not_below;
 use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -197,7 +198,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
-        s.last_activity = now;
+        s.tcp.last_activity = now;
         s.framer.reset(p.head_request);
         // The request as the server gets it: the buffered head (with Keep-Alive
         // inserted for an HTTP/1.0 client that did not ask for it) and the start of the
@@ -217,36 +218,38 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);
-        s.out_start = s.snd_nxt;
-        s.snd_nxt += s.out.len();
+        s.out_start = s.tcp.snd_nxt;
+        s.tcp.snd_nxt += s.out.len();
         // Client bytes from here on map onto the server leg after the request Splicer sent.
-        let up_from = c.rcv_nxt - leftover;
-        let down_from = s.rcv_nxt;
+        let up_from = c.tcp.rcv_nxt - leftover;
+        let down_from = s.tcp.rcv_nxt;
         // Each peer's clock now, estimated from its latest TSval and how long ago it
         // came (an idle pooled connection's last TSval may be minutes old).
         let client_now = c
+            .tcp
             .ts_recent
-            .map(|r| r.wrapping_add(ts_now.wrapping_sub(c.ts_recent_at)));
+            .map(|r| r.wrapping_add(ts_now.wrapping_sub(c.tcp.ts_recent_at)));
         let server_now = s
+            .tcp
             .ts_recent
-            .map(|r| r.wrapping_add(ts_now.wrapping_sub(s.ts_recent_at)));
+            .map(|r| r.wrapping_add(ts_now.wrapping_sub(s.tcp.ts_recent_at)));
         // Each receiver keeps seeing a clock that never goes back: translated values
         // start at Splicer's clock or at the highest value that leg has seen, if later.
         let (ts_up, ts_down) = timestamps(
             client_now,
             server_now,
-            ts_not_below(ts_now, s.ts_sent_max),
-            ts_not_below(ts_now, c.ts_sent_max),
+            ts_not_below(ts_now, s.tcp.ts_sent_max),
+            ts_not_below(ts_now, c.tcp.ts_sent_max),
         );
         let leg = Leg {
             server: sh,
             up_from,
             up_next: up_from,
-            up_delta: (s.snd_nxt.0).wrapping_sub(up_from.0),
-            head_end: s.snd_nxt,
+            up_delta: (s.tcp.snd_nxt.0).wrapping_sub(up_from.0),
+            head_end: s.tcp.snd_nxt,
             down_from,
             down_next: down_from,
-            down_delta: (c.snd_nxt.0).wrapping_sub(down_from.0),
+            down_delta: (c.tcp.snd_nxt.0).wrapping_sub(down_from.0),
             body: p.body,
             ts_up,
             ts_down,
@@ -264,8 +267,8 @@ impl<P: PacketBuf> Pipeline<P> {
         c.legs.push_back(leg);
         c.framing = None;
         c.state = State::Spliced;
-        s.retransmit_at = Some(now + s.rto);
-        s.tries = 0;
+        s.tcp.retransmit_at = Some(now + s.tcp.rto);
+        s.tcp.tries = 0;
         self.pools.get(p.real).busy += 1;
         self.counters.inc(port, Counter::Splices);
         let sport = self.peer_port(sh, port);
@@ -298,10 +301,10 @@ impl<P: PacketBuf> Pipeline<P> {
             // from the start of the body on. A RST elsewhere in the window gets a
             // challenge ACK (a real peer answers it with a RST in that range), one
             // outside it is dropped.
-            if seg.seq >= leg.up_from.min(c.rcv_nxt) && seg.seq <= leg.up_next {
+            if seg.seq >= leg.up_from.min(c.tcp.rcv_nxt) && seg.seq <= leg.up_next {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
-            } else if in_window(seg.seq, leg.up_next, c.peer_wscale) {
+            } else if in_window(seg.seq, leg.up_next, c.tcp.peer_wscale) {
                 // Answered with the server's last ACK, within the range above, so a
                 // real peer's answering RST closes (an ACK of bytes the server has not
                 // confirmed would also tell the client never to resend them).
@@ -320,42 +323,41 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             return sink.discard(pkt);
         }
-        if let (Some(recent), Some((tsval, _))) = (c.ts_recent, seg.ts) {
+        if let Some((tsval, _)) = seg.ts {
             // PAWS (RFC 7323 §5.3), as the server applies it: the server sees the
             // client's timestamps shifted by a constant, so it drops a segment with an
             // older one as an old duplicate. Were Splicer to frame its bytes, the client
             // could send other bytes in their place later, as a "retransmission" that
             // the framer does not see again (a desync). Pure ACKs pass, as Linux lets
             // disordered ACKs pass.
-            if (tsval.wrapping_sub(recent) as i32) < 0 {
+            if c.tcp.paws_rejects(tsval) {
                 if !seg.payload.is_empty() || seg.fin() {
                     self.counters.inc(port, Counter::DropTcpPaws);
                     sink.discard(pkt);
                     return self.send_spliced_dup_ack(port, h, now, sink);
                 }
-            } else if seg.seq <= leg.up_next {
-                c.ts_recent = Some(tsval);
-                c.ts_recent_at = ms_now;
+            } else {
+                c.tcp.note_timestamp(seg.seq, leg.up_next, tsval, ms_now);
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
         let down_start = leg.down_start();
         if let Some(ack) = seg.ack {
-            if ack > c.snd_nxt {
+            if ack > c.tcp.snd_nxt {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 self.send_flags(port, h, 0, now, sink);
                 return sink.discard(pkt);
             }
-            if ack > c.snd_una {
-                c.snd_una = ack;
-                c.last_activity = now;
+            if ack > c.tcp.snd_una {
+                c.tcp.snd_una = ack;
+                c.tcp.last_activity = now;
             }
             // A window that opens past one segment is progress too (slow-read attacks
             // hold it below).
             let was_low = c.window_low();
-            c.peer_window = c.scaled_window(seg.window);
+            c.tcp.peer_window = c.tcp.scaled_window(seg.window);
             if was_low && !c.window_low() {
-                c.last_activity = now;
+                c.tcp.last_activity = now;
             }
         }
         // A stall (bytes outstanding, a closed window) brings the deadline forward.
@@ -365,7 +367,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         if let Some(end) = leg.response_end {
             let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
-            if c.snd_una >= end_client {
+            if c.tcp.snd_una >= end_client {
                 self.finish_leg(port, h, now, sink);
                 // The rest of the segment (the next request, a FIN) is the client
                 // leg's again.
@@ -403,12 +405,12 @@ impl<P: PacketBuf> Pipeline<P> {
             // window opens, as it must.
             let Some((room, acked)) = self.flows.server_mut(leg.server).map(|s| {
                 let limit = SeqNumber(
-                    (s.snd_una + s.peer_window as usize)
+                    (s.tcp.snd_una + s.tcp.peer_window as usize)
                         .0
                         .wrapping_sub(leg.up_delta),
                 );
                 let room = usize::try_from(limit - leg.up_next).unwrap_or(0);
-                (room, leg.server_ack_to_client(s.snd_una))
+                (room, leg.server_ack_to_client(s.tcp.snd_una))
             }) else {
                 return sink.discard(pkt);
             };
@@ -446,7 +448,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 leg.up_next += consumed;
                 keep = already + consumed;
                 if consumed > 0 {
-                    c.last_activity = now;
+                    c.tcp.last_activity = now;
                 }
                 if fed.held {
                     // Taken once the server acknowledges kept framing bytes.
@@ -480,8 +482,8 @@ impl<P: PacketBuf> Pipeline<P> {
             // connection ends after the response.
             if leg.client_fin.is_none() {
                 leg.client_fin = Some(leg.up_next);
-                c.fin_received = true;
-                c.rcv_nxt = leg.up_next + 1;
+                c.tcp.fin_received = true;
+                c.tcp.rcv_nxt = leg.up_next + 1;
                 self.send_flags(port, h, 0, now, sink);
             }
             if keep == 0 {
@@ -541,9 +543,9 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
             return;
         };
-        let mut o = Outgoing::from_conn(c, c.snd_nxt, 0, ts_now);
-        o.ack = Some(leg.server_ack_to_client(s.snd_una));
-        let window = s.peer_window >> c.our_shift();
+        let mut o = Outgoing::from_conn(c, c.tcp.snd_nxt, 0, ts_now);
+        o.ack = Some(leg.server_ack_to_client(s.tcp.snd_una));
+        let window = s.tcp.peer_window >> c.tcp.our_shift();
         o.window = window.min(u32::from(u16::MAX)) as u16;
         self.emit(port, &o, &[], now, sink);
     }
@@ -567,14 +569,14 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(leg) = c.legs.front().copied() else {
             return;
         };
-        let mut o = s.outgoing(leg.relayed_end().max(s.snd_nxt), 0, ts_now);
-        o.ack = Some(leg.client_ack_to_server(c.snd_una));
-        if c.peer_window == 0 {
+        let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
+        o.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
+        if c.tcp.peer_window == 0 {
             // The client's window is not known yet (or is closed): a duplicate ACK
             // would tell the server to stop; its own timer recovers instead.
             return;
         }
-        let window = c.peer_window >> s.our_shift();
+        let window = c.tcp.peer_window >> s.tcp.our_shift();
         o.window = window.min(u32::from(u16::MAX)) as u16;
         self.emit(port, &o, &[], now, sink);
     }
@@ -611,28 +613,24 @@ impl<P: PacketBuf> Pipeline<P> {
             // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
             // section 3.10.7.4); relayed, it would acknowledge to the client bytes it
             // never sent, and the client would drop the segment with its data.
-            let sent = leg.relayed_end().max(s.snd_nxt) + usize::from(leg.client_fin.is_some());
+            let sent = leg.relayed_end().max(s.tcp.snd_nxt) + usize::from(leg.client_fin.is_some());
             if ack > sent {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 sink.discard(pkt);
                 return self.send_server_flags(port, sh, 0, now, sink);
             }
-            if ack >= s.snd_una {
-                s.peer_window = s.scaled_window(seg.window);
+            if ack >= s.tcp.snd_una {
+                s.tcp.peer_window = s.tcp.scaled_window(seg.window);
             }
-            if ack > s.snd_una {
-                s.snd_una = ack;
+            if ack > s.tcp.snd_una {
+                s.tcp.snd_una = ack;
                 if ack >= leg.head_end {
-                    s.retransmit_at = None;
-                    s.tries = 0;
+                    s.tcp.all_acked();
                 }
             }
         }
-        if let (Some(_), Some((tsval, _))) = (s.ts_recent, seg.ts) {
-            if seg.seq <= leg.down_next {
-                s.ts_recent = Some(tsval);
-                s.ts_recent_at = ms_now;
-            }
+        if let Some((tsval, _)) = seg.ts {
+            s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
         }
         let len = seg.payload.len();
         let mut keep = len;
@@ -680,7 +678,7 @@ impl<P: PacketBuf> Pipeline<P> {
                         }
                     }
                 }
-                s.rcv_nxt = leg.down_next;
+                s.tcp.rcv_nxt = leg.down_next;
                 if !leg.class_counted {
                     if let Some(class) = s.framer.status_class() {
                         leg.class_counted = true;
@@ -689,8 +687,8 @@ impl<P: PacketBuf> Pipeline<P> {
                     }
                 }
             }
-            if seg.fin() && seg.seq + len == leg.down_next && !s.fin_received {
-                s.fin_received = true;
+            if seg.fin() && seg.seq + len == leg.down_next && !s.tcp.fin_received {
+                s.tcp.fin_received = true;
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
@@ -747,9 +745,9 @@ impl<P: PacketBuf> Pipeline<P> {
             t.window_len(),
         );
         let payload_len = t.payload().len();
-        let c_shift = c.our_shift();
-        let c_peer_shift = c.peer_wscale.unwrap_or(0);
-        let s_peer_shift = s.peer_wscale.unwrap_or(0);
+        let c_shift = c.tcp.our_shift();
+        let c_peer_shift = c.tcp.peer_wscale.unwrap_or(0);
+        let s_peer_shift = s.tcp.peer_wscale.unwrap_or(0);
         let (translation, ts, dst, mss, sack_ok);
         let head_end = leg.head_end;
         let down_start = leg.down_start();
@@ -762,16 +760,16 @@ impl<P: PacketBuf> Pipeline<P> {
                     // Never older than the client's latest ACK: a server drops a
                     // segment whose ACK is more than a window old (RFC 5961 §5.2),
                     // and its bytes, which the framer has seen, with it.
-                    ack: ack.map(|a| leg.client_ack_to_server(a.max(c.snd_una))),
-                    window: Some(rewrite::rescale(window, c_peer_shift, s.our_shift())),
+                    ack: ack.map(|a| leg.client_ack_to_server(a.max(c.tcp.snd_una))),
+                    window: Some(rewrite::rescale(window, c_peer_shift, s.tcp.our_shift())),
                 };
                 ts = leg.ts_up;
                 dst = s.key.client;
-                mss = usize::from(s.peer_mss);
-                sack_ok = s.sack_ok;
+                mss = usize::from(s.tcp.peer_mss);
+                sack_ok = s.tcp.sack_ok;
             }
             Way::Down => {
-                let mut out_ack = ack.map(|a| leg.server_ack_to_client(a.max(s.snd_una)));
+                let mut out_ack = ack.map(|a| leg.server_ack_to_client(a.max(s.tcp.snd_una)));
                 if let (Some(a), Some(fin)) = (out_ack, leg.client_fin) {
                     if a >= fin {
                         out_ack = Some(fin + 1);
@@ -786,11 +784,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 };
                 ts = leg.ts_down;
                 dst = c.key.client;
-                mss = usize::from(c.peer_mss);
-                sack_ok = c.sack_ok;
+                mss = usize::from(c.tcp.peer_mss);
+                sack_ok = c.tcp.sack_ok;
                 let end = SeqNumber(seq.0.wrapping_add(leg.down_delta)) + payload_len;
-                if end > c.snd_nxt {
-                    c.snd_nxt = end;
+                if end > c.tcp.snd_nxt {
+                    c.tcp.snd_nxt = end;
                 }
             }
         }
@@ -842,8 +840,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let opts_len = t.header_len() - tcp::HEADER_LEN;
         if let (Some(v), Some((c, s))) = (sent_ts, self.flows.pair_mut(h, sh)) {
             let receiver = match way {
-                Way::Up => &mut s.ts_sent_max,
-                Way::Down => &mut c.ts_sent_max,
+                Way::Up => &mut s.tcp.ts_sent_max,
+                Way::Down => &mut c.tcp.ts_sent_max,
             };
             *receiver = ts_not_below(v, *receiver);
         }

@@ -50,8 +50,8 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let answered = leg.down_next != leg.down_from;
         c.state = State::ReadingHead;
-        c.rcv_nxt = leg.up_next + usize::from(fin);
-        c.fin_received |= fin;
+        c.tcp.rcv_nxt = leg.up_next + usize::from(fin);
+        c.tcp.fin_received |= fin;
         if let Some(s) = self.flows.server_mut(leg.server) {
             s.client = None;
         }
@@ -76,13 +76,13 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let end = leg.response_end.unwrap_or(leg.down_next);
         let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
-        c.snd_una = end_client;
-        c.snd_nxt = end_client;
+        c.tcp.snd_una = end_client;
+        c.tcp.snd_nxt = end_client;
         c.response_start = end_client;
-        if leg.up_next > c.rcv_nxt {
-            c.rcv_nxt = leg.up_next;
+        if leg.up_next > c.tcp.rcv_nxt {
+            c.tcp.rcv_nxt = leg.up_next;
         }
-        let client_fin = c.fin_received;
+        let client_fin = c.tcp.fin_received;
         self.counters.inc(port, Counter::ResponsesComplete);
         // A response that ended before its request body did (an early 405/413/401, a
         // final status to `Expect: 100-continue`, a server that stopped reading): the
@@ -101,7 +101,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let mut reusable = !leg.spoiled && !early;
         if let Some(s) = self.flows.server_mut(leg.server) {
             reusable &= s.reusable();
-            s.rcv_nxt = end + usize::from(s.fin_received);
+            s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
             s.client = None;
             leg.settle_server_send(s);
         }
@@ -158,14 +158,14 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.splice_reset(port, h, now, sink);
         }
         let leg = c.legs.pop_front().expect("checked above");
-        c.rcv_nxt = leg.up_next;
+        c.tcp.rcv_nxt = leg.up_next;
         c.state = State::ReadingHead;
         let cport = self.peer_port(h, port);
         self.counters.inc(cport, Counter::BadGateway);
         if let Some(s) = self.flows.server_mut(leg.server) {
             if s.state == SState::Busy {
                 s.client = None;
-                let reset = !s.fin_received;
+                let reset = !s.tcp.fin_received;
                 let sport = self.peer_port(leg.server, port);
                 self.server_close(sport, leg.server, reset, now, sink);
             }
@@ -193,7 +193,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 if s.state == SState::Busy {
                     s.client = None;
                     // A server that only closed gets Splicer's FIN; one still open, a RST.
-                    let reset = !s.fin_received;
+                    let reset = !s.tcp.fin_received;
                     self.server_close(port, sh, reset, now, sink);
                 }
             }
@@ -218,11 +218,11 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         s.state = SState::Draining;
         s.since = now;
-        s.rcv_nxt = leg.down_next;
+        s.tcp.rcv_nxt = leg.down_next;
         leg.settle_server_send(s);
         self.counters.inc(port, Counter::DrainStarted);
         if let Some(end) = leg.response_end {
-            s.rcv_nxt = end;
+            s.tcp.rcv_nxt = end;
             self.send_server_flags(port, sh, 0, now, sink);
             if self.flows.server_mut(sh).is_some_and(|s| s.reusable()) {
                 self.counters.inc(port, Counter::DrainCompleted);
@@ -241,14 +241,14 @@ impl Leg {
     /// sent through the splice count as sent on the server connection.
     pub(super) fn settle_server_send(&self, s: &mut super::server::ServerConn) {
         let next = self.relayed_end();
-        if next > s.snd_nxt {
-            s.snd_nxt = next;
+        if next > s.tcp.snd_nxt {
+            s.tcp.snd_nxt = next;
         }
-        if s.snd_una < s.snd_nxt {
-            s.snd_una = s.snd_nxt;
+        if s.tcp.snd_una < s.tcp.snd_nxt {
+            s.tcp.snd_una = s.tcp.snd_nxt;
         }
-        s.out_start = s.snd_nxt;
+        s.out_start = s.tcp.snd_nxt;
         s.out.clear();
-        s.retransmit_at = None;
+        s.tcp.retransmit_at = None;
     }
 }

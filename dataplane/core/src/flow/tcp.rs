@@ -1,0 +1,155 @@
+//! One TCP endpoint of Splicer's: the state both legs keep the same way, the client
+//! connection Splicer accepts and the server connection it opens. The legs are roles
+//! around it (what they do with a request or a response); sequence space, windows,
+//! negotiated options, timestamps and the retransmission timer are kept and updated
+//! here, once.
+
+use super::client::OUR_WSCALE;
+use splicer_wire::tcp::SeqNumber;
+
+/// The retransmission timeout Splicer starts each connection with (RFC 6298 §2.1).
+pub(super) const INITIAL_RTO_MS: u64 = 1000;
+/// The longest retransmission timeout (and persist interval) of Splicer's own data
+/// (RFC 6298 §2.5 allows a maximum of at least 60 s).
+pub(super) const MAX_RTO_MS: u64 = 60_000;
+
+/// The TCP state of one connection end Splicer plays.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// Splicer's initial sequence number.
+    pub(super) iss: SeqNumber,
+    /// The first byte Splicer sent that the peer has not acknowledged.
+    pub(super) snd_una: SeqNumber,
+    /// The next byte Splicer sends.
+    pub(super) snd_nxt: SeqNumber,
+    /// The next byte Splicer expects from the peer.
+    pub(super) rcv_nxt: SeqNumber,
+    /// The peer's MSS.
+    pub(super) peer_mss: u16,
+    /// Some when both ends scale windows: the peer's shift.
+    pub(super) peer_wscale: Option<u8>,
+    /// The peer's latest receive window, in bytes.
+    pub(super) peer_window: u32,
+    pub(super) sack_ok: bool,
+    /// Some when timestamps were negotiated: the peer's latest in-order TSval.
+    pub(super) ts_recent: Option<u32>,
+    /// Splicer's millisecond clock when `ts_recent` arrived: with it, the peer's clock
+    /// now can be estimated (RFC 7323 clocks tick at about 1 kHz on Linux and others).
+    pub(super) ts_recent_at: u32,
+    /// The highest TSval sent to the peer, Splicer's own or the other leg's
+    /// translated: Splicer's own never go below it, or the peer's PAWS check would
+    /// drop them.
+    pub(super) ts_sent_max: u32,
+    /// The peer's FIN has been taken.
+    pub(super) fin_received: bool,
+    /// The latest progress on the connection (the clock of its idle deadlines).
+    pub(super) last_activity: u64,
+    /// When Splicer's unacknowledged data (or SYN, or FIN) goes again.
+    pub(super) retransmit_at: Option<u64>,
+    /// The current retransmission timeout, in clock ticks.
+    pub(super) rto: u64,
+    /// Retransmissions since the peer last acknowledged something.
+    pub(super) tries: u32,
+    /// When the connection's timer entry fires (0: none).
+    pub(super) scheduled: u64,
+}
+
+impl Endpoint {
+    /// A connection opened by Splicer's SYN (or SYN-ACK) with `iss`, its first
+    /// retransmission due one initial RTO after `now`.
+    pub(super) fn new(iss: SeqNumber, rcv_nxt: SeqNumber, now: u64, ticks_per_ms: u64) -> Self {
+        let rto = INITIAL_RTO_MS * ticks_per_ms;
+        Endpoint {
+            iss,
+            snd_una: iss,
+            snd_nxt: iss + 1,
+            rcv_nxt,
+            peer_mss: 536,
+            peer_wscale: None,
+            peer_window: 0,
+            sack_ok: false,
+            ts_recent: None,
+            ts_recent_at: 0,
+            ts_sent_max: 0,
+            fin_received: false,
+            last_activity: now,
+            retransmit_at: Some(now + rto),
+            rto,
+            tries: 0,
+            scheduled: 0,
+        }
+    }
+
+    /// Window-scale shift Splicer uses on this connection.
+    pub(super) fn our_shift(&self) -> u8 {
+        self.peer_wscale.map_or(0, |_| OUR_WSCALE)
+    }
+
+    /// A window field of the peer's, in bytes.
+    pub(super) fn scaled_window(&self, field: u16) -> u32 {
+        u32::from(field) << self.peer_wscale.unwrap_or(0)
+    }
+
+    /// The sequence number past the peer's receive window.
+    pub(super) fn send_limit(&self) -> SeqNumber {
+        self.snd_una + self.peer_window as usize
+    }
+
+    /// Whether `tsval` is older than the peer's latest in-order timestamp: PAWS (RFC
+    /// 7323 §5.3) takes such a segment for an old duplicate.
+    pub(super) fn paws_rejects(&self, tsval: u32) -> bool {
+        self.ts_recent
+            .is_some_and(|recent| (tsval.wrapping_sub(recent) as i32) < 0)
+    }
+
+    /// Keeps `tsval` as the peer's latest timestamp when timestamps are on and the
+    /// segment starting at `seq` is not beyond `next` (RFC 7323 §4.3).
+    pub(super) fn note_timestamp(
+        &mut self,
+        seq: SeqNumber,
+        next: SeqNumber,
+        tsval: u32,
+        ms_now: u32,
+    ) {
+        if self.ts_recent.is_some() && seq <= next {
+            self.ts_recent = Some(tsval);
+            self.ts_recent_at = ms_now;
+        }
+    }
+
+    /// The peer acknowledged everything Splicer sent: no retransmission pending.
+    pub(super) fn all_acked(&mut self) {
+        self.retransmit_at = None;
+        self.tries = 0;
+    }
+
+    /// A retransmission timeout fired: the next one waits twice as long, up to
+    /// [`MAX_RTO_MS`] (RFC 6298 §5.5, §2.5).
+    pub(super) fn back_off(&mut self, now: u64, ticks_per_ms: u64) {
+        self.tries += 1;
+        self.rto = (self.rto * 2).min(MAX_RTO_MS * ticks_per_ms);
+        self.retransmit_at = Some(now + self.rto);
+    }
+
+    /// The timestamp option of Splicer's next segment when timestamps are on: its clock,
+    /// never below what the peer has seen, and the peer's latest TSval.
+    pub(super) fn timestamp_option(&self, ts_now: u32) -> Option<(u32, u32)> {
+        self.ts_recent
+            .map(|recent| (ts_not_below(ts_now, self.ts_sent_max), recent))
+    }
+
+    /// The deadline `by_state` of the connection's role, or the retransmission if it
+    /// comes first.
+    pub(super) fn deadline(&self, by_state: u64) -> u64 {
+        self.retransmit_at.map_or(by_state, |r| r.min(by_state))
+    }
+}
+
+/// `ts`, or `floor` when `floor` is later (modulo 2^32, RFC 7323 §5.2).
+pub(super) fn ts_not_below(ts: u32, floor: u32) -> u32 {
+    if (floor.wrapping_sub(ts) as i32) > 0 {
+        floor
+    } else {
+        ts
+    }
+}
