@@ -8,7 +8,6 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
 use crate::presence::neighbour::{Expired, NeighbourSettings, NeighbourTable, NeighbourUpdate};
 use crate::topology::Topology;
-use crate::transmit::write_ethernet;
 use splicer_wire::ipv4::protocol;
 use splicer_wire::EthernetAddress;
 use std::net::Ipv4Addr;
@@ -253,23 +252,6 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::NeighboursLearned);
             sink.publish_neighbour(NeighbourUpdate { port, ip, mac });
         }
-    }
-
-    fn learn<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        ip: Ipv4Addr,
-        mac: EthernetAddress,
-        now: u64,
-        create: bool,
-        sink: &mut S,
-    ) -> bool {
-        let topology = &self.topology;
-        self.neighbours
-            .learn(port, ip, mac, now, create, |port, mac, mut pkt| {
-                write_ethernet(pkt.data_mut(), topology.port(port).mac, mac);
-                sink.transmit(port, pkt);
-            })
     }
 }
 

@@ -44,4 +44,23 @@ impl<P: PacketBuf> Pipeline<P> {
             Hold::Refused(pkt) => self.drop(port, Counter::DropNeighbourUnresolved, pkt, sink),
         }
     }
+
+    /// Learns `ip`'s MAC on `port` (from ARP, or from another worker); the frames held
+    /// for it leave now. Returns whether the table took it (see `NeighbourTable::learn`).
+    pub(crate) fn learn<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        ip: Ipv4Addr,
+        mac: EthernetAddress,
+        now: u64,
+        create: bool,
+        sink: &mut S,
+    ) -> bool {
+        let topology = &self.topology;
+        self.neighbours
+            .learn(port, ip, mac, now, create, |port, mac, mut pkt| {
+                write_ethernet(pkt.data_mut(), topology.port(port).mac, mac);
+                sink.transmit(port, pkt);
+            })
+    }
 }

@@ -3,8 +3,8 @@
 //! close, each followed by a FIN; sent as far as the client's window admits, probed when
 //! it is closed, retransmitted from the first unacknowledged byte.
 
-use super::client::{Outgoing, State, MAX_RESPONSE};
-use super::table::Handle;
+use super::client::{State, MAX_RESPONSE};
+use super::key::Handle;
 use crate::balance::UrlId;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -148,7 +148,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // Copied out so that segments can be sent while the table is borrowed mutably.
         let mut body = [0u8; MAX_RESPONSE];
         body[..len].copy_from_slice(&conn.response[..len]);
-        let template = Outgoing::from_conn(conn, conn.response_start, 0, ts_now);
+        let template = conn.outgoing(conn.response_start, 0, ts_now);
         let start = conn.response_start;
         loop {
             let chunk = (len - offset).min(mss);

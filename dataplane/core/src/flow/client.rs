@@ -12,11 +12,9 @@
 //! is retransmitted by Splicer with an exponential backoff from 1 s.
 
 use super::body_guard::FramingBytes;
-use super::handshake::CookieAck;
-use super::segment::OutSegment;
-use super::table::Conn;
-use super::table::{ClientKey, Handle};
-use super::tcp::{Endpoint, INITIAL_RTO_MS};
+use super::key::{ClientKey, Handle};
+use super::segment::{OutSegment, Outgoing, Seg};
+use super::tcp::{Endpoint, DEFAULT_MSS, INITIAL_RTO_MS, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -25,24 +23,12 @@ use crate::pipeline::Pipeline;
 use crate::rewrite::Timestamps;
 use crate::topology::Service;
 use splicer_http::{parse_head, BodyFramer, HeadStatus, Insertion, Refusal};
-use splicer_wire::tcp::{self, SeqNumber, TcpOption};
+use splicer_wire::tcp::{self, SeqNumber};
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
 
-/// MSS Splicer advertises: a 1500-byte MTU less the IPv4 and TCP headers.
-pub const OUR_MSS: u16 = 1460;
-/// Window scale Splicer advertises when the client offers scaling (Linux's default).
-pub const OUR_WSCALE: u8 = 7;
-/// MSS assumed when a SYN carries none (RFC 9293).
-pub(super) const DEFAULT_MSS: u16 = 536;
-/// First retransmission timeout (RFC 6298).
-/// Retransmissions of Splicer's data before the connection is reset.
-pub(super) const MAX_RETRIES: u32 = 6;
 /// Largest response Splicer originates on the client leg (a redirect carries its
 /// Location twice: in the header and in the HTML body).
 pub(super) const MAX_RESPONSE: usize = 4096;
-/// Largest TCP options block.
-const MAX_OPTIONS: usize = 40;
 /// Challenge ACKs a worker sends per second at most (Linux's default limit).
 const CHALLENGE_ACKS_PER_SECOND: u32 = 1000;
 /// After Splicer's answer and FIN are acknowledged, how long a client may stay silent
@@ -143,6 +129,34 @@ pub(crate) struct ClientConn {
 }
 
 impl ClientConn {
+    /// A segment from Splicer to this client at `seq`.
+    pub(super) fn outgoing(&self, seq: SeqNumber, flags: u8, ts_now: u32) -> Outgoing {
+        let mut o = Outgoing::new(
+            (self.key.vip, self.key.vip_port),
+            (self.key.client, self.key.client_port),
+            seq,
+        );
+        o.ack = Some(self.tcp.rcv_nxt);
+        o.flags = flags;
+        let syn = flags & tcp::flags::SYN != 0;
+        o.window = self.window(syn);
+        let ts = self.tcp.timestamp_option(ts_now);
+        o.opts_len = if syn {
+            tcp::emit_options(
+                &mut o.opts,
+                Some(OUR_MSS),
+                self.tcp.sack_ok,
+                ts,
+                self.tcp.peer_wscale.map(|_| OUR_WSCALE),
+            )
+        } else if ts.is_some() {
+            tcp::emit_options(&mut o.opts, None, false, ts, None)
+        } else {
+            0
+        };
+        o
+    }
+
     /// Whether the client's latest window is below one segment of ours: a reader that
     /// holds its response back as surely as one that stops acknowledging.
     pub(super) fn window_low(&self) -> bool {
@@ -171,209 +185,12 @@ impl ClientConn {
     }
 }
 
-/// What a received segment says, copied out of the frame.
-pub(super) struct Seg {
-    pub src_port: u16,
-    pub dst_port: u16,
-    pub seq: SeqNumber,
-    pub ack: Option<SeqNumber>,
-    pub flags: u8,
-    /// The window field as sent (not scaled).
-    pub window: u16,
-    pub payload: std::ops::Range<usize>,
-    pub mss: Option<u16>,
-    pub wscale: Option<u8>,
-    pub sack_ok: bool,
-    pub ts: Option<(u32, u32)>,
-}
-
-impl Seg {
-    pub fn syn(&self) -> bool {
-        self.flags & tcp::flags::SYN != 0
-    }
-    pub fn fin(&self) -> bool {
-        self.flags & tcp::flags::FIN != 0
-    }
-    pub fn rst(&self) -> bool {
-        self.flags & tcp::flags::RST != 0
-    }
-    /// Sequence space the segment occupies.
-    fn len(&self) -> usize {
-        self.payload.len() + usize::from(self.syn()) + usize::from(self.fin())
-    }
-}
-
-/// A segment Splicer is about to send, owned so that it can be built while the
-/// connection is borrowed and sent afterwards.
-#[derive(Clone)]
-pub(super) struct Outgoing {
-    pub src: (Ipv4Addr, u16),
-    pub dst: (Ipv4Addr, u16),
-    pub seq: SeqNumber,
-    pub ack: Option<SeqNumber>,
-    pub flags: u8,
-    pub window: u16,
-    pub opts: [u8; MAX_OPTIONS],
-    pub opts_len: usize,
-}
-
-impl Outgoing {
-    pub fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
-        Outgoing {
-            src,
-            dst,
-            seq,
-            ack: None,
-            flags: 0,
-            window: 0,
-            opts: [0; MAX_OPTIONS],
-            opts_len: 0,
-        }
-    }
-
-    pub(super) fn from_conn(c: &ClientConn, seq: SeqNumber, flags: u8, ts_now: u32) -> Self {
-        let mut o = Outgoing::new(
-            (c.key.vip, c.key.vip_port),
-            (c.key.client, c.key.client_port),
-            seq,
-        );
-        o.ack = Some(c.tcp.rcv_nxt);
-        o.flags = flags;
-        let syn = flags & tcp::flags::SYN != 0;
-        o.window = c.window(syn);
-        let ts = c.tcp.timestamp_option(ts_now);
-        o.opts_len = if syn {
-            tcp::emit_options(
-                &mut o.opts,
-                Some(OUR_MSS),
-                c.tcp.sack_ok,
-                ts,
-                c.tcp.peer_wscale.map(|_| OUR_WSCALE),
-            )
-        } else if ts.is_some() {
-            tcp::emit_options(&mut o.opts, None, false, ts, None)
-        } else {
-            0
-        };
-        o
-    }
-}
-
 /// The counter of an HTTP refusal: the HTTP stage names it, the counters know the name.
 fn refusal_counter(r: Refusal) -> Counter {
     Counter::from_name(r.counter_name()).unwrap_or(Counter::RefusedBadRequest)
 }
 
 impl<P: PacketBuf> Pipeline<P> {
-    /// A TCP segment addressed to one of our addresses.
-    pub(crate) fn tcp<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        meta: Ipv4Meta,
-        pkt: P,
-        now: u64,
-        sink: &mut S,
-    ) {
-        let seg = match parse_segment(&meta, pkt.data()) {
-            Ok(seg) => seg,
-            Err(reason) => return self.drop(port, reason, pkt, sink),
-        };
-        let key = ClientKey {
-            client: meta.src,
-            client_port: seg.src_port,
-            vip: meta.dst,
-            vip_port: seg.dst_port,
-        };
-        if let Some(h) = self.flows.lookup(&key) {
-            if self.syn_replaces_closed(h, &seg) {
-                // A new connection on the 4-tuple of one Splicer has finished with (its
-                // answer and FIN acknowledged): accepted as a SYN for a TIME-WAIT socket
-                // is (RFC 9293 §3.10.7.4, RFC 6191), instead of the challenge ACK that
-                // would cost the client a 1 s SYN retransmission.
-                self.close(h);
-            } else {
-                match self.flows.conn_mut(h) {
-                    Some(Conn::Server(_)) => {
-                        return self.server_segment(port, h, &seg, pkt, now, sink)
-                    }
-                    Some(Conn::Client(c)) if c.state == State::Spliced => {
-                        return self.client_spliced(port, h, &seg, pkt, now, sink)
-                    }
-                    _ => {
-                        let payload = &pkt.data()[seg.payload.clone()];
-                        self.client_segment(port, h, &seg, payload, now, sink);
-                        return sink.discard(pkt);
-                    }
-                }
-            }
-        }
-        let Some(service) = self.topology.service(meta.dst, seg.dst_port).copied() else {
-            self.counters.inc(port, Counter::DropTcpClosedPort);
-            self.reset_for(port, &meta, &seg, now, sink);
-            return sink.discard(pkt);
-        };
-        if seg.syn() && seg.ack.is_none() && !seg.rst() {
-            self.accept(port, key, service, &seg, now, sink);
-        } else {
-            let payload = &pkt.data()[seg.payload.clone()];
-            let reason = match self.cookie_ack(port, key, &seg, payload, now, sink) {
-                CookieAck::Taken => return sink.discard(pkt),
-                CookieAck::Refused => None,
-                CookieAck::NotACookie => Some(Counter::DropTcpNoFlow),
-            };
-            if let Some(reason) = reason {
-                self.counters.inc(port, reason);
-            }
-            self.reset_for(port, &meta, &seg, now, sink);
-        }
-        sink.discard(pkt);
-    }
-
-    /// Whether `seg` is a SYN that opens a new connection on the 4-tuple of client
-    /// connection `h`, which Splicer has answered and closed (its FIN acknowledged): the
-    /// new initial sequence number lies beyond everything the old connection used.
-    fn syn_replaces_closed(&mut self, h: Handle, seg: &Seg) -> bool {
-        if !seg.syn() || seg.ack.is_some() || seg.rst() {
-            return false;
-        }
-        match self.flows.conn_mut(h) {
-            Some(Conn::Client(c)) => {
-                c.state == State::Responding
-                    && c.tcp.snd_una == c.tcp.snd_nxt
-                    && seg.seq > c.tcp.rcv_nxt
-            }
-            _ => false,
-        }
-    }
-
-    fn accept<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        key: ClientKey,
-        service: Service,
-        seg: &Seg,
-        now: u64,
-        sink: &mut S,
-    ) {
-        let s = self.settings.flow;
-        if self.flows.is_full() {
-            return self.counters.inc(port, Counter::DropFlowTableFull);
-        }
-        if self.flows.half_open >= s.syn_cookie_threshold {
-            return self.send_cookie(port, key, service, seg, now, sink);
-        }
-        if self.flows.half_open >= s.max_half_open {
-            return self.counters.inc(port, Counter::DropSynFlood);
-        }
-        let iss = self.next_isn(&key, now);
-        let conn = self.new_client_conn(key, service, iss, seg.seq + 1, seg, now);
-        let h = self.flows.insert(key, Conn::Client(conn));
-        self.flows.half_open += 1;
-        self.counters.inc(port, Counter::TcpSyns);
-        self.send_syn_ack(port, h, now, sink);
-        self.reschedule(h);
-    }
-
     /// A client connection in SYN-RECEIVED with our ISN `iss`, expecting `rcv_nxt`, with
     /// the options of `syn` (a SYN, or for a SYN cookie the handshake's ACK with the
     /// options the cookie carried).
@@ -653,7 +470,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let o = Outgoing::from_conn(conn, conn.tcp.iss, tcp::flags::SYN, ts_now);
+        let o = conn.outgoing(conn.tcp.iss, tcp::flags::SYN, ts_now);
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -670,12 +487,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let o = Outgoing::from_conn(conn, conn.tcp.snd_nxt, flags, ts_now);
+        let o = conn.outgoing(conn.tcp.snd_nxt, flags, ts_now);
         self.emit(port, &o, &[], now, sink);
     }
 
     /// Answers a segment that belongs to no connection with a RST (RFC 9293 3.10.7.1).
-    fn reset_for<S: Sink<P>>(
+    pub(super) fn reset_for<S: Sink<P>>(
         &mut self,
         port: u16,
         meta: &Ipv4Meta,
@@ -738,33 +555,9 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_ipv4(port, pkt, o.dst.0, now, sink);
     }
 
-    /// Resets every connection, client and server legs alike, and forgets them: the
-    /// worker is stopping, and peers should not wait for timeouts to learn it.
-    pub(crate) fn reset_all<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
-        for h in self.flows.handles() {
-            let (peer, is_server) = match self.flows.conn_mut(h) {
-                Some(Conn::Client(c)) => (c.key.client, false),
-                Some(Conn::Server(s)) => (s.key.client, true),
-                None => continue,
-            };
-            let port = self.topology.route(peer).map_or(0, |(p, _)| p);
-            if is_server {
-                self.send_server_flags(port, h, tcp::flags::RST, now, sink);
-                self.server_remove(h);
-            } else {
-                self.send_flags(port, h, tcp::flags::RST, now, sink);
-                if let Some(Conn::Client(c)) = self.flows.remove(h) {
-                    if c.state == State::SynReceived {
-                        self.flows.half_open -= 1;
-                    }
-                }
-            }
-        }
-    }
-
     /// Forgets a client connection. A server connection still spliced to it drains.
     pub(super) fn close(&mut self, h: Handle) {
-        if let Some(Conn::Client(conn)) = self.flows.remove(h) {
+        if let Some(conn) = self.flows.remove_client(h) {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;
             }
@@ -810,36 +603,4 @@ impl<P: PacketBuf> Pipeline<P> {
         let clock = (u128::from(now) * 250 / tpm) as u32;
         self.keys.isn(key, clock)
     }
-}
-
-fn parse_segment(meta: &Ipv4Meta, frame: &[u8]) -> Result<Seg, Counter> {
-    let range = meta.l4_range();
-    let t =
-        tcp::Packet::new_checked(&frame[range.clone()]).map_err(|_| Counter::DropBadTcpHeader)?;
-    if !t.verify_checksum(meta.src, meta.dst) {
-        return Err(Counter::DropBadTcpChecksum);
-    }
-    let mut seg = Seg {
-        src_port: t.src_port(),
-        dst_port: t.dst_port(),
-        seq: t.seq_number(),
-        ack: t.ack().then(|| t.ack_number()),
-        flags: t.flags(),
-        window: t.window_len(),
-        payload: range.start + t.header_len()..range.end,
-        mss: None,
-        wscale: None,
-        sack_ok: false,
-        ts: None,
-    };
-    for opt in tcp::options(t.options()) {
-        match opt.map_err(|_| Counter::DropBadTcpHeader)?.1 {
-            TcpOption::MaxSegmentSize(m) => seg.mss = Some(m),
-            TcpOption::WindowScale(w) => seg.wscale = Some(w),
-            TcpOption::SackPermitted => seg.sack_ok = true,
-            TcpOption::Timestamp { tsval, tsecr } => seg.ts = Some((tsval, tsecr)),
-            _ => {}
-        }
-    }
-    Ok(seg)
 }

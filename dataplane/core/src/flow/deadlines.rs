@@ -7,8 +7,10 @@
 //! One heap entry per connection: a deadline that moves later is found when its entry
 //! fires early; one that moves earlier pushes a new entry.
 
-use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS, MAX_RETRIES};
-use super::table::{Conn, Handle};
+use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS};
+use super::key::Handle;
+use super::table::Conn;
+use super::tcp::MAX_RETRIES;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;

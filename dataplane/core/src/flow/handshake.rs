@@ -32,8 +32,9 @@
 //!   4-tuple (Linux's cookies are of the same strength), and Splicer looks at an
 //!   unknown ACK as a cookie only within that lifetime after it last sent one.
 
-use super::client::{Outgoing, Seg, DEFAULT_MSS, OUR_MSS, OUR_WSCALE};
-use super::table::{ClientKey, Conn};
+use super::key::ClientKey;
+use super::segment::{Outgoing, Seg};
+use super::tcp::{DEFAULT_MSS, OUR_MSS, OUR_WSCALE};
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
@@ -305,7 +306,7 @@ impl<P: PacketBuf> Pipeline<P> {
             ts: seg.ts,
         };
         let conn = self.new_client_conn(key, service, ack - 1, seg.seq, &syn, now);
-        let h = self.flows.insert(key, Conn::Client(conn));
+        let h = self.flows.insert_client(key, conn);
         self.flows.half_open += 1;
         self.client_segment(port, h, seg, payload, now, sink);
         self.reschedule(h);

@@ -15,7 +15,9 @@ mod answer;
 mod body_guard;
 mod client;
 mod deadlines;
+mod dispatch;
 mod handshake;
+mod key;
 mod listing;
 mod pool;
 mod reconfigure;
@@ -30,10 +32,11 @@ mod timers;
 
 pub(crate) use client::Leg;
 pub(crate) use handshake::Keys;
+pub use key::ClientKey;
 pub use listing::{FlowFilter, FlowInfo};
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
-pub use table::{ClientKey, FlowTable, StateSizes};
+pub use table::{FlowTable, StateSizes};
 pub(crate) use timers::Timers;
 
 /// Bounds and timers of the client leg, in the pipeline's clock ticks.

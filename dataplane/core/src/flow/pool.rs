@@ -7,7 +7,7 @@
 //! connections open per real on its own, so that in steady state no request waits for a
 //! handshake.
 
-use super::table::Handle;
+use super::key::Handle;
 use crate::balance::RealId;
 use std::collections::VecDeque;
 

@@ -12,8 +12,9 @@
 //! * a virtual newly `failed` has its client connections reset (their server
 //!   connections drain and return to their pools).
 
+use super::key::Handle;
 use super::server::SState;
-use super::table::{Conn, Handle};
+use super::table::Conn;
 use crate::balance::{Choices, RealId, Status};
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};

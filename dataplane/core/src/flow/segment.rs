@@ -1,7 +1,10 @@
-//! Building the TCP segments Splicer originates on the client leg.
+//! TCP segments as the legs see them: [`Seg`], what a received segment says, parsed
+//! and checked once; [`Outgoing`], a segment Splicer is about to send, built while its
+//! connection is borrowed; [`OutSegment`], its bytes written into a frame.
 
-use crate::parse::L3_OFFSET;
-use splicer_wire::tcp::{self, SeqNumber};
+use crate::counters::Counter;
+use crate::parse::{Ipv4Meta, L3_OFFSET};
+use splicer_wire::tcp::{self, SeqNumber, TcpOption};
 use splicer_wire::{ipv4, ipv4::protocol};
 use std::net::Ipv4Addr;
 
@@ -64,4 +67,101 @@ impl OutSegment<'_> {
         t.payload_mut().copy_from_slice(self.payload);
         t.fill_checksum(self.src.0, self.dst.0);
     }
+}
+
+/// Largest TCP options block.
+const MAX_OPTIONS: usize = 40;
+
+/// What a received segment says, copied out of the frame.
+pub(super) struct Seg {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+    pub flags: u8,
+    /// The window field as sent (not scaled).
+    pub window: u16,
+    pub payload: std::ops::Range<usize>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_ok: bool,
+    pub ts: Option<(u32, u32)>,
+}
+
+impl Seg {
+    pub fn syn(&self) -> bool {
+        self.flags & tcp::flags::SYN != 0
+    }
+    pub fn fin(&self) -> bool {
+        self.flags & tcp::flags::FIN != 0
+    }
+    pub fn rst(&self) -> bool {
+        self.flags & tcp::flags::RST != 0
+    }
+    /// Sequence space the segment occupies.
+    pub(super) fn len(&self) -> usize {
+        self.payload.len() + usize::from(self.syn()) + usize::from(self.fin())
+    }
+}
+
+/// A segment Splicer is about to send, owned so that it can be built while the
+/// connection is borrowed and sent afterwards.
+#[derive(Clone)]
+pub(super) struct Outgoing {
+    pub src: (Ipv4Addr, u16),
+    pub dst: (Ipv4Addr, u16),
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+    pub flags: u8,
+    pub window: u16,
+    pub opts: [u8; MAX_OPTIONS],
+    pub opts_len: usize,
+}
+
+impl Outgoing {
+    pub fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
+        Outgoing {
+            src,
+            dst,
+            seq,
+            ack: None,
+            flags: 0,
+            window: 0,
+            opts: [0; MAX_OPTIONS],
+            opts_len: 0,
+        }
+    }
+}
+
+/// Parses and checks (checksum, options) the TCP segment of an IPv4 frame.
+pub(super) fn parse_segment(meta: &Ipv4Meta, frame: &[u8]) -> Result<Seg, Counter> {
+    let range = meta.l4_range();
+    let t =
+        tcp::Packet::new_checked(&frame[range.clone()]).map_err(|_| Counter::DropBadTcpHeader)?;
+    if !t.verify_checksum(meta.src, meta.dst) {
+        return Err(Counter::DropBadTcpChecksum);
+    }
+    let mut seg = Seg {
+        src_port: t.src_port(),
+        dst_port: t.dst_port(),
+        seq: t.seq_number(),
+        ack: t.ack().then(|| t.ack_number()),
+        flags: t.flags(),
+        window: t.window_len(),
+        payload: range.start + t.header_len()..range.end,
+        mss: None,
+        wscale: None,
+        sack_ok: false,
+        ts: None,
+    };
+    for opt in tcp::options(t.options()) {
+        match opt.map_err(|_| Counter::DropBadTcpHeader)?.1 {
+            TcpOption::MaxSegmentSize(m) => seg.mss = Some(m),
+            TcpOption::WindowScale(w) => seg.wscale = Some(w),
+            TcpOption::SackPermitted => seg.sack_ok = true,
+            TcpOption::Timestamp { tsval, tsecr } => seg.ts = Some((tsval, tsecr)),
+            _ => {}
+        }
+    }
+    Ok(seg)
 }

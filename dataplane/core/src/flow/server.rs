@@ -15,9 +15,10 @@
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
 //! reuses the connection if the response ends in time, NetScaler connection pooling, WO 00/28433).
 
-use super::client::{Outgoing, Seg, MAX_RETRIES, OUR_MSS, OUR_WSCALE};
-use super::table::{ClientKey, Conn, Handle};
+use super::key::{ClientKey, Handle};
+use super::segment::{Outgoing, Seg};
 use super::tcp::{Endpoint, INITIAL_RTO_MS};
+use super::tcp::{MAX_RETRIES, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::Counter;
 use crate::lookup::FlowKey;
@@ -166,7 +167,7 @@ impl<P: PacketBuf> Pipeline<P> {
             fin_sent: false,
             since: now,
         };
-        let h = self.flows.insert(key, Conn::Server(conn));
+        let h = self.flows.insert_server(key, conn);
         let pool = self.pools.get(real);
         pool.conns += 1;
         pool.opening += 1;
@@ -545,7 +546,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Forgets a connection.
     pub(super) fn server_remove(&mut self, h: Handle) {
-        if let Some(Conn::Server(s)) = self.flows.remove(h) {
+        if let Some(s) = self.flows.remove_server(h) {
             self.pools.get(s.real).conns -= 1;
             self.flows.give_buffer(s.out);
         }

@@ -35,10 +35,12 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard::{self, FramingBytes};
-use super::client::{Leg, Outgoing, Pending, Seg, State};
+use super::client::{Leg, Pending, State};
+use super::key::Handle;
 use super::reshape::{as_probe, trim, trim_front};
+use super::segment::Seg;
 use super::server::SState;
-use super::table::{Conn, Handle};
+use super::table::Conn;
 use super::tcp::ts_not_below;
 use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
@@ -543,7 +545,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
             return;
         };
-        let mut o = Outgoing::from_conn(c, c.tcp.snd_nxt, 0, ts_now);
+        let mut o = c.outgoing(c.tcp.snd_nxt, 0, ts_now);
         o.ack = Some(leg.server_ack_to_client(s.tcp.snd_una));
         let window = s.tcp.peer_window >> c.tcp.our_shift();
         o.window = window.min(u32::from(u16::MAX)) as u16;

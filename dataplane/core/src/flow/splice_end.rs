@@ -5,8 +5,8 @@
 //! going away while the server still answers).
 
 use super::client::{Leg, State};
+use super::key::Handle;
 use super::server::SState;
-use super::table::Handle;
 use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;

@@ -3,24 +3,9 @@
 //! addresses, both sized once from `max_flows`.
 
 use super::client::ClientConn;
+use super::key::{ClientKey, Handle};
 use super::server::ServerConn;
 use hashbrown::HashMap;
-use std::net::Ipv4Addr;
-
-/// A connection's addresses, as seen on a segment arriving from the peer: for a client
-/// leg the peer is the client and the local end the VIP, for a server leg the peer is the
-/// real server and the local end the inside port's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientKey {
-    /// Peer address.
-    pub client: Ipv4Addr,
-    /// Peer port.
-    pub client_port: u16,
-    /// Local address (VIP or port address).
-    pub vip: Ipv4Addr,
-    /// Local port.
-    pub vip_port: u16,
-}
 
 /// One terminated TCP connection.
 pub(crate) enum Conn {
@@ -37,14 +22,6 @@ impl Conn {
             Conn::Server(s) => s.key,
         }
     }
-}
-
-/// A slot handle that stays valid only while its connection lives: timers refer to
-/// connections by handle, and a reused slot has a new generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Handle {
-    pub slot: u32,
-    pub generation: u32,
 }
 
 struct Slot {
@@ -267,5 +244,33 @@ impl FlowTable {
         self.index.remove(&conn.key());
         self.free.push(h.slot);
         Some(conn)
+    }
+
+    /// Inserts a client connection; the caller checked [`FlowTable::is_full`].
+    pub(crate) fn insert_client(&mut self, key: ClientKey, conn: ClientConn) -> Handle {
+        self.insert(key, Conn::Client(conn))
+    }
+
+    /// Inserts a server connection; the caller checked [`FlowTable::is_full`].
+    pub(crate) fn insert_server(&mut self, key: ClientKey, conn: ServerConn) -> Handle {
+        self.insert(key, Conn::Server(conn))
+    }
+
+    /// Removes client connection `h` and returns it (nothing if `h` is a server's).
+    pub(crate) fn remove_client(&mut self, h: Handle) -> Option<ClientConn> {
+        self.get_mut(h)?;
+        match self.remove(h)? {
+            Conn::Client(c) => Some(c),
+            Conn::Server(_) => None,
+        }
+    }
+
+    /// Removes server connection `h` and returns it (nothing if `h` is a client's).
+    pub(crate) fn remove_server(&mut self, h: Handle) -> Option<ServerConn> {
+        self.server_mut(h)?;
+        match self.remove(h)? {
+            Conn::Server(s) => Some(s),
+            Conn::Client(_) => None,
+        }
     }
 }

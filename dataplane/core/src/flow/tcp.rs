@@ -4,9 +4,16 @@
 //! negotiated options, timestamps and the retransmission timer are kept and updated
 //! here, once.
 
-use super::client::OUR_WSCALE;
 use splicer_wire::tcp::SeqNumber;
 
+/// MSS Splicer advertises: a 1500-byte MTU less the IPv4 and TCP headers.
+pub const OUR_MSS: u16 = 1460;
+/// Window scale Splicer advertises when the peer offers scaling (Linux's default).
+pub const OUR_WSCALE: u8 = 7;
+/// MSS assumed when a SYN carries none (RFC 9293).
+pub(super) const DEFAULT_MSS: u16 = 536;
+/// Retransmissions of Splicer's data before the connection is reset.
+pub(super) const MAX_RETRIES: u32 = 6;
 /// The retransmission timeout Splicer starts each connection with (RFC 6298 §2.1).
 pub(super) const INITIAL_RTO_MS: u64 = 1000;
 /// The longest retransmission timeout (and persist interval) of Splicer's own data

@@ -2,7 +2,7 @@
 //! counts.
 
 use crate::counters::{Counter, Gauge, VirtualCounter, BIND_SLOT};
-use crate::flow::client::{OUR_MSS, OUR_WSCALE};
+use crate::flow::tcp::{OUR_MSS, OUR_WSCALE};
 use crate::flow::FlowSettings;
 use crate::packet::Sink;
 use crate::parse::tests::{ipv4_frame, PEER_MAC};

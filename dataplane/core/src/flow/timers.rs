@@ -4,7 +4,7 @@
 //! deadline no longer matches its connection is discarded when it comes up, so nothing
 //! is ever searched or removed from the middle.
 
-use super::table::Handle;
+use super::key::Handle;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
