@@ -119,25 +119,9 @@ impl fmt::Display for SeqNumber {
     }
 }
 
-/// TCP flag bits, as in [`Packet::flags`].
-pub mod flags {
-    /// No more data from sender.
-    pub const FIN: u8 = 0x01;
-    /// Synchronise sequence numbers.
-    pub const SYN: u8 = 0x02;
-    /// Reset the connection.
-    pub const RST: u8 = 0x04;
-    /// Push.
-    pub const PSH: u8 = 0x08;
-    /// The acknowledgement number is significant.
-    pub const ACK: u8 = 0x10;
-    /// The urgent pointer is significant.
-    pub const URG: u8 = 0x20;
-    /// ECN echo.
-    pub const ECE: u8 = 0x40;
-    /// Congestion window reduced.
-    pub const CWR: u8 = 0x80;
-}
+pub mod flags;
+
+pub use flags::TcpFlags;
 
 /// TCP option kinds.
 pub mod option_kind {
