@@ -1,5 +1,10 @@
 //! TCP segments (RFC 9293), options (RFC 7323, RFC 2018) and sequence-number
 //! arithmetic.
+//!
+//! [`Packet`] is the zero-copy view, used where Splicer rewrites segments in place;
+//! [`TcpRepr`] (in `repr.rs`) is the parse/emit layer over it, used where Splicer
+//! terminates or originates them. [`TcpFlags`] and the raw [`flags`] bits are in
+//! `flags.rs`.
 
 use crate::checksum;
 use crate::field::{set_u16_at, set_u32_at, u16_at, u32_at};
@@ -120,8 +125,10 @@ impl fmt::Display for SeqNumber {
 }
 
 pub mod flags;
+mod repr;
 
 pub use flags::TcpFlags;
+pub use repr::{TcpOptions, TcpRepr, MAX_SACK_BLOCKS};
 
 /// TCP option kinds.
 pub mod option_kind {
@@ -704,6 +711,9 @@ impl FusedIterator for OptionIter<'_> {}
 /// The layout keeps each multi-byte field 4-byte aligned with as few NOPs as
 /// possible: `MSS`, then `SACK-permitted + Timestamp` (or `NOP NOP Timestamp`, or
 /// `NOP NOP SACK-permitted`), then `NOP WindowScale`.
+///
+/// [`TcpOptions::emit`] writes the same bytes for the same values (and SACK blocks
+/// besides); it is the form to use in new code.
 ///
 /// # Panics
 ///
