@@ -1,4 +1,7 @@
 //! IPv4 headers (RFC 791) and CIDR prefixes.
+//!
+//! [`Packet`] is the zero-copy view; [`Ipv4Repr`] (in `repr.rs`) is the parse/emit
+//! layer over it.
 
 use crate::checksum;
 use crate::field::{ipv4_at, set_ipv4_at, set_u16_at, u16_at};
@@ -32,6 +35,10 @@ mod offset {
     pub(super) const SRC: usize = 12;
     pub(super) const DST: usize = 16;
 }
+
+mod repr;
+
+pub use repr::{Ipv4Repr, MAX_PAYLOAD_LEN};
 
 const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
@@ -372,6 +379,9 @@ impl<T: AsRef<[u8]>> AsRef<[u8]> for Packet<T> {
 /// Writes a 20-byte IPv4 header for a packet Splicer originates: no options, DSCP 0,
 /// don't-fragment set (Splicer does not fragment, and DF makes path MTU discovery
 /// work), checksum filled.
+///
+/// [`Ipv4Repr::emit`] writes the same bytes for the same values; it is the form to use
+/// in new code.
 ///
 /// # Panics
 ///

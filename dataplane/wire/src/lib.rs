@@ -14,6 +14,14 @@
 //!
 //! [`checksum`] holds the Internet checksum arithmetic, including the RFC 1624
 //! incremental updates used when rewriting addresses and ports.
+//!
+//! Above the views, [`ipv4::Ipv4Repr`] and [`tcp::TcpRepr`] are the parse/emit layer
+//! (again after `smoltcp::wire`): plain values holding what Splicer reads from or
+//! writes into a header, with typed flags ([`tcp::TcpFlags`]) and options
+//! ([`tcp::TcpOptions`]). Code that builds the segments Splicer originates fills one
+//! in and calls `emit`, instead of passing long lists of positional arguments; code
+//! that reads a segment calls `parse` once, which checks lengths, checksum and options
+//! in the order the drop counters need, and then works on the value.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -56,6 +64,58 @@ impl std::error::Error for Error {}
 /// Result of the checks in this crate.
 pub type Result<T> = core::result::Result<T, Error>;
 
+/// Why a buffer does not parse into a `Repr` ([`ipv4::Ipv4Repr`], [`tcp::TcpRepr`]).
+///
+/// This is [`Error`] plus the reasons only a parse can find. It is a separate type so
+/// that adding them did not break the exhaustive `match`es on [`Error`] elsewhere;
+/// [`ParseError::from`] maps an [`Error`] onto its namesake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParseError {
+    /// As [`Error::Truncated`].
+    Truncated,
+    /// As [`Error::Malformed`]; also a TCP option with an impossible length.
+    Malformed,
+    /// The checksum does not match the data (only under [`ChecksumPolicy::Verify`]).
+    BadChecksum,
+    /// The IPv4 packet is a fragment (more-fragments set or a nonzero offset), which
+    /// Splicer does not reassemble.
+    Fragment,
+}
+
+impl From<Error> for ParseError {
+    #[inline]
+    fn from(e: Error) -> ParseError {
+        match e {
+            Error::Truncated => ParseError::Truncated,
+            Error::Malformed => ParseError::Malformed,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Truncated => fmt::Display::fmt(&Error::Truncated, f),
+            ParseError::Malformed => fmt::Display::fmt(&Error::Malformed, f),
+            ParseError::BadChecksum => f.write_str("bad checksum"),
+            ParseError::Fragment => f.write_str("IPv4 fragment: reassembly is not supported"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Whether a `parse` verifies the checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ChecksumPolicy {
+    /// Compute it and fail with [`ParseError::BadChecksum`] if it is wrong.
+    #[default]
+    Verify,
+    /// Do not look at it: the NIC verified it (receive checksum offload), or the
+    /// caller already did.
+    Skip,
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     /// Decodes hex, ignoring whitespace, so that captures can be pasted as dumped.
@@ -81,5 +141,22 @@ mod tests {
         assert!(m.starts_with("malformed"), "{m}");
         let boxed: Box<dyn std::error::Error> = Box::new(Error::Malformed);
         assert_eq!(boxed.to_string(), m);
+    }
+
+    #[test]
+    fn parse_errors_extend_errors() {
+        assert_eq!(ParseError::from(Error::Truncated), ParseError::Truncated);
+        assert_eq!(ParseError::from(Error::Malformed), ParseError::Malformed);
+        assert_eq!(
+            ParseError::Truncated.to_string(),
+            Error::Truncated.to_string()
+        );
+        assert_eq!(
+            ParseError::Malformed.to_string(),
+            Error::Malformed.to_string()
+        );
+        assert!(ParseError::BadChecksum.to_string().contains("checksum"));
+        assert!(ParseError::Fragment.to_string().contains("fragment"));
+        assert_eq!(ChecksumPolicy::default(), ChecksumPolicy::Verify);
     }
 }

@@ -1,5 +1,10 @@
 //! TCP segments (RFC 9293), options (RFC 7323, RFC 2018) and sequence-number
 //! arithmetic.
+//!
+//! [`Packet`] is the zero-copy view, used where Splicer rewrites segments in place;
+//! [`TcpRepr`] (in `repr.rs`) is the parse/emit layer over it, used where Splicer
+//! terminates or originates them. [`TcpFlags`] and the raw [`flags`] bits are in
+//! `flags.rs`.
 
 use crate::checksum;
 use crate::field::{set_u16_at, set_u32_at, u16_at, u32_at};
@@ -119,25 +124,11 @@ impl fmt::Display for SeqNumber {
     }
 }
 
-/// TCP flag bits, as in [`Packet::flags`].
-pub mod flags {
-    /// No more data from sender.
-    pub const FIN: u8 = 0x01;
-    /// Synchronise sequence numbers.
-    pub const SYN: u8 = 0x02;
-    /// Reset the connection.
-    pub const RST: u8 = 0x04;
-    /// Push.
-    pub const PSH: u8 = 0x08;
-    /// The acknowledgement number is significant.
-    pub const ACK: u8 = 0x10;
-    /// The urgent pointer is significant.
-    pub const URG: u8 = 0x20;
-    /// ECN echo.
-    pub const ECE: u8 = 0x40;
-    /// Congestion window reduced.
-    pub const CWR: u8 = 0x80;
-}
+pub mod flags;
+mod repr;
+
+pub use flags::TcpFlags;
+pub use repr::{TcpOptions, TcpRepr, MAX_SACK_BLOCKS};
 
 /// TCP option kinds.
 pub mod option_kind {
@@ -720,6 +711,9 @@ impl FusedIterator for OptionIter<'_> {}
 /// The layout keeps each multi-byte field 4-byte aligned with as few NOPs as
 /// possible: `MSS`, then `SACK-permitted + Timestamp` (or `NOP NOP Timestamp`, or
 /// `NOP NOP SACK-permitted`), then `NOP WindowScale`.
+///
+/// [`TcpOptions::emit`] writes the same bytes for the same values (and SACK blocks
+/// besides); it is the form to use in new code.
 ///
 /// # Panics
 ///
