@@ -10,7 +10,7 @@ use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_http::{reply, RequestHead};
-use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::tcp::{SeqNumber, TcpFlags};
 
 impl<P: PacketBuf> Pipeline<P> {
     /// Answers the request with `status` (0: no response, just close) and a FIN.
@@ -154,8 +154,10 @@ impl<P: PacketBuf> Pipeline<P> {
             let chunk = (len - offset).min(mss);
             let last = offset + chunk == len && fin_fits;
             let mut o = template.clone();
-            o.seq = start + offset;
-            o.flags = (tcp::flags::PSH * u8::from(chunk > 0)) | (tcp::flags::FIN * u8::from(last));
+            o.tcp.seq = start + offset;
+            o.tcp.flags = TcpFlags::empty()
+                .with(TcpFlags::PSH, chunk > 0)
+                .with(TcpFlags::FIN, last);
             self.emit(port, &o, &body[offset..offset + chunk], now, sink);
             offset += chunk;
             if offset == len {

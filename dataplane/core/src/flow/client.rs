@@ -13,7 +13,7 @@
 
 use super::body_guard::FramingBytes;
 use super::key::{ClientKey, Handle};
-use super::segment::{OutSegment, Outgoing, Seg};
+use super::segment::{Outgoing, Seg};
 use super::tcp::{Endpoint, DEFAULT_MSS, INITIAL_RTO_MS, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::{Counter, VirtualCounter};
@@ -23,7 +23,7 @@ use crate::pipeline::Pipeline;
 use crate::rewrite::Timestamps;
 use crate::topology::Service;
 use splicer_http::{parse_head, BodyFramer, HeadStatus, Insertion, Refusal};
-use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
 
 /// Largest response Splicer originates on the client leg (a redirect carries its
@@ -136,24 +136,16 @@ impl ClientConn {
             (self.key.client, self.key.client_port),
             seq,
         );
-        o.ack = Some(self.tcp.rcv_nxt);
-        o.flags = flags;
-        let syn = flags & tcp::flags::SYN != 0;
-        o.window = self.window(syn);
-        let ts = self.tcp.timestamp_option(ts_now);
-        o.opts_len = if syn {
-            tcp::emit_options(
-                &mut o.opts,
-                Some(OUR_MSS),
-                self.tcp.sack_ok,
-                ts,
-                self.tcp.peer_wscale.map(|_| OUR_WSCALE),
-            )
-        } else if ts.is_some() {
-            tcp::emit_options(&mut o.opts, None, false, ts, None)
-        } else {
-            0
-        };
+        o.tcp.ack = Some(self.tcp.rcv_nxt);
+        o.tcp.flags = TcpFlags::from(flags);
+        let syn = o.tcp.flags.contains(TcpFlags::SYN);
+        o.tcp.window = self.window(syn);
+        o.tcp.options.timestamp = self.tcp.timestamp_option(ts_now);
+        if syn {
+            o.tcp.options.mss = Some(OUR_MSS);
+            o.tcp.options.sack_permitted = self.tcp.sack_ok;
+            o.tcp.options.window_scale = self.tcp.peer_wscale.map(|_| OUR_WSCALE);
+        }
         o
     }
 
@@ -509,15 +501,11 @@ impl<P: PacketBuf> Pipeline<P> {
             SeqNumber(0),
         );
         match seg.ack {
-            Some(ack) => {
-                o.seq = ack;
-                o.flags = tcp::flags::RST;
-            }
-            None => {
-                o.ack = Some(seg.seq + seg.len());
-                o.flags = tcp::flags::RST;
-            }
+            Some(ack) => o.tcp.seq = ack,
+            None => o.tcp.ack = Some(seg.seq + seg.len()),
         }
+        o.tcp.flags = TcpFlags::RST;
+        {}
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -529,30 +517,22 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let seg = OutSegment {
-            src: o.src,
-            dst: o.dst,
-            seq: o.seq,
-            ack: o.ack,
-            flags: o.flags,
-            window: o.window,
-            options: &o.opts[..o.opts_len],
-            payload,
-            ident: self.next_ident(),
-        };
+        let ident = self.next_ident();
         let Some(mut pkt) = sink.alloc() else {
             return self.counters.inc(port, Counter::DropAllocFailed);
         };
-        let len = seg.frame_len().max(crate::transmit::MIN_FRAME_LEN);
+        let len = o
+            .frame_len(payload.len())
+            .max(crate::transmit::MIN_FRAME_LEN);
         if !pkt.resize(len) {
             self.counters.inc(port, Counter::DropAllocFailed);
             return sink.discard(pkt);
         }
-        seg.write(pkt.data_mut());
-        if o.flags & tcp::flags::RST != 0 {
+        o.write(pkt.data_mut(), payload, ident);
+        if o.tcp.flags.contains(TcpFlags::RST) {
             self.counters.inc(port, Counter::TcpResetsSent);
         }
-        self.send_ipv4(port, pkt, o.dst.0, now, sink);
+        self.send_ipv4(port, pkt, o.dst, now, sink);
     }
 
     /// Forgets a client connection. A server connection still spliced to it drains.

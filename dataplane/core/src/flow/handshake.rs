@@ -39,7 +39,7 @@ use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use siphasher::sip::SipHasher24;
-use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions};
 
 /// MSS values a cookie can carry: common path MTUs (Ethernet, PPPoE, tunnels, the
 /// RFC 9293 default 536) and the 64-byte floor Splicer applies to any client.
@@ -230,19 +230,19 @@ impl<P: PacketBuf> Pipeline<P> {
             (key.client, key.client_port),
             cookie,
         );
-        o.ack = Some(syn.seq + 1);
-        o.flags = tcp::flags::SYN;
+        o.tcp.ack = Some(syn.seq + 1);
+        o.tcp.flags = TcpFlags::SYN;
         // The same window and options a stateful SYN-ACK would carry: room for the
         // head (unscaled in a SYN-ACK, RFC 7323), and each option the client offered.
-        o.window = (service.max_request_head + 1).min(usize::from(u16::MAX)) as u16;
+        o.tcp.window = (service.max_request_head + 1).min(usize::from(u16::MAX)) as u16;
         let ts = syn.ts.map(|(tsval, _)| (self.ts_now(now), tsval));
-        o.opts_len = tcp::emit_options(
-            &mut o.opts,
-            Some(OUR_MSS),
-            syn.sack_ok,
-            ts,
-            syn.wscale.map(|_| OUR_WSCALE),
-        );
+        o.tcp.options = TcpOptions {
+            mss: Some(OUR_MSS),
+            sack_permitted: syn.sack_ok,
+            timestamp: ts,
+            window_scale: syn.wscale.map(|_| OUR_WSCALE),
+            ..TcpOptions::NONE
+        };
         self.cookie_sent_at = Some(now);
         self.counters.inc(port, Counter::SynCookiesSent);
         self.emit(port, &o, &[], now, sink);

@@ -1,76 +1,14 @@
 //! TCP segments as the legs see them: [`Seg`], what a received segment says, parsed
 //! and checked once; [`Outgoing`], a segment Splicer is about to send, built while its
-//! connection is borrowed; [`OutSegment`], its bytes written into a frame.
+//! connection is borrowed, then written into a frame. Both through `splicer-wire`'s
+//! [`TcpRepr`] and [`Ipv4Repr`].
 
 use crate::counters::Counter;
 use crate::parse::{Ipv4Meta, L3_OFFSET};
-use splicer_wire::tcp::{self, SeqNumber, TcpOption};
-use splicer_wire::{ipv4, ipv4::protocol};
+use splicer_wire::ipv4::{self, protocol, Ipv4Repr};
+use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+use splicer_wire::{ChecksumPolicy, ParseError};
 use std::net::Ipv4Addr;
-
-/// One segment to build.
-pub(crate) struct OutSegment<'a> {
-    pub src: (Ipv4Addr, u16),
-    pub dst: (Ipv4Addr, u16),
-    pub seq: SeqNumber,
-    pub ack: Option<SeqNumber>,
-    pub flags: u8,
-    pub window: u16,
-    /// Options, already padded to a multiple of 4 bytes.
-    pub options: &'a [u8],
-    pub payload: &'a [u8],
-    pub ident: u16,
-}
-
-impl OutSegment<'_> {
-    /// Frame length, Ethernet header included.
-    pub(crate) fn frame_len(&self) -> usize {
-        L3_OFFSET + ipv4::HEADER_LEN + tcp::HEADER_LEN + self.options.len() + self.payload.len()
-    }
-
-    /// Writes the IPv4 and TCP headers, options and payload into `frame` (of at least
-    /// [`OutSegment::frame_len`] bytes), checksums included. The Ethernet header is left
-    /// to the transmit stage.
-    pub(crate) fn write(&self, frame: &mut [u8]) {
-        debug_assert_eq!(
-            self.options.len() & 3,
-            0,
-            "options must be padded to 4 bytes"
-        );
-        let tcp_len = tcp::HEADER_LEN + self.options.len() + self.payload.len();
-        ipv4::emit_header(
-            &mut frame[L3_OFFSET..],
-            self.src.0,
-            self.dst.0,
-            protocol::TCP,
-            tcp_len as u16,
-            crate::presence::icmp::TTL,
-            self.ident,
-        );
-        let start = L3_OFFSET + ipv4::HEADER_LEN;
-        let seg = &mut frame[start..start + tcp_len];
-        seg[..tcp::HEADER_LEN].fill(0);
-        let mut t = tcp::Packet::new_unchecked(&mut seg[..]);
-        t.set_src_port(self.src.1);
-        t.set_dst_port(self.dst.1);
-        t.set_seq_number(self.seq);
-        t.set_ack_number(self.ack.unwrap_or_default());
-        t.set_header_len(tcp::HEADER_LEN + self.options.len());
-        let ack_flag = if self.ack.is_some() {
-            tcp::flags::ACK
-        } else {
-            0
-        };
-        t.set_flags(self.flags | ack_flag);
-        t.set_window_len(self.window);
-        t.options_mut().copy_from_slice(self.options);
-        t.payload_mut().copy_from_slice(self.payload);
-        t.fill_checksum(self.src.0, self.dst.0);
-    }
-}
-
-/// Largest TCP options block.
-const MAX_OPTIONS: usize = 40;
 
 /// What a received segment says, copied out of the frame.
 pub(super) struct Seg {
@@ -105,63 +43,87 @@ impl Seg {
 }
 
 /// A segment Splicer is about to send, owned so that it can be built while the
-/// connection is borrowed and sent afterwards.
+/// connection is borrowed and sent afterwards: the addresses and the TCP header as a
+/// [`TcpRepr`] (its payload is given when it is written).
 #[derive(Clone)]
 pub(super) struct Outgoing {
-    pub src: (Ipv4Addr, u16),
-    pub dst: (Ipv4Addr, u16),
-    pub seq: SeqNumber,
-    pub ack: Option<SeqNumber>,
-    pub flags: u8,
-    pub window: u16,
-    pub opts: [u8; MAX_OPTIONS],
-    pub opts_len: usize,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub tcp: TcpRepr,
 }
 
 impl Outgoing {
+    /// A segment without flags, ACK, window or options from `src` to `dst` at `seq`.
     pub fn new(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: SeqNumber) -> Self {
         Outgoing {
-            src,
-            dst,
-            seq,
-            ack: None,
-            flags: 0,
-            window: 0,
-            opts: [0; MAX_OPTIONS],
-            opts_len: 0,
+            src: src.0,
+            dst: dst.0,
+            tcp: TcpRepr {
+                src_port: src.1,
+                dst_port: dst.1,
+                seq,
+                ack: None,
+                flags: TcpFlags::empty(),
+                window: 0,
+                options: TcpOptions::NONE,
+                payload_len: 0,
+            },
         }
+    }
+
+    /// Frame length with `payload_len` bytes of payload, Ethernet header included.
+    pub fn frame_len(&self, payload_len: usize) -> usize {
+        L3_OFFSET + ipv4::HEADER_LEN + self.tcp.header_len() + payload_len
+    }
+
+    /// Writes the IPv4 and TCP headers and `payload` into `frame` (of at least
+    /// [`Outgoing::frame_len`] bytes), checksums included. The Ethernet header is left
+    /// to the transmit stage.
+    pub fn write(&self, frame: &mut [u8], payload: &[u8], ident: u16) {
+        let tcp = TcpRepr {
+            payload_len: payload.len(),
+            ..self.tcp
+        };
+        let ip = Ipv4Repr {
+            src: self.src,
+            dst: self.dst,
+            protocol: protocol::TCP,
+            payload_len: tcp.buffer_len(),
+            ttl: crate::presence::icmp::TTL,
+            ident,
+        };
+        ip.emit(&mut ipv4::Packet::new_unchecked(&mut frame[L3_OFFSET..]));
+        let start = L3_OFFSET + ipv4::HEADER_LEN;
+        let seg = &mut frame[start..start + tcp.buffer_len()];
+        tcp.emit(
+            &mut tcp::Packet::new_unchecked(seg),
+            self.src,
+            self.dst,
+            payload,
+        );
     }
 }
 
 /// Parses and checks (checksum, options) the TCP segment of an IPv4 frame.
 pub(super) fn parse_segment(meta: &Ipv4Meta, frame: &[u8]) -> Result<Seg, Counter> {
     let range = meta.l4_range();
-    let t =
-        tcp::Packet::new_checked(&frame[range.clone()]).map_err(|_| Counter::DropBadTcpHeader)?;
-    if !t.verify_checksum(meta.src, meta.dst) {
-        return Err(Counter::DropBadTcpChecksum);
-    }
-    let mut seg = Seg {
-        src_port: t.src_port(),
-        dst_port: t.dst_port(),
-        seq: t.seq_number(),
-        ack: t.ack().then(|| t.ack_number()),
-        flags: t.flags(),
-        window: t.window_len(),
-        payload: range.start + t.header_len()..range.end,
-        mss: None,
-        wscale: None,
-        sack_ok: false,
-        ts: None,
-    };
-    for opt in tcp::options(t.options()) {
-        match opt.map_err(|_| Counter::DropBadTcpHeader)?.1 {
-            TcpOption::MaxSegmentSize(m) => seg.mss = Some(m),
-            TcpOption::WindowScale(w) => seg.wscale = Some(w),
-            TcpOption::SackPermitted => seg.sack_ok = true,
-            TcpOption::Timestamp { tsval, tsecr } => seg.ts = Some((tsval, tsecr)),
-            _ => {}
-        }
-    }
-    Ok(seg)
+    let t = tcp::Packet::new_unchecked(&frame[range.clone()]);
+    let r =
+        TcpRepr::parse(&t, meta.src, meta.dst, ChecksumPolicy::Verify).map_err(|e| match e {
+            ParseError::BadChecksum => Counter::DropBadTcpChecksum,
+            _ => Counter::DropBadTcpHeader,
+        })?;
+    Ok(Seg {
+        src_port: r.src_port,
+        dst_port: r.dst_port,
+        seq: r.seq,
+        ack: r.ack,
+        flags: r.flags.bits(),
+        window: r.window,
+        payload: range.end - r.payload_len..range.end,
+        mss: r.options.mss,
+        wscale: r.options.window_scale,
+        sack_ok: r.options.sack_permitted,
+        ts: r.options.timestamp,
+    })
 }

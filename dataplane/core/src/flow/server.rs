@@ -26,7 +26,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_http::ResponseFramer;
 use splicer_wire::ipv4::protocol;
-use splicer_wire::tcp::{self, SeqNumber};
+use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions};
 
 /// Window Splicer advertises on a server leg for its own segments, in bytes.
 const SERVER_LEG_WINDOW: u32 = 256 * 1024;
@@ -86,27 +86,25 @@ impl ServerConn {
             (self.key.client, self.key.client_port),
             seq,
         );
-        o.flags = flags;
+        o.tcp.flags = TcpFlags::from(flags);
         if flags & tcp::flags::SYN != 0 {
-            o.window = u16::MAX;
-            o.opts_len = tcp::emit_options(
-                &mut o.opts,
-                Some(OUR_MSS),
-                true,
-                Some((ts_now, 0)),
-                Some(OUR_WSCALE),
-            );
+            o.tcp.window = u16::MAX;
+            o.tcp.options = TcpOptions {
+                mss: Some(OUR_MSS),
+                sack_permitted: true,
+                timestamp: Some((ts_now, 0)),
+                window_scale: Some(OUR_WSCALE),
+                ..TcpOptions::NONE
+            };
             return o;
         }
         // Before the server's SYN-ACK there is nothing to acknowledge: a RST then goes
         // without ACK (an ACK of 0 makes Linux in SYN-RECEIVED ignore the RST).
         if self.state != SState::SynSent {
-            o.ack = Some(self.tcp.rcv_nxt);
+            o.tcp.ack = Some(self.tcp.rcv_nxt);
         }
-        o.window = (SERVER_LEG_WINDOW >> self.tcp.our_shift()).min(u32::from(u16::MAX)) as u16;
-        if let Some(ts) = self.tcp.timestamp_option(ts_now) {
-            o.opts_len = tcp::emit_options(&mut o.opts, None, false, Some(ts), None);
-        }
+        o.tcp.window = (SERVER_LEG_WINDOW >> self.tcp.our_shift()).min(u32::from(u16::MAX)) as u16;
+        o.tcp.options.timestamp = self.tcp.timestamp_option(ts_now);
         o
     }
 
@@ -605,13 +603,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let start = s.out_start;
         let acked = (s.tcp.snd_una - start).clamp(0, out.len() as i32) as usize;
         let template = s.outgoing(start, 0, ts_now);
-        let mss = s.max_payload(template.opts_len);
+        let mss = s.max_payload(template.tcp.options.buffer_len());
         let mut offset = acked;
         while offset < out.len() {
             let n = (out.len() - offset).min(mss);
             let mut o = template.clone();
-            o.seq = start + offset;
-            o.flags = tcp::flags::PSH * u8::from(offset + n == out.len());
+            o.tcp.seq = start + offset;
+            o.tcp.flags = TcpFlags::empty().with(TcpFlags::PSH, offset + n == out.len());
             self.emit(port, &o, &out[offset..offset + n], now, sink);
             offset += n;
         }

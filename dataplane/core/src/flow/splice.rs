@@ -546,9 +546,9 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let mut o = c.outgoing(c.tcp.snd_nxt, 0, ts_now);
-        o.ack = Some(leg.server_ack_to_client(s.tcp.snd_una));
+        o.tcp.ack = Some(leg.server_ack_to_client(s.tcp.snd_una));
         let window = s.tcp.peer_window >> c.tcp.our_shift();
-        o.window = window.min(u32::from(u16::MAX)) as u16;
+        o.tcp.window = window.min(u32::from(u16::MAX)) as u16;
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -572,14 +572,14 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
-        o.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
+        o.tcp.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
         if c.tcp.peer_window == 0 {
             // The client's window is not known yet (or is closed): a duplicate ACK
             // would tell the server to stop; its own timer recovers instead.
             return;
         }
         let window = c.tcp.peer_window >> s.tcp.our_shift();
-        o.window = window.min(u32::from(u16::MAX)) as u16;
+        o.tcp.window = window.min(u32::from(u16::MAX)) as u16;
         self.emit(port, &o, &[], now, sink);
     }
 
