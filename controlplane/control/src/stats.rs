@@ -4,7 +4,7 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_cli::report::{Counters, ObjectCounters, PoolLevels, RealPools, RuleHits, StatsReport};
+use splicer_cli::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
 use splicer_config::{Config, FarmIds};
 use splicer_dataplane::counters::{
     RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
@@ -241,16 +241,7 @@ pub(crate) fn pools(
             maxconns: r.maxconns,
             workers: workers
                 .iter()
-                .map(|w| {
-                    let l = i.map(|i| w.pool(i)).unwrap_or_default();
-                    PoolLevels {
-                        free: l.free,
-                        busy: l.busy,
-                        opening: l.opening,
-                        conns: l.conns,
-                        waiting: l.waiting,
-                    }
-                })
+                .map(|w| i.map(|i| w.pool(i)).unwrap_or_default())
                 .collect(),
         })
         .collect()
@@ -266,7 +257,7 @@ pub(crate) fn log(report: &StatsReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use splicer_dataplane::counters::PoolLevels as Published;
+    use splicer_cli::report::PoolLevels;
 
     #[test]
     fn pools_follow_the_reals_of_the_configuration() {
@@ -292,7 +283,7 @@ address = "198.19.0.12:8080"
         let workers: Vec<_> = (0..2)
             .map(|_| Arc::new(WorkerCounters::with_reals(1, 2)))
             .collect();
-        let levels = Published {
+        let levels = PoolLevels {
             free: 1,
             busy: 2,
             opening: 3,
