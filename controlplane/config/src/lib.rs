@@ -56,6 +56,8 @@ mod eal;
 pub mod edit;
 mod error;
 mod farm;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod impair;
 pub mod keys;
 mod net;

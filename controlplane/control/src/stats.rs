@@ -258,17 +258,13 @@ pub(crate) fn log(report: &StatsReport) {
 mod tests {
     use super::*;
     use splicer_cli::report::PoolLevels;
+    use splicer_config::fixtures::with_ports;
 
     #[test]
     fn pools_follow_the_reals_of_the_configuration() {
-        let config = Config::from_toml_str(
+        let config = Config::from_toml_str(&with_ports(
+            "workers = 2",
             r#"
-[dataplane]
-eal = ["-l", "0-2"]
-workers = 2
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"
@@ -278,7 +274,7 @@ maxconns = 8
 name = "s2"
 address = "198.19.0.12:8080"
 "#,
-        )
+        ))
         .unwrap();
         let workers: Vec<_> = (0..2)
             .map(|_| Arc::new(WorkerCounters::with_reals(1, 2)))
@@ -318,17 +314,9 @@ address = "198.19.0.12:8080"
     }
 
     fn farm_config(rules: usize) -> Config {
-        let mut text = String::from(
+        let mut text = with_ports(
+            "workers = 2",
             r#"
-[dataplane]
-eal = ["-l", "0-2"]
-workers = 2
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"

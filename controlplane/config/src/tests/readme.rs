@@ -32,7 +32,7 @@ fn keys(prefix: &str, table: &toml::Table, top: bool, out: &mut Vec<String>) {
 #[test]
 fn readme_lists_every_key() {
     let readme = include_str!("../../../../docs/CONFIGURATION.md");
-    let mut c = ok(REDIRECT);
+    let mut c = ok(&redirect());
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
     c.dataplane.syn_cookie_threshold = Some(100);
     c.ports[1].gateway = Some(Ipv4Addr::new(198, 19, 0, 254));
@@ -155,7 +155,7 @@ fn readme_defaults_are_the_declared_ones() {
 /// integer keys of `[[real]]` and `[[url]]`.
 #[test]
 fn key_table_covers_the_saved_dataplane() {
-    let mut c = ok(REDIRECT);
+    let mut c = ok(&redirect());
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
     c.dataplane.syn_cookie_threshold = Some(100);
     let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();
