@@ -1,5 +1,6 @@
-//! Every `[dataplane]` key, and the integer keys of `[[real]]` and `[[url]]`, declared
-//! once: its path, its default and the values it accepts.
+//! Every `[dataplane]` key, the integer keys of `[[real]]` and `[[url]]` and
+//! `virtual.max_request_head`, declared once: its path, its default and the values it
+//! accepts.
 //!
 //! One declaration per key, so that a default or a range is written in one place: the
 //! loader (`raw.rs`) fills in [`IntKey::default`] / [`DurationKey::default`] and
@@ -12,7 +13,7 @@
 //! `mempool_size / 1.5`, `maxconns` at least `pool`) are checked by the validator,
 //! which names both keys.
 
-use crate::ConfigError;
+use crate::{ByteSize, ConfigError};
 use std::time::Duration;
 
 /// An integer key: its path, default and range.
@@ -55,6 +56,19 @@ pub struct DurationKey {
     pub max: Duration,
 }
 
+/// A byte-size key: its path, default and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeKey {
+    /// The key's path (`virtual.max_request_head`), completed per entry in messages.
+    pub name: &'static str,
+    /// The value the loader fills in when the key is left out.
+    pub default: ByteSize,
+    /// The smallest accepted value.
+    pub min: ByteSize,
+    /// The largest accepted value.
+    pub max: ByteSize,
+}
+
 /// The default of a key whose value is checked by code of its own (an argument list, a
 /// path, an address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +102,8 @@ pub enum Key {
     OptionalU32(&'static IntKey<Option<u32>>),
     /// A duration key.
     Duration(&'static DurationKey),
+    /// A byte-size key.
+    Size(&'static SizeKey),
     /// A key checked by code of its own.
     Own(&'static OwnKey),
 }
@@ -100,6 +116,7 @@ impl Key {
             Key::U32(k) => k.name,
             Key::OptionalU32(k) => k.name,
             Key::Duration(k) => k.name,
+            Key::Size(k) => k.name,
             Key::Own(k) => k.name,
         }
     }
@@ -205,6 +222,12 @@ pub const REAL_POOL: IntKey<u16> = int("real.pool", 4, 0, 1024);
 /// Server connections per worker, idle and busy; also at least `pool`, checked apart.
 pub const REAL_MAXCONNS: IntKey<u16> = int("real.maxconns", 64, 1, 65535);
 pub const URL_WEIGHT: IntKey<u16> = int("url.weight", 1, 0, 1000);
+pub const MAX_REQUEST_HEAD: SizeKey = SizeKey {
+    name: "virtual.max_request_head",
+    default: ByteSize::kib(16),
+    min: ByteSize::kib(1),
+    max: ByteSize::kib(64),
+};
 
 /// Every declared key, in the order of docs/CONFIGURATION.md's defaults table.
 pub const KEYS: &[Key] = &[
@@ -240,6 +263,7 @@ pub const KEYS: &[Key] = &[
     Key::U16(&REAL_WEIGHT),
     Key::U16(&REAL_POOL),
     Key::U16(&REAL_MAXCONNS),
+    Key::Size(&MAX_REQUEST_HEAD),
     Key::U16(&URL_WEIGHT),
 ];
 

@@ -81,8 +81,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The default of every optional `[dataplane]`, `[[real]]`, `[[virtual]]` and `[[url]]`
-/// key. The `[dataplane]`, `real` and `url.weight` ones are read from their
-/// declarations in [`keys`], where each is written once with its range.
+/// key. The `[dataplane]` ones, `real.weight`, `.pool` and `.maxconns`, `url.weight`
+/// and `virtual.max_request_head` are read from their declarations in [`keys`], where
+/// each is written once with its range.
 pub mod defaults {
     use crate::keys::{self, OwnDefault};
     use crate::{ByteSize, Mode, Predictor, ServiceState};
@@ -151,7 +152,7 @@ pub mod defaults {
     /// `real.maxconns`: server connections per worker, idle and busy.
     pub const REAL_MAXCONNS: u16 = keys::REAL_MAXCONNS.default;
     /// `virtual.max_request_head`: 16 KiB.
-    pub const MAX_REQUEST_HEAD: ByteSize = ByteSize::kib(16);
+    pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
     /// `virtual.mode`.
     pub const MODE: Mode = Mode::Splice;
     /// `virtual.predictor`: round robin.

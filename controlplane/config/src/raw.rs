@@ -459,10 +459,7 @@ impl RawDataplane {
         let syn_cookie_threshold = match self.syn_cookie_threshold {
             None => keys::SYN_COOKIE_THRESHOLD.default,
             Some(Value::Integer(i)) if i > i64::from(u32::MAX) => {
-                return Err(ConfigError::invalid(
-                    keys::SYN_COOKIE_THRESHOLD.name,
-                    format!("must be at most dataplane.max_half_open ({max_half_open}), got {i}"),
-                ))
+                return Err(validate::cookies_above_half_open(i, max_half_open))
             }
             Some(v) => Some(integer_value(
                 keys::SYN_COOKIE_THRESHOLD.name,

@@ -140,6 +140,14 @@ fn readme_defaults_are_the_declared_ones() {
                     "{name}: {valid:?}"
                 );
             }
+            keys::Key::Size(k) => {
+                assert_eq!(default, format!("`\"{}\"`", k.default), "{name}");
+                let bounds = format!("{}..={}", k.min, k.max);
+                assert!(
+                    valid.contains(&bounds),
+                    "{name}: {valid:?}, declared {bounds}"
+                );
+            }
             keys::Key::Own(k) => match k.default {
                 keys::OwnDefault::Required => assert_eq!(default, "required", "{name}"),
                 keys::OwnDefault::Off => assert!(default.starts_with("none"), "{name}"),

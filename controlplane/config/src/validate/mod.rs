@@ -34,11 +34,6 @@ pub(crate) fn url_code_error(key: &str, code: i64) -> ConfigError {
 /// Most `[[real]]` entries: every one needs a [`RealId`].
 const REALS_MAX: usize = RealId::MAX as usize + 1;
 
-/// Smallest accepted `virtual.max_request_head`.
-const REQUEST_HEAD_MIN: ByteSize = ByteSize::kib(1);
-/// Largest accepted `virtual.max_request_head`.
-const REQUEST_HEAD_MAX: ByteSize = ByteSize::kib(64);
-
 /// The error for a `max_half_open` above `max_flows`.
 pub(crate) fn half_open_above_flows(value: i64, max_flows: u32) -> ConfigError {
     let hint = if value == i64::from(MAX_HALF_OPEN.default) {
@@ -52,6 +47,14 @@ pub(crate) fn half_open_above_flows(value: i64, max_flows: u32) -> ConfigError {
     ConfigError::invalid(
         MAX_HALF_OPEN.name,
         format!("must be at most dataplane.max_flows ({max_flows}), got {value}{hint}"),
+    )
+}
+
+/// The error for a `syn_cookie_threshold` above `max_half_open`.
+pub(crate) fn cookies_above_half_open(value: i64, max_half_open: u32) -> ConfigError {
+    ConfigError::invalid(
+        SYN_COOKIE_THRESHOLD.name,
+        format!("must be at most dataplane.max_half_open ({max_half_open}), got {value}"),
     )
 }
 
@@ -243,13 +246,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     }
     match dp.syn_cookie_threshold {
         Some(t) if t > dp.max_half_open => {
-            return Err(ConfigError::invalid(
-                SYN_COOKIE_THRESHOLD.name,
-                format!(
-                    "must be at most dataplane.max_half_open ({}), got {t}",
-                    dp.max_half_open
-                ),
-            ))
+            return Err(cookies_above_half_open(t.into(), dp.max_half_open))
         }
         _ => {}
     }
@@ -518,11 +515,14 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
             }
         }
 
-        if !(REQUEST_HEAD_MIN..=REQUEST_HEAD_MAX).contains(&v.max_request_head) {
+        let head = keys::MAX_REQUEST_HEAD;
+        if !(head.min..=head.max).contains(&v.max_request_head) {
             return invalid(
                 key("max_request_head"),
                 format!(
-                    "must be between {REQUEST_HEAD_MIN} and {REQUEST_HEAD_MAX}, got {}",
+                    "must be between {} and {}, got {}",
+                    head.min,
+                    head.max,
                     size_with_bytes(v.max_request_head)
                 ),
             );
