@@ -30,7 +30,7 @@
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
 //! a Prometheus counter only goes down when the process restarts.
 
-use crate::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
+use crate::report::{Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, StatsReport};
 use std::fmt::Write;
 
 /// The `Content-Type` of the exposition.

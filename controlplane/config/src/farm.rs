@@ -374,37 +374,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Dip, Real, Url, Virtual};
+    use crate::{fixtures, Dip, Real, Url, Virtual};
     use splicer_dataplane::balance::Mode as FarmMode;
 
     /// Ports outside/inside, reals s1..s3, virtual www over all three.
     fn base() -> Config {
-        Config::from_toml_str(
-            r#"
-[dataplane]
-eal = ["-l", "0-1", "--no-huge"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
-[[real]]
-name = "s1"
-address = "198.19.0.11:80"
-[[real]]
-name = "s2"
-address = "198.19.0.12:80"
-[[real]]
-name = "s3"
-address = "198.19.0.13:8080"
+        let www = r#"
 [[virtual]]
 name = "www"
 address = "198.18.0.100:80"
 bind = ["s1", "s2", "s3"]
-"#,
-        )
-        .unwrap()
+"#;
+        let text = fixtures::with_ports("", &format!("{}{www}", fixtures::REALS));
+        Config::from_toml_str(&text).unwrap()
     }
 
     fn names(f: &Farm) -> Vec<(&str, Status)> {

@@ -56,7 +56,10 @@ mod eal;
 pub mod edit;
 mod error;
 mod farm;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod impair;
+pub mod keys;
 mod net;
 mod raw;
 mod size;
@@ -78,72 +81,78 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The default of every optional `[dataplane]`, `[[real]]`, `[[virtual]]` and `[[url]]`
-/// key.
+/// key. The `[dataplane]` ones, `real.weight`, `.pool` and `.maxconns`, `url.weight`
+/// and `virtual.max_request_head` are read from their declarations in [`keys`], where
+/// each is written once with its range.
 pub mod defaults {
+    use crate::keys::{self, OwnDefault};
     use crate::{ByteSize, Mode, Predictor, ServiceState};
     use std::time::Duration;
 
     /// `dataplane.workers`.
-    pub const WORKERS: u16 = 1;
+    pub const WORKERS: u16 = keys::WORKERS.default;
     /// `dataplane.stats_interval`: 10 s.
-    pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
+    pub const STATS_INTERVAL: Duration = keys::STATS_INTERVAL.default;
     /// `dataplane.mempool_size`: 2^14 - 1 mbufs (DPDK pools are most efficient at 2^n - 1).
-    pub const MEMPOOL_SIZE: u32 = 16383;
+    pub const MEMPOOL_SIZE: u32 = keys::MEMPOOL_SIZE.default;
     /// `dataplane.mempool_cache`.
-    pub const MEMPOOL_CACHE: u32 = 256;
+    pub const MEMPOOL_CACHE: u32 = keys::MEMPOOL_CACHE.default;
     /// `dataplane.rx_descriptors`.
-    pub const RX_DESCRIPTORS: u16 = 1024;
+    pub const RX_DESCRIPTORS: u16 = keys::RX_DESCRIPTORS.default;
     /// `dataplane.tx_descriptors`.
-    pub const TX_DESCRIPTORS: u16 = 1024;
+    pub const TX_DESCRIPTORS: u16 = keys::TX_DESCRIPTORS.default;
     /// `dataplane.burst_size`.
-    pub const BURST_SIZE: u16 = 32;
+    pub const BURST_SIZE: u16 = keys::BURST_SIZE.default;
     /// `dataplane.handoff_ring_size`.
-    pub const HANDOFF_RING_SIZE: u32 = 4096;
+    pub const HANDOFF_RING_SIZE: u32 = keys::HANDOFF_RING_SIZE.default;
     /// `dataplane.neighbour_timeout`: 60 s.
-    pub const NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const NEIGHBOUR_TIMEOUT: Duration = keys::NEIGHBOUR_TIMEOUT.default;
     /// `dataplane.neighbour_retry`: 1 s.
-    pub const NEIGHBOUR_RETRY: Duration = Duration::from_secs(1);
+    pub const NEIGHBOUR_RETRY: Duration = keys::NEIGHBOUR_RETRY.default;
     /// `dataplane.neighbour_pending`.
-    pub const NEIGHBOUR_PENDING: u16 = 16;
+    pub const NEIGHBOUR_PENDING: u16 = keys::NEIGHBOUR_PENDING.default;
     /// `dataplane.idle_sleep`: zero, pure busy polling.
-    pub const IDLE_SLEEP: Duration = Duration::ZERO;
+    pub const IDLE_SLEEP: Duration = keys::IDLE_SLEEP.default;
     /// `dataplane.max_flows`: 2^16 client connections per worker.
-    pub const MAX_FLOWS: u32 = 65536;
+    pub const MAX_FLOWS: u32 = keys::MAX_FLOWS.default;
     /// `dataplane.max_half_open`: 4096 half-open connections per worker.
-    pub const MAX_HALF_OPEN: u32 = 4096;
+    pub const MAX_HALF_OPEN: u32 = keys::MAX_HALF_OPEN.default;
     /// `dataplane.handshake_timeout`: 3 s.
-    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+    pub const HANDSHAKE_TIMEOUT: Duration = keys::HANDSHAKE_TIMEOUT.default;
     /// `dataplane.request_timeout`: 10 s.
-    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const REQUEST_TIMEOUT: Duration = keys::REQUEST_TIMEOUT.default;
     /// `dataplane.client_idle_timeout`: 60 s.
-    pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const CLIENT_IDLE_TIMEOUT: Duration = keys::CLIENT_IDLE_TIMEOUT.default;
     /// `dataplane.connect_timeout`: 3 s.
-    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+    pub const CONNECT_TIMEOUT: Duration = keys::CONNECT_TIMEOUT.default;
     /// `dataplane.queue_timeout`: 3 s.
-    pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(3);
+    pub const QUEUE_TIMEOUT: Duration = keys::QUEUE_TIMEOUT.default;
     /// `dataplane.server_idle_timeout`: 60 s.
-    pub const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const SERVER_IDLE_TIMEOUT: Duration = keys::SERVER_IDLE_TIMEOUT.default;
     /// `dataplane.drain_timeout`: 5 s.
-    pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DRAIN_TIMEOUT: Duration = keys::DRAIN_TIMEOUT.default;
     /// `dataplane.body_timeout`: 20 s (with `body_min_rate`, Apache mod_reqtimeout's
     /// `body=20,MinRate=500`).
-    pub const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+    pub const BODY_TIMEOUT: Duration = keys::BODY_TIMEOUT.default;
     /// `dataplane.body_min_rate`: 500 bytes per second.
-    pub const BODY_MIN_RATE: u32 = 500;
+    pub const BODY_MIN_RATE: u32 = keys::BODY_MIN_RATE.default;
     /// `dataplane.send_timeout`: 30 s.
-    pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const SEND_TIMEOUT: Duration = keys::SEND_TIMEOUT.default;
     /// `dataplane.send_min_rate`: 1024 bytes per second.
-    pub const SEND_MIN_RATE: u32 = 1024;
+    pub const SEND_MIN_RATE: u32 = keys::SEND_MIN_RATE.default;
     /// `dataplane.control_socket`: where `splicer ctl` and `splicer shell` connect.
-    pub const CONTROL_SOCKET: &str = "/run/splicer/splicer.sock";
+    pub const CONTROL_SOCKET: &str = match keys::CONTROL_SOCKET.default {
+        OwnDefault::Text(path) => path,
+        _ => panic!("dataplane.control_socket has a path as its default"),
+    };
     /// `real.weight`.
-    pub const REAL_WEIGHT: u16 = 1;
+    pub const REAL_WEIGHT: u16 = keys::REAL_WEIGHT.default;
     /// `real.pool`: idle server connections kept open per worker.
-    pub const REAL_POOL: u16 = 4;
+    pub const REAL_POOL: u16 = keys::REAL_POOL.default;
     /// `real.maxconns`: server connections per worker, idle and busy.
-    pub const REAL_MAXCONNS: u16 = 64;
+    pub const REAL_MAXCONNS: u16 = keys::REAL_MAXCONNS.default;
     /// `virtual.max_request_head`: 16 KiB.
-    pub const MAX_REQUEST_HEAD: ByteSize = ByteSize::kib(16);
+    pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
     /// `virtual.mode`.
     pub const MODE: Mode = Mode::Splice;
     /// `virtual.predictor`: round robin.
@@ -154,7 +163,7 @@ pub mod defaults {
     /// system", US 7,099,915).
     pub const URL_CODE: u16 = 302;
     /// `url.weight`.
-    pub const URL_WEIGHT: u16 = 1;
+    pub const URL_WEIGHT: u16 = keys::URL_WEIGHT.default;
 }
 
 /// The whole configuration file.
@@ -358,7 +367,7 @@ impl Dataplane {
             idle_sleep: defaults::IDLE_SLEEP,
             max_flows: defaults::MAX_FLOWS,
             max_half_open: defaults::MAX_HALF_OPEN,
-            syn_cookie_threshold: None,
+            syn_cookie_threshold: keys::SYN_COOKIE_THRESHOLD.default,
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,

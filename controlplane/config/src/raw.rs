@@ -6,7 +6,8 @@
 //! its key path (`port[1].address: ...`). The converted [`Config`] then goes through
 //! [`Config::validate`].
 
-use crate::validate::{self, IntRule};
+use crate::keys::{self, DurationKey, IntKey};
+use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Dip,
     HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
@@ -203,25 +204,46 @@ pub(crate) fn describe(v: &Value) -> String {
     }
 }
 
-fn integer<T: TryFrom<i64>>(
-    rule: &IntRule,
+/// An integer key: its default when left out, else the value, reported with the key's
+/// range when it does not fit `T` (the validator checks the range itself).
+fn integer<T: TryFrom<i64> + Copy>(
+    key: &IntKey<T>,
     value: Option<Value>,
-    default: T,
+) -> Result<T, ConfigError> {
+    integer_at(key.name, key, value)
+}
+
+/// An integer key of an array entry (`real[2].weight`, `at`), like [`integer`].
+fn integer_at<T: TryFrom<i64> + Copy>(
+    at: &str,
+    key: &IntKey<T>,
+    value: Option<Value>,
 ) -> Result<T, ConfigError> {
     match value {
-        None => Ok(default),
-        Some(Value::Integer(i)) => T::try_from(i).map_err(|_| rule.error(i)),
-        Some(other) => Err(ConfigError::invalid(
-            rule.key,
+        None => Ok(key.default),
+        Some(v) => integer_value(at, key, v),
+    }
+}
+
+/// A given integer value of `key` at `at`, as a `T`.
+fn integer_value<T: TryFrom<i64>, D>(
+    at: &str,
+    key: &IntKey<D>,
+    value: Value,
+) -> Result<T, ConfigError> {
+    match value {
+        Value::Integer(i) => T::try_from(i).map_err(|_| key.error_at(at, i)),
+        other => Err(ConfigError::invalid(
+            at,
             format!("expected an integer, got {}", describe(&other)),
         )),
     }
 }
 
-fn duration(key: &str, value: Option<Value>, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(key: &DurationKey, value: Option<Value>) -> Result<Duration, ConfigError> {
     match value {
-        None => Ok(default),
-        Some(v) => duration::parse(&v).map_err(|m| ConfigError::invalid(key, m)),
+        None => Ok(key.default),
+        Some(v) => duration::parse(&v).map_err(|m| ConfigError::invalid(key.name, m)),
     }
 }
 
@@ -238,24 +260,6 @@ fn string(key: &str, value: Value) -> Result<String, ConfigError> {
         other => Err(ConfigError::invalid(
             key,
             format!("expected a string, got {}", describe(&other)),
-        )),
-    }
-}
-
-/// An integer key of an array entry (`real[2].weight`), checked against `rule`'s range
-/// where it does not fit `T`.
-fn integer_at<T: TryFrom<i64>>(
-    key: &str,
-    rule: &IntRule,
-    value: Option<Value>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(Value::Integer(i)) => T::try_from(i).map_err(|_| rule.error_at(key, i)),
-        Some(other) => Err(ConfigError::invalid(
-            key,
-            format!("expected an integer, got {}", describe(&other)),
         )),
     }
 }
@@ -443,138 +447,55 @@ impl RawDataplane {
                 ))
             }
         };
-        let max_flows = integer(&validate::MAX_FLOWS, self.max_flows, defaults::MAX_FLOWS)?;
+        let max_flows = integer(&keys::MAX_FLOWS, self.max_flows)?;
         let max_half_open = match self.max_half_open {
             // Beyond u32 is beyond any max_flows: the message that names both keys.
             Some(Value::Integer(i)) if i > i64::from(u32::MAX) => {
                 return Err(validate::half_open_above_flows(i, max_flows))
             }
-            value => integer(&validate::MAX_HALF_OPEN, value, defaults::MAX_HALF_OPEN)?,
+            value => integer(&keys::MAX_HALF_OPEN, value)?,
         };
         // Beyond u32 is beyond any max_half_open: validation names both keys.
         let syn_cookie_threshold = match self.syn_cookie_threshold {
-            None => None,
+            None => keys::SYN_COOKIE_THRESHOLD.default,
             Some(Value::Integer(i)) if i > i64::from(u32::MAX) => {
-                return Err(ConfigError::invalid(
-                    validate::SYN_COOKIE_THRESHOLD.key,
-                    format!("must be at most dataplane.max_half_open ({max_half_open}), got {i}"),
-                ))
+                return Err(validate::cookies_above_half_open(i, max_half_open))
             }
-            value => Some(integer(&validate::SYN_COOKIE_THRESHOLD, value, 0)?),
+            Some(v) => Some(integer_value(
+                keys::SYN_COOKIE_THRESHOLD.name,
+                &keys::SYN_COOKIE_THRESHOLD,
+                v,
+            )?),
         };
-        let stats_interval = duration(
-            "dataplane.stats_interval",
-            self.stats_interval,
-            defaults::STATS_INTERVAL,
-        )?;
+        let stats_interval = duration(&keys::STATS_INTERVAL, self.stats_interval)?;
         Ok(Dataplane {
             eal,
-            workers: integer(&validate::WORKERS, self.workers, defaults::WORKERS)?,
+            workers: integer(&keys::WORKERS, self.workers)?,
             stats_interval: (!stats_interval.is_zero()).then_some(stats_interval),
-            mempool_size: integer(
-                &validate::MEMPOOL_SIZE,
-                self.mempool_size,
-                defaults::MEMPOOL_SIZE,
-            )?,
-            mempool_cache: integer(
-                &validate::MEMPOOL_CACHE,
-                self.mempool_cache,
-                defaults::MEMPOOL_CACHE,
-            )?,
-            rx_descriptors: integer(
-                &validate::RX_DESCRIPTORS,
-                self.rx_descriptors,
-                defaults::RX_DESCRIPTORS,
-            )?,
-            tx_descriptors: integer(
-                &validate::TX_DESCRIPTORS,
-                self.tx_descriptors,
-                defaults::TX_DESCRIPTORS,
-            )?,
-            burst_size: integer(&validate::BURST_SIZE, self.burst_size, defaults::BURST_SIZE)?,
-            handoff_ring_size: integer(
-                &validate::HANDOFF_RING_SIZE,
-                self.handoff_ring_size,
-                defaults::HANDOFF_RING_SIZE,
-            )?,
-            neighbour_timeout: duration(
-                "dataplane.neighbour_timeout",
-                self.neighbour_timeout,
-                defaults::NEIGHBOUR_TIMEOUT,
-            )?,
-            neighbour_retry: duration(
-                "dataplane.neighbour_retry",
-                self.neighbour_retry,
-                defaults::NEIGHBOUR_RETRY,
-            )?,
-            neighbour_pending: integer(
-                &validate::NEIGHBOUR_PENDING,
-                self.neighbour_pending,
-                defaults::NEIGHBOUR_PENDING,
-            )?,
-            idle_sleep: duration(
-                "dataplane.idle_sleep",
-                self.idle_sleep,
-                defaults::IDLE_SLEEP,
-            )?,
+            mempool_size: integer(&keys::MEMPOOL_SIZE, self.mempool_size)?,
+            mempool_cache: integer(&keys::MEMPOOL_CACHE, self.mempool_cache)?,
+            rx_descriptors: integer(&keys::RX_DESCRIPTORS, self.rx_descriptors)?,
+            tx_descriptors: integer(&keys::TX_DESCRIPTORS, self.tx_descriptors)?,
+            burst_size: integer(&keys::BURST_SIZE, self.burst_size)?,
+            handoff_ring_size: integer(&keys::HANDOFF_RING_SIZE, self.handoff_ring_size)?,
+            neighbour_timeout: duration(&keys::NEIGHBOUR_TIMEOUT, self.neighbour_timeout)?,
+            neighbour_retry: duration(&keys::NEIGHBOUR_RETRY, self.neighbour_retry)?,
+            neighbour_pending: integer(&keys::NEIGHBOUR_PENDING, self.neighbour_pending)?,
+            idle_sleep: duration(&keys::IDLE_SLEEP, self.idle_sleep)?,
             max_flows,
             max_half_open,
             syn_cookie_threshold,
-            handshake_timeout: duration(
-                "dataplane.handshake_timeout",
-                self.handshake_timeout,
-                defaults::HANDSHAKE_TIMEOUT,
-            )?,
-            request_timeout: duration(
-                "dataplane.request_timeout",
-                self.request_timeout,
-                defaults::REQUEST_TIMEOUT,
-            )?,
-            client_idle_timeout: duration(
-                "dataplane.client_idle_timeout",
-                self.client_idle_timeout,
-                defaults::CLIENT_IDLE_TIMEOUT,
-            )?,
-            connect_timeout: duration(
-                "dataplane.connect_timeout",
-                self.connect_timeout,
-                defaults::CONNECT_TIMEOUT,
-            )?,
-            queue_timeout: duration(
-                "dataplane.queue_timeout",
-                self.queue_timeout,
-                defaults::QUEUE_TIMEOUT,
-            )?,
-            server_idle_timeout: duration(
-                "dataplane.server_idle_timeout",
-                self.server_idle_timeout,
-                defaults::SERVER_IDLE_TIMEOUT,
-            )?,
-            drain_timeout: duration(
-                "dataplane.drain_timeout",
-                self.drain_timeout,
-                defaults::DRAIN_TIMEOUT,
-            )?,
-            body_timeout: duration(
-                "dataplane.body_timeout",
-                self.body_timeout,
-                defaults::BODY_TIMEOUT,
-            )?,
-            body_min_rate: integer(
-                &validate::BODY_MIN_RATE,
-                self.body_min_rate,
-                defaults::BODY_MIN_RATE,
-            )?,
-            send_timeout: duration(
-                "dataplane.send_timeout",
-                self.send_timeout,
-                defaults::SEND_TIMEOUT,
-            )?,
-            send_min_rate: integer(
-                &validate::SEND_MIN_RATE,
-                self.send_min_rate,
-                defaults::SEND_MIN_RATE,
-            )?,
+            handshake_timeout: duration(&keys::HANDSHAKE_TIMEOUT, self.handshake_timeout)?,
+            request_timeout: duration(&keys::REQUEST_TIMEOUT, self.request_timeout)?,
+            client_idle_timeout: duration(&keys::CLIENT_IDLE_TIMEOUT, self.client_idle_timeout)?,
+            connect_timeout: duration(&keys::CONNECT_TIMEOUT, self.connect_timeout)?,
+            queue_timeout: duration(&keys::QUEUE_TIMEOUT, self.queue_timeout)?,
+            server_idle_timeout: duration(&keys::SERVER_IDLE_TIMEOUT, self.server_idle_timeout)?,
+            drain_timeout: duration(&keys::DRAIN_TIMEOUT, self.drain_timeout)?,
+            body_timeout: duration(&keys::BODY_TIMEOUT, self.body_timeout)?,
+            body_min_rate: integer(&keys::BODY_MIN_RATE, self.body_min_rate)?,
+            send_timeout: duration(&keys::SEND_TIMEOUT, self.send_timeout)?,
+            send_min_rate: integer(&keys::SEND_MIN_RATE, self.send_min_rate)?,
             control_socket: match self.control_socket {
                 None => Some(PathBuf::from(defaults::CONTROL_SOCKET)),
                 Some(v) => {
@@ -727,24 +648,9 @@ impl RawReal {
         Ok(Real {
             name,
             address,
-            weight: integer_at(
-                &key("weight"),
-                &validate::REAL_WEIGHT,
-                self.weight,
-                defaults::REAL_WEIGHT,
-            )?,
-            pool: integer_at(
-                &key("pool"),
-                &validate::REAL_POOL,
-                self.pool,
-                defaults::REAL_POOL,
-            )?,
-            maxconns: integer_at(
-                &key("maxconns"),
-                &validate::REAL_MAXCONNS,
-                self.maxconns,
-                defaults::REAL_MAXCONNS,
-            )?,
+            weight: integer_at(&key("weight"), &keys::REAL_WEIGHT, self.weight)?,
+            pool: integer_at(&key("pool"), &keys::REAL_POOL, self.pool)?,
+            maxconns: integer_at(&key("maxconns"), &keys::REAL_MAXCONNS, self.maxconns)?,
             state: state(&key("state"), self.state)?,
             backup: optional_string(&key("backup"), self.backup)?,
         })
@@ -782,12 +688,7 @@ impl RawUrl {
             name,
             url,
             code,
-            weight: integer_at(
-                &key("weight"),
-                &validate::URL_WEIGHT,
-                self.weight,
-                defaults::URL_WEIGHT,
-            )?,
+            weight: integer_at(&key("weight"), &keys::URL_WEIGHT, self.weight)?,
             link: optional_string(&key("link"), self.link)?,
             state: state(&key("state"), self.state)?,
         })

@@ -8,7 +8,7 @@ use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
-use splicer_config::{impair, Config, FarmIds};
+use splicer_config::{impair, Config, Dataplane, FarmIds};
 use splicer_dataplane::flow::FlowSettings;
 use splicer_dataplane::impair::ImpairSettings;
 use splicer_dataplane::presence::neighbour::NeighbourSettings;
@@ -267,30 +267,14 @@ fn run_ports(
     let workers_stop = Arc::new(AtomicBool::new(false));
     let inboxes: Vec<Arc<Inbox>> = (0..workers).map(|_| Arc::new(Inbox::default())).collect();
     let tsc_hz = eal::tsc_hz();
-    let ticks = |d: Duration| (d.as_secs_f64() * tsc_hz as f64) as u64;
+    let ticks = |d: Duration| to_ticks(d, tsc_hz);
     let neighbour = NeighbourSettings {
         timeout: ticks(dp.neighbour_timeout),
         retry: ticks(dp.neighbour_retry),
         pending: usize::from(dp.neighbour_pending),
     };
 
-    let flow = FlowSettings {
-        max_flows: dp.max_flows as usize,
-        max_half_open: dp.max_half_open as usize,
-        syn_cookie_threshold: dp.syn_cookie_threshold() as usize,
-        handshake_timeout: ticks(dp.handshake_timeout),
-        request_timeout: ticks(dp.request_timeout),
-        idle_timeout: ticks(dp.client_idle_timeout),
-        connect_timeout: ticks(dp.connect_timeout),
-        queue_timeout: ticks(dp.queue_timeout),
-        server_idle_timeout: ticks(dp.server_idle_timeout),
-        drain_timeout: ticks(dp.drain_timeout),
-        body_timeout: ticks(dp.body_timeout),
-        body_min_rate: u64::from(dp.body_min_rate),
-        send_timeout: ticks(dp.send_timeout),
-        send_min_rate: u64::from(dp.send_min_rate),
-        ticks_per_ms: (tsc_hz / 1000).max(1),
-    };
+    let flow = flow_settings(dp, tsc_hz);
 
     // One secret per process, shared by the workers (any of them may check a cookie),
     // from the OS random source: ISNs and cookies differ across restarts.
@@ -407,6 +391,33 @@ fn run_ports(
     launch_error.map_or(Ok(()), Err)
 }
 
+/// `d` in clock ticks of a `tsc_hz` clock.
+fn to_ticks(d: Duration, tsc_hz: u64) -> u64 {
+    (d.as_secs_f64() * tsc_hz as f64) as u64
+}
+
+/// The workers' flow bounds and timers from `[dataplane]`, for a `tsc_hz` clock.
+fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
+    let ticks = |d: Duration| to_ticks(d, tsc_hz);
+    FlowSettings {
+        max_flows: dp.max_flows as usize,
+        max_half_open: dp.max_half_open as usize,
+        syn_cookie_threshold: dp.syn_cookie_threshold() as usize,
+        handshake_timeout: ticks(dp.handshake_timeout),
+        request_timeout: ticks(dp.request_timeout),
+        idle_timeout: ticks(dp.client_idle_timeout),
+        connect_timeout: ticks(dp.connect_timeout),
+        queue_timeout: ticks(dp.queue_timeout),
+        server_idle_timeout: ticks(dp.server_idle_timeout),
+        drain_timeout: ticks(dp.drain_timeout),
+        body_timeout: ticks(dp.body_timeout),
+        body_min_rate: u64::from(dp.body_min_rate),
+        send_timeout: ticks(dp.send_timeout),
+        send_min_rate: u64::from(dp.send_min_rate),
+        ticks_per_ms: (tsc_hz / 1000).max(1),
+    }
+}
+
 fn control_loop(
     stop: &AtomicBool,
     stats_interval: Option<Duration>,
@@ -428,5 +439,21 @@ fn control_loop(
                 next_stats = Some(at + every);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data plane keeps its own copy of the configuration's flow defaults
+    /// (`FlowSettings::defaults`, for its tests: splicer-dataplane cannot depend on
+    /// splicer-config); this pins the copy to the configuration's defaults, converted as
+    /// at start-up.
+    #[test]
+    fn the_data_planes_flow_defaults_are_the_configurations() {
+        let dp = Dataplane::new(vec!["-l".into(), "0-1".into()]);
+        assert_eq!(flow_settings(&dp, 1000), FlowSettings::defaults(1));
+        assert_eq!(flow_settings(&dp, 3_000_000), FlowSettings::defaults(3000));
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_cli::report::{Counters, ObjectCounters, PoolLevels, RealPools, RuleHits, StatsReport};
+use splicer_cli::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
 use splicer_config::{Config, FarmIds};
 use splicer_dataplane::counters::{
     RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
@@ -241,16 +241,7 @@ pub(crate) fn pools(
             maxconns: r.maxconns,
             workers: workers
                 .iter()
-                .map(|w| {
-                    let l = i.map(|i| w.pool(i)).unwrap_or_default();
-                    PoolLevels {
-                        free: l.free,
-                        busy: l.busy,
-                        opening: l.opening,
-                        conns: l.conns,
-                        waiting: l.waiting,
-                    }
-                })
+                .map(|w| i.map(|i| w.pool(i)).unwrap_or_default())
                 .collect(),
         })
         .collect()
@@ -266,18 +257,14 @@ pub(crate) fn log(report: &StatsReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use splicer_dataplane::counters::PoolLevels as Published;
+    use splicer_cli::report::PoolLevels;
+    use splicer_config::fixtures::with_ports;
 
     #[test]
     fn pools_follow_the_reals_of_the_configuration() {
-        let config = Config::from_toml_str(
+        let config = Config::from_toml_str(&with_ports(
+            "workers = 2",
             r#"
-[dataplane]
-eal = ["-l", "0-2"]
-workers = 2
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"
@@ -287,12 +274,12 @@ maxconns = 8
 name = "s2"
 address = "198.19.0.12:8080"
 "#,
-        )
+        ))
         .unwrap();
         let workers: Vec<_> = (0..2)
             .map(|_| Arc::new(WorkerCounters::with_reals(1, 2)))
             .collect();
-        let levels = Published {
+        let levels = PoolLevels {
             free: 1,
             busy: 2,
             opening: 3,
@@ -327,17 +314,9 @@ address = "198.19.0.12:8080"
     }
 
     fn farm_config(rules: usize) -> Config {
-        let mut text = String::from(
+        let mut text = with_ports(
+            "workers = 2",
             r#"
-[dataplane]
-eal = ["-l", "0-2"]
-workers = 2
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"

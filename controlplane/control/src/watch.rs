@@ -179,6 +179,16 @@ mod tests {
                 "{}",
                 c.name()
             );
+            // The key named is one the configuration declares (not a renamed one).
+            if let Some((_, rest)) = what.split_once("dataplane.") {
+                let key = rest.split([' ', ')']).next().unwrap();
+                let key = format!("dataplane.{key}");
+                assert!(
+                    splicer_config::keys::KEYS.iter().any(|k| k.name() == key),
+                    "{}: no key {key}",
+                    c.name()
+                );
+            }
         }
     }
 }

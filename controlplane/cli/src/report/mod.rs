@@ -13,5 +13,7 @@ pub use show::{
     bound_by, rule_match, show_config, show_flows, show_pools, show_ports, show_real, show_rule,
     show_url, show_virtual, show_workers, FlowRow, PortRow, WorkerRow,
 };
-pub use stats::{Counters, ObjectCounters, PoolLevels, RealPools, RuleHits, Section, StatsReport};
+pub use stats::{
+    Counters, ObjectCounters, PoolLevels, PoolLevelsExt, RealPools, RuleHits, Section, StatsReport,
+};
 pub use table::{table, table_sections};

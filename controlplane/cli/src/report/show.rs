@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use splicer_config::{Config, Dip, Mode, Real, Rule, ServiceState};
 use std::net::SocketAddrV4;
 
-use super::stats::{PoolLevels, RealPools};
+use super::stats::{PoolLevels, PoolLevelsExt, RealPools};
 use super::table::{strings, table, table_sections};
 
 /// One port, as `show ports` lists it.
@@ -631,11 +631,11 @@ pub fn show_pools(pools: &[RealPools], name: Option<&str>) -> Response {
             "pool": p.pool,
             "maxconns": p.maxconns,
             "workers": p.workers.iter().enumerate().map(|(w, l)| {
-                let mut v = json!(l);
+                let mut v = l.to_json();
                 v["worker"] = json!(w);
                 v
             }).collect::<Vec<_>>(),
-            "total": total,
+            "total": total.to_json(),
         }));
     }
     // One section per real when there are several workers; one plain table otherwise.

@@ -135,33 +135,38 @@ fn objects_since(now: &[ObjectCounters], baseline: &[ObjectCounters]) -> Vec<Obj
 }
 
 /// What one worker's pool of one real holds, as the worker last published it. Levels,
-/// not counts: `clear stats` does not change them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PoolLevels {
-    /// Idle connections ready for a request.
-    pub free: u64,
-    /// Connections carrying a request (or draining a response).
-    pub busy: u64,
-    /// Connections in the handshake.
-    pub opening: u64,
-    /// Every connection to the real, closing ones included.
-    pub conns: u64,
-    /// Requests waiting for a connection.
-    pub waiting: u64,
-}
+/// not counts: `clear stats` does not change them. The workers' own type, shown as
+/// they publish it (no copy of it here to keep in step).
+pub use splicer_dataplane::counters::PoolLevels;
 
-impl PoolLevels {
+/// What the reports make of [`PoolLevels`]: its columns, the closing connections and
+/// sums. A trait because the type is the workers' (in splicer-dataplane).
+pub trait PoolLevelsExt {
     /// The field names, in display order.
-    pub const NAMES: [&'static str; 5] = ["free", "busy", "opening", "conns", "waiting"];
+    const NAMES: [&'static str; 5];
 
-    /// The values in the order of [`PoolLevels::NAMES`].
-    pub fn values(&self) -> [u64; 5] {
-        [self.free, self.busy, self.opening, self.conns, self.waiting]
-    }
+    /// The values in the order of [`PoolLevelsExt::NAMES`].
+    fn values(&self) -> [u64; 5];
 
     /// Connections that are neither free, busy nor opening: closing ones. The fields are
     /// read one by one while the worker runs, so this saturates rather than wrapping.
-    pub fn closing(&self) -> u64 {
+    fn closing(&self) -> u64;
+
+    /// Adds `other`, field by field.
+    fn add(&mut self, other: &PoolLevels);
+
+    /// The levels as a JSON object, one member per field.
+    fn to_json(&self) -> Value;
+}
+
+impl PoolLevelsExt for PoolLevels {
+    const NAMES: [&'static str; 5] = ["free", "busy", "opening", "conns", "waiting"];
+
+    fn values(&self) -> [u64; 5] {
+        [self.free, self.busy, self.opening, self.conns, self.waiting]
+    }
+
+    fn closing(&self) -> u64 {
         self.conns.saturating_sub(
             self.free
                 .saturating_add(self.busy)
@@ -169,13 +174,22 @@ impl PoolLevels {
         )
     }
 
-    /// Adds `other`, field by field.
-    pub fn add(&mut self, other: &PoolLevels) {
+    fn add(&mut self, other: &PoolLevels) {
         self.free += other.free;
         self.busy += other.busy;
         self.opening += other.opening;
         self.conns += other.conns;
         self.waiting += other.waiting;
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Object(
+            Self::NAMES
+                .iter()
+                .zip(self.values())
+                .map(|(name, v)| (name.to_string(), json!(v)))
+                .collect(),
+        )
     }
 }
 

@@ -18,15 +18,7 @@ use std::time::Duration;
 
 const DEMO: &str = include_str!("../../../../configs/demo.toml");
 
-const PORTS: &str = r#"
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
-"#;
+use crate::fixtures::{PORTS, REALS};
 
 const WWW: &str = r#"
 [[virtual]]
@@ -36,7 +28,7 @@ address = "198.18.0.100:80"
 
 /// A file with 3 lcores, `dataplane_keys` in `[dataplane]`, then `rest`.
 fn doc(dataplane_keys: &str, rest: &str) -> String {
-    format!("[dataplane]\neal = [\"-l\", \"0-2\", \"--no-huge\"]\n{dataplane_keys}\n{rest}")
+    crate::fixtures::config(dataplane_keys, rest)
 }
 
 /// The `[dataplane]` key assignment `dataplane_key` with the standard ports and VIP.
@@ -98,20 +90,6 @@ fn vip(name: &str, address: &str, port: Option<&str>) -> String {
     format!("[[virtual]]\nname = \"{name}\"\naddress = \"{address}\"\n{port}")
 }
 
-const REALS: &str = r#"
-[[real]]
-name = "s1"
-address = "198.19.0.11:80"
-
-[[real]]
-name = "s2"
-address = "198.19.0.12:80"
-
-[[real]]
-name = "s3"
-address = "198.19.0.13:80"
-"#;
-
 /// The standard ports and the three reals, then `rest`.
 fn with_reals(rest: &str) -> String {
     doc("", &format!("{PORTS}{REALS}{rest}"))
@@ -135,18 +113,12 @@ fn rule(keys: &str) -> String {
 
 /// Every new key of the redirect set-up of Cisco's "Server load balancing method and
 /// system" (US 7,099,915), most of them away from their default.
-const REDIRECT: &str = r#"
-[dataplane]
-eal = ["-l", "0-1", "--no-huge"]
+fn redirect() -> String {
+    crate::fixtures::with_ports("", REDIRECT_OBJECTS)
+}
 
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
-
+/// The objects of [`redirect`], after the ports.
+const REDIRECT_OBJECTS: &str = r#"
 [[real]]
 name = "coyote-srv"
 address = "198.19.0.11:80"

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn redirect_keys() {
-    let c = ok(REDIRECT);
+    let c = ok(&redirect());
     assert_eq!(c.reals[0].state, ServiceState::Sticky);
     assert_eq!(c.reals[0].backup.as_deref(), Some("acme"));
     assert_eq!(c.reals[1].state, ServiceState::InService);
@@ -67,7 +67,7 @@ fn redirect_keys() {
 
 #[test]
 fn redirect_round_trip() {
-    let c = ok(REDIRECT);
+    let c = ok(&redirect());
     round_trip(&c);
     let text = c.to_toml();
     assert_eq!(Config::from_toml_str(&text).unwrap(), c);

@@ -2,103 +2,22 @@
 //! naming its key.
 
 use crate::eal;
+use crate::keys::{
+    BODY_MIN_RATE, BURST_SIZE, HANDOFF_RING_SIZE, MAX_FLOWS, MAX_HALF_OPEN, MEMPOOL_CACHE,
+    MEMPOOL_SIZE, NEIGHBOUR_PENDING, REAL_MAXCONNS, REAL_POOL, REAL_WEIGHT, RX_DESCRIPTORS,
+    SEND_MIN_RATE, SYN_COOKIE_THRESHOLD, TX_DESCRIPTORS, WORKERS,
+};
 use crate::net::{not_a_host, unusable, valid_name, valid_real_name, NAME_MAX};
-use crate::{defaults, ByteSize, Config, ConfigError, Dataplane, Method, Port, Real, Virtual};
+use crate::{keys, ByteSize, Config, ConfigError, Dataplane, Method, Port, Real, Virtual};
 use splicer_dataplane::balance::RealId;
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
-use std::time::Duration;
 
 mod refs;
 
 pub(crate) use refs::{and_list, dip_real, link_target, member_problem, LinkTarget, NameKind};
 use refs::{backups, dips, distinct_names, links, routing, urls};
 
-/// The range of an integer key.
-pub(crate) struct IntRule {
-    pub key: &'static str,
-    pub min: i64,
-    pub max: i64,
-    pub power_of_two: bool,
-}
-
-impl IntRule {
-    fn range(&self) -> String {
-        if self.power_of_two {
-            format!("a power of two between {} and {}", self.min, self.max)
-        } else if self.max == i64::from(u32::MAX) {
-            format!("at least {}", self.min)
-        } else if self.min == 0 {
-            format!("at most {}", self.max)
-        } else {
-            format!("between {} and {}", self.min, self.max)
-        }
-    }
-
-    /// The error for a value outside the rule.
-    pub fn error(&self, value: i64) -> ConfigError {
-        self.error_at(self.key, value)
-    }
-
-    /// The error for a value outside the rule, at `key` (an entry of an array of
-    /// tables, like `real[2].weight`, whose rule's key is the field alone).
-    pub fn error_at(&self, key: &str, value: i64) -> ConfigError {
-        ConfigError::invalid(key, format!("must be {}, got {value}", self.range()))
-    }
-
-    fn check(&self, value: impl Into<i64>) -> Result<(), ConfigError> {
-        self.check_at(self.key, value)
-    }
-
-    fn check_at(&self, key: &str, value: impl Into<i64>) -> Result<(), ConfigError> {
-        let v = value.into();
-        let in_range = (self.min..=self.max).contains(&v);
-        if in_range && (!self.power_of_two || v.count_ones() == 1) {
-            Ok(())
-        } else {
-            Err(self.error_at(key, v))
-        }
-    }
-}
-
-const fn rule(key: &'static str, min: i64, max: i64, power_of_two: bool) -> IntRule {
-    IntRule {
-        key,
-        min,
-        max,
-        power_of_two,
-    }
-}
-
-pub(crate) const WORKERS: IntRule = rule("dataplane.workers", 1, 64, false);
-pub(crate) const MEMPOOL_SIZE: IntRule =
-    rule("dataplane.mempool_size", 1024, u32::MAX as i64, false);
-/// DPDK's `RTE_MEMPOOL_CACHE_MAX_SIZE`.
-pub(crate) const MEMPOOL_CACHE: IntRule = rule("dataplane.mempool_cache", 0, 512, false);
-pub(crate) const RX_DESCRIPTORS: IntRule = rule("dataplane.rx_descriptors", 64, 4096, true);
-pub(crate) const TX_DESCRIPTORS: IntRule = rule("dataplane.tx_descriptors", 64, 4096, true);
-pub(crate) const BURST_SIZE: IntRule = rule("dataplane.burst_size", 1, 256, false);
-pub(crate) const HANDOFF_RING_SIZE: IntRule = rule("dataplane.handoff_ring_size", 64, 65536, true);
-pub(crate) const NEIGHBOUR_PENDING: IntRule = rule("dataplane.neighbour_pending", 0, 65535, false);
-pub(crate) const BODY_MIN_RATE: IntRule = rule("dataplane.body_min_rate", 0, 1_000_000_000, false);
-pub(crate) const SEND_MIN_RATE: IntRule = rule("dataplane.send_min_rate", 0, 1_000_000_000, false);
-pub(crate) const MAX_FLOWS: IntRule = rule("dataplane.max_flows", 1024, 4_194_304, false);
-/// The upper bound is `max_flows`, checked apart ([`half_open_above_flows`]).
-pub(crate) const MAX_HALF_OPEN: IntRule =
-    rule("dataplane.max_half_open", 16, u32::MAX as i64, false);
-/// The upper bound is `max_half_open`, checked apart.
-pub(crate) const SYN_COOKIE_THRESHOLD: IntRule =
-    rule("dataplane.syn_cookie_threshold", 0, u32::MAX as i64, false);
-
-/// `real.weight`; the key is completed per entry (`real[2].weight`).
-pub(crate) const REAL_WEIGHT: IntRule = rule("real.weight", 0, 1000, false);
-/// `real.pool`.
-pub(crate) const REAL_POOL: IntRule = rule("real.pool", 0, 1024, false);
-/// `real.maxconns`; also at least `pool`, checked apart.
-pub(crate) const REAL_MAXCONNS: IntRule = rule("real.maxconns", 1, 65535, false);
-
-/// `url.weight`.
-pub(crate) const URL_WEIGHT: IntRule = rule("url.weight", 0, 1000, false);
 /// The redirect statuses a `[[url]]` may use.
 pub(crate) const URL_CODES: [u16; 5] = [301, 302, 303, 307, 308];
 /// Longest accepted `url.url`, in bytes.
@@ -115,29 +34,27 @@ pub(crate) fn url_code_error(key: &str, code: i64) -> ConfigError {
 /// Most `[[real]]` entries: every one needs a [`RealId`].
 const REALS_MAX: usize = RealId::MAX as usize + 1;
 
-/// Smallest accepted `virtual.max_request_head`.
-const REQUEST_HEAD_MIN: ByteSize = ByteSize::kib(1);
-/// Largest accepted `virtual.max_request_head`.
-const REQUEST_HEAD_MAX: ByteSize = ByteSize::kib(64);
-
-/// Longest accepted value of every duration key but `idle_sleep`.
-const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
-/// Longest accepted `idle_sleep`.
-const IDLE_SLEEP_MAX: Duration = Duration::from_secs(1);
-
 /// The error for a `max_half_open` above `max_flows`.
 pub(crate) fn half_open_above_flows(value: i64, max_flows: u32) -> ConfigError {
-    let hint = if value == i64::from(defaults::MAX_HALF_OPEN) {
+    let hint = if value == i64::from(MAX_HALF_OPEN.default) {
         format!(
             " (the default); set max_half_open too when max_flows is below {}",
-            defaults::MAX_HALF_OPEN
+            MAX_HALF_OPEN.default
         )
     } else {
         String::new()
     };
     ConfigError::invalid(
-        MAX_HALF_OPEN.key,
+        MAX_HALF_OPEN.name,
         format!("must be at most dataplane.max_flows ({max_flows}), got {value}{hint}"),
+    )
+}
+
+/// The error for a `syn_cookie_threshold` above `max_half_open`.
+pub(crate) fn cookies_above_half_open(value: i64, max_half_open: u32) -> ConfigError {
+    ConfigError::invalid(
+        SYN_COOKIE_THRESHOLD.name,
+        format!("must be at most dataplane.max_half_open ({max_half_open}), got {value}"),
     )
 }
 
@@ -271,7 +188,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
             if workers + 1 > lcores {
                 let verb = if workers == 1 { "needs" } else { "need" };
                 return invalid(
-                    WORKERS.key,
+                    WORKERS.name,
                     format!(
                         "{} {verb} {} lcores (1 control + {}) but dataplane.eal gives {lcores} ({}); give more lcores or fewer workers",
                         plural(workers, "worker"),
@@ -292,7 +209,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
                 "Some(0s) is not allowed: None disables periodic statistics",
             );
         }
-        at_most("dataplane.stats_interval", d, DURATION_MAX)?;
+        keys::STATS_INTERVAL.check(d)?;
     }
 
     MEMPOOL_SIZE.check(dp.mempool_size)?;
@@ -302,7 +219,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     // happen today; the check stays in case either bound moves.
     if u64::from(dp.mempool_cache) * 3 / 2 > u64::from(dp.mempool_size) {
         return invalid(
-            MEMPOOL_CACHE.key,
+            MEMPOOL_CACHE.name,
             format!(
                 "must be at most dataplane.mempool_size / 1.5 ({}), got {}",
                 u64::from(dp.mempool_size) * 2 / 3,
@@ -315,20 +232,10 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     BURST_SIZE.check(dp.burst_size)?;
     HANDOFF_RING_SIZE.check(dp.handoff_ring_size)?;
 
-    positive("dataplane.neighbour_timeout", dp.neighbour_timeout)?;
-    at_most(
-        "dataplane.neighbour_timeout",
-        dp.neighbour_timeout,
-        DURATION_MAX,
-    )?;
-    positive("dataplane.neighbour_retry", dp.neighbour_retry)?;
-    at_most(
-        "dataplane.neighbour_retry",
-        dp.neighbour_retry,
-        DURATION_MAX,
-    )?;
+    keys::NEIGHBOUR_TIMEOUT.check(dp.neighbour_timeout)?;
+    keys::NEIGHBOUR_RETRY.check(dp.neighbour_retry)?;
     NEIGHBOUR_PENDING.check(dp.neighbour_pending)?;
-    at_most("dataplane.idle_sleep", dp.idle_sleep, IDLE_SLEEP_MAX)?;
+    keys::IDLE_SLEEP.check(dp.idle_sleep)?;
 
     MAX_FLOWS.check(dp.max_flows)?;
     BODY_MIN_RATE.check(dp.body_min_rate)?;
@@ -339,29 +246,22 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     }
     match dp.syn_cookie_threshold {
         Some(t) if t > dp.max_half_open => {
-            return Err(ConfigError::invalid(
-                SYN_COOKIE_THRESHOLD.key,
-                format!(
-                    "must be at most dataplane.max_half_open ({}), got {t}",
-                    dp.max_half_open
-                ),
-            ))
+            return Err(cookies_above_half_open(t.into(), dp.max_half_open))
         }
         _ => {}
     }
     for (key, d) in [
-        ("dataplane.handshake_timeout", dp.handshake_timeout),
-        ("dataplane.request_timeout", dp.request_timeout),
-        ("dataplane.client_idle_timeout", dp.client_idle_timeout),
-        ("dataplane.connect_timeout", dp.connect_timeout),
-        ("dataplane.queue_timeout", dp.queue_timeout),
-        ("dataplane.server_idle_timeout", dp.server_idle_timeout),
-        ("dataplane.drain_timeout", dp.drain_timeout),
-        ("dataplane.body_timeout", dp.body_timeout),
-        ("dataplane.send_timeout", dp.send_timeout),
+        (keys::HANDSHAKE_TIMEOUT, dp.handshake_timeout),
+        (keys::REQUEST_TIMEOUT, dp.request_timeout),
+        (keys::CLIENT_IDLE_TIMEOUT, dp.client_idle_timeout),
+        (keys::CONNECT_TIMEOUT, dp.connect_timeout),
+        (keys::QUEUE_TIMEOUT, dp.queue_timeout),
+        (keys::SERVER_IDLE_TIMEOUT, dp.server_idle_timeout),
+        (keys::DRAIN_TIMEOUT, dp.drain_timeout),
+        (keys::BODY_TIMEOUT, dp.body_timeout),
+        (keys::SEND_TIMEOUT, dp.send_timeout),
     ] {
-        positive(key, d)?;
-        at_most(key, d, DURATION_MAX)?;
+        key.check(d)?;
     }
     if let Some(path) = &dp.control_socket {
         control_socket(path)?;
@@ -419,29 +319,6 @@ fn size_with_bytes(size: ByteSize) -> String {
         text
     } else {
         format!("{text} ({} bytes)", size.bytes())
-    }
-}
-
-fn positive(key: &str, d: Duration) -> Result<(), ConfigError> {
-    if d.is_zero() {
-        invalid(key, "must be greater than zero, like \"1s\"")
-    } else {
-        Ok(())
-    }
-}
-
-fn at_most(key: &str, d: Duration, max: Duration) -> Result<(), ConfigError> {
-    if d > max {
-        invalid(
-            key,
-            format!(
-                "must be at most {}, got {}",
-                crate::duration::format(max),
-                crate::duration::format(d)
-            ),
-        )
-    } else {
-        Ok(())
     }
 }
 
@@ -638,11 +515,14 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
             }
         }
 
-        if !(REQUEST_HEAD_MIN..=REQUEST_HEAD_MAX).contains(&v.max_request_head) {
+        let head = keys::MAX_REQUEST_HEAD;
+        if !(head.min..=head.max).contains(&v.max_request_head) {
             return invalid(
                 key("max_request_head"),
                 format!(
-                    "must be between {REQUEST_HEAD_MIN} and {REQUEST_HEAD_MAX}, got {}",
+                    "must be between {} and {}, got {}",
+                    head.min,
+                    head.max,
                     size_with_bytes(v.max_request_head)
                 ),
             );

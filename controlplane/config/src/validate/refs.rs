@@ -3,8 +3,9 @@
 
 use super::{
     invalid, is_tchar, method_error, real_name_rule, url_code_error, MATCHABLE_METHODS, URL_CODES,
-    URL_MAX, URL_WEIGHT,
+    URL_MAX,
 };
+use crate::keys::URL_WEIGHT;
 use crate::{Config, ConfigError, Mode, Real, Rule, Url};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};

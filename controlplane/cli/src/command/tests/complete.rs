@@ -291,16 +291,9 @@ fn question_mark_on_new_commands() {
 
 #[test]
 fn names_from_the_configuration() {
-    let mut config = splicer_config::Config::from_toml_str(
+    let mut config = splicer_config::Config::from_toml_str(&splicer_config::fixtures::with_ports(
+        "",
         r#"
-[dataplane]
-eal = ["-l", "0-1"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"
@@ -316,7 +309,7 @@ bind = ["s1"]
 name = "api"
 address = "198.18.0.101:80"
 "#,
-    )
+    ))
     .unwrap();
     config.urls.push(splicer_config::Url {
         name: "moved".into(),

@@ -102,3 +102,32 @@ fn help_of_every_command() {
     }
     assert!(all.lines().all(|l| l.len() <= 130), "{all}");
 }
+
+/// The help of `real` and `weight` states the ranges and defaults the configuration
+/// declares (`splicer_config::keys`): the shell cannot promise other bounds than the
+/// validator's.
+#[test]
+fn help_states_the_declared_ranges() {
+    use splicer_config::keys::{IntKey, REAL_MAXCONNS, REAL_POOL, REAL_WEIGHT, URL_WEIGHT};
+    let help_of = |words: &[&str]| {
+        let s = SYNTAX.iter().find(|s| s.words == words).unwrap();
+        s.help.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let real = help_of(&["real"]);
+    let stated = |k: &IntKey<u16>, field: &str| {
+        format!("{field} ({} to {}, default {}", k.min, k.max, k.default)
+    };
+    for (key, field) in [
+        (&REAL_WEIGHT, "weight"),
+        (&REAL_POOL, "pool"),
+        (&REAL_MAXCONNS, "maxconns"),
+    ] {
+        let want = stated(key, field);
+        assert!(real.contains(&want), "{want:?} not in {real:?}");
+    }
+    let weight = help_of(&["weight"]);
+    for k in [REAL_WEIGHT, URL_WEIGHT] {
+        let want = format!("weight ({} to {})", k.min, k.max);
+        assert!(weight.contains(&want), "{want:?} not in {weight:?}");
+    }
+}

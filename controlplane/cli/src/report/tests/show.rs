@@ -1,6 +1,7 @@
 //! The views: ports, workers, virtuals, reals, URLs, rules, pools, flows, config.
 
 use super::*;
+use splicer_config::fixtures::with_ports;
 
 fn port(name: &str) -> PortRow {
     PortRow {
@@ -55,16 +56,9 @@ fn ports_and_workers() {
 }
 
 fn config() -> Config {
-    Config::from_toml_str(
+    Config::from_toml_str(&with_ports(
+        "",
         r#"
-[dataplane]
-eal = ["-l", "0-1"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[virtual]]
 name = "www"
 address = "198.18.0.100:80"
@@ -74,7 +68,7 @@ address = "203.0.113.5:8080"
 port = "inside"
 max_request_head = "4KiB"
 "#,
-    )
+    ))
     .unwrap()
 }
 
@@ -106,16 +100,9 @@ fn virtuals() {
 }
 
 fn farm_config() -> Config {
-    Config::from_toml_str(
+    Config::from_toml_str(&with_ports(
+        "",
         r#"
-[dataplane]
-eal = ["-l", "0-1"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-[[port]]
-name = "inside"
-address = "198.19.0.1/24"
 [[real]]
 name = "s1"
 address = "198.19.0.11:80"
@@ -149,7 +136,7 @@ address = "198.18.0.101:80"
 path_prefix = "/v1/"
 bind = ["s1"]
 "#,
-    )
+    ))
     .unwrap()
 }
 

@@ -274,4 +274,10 @@ fn pool_levels() {
     let mut t = l;
     t.add(&l);
     assert_eq!(t.values(), [2, 4, 6, 20, 8]);
+    // The JSON of `show pools`: one member per field, named as before the workers' type
+    // was shown directly (it was a serde-derived copy).
+    assert_eq!(
+        l.to_json(),
+        serde_json::json!({"free": 1, "busy": 2, "opening": 3, "conns": 10, "waiting": 4})
+    );
 }

@@ -1,0 +1,326 @@
+//! Every `[dataplane]` key, the integer keys of `[[real]]` and `[[url]]` and
+//! `virtual.max_request_head`, declared once: its path, its default and the values it
+//! accepts.
+//!
+//! One declaration per key, so that a default or a range is written in one place: the
+//! loader (`raw.rs`) fills in [`IntKey::default`] / [`DurationKey::default`] and
+//! reports an integer that does not fit with the key's range; the validator checks
+//! the ranges here; [`crate::defaults`] and [`crate::Dataplane::new`] read the
+//! defaults from here; and a test checks docs/CONFIGURATION.md's "Defaults at a
+//! glance" against [`KEYS`]. What a key means is documented once, on its field of
+//! [`crate::Dataplane`] (and in docs/CONFIGURATION.md); the bounds that depend on
+//! another key (`max_half_open` at most `max_flows`, `mempool_cache` at most
+//! `mempool_size / 1.5`, `maxconns` at least `pool`) are checked by the validator,
+//! which names both keys.
+
+use crate::{ByteSize, ConfigError};
+use std::time::Duration;
+
+/// An integer key: its path, default and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntKey<T> {
+    /// The key's path, `dataplane.workers`; for a key of an array of tables, the table
+    /// and the field (`real.weight`), completed per entry in messages (`real[2].weight`).
+    pub name: &'static str,
+    /// The value the loader fills in when the key is left out.
+    pub default: T,
+    /// The smallest accepted value.
+    pub min: i64,
+    /// The largest accepted value (`u32::MAX`: no bound of its own).
+    pub max: i64,
+    /// Whether the value must be a power of two (ring sizes).
+    pub power_of_two: bool,
+}
+
+/// What a duration key makes of zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zero {
+    /// Refused: "must be greater than zero".
+    Refused,
+    /// An ordinary value (`idle_sleep`: busy polling).
+    Accepted,
+    /// Turns the feature off, held as `None` (`stats_interval`).
+    Off,
+}
+
+/// A duration key: its path, default and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationKey {
+    /// The key's path, `dataplane.body_timeout`.
+    pub name: &'static str,
+    /// The value the loader fills in when the key is left out.
+    pub default: Duration,
+    /// What zero means.
+    pub zero: Zero,
+    /// The longest accepted value.
+    pub max: Duration,
+}
+
+/// A byte-size key: its path, default and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeKey {
+    /// The key's path (`virtual.max_request_head`), completed per entry in messages.
+    pub name: &'static str,
+    /// The value the loader fills in when the key is left out.
+    pub default: ByteSize,
+    /// The smallest accepted value.
+    pub min: ByteSize,
+    /// The largest accepted value.
+    pub max: ByteSize,
+}
+
+/// The default of a key whose value is checked by code of its own (an argument list, a
+/// path, an address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnDefault {
+    /// The key must be given.
+    Required,
+    /// Left out, the feature is off.
+    Off,
+    /// This text.
+    Text(&'static str),
+}
+
+/// A key checked by code of its own in the validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnKey {
+    /// The key's path, `dataplane.eal`.
+    pub name: &'static str,
+    /// Its default.
+    pub default: OwnDefault,
+}
+
+/// One declared key, whatever its kind: the entries of [`KEYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A 16-bit integer key.
+    U16(&'static IntKey<u16>),
+    /// A 32-bit integer key.
+    U32(&'static IntKey<u32>),
+    /// A 32-bit integer key with no fixed default (`syn_cookie_threshold`: computed from
+    /// another key, see its field).
+    OptionalU32(&'static IntKey<Option<u32>>),
+    /// A duration key.
+    Duration(&'static DurationKey),
+    /// A byte-size key.
+    Size(&'static SizeKey),
+    /// A key checked by code of its own.
+    Own(&'static OwnKey),
+}
+
+impl Key {
+    /// The key's path, `dataplane.workers`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Key::U16(k) => k.name,
+            Key::U32(k) => k.name,
+            Key::OptionalU32(k) => k.name,
+            Key::Duration(k) => k.name,
+            Key::Size(k) => k.name,
+            Key::Own(k) => k.name,
+        }
+    }
+}
+
+/// No bound of its own beyond the type's (`mempool_size`, `max_half_open`): the range
+/// reads "at least N".
+const UNBOUNDED: i64 = u32::MAX as i64;
+/// Longest accepted value of every duration key but `idle_sleep`.
+const DAY: Duration = Duration::from_secs(24 * 3600);
+/// Bytes per second: the largest accepted `body_min_rate` / `send_min_rate`.
+const RATE_MAX: i64 = 1_000_000_000;
+
+const fn int<T>(name: &'static str, default: T, min: i64, max: i64) -> IntKey<T> {
+    IntKey {
+        name,
+        default,
+        min,
+        max,
+        power_of_two: false,
+    }
+}
+
+const fn ring<T>(name: &'static str, default: T, min: i64, max: i64) -> IntKey<T> {
+    IntKey {
+        name,
+        default,
+        min,
+        max,
+        power_of_two: true,
+    }
+}
+
+const fn timeout(name: &'static str, secs: u64) -> DurationKey {
+    DurationKey {
+        name,
+        default: Duration::from_secs(secs),
+        zero: Zero::Refused,
+        max: DAY,
+    }
+}
+
+pub const EAL: OwnKey = OwnKey {
+    name: "dataplane.eal",
+    default: OwnDefault::Required,
+};
+pub const WORKERS: IntKey<u16> = int("dataplane.workers", 1, 1, 64);
+pub const STATS_INTERVAL: DurationKey = DurationKey {
+    zero: Zero::Off,
+    ..timeout("dataplane.stats_interval", 10)
+};
+/// 2^14 - 1 mbufs: DPDK pools are most efficient at 2^n - 1.
+pub const MEMPOOL_SIZE: IntKey<u32> = int("dataplane.mempool_size", 16383, 1024, UNBOUNDED);
+/// At most DPDK's `RTE_MEMPOOL_CACHE_MAX_SIZE`.
+pub const MEMPOOL_CACHE: IntKey<u32> = int("dataplane.mempool_cache", 256, 0, 512);
+pub const RX_DESCRIPTORS: IntKey<u16> = ring("dataplane.rx_descriptors", 1024, 64, 4096);
+pub const TX_DESCRIPTORS: IntKey<u16> = ring("dataplane.tx_descriptors", 1024, 64, 4096);
+pub const BURST_SIZE: IntKey<u16> = int("dataplane.burst_size", 32, 1, 256);
+pub const HANDOFF_RING_SIZE: IntKey<u32> = ring("dataplane.handoff_ring_size", 4096, 64, 65536);
+pub const NEIGHBOUR_TIMEOUT: DurationKey = timeout("dataplane.neighbour_timeout", 60);
+pub const NEIGHBOUR_RETRY: DurationKey = timeout("dataplane.neighbour_retry", 1);
+pub const NEIGHBOUR_PENDING: IntKey<u16> = int("dataplane.neighbour_pending", 16, 0, 65535);
+/// Zero: pure busy polling.
+pub const IDLE_SLEEP: DurationKey = DurationKey {
+    name: "dataplane.idle_sleep",
+    default: Duration::ZERO,
+    zero: Zero::Accepted,
+    max: Duration::from_secs(1),
+};
+/// 2^16 client connections per worker.
+pub const MAX_FLOWS: IntKey<u32> = int("dataplane.max_flows", 65536, 1024, 4_194_304);
+/// The upper bound is `max_flows`, checked apart.
+pub const MAX_HALF_OPEN: IntKey<u32> = int("dataplane.max_half_open", 4096, 16, UNBOUNDED);
+/// No fixed default (half of `max_half_open`, see
+/// [`crate::Dataplane::syn_cookie_threshold`]); the upper bound is `max_half_open`,
+/// checked apart.
+pub const SYN_COOKIE_THRESHOLD: IntKey<Option<u32>> =
+    int("dataplane.syn_cookie_threshold", None, 0, UNBOUNDED);
+pub const HANDSHAKE_TIMEOUT: DurationKey = timeout("dataplane.handshake_timeout", 3);
+pub const REQUEST_TIMEOUT: DurationKey = timeout("dataplane.request_timeout", 10);
+pub const CLIENT_IDLE_TIMEOUT: DurationKey = timeout("dataplane.client_idle_timeout", 60);
+pub const CONNECT_TIMEOUT: DurationKey = timeout("dataplane.connect_timeout", 3);
+pub const QUEUE_TIMEOUT: DurationKey = timeout("dataplane.queue_timeout", 3);
+pub const SERVER_IDLE_TIMEOUT: DurationKey = timeout("dataplane.server_idle_timeout", 60);
+pub const DRAIN_TIMEOUT: DurationKey = timeout("dataplane.drain_timeout", 5);
+/// With `body_min_rate`, Apache mod_reqtimeout's `body=20,MinRate=500`.
+pub const BODY_TIMEOUT: DurationKey = timeout("dataplane.body_timeout", 20);
+pub const BODY_MIN_RATE: IntKey<u32> = int("dataplane.body_min_rate", 500, 0, RATE_MAX);
+pub const SEND_TIMEOUT: DurationKey = timeout("dataplane.send_timeout", 30);
+pub const SEND_MIN_RATE: IntKey<u32> = int("dataplane.send_min_rate", 1024, 0, RATE_MAX);
+pub const CONTROL_SOCKET: OwnKey = OwnKey {
+    name: "dataplane.control_socket",
+    default: OwnDefault::Text("/run/splicer/splicer.sock"),
+};
+pub const METRICS: OwnKey = OwnKey {
+    name: "dataplane.metrics",
+    default: OwnDefault::Off,
+};
+
+pub const REAL_WEIGHT: IntKey<u16> = int("real.weight", 1, 0, 1000);
+/// Idle server connections kept open per worker.
+pub const REAL_POOL: IntKey<u16> = int("real.pool", 4, 0, 1024);
+/// Server connections per worker, idle and busy; also at least `pool`, checked apart.
+pub const REAL_MAXCONNS: IntKey<u16> = int("real.maxconns", 64, 1, 65535);
+pub const URL_WEIGHT: IntKey<u16> = int("url.weight", 1, 0, 1000);
+pub const MAX_REQUEST_HEAD: SizeKey = SizeKey {
+    name: "virtual.max_request_head",
+    default: ByteSize::kib(16),
+    min: ByteSize::kib(1),
+    max: ByteSize::kib(64),
+};
+
+/// Every declared key, in the order of docs/CONFIGURATION.md's defaults table.
+pub const KEYS: &[Key] = &[
+    Key::Own(&EAL),
+    Key::U16(&WORKERS),
+    Key::Duration(&STATS_INTERVAL),
+    Key::U32(&MEMPOOL_SIZE),
+    Key::U32(&MEMPOOL_CACHE),
+    Key::U16(&RX_DESCRIPTORS),
+    Key::U16(&TX_DESCRIPTORS),
+    Key::U16(&BURST_SIZE),
+    Key::U32(&HANDOFF_RING_SIZE),
+    Key::Duration(&NEIGHBOUR_TIMEOUT),
+    Key::Duration(&NEIGHBOUR_RETRY),
+    Key::U16(&NEIGHBOUR_PENDING),
+    Key::Duration(&IDLE_SLEEP),
+    Key::U32(&MAX_FLOWS),
+    Key::U32(&MAX_HALF_OPEN),
+    Key::OptionalU32(&SYN_COOKIE_THRESHOLD),
+    Key::Duration(&HANDSHAKE_TIMEOUT),
+    Key::Duration(&REQUEST_TIMEOUT),
+    Key::Duration(&CLIENT_IDLE_TIMEOUT),
+    Key::Duration(&CONNECT_TIMEOUT),
+    Key::Duration(&QUEUE_TIMEOUT),
+    Key::Duration(&SERVER_IDLE_TIMEOUT),
+    Key::Duration(&DRAIN_TIMEOUT),
+    Key::Duration(&BODY_TIMEOUT),
+    Key::U32(&BODY_MIN_RATE),
+    Key::Duration(&SEND_TIMEOUT),
+    Key::U32(&SEND_MIN_RATE),
+    Key::Own(&CONTROL_SOCKET),
+    Key::Own(&METRICS),
+    Key::U16(&REAL_WEIGHT),
+    Key::U16(&REAL_POOL),
+    Key::U16(&REAL_MAXCONNS),
+    Key::Size(&MAX_REQUEST_HEAD),
+    Key::U16(&URL_WEIGHT),
+];
+
+impl<T> IntKey<T> {
+    fn range(&self) -> String {
+        if self.power_of_two {
+            format!("a power of two between {} and {}", self.min, self.max)
+        } else if self.max == UNBOUNDED {
+            format!("at least {}", self.min)
+        } else if self.min == 0 {
+            format!("at most {}", self.max)
+        } else {
+            format!("between {} and {}", self.min, self.max)
+        }
+    }
+
+    /// The error for a value outside the range, at `key` (an entry of an array of
+    /// tables, like `real[2].weight`, whose declared name is the field alone).
+    pub(crate) fn error_at(&self, key: &str, value: i64) -> ConfigError {
+        ConfigError::invalid(key, format!("must be {}, got {value}", self.range()))
+    }
+
+    pub(crate) fn check(&self, value: impl Into<i64>) -> Result<(), ConfigError> {
+        self.check_at(self.name, value)
+    }
+
+    pub(crate) fn check_at(&self, key: &str, value: impl Into<i64>) -> Result<(), ConfigError> {
+        let v = value.into();
+        let in_range = (self.min..=self.max).contains(&v);
+        if in_range && (!self.power_of_two || v.count_ones() == 1) {
+            Ok(())
+        } else {
+            Err(self.error_at(key, v))
+        }
+    }
+}
+
+impl DurationKey {
+    /// Checks a value against the range. For a [`Zero::Off`] key the caller passes only
+    /// a value that is on (zero is then `None`, never checked here).
+    pub(crate) fn check(&self, d: Duration) -> Result<(), ConfigError> {
+        if d.is_zero() && self.zero == Zero::Refused {
+            return Err(ConfigError::invalid(
+                self.name,
+                "must be greater than zero, like \"1s\"",
+            ));
+        }
+        if d > self.max {
+            return Err(ConfigError::invalid(
+                self.name,
+                format!(
+                    "must be at most {}, got {}",
+                    crate::duration::format(self.max),
+                    crate::duration::format(d)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
