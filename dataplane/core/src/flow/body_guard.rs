@@ -64,7 +64,8 @@ impl FramingBytes {
 }
 
 /// Feeds `bytes` (client bytes from `seq` on) to a request body framer. A chunked
-/// body's framing bytes are fed one at a time and kept in `kept`, its data in runs.
+/// body's framing bytes are fed one at a time and kept in `kept`, its data in runs;
+/// other bodies are fed whole (the splice feeds those directly).
 pub(super) fn feed(
     body: &mut BodyFramer,
     bytes: &[u8],

@@ -200,14 +200,15 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// [`Pipeline::reschedule`] for a connection of either leg.
     pub(super) fn reschedule_any(&mut self, h: Handle) {
-        let s = self.settings.flow;
+        // Borrowed, not copied (some 150 bytes): this runs for most segments.
+        let s = &self.settings.flow;
         let (at, scheduled) = match self.flows.conn_mut(h) {
             Some(Conn::Client(c)) => {
-                let at = c.deadline(&s);
+                let at = c.deadline(s);
                 (at, &mut c.tcp.scheduled)
             }
             Some(Conn::Server(sc)) => {
-                let at = sc.deadline(&s);
+                let at = sc.deadline(s);
                 (at, &mut sc.tcp.scheduled)
             }
             None => return,

@@ -34,7 +34,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
-use super::body_guard::{self, FramingBytes};
+use super::body_guard;
 use super::client::{Leg, Pending, State};
 use super::key::Handle;
 use super::reshape::{as_probe, trim, trim_front};
@@ -332,14 +332,11 @@ impl<P: PacketBuf> Pipeline<P> {
             // could send other bytes in their place later, as a "retransmission" that
             // the framer does not see again (a desync). Pure ACKs pass, as Linux lets
             // disordered ACKs pass.
-            if c.tcp.paws_rejects(tsval) {
-                if !seg.payload.is_empty() || seg.fin() {
-                    self.counters.inc(port, Counter::DropTcpPaws);
-                    sink.discard(pkt);
-                    return self.send_spliced_dup_ack(port, h, now, sink);
-                }
-            } else {
-                c.tcp.note_timestamp(seg.seq, leg.up_next, tsval, ms_now);
+            let in_order = c.tcp.take_timestamp(seg.seq, leg.up_next, tsval, ms_now);
+            if !in_order && (!seg.payload.is_empty() || seg.fin()) {
+                self.counters.inc(port, Counter::DropTcpPaws);
+                sink.discard(pkt);
+                return self.send_spliced_dup_ack(port, h, now, sink);
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
@@ -434,12 +431,18 @@ impl<P: PacketBuf> Pipeline<P> {
             if already < len {
                 let avail = &pkt.data()[seg.payload.start + already..seg.payload.end];
                 let offered = avail.len().min(room);
-                let kept = match c.framing.as_deref_mut() {
-                    Some(kept) => kept,
-                    None if leg.body.reads_content() => c.framing.insert(Box::default()).as_mut(),
-                    None => &mut FramingBytes::default(),
+                let offer = &avail[..offered];
+                // A chunked body's framing bytes are kept (see `body_guard`); the bytes
+                // of a Content-Length body go to its framer directly, the hot path.
+                let fed = if leg.body.reads_content() {
+                    let kept = c.framing.get_or_insert_with(Box::default);
+                    body_guard::feed(&mut leg.body, offer, leg.up_next, kept)
+                } else {
+                    leg.body.feed(offer).map(|f| body_guard::Fed {
+                        consumed: f.consumed,
+                        held: false,
+                    })
                 };
-                let fed = body_guard::feed(&mut leg.body, &avail[..offered], leg.up_next, kept);
                 let Ok(fed) = fed else {
                     self.counters.inc(port, Counter::RefusedBadBody);
                     let v = c.service.virtual_index;
@@ -492,18 +495,17 @@ impl<P: PacketBuf> Pipeline<P> {
                 return sink.discard(pkt);
             }
         }
-        let leg = *self
-            .flows
-            .get_mut(h)
-            .expect("checked above")
-            .legs
-            .front()
-            .expect("leg");
+        // Three fields, not a copy of the whole leg: this is the established path.
+        let (server, up_from, up_next) = {
+            let c = self.flows.get_mut(h).expect("checked above");
+            let l = c.legs.front().expect("leg");
+            (l.server, l.up_from, l.up_next)
+        };
         let ack_useful = seg.ack.is_some_and(|a| a > down_start);
         // A segment without data below the next byte is a zero-window probe or a
         // keep-alive: the server must see it to answer with its window, or a window
         // update lost on the way would stall the body for good.
-        let probe = len == 0 && !seg.fin() && seg.seq < leg.up_next;
+        let probe = len == 0 && !seg.fin() && seg.seq < up_next;
         if window_probe {
             // Nothing of it fits: the server gets it as a probe (no data, one below
             // the next byte), which it answers with its window.
@@ -511,7 +513,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::DropBadTcpHeader);
                 return sink.discard(pkt);
             }
-            return self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
+            return self.forward(port, h, server, Way::Up, pkt, now, sink);
         }
         if keep == 0 && !ack_useful && !probe {
             return sink.discard(pkt);
@@ -523,12 +525,12 @@ impl<P: PacketBuf> Pipeline<P> {
         // Bytes before `up_from` are the request head, which Splicer sent (and
         // retransmits) itself, perhaps not as the client wrote it: the client's copy of
         // them never reaches the server.
-        let head_overlap = usize::try_from(leg.up_from - seg.seq).unwrap_or(0);
+        let head_overlap = usize::try_from(up_from - seg.seq).unwrap_or(0);
         if keep > 0 && head_overlap > 0 && !trim_front(&mut pkt, head_overlap.min(keep)) {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
         }
-        self.forward(port, h, leg.server, Way::Up, pkt, now, sink);
+        self.forward(port, h, server, Way::Up, pkt, now, sink);
     }
 
     /// A duplicate ACK to a spliced client, as its server would send it: the client

@@ -109,6 +109,30 @@ impl Endpoint {
             .is_some_and(|recent| (tsval.wrapping_sub(recent) as i32) < 0)
     }
 
+    /// PAWS and the timestamp's keeping in one: `false` when `tsval` is older than the
+    /// peer's latest in-order timestamp (an old duplicate, RFC 7323 §5.3); otherwise
+    /// keeps it as [`Endpoint::note_timestamp`] does and returns `true`.
+    #[inline]
+    pub(super) fn take_timestamp(
+        &mut self,
+        seq: SeqNumber,
+        next: SeqNumber,
+        tsval: u32,
+        ms_now: u32,
+    ) -> bool {
+        let Some(recent) = self.ts_recent else {
+            return true;
+        };
+        if (tsval.wrapping_sub(recent) as i32) < 0 {
+            return false;
+        }
+        if seq <= next {
+            self.ts_recent = Some(tsval);
+            self.ts_recent_at = ms_now;
+        }
+        true
+    }
+
     /// Keeps `tsval` as the peer's latest timestamp when timestamps are on and the
     /// segment starting at `seq` is not beyond `next` (RFC 7323 §4.3).
     pub(super) fn note_timestamp(

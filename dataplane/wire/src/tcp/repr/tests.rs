@@ -478,3 +478,24 @@ fn emit_refuses_a_payload_of_the_wrong_length() {
     let mut b = vec![0; r.buffer_len()];
     r.emit(&mut Packet::new_unchecked(&mut b[..]), a(1), a(2), b"x");
 }
+
+/// The fast paths of `TcpOptions::parse` (no options; NOP, NOP, timestamp) give what
+/// the walk gives, for every timestamp value tried, and near misses take the walk.
+#[test]
+fn aligned_timestamps_parse_as_the_walk_does() {
+    let mut rng = StdRng::seed_from_u64(0x7157);
+    assert_eq!(TcpOptions::parse(&[]), TcpOptions::parse_walk(&[]));
+    for _ in 0..2000 {
+        let (v, e): (u32, u32) = (rng.gen(), rng.gen());
+        let mut b = vec![1, 1, 8, 10];
+        b.extend_from_slice(&v.to_be_bytes());
+        b.extend_from_slice(&e.to_be_bytes());
+        let fast = TcpOptions::parse(&b).unwrap();
+        assert_eq!(fast.timestamp, Some((v, e)));
+        assert_eq!(Ok(fast), TcpOptions::parse_walk(&b));
+        // One byte different: the walk decides (an error for a bad length, else equal).
+        let i = rng.gen_range(0..4);
+        b[i] = rng.gen();
+        assert_eq!(TcpOptions::parse(&b), TcpOptions::parse_walk(&b));
+    }
+}
