@@ -145,16 +145,14 @@ impl TcpOptions {
         // recommends and Linux sends (NOP, NOP, kind 8, length 10), which Linux reads
         // the same way (`tcp_parse_aligned_timestamp`). Both give what the walk gives.
         match opts {
-            [] => return Ok(TcpOptions::NONE),
-            [1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] => {
-                return Ok(TcpOptions {
-                    timestamp: Some((
-                        u32::from_be_bytes([*v0, *v1, *v2, *v3]),
-                        u32::from_be_bytes([*e0, *e1, *e2, *e3]),
-                    )),
-                    ..TcpOptions::NONE
-                })
-            }
+            [] => Ok(TcpOptions::NONE),
+            [1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] => Ok(TcpOptions {
+                timestamp: Some((
+                    u32::from_be_bytes([*v0, *v1, *v2, *v3]),
+                    u32::from_be_bytes([*e0, *e1, *e2, *e3]),
+                )),
+                ..TcpOptions::NONE
+            }),
             _ => Self::parse_walk(opts),
         }
     }
