@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh — everything CI checks, in order; stops at the first failure.
 #   1. scripts/install-deps.sh (skips apt when all is installed)
-#   2. shellcheck on the shell scripts
+#   2. shellcheck on the shell scripts; no import circles in the dataplane crates
 #   3. cargo fmt --all -- --check
 #   4. cargo clippy --workspace --all-targets -- -D warnings
 #   5. cargo test --workspace, then every fuzz target for 10 s (scripts/fuzz.sh)
@@ -23,6 +23,12 @@ scripts/install-deps.sh
 
 step "shellcheck"
 shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh perf/soak/*.sh .ci/run
+
+# The dataplane's files import each other without circles (docs/DESIGN.md).
+step "no import circles in the dataplane crates"
+for src in dataplane/core/src dataplane/wire/src dataplane/http/src dataplane/worker/src; do
+    python3 scripts/module-cycles.py "$src"
+done
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
