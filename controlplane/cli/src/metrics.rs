@@ -31,6 +31,7 @@
 //! a Prometheus counter only goes down when the process restarts.
 
 use crate::report::{Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, StatsReport};
+use splicer_dataplane::counters::{Counter, Family as CounterFamily, RealCounter};
 use std::fmt::Write;
 
 /// The `Content-Type` of the exposition.
@@ -108,57 +109,54 @@ impl Exposition {
 /// A counter's metric: name, help, and the label that tells it apart in its family.
 type Mapping = (String, String, Option<(&'static str, String)>);
 
-/// Where a worker counter goes.
+/// Where a worker counter goes: the family it declares (`splicer_dataplane::counters`,
+/// `Counter::family`), or a metric of its own.
 fn worker_metric(counter: &str) -> Mapping {
-    if let Some(reason) = counter.strip_prefix("drop_") {
-        return (
-            "splicer_drops_total".into(),
-            "Packets the workers dropped, by reason.".into(),
-            Some(("reason", reason.to_string())),
-        );
+    match Counter::from_name(counter).and_then(Counter::family) {
+        Some((family, label)) => family_metric("splicer", family, label),
+        None => (
+            format!("splicer_{counter}_total"),
+            format!("The workers' {counter} counter (see docs/COUNTERS.md)."),
+            None,
+        ),
     }
-    if let Some(dir) = counter
-        .strip_suffix("_packets")
-        .filter(|d| *d == "rx" || *d == "tx")
-    {
-        return (
-            "splicer_packets_total".into(),
-            "Packets the workers received from and sent to the NIC queues.".into(),
-            Some(("direction", dir.to_string())),
-        );
-    }
-    if let Some(dir) = counter
-        .strip_prefix("spliced_")
-        .filter(|d| *d == "up" || *d == "down")
-    {
-        return (
-            "splicer_spliced_segments_total".into(),
-            "Segments forwarded on splices: up (client to server) and down (server to client)."
-                .into(),
-            Some(("direction", dir.to_string())),
-        );
-    }
-    if let Some(reason) = counter.strip_prefix("refused_") {
-        return (
-            "splicer_refused_requests_total".into(),
-            "Requests Splicer refused itself (400, 417, 431, 501, 505), by reason.".into(),
-            Some(("reason", reason.to_string())),
-        );
-    }
-    if let Some(class) = counter
-        .strip_prefix("responses_")
-        .filter(|c| matches!(*c, "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "other"))
-    {
-        return (
-            "splicer_responses_total".into(),
-            "Server responses relayed to clients, by status class.".into(),
-            Some(("class", class.to_string())),
-        );
-    }
+}
+
+/// The metric of a counter family under `prefix` (`splicer`, `splicer_real`), with the
+/// label that tells its members apart.
+fn family_metric(prefix: &str, family: CounterFamily, label: &str) -> Mapping {
+    let (name, help, key) = match family {
+        CounterFamily::Drops => ("drops", "Packets the workers dropped, by reason.", "reason"),
+        CounterFamily::Packets => (
+            "packets",
+            "Packets the workers received from and sent to the NIC queues.",
+            "direction",
+        ),
+        CounterFamily::SplicedSegments => (
+            "spliced_segments",
+            "Segments forwarded on splices: up (client to server) and down (server to client).",
+            "direction",
+        ),
+        CounterFamily::RefusedRequests => (
+            "refused_requests",
+            "Requests Splicer refused itself (400, 417, 431, 501, 505), by reason.",
+            "reason",
+        ),
+        CounterFamily::Responses if prefix == "splicer_real" => (
+            "responses",
+            "Responses of the real relayed to clients, by status class.",
+            "class",
+        ),
+        CounterFamily::Responses => (
+            "responses",
+            "Server responses relayed to clients, by status class.",
+            "class",
+        ),
+    };
     (
-        format!("splicer_{counter}_total"),
-        format!("The workers' {counter} counter (see docs/COUNTERS.md)."),
-        None,
+        format!("{prefix}_{name}_total"),
+        help.to_string(),
+        Some((key, label.to_string())),
     )
 }
 
@@ -274,15 +272,8 @@ fn virtual_metric(counter: &str) -> Mapping {
 
 /// Where a per-real counter goes.
 fn real_metric(counter: &str) -> Mapping {
-    if let Some(class) = counter
-        .strip_prefix("responses_")
-        .filter(|c| matches!(*c, "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "other"))
-    {
-        return (
-            "splicer_real_responses_total".into(),
-            "Responses of the real relayed to clients, by status class.".into(),
-            Some(("class", class.to_string())),
-        );
+    if let Some((family, label)) = RealCounter::from_name(counter).and_then(RealCounter::family) {
+        return family_metric("splicer_real", family, label);
     }
     let help = match counter {
         "requests" => "Requests routed to the real.".to_string(),

@@ -14,7 +14,7 @@
 use super::body_guard::FramingBytes;
 use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
-use super::tcp::{Endpoint, DEFAULT_MSS, INITIAL_RTO_MS, OUR_MSS, OUR_WSCALE};
+use super::tcp::{Endpoint, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -196,11 +196,8 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
     ) -> ClientConn {
         let mut tcp = Endpoint::new(iss, rcv_nxt, now, self.settings.flow.ticks_per_ms);
-        tcp.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS).max(64);
-        tcp.peer_wscale = syn.wscale.map(|w| w.min(14));
-        tcp.sack_ok = syn.sack_ok;
-        tcp.ts_recent = syn.ts.map(|(tsval, _)| tsval);
-        tcp.ts_recent_at = self.ts_now(now);
+        // A client may take segments larger than ours: its MSS is not capped.
+        tcp.take_syn_options(syn, u16::MAX, self.ts_now(now));
         ClientConn {
             key,
             service,
@@ -271,9 +268,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     conn.state = State::ReadingHead;
                     conn.head_since = now;
                     conn.tcp.last_activity = now;
-                    conn.tcp.retransmit_at = None;
-                    conn.tcp.tries = 0;
-                    conn.tcp.rto = INITIAL_RTO_MS * s.ticks_per_ms;
+                    conn.tcp.established(s.ticks_per_ms);
                     self.flows.half_open -= 1;
                     self.counters.inc(port, Counter::TcpEstablished);
                 }
@@ -309,14 +304,8 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             let limit_before = conn.tcp.send_limit();
             conn.tcp.peer_window = conn.tcp.scaled_window(seg.window);
-            if ack > conn.tcp.snd_una {
-                conn.tcp.snd_una = ack;
+            if conn.tcp.take_ack(ack, now) {
                 conn.tcp.last_activity = now;
-                if ack == conn.tcp.snd_nxt {
-                    conn.tcp.all_acked();
-                } else {
-                    conn.tcp.retransmit_at = Some(now + conn.tcp.rto);
-                }
             } else if conn.tcp.peer_window == 0 && conn.state == State::Responding {
                 // An answer to a window probe: the client is there, its window closed.
                 // Probing goes on (bounded by `client_idle_timeout`, since nothing

@@ -17,7 +17,7 @@
 
 use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
-use super::tcp::{Endpoint, INITIAL_RTO_MS};
+use super::tcp::Endpoint;
 use super::tcp::{MAX_RETRIES, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::Counter;
@@ -277,18 +277,14 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         s.tcp.rcv_nxt = seg.seq + 1;
         s.tcp.snd_una = seg.ack.unwrap_or(s.tcp.snd_nxt);
-        s.tcp.peer_mss = seg.mss.unwrap_or(536).clamp(64, OUR_MSS);
-        s.tcp.peer_wscale = seg.wscale.map(|w| w.min(14));
+        // Client segments of at most our MSS are forwarded as they come.
+        s.tcp
+            .take_syn_options(seg, OUR_MSS, (now / ticks_per_ms.max(1)) as u32);
         // RFC 7323: the window of a SYN is never scaled.
         s.tcp.peer_window = u32::from(seg.window);
-        s.tcp.sack_ok = seg.sack_ok;
-        s.tcp.ts_recent = seg.ts.map(|(tsval, _)| tsval);
-        s.tcp.ts_recent_at = (now / ticks_per_ms.max(1)) as u32;
         s.state = SState::Idle;
         s.since = now;
-        s.tcp.retransmit_at = None;
-        s.tcp.tries = 0;
-        s.tcp.rto = INITIAL_RTO_MS * ticks_per_ms;
+        s.tcp.established(ticks_per_ms);
         let (real, waiter) = (s.real, s.client.take());
         let pool = self.pools.get(real);
         pool.opening -= 1;
@@ -325,12 +321,7 @@ impl<P: PacketBuf> Pipeline<P> {
             if ack >= s.tcp.snd_una && ack <= s.tcp.snd_nxt {
                 s.tcp.peer_window = s.tcp.scaled_window(seg.window);
             }
-            if ack > s.tcp.snd_una && ack <= s.tcp.snd_nxt {
-                s.tcp.snd_una = ack;
-                if ack == s.tcp.snd_nxt {
-                    s.tcp.retransmit_at = None;
-                }
-            }
+            s.tcp.take_ack(ack, now);
         }
         if let Some((tsval, _)) = seg.ts {
             let next = s.tcp.rcv_nxt;

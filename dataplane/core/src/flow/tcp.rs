@@ -4,6 +4,7 @@
 //! negotiated options, timestamps and the retransmission timer are kept and updated
 //! here, once.
 
+use super::segment::Seg;
 use splicer_wire::tcp::SeqNumber;
 
 /// MSS Splicer advertises: a 1500-byte MTU less the IPv4 and TCP headers.
@@ -85,6 +86,42 @@ impl Endpoint {
             tries: 0,
             scheduled: 0,
         }
+    }
+
+    /// Takes the options of the peer's SYN (or SYN-ACK): its MSS (RFC 9293's 536 when
+    /// it sends none; at least 64, at most `mss_max`), its window scale (at most 14, RFC
+    /// 7323 §2.3), SACK permission and timestamp (kept when timestamps are on).
+    pub(super) fn take_syn_options(&mut self, syn: &Seg, mss_max: u16, ms_now: u32) {
+        self.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS).clamp(64, mss_max);
+        self.peer_wscale = syn.wscale.map(|w| w.min(14));
+        self.sack_ok = syn.sack_ok;
+        self.ts_recent = syn.ts.map(|(tsval, _)| tsval);
+        self.ts_recent_at = ms_now;
+    }
+
+    /// The handshake completed: nothing of Splicer's awaits an acknowledgement, and the
+    /// retransmission timeout starts over.
+    pub(super) fn established(&mut self, ticks_per_ms: u64) {
+        self.all_acked();
+        self.rto = INITIAL_RTO_MS * ticks_per_ms;
+    }
+
+    /// Takes the peer's acknowledgement `ack` of Splicer's own data: `true` when it
+    /// acknowledges something new (and no more than was sent). The retransmission timer
+    /// stops when everything is acknowledged and restarts otherwise (RFC 6298 §5.2,
+    /// §5.3); the count of unanswered retransmissions starts over.
+    pub(super) fn take_ack(&mut self, ack: SeqNumber, now: u64) -> bool {
+        if ack <= self.snd_una || ack > self.snd_nxt {
+            return false;
+        }
+        self.snd_una = ack;
+        if ack == self.snd_nxt {
+            self.all_acked();
+        } else {
+            self.tries = 0;
+            self.retransmit_at = Some(now + self.rto);
+        }
+        true
     }
 
     /// Window-scale shift Splicer uses on this connection.
