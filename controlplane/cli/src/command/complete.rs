@@ -205,9 +205,13 @@ fn is_label(word: &str) -> bool {
 /// Tab completion of the line up to the cursor: the byte offset where the word being
 /// completed starts, and the words that complete it.
 pub fn complete(before_cursor: &str, names: &Names) -> (usize, Vec<String>) {
+    // After the last whitespace character, which may take more than one byte (U+0085
+    // and U+00A0 are whitespace too).
     let start = before_cursor
-        .rfind(char::is_whitespace)
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let partial = before_cursor[start..].to_ascii_lowercase();
     let done: Vec<String> = before_cursor[..start]
         .split_whitespace()

@@ -339,3 +339,22 @@ address = "198.18.0.101:80"
         Names::default()
     );
 }
+
+/// Whitespace of more than one byte (U+0085, U+00A0, U+3000) ends a word like a space:
+/// completion and the `?` listing start after it instead of inside it (found by the
+/// `control_command` fuzz target: `?` over the control socket used to panic there).
+#[test]
+fn multibyte_whitespace_ends_a_word() {
+    let n = names();
+    for ws in ['\u{85}', '\u{a0}', '\u{3000}'] {
+        let line = format!("show{ws}st");
+        let (start, words) = complete(&line, &n);
+        assert_eq!(start, "show".len() + ws.len_utf8(), "{ws:?}");
+        assert_eq!(words, ["stats"], "{ws:?}");
+        let _ = next_words(&line, &n);
+    }
+    let crash = "ceca\u{85}e1)1e)1a\u{8a}e1)1e)1";
+    let (start, _) = complete(crash, &n);
+    assert!(crash.is_char_boundary(start));
+    let _ = next_words(crash, &n);
+}
