@@ -342,7 +342,7 @@ address = "198.18.0.101:80"
 
 /// Whitespace of more than one byte (U+0085, U+00A0, U+3000) ends a word like a space:
 /// completion and the `?` listing start after it instead of inside it (found by the
-/// `control_command` fuzz target: `?` over the control socket used to panic there).
+/// `control_command` fuzz target: `splicer shell` panicked there on tab or `?`).
 #[test]
 fn multibyte_whitespace_ends_a_word() {
     let n = names();
