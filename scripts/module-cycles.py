@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Import circles between the files of one crate.
 
-    scripts/module-cycles.py [CRATE_SRC_DIR]    (default: dataplane/core/src)
+    scripts/module-cycles.py [CRATE_SRC_DIR]    (default: dataplane/pipeline/src)
 
 Reads every .rs file under CRATE_SRC_DIR (test modules excluded: files named tests.rs or
 under a tests/ folder, and everything after a `#[cfg(test)]` line), maps each file to its
@@ -63,7 +63,7 @@ def expand(tree):
 
 
 def main():
-    src = sys.argv[1] if len(sys.argv) > 1 else "dataplane/core/src"
+    src = sys.argv[1] if len(sys.argv) > 1 else "dataplane/pipeline/src"
     files = module_files(src)
     edges = {m: set() for m in files}
     for mod, path in files.items():

@@ -1,4 +1,4 @@
-//! The control language's grammar (`splicer_cli::command`): what `splicer ctl`,
+//! The control language's grammar (`splicer_commands::command`): what `splicer ctl`,
 //! `splicer shell` and the control socket parse, complete and explain, on arbitrary
 //! lines, and the control protocol's response lines. Applying the edits it accepts to a
 //! configuration is `control_edit`'s target.
@@ -14,8 +14,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use splicer_cli::command::{self, Names};
-use splicer_cli::Response;
+use splicer_commands::command::{self, Names};
+use splicer_commands::Response;
 use splicer_config::Config;
 use std::sync::OnceLock;
 

@@ -15,8 +15,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use splicer_cli::command;
-use splicer_cli::Command;
+use splicer_commands::command;
+use splicer_commands::Command;
 use splicer_config::{Config, FarmIds};
 use std::sync::OnceLock;
 

@@ -26,10 +26,10 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use splicer_dataplane::balance::Status;
-use splicer_dataplane::flow::FlowSettings;
-use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{NeighbourUpdate, Pipeline, Settings, WorkerCounters};
+use splicer_pipeline::balance::Status;
+use splicer_pipeline::flow::FlowSettings;
+use splicer_pipeline::presence::neighbour::NeighbourSettings;
+use splicer_pipeline::{NeighbourUpdate, Pipeline, Settings, WorkerCounters};
 use splicer_wire::{arp, ethernet, icmpv4, ipv4, tcp, EthernetAddress};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;

@@ -66,14 +66,14 @@ fn main() -> ExitCode {
             json,
             command,
         } => {
-            return if splicer_cli::client::ctl(&socket, &command, json) {
+            return if splicer_commands::client::ctl(&socket, &command, json) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             };
         }
         Command::Shell { socket } => {
-            return match splicer_cli::client::shell(&socket) {
+            return match splicer_commands::client::shell(&socket) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("splicer: error: {e}");

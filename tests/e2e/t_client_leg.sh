@@ -22,7 +22,7 @@ tb_setup
 
 prefix=$(tb_unique_prefix clientleg)
 cfg=$TB_DIR/clientleg.toml
-log=$TB_LOG_DIR/splicer-clientleg.log
+log=$TB_LOG_DIR/splicer-commandsentleg.log
 tb_write_config "$cfg" "$prefix" 1 'request_timeout = "2s"' 'max_request_head = "4KiB"'
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 

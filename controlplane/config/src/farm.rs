@@ -8,10 +8,10 @@
 //! numbers reals and virtuals in file order, DIPs after the virtuals.
 
 use crate::{Config, Mode, ServiceState};
-use splicer_dataplane::balance::{
+use splicer_pipeline::balance::{
     self, Farm, Predictor, RealId, RuleRoute, Status, Target, UrlId, VirtualPolicy,
 };
-use splicer_dataplane::Service;
+use splicer_pipeline::Service;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -375,7 +375,7 @@ impl Config {
 mod tests {
     use super::*;
     use crate::{fixtures, Dip, Real, Url, Virtual};
-    use splicer_dataplane::balance::Mode as FarmMode;
+    use splicer_pipeline::balance::Mode as FarmMode;
 
     /// Ports outside/inside, reals s1..s3, virtual www over all three.
     fn base() -> Config {

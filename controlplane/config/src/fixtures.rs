@@ -1,5 +1,5 @@
 //! Configuration text shared by the tests of the control-plane crates (splicer-config,
-//! splicer-cli and splicer-control), so that the set-up they start from (two ports,
+//! splicer-commands and splicer-control), so that the set-up they start from (two ports,
 //! the reals behind `inside`) is written once instead of pasted into each test module.
 //!
 //! Not part of the API (hidden from the documentation) and free to change with the

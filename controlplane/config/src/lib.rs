@@ -71,8 +71,8 @@ pub use farm::{FarmIds, FarmPlan};
 pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
-pub use splicer_dataplane::balance::Predictor;
 pub use splicer_http::Method;
+pub use splicer_pipeline::balance::Predictor;
 
 use serde::{Deserialize, Serialize, Serializer};
 use splicer_http::Matcher;

@@ -7,11 +7,11 @@
 //! fails at any step changes nothing. `save` writes the running configuration as TOML
 //! that loads to the same configuration.
 
-use splicer_cli::command::FlowQuery;
-use splicer_cli::report::FlowRow;
+use splicer_commands::command::FlowQuery;
+use splicer_commands::report::FlowRow;
 use splicer_config::{Config, Edit, FarmIds, FarmPlan};
-use splicer_dataplane::flow::FlowFilter;
-use splicer_dataplane::{PortSetup, Topology};
+use splicer_pipeline::flow::FlowFilter;
+use splicer_pipeline::{PortSetup, Topology};
 use splicer_worker::{ControlMsg, Inbox, CONTROL_QUEUE};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -15,12 +15,12 @@
 use crate::live::Live;
 use crate::startup::RunError;
 use crate::stats::{self, StatsBase, StatsSources};
-use splicer_cli::command::{self, Command, Show};
-use splicer_cli::protocol::MAX_REQUEST;
-use splicer_cli::report::{self, PortRow, StatsReport, WorkerRow};
-use splicer_cli::{metrics, LogLevel, Response};
+use splicer_commands::command::{self, Command, Show};
+use splicer_commands::protocol::MAX_REQUEST;
+use splicer_commands::report::{self, PortRow, StatsReport, WorkerRow};
+use splicer_commands::{metrics, LogLevel, Response};
 use splicer_config::Dataplane;
-use splicer_dataplane::Gauge;
+use splicer_pipeline::Gauge;
 use splicer_wire::EthernetAddress;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};

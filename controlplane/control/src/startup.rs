@@ -9,10 +9,10 @@ use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
 use splicer_config::{impair, Config, Dataplane, FarmIds};
-use splicer_dataplane::flow::FlowSettings;
-use splicer_dataplane::impair::ImpairSettings;
-use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{PortSetup, Settings, WorkerCounters};
+use splicer_pipeline::flow::FlowSettings;
+use splicer_pipeline::impair::ImpairSettings;
+use splicer_pipeline::presence::neighbour::NeighbourSettings;
+use splicer_pipeline::{PortSetup, Settings, WorkerCounters};
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
 use splicer_worker::{Inbox, Mesh, WorkerContext};
@@ -447,7 +447,7 @@ mod tests {
     use super::*;
 
     /// The data plane keeps its own copy of the configuration's flow defaults
-    /// (`FlowSettings::defaults`, for its tests: splicer-dataplane cannot depend on
+    /// (`FlowSettings::defaults`, for its tests: splicer-pipeline cannot depend on
     /// splicer-config); this pins the copy to the configuration's defaults, converted as
     /// at start-up.
     #[test]

@@ -4,12 +4,12 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_cli::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
+use splicer_commands::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
 use splicer_config::{Config, FarmIds};
-use splicer_dataplane::counters::{
+use splicer_pipeline::counters::{
     RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
 };
-use splicer_dataplane::{Gauge, WorkerCounters};
+use splicer_pipeline::{Gauge, WorkerCounters};
 use std::sync::Arc;
 
 /// What the statistics are read from.
@@ -257,7 +257,7 @@ pub(crate) fn log(report: &StatsReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use splicer_cli::report::PoolLevels;
+    use splicer_commands::report::PoolLevels;
     use splicer_config::fixtures::with_ports;
 
     #[test]
@@ -359,10 +359,10 @@ bind = ["s2"]
         for w in &workers {
             w.inc_virtual(www, VirtualCounter::Requests);
             w.inc_real(s2, RealCounter::Responses4xx);
-            w.inc_rule(api, splicer_dataplane::balance::Route::Rule(1));
+            w.inc_rule(api, splicer_pipeline::balance::Route::Rule(1));
         }
         workers[1].inc_virtual(dip, VirtualCounter::NoServer);
-        workers[0].inc_rule(www, splicer_dataplane::balance::Route::Bind);
+        workers[0].inc_rule(www, splicer_pipeline::balance::Route::Bind);
         let v = virtuals(&config, ids, &workers);
         let names: Vec<_> = v.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["www", "api", "198.19.0.11"]);
@@ -412,9 +412,9 @@ bind = ["s2"]
         let w = Arc::new(WorkerCounters::with_objects(2, 2, 3));
         let api = ids.virtual_index("api").unwrap();
         for n in [0, RULE_SLOTS - 1, RULE_SLOTS, RULE_SLOTS + 2] {
-            w.inc_rule(api, splicer_dataplane::balance::Route::Rule(n));
+            w.inc_rule(api, splicer_pipeline::balance::Route::Rule(n));
         }
-        w.inc_rule(api, splicer_dataplane::balance::Route::Bind);
+        w.inc_rule(api, splicer_pipeline::balance::Route::Bind);
         let hits = rules(&config, ids, &[w]);
         let api_rows: Vec<_> = hits.iter().filter(|h| h.virtual_name == "api").collect();
         assert_eq!(api_rows.len(), RULE_SLOTS + 2);

@@ -6,7 +6,7 @@
 //! would slow the very flood it reports); the control core reads the counters once a
 //! second.
 
-use splicer_dataplane::{Counter, WorkerCounters};
+use splicer_pipeline::{Counter, WorkerCounters};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,9 @@
 
 use crate::host::HostConfig;
 use crate::time;
-use splicer_dataplane::flow::FlowSettings;
-use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{PortSetup, Settings, Topology};
+use splicer_pipeline::flow::FlowSettings;
+use splicer_pipeline::presence::neighbour::NeighbourSettings;
+use splicer_pipeline::{PortSetup, Settings, Topology};
 use splicer_wire::EthernetAddress;
 use std::net::Ipv4Addr;
 

@@ -6,7 +6,7 @@
 //! random generator, so a run is reproducible from its seed. The device under test is
 //! anything that implements [`net::Middlebox`]: a plain [`middlebox::Bridge`] to test
 //! the harness itself, or [`middlebox::PipelineBox`], which runs one or more
-//! [`splicer_dataplane::Pipeline`]s the way the DPDK workers do.
+//! [`splicer_pipeline::Pipeline`]s the way the DPDK workers do.
 //!
 //! Time is simulated in [ticks](time): [`net::Network::step`] advances it by one tick,
 //! polls every host and moves every frame that is due. Nothing sleeps and nothing reads a

@@ -3,8 +3,8 @@
 use crate::net::Middlebox;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::{
+use splicer_pipeline::counters::Snapshot;
+use splicer_pipeline::{
     Counter, NeighbourUpdate, Pipeline, Settings, Sink, Topology, WorkerCounters,
 };
 use splicer_wire::{ethernet, ipv4};

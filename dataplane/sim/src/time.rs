@@ -9,7 +9,7 @@
 //! them (smoltcp's minimum retransmission timeout is 10 ms = 100 ticks), and long enough
 //! that seconds of protocol time cost tens of thousands of steps, not millions.
 //!
-//! [`NeighbourSettings`]: splicer_dataplane::presence::neighbour::NeighbourSettings
+//! [`NeighbourSettings`]: splicer_pipeline::presence::neighbour::NeighbourSettings
 
 use smoltcp::time::Instant;
 

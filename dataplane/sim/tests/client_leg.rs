@@ -3,8 +3,8 @@
 //! every valid request must come back as a complete `503` and every connection must end
 //! in order, leaving no flow state behind; a bad request gets its own status.
 
-use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::{Counter, Gauge, Service};
+use splicer_pipeline::counters::Snapshot;
+use splicer_pipeline::{Counter, Gauge, Service};
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;
 use splicer_sim::time::ticks_from_ms;

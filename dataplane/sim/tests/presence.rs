@@ -1,9 +1,9 @@
 //! Splicer's network presence with real peers: smoltcp hosts ping the VIP and the port
 //! addresses of the dataplane pipelines over lossy links, with one and two workers.
 
-use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{Counter, Settings};
+use splicer_pipeline::counters::Snapshot;
+use splicer_pipeline::presence::neighbour::NeighbourSettings;
+use splicer_pipeline::{Counter, Settings};
 use splicer_sim::lab::{self, INSIDE_ADDR, OUTSIDE_ADDR, VIP};
 use splicer_sim::middlebox::Spread;
 use splicer_sim::time::{pipeline_ms, ticks_from_ms};

@@ -4,10 +4,10 @@
 //! and from the server the rules chose, pooled server connections must carry requests
 //! of several client connections, and no connection state may remain at the end.
 
-use splicer_dataplane::balance::{Farm, Predictor, Real, RuleRoute, VirtualPolicy};
-use splicer_dataplane::counters::{RealCounter, Snapshot, VirtualCounter, BIND_SLOT};
-use splicer_dataplane::{Counter, Gauge, Service};
 use splicer_http::{Matcher, Rule};
+use splicer_pipeline::balance::{Farm, Predictor, Real, RuleRoute, VirtualPolicy};
+use splicer_pipeline::counters::{RealCounter, Snapshot, VirtualCounter, BIND_SLOT};
+use splicer_pipeline::{Counter, Gauge, Service};
 use splicer_sim::http::expected_body;
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;

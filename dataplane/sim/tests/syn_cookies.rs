@@ -2,10 +2,10 @@
 //! (`syn_cookie_threshold` 0, so no SYN leaves state behind) over lossy links with one
 //! and two workers, and its requests are spliced to the servers with bodies intact.
 
-use splicer_dataplane::balance::{Farm, Predictor, Real, VirtualPolicy};
-use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::flow::FlowSettings;
-use splicer_dataplane::{Counter, Service, Settings};
+use splicer_pipeline::balance::{Farm, Predictor, Real, VirtualPolicy};
+use splicer_pipeline::counters::Snapshot;
+use splicer_pipeline::flow::FlowSettings;
+use splicer_pipeline::{Counter, Service, Settings};
 use splicer_sim::http::expected_body;
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;

@@ -4,8 +4,8 @@
 
 use crossbeam::channel::Sender;
 use crossbeam::queue::ArrayQueue;
-use splicer_dataplane::flow::{FlowFilter, FlowInfo};
-use splicer_dataplane::Topology;
+use splicer_pipeline::flow::{FlowFilter, FlowInfo};
+use splicer_pipeline::Topology;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

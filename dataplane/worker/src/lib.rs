@@ -1,4 +1,4 @@
-//! The worker lcore: the thin DPDK glue around [`splicer_dataplane::Pipeline`].
+//! The worker lcore: the thin DPDK glue around [`splicer_pipeline::Pipeline`].
 //!
 //! Each worker polls its own RX queue on every port, feeds the packets through its
 //! pipeline, and sends what comes out in bursts on its own TX queue of each port. Packets
@@ -19,8 +19,8 @@ pub use pkt::Pkt;
 
 use dpdk_bindings::{eal, Mbuf, Mempool, Port};
 use sink::BurstSink;
-use splicer_dataplane::impair::{ImpairSettings, Impairment};
-use splicer_dataplane::{Pipeline, Settings, Topology, WorkerCounters};
+use splicer_pipeline::impair::{ImpairSettings, Impairment};
+use splicer_pipeline::{Pipeline, Settings, Topology, WorkerCounters};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use crossbeam::queue::ArrayQueue;
 use dpdk_bindings::ring::MbufRing;
-use splicer_dataplane::NeighbourUpdate;
+use splicer_pipeline::NeighbourUpdate;
 
 /// Per destination worker: an mbuf ring for packets of flows it owns that landed on
 /// another worker's queue, and a queue of neighbours the others learned.

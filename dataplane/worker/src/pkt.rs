@@ -1,7 +1,7 @@
 //! An mbuf as the packet logic sees it.
 
 use dpdk_bindings::Mbuf;
-use splicer_dataplane::PacketBuf;
+use splicer_pipeline::PacketBuf;
 
 /// A single-segment mbuf seen as a [`PacketBuf`]. Splicer configures no scatter RX, so
 /// every received frame fits one segment.

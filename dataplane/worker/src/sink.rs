@@ -3,7 +3,7 @@
 use crate::mesh::Mesh;
 use crate::pkt::Pkt;
 use dpdk_bindings::{Mbuf, Mempool, Port};
-use splicer_dataplane::{Counter, NeighbourUpdate, Sink, WorkerCounters};
+use splicer_pipeline::{Counter, NeighbourUpdate, Sink, WorkerCounters};
 
 /// Attempts at pushing a TX burst before the rest is dropped: a NIC queue that is full
 /// three times in a row is not draining, and waiting longer would stall every flow.

@@ -14,7 +14,7 @@ use crate::packet::{self, field, SegmentSpec, L3, L4};
 use crate::plan::{FlowPlan, WorkerEntry};
 use crate::verify::{Mismatch, VerifyError};
 use dpdk_bindings::Mbuf;
-use splicer_dataplane::rewrite::{self, headers, Translation};
+use splicer_pipeline::rewrite::{self, headers, Translation};
 use splicer_wire::tcp::{self, SeqNumber};
 use splicer_wire::{checksum, ethernet, ipv4, EthernetAddress};
 use std::net::Ipv4Addr;

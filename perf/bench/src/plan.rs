@@ -21,8 +21,8 @@
 //! The client port counts up and the local port counts down, so a worker that forgot to
 //! rewrite a port can never produce the expected one by accident.
 
-use splicer_dataplane::rewrite::seqmap::{self, Segment};
-use splicer_dataplane::rewrite::Translation;
+use splicer_pipeline::rewrite::seqmap::{self, Segment};
+use splicer_pipeline::rewrite::Translation;
 use splicer_wire::tcp::SeqNumber;
 use std::net::Ipv4Addr;
 
@@ -128,7 +128,7 @@ impl FlowPlan {
             ),
             dst: VIP,
             first_seq: SeqNumber(mix(id, 0x0c11_e417)),
-            ack: SeqNumber(self.splicer_client_isn(id).wrapping_add(1)),
+            ack: SeqNumber(self.splicer_commandsent_isn(id).wrapping_add(1)),
         }
     }
 
@@ -144,7 +144,7 @@ impl FlowPlan {
     }
 
     /// The ISN Splicer chose on the client leg (its SYN-ACK's sequence number).
-    fn splicer_client_isn(&self, id: u32) -> u32 {
+    fn splicer_commandsent_isn(&self, id: u32) -> u32 {
         mix(id, 0x5e1f_0001)
     }
 

@@ -22,7 +22,7 @@ use crate::splice::peers::{self, Mode, SpliceTraffic, ENDLESS};
 use crate::splice::{self, run as splice_run, state, FarmSpec};
 use crate::BenchError;
 use dpdk_bindings::eal;
-use splicer_dataplane::WorkerCounters;
+use splicer_pipeline::WorkerCounters;
 use splicer_wire::EthernetAddress;
 use std::io::Write;
 use std::sync::Arc;

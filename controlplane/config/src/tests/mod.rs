@@ -11,8 +11,8 @@ mod valid;
 mod validate;
 
 use super::*;
-use splicer_dataplane::balance::{self, Farm, Route, RuleRoute, VirtualPolicy};
 use splicer_http::Rule as HttpRule;
+use splicer_pipeline::balance::{self, Farm, Route, RuleRoute, VirtualPolicy};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 

@@ -9,7 +9,7 @@ use crate::keys::{
 };
 use crate::net::{not_a_host, unusable, valid_name, valid_real_name, NAME_MAX};
 use crate::{keys, ByteSize, Config, ConfigError, Dataplane, Method, Port, Real, Virtual};
-use splicer_dataplane::balance::RealId;
+use splicer_pipeline::balance::RealId;
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
 

@@ -14,7 +14,7 @@ use super::INSIDE_MAC;
 use crate::baseline::Fault;
 use crate::driver::Forwarder;
 use dpdk_bindings::{Mbuf, Mempool};
-use splicer_dataplane::{NeighbourUpdate, Pipeline, Settings, Sink, Topology, WorkerCounters};
+use splicer_pipeline::{NeighbourUpdate, Pipeline, Settings, Sink, Topology, WorkerCounters};
 use splicer_wire::{ipv4, tcp};
 use splicer_worker::Pkt;
 use std::sync::Arc;

@@ -8,8 +8,8 @@
 use super::peers::{Config, SpliceTraffic};
 use super::{settings, INSIDE_MAC};
 use crate::BenchError;
-use splicer_dataplane::counters::Snapshot;
-use splicer_dataplane::{NeighbourUpdate, Pipeline, Sink, WorkerCounters};
+use splicer_pipeline::counters::Snapshot;
+use splicer_pipeline::{NeighbourUpdate, Pipeline, Sink, WorkerCounters};
 use std::sync::Arc;
 
 /// Clock ticks per millisecond of the simulated clock (a tick is a microsecond).
@@ -181,7 +181,7 @@ mod tests {
         );
         let c = lb.counters();
         assert!(
-            c.get(splicer_dataplane::Counter::PoolReuses) > 0,
+            c.get(splicer_pipeline::Counter::PoolReuses) > 0,
             "{}",
             nonzero(&c)
         );
@@ -233,7 +233,7 @@ mod tests {
         lb.run_until(|t| t.finished(), 10_000).unwrap();
         let c = lb.counters();
         assert!(drops(&c).is_empty(), "{}", nonzero(&c));
-        assert!(c.get(splicer_dataplane::Counter::SplicedUp) >= 5_000);
-        assert!(c.get(splicer_dataplane::Counter::SplicedDown) >= 5_000);
+        assert!(c.get(splicer_pipeline::Counter::SplicedUp) >= 5_000);
+        assert!(c.get(splicer_pipeline::Counter::SplicedDown) >= 5_000);
     }
 }

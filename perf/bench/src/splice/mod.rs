@@ -1,7 +1,7 @@
 //! The scenarios that run the real splice engine: `established`, `lifecycle` and
 //! `keepalive`.
 //!
-//! The worker lcore runs [`splicer_dataplane::Pipeline`] on mbufs exactly as the DPDK
+//! The worker lcore runs [`splicer_pipeline::Pipeline`] on mbufs exactly as the DPDK
 //! worker does ([`engine::PipelineForwarder`]): every received frame goes through
 //! `Pipeline::receive`, `Pipeline::poll_timers` runs every millisecond, and what the
 //! pipeline transmits leaves in bursts. The generator on the main lcore plays the
@@ -29,11 +29,11 @@ pub mod run;
 pub mod state;
 
 use crate::plan;
-use splicer_dataplane::balance::{Farm, Predictor, Real, RealId, RuleRoute, VirtualPolicy};
-use splicer_dataplane::flow::FlowSettings;
-use splicer_dataplane::presence::neighbour::NeighbourSettings;
-use splicer_dataplane::{PortSetup, Service, Settings, Topology};
 use splicer_http::{Matcher, Rule};
+use splicer_pipeline::balance::{Farm, Predictor, Real, RealId, RuleRoute, VirtualPolicy};
+use splicer_pipeline::flow::FlowSettings;
+use splicer_pipeline::presence::neighbour::NeighbourSettings;
+use splicer_pipeline::{PortSetup, Service, Settings, Topology};
 use splicer_wire::EthernetAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
 

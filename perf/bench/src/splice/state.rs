@@ -11,7 +11,7 @@
 //! emptied, after the splice), its `VecDeque<Leg>` (room for exactly one leg: the
 //! engine reserves one before the first push) and the server connection's outgoing buffer (the request head it sent).
 
-use splicer_dataplane::flow::StateSizes;
+use splicer_pipeline::flow::StateSizes;
 
 /// The estimate, part by part, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,7 @@
 //! a Prometheus counter only goes down when the process restarts.
 
 use crate::report::{Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, StatsReport};
-use splicer_dataplane::counters::{Counter, Family as CounterFamily, RealCounter};
+use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter};
 use std::fmt::Write;
 
 /// The `Content-Type` of the exposition.
@@ -109,7 +109,7 @@ impl Exposition {
 /// A counter's metric: name, help, and the label that tells it apart in its family.
 type Mapping = (String, String, Option<(&'static str, String)>);
 
-/// Where a worker counter goes: the family it declares (`splicer_dataplane::counters`,
+/// Where a worker counter goes: the family it declares (`splicer_pipeline::counters`,
 /// `Counter::family`), or a metric of its own.
 fn worker_metric(counter: &str) -> Mapping {
     match Counter::from_name(counter).and_then(Counter::family) {
@@ -557,7 +557,7 @@ mod tests {
         let samples = check_exposition(&text);
         // Each counter: one sample per worker and port, on a `_total` family.
         let workers_ports = report.cells.len() * report.ports.len();
-        for c in splicer_dataplane::Counter::ALL {
+        for c in splicer_pipeline::Counter::ALL {
             let (metric, help, extra) = worker_metric(c.name());
             assert!(metric.ends_with("_total") && !metric.ends_with("_total_total"));
             assert!(!help.is_empty());
@@ -764,11 +764,11 @@ mod tests {
             .iter()
             .any(|(n, _, _)| n == "splicer_real_responses_2xx_total"));
         // Every per-object counter of the workers has a family with a help text.
-        for c in splicer_dataplane::counters::VirtualCounter::ALL {
+        for c in splicer_pipeline::counters::VirtualCounter::ALL {
             let (name, help, extra) = virtual_metric(c.name());
             assert!(name.ends_with("_total") && extra.is_none() && !help.contains("see"));
         }
-        for c in splicer_dataplane::counters::RealCounter::ALL {
+        for c in splicer_pipeline::counters::RealCounter::ALL {
             let (name, help, _) = real_metric(c.name());
             assert!(name.ends_with("_total") && !help.contains("see"), "{name}");
         }

@@ -169,7 +169,7 @@ fn since_subtracts_per_object_counters_by_name() {
 
 #[test]
 fn every_counter_has_a_section() {
-    for c in splicer_dataplane::Counter::ALL {
+    for c in splicer_pipeline::Counter::ALL {
         assert_ne!(Section::of(c.name()), Section::Other, "{}", c.name());
     }
     for (name, section) in [
@@ -227,7 +227,7 @@ fn stats_text_groups_the_counters() {
         );
     }
     let listed: usize = groups.iter().map(Vec::len).sum();
-    assert_eq!(listed, splicer_dataplane::Counter::ALL.len());
+    assert_eq!(listed, splicer_pipeline::Counter::ALL.len());
     assert!(text.starts_with("counter "), "{text}");
     assert_eq!(groups[0][..2], ["rx_packets", "tx_packets"]);
     assert_eq!(groups.last().unwrap()[0], "drop_truncated");

@@ -137,10 +137,10 @@ fn objects_since(now: &[ObjectCounters], baseline: &[ObjectCounters]) -> Vec<Obj
 /// What one worker's pool of one real holds, as the worker last published it. Levels,
 /// not counts: `clear stats` does not change them. The workers' own type, shown as
 /// they publish it (no copy of it here to keep in step).
-pub use splicer_dataplane::counters::PoolLevels;
+pub use splicer_pipeline::counters::PoolLevels;
 
 /// What the reports make of [`PoolLevels`]: its columns, the closing connections and
-/// sums. A trait because the type is the workers' (in splicer-dataplane).
+/// sums. A trait because the type is the workers' (in splicer-pipeline).
 pub trait PoolLevelsExt {
     /// The field names, in display order.
     const NAMES: [&'static str; 5];

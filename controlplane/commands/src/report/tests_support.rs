@@ -147,7 +147,7 @@ pub(crate) fn full() -> StatsReport {
     for (w, row) in r.cells.iter_mut().enumerate() {
         for (p, cell) in row.iter_mut().enumerate() {
             *cell = Counters(
-                splicer_dataplane::Counter::ALL
+                splicer_pipeline::Counter::ALL
                     .iter()
                     .map(|c| (c.name().to_string(), (w * 100 + p * 10 + 1) as u64))
                     .collect(),
