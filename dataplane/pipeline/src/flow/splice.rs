@@ -358,9 +358,13 @@ impl<P: PacketBuf> Pipeline<P> {
             if was_low && !c.window_low() {
                 c.tcp.last_activity = now;
             }
+            if !was_low && c.window_low() {
+                // A window closing below one segment is a stall: `send_timeout` may now
+                // come before the timer entry. Every other deadline a client segment
+                // touches only moves later, which the entry finds when it fires.
+                self.reschedule(h);
+            }
         }
-        // A stall (bytes outstanding, a closed window) brings the deadline forward.
-        self.reschedule(h);
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -638,6 +642,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let len = seg.payload.len();
         let mut keep = len;
+        let mut response_starts = false;
         if len > 0 || seg.fin() {
             if seg.seq > leg.down_next {
                 // Not forwarded (the response framer needs every byte in order): the
@@ -654,6 +659,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.send_server_flags(port, sh, 0, now, sink);
             }
             let already = (leg.down_next - seg.seq) as usize;
+            response_starts = already < len && leg.down_next == leg.down_from;
             if already < len {
                 let new = &pkt.data()[seg.payload.start + already..seg.payload.end];
                 if leg.response_end.is_some() {
@@ -719,6 +725,11 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         }
         self.forward(port, h, sh, Way::Down, pkt, now, sink);
+        if response_starts {
+            // Response bytes are outstanding from now on: the client's `send_timeout`
+            // applies, and may come before its timer entry.
+            self.reschedule(h);
+        }
     }
 
     /// Rewrites a segment for the other leg and sends it.

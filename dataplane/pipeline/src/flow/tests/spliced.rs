@@ -151,17 +151,24 @@ impl Bed {
             assert_eq!(dst, SERVER);
             self.to_server.push(s.clone());
             if s.flags & SYN != 0 {
-                self.local_port = sport;
-                self.server_rcv = s.seq.wrapping_add(1);
-                let ts = s.ts.map(|(v, _)| (77, v));
+                // The first connection is the one the tests follow; later ones (pool
+                // refills) are accepted and left alone.
+                let first = self.local_port == 0 || self.local_port == sport;
+                if first {
+                    self.local_port = sport;
+                    self.server_rcv = s.seq.wrapping_add(1);
+                }
                 let syn_ack = Seg {
                     seq: SERVER_ISN,
-                    ack: Some(self.server_rcv),
+                    ack: Some(s.seq.wrapping_add(1)),
                     flags: SYN,
-                    ts,
+                    ts: s.ts.map(|(v, _)| (77, v)),
                     payload: vec![],
                 };
-                self.server_sends(syn_ack);
+                let f = frame((SERVER, 80), (INSIDE, sport), &syn_ack);
+                self.deliver_from_server(f);
+            } else if sport != self.local_port {
+                continue;
             } else if !s.payload.is_empty() {
                 if std::mem::take(&mut self.lose_next) {
                     continue;
@@ -189,7 +196,12 @@ impl Bed {
     }
 
     fn server_sends(&mut self, s: Seg) {
-        let mut f = frame((SERVER, 80), (INSIDE, self.local_port), &s);
+        let f = frame((SERVER, 80), (INSIDE, self.local_port), &s);
+        self.deliver_from_server(f);
+    }
+
+    /// A frame from the server to Splicer's inside port.
+    fn deliver_from_server(&mut self, mut f: Vec<u8>) {
         f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]); // the inside port's MAC
         let mut out = Out::default();
         self.p.receive(1, f, self.now, &mut out);
@@ -346,4 +358,43 @@ fn a_stale_client_ack_reaches_the_server_as_the_latest() {
     let fwd = b.to_server.last().expect("forwarded");
     assert_eq!(fwd.payload, b"5\r\nhello\r\n");
     assert_eq!(fwd.ack, Some(SERVER_ISN + 1 + part.len() as u32));
+}
+
+/// A client that sends its request and then never acknowledges the response is given
+/// up `send_timeout` (30 s) after its last progress once the response has started, not
+/// only when it has been idle for `client_idle_timeout` (60 s): the response's first
+/// bytes bring its deadline forward, even when its timer entry was already pushed out
+/// to the idle deadline (here by the polls before the server answers).
+#[test]
+fn a_silent_reader_is_reset_after_send_timeout() {
+    let mut b = Bed::new();
+    let get = b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+    b.client_sends_head(get);
+    let poll = |b: &mut Bed, s: u64| {
+        b.now = MS + s * 1000 * MS;
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+        b.count(Counter::SendTimeouts)
+    };
+    // The server takes its time; the client's early timer entries fire meanwhile.
+    assert_eq!(poll(&mut b, 5), 0);
+    assert_eq!(poll(&mut b, 11), 0);
+    b.now = MS + 12_000 * MS;
+    let part = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789".to_vec();
+    b.server_sends(Seg {
+        seq: SERVER_ISN + 1,
+        ack: Some(b.server_rcv),
+        flags: PSH,
+        ts: Some((79, 0)),
+        payload: part,
+    });
+    assert!(b.to_client.last().is_some_and(|s| s.payload.len() > 40));
+    assert_eq!(poll(&mut b, 20), 0);
+    assert_eq!(
+        poll(&mut b, 31),
+        1,
+        "reset at send_timeout, not at the idle timeout"
+    );
+    assert!(b.to_client.last().is_some_and(|s| s.flags & RST != 0));
 }
