@@ -1,11 +1,11 @@
 //! The pipeline target's world: the appliance's topology and farm, the hosts the
 //! harness plays, the messages they send, the sink that collects what Splicer sends.
 
+use splicer_http::{Matcher, Rule};
 use splicer_pipeline::balance::{Mode, Predictor, Status, Url};
 use splicer_pipeline::{
     Farm, NeighbourUpdate, PortSetup, Real, RuleRoute, Service, Sink, Topology, VirtualPolicy,
 };
-use splicer_http::{Matcher, Rule};
 use splicer_wire::EthernetAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
