@@ -14,7 +14,7 @@
 use super::body_guard::FramingBytes;
 use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
-use super::tcp::{Endpoint, OUR_MSS, OUR_WSCALE};
+use super::tcp::{beyond, Endpoint, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -298,7 +298,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.send_flags(port, h, 0, now, sink);
         }
         if let Some(ack) = seg.ack {
-            if ack > conn.tcp.snd_nxt {
+            if beyond(ack, conn.tcp.snd_nxt) {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 return self.send_flags(port, h, 0, now, sink);
             }

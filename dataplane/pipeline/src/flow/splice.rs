@@ -41,7 +41,7 @@ use super::reshape::{as_probe, trim, trim_front};
 use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
-use super::tcp::ts_not_below;
+use super::tcp::{beyond, ts_not_below};
 use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -342,7 +342,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // Acknowledgement of response bytes: maybe the response is now delivered.
         let down_start = leg.down_start();
         if let Some(ack) = seg.ack {
-            if ack > c.tcp.snd_nxt {
+            if beyond(ack, c.tcp.snd_nxt) {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 self.send_flags(port, h, 0, now, sink);
                 return sink.discard(pkt);
@@ -622,7 +622,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // section 3.10.7.4); relayed, it would acknowledge to the client bytes it
             // never sent, and the client would drop the segment with its data.
             let sent = leg.relayed_end().max(s.tcp.snd_nxt) + usize::from(leg.client_fin.is_some());
-            if ack > sent {
+            if beyond(ack, sent) {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
                 sink.discard(pkt);
                 return self.send_server_flags(port, sh, 0, now, sink);

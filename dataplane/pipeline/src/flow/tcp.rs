@@ -111,7 +111,9 @@ impl Endpoint {
     /// stops when everything is acknowledged and restarts otherwise (RFC 6298 §5.2,
     /// §5.3); the count of unanswered retransmissions starts over.
     pub(super) fn take_ack(&mut self, ack: SeqNumber, now: u64) -> bool {
-        if ack <= self.snd_una || ack > self.snd_nxt {
+        // Positive comparisons only: two numbers 2^31 apart are unordered (RFC 1982),
+        // and such an ACK acknowledges nothing.
+        if !(ack > self.snd_una && ack <= self.snd_nxt) {
             return false;
         }
         self.snd_una = ack;
@@ -219,5 +221,39 @@ pub(super) fn ts_not_below(ts: u32, floor: u32) -> u32 {
         floor
     } else {
         ts
+    }
+}
+
+/// Whether `ack` acknowledges more than was sent up to `end`: it lies beyond it, or 2^31
+/// away, where sequence numbers are unordered (RFC 1982) and acknowledge nothing either.
+pub(super) fn beyond(ack: SeqNumber, end: SeqNumber) -> bool {
+    ack.partial_cmp(&end)
+        .is_none_or(|o| o == std::cmp::Ordering::Greater)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An acknowledgement 2^31 away from what was sent is unordered (RFC 1982): it
+    /// acknowledges nothing and moves nothing (the pipeline fuzz target found one that
+    /// slipped past a `>` test and moved `snd_una` half the sequence space ahead).
+    #[test]
+    fn an_ack_half_the_space_away_acknowledges_nothing() {
+        let mut e = Endpoint::new(SeqNumber(1000), SeqNumber(5), 0, 1);
+        e.snd_nxt = SeqNumber(1100);
+        let far = SeqNumber(1100u32.wrapping_add(1 << 31));
+        assert!(beyond(far, e.snd_nxt));
+        assert!(!e.take_ack(far, 0));
+        assert_eq!(e.snd_una, SeqNumber(1000));
+        assert!(beyond(SeqNumber(1101), e.snd_nxt));
+        assert!(!beyond(SeqNumber(1100), e.snd_nxt));
+        assert!(e.take_ack(SeqNumber(1050), 0));
+        assert_eq!(
+            (e.snd_una, e.retransmit_at.is_some()),
+            (SeqNumber(1050), true)
+        );
+        assert!(e.take_ack(SeqNumber(1100), 0));
+        assert_eq!((e.snd_una, e.retransmit_at), (SeqNumber(1100), None));
     }
 }
