@@ -712,8 +712,8 @@ impl FusedIterator for OptionIter<'_> {}
 /// possible: `MSS`, then `SACK-permitted + Timestamp` (or `NOP NOP Timestamp`, or
 /// `NOP NOP SACK-permitted`), then `NOP WindowScale`.
 ///
-/// [`TcpOptions::emit`] writes the same bytes for the same values (and SACK blocks
-/// besides); it is the form to use in new code.
+/// A shorthand for [`TcpOptions::emit`] without SACK blocks, which writes the bytes;
+/// new code builds a [`TcpOptions`].
 ///
 /// # Panics
 ///
@@ -725,33 +725,15 @@ pub fn emit_options(
     timestamp: Option<(u32, u32)>,
     window_scale: Option<u8>,
 ) -> usize {
-    let mut n = 0;
-    let mut put = |opt: TcpOption<'_>| n += opt.emit(&mut buf[n..]);
-    if let Some(mss) = mss {
-        put(TcpOption::MaxSegmentSize(mss));
+    // One layout, written by `TcpOptions::emit`.
+    TcpOptions {
+        mss,
+        sack_permitted,
+        timestamp,
+        window_scale,
+        ..TcpOptions::NONE
     }
-    match (sack_permitted, timestamp) {
-        (true, Some((tsval, tsecr))) => {
-            put(TcpOption::SackPermitted);
-            put(TcpOption::Timestamp { tsval, tsecr });
-        }
-        (false, Some((tsval, tsecr))) => {
-            put(TcpOption::NoOp);
-            put(TcpOption::NoOp);
-            put(TcpOption::Timestamp { tsval, tsecr });
-        }
-        (true, None) => {
-            put(TcpOption::NoOp);
-            put(TcpOption::NoOp);
-            put(TcpOption::SackPermitted);
-        }
-        (false, None) => {}
-    }
-    if let Some(shift) = window_scale {
-        put(TcpOption::NoOp);
-        put(TcpOption::WindowScale(shift));
-    }
-    n
+    .emit(buf)
 }
 
 #[cfg(test)]

@@ -143,6 +143,7 @@ impl Endpoint {
 
     /// Whether `tsval` is older than the peer's latest in-order timestamp: PAWS (RFC
     /// 7323 §5.3) takes such a segment for an old duplicate.
+    #[inline]
     pub(super) fn paws_rejects(&self, tsval: u32) -> bool {
         self.ts_recent
             .is_some_and(|recent| (tsval.wrapping_sub(recent) as i32) < 0)
@@ -159,21 +160,16 @@ impl Endpoint {
         tsval: u32,
         ms_now: u32,
     ) -> bool {
-        let Some(recent) = self.ts_recent else {
-            return true;
-        };
-        if (tsval.wrapping_sub(recent) as i32) < 0 {
+        if self.paws_rejects(tsval) {
             return false;
         }
-        if seq <= next {
-            self.ts_recent = Some(tsval);
-            self.ts_recent_at = ms_now;
-        }
+        self.note_timestamp(seq, next, tsval, ms_now);
         true
     }
 
     /// Keeps `tsval` as the peer's latest timestamp when timestamps are on and the
     /// segment starting at `seq` is not beyond `next` (RFC 7323 §4.3).
+    #[inline]
     pub(super) fn note_timestamp(
         &mut self,
         seq: SeqNumber,

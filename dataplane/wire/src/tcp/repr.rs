@@ -81,9 +81,9 @@ impl TcpOptions {
 
     /// Writes the options at the start of `buf` and returns [`TcpOptions::buffer_len`].
     ///
-    /// The layout is Linux's (`tcp_options_write`), byte for byte what
-    /// [`emit_options`](super::emit_options) writes for the same values, every
-    /// multi-byte field 4-byte aligned with as few NOPs as possible: `MSS`, then
+    /// The layout is Linux's (`tcp_options_write`), every multi-byte field 4-byte
+    /// aligned with as few NOPs as possible ([`emit_options`](super::emit_options) is a
+    /// shorthand for it): `MSS`, then
     /// `SACK-permitted Timestamp` (or `NOP NOP Timestamp`, or `NOP NOP
     /// SACK-permitted`), then `NOP WindowScale`, then `NOP NOP SACK`.
     ///

@@ -257,8 +257,9 @@ fn options_emit_is_byte_identical_to_emit_options() {
     }
 }
 
-/// How core's `OutSegment::write` builds a segment today: view setters over a zeroed
-/// header, options from `emit_options`, checksum filled.
+/// A segment built the other way, with the view's setters over a zeroed header, the
+/// options from `emit_options` and the checksum filled (how core built them before it
+/// used `TcpRepr`).
 fn emit_the_old_way(r: &TcpRepr, src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
     let o = &r.options;
     let mut opts = [0u8; EMIT_OPTIONS_MAX_LEN];
