@@ -554,6 +554,9 @@ http {
         root $dir/www;
         index index.html;
         add_header X-Server $name always;
+        # The request's own URI on every answer: a pipelining client can tell a
+        # response given to the wrong request (pipeclient.py).
+        add_header X-Uri \$request_uri always;
         # Any path that is no file answers the server's name (/img/x, /?c=7...).
         location / {
             try_files \$uri \$uri/ /index.html;

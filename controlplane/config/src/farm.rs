@@ -299,6 +299,8 @@ impl Config {
                 address: v.address,
                 virtual_index: index(slot, "virtuals"),
                 max_request_head: v.max_request_head.bytes() as usize,
+                max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+                max_held: Service::DEFAULT_MAX_HELD,
             });
             vips.push((*v.address.ip(), index(self.virtual_port_index(i), "ports")));
         }
@@ -329,6 +331,8 @@ impl Config {
                 address: SocketAddrV4::new(d.address, real.address.port()),
                 virtual_index: index(slot, "virtuals"),
                 max_request_head: crate::defaults::MAX_REQUEST_HEAD.bytes() as usize,
+                max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+                max_held: Service::DEFAULT_MAX_HELD,
             });
             let port = self
                 .ports

@@ -192,9 +192,17 @@ counters! {
     /// SACK blocks removed from forwarded segments (outside the splice, or the
     /// receiving leg has no SACK).
     SackBlocksDropped => "sack_blocks_dropped",
-    /// Client bytes of a next request that arrived before the current response ended;
-    /// not acknowledged, so the client sends them again later.
+    /// Client bytes not taken while a request waits or is spliced: more of a body
+    /// that waits for its server connection, or pipelined requests past the room of
+    /// the head buffer (`max_request_head`); not acknowledged, so the client sends
+    /// them again later.
     ClientDataDeferred => "client_data_deferred",
+    /// Client segments whose bytes of later requests (pipelining) Splicer took into
+    /// the head buffer while an earlier request was waiting or spliced.
+    ClientDataPipelined => "client_data_pipelined",
+    /// Requests read from the head buffer when the response before them ended: they
+    /// came before it did (pipelined, or in the same segment as the request before).
+    PipelinedRequests => "pipelined_requests",
     /// Client bytes past the server's receive window: neither framed nor forwarded
     /// (the server would drop them); the client sends them again when the window opens.
     ClientDataBeyondWindow => "client_data_beyond_window",

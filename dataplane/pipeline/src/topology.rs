@@ -52,8 +52,22 @@ pub struct Service {
     pub address: SocketAddrV4,
     /// Index of the `[[virtual]]` in the configuration.
     pub virtual_index: u16,
-    /// Largest request head buffered before answering 431.
+    /// Largest request head buffered before answering 431; also the room for the
+    /// requests a client pipelines behind the one in flight.
     pub max_request_head: usize,
+    /// Most requests of one client connection in flight on server connections at once
+    /// (pipelining); 1 sends each only after the response before it.
+    pub max_pipeline: u16,
+    /// Most payload bytes of later responses held per client connection while the
+    /// response before them is still being sent (pipelining).
+    pub max_held: usize,
+}
+
+impl Service {
+    /// `virtual.max_pipeline`'s default.
+    pub const DEFAULT_MAX_PIPELINE: u16 = 32;
+    /// `virtual.max_held`'s default: 64 KiB.
+    pub const DEFAULT_MAX_HELD: usize = 64 * 1024;
 }
 
 /// The appliance's addresses and routes.

@@ -18,6 +18,8 @@ fn network(workers: usize, seed: u64) -> Network<PipelineBox> {
         address: SocketAddrV4::new(VIP, 80),
         virtual_index: 0,
         max_request_head: 16 * 1024,
+        max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+        max_held: Service::DEFAULT_MAX_HELD,
     }]);
     let dut =
         PipelineBox::build(topology, lab::settings(workers), seed).with_spread(Spread::PerPacket);

@@ -77,6 +77,8 @@ fn bed_with(
             address: SocketAddrV4::new(VIP, 80),
             virtual_index: 0,
             max_request_head: 16 * 1024,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
         }])
         .with_farm(farm(pool, maxconns));
     let dut =

@@ -43,6 +43,8 @@ fn run(workers: usize, seed: u64) {
             address: SocketAddrV4::new(VIP, 80),
             virtual_index: 0,
             max_request_head: 16 * 1024,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
         }])
         .with_farm(farm);
     let template = lab::settings(workers);

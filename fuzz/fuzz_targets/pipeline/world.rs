@@ -158,11 +158,15 @@ pub(crate) fn topology(status: [Status; 2]) -> Topology {
             address: SocketAddrV4::new(VIP, 80),
             virtual_index: 0,
             max_request_head: 2048,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
         },
         Service {
             address: SocketAddrV4::new(VIP, 81),
             virtual_index: 1,
             max_request_head: 512,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
         },
     ])
     .with_farm(farm(status))

@@ -526,6 +526,8 @@ impl Section {
         match name {
             "rx_packets" | "tx_packets" => Section::Packets,
             "client_data_deferred"
+            | "client_data_pipelined"
+            | "pipelined_requests"
             | "client_data_beyond_window"
             | "client_data_held_framing"
             | "client_retransmit_mismatch"

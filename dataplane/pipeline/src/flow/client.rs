@@ -13,6 +13,7 @@
 
 use super::body_guard::FramingBytes;
 use super::key::{ClientKey, Handle};
+use super::leg::Leg;
 use super::segment::{Outgoing, Seg};
 use super::tcp::{beyond, Endpoint, OUR_MSS, OUR_WSCALE};
 use crate::balance::RealId;
@@ -20,7 +21,6 @@ use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
-use crate::rewrite::Timestamps;
 use crate::topology::Service;
 use splicer_http::{parse_head, BodyFramer, HeadStatus, Insertion, Refusal};
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
@@ -60,41 +60,6 @@ pub(super) struct Pending {
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
-}
-
-/// One request of a client connection spliced onto a server connection: the
-/// translation between the legs' sequence spaces and the state of both messages.
-/// Sequence numbers named `up_*` are in the client's space, `down_*` and `head_end`
-/// in the server's.
-#[derive(Clone, Copy)]
-pub(crate) struct Leg {
-    pub server: Handle,
-    /// First client byte after those Splicer sent itself.
-    pub up_from: SeqNumber,
-    /// Next in-order client byte.
-    pub up_next: SeqNumber,
-    /// Client seq + `up_delta` = server-leg seq.
-    pub up_delta: u32,
-    /// Server-leg seq after the request head Splicer sent.
-    pub head_end: SeqNumber,
-    /// First server byte of the response.
-    pub down_from: SeqNumber,
-    /// Next in-order server byte.
-    pub down_next: SeqNumber,
-    /// Server seq + `down_delta` = client-leg seq.
-    pub down_delta: u32,
-    pub body: BodyFramer,
-    pub ts_up: Timestamps,
-    pub ts_down: Timestamps,
-    /// The client wants the connection kept open after the response.
-    pub keep_alive: bool,
-    /// Server seq where the response ended, once it has.
-    pub response_end: Option<SeqNumber>,
-    /// Client seq of the client's FIN, once Splicer took it.
-    pub client_fin: Option<SeqNumber>,
-    /// The server sent something unframeable or past the response: never reuse.
-    pub spoiled: bool,
-    pub class_counted: bool,
 }
 
 /// One client connection.
@@ -159,10 +124,11 @@ impl ClientConn {
     /// byte that tells a head over the limit from one that is exactly at it.
     fn window(&self, syn: bool) -> u16 {
         let room = match self.state {
-            State::ReadingHead | State::SynReceived => {
-                (self.service.max_request_head + 1).saturating_sub(self.head.len())
+            // Waiting and spliced: the room for the next requests (pipelined).
+            State::ReadingHead | State::SynReceived | State::Waiting | State::Spliced => {
+                self.head_room()
             }
-            State::Waiting | State::Spliced | State::Responding => self.service.max_request_head,
+            State::Responding => self.service.max_request_head,
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
         // window that rounded down to zero before the head reached the limit would stall
@@ -342,19 +308,32 @@ impl<P: PacketBuf> Pipeline<P> {
                     let new = &payload[already..];
                     match conn.state {
                         State::ReadingHead => {
-                            // One byte past the limit is kept so the parser can tell
-                            // "too large" from "exactly full"; bytes past that are not
-                            // acknowledged.
-                            let room =
-                                (conn.service.max_request_head + 1).saturating_sub(conn.head.len());
-                            let n = new.len().min(room);
+                            // Bytes past the room are not acknowledged.
+                            let n = new.len().min(conn.head_room());
                             conn.head.extend_from_slice(&new[..n]);
                             conn.tcp.rcv_nxt += n;
                             taken = already + n;
                         }
-                        State::Waiting => {
-                            // More of the request while it waits for a server: it is
-                            // taken once the request is spliced.
+                        State::Waiting
+                            if conn.pending.as_ref().is_some_and(|p| p.body.is_complete()) =>
+                        {
+                            // The next requests (pipelined) while this one waits for a
+                            // server: buffered behind it, as in `pipelined`.
+                            let n = new.len().min(conn.head_room());
+                            conn.head.extend_from_slice(&new[..n]);
+                            conn.tcp.rcv_nxt += n;
+                            taken = already + n;
+                            if n < new.len() {
+                                self.counters.inc(port, Counter::ClientDataDeferred);
+                            }
+                            if n > 0 {
+                                self.counters.inc(port, Counter::ClientDataPipelined);
+                            }
+                        }
+                        State::Waiting | State::Spliced => {
+                            // More of the request body while it waits for a server: it
+                            // is taken once the request is spliced. (A spliced client's
+                            // segments go to the splice; never dropped here.)
                             self.counters.inc(port, Counter::ClientDataDeferred);
                             taken = already;
                         }

@@ -35,8 +35,9 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard;
-use super::client::{Leg, Pending, State};
+use super::client::{Pending, State};
 use super::key::Handle;
+use super::leg::Leg;
 use super::reshape::{as_probe, trim, trim_front};
 use super::segment::Seg;
 use super::server::SState;
@@ -117,6 +118,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.respond(port, h, 400, now, sink);
             }
         };
+        if c.tcp.fin_received && !body.is_complete() {
+            // The client closed before its body ended: the request can never complete.
+            self.counters.inc(port, Counter::ClientBodyTruncated);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::Refused);
+            return self.respond(port, h, 400, now, sink);
+        }
         let insertion = keep_alive_insertion(&head, &c.head);
         c.pending = Some(Pending {
             real,
@@ -220,10 +228,12 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);
+        // A FIN the client sent with (or after) its request is not a byte of it.
+        let fin = usize::from(c.tcp.fin_received);
         s.out_start = s.tcp.snd_nxt;
         s.tcp.snd_nxt += s.out.len();
         // Client bytes from here on map onto the server leg after the request Splicer sent.
-        let up_from = c.tcp.rcv_nxt - leftover;
+        let up_from = c.tcp.rcv_nxt - fin - leftover;
         let down_from = s.tcp.rcv_nxt;
         // Each peer's clock now, estimated from its latest TSval and how long ago it
         // came (an idle pooled connection's last TSval may be minutes old).
@@ -257,12 +267,12 @@ impl<P: PacketBuf> Pipeline<P> {
             ts_down,
             keep_alive: p.keep_alive,
             response_end: None,
-            client_fin: None,
+            client_fin: (fin == 1 && leftover == 0).then_some(up_from),
             spoiled: false,
             class_counted: false,
         };
-        // The leftover bytes are the next request: they wait in the buffer, and the
-        // client's later bytes wait at the client until this response is done.
+        // The leftover bytes are the next requests: they wait in the buffer with those
+        // the client pipelines after them (`pipelined`) until this response is done.
         // One leg at a time for now: room for exactly one, not the four a first
         // push_back would allocate (480 bytes per connection, most of a flow's heap).
         c.legs.reserve_exact(1);
@@ -302,8 +312,10 @@ impl<P: PacketBuf> Pipeline<P> {
             // that came with it), or the server's of the body so far, relayed: anything
             // from the start of the body on. A RST elsewhere in the window gets a
             // challenge ACK (a real peer answers it with a RST in that range), one
-            // outside it is dropped.
-            if seg.seq >= leg.up_from.min(c.tcp.rcv_nxt) && seg.seq <= leg.up_next {
+            // outside it is dropped. Past the request, the range runs to the end of
+            // what Splicer took itself (pipelined requests, a FIN).
+            let last = leg.up_next.max(c.tcp.rcv_nxt);
+            if seg.seq >= leg.up_from.min(c.tcp.rcv_nxt) && seg.seq <= last {
                 self.counters.inc(port, Counter::ClientResets);
                 self.close(h);
             } else if in_window(seg.seq, leg.up_next, c.tcp.peer_wscale) {
@@ -311,7 +323,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 // real peer's answering RST closes (an ACK of bytes the server has not
                 // confirmed would also tell the client never to resend them).
                 if self.challenge_allowed(port, now) {
-                    self.send_spliced_dup_ack(port, h, now, sink);
+                    self.send_spliced_ack(port, h, false, now, sink);
                 }
             } else {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -321,7 +333,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if seg.syn() {
             // RFC 5961 §4.2: a SYN on an established connection gets a challenge ACK.
             if self.challenge_allowed(port, now) {
-                self.send_spliced_dup_ack(port, h, now, sink);
+                self.send_spliced_ack(port, h, false, now, sink);
             }
             return sink.discard(pkt);
         }
@@ -336,7 +348,7 @@ impl<P: PacketBuf> Pipeline<P> {
             if !in_order && (!seg.payload.is_empty() || seg.fin()) {
                 self.counters.inc(port, Counter::DropTcpPaws);
                 sink.discard(pkt);
-                return self.send_spliced_dup_ack(port, h, now, sink);
+                return self.send_spliced_ack(port, h, false, now, sink);
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
@@ -372,11 +384,18 @@ impl<P: PacketBuf> Pipeline<P> {
             let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
             if c.tcp.snd_una >= end_client {
                 self.finish_leg(port, h, now, sink);
-                // The rest of the segment (the next request, a FIN) is the client
-                // leg's again.
+                // The rest of the segment (the next request, a FIN) goes to what the
+                // client connection does now: perhaps already the splice of a request
+                // it had pipelined.
                 let payload = &pkt.data()[seg.payload.clone()];
-                if self.flows.get_mut(h).is_some() && (!payload.is_empty() || seg.fin()) {
-                    self.client_segment(port, h, seg, payload, now, sink);
+                match self.flows.get_mut(h).map(|c| c.state) {
+                    Some(State::Spliced) => {
+                        return self.client_spliced(port, h, seg, pkt, now, sink);
+                    }
+                    Some(_) if !payload.is_empty() || seg.fin() => {
+                        self.client_segment(port, h, seg, payload, now, sink);
+                    }
+                    _ => {}
                 }
                 return sink.discard(pkt);
             }
@@ -386,14 +405,30 @@ impl<P: PacketBuf> Pipeline<P> {
         let mut fin = seg.fin();
         // Data that found the server's window closed: forwarded as a zero-window probe.
         let mut window_probe = false;
-        if len > 0 {
+        // Splicer owes the client an ACK of bytes it took itself (pipelined requests,
+        // the client's FIN), once the server has the whole request.
+        let mut ack_taken = false;
+        // Once the body is complete, later bytes are the next requests' (`pipelined`).
+        let body_done = leg.body.is_complete();
+        let mut pipelined_from = None;
+        if len > 0 && body_done && seg.seq >= leg.up_next {
+            let next = c.tcp.rcv_nxt.max(leg.up_next);
+            if seg.seq > next {
+                self.counters.inc(port, Counter::DropTcpOutOfOrder);
+                sink.discard(pkt);
+                return self.send_spliced_ack(port, h, false, now, sink);
+            }
+            let payload = &pkt.data()[seg.payload.clone()];
+            ack_taken = self.take_pipelined(port, h, seg.seq, payload);
+            keep = 0;
+        } else if len > 0 {
             if seg.seq > leg.up_next {
                 // Not forwarded (the framer must see every byte in order), so the
                 // server cannot tell the client of the hole: Splicer does, with the
                 // duplicate ACK the server would have sent.
                 self.counters.inc(port, Counter::DropTcpOutOfOrder);
                 sink.discard(pkt);
-                return self.send_spliced_dup_ack(port, h, now, sink);
+                return self.send_spliced_ack(port, h, false, now, sink);
             }
             let already = (leg.up_next - seg.seq) as usize;
             if seg.seq + len <= leg.up_from {
@@ -464,16 +499,19 @@ impl<P: PacketBuf> Pipeline<P> {
                     self.counters.inc(port, Counter::ClientDataHeldFraming);
                     fin = false;
                 } else if consumed < offered {
-                    // Bytes of the next request: not forwarded, not acknowledged; the
-                    // client sends them again once this response is done.
-                    self.counters.inc(port, Counter::ClientDataDeferred);
-                    fin = false;
+                    // The body ended: what follows is the next requests' (`pipelined`),
+                    // taken by Splicer, not forwarded.
+                    pipelined_from = Some(leg.up_next);
                 } else if offered < avail.len() {
                     self.counters.inc(port, Counter::ClientDataBeyondWindow);
                     fin = false;
                     window_probe = keep == 0;
                 }
             }
+        }
+        if let Some(from) = pipelined_from {
+            let rest = &pkt.data()[seg.payload.start + keep..seg.payload.end];
+            ack_taken = self.take_pipelined(port, h, from, rest);
         }
         let c = self.flows.get_mut(h).expect("checked above");
         let leg = c.legs.front_mut().expect("checked above");
@@ -486,18 +524,19 @@ impl<P: PacketBuf> Pipeline<P> {
             sink.discard(pkt);
             return self.splice_abort(port, h, 400, true, now, sink);
         }
-        if fin && seg.seq + keep == leg.up_next && leg.body.is_complete() {
-            // The client is done sending. Splicer takes the FIN itself; the client
-            // connection ends after the response.
-            if leg.client_fin.is_none() {
-                leg.client_fin = Some(leg.up_next);
+        let next = c.tcp.rcv_nxt.max(leg.up_next);
+        if fin && leg.body.is_complete() && (seg.seq + len == next || c.tcp.fin_received) {
+            // The client is done sending. Splicer takes the FIN itself (acknowledged
+            // once the server has the whole request); the client connection ends after
+            // the responses to what it sent before.
+            if !c.tcp.fin_received && seg.seq + len == next {
+                if c.head.is_empty() {
+                    leg.client_fin = Some(leg.up_next);
+                }
                 c.tcp.fin_received = true;
-                c.tcp.rcv_nxt = leg.up_next + 1;
-                self.send_flags(port, h, 0, now, sink);
+                c.tcp.rcv_nxt = next + 1;
             }
-            if keep == 0 {
-                return sink.discard(pkt);
-            }
+            ack_taken = true;
         }
         // Three fields, not a copy of the whole leg: this is the established path.
         let (server, up_from, up_next) = {
@@ -519,43 +558,23 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             return self.forward(port, h, server, Way::Up, pkt, now, sink);
         }
-        if keep == 0 && !ack_useful && !probe {
-            return sink.discard(pkt);
-        }
-        if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
-            self.counters.inc(port, Counter::DropBadTcpHeader);
-            return sink.discard(pkt);
-        }
         // Bytes before `up_from` are the request head, which Splicer sent (and
         // retransmits) itself, perhaps not as the client wrote it: the client's copy of
         // them never reaches the server.
         let head_overlap = usize::try_from(up_from - seg.seq).unwrap_or(0);
-        if keep > 0 && head_overlap > 0 && !trim_front(&mut pkt, head_overlap.min(keep)) {
+        if keep == 0 && !ack_useful && !probe {
+            sink.discard(pkt);
+        } else if ((keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()))
+            || (keep > 0 && head_overlap > 0 && !trim_front(&mut pkt, head_overlap.min(keep)))
+        {
             self.counters.inc(port, Counter::DropBadTcpHeader);
-            return sink.discard(pkt);
+            sink.discard(pkt);
+        } else {
+            self.forward(port, h, server, Way::Up, pkt, now, sink);
         }
-        self.forward(port, h, server, Way::Up, pkt, now, sink);
-    }
-
-    /// A duplicate ACK to a spliced client, as its server would send it: the client
-    /// bytes the server acknowledged last and the server's window, both in the client
-    /// leg's terms, no data (RFC 5681: three of them start a fast retransmit).
-    fn send_spliced_dup_ack<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
-        let ts_now = self.ts_now(now);
-        let Some(c) = self.flows.get_mut(h) else {
-            return;
-        };
-        let Some(leg) = c.legs.front().copied() else {
-            return;
-        };
-        let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
-            return;
-        };
-        let mut o = c.outgoing(c.tcp.snd_nxt, 0, ts_now);
-        o.tcp.ack = Some(leg.server_ack_to_client(s.tcp.snd_una));
-        let window = s.tcp.peer_window >> c.tcp.our_shift();
-        o.tcp.window = window.min(u32::from(u16::MAX)) as u16;
-        self.emit(port, &o, &[], now, sink);
+        if ack_taken {
+            self.send_spliced_ack(port, h, true, now, sink);
+        }
     }
 
     /// A duplicate ACK to the server of a splice, as its client would send it: the
@@ -768,6 +787,9 @@ impl<P: PacketBuf> Pipeline<P> {
         let down_start = leg.down_start();
         match way {
             Way::Up => {
+                // A client ACK that came with pipelined bytes (taken by Splicer, cut
+                // off here) goes on at the end of what the server was sent.
+                let seq = if seq > leg.up_next { leg.up_next } else { seq };
                 translation = Translation {
                     src: (s.key.vip, s.key.vip_port),
                     dst: (s.key.client, s.key.client_port),
@@ -785,17 +807,20 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             Way::Down => {
                 let mut out_ack = ack.map(|a| leg.server_ack_to_client(a.max(s.tcp.snd_una)));
-                if let (Some(a), Some(fin)) = (out_ack, leg.client_fin) {
-                    if a >= fin {
-                        out_ack = Some(fin + 1);
-                    }
+                let mut out_window = rewrite::rescale(window, s_peer_shift, c_shift);
+                // Once the server has the whole request, the ACK covers what Splicer
+                // took after it (pipelined requests, the client's FIN), and the window
+                // is the room left for them.
+                if let Some(raised) = out_ack.and_then(|a| leg.raised_ack(a, c.tcp.rcv_nxt)) {
+                    out_ack = Some(raised);
+                    out_window = c.head_room_field();
                 }
                 translation = Translation {
                     src: (c.key.vip, c.key.vip_port),
                     dst: (c.key.client, c.key.client_port),
                     seq: Some(SeqNumber(seq.0.wrapping_add(leg.down_delta))),
                     ack: out_ack,
-                    window: Some(rewrite::rescale(window, s_peer_shift, c_shift)),
+                    window: Some(out_window),
                 };
                 ts = leg.ts_down;
                 dst = c.key.client;
@@ -886,39 +911,6 @@ impl<P: PacketBuf> Pipeline<P> {
             None => return fallback,
         };
         self.topology.route(peer).map_or(fallback, |(p, _)| p)
-    }
-}
-
-impl Leg {
-    /// Where the response starts in the client's sequence space.
-    pub(super) fn down_start(&self) -> SeqNumber {
-        SeqNumber(self.down_from.0.wrapping_add(self.down_delta))
-    }
-
-    /// The end of what the server leg has been sent for this request (the head, then
-    /// the client's body bytes relayed), in the server leg's space.
-    pub(super) fn relayed_end(&self) -> SeqNumber {
-        SeqNumber(self.up_next.0.wrapping_add(self.up_delta))
-    }
-
-    /// A client's ACK of response bytes, in the server leg's space (an ACK of nothing
-    /// past the response's start acknowledges its start).
-    fn client_ack_to_server(&self, ack: SeqNumber) -> SeqNumber {
-        if ack <= self.down_start() {
-            self.down_from
-        } else {
-            SeqNumber(ack.0.wrapping_sub(self.down_delta))
-        }
-    }
-
-    /// A server's ACK of request bytes, in the client's space (an ACK of the head
-    /// Splicer sent itself acknowledges the start of the body).
-    fn server_ack_to_client(&self, ack: SeqNumber) -> SeqNumber {
-        if ack <= self.head_end {
-            self.up_from
-        } else {
-            SeqNumber(ack.0.wrapping_sub(self.up_delta))
-        }
     }
 }
 

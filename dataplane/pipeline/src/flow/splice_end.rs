@@ -4,8 +4,9 @@
 //! lost (the server resetting or closing before or during its response, the client
 //! going away while the server still answers).
 
-use super::client::{Leg, State};
+use super::client::State;
 use super::key::Handle;
+use super::leg::Leg;
 use super::server::SState;
 use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -117,12 +118,21 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        if leg.keep_alive && reusable && !client_fin {
+        // A client that closed after pipelining more requests gets their responses.
+        if leg.keep_alive && reusable && (!client_fin || !c.head.is_empty()) {
             c.state = State::ReadingHead;
             c.head_since = now;
             if !c.head.is_empty() {
-                // The next request arrived with the end of the last one.
+                // The next request came before this response ended (pipelined).
+                self.counters.inc(port, Counter::PipelinedRequests);
+                let room = c.head_room();
+                let max = c.service.max_request_head;
                 self.client_read_head(port, h, now, sink);
+                // Reading it made room: a client whose window had closed on the full
+                // buffer hears of it now, not at its next probe.
+                if room < max / 2 {
+                    self.send_window_update(port, h, now, sink);
+                }
             }
             self.reschedule(h);
         } else {
@@ -158,7 +168,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.splice_reset(port, h, now, sink);
         }
         let leg = c.legs.pop_front().expect("checked above");
-        c.tcp.rcv_nxt = leg.up_next;
+        // Not before what Splicer took after the request (pipelined) and acknowledged.
+        c.tcp.rcv_nxt = c.tcp.rcv_nxt.max(leg.up_next);
         c.state = State::ReadingHead;
         let cport = self.peer_port(h, port);
         self.counters.inc(cport, Counter::BadGateway);

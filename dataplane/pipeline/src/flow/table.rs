@@ -55,7 +55,7 @@ impl StateSizes {
         StateSizes {
             client_conn: size_of::<super::client::ClientConn>(),
             server_conn: size_of::<super::server::ServerConn>(),
-            leg: size_of::<super::client::Leg>(),
+            leg: size_of::<super::leg::Leg>(),
             slot: size_of::<Slot>(),
             index_entry: size_of::<(ClientKey, u32)>() + 1,
             timer_entry: size_of::<(u64, u32, u32)>(),

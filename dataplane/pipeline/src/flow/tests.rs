@@ -60,6 +60,8 @@ fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
         address: SocketAddrV4::new(VIP, 80),
         virtual_index: 0,
         max_request_head: HEAD_LIMIT,
+        max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+        max_held: Service::DEFAULT_MAX_HELD,
     }]));
     // No reals (nothing to splice to), the one virtual counted.
     let counters = Arc::new(WorkerCounters::with_objects(topology.ports().len(), 0, 1));

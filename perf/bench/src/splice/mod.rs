@@ -171,6 +171,8 @@ impl FarmSpec {
             address: SocketAddrV4::new(VIP.0, VIP.1),
             virtual_index: 0,
             max_request_head: MAX_REQUEST_HEAD,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
         }])
         .with_farm(self.farm())
     }

@@ -95,6 +95,8 @@ impl Bed {
                     address: SocketAddrV4::new(VIP, 80),
                     virtual_index: 0,
                     max_request_head: HEAD_LIMIT,
+                    max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+                    max_held: Service::DEFAULT_MAX_HELD,
                 }])
                 .with_farm(farm),
         );
@@ -397,4 +399,155 @@ fn a_silent_reader_is_reset_after_send_timeout() {
         "reset at send_timeout, not at the idle timeout"
     );
     assert!(b.to_client.last().is_some_and(|s| s.flags & RST != 0));
+}
+
+/// The server's response segment at response offset `off` (its own seq space).
+fn response(b: &Bed, off: u32, tsval: u32, bytes: &[u8]) -> Seg {
+    Seg {
+        seq: SERVER_ISN + 1 + off,
+        ack: Some(b.server_rcv),
+        flags: PSH,
+        ts: Some((tsval, 0)),
+        payload: bytes.to_vec(),
+    }
+}
+
+const GET_A: &[u8] = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+const GET_B: &[u8] = b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+const RSP_A: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\naaa";
+
+/// A request pipelined while the response before it is on its way is taken and
+/// acknowledged by Splicer at once (the client never sends it again), and reaches the
+/// server as soon as that response is complete and acknowledged.
+#[test]
+fn a_pipelined_request_is_acknowledged_and_sent_after_the_response() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    b.server_sends(response(&b, 0, 79, &RSP_A[..10]));
+    b.client_sends(data(next, iss + 1, 5003, GET_B));
+    assert_eq!(b.server_got, GET_A, "not sent before the response ends");
+    let ack = b.to_client.last().expect("an ACK").clone();
+    assert_eq!(
+        ack.ack,
+        Some(next + GET_B.len() as u32),
+        "{:?}",
+        b.to_client
+    );
+    assert!(ack.payload.is_empty());
+    assert_eq!(b.count(Counter::ClientDataPipelined), 1);
+    assert_eq!(b.count(Counter::ClientDataDeferred), 0);
+    // The rest of the response carries Splicer's ACK of the pipelined request too.
+    b.server_sends(response(&b, 10, 80, &RSP_A[10..]));
+    let rest = b.to_client.last().expect("relayed").clone();
+    assert_eq!(rest.payload, &RSP_A[10..]);
+    assert_eq!(rest.ack, Some(next + GET_B.len() as u32));
+    // The client acknowledges the whole response: /b goes to the server.
+    let end = rest.seq + rest.payload.len() as u32;
+    b.client_sends(Seg {
+        seq: next + GET_B.len() as u32,
+        ack: Some(end),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    assert_eq!(b.count(Counter::PipelinedRequests), 1);
+    assert_eq!(b.count(Counter::Splices), 2);
+}
+
+/// Bytes of the next request that come with the end of a body are taken, but not
+/// acknowledged before the server has the body: Splicer keeps no copy of body bytes,
+/// so an ACK of one the server never got would lose it for good.
+#[test]
+fn pipelined_bytes_after_a_body_wait_for_the_servers_ack_of_it() {
+    let mut b = Bed::new();
+    let post: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+    let iss = b.client_sends_head(post);
+    let body_seq = CLIENT_ISN + 1 + post.len() as u32;
+    let seg = [&b"hello"[..], GET_B].concat();
+    b.lose_next = true;
+    b.client_sends(data(body_seq, iss + 1, 5003, &seg));
+    assert_eq!(b.server_got, post, "the body was lost on the way");
+    assert!(
+        b.to_client
+            .iter()
+            .all(|s| s.ack.is_none_or(|a| a <= body_seq)),
+        "nothing past the body's start acknowledged: {:?}",
+        b.to_client
+    );
+    // The client sends the segment again: the body reaches the server, whose ACK of
+    // it reaches the client raised over the pipelined request.
+    b.client_sends(data(body_seq, iss + 1, 5004, &seg));
+    assert_eq!(b.server_got, [post, b"hello"].concat());
+    let end = body_seq + seg.len() as u32;
+    assert_eq!(b.to_client.last().and_then(|s| s.ack), Some(end));
+    // The response, acknowledged: /b follows on the same server connection.
+    b.server_sends(response(&b, 0, 79, RSP_A));
+    let at_client = b.to_client.last().expect("relayed").clone();
+    assert_eq!(at_client.payload, RSP_A);
+    b.client_sends(Seg {
+        seq: end,
+        ack: Some(at_client.seq + RSP_A.len() as u32),
+        ts: Some((5005, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.server_got, [post, b"hello", GET_B].concat());
+}
+
+/// A client that pipelines a request and closes gets both responses, then Splicer's
+/// FIN; its own FIN is acknowledged.
+#[test]
+fn a_client_fin_after_pipelined_requests_lets_their_responses_finish() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    let mut with_fin = data(next, iss + 1, 5003, GET_B);
+    with_fin.flags |= FIN;
+    b.client_sends(with_fin);
+    let fin_ack = next + GET_B.len() as u32 + 1;
+    assert_eq!(b.to_client.last().and_then(|s| s.ack), Some(fin_ack));
+    b.server_sends(response(&b, 0, 79, RSP_A));
+    let a = b.to_client.last().expect("relayed").clone();
+    assert_eq!(a.payload, RSP_A);
+    b.client_sends(Seg {
+        seq: fin_ack,
+        ack: Some(a.seq + RSP_A.len() as u32),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.server_got, [GET_A, GET_B].concat(), "/b sent after /a");
+    b.server_sends(response(&b, RSP_A.len() as u32, 80, RSP_A));
+    let second = b.to_client.last().expect("relayed").clone();
+    assert_eq!(second.payload, RSP_A);
+    assert_eq!(second.ack, Some(fin_ack));
+    b.client_sends(Seg {
+        seq: fin_ack,
+        ack: Some(second.seq + RSP_A.len() as u32),
+        ts: Some((5005, 0)),
+        ..Seg::default()
+    });
+    assert!(
+        b.to_client.last().is_some_and(|s| s.flags & FIN != 0),
+        "Splicer closes after the last response: {:?}",
+        b.to_client.last()
+    );
+}
+
+/// A client that pipelined a request and then resets (a closed socket with unread
+/// data) sends its RST after the pipelined bytes: it closes the connection, not a
+/// challenge ACK that its closed socket would answer with the same RST for ever.
+#[test]
+fn a_reset_after_pipelined_bytes_closes_the_connection() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    b.client_sends(data(next, iss + 1, 5003, GET_B));
+    let acks = b.count(Counter::ChallengeAcks);
+    b.client_sends(Seg {
+        seq: next + GET_B.len() as u32,
+        flags: RST,
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::ChallengeAcks), acks);
+    assert_eq!(b.count(Counter::ClientResets), 1);
 }

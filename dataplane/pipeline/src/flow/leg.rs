@@ -1,0 +1,85 @@
+//! One request of a client connection spliced onto a server connection (a "leg"): the
+//! translation between the two connections' sequence spaces and where each message
+//! stands. The splice (`splice`) rewrites segments with it; pipelining (`pipelined`)
+//! raises the server's acknowledgements over what Splicer took itself.
+
+use super::key::Handle;
+use crate::rewrite::Timestamps;
+use splicer_http::BodyFramer;
+use splicer_wire::tcp::SeqNumber;
+
+/// One request of a client connection spliced onto a server connection: the
+/// translation between the legs' sequence spaces and the state of both messages.
+/// Sequence numbers named `up_*` are in the client's space, `down_*` and `head_end`
+/// in the server's.
+#[derive(Clone, Copy)]
+pub(crate) struct Leg {
+    pub server: Handle,
+    /// First client byte after those Splicer sent itself.
+    pub up_from: SeqNumber,
+    /// Next in-order client byte.
+    pub up_next: SeqNumber,
+    /// Client seq + `up_delta` = server-leg seq.
+    pub up_delta: u32,
+    /// Server-leg seq after the request head Splicer sent.
+    pub head_end: SeqNumber,
+    /// First server byte of the response.
+    pub down_from: SeqNumber,
+    /// Next in-order server byte.
+    pub down_next: SeqNumber,
+    /// Server seq + `down_delta` = client-leg seq.
+    pub down_delta: u32,
+    pub body: BodyFramer,
+    pub ts_up: Timestamps,
+    pub ts_down: Timestamps,
+    /// The client wants the connection kept open after the response.
+    pub keep_alive: bool,
+    /// Server seq where the response ended, once it has.
+    pub response_end: Option<SeqNumber>,
+    /// Client seq of the client's FIN, once Splicer took it.
+    pub client_fin: Option<SeqNumber>,
+    /// The server sent something unframeable or past the response: never reuse.
+    pub spoiled: bool,
+    pub class_counted: bool,
+}
+
+impl Leg {
+    /// Where the response starts in the client's sequence space.
+    pub(super) fn down_start(&self) -> SeqNumber {
+        SeqNumber(self.down_from.0.wrapping_add(self.down_delta))
+    }
+
+    /// The end of what the server leg has been sent for this request (the head, then
+    /// the client's body bytes relayed), in the server leg's space.
+    pub(super) fn relayed_end(&self) -> SeqNumber {
+        SeqNumber(self.up_next.0.wrapping_add(self.up_delta))
+    }
+
+    /// A client's ACK of response bytes, in the server leg's space (an ACK of nothing
+    /// past the response's start acknowledges its start).
+    pub(super) fn client_ack_to_server(&self, ack: SeqNumber) -> SeqNumber {
+        if ack <= self.down_start() {
+            self.down_from
+        } else {
+            SeqNumber(ack.0.wrapping_sub(self.down_delta))
+        }
+    }
+
+    /// A server's ACK of request bytes, in the client's space (an ACK of the head
+    /// Splicer sent itself acknowledges the start of the body).
+    pub(super) fn server_ack_to_client(&self, ack: SeqNumber) -> SeqNumber {
+        if ack <= self.head_end {
+            self.up_from
+        } else {
+            SeqNumber(ack.0.wrapping_sub(self.up_delta))
+        }
+    }
+
+    /// The client-leg ACK for a server ACK already translated to `acked` (client space):
+    /// once the server has every byte of the request, Splicer's own acknowledgement of
+    /// what it took after the request (pipelined bytes, the client's FIN), `rcv_nxt`.
+    /// None when the server's ACK stands as it is.
+    pub(super) fn raised_ack(&self, acked: SeqNumber, rcv_nxt: SeqNumber) -> Option<SeqNumber> {
+        (self.body.is_complete() && acked >= self.up_next && rcv_nxt > acked).then_some(rcv_nxt)
+    }
+}

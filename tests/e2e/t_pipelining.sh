@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# t_pipelining — HTTP/1.1 pipelining clients through Splicer (rules as t_splice_rules:
+# "/img/" → s2, Host api.test → s3, the rest round robin):
+#  * pipeclient.py writes 100 requests in ONE send(), then 100 more 5 ms apart, on one
+#    connection, alternating paths of different servers (GET, HEAD, 304, 1 byte, 100 KiB,
+#    and every 50th a 2 s /slow/ download): every response arrives, in order, for its own
+#    request (the X-Uri header), from the server the rules demand, byte for byte;
+#  * a small request written in the same send() as a 20 MiB download, and 5 ms after it,
+#    is answered right after the download (not seconds later);
+#  * h2load --h1 -m 16 -c 10: no failed, errored or timed-out request, and a rate not
+#    below 0.8 x that of -m 1 in the same run; wrk with a pipeline of 8 requests: no
+#    socket error, no non-2xx/3xx;
+#  * pipelined_requests and client_data_pipelined move; no client connection is left.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+for c in h2load wrk; do
+    command -v "$c" >/dev/null || tb_die "missing command '$c' (run scripts/install-deps.sh)"
+done
+
+tb_setup
+
+prefix=$(tb_unique_prefix pipelining)
+cfg=$TB_DIR/pipelining.toml
+log=$TB_LOG_DIR/splicer-pipelining.log
+tb_write_splice_config "$cfg" "$prefix" 1 "" "" '[[virtual.rule]]
+path_prefix = "/img/"
+bind = ["s2"]
+
+[[virtual.rule]]
+host = "api.test"
+bind = ["s3"]'
+tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
+
+cns=$TB_NS_CLIENT
+vip=$TB_VIP
+
+# 1. 100 requests in one send, 100 trickled, checked in order and byte for byte.
+out=$(tb_in "$cns" timeout 120 python3 "$TB_REPO/tests/e2e/pipeclient.py" "$vip" 80 \
+    --burst 100 --trickle 100 --gap 0.005 --slow-every 50 2>&1)
+tb_log "pipeclient: $out"
+tb_check "200 pipelined requests answered in order, byte for byte ($out)" \
+    test "$(tb_raw_field "$out" ok)" = 200
+for s in s1 s2 s3; do
+    tb_check "... $s answered some of them" grep -q "$s:" <<<"$(tb_raw_field "$out" servers)"
+done
+out=$(tb_in "$cns" timeout 60 python3 "$TB_REPO/tests/e2e/pipeclient.py" "$vip" 80 \
+    --burst 300 --trickle 0 2>&1)
+tb_log "pipeclient, 300 in one send (more than the head buffer holds): $out"
+tb_check "300 requests in one send all answered ($out)" test "$(tb_raw_field "$out" ok)" = 300
+
+# 2. A small request behind a 20 MiB response: in the same send, and 5 ms later.
+big='GET /files/20m HTTP/1.1\r\nHost: www\r\n\r\n'
+small='GET /files/1b HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n'
+alone='GET /files/20m HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n'
+timed() { # timed PIECE... : "SECONDS LINE" for one raw connection
+    local t0 t1 line
+    t0=$(date +%s.%N)
+    line=$(tb_raw_http "$cns" "$vip" 80 30 "$@")
+    t1=$(date +%s.%N)
+    printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "$line"
+}
+r_alone=$(timed "$alone")
+r_same=$(timed "$big$small")
+r_later=$(timed "$big" +0.005 "$small")
+tb_log "20 MiB alone: $r_alone; + 1 byte in the same send: $r_same; 5 ms later: $r_later"
+want=$((20971520 + 1))
+for r in "$r_same" "$r_later"; do
+    tb_check "both answered, then Splicer closed ($r)" \
+        test "$(tb_raw_field "$r" statuses)/$(tb_raw_field "$r" end)" = "200,200/eof"
+    tb_check_cmp "... with both bodies ($r)" "$(tb_raw_field "$r" bytes)" -gt "$want"
+    tb_check "... within 2 s of the download alone ($r vs ${r_alone%% *})" \
+        awk -v a="${r_alone%% *}" -v b="${r%% *}" 'BEGIN { exit !(b <= a + 2) }'
+done
+
+# 3. Load with pipelining clients.
+h2() { # h2 DEPTH : h2load's summary lines
+    tb_in "$cns" timeout 120 h2load --h1 -m "$1" -c 10 -n 20000 "http://$vip/" 2>&1 |
+        grep -E '^(finished in|requests:|status codes:)'
+}
+m1=$(h2 1)
+m16=$(h2 16)
+tb_log "h2load -m 1: $(tr '\n' ' ' <<<"$m1")"
+tb_log "h2load -m 16: $(tr '\n' ' ' <<<"$m16")"
+rate() { sed -nE 's/.* ([0-9.]+) req\/s.*/\1/p' <<<"$1" | head -1; }
+for m in "$m1" "$m16"; do
+    tb_check "h2load: 20000 succeeded, none failed ($(grep requests: <<<"$m"))" \
+        grep -q 'requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored, 0 timeout' <<<"$m"
+done
+tb_check "h2load -m 16 rate >= 0.8 x the -m 1 rate ($(rate "$m16") vs $(rate "$m1") req/s)" \
+    awk -v a="$(rate "$m1")" -v b="$(rate "$m16")" 'BEGIN { exit !(b >= 0.8 * a) }'
+
+lua=$TB_DIR/pipeline.lua
+cat >"$lua" <<'EOF'
+-- wrk: 8 requests per write, alternating servers
+init = function(args)
+    local r = {}
+    for i = 1, 8 do
+        if i % 2 == 0 then
+            r[i] = wrk.format("GET", "/img/" .. i)
+        else
+            r[i] = wrk.format("GET", "/files/1b")
+        end
+    end
+    req = table.concat(r)
+end
+request = function()
+    return req
+end
+EOF
+w=$(tb_in "$cns" timeout 60 wrk -t 1 -c 10 -d 5s --timeout 5s -s "$lua" "http://$vip/" 2>&1)
+tb_log "wrk, pipeline of 8: $(grep -E 'Requests/sec|requests in|Socket errors|Non-2xx' <<<"$w" | tr '\n' ' ')"
+# shellcheck disable=SC2317 # called by tb_check
+absent() { ! grep -q "$1" <<<"$2"; } # absent PATTERN TEXT
+tb_check "wrk pipeline: no socket error" absent "Socket errors" "$w"
+tb_check "wrk pipeline: no non-2xx/3xx" absent "Non-2xx" "$w"
+tb_check_cmp "wrk pipeline: requests done" "$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' <<<"$w")" -gt 1000
+
+# 4. Counters; nothing left over.
+tb_check_cmp "pipelined_requests moved" "$(tb_fresh_stat "$log" pipelined_requests)" -gt 200
+tb_check_cmp "client_data_pipelined moved" "$(stat_of "$log" client_data_pipelined)" -gt 0
+sleep 2
+flows=$(tb_ctl show flows)
+tb_check_cmp "no client connection left (show flows: $(tail -n +2 <<<"$flows" | head -5))" \
+    "$(tail -n +2 <<<"$flows" | grep -c .)" -eq 0
+tb_log "counters: $(grep 'stats total' "$log" | tail -1 | tr ' ' '\n' |
+    grep -E '^(pipelined_requests|client_data_pipelined|client_data_deferred|drop_tcp_out_of_order|tcp_retransmits)=' | tr '\n' ' ')"
+
+tb_stop_splicer
+tb_finish
