@@ -415,6 +415,9 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
         send_timeout: ticks(dp.send_timeout),
         send_min_rate: u64::from(dp.send_min_rate),
         ticks_per_ms: (tsc_hz / 1000).max(1),
+        // A quarter of each worker's share of the mempool, in full-sized segments:
+        // held responses of pipelined requests never starve the NIC of buffers.
+        max_held_total: (dp.mempool_size as usize / (4 * usize::from(dp.workers.max(1)))) * 1448,
     }
 }
 

@@ -203,6 +203,25 @@ counters! {
     /// Requests read from the head buffer when the response before them ended: they
     /// came before it did (pipelined, or in the same segment as the request before).
     PipelinedRequests => "pipelined_requests",
+    /// Requests sent to a server while earlier requests of the same client connection
+    /// were still in flight (pipelining: routed at once onto an idle pooled connection).
+    PipelinedDispatched => "pipelined_dispatched",
+    /// Pipelined requests that could not go out at once (a redirect, a refusal, or no
+    /// idle connection to the real they are routed to): they wait in the head buffer
+    /// for their turn. Counted each time one is tried.
+    PipelinedWaits => "pipelined_waits",
+    /// Pipelined requests whose response became the one sent to the client.
+    PipelinedPromoted => "pipelined_promoted",
+    /// Server segments of a pipelined request's response held until its turn.
+    HeldSegments => "held_segments",
+    /// Held segments sent on when their response's turn came.
+    HeldReleased => "held_released",
+    /// Server segments of a held response that repeat bytes already held: dropped.
+    HeldDuplicates => "held_duplicates",
+    /// Server segments of a pipelined request's response not held because the client
+    /// connection's held bytes would pass `max_held`: dropped, unacknowledged (the
+    /// server sends them again).
+    HeldLimit => "held_limit",
     /// Client bytes past the server's receive window: neither framed nor forwarded
     /// (the server would drop them); the client sends them again when the window opens.
     ClientDataBeyondWindow => "client_data_beyond_window",

@@ -2,7 +2,7 @@
 
 use crate::balance::{Choices, RealId};
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
-use crate::flow::{FlowSettings, FlowTable, Keys, Leg, PoolStats, Pools, Timers};
+use crate::flow::{FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
@@ -10,6 +10,7 @@ use crate::presence::neighbour::{Expired, NeighbourSettings, NeighbourTable, Nei
 use crate::topology::Topology;
 use splicer_wire::ipv4::protocol;
 use splicer_wire::EthernetAddress;
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -53,6 +54,11 @@ pub struct Pipeline<P> {
     pub(crate) balance: Choices,
     /// Legs whose client went away, for their server connections to drain.
     pub(crate) pending_drains: Vec<Leg>,
+    /// Responses of pipelined requests held until their turn, by server connection.
+    pub(crate) held: HashMap<Handle, Held<P>>,
+    /// The windows granted to the servers of pipelined requests in flight, in bytes: at
+    /// most `FlowSettings::max_held_total`.
+    pub(crate) held_granted: usize,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -75,6 +81,8 @@ impl<P: PacketBuf> Pipeline<P> {
             pools: Pools::new(topology.farm().reals.len()),
             balance: Choices::default(),
             pending_drains: Vec::new(),
+            held: HashMap::new(),
+            held_granted: 0,
             settings,
             topology,
             counters,
@@ -112,6 +120,8 @@ impl<P: PacketBuf> Pipeline<P> {
     pub fn shutdown<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         self.reset_all(now, sink);
         self.pending_drains.clear();
+        self.held.clear();
+        self.held_granted = 0;
         self.counters
             .set_gauge(Gauge::Flows, self.flows.len() as u64);
     }

@@ -511,8 +511,14 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             self.flows.give_buffer(conn.head);
             self.flows.give_buffer(conn.response);
-            if let Some(leg) = conn.legs.front() {
-                self.pending_drains.push(*leg);
+            // Every leg's server connection drains (pipelined ones too); what was held
+            // of their responses is dropped.
+            for leg in conn.legs {
+                self.held_granted -= leg.held_window as usize;
+                self.held.remove(&leg.server);
+                if leg.failed.is_none() {
+                    self.pending_drains.push(leg);
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ pub struct ClientKey {
 
 /// A slot handle that stays valid only while its connection lives: timers refer to
 /// connections by handle, and a reused slot has a new generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Handle {
     pub slot: u32,
     pub generation: u32,

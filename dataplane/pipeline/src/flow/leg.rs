@@ -40,6 +40,12 @@ pub(crate) struct Leg {
     pub client_fin: Option<SeqNumber>,
     /// The server sent something unframeable or past the response: never reuse.
     pub spoiled: bool,
+    /// The server connection of a request pipelined behind others failed before its
+    /// response could be sent: the status its client gets when its turn comes.
+    pub failed: Option<u16>,
+    /// Bytes of its response Splicer may hold while the request waits behind others
+    /// (the window its server is offered); 0 once its response goes to the client.
+    pub held_window: u32,
     pub class_counted: bool,
 }
 

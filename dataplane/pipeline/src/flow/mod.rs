@@ -14,6 +14,7 @@
 mod answer;
 mod body_guard;
 mod client;
+mod clocks;
 mod deadlines;
 mod dispatch;
 mod handshake;
@@ -34,12 +35,18 @@ mod timers;
 
 pub(crate) use handshake::Keys;
 pub use key::ClientKey;
+pub(crate) use key::Handle;
 pub(crate) use leg::Leg;
 pub use listing::{FlowFilter, FlowInfo};
+pub(crate) use pipelined::Held;
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
 pub use table::{FlowTable, StateSizes};
 pub(crate) use timers::Timers;
+
+/// `FlowSettings::max_held_total` when nothing says otherwise: a quarter of the default
+/// mempool (16,383 buffers) of full-sized segments.
+pub const MAX_HELD_TOTAL_DEFAULT: usize = 4095 * 1448;
 
 /// Bounds and timers of the client leg, in the pipeline's clock ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +91,10 @@ pub struct FlowSettings {
     /// Clock ticks per millisecond: the unit of TCP timestamps and of the
     /// retransmission timer.
     pub ticks_per_ms: u64,
+    /// Most bytes of responses to pipelined requests one worker holds at once (the sum
+    /// of the windows their servers are offered): held segments occupy buffers of the
+    /// mempool the NIC receives into.
+    pub max_held_total: usize,
 }
 
 impl FlowSettings {
@@ -105,6 +116,7 @@ impl FlowSettings {
             send_timeout: 30_000 * ticks_per_ms,
             send_min_rate: 1024,
             ticks_per_ms,
+            max_held_total: MAX_HELD_TOTAL_DEFAULT,
         }
     }
 }

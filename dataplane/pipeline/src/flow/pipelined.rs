@@ -9,18 +9,49 @@
 //! at once. Past the buffer's room the client's window closes (the window Splicer
 //! advertises is the room left) and TCP flow control holds the client.
 //!
+//! Requests that are safe to repeat and carry no body (GET, HEAD, OPTIONS, TRACE: RFC
+//! 9110 §9.2.1; RFC 9112 §9.3.2 lets a client pipeline only such requests, and a server
+//! may process them in parallel) are not left waiting in the buffer: each is routed at
+//! once and sent on an idle pooled connection of the real it is routed to, so several
+//! servers work on one client's requests at the same time, up to `max_pipeline` in
+//! flight (the splicer directory of US 7,092,399: the client connection's legs, oldest
+//! first). Only the oldest leg's response goes to the client. A later server's response
+//! is held: its segments are kept in order, unacknowledged (the server keeps its copy
+//! and resends what is lost), up to `max_held` bytes per client connection; when the
+//! response before it has been sent and acknowledged, the leg becomes the oldest, its
+//! response is placed in the client's sequence space right after the one before, and the
+//! held segments go out through the splice as if they had just arrived. A request with a
+//! body, one routed elsewhere than a real with an idle connection (a redirect, a refusal,
+//! a real whose connections are all busy), and any request behind it wait in the buffer
+//! for their turn.
+//!
 //! Acknowledging them is only safe once the server has acknowledged every byte of the
 //! spliced request: Splicer keeps no copy of body bytes it relayed, so an ACK that
 //! covered a body byte lost on the way to the server would tell the client never to
 //! send it again. Until then the client hears the server's ACK (translated), and the
 //! server's ACK of the request's end is raised on its way to cover the buffered bytes.
 
-use super::client::{ClientConn, State};
+use super::client::{ClientConn, Pending, State};
+use super::clocks::leg_timestamps;
 use super::key::Handle;
-use crate::counters::Counter;
+use super::segment::Seg;
+use crate::balance::{Decision, Route};
+use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
+use splicer_http::{keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method};
 use splicer_wire::tcp::SeqNumber;
+use std::collections::VecDeque;
+
+/// The response segments of a pipelined request, held until the responses before it
+/// have been sent: in order from the response's start, each with the port it came on.
+pub(crate) struct Held<P> {
+    /// The server seq after the last held byte (and FIN).
+    next: SeqNumber,
+    /// Payload bytes held.
+    bytes: usize,
+    segments: VecDeque<(u16, Seg, P)>,
+}
 
 impl ClientConn {
     /// Room left in the head buffer for the next requests, in bytes (one byte past the
@@ -133,6 +164,246 @@ impl<P: PacketBuf> Pipeline<P> {
             Some(State::Spliced) => self.send_spliced_ack(port, h, true, now, sink),
             Some(State::Waiting | State::ReadingHead) => self.send_flags(port, h, 0, now, sink),
             _ => {}
+        }
+    }
+
+    /// Routes the complete request heads at the front of client `h`'s buffer that may go
+    /// out before the responses ahead of them (see the module's notes), each onto an idle
+    /// pooled connection, until one may not.
+    pub(super) fn dispatch_pipelined<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        loop {
+            let Some(c) = self.flows.get_mut(h) else {
+                return;
+            };
+            let Some(tail) = c.legs.back() else {
+                return;
+            };
+            if c.state != State::Spliced
+                || c.head.is_empty()
+                || !tail.body.is_complete()
+                || !tail.keep_alive
+                || tail.failed.is_some()
+                || c.legs.len() >= usize::from(c.service.max_pipeline)
+            {
+                return;
+            }
+            let HeadStatus::Complete(head) = parse_head(&c.head, c.service.max_request_head) else {
+                return;
+            };
+            let safe = matches!(
+                head.method(),
+                Method::Get | Method::Head | Method::Options | Method::Trace
+            );
+            if !safe || head.body() != BodyLength::None || head.upgrade() || head.expect_continue()
+            {
+                return;
+            }
+            // The room its response may take while it waits: within the worker's
+            // budget, or the request waits for its turn.
+            let window = c.service.max_held;
+            if self.held_granted + window > self.settings.flow.max_held_total {
+                self.counters.inc(port, Counter::PipelinedWaits);
+                return;
+            }
+            let virtual_index = c.service.virtual_index;
+            let last_real = c.last_real;
+            let topology = self.topology.clone();
+            let pools = &self.pools;
+            // Only a real with an idle connection now, and the rule counters moved only
+            // for a request that goes out: one that waits for its turn is routed again
+            // then, and counted then.
+            let mut routes: Vec<(u16, Route)> = Vec::new();
+            let decision = topology.farm().decide_observed(
+                &mut self.balance,
+                virtual_index,
+                &head,
+                last_real,
+                |r| {
+                    pools
+                        .reals
+                        .get(usize::from(r))
+                        .is_some_and(|p| !p.free.is_empty())
+                },
+                |v, route| routes.push((v, route)),
+            );
+            let Decision::Splice(real) = decision else {
+                self.counters.inc(port, Counter::PipelinedWaits);
+                return;
+            };
+            let Some(sh) = self.pools.get(real).free.pop() else {
+                return;
+            };
+            // The head goes out with a zero window, then a window of `max_held`: a
+            // server takes a smaller window only from a segment past the last one that
+            // set it, or a zero one (RFC 9293 §3.10.7.4, SND.WL1; Linux's
+            // tcp_may_update_window), and this connection's last ACK may have offered
+            // it far more, which it would then send and Splicer would have to drop.
+            if let Some(s) = self.flows.server_mut(sh) {
+                s.window = 0;
+            }
+            for (v, route) in routes {
+                self.counters.inc_rule(v, route);
+            }
+            self.counters.inc(port, Counter::HttpRequests);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::Requests);
+            self.counters.inc(port, Counter::SpliceRequests);
+            self.counters
+                .inc_virtual(virtual_index, VirtualCounter::Spliced);
+            self.counters.inc_real(real, RealCounter::Requests);
+            self.counters.inc(port, Counter::PoolReuses);
+            self.counters.inc(port, Counter::PipelinedDispatched);
+            let c = self.flows.get_mut(h).expect("checked above");
+            c.requests = c.requests.saturating_add(1);
+            c.last_real = Some(real);
+            c.pending = Some(Pending {
+                real,
+                consumed: head.head_len(),
+                insertion: keep_alive_insertion(&head, &c.head),
+                head_request: head.method() == Method::Head,
+                keep_alive: head.keep_alive(),
+                body: BodyFramer::for_request(head.body()),
+            });
+            self.start_splice(port, h, sh, now, sink);
+            if let Some(leg) = self
+                .flows
+                .get_mut(h)
+                .and_then(|c| c.legs.iter_mut().find(|l| l.server == sh))
+            {
+                leg.held_window = window as u32;
+                self.held_granted += window;
+            }
+            if let Some(s) = self.flows.server_mut(sh) {
+                s.window = window as u32;
+                if window > 0 {
+                    let sport = self.peer_port(sh, port);
+                    self.send_server_flags(sport, sh, 0, now, sink);
+                }
+            }
+        }
+    }
+
+    /// A segment from the server of a request pipelined behind others: kept, in order,
+    /// for when its turn comes; a duplicate, one past a hole, or one past the window the
+    /// server was offered (`max_held`) is dropped (and counted): the server, never
+    /// acknowledged, sends it again.
+    pub(super) fn hold<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        seg: &Seg,
+        pkt: P,
+        sink: &mut S,
+    ) {
+        let len = seg.payload.len();
+        if len == 0 && !seg.fin() {
+            return sink.discard(pkt);
+        }
+        let Some(c) = self.flows.get_mut(h) else {
+            return sink.discard(pkt);
+        };
+        let Some(leg) = c.legs.iter().find(|l| l.server == sh) else {
+            return sink.discard(pkt);
+        };
+        let (from, max) = (leg.down_from, leg.held_window as usize);
+        let held = self.held.entry(sh).or_insert_with(|| Held {
+            next: from,
+            bytes: 0,
+            segments: VecDeque::new(),
+        });
+        let end = seg.seq + len + usize::from(seg.fin());
+        let reason = if end <= held.next {
+            Some(Counter::HeldDuplicates)
+        } else if seg.seq > held.next {
+            Some(Counter::DropServerOutOfOrder)
+        } else if held.bytes + (end - held.next) as usize - usize::from(seg.fin()) > max {
+            Some(Counter::HeldLimit)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.counters.inc(port, reason);
+            return sink.discard(pkt);
+        }
+        held.bytes += (end - held.next) as usize - usize::from(seg.fin());
+        held.next = end;
+        held.segments.push_back((port, seg.clone(), pkt));
+        self.counters.inc(port, Counter::HeldSegments);
+    }
+
+    /// The oldest leg of client `h` is done and gone: the next one's response goes to
+    /// the client now, right after the one before it (the client's `snd_nxt`), with
+    /// timestamps mapped afresh; what was held of it goes out first. A leg whose server
+    /// failed meanwhile is answered with its status instead.
+    pub(super) fn promote<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(leg) = c.legs.front().copied() else {
+            return;
+        };
+        self.held_granted -= leg.held_window as usize;
+        if let Some(status) = leg.failed {
+            c.legs.pop_front();
+            c.state = State::ReadingHead;
+            self.counters.inc(port, Counter::BadGateway);
+            self.respond(port, h, status, now, sink);
+            return self.abandon_legs(h);
+        }
+        let first_tsval = self
+            .held
+            .get(&leg.server)
+            .and_then(|held| held.segments.front())
+            .and_then(|(_, seg, _)| seg.ts)
+            .map(|(tsval, _)| tsval);
+        let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
+            return;
+        };
+        let (ts_up, ts_down) = leg_timestamps(c, s, ts_now, first_tsval);
+        let snd_nxt = c.tcp.snd_nxt;
+        let leg = c.legs.front_mut().expect("checked above");
+        leg.down_delta = snd_nxt.0.wrapping_sub(leg.down_from.0);
+        leg.ts_up = ts_up;
+        leg.ts_down = ts_down;
+        leg.held_window = 0;
+        let sh = leg.server;
+        s.window = super::server::SERVER_LEG_WINDOW;
+        self.counters.inc(port, Counter::PipelinedPromoted);
+        // The server hears that its window opened (it may have filled the one it had).
+        let sport = self.peer_port(sh, port);
+        self.send_server_flags(sport, sh, 0, now, sink);
+        if let Some(held) = self.held.remove(&sh) {
+            for (hport, seg, pkt) in held.segments {
+                self.counters.inc(hport, Counter::HeldReleased);
+                self.forward_down(hport, sh, &seg, pkt, now, sink);
+            }
+        }
+        self.dispatch_pipelined(port, h, now, sink);
+        self.reschedule(h);
+    }
+
+    /// Hands every leg of client `h` to the drain (see `splice_client_lost`): the client
+    /// will never take their responses. What was held of them is dropped, not
+    /// acknowledged: the drain reads the responses again as the servers resend them.
+    pub(super) fn abandon_legs(&mut self, h: Handle) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let legs: Vec<_> = c.legs.drain(..).collect();
+        for leg in legs {
+            self.held_granted -= leg.held_window as usize;
+            self.held.remove(&leg.server);
+            if leg.failed.is_none() {
+                self.pending_drains.push(leg);
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use splicer_wire::{ChecksumPolicy, ParseError};
 use std::net::Ipv4Addr;
 
 /// What a received segment says, copied out of the frame.
+#[derive(Clone)]
 pub(super) struct Seg {
     pub src_port: u16,
     pub dst_port: u16,

@@ -28,8 +28,9 @@ use splicer_http::ResponseFramer;
 use splicer_wire::ipv4::protocol;
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions};
 
-/// Window Splicer advertises on a server leg for its own segments, in bytes.
-const SERVER_LEG_WINDOW: u32 = 256 * 1024;
+/// Window Splicer advertises on a server leg for its own segments, in bytes (but for
+/// the server of a request pipelined behind others: `ServerConn::window`).
+pub(super) const SERVER_LEG_WINDOW: u32 = 256 * 1024;
 /// How long a closed server connection lingers to absorb the server's last segments.
 const LINGER_MS: u64 = 2_000;
 /// Lowest and highest local port for server connections.
@@ -65,6 +66,10 @@ pub(crate) struct ServerConn {
     pub(super) framer: ResponseFramer,
     pub(super) fin_sent: bool,
     pub(super) since: u64,
+    /// The window Splicer advertises to the server: `SERVER_LEG_WINDOW`, or while its
+    /// response is held behind others' (pipelining) the room Splicer holds for it, so
+    /// that the server never sends more than is held.
+    pub(super) window: u32,
 }
 
 impl ServerConn {
@@ -103,7 +108,7 @@ impl ServerConn {
         if self.state != SState::SynSent {
             o.tcp.ack = Some(self.tcp.rcv_nxt);
         }
-        o.tcp.window = (SERVER_LEG_WINDOW >> self.tcp.our_shift()).min(u32::from(u16::MAX)) as u16;
+        o.tcp.window = (self.window >> self.tcp.our_shift()).min(u32::from(u16::MAX)) as u16;
         o.tcp.options.timestamp = self.tcp.timestamp_option(ts_now);
         o
     }
@@ -163,6 +168,7 @@ impl<P: PacketBuf> Pipeline<P> {
             client,
             framer: ResponseFramer::new(false),
             fin_sent: false,
+            window: SERVER_LEG_WINDOW,
             since: now,
         };
         let h = self.flows.insert_server(key, conn);
@@ -417,6 +423,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Idle;
         s.client = None;
         s.since = now;
+        s.window = SERVER_LEG_WINDOW;
         s.out.clear();
         s.out_start = s.tcp.snd_nxt;
         if was_busy {
@@ -495,7 +502,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         if state == SState::Busy {
             if let Some(c) = client {
-                self.splice_server_lost(port, c, 502, now, sink);
+                self.splice_server_lost(port, c, h, 502, now, sink);
             }
         }
         self.server_remove(h);
@@ -535,6 +542,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Forgets a connection.
     pub(super) fn server_remove(&mut self, h: Handle) {
+        self.held.remove(&h);
         if let Some(s) = self.flows.remove_server(h) {
             self.pools.get(s.real).conns -= 1;
             self.flows.give_buffer(s.out);
@@ -667,7 +675,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let client = self.flows.server_mut(h).and_then(|s| s.client);
         self.server_close(port, h, true, now, sink);
         if let Some(c) = client {
-            self.splice_server_lost(port, c, 504, now, sink);
+            self.splice_server_lost(port, c, h, 504, now, sink);
         }
     }
 

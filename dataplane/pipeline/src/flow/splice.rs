@@ -36,6 +36,7 @@
 
 use super::body_guard;
 use super::client::{Pending, State};
+use super::clocks::leg_timestamps;
 use super::key::Handle;
 use super::leg::Leg;
 use super::reshape::{as_probe, trim, trim_front};
@@ -235,24 +236,10 @@ impl<P: PacketBuf> Pipeline<P> {
         // Client bytes from here on map onto the server leg after the request Splicer sent.
         let up_from = c.tcp.rcv_nxt - fin - leftover;
         let down_from = s.tcp.rcv_nxt;
-        // Each peer's clock now, estimated from its latest TSval and how long ago it
-        // came (an idle pooled connection's last TSval may be minutes old).
-        let client_now = c
-            .tcp
-            .ts_recent
-            .map(|r| r.wrapping_add(ts_now.wrapping_sub(c.tcp.ts_recent_at)));
-        let server_now = s
-            .tcp
-            .ts_recent
-            .map(|r| r.wrapping_add(ts_now.wrapping_sub(s.tcp.ts_recent_at)));
-        // Each receiver keeps seeing a clock that never goes back: translated values
-        // start at Splicer's clock or at the highest value that leg has seen, if later.
-        let (ts_up, ts_down) = timestamps(
-            client_now,
-            server_now,
-            ts_not_below(ts_now, s.tcp.ts_sent_max),
-            ts_not_below(ts_now, c.tcp.ts_sent_max),
-        );
+        let (ts_up, ts_down) = leg_timestamps(c, s, ts_now, None);
+        // A request pipelined behind others (`pipelined`): its response is held until
+        // theirs are sent, and only then placed in the client's sequence space.
+        let later = !c.legs.is_empty();
         let leg = Leg {
             server: sh,
             up_from,
@@ -269,16 +256,21 @@ impl<P: PacketBuf> Pipeline<P> {
             response_end: None,
             client_fin: (fin == 1 && leftover == 0).then_some(up_from),
             spoiled: false,
+            failed: None,
+            held_window: 0,
             class_counted: false,
         };
         // The leftover bytes are the next requests: they wait in the buffer with those
-        // the client pipelines after them (`pipelined`) until this response is done.
-        // One leg at a time for now: room for exactly one, not the four a first
-        // push_back would allocate (480 bytes per connection, most of a flow's heap).
+        // the client pipelines after them (`pipelined`) until they are dispatched.
+        // Room for exactly one leg at first, not the four a first push_back would
+        // allocate (480 bytes per connection, most of a flow's heap): most clients
+        // never pipeline.
         c.legs.reserve_exact(1);
         c.legs.push_back(leg);
-        c.framing = None;
-        c.state = State::Spliced;
+        if !later {
+            c.framing = None;
+            c.state = State::Spliced;
+        }
         s.tcp.retransmit_at = Some(now + s.tcp.rto);
         s.tcp.tries = 0;
         self.pools.get(p.real).busy += 1;
@@ -287,6 +279,10 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_server_data(sport, sh, now, sink);
         self.reschedule_any(sh);
         self.reschedule(h);
+        if !later {
+            // Requests that came with this one (pipelined) may go out at once.
+            self.dispatch_pipelined(port, h, now, sink);
+        }
     }
 
     /// A segment from the client of a spliced connection.
@@ -573,6 +569,8 @@ impl<P: PacketBuf> Pipeline<P> {
             self.forward(port, h, server, Way::Up, pkt, now, sink);
         }
         if ack_taken {
+            // Requests that may go out before the response ahead of them do so now.
+            self.dispatch_pipelined(port, h, now, sink);
             self.send_spliced_ack(port, h, true, now, sink);
         }
     }
@@ -632,9 +630,17 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, sh) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.front_mut() else {
-            return sink.discard(pkt);
+        // The leg of this server connection: the first (its response goes to the
+        // client), or one pipelined behind it (its response is held).
+        let index = if c.legs.front().is_some_and(|l| l.server == sh) {
+            0
+        } else {
+            match c.legs.iter().position(|l| l.server == sh) {
+                Some(i) => i,
+                None => return sink.discard(pkt),
+            }
         };
+        let leg = &mut c.legs[index];
         if let Some(ack) = seg.ack {
             // What the server leg has been sent: Splicer's head, then the client's bytes
             // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
@@ -655,6 +661,9 @@ impl<P: PacketBuf> Pipeline<P> {
                     s.tcp.all_acked();
                 }
             }
+        }
+        if index > 0 {
+            return self.hold(port, h, sh, seg, pkt, sink);
         }
         if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
@@ -726,7 +735,7 @@ impl<P: PacketBuf> Pipeline<P> {
                         // for complete.
                         self.counters.inc(port, Counter::ServerTruncated);
                         sink.discard(pkt);
-                        return self.splice_server_lost(port, h, 502, now, sink);
+                        return self.splice_server_lost(port, h, sh, 502, now, sink);
                     }
                 }
             }
@@ -922,42 +931,6 @@ pub(super) fn in_window(seq: SeqNumber, next: SeqNumber, wscale: Option<u8>) -> 
     let span = (u32::from(u16::MAX) << wscale.unwrap_or(0).min(14)) as i64;
     let d = i64::from(seq.0.wrapping_sub(next.0) as i32);
     (0..span).contains(&d)
-}
-
-/// Timestamp handling of both directions of a new splice, from the legs' latest TSvals
-/// and Splicer's clock: each peer's clock is mapped onto Splicer's at the moment of the
-/// splice, so each receiver keeps seeing a monotonic clock (PAWS) across splices; a
-/// leg without timestamps gets them stripped.
-fn timestamps(
-    client: Option<u32>,
-    server: Option<u32>,
-    server_leg_start: u32,
-    client_leg_start: u32,
-) -> (Timestamps, Timestamps) {
-    match (client, server) {
-        (Some(c), Some(s)) => {
-            let up = server_leg_start.wrapping_sub(c);
-            let down = client_leg_start.wrapping_sub(s);
-            (
-                Timestamps::Shift {
-                    tsval_add: up,
-                    tsecr_sub: down,
-                },
-                Timestamps::Shift {
-                    tsval_add: down,
-                    tsecr_sub: up,
-                },
-            )
-        }
-        // The server leg has none: strip the client's. The client leg's segments get
-        // none from a server that has none.
-        (Some(_), None) => (Timestamps::Strip, Timestamps::Keep),
-        // The client leg has none: strip the server's. A client segment without the
-        // option reaches the server without it (Linux, the BSDs and Windows accept
-        // that; RFC 7323 §3.2 only says SHOULD drop).
-        (None, Some(_)) => (Timestamps::Keep, Timestamps::Strip),
-        (None, None) => (Timestamps::Keep, Timestamps::Keep),
-    }
 }
 
 fn class_counter(class: StatusClass) -> Counter {

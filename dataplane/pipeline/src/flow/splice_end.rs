@@ -50,6 +50,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let answered = leg.down_next != leg.down_from;
+        // (A body that cannot complete: no request was pipelined behind it.)
         c.state = State::ReadingHead;
         c.tcp.rcv_nxt = leg.up_next + usize::from(fin);
         c.tcp.fin_received |= fin;
@@ -119,7 +120,12 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         // A client that closed after pipelining more requests gets their responses.
-        if leg.keep_alive && reusable && (!client_fin || !c.head.is_empty()) {
+        let more = !c.head.is_empty() || !c.legs.is_empty();
+        if leg.keep_alive && reusable && (!client_fin || more) {
+            if !c.legs.is_empty() {
+                // The next request is out already (pipelined): its response is next.
+                return self.promote(port, h, now, sink);
+            }
             c.state = State::ReadingHead;
             c.head_since = now;
             if !c.head.is_empty() {
@@ -139,6 +145,9 @@ impl<P: PacketBuf> Pipeline<P> {
             if !leg.keep_alive {
                 self.counters.inc(port, Counter::ClientsClosedAfterResponse);
             }
+            // Requests pipelined behind a response that closes the connection are never
+            // answered (RFC 9112 §9.6): their server connections drain.
+            self.abandon_legs(h);
             self.respond(port, h, 0, now, sink);
         }
     }
@@ -148,20 +157,34 @@ impl<P: PacketBuf> Pipeline<P> {
     /// `status` (502 for a server that closed or reset, 504 for one given up) and a FIN,
     /// as HAProxy and nginx answer; one that has is reset, so that a response cut in the
     /// middle never looks complete.
+    ///
+    /// `sh` is the server connection that failed. One of a request pipelined behind
+    /// others only marks its leg: its client gets `status` when its turn comes.
     pub(super) fn splice_server_lost<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
+        sh: Handle,
         status: u16,
         now: u64,
         sink: &mut S,
     ) {
+        if let Some(real) = self.flows.server(sh).map(|s| s.real) {
+            self.counters.inc_real(real, RealCounter::ServerErrors);
+        }
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        // The real the current leg was routed to (set when its request was).
-        if let (false, Some(real)) = (c.legs.is_empty(), c.last_real) {
-            self.counters.inc_real(real, RealCounter::ServerErrors);
+        match c.legs.iter().position(|l| l.server == sh) {
+            Some(0) => {}
+            Some(i) => {
+                c.legs[i].failed = Some(status);
+                self.held_granted -= c.legs[i].held_window as usize;
+                c.legs[i].held_window = 0;
+                self.held.remove(&sh);
+                return;
+            }
+            None => return,
         }
         let unanswered = c.legs.front().is_some_and(|l| l.down_next == l.down_from);
         if !unanswered {
@@ -182,6 +205,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         self.respond(cport, h, status, now, sink);
+        self.abandon_legs(h);
     }
 
     /// Resets a spliced client and its busy server connection.
@@ -261,5 +285,6 @@ impl Leg {
         s.out_start = s.tcp.snd_nxt;
         s.out.clear();
         s.tcp.retransmit_at = None;
+        s.window = super::server::SERVER_LEG_WINDOW;
     }
 }

@@ -75,12 +75,20 @@ struct Bed {
     to_client: Vec<Seg>,
     /// The next data segment the server gets is lost (never reaches its TCP).
     lose_next: bool,
+    /// The server's other connections (a pool of more than one): Splicer's port → the
+    /// next byte the server expects and what it received, in order.
+    others: std::collections::BTreeMap<u16, (u32, Vec<u8>)>,
 }
 
 impl Bed {
     fn new() -> Bed {
+        Bed::with_pool(1)
+    }
+
+    /// A bed whose real keeps `pool` connections open.
+    fn with_pool(pool: u16) -> Bed {
         let farm = Farm {
-            reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, 1, 4)],
+            reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, pool, 8)],
             virtuals: vec![VirtualPolicy::splice(
                 "www",
                 Predictor::RoundRobin,
@@ -133,6 +141,7 @@ impl Bed {
             to_server: Vec::new(),
             to_client: Vec::new(),
             lose_next: false,
+            others: Default::default(),
         };
         // The pool opens its connection; the server accepts it.
         let mut out = Out::default();
@@ -159,6 +168,9 @@ impl Bed {
                 if first {
                     self.local_port = sport;
                     self.server_rcv = s.seq.wrapping_add(1);
+                } else {
+                    self.others
+                        .insert(sport, (s.seq.wrapping_add(1), Vec::new()));
                 }
                 let syn_ack = Seg {
                     seq: SERVER_ISN,
@@ -169,6 +181,22 @@ impl Bed {
                 };
                 let f = frame((SERVER, 80), (INSIDE, sport), &syn_ack);
                 self.deliver_from_server(f);
+            } else if let Some((rcv, got)) = self.others.get_mut(&sport) {
+                if !s.payload.is_empty() {
+                    let skip = rcv.wrapping_sub(s.seq) as usize;
+                    if skip < s.payload.len() {
+                        got.extend_from_slice(&s.payload[skip..]);
+                        *rcv = s.seq.wrapping_add(s.payload.len() as u32);
+                    }
+                    let ack = Seg {
+                        seq: SERVER_ISN + 1,
+                        ack: Some(*rcv),
+                        ts: Some((78, 0)),
+                        ..Seg::default()
+                    };
+                    let f = frame((SERVER, 80), (INSIDE, sport), &ack);
+                    self.deliver_from_server(f);
+                }
             } else if sport != self.local_port {
                 continue;
             } else if !s.payload.is_empty() {
@@ -550,4 +578,120 @@ fn a_reset_after_pipelined_bytes_closes_the_connection() {
     });
     assert_eq!(b.count(Counter::ChallengeAcks), acks);
     assert_eq!(b.count(Counter::ClientResets), 1);
+}
+
+/// The request a server connection of the bed received (the first, or another).
+fn got_on(b: &Bed, port: u16) -> Vec<u8> {
+    if port == b.local_port {
+        b.server_got.clone()
+    } else {
+        b.others.get(&port).map(|o| o.1.clone()).unwrap_or_default()
+    }
+}
+
+/// Three GETs in one segment go to three pooled connections at once (the splicer
+/// directory); the later servers' responses are held until the one before has been
+/// sent and acknowledged, then go to the client in order, in its sequence space.
+#[test]
+fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
+    let mut b = Bed::with_pool(3);
+    // The pool opens its other connections at the next polls.
+    for i in 2..5 {
+        b.now = i * MS;
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+    }
+    assert_eq!(b.others.len(), 2, "three pooled connections");
+    let get_c: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+    let all = [GET_A, GET_B, get_c].concat();
+    b.client_sends(Seg {
+        seq: CLIENT_ISN,
+        flags: SYN,
+        ts: Some((5000, 0)),
+        ..Seg::default()
+    });
+    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    let mut ports: Vec<u16> = b.others.keys().copied().collect();
+    ports.push(b.local_port);
+    let got: Vec<Vec<u8>> = ports.iter().map(|&p| got_on(&b, p)).collect();
+    for want in [GET_A, GET_B, get_c] {
+        assert!(got.contains(&want.to_vec()), "{got:?}");
+    }
+    assert_eq!(b.count(Counter::PipelinedDispatched), 2);
+    let port_of = |want: &[u8]| ports[got.iter().position(|g| g == want).unwrap()];
+    let (pa, pb, pc) = (port_of(GET_A), port_of(GET_B), port_of(get_c));
+    let send = |b: &mut Bed, port: u16, rsp: &[u8], ts: u32| {
+        let rcv = if port == b.local_port {
+            b.server_rcv
+        } else {
+            b.others[&port].0
+        };
+        let seg = Seg {
+            seq: SERVER_ISN + 1,
+            ack: Some(rcv),
+            flags: PSH,
+            ts: Some((ts, 0)),
+            payload: rsp.to_vec(),
+        };
+        let f = frame((SERVER, 80), (INSIDE, port), &seg);
+        b.deliver_from_server(f);
+    };
+    // C's and B's servers answer first: nothing reaches the client yet.
+    let rsp_c: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
+    let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
+    let before = b.to_client.iter().filter(|s| !s.payload.is_empty()).count();
+    send(&mut b, pc, rsp_c, 80);
+    send(&mut b, pb, rsp_b, 81);
+    assert_eq!(b.count(Counter::HeldSegments), 2);
+    let data_to_client = |b: &Bed| -> Vec<Seg> {
+        b.to_client
+            .iter()
+            .filter(|s| !s.payload.is_empty())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(data_to_client(&b).len(), before, "held, not sent");
+    // A's response; the client acknowledges it: B's goes out, right after it.
+    send(&mut b, pa, RSP_A, 5_000);
+    let a = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(a.payload, RSP_A);
+    let end_a = a.seq + RSP_A.len() as u32;
+    let client_next = next + (all.len() - GET_A.len()) as u32;
+    assert_eq!(a.ack, Some(client_next), "all three requests acknowledged");
+    b.client_sends(Seg {
+        seq: client_next,
+        ack: Some(end_a),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    let sent = data_to_client(&b);
+    let rb = sent.last().unwrap().clone();
+    assert_eq!(rb.payload, rsp_b);
+    assert_eq!(
+        rb.seq, end_a,
+        "B's response follows A's in the client's space"
+    );
+    // Held before A's response was sent, it still carries a clock no older than A's
+    // (the client's PAWS would drop it).
+    assert!(
+        rb.ts.unwrap().0 >= a.ts.unwrap().0,
+        "{:?} {:?}",
+        rb.ts,
+        a.ts
+    );
+    assert_eq!(b.count(Counter::HeldReleased), 1);
+    b.client_sends(Seg {
+        seq: client_next,
+        ack: Some(end_a + rsp_b.len() as u32),
+        ts: Some((5005, 0)),
+        ..Seg::default()
+    });
+    let rc = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(rc.payload, rsp_c);
+    assert_eq!(rc.seq, end_a + rsp_b.len() as u32);
+    assert_eq!(b.count(Counter::PipelinedPromoted), 2);
+    assert_eq!(b.count(Counter::ResponsesComplete), 2);
 }
