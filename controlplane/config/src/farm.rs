@@ -299,8 +299,8 @@ impl Config {
                 address: v.address,
                 virtual_index: index(slot, "virtuals"),
                 max_request_head: v.max_request_head.bytes() as usize,
-                max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-                max_held: Service::DEFAULT_MAX_HELD,
+                max_pipeline: v.max_pipeline,
+                max_held: v.max_held.bytes() as usize,
             });
             vips.push((*v.address.ip(), index(self.virtual_port_index(i), "ports")));
         }
@@ -331,8 +331,8 @@ impl Config {
                 address: SocketAddrV4::new(d.address, real.address.port()),
                 virtual_index: index(slot, "virtuals"),
                 max_request_head: crate::defaults::MAX_REQUEST_HEAD.bytes() as usize,
-                max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-                max_held: Service::DEFAULT_MAX_HELD,
+                max_pipeline: crate::defaults::MAX_PIPELINE,
+                max_held: crate::defaults::MAX_HELD.bytes() as usize,
             });
             let port = self
                 .ports
@@ -448,6 +448,38 @@ bind = ["s1", "s2", "s3"]
         assert_eq!(p.services.len(), 1);
         assert_eq!(p.services[0].virtual_index, 1);
         assert_eq!(p.vips, vec![(Ipv4Addr::new(198, 18, 0, 101), 0)]);
+    }
+
+    #[test]
+    fn services_take_the_virtuals_limits() {
+        let mut c = base();
+        c.virtuals[0].max_request_head = crate::ByteSize::kib(4);
+        c.virtuals[0].max_pipeline = 1;
+        c.virtuals[0].max_held = crate::ByteSize::from_bytes(0);
+        c.virtuals
+            .push(Virtual::new("api", "198.18.0.101:80".parse().unwrap()));
+        c.dips.push(Dip {
+            address: Ipv4Addr::new(198, 19, 0, 11),
+            port: "outside".into(),
+        });
+        c.validate().unwrap();
+        let p = c.plan(&mut FarmIds::default());
+        let limits = |s: &Service| (s.max_request_head, s.max_pipeline, s.max_held);
+        assert_eq!(limits(&p.services[0]), (4096, 1, 0));
+        // A virtual left at the defaults, and a DIP (which has no keys of its own),
+        // get the data plane's defaults.
+        let defaults = (
+            16384,
+            Service::DEFAULT_MAX_PIPELINE,
+            Service::DEFAULT_MAX_HELD,
+        );
+        assert_eq!(limits(&p.services[1]), defaults);
+        assert_eq!(p.services[2].address, "198.19.0.11:80".parse().unwrap());
+        assert_eq!(limits(&p.services[2]), defaults);
+        c.virtuals[1].max_pipeline = 256;
+        c.virtuals[1].max_held = crate::ByteSize::kib(1024);
+        let p = c.plan(&mut FarmIds::default());
+        assert_eq!(limits(&p.services[1]), (16384, 256, 1 << 20));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Every `[dataplane]` key, the integer keys of `[[real]]` and `[[url]]` and
-//! `virtual.max_request_head`, declared once: its path, its default and the values it
-//! accepts.
+//! `virtual.max_request_head`, `.max_pipeline` and `.max_held`, declared once: its path,
+//! its default and the values it accepts.
 //!
 //! One declaration per key, so that a default or a range is written in one place: the
 //! loader (`raw.rs`) fills in [`IntKey::default`] / [`DurationKey::default`] and
@@ -14,6 +14,7 @@
 //! which names both keys.
 
 use crate::{ByteSize, ConfigError};
+use splicer_pipeline::Service;
 use std::time::Duration;
 
 /// An integer key: its path, default and range.
@@ -228,6 +229,22 @@ pub const MAX_REQUEST_HEAD: SizeKey = SizeKey {
     min: ByteSize::kib(1),
     max: ByteSize::kib(64),
 };
+/// Requests of one client connection in flight at once; the default is the data
+/// plane's ([`Service::DEFAULT_MAX_PIPELINE`]).
+pub const MAX_PIPELINE: IntKey<u16> = int(
+    "virtual.max_pipeline",
+    Service::DEFAULT_MAX_PIPELINE,
+    1,
+    256,
+);
+/// Bytes of later responses held per client connection; the default is the data
+/// plane's ([`Service::DEFAULT_MAX_HELD`]).
+pub const MAX_HELD: SizeKey = SizeKey {
+    name: "virtual.max_held",
+    default: ByteSize::from_bytes(Service::DEFAULT_MAX_HELD as u64),
+    min: ByteSize::from_bytes(0),
+    max: ByteSize::kib(1024),
+};
 
 /// Every declared key, in the order of docs/CONFIGURATION.md's defaults table.
 pub const KEYS: &[Key] = &[
@@ -264,6 +281,8 @@ pub const KEYS: &[Key] = &[
     Key::U16(&REAL_POOL),
     Key::U16(&REAL_MAXCONNS),
     Key::Size(&MAX_REQUEST_HEAD),
+    Key::U16(&MAX_PIPELINE),
+    Key::Size(&MAX_HELD),
     Key::U16(&URL_WEIGHT),
 ];
 

@@ -82,8 +82,8 @@ use std::time::Duration;
 
 /// The default of every optional `[dataplane]`, `[[real]]`, `[[virtual]]` and `[[url]]`
 /// key. The `[dataplane]` ones, `real.weight`, `.pool` and `.maxconns`, `url.weight`
-/// and `virtual.max_request_head` are read from their declarations in [`keys`], where
-/// each is written once with its range.
+/// and `virtual.max_request_head`, `.max_pipeline` and `.max_held` are read from their
+/// declarations in [`keys`], where each is written once with its range.
 pub mod defaults {
     use crate::keys::{self, OwnDefault};
     use crate::{ByteSize, Mode, Predictor, ServiceState};
@@ -153,6 +153,10 @@ pub mod defaults {
     pub const REAL_MAXCONNS: u16 = keys::REAL_MAXCONNS.default;
     /// `virtual.max_request_head`: 16 KiB.
     pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
+    /// `virtual.max_pipeline`: 32 requests of one client connection in flight at once.
+    pub const MAX_PIPELINE: u16 = keys::MAX_PIPELINE.default;
+    /// `virtual.max_held`: 64 KiB of later responses held per client connection.
+    pub const MAX_HELD: ByteSize = keys::MAX_HELD.default;
     /// `virtual.mode`.
     pub const MODE: Mode = Mode::Splice;
     /// `virtual.predictor`: round robin.
@@ -730,6 +734,19 @@ pub struct Virtual {
     /// closed. Written as an integer (bytes) or a string like `"16KiB"` (see
     /// [`ByteSize`]).
     pub max_request_head: ByteSize,
+    /// `max_pipeline` (integer, default 32, 1..=256): the most requests of one client
+    /// connection in flight on server connections at once (HTTP/1.1 pipelining: routed
+    /// on their own, sent to several servers, their responses merged back in order). 1
+    /// sends each request only after the response before it. Requests past it wait in
+    /// the client's head buffer (`max_request_head`); past that, TCP flow control holds
+    /// the client.
+    pub max_pipeline: u16,
+    /// `max_held` (byte size, default `"64KiB"`, 0..=1MiB): the most payload bytes of
+    /// later responses Splicer holds per client connection while the response before
+    /// them is still being sent; beyond it a server's segments are not taken (the
+    /// server sends them again). 0 holds none: the server of a later response resends
+    /// it after the response before it has ended.
+    pub max_held: ByteSize,
     /// `mode` (default `"splice"`; `"splice"` or `"redirect"`): what the virtual does
     /// with a request. A splice virtual's `bind` lists (its own and its rules') name
     /// reals, a redirect virtual's name URLs.
@@ -765,6 +782,8 @@ impl Virtual {
             address,
             port: None,
             max_request_head: defaults::MAX_REQUEST_HEAD,
+            max_pipeline: defaults::MAX_PIPELINE,
+            max_held: defaults::MAX_HELD,
             mode: defaults::MODE,
             predictor: defaults::PREDICTOR,
             bind: Vec::new(),

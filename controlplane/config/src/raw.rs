@@ -87,6 +87,8 @@ struct RawVirtual {
     address: Option<Value>,
     port: Option<Value>,
     max_request_head: Option<Value>,
+    max_pipeline: Option<Value>,
+    max_held: Option<Value>,
     mode: Option<Value>,
     predictor: Option<Value>,
     bind: Option<Value>,
@@ -584,6 +586,9 @@ impl RawVirtual {
             self.max_request_head,
             defaults::MAX_REQUEST_HEAD,
         )?;
+        let max_pipeline =
+            integer_at(&key("max_pipeline"), &keys::MAX_PIPELINE, self.max_pipeline)?;
+        let max_held = byte_size(&key("max_held"), self.max_held, defaults::MAX_HELD)?;
         let mode = choice(
             &key("mode"),
             self.mode,
@@ -619,6 +624,8 @@ impl RawVirtual {
             address,
             port,
             max_request_head,
+            max_pipeline,
+            max_held,
             mode,
             predictor,
             bind,

@@ -261,11 +261,12 @@ client connections in its flow table (flows), those still half-open, neighbour e
         help: "Lists every virtual server (or the one named): its kind (virtual, or dip for \
 a DIP, named by its address and bound to its real), address (VIP:port), the port that \
 answers ARP for the VIP (for a DIP, the port it is reached through), max_request_head, \
-mode, predictor, state, backup ('-': none) and bind (the reals or URLs for requests no \
-rule matches; '-' when none: such requests are answered 503). Then a table of the content \
-rules, in the order they are tried: virtual, rule name, what it matches (every condition \
-must hold: path_prefix, path_suffix, host, method, header) and what it binds. --json gives \
-one object per virtual, its rules as in the configuration.",
+max_pipeline and max_held (the head buffer and pipelining limits; '-' for a DIP, which \
+takes their defaults), mode, predictor, state, backup ('-': none) and bind (the reals or URLs for \
+requests no rule matches; '-' when none: such requests are answered 503). Then a table of \
+the content rules, in the order they are tried: virtual, rule name, what it matches (every \
+condition must hold: path_prefix, path_suffix, host, method, header) and what it binds. \
+--json gives one object per virtual, its rules as in the configuration.",
         example: "show virtual www",
     },
     Syntax {

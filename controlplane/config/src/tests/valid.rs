@@ -99,6 +99,8 @@ fn demo_config() -> Config {
             address: "198.18.0.100:80".parse().unwrap(),
             port: None,
             max_request_head: ByteSize::from_bytes(16384),
+            max_pipeline: 32,
+            max_held: ByteSize::kib(64),
             mode: Mode::Splice,
             predictor: Predictor::RoundRobin,
             bind: strings(&["s1", "s2", "s3"]),
@@ -143,6 +145,8 @@ fn demo_file_loads_with_every_default() {
     assert_eq!(dp.server_idle_timeout, Duration::from_secs(60));
     assert_eq!(dp.drain_timeout, Duration::from_secs(5));
     assert_eq!(c.virtuals[0].max_request_head.bytes(), 16 * 1024);
+    assert_eq!(c.virtuals[0].max_pipeline, 32);
+    assert_eq!(c.virtuals[0].max_held.bytes(), 64 * 1024);
     assert_eq!(c.virtuals[0].mode, Mode::Splice);
     assert_eq!(c.virtuals[0].predictor, Predictor::RoundRobin);
     for r in &c.reals {
@@ -161,6 +165,18 @@ fn default_constants() {
     assert_eq!(defaults::CLIENT_IDLE_TIMEOUT, Duration::from_secs(60));
     assert_eq!(defaults::MAX_REQUEST_HEAD.bytes(), 16384);
     assert_eq!(defaults::MAX_REQUEST_HEAD.to_string(), "16KiB");
+    assert_eq!(defaults::MAX_PIPELINE, 32);
+    assert_eq!(defaults::MAX_HELD.bytes(), 65536);
+    assert_eq!(defaults::MAX_HELD.to_string(), "64KiB");
+    // The data plane's own defaults, which a service of a DIP takes.
+    assert_eq!(
+        defaults::MAX_PIPELINE,
+        splicer_pipeline::Service::DEFAULT_MAX_PIPELINE
+    );
+    assert_eq!(
+        defaults::MAX_HELD.bytes() as usize,
+        splicer_pipeline::Service::DEFAULT_MAX_HELD
+    );
     assert_eq!(defaults::CONNECT_TIMEOUT, Duration::from_secs(3));
     assert_eq!(defaults::QUEUE_TIMEOUT, Duration::from_secs(3));
     assert_eq!(defaults::SERVER_IDLE_TIMEOUT, Duration::from_secs(60));
@@ -190,6 +206,8 @@ fn default_constants() {
         }
     );
     assert_eq!(v.max_request_head, defaults::MAX_REQUEST_HEAD);
+    assert_eq!(v.max_pipeline, defaults::MAX_PIPELINE);
+    assert_eq!(v.max_held, defaults::MAX_HELD);
     assert_eq!(v.mode, defaults::MODE);
     assert_eq!(v.predictor, defaults::PREDICTOR);
     assert!(v.bind.is_empty() && v.rules.is_empty());
@@ -296,6 +314,8 @@ name = "www"
 address = "198.18.0.100:80"
 port = "outside"
 max_request_head = "64KiB"
+max_pipeline = 256
+max_held = "1MiB"
 mode = "splice"
 predictor = "roundrobin"
 bind = ["Web-1.dc_2", "far"]
@@ -317,12 +337,15 @@ bind = ["far", "Web-1.dc_2"]
 name = "www-tls"
 address = "198.18.0.100:443"
 max_request_head = 1536
+max_pipeline = 1
+max_held = 0
 
 [[virtual]]
 name = "routed"
 address = "203.0.113.7:8080"
 port = "inside"
 max_request_head = "8 kB"
+max_held = "1500 B"
 "#);
     let dp = &c.dataplane;
     assert_eq!(dp.workers, 4);
@@ -385,6 +408,12 @@ max_request_head = "8 kB"
     assert_eq!(c.virtuals[0].max_request_head.bytes(), 65536);
     assert_eq!(c.virtuals[1].max_request_head.bytes(), 1536);
     assert_eq!(c.virtuals[2].max_request_head.bytes(), 8000);
+    assert_eq!(c.virtuals[0].max_pipeline, 256);
+    assert_eq!(c.virtuals[0].max_held.bytes(), 1 << 20);
+    assert_eq!(c.virtuals[1].max_pipeline, 1);
+    assert_eq!(c.virtuals[1].max_held.bytes(), 0);
+    assert_eq!(c.virtuals[2].max_pipeline, defaults::MAX_PIPELINE);
+    assert_eq!(c.virtuals[2].max_held.bytes(), 1500);
     assert_eq!(c.ports[0].gateway, Some(Ipv4Addr::new(198, 18, 0, 254)));
     assert_eq!(c.ports[2].address.to_string(), "10.0.0.0/31");
     assert_eq!(c.virtuals[0].port.as_deref(), Some("outside"));
@@ -472,6 +501,8 @@ fn round_trip_demo() {
         "server_idle_timeout = \"1m\"",
         "drain_timeout = \"5s\"",
         "max_request_head = \"16KiB\"",
+        "max_pipeline = 32",
+        "max_held = \"64KiB\"",
         "[[port]]",
         "address = \"198.18.0.1/24\"",
         "[[real]]",
@@ -524,6 +555,24 @@ fn round_trip_sizes() {
         let text = toml::to_string(&c).unwrap();
         let line = format!("max_request_head = \"{back}\"");
         assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    for (written, bytes, back) in [
+        ("0", 0, "0B"),
+        ("\"0 KiB\"", 0, "0B"),
+        ("1", 1, "1B"),
+        ("\"32kB\"", 32000, "32kB"),
+        ("1048576", 1 << 20, "1MiB"),
+    ] {
+        let c = ok(&virtuals(&format!(
+            "{}max_held = {written}\nmax_pipeline = 7\n",
+            vip("www", "198.18.0.100:80", None)
+        )));
+        assert_eq!(c.virtuals[0].max_held.bytes(), bytes, "{written}");
+        round_trip(&c);
+        let text = toml::to_string(&c).unwrap();
+        for line in [format!("max_held = \"{back}\""), "max_pipeline = 7".into()] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
     }
 }
 

@@ -574,6 +574,106 @@ fn max_request_head_errors() {
 }
 
 #[test]
+fn max_pipeline_errors() {
+    let pipeline = |value: &str| {
+        virtuals(&format!(
+            "{}{}max_pipeline = {value}\n",
+            vip("www", "198.18.0.100:80", None),
+            vip("api", "198.18.0.100:8080", None)
+        ))
+    };
+    let cases = [
+        (
+            "0",
+            "virtual[1].max_pipeline: must be between 1 and 256, got 0",
+        ),
+        (
+            "257",
+            "virtual[1].max_pipeline: must be between 1 and 256, got 257",
+        ),
+        (
+            "-1",
+            "virtual[1].max_pipeline: must be between 1 and 256, got -1",
+        ),
+        (
+            "65536",
+            "virtual[1].max_pipeline: must be between 1 and 256, got 65536",
+        ),
+        (
+            "99999999999",
+            "virtual[1].max_pipeline: must be between 1 and 256, got 99999999999",
+        ),
+        (
+            "\"32\"",
+            "virtual[1].max_pipeline: expected an integer, got string \"32\"",
+        ),
+        (
+            "1.5",
+            "virtual[1].max_pipeline: expected an integer, got float 1.5",
+        ),
+        (
+            "true",
+            "virtual[1].max_pipeline: expected an integer, got boolean true",
+        ),
+    ];
+    for (value, want) in cases {
+        assert_eq!(
+            invalid(&pipeline(value), "virtual[1].max_pipeline"),
+            want,
+            "{value}"
+        );
+    }
+    // The bounds themselves are accepted; the other virtual keeps the default.
+    for n in [1, 2, 32, 255, 256] {
+        let c = ok(&pipeline(&n.to_string()));
+        assert_eq!(c.virtuals[1].max_pipeline, n);
+        assert_eq!(c.virtuals[0].max_pipeline, defaults::MAX_PIPELINE);
+    }
+}
+
+#[test]
+fn max_held_errors() {
+    let held = |value: &str| {
+        virtuals(&format!(
+            "{}{}max_held = {value}\n",
+            vip("www", "198.18.0.100:80", None),
+            vip("api", "198.18.0.100:8080", None)
+        ))
+    };
+    let cases = [
+        ("\"64 KB\"", "virtual[1].max_held: invalid size \"64 KB\": unknown unit \"KB\" (use B, KiB, MiB, kB or MB)"),
+        ("\"65536\"", "virtual[1].max_held: invalid size \"65536\": missing unit (use B, KiB, MiB, kB or MB)"),
+        ("-1", "virtual[1].max_held: invalid size -1: a size cannot be negative"),
+        ("0.5", "virtual[1].max_held: expected a size like \"16KiB\" or an integer number of bytes, got float 0.5"),
+        ("1048577", "virtual[1].max_held: must be at most 1MiB, got 1048577B"),
+        ("\"2MiB\"", "virtual[1].max_held: must be at most 1MiB, got 2MiB (2097152 bytes)"),
+        ("\"1025KiB\"", "virtual[1].max_held: must be at most 1MiB, got 1025KiB (1049600 bytes)"),
+        ("\"1049kB\"", "virtual[1].max_held: must be at most 1MiB, got 1049kB (1049000 bytes)"),
+    ];
+    for (value, want) in cases {
+        assert_eq!(
+            invalid(&held(value), "virtual[1].max_held"),
+            want,
+            "{value}"
+        );
+    }
+    // The bounds themselves, and every unit, are accepted.
+    for (value, bytes) in [
+        ("0", 0),
+        ("\"0B\"", 0),
+        ("1048576", 1 << 20),
+        ("\"1MiB\"", 1 << 20),
+        ("\"1MB\"", 1_000_000),
+        ("\"1024 KiB\"", 1 << 20),
+        ("\"1500B\"", 1500),
+    ] {
+        let c = ok(&held(value));
+        assert_eq!(c.virtuals[1].max_held.bytes(), bytes, "{value}");
+        assert_eq!(c.virtuals[0].max_held, defaults::MAX_HELD);
+    }
+}
+
+#[test]
 fn duplicate_virtuals() {
     let s = virtuals(&format!(
         "{}{}",
@@ -662,5 +762,23 @@ fn validate_rejects_edited_configs() {
         "virtual[0].max_request_head: must be between 1KiB and 64KiB, got 128KiB (131072 bytes)"
     );
     c.virtuals[0].max_request_head = ByteSize::kib(64);
+    assert_eq!(c.validate().unwrap(), ());
+    c.virtuals[0].max_pipeline = 0;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].max_pipeline: must be between 1 and 256, got 0"
+    );
+    c.virtuals[0].max_pipeline = 300;
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].max_pipeline: must be between 1 and 256, got 300"
+    );
+    c.virtuals[0].max_pipeline = 256;
+    c.virtuals[0].max_held = ByteSize::kib(1025);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "virtual[0].max_held: must be at most 1MiB, got 1025KiB (1049600 bytes)"
+    );
+    c.virtuals[0].max_held = ByteSize::from_bytes(0);
     assert_eq!(c.validate().unwrap(), ());
 }

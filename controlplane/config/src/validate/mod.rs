@@ -515,20 +515,31 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
             }
         }
 
-        let head = keys::MAX_REQUEST_HEAD;
-        if !(head.min..=head.max).contains(&v.max_request_head) {
-            return invalid(
-                key("max_request_head"),
-                format!(
-                    "must be between {} and {}, got {}",
-                    head.min,
-                    head.max,
-                    size_with_bytes(v.max_request_head)
-                ),
-            );
-        }
+        size_in_range(
+            &key("max_request_head"),
+            &keys::MAX_REQUEST_HEAD,
+            v.max_request_head,
+        )?;
+        keys::MAX_PIPELINE.check_at(&key("max_pipeline"), v.max_pipeline)?;
+        size_in_range(&key("max_held"), &keys::MAX_HELD, v.max_held)?;
     }
     Ok(())
+}
+
+/// A size key's value against its declared range, at `key` (`virtual[1].max_held`).
+fn size_in_range(key: &str, declared: &keys::SizeKey, size: ByteSize) -> Result<(), ConfigError> {
+    if (declared.min..=declared.max).contains(&size) {
+        return Ok(());
+    }
+    let range = if declared.min.bytes() == 0 {
+        format!("at most {}", declared.max)
+    } else {
+        format!("between {} and {}", declared.min, declared.max)
+    };
+    invalid(
+        key,
+        format!("must be {range}, got {}", size_with_bytes(size)),
+    )
 }
 
 fn reals(ports: &[Port], virtuals: &[Virtual], reals: &[Real]) -> Result<(), ConfigError> {

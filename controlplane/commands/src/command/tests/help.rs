@@ -16,6 +16,10 @@ fn help_texts() {
     let one = help(&["show".into(), "virtual".into()]).unwrap();
     assert!(one.starts_with("show virtual [name]\n\n"), "{one}");
     assert!(one.contains("max_request_head"), "{one}");
+    assert!(
+        one.contains("max_pipeline") && one.contains("max_held"),
+        "{one}"
+    );
     for form in ["show real [name]", "show pools [real]"] {
         assert!(show.contains(form), "{show}");
     }

@@ -67,6 +67,8 @@ name = "api"
 address = "203.0.113.5:8080"
 port = "inside"
 max_request_head = "4KiB"
+max_pipeline = 1
+max_held = "1MiB"
 "#,
     ))
     .unwrap()
@@ -82,6 +84,25 @@ fn virtuals() {
     assert_eq!(api.data[0]["port"], "inside");
     assert_eq!(api.data[0]["max_request_head"], "4KiB");
     assert_eq!(api.data[0]["max_request_head_bytes"], 4096);
+    assert_eq!(api.data[0]["max_pipeline"], 1);
+    assert_eq!(api.data[0]["max_held"], "1MiB");
+    assert_eq!(api.data[0]["max_held_bytes"], 1 << 20);
+    assert_eq!(
+        words(&api.text)[1][4..7],
+        ["4KiB", "1", "1MiB"],
+        "{}",
+        api.text
+    );
+    // Left out: the defaults.
+    assert_eq!(all.data[0]["max_pipeline"], 32);
+    assert_eq!(all.data[0]["max_held"], "64KiB");
+    assert_eq!(all.data[0]["max_held_bytes"], 65536);
+    let mut none_held = c.clone();
+    none_held.virtuals[0].max_held = splicer_config::ByteSize::from_bytes(0);
+    let www = show_virtual(&none_held, Some("www"));
+    assert_eq!(www.data[0]["max_held"], "0B");
+    assert_eq!(www.data[0]["max_held_bytes"], 0);
+    assert_eq!(words(&www.text)[1][4..7], ["16KiB", "32", "0B"]);
     assert!(api.text.contains("203.0.113.5:8080"), "{}", api.text);
     assert_eq!(
         show_virtual(&c, Some("www2")),
@@ -154,6 +175,8 @@ fn virtuals_show_their_routing() {
             "address",
             "port",
             "max_request_head",
+            "max_pipeline",
+            "max_held",
             "mode",
             "predictor",
             "state",
@@ -169,6 +192,8 @@ fn virtuals_show_their_routing() {
             "198.18.0.100:80",
             "outside",
             "16KiB",
+            "32",
+            "64KiB",
             "splice",
             "roundrobin",
             "in-service",
@@ -184,6 +209,8 @@ fn virtuals_show_their_routing() {
             "198.18.0.101:80",
             "outside",
             "16KiB",
+            "32",
+            "64KiB",
             "splice",
             "roundrobin",
             "in-service",
@@ -452,6 +479,8 @@ fn virtuals_show_state_backup_and_dips() {
             "198.18.0.101:80",
             "outside",
             "16KiB",
+            "32",
+            "64KiB",
             "redirect",
             "roundrobin",
             "sticky",
@@ -466,6 +495,8 @@ fn virtuals_show_state_backup_and_dips() {
             "dip",
             "198.19.0.11:80",
             "outside",
+            "-",
+            "-",
             "-",
             "splice",
             "-",
@@ -483,6 +514,9 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data.as_array().unwrap().len(), 1);
     assert_eq!(dip.text.lines().count(), 2, "{}", dip.text);
     assert_eq!(dip.data[0]["address"], "198.19.0.11:80");
+    // A DIP has no keys of its own: it takes the defaults, and shows none.
+    assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
+    assert_eq!(dip.data[0]["max_held"], Value::Null);
 
     let reals = show_real(&c, Some("s1"));
     assert_eq!(
