@@ -155,7 +155,7 @@ pub mod defaults {
     pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
     /// `virtual.max_pipeline`: 32 requests of one client connection in flight at once.
     pub const MAX_PIPELINE: u16 = keys::MAX_PIPELINE.default;
-    /// `virtual.max_held`: 64 KiB of later responses held per client connection.
+    /// `virtual.max_held`: 64 KiB held of each response to a request sent ahead.
     pub const MAX_HELD: ByteSize = keys::MAX_HELD.default;
     /// `virtual.mode`.
     pub const MODE: Mode = Mode::Splice;
@@ -741,11 +741,10 @@ pub struct Virtual {
     /// the client's head buffer (`max_request_head`); past that, TCP flow control holds
     /// the client.
     pub max_pipeline: u16,
-    /// `max_held` (byte size, default `"64KiB"`, 0..=1MiB): the most payload bytes of
-    /// later responses Splicer holds per client connection while the response before
-    /// them is still being sent; beyond it a server's segments are not taken (the
-    /// server sends them again). 0 holds none: the server of a later response resends
-    /// it after the response before it has ended.
+    /// `max_held` (byte size, default `"64KiB"`, 0..=1MiB): the most bytes of its
+    /// response Splicer holds for each request sent ahead of its turn (pipelining),
+    /// the window its server is offered until then. 0 holds none: that server waits
+    /// with its answer until the response before it has ended.
     pub max_held: ByteSize,
     /// `mode` (default `"splice"`; `"splice"` or `"redirect"`): what the virtual does
     /// with a request. A splice virtual's `bind` lists (its own and its rules') name

@@ -58,8 +58,8 @@ pub struct Service {
     /// Most requests of one client connection in flight on server connections at once
     /// (pipelining); 1 sends each only after the response before it.
     pub max_pipeline: u16,
-    /// Most payload bytes of later responses held per client connection while the
-    /// response before them is still being sent (pipelining).
+    /// Most bytes held of the response to each request sent ahead of its turn
+    /// (pipelining): the window its server is offered until then.
     pub max_held: usize,
 }
 
