@@ -10,7 +10,10 @@
 #  * h2load --h1 -m 16 -c 10: no failed, errored or timed-out request, and a rate not
 #    below 0.8 x that of -m 1 in the same run; wrk with a pipeline of 8 requests: no
 #    socket error, no non-2xx/3xx;
-#  * pipelined_requests and client_data_pipelined move; no client connection is left.
+#  * `show flows` shows the three requests in flight while they run;
+#  * 20 `Connection: close` and 20 HTTP/1.0 requests: the pools keep their connections
+#    (connection_close_kept; no server closes, no new connection per request);
+#  * pipelined_dispatched and client_data_pipelined move; no client connection is left.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +84,16 @@ slow_last='GET /slow/100k?p=3 HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n
 r_one=$(timed "$slow_last")
 r_three=$(timed "$slow${slow/p=1/p=2}$slow_last")
 tb_log "one slow request: $r_one; three pipelined: $r_three"
+# The splicer directory while they run: three requests in flight on one connection.
+tb_raw_http "$cns" "$vip" 80 30 "$slow${slow/p=1/p=2}$slow_last" >/dev/null &
+raw=$!
+sleep 0.6
+dir=$(tb_ctl show flows)
+wait "$raw"
+tb_log "show flows meanwhile: $(tr '\n' '|' <<<"$dir")"
+# shellcheck disable=SC2016 # awk's own fields
+tb_check "show flows: 3 requests in flight on the client connection" \
+    awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "in_flight") c = i } NR > 1 && $c == 3 { f = 1 } END { exit !f }' <<<"$dir"
 tb_check "three slow requests answered ($r_three)" \
     test "$(tb_raw_field "$r_three" statuses)/$(tb_raw_field "$r_three" end)" = "200,200,200/eof"
 tb_check_cmp "... all three bodies ($r_three)" "$(tb_raw_field "$r_three" bytes)" -gt $((3 * 102400))
@@ -130,7 +143,26 @@ tb_check "wrk pipeline: no socket error" absent "Socket errors" "$w"
 tb_check "wrk pipeline: no non-2xx/3xx" absent "Non-2xx" "$w"
 tb_check_cmp "wrk pipeline: requests done" "$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' <<<"$w")" -gt 1000
 
-# 4. Counters; nothing left over.
+# 4. HTTP/1.1 `Connection: close` requests (curl -H) and HTTP/1.0 ones: Splicer blanks the
+# token towards the server and closes the client itself, so the pooled connections stay.
+opened=$(tb_fresh_stat "$log" server_conns_opened)
+closed=$(stat_of "$log" server_conns_closed_by_server)
+good=0
+for i in $(seq 1 20); do
+    body=$(tb_in "$cns" curl -sS -m 5 -H 'Connection: close' "http://$vip/files/1b?c=$i" 2>/dev/null)
+    [[ $body == 0 ]] && good=$((good + 1))
+    body=$(tb_in "$cns" curl -sS -m 5 --http1.0 "http://$vip/files/1b?d=$i" 2>/dev/null)
+    [[ $body == 0 ]] && good=$((good + 1))
+done
+tb_check_cmp "40 Connection: close / HTTP/1.0 requests answered" "$good" -eq 40
+tb_check_cmp "connection_close_kept counts the 20 with the token" \
+    "$(tb_fresh_stat "$log" connection_close_kept)" -ge 20
+tb_check_cmp "no server connection closed by its server for them" \
+    "$(stat_of "$log" server_conns_closed_by_server)" -eq "$closed"
+tb_check_cmp "the pools did not open a connection per request ($opened before)" \
+    "$(stat_of "$log" server_conns_opened)" -le $((opened + 3))
+
+# 5. Counters; nothing left over.
 tb_check_cmp "pipelined_dispatched moved" "$(tb_fresh_stat "$log" pipelined_dispatched)" -gt 200
 tb_check_cmp "client_data_pipelined moved" "$(stat_of "$log" client_data_pipelined)" -gt 0
 sleep 2

@@ -256,6 +256,8 @@ impl Live {
                     .map(str::to_string),
                 server_local: f.server_local,
                 requests: f.requests,
+                in_flight: f.in_flight,
+                held: f.held,
                 idle_ms: f.idle_ticks / self.ticks_per_ms,
             })
             .collect();

@@ -522,6 +522,11 @@ pub struct FlowRow {
     pub server_local: Option<SocketAddrV4>,
     /// Requests it carried.
     pub requests: u32,
+    /// Its requests on server connections now (the one answering, then those
+    /// pipelined behind it).
+    pub in_flight: u16,
+    /// Bytes of the pipelined requests' responses held for their turn.
+    pub held: usize,
     /// Milliseconds since it last carried data.
     pub idle_ms: u64,
 }
@@ -555,6 +560,8 @@ pub fn show_flows(rows: &[FlowRow], matched: u64, query: &FlowQuery) -> Response
             "real",
             "server_local",
             "requests",
+            "in_flight",
+            "held",
             "idle_ms",
         ]),
         rows.iter()
@@ -568,6 +575,8 @@ pub fn show_flows(rows: &[FlowRow], matched: u64, query: &FlowQuery) -> Response
                     opt(r.real.clone()),
                     opt(r.server_local.map(|a| a.to_string())),
                     r.requests.to_string(),
+                    r.in_flight.to_string(),
+                    r.held.to_string(),
                     r.idle_ms.to_string(),
                 ]
             })

@@ -39,6 +39,12 @@ pub struct FlowInfo {
     pub server_local: Option<SocketAddrV4>,
     /// Requests it sent so far.
     pub requests: u32,
+    /// Its requests on server connections now, whose responses are not all sent yet:
+    /// the one whose response goes to the client, then those pipelined behind it (the
+    /// splicer directory).
+    pub in_flight: u16,
+    /// Bytes of the pipelined requests' responses held for their turn.
+    pub held: usize,
     /// Time since it was last active, in the pipeline's ticks.
     pub idle_ticks: u64,
 }
@@ -81,6 +87,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 real,
                 server_local: spliced.map(|s| SocketAddrV4::new(s.key.vip, s.key.vip_port)),
                 requests: c.requests,
+                in_flight: c.legs.len().min(usize::from(u16::MAX)) as u16,
+                held: c
+                    .legs
+                    .iter()
+                    .filter_map(|l| self.held.get(&l.server))
+                    .map(|h| h.bytes())
+                    .sum(),
                 idle_ticks: now.saturating_sub(c.tcp.last_activity),
             });
         }

@@ -39,7 +39,9 @@ use crate::balance::{Decision, Route};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_http::{keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method};
+use splicer_http::{
+    close_tokens, keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method,
+};
 use splicer_wire::tcp::SeqNumber;
 use std::collections::VecDeque;
 
@@ -51,6 +53,13 @@ pub(crate) struct Held<P> {
     /// Payload bytes held.
     bytes: usize,
     segments: VecDeque<(u16, Seg, P)>,
+}
+
+impl<P> Held<P> {
+    /// Payload bytes held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 impl ClientConn {
@@ -266,6 +275,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 real,
                 consumed: head.head_len(),
                 insertion: keep_alive_insertion(&head, &c.head),
+                close: close_tokens(&head, &c.head),
                 head_request: head.method() == Method::Head,
                 keep_alive: head.keep_alive(),
                 body: BodyFramer::for_request(head.body()),

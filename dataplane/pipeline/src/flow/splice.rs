@@ -50,7 +50,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
-use splicer_http::{keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
+use splicer_http::{close_tokens, keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
@@ -131,6 +131,7 @@ impl<P: PacketBuf> Pipeline<P> {
             real,
             consumed: head.head_len() + body_in_buffer,
             insertion,
+            close: close_tokens(&head, &c.head),
             head_request: head.method() == splicer_http::Method::Head,
             keep_alive: head.keep_alive(),
             body,
@@ -226,6 +227,11 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         if p.insertion.is_some() {
             self.counters.inc(port, Counter::KeepAliveInserted);
+        }
+        if !p.close.is_empty() {
+            let shift = p.insertion.map_or(0, |i| i.bytes_added());
+            p.close.blank(&mut s.out, shift);
+            self.counters.inc(port, Counter::ConnectionCloseKept);
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);

@@ -678,6 +678,8 @@ fn flow(worker: u16, client: &str, real: Option<&str>) -> FlowRow {
         real: real.map(str::to_string),
         server_local: real.map(|_| "198.19.0.1:40001".parse().unwrap()),
         requests: 3,
+        in_flight: u16::from(real.is_some()),
+        held: 0,
         idle_ms: 12,
     }
 }
@@ -703,6 +705,8 @@ fn flows_table_and_limit() {
                 "real",
                 "server_local",
                 "requests",
+                "in_flight",
+                "held",
                 "idle_ms"
             ],
             vec![
@@ -714,6 +718,8 @@ fn flows_table_and_limit() {
                 "s1",
                 "198.19.0.1:40001",
                 "3",
+                "1",
+                "0",
                 "12"
             ],
             vec![
@@ -725,6 +731,8 @@ fn flows_table_and_limit() {
                 "-",
                 "-",
                 "3",
+                "0",
+                "0",
                 "12"
             ],
         ]
