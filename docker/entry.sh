@@ -37,6 +37,27 @@ tx_off_all() {
     done
 }
 
+# garp IFACE MAC ADDR: a gratuitous ARP (request, sender = target = ADDR, from MAC) sent
+# raw on IFACE. After a container (re)starts, Docker's bridge may still forward the
+# port's MAC to the veth of the container's previous run (the kernel tears that
+# network namespace down asynchronously, and its veth stays in the bridge meanwhile),
+# and a DPDK port that sends nothing unasked never corrects it: peers' frames vanish
+# until their ARP entry expires (about 20 s). An appliance announces itself after a
+# start; this frame does it for Splicer's port.
+garp() {
+    python3 - "$@" <<'PY'
+import socket, sys
+ifc, mac, addr = sys.argv[1:4]
+m = bytes.fromhex(mac.replace(":", ""))
+a = socket.inet_aton(addr)
+arp = bytes.fromhex("0001080006040001") + m + a + bytes(6) + a
+frame = (b"\xff" * 6 + m + b"\x08\x06" + arp).ljust(60, b"\0")
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifc, 0))
+s.send(frame)
+PY
+}
+
 # The container stops: stop the child CHILD (by PID) with SIGNAL and return its code.
 child=""
 stop_child() {
@@ -73,29 +94,45 @@ splicer_role() {
     esac
     mkdir -p "$(dirname "$logf")"
     : >>"$logf"
+    # A restarted container appends to the log of its earlier run: look past that.
+    local from
+    from=$(($(stat -c %s "$logf") + 1))
     trap 'stop_child INT' INT
     trap 'stop_child TERM' TERM
     # Splicer's output to its log file and the container's log (docker logs).
     splicer run --config "$cfg" > >(tee -a "$logf") 2>&1 &
     child=$!
     for ((i = 0; i < 300; i++)); do
-        grep -q 'splicer ready' "$logf" && break
+        tail -c "+$from" "$logf" | grep -q 'splicer ready' && break
         kill -0 "$child" 2>/dev/null || break
         sleep 0.1
     done
-    if ! grep -q 'splicer ready' "$logf"; then
+    if ! tail -c "+$from" "$logf" | grep -q 'splicer ready'; then
         log "Splicer did not log 'splicer ready'"
         stop_child TERM
         wait "$child" || rc=$?
         exit $((rc ? rc : 1))
     fi
+    local out_mac in_mac
     if [[ $mode == tap ]]; then
+        # Splicer's port MACs are the TAPs' (net_tap copies them to the kernel side).
+        out_mac=$(cat /sys/class/net/spl-out/address)
+        in_mac=$(cat /sys/class/net/spl-in/address)
         # As tests/e2e/lib.sh's tb_attach_taps: the kernel side of each TAP gets a MAC of its
         # own (net_tap copies the DPDK port's, and a bridge would keep frames for a local
         # MAC), TX checksum offload off, then a bridge with the container's interface.
         join_tap spl-out "$out_if" br-out 02:73:70:6c:10:01
         join_tap spl-in "$in_if" br-in 02:73:70:6c:10:02
+    else
+        out_if=spl-out in_if=spl-in
+        out_mac=$(cat /sys/class/net/spl-out/address)
+        in_mac=$(cat /sys/class/net/spl-in/address)
     fi
+    for i in 1 2 3; do
+        garp "$out_if" "$out_mac" "$out_addr" || log "gratuitous ARP on $out_if failed"
+        garp "$in_if" "$in_mac" "$in_addr" || log "gratuitous ARP on $in_if failed"
+        [[ $i -lt 3 ]] && sleep 0.2
+    done
     printf '%s\n' "$mode" >"$ready"
     log "ports joined; Splicer runs as PID $child"
     wait "$child" || rc=$?

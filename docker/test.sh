@@ -20,6 +20,10 @@
 set -uo pipefail
 
 SPL_DOCKER_REPO=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -n ${SPL_BED_DIR:-} && ( $SPL_BED_DIR != /* || $SPL_BED_DIR == / ) ]]; then
+    echo "docker/test.sh: SPL_BED_DIR must be an absolute path other than /" >&2
+    exit 2
+fi
 # The e2e suite's templates and checks: configurations (tb_write_splice_config), nginx
 # configuration and test bodies (tb__nginx_conf, tb__make_files), tb_check...
 # shellcheck source=tests/e2e/lib.sh
@@ -105,11 +109,20 @@ dk_build() {
     dk_log "image $IMAGE built ($(($(date +%s) - t0)) s)"
 }
 
+# Removes the work dir, only if it is ours (holds .spl-docker-bed) or absent.
+dk_remove_bed_dir() {
+    [[ -e $TB_DIR ]] || return 0
+    [[ -e $TB_DIR/.spl-docker-bed ]] ||
+        tb_die "$TB_DIR exists and is not a Docker test bed work dir (no .spl-docker-bed): not removing it"
+    rm -rf "$TB_DIR"
+}
+
 # The e2e suite's configurations and server files, written for the containers.
 dk_write_bed() {
     local i name dir v vdevs
-    rm -rf "$TB_DIR"
+    dk_remove_bed_dir
     mkdir -p "$TB_DIR" "$TB_LOG_DIR" "$TB_DIR/run" "$TB_DIR/out"
+    : >"$TB_DIR/.spl-docker-bed"
     tb__make_files
     for i in "${!TB_SERVER_IPS[@]}"; do
         name=s$((i + 1))
@@ -198,6 +211,11 @@ dk_up() {
         { cat "$TB_LOG_DIR/compose-up.log" >&2; tb_die "compose up failed"; }
     dk_wait_ready
     dk_log "bed up in $(($(date +%s) - t0)) s: Splicer on net_tap (VIP ${V_VIP[tap]}) and on net_af_packet (VIP ${V_VIP[afp]}), nginx s1..s3, client"
+    if [[ $DK_FULL_RUN -eq 0 ]]; then
+        dk_log "try: docker exec $CLIENT curl -sS http://${V_VIP[tap]}/"
+        dk_log "     docker exec ${V_CONTAINER[tap]} splicer ctl --socket $TB_DIR/run/tap.sock show real"
+        dk_log "then: docker/test.sh run; docker/test.sh down"
+    fi
 }
 
 # ---------------------------------------------------------------- checks
@@ -379,12 +397,13 @@ dk_server_restart() {
 
 # Both Splicers stop on SIGINT (docker stop) with exit 0 and their final statistics.
 dk_stop_splicers() {
-    local v c
+    local v c n
     for v in "${VARIANTS[@]}"; do
         c=${V_CONTAINER[$v]}
+        n=$(grep -c 'final stats' "$TB_LOG_DIR/splicer-$v.log")
         tb_check "$v: docker stop (SIGINT)" docker stop -t 20 "$c"
         tb_check_cmp "$v: Splicer exited 0" "$(docker inspect -f '{{.State.ExitCode}}' "$c")" -eq 0
-        tb_check "$v: final stats logged" grep -q 'final stats' "$TB_LOG_DIR/splicer-$v.log"
+        tb_check_cmp "$v: final stats logged" "$(grep -c 'final stats' "$TB_LOG_DIR/splicer-$v.log")" -eq $((n + 1))
         tb_check "$v: no panic" bash -c "! grep -q panicked '$TB_LOG_DIR/splicer-$v.log'"
     done
 }
@@ -409,6 +428,15 @@ dk_run() {
     dk_server_restart
     dk_stop_splicers
     dk_log "checks took $(($(date +%s) - t0)) s"
+    if [[ $DK_FULL_RUN -eq 0 ]]; then
+        # `run` alone leaves the bed as it found it: both Splicers running again (a
+        # container that starts again gets fresh interfaces from Docker).
+        for v in "${VARIANTS[@]}"; do
+            docker start "${V_CONTAINER[$v]}" >/dev/null || tb_die "cannot start ${V_CONTAINER[$v]} again"
+        done
+        dk_wait_ready
+        dk_log "both Splicers started again; the bed stays up (docker/test.sh down)"
+    fi
 }
 
 # ---------------------------------------------------------------- bench
@@ -455,7 +483,7 @@ dk_down() {
     if docker image inspect "$IMAGE" >/dev/null 2>&1; then
         docker rmi "$IMAGE" >/dev/null || dk_log "cannot remove image $IMAGE"
     fi
-    rm -rf "$TB_DIR"
+    dk_remove_bed_dir
     left=$(docker ps -a --format '{{.Names}}' | grep "^$PROJECT" || true)
     left+=$(docker network ls --format '{{.Name}}' | grep "^$PROJECT" || true)
     left+=$(docker images -a --filter label=org.splicer.bed=1 -q)
