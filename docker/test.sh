@@ -532,6 +532,7 @@ run)
 bench)
     dk_prerequisites
     dk_lock 0
+    docker image inspect "$IMAGE" >/dev/null 2>&1 || tb_die "no image $IMAGE: docker/test.sh up first"
     [[ -d $TB_LOG_DIR ]] || mkdir -p "$TB_LOG_DIR"
     dk_bench
     tb_finish
