@@ -447,6 +447,15 @@ dk_bench() {
     out=$TB_LOG_DIR/bench.log
     tb_log "---- net_ring: splicer-bench all --no-huge --seconds 1 in a container"
     compose --profile bench run --rm bench >"$out" 2>&1 || rc=$?
+    # A stall (the worker lcore got no CPU for 2 s on a busy 2-core machine: a whole
+    # window, 256 or 512 packets, "in flight never came back") is run once more; a lost
+    # packet (a few never came back) or a wrong one (a verification error) never is.
+    if [[ $rc -ne 0 ]] && grep -Eq ': (256|512) packets in flight never came back' "$out"; then
+        tb_log "bench stalled ($(grep -h 'never came back' "$out")); load: $(cut -d' ' -f1-3 /proc/loadavg); running it once more"
+        mv "$out" "$out.stalled"
+        rc=0
+        compose --profile bench run --rm bench >"$out" 2>&1 || rc=$?
+    fi
     tb_check_cmp "splicer-bench all in a container exits 0" "$rc" -eq 0 || tail -n 20 "$out" | sed 's/^/    | /'
     tb_check_cmp "all four scenarios verified" "$(grep -c 'packets verified' "$out")" -eq 4
     # The verification is real: a worker that corrupts one checksum fails the run.
