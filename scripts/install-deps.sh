@@ -8,7 +8,8 @@
 #           tmux (drives the interactive shell), python3 (JSON and exposition checks,
 #           the raw HTTP client), nghttp2-client (h2load, for load tests), slowhttptest
 #           (slowloris, slow-body and slow-read attacks), shellcheck, hping3 and nftables
-#           (the SYN flood test)
+#           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
+#           engine and Compose themselves are the machine's, docker/README.md)
 #
 # `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
 # iputils-arping, whose flags differ. The tests use `arping -c N -C 1 -w SEC -r -i IFACE`.
@@ -17,7 +18,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables
+    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap
 )
 
 missing=()

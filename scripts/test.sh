@@ -8,6 +8,8 @@
 #   6. cargo build --release -p splicer
 #   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
 #   8. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
+#   9. docker/test.sh: the same binary and e2e configurations in Docker containers (net_tap,
+#      net_af_packet, the net_ring bench); builds the base image once per machine
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ step "install dependencies"
 scripts/install-deps.sh
 
 step "shellcheck"
-shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh perf/soak/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh perf/soak/*.sh docker/*.sh .ci/run
 
 # The dataplane's files import each other without circles (docs/DESIGN.md).
 step "no import circles in the dataplane crates"
@@ -54,5 +56,10 @@ target/release/splicer-bench all --no-huge --seconds 1
 
 step "end-to-end tests"
 SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh
+
+# Splicer, nginx and a client as containers (docker/README.md): a Docker engine with
+# Compose must run on the machine; no registry is needed.
+step "Docker test bed: docker/test.sh"
+SPL_DOCKER_NO_BUILD=1 docker/test.sh
 
 printf '\n==> all checks passed\n'

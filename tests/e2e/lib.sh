@@ -714,6 +714,10 @@ tb_unique_prefix() {
 tb_write_config() {
     local file=$1 prefix=$2 workers=${3:-1} dataplane=${4:-} virtual=${5:-} reals=${6:-}
     local rules=${7:-} lcores
+    # The ports' --vdev devices: net_tap here; the Docker test bed (docker/test.sh) sets
+    # TB_VDEV_OUT / TB_VDEV_IN to net_af_packet ones.
+    local vdev_out=${TB_VDEV_OUT:-net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT}
+    local vdev_in=${TB_VDEV_IN:-net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN}
     case $workers in
     1) lcores='"-l", "0-1"' ;;
     2) lcores='"--lcores", "0@0,1@0,2@1"' ;;
@@ -723,8 +727,8 @@ tb_write_config() {
 [dataplane]
 eal = [$lcores, "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
        "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=$TB_TAP_OUT,mac=$TB_MAC_OUT",
-       "--vdev", "net_tap1,iface=$TB_TAP_IN,mac=$TB_MAC_IN"]
+       "--vdev", "$vdev_out",
+       "--vdev", "$vdev_in"]
 workers = $workers
 stats_interval = "1s"
 idle_sleep = "50us"
