@@ -589,12 +589,18 @@ fn got_on(b: &Bed, port: u16) -> Vec<u8> {
     }
 }
 
-/// Three GETs in one segment go to three pooled connections at once (the splicer
-/// directory); the later servers' responses are held until the one before has been
-/// sent and acknowledged, then go to the client in order, in its sequence space.
-#[test]
-fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
-    let mut b = Bed::with_pool(3);
+const GET_C: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+
+/// A client that pipelines GET_A, GET_B and GET_C in one segment, on a bed whose pool
+/// has three connections: where each request went.
+struct Three {
+    /// Client seq of the end of the three requests.
+    end: u32,
+    /// Splicer's ports of the connections that carry A, B and C.
+    ports: [u16; 3],
+}
+
+fn three_pipelined_gets(b: &mut Bed) -> Three {
     // The pool opens its other connections at the next polls.
     for i in 2..5 {
         b.now = i * MS;
@@ -603,8 +609,7 @@ fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
         b.take(out);
     }
     assert_eq!(b.others.len(), 2, "three pooled connections");
-    let get_c: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
-    let all = [GET_A, GET_B, get_c].concat();
+    let all = [GET_A, GET_B, GET_C].concat();
     b.client_sends(Seg {
         seq: CLIENT_ISN,
         flags: SYN,
@@ -613,53 +618,70 @@ fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
     });
     let iss = b.to_client.last().expect("SYN-ACK").seq;
     b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
-    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
     let mut ports: Vec<u16> = b.others.keys().copied().collect();
     ports.push(b.local_port);
-    let got: Vec<Vec<u8>> = ports.iter().map(|&p| got_on(&b, p)).collect();
-    for want in [GET_A, GET_B, get_c] {
+    let got: Vec<Vec<u8>> = ports.iter().map(|&p| got_on(b, p)).collect();
+    for want in [GET_A, GET_B, GET_C] {
         assert!(got.contains(&want.to_vec()), "{got:?}");
     }
     assert_eq!(b.count(Counter::PipelinedDispatched), 2);
     let port_of = |want: &[u8]| ports[got.iter().position(|g| g == want).unwrap()];
-    let (pa, pb, pc) = (port_of(GET_A), port_of(GET_B), port_of(get_c));
-    let send = |b: &mut Bed, port: u16, rsp: &[u8], ts: u32| {
-        let rcv = if port == b.local_port {
-            b.server_rcv
-        } else {
-            b.others[&port].0
-        };
-        let seg = Seg {
-            seq: SERVER_ISN + 1,
-            ack: Some(rcv),
-            flags: PSH,
-            ts: Some((ts, 0)),
-            payload: rsp.to_vec(),
-        };
-        let f = frame((SERVER, 80), (INSIDE, port), &seg);
-        b.deliver_from_server(f);
+    Three {
+        end: CLIENT_ISN + 1 + all.len() as u32,
+        ports: [port_of(GET_A), port_of(GET_B), port_of(GET_C)],
+    }
+}
+
+/// The server on Splicer's connection `port` sends `payload` (from its response's
+/// start) with `flags`.
+fn server_says(b: &mut Bed, port: u16, flags: u8, payload: &[u8], tsval: u32) {
+    let rcv = if port == b.local_port {
+        b.server_rcv
+    } else {
+        b.others[&port].0
     };
+    let seg = Seg {
+        seq: SERVER_ISN + 1,
+        ack: Some(rcv),
+        flags,
+        ts: Some((tsval, 0)),
+        payload: payload.to_vec(),
+    };
+    let f = frame((SERVER, 80), (INSIDE, port), &seg);
+    b.deliver_from_server(f);
+}
+
+/// What Splicer sent the client with data, in order.
+fn data_to_client(b: &Bed) -> Vec<Seg> {
+    b.to_client
+        .iter()
+        .filter(|s| !s.payload.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// Three GETs in one segment go to three pooled connections at once (the splicer
+/// directory); the later servers' responses are held until the one before has been
+/// sent and acknowledged, then go to the client in order, in its sequence space.
+#[test]
+fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, pc] = t.ports;
+    let client_next = t.end;
     // C's and B's servers answer first: nothing reaches the client yet.
     let rsp_c: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
     let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
-    let before = b.to_client.iter().filter(|s| !s.payload.is_empty()).count();
-    send(&mut b, pc, rsp_c, 80);
-    send(&mut b, pb, rsp_b, 81);
+    let before = data_to_client(&b).len();
+    server_says(&mut b, pc, PSH, rsp_c, 80);
+    server_says(&mut b, pb, PSH, rsp_b, 81);
     assert_eq!(b.count(Counter::HeldSegments), 2);
-    let data_to_client = |b: &Bed| -> Vec<Seg> {
-        b.to_client
-            .iter()
-            .filter(|s| !s.payload.is_empty())
-            .cloned()
-            .collect()
-    };
     assert_eq!(data_to_client(&b).len(), before, "held, not sent");
     // A's response; the client acknowledges it: B's goes out, right after it.
-    send(&mut b, pa, RSP_A, 5_000);
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
     let a = data_to_client(&b).last().unwrap().clone();
     assert_eq!(a.payload, RSP_A);
     let end_a = a.seq + RSP_A.len() as u32;
-    let client_next = next + (all.len() - GET_A.len()) as u32;
     assert_eq!(a.ack, Some(client_next), "all three requests acknowledged");
     b.client_sends(Seg {
         seq: client_next,
@@ -694,4 +716,84 @@ fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
     assert_eq!(rc.seq, end_a + rsp_b.len() as u32);
     assert_eq!(b.count(Counter::PipelinedPromoted), 2);
     assert_eq!(b.count(Counter::ResponsesComplete), 2);
+    assert_eq!(b.p.held_granted, 0, "every window granted was given back");
+}
+
+/// The server of a request pipelined behind another resets before its turn: the
+/// request is answered 502 by Splicer when its turn comes, after the response before
+/// it, and the connection closed; the server connection of the request behind it
+/// drains (its response is never sent: the client retries it elsewhere).
+#[test]
+fn a_later_servers_reset_is_answered_in_turn() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, pc] = t.ports;
+    server_says(&mut b, pb, RST, b"", 80);
+    assert!(data_to_client(&b).is_empty(), "nothing out of turn");
+    server_says(
+        &mut b,
+        pc,
+        PSH,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
+        81,
+    );
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    let a = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(a.payload, RSP_A);
+    b.client_sends(Seg {
+        seq: t.end,
+        ack: Some(a.seq + RSP_A.len() as u32),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    let answer = data_to_client(&b).last().unwrap().clone();
+    assert!(
+        answer.payload.starts_with(b"HTTP/1.1 502"),
+        "{:?}",
+        String::from_utf8_lossy(&answer.payload)
+    );
+    assert_eq!(answer.seq, a.seq + RSP_A.len() as u32, "in turn");
+    assert!(
+        b.to_client.iter().any(|s| s.flags & FIN != 0),
+        "the client connection is closed after it"
+    );
+    assert_eq!(b.count(Counter::BadGateway), 1);
+    assert_eq!(b.count(Counter::DrainStarted), 1, "C's connection drains");
+    assert_eq!(b.p.held_granted, 0);
+}
+
+/// A client that resets with responses held for it: every server connection of its
+/// directory drains (the pooling patent's drain), and nothing held is kept.
+#[test]
+fn a_client_reset_drains_every_leg_and_drops_what_was_held() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [_, pb, pc] = t.ports;
+    server_says(
+        &mut b,
+        pb,
+        PSH,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb",
+        80,
+    );
+    server_says(
+        &mut b,
+        pc,
+        PSH,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
+        81,
+    );
+    assert_eq!(b.count(Counter::HeldSegments), 2);
+    b.client_sends(Seg {
+        seq: t.end,
+        flags: RST,
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::ClientResets), 1);
+    let mut out = Out::default();
+    b.p.poll_timers(b.now, &mut out);
+    b.take(out);
+    assert_eq!(b.count(Counter::DrainStarted), 3, "all three legs drain");
+    assert!(b.p.held.is_empty());
+    assert_eq!(b.p.held_granted, 0);
 }
