@@ -11,8 +11,6 @@
 #    below 0.8 x that of -m 1 in the same run; wrk with a pipeline of 8 requests: no
 #    socket error, no non-2xx/3xx;
 #  * `show flows` shows the three requests in flight while they run;
-#  * 20 `Connection: close` and 20 HTTP/1.0 requests: the pools keep their connections
-#    (connection_close_kept; no server closes, no new connection per request);
 #  * pipelined_dispatched and client_data_pipelined move; no client connection is left.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -27,7 +25,7 @@ tb_setup
 prefix=$(tb_unique_prefix pipelining)
 cfg=$TB_DIR/pipelining.toml
 log=$TB_LOG_DIR/splicer-pipelining.log
-tb_write_splice_config "$cfg" "$prefix" 1 "" "" '[[virtual.rule]]
+tb_write_splice_config "$cfg" "$prefix" 1 "" "max_held = \"256KiB\"" '[[virtual.rule]]
 path_prefix = "/img/"
 bind = ["s2"]
 
@@ -78,7 +76,9 @@ for r in "$r_same" "$r_later"; do
 done
 
 # Three slow requests (2 s each, /slow/100k) in one send, spread over s1..s3 by round
-# robin: sent to the three servers at once, they take about as long as one.
+# robin: sent to the three servers at once, they take about as long as one (the
+# virtual's max_held, 256 KiB, holds a whole 100 KiB response: with the default 64 KiB
+# a later server would wait for its turn after 64 KiB).
 slow='GET /slow/100k?p=1 HTTP/1.1\r\nHost: www\r\n\r\n'
 slow_last='GET /slow/100k?p=3 HTTP/1.1\r\nHost: www\r\nConnection: close\r\n\r\n'
 r_one=$(timed "$slow_last")
@@ -143,26 +143,7 @@ tb_check "wrk pipeline: no socket error" absent "Socket errors" "$w"
 tb_check "wrk pipeline: no non-2xx/3xx" absent "Non-2xx" "$w"
 tb_check_cmp "wrk pipeline: requests done" "$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' <<<"$w")" -gt 1000
 
-# 4. HTTP/1.1 `Connection: close` requests (curl -H) and HTTP/1.0 ones: Splicer blanks the
-# token towards the server and closes the client itself, so the pooled connections stay.
-opened=$(tb_fresh_stat "$log" server_conns_opened)
-closed=$(stat_of "$log" server_conns_closed_by_server)
-good=0
-for i in $(seq 1 20); do
-    body=$(tb_in "$cns" curl -sS -m 5 -H 'Connection: close' "http://$vip/files/1b?c=$i" 2>/dev/null)
-    [[ $body == 0 ]] && good=$((good + 1))
-    body=$(tb_in "$cns" curl -sS -m 5 --http1.0 "http://$vip/files/1b?d=$i" 2>/dev/null)
-    [[ $body == 0 ]] && good=$((good + 1))
-done
-tb_check_cmp "40 Connection: close / HTTP/1.0 requests answered" "$good" -eq 40
-tb_check_cmp "connection_close_kept counts the 20 with the token" \
-    "$(tb_fresh_stat "$log" connection_close_kept)" -ge 20
-tb_check_cmp "no server connection closed by its server for them" \
-    "$(stat_of "$log" server_conns_closed_by_server)" -eq "$closed"
-tb_check_cmp "the pools did not open a connection per request ($opened before)" \
-    "$(stat_of "$log" server_conns_opened)" -le $((opened + 3))
-
-# 5. Counters; nothing left over.
+# 4. Counters; nothing left over.
 tb_check_cmp "pipelined_dispatched moved" "$(tb_fresh_stat "$log" pipelined_dispatched)" -gt 200
 tb_check_cmp "client_data_pipelined moved" "$(stat_of "$log" client_data_pipelined)" -gt 0
 sleep 2

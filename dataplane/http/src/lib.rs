@@ -61,4 +61,4 @@ pub use request::{
     parse_head, parse_head_with, BodyLength, HeadStatus, Method, ParseOptions, Refusal, RequestHead,
 };
 pub use response::{ResponseBody, ResponseFramer, StatusClass};
-pub use rewrite::{apply, close_tokens, keep_alive_insertion, CloseTokens, Insertion};
+pub use rewrite::{apply, keep_alive_insertion, Insertion};

@@ -452,24 +452,6 @@ impl RequestHead {
             .map(|(_, v)| v)
     }
 
-    /// Where the values of the header fields named `name` (case-insensitive) are in
-    /// the head's bytes, in order.
-    pub fn header_value_ranges<'a, 'n>(
-        &'a self,
-        name: &'n str,
-    ) -> impl Iterator<Item = Range<usize>> + 'n
-    where
-        'a: 'n,
-    {
-        self.fields
-            .iter()
-            .filter(move |f| {
-                self.str_at(f.name.0 as usize..f.name.1 as usize)
-                    .eq_ignore_ascii_case(name)
-            })
-            .map(|f| f.value.0 as usize..f.value.1 as usize)
-    }
-
     /// Every header field as (name as sent, value), in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
         self.fields.iter().map(move |f| {

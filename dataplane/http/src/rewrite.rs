@@ -11,13 +11,12 @@
 //! The simplest correct approach is taken:
 //! * the line goes right after the request line: the position is known without looking
 //!   at any header, and it lands in the first segment Splicer sends;
-//! * a request that says `Connection: close` (HTTP/1.0 or 1.1) has its `close` tokens
-//!   blanked with spaces in place ([`close_tokens`]): same length, so no Bytes Added,
-//!   and a `Connection` value of spaces is an empty list (RFC 9110 §5.6.1), which a
-//!   server reads as "no option". Otherwise the server would close the pooled
-//!   connection after every such request, and the pool would open one per request;
-//!   the client still gets the close it asked for, from Splicer. An HTTP/1.0 request
-//!   gets the Keep-Alive line as well;
+//! * only a request with no `close` token is rewritten. A request that says
+//!   `Connection: close` would then carry both `close` and `Keep-Alive`, which servers
+//!   resolve differently; replacing the value in place would mean editing the middle of
+//!   the head for a rare case. Such a request is forwarded unchanged and its server
+//!   connection is not reused (the response framer reports it not reusable once the
+//!   server answers with `Connection: close` or closes).
 //! * other `Connection` tokens (`TE`, header names) are kept: a second `Connection` line
 //!   adds to the list, which is how HTTP combines repeated list headers.
 //!
@@ -60,10 +59,10 @@ impl Insertion {
 
 /// Whether (and where) to insert `Connection: Keep-Alive` into the request `buf` whose
 /// parsed head is `head`: only for an HTTP/1.0 request that did not ask for keep-alive
-/// (one that said `close` has it blanked: [`close_tokens`]). `None` also when `buf` does not hold the head it was parsed
+/// and did not say `close`. `None` also when `buf` does not hold the head it was parsed
 /// from.
 pub fn keep_alive_insertion(head: &RequestHead, buf: &[u8]) -> Option<Insertion> {
-    if head.version() != 0 || head.keep_alive() {
+    if head.version() != 0 || head.keep_alive() || head.connection_close() {
         return None;
     }
     let offset = head.request_line_len();
@@ -89,73 +88,6 @@ pub fn apply(insertion: &Insertion, src: &[u8], dst: &mut [u8]) -> usize {
     dst[..before.len()].copy_from_slice(before);
     dst[before.len()..before.len() + line.len()].copy_from_slice(line);
     dst[before.len() + line.len()..out].copy_from_slice(after);
-    out
-}
-
-/// Most `close` tokens of one request that are blanked; more (never sent by a real
-/// client) stay, and the server closes its connection after the response.
-const MAX_CLOSE_TOKENS: usize = 4;
-
-/// The `close` tokens of a request's `Connection` fields, as byte ranges of its head,
-/// to be blanked with spaces in the copy the server gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CloseTokens {
-    ranges: [(u32, u32); MAX_CLOSE_TOKENS],
-    len: u8,
-}
-
-impl CloseTokens {
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Writes spaces over every token in `out`, the head as the server gets it: the
-    /// buffered request shifted by `shift` bytes (an insertion before them). Ranges past
-    /// `out` are left alone.
-    pub fn blank(&self, out: &mut [u8], shift: usize) {
-        for &(start, end) in &self.ranges[..usize::from(self.len)] {
-            let (start, end) = (start as usize + shift, end as usize + shift);
-            if let Some(bytes) = out.get_mut(start..end) {
-                bytes.fill(b' ');
-            }
-        }
-    }
-}
-
-/// The `close` tokens of the `Connection` fields of the request `buf` whose parsed head
-/// is `head` (none when `buf` does not hold that head).
-pub fn close_tokens(head: &RequestHead, buf: &[u8]) -> CloseTokens {
-    let mut out = CloseTokens::default();
-    if !head.connection_close()
-        || buf.len() < head.head_len()
-        || buf[..head.head_len()] != *head.raw()
-    {
-        return out;
-    }
-    for value in head.header_value_ranges("connection") {
-        let mut start = value.start;
-        for element in buf[value.clone()].split(|&b| b == b',') {
-            let end = start + element.len();
-            let lead = element
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count();
-            let trail = element[lead..]
-                .iter()
-                .rev()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count();
-            let token = start + lead..end - trail;
-            if buf[token.clone()].eq_ignore_ascii_case(b"close")
-                && usize::from(out.len) < MAX_CLOSE_TOKENS
-            {
-                out.ranges[usize::from(out.len)] = (token.start as u32, token.end as u32);
-                out.len += 1;
-            }
-            start = end + 1;
-        }
-    }
     out
 }
 
@@ -242,6 +174,7 @@ mod tests {
             &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
             b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
             b"GET / HTTP/1.0\r\nConnection: Keep-Alive, TE\r\n\r\n",
+            b"GET / HTTP/1.0\r\nConnection: close\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         ] {
             assert_eq!(
@@ -274,53 +207,5 @@ mod tests {
             b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"
         );
         assert_eq!(apply(&ins, &req[..3], &mut big), 0);
-    }
-
-    #[test]
-    fn close_tokens_are_blanked_in_place() {
-        for (req, want) in [
-            (
-                &b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"[..],
-                &b"GET / HTTP/1.1\r\nHost: a\r\nConnection:      \r\n\r\n"[..],
-            ),
-            (
-                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: TE, Close\r\nTE: trailers\r\n\r\n",
-                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: TE,      \r\nTE: trailers\r\n\r\n",
-            ),
-            (
-                b"GET / HTTP/1.1\r\nHost: a\r\nconnection: close ,te\r\nTE: x\r\n\r\n",
-                b"GET / HTTP/1.1\r\nHost: a\r\nconnection:       ,te\r\nTE: x\r\n\r\n",
-            ),
-        ] {
-            let h = head(req);
-            let t = close_tokens(&h, req);
-            assert!(!t.is_empty());
-            let mut out = req.to_vec();
-            t.blank(&mut out, 0);
-            assert_eq!(out, want, "{:?}", String::from_utf8_lossy(req));
-            let again = head(&out);
-            assert!(!again.connection_close());
-            assert!(
-                again.keep_alive(),
-                "HTTP/1.1 without close keeps the connection"
-            );
-        }
-        let plain = b"GET / HTTP/1.1\r\nHost: a\r\nX-Close: close\r\n\r\n";
-        assert!(close_tokens(&head(plain), plain).is_empty());
-    }
-
-    #[test]
-    fn http10_close_gets_keep_alive_and_the_close_blanked() {
-        let req = b"GET / HTTP/1.0\r\nConnection: close\r\n\r\n";
-        let h = head(req);
-        let ins = keep_alive_insertion(&h, req).expect("an insertion");
-        let mut out = vec![0u8; ins.output_len(req.len())];
-        apply(&ins, req, &mut out);
-        close_tokens(&h, req).blank(&mut out, ins.bytes_added());
-        assert_eq!(
-            out,
-            b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\nConnection:      \r\n\r\n"
-        );
-        assert!(head(&out).keep_alive());
     }
 }

@@ -180,10 +180,6 @@ counters! {
     Responses5xx => "responses_5xx" in Responses("5xx"),
     /// Responses with a status outside 100–599.
     ResponsesOther => "responses_other" in Responses("other"),
-    /// Requests whose `Connection: close` Splicer blanked towards the server, so that
-    /// the pooled connection stays open (the client is closed by Splicer after the
-    /// response, as it asked).
-    ConnectionCloseKept => "connection_close_kept",
     /// Client connections Splicer closed after a response because the client did not
     /// want keep-alive.
     ClientsClosedAfterResponse => "clients_closed_after_response",

@@ -539,7 +539,6 @@ impl Section {
             | "client_data_held_framing"
             | "client_retransmit_mismatch"
             | "keepalive_inserted"
-            | "connection_close_kept"
             | "resegmented" => Section::Splicing,
             "queue_timeouts" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"

@@ -22,7 +22,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::topology::Service;
-use splicer_http::{parse_head, BodyFramer, CloseTokens, HeadStatus, Insertion, Refusal};
+use splicer_http::{parse_head, BodyFramer, HeadStatus, Insertion, Refusal};
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
 
@@ -56,9 +56,6 @@ pub(super) struct Pending {
     /// Bytes at the start of the head buffer that belong to this request.
     pub consumed: usize,
     pub insertion: Option<Insertion>,
-    /// `close` tokens of its `Connection` fields, blanked towards the server so that
-    /// the pooled connection stays open (Splicer closes the client itself).
-    pub close: CloseTokens,
     pub head_request: bool,
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
@@ -97,6 +94,14 @@ pub(crate) struct ClientConn {
 }
 
 impl ClientConn {
+    /// The leg spliced onto server connection `sh` (the oldest first: the common case).
+    pub(super) fn leg_of(&self, sh: Handle) -> Option<&Leg> {
+        match self.legs.front() {
+            Some(l) if l.server == sh => Some(l),
+            _ => self.legs.iter().find(|l| l.server == sh),
+        }
+    }
+
     /// A segment from Splicer to this client at `seq`.
     pub(super) fn outgoing(&self, seq: SeqNumber, flags: u8, ts_now: u32) -> Outgoing {
         let mut o = Outgoing::new(

@@ -3,6 +3,7 @@
 //! (PAWS) across splices, pipelined responses and idle pooled connections.
 
 use super::client::ClientConn;
+use super::leg::Leg;
 use super::server::ServerConn;
 use super::tcp::ts_not_below;
 use crate::rewrite::Timestamps;
@@ -76,4 +77,28 @@ fn timestamps(
         (None, Some(_)) => (Timestamps::Keep, Timestamps::Strip),
         (None, None) => (Timestamps::Keep, Timestamps::Keep),
     }
+}
+
+/// Fixes a leg's server-to-client shift on the first TSval `tsval` its server sends
+/// (data or not), so that it reaches the client as `client_start` (Splicer's clock, or
+/// the highest TSval the client has seen if later): the estimate made when the leg
+/// started may run a millisecond ahead of the server's real clock, which would put the
+/// first segments below what the client has seen when the response follows the one
+/// before it at once (pipelining) and have them dropped by the client's PAWS.
+pub(super) fn anchor_down(leg: &mut Leg, tsval: u32, client_start: u32) {
+    leg.ts_anchor_pending = false;
+    let (Timestamps::Shift { tsval_add: up, .. }, Timestamps::Shift { .. }) =
+        (leg.ts_up, leg.ts_down)
+    else {
+        return;
+    };
+    let down = client_start.wrapping_sub(tsval);
+    leg.ts_up = Timestamps::Shift {
+        tsval_add: up,
+        tsecr_sub: down,
+    };
+    leg.ts_down = Timestamps::Shift {
+        tsval_add: down,
+        tsecr_sub: up,
+    };
 }

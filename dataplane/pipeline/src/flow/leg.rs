@@ -43,6 +43,13 @@ pub(crate) struct Leg {
     /// The server connection of a request pipelined behind others failed before its
     /// response could be sent: the status its client gets when its turn comes.
     pub failed: Option<u16>,
+    /// Its response goes to the client (in the client's sequence space from
+    /// `down_delta`): the first leg from its start, a pipelined one once every response
+    /// before it has been sent whole; until then what its server sends is held.
+    pub promoted: bool,
+    /// The server-to-client timestamp shift is still an estimate: the first TSval the
+    /// server sends on this leg fixes it (see `clocks::anchor_down`).
+    pub ts_anchor_pending: bool,
     /// Bytes of its response Splicer may hold while the request waits behind others
     /// (the window its server is offered); 0 once its response goes to the client.
     pub held_window: u32,

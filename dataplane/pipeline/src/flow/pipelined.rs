@@ -39,9 +39,7 @@ use crate::balance::{Decision, Route};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_http::{
-    close_tokens, keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method,
-};
+use splicer_http::{keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method};
 use splicer_wire::tcp::SeqNumber;
 use std::collections::VecDeque;
 
@@ -275,7 +273,6 @@ impl<P: PacketBuf> Pipeline<P> {
                 real,
                 consumed: head.head_len(),
                 insertion: keep_alive_insertion(&head, &c.head),
-                close: close_tokens(&head, &c.head),
                 head_request: head.method() == Method::Head,
                 keep_alive: head.keep_alive(),
                 body: BodyFramer::for_request(head.body()),
@@ -348,20 +345,58 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters.inc(port, Counter::HeldSegments);
     }
 
-    /// The oldest leg of client `h` is done and gone: the next one's response goes to
-    /// the client now, right after the one before it (the client's `snd_nxt`), with
-    /// timestamps mapped afresh; what was held of it goes out first. A leg whose server
-    /// failed meanwhile is answered with its status instead.
+    /// The response of client `h`'s leg on `sh` has been sent whole: the next leg's
+    /// response may follow it at once, before the client has acknowledged it, so that
+    /// pipelined responses reach the client back to back rather than one round trip
+    /// apart. Not after a response that ends the client connection (the client reads
+    /// nothing after it), and not for a leg whose server failed (its answer is
+    /// Splicer's own, sent when it is the oldest).
+    pub(super) fn response_sent<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(i) = c.legs.iter().position(|l| l.server == sh) else {
+            return;
+        };
+        let leg = &c.legs[i];
+        let last_of_connection =
+            !leg.keep_alive || leg.spoiled || !leg.body.is_complete() || !s.reusable();
+        let next_waits = c
+            .legs
+            .get(i + 1)
+            .is_some_and(|n| !n.promoted && n.failed.is_none());
+        if !last_of_connection && next_waits {
+            self.promote(port, h, now, sink);
+        }
+    }
+
+    /// The first leg of client `h` whose response is held gets its turn: its response
+    /// is placed in the client's sequence space right after everything sent so far (the
+    /// client's `snd_nxt`), with timestamps mapped afresh, and what was held of it goes
+    /// out first. A leg whose server failed meanwhile is answered with its status
+    /// instead (only as the oldest: see `response_sent`).
     pub(super) fn promote<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         let ts_now = self.ts_now(now);
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(i) = c.legs.iter().position(|l| !l.promoted) else {
             return;
         };
+        let leg = c.legs[i];
         self.held_granted -= leg.held_window as usize;
+        c.legs[i].held_window = 0;
         if let Some(status) = leg.failed {
+            if i > 0 {
+                return;
+            }
             c.legs.pop_front();
             c.state = State::ReadingHead;
             self.counters.inc(port, Counter::BadGateway);
@@ -379,11 +414,14 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let (ts_up, ts_down) = leg_timestamps(c, s, ts_now, first_tsval);
         let snd_nxt = c.tcp.snd_nxt;
-        let leg = c.legs.front_mut().expect("checked above");
+        let leg = &mut c.legs[i];
         leg.down_delta = snd_nxt.0.wrapping_sub(leg.down_from.0);
         leg.ts_up = ts_up;
         leg.ts_down = ts_down;
-        leg.held_window = 0;
+        // Held segments fixed the shift (their first TSval); without any, the server's
+        // first segment will.
+        leg.ts_anchor_pending = first_tsval.is_none();
+        leg.promoted = true;
         let sh = leg.server;
         s.window = super::server::SERVER_LEG_WINDOW;
         self.counters.inc(port, Counter::PipelinedPromoted);

@@ -36,7 +36,7 @@
 
 use super::body_guard;
 use super::client::{Pending, State};
-use super::clocks::leg_timestamps;
+use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
 use super::reshape::{as_probe, trim, trim_front};
@@ -50,7 +50,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
-use splicer_http::{close_tokens, keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
+use splicer_http::{keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
@@ -131,7 +131,6 @@ impl<P: PacketBuf> Pipeline<P> {
             real,
             consumed: head.head_len() + body_in_buffer,
             insertion,
-            close: close_tokens(&head, &c.head),
             head_request: head.method() == splicer_http::Method::Head,
             keep_alive: head.keep_alive(),
             body,
@@ -228,11 +227,6 @@ impl<P: PacketBuf> Pipeline<P> {
         if p.insertion.is_some() {
             self.counters.inc(port, Counter::KeepAliveInserted);
         }
-        if !p.close.is_empty() {
-            let shift = p.insertion.map_or(0, |i| i.bytes_added());
-            p.close.blank(&mut s.out, shift);
-            self.counters.inc(port, Counter::ConnectionCloseKept);
-        }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);
         // A FIN the client sent with (or after) its request is not a byte of it.
@@ -263,6 +257,8 @@ impl<P: PacketBuf> Pipeline<P> {
             client_fin: (fin == 1 && leftover == 0).then_some(up_from),
             spoiled: false,
             failed: None,
+            promoted: !later,
+            ts_anchor_pending: true,
             held_window: 0,
             class_counted: false,
         };
@@ -597,7 +593,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, sh) else {
             return;
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.leg_of(sh).copied() else {
             return;
         };
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
@@ -668,8 +664,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
             }
         }
-        if index > 0 {
+        if !leg.promoted {
             return self.hold(port, h, sh, seg, pkt, sink);
+        }
+        if leg.ts_anchor_pending {
+            if let Some((tsval, _)) = seg.ts {
+                anchor_down(leg, tsval, ts_not_below(ms_now, c.tcp.ts_sent_max));
+            }
         }
         if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
@@ -750,6 +751,8 @@ impl<P: PacketBuf> Pipeline<P> {
         // (or keep-alive): forwarded, so that a client whose window update was lost
         // answers with its window instead of stalling the response for good.
         let probe = len == 0 && !seg.fin() && seg.seq < leg.down_next;
+        // This segment carries the end of the response: the next one may follow.
+        let sent_whole = keep > 0 && leg.response_end == Some(leg.down_next);
         let head_only_ack = len == 0 && !probe && seg.ack.is_none_or(|a| a <= leg.head_end);
         if (keep == 0 && head_only_ack) || (len > 0 && keep == 0 && !seg.fin()) {
             return sink.discard(pkt);
@@ -763,6 +766,9 @@ impl<P: PacketBuf> Pipeline<P> {
             // Response bytes are outstanding from now on: the client's `send_timeout`
             // applies, and may come before its timer entry.
             self.reschedule(h);
+        }
+        if sent_whole {
+            self.response_sent(port, h, sh, now, sink);
         }
     }
 
@@ -781,9 +787,16 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, sh) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.front().copied() else {
+        // The leg of this server connection: the oldest (client segments, its
+        // response), or a later one whose response is being sent (pipelining).
+        let Some(leg) = c.leg_of(sh).copied() else {
             return sink.discard(pkt);
         };
+        // A client's SACK block past the oldest response is about a later one, in
+        // another server's space: dropped (counted).
+        let down_end = leg
+            .response_end
+            .map(|e| SeqNumber(e.0.wrapping_add(leg.down_delta)));
         let frame = &mut pkt.data_mut()[L3_OFFSET..];
         let Ok(t) = tcp_segment(frame) else {
             return sink.discard(pkt);
@@ -860,9 +873,8 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             match way {
                 // A client's SACK is about response bytes: into server space.
-                Way::Up => {
-                    (edge > down_start).then(|| SeqNumber(edge.0.wrapping_sub(leg.down_delta)))
-                }
+                Way::Up => (edge > down_start && down_end.is_none_or(|e| edge <= e))
+                    .then(|| SeqNumber(edge.0.wrapping_sub(leg.down_delta))),
                 // A server's SACK is about request body bytes: into client space.
                 Way::Down => {
                     (edge > head_end).then(|| SeqNumber(edge.0.wrapping_sub(leg.up_delta)))

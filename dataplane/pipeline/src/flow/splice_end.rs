@@ -79,7 +79,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let end = leg.response_end.unwrap_or(leg.down_next);
         let end_client = SeqNumber(end.0.wrapping_add(leg.down_delta));
         c.tcp.snd_una = end_client;
-        c.tcp.snd_nxt = end_client;
+        // (A pipelined response may be on its way after it already.)
+        if end_client > c.tcp.snd_nxt {
+            c.tcp.snd_nxt = end_client;
+        }
         c.response_start = end_client;
         if leg.up_next > c.tcp.rcv_nxt {
             c.tcp.rcv_nxt = leg.up_next;
@@ -122,9 +125,18 @@ impl<P: PacketBuf> Pipeline<P> {
         // A client that closed after pipelining more requests gets their responses.
         let more = !c.head.is_empty() || !c.legs.is_empty();
         if leg.keep_alive && reusable && (!client_fin || more) {
-            if !c.legs.is_empty() {
-                // The next request is out already (pipelined): its response is next.
-                return self.promote(port, h, now, sink);
+            if let Some(next) = c.legs.front() {
+                // The next request is out already (pipelined): its response is next,
+                // unless it is on its way already. The slow-reader rule (`send_timeout`
+                // plus a second per `send_min_rate` bytes) measures each response from
+                // when it became the oldest, not from when the client's last request
+                // went out through the ordinary path.
+                let promoted = next.promoted;
+                c.wait_since = now;
+                if !promoted {
+                    self.promote(port, h, now, sink);
+                }
+                return self.reschedule(h);
             }
             c.state = State::ReadingHead;
             c.head_since = now;

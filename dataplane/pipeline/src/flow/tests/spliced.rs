@@ -677,46 +677,76 @@ fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
     server_says(&mut b, pb, PSH, rsp_b, 81);
     assert_eq!(b.count(Counter::HeldSegments), 2);
     assert_eq!(data_to_client(&b).len(), before, "held, not sent");
-    // A's response; the client acknowledges it: B's goes out, right after it.
+    // A's response: once it is sent whole, B's and C's follow at once, back to back
+    // in the client's sequence space, before the client has acknowledged anything.
     server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    let a = data_to_client(&b).last().unwrap().clone();
+    let sent = data_to_client(&b);
+    assert_eq!(sent.len(), before + 3, "{sent:?}");
+    let (a, rb, rc) = (&sent[before], &sent[before + 1], &sent[before + 2]);
     assert_eq!(a.payload, RSP_A);
-    let end_a = a.seq + RSP_A.len() as u32;
     assert_eq!(a.ack, Some(client_next), "all three requests acknowledged");
+    let end_a = a.seq + RSP_A.len() as u32;
+    assert_eq!(rb.payload, rsp_b);
+    assert_eq!(rb.seq, end_a, "B's response follows A's");
+    assert_eq!(rc.payload, rsp_c);
+    assert_eq!(rc.seq, end_a + rsp_b.len() as u32, "C's follows B's");
+    // Held before A's response was sent, they still carry a clock no older than A's
+    // (the client's PAWS would drop them).
+    for r in [rb, rc] {
+        assert!(r.ts.unwrap().0 >= a.ts.unwrap().0, "{:?} {:?}", r.ts, a.ts);
+    }
+    assert_eq!(b.count(Counter::HeldReleased), 2);
+    assert_eq!(b.count(Counter::PipelinedPromoted), 2);
+    // One ACK of all three ends all three legs; their connections go back to the pool.
+    let end = end_a + (rsp_b.len() + rsp_c.len()) as u32;
     b.client_sends(Seg {
         seq: client_next,
-        ack: Some(end_a),
+        ack: Some(end),
         ts: Some((5004, 0)),
         ..Seg::default()
     });
+    assert_eq!(b.count(Counter::ResponsesComplete), 3);
+    assert_eq!(b.p.held_granted, 0, "every window granted was given back");
+    assert_eq!(b.p.pools.reals[0].free.len(), 3, "all three pooled again");
+}
+
+/// A client ACK that covers part of a later response ends the legs before it and
+/// reaches that response's server translated into its own sequence space; a server's
+/// retransmission of an earlier, not yet acknowledged response still goes out with
+/// that response's offsets.
+#[test]
+fn acks_and_retransmissions_map_to_the_leg_of_their_range() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, _] = t.ports;
+    let big_b = [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"[..],
+        b"0123456789",
+    ]
+    .concat();
+    server_says(&mut b, pb, PSH, &big_b, 80);
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
     let sent = data_to_client(&b);
-    let rb = sent.last().unwrap().clone();
-    assert_eq!(rb.payload, rsp_b);
-    assert_eq!(
-        rb.seq, end_a,
-        "B's response follows A's in the client's space"
-    );
-    // Held before A's response was sent, it still carries a clock no older than A's
-    // (the client's PAWS would drop it).
-    assert!(
-        rb.ts.unwrap().0 >= a.ts.unwrap().0,
-        "{:?} {:?}",
-        rb.ts,
-        a.ts
-    );
-    assert_eq!(b.count(Counter::HeldReleased), 1);
+    let a = sent.iter().find(|s| s.payload == RSP_A).unwrap().clone();
+    let end_a = a.seq + RSP_A.len() as u32;
+    // A's server sends its response again (its ACK was slow): same client offsets.
+    server_says(&mut b, pa, PSH, RSP_A, 5_001);
+    let again = data_to_client(&b).last().unwrap().clone();
+    assert_eq!((again.seq, &again.payload), (a.seq, &a.payload));
+    // The client acknowledges A and 5 bytes of B: A's leg ends, B's server hears of 5.
+    let to_b = b.to_server.len();
     b.client_sends(Seg {
-        seq: client_next,
-        ack: Some(end_a + rsp_b.len() as u32),
-        ts: Some((5005, 0)),
+        seq: t.end,
+        ack: Some(end_a + 5),
+        ts: Some((5004, 0)),
         ..Seg::default()
     });
-    let rc = data_to_client(&b).last().unwrap().clone();
-    assert_eq!(rc.payload, rsp_c);
-    assert_eq!(rc.seq, end_a + rsp_b.len() as u32);
-    assert_eq!(b.count(Counter::PipelinedPromoted), 2);
-    assert_eq!(b.count(Counter::ResponsesComplete), 2);
-    assert_eq!(b.p.held_granted, 0, "every window granted was given back");
+    assert_eq!(b.count(Counter::ResponsesComplete), 1);
+    let fwd: Vec<&Seg> = b.to_server[to_b..].iter().collect();
+    assert!(
+        fwd.iter().any(|s| s.ack == Some(SERVER_ISN + 1 + 5)),
+        "B's server gets the ACK in its own space: {fwd:?}"
+    );
 }
 
 /// The server of a request pipelined behind another resets before its turn: the
@@ -796,4 +826,34 @@ fn a_client_reset_drains_every_leg_and_drops_what_was_held() {
     assert_eq!(b.count(Counter::DrainStarted), 3, "all three legs drain");
     assert!(b.p.held.is_empty());
     assert_eq!(b.p.held_granted, 0);
+}
+
+/// A pipelined response whose turn comes before its server has sent anything follows
+/// the one before it at once; its server's clock (here far behind Splicer's estimate)
+/// is anchored on its first TSval, so the client never sees a clock go back (its PAWS
+/// would drop the segment).
+#[test]
+fn a_response_promoted_before_it_arrives_keeps_the_clients_clock_monotonic() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, _] = t.ports;
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    let a = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(a.payload, RSP_A);
+    assert_eq!(b.count(Counter::PipelinedPromoted), 1, "B's turn came");
+    server_says(
+        &mut b,
+        pb,
+        PSH,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb",
+        3,
+    );
+    let rb = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(rb.seq, a.seq + RSP_A.len() as u32);
+    assert!(
+        rb.ts.unwrap().0 >= a.ts.unwrap().0,
+        "{:?} {:?}",
+        rb.ts,
+        a.ts
+    );
 }
