@@ -411,3 +411,69 @@ fn a_lost_window_update_is_recovered_by_the_persist_probe() {
     r.expect("the probe recovers the transfer");
     assert_eq!(responses[0].body, expected_body("server", "/z?bytes=50000"));
 }
+
+#[test]
+fn pipelined_requests_are_answered_in_order_over_lossy_links() {
+    let (mut net, c, s) = bridged(11, Impairments::LOSSY);
+    let server = net.spawn(s, HttpServer::new("server", 80, 1));
+    let requests: Vec<Request> = (0..30)
+        .map(|i| {
+            let target = format!("/p/{i}?bytes={}&delay_ms={}", (i * 3001) % 20_000, i % 3);
+            if i % 7 == 3 {
+                Request::head(&target)
+            } else {
+                Request::get(&target)
+            }
+        })
+        .collect();
+    let client = net.spawn(
+        c,
+        HttpClient::new(SERVER, requests.clone()).pipelined(&[12, 1, 4]),
+    );
+    net.run_until(|n| n.app(client).is_finished(), ticks_from_ms(60_000))
+        .expect("client finishes");
+    let cl = net.app(client);
+    assert!(cl.is_done(), "{:?}", cl.error());
+    assert_eq!(cl.responses().len(), requests.len());
+    for (req, resp) in requests.iter().zip(cl.responses()) {
+        let want = expected_body("server", req.target());
+        if req.method() == "HEAD" {
+            assert!(resp.body.is_empty());
+            assert_eq!(
+                resp.header("Content-Length"),
+                Some(&*want.len().to_string())
+            );
+        } else {
+            assert!(resp.body == want, "body of {}", req.target());
+        }
+    }
+    let srv = net.app(server);
+    assert_eq!(srv.connections().len(), 1);
+    // Every request reached the one connection once, in order.
+    let targets: Vec<&str> = srv.requests().iter().map(|r| r.target.as_str()).collect();
+    let sent: Vec<&str> = requests.iter().map(|r| r.target()).collect();
+    assert_eq!(targets, sent);
+    assert!(srv.errors().is_empty(), "{:?}", srv.errors());
+}
+
+#[test]
+fn a_delayed_response_takes_its_delay() {
+    let (mut net, c, s) = bridged(12, Impairments::NONE);
+    net.spawn(s, HttpServer::new("server", 80, 1));
+    let quick = net.spawn(c, HttpClient::new(SERVER, vec![Request::get("/q")]));
+    net.run_until(|n| n.app(quick).is_finished(), ticks_from_ms(5_000))
+        .expect("quick finishes");
+    let slow = net.spawn(
+        c,
+        HttpClient::new(SERVER, vec![Request::get("/s?delay_ms=250")]),
+    );
+    net.run_until(|n| n.app(slow).is_finished(), ticks_from_ms(5_000))
+        .expect("slow finishes");
+    let quick = net.app(quick).elapsed_ticks().unwrap();
+    let slow = net.app(slow).elapsed_ticks().unwrap();
+    assert!(quick < ticks_from_ms(50), "{quick}");
+    assert!(
+        (ticks_from_ms(250)..ticks_from_ms(300)).contains(&slow),
+        "{slow}"
+    );
+}

@@ -1,4 +1,5 @@
-//! HTTP client: one connection, requests sent one after another (keep-alive).
+//! HTTP client: one connection, requests sent one after another (keep-alive), or
+//! pipelined in bursts ahead of their responses.
 
 use super::{parse_response, Parsed, Request, Response};
 use crate::host::{App, Host, PersistProbe, TcpConfig};
@@ -13,9 +14,10 @@ pub enum ClientState {
     Idle,
     /// Handshake under way.
     Connecting,
-    /// Writing request number `responses().len()`.
+    /// Writing request number `responses().len()` (pipelined: writing requests ahead).
     Sending,
-    /// Waiting for the response to the request just sent.
+    /// Waiting for the response to the request just sent (pipelined: every request
+    /// queued so far is written).
     Receiving,
     /// Every response arrived.
     Done,
@@ -52,7 +54,8 @@ pub enum ClientError {
 }
 
 /// An HTTP/1.1 client that opens one connection to `remote` and sends its requests on
-/// it one at a time, each after the previous response is complete.
+/// it one at a time, each after the previous response is complete, or, with
+/// [`HttpClient::pipelined`], in bursts written ahead of their responses.
 #[derive(Debug)]
 pub struct HttpClient {
     remote: SocketAddrV4,
@@ -72,6 +75,15 @@ pub struct HttpClient {
     closed: bool,
     probe: PersistProbe,
     abort_after: Option<usize>,
+    /// Pipelining: the sizes of the bursts of requests written ahead (the last one
+    /// repeats); `None` sends one request per response.
+    bursts: Option<Vec<usize>>,
+    /// Pipelining: requests whose bytes were queued in `out`.
+    queued: usize,
+    /// Pipelining: the first request of the latest burst.
+    burst_start: usize,
+    /// Pipelining: bursts queued.
+    bursts_queued: usize,
 }
 
 impl HttpClient {
@@ -96,13 +108,34 @@ impl HttpClient {
             closed: false,
             probe: PersistProbe::default(),
             abort_after: None,
+            bursts: None,
+            queued: 0,
+            burst_start: 0,
+            bursts_queued: 0,
         }
+    }
+
+    /// Pipelines the requests (HTTP/1.1 pipelining, RFC 9112 §9.3.2): once connected the
+    /// client writes the first `bursts[0]` requests at once, then each next burst (sizes
+    /// from `bursts` in turn, the last one repeated) as soon as the response to the
+    /// first request of the burst before it has arrived, so that every burst joins
+    /// requests still in flight. Responses are read as they come and matched to the
+    /// requests in order; one that arrives before its request was written is an error.
+    pub fn pipelined(mut self, bursts: &[usize]) -> Self {
+        assert!(
+            !bursts.is_empty() && bursts.iter().all(|&n| n > 0),
+            "bursts of at least one request"
+        );
+        assert!(self.abort_after.is_none(), "abort_after is not pipelined");
+        self.bursts = Some(bursts.to_vec());
+        self
     }
 
     /// Resets the connection (RST) once `bytes` of the first response have arrived,
     /// like a browser whose user navigated away: the client then counts as done, with
     /// no response recorded.
     pub fn abort_after(mut self, bytes: usize) -> Self {
+        assert!(self.bursts.is_none(), "abort_after is not pipelined");
         self.abort_after = Some(bytes);
         self
     }
@@ -183,6 +216,100 @@ impl HttpClient {
         self.out_off = 0;
         self.state = ClientState::Sending;
     }
+
+    /// Pipelining: queues the next burst of requests behind what is being written.
+    fn queue_burst(&mut self) {
+        let Some(bursts) = &self.bursts else { return };
+        let size = bursts[self.bursts_queued.min(bursts.len() - 1)];
+        let end = (self.queued + size).min(self.requests.len());
+        if self.out_off == self.out.len() {
+            self.out.clear();
+            self.out_off = 0;
+        }
+        for r in &self.requests[self.queued..end] {
+            self.out.extend_from_slice(&r.encode());
+        }
+        self.burst_start = self.queued;
+        self.queued = end;
+        self.bursts_queued += 1;
+        self.state = ClientState::Sending;
+    }
+
+    /// One poll of a pipelining client with its connection established.
+    fn poll_pipelined(&mut self, h: SocketHandle, host: &mut Host) {
+        let tick = host.tick();
+        let s = host.tcp(h);
+        self.probe.poll(s, tick, self.tcp.persist_probe_ms);
+        while s.can_recv() {
+            let rx = &mut self.rx;
+            let _ = s.recv(|buf| {
+                rx.extend_from_slice(buf);
+                (buf.len(), ())
+            });
+        }
+        let eof = !s.may_recv();
+        let tcp_state = s.state();
+        loop {
+            let index = self.responses.len();
+            if index >= self.queued {
+                if !self.rx.is_empty() {
+                    let reason =
+                        format!("{} bytes before request {index} was written", self.rx.len());
+                    return self.fail(ClientError::BadResponse { index, reason }, host);
+                }
+                break;
+            }
+            let head = self.requests[index].is_head();
+            match parse_response(&self.rx, head, eof) {
+                Parsed::Incomplete if eof => {
+                    let e = ClientError::Closed {
+                        index,
+                        state: tcp_state.to_string(),
+                        partial: self.rx.len(),
+                    };
+                    return self.fail(e, host);
+                }
+                Parsed::Incomplete => break,
+                Parsed::Invalid(reason) => {
+                    return self.fail(ClientError::BadResponse { index, reason }, host)
+                }
+                Parsed::Complete(resp, used) => {
+                    self.rx.drain(..used);
+                    let closes = resp.closes_connection();
+                    self.responses.push(resp);
+                    if self.responses.len() == self.requests.len() {
+                        self.state = ClientState::Done;
+                        self.finished = Some(tick);
+                        if self.close_when_done || closes {
+                            host.tcp(h).close();
+                        }
+                        return;
+                    }
+                    if closes {
+                        return self.fail(ClientError::ClosedByResponse { index }, host);
+                    }
+                    if index == self.burst_start && self.queued < self.requests.len() {
+                        self.queue_burst();
+                    }
+                }
+            }
+        }
+        let s = host.tcp(h);
+        if self.out_off < self.out.len() && s.can_send() {
+            let n = s.send_slice(&self.out[self.out_off..]).unwrap_or(0);
+            self.out_off += n;
+            self.probe.wrote(n);
+        }
+        if self.out_off == self.out.len() {
+            self.out.clear();
+            self.out_off = 0;
+            self.state = ClientState::Receiving;
+        } else if !s.may_send() {
+            // The server closed its side with requests unwritten: what it answered
+            // still counts, then the connection's end fails the rest.
+            self.state = ClientState::Receiving;
+        }
+    }
 }
 
 impl App for HttpClient {
@@ -208,6 +335,7 @@ impl App for HttpClient {
                 State::Closed => {
                     return self.fail(ClientError::Connect("connection refused".into()), host)
                 }
+                _ if self.bursts.is_some() => self.queue_burst(),
                 _ => self.load_request(),
             }
         }
@@ -216,6 +344,9 @@ impl App for HttpClient {
                 self.closed = true;
             }
             return;
+        }
+        if self.bursts.is_some() {
+            return self.poll_pipelined(h, host);
         }
         let tick = host.tick();
         let s = host.tcp(h);

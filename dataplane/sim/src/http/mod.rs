@@ -1,17 +1,19 @@
 //! HTTP/1.1 over smoltcp TCP sockets: a client that sends requests one after another on
-//! one connection, and a server whose answers are a function of its name and the
-//! request target, so a test can tell byte for byte whether a body arrived intact and
-//! from which server.
+//! one connection (or pipelines them, in bursts ahead of their responses), and a server
+//! whose answers are a function of its name and the request target, so a test can tell
+//! byte for byte whether a body arrived intact and from which server.
 //!
 //! Framing is `Content-Length` or, for responses without one, the end of the
 //! connection. Chunked transfer coding is refused on both sides for now: the splice
 //! engine's chunk parser will need its own peers when it comes.
 //!
-//! The server understands three query parameters on any target:
+//! The server understands four query parameters on any target:
 //!
 //! * `bytes=N`: the body is `N` bytes of [`body`] (default: one line);
 //! * `status=N`: the status code (204 and 304 have no body);
-//! * `close=1`: the server closes the connection after the response.
+//! * `close=1`: the server closes the connection after the response;
+//! * `delay_ms=N`: the server answers `N` ms (simulated) after it read the request, a
+//!   slow backend (requests after it on the same connection wait their turn).
 
 mod client;
 mod server;

@@ -5,6 +5,7 @@ use super::{
     body, collect_headers, content_length, keeps_alive, query_param, Parsed, MAX_HEAD, MAX_HEADERS,
 };
 use crate::host::{App, Host, PersistProbe, TcpConfig};
+use crate::time;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 use smoltcp::wire::IpAddress;
@@ -60,6 +61,8 @@ struct Slot {
     rx: Vec<u8>,
     tx: Vec<u8>,
     tx_off: usize,
+    /// Tick before which the response in `tx` is not written (`delay_ms=`).
+    ready_at: u64,
     close_after: bool,
     closing: bool,
     probe: PersistProbe,
@@ -72,6 +75,7 @@ impl Slot {
         self.rx.clear();
         self.tx.clear();
         self.tx_off = 0;
+        self.ready_at = 0;
         self.close_after = false;
         self.closing = false;
     }
@@ -153,6 +157,7 @@ impl HttpServer {
             rx: Vec::new(),
             tx: Vec::new(),
             tx_off: 0,
+            ready_at: 0,
             close_after: false,
             closing: false,
             probe: PersistProbe::default(),
@@ -244,6 +249,9 @@ impl HttpServer {
             let slot = &mut self.slots[i];
             let s = host.tcp(handle);
             if slot.tx_off < slot.tx.len() {
+                if tick < slot.ready_at {
+                    break;
+                }
                 if s.can_send() {
                     let n = s.send_slice(&slot.tx[slot.tx_off..]).unwrap_or(0);
                     slot.tx_off += n;
@@ -275,10 +283,12 @@ impl HttpServer {
                     };
                     self.connections[conn].requests += 1;
                     let (out, close) = self.respond(&req);
+                    let delay = query_param(&req.target, "delay_ms").unwrap_or(0) as u64;
                     self.requests.push(req);
                     let slot = &mut self.slots[i];
                     slot.tx = out;
                     slot.tx_off = 0;
+                    slot.ready_at = tick + time::ticks_from_ms(delay);
                     slot.close_after = close;
                 }
                 Parsed::Incomplete => {
