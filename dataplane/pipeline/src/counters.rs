@@ -216,10 +216,13 @@ counters! {
     HeldSegments => "held_segments",
     /// Held segments sent on when their response's turn came.
     HeldReleased => "held_released",
+    /// Server segments of a held response that came after a gap (reordered, or one
+    /// before them lost): held, and the server told with SACK blocks.
+    HeldOutOfOrder => "held_out_of_order",
     /// Server segments of a held response that repeat bytes already held: dropped.
     HeldDuplicates => "held_duplicates",
-    /// Server segments of a pipelined request's response not held because the client
-    /// connection's held bytes would pass `max_held`: dropped, unacknowledged (the
+    /// Server segments of a pipelined request's response not held because they pass
+    /// the window its server was offered (`max_held`): dropped, unacknowledged (the
     /// server sends them again).
     HeldLimit => "held_limit",
     /// Client bytes past the server's receive window: neither framed nor forwarded

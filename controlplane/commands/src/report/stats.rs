@@ -533,6 +533,7 @@ impl Section {
             | "pipelined_promoted"
             | "held_segments"
             | "held_released"
+            | "held_out_of_order"
             | "held_duplicates"
             | "held_limit"
             | "client_data_beyond_window"

@@ -50,6 +50,8 @@ pub(crate) struct Leg {
     /// The server-to-client timestamp shift is still an estimate: the first TSval the
     /// server sends on this leg fixes it (see `clocks::anchor_down`).
     pub ts_anchor_pending: bool,
+    /// Promoted with held segments past a gap: they go out once the server fills it.
+    pub held_rest: bool,
     /// Bytes of its response Splicer may hold while the request waits behind others
     /// (the window its server is offered); 0 once its response goes to the client.
     pub held_window: u32,

@@ -15,12 +15,15 @@
 //! once and sent on an idle pooled connection of the real it is routed to, so several
 //! servers work on one client's requests at the same time, up to `max_pipeline` in
 //! flight (the splicer directory of US 7,092,399: the client connection's legs, oldest
-//! first). Only the oldest leg's response goes to the client. A later server's response
-//! is held: its segments are kept in order, unacknowledged (the server keeps its copy
-//! and resends what is lost), up to `max_held` bytes per client connection; when the
-//! response before it has been sent and acknowledged, the leg becomes the oldest, its
-//! response is placed in the client's sequence space right after the one before, and the
-//! held segments go out through the splice as if they had just arrived. A request with a
+//! first). Responses go to the client one after another in the order of the requests.
+//! A later server's response is held: its segments are kept in sequence order (gaps
+//! allowed; the server hears what is held as SACK blocks and resends a gap at once),
+//! unacknowledged (the server keeps its copy until the client has it), within the
+//! window its server is offered (`max_held`); when the response before it has been sent
+//! whole, its response is placed in the client's sequence space right after that one,
+//! and the held segments go out through the splice as if they had just arrived. A
+//! client ACK ends every leg whose response it covers and reaches the next leg's server
+//! translated into that server's space. A request with a
 //! body, one routed elsewhere than a real with an idle connection (a redirect, a refusal,
 //! a real whose connections are all busy), and any request behind it wait in the buffer
 //! for their turn.
@@ -57,6 +60,33 @@ impl<P> Held<P> {
     /// Payload bytes held.
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The runs of sequence space held, in order (SACK blocks).
+    fn ranges(&self) -> impl Iterator<Item = (SeqNumber, SeqNumber)> + '_ {
+        let mut runs: Vec<(SeqNumber, SeqNumber)> = Vec::new();
+        for (_, s, _) in &self.segments {
+            let end = s.seq + s.len();
+            match runs.last_mut() {
+                Some(run) if s.seq <= run.1 => run.1 = run.1.max(end),
+                _ => runs.push((s.seq, end)),
+            }
+        }
+        runs.into_iter()
+    }
+
+    /// Takes the held segments that start at or before `next` (the next byte the
+    /// splice expects), in order: those past a gap stay until it is filled.
+    fn take_ready(&mut self, next: SeqNumber) -> Vec<(u16, Seg, P)> {
+        let mut ready = Vec::new();
+        let mut next = next;
+        while self.segments.front().is_some_and(|(_, s, _)| s.seq <= next) {
+            let (port, seg, pkt) = self.segments.pop_front().expect("checked");
+            next = next.max(seg.seq + seg.len());
+            self.bytes -= seg.payload.len();
+            ready.push((port, seg, pkt));
+        }
+        ready
     }
 }
 
@@ -296,10 +326,15 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// A segment from the server of a request pipelined behind others: kept, in order,
-    /// for when its turn comes; a duplicate, one past a hole, or one past the window the
-    /// server was offered (`max_held`) is dropped (and counted): the server, never
-    /// acknowledged, sends it again.
+    /// A segment from the server of a request pipelined behind others: kept for when
+    /// its turn comes, in sequence order, gaps allowed (a reordered or lost segment),
+    /// within the window the server was offered (`max_held`). Nothing held is
+    /// acknowledged (the server keeps its copy until the client has it), but the server
+    /// hears what is held, as SACK blocks on a duplicate ACK, whenever a gap opens or a
+    /// segment comes again: it resends the gap at once (fast retransmit) rather than
+    /// when its timer, backed off while the response is held, runs out. A repeat, or
+    /// one past the window, is dropped (and counted).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn hold<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -307,12 +342,10 @@ impl<P: PacketBuf> Pipeline<P> {
         sh: Handle,
         seg: &Seg,
         pkt: P,
+        now: u64,
         sink: &mut S,
     ) {
         let len = seg.payload.len();
-        if len == 0 && !seg.fin() {
-            return sink.discard(pkt);
-        }
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -320,29 +353,79 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         let (from, max) = (leg.down_from, leg.held_window as usize);
+        if len == 0 && !seg.fin() {
+            // A window probe (the window is full until its turn): answered, with what
+            // is held; a pure ACK needs nothing.
+            sink.discard(pkt);
+            if seg.seq < from {
+                self.send_held_sack(port, sh, now, sink);
+            }
+            return;
+        }
         let held = self.held.entry(sh).or_insert_with(|| Held {
             next: from,
             bytes: 0,
             segments: VecDeque::new(),
         });
         let end = seg.seq + len + usize::from(seg.fin());
-        let reason = if end <= held.next {
+        let repeat = end <= held.next
+            || held
+                .segments
+                .iter()
+                .any(|(_, s, _)| s.seq <= seg.seq && end <= s.seq + s.len());
+        let reason = if repeat {
             Some(Counter::HeldDuplicates)
-        } else if seg.seq > held.next {
-            Some(Counter::DropServerOutOfOrder)
-        } else if held.bytes + (end - held.next) as usize - usize::from(seg.fin()) > max {
+        } else if i64::from(end - from) > max as i64 + i64::from(seg.fin())
+            || held.bytes + len > max
+        {
             Some(Counter::HeldLimit)
         } else {
             None
         };
         if let Some(reason) = reason {
             self.counters.inc(port, reason);
-            return sink.discard(pkt);
+            sink.discard(pkt);
+            return self.send_held_sack(port, sh, now, sink);
         }
-        held.bytes += (end - held.next) as usize - usize::from(seg.fin());
-        held.next = end;
-        held.segments.push_back((port, seg.clone(), pkt));
+        let gap = seg.seq > held.next;
+        let at = held
+            .segments
+            .iter()
+            .position(|(_, s, _)| s.seq > seg.seq)
+            .unwrap_or(held.segments.len());
+        held.segments.insert(at, (port, seg.clone(), pkt));
+        held.bytes += len;
+        // The prefix without gaps grows over what came after it earlier.
+        for (_, s, _) in held.segments.iter() {
+            if s.seq <= held.next {
+                held.next = held.next.max(s.seq + s.len());
+            }
+        }
         self.counters.inc(port, Counter::HeldSegments);
+        if gap {
+            self.counters.inc(port, Counter::HeldOutOfOrder);
+            self.send_held_sack(port, sh, now, sink);
+        }
+    }
+
+    /// A duplicate ACK to the server of a held response: nothing acknowledged (its
+    /// response's start), the window it was offered, and what is held as SACK blocks
+    /// (RFC 2018), when the connection negotiated SACK.
+    fn send_held_sack<S: Sink<P>>(&mut self, port: u16, sh: Handle, now: u64, sink: &mut S) {
+        let ts_now = self.ts_now(now);
+        let Some(s) = self.flows.server_mut(sh) else {
+            return;
+        };
+        let mut o = s.outgoing(s.tcp.snd_nxt, 0, ts_now);
+        if s.tcp.sack_ok {
+            if let Some(held) = self.held.get(&sh) {
+                let mut blocks = held.ranges().take(o.tcp.options.sack.len());
+                for slot in o.tcp.options.sack.iter_mut() {
+                    *slot = blocks.next();
+                }
+            }
+        }
+        self.emit(port, &o, &[], now, sink);
     }
 
     /// The response of client `h`'s leg on `sh` has been sent whole: the next leg's
@@ -403,12 +486,19 @@ impl<P: PacketBuf> Pipeline<P> {
             self.respond(port, h, status, now, sink);
             return self.abandon_legs(h);
         }
-        let first_tsval = self
-            .held
-            .get(&leg.server)
-            .and_then(|held| held.segments.front())
-            .and_then(|(_, seg, _)| seg.ts)
-            .map(|(tsval, _)| tsval);
+        // The server's oldest clock among what is held (a retransmission may come
+        // first in sequence order with a newer one).
+        let first_tsval = self.held.get(&leg.server).and_then(|held| {
+            let mut clocks = held.segments.iter().filter_map(|(_, seg, _)| seg.ts);
+            let (first, _) = clocks.next()?;
+            Some(clocks.fold(first, |min, (v, _)| {
+                if (v.wrapping_sub(min) as i32) < 0 {
+                    v
+                } else {
+                    min
+                }
+            }))
+        });
         let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
             return;
         };
@@ -428,14 +518,57 @@ impl<P: PacketBuf> Pipeline<P> {
         // The server hears that its window opened (it may have filled the one it had).
         let sport = self.peer_port(sh, port);
         self.send_server_flags(sport, sh, 0, now, sink);
-        if let Some(held) = self.held.remove(&sh) {
-            for (hport, seg, pkt) in held.segments {
+        self.release_held(h, sh, now, sink);
+        self.dispatch_pipelined(port, h, now, sink);
+        self.reschedule(h);
+    }
+
+    /// Sends on what is held of the promoted leg on `sh` up to its first gap; the rest
+    /// waits (`Leg::held_rest`) for the server to fill the gap, and goes out after it.
+    pub(super) fn release_held<S: Sink<P>>(
+        &mut self,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        // Not again from the segments sent on here (`forward_down` looks at the flag).
+        self.set_held_rest(h, sh, false);
+        loop {
+            let Some(next) = self
+                .flows
+                .get_mut(h)
+                .and_then(|c| c.legs.iter().find(|l| l.server == sh))
+                .map(|l| l.down_next)
+            else {
+                self.held.remove(&sh);
+                return;
+            };
+            let Some(held) = self.held.get_mut(&sh) else {
+                return;
+            };
+            let ready = held.take_ready(next);
+            if held.segments.is_empty() {
+                self.held.remove(&sh);
+            }
+            if ready.is_empty() {
+                return self.set_held_rest(h, sh, true);
+            }
+            for (hport, seg, pkt) in ready {
                 self.counters.inc(hport, Counter::HeldReleased);
                 self.forward_down(hport, sh, &seg, pkt, now, sink);
             }
         }
-        self.dispatch_pipelined(port, h, now, sink);
-        self.reschedule(h);
+    }
+
+    fn set_held_rest(&mut self, h: Handle, sh: Handle, rest: bool) {
+        if let Some(leg) = self
+            .flows
+            .get_mut(h)
+            .and_then(|c| c.legs.iter_mut().find(|l| l.server == sh))
+        {
+            leg.held_rest = rest;
+        }
     }
 
     /// Hands every leg of client `h` to the drain (see `splice_client_lost`): the client

@@ -259,6 +259,7 @@ impl<P: PacketBuf> Pipeline<P> {
             failed: None,
             promoted: !later,
             ts_anchor_pending: true,
+            held_rest: false,
             held_window: 0,
             class_counted: false,
         };
@@ -665,8 +666,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         if !leg.promoted {
-            return self.hold(port, h, sh, seg, pkt, sink);
+            return self.hold(port, h, sh, seg, pkt, now, sink);
         }
+        let held_rest = leg.held_rest;
         if leg.ts_anchor_pending {
             if let Some((tsval, _)) = seg.ts {
                 anchor_down(leg, tsval, ts_not_below(ms_now, c.tcp.ts_sent_max));
@@ -766,6 +768,10 @@ impl<P: PacketBuf> Pipeline<P> {
             // Response bytes are outstanding from now on: the client's `send_timeout`
             // applies, and may come before its timer entry.
             self.reschedule(h);
+        }
+        if held_rest {
+            // A gap in what was held is filled: what came after it follows.
+            self.release_held(h, sh, now, sink);
         }
         if sent_whole {
             self.response_sent(port, h, sh, now, sink);
