@@ -4,6 +4,7 @@
     perf/gate.py scenarios BUDGETS              one line per scenario: name flows frames
     perf/gate.py inclusive CALLGRIND_OUT FUNC   inclusive Ir of FUNC in a callgrind file
     perf/gate.py compare BUDGETS MEASURED       the table; exit 1 when a scenario is over
+    perf/gate.py moved OLD NEW                  exit 1 when a budget went up without a new note
     perf/gate.py selftest                       the tests of the parser and the comparison
 
 BUDGETS is a TOML file (perf/budgets.toml): `tolerance_percent`, then one table per
@@ -132,6 +133,24 @@ def compare(tolerance, budgets, measured, out=None):
     return over
 
 
+def moved(old, new, out=None):
+    """The scenarios whose budget went up from `old` to `new` with the same note: budgets
+    only move down, or up with a note saying why."""
+    out = out or sys.stdout
+    bad = []
+    for name, b in new.items():
+        before = old.get(name)
+        if before is None:
+            continue
+        if b["budget"] > before["budget"]:
+            if b["note"] == before["note"]:
+                bad.append(name)
+                print(f"{name}: budget {before['budget']} -> {b['budget']} without a new note", file=out)
+            else:
+                print(f"{name}: budget {before['budget']} -> {b['budget']}: {b['note']}", file=out)
+    return bad
+
+
 def main(argv):
     try:
         if argv[:1] == ["scenarios"] and len(argv) == 2:
@@ -152,6 +171,10 @@ def main(argv):
                 return 1
             print(f"gate: every scenario within its budget + {tolerance:g} %")
             return 0
+        if argv[:1] == ["moved"] and len(argv) == 3:
+            _, old = load_budgets(argv[1])
+            _, new = load_budgets(argv[2])
+            return 1 if moved(old, new) else 0
         if argv == ["selftest"]:
             suite = unittest.defaultTestLoader.loadTestsFromTestCase(Tests)
             ok = unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful()
@@ -225,6 +248,24 @@ note = "test"
         extra = self.BUDGETS + '[keepalive]\nper = "request"\nflows = 1\nframes = 1\nbudget = 1\nnote = "x"\n'
         self.assertEqual(self.run_compare(1_000_000, 200_000, extra), 2)
         self.assertEqual(self.run_compare(1_000_000, 200_000, "tolerance_percent = 3\n"), 2)
+
+    def test_budgets_go_up_only_with_a_new_note(self):
+        old = self.write(self.BUDGETS, ".toml")
+        up = self.write(self.BUDGETS.replace("budget = 1000", "budget = 1100"), ".toml")
+        noted = self.write(
+            self.BUDGETS.replace('budget = 1000\nnote = "test"', 'budget = 1100\nnote = "why"'),
+            ".toml",
+        )
+        down = self.write(self.BUDGETS.replace("budget = 1000", "budget = 900"), ".toml")
+        with open(os.devnull, "w") as null:
+            saved, sys.stdout = sys.stdout, null
+            try:
+                self.assertEqual(main(["moved", old, up]), 1)
+                self.assertEqual(main(["moved", old, noted]), 0)
+                self.assertEqual(main(["moved", old, down]), 0)
+                self.assertEqual(main(["moved", old, old]), 0)
+            finally:
+                sys.stdout = saved
 
     def test_inclusive_cost_of_a_function(self):
         out = self.write(

@@ -11,7 +11,8 @@
 # machine's load, so the gate has no noise to allow for.
 #
 # Before it measures, it tests its own comparison (perf/gate.py selftest); after, it
-# checks that the real figures fail against budgets set 10 % below them.
+# checks that the real figures fail against budgets set 10 % below them, and that no
+# budget went up since the commit before without a new note (perf/gate.py moved).
 #
 #   perf/gate.sh [--budgets FILE] [--out DIR] [--no-build]
 #
@@ -123,6 +124,16 @@ if [[ $rc -ne 1 ]]; then
     cat "$out/tight.log" >&2
     echo "gate: budgets 10 % below the measured values did not fail the comparison (exit $rc)" >&2
     exit 2
+fi
+
+# Budgets only move down, or up with a note saying why: against the budget file of the
+# commit before, when there is one (in a git checkout with history).
+if [[ $budgets == "$repo/perf/budgets.toml" ]] &&
+    git show HEAD~1:perf/budgets.toml >"$out/budgets.before.toml" 2>/dev/null; then
+    python3 perf/gate.py moved "$out/budgets.before.toml" "$budgets" || {
+        echo "gate: a budget went up without a note saying why (perf/budgets.toml)" >&2
+        exit 1
+    }
 fi
 
 python3 perf/gate.py compare "$budgets" "$measured"
