@@ -7,8 +7,9 @@
 #   5. cargo test --workspace, then every fuzz target for 10 s (scripts/fuzz.sh)
 #   6. cargo build --release -p splicer
 #   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
-#   8. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
-#   9. docker/test.sh: the same binary and e2e configurations in Docker containers (net_tap,
+#   8. perf gate: instructions per frame / request under callgrind against perf/budgets.toml (perf/gate.sh)
+#   9. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
+#  10. docker/test.sh: the same binary and e2e configurations in Docker containers (net_tap,
 #      net_af_packet, the net_ring bench); builds the base image once per machine
 set -euo pipefail
 
@@ -24,7 +25,7 @@ step "install dependencies"
 scripts/install-deps.sh
 
 step "shellcheck"
-shellcheck -x scripts/*.sh tests/e2e/*.sh perf/e2e/*.sh perf/soak/*.sh docker/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/e2e/*.sh perf/*.sh perf/e2e/*.sh perf/soak/*.sh docker/*.sh .ci/run
 
 # The dataplane's files import each other without circles (docs/DESIGN.md).
 step "no import circles in the dataplane crates"
@@ -53,6 +54,11 @@ cargo build --release -p splicer
 step "perf smoke: splicer-bench all --no-huge --seconds 1"
 cargo build --release -p splicer-bench
 target/release/splicer-bench all --no-huge --seconds 1
+
+# The instruction-count regression gate: fails when a scenario executes more than 3 %
+# over its budget (perf/budgets.toml; perf/README.md, "Instruction-count gate").
+step "perf gate: perf/gate.sh"
+perf/gate.sh
 
 step "end-to-end tests"
 SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh

@@ -2,12 +2,14 @@
 # t_control — the control socket, `splicer ctl`, `splicer shell` and the metrics endpoint:
 #  * the socket is created with mode 0600 where dataplane.control_socket says;
 #  * `ctl show stats|ports|workers|virtual|config` answer, and their counters move after
-#    pings and curls; `--json` output parses;
+#    pings and curls (`show workers` with its loop's busy % and cycles per packet);
+#    `--json` output parses;
 #  * `clear stats` brings tcp_syns back to 0 and it grows again after a curl;
 #  * `log level debug` then `log level info` succeed; bad commands exit non-zero with the
 #    error on stderr ("did you mean", "does not exist", the list of levels);
 #  * the Prometheus endpoint returns valid exposition text whose splicer_packets_total
-#    moves under load (and is not reset by clear stats); other paths get 404;
+#    moves under load (and is not reset by clear stats), with the worker loop's
+#    splicer_worker_busy_cycles_total; other paths get 404;
 #  * an interactive shell in tmux: Tab completes a command word and a virtual's name, a
 #    live command word by word (out-of-service virtual www), '?' lists its states, the
 #    change is applied and shown,
@@ -62,6 +64,10 @@ tb_check_cmp "show ports --json: the NIC received packets on outside" \
     "$(ctl --json show ports outside | json_get "d[0]['rx_packets']")" -gt 0
 tb_check "show workers: worker 0 on lcore 1, queue 0" \
     bash -c "'$SPLICER_BIN' ctl --socket '$sock' show workers | grep -Eq '^ *0 +1 +0 +[1-9]'"
+tb_check "show workers: busy and cycles per packet" \
+    bash -c "'$SPLICER_BIN' ctl --socket '$sock' show workers | grep -Eq ' [0-9]+\.[0-9] +[0-9]+\.[0-9]%$'"
+tb_check_cmp "show workers --json: the loop polled" \
+    "$(ctl --json show workers | json_get "d[0]['polls']")" -gt 0
 tb_check "show virtual www: address and owning port" \
     bash -c "'$SPLICER_BIN' ctl --socket '$sock' show virtual www | grep -Eq '^www +virtual +$TB_VIP:80 +outside +16KiB'"
 tb_check_cmp "show virtual --json: max_request_head in bytes" \
@@ -108,6 +114,8 @@ tb_check "metrics: per worker and port labels" \
     grep -q '^splicer_packets_total{direction="rx",worker="0",port="outside"} [0-9]' "$TB_DIR/metrics.txt"
 tb_check "metrics: drops by reason" grep -q '^splicer_drops_total{reason="not_for_us",worker="0",port="outside"}' "$TB_DIR/metrics.txt"
 tb_check "metrics: flows gauge" grep -q '^splicer_flows{worker="0"} [0-9]' "$TB_DIR/metrics.txt"
+tb_check "metrics: the worker loop's busy cycles" \
+    grep -q '^splicer_worker_busy_cycles_total{worker="0"} [1-9]' "$TB_DIR/metrics.txt"
 packets_after=$(metric splicer_packets_total 'direction="rx"')
 tb_check_cmp "metrics are not reset by clear stats ($packets_before -> $packets_after)" \
     "$packets_after" -ge "$packets_before"

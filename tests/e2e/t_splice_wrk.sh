@@ -6,6 +6,9 @@
 #  * 5 s with `Connection: close` (a new client connection per request, and the server
 #    closes its side after each answer): the same, no error;
 #  * every request the servers logged was answered 200 and came from Splicer's address;
+#  * `show workers` after the keep-alive load (counted from a `clear stats` just before it):
+#    the worker polled, took in packets (as many as it received), and spent busy cycles on
+#    them: 0 < busy <= 100 %, cycles per packet > 0; the table is printed;
 #  * SIGINT exits 0.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -52,7 +55,26 @@ run_wrk() {
     tb_check_cmp "$name: no answer other than 2xx/3xx" "${non2xx:-0}" -eq 0
 }
 
+tb_check "clear stats before the load" tb_ctl clear stats
 run_wrk keep-alive 10
+# How busy the worker was during the load (VPP's `show runtime`): its loop's figures since
+# the clear, published every millisecond.
+tb_ctl show workers >"$TB_LOG_DIR/splice-wrk-workers.txt" 2>&1
+sed 's/^/# | /' "$TB_LOG_DIR/splice-wrk-workers.txt"
+tb_ctl --json show workers >"$TB_LOG_DIR/splice-wrk-workers.json" 2>&1
+tb_check "show workers after the load: busy, cycles per packet, packets as received" \
+    python3 - "$TB_LOG_DIR/splice-wrk-workers.json" <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))[0]
+print({k: w[k] for k in ("polls", "busy_polls", "packets", "rx_packets", "cycles",
+                         "busy_cycles", "busy_fraction", "cycles_per_packet")})
+ok = w["polls"] >= w["busy_polls"] > 0 and w["cycles"] >= w["busy_cycles"] > 0
+ok &= 0 < w["busy_fraction"] <= 1 and w["cycles_per_packet"] > 0
+# One worker, no impairment: it took in what it received, give or take the last
+# millisecond (the figures are published once per timer poll).
+ok &= 0.95 * w["rx_packets"] <= w["packets"] <= w["rx_packets"]
+sys.exit(0 if ok else 1)
+PY
 run_wrk connection-close 5 -H 'Connection: close'
 
 all=$(for s in s1 s2 s3; do tb_access_since "$s" "${mark[$s]}"; done)

@@ -8,6 +8,8 @@
 #    workers received packets;
 #  * 20 HTTP connections from 8 client sources are all answered and all end, leaving no
 #    flow state, although their segments too are spread over both queues;
+#  * `show workers` lists both workers, each having polled and taken in packets, busy
+#    (0 < busy <= 100 %) with cycles per packet > 0; the table is printed;
 #  * SIGINT stops it with exit code 0.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -18,7 +20,8 @@ tb_setup
 prefix=$(tb_unique_prefix two-workers)
 cfg=$TB_DIR/two-workers.toml
 log=$TB_LOG_DIR/splicer-two-workers.log
-tb_write_config "$cfg" "$prefix" 2
+sock=$TB_DIR/run/two-workers.sock
+tb_write_config "$cfg" "$prefix" 2 "control_socket = \"$sock\""
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 tb_check "client pings the outside address $TB_OUT_IP" tb_ping "$TB_NS_CLIENT" "$TB_OUT_IP"
@@ -63,6 +66,23 @@ for i in $(seq 1 20); do
     [[ $code == 503 ]] && answered=$((answered + 1))
 done
 tb_check_cmp "20 HTTP connections from 8 sources all answered (503, no server bound)" "$answered" -eq 20
+
+# Both workers' loops, since start-up (VPP's `show runtime`).
+"$SPLICER_BIN" ctl --socket "$sock" show workers >"$TB_LOG_DIR/two-workers-show-workers.txt" 2>&1
+sed 's/^/# | /' "$TB_LOG_DIR/two-workers-show-workers.txt"
+"$SPLICER_BIN" ctl --socket "$sock" --json show workers >"$TB_DIR/workers.json" 2>&1
+tb_check "show workers: both workers polled, took in packets, and were busy" \
+    python3 - "$TB_DIR/workers.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+ok = [r["index"] for r in rows] == [0, 1]
+for r in rows:
+    print({k: r[k] for k in ("index", "lcore", "polls", "busy_polls", "packets",
+                             "rx_packets", "busy_fraction", "cycles_per_packet")})
+    ok &= r["polls"] >= r["busy_polls"] > 0 and r["packets"] > 0
+    ok &= 0 < r["busy_fraction"] <= 1 and r["cycles_per_packet"] > 0
+sys.exit(0 if ok else 1)
+PY
 
 rc=0
 tb_stop_splicer INT || rc=$?

@@ -16,6 +16,9 @@
 //!   `splicer_nic_rx_nombuf_total`;
 //! * gauges: `splicer_flows`, `splicer_half_open`, `splicer_neighbours` labelled `worker`;
 //!   `splicer_mempool_available`, `splicer_mempool_in_use`;
+//! * the worker loops' figures, labelled `worker`: `splicer_worker_polls_total`,
+//!   `..._busy_polls_total`, `..._packets_total`, `..._cycles_total` and
+//!   `..._busy_cycles_total` (TSC cycles);
 //! * pool gauges, labelled `real` and `worker`: `splicer_pool_connections{state="free"|
 //!   "busy"|"opening"|"closing"}` (the states add up to the worker's connections to the
 //!   real), `splicer_pool_waiting_requests`; and per real its configured per-worker
@@ -30,7 +33,9 @@
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
 //! a Prometheus counter only goes down when the process restarts.
 
-use crate::report::{Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, StatsReport};
+use crate::report::{
+    Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, Runtime, StatsReport,
+};
 use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter};
 use std::fmt::Write;
 
@@ -227,6 +232,18 @@ pub fn render(report: &StatsReport) -> String {
                 &format!("The worker's {name} gauge (current level)."),
                 &[("worker", &worker)],
                 *v,
+            );
+        }
+    }
+    for (w, runtime) in report.runtime.iter().enumerate() {
+        let worker = w.to_string();
+        for (name, v) in Runtime::NAMES.iter().zip(runtime.values()) {
+            e.sample(
+                &format!("splicer_worker_{name}_total"),
+                "counter",
+                &format!("The worker loop's {name} (see docs/COUNTERS.md, Worker loop)."),
+                &[("worker", &worker)],
+                v,
             );
         }
     }
@@ -513,6 +530,15 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(find("splicer_flows", &[("worker", "0")]), Some(3.0));
+        assert_eq!(
+            find("splicer_worker_busy_cycles_total", &[("worker", "1")]),
+            Some(100_000.0)
+        );
+        assert_eq!(
+            find("splicer_worker_polls_total", &[("worker", "0")]),
+            Some(1_000.0)
+        );
+        assert!(text.contains("# TYPE splicer_worker_cycles_total counter\n"));
         assert_eq!(
             find(
                 "splicer_nic_packets_total",

@@ -515,6 +515,7 @@ fn worker_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<WorkerRow> {
                 flows: counters.gauge(Gauge::Flows),
                 half_open: counters.gauge(Gauge::HalfOpen),
                 neighbours: counters.gauge(Gauge::Neighbours),
+                runtime: view.runtime.get(w).copied().unwrap_or_default(),
             }
         })
         .collect()

@@ -104,6 +104,7 @@ pub(crate) fn report(src: &StatsSources<'_>) -> StatsReport {
         virtuals: virtuals(src.config, src.ids, src.workers),
         reals: reals(src.config, src.ids, src.workers),
         rules: rules(src.config, src.ids, src.workers),
+        runtime: src.workers.iter().map(|w| w.runtime()).collect(),
     }
 }
 

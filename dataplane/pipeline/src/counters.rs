@@ -11,6 +11,7 @@
 //! per packet.
 
 use crate::balance::{RealId, Route};
+use crate::runtime::{Runtime, RuntimeCells};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
@@ -488,6 +489,8 @@ pub struct WorkerCounters {
     virtuals: Vec<[AtomicU64; VirtualCounter::COUNT]>,
     /// Per virtual: its rule hits, by [`rule_slot`].
     rules: Vec<[AtomicU64; RULE_ROW]>,
+    /// The worker loop's own figures, as last published.
+    runtime: RuntimeCells,
 }
 
 /// What one worker's pool of one real holds, as last published by the worker.
@@ -622,7 +625,18 @@ impl WorkerCounters {
             reals: Vec::new(),
             virtuals: Vec::new(),
             rules: Vec::new(),
+            runtime: RuntimeCells::default(),
         }
+    }
+
+    /// Publishes the worker loop's figures. Only the owning worker may call this.
+    pub fn set_runtime(&self, runtime: &Runtime) {
+        self.runtime.publish(runtime);
+    }
+
+    /// The worker loop's figures last published (zero before the first).
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.read()
     }
 
     /// Sets a gauge. Only the owning worker may call this.

@@ -32,6 +32,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod presence;
 pub mod rewrite;
+pub mod runtime;
 pub mod topology;
 pub mod transmit;
 
@@ -40,4 +41,5 @@ pub use counters::{Counter, Gauge, WorkerCounters};
 pub use packet::{PacketBuf, Sink};
 pub use pipeline::{Pipeline, Settings};
 pub use presence::neighbour::NeighbourUpdate;
+pub use runtime::Runtime;
 pub use topology::{PortSetup, Service, Topology};

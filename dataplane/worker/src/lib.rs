@@ -20,7 +20,7 @@ pub use pkt::Pkt;
 use dpdk_bindings::{eal, Mbuf, Mempool, Port};
 use sink::BurstSink;
 use splicer_pipeline::impair::{ImpairSettings, Impairment};
-use splicer_pipeline::{Pipeline, Settings, Topology, WorkerCounters};
+use splicer_pipeline::{Pipeline, Runtime, Settings, Topology, WorkerCounters};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,11 +87,16 @@ pub fn run(ctx: WorkerContext) -> i32 {
         .collect();
     let any_impaired = impaired.iter().any(Option::is_some);
 
+    // The loop's own figures (`show workers`): one TSC reading per round, at its end,
+    // which is also the next round's `now` unless the loop slept in between.
+    let mut runtime = Runtime::default();
+    let mut now = eal::rdtsc();
     while !stop.load(Ordering::Relaxed) {
-        let now = eal::rdtsc();
+        let start = now;
         let mut work = 0usize;
+        let mut packets = 0usize;
         for (index, port) in ports.iter().enumerate() {
-            work += port.rx_burst(queue, &mut rx, burst);
+            packets += port.rx_burst(queue, &mut rx, burst);
             let p = index as u16;
             // One branch per burst when the port is not impaired (always, outside tests).
             if let Some(imp) = impaired.get_mut(index).and_then(Option::as_mut) {
@@ -121,7 +126,8 @@ pub fn run(ctx: WorkerContext) -> i32 {
                 }
             }
         }
-        work += mesh.handoff(me).dequeue_burst(&mut rx, burst);
+        packets += mesh.handoff(me).dequeue_burst(&mut rx, burst);
+        work += packets;
         for m in rx.drain(..) {
             let port = m.port();
             pipeline.receive_handed_off(port, Pkt(m), now, &mut sink);
@@ -146,15 +152,24 @@ pub fn run(ctx: WorkerContext) -> i32 {
                 }
             }
         }
-        if now >= next_timer {
+        let timers = now >= next_timer;
+        if timers {
             pipeline.poll_timers(now, &mut sink);
             next_timer = now + timer_interval;
         }
         sink.flush();
+        let end = eal::rdtsc();
+        now = end;
         if work == 0 && !idle_sleep.is_zero() {
             std::thread::sleep(idle_sleep);
+            now = eal::rdtsc();
+        }
+        runtime.round(start, end, now, packets as u64, work > 0 || timers);
+        if timers {
+            counters.set_runtime(&runtime);
         }
     }
+    counters.set_runtime(&runtime);
     // Frames still held by an impairment reach the pipeline before it stops, so that
     // every frame the stage took is accounted for.
     for (index, imp) in impaired.iter_mut().enumerate() {

@@ -13,7 +13,17 @@
 //! concurrent clients), PACKETS (frames through the pipeline after the set-up). It
 //! prints the frames each way, the requests, and the wall-clock nanoseconds per frame
 //! spent inside the pipeline (including the `Vec` allocations the loopback's sink makes
-//! where the worker takes an mbuf from its pool).
+//! where the worker takes an mbuf from its pool), then a line `measured: frames=F
+//! requests=R` for scripts.
+//!
+//! The measured frames go through one function, `splice_loop::measured`, after the
+//! set-up and a warm-up of PACKETS/10 frames, so that callgrind can count them alone
+//! (`--toggle-collect=splice_loop::measured`: what `perf/gate.sh` does, see
+//! perf/README.md).
+//!
+//! `SPLICE_LOOP_SLOWDOWN=N` (environment) adds 4·N instructions of useless work
+//! per frame inside `Loopback::pipeline_round`: a deliberately slowed build for showing
+//! that the instruction-count gate fails. Nothing outside this loopback has it.
 
 #![forbid(unsafe_code)]
 
@@ -55,6 +65,9 @@ fn main() {
         arp_refresh_ms: ARP_REFRESH_MS,
     };
     let mut lb = Loopback::new(cfg, (2 * flows as usize + 8192).max(65_536));
+    if let Ok(v) = std::env::var("SPLICE_LOOP_SLOWDOWN") {
+        lb.slowdown = v.parse().expect("SPLICE_LOOP_SLOWDOWN: a number");
+    }
     lb.run_until(|t| t.setup_done(), u64::MAX)
         .unwrap_or_else(|e| panic!("{e}"));
     // Let pools fill and caches settle before counting.
@@ -63,9 +76,7 @@ fn main() {
         lb.step(1).unwrap_or_else(|e| panic!("{e}"));
     }
     let (f0, r0, ns0) = (lb.frames, lb.traffic.progress().requests, lb.pipeline_ns);
-    while lb.frames.0 - f0.0 < packets {
-        lb.step(1).unwrap_or_else(|e| panic!("{e}"));
-    }
+    measured(&mut lb, packets);
     let (rx, tx) = (lb.frames.0 - f0.0, lb.frames.1 - f0.1);
     let requests = lb.traffic.progress().requests - r0;
     let ns = lb.pipeline_ns - ns0;
@@ -78,5 +89,16 @@ fn main() {
             String::new()
         }
     );
+    println!("measured: frames={rx} requests={requests}");
     eprintln!("counters: {}", nonzero(&lb.counters()));
+}
+
+/// The measured phase: steps until `packets` more frames went into the pipeline. Kept
+/// out of line, with a name of its own, for callgrind's `--toggle-collect`.
+#[inline(never)]
+fn measured(lb: &mut Loopback, packets: u64) {
+    let start = lb.frames.0;
+    while lb.frames.0 - start < packets {
+        lb.step(1).unwrap_or_else(|e| panic!("{e}"));
+    }
 }

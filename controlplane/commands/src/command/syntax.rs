@@ -248,10 +248,13 @@ start-up or the last 'clear stats').",
     Syntax {
         words: &["show", "workers"],
         params: &[],
-        summary: "workers: lcore, queue, packets, flows, half-open, neighbours",
+        summary: "workers: lcore, queue, packets, flows, half-open, neighbours, busy %",
         help: "Lists every worker: its lcore, the RX/TX queue it polls on every port, the \
 packets it received and sent (since start-up or the last 'clear stats'), and its gauges: \
-client connections in its flow table (flows), those still half-open, neighbour entries.",
+client connections in its flow table (flows), those still half-open, neighbour entries. Then \
+how busy its loop was since start-up or the last 'clear stats' (as VPP's 'show runtime'): \
+rounds polled, rounds that found work, packets taken in, TSC cycles of the busy rounds, \
+cycles per packet, and busy % (busy cycles over all the loop's cycles; the rest is headroom).",
         example: "",
     },
     Syntax {

@@ -14,6 +14,7 @@ pub use show::{
     show_url, show_virtual, show_workers, FlowRow, PortRow, WorkerRow,
 };
 pub use stats::{
-    Counters, ObjectCounters, PoolLevels, PoolLevelsExt, RealPools, RuleHits, Section, StatsReport,
+    Counters, ObjectCounters, PoolLevels, PoolLevelsExt, RealPools, RuleHits, Runtime, Section,
+    StatsReport,
 };
 pub use table::{table, table_sections};

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use splicer_config::{Config, Dip, Mode, Real, Rule, ServiceState};
 use std::net::SocketAddrV4;
 
-use super::stats::{PoolLevels, PoolLevelsExt, RealPools};
+use super::stats::{PoolLevels, PoolLevelsExt, RealPools, Runtime};
 use super::table::{strings, table, table_sections};
 
 /// One port, as `show ports` lists it.
@@ -96,9 +96,16 @@ pub struct WorkerRow {
     pub half_open: u64,
     /// Neighbour entries.
     pub neighbours: u64,
+    /// Its loop's figures (since start-up or `clear stats`): polls, packets, busy and
+    /// total cycles. In the JSON as members of the row, with `busy_fraction` and
+    /// `cycles_per_packet`.
+    #[serde(skip)]
+    pub runtime: Runtime,
 }
 
-/// `show workers` over the rows the control core gathered.
+/// `show workers` over the rows the control core gathered: what each worker holds and
+/// how busy it is (VPP's `show runtime`: polls, busy polls, packets, busy cycles,
+/// cycles per packet, busy %).
 pub fn show_workers(rows: Vec<WorkerRow>) -> Response {
     let text = table(
         &strings(&[
@@ -110,10 +117,17 @@ pub fn show_workers(rows: Vec<WorkerRow>) -> Response {
             "flows",
             "half_open",
             "neighbours",
+            "polls",
+            "busy_polls",
+            "packets",
+            "busy_cycles",
+            "cycles/pkt",
+            "busy",
         ]),
         rows.iter()
             .map(|r| {
-                [
+                let rt = &r.runtime;
+                let mut cells: Vec<String> = [
                     r.index as u64,
                     u64::from(r.lcore),
                     u64::from(r.queue),
@@ -122,14 +136,44 @@ pub fn show_workers(rows: Vec<WorkerRow>) -> Response {
                     r.flows,
                     r.half_open,
                     r.neighbours,
+                    rt.polls,
+                    rt.busy_polls,
+                    rt.packets,
+                    rt.busy_cycles,
                 ]
                 .iter()
                 .map(u64::to_string)
-                .collect()
+                .collect();
+                cells.push(
+                    rt.cycles_per_packet()
+                        .map_or_else(|| "-".to_string(), |c| format!("{c:.1}")),
+                );
+                cells.push(
+                    rt.busy_fraction()
+                        .map_or_else(|| "-".to_string(), |f| format!("{:.1}%", f * 100.0)),
+                );
+                cells
             })
             .collect(),
     );
-    Response::with_data(text.trim_end(), json!(rows))
+    let data = rows
+        .iter()
+        .map(|r| {
+            let mut row = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut row {
+                for (name, v) in Runtime::NAMES.iter().zip(r.runtime.values()) {
+                    m.insert(name.to_string(), json!(v));
+                }
+                m.insert("busy_fraction".into(), json!(r.runtime.busy_fraction()));
+                m.insert(
+                    "cycles_per_packet".into(),
+                    json!(r.runtime.cycles_per_packet()),
+                );
+            }
+            row
+        })
+        .collect();
+    Response::with_data(text.trim_end(), Value::Array(data))
 }
 
 /// The names as a cell: `s1,s2`, or `-` for none.

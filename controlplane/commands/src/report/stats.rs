@@ -96,7 +96,13 @@ pub struct StatsReport {
     /// Per virtual with content rules, the hits of each rule and of its bind list,
     /// summed over the workers.
     pub rules: Vec<RuleHits>,
+    /// Each worker loop's own figures (polls, packets, busy and total cycles), as the
+    /// worker last published them.
+    pub runtime: Vec<Runtime>,
 }
+
+/// A worker loop's figures ([`splicer_pipeline::runtime`]): the workers' own type.
+pub use splicer_pipeline::Runtime;
 
 /// The counters of one real or virtual, summed over the workers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -221,8 +227,8 @@ impl RealPools {
 
 impl StatsReport {
     /// The counters since `baseline` (an earlier report of the same appliance), the
-    /// per-object ones matched by name; gauges, pool levels and the mempool are levels
-    /// and stay as they are.
+    /// per-object ones matched by name, the workers' loop figures by worker; gauges,
+    /// pool levels and the mempool are levels and stay as they are.
     pub fn since(&self, baseline: &StatsReport) -> StatsReport {
         let empty = Counters::default();
         let cells = self
@@ -268,9 +274,16 @@ impl StatsReport {
                 }
             })
             .collect();
+        let runtime = self
+            .runtime
+            .iter()
+            .enumerate()
+            .map(|(w, r)| baseline.runtime.get(w).map_or(*r, |b| r.since(b)))
+            .collect();
         StatsReport {
             cells,
             nic,
+            runtime,
             virtuals: objects_since(&self.virtuals, &baseline.virtuals),
             reals: objects_since(&self.reals, &baseline.reals),
             rules,

@@ -10,14 +10,30 @@ pub fn table(headers: &[String], rows: Vec<Vec<String>>) -> String {
 pub fn table_sections(headers: &[String], sections: Vec<Vec<Vec<String>>>) -> String {
     let columns = headers.len();
     let mut width: Vec<usize> = headers.iter().map(String::len).collect();
-    // Right-aligned: columns of numbers ('-' for none), with at least one number (a
-    // column of '-' only, like a backup nothing has, is text).
+    // Right-aligned: columns of numbers (whole, decimal like `2226.1`, or percentages
+    // like `20.1%`; '-' for none), with at least one number (a column of '-' only, like
+    // a backup nothing has, is text).
+    let is_number = |cell: &str| {
+        cell.parse::<u64>().is_ok()
+            || cell
+                .strip_suffix('%')
+                .unwrap_or(cell)
+                .split_once('.')
+                .is_some_and(|(whole, frac)| {
+                    !whole.is_empty()
+                        && !frac.is_empty()
+                        && whole
+                            .bytes()
+                            .chain(frac.bytes())
+                            .all(|b| b.is_ascii_digit())
+                })
+    };
     let mut numeric = vec![true; columns];
     let mut any_number = vec![false; columns];
     for row in sections.iter().flatten() {
         for (i, cell) in row.iter().enumerate().take(columns) {
             width[i] = width[i].max(cell.len());
-            let number = cell.parse::<u64>().is_ok();
+            let number = is_number(cell);
             numeric[i] &= number || cell == "-";
             any_number[i] |= number;
         }

@@ -130,6 +130,10 @@ pub(crate) fn sample() -> StatsReport {
                 hits: 24,
             },
         ],
+        runtime: vec![
+            Runtime::from_values([1_000, 100, 16, 2_000_000, 500_000]),
+            Runtime::from_values([1_000, 50, 5, 2_000_000, 100_000]),
+        ],
     }
 }
 

@@ -46,6 +46,11 @@ pub struct Loopback {
     pub frames: (u64, u64),
     /// Wall-clock time spent in the pipeline (receive and timers), nanoseconds.
     pub pipeline_ns: u64,
+    /// Extra work per frame given to the pipeline, in units of 4 instructions,
+    /// done in [`Loopback::pipeline_round`]: a deliberately slowed worker, to show that
+    /// the instruction-count gate (`perf/gate.sh`) fails. 0 (the default): none. Only
+    /// this loopback has it; the pipeline and the real worker know nothing of it.
+    pub slowdown: u64,
 }
 
 impl Loopback {
@@ -69,6 +74,7 @@ impl Loopback {
             next_timer: 0,
             frames: (0, 0),
             pipeline_ns: 0,
+            slowdown: 0,
         }
     }
 
@@ -100,6 +106,9 @@ impl Loopback {
     /// `Pipeline::receive`, `Pipeline::poll_timers` when a millisecond has passed.
     #[inline(never)]
     fn pipeline_round(&mut self) {
+        if self.slowdown > 0 {
+            burn(self.slowdown * self.to_worker.len() as u64);
+        }
         for f in std::mem::take(&mut self.to_worker) {
             self.frames.0 += 1;
             let port = u16::from(f.get(..6) == Some(&INSIDE_MAC[..]));
@@ -128,6 +137,14 @@ impl Loopback {
             self.traffic.outstanding(),
             nonzero(&self.counters())
         )))
+    }
+}
+
+/// Work the optimiser cannot remove: `units` rounds of a loop of 4 instructions (`black_box` keeps each round).
+#[inline(never)]
+fn burn(units: u64) {
+    for i in 0..units {
+        std::hint::black_box(i);
     }
 }
 

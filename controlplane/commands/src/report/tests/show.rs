@@ -42,17 +42,47 @@ fn ports_and_workers() {
         flows: 2,
         half_open: 1,
         neighbours: 3,
+        runtime: Runtime::from_values([1_000, 40, 64, 2_000_000, 500_000]),
     }]);
     assert_eq!(r.data[0]["lcore"], 1);
+    assert_eq!(r.data[0]["polls"], 1_000);
+    assert_eq!(r.data[0]["busy_polls"], 40);
+    assert_eq!(r.data[0]["packets"], 64);
+    assert_eq!(r.data[0]["cycles"], 2_000_000);
+    assert_eq!(r.data[0]["busy_cycles"], 500_000);
+    assert_eq!(r.data[0]["busy_fraction"], 0.25);
+    assert_eq!(r.data[0]["cycles_per_packet"], 7812.5);
+    assert!(r.data[0].get("runtime").is_none(), "{}", r.data);
+    let lines: Vec<Vec<&str>> = r
+        .text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0][12..], ["cycles/pkt", "busy"]);
+    // Decimals and percentages are numbers: right-aligned under their headers.
+    let text: Vec<&str> = r.text.lines().collect();
+    assert!(text[0].ends_with("cycles/pkt   busy"), "{}", r.text);
+    assert!(text[1].ends_with("    7812.5  25.0%"), "{}", r.text);
     assert_eq!(
-        r.text
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>(),
-        ["0", "1", "0", "7", "6", "2", "1", "3"]
+        lines[1],
+        ["0", "1", "0", "7", "6", "2", "1", "3", "1000", "40", "64", "500000", "7812.5", "25.0%"]
     );
+    // A worker that has not published yet: no ratio to show.
+    let r = show_workers(vec![WorkerRow {
+        index: 1,
+        lcore: 2,
+        queue: 1,
+        rx_packets: 0,
+        tx_packets: 0,
+        flows: 0,
+        half_open: 0,
+        neighbours: 0,
+        runtime: Runtime::default(),
+    }]);
+    assert_eq!(r.data[0]["busy_fraction"], Value::Null);
+    assert_eq!(r.data[0]["cycles_per_packet"], Value::Null);
+    let cells: Vec<&str> = r.text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(cells[12..], ["-", "-"], "{}", r.text);
 }
 
 fn config() -> Config {

@@ -35,6 +35,27 @@ fn since_subtracts_counters_not_gauges() {
 }
 
 #[test]
+fn since_subtracts_the_workers_loop_figures() {
+    let then = sample();
+    let mut now = sample();
+    now.runtime[1] = Runtime::from_values([3_000, 250, 105, 6_000_000, 1_100_000]);
+    let d = now.since(&then);
+    assert_eq!(d.runtime[0], Runtime::default());
+    assert_eq!(
+        d.runtime[1].values(),
+        [2_000, 200, 100, 4_000_000, 1_000_000]
+    );
+    // A worker the baseline does not have (none while Splicer runs) shows its total.
+    let bare = StatsReport {
+        runtime: vec![],
+        ..sample()
+    };
+    assert_eq!(now.since(&bare).runtime, now.runtime);
+    // Never a wrapped value.
+    assert_eq!(then.since(&now).runtime[1], Runtime::default());
+}
+
+#[test]
 fn log_lines_keep_their_format() {
     let lines = sample().log_lines();
     assert_eq!(
