@@ -138,13 +138,7 @@ dk_write_bed() {
             TB_OUT_IP=${V_OUT[$v]} TB_IN_IP=${V_IN[$v]} TB_VIP=${V_VIP[$v]}
             TB_VDEV_OUT=${vdevs[0]:-} TB_VDEV_IN=${vdevs[1]:-}
             # t_splice_rules' rules, and a redirect virtual whose URL is the spliced VIP.
-            tb_write_splice_config "$TB_DIR/$v.toml" "$PROJECT-$v" 1 "" "" "[[virtual.rule]]
-path_prefix = \"/img/\"
-bind = [\"s2\"]
-
-[[virtual.rule]]
-host = \"api.test\"
-bind = [\"s3\"]
+            tb_write_splice_config "$TB_DIR/$v.toml" "$PROJECT-$v" 1 "" "" "$TB_RULES_IMG_API
 
 [[virtual]]
 name = \"acme\"

@@ -769,6 +769,17 @@ REAL
     done
 }
 
+# The content rules of t_splice_rules, t_pipelining and the Docker test bed: paths under
+# /img/ go to s2, requests for the host api.test to s3 (pass as tb_write_splice_config's
+# RULES).
+TB_RULES_IMG_API='[[virtual.rule]]
+path_prefix = "/img/"
+bind = ["s2"]
+
+[[virtual.rule]]
+host = "api.test"
+bind = ["s3"]'
+
 # tb_write_splice_config FILE PREFIX [WORKERS] [DATAPLANE_LINES] [VIRTUAL_LINES] [RULES]
 #                        [POOL] [MAXCONNS]
 # The test bed's configuration with the servers bound: reals s1..s3 (tb_reals POOL

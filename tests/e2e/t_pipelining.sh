@@ -25,13 +25,7 @@ tb_setup
 prefix=$(tb_unique_prefix pipelining)
 cfg=$TB_DIR/pipelining.toml
 log=$TB_LOG_DIR/splicer-pipelining.log
-tb_write_splice_config "$cfg" "$prefix" 1 "" "max_held = \"256KiB\"" '[[virtual.rule]]
-path_prefix = "/img/"
-bind = ["s2"]
-
-[[virtual.rule]]
-host = "api.test"
-bind = ["s3"]'
+tb_write_splice_config "$cfg" "$prefix" 1 "" "max_held = \"256KiB\"" "$TB_RULES_IMG_API"
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 cns=$TB_NS_CLIENT

@@ -17,13 +17,7 @@ tb_setup
 prefix=$(tb_unique_prefix splice-rules)
 cfg=$TB_DIR/splice-rules.toml
 log=$TB_LOG_DIR/splicer-splice-rules.log
-tb_write_splice_config "$cfg" "$prefix" 1 "" "" '[[virtual.rule]]
-path_prefix = "/img/"
-bind = ["s2"]
-
-[[virtual.rule]]
-host = "api.test"
-bind = ["s3"]'
+tb_write_splice_config "$cfg" "$prefix" 1 "" "" "$TB_RULES_IMG_API"
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 cns=$TB_NS_CLIENT      # the client's namespace

@@ -248,27 +248,12 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
             }
-            let virtual_index = c.service.virtual_index;
-            let last_real = c.last_real;
-            let topology = self.topology.clone();
-            let pools = &self.pools;
+            let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
             // Only a real with an idle connection now, and the rule counters moved only
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
             let mut routes: Vec<(u16, Route)> = Vec::new();
-            let decision = topology.farm().decide_observed(
-                &mut self.balance,
-                virtual_index,
-                &head,
-                last_real,
-                |r| {
-                    pools
-                        .reals
-                        .get(usize::from(r))
-                        .is_some_and(|p| !p.free.is_empty())
-                },
-                |v, route| routes.push((v, route)),
-            );
+            let decision = self.route(virtual_index, last_real, &head, Some(&mut routes));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;

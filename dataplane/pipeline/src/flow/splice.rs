@@ -44,7 +44,7 @@ use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId};
+use crate::balance::{Decision, RealId, Route};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -75,27 +75,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         c.requests = c.requests.saturating_add(1);
-        let virtual_index = c.service.virtual_index;
-        let last_real = c.last_real;
-        let topology = self.topology.clone();
-        let pools = &self.pools;
-        let counters = &self.counters;
-        let decision = topology.farm().decide_observed(
-            &mut self.balance,
-            virtual_index,
-            &head,
-            last_real,
-            |r| {
-                // A real whose connections keep failing takes no new requests until an
-                // open succeeds again (it is retried in the background).
-                pools
-                    .reals
-                    .get(usize::from(r))
-                    .is_some_and(|p| p.failures == 0 || !p.free.is_empty())
-            },
-            // The rule (or bind list) each virtual on the way routed it by.
-            |v, route| counters.inc_rule(v, route),
-        );
+        let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
+        let decision = self.route(virtual_index, last_real, &head, None);
         let real = match decision {
             Decision::Splice(real) => real,
             Decision::Redirect(url) => return self.redirect(port, h, &head, url, now, sink),
@@ -143,6 +124,41 @@ impl<P: PacketBuf> Pipeline<P> {
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
         self.acquire(port, h, real, now, sink);
+    }
+
+    /// Routes `head` (content rules, predictor, backups) for a client of virtual
+    /// `virtual_index` whose latest request went to `last_real`. The rule (or bind list)
+    /// each virtual on the way routed it by is counted, or with `idle_only` (a pipelined
+    /// request sent ahead: only to a real with an idle pooled connection now) collected
+    /// there, to be counted only if the request goes out.
+    pub(super) fn route(
+        &mut self,
+        virtual_index: u16,
+        last_real: Option<RealId>,
+        head: &RequestHead,
+        mut idle_only: Option<&mut Vec<(u16, Route)>>,
+    ) -> Decision {
+        let topology = self.topology.clone();
+        let (pools, counters) = (&self.pools, &self.counters);
+        let any = idle_only.is_none();
+        topology.farm().decide_observed(
+            &mut self.balance,
+            virtual_index,
+            head,
+            last_real,
+            |r| {
+                // A real whose connections keep failing takes no new requests until an
+                // open succeeds again (it is retried in the background).
+                pools
+                    .reals
+                    .get(usize::from(r))
+                    .is_some_and(|p| !p.free.is_empty() || (any && p.failures == 0))
+            },
+            |v, route| match idle_only.as_deref_mut() {
+                Some(routes) => routes.push((v, route)),
+                None => counters.inc_rule(v, route),
+            },
+        )
     }
 
     /// Finds a server connection of `real` for the waiting client `h`.
