@@ -51,6 +51,7 @@ cargo build --release -p splicer
 step "perf smoke: splicer-bench all --no-huge --seconds 1"
 cargo build --release -p splicer-bench
 target/release/splicer-bench all --no-huge --seconds 1
+target/release/splicer-bench pipelined --depth 8 --no-huge --seconds 1
 
 step "end-to-end tests"
 SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh
