@@ -54,6 +54,7 @@ cargo build --release -p splicer
 step "perf smoke: splicer-bench all --no-huge --seconds 1"
 cargo build --release -p splicer-bench
 target/release/splicer-bench all --no-huge --seconds 1
+target/release/splicer-bench pipelined --depth 8 --no-huge --seconds 1
 
 # The instruction-count regression gate: fails when a scenario executes more than 3 %
 # over its budget (perf/budgets.toml; perf/README.md, "Instruction-count gate").

@@ -9,8 +9,9 @@
 //! callgrind_annotate --inclusive=yes cg.out | grep -E 'Pipeline.*(receive|poll_timers)'
 //! ```
 //!
-//! Arguments: SCENARIO (`established`, `lifecycle`, `keepalive`), FLOWS (flows or
-//! concurrent clients), PACKETS (frames through the pipeline after the set-up). It
+//! Arguments: SCENARIO (`established`, `lifecycle`, `keepalive`, `pipelined`), FLOWS
+//! (flows or concurrent clients), PACKETS (frames through the pipeline after the
+//! set-up), and for `pipelined` DEPTH (requests per batch, 8 by default). It
 //! prints the frames each way, the requests, and the wall-clock nanoseconds per frame
 //! spent inside the pipeline (including the `Vec` allocations the loopback's sink makes
 //! where the worker takes an mbuf from its pool), then a line `measured: frames=F
@@ -27,6 +28,7 @@
 
 #![forbid(unsafe_code)]
 
+use splicer_bench::scenario::{pipelined_pool, PIPELINED_MAX_HELD};
 use splicer_bench::splice::loopback::{nonzero, Loopback};
 use splicer_bench::splice::peers::{Config, Mode, ARP_REFRESH_MS};
 use splicer_bench::splice::FarmSpec;
@@ -47,12 +49,26 @@ fn main() {
         "keepalive" => (
             Mode::Keepalive { requests: 100 },
             FarmSpec {
-                img: vec![0, 1],
+                rules: vec![("/img/", vec![0, 1])],
                 bind: vec![2, 3],
                 ..FarmSpec::all(4, 16, 4096)
             },
             0,
         ),
+        "pipelined" => {
+            let depth = num(4, 8) as u32;
+            let pool = pipelined_pool(flows, depth);
+            (
+                Mode::Pipelined { depth },
+                FarmSpec {
+                    rules: vec![("/r0/", vec![0]), ("/r1/", vec![1])],
+                    bind: vec![2],
+                    max_held: PIPELINED_MAX_HELD,
+                    ..FarmSpec::all(3, pool, pool + 1024)
+                },
+                0,
+            )
+        }
         other => panic!("unknown scenario {other}"),
     };
     let cfg = Config {

@@ -9,6 +9,7 @@ use splicer_bench::driver::{GenConfig, Length};
 use splicer_bench::hugepages::{self, Reservation};
 use splicer_bench::packet::MAX_PAYLOAD;
 use splicer_bench::scenario::{self, RunOptions};
+use splicer_bench::splice::peers::MAX_DEPTH;
 use splicer_bench::BenchError;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +39,10 @@ enum Command {
     /// connection, each routed by its path (/img/ to two reals, the rest to two others).
     /// Baseline first.
     Keepalive(Opts),
+    /// The real worker pipeline serving batches of --depth pipelined GETs per client
+    /// connection (kept open), sent ahead to three reals in parallel and merged in
+    /// order (--flows concurrent clients, default 32). Baseline first.
+    Pipelined(Opts),
     /// Every packet scenario, baseline first, in one run.
     All(Opts),
 }
@@ -58,6 +63,9 @@ struct Opts {
     /// Requests per client connection (keepalive).
     #[arg(long, default_value_t = 100)]
     requests_per_conn: u32,
+    /// Requests per batch a pipelined client writes at once (pipelined; 1..=64).
+    #[arg(long, default_value_t = 8)]
+    depth: u32,
     /// Length of the baseline run that precedes another scenario, in seconds (default:
     /// --seconds, at most 2).
     #[arg(long)]
@@ -140,6 +148,9 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
     if o.payload > MAX_PAYLOAD {
         return usage(format!("--payload must be at most {MAX_PAYLOAD}"));
     }
+    if o.depth == 0 || o.depth > MAX_DEPTH {
+        return usage(format!("--depth must be 1..={MAX_DEPTH}, not {}", o.depth));
+    }
     let baseline_seconds = o.baseline_seconds.unwrap_or(o.seconds.min(2.0));
     if !(baseline_seconds > 0.0 && baseline_seconds.is_finite()) {
         return usage(format!(
@@ -173,6 +184,7 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
         flows: o.flows,
         payload: o.payload,
         requests_per_conn: o.requests_per_conn,
+        depth: o.depth,
         gen: GenConfig {
             burst: o.burst,
             inflight: o.inflight,
@@ -196,6 +208,7 @@ fn main() -> ExitCode {
         Command::Established(o) => ("established", o),
         Command::Lifecycle(o) => ("lifecycle", o),
         Command::Keepalive(o) => ("keepalive", o),
+        Command::Pipelined(o) => ("pipelined", o),
         Command::All(o) => ("all", o),
     };
     match run(name, opts) {

@@ -6,7 +6,7 @@ use serde::Serialize;
 /// The JSON line of one scenario run. Field order is the order printed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// `baseline`, later `established`, `lifecycle`, `keepalive`.
+    /// `baseline`, `established`, `lifecycle`, `keepalive`, `pipelined`.
     pub scenario: &'static str,
     /// Flows the generator played.
     pub flows: u32,
@@ -44,6 +44,32 @@ pub struct Report {
     /// every flow spliced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_seconds: Option<f64>,
+    /// `pipelined`: requests per batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+    /// `pipelined`: the pipeline's `http_requests` over the whole run (set-up, warm-up,
+    /// measurement and drain), for the counters after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_requests: Option<u64>,
+    /// `pipelined`: requests Splicer sent ahead onto idle pooled connections while
+    /// earlier ones were unanswered (`pipelined_dispatched`, whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelined_dispatched: Option<u64>,
+    /// `pipelined`: requests that could not be sent ahead and waited for their turn
+    /// (`pipelined_waits`, whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelined_waits: Option<u64>,
+    /// `pipelined`: response segments held until their turn (`held_segments`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_segments: Option<u64>,
+    /// `pipelined`: legs sent ahead whose response then went to the client
+    /// (`pipelined_promoted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelined_promoted: Option<u64>,
+    /// `pipelined`: requests the generator's servers received while an earlier request
+    /// of the same client connection was unanswered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_ahead: Option<u64>,
     /// DPDK version the bench was built against.
     pub dpdk: String,
     /// CPU model (`model name` in /proc/cpuinfo).
@@ -78,6 +104,20 @@ pub struct Extras {
     pub rss_bytes_per_flow: Option<u64>,
     /// Set-up time.
     pub setup_seconds: Option<f64>,
+    /// Requests per batch.
+    pub depth: Option<u32>,
+    /// Pipeline counters of `pipelined` (whole run).
+    pub http_requests: Option<u64>,
+    /// See [`Report::pipelined_dispatched`].
+    pub pipelined_dispatched: Option<u64>,
+    /// See [`Report::pipelined_waits`].
+    pub pipelined_waits: Option<u64>,
+    /// See [`Report::held_segments`].
+    pub held_segments: Option<u64>,
+    /// See [`Report::pipelined_promoted`].
+    pub pipelined_promoted: Option<u64>,
+    /// See [`Report::sent_ahead`].
+    pub sent_ahead: Option<u64>,
 }
 
 /// What a scenario reports besides its measurement.
@@ -132,6 +172,13 @@ impl Report {
             state_bytes_per_flow: extras.state_bytes_per_flow,
             rss_bytes_per_flow: extras.rss_bytes_per_flow,
             setup_seconds: extras.setup_seconds.map(|s| round(s, 3)),
+            depth: extras.depth,
+            http_requests: extras.http_requests,
+            pipelined_dispatched: extras.pipelined_dispatched,
+            pipelined_waits: extras.pipelined_waits,
+            held_segments: extras.held_segments,
+            pipelined_promoted: extras.pipelined_promoted,
+            sent_ahead: extras.sent_ahead,
             dpdk: ctx.dpdk.clone(),
             cpu: ctx.cpu.clone(),
             frame_bytes: ctx.frame_bytes,
@@ -163,6 +210,11 @@ impl Report {
         }
         if let Some(s) = self.setup_seconds {
             extra += &format!(", set up in {s:.2} s");
+        }
+        if let (Some(d), Some(p), Some(r)) =
+            (self.depth, self.pipelined_dispatched, self.http_requests)
+        {
+            extra += &format!(", depth {d}: {p} of {r} requests sent ahead");
         }
         format!(
             "{}: {:.2} Mpps ({:.2}x baseline), worker {:.1} cycles/packet, busy {:.0}%{extra} | {} packets verified in {:.2} s, {} flows, {}-byte frames, burst {}, {} in flight, {}",

@@ -8,7 +8,7 @@
 //!
 //! Scenarios: `baseline` (the bare rewrite loop), and the three that run the real
 //! worker pipeline with the splice engine against a generator playing clients and
-//! servers ([`crate::splice`]): `established`, `lifecycle`, `keepalive`.
+//! servers ([`crate::splice`]): `established`, `lifecycle`, `keepalive`, `pipelined`.
 
 use crate::baseline::{BareRewrite, BaselineTraffic, Fault};
 use crate::bed::Testbed;
@@ -22,7 +22,7 @@ use crate::splice::peers::{self, Mode, SpliceTraffic, ENDLESS};
 use crate::splice::{self, run as splice_run, state, FarmSpec};
 use crate::BenchError;
 use dpdk_bindings::eal;
-use splicer_pipeline::WorkerCounters;
+use splicer_pipeline::{Counter, WorkerCounters};
 use splicer_wire::EthernetAddress;
 use std::io::Write;
 use std::sync::Arc;
@@ -44,6 +44,18 @@ pub const CLIENTS: u32 = 256;
 /// Most concurrent client connections of `lifecycle` and `keepalive` (the mempool and
 /// the rings hold what they have in flight).
 pub const MAX_CLIENTS: u32 = 2048;
+/// Concurrent client connections of `pipelined` without `--flows`.
+pub const PIPELINED_CLIENTS: u32 = 32;
+/// Most concurrent client connections of `pipelined`.
+pub const MAX_PIPELINED_CLIENTS: u32 = 256;
+/// Most requests `pipelined` keeps in flight in all (clients × depth): each may hold an
+/// mbuf of its response in the worker while it waits for its turn.
+pub const MAX_PIPELINED_INFLIGHT: u32 = 4096;
+/// `virtual.max_held` of `pipelined`: the window each request sent ahead offers its
+/// server. Its responses are one segment of at most 1.5 KB; the default (64 KiB)
+/// would let the worker's budget (`max_held_total`, 4095 × 1448 bytes) cover only 90
+/// requests sent ahead at once, worker-wide.
+pub const PIPELINED_MAX_HELD: usize = 4096;
 /// Flows of `established` one real serves (its local ports: 41 000 per real address
 /// and port, taken at random by Splicer, so kept well below).
 const FLOWS_PER_REAL: u32 = 16_384;
@@ -60,6 +72,8 @@ pub struct RunOptions {
     pub payload: usize,
     /// Requests per client connection of `keepalive`.
     pub requests_per_conn: u32,
+    /// Requests per batch of `pipelined`.
+    pub depth: u32,
     /// How the generator runs (burst, window, warm-up, length).
     pub gen: GenConfig,
     /// Length of the baseline when other scenarios follow it.
@@ -128,6 +142,11 @@ pub struct Lifecycle;
 /// ([`Mode::Keepalive`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Keepalive;
+
+/// Batches of pipelined requests on kept-open connections, sent ahead to three reals
+/// in parallel and merged in order ([`Mode::Pipelined`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pipelined;
 
 fn check_range(what: &str, v: u32, max: u32) -> Result<u32, BenchError> {
     if v == 0 || v > max {
@@ -236,7 +255,7 @@ impl Scenario for Keepalive {
             ));
         }
         let farm = FarmSpec {
-            img: vec![0, 1],
+            rules: vec![("/img/", vec![0, 1])],
             bind: vec![2, 3],
             ..FarmSpec::all(4, 16, maxconns_for(clients))
         };
@@ -264,6 +283,69 @@ impl Scenario for Keepalive {
             head,
             response_frame(opts.payload),
         )
+    }
+}
+
+/// `pool` of each real of `pipelined`: every client's requests of one batch, but its
+/// first (which is dispatched as any request is and may open a connection), find an
+/// idle connection at their real (a third of them each), with a margin of 8.
+pub fn pipelined_pool(clients: u32, depth: u32) -> u16 {
+    (clients * depth.div_ceil(3) + 8).min(u32::from(u16::MAX) - 1024) as u16
+}
+
+impl Scenario for Pipelined {
+    fn name(&self) -> &'static str {
+        "pipelined"
+    }
+
+    fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
+        let clients = check_range(
+            "pipelined",
+            opts.flows.unwrap_or(PIPELINED_CLIENTS),
+            MAX_PIPELINED_CLIENTS,
+        )?;
+        // Its head names the request (`X-Path`, up to 48 bytes more): one segment still.
+        check_response_body(opts.payload + 48)?;
+        let depth = opts.depth;
+        if depth == 0 || depth > peers::MAX_DEPTH {
+            return Err(BenchError::Usage(format!(
+                "--depth must be 1..={}, not {depth}",
+                peers::MAX_DEPTH
+            )));
+        }
+        if clients * depth > MAX_PIPELINED_INFLIGHT {
+            return Err(BenchError::Usage(format!(
+                "--flows × --depth must be at most {MAX_PIPELINED_INFLIGHT}, not {}",
+                clients * depth
+            )));
+        }
+        let pool = pipelined_pool(clients, depth);
+        let maxconns = pool + maxconns_for(clients).min(1024);
+        let farm = FarmSpec {
+            rules: vec![("/r0/", vec![0]), ("/r1/", vec![1])],
+            bind: vec![2],
+            max_held: PIPELINED_MAX_HELD,
+            ..FarmSpec::all(3, pool, maxconns)
+        };
+        let cfg = peers::Config {
+            mode: Mode::Pipelined { depth },
+            flows: clients,
+            inflight: clients as usize,
+            payload: opts.payload,
+            farm,
+            setup_window: 0,
+            arp_refresh_ms: peers::ARP_REFRESH_MS,
+        };
+        let head = format!(
+            "GET /r0/{}/1.{} HTTP/1.1\r\nHost: bench\r\n\r\n",
+            clients - 1,
+            depth
+        )
+        .len()
+            * depth as usize;
+        let max_flows = max_flows_for(clients + 3 * u32::from(maxconns));
+        let frame = response_frame(opts.payload) + "X-Path: /r0/999/1.99\r\n".len();
+        run_splice(bed, opts, cfg, max_flows, head, frame)
     }
 }
 
@@ -347,6 +429,14 @@ fn run_splice(
     eprintln!("splicer-bench: state estimate: {estimate}");
     let secs = m.measurement.seconds;
     let requests = (mode != Mode::Established).then_some(m.requests);
+    let pipelined = matches!(mode, Mode::Pipelined { .. });
+    let count = |c: Counter| pipelined.then(|| snapshot.get(c));
+    if pipelined {
+        eprintln!(
+            "splicer-bench: seen by the generator: {:?}",
+            traffic.pipeline_seen()
+        );
+    }
     let extras = Extras {
         requests_per_s: requests.map(|r| if secs > 0.0 { r as f64 / secs } else { 0.0 }),
         cycles_per_request: requests.map(|r| {
@@ -360,6 +450,16 @@ fn run_splice(
         rss_bytes_per_flow: (mode == Mode::Established)
             .then(|| m.at_setup.saturating_sub(rss_before) / u64::from(flows)),
         setup_seconds: (mode == Mode::Established).then_some(m.setup_seconds),
+        depth: match mode {
+            Mode::Pipelined { depth } => Some(depth),
+            _ => None,
+        },
+        http_requests: count(Counter::HttpRequests),
+        pipelined_dispatched: count(Counter::PipelinedDispatched),
+        pipelined_waits: count(Counter::PipelinedWaits),
+        held_segments: count(Counter::HeldSegments),
+        pipelined_promoted: count(Counter::PipelinedPromoted),
+        sent_ahead: pipelined.then(|| traffic.pipeline_seen().ahead),
     };
     Ok(Outcome {
         measurement: m.measurement,
@@ -377,6 +477,7 @@ pub fn named(command: &str) -> Result<Vec<Box<dyn Scenario>>, BenchError> {
         "established" => vec![Box::new(Established)],
         "lifecycle" => vec![Box::new(Lifecycle)],
         "keepalive" => vec![Box::new(Keepalive)],
+        "pipelined" => vec![Box::new(Pipelined)],
         "all" => vec![
             Box::new(Established),
             Box::new(Lifecycle),
@@ -464,6 +565,9 @@ mod tests {
             ["baseline", "established", "lifecycle", "keepalive"]
         );
         assert!(named("nonsense").is_err());
+        assert_eq!(names("pipelined"), ["baseline", "pipelined"]);
+        assert_eq!(pipelined_pool(32, 8), 32 * 3 + 8);
+        assert_eq!(pipelined_pool(32, 32), 32 * 11 + 8);
         assert_eq!(maxconns_for(100_000), u16::MAX);
         assert!(response_frame(6) > 60);
     }

@@ -121,3 +121,67 @@ fn splice_options_are_checked_before_the_eal_starts() {
     let out = bench(&["established", "--no-huge", "--reserve-hugepages"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses both memory flags");
 }
+
+#[test]
+fn pipelined_sends_requests_ahead_and_a_worker_mistake_fails_it() {
+    for depth in ["8", "32"] {
+        let out = bench(&[
+            "pipelined",
+            "--no-huge",
+            "--seconds",
+            "0.4",
+            "--baseline-seconds",
+            "0.2",
+            "--flows",
+            "16",
+            "--depth",
+            depth,
+        ]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{depth}: {stdout}\n{stderr}");
+        let v = lines(&stdout);
+        assert_eq!(v.len(), 2, "{stdout}");
+        let s = &v[1];
+        assert_eq!(s["scenario"], "pipelined", "{stdout}");
+        assert_eq!(s["depth"].to_string(), depth, "{s}");
+        assert!(s["requests_per_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["cycles_per_request"].as_f64().unwrap() > 0.0, "{s}");
+        for k in [
+            "pipelined_dispatched",
+            "held_segments",
+            "pipelined_promoted",
+            "sent_ahead",
+        ] {
+            assert!(s[k].as_u64().unwrap() > 0, "{k}: {s}");
+        }
+    }
+    let out = bench(&[
+        "pipelined",
+        "--no-huge",
+        "--seconds",
+        "0.3",
+        "--baseline-seconds",
+        "0.1",
+        "--flows",
+        "16",
+        "--inject-fault",
+        "seq@3000",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("\"scenario\":\"pipelined\""), "{stdout}");
+    let out = bench(&["pipelined", "--no-huge", "--depth", "65"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--depth"));
+    let out = bench(&[
+        "pipelined",
+        "--no-huge",
+        "--seconds",
+        "0.1",
+        "--flows",
+        "256",
+        "--depth",
+        "32",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

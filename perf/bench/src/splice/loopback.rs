@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn keepalive_requests_follow_the_path_rule() {
         let farm = FarmSpec {
-            img: vec![0, 1],
+            rules: vec![("/img/", vec![0, 1])],
             bind: vec![2, 3],
             ..FarmSpec::all(4, 2, 64)
         };
@@ -225,6 +225,47 @@ mod tests {
             200,
         );
         assert!(lb.traffic.per_real().iter().all(|&n| n > 0));
+    }
+
+    fn pipelined(depth: u32, clients: u32, requests: u64) -> Loopback {
+        let farm = FarmSpec {
+            rules: vec![("/r0/", vec![0]), ("/r1/", vec![1])],
+            bind: vec![2],
+            max_held: 4096,
+            ..FarmSpec::all(3, (clients * depth.div_ceil(3) + 4) as u16, 1024)
+        };
+        run(
+            Config {
+                mode: Mode::Pipelined { depth },
+                flows: clients,
+                inflight: 0,
+                payload: 100,
+                farm,
+                setup_window: 0,
+                arp_refresh_ms: ARP_REFRESH_MS,
+            },
+            requests,
+        )
+    }
+
+    #[test]
+    fn pipelined_requests_go_out_in_parallel_and_come_back_in_order() {
+        for depth in [1, 8, 32] {
+            let lb = pipelined(depth, 4, 2000);
+            let c = lb.counters();
+            assert!(lb.traffic.per_real().iter().all(|&n| n > 0));
+            let seen = lb.traffic.pipeline_seen();
+            if depth > 1 {
+                assert!(
+                    c.get(splicer_pipeline::Counter::PipelinedDispatched) > 0
+                        && c.get(splicer_pipeline::Counter::HeldSegments) > 0
+                        && c.get(splicer_pipeline::Counter::PipelinedPromoted) > 0
+                        && seen.ahead > 0,
+                    "depth {depth}: {seen:?} {}",
+                    nonzero(&c)
+                );
+            }
+        }
     }
 
     #[test]

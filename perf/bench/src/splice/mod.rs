@@ -1,5 +1,5 @@
-//! The scenarios that run the real splice engine: `established`, `lifecycle` and
-//! `keepalive`.
+//! The scenarios that run the real splice engine: `established`, `lifecycle`,
+//! `keepalive` and `pipelined`.
 //!
 //! The worker lcore runs [`splicer_pipeline::Pipeline`] on mbufs exactly as the DPDK
 //! worker does ([`engine::PipelineForwarder`]): every received frame goes through
@@ -95,10 +95,14 @@ pub struct FarmSpec {
     pub pool: u16,
     /// `maxconns` of every real.
     pub maxconns: u16,
-    /// Reals of the `img` rule (`path_prefix = "/img/"`); empty: no rule.
-    pub img: Vec<RealId>,
+    /// Path rules in order: (`path_prefix`, reals); a request matching none goes to
+    /// the bind list.
+    pub rules: Vec<(&'static str, Vec<RealId>)>,
     /// The virtual's `bind` list.
     pub bind: Vec<RealId>,
+    /// The service's `max_held` (`virtual.max_held`): the window each request
+    /// dispatched ahead of others offers its server.
+    pub max_held: usize,
 }
 
 impl FarmSpec {
@@ -108,9 +112,18 @@ impl FarmSpec {
             reals,
             pool,
             maxconns,
-            img: Vec::new(),
+            rules: Vec::new(),
             bind: (0..reals).collect(),
+            max_held: Service::DEFAULT_MAX_HELD,
         }
+    }
+
+    /// The reals a request with path `path` may be routed to.
+    pub fn members(&self, path: &[u8]) -> &[RealId] {
+        self.rules
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix.as_bytes()))
+            .map_or(&self.bind[..], |(_, m)| &m[..])
     }
 
     /// The [`Farm`] the pipeline gets: round robin, one virtual `bench`.
@@ -126,15 +139,15 @@ impl FarmSpec {
                 )
             })
             .collect();
-        let rules = if self.img.is_empty() {
-            Vec::new()
-        } else {
-            vec![RuleRoute {
-                name: "img".into(),
-                rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                members: self.img.clone(),
-            }]
-        };
+        let rules = self
+            .rules
+            .iter()
+            .map(|(prefix, members)| RuleRoute {
+                name: prefix.trim_matches('/').into(),
+                rule: Rule::new(vec![Matcher::PathPrefix((*prefix).into())]),
+                members: members.clone(),
+            })
+            .collect();
         Farm {
             reals,
             virtuals: vec![VirtualPolicy::splice(
@@ -172,7 +185,7 @@ impl FarmSpec {
             virtual_index: 0,
             max_request_head: MAX_REQUEST_HEAD,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-            max_held: Service::DEFAULT_MAX_HELD,
+            max_held: self.max_held,
         }])
         .with_farm(self.farm())
     }

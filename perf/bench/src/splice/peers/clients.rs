@@ -5,7 +5,7 @@ use super::super::frame::{self, flags, SegIn};
 use super::super::{GATEWAY_MAC, OUTSIDE_MAC, VIP};
 use super::{
     check_flags, check_window, client_send, mix, server_send, CState, Client, Emit, Mode,
-    SpliceTraffic, ENDLESS, MSS_OPTION, PATTERN, SERVER_WINDOW,
+    SpliceTraffic, ENDLESS, MSS, MSS_OPTION, PATTERN, SERVER_WINDOW,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -37,6 +37,10 @@ impl SpliceTraffic {
         c.req = 0;
         c.server = 0;
         c.acked = false;
+        c.sent = 0;
+        c.batch = 0;
+        c.at_server = 0;
+        c.una = c.snd_nxt;
         if !established {
             self.active += 1;
         }
@@ -60,6 +64,11 @@ impl SpliceTraffic {
                     "GET /{kind}/{slot}/{conns}.{req} HTTP/1.1\r\nHost: bench\r\n\r\n"
                 )
             }
+            Mode::Pipelined { .. } => write!(
+                buf,
+                "GET /r{}/{slot}/{conns}.{req} HTTP/1.1\r\nHost: bench\r\n\r\n",
+                req % 3
+            ),
         };
     }
 
@@ -77,6 +86,16 @@ impl SpliceTraffic {
             Mode::Established => {
                 let _ = write!(buf, "HTTP/1.1 200 OK\r\nContent-Length: {ENDLESS}\r\n\r\n");
                 0
+            }
+            Mode::Pipelined { .. } => {
+                // The server echoes the request's path: each response names its request.
+                let _ = write!(
+                    buf,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Path: /r{}/{slot}/{conns}.{req}\r\n\r\n",
+                    self.cfg.payload,
+                    req % 3
+                );
+                mix(slot ^ (req << 20), conns) as usize % PATTERN.len()
             }
             _ => {
                 let _ = write!(
@@ -176,7 +195,15 @@ impl SpliceTraffic {
                 },
             );
         }
-        if s.ack != c.snd_nxt {
+        let pipelined = matches!(self.cfg.mode, Mode::Pipelined { .. });
+        // Pipelined: Splicer acknowledges the requests of a batch as the servers take
+        // them, so an ACK may be anywhere from the last one to the end of the batch.
+        let ack_ok = if pipelined && c.state == CState::Requested {
+            s.ack.wrapping_sub(c.una) <= c.snd_nxt.wrapping_sub(c.una)
+        } else {
+            s.ack == c.snd_nxt
+        };
+        if !ack_ok {
             return fail(
                 self,
                 Mismatch::Ack {
@@ -187,6 +214,9 @@ impl SpliceTraffic {
         }
         if !s.options.is_empty() {
             return fail(self, Mismatch::Options);
+        }
+        if pipelined && c.state == CState::Requested {
+            return self.pipelined_in(slot, c, s, out);
         }
         match c.state {
             CState::Requested if s.payload.is_empty() => {
@@ -308,7 +338,145 @@ impl SpliceTraffic {
             return Err(self.fail(slot, Mismatch::Payload));
         }
         self.clients[slot as usize].rcv_nxt = s.seq.wrapping_add(1);
-        self.send_request(slot, 0, out)
+        match self.cfg.mode {
+            Mode::Pipelined { depth } => self.send_batch(slot, depth, out),
+            _ => self.send_request(slot, 0, out),
+        }
+    }
+
+    /// Writes the next `depth` requests of client `slot`, as many per segment as fit in
+    /// an MSS; the first segment acknowledges what the client received.
+    fn send_batch<O: Emit>(
+        &mut self,
+        slot: u32,
+        depth: u32,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let mut one = Vec::with_capacity(64);
+        let c = self.clients[slot as usize];
+        let mut seq = c.snd_nxt;
+        buf.clear();
+        let mut r = Ok(());
+        for req in c.sent..c.sent + depth {
+            self.request_into(slot, c.conns, req, &mut one);
+            if buf.len() + one.len() > MSS {
+                r = r.and(client_send(
+                    out,
+                    &c,
+                    seq,
+                    c.rcv_nxt,
+                    flags::ACK | flags::PSH,
+                    &[],
+                    [&buf, &[]],
+                ));
+                seq = seq.wrapping_add(buf.len() as u32);
+                buf.clear();
+            }
+            buf.extend_from_slice(&one);
+        }
+        r = r.and(client_send(
+            out,
+            &c,
+            seq,
+            c.rcv_nxt,
+            flags::ACK | flags::PSH,
+            &[],
+            [&buf, &[]],
+        ));
+        seq = seq.wrapping_add(buf.len() as u32);
+        self.scratch = buf;
+        let resp_len = self.response_len(slot, c.conns, c.sent);
+        let c = &mut self.clients[slot as usize];
+        c.snd_nxt = seq;
+        c.state = CState::Requested;
+        c.batch = c.sent;
+        c.req = c.sent;
+        c.sent += depth;
+        c.at_server = 0;
+        c.resp_len = resp_len;
+        c.resp_got = 0;
+        r
+    }
+
+    /// A segment to a client of `pipelined` that waits for responses.
+    fn pipelined_in<O: Emit>(
+        &mut self,
+        slot: u32,
+        c: Client,
+        s: &SegIn<'_>,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let fail = |t: &Self, m| Err(t.fail(slot, m));
+        if s.ack.wrapping_sub(c.una) > c.snd_nxt.wrapping_sub(c.una) {
+            return fail(
+                self,
+                Mismatch::Ack {
+                    got: s.ack,
+                    expected: c.snd_nxt,
+                },
+            );
+        }
+        if s.payload.is_empty() {
+            check_flags(self, slot, s, flags::ACK)?;
+            check_window(self, slot, s, 0)?;
+            if s.ack == c.una {
+                self.seen.client_window_updates += 1;
+            }
+            self.clients[slot as usize].una = s.ack;
+            return Ok(());
+        }
+        check_flags(self, slot, s, flags::ACK | flags::PSH)?;
+        check_window(self, slot, s, 0)?;
+        let i = c.req - c.batch;
+        if c.at_server & (1 << i) == 0 {
+            return fail(
+                self,
+                Mismatch::Unexpected("response data before a server had the request"),
+            );
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        let body_at = self.response_into(slot, c.conns, c.req, &mut buf);
+        let head = buf.len();
+        let got = c.resp_got as usize;
+        let end = got + s.payload.len();
+        let ok = end <= c.resp_len as usize && {
+            let body = &self.pattern[body_at..];
+            s.payload.iter().enumerate().all(|(i, &b)| {
+                let at = got + i;
+                b == if at < head { buf[at] } else { body[at - head] }
+            })
+        };
+        self.scratch = buf;
+        if !ok {
+            return fail(self, Mismatch::Payload);
+        }
+        let c = &mut self.clients[slot as usize];
+        c.una = s.ack;
+        c.rcv_nxt = c.rcv_nxt.wrapping_add(s.payload.len() as u32);
+        c.resp_got = end as u32;
+        if c.resp_got < c.resp_len {
+            return Ok(());
+        }
+        self.requests += 1;
+        c.req += 1;
+        let c = *c;
+        if c.req < c.sent {
+            // The next response is read from here; this one is acknowledged at once
+            // (Splicer sends the next only once this one is acknowledged).
+            let resp_len = self.response_len(slot, c.conns, c.req);
+            let cm = &mut self.clients[slot as usize];
+            cm.resp_len = resp_len;
+            cm.resp_got = 0;
+            return client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]]);
+        }
+        if self.stopping {
+            return self.client_fin(slot, out);
+        }
+        let Mode::Pipelined { depth } = self.cfg.mode else {
+            unreachable!("pipelined clients only")
+        };
+        self.send_batch(slot, depth, out)
     }
 
     /// The whole response of the current request arrived.
@@ -325,6 +493,7 @@ impl SpliceTraffic {
                 self.requests += 1;
                 self.client_fin(slot, out)
             }
+            Mode::Pipelined { .. } => unreachable!("pipelined_in reads the responses"),
             Mode::Keepalive { requests } => {
                 self.requests += 1;
                 let c = &mut self.clients[slot as usize];

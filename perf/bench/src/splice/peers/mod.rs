@@ -24,6 +24,16 @@
 //! response heads and bodies, stream patterns by offset). A packet nobody expects (a
 //! second SYN, a duplicate ACK, a RST, a segment for a closed connection, a request
 //! routed to a real its rule does not allow) fails the run too.
+//!
+//! **Pipelined** ([`Mode::Pipelined`]) relaxes what pipelining legitimately changes and
+//! checks the rest: Splicer acknowledges a batch's requests as the servers take them, so
+//! a client accepts any acknowledgement between the last one and the end of the batch,
+//! and pure ACKs that repeat it (window updates); a request sent ahead comes to its
+//! server with a zero window, and the server answers only once a pure ACK opens it (as a
+//! TCP sender must); a held response stays unacknowledged, so a server accepts pure ACKs
+//! of less than it sent. Every request must reach a real its path allows, once; every
+//! response must reach its client in request order, each byte as its server sent it
+//! (the head names the request's path: `X-Path`).
 
 use super::frame::{self, ArpIn, ArpOut, FrameIn, SegIn, SegOut};
 use super::{
@@ -87,7 +97,21 @@ pub enum Mode {
         /// Requests per connection.
         requests: u32,
     },
+    /// Each client: handshake, then batches of `depth` `GET`s written at once (as many
+    /// per segment as fit in an MSS), their paths going to three reals in turn
+    /// (`/r0/...`, `/r1/...`, `/r2/...`); every response is checked to be its
+    /// request's, in order, and acknowledged as it arrives; the last one of a batch is
+    /// acknowledged by the next batch. The connection stays open until the run stops.
+    Pipelined {
+        /// Requests per batch (1..=[`MAX_DEPTH`]).
+        depth: u32,
+    },
 }
+
+/// Largest `depth` of [`Mode::Pipelined`] (a batch's requests are tracked in a `u64`).
+pub const MAX_DEPTH: u32 = 64;
+/// Most bytes of requests a client puts in one segment (the MSS both sides announce).
+const MSS: usize = 1460;
 
 /// A scenario's traffic.
 #[derive(Debug, Clone)]
@@ -135,6 +159,14 @@ struct Client {
     /// Server connection (slab index + 1) carrying the current request; 0 until it
     /// has received it.
     server: u32,
+    /// `pipelined`: requests sent on this connection (the current batch ends there).
+    sent: u32,
+    /// `pipelined`: the first request of the current batch.
+    batch: u32,
+    /// `pipelined`: bit `i` set once a server received request `batch + i`.
+    at_server: u64,
+    /// `pipelined`: the highest acknowledgement Splicer sent this client.
+    una: u32,
     up_sent: u64,
     down_rcvd: u64,
 }
@@ -147,6 +179,9 @@ enum SState {
     Responded,
     Streaming,
     LastAck,
+    /// `pipelined`: a request came with a zero window; the response waits for it to
+    /// open.
+    ZeroWindow,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +193,10 @@ struct Server {
     rcv_nxt: u32,
     /// Client slot + 1 of the request it serves.
     client: u32,
+    /// The request (index on its client's connection) it serves.
+    req: u32,
+    /// The oldest byte it sent that Splicer has not acknowledged.
+    snd_una: u32,
     up_rcvd: u64,
     down_sent: u64,
 }
@@ -169,6 +208,8 @@ const FREE_SERVER: Server = Server {
     snd_nxt: 0,
     rcv_nxt: 0,
     client: 0,
+    req: 0,
+    snd_una: 0,
     up_rcvd: 0,
     down_sent: 0,
 };
@@ -206,12 +247,25 @@ pub struct Progress {
     pub requests: u64,
 }
 
+/// What the generator saw of pipelining (`pipelined`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PipelineSeen {
+    /// Requests a server received while an earlier request of the same client
+    /// connection was still unanswered (sent ahead: in parallel).
+    pub ahead: u64,
+    /// Requests that came with a zero window (Splicer's way of holding a response).
+    pub zero_window: u64,
+    /// Pure ACKs to clients that repeated the acknowledgement before (window updates).
+    pub client_window_updates: u64,
+    /// Pure ACKs to servers that acknowledged only part of what they sent (window
+    /// updates of a held response).
+    pub server_window_updates: u64,
+}
+
 /// The clients, the gateway and the servers of one splice scenario.
 pub struct SpliceTraffic {
     cfg: Config,
     reals: u16,
-    img_ok: Vec<bool>,
-    bind_ok: Vec<bool>,
     clients: Vec<Client>,
     servers: Vec<Server>,
     free_servers: Vec<u32>,
@@ -236,6 +290,7 @@ pub struct SpliceTraffic {
     gateway_ok: bool,
     next_refresh_ms: u64,
     id_generations: u32,
+    seen: PipelineSeen,
 }
 
 const LOCAL_SPAN: usize = (LOCAL_PORTS.1 - LOCAL_PORTS.0) as usize + 1;
@@ -245,14 +300,6 @@ impl SpliceTraffic {
     /// the memory the generator needs is resident before the appliance's is measured.
     pub fn new(cfg: Config) -> SpliceTraffic {
         let reals = cfg.farm.reals;
-        let mut img_ok = vec![false; usize::from(reals)];
-        let mut bind_ok = vec![false; usize::from(reals)];
-        for &r in &cfg.farm.img {
-            img_ok[usize::from(r)] = true;
-        }
-        for &r in &cfg.farm.bind {
-            bind_ok[usize::from(r)] = true;
-        }
         let flows = cfg.flows as usize;
         let client = Client {
             id: u32::MAX,
@@ -268,6 +315,10 @@ impl SpliceTraffic {
             in_flight: false,
             next_up: true,
             server: 0,
+            sent: 0,
+            batch: 0,
+            at_server: 0,
+            una: 0,
             up_sent: 0,
             down_rcvd: 0,
         };
@@ -286,8 +337,6 @@ impl SpliceTraffic {
         SpliceTraffic {
             id_generations: (ID_SPACE / cfg.flows.max(1)).max(1),
             reals,
-            img_ok,
-            bind_ok,
             clients: vec![client; flows],
             servers: vec![FREE_SERVER; max_servers],
             free_servers: (0..max_servers as u32).rev().collect(),
@@ -310,6 +359,7 @@ impl SpliceTraffic {
             arp_pending: 0,
             gateway_ok: false,
             next_refresh_ms: 0,
+            seen: PipelineSeen::default(),
             cfg,
         }
     }
@@ -326,6 +376,11 @@ impl SpliceTraffic {
     /// Requests each real received.
     pub fn per_real(&self) -> &[u64] {
         &self.per_real
+    }
+
+    /// What the generator saw of pipelining.
+    pub fn pipeline_seen(&self) -> PipelineSeen {
+        self.seen
     }
 
     /// Server connections Splicer opened (SYNs the servers accepted).
@@ -369,12 +424,12 @@ impl SpliceTraffic {
         for c in &self.clients {
             by_state[c.state as usize] += 1;
         }
-        let mut servers = [0u32; 6];
+        let mut servers = [0u32; 7];
         for s in &self.servers {
             servers[s.state as usize] += 1;
         }
         format!(
-            "clients idle/syn-sent/requested/fin-sent/streaming {by_state:?}, server connections free/syn-rcvd/idle/responded/streaming/last-ack {servers:?}, {} set up of {}, {} segments in flight, {} ARP requests unanswered, gateway resolved: {}",
+            "clients idle/syn-sent/requested/fin-sent/streaming {by_state:?}, server connections free/syn-rcvd/idle/responded/streaming/last-ack/zero-window {servers:?}, {} set up of {}, {} segments in flight, {} ARP requests unanswered, gateway resolved: {}",
             self.spliced, self.cfg.flows, self.in_flight, self.arp_pending, self.gateway_ok
         )
     }
@@ -434,6 +489,12 @@ impl SpliceTraffic {
                         self.send_next(out)?;
                     }
                 }
+            }
+            // Pipelined requests go out in parallel only onto idle pooled connections:
+            // the clients start once the pools are open.
+            Mode::Pipelined { .. }
+                if !self.started
+                    && self.server_syns < u64::from(self.reals) * u64::from(self.cfg.farm.pool) => {
             }
             _ if !self.started => {
                 self.started = true;
@@ -530,7 +591,7 @@ impl SpliceTraffic {
 }
 
 /// The client slot named in a request's path (`/e/<slot>`, `/l/<slot>/..`,
-/// `/img/<slot>/..`, `/api/<slot>/..`).
+/// `/img/<slot>/..`, `/api/<slot>/..`, `/r<k>/<slot>/..`).
 fn request_slot(payload: &[u8]) -> Option<u32> {
     let line_end = payload.iter().position(|&b| b == b'\r')?;
     let line = std::str::from_utf8(&payload[..line_end]).ok()?;
@@ -631,4 +692,16 @@ fn server_send<O: Emit>(
     };
     seg.write(out.frame(seg.frame_len())?);
     Ok(())
+}
+
+/// The path of a request head (between the method and the version).
+fn request_path(payload: &[u8]) -> Option<&[u8]> {
+    let line_end = payload.iter().position(|&b| b == b'\r')?;
+    payload[..line_end].split(|&b| b == b' ').nth(1)
+}
+
+/// The request index at the end of a pipelined request's path (`/r<k>/<slot>/<conns>.<req>`).
+fn request_index(payload: &[u8]) -> Option<u32> {
+    let path = std::str::from_utf8(request_path(payload)?).ok()?;
+    path.rsplit('.').next()?.parse().ok()
 }

@@ -4,8 +4,8 @@
 use super::super::frame::{self, flags, SegIn};
 use super::super::{server_mac, INSIDE_ADDR, INSIDE_MAC, LOCAL_PORTS};
 use super::{
-    check_flags, check_window, mix, request_slot, server_send, CState, Emit, Mode, SState, Server,
-    SpliceTraffic, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
+    check_flags, check_window, mix, request_index, request_path, request_slot, server_send, CState,
+    Emit, Mode, SState, Server, SpliceTraffic, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -69,6 +69,8 @@ impl SpliceTraffic {
                 snd_nxt: iss.wrapping_add(1),
                 rcv_nxt: s.seq.wrapping_add(1),
                 client: 0,
+                req: 0,
+                snd_una: iss,
                 up_rcvd: 0,
                 down_sent: 0,
             };
@@ -101,7 +103,15 @@ impl SpliceTraffic {
                 },
             );
         }
-        if s.ack != srv.snd_nxt {
+        let pipelined = matches!(self.cfg.mode, Mode::Pipelined { .. });
+        // Pipelined: a held response stays unacknowledged while Splicer updates the
+        // window (a pure ACK of less than the server sent).
+        let ack_ok = if pipelined {
+            s.ack.wrapping_sub(srv.snd_una) <= srv.snd_nxt.wrapping_sub(srv.snd_una)
+        } else {
+            s.ack == srv.snd_nxt
+        };
+        if !ack_ok {
             return fail(
                 self,
                 Mismatch::Ack {
@@ -114,9 +124,40 @@ impl SpliceTraffic {
             return fail(self, Mismatch::Options);
         }
         match srv.state {
+            SState::Responded if pipelined && s.payload.is_empty() && s.ack != srv.snd_nxt => {
+                check_flags(self, u32::from(real), s, flags::ACK)?;
+                check_window(self, u32::from(real), s, 0)?;
+                self.seen.server_window_updates += 1;
+                self.servers[si].snd_una = s.ack;
+                Ok(())
+            }
+            SState::ZeroWindow if s.payload.is_empty() && s.flags & flags::FIN == 0 => {
+                check_flags(self, u32::from(real), s, flags::ACK)?;
+                check_window(self, u32::from(real), s, 0)?;
+                if s.ack != srv.snd_nxt {
+                    return fail(
+                        self,
+                        Mismatch::Ack {
+                            got: s.ack,
+                            expected: srv.snd_nxt,
+                        },
+                    );
+                }
+                self.respond(si, out)
+            }
             SState::SynRcvd | SState::Responded | SState::LastAck if s.payload.is_empty() => {
                 check_flags(self, u32::from(real), s, flags::ACK)?;
                 check_window(self, u32::from(real), s, 0)?;
+                if s.ack != srv.snd_nxt {
+                    return fail(
+                        self,
+                        Mismatch::Ack {
+                            got: s.ack,
+                            expected: srv.snd_nxt,
+                        },
+                    );
+                }
+                self.servers[si].snd_una = s.ack;
                 if srv.state == SState::LastAck {
                     self.servers[si] = FREE_SERVER;
                     self.server_index[key] = 0;
@@ -160,8 +201,21 @@ impl SpliceTraffic {
             ),
             SState::Idle if !s.payload.is_empty() => {
                 check_flags(self, u32::from(real), s, flags::ACK | flags::PSH)?;
-                check_window(self, u32::from(real), s, 0)?;
-                self.request_in(si, s.payload, out)
+                if s.ack != srv.snd_nxt {
+                    return fail(
+                        self,
+                        Mismatch::Ack {
+                            got: s.ack,
+                            expected: srv.snd_nxt,
+                        },
+                    );
+                }
+                if pipelined {
+                    self.pipelined_request_in(si, s.payload, s.window == 0, out)
+                } else {
+                    check_window(self, u32::from(real), s, 0)?;
+                    self.request_in(si, s.payload, out)
+                }
             }
             SState::Idle => fail(self, Mismatch::Unexpected("a duplicate ACK to a server")),
             SState::Streaming => {
@@ -188,7 +242,7 @@ impl SpliceTraffic {
                 srv.up_rcvd += p as u64;
                 self.returned_data(slot, out)
             }
-            SState::SynRcvd | SState::Responded | SState::LastAck => fail(
+            SState::SynRcvd | SState::Responded | SState::LastAck | SState::ZeroWindow => fail(
                 self,
                 Mismatch::Unexpected("data on a server connection that expects none"),
             ),
@@ -219,13 +273,11 @@ impl SpliceTraffic {
         let mut buf = std::mem::take(&mut self.scratch);
         self.request_into(slot, c.conns, c.req, &mut buf);
         let same = buf[..] == *payload;
-        let img = buf.starts_with(b"GET /img/");
         self.scratch = buf;
         if !same {
             return Err(self.fail(slot, Mismatch::Payload));
         }
-        let allowed = if img { &self.img_ok } else { &self.bind_ok };
-        if !allowed[usize::from(real)] {
+        if !self.may_serve(real, payload) {
             return fail(
                 self,
                 Mismatch::Unexpected("a request routed to a real its rule does not allow"),
@@ -247,6 +299,96 @@ impl SpliceTraffic {
         } else {
             SState::Responded
         };
+        let seq = srv.snd_nxt;
+        srv.snd_nxt = seq.wrapping_add((head.len() + body.len()) as u32);
+        let srv = *srv;
+        let r = server_send(
+            out,
+            &srv,
+            seq,
+            srv.rcv_nxt,
+            flags::ACK | flags::PSH,
+            &[],
+            [&head, body],
+        );
+        self.scratch = head;
+        r
+    }
+
+    /// Whether `real` may serve the request `payload` (its path's rule, or the bind list).
+    fn may_serve(&self, real: u16, payload: &[u8]) -> bool {
+        request_path(payload).is_some_and(|p| self.cfg.farm.members(p).contains(&real))
+    }
+
+    /// `pipelined`: a request head arrived on server connection `si`; with a zero
+    /// window the response waits for Splicer to open it.
+    fn pipelined_request_in<O: Emit>(
+        &mut self,
+        si: usize,
+        payload: &[u8],
+        zero_window: bool,
+        out: &mut O,
+    ) -> Result<(), BenchError> {
+        let real = self.servers[si].real;
+        let fail = |t: &Self, m| Err(t.fail(u32::from(real), m));
+        let (Some(slot), Some(req)) = (
+            request_slot(payload).filter(|&s| s < self.cfg.flows),
+            request_index(payload),
+        ) else {
+            return fail(self, Mismatch::Payload);
+        };
+        let c = self.clients[slot as usize];
+        let i = req.wrapping_sub(c.batch);
+        if c.state != CState::Requested
+            || req < c.req
+            || req >= c.sent
+            || c.at_server & (1u64 << i) != 0
+        {
+            return fail(
+                self,
+                Mismatch::Unexpected("a request its client is not waiting for an answer to"),
+            );
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        self.request_into(slot, c.conns, req, &mut buf);
+        let same = buf[..] == *payload;
+        self.scratch = buf;
+        if !same {
+            return Err(self.fail(slot, Mismatch::Payload));
+        }
+        if !self.may_serve(real, payload) {
+            return fail(
+                self,
+                Mismatch::Unexpected("a request routed to a real its rule does not allow"),
+            );
+        }
+        self.per_real[usize::from(real)] += 1;
+        if req > c.req {
+            self.seen.ahead += 1;
+        }
+        self.clients[slot as usize].at_server |= 1u64 << i;
+        let srv = &mut self.servers[si];
+        srv.rcv_nxt = srv.rcv_nxt.wrapping_add(payload.len() as u32);
+        srv.client = slot + 1;
+        srv.req = req;
+        if zero_window {
+            self.seen.zero_window += 1;
+            srv.state = SState::ZeroWindow;
+            return Ok(());
+        }
+        self.respond(si, out)
+    }
+
+    /// `pipelined`: server connection `si` answers the request it holds.
+    fn respond<O: Emit>(&mut self, si: usize, out: &mut O) -> Result<(), BenchError> {
+        let srv = self.servers[si];
+        let slot = srv.client - 1;
+        let conns = self.clients[slot as usize].conns;
+        let mut head = std::mem::take(&mut self.scratch);
+        let body_at = self.response_into(slot, conns, srv.req, &mut head);
+        let body = &self.pattern[body_at..body_at + self.cfg.payload];
+        let srv = &mut self.servers[si];
+        srv.state = SState::Responded;
         let seq = srv.snd_nxt;
         srv.snd_nxt = seq.wrapping_add((head.len() + body.len()) as u32);
         let srv = *srv;
