@@ -133,7 +133,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 // went out through the ordinary path.
                 let promoted = next.promoted;
                 c.wait_since = now;
-                if !promoted {
+                if promoted {
+                    // A leg fewer in flight: a request waiting in the buffer at
+                    // `max_pipeline` may go out now.
+                    self.dispatch_pipelined(port, h, now, sink);
+                } else {
                     self.promote(port, h, now, sink);
                 }
                 return self.reschedule(h);

@@ -87,6 +87,12 @@ impl Bed {
 
     /// A bed whose real keeps `pool` connections open.
     fn with_pool(pool: u16) -> Bed {
+        Bed::with(pool, Service::DEFAULT_MAX_PIPELINE)
+    }
+
+    /// A bed whose real keeps `pool` connections open, with at most `max_pipeline`
+    /// requests of one client in flight.
+    fn with(pool: u16, max_pipeline: u16) -> Bed {
         let farm = Farm {
             reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, pool, 8)],
             virtuals: vec![VirtualPolicy::splice(
@@ -103,7 +109,7 @@ impl Bed {
                     address: SocketAddrV4::new(VIP, 80),
                     virtual_index: 0,
                     max_request_head: HEAD_LIMIT,
-                    max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+                    max_pipeline,
                     max_held: Service::DEFAULT_MAX_HELD,
                 }])
                 .with_farm(farm),
@@ -856,4 +862,52 @@ fn a_response_promoted_before_it_arrives_keeps_the_clients_clock_monotonic() {
         rb.ts,
         a.ts
     );
+}
+
+/// At `max_pipeline` (2 here) the third request waits in the buffer; it goes out as soon
+/// as the oldest response is acknowledged, not only once every response is.
+#[test]
+fn a_request_waiting_at_max_pipeline_goes_out_when_a_leg_ends() {
+    let mut b = Bed::with(3, 2);
+    for i in 2..5 {
+        b.now = i * MS;
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+    }
+    let all = [GET_A, GET_B, GET_C].concat();
+    b.client_sends(Seg {
+        seq: CLIENT_ISN,
+        flags: SYN,
+        ts: Some((5000, 0)),
+        ..Seg::default()
+    });
+    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
+    assert_eq!(
+        b.count(Counter::PipelinedDispatched),
+        1,
+        "B only: two in flight"
+    );
+    let mut ports: Vec<u16> = b.others.keys().copied().collect();
+    ports.push(b.local_port);
+    let port_of = |b: &Bed, want: &[u8]| {
+        ports
+            .iter()
+            .copied()
+            .find(|&p| got_on(b, p) == want)
+            .expect("sent")
+    };
+    let (pa, pb) = (port_of(&b, GET_A), port_of(&b, GET_B));
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    server_says(&mut b, pb, PSH, RSP_A, 5_001);
+    let a = data_to_client(&b)[0].clone();
+    b.client_sends(Seg {
+        seq: CLIENT_ISN + 1 + all.len() as u32,
+        ack: Some(a.seq + RSP_A.len() as u32),
+        ts: Some((5003, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::PipelinedDispatched), 2, "C went out");
+    assert!(ports.iter().any(|&p| got_on(&b, p).ends_with(GET_C)));
 }
