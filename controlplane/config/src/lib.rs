@@ -155,7 +155,7 @@ pub mod defaults {
     pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
     /// `virtual.max_pipeline`: 32 requests of one client connection in flight at once.
     pub const MAX_PIPELINE: u16 = keys::MAX_PIPELINE.default;
-    /// `virtual.max_held`: 16 KiB held of each response to a request sent ahead.
+    /// `virtual.max_held`: 64 KiB held of each response to a request sent ahead.
     pub const MAX_HELD: ByteSize = keys::MAX_HELD.default;
     /// `virtual.mode`.
     pub const MODE: Mode = Mode::Splice;
@@ -741,7 +741,7 @@ pub struct Virtual {
     /// the client's head buffer (`max_request_head`); past that, TCP flow control holds
     /// the client.
     pub max_pipeline: u16,
-    /// `max_held` (byte size, default `"16KiB"`, 0..=1MiB): the most bytes of its
+    /// `max_held` (byte size, default `"64KiB"`, 0..=1MiB): the most bytes of its
     /// response Splicer holds for each request sent ahead of its turn (pipelining),
     /// the window its server is offered until then. 0 holds none: that server waits
     /// with its answer until the response before it has ended.

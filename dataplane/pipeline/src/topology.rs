@@ -66,9 +66,8 @@ pub struct Service {
 impl Service {
     /// `virtual.max_pipeline`'s default.
     pub const DEFAULT_MAX_PIPELINE: u16 = 32;
-    /// `virtual.max_held`'s default: 16 KiB, a server's initial congestion window (ten
-    /// full segments) and then some, so that a typical response is held whole.
-    pub const DEFAULT_MAX_HELD: usize = 16 * 1024;
+    /// `virtual.max_held`'s default: 64 KiB.
+    pub const DEFAULT_MAX_HELD: usize = 64 * 1024;
 }
 
 /// The appliance's addresses and routes.

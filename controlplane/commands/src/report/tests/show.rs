@@ -125,8 +125,8 @@ fn virtuals() {
     );
     // Left out: the defaults.
     assert_eq!(all.data[0]["max_pipeline"], 32);
-    assert_eq!(all.data[0]["max_held"], "16KiB");
-    assert_eq!(all.data[0]["max_held_bytes"], 16384);
+    assert_eq!(all.data[0]["max_held"], "64KiB");
+    assert_eq!(all.data[0]["max_held_bytes"], 65536);
     let mut none_held = c.clone();
     none_held.virtuals[0].max_held = splicer_config::ByteSize::from_bytes(0);
     let www = show_virtual(&none_held, Some("www"));
