@@ -146,12 +146,10 @@ fn pipelined_sends_requests_ahead_and_a_worker_mistake_fails_it() {
         assert_eq!(s["depth"].to_string(), depth, "{s}");
         assert!(s["requests_per_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(s["cycles_per_request"].as_f64().unwrap() > 0.0, "{s}");
-        for k in [
-            "pipelined_dispatched",
-            "held_segments",
-            "pipelined_promoted",
-            "sent_ahead",
-        ] {
+        // Held segments are counted but may be none: a response whose turn comes before
+        // its server answers (the one before it sent whole) is sent on at once.
+        assert!(s["held_segments"].as_u64().is_some(), "{s}");
+        for k in ["pipelined_dispatched", "pipelined_promoted", "sent_ahead"] {
             assert!(s[k].as_u64().unwrap() > 0, "{k}: {s}");
         }
     }
