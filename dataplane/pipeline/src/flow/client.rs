@@ -22,7 +22,10 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::topology::Service;
-use splicer_http::{parse_head, BodyFramer, HeadStatus, Insertion, Refusal};
+use splicer_http::{
+    keep_alive_insertion, parse_head, BodyFramer, HeadStatus, Insertion, Method, Refusal,
+    RequestHead,
+};
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
 
@@ -60,6 +63,28 @@ pub(super) struct Pending {
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
+}
+
+impl Pending {
+    /// A request routed to `real`, whose head is `head` at the start of the head buffer
+    /// `buf`, and which takes the buffer's first `consumed` bytes (its head and the body
+    /// bytes that came with it); `body` frames the rest of its body.
+    pub fn for_head(
+        real: RealId,
+        head: &RequestHead,
+        buf: &[u8],
+        consumed: usize,
+        body: BodyFramer,
+    ) -> Self {
+        Pending {
+            real,
+            consumed,
+            insertion: keep_alive_insertion(head, buf),
+            head_request: head.method() == Method::Head,
+            keep_alive: head.keep_alive(),
+            body,
+        }
+    }
 }
 
 /// One client connection.
@@ -100,6 +125,11 @@ impl ClientConn {
             Some(l) if l.server == sh => Some(l),
             _ => self.legs.iter().find(|l| l.server == sh),
         }
+    }
+
+    /// The leg spliced onto server connection `sh`, to change.
+    pub(super) fn leg_of_mut(&mut self, sh: Handle) -> Option<&mut Leg> {
+        self.legs.iter_mut().find(|l| l.server == sh)
     }
 
     /// A segment from Splicer to this client at `seq`.

@@ -39,10 +39,10 @@ use super::clocks::leg_timestamps;
 use super::key::Handle;
 use super::segment::Seg;
 use crate::balance::{Decision, Route};
-use crate::counters::{Counter, RealCounter, VirtualCounter};
+use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_http::{keep_alive_insertion, parse_head, BodyFramer, BodyLength, HeadStatus, Method};
+use splicer_http::{parse_head, BodyFramer, BodyLength, HeadStatus, Method};
 use splicer_wire::tcp::SeqNumber;
 use std::collections::VecDeque;
 
@@ -275,29 +275,22 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::HttpRequests);
             self.counters
                 .inc_virtual(virtual_index, VirtualCounter::Requests);
-            self.counters.inc(port, Counter::SpliceRequests);
-            self.counters
-                .inc_virtual(virtual_index, VirtualCounter::Spliced);
-            self.counters.inc_real(real, RealCounter::Requests);
             self.counters.inc(port, Counter::PoolReuses);
             self.counters.inc(port, Counter::PipelinedDispatched);
+            self.count_spliced(port, virtual_index, real);
             let c = self.flows.get_mut(h).expect("checked above");
             c.requests = c.requests.saturating_add(1);
             c.last_real = Some(real);
-            c.pending = Some(Pending {
+            let body = BodyFramer::for_request(head.body());
+            c.pending = Some(Pending::for_head(
                 real,
-                consumed: head.head_len(),
-                insertion: keep_alive_insertion(&head, &c.head),
-                head_request: head.method() == Method::Head,
-                keep_alive: head.keep_alive(),
-                body: BodyFramer::for_request(head.body()),
-            });
+                &head,
+                &c.head,
+                head.head_len(),
+                body,
+            ));
             self.start_splice(port, h, sh, now, sink);
-            if let Some(leg) = self
-                .flows
-                .get_mut(h)
-                .and_then(|c| c.legs.iter_mut().find(|l| l.server == sh))
-            {
+            if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;
                 self.held_granted += window;
             }
@@ -334,7 +327,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.iter().find(|l| l.server == sh) else {
+        let Some(leg) = c.leg_of(sh) else {
             return sink.discard(pkt);
         };
         let (from, max) = (leg.down_from, leg.held_window as usize);
@@ -523,7 +516,7 @@ impl<P: PacketBuf> Pipeline<P> {
             let Some(next) = self
                 .flows
                 .get_mut(h)
-                .and_then(|c| c.legs.iter().find(|l| l.server == sh))
+                .and_then(|c| c.leg_of(sh))
                 .map(|l| l.down_next)
             else {
                 self.held.remove(&sh);
@@ -547,11 +540,7 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     fn set_held_rest(&mut self, h: Handle, sh: Handle, rest: bool) {
-        if let Some(leg) = self
-            .flows
-            .get_mut(h)
-            .and_then(|c| c.legs.iter_mut().find(|l| l.server == sh))
-        {
+        if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
             leg.held_rest = rest;
         }
     }

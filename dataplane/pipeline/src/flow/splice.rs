@@ -50,7 +50,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
-use splicer_http::{keep_alive_insertion, BodyFramer, RequestHead, StatusClass};
+use splicer_http::{BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
@@ -107,23 +107,23 @@ impl<P: PacketBuf> Pipeline<P> {
                 .inc_virtual(virtual_index, VirtualCounter::Refused);
             return self.respond(port, h, 400, now, sink);
         }
-        let insertion = keep_alive_insertion(&head, &c.head);
-        c.pending = Some(Pending {
-            real,
-            consumed: head.head_len() + body_in_buffer,
-            insertion,
-            head_request: head.method() == splicer_http::Method::Head,
-            keep_alive: head.keep_alive(),
-            body,
-        });
+        let consumed = head.head_len() + body_in_buffer;
+        c.pending = Some(Pending::for_head(real, &head, &c.head, consumed, body));
         c.state = State::Waiting;
         c.wait_since = now;
+        // The latest real: a `sticky` real keeps such clients.
         c.last_real = Some(real);
+        self.count_spliced(port, virtual_index, real);
+        self.acquire(port, h, real, now, sink);
+    }
+
+    /// A request of virtual `virtual_index` goes to `real` (now, or once a connection
+    /// is free): counted for the port, the virtual and the real.
+    pub(super) fn count_spliced(&self, port: u16, virtual_index: u16, real: RealId) {
         self.counters.inc(port, Counter::SpliceRequests);
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
-        self.acquire(port, h, real, now, sink);
     }
 
     /// Routes `head` (content rules, predictor, backups) for a client of virtual
