@@ -108,6 +108,32 @@ impl SpliceTraffic {
         }
     }
 
+    /// Whether `payload`, received `got` bytes into the response (of `len` bytes) to
+    /// request `req` of connection `conns` of `slot`, is exactly those bytes of it.
+    fn response_bytes_match(
+        &mut self,
+        slot: u32,
+        conns: u32,
+        req: u32,
+        got: u32,
+        len: u32,
+        payload: &[u8],
+    ) -> bool {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let body_at = self.response_into(slot, conns, req, &mut buf);
+        let head = buf.len();
+        let got = got as usize;
+        let ok = got + payload.len() <= len as usize && {
+            let body = &self.pattern[body_at..];
+            payload.iter().enumerate().all(|(i, &b)| {
+                let at = got + i;
+                b == if at < head { buf[at] } else { body[at - head] }
+            })
+        };
+        self.scratch = buf;
+        ok
+    }
+
     fn response_len(&self, slot: u32, conns: u32, req: u32) -> u32 {
         let mut b = Vec::with_capacity(64);
         self.response_into(slot, conns, req, &mut b);
@@ -246,25 +272,13 @@ impl SpliceTraffic {
                         Mismatch::Unexpected("response data before Splicer's ACK of the request"),
                     );
                 }
-                let mut buf = std::mem::take(&mut self.scratch);
-                let body_at = self.response_into(slot, c.conns, c.req, &mut buf);
-                let head = buf.len();
-                let got = c.resp_got as usize;
-                let end = got + s.payload.len();
-                let ok = end <= c.resp_len as usize && {
-                    let body = &self.pattern[body_at..];
-                    s.payload.iter().enumerate().all(|(i, &b)| {
-                        let at = got + i;
-                        b == if at < head { buf[at] } else { body[at - head] }
-                    })
-                };
-                self.scratch = buf;
-                if !ok {
+                let (conns, req, got, len) = (c.conns, c.req, c.resp_got, c.resp_len);
+                if !self.response_bytes_match(slot, conns, req, got, len, s.payload) {
                     return fail(self, Mismatch::Payload);
                 }
                 let c = &mut self.clients[slot as usize];
                 c.rcv_nxt = c.rcv_nxt.wrapping_add(s.payload.len() as u32);
-                c.resp_got = end as u32;
+                c.resp_got = got + s.payload.len() as u32;
                 if c.resp_got == c.resp_len {
                     return self.response_done(slot, out);
                 }
@@ -435,26 +449,14 @@ impl SpliceTraffic {
                 Mismatch::Unexpected("response data before a server had the request"),
             );
         }
-        let mut buf = std::mem::take(&mut self.scratch);
-        let body_at = self.response_into(slot, c.conns, c.req, &mut buf);
-        let head = buf.len();
-        let got = c.resp_got as usize;
-        let end = got + s.payload.len();
-        let ok = end <= c.resp_len as usize && {
-            let body = &self.pattern[body_at..];
-            s.payload.iter().enumerate().all(|(i, &b)| {
-                let at = got + i;
-                b == if at < head { buf[at] } else { body[at - head] }
-            })
-        };
-        self.scratch = buf;
-        if !ok {
+        let (conns, req, got, len) = (c.conns, c.req, c.resp_got, c.resp_len);
+        if !self.response_bytes_match(slot, conns, req, got, len, s.payload) {
             return fail(self, Mismatch::Payload);
         }
         let c = &mut self.clients[slot as usize];
         c.una = s.ack;
         c.rcv_nxt = c.rcv_nxt.wrapping_add(s.payload.len() as u32);
-        c.resp_got = end as u32;
+        c.resp_got = got + s.payload.len() as u32;
         if c.resp_got < c.resp_len {
             return Ok(());
         }
