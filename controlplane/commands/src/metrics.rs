@@ -21,12 +21,13 @@
 //!   `..._busy_cycles_total` (TSC cycles);
 //! * pool gauges, labelled `real` and `worker`: `splicer_pool_connections{state="free"|
 //!   "busy"|"opening"|"closing"}` (the states add up to the worker's connections to the
-//!   real), `splicer_pool_waiting_requests`; and per real its configured per-worker
+//!   real), `splicer_pool_inflight_requests` (the cost in flight, which `maxconns`
+//!   bounds); and per real its configured per-worker
 //!   limits, `splicer_pool_size` and `splicer_pool_maxconns`;
 //! * per-object counters, summed over the workers: per virtual (label `virtual`, a DIP's
 //!   is its address) `splicer_virtual_<counter>_total` (`splicer_virtual_requests_total`,
 //!   `..._spliced_total`, `..._redirects_total`, `..._no_server_total`,
-//!   `..._refused_total`); per real (label `real`) `splicer_real_requests_total`,
+//!   `..._refused_total`, `..._queue_overflows_total`, `..._queue_timeouts_total`); per real (label `real`) `splicer_real_requests_total`,
 //!   `splicer_real_responses_total{class}` and `splicer_real_server_errors_total`; per
 //!   rule `splicer_rule_hits_total{virtual,rule}` (`rule="bind"`: the bind list).
 //!
@@ -274,6 +275,10 @@ fn virtual_metric(counter: &str) -> Mapping {
         "redirects" => "Requests of the virtual answered with a redirect.",
         "no_server" => "Requests of the virtual answered 503: nothing could take them.",
         "refused" => "Requests to the virtual Splicer refused itself (4xx/5xx).",
+        "queue_overflows" => "Requests of the virtual answered 503 at once: its queue was full.",
+        "queue_timeouts" => {
+            "Requests of the virtual answered 503 after queue_timeout in its queue."
+        }
         _ => "",
     };
     (
@@ -354,11 +359,11 @@ fn add_pools(e: &mut Exposition, pools: &[RealPools]) {
                 );
             }
             e.sample(
-                "splicer_pool_waiting_requests",
+                "splicer_pool_inflight_requests",
                 "gauge",
-                "Requests waiting for a server connection of a worker's pool of a real.",
+                "The cost of the requests a worker has in flight on a real, against its maxconns.",
                 &[("real", &p.name), ("worker", &worker)],
-                l.waiting,
+                l.inflight,
             );
         }
         e.sample(
@@ -672,7 +677,7 @@ mod tests {
         let samples = check_exposition(&text);
         let s = &samples;
         assert!(text.contains("# TYPE splicer_pool_connections gauge\n"));
-        assert!(text.contains("# TYPE splicer_pool_waiting_requests gauge\n"));
+        assert!(text.contains("# TYPE splicer_pool_inflight_requests gauge\n"));
         let conns = |real: &str, worker: &str, state: &str| {
             find(
                 s,
@@ -703,7 +708,7 @@ mod tests {
         assert_eq!(
             find(
                 s,
-                "splicer_pool_waiting_requests",
+                "splicer_pool_inflight_requests",
                 &[("real", "img.1"), ("worker", "0")]
             ),
             Some(5.0)

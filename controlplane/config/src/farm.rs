@@ -9,7 +9,7 @@
 
 use crate::{Config, Mode, ServiceState};
 use splicer_pipeline::balance::{
-    self, Farm, Predictor, RealId, RuleRoute, Status, Target, UrlId, VirtualPolicy,
+    self, Farm, Predictor, RealId, RequestClass, RuleRoute, Status, Target, UrlId, VirtualPolicy,
 };
 use splicer_pipeline::Service;
 use std::collections::HashMap;
@@ -260,6 +260,7 @@ impl Config {
                 maxconns: r.maxconns,
                 status: status(r.state),
                 backup: target(&r.backup),
+                tier: r.tier as u8,
             };
         }
         let removed_virtual = |i: usize| {
@@ -289,11 +290,20 @@ impl Config {
                         name: r.name.clone(),
                         rule: r.to_http_rule(),
                         members: members(&r.bind, v.mode),
+                        class: RequestClass {
+                            priority: r.priority.unwrap_or(v.priority) as u8,
+                            cost: r.cost.unwrap_or(v.cost),
+                        },
                     })
                     .collect(),
                 bind: members(&v.bind, v.mode),
                 status: status(v.state),
                 backup: target(&v.backup),
+                class: RequestClass {
+                    priority: v.priority as u8,
+                    cost: v.cost,
+                },
+                queue_size: u32::from(v.queue_size),
             };
             services.push(Service {
                 address: v.address,

@@ -14,6 +14,7 @@
 //! which names both keys.
 
 use crate::{ByteSize, ConfigError};
+use splicer_pipeline::balance::RequestClass;
 use splicer_pipeline::Service;
 use std::time::Duration;
 
@@ -222,6 +223,8 @@ pub const REAL_WEIGHT: IntKey<u16> = int("real.weight", 1, 0, 1000);
 pub const REAL_POOL: IntKey<u16> = int("real.pool", 4, 0, 1024);
 /// Server connections per worker, idle and busy; also at least `pool`, checked apart.
 pub const REAL_MAXCONNS: IntKey<u16> = int("real.maxconns", 64, 1, 65535);
+/// 1: an origin (freshest copy); 2 and up: mirrors, used while the tiers above are full.
+pub const REAL_TIER: IntKey<u16> = int("real.tier", 1, 1, 16);
 pub const URL_WEIGHT: IntKey<u16> = int("url.weight", 1, 0, 1000);
 pub const MAX_REQUEST_HEAD: SizeKey = SizeKey {
     name: "virtual.max_request_head",
@@ -245,6 +248,19 @@ pub const MAX_HELD: SizeKey = SizeKey {
     min: ByteSize::from_bytes(0),
     max: ByteSize::kib(1024),
 };
+
+/// Requests one worker keeps waiting per virtual while every real of their set is full.
+pub const QUEUE_SIZE: IntKey<u16> = int("virtual.queue_size", 256, 0, 65535);
+/// The queueing priority of a virtual's bind list, and of its rules that set none; the
+/// data plane's default ([`RequestClass::DEFAULT_PRIORITY`], the middle).
+pub const PRIORITY: IntKey<u16> = int(
+    "virtual.priority",
+    RequestClass::DEFAULT_PRIORITY as u16,
+    0,
+    RequestClass::MAX_PRIORITY as i64,
+);
+/// Slots of a real's `maxconns` a request takes (bind list; rules that set none).
+pub const COST: IntKey<u16> = int("virtual.cost", 1, 1, 1000);
 
 /// Every declared key, in the order of docs/CONFIGURATION.md's defaults table.
 pub const KEYS: &[Key] = &[
@@ -280,9 +296,13 @@ pub const KEYS: &[Key] = &[
     Key::U16(&REAL_WEIGHT),
     Key::U16(&REAL_POOL),
     Key::U16(&REAL_MAXCONNS),
+    Key::U16(&REAL_TIER),
     Key::Size(&MAX_REQUEST_HEAD),
     Key::U16(&MAX_PIPELINE),
     Key::Size(&MAX_HELD),
+    Key::U16(&QUEUE_SIZE),
+    Key::U16(&PRIORITY),
+    Key::U16(&COST),
     Key::U16(&URL_WEIGHT),
 ];
 

@@ -151,6 +151,14 @@ pub mod defaults {
     pub const REAL_POOL: u16 = keys::REAL_POOL.default;
     /// `real.maxconns`: server connections per worker, idle and busy.
     pub const REAL_MAXCONNS: u16 = keys::REAL_MAXCONNS.default;
+    /// `real.tier`: 1, an origin.
+    pub const REAL_TIER: u16 = keys::REAL_TIER.default;
+    /// `virtual.queue_size`: 256 requests per worker.
+    pub const QUEUE_SIZE: u16 = keys::QUEUE_SIZE.default;
+    /// `virtual.priority`: 4, the middle of 0..=7.
+    pub const PRIORITY: u16 = keys::PRIORITY.default;
+    /// `virtual.cost`: one slot.
+    pub const COST: u16 = keys::COST.default;
     /// `virtual.max_request_head`: 16 KiB.
     pub const MAX_REQUEST_HEAD: ByteSize = keys::MAX_REQUEST_HEAD.default;
     /// `virtual.max_pipeline`: 32 requests of one client connection in flight at once.
@@ -430,8 +438,10 @@ pub struct Real {
     /// `pool` (default 4, 0..=1024): idle server connections each worker keeps open to
     /// this real.
     pub pool: u16,
-    /// `maxconns` (default 64, 1..=65535, at least `pool`): most server connections
-    /// each worker has open to this real, idle and busy.
+    /// `maxconns` (default 64, 1..=65535, at least `pool`): the high-water mark: most
+    /// requests each worker has in flight on this real, each counted by its `cost`
+    /// (see [`Virtual::cost`]). A real at its mark takes no new request: it goes to
+    /// another real of its set, or waits in its virtual's queue.
     pub maxconns: u16,
     /// `state` (default `"in-service"`): see [`ServiceState`].
     #[serde(skip_serializing_if = "ServiceState::is_in_service")]
@@ -442,6 +452,11 @@ pub struct Real {
     /// started (a URL ends the chain).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
+    /// `tier` (default 1, 1..=16): 1 for an origin (the freshest copy), 2 for a mirror,
+    /// and so on. Within a set, a real of a higher number takes requests only while
+    /// every real of a lower number is at its `maxconns` or cannot take requests
+    /// (spill-over, not only fail-over).
+    pub tier: u16,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -570,6 +585,7 @@ impl Real {
             maxconns: defaults::REAL_MAXCONNS,
             state: ServiceState::InService,
             backup: None,
+            tier: defaults::REAL_TIER,
         }
     }
 }
@@ -653,6 +669,15 @@ pub struct Rule {
     /// `bind` (required, at least one, no duplicates): names of the reals (in a splice
     /// virtual) or URLs (in a redirect virtual) that serve matching requests.
     pub bind: Vec<String>,
+    /// `priority` (optional, 0..=7; default the virtual's `priority`): the order in
+    /// which matching requests take freed slots when they wait in the virtual's queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u16>,
+    /// `cost` (optional, 1..=1000; default the virtual's `cost`): slots of a real's
+    /// `maxconns` a matching request takes while in flight (e.g. media 4, dynamic 2,
+    /// static 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u16>,
 }
 
 /// `virtual.rule.header`: a header field and its exact value.
@@ -677,6 +702,8 @@ impl Rule {
             method: None,
             header: None,
             bind,
+            priority: None,
+            cost: None,
         }
     }
 
@@ -770,6 +797,19 @@ pub struct Virtual {
     /// take them. Backups must not loop (see [`Real::backup`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
+    /// `queue_size` (default 256, 0..=65535): requests of this virtual each worker
+    /// keeps waiting while every real of their set is at its `maxconns`; past it, and
+    /// after `dataplane.queue_timeout` in the queue, `503` with `Retry-After`. 0
+    /// answers such requests at once.
+    pub queue_size: u16,
+    /// `priority` (default 4, 0..=7): the queueing priority of requests no rule
+    /// matches, and of rules that set none. A freed slot goes to the waiting request
+    /// of the highest priority, each raised by one per 250 ms waited so that none
+    /// starves.
+    pub priority: u16,
+    /// `cost` (default 1, 1..=1000): slots of a real's `maxconns` a request no rule
+    /// matches (or of a rule that sets none) takes while in flight.
+    pub cost: u16,
 }
 
 impl Virtual {
@@ -789,6 +829,9 @@ impl Virtual {
             rules: Vec::new(),
             state: ServiceState::InService,
             backup: None,
+            queue_size: defaults::QUEUE_SIZE,
+            priority: defaults::PRIORITY,
+            cost: defaults::COST,
         }
     }
 }

@@ -96,6 +96,9 @@ struct RawVirtual {
     backup: Option<Value>,
     #[serde(default, deserialize_with = "rule_tables")]
     rule: Vec<RawRule>,
+    queue_size: Option<Value>,
+    priority: Option<Value>,
+    cost: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +111,7 @@ struct RawReal {
     maxconns: Option<Value>,
     state: Option<Value>,
     backup: Option<Value>,
+    tier: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -138,6 +142,8 @@ struct RawRule {
     method: Option<Value>,
     header: Option<RawHeader>,
     bind: Option<Value>,
+    priority: Option<Value>,
+    cost: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -632,6 +638,9 @@ impl RawVirtual {
             rules,
             state,
             backup,
+            queue_size: integer_at(&key("queue_size"), &keys::QUEUE_SIZE, self.queue_size)?,
+            priority: integer_at(&key("priority"), &keys::PRIORITY, self.priority)?,
+            cost: integer_at(&key("cost"), &keys::COST, self.cost)?,
         })
     }
 }
@@ -660,6 +669,7 @@ impl RawReal {
             maxconns: integer_at(&key("maxconns"), &keys::REAL_MAXCONNS, self.maxconns)?,
             state: state(&key("state"), self.state)?,
             backup: optional_string(&key("backup"), self.backup)?,
+            tier: integer_at(&key("tier"), &keys::REAL_TIER, self.tier)?,
         })
     }
 }
@@ -766,6 +776,11 @@ impl RawRule {
             required(&key("bind"), self.bind, example)?,
             mode,
         )?;
+        let optional_int = |field: &str, k: &keys::IntKey<u16>, v: Option<Value>| {
+            v.map(|v| integer_value(&key(field), k, v)).transpose()
+        };
+        let priority = optional_int("priority", &keys::PRIORITY, self.priority)?;
+        let cost = optional_int("cost", &keys::COST, self.cost)?;
         Ok(Rule {
             name,
             path_prefix,
@@ -774,6 +789,8 @@ impl RawRule {
             method,
             header,
             bind,
+            priority,
+            cost,
         })
     }
 }

@@ -285,7 +285,7 @@ address = "198.19.0.12:8080"
             busy: 2,
             opening: 3,
             conns: 7,
-            waiting: 4,
+            inflight: 4,
         };
         workers[1].set_pool(1, levels);
         let ids = &mut FarmIds::default();
@@ -303,7 +303,7 @@ address = "198.19.0.12:8080"
                 busy: 2,
                 opening: 3,
                 conns: 7,
-                waiting: 4,
+                inflight: 4,
             }
         );
         // A worker that publishes fewer reals than configured shows zeros, not a panic.
@@ -375,7 +375,15 @@ bind = ["s2"]
                 .iter()
                 .map(|(n, _)| n.as_str())
                 .collect::<Vec<_>>(),
-            ["requests", "spliced", "redirects", "no_server", "refused"]
+            [
+                "requests",
+                "spliced",
+                "redirects",
+                "no_server",
+                "refused",
+                "queue_overflows",
+                "queue_timeouts"
+            ]
         );
         let r = reals(&config, ids, &workers);
         assert_eq!(

@@ -56,7 +56,9 @@ pub mod rewrite;
 
 pub use body::{BodyFramer, ChunkedParser, Feed, FramingError};
 pub use matchers::{first_match, Matcher, Rule};
-pub use reply::{error_response, expand_url_macros, reason_phrase, redirect_response};
+pub use reply::{
+    busy_response, error_response, expand_url_macros, reason_phrase, redirect_response,
+};
 pub use request::{
     parse_head, parse_head_with, BodyLength, HeadStatus, Method, ParseOptions, Refusal, RequestHead,
 };

@@ -142,6 +142,7 @@ fn write_response(
     status: u16,
     reason: &str,
     location: Option<&str>,
+    retry_after: Option<u32>,
     body: impl Fn(&mut dyn Out),
 ) -> usize {
     let mut len = Counter(0);
@@ -160,6 +161,11 @@ fn write_response(
     if let Some(loc) = location {
         w.put(b"Location: ");
         w.put(loc.as_bytes());
+        w.put(b"\r\n");
+    }
+    if let Some(secs) = retry_after {
+        w.put(b"Retry-After: ");
+        put_decimal(&mut w, u64::from(secs));
         w.put(b"\r\n");
     }
     w.put(b"Content-Type: text/html\r\nContent-Length: ");
@@ -184,8 +190,19 @@ pub fn error_response(status: u16, reason: &str, buf: &mut [u8]) -> usize {
     } else {
         500
     };
-    write_response(buf, status, reason, None, |out| {
+    write_response(buf, status, reason, None, None, |out| {
         error_body(out, status, reason)
+    })
+}
+
+/// Writes `503 Service Unavailable` with `Retry-After: retry_after` (seconds, RFC 9110
+/// §10.2.3) into `buf`, as [`error_response`] does: the answer to a request that found
+/// every server of its set at its high-water mark and the queue full, or that waited
+/// in the queue too long. Returns its length, or 0 when it does not fit.
+pub fn busy_response(retry_after: u32, buf: &mut [u8]) -> usize {
+    let reason = reason_phrase(503);
+    write_response(buf, 503, reason, None, Some(retry_after), |out| {
+        error_body(out, 503, reason)
     })
 }
 
@@ -202,9 +219,14 @@ pub fn redirect_response(code: u16, location: &str, buf: &mut [u8]) -> usize {
     if location.is_empty() || location.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return 0;
     }
-    write_response(buf, code, reason_phrase(code), Some(location), |out| {
-        redirect_body(out, code, location)
-    })
+    write_response(
+        buf,
+        code,
+        reason_phrase(code),
+        Some(location),
+        None,
+        |out| redirect_body(out, code, location),
+    )
 }
 
 /// Expands the macros of US 7,099,915 (Cisco's "Server load balancing method and
@@ -314,6 +336,21 @@ mod tests {
             let body = String::from_utf8(p.body).unwrap();
             assert!(body.contains(&format!("<h1>{status} {}</h1>", reason_phrase(status))));
         }
+    }
+
+    #[test]
+    fn busy_response_says_when_to_retry() {
+        let mut buf = [0u8; 512];
+        let n = busy_response(7, &mut buf);
+        let p = parse(&buf[..n]);
+        assert_eq!((p.code, p.reason.as_str()), (503, "Service Unavailable"));
+        assert_eq!(p.header("Retry-After"), "7");
+        assert_eq!(p.header("Connection"), "close");
+        assert!(String::from_utf8(p.body).unwrap().contains("<h1>503 "));
+        // An error response has no Retry-After.
+        let n = error_response(503, reason_phrase(503), &mut buf);
+        assert!(!String::from_utf8_lossy(&buf[..n]).contains("Retry-After"));
+        assert_eq!(busy_response(1, &mut [0u8; 16]), 0);
     }
 
     #[test]

@@ -159,12 +159,23 @@ counters! {
     PoolReuses => "pool_reuses",
     /// Requests that had to open a new server connection (pool empty, below `maxconns`).
     PoolOpens => "pool_opens",
-    /// Requests that waited for a busy real's connection to come free (at `maxconns`).
+    /// Requests that waited in their virtual's queue: every real of their set that could
+    /// take them was at its high-water mark (`maxconns`, counted in request costs).
     PoolWaits => "pool_waits",
-    /// Waiting requests served by a connection that came free.
+    /// Queued requests that took a slot freed on a real of their set.
     PoolWaitServed => "pool_wait_served",
-    /// Requests answered `503` after waiting `queue_timeout` for a connection.
+    /// Requests answered `503` with `Retry-After` after waiting `queue_timeout` in the
+    /// queue or for their server connection to open.
     QueueTimeouts => "queue_timeouts",
+    /// Requests answered `503` with `Retry-After` at once: every real of their set full
+    /// and their virtual's queue holding `queue_size` requests.
+    QueueOverflows => "queue_overflows",
+    /// Requests sent to another real of their set because one that could take them was
+    /// at its high-water mark (spill-over).
+    SpillOvers => "spill_overs",
+    /// Requests served by a real of a lower tier (a mirror) because every real of a
+    /// higher tier that could take them was at its high-water mark.
+    TierSpills => "tier_spills",
     /// HTTP/1.0 requests given `Connection: Keep-Alive` towards the server (NetScaler connection pooling, WO 00/28433).
     KeepAliveInserted => "keepalive_inserted",
     /// Responses delivered completely and acknowledged by the client.
@@ -409,6 +420,10 @@ counters! {
     NoServer => "no_server",
     /// Requests Splicer refused itself (4xx/5xx): the sum of the `refused_*` counters.
     Refused => "refused",
+    /// Requests refused because its queue was full (as `queue_overflows`).
+    QueueOverflows => "queue_overflows",
+    /// Requests that waited in its queue until `queue_timeout` (as `queue_timeouts`).
+    QueueTimeouts => "queue_timeouts",
 }
 
 /// Rules of a virtual that have a hit counter of their own: rule `n` (0-based, in the
@@ -489,6 +504,8 @@ pub struct WorkerCounters {
     virtuals: Vec<[AtomicU64; VirtualCounter::COUNT]>,
     /// Per virtual: its rule hits, by [`rule_slot`].
     rules: Vec<[AtomicU64; RULE_ROW]>,
+    /// Per virtual: requests in its queue, as last published.
+    queued: Vec<[AtomicU64; 1]>,
     /// The worker loop's own figures, as last published.
     runtime: RuntimeCells,
 }
@@ -504,8 +521,8 @@ pub struct PoolLevels {
     pub opening: u64,
     /// All connections to the real, closing ones included.
     pub conns: u64,
-    /// Requests waiting for a connection.
-    pub waiting: u64,
+    /// The cost of the requests in flight (charged against `maxconns`).
+    pub inflight: u64,
 }
 
 impl WorkerCounters {
@@ -524,7 +541,21 @@ impl WorkerCounters {
         c.reals = zeroed(reals);
         c.virtuals = zeroed(virtuals);
         c.rules = zeroed(virtuals);
+        c.queued = zeroed(virtuals);
         c
+    }
+
+    /// Publishes the depth of virtual `index`'s queue. Only the owning worker may call
+    /// this.
+    pub fn set_queued(&self, index: usize, depth: u64) {
+        if let Some(row) = self.queued.get(index) {
+            row[0].store(depth, Ordering::Relaxed);
+        }
+    }
+
+    /// The depth of virtual `index`'s queue last published (zero for an unknown one).
+    pub fn queued(&self, index: usize) -> u64 {
+        load(&self.queued, index)[0]
     }
 
     /// Adds one to `counter` of `real` (not counted beyond the reals the rows were made
@@ -586,7 +617,7 @@ impl WorkerCounters {
                 levels.busy,
                 levels.opening,
                 levels.conns,
-                levels.waiting,
+                levels.inflight,
             ];
             for (cell, v) in row.iter().zip(v) {
                 cell.store(v, Ordering::Relaxed);
@@ -605,7 +636,7 @@ impl WorkerCounters {
             busy: g(1),
             opening: g(2),
             conns: g(3),
-            waiting: g(4),
+            inflight: g(4),
         }
     }
 
@@ -625,6 +656,7 @@ impl WorkerCounters {
             reals: Vec::new(),
             virtuals: Vec::new(),
             rules: Vec::new(),
+            queued: Vec::new(),
             runtime: RuntimeCells::default(),
         }
     }

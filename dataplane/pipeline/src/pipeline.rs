@@ -206,9 +206,13 @@ impl<P: PacketBuf> Pipeline<P> {
                     busy: u64::from(p.busy),
                     opening: u64::from(p.opening),
                     conns: u64::from(p.conns),
-                    waiting: u64::from(p.waiting),
+                    inflight: u64::from(p.inflight),
                 },
             );
+        }
+        for v in 0..self.counters.virtuals() {
+            let depth = self.pools.queues.of(v as u16).len();
+            self.counters.set_queued(v, depth as u64);
         }
     }
 

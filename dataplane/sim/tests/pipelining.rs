@@ -56,6 +56,7 @@ fn farm() -> Farm {
         .collect();
     let rules = (1..SERVERS)
         .map(|n| RuleRoute {
+            class: splicer_pipeline::balance::RequestClass::default(),
             name: format!("s{n}"),
             rule: Rule::new(vec![Matcher::PathPrefix(format!("/s{n}/"))]),
             members: vec![n.into()],
@@ -301,7 +302,7 @@ fn run(seed: u64, cfg: Config) -> Run {
         for real in 0..usize::from(SERVERS) {
             let p = wc.pool(real);
             assert_eq!(
-                (p.busy, p.opening, p.waiting),
+                (p.busy, p.opening, p.inflight),
                 (0, 0, 0),
                 "seed {seed}: worker {w} real {real}"
             );

@@ -38,6 +38,7 @@ fn farm(pool: u16, maxconns: u16) -> Farm {
             "www",
             Predictor::RoundRobin,
             vec![RuleRoute {
+                class: splicer_pipeline::balance::RequestClass::default(),
                 name: "img".into(),
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                 members: vec![1],

@@ -117,6 +117,7 @@ pub(crate) fn farm(status: [Status; 2]) -> Farm {
                 "www",
                 Predictor::RoundRobin,
                 vec![RuleRoute {
+                    class: splicer_pipeline::balance::RequestClass::default(),
                     name: "img".into(),
                     rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],

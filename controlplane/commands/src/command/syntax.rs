@@ -304,12 +304,12 @@ they are tried: virtual, position (for 'rule add ... at N'), name, what the rule
     Syntax {
         words: &["show", "pools"],
         params: &[Param::Opt("real", REAL)],
-        summary: "connection pools per real and worker: free, busy, opening, conns, waiting",
+        summary: "connection pools per real and worker: free, busy, opening, conns, inflight",
         help: "Shows the server connection pools of every real (or of the one named): one \
 row per real and worker, and with several workers a total row per real. free (idle connections ready for a request), \
 busy (carrying a request or draining a response), opening (in the handshake), conns \
-(every connection to the real, closing ones included) and waiting (requests waiting for \
-a connection), as each worker last published them (every millisecond). pool and \
+(every connection to the real, closing ones included) and inflight (the cost of the \
+requests in flight on the real, which maxconns bounds), as each worker last published them (every millisecond). pool and \
 maxconns are the configured limits per worker; on the total row, for all workers \
 together. These are levels: 'clear stats' does not change them.",
         example: "",

@@ -166,10 +166,16 @@ pub trait PoolLevelsExt {
 }
 
 impl PoolLevelsExt for PoolLevels {
-    const NAMES: [&'static str; 5] = ["free", "busy", "opening", "conns", "waiting"];
+    const NAMES: [&'static str; 5] = ["free", "busy", "opening", "conns", "inflight"];
 
     fn values(&self) -> [u64; 5] {
-        [self.free, self.busy, self.opening, self.conns, self.waiting]
+        [
+            self.free,
+            self.busy,
+            self.opening,
+            self.conns,
+            self.inflight,
+        ]
     }
 
     fn closing(&self) -> u64 {
@@ -185,7 +191,7 @@ impl PoolLevelsExt for PoolLevels {
         self.busy += other.busy;
         self.opening += other.opening;
         self.conns += other.conns;
-        self.waiting += other.waiting;
+        self.inflight += other.inflight;
     }
 
     fn to_json(&self) -> Value {
@@ -554,7 +560,7 @@ impl Section {
             | "client_retransmit_mismatch"
             | "keepalive_inserted"
             | "resegmented" => Section::Splicing,
-            "queue_timeouts" => Section::Pools,
+            "queue_timeouts" | "queue_overflows" | "spill_overs" | "tier_spills" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"
             | "linger_timeouts" => Section::ClientConnections,
             "early_responses" => Section::Splicing,

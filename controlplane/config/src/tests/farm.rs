@@ -6,6 +6,7 @@ use super::*;
 fn demo_farm() {
     let farm = ok(DEMO).farm();
     let real = |name: &str, last: u8| balance::Real {
+        tier: 1,
         name: name.into(),
         status: balance::Status::InService,
         backup: None,
@@ -19,12 +20,15 @@ fn demo_farm() {
         Farm {
             reals: vec![real("s1", 11), real("s2", 12), real("s3", 13)],
             virtuals: vec![VirtualPolicy {
+                class: balance::RequestClass::default(),
+                queue_size: VirtualPolicy::DEFAULT_QUEUE_SIZE,
                 name: "www".into(),
                 mode: balance::Mode::Splice,
                 status: balance::Status::InService,
                 backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![RuleRoute {
+                    class: balance::RequestClass::default(),
                     name: "img".into(),
                     rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],
@@ -108,6 +112,7 @@ fn full_example_farm() {
         farm.reals,
         vec![
             balance::Real {
+                tier: 1,
                 name: "s1".into(),
                 status: balance::Status::InService,
                 backup: None,
@@ -117,6 +122,7 @@ fn full_example_farm() {
                 maxconns: 64,
             },
             balance::Real {
+                tier: 1,
                 name: "s2".into(),
                 status: balance::Status::InService,
                 backup: None,
@@ -126,6 +132,7 @@ fn full_example_farm() {
                 maxconns: 10,
             },
             balance::Real {
+                tier: 1,
                 name: "remote".into(),
                 status: balance::Status::InService,
                 backup: None,
@@ -140,6 +147,8 @@ fn full_example_farm() {
         farm.virtuals,
         vec![
             VirtualPolicy {
+                class: balance::RequestClass::default(),
+                queue_size: VirtualPolicy::DEFAULT_QUEUE_SIZE,
                 name: "www".into(),
                 mode: balance::Mode::Splice,
                 status: balance::Status::InService,
@@ -147,6 +156,7 @@ fn full_example_farm() {
                 predictor: Predictor::RoundRobin,
                 rules: vec![
                     RuleRoute {
+                        class: balance::RequestClass::default(),
                         name: "img".into(),
                         rule: HttpRule::new(vec![
                             Matcher::PathPrefix("/img/".into()),
@@ -155,6 +165,7 @@ fn full_example_farm() {
                         members: vec![1],
                     },
                     RuleRoute {
+                        class: balance::RequestClass::default(),
                         name: "rule2".into(),
                         rule: HttpRule::new(vec![
                             Matcher::Host("api.example".into()),
@@ -170,6 +181,8 @@ fn full_example_farm() {
                 bind: vec![1, 0],
             },
             VirtualPolicy {
+                class: balance::RequestClass::default(),
+                queue_size: VirtualPolicy::DEFAULT_QUEUE_SIZE,
                 name: "empty".into(),
                 mode: balance::Mode::Splice,
                 status: balance::Status::InService,
@@ -179,12 +192,15 @@ fn full_example_farm() {
                 bind: vec![],
             },
             VirtualPolicy {
+                class: balance::RequestClass::default(),
+                queue_size: VirtualPolicy::DEFAULT_QUEUE_SIZE,
                 name: "rules-only".into(),
                 mode: balance::Mode::Splice,
                 status: balance::Status::InService,
                 backup: None,
                 predictor: Predictor::RoundRobin,
                 rules: vec![RuleRoute {
+                    class: balance::RequestClass::default(),
                     name: "rule1".into(),
                     rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
                     members: vec![0],

@@ -46,6 +46,8 @@ fn readme_lists_every_key() {
             name: "X".into(),
             value: "y".into(),
         }),
+        priority: Some(6),
+        cost: Some(2),
         ..Rule::new("all", strings(&["spare"]))
     });
     let c = ok(&c.to_toml());

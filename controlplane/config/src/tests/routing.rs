@@ -15,6 +15,7 @@ fn real_defaults_and_shared_addresses() {
             maxconns: defaults::REAL_MAXCONNS,
             state: ServiceState::InService,
             backup: None,
+            tier: defaults::REAL_TIER,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.
@@ -142,6 +143,11 @@ fn virtual_routing_defaults() {
             predictor: Predictor::RoundRobin,
             rules: vec![],
             bind: vec![],
+            class: balance::RequestClass {
+                priority: 4,
+                cost: 1,
+            },
+            queue_size: 256,
         }]
     );
     let c = ok(&www(
@@ -381,4 +387,93 @@ fn rule_shape_errors() {
         m.contains("expected an array of tables, written [[virtual.rule]]"),
         "{m}"
     );
+}
+
+/// `queue_size`, `priority` and `cost` (virtual and rule), `tier` (real): defaults,
+/// rules inheriting the virtual's, the farm the data plane gets, the range errors.
+#[test]
+fn classes_tiers_and_queues() {
+    let c = ok(&www("bind = [\"s1\"]"));
+    let v = &c.virtuals[0];
+    assert_eq!((v.queue_size, v.priority, v.cost), (256, 4, 1));
+    assert!(c.reals.iter().all(|r| r.tier == 1));
+    let c = ok(&www(
+        "bind = [\"s1\", \"s2\"]\nqueue_size = 8\npriority = 2\ncost = 3\n\
+         [[virtual.rule]]\nname = \"media\"\npath_prefix = \"/v/\"\nbind = [\"s2\"]\ncost = 4\n\
+         [[virtual.rule]]\nname = \"cart\"\npath_prefix = \"/c/\"\nbind = [\"s1\"]\npriority = 7\n",
+    ));
+    round_trip(&c);
+    let farm = c.farm();
+    let p = &farm.virtuals[0];
+    assert_eq!(p.queue_size, 8);
+    let class = |priority, cost| balance::RequestClass { priority, cost };
+    assert_eq!(p.class, class(2, 3));
+    assert_eq!(p.rules[0].class, class(2, 4));
+    assert_eq!(p.rules[1].class, class(7, 3));
+    let c = ok(&one_real(
+        "name = \"s1\"\naddress = \"198.19.0.11:80\"\ntier = 3",
+    ));
+    assert_eq!(c.reals[0].tier, 3);
+    assert_eq!(c.farm().reals[0].tier, 3);
+
+    for (keys, key, message) in [
+        (
+            "queue_size = 70000",
+            "virtual[0].queue_size",
+            "must be at most 65535, got 70000",
+        ),
+        (
+            "priority = 8",
+            "virtual[0].priority",
+            "must be at most 7, got 8",
+        ),
+        (
+            "cost = 0",
+            "virtual[0].cost",
+            "must be between 1 and 1000, got 0",
+        ),
+        (
+            "cost = 1001",
+            "virtual[0].cost",
+            "must be between 1 and 1000, got 1001",
+        ),
+    ] {
+        let m = invalid(&www(keys), key);
+        assert!(m.ends_with(message), "{m}");
+    }
+    for (keys, key, message) in [
+        (
+            "priority = 9",
+            "virtual[0].rule[0].priority",
+            "must be at most 7, got 9",
+        ),
+        (
+            "cost = -1",
+            "virtual[0].rule[0].cost",
+            "must be between 1 and 1000, got -1",
+        ),
+        (
+            "cost = 5000",
+            "virtual[0].rule[0].cost",
+            "must be between 1 and 1000, got 5000",
+        ),
+    ] {
+        let m = invalid(
+            &rule(&format!("path_prefix = \"/a/\"\nbind = [\"s2\"]\n{keys}")),
+            key,
+        );
+        assert!(m.ends_with(message), "{m}");
+    }
+    for (tier, message) in [(0, "got 0"), (17, "got 17")] {
+        let m = invalid(
+            &one_real(&format!(
+                "name = \"s1\"\naddress = \"198.19.0.11:80\"\ntier = {tier}"
+            )),
+            "real[0].tier",
+        );
+        assert!(
+            m.ends_with(&format!("must be between 1 and 16, {message}")),
+            "{m}"
+        );
+    }
 }

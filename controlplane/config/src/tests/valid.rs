@@ -90,6 +90,7 @@ fn demo_config() -> Config {
                 maxconns: 64,
                 state: ServiceState::InService,
                 backup: None,
+                tier: 1,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -110,6 +111,9 @@ fn demo_config() -> Config {
             }],
             state: ServiceState::InService,
             backup: None,
+            queue_size: 256,
+            priority: 4,
+            cost: 1,
         }],
         urls: Vec::new(),
         dips: Vec::new(),
@@ -379,6 +383,7 @@ max_held = "1500 B"
             maxconns: 65535,
             state: ServiceState::InService,
             backup: None,
+            tier: 1,
         }
     );
     assert_eq!(
@@ -400,6 +405,8 @@ max_held = "1500 B"
                 value: "blue".into()
             }),
             bind: strings(&["far"]),
+            priority: None,
+            cost: None,
         }
     );
     assert_eq!(www.rules[1].name, "rule2");

@@ -522,6 +522,18 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
         )?;
         keys::MAX_PIPELINE.check_at(&key("max_pipeline"), v.max_pipeline)?;
         size_in_range(&key("max_held"), &keys::MAX_HELD, v.max_held)?;
+        keys::QUEUE_SIZE.check_at(&key("queue_size"), v.queue_size)?;
+        keys::PRIORITY.check_at(&key("priority"), v.priority)?;
+        keys::COST.check_at(&key("cost"), v.cost)?;
+        for (j, r) in v.rules.iter().enumerate() {
+            let key = |field: &str| format!("virtual[{i}].rule[{j}].{field}");
+            if let Some(p) = r.priority {
+                keys::PRIORITY.check_at(&key("priority"), p)?;
+            }
+            if let Some(c) = r.cost {
+                keys::COST.check_at(&key("cost"), c)?;
+            }
+        }
     }
     Ok(())
 }
@@ -595,6 +607,7 @@ fn reals(ports: &[Port], virtuals: &[Virtual], reals: &[Real]) -> Result<(), Con
         REAL_WEIGHT.check_at(&key("weight"), r.weight)?;
         REAL_POOL.check_at(&key("pool"), r.pool)?;
         REAL_MAXCONNS.check_at(&key("maxconns"), r.maxconns)?;
+        keys::REAL_TIER.check_at(&key("tier"), r.tier)?;
         if r.maxconns < r.pool {
             return invalid(
                 key("maxconns"),

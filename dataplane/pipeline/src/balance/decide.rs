@@ -12,8 +12,36 @@ pub enum Decision {
     Splice(RealId),
     /// Answer it with a redirect to this URL.
     Redirect(UrlId),
+    /// Every real of its set that could take it is at its high-water mark: it waits in
+    /// virtual `virtual_index`'s queue for a slot on one of the members `route` selects.
+    Queue {
+        /// The virtual whose queue it waits in (the one that routed it).
+        virtual_index: u16,
+        /// The set it waits for.
+        route: Route,
+    },
     /// Nothing can take it: 503.
     Refuse,
+}
+
+/// How a splice decision went past a full real (seed 004's spill-over).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spill {
+    /// A real of the set that could have taken it was at its high-water mark, so the
+    /// request went to another one.
+    pub over: bool,
+    /// The real chosen is of a lower tier (a higher `tier` number) than a full one: a
+    /// mirror served because the fresher copy was saturated.
+    pub tier: bool,
+}
+
+/// The choice inside one set.
+enum Pick {
+    Real(RealId, Spill),
+    /// Some members could take it but are full.
+    Full,
+    /// No member can take it.
+    None,
 }
 
 /// Longest backup chain followed. The configuration refuses loops; the bound keeps a
@@ -22,18 +50,8 @@ pub const MAX_BACKUP_HOPS: usize = 8;
 
 impl Farm {
     /// Decides what happens to a request `head` that arrived at virtual
-    /// `virtual_index`.
-    ///
-    /// * A virtual that admits the request routes it by its rules to a set of members
-    ///   and lets its predictor choose one whose status admits it; if it is out of
-    ///   service, or no member can take it, its backup is tried.
-    /// * A real (as a backup) takes it when it admits it, else its own backup is tried.
-    /// * A URL takes it when it is in service.
-    ///
-    /// `last_real` is the real that served the client connection's previous request:
-    /// a `sticky` real keeps such a connection (and takes no other), a `sticky`
-    /// virtual keeps connections that already had a request. `usable(real)` is false
-    /// for a real the worker cannot reach now (its connections keep failing).
+    /// `virtual_index`, every real having room ([`Farm::decide_observed`] without the
+    /// load view and the observer).
     pub fn decide(
         &self,
         choices: &mut Choices,
@@ -42,13 +60,41 @@ impl Farm {
         last_real: Option<RealId>,
         usable: impl FnMut(RealId) -> bool,
     ) -> Decision {
-        self.decide_observed(choices, virtual_index, head, last_real, usable, |_, _| {})
+        self.decide_observed(
+            choices,
+            virtual_index,
+            head,
+            last_real,
+            usable,
+            |_, _| true,
+            |_, _| {},
+        )
     }
 
-    /// [`Farm::decide`], telling `routed(virtual, route)` which route each virtual it
-    /// consulted chose for the request: the virtual it arrived at, and each virtual of
-    /// the backup chain that routed it afterwards. Not called for a virtual that did not
-    /// route it (out of service, unknown), nor for reals and URLs of the chain.
+    /// Decides what happens to a request `head` that arrived at virtual
+    /// `virtual_index`.
+    ///
+    /// * A virtual that admits the request routes it by its rules to a set of members.
+    ///   In splice mode a member is a candidate when its status admits the request, its
+    ///   weight is not 0 and `usable(real)` (the worker can reach it now); a candidate
+    ///   has room when `room(real, cost)` (the request's cost fits under its
+    ///   high-water mark). Among the candidates with room, only those of the best
+    ///   (lowest) `tier` are offered to the predictor: a mirror serves while every
+    ///   origin is full or not a candidate. When candidates exist but none has room the
+    ///   request waits in the virtual's queue ([`Decision::Queue`]); when there is no
+    ///   candidate at all, the virtual's backup is tried.
+    /// * A real (as a backup) takes it when it admits it and has room for one slot,
+    ///   else its own backup is tried.
+    /// * A URL takes it when it is in service.
+    ///
+    /// `last_real` is the real that served the client connection's previous request:
+    /// a `sticky` real keeps such a connection (and takes no other), a `sticky`
+    /// virtual keeps connections that already had a request. `routed(virtual, route)`
+    /// hears which route each virtual it consulted chose for the request: the virtual
+    /// it arrived at, and each virtual of the backup chain that routed it afterwards;
+    /// not a virtual that did not route it (out of service, unknown), nor reals and
+    /// URLs of the chain. How the choice spilled over is left in [`Choices::spill`].
+    #[allow(clippy::too_many_arguments)]
     pub fn decide_observed(
         &self,
         choices: &mut Choices,
@@ -56,8 +102,11 @@ impl Farm {
         head: &RequestHead,
         last_real: Option<RealId>,
         mut usable: impl FnMut(RealId) -> bool,
+        mut room: impl FnMut(RealId, u16) -> bool,
         mut routed: impl FnMut(u16, Route),
     ) -> Decision {
+        choices.spill = Spill::default();
+        choices.cost = 1;
         let mut target = Target::Virtual(virtual_index);
         for _ in 0..=MAX_BACKUP_HOPS {
             let next = match target {
@@ -68,6 +117,7 @@ impl Farm {
                         head,
                         last_real,
                         &mut usable,
+                        &mut room,
                         &mut routed,
                     ) {
                         Ok(d) => return d,
@@ -78,7 +128,7 @@ impl Farm {
                     let Some(real) = self.reals.get(usize::from(r)) else {
                         return Decision::Refuse;
                     };
-                    if real.status.admits(last_real == Some(r)) && usable(r) {
+                    if real.status.admits(last_real == Some(r)) && usable(r) && room(r, 1) {
                         return Decision::Splice(r);
                     }
                     real.backup
@@ -98,7 +148,30 @@ impl Farm {
         Decision::Refuse
     }
 
+    /// A real for a request that waits in virtual `v`'s queue for the set `route`
+    /// selects (see [`Farm::decide_observed`] for `usable` and `room`), now that a slot
+    /// came free: `None` while no candidate has room.
+    pub fn place_queued(
+        &self,
+        choices: &mut Choices,
+        v: u16,
+        route: Route,
+        last_real: Option<RealId>,
+        mut usable: impl FnMut(RealId) -> bool,
+        mut room: impl FnMut(RealId, u16) -> bool,
+    ) -> Option<RealId> {
+        choices.spill = Spill::default();
+        match self.pick_real(choices, v, route, last_real, &mut usable, &mut room) {
+            Pick::Real(r, spill) => {
+                choices.spill = spill;
+                Some(r)
+            }
+            Pick::Full | Pick::None => None,
+        }
+    }
+
     /// The decision of virtual `v`, or its backup when it cannot take the request.
+    #[allow(clippy::too_many_arguments)]
     fn virtual_decision(
         &self,
         choices: &mut Choices,
@@ -106,6 +179,7 @@ impl Farm {
         head: &RequestHead,
         last_real: Option<RealId>,
         usable: &mut impl FnMut(RealId) -> bool,
+        room: &mut impl FnMut(RealId, u16) -> bool,
         routed: &mut impl FnMut(u16, Route),
     ) -> Result<Decision, Option<Target>> {
         let Some(policy) = self.virtuals.get(usize::from(v)) else {
@@ -119,26 +193,19 @@ impl Farm {
         };
         routed(v, route);
         let chosen = match policy.mode {
-            Mode::Splice => {
-                // A sticky real keeps the client connections it served.
-                if let Some(l) = last_real.filter(|l| set.contains(l)) {
-                    let real = &self.reals[usize::from(l)];
-                    if real.status == Status::Sticky && usable(l) {
-                        return Ok(Decision::Splice(l));
-                    }
+            Mode::Splice => match self.pick_real(choices, v, route, last_real, usable, room) {
+                Pick::Real(r, spill) => {
+                    choices.spill = spill;
+                    Some(Decision::Splice(r))
                 }
-                choices
-                    .state(v, route)
-                    .choose(policy.predictor, set, |r| {
-                        let real = &self.reals[usize::from(r)];
-                        if real.status.admits(false) && usable(r) {
-                            real.weight
-                        } else {
-                            0
-                        }
+                Pick::Full => {
+                    return Ok(Decision::Queue {
+                        virtual_index: v,
+                        route,
                     })
-                    .map(Decision::Splice)
-            }
+                }
+                Pick::None => None,
+            },
             Mode::Redirect => choices
                 .state(v, route)
                 .choose(policy.predictor, set, |u| {
@@ -150,6 +217,70 @@ impl Farm {
                 .map(Decision::Redirect),
         };
         chosen.ok_or(policy.backup)
+    }
+
+    /// The real of the set `route` selects in splice virtual `v` for a request, by the
+    /// rules of [`Farm::decide_observed`].
+    fn pick_real(
+        &self,
+        choices: &mut Choices,
+        v: u16,
+        route: Route,
+        last_real: Option<RealId>,
+        usable: &mut impl FnMut(RealId) -> bool,
+        room: &mut impl FnMut(RealId, u16) -> bool,
+    ) -> Pick {
+        let Some(policy) = self.virtuals.get(usize::from(v)) else {
+            return Pick::None;
+        };
+        let (set, cost) = (policy.members(route), policy.class(route).cost);
+        choices.cost = cost;
+        // A sticky real keeps the client connections it served.
+        if let Some(l) = last_real.filter(|l| set.contains(l)) {
+            let real = &self.reals[usize::from(l)];
+            if real.status == Status::Sticky && usable(l) && room(l, cost) {
+                return Pick::Real(l, Spill::default());
+            }
+        }
+        let mut candidate = |r: RealId| {
+            let real = &self.reals[usize::from(r)];
+            real.status.admits(false) && real.weight > 0 && usable(r)
+        };
+        // The best tier with room, and the best tier without.
+        let (mut open, mut full) = (None::<u8>, None::<u8>);
+        for &r in set {
+            if !candidate(r) {
+                continue;
+            }
+            let tier = self.reals[usize::from(r)].tier;
+            let best = if room(r, cost) { &mut open } else { &mut full };
+            *best = Some(best.map_or(tier, |b| b.min(tier)));
+        }
+        let Some(tier) = open else {
+            return if full.is_some() {
+                Pick::Full
+            } else {
+                Pick::None
+            };
+        };
+        let chosen = choices.state(v, route).choose(policy.predictor, set, |r| {
+            let real = &self.reals[usize::from(r)];
+            if real.tier == tier && candidate(r) && room(r, cost) {
+                real.weight
+            } else {
+                0
+            }
+        });
+        match chosen {
+            Some(r) => Pick::Real(
+                r,
+                Spill {
+                    over: full.is_some(),
+                    tier: full.is_some_and(|f| f < tier),
+                },
+            ),
+            None => Pick::None,
+        }
     }
 }
 
@@ -308,6 +439,7 @@ mod tests {
             h,
             None,
             |_| true,
+            |_, _| true,
             |v, r| seen.push((v, r)),
         );
         (d, seen)

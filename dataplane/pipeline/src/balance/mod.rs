@@ -19,7 +19,7 @@
 mod decide;
 pub mod predictor;
 
-pub use decide::{Decision, MAX_BACKUP_HOPS};
+pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
 pub use predictor::{Predictor, PredictorState};
 
 use splicer_http::{RequestHead, Rule};
@@ -128,6 +128,10 @@ pub struct Real {
     pub status: Status,
     /// Where new connections to its DIP go while it takes none.
     pub backup: Option<Target>,
+    /// 1 for an origin (the freshest copy), 2 for a mirror, and so on: within a set, a
+    /// real of a higher number takes requests only while every real of a lower number
+    /// is full or cannot take them (seed 004's freshest-copy preference).
+    pub tier: u8,
 }
 
 impl Real {
@@ -147,7 +151,15 @@ impl Real {
             maxconns,
             status: Status::InService,
             backup: None,
+            tier: 1,
         }
+    }
+
+    /// Whether a request of `cost` fits beside `inflight` (the cost of the requests it
+    /// has in flight on this worker): the high-water mark is `maxconns`. A request that
+    /// costs more than `maxconns` fits only an idle real, or it could never be served.
+    pub fn has_room(&self, inflight: u32, cost: u16) -> bool {
+        inflight == 0 || inflight + u32::from(cost) <= u32::from(self.maxconns)
     }
 
     /// How many idle connections each worker keeps open to it now.
@@ -170,6 +182,35 @@ pub struct RuleRoute {
     /// What serves matching requests: [`RealId`]s in splice mode, [`UrlId`]s in
     /// redirect mode.
     pub members: Vec<u16>,
+    /// The priority and cost of matching requests.
+    pub class: RequestClass,
+}
+
+/// How a request counts against a real's high-water mark and how it queues when every
+/// real of its set is full (seed 004's request types: media, dynamic, static).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestClass {
+    /// 0 (lowest) to 7 (highest): the order in which queued requests take freed slots.
+    pub priority: u8,
+    /// Slots of a real's `maxconns` the request takes while in flight (at least 1).
+    pub cost: u16,
+}
+
+impl RequestClass {
+    /// Priority of a rule or bind list that sets none: the middle, so that some traffic
+    /// can be ranked below the rest as well as above.
+    pub const DEFAULT_PRIORITY: u8 = 4;
+    /// The highest priority.
+    pub const MAX_PRIORITY: u8 = 7;
+}
+
+impl Default for RequestClass {
+    fn default() -> Self {
+        RequestClass {
+            priority: Self::DEFAULT_PRIORITY,
+            cost: 1,
+        }
+    }
 }
 
 /// How one virtual server chooses reals.
@@ -189,6 +230,11 @@ pub struct VirtualPolicy {
     pub status: Status,
     /// Where its requests go while it takes none, or when no member can take one.
     pub backup: Option<Target>,
+    /// The priority and cost of requests no rule matches (the bind list's).
+    pub class: RequestClass,
+    /// Most requests of this virtual one worker keeps waiting while every real of
+    /// their set is full; 0 refuses them at once.
+    pub queue_size: u32,
 }
 
 impl VirtualPolicy {
@@ -207,6 +253,27 @@ impl VirtualPolicy {
             bind,
             status: Status::InService,
             backup: None,
+            class: RequestClass::default(),
+            queue_size: Self::DEFAULT_QUEUE_SIZE,
+        }
+    }
+
+    /// `queue_size` when the configuration sets none.
+    pub const DEFAULT_QUEUE_SIZE: u32 = 256;
+
+    /// The priority and cost of requests that `route` selects.
+    pub fn class(&self, route: Route) -> RequestClass {
+        match route {
+            Route::Rule(n) => self.rules.get(n).map_or(self.class, |r| r.class),
+            Route::Bind => self.class,
+        }
+    }
+
+    /// The members `route` selects.
+    pub fn members(&self, route: Route) -> &[u16] {
+        match route {
+            Route::Rule(n) => self.rules.get(n).map_or(&[][..], |r| &r.members[..]),
+            Route::Bind => &self.bind[..],
         }
     }
 }
@@ -227,9 +294,25 @@ pub struct Farm {
 #[derive(Debug, Default)]
 pub struct Choices {
     per_virtual: Vec<(Vec<PredictorState>, PredictorState)>,
+    /// How the latest decision spilled over.
+    spill: Spill,
+    /// The cost of the request the latest splice decision placed.
+    cost: u16,
 }
 
 impl Choices {
+    /// How the latest splice decision ([`Farm::decide_observed`],
+    /// [`Farm::place_queued`]) went past full reals.
+    pub fn spill(&self) -> Spill {
+        self.spill
+    }
+
+    /// The cost of the request the latest splice decision placed (its rule's, or 1
+    /// for a backup real).
+    pub fn cost(&self) -> u16 {
+        self.cost.max(1)
+    }
+
     /// The memory of the set `route` selects in virtual `virtual_index`.
     pub fn state(&mut self, virtual_index: u16, route: Route) -> &mut PredictorState {
         let v = usize::from(virtual_index);
@@ -303,11 +386,13 @@ mod tests {
                         name: "img".into(),
                         rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                         members: vec![1],
+                        class: RequestClass::default(),
                     },
                     RuleRoute {
                         name: "api".into(),
                         rule: Rule::new(vec![Matcher::Host("api.example".into())]),
                         members: vec![2],
+                        class: RequestClass::default(),
                     },
                 ],
                 vec![0, 1, 2],

@@ -83,7 +83,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Sends `response` (possibly empty) and a FIN, and closes the connection when the
     /// client has acknowledged them.
-    fn respond_with<S: Sink<P>>(
+    pub(super) fn respond_with<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,

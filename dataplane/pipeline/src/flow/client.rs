@@ -55,7 +55,10 @@ pub(super) enum State {
 
 /// A routed request waiting for its server connection.
 pub(super) struct Pending {
-    pub real: RealId,
+    /// The real it is placed on; `None` while it waits in its virtual's queue.
+    pub real: Option<RealId>,
+    /// The slots of its real's `maxconns` it takes (its rule's `cost`).
+    pub cost: u16,
     /// Bytes at the start of the head buffer that belong to this request.
     pub consumed: usize,
     pub insertion: Option<Insertion>,
@@ -66,11 +69,11 @@ pub(super) struct Pending {
 }
 
 impl Pending {
-    /// A request routed to `real`, whose head is `head` at the start of the head buffer
+    /// A request routed to `real` (`None`: queued), costing one slot, whose head is `head` at the start of the head buffer
     /// `buf`, and which takes the buffer's first `consumed` bytes (its head and the body
     /// bytes that came with it); `body` frames the rest of its body.
     pub fn for_head(
-        real: RealId,
+        real: Option<RealId>,
         head: &RequestHead,
         buf: &[u8],
         consumed: usize,
@@ -78,6 +81,7 @@ impl Pending {
     ) -> Self {
         Pending {
             real,
+            cost: 1,
             consumed,
             insertion: keep_alive_insertion(head, buf),
             head_request: head.method() == Method::Head,

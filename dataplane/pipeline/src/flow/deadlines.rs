@@ -11,7 +11,7 @@ use super::client::{ClientConn, State, LINGER_IDLE_MS, LINGER_MAX_MS};
 use super::key::Handle;
 use super::table::Conn;
 use super::tcp::MAX_RETRIES;
-use crate::counters::{Counter, VirtualCounter};
+use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_wire::tcp;
@@ -139,14 +139,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::RequestTimeouts);
                 self.respond(port, h, 408, now, sink);
             }
-            State::Waiting => {
-                conn.pending = None;
-                self.counters.inc(port, Counter::QueueTimeouts);
-                self.counters.inc(port, Counter::HttpNoServer);
-                let v = conn.service.virtual_index;
-                self.counters.inc_virtual(v, VirtualCounter::NoServer);
-                self.respond(port, h, 503, now, sink);
-            }
+            State::Waiting => self.queue_timed_out(port, h, now, sink),
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
                     self.counters.inc(port, Counter::BodyTimeouts);

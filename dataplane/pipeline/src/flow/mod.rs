@@ -23,6 +23,7 @@ mod leg;
 mod listing;
 mod pipelined;
 mod pool;
+mod queue;
 mod reconfigure;
 mod reshape;
 mod segment;
@@ -41,6 +42,7 @@ pub use listing::{FlowFilter, FlowInfo};
 pub(crate) use pipelined::Held;
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
+pub use queue::{AGEING_MS, RETRY_AFTER_S};
 pub use table::{FlowTable, StateSizes};
 pub(crate) use timers::Timers;
 
@@ -66,8 +68,8 @@ pub struct FlowSettings {
     pub idle_timeout: u64,
     /// How long opening a server connection may take before it counts as failed.
     pub connect_timeout: u64,
-    /// How long a request may wait for a server connection (pool empty, the real at
-    /// `maxconns`, or the connection still opening) before it is answered `503`.
+    /// How long a request may wait in its virtual's queue (every real of its set at
+    /// `maxconns`) or for its server connection to open before it is answered `503`.
     pub queue_timeout: u64,
     /// Silence after which an idle pooled server connection beyond the pool's size is
     /// closed, and a busy one (waiting for the server's response) is given up.

@@ -282,13 +282,12 @@ impl<P: PacketBuf> Pipeline<P> {
             c.requests = c.requests.saturating_add(1);
             c.last_real = Some(real);
             let body = BodyFramer::for_request(head.body());
-            c.pending = Some(Pending::for_head(
-                real,
-                &head,
-                &c.head,
-                head.head_len(),
-                body,
-            ));
+            let mut pending = Pending::for_head(Some(real), &head, &c.head, head.head_len(), body);
+            // Charged against the real's high-water mark as any request (the route
+            // above found room for it).
+            pending.cost = self.balance.cost();
+            c.pending = Some(pending);
+            self.count_spill(port);
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;

@@ -1,15 +1,14 @@
 //! One worker's server connection pools: per real, the free (idle, pre-opened)
 //! connections, the number open in all, and the requests waiting for one.
 //!
-//! A request takes the most recently freed connection (LIFO keeps a small hot set busy
-//! and lets the rest idle out), opens a new one while the real is below `maxconns`, or
-//! waits in the real's queue for one to come free. The worker keeps `pool` idle
-//! connections open per real on its own, so that in steady state no request waits for a
-//! handshake.
+//! A request placed on a real (below its high-water mark, see `queue`) takes the most
+//! recently freed connection (LIFO keeps a small hot set busy and lets the rest idle
+//! out) or opens a new one. The worker keeps `pool` idle connections open per real on
+//! its own, so that in steady state no request waits for a handshake.
 
 use super::key::Handle;
+use super::queue::Queues;
 use crate::balance::RealId;
-use std::collections::VecDeque;
 
 /// The pool of one real on one worker.
 #[derive(Debug, Default)]
@@ -22,8 +21,9 @@ pub(crate) struct RealPool {
     pub busy: u32,
     /// Every connection to this real, whatever its state (closing ones included).
     pub conns: u32,
-    /// Client connections waiting for a free connection, oldest first.
-    pub waiters: VecDeque<Handle>,
+    /// The cost of the requests in flight on this real (see `queue`): at most
+    /// `maxconns`, but for a lone request that costs more.
+    pub inflight: u32,
     /// No new connection is opened before this time: set after a failed open, so that
     /// a dead real is not flooded with SYNs.
     pub hold_off_until: u64,
@@ -42,8 +42,8 @@ pub struct PoolStats {
     pub opening: u32,
     /// All connections, closing ones included.
     pub conns: u32,
-    /// Requests waiting for a connection.
-    pub waiting: u32,
+    /// The cost of the requests in flight (charged against `maxconns`).
+    pub inflight: u32,
     /// Whether new connections are held off after failures.
     pub failing: bool,
 }
@@ -52,12 +52,15 @@ pub struct PoolStats {
 #[derive(Debug, Default)]
 pub(crate) struct Pools {
     pub reals: Vec<RealPool>,
+    /// Per virtual, the requests waiting for a slot on a real of their set.
+    pub queues: Queues,
 }
 
 impl Pools {
     pub(crate) fn new(reals: usize) -> Self {
         Pools {
             reals: (0..reals).map(|_| RealPool::default()).collect(),
+            queues: Queues::default(),
         }
     }
 
@@ -80,7 +83,7 @@ impl Pools {
             busy: p.busy,
             opening: p.opening,
             conns: p.conns,
-            waiting: p.waiters.len() as u32,
+            inflight: p.inflight,
             failing: p.hold_off_until > now,
         }
     }

@@ -66,6 +66,8 @@ impl<P: PacketBuf> Pipeline<P> {
             self.reset_failed(&failed_reals, &failed_virtuals, now, sink);
         }
         self.run_drains(now, sink);
+        // A high-water mark raised, a real back in service: room for queued requests.
+        self.serve_all_queues(now, sink);
         self.counters.inc(0, Counter::ConfigUpdates);
     }
 
@@ -98,6 +100,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     s.real,
                     s.client.filter(|_| s.state == SState::Busy),
                     s.state,
+                    s.client.filter(|_| s.state == SState::SynSent),
                 ),
                 Some(Conn::Client(c)) if virtuals.contains(&c.service.virtual_index) => {
                     self.reset_client(h, now, sink);
@@ -105,7 +108,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
                 _ => continue,
             };
-            let (real, busy_client, state) = server;
+            let (real, busy_client, state, waiter) = server;
             let port = self.real_port(real);
             self.counters.inc(port, Counter::ResetFailed);
             match busy_client {
@@ -118,15 +121,10 @@ impl<P: PacketBuf> Pipeline<P> {
                 None if state == SState::Closing => self.server_remove(h),
                 None => self.server_close(port, h, true, now, sink),
             }
-        }
-        // Requests queued for a failed real: nothing will serve them.
-        for &r in reals {
-            let waiters = std::mem::take(&mut self.pools.get(r).waiters);
-            for c in waiters {
-                if self.client_waits_for(c, r) {
-                    let port = self.peer_port(c, 0);
-                    self.splice_no_server(port, c, now, sink);
-                }
+            // A request waiting for this connection to open: nothing will serve it.
+            if let Some(c) = waiter.filter(|&c| self.client_waits_for(c, real)) {
+                let port = self.peer_port(c, 0);
+                self.splice_no_server(port, c, now, sink);
             }
         }
     }

@@ -70,6 +70,9 @@ pub(crate) struct ServerConn {
     /// response is held behind others' (pipelining) the room Splicer holds for it, so
     /// that the server never sends more than is held.
     pub(super) window: u32,
+    /// The cost of the request it carries (or is opened for), charged to its real's
+    /// `inflight` (see `queue`); 0 when it carries none.
+    pub(super) charge: u16,
 }
 
 impl ServerConn {
@@ -170,6 +173,7 @@ impl<P: PacketBuf> Pipeline<P> {
             fin_sent: false,
             window: SERVER_LEG_WINDOW,
             since: now,
+            charge: 0,
         };
         let h = self.flows.insert_server(key, conn);
         let pool = self.pools.get(real);
@@ -429,19 +433,17 @@ impl<P: PacketBuf> Pipeline<P> {
         if was_busy {
             self.pools.get(real).busy -= 1;
         }
-        while let Some(c) = self.pools.get(real).waiters.pop_front() {
-            if self.client_waits_for(c, real) {
-                self.counters.inc(port, Counter::PoolWaitServed);
-                return self.start_splice(port, c, h, now, sink);
-            }
-        }
         if self.topology.farm().reals[usize::from(real)].pool_target() == 0 {
             // In maintenance or removed: its connections close as their work ends.
             self.counters.inc(port, Counter::ServerConnsIdleClosed);
             return self.server_close(port, h, false, now, sink);
         }
+        self.uncharge(h);
         self.pools.get(real).free.push(h);
         self.reschedule_any(h);
+        // The slots it held, or a connection to a real that could not be reached, may
+        // be what a queued request waits for.
+        self.serve_queue(real, now, sink);
     }
 
     /// Closes a server connection: with a FIN (after ACKing what the server sent) or,
@@ -454,6 +456,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        let freed = self.uncharge(h);
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
@@ -467,7 +470,11 @@ impl<P: PacketBuf> Pipeline<P> {
         if reset {
             // Sent before the state changes, which tells whether it may carry an ACK.
             self.send_server_flags(port, h, tcp::flags::RST, now, sink);
-            return self.server_remove(h);
+            self.server_remove(h);
+            if let Some(r) = freed {
+                self.serve_queue(r, now, sink);
+            }
+            return;
         }
         let s = self.flows.server_mut(h).expect("checked above");
         s.state = SState::Closing;
@@ -481,11 +488,15 @@ impl<P: PacketBuf> Pipeline<P> {
             self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink);
         }
         self.reschedule_any(h);
+        if let Some(r) = freed {
+            self.serve_queue(r, now, sink);
+        }
     }
 
     /// The server reset or lost a busy or idle connection: whatever client it carried
     /// is reset too.
     fn server_gone<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        let freed = self.uncharge(h);
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
@@ -506,6 +517,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         self.server_remove(h);
+        if let Some(r) = freed {
+            self.serve_queue(r, now, sink);
+        }
     }
 
     /// Opening failed (RST or no answer): the waiting request, if any, gets 503, and
@@ -517,6 +531,8 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        // Its real is held off now: the slot it held serves nobody else.
+        self.uncharge(h);
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
@@ -542,6 +558,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Forgets a connection.
     pub(super) fn server_remove(&mut self, h: Handle) {
+        self.uncharge(h);
         self.held.remove(&h);
         if let Some(s) = self.flows.remove_server(h) {
             self.pools.get(s.real).conns -= 1;

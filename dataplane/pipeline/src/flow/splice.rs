@@ -39,6 +39,7 @@ use super::client::{Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
+use super::queue::usable;
 use super::reshape::{as_probe, trim, trim_front};
 use super::segment::Seg;
 use super::server::SState;
@@ -78,7 +79,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
         let decision = self.route(virtual_index, last_real, &head, None);
         let real = match decision {
-            Decision::Splice(real) => real,
+            Decision::Splice(real) => Some(real),
+            Decision::Queue { .. } => None,
             Decision::Redirect(url) => return self.redirect(port, h, &head, url, now, sink),
             Decision::Refuse => {
                 self.counters.inc(port, Counter::HttpNoServer);
@@ -108,11 +110,28 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.respond(port, h, 400, now, sink);
         }
         let consumed = head.head_len() + body_in_buffer;
-        c.pending = Some(Pending::for_head(real, &head, &c.head, consumed, body));
+        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body);
         c.state = State::Waiting;
         c.wait_since = now;
+        let Some(real) = real else {
+            let Decision::Queue {
+                virtual_index: queue,
+                route,
+            } = decision
+            else {
+                unreachable!("only a queued request has no real yet");
+            };
+            pending.cost = self.topology.farm().virtuals[usize::from(queue)]
+                .class(route)
+                .cost;
+            c.pending = Some(pending);
+            return self.enqueue(port, h, queue, route, now, sink);
+        };
+        pending.cost = self.balance.cost();
+        c.pending = Some(pending);
         // The latest real: a `sticky` real keeps such clients.
         c.last_real = Some(real);
+        self.count_spill(port);
         self.count_spliced(port, virtual_index, real);
         self.acquire(port, h, real, now, sink);
     }
@@ -139,20 +158,19 @@ impl<P: PacketBuf> Pipeline<P> {
         mut idle_only: Option<&mut Vec<(u16, Route)>>,
     ) -> Decision {
         let topology = self.topology.clone();
+        let farm = topology.farm();
         let (pools, counters) = (&self.pools, &self.counters);
         let any = idle_only.is_none();
-        topology.farm().decide_observed(
+        farm.decide_observed(
             &mut self.balance,
             virtual_index,
             head,
             last_real,
-            |r| {
-                // A real whose connections keep failing takes no new requests until an
-                // open succeeds again (it is retried in the background).
-                pools
-                    .reals
-                    .get(usize::from(r))
-                    .is_some_and(|p| !p.free.is_empty() || (any && p.failures == 0))
+            |r| usable(pools, r, any),
+            // The high-water mark: a pipelined request sent ahead counts as any other.
+            |r, cost| {
+                let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
+                farm.reals[usize::from(r)].has_room(inflight, cost)
             },
             |v, route| match idle_only.as_deref_mut() {
                 Some(routes) => routes.push((v, route)),
@@ -161,30 +179,10 @@ impl<P: PacketBuf> Pipeline<P> {
         )
     }
 
-    /// Finds a server connection of `real` for the waiting client `h`.
-    fn acquire<S: Sink<P>>(&mut self, port: u16, h: Handle, real: RealId, now: u64, sink: &mut S) {
-        let maxconns = u32::from(self.topology.farm().reals[usize::from(real)].maxconns);
-        let pool = self.pools.get(real);
-        if let Some(s) = pool.free.pop() {
-            self.counters.inc(port, Counter::PoolReuses);
-            return self.start_splice(port, h, s, now, sink);
-        }
-        if pool.conns < maxconns && now >= pool.hold_off_until {
-            self.counters.inc(port, Counter::PoolOpens);
-            if self.open_server(real, Some(h), now, sink).is_some() {
-                return self.reschedule(h);
-            }
-            return self.splice_no_server(port, h, now, sink);
-        }
-        self.counters.inc(port, Counter::PoolWaits);
-        self.pools.get(real).waiters.push_back(h);
-        self.reschedule(h);
-    }
-
     /// Whether client `h` still waits for a connection to `real`.
     pub(super) fn client_waits_for(&mut self, h: Handle, real: RealId) -> bool {
         self.flows.get_mut(h).is_some_and(|c| {
-            c.state == State::Waiting && c.pending.as_ref().is_some_and(|p| p.real == real)
+            c.state == State::Waiting && c.pending.as_ref().is_some_and(|p| p.real == Some(real))
         })
     }
 
@@ -222,6 +220,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(p) = c.pending.take() else {
             return;
         };
+        // Charged to its real from now, unless it was when the connection was opened
+        // for it.
+        if s.charge == 0 {
+            s.charge = p.cost.max(1);
+            self.pools.get(s.real).inflight += u32::from(s.charge);
+        }
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
@@ -292,7 +296,8 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         s.tcp.retransmit_at = Some(now + s.tcp.rto);
         s.tcp.tries = 0;
-        self.pools.get(p.real).busy += 1;
+        let real = s.real;
+        self.pools.get(real).busy += 1;
         self.counters.inc(port, Counter::Splices);
         let sport = self.peer_port(sh, port);
         self.send_server_data(sport, sh, now, sink);

@@ -143,6 +143,7 @@ impl FarmSpec {
             .rules
             .iter()
             .map(|(prefix, members)| RuleRoute {
+                class: splicer_pipeline::balance::RequestClass::default(),
                 name: prefix.trim_matches('/').into(),
                 rule: Rule::new(vec![Matcher::PathPrefix((*prefix).into())]),
                 members: members.clone(),

@@ -28,7 +28,7 @@ fn help_texts() {
     assert!(real.contains("maxconns"), "{real}");
     let pools = help(&["show".into(), "pools".into(), "s1".into()]).unwrap();
     assert!(pools.starts_with("show pools [real]\n\n"), "{pools}");
-    assert!(pools.contains("waiting"), "{pools}");
+    assert!(pools.contains("inflight"), "{pools}");
     let clear = help(&["clear".into()]).unwrap();
     assert!(clear.starts_with("clear stats\n\n"), "{clear}");
     let with_arg = help(&["log".into(), "level".into(), "debug".into()]).unwrap();

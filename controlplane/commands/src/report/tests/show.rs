@@ -384,7 +384,8 @@ fn pools_per_worker_with_totals() {
         lines,
         vec![
             vec![
-                "real", "worker", "free", "busy", "opening", "conns", "waiting", "pool", "maxconns"
+                "real", "worker", "free", "busy", "opening", "conns", "inflight", "pool",
+                "maxconns"
             ],
             vec!["s1", "0", "3", "2", "1", "7", "0", "4", "64"],
             vec!["s1", "1", "4", "0", "0", "4", "0", "4", "64"],
@@ -411,13 +412,13 @@ fn pools_per_worker_with_totals() {
     assert_eq!(r.data[0]["maxconns"], 64);
     assert_eq!(
         r.data[0]["workers"][0],
-        json!({"worker": 0, "free": 3, "busy": 2, "opening": 1, "conns": 7, "waiting": 0})
+        json!({"worker": 0, "free": 3, "busy": 2, "opening": 1, "conns": 7, "inflight": 0})
     );
     assert_eq!(
         r.data[0]["total"],
-        json!({"free": 7, "busy": 2, "opening": 1, "conns": 11, "waiting": 0})
+        json!({"free": 7, "busy": 2, "opening": 1, "conns": 11, "inflight": 0})
     );
-    assert_eq!(r.data[1]["total"]["waiting"], 5);
+    assert_eq!(r.data[1]["total"]["inflight"], 5);
 
     let one = show_pools(&pools, Some("img.1"));
     assert_eq!(one.data.as_array().unwrap().len(), 1);
@@ -445,7 +446,8 @@ fn pools_of_one_worker_have_no_total_rows() {
         lines,
         vec![
             vec![
-                "real", "worker", "free", "busy", "opening", "conns", "waiting", "pool", "maxconns"
+                "real", "worker", "free", "busy", "opening", "conns", "inflight", "pool",
+                "maxconns"
             ],
             vec!["s1", "0", "3", "2", "1", "7", "0", "4", "64"],
             vec!["img.1", "0", "0", "2", "0", "2", "5", "0", "2"],

@@ -288,7 +288,7 @@ fn pool_levels() {
         busy: 2,
         opening: 3,
         conns: 10,
-        waiting: 4,
+        inflight: 4,
     };
     assert_eq!(l.closing(), 4);
     assert_eq!(PoolLevels { conns: 1, ..l }.closing(), 0);
@@ -299,6 +299,6 @@ fn pool_levels() {
     // was shown directly (it was a serde-derived copy).
     assert_eq!(
         l.to_json(),
-        serde_json::json!({"free": 1, "busy": 2, "opening": 3, "conns": 10, "waiting": 4})
+        serde_json::json!({"free": 1, "busy": 2, "opening": 3, "conns": 10, "inflight": 4})
     );
 }
