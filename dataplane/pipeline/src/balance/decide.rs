@@ -486,4 +486,205 @@ mod tests {
             observe(&f, 0, &other).0
         );
     }
+
+    /// Decides `n` requests to `v` with the in-flight costs `load` against the reals'
+    /// `maxconns`, each decision adding its cost; returns the decisions and spills.
+    fn decide_loaded(
+        f: &Farm,
+        v: u16,
+        path: &str,
+        load: &mut [u32],
+        n: usize,
+    ) -> Vec<(Decision, Spill)> {
+        let mut c = Choices::default();
+        let h = head(&format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        (0..n)
+            .map(|_| {
+                let snapshot = load.to_vec();
+                let d = f.decide_observed(
+                    &mut c,
+                    v,
+                    &h,
+                    None,
+                    |_| true,
+                    |r, cost| f.reals[usize::from(r)].has_room(snapshot[usize::from(r)], cost),
+                    |_, _| {},
+                );
+                if let Decision::Splice(r) = d {
+                    load[usize::from(r)] += u32::from(c.cost());
+                }
+                (d, c.spill())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_real_is_skipped_and_a_full_set_queues() {
+        // www's bind list s1..s3, each taking two at once.
+        let mut f = farm();
+        f.reals.push(real("s4", 14));
+        for r in &mut f.reals {
+            r.maxconns = 2;
+        }
+        let mut load = [2, 0, 1, 0];
+        let d = decide_loaded(&f, 0, "/a", &mut load, 3);
+        // s1 is full: s2, s3, then s2 again; the first two went past a full real.
+        let reals: Vec<Decision> = d.iter().map(|x| x.0).collect();
+        assert_eq!(
+            reals,
+            [
+                Decision::Splice(1),
+                Decision::Splice(2),
+                Decision::Splice(1)
+            ]
+        );
+        assert!(d.iter().all(|x| x.1.over && !x.1.tier), "{d:?}");
+        assert_eq!(load, [2, 2, 2, 0]);
+        // Every candidate full: the virtual's queue, for the route that chose the set;
+        // its backup is not tried.
+        f.virtuals[0].backup = Some(Target::Real(3));
+        let d = decide_loaded(&f, 0, "/a", &mut load, 1);
+        assert_eq!(
+            d[0].0,
+            Decision::Queue {
+                virtual_index: 0,
+                route: Route::Bind
+            }
+        );
+        let d = decide_loaded(&f, 0, "/img/x", &mut load, 1);
+        assert_eq!(
+            d[0].0,
+            Decision::Queue {
+                virtual_index: 0,
+                route: Route::Rule(0)
+            }
+        );
+        // Full and down are different: with no candidate left the backup serves.
+        f.reals[1].status = Status::OutOfService;
+        let d = decide_loaded(&f, 0, "/img/x", &mut load, 1);
+        assert_eq!(d[0].0, Decision::Splice(3));
+    }
+
+    #[test]
+    fn a_costly_request_takes_its_slots() {
+        let mut f = farm();
+        f.reals[0].maxconns = 4;
+        f.virtuals[0].bind = vec![0];
+        f.virtuals[0].class.cost = 4;
+        let mut load = [0, 0, 0];
+        let d = decide_loaded(&f, 0, "/a", &mut load, 2);
+        assert_eq!(d[0].0, Decision::Splice(0));
+        assert_eq!(load[0], 4, "a cost-4 request takes 4 slots");
+        assert!(matches!(d[1].0, Decision::Queue { .. }));
+        // Three cost-1 requests in flight leave room for one more cheap one, not for a
+        // costly one.
+        let mut load = [3, 0, 0];
+        assert!(matches!(
+            decide_loaded(&f, 0, "/a", &mut load, 1)[0].0,
+            Decision::Queue { .. }
+        ));
+        f.virtuals[0].class.cost = 1;
+        assert_eq!(
+            decide_loaded(&f, 0, "/a", &mut load, 1)[0].0,
+            Decision::Splice(0)
+        );
+        // A request costing more than maxconns fits an idle real only.
+        f.virtuals[0].class.cost = 9;
+        let mut load = [0, 0, 0];
+        let d = decide_loaded(&f, 0, "/a", &mut load, 2);
+        assert_eq!(d[0].0, Decision::Splice(0));
+        assert!(matches!(d[1].0, Decision::Queue { .. }));
+    }
+
+    #[test]
+    fn lower_tiers_serve_only_while_the_higher_ones_are_full() {
+        // s1 and s2 are origins taking 2 each, s3 a mirror.
+        let mut f = farm();
+        for r in &mut f.reals {
+            r.maxconns = 2;
+        }
+        f.reals[2].tier = 2;
+        let mut load = [0, 0, 0];
+        let d = decide_loaded(&f, 0, "/a", &mut load, 6);
+        let picks: Vec<Decision> = d.iter().map(|x| x.0).collect();
+        // The origins fill first (round robin between them), then the mirror.
+        assert_eq!(
+            picks[..4]
+                .iter()
+                .filter(|&&p| p == Decision::Splice(2))
+                .count(),
+            0,
+            "{picks:?}"
+        );
+        assert_eq!(picks[4..], [Decision::Splice(2), Decision::Splice(2)]);
+        assert!(d[..4].iter().all(|x| !x.1.tier));
+        assert!(d[4..].iter().all(|x| x.1.tier && x.1.over));
+        // An origin frees a slot: it takes the next request, not the mirror (past the
+        // full origin, in its own tier).
+        load[1] -= 1;
+        assert_eq!(
+            decide_loaded(&f, 0, "/a", &mut load, 1)[0],
+            (
+                Decision::Splice(1),
+                Spill {
+                    over: true,
+                    tier: false
+                }
+            )
+        );
+        // An origin down is not full: with the other full the mirror serves, counted
+        // as a tier spill because a full origin was passed.
+        f.reals[0].status = Status::OutOfService;
+        load = [0, 2, 0];
+        assert_eq!(
+            decide_loaded(&f, 0, "/a", &mut load, 1)[0],
+            (
+                Decision::Splice(2),
+                Spill {
+                    over: true,
+                    tier: true
+                }
+            )
+        );
+        // Every origin down: the mirror serves, no spill (fail-over).
+        f.reals[1].status = Status::OutOfService;
+        assert_eq!(
+            decide_loaded(&f, 0, "/a", &mut load, 1)[0],
+            (Decision::Splice(2), Spill::default())
+        );
+    }
+
+    #[test]
+    fn a_queued_request_is_placed_when_a_slot_frees() {
+        let mut f = farm();
+        for r in &mut f.reals {
+            r.maxconns = 1;
+        }
+        f.reals[2].tier = 2;
+        let mut c = Choices::default();
+        let load = [1u32, 1, 1];
+        let room = |load: [u32; 3]| {
+            let f = f.clone();
+            move |r: RealId, cost| f.reals[usize::from(r)].has_room(load[usize::from(r)], cost)
+        };
+        assert_eq!(
+            f.place_queued(&mut c, 0, Route::Bind, None, |_| true, room(load)),
+            None
+        );
+        // The mirror frees first: it takes the request.
+        assert_eq!(
+            f.place_queued(&mut c, 0, Route::Bind, None, |_| true, room([1, 1, 0])),
+            Some(2)
+        );
+        assert!(c.spill().tier);
+        // The rule's set only: /img/ is s2 alone.
+        assert_eq!(
+            f.place_queued(&mut c, 0, Route::Rule(0), None, |_| true, room([0, 1, 0])),
+            None
+        );
+        assert_eq!(
+            f.place_queued(&mut c, 0, Route::Rule(0), None, |_| true, room([1, 0, 1])),
+            Some(1)
+        );
+    }
 }
