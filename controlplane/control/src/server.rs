@@ -441,8 +441,16 @@ pub(crate) fn execute(
             report::show_ports(port_rows(state, src), name.as_deref())
         }
         Command::Show(Show::Workers) => report::show_workers(worker_rows(state, src)),
-        Command::Show(Show::Virtual(name)) => report::show_virtual(src.config, name.as_deref()),
-        Command::Show(Show::Real(name)) => report::show_real(src.config, name.as_deref()),
+        Command::Show(Show::Virtual(name)) => report::show_virtual(
+            src.config,
+            name.as_deref(),
+            &stats::levels(src.config, src.ids, src.workers),
+        ),
+        Command::Show(Show::Real(name)) => report::show_real(
+            src.config,
+            name.as_deref(),
+            &stats::levels(src.config, src.ids, src.workers),
+        ),
         // Levels, not counters: `clear stats` has nothing to subtract.
         Command::Show(Show::Pools(name)) => report::show_pools(
             &stats::pools(src.config, src.ids, src.workers),

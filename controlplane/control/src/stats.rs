@@ -4,7 +4,9 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_commands::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
+use splicer_commands::report::{
+    Counters, Levels, ObjectCounters, RealPools, RuleHits, StatsReport,
+};
 use splicer_config::{Config, FarmIds};
 use splicer_pipeline::counters::{
     RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
@@ -160,6 +162,32 @@ pub(crate) fn virtuals(
             }
         })
         .collect()
+}
+
+/// The levels `show virtual` and `show real` add to the configuration: per virtual (and
+/// DIP) its queue depth, per real its requests in flight, summed over the workers.
+pub(crate) fn levels(config: &Config, ids: &FarmIds, workers: &[Arc<WorkerCounters>]) -> Levels {
+    let mut levels = Levels::default();
+    let virtuals = config
+        .virtuals
+        .iter()
+        .map(|v| (v.name.clone(), ids.virtual_index(&v.name)))
+        .chain(
+            config
+                .dips
+                .iter()
+                .map(|d| (d.address.to_string(), ids.dip_index(d.address))),
+        );
+    for (name, index) in virtuals {
+        if let Some(i) = index {
+            let depth = workers.iter().map(|w| w.queued(usize::from(i))).sum();
+            levels.queued.insert(name, depth);
+        }
+    }
+    for p in pools(config, ids, workers) {
+        levels.inflight.insert(p.name.clone(), p.total().inflight);
+    }
+    levels
 }
 
 /// The counters of every real of the running configuration, summed over the workers.

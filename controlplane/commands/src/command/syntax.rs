@@ -266,7 +266,9 @@ a DIP, named by its address and bound to its real), address (VIP:port), the port
 answers ARP for the VIP (for a DIP, the port it is reached through), max_request_head, \
 max_pipeline and max_held (the head buffer and pipelining limits; '-' for a DIP, which \
 takes their defaults), mode, predictor, state, backup ('-': none) and bind (the reals or URLs for \
-requests no rule matches; '-' when none: such requests are answered 503). Then a table of \
+requests no rule matches; '-' when none: such requests are answered 503), queue_size, \
+priority and cost (the bind list's; '-' for a DIP) and queued (requests waiting now, over all \
+workers, because every real of their set is at maxconns). Then a table of \
 the content rules, in the order they are tried: virtual, rule name, what it matches (every \
 condition must hold: path_prefix, path_suffix, host, method, header) and what it binds. \
 --json gives one object per virtual, its rules as in the configuration.",
@@ -279,7 +281,9 @@ condition must hold: path_prefix, path_suffix, host, method, header) and what it
         help: "Lists every real server (or the one named): its address, weight, pool and \
 maxconns (both per worker), state, backup ('-': none) and what binds it: 'www' for the bind \
 list of virtual www, 'www/img' for its rule img ('-' when nothing does: the real takes no \
-request). --json gives bound_by as a list of {virtual, rule} (rule null for the bind list).",
+request), its tier (1: origin; higher: a mirror that serves while the lower tiers are full) \
+and inflight (the cost of the requests in flight on it now, over all workers; maxconns bounds \
+it per worker). --json gives bound_by as a list of {virtual, rule} (rule null for the bind list).",
         example: "show real s1",
     },
     Syntax {

@@ -5,6 +5,7 @@ use crate::command::FlowQuery;
 use crate::protocol::Response;
 use serde_json::{json, Value};
 use splicer_config::{Config, Dip, Mode, Real, Rule, ServiceState};
+use std::collections::HashMap;
 use std::net::SocketAddrV4;
 
 use super::stats::{PoolLevels, PoolLevelsExt, RealPools, Runtime};
@@ -220,10 +221,30 @@ pub fn rule_match(rule: &Rule) -> String {
     parts.join(" ")
 }
 
-/// `show virtual [name]`, from the running configuration: one table of the virtuals and
-/// DIPs (kind `dip`, named by their address), then one of their rules (when they have
-/// any). A DIP has the port of its real, is bound to it and shares its state and backup.
-pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
+/// What the workers last published about configured objects, summed over them, for
+/// `show virtual` and `show real`; an object missing (no worker row yet) shows `-`.
+#[derive(Debug, Clone, Default)]
+pub struct Levels {
+    /// Per real name: the cost of the requests in flight on it (against `maxconns`).
+    pub inflight: HashMap<String, u64>,
+    /// Per virtual name (a DIP: its address): requests waiting in its queue.
+    pub queued: HashMap<String, u64>,
+}
+
+/// A level as a cell, and as JSON (`null` when unknown).
+fn level(v: Option<&u64>) -> (String, Value) {
+    match v {
+        Some(v) => (v.to_string(), json!(v)),
+        None => ("-".to_string(), Value::Null),
+    }
+}
+
+/// `show virtual [name]`, from the running configuration and the workers' `levels`: one
+/// table of the virtuals and DIPs (kind `dip`, named by their address), then one of
+/// their rules (when they have any). A DIP has the port of its real, is bound to it and
+/// shares its state and backup. `queued` is the depth of its queue now (requests waiting
+/// while every real of their set is at `maxconns`), over all workers.
+pub fn show_virtual(config: &Config, name: Option<&str>, levels: &Levels) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     let mut rule_lines = Vec::new();
@@ -248,6 +269,10 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             "backup": v.backup,
             "bind": v.bind,
             "rules": serde_json::to_value(&v.rules).unwrap_or(Value::Null),
+            "queue_size": v.queue_size,
+            "priority": v.priority,
+            "cost": v.cost,
+            "queued": level(levels.queued.get(&v.name)).1,
         }));
         lines.push(vec![
             v.name.clone(),
@@ -262,6 +287,10 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             v.state.name().to_string(),
             dash(v.backup.as_deref()),
             name_list(&v.bind),
+            v.queue_size.to_string(),
+            v.priority.to_string(),
+            v.cost.to_string(),
+            level(levels.queued.get(&v.name)).0,
         ]);
         for r in &v.rules {
             rule_lines.push(vec![
@@ -269,6 +298,8 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
                 r.name.clone(),
                 rule_match(r),
                 name_list(&r.bind),
+                r.priority.unwrap_or(v.priority).to_string(),
+                r.cost.unwrap_or(v.cost).to_string(),
             ]);
         }
     }
@@ -292,6 +323,7 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             "backup": backup,
             "bind": bind,
             "rules": [],
+            "queued": level(levels.queued.get(&ip)).1,
         }));
         lines.push(vec![
             ip.clone(),
@@ -306,6 +338,10 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
             state.name().to_string(),
             dash(backup.as_deref()),
             name_list(&bind),
+            "-".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+            level(levels.queued.get(&ip)).0,
         ]);
     }
     if let (Some(n), true) = (name, rows.is_empty()) {
@@ -328,13 +364,17 @@ pub fn show_virtual(config: &Config, name: Option<&str>) -> Response {
                 "state",
                 "backup",
                 "bind",
+                "queue_size",
+                "priority",
+                "cost",
+                "queued",
             ]),
             lines,
         );
         if !rule_lines.is_empty() {
             text.push('\n');
             text.push_str(&table(
-                &strings(&["virtual", "rule", "match", "bind"]),
+                &strings(&["virtual", "rule", "match", "bind", "priority", "cost"]),
                 rule_lines,
             ));
         }
@@ -370,8 +410,10 @@ pub fn bound_by<'a>(config: &'a Config, real: &str) -> Vec<(&'a str, Option<&'a 
     out
 }
 
-/// `show real [name]`, from the running configuration.
-pub fn show_real(config: &Config, name: Option<&str>) -> Response {
+/// `show real [name]`, from the running configuration and the workers' `levels`
+/// (`inflight`: the cost of the requests in flight on it now, over all workers, which
+/// `maxconns` bounds per worker).
+pub fn show_real(config: &Config, name: Option<&str>, levels: &Levels) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for r in &config.reals {
@@ -387,6 +429,8 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             "maxconns": r.maxconns,
             "state": r.state.name(),
             "backup": r.backup,
+            "tier": r.tier,
+            "inflight": level(levels.inflight.get(&r.name)).1,
             "bound_by": bound
                 .iter()
                 .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
@@ -408,6 +452,8 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             r.state.name().to_string(),
             dash(r.backup.as_deref()),
             name_list(&bound),
+            r.tier.to_string(),
+            level(levels.inflight.get(&r.name)).0,
         ]);
     }
     object_view(
@@ -415,7 +461,8 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
         name,
         "no real server is configured",
         &[
-            "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+            "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by", "tier",
+            "inflight",
         ],
         lines,
         rows,

@@ -107,10 +107,10 @@ max_held = "1MiB"
 #[test]
 fn virtuals() {
     let c = config();
-    let all = show_virtual(&c, None);
+    let all = show_virtual(&c, None, &Levels::default());
     assert!(all.ok);
     assert_eq!(all.data.as_array().unwrap().len(), 2);
-    let api = show_virtual(&c, Some("api"));
+    let api = show_virtual(&c, Some("api"), &Levels::default());
     assert_eq!(api.data[0]["port"], "inside");
     assert_eq!(api.data[0]["max_request_head"], "4KiB");
     assert_eq!(api.data[0]["max_request_head_bytes"], 4096);
@@ -129,23 +129,23 @@ fn virtuals() {
     assert_eq!(all.data[0]["max_held_bytes"], 65536);
     let mut none_held = c.clone();
     none_held.virtuals[0].max_held = splicer_config::ByteSize::from_bytes(0);
-    let www = show_virtual(&none_held, Some("www"));
+    let www = show_virtual(&none_held, Some("www"), &Levels::default());
     assert_eq!(www.data[0]["max_held"], "0B");
     assert_eq!(www.data[0]["max_held_bytes"], 0);
     assert_eq!(words(&www.text)[1][4..7], ["16KiB", "32", "0B"]);
     assert!(api.text.contains("203.0.113.5:8080"), "{}", api.text);
     assert_eq!(
-        show_virtual(&c, Some("www2")),
+        show_virtual(&c, Some("www2"), &Levels::default()),
         Response::error("virtual www2 does not exist")
     );
     let mut none = c.clone();
     none.virtuals.clear();
     assert_eq!(
-        show_virtual(&none, None).text,
+        show_virtual(&none, None, &Levels::default()).text,
         "no virtual server is configured"
     );
     assert_eq!(
-        show_virtual(&none, Some("www")),
+        show_virtual(&none, Some("www"), &Levels::default()),
         Response::error("virtual www does not exist")
     );
 }
@@ -194,7 +194,9 @@ bind = ["s1"]
 #[test]
 fn virtuals_show_their_routing() {
     let c = farm_config();
-    let all = show_virtual(&c, None);
+    let mut levels = Levels::default();
+    levels.queued.insert("www".into(), 3);
+    let all = show_virtual(&c, None, &levels);
     assert!(all.ok);
     let lines = words(&all.text);
     assert_eq!(
@@ -211,7 +213,11 @@ fn virtuals_show_their_routing() {
             "predictor",
             "state",
             "backup",
-            "bind"
+            "bind",
+            "queue_size",
+            "priority",
+            "cost",
+            "queued"
         ]
     );
     assert_eq!(
@@ -228,7 +234,11 @@ fn virtuals_show_their_routing() {
             "roundrobin",
             "in-service",
             "-",
-            "s1,s2"
+            "s1,s2",
+            "256",
+            "4",
+            "1",
+            "3"
         ]
     );
     assert_eq!(
@@ -245,14 +255,29 @@ fn virtuals_show_their_routing() {
             "roundrobin",
             "in-service",
             "-",
+            "-",
+            "256",
+            "4",
+            "1",
             "-"
         ]
     );
     assert!(lines[3].is_empty(), "{}", all.text);
-    assert_eq!(lines[4], ["virtual", "rule", "match", "bind"]);
+    assert_eq!(
+        lines[4],
+        ["virtual", "rule", "match", "bind", "priority", "cost"]
+    );
     assert_eq!(
         lines[5],
-        ["www", "img", "path_prefix=/img/", "path_suffix=.jpg", "s2"]
+        [
+            "www",
+            "img",
+            "path_prefix=/img/",
+            "path_suffix=.jpg",
+            "s2",
+            "4",
+            "1"
+        ]
     );
     let rule2 = all.text.lines().nth(6).unwrap();
     assert!(
@@ -262,7 +287,10 @@ fn virtuals_show_their_routing() {
         "{}",
         all.text
     );
-    assert_eq!(lines[7], ["api", "rule1", "path_prefix=/v1/", "s1"]);
+    assert_eq!(
+        lines[7],
+        ["api", "rule1", "path_prefix=/v1/", "s1", "4", "1"]
+    );
     assert_eq!(lines.len(), 8);
 
     let www = &all.data[0];
@@ -275,12 +303,20 @@ fn virtuals_show_their_routing() {
     assert_eq!(www["rules"][1]["method"], "POST");
     assert_eq!(www["rules"][1]["header"]["value"], "blue sky");
     assert_eq!(all.data[1]["bind"], json!([]));
+    assert_eq!(
+        (&www["queue_size"], &www["priority"], &www["cost"]),
+        (&json!(256), &json!(4), &json!(1))
+    );
+    assert_eq!(
+        (&www["queued"], &all.data[1]["queued"]),
+        (&json!(3), &Value::Null)
+    );
 
     // One virtual: its rules only; a virtual without rules has no rule table.
-    let api = show_virtual(&c, Some("api"));
+    let api = show_virtual(&c, Some("api"), &Levels::default());
     assert_eq!(api.data.as_array().unwrap().len(), 1);
     assert!(!api.text.contains("www"), "{}", api.text);
-    let plain = show_virtual(&config(), Some("www"));
+    let plain = show_virtual(&config(), Some("www"), &Levels::default());
     assert_eq!(plain.text.lines().count(), 2, "{}", plain.text);
     assert_eq!(plain.data[0]["rules"], json!([]));
 }
@@ -303,14 +339,21 @@ fn rule_match_quotes_what_needs_it() {
 
 #[test]
 fn reals_and_what_binds_them() {
-    let c = farm_config();
-    let all = show_real(&c, None);
+    let mut c = farm_config();
+    c.reals[1].tier = 2;
+    let mut levels = Levels::default();
+    levels.inflight.insert("s1".into(), 5);
+    levels.inflight.insert("spare".into(), 0);
+    let all = show_real(&c, None, &levels);
     assert!(all.ok);
     let lines = words(&all.text);
     assert_eq!(
         lines,
         vec![
-            vec!["name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by"],
+            vec![
+                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+                "tier", "inflight"
+            ],
             vec![
                 "s1",
                 "198.19.0.11:80",
@@ -319,7 +362,9 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
-                "www,www/rule2,api/rule1"
+                "www,www/rule2,api/rule1",
+                "1",
+                "5"
             ],
             vec![
                 "s2",
@@ -329,7 +374,9 @@ fn reals_and_what_binds_them() {
                 "16",
                 "in-service",
                 "-",
-                "www,www/img,www/rule2"
+                "www,www/img,www/rule2",
+                "2",
+                "-"
             ],
             vec![
                 "spare",
@@ -339,11 +386,18 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
-                "-"
+                "-",
+                "1",
+                "0"
             ],
         ]
     );
-    let s2 = show_real(&c, Some("s2"));
+    assert_eq!(
+        (&all.data[0]["inflight"], &all.data[1]["inflight"]),
+        (&json!(5), &Value::Null)
+    );
+    assert_eq!(all.data[1]["tier"], 2);
+    let s2 = show_real(&c, Some("s2"), &Levels::default());
     assert_eq!(s2.data.as_array().unwrap().len(), 1);
     assert_eq!(s2.data[0]["weight"], 3);
     assert_eq!(s2.data[0]["maxconns"], 16);
@@ -355,21 +409,27 @@ fn reals_and_what_binds_them() {
             {"virtual": "www", "rule": "rule2"},
         ])
     );
-    assert_eq!(show_real(&c, Some("spare")).data[0]["bound_by"], json!([]));
     assert_eq!(
-        show_real(&c, Some("s9")),
+        show_real(&c, Some("spare"), &Levels::default()).data[0]["bound_by"],
+        json!([])
+    );
+    assert_eq!(
+        show_real(&c, Some("s9"), &Levels::default()),
         Response::error("real s9 does not exist")
     );
     // Names are matched as written.
     assert_eq!(
-        show_real(&c, Some("S1")),
+        show_real(&c, Some("S1"), &Levels::default()),
         Response::error("real S1 does not exist")
     );
     let none = config();
-    assert_eq!(show_real(&none, None).text, "no real server is configured");
-    assert_eq!(show_real(&none, None).data, json!([]));
     assert_eq!(
-        show_real(&none, Some("s1")),
+        show_real(&none, None, &Levels::default()).text,
+        "no real server is configured"
+    );
+    assert_eq!(show_real(&none, None, &Levels::default()).data, json!([]));
+    assert_eq!(
+        show_real(&none, Some("s1"), &Levels::default()),
         Response::error("real s1 does not exist")
     );
 }
@@ -501,7 +561,7 @@ fn live_config() -> Config {
 #[test]
 fn virtuals_show_state_backup_and_dips() {
     let c = live_config();
-    let all = show_virtual(&c, None);
+    let all = show_virtual(&c, None, &Levels::default());
     let lines = words(&all.text);
     assert_eq!(
         lines[2],
@@ -517,7 +577,11 @@ fn virtuals_show_state_backup_and_dips() {
             "roundrobin",
             "sticky",
             "www",
-            "moved"
+            "moved",
+            "256",
+            "4",
+            "1",
+            "-"
         ]
     );
     assert_eq!(
@@ -534,7 +598,11 @@ fn virtuals_show_state_backup_and_dips() {
             "-",
             "maintenance",
             "moved",
-            "s1"
+            "s1",
+            "-",
+            "-",
+            "-",
+            "-"
         ]
     );
     assert_eq!(all.data[1]["state"], "sticky");
@@ -542,7 +610,7 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(all.data[0]["backup"], Value::Null);
     assert_eq!(all.data[2]["kind"], "dip");
     assert_eq!(all.data[2]["bind"], json!(["s1"]));
-    let dip = show_virtual(&c, Some("198.19.0.11"));
+    let dip = show_virtual(&c, Some("198.19.0.11"), &Levels::default());
     assert_eq!(dip.data.as_array().unwrap().len(), 1);
     assert_eq!(dip.text.lines().count(), 2, "{}", dip.text);
     assert_eq!(dip.data[0]["address"], "198.19.0.11:80");
@@ -550,7 +618,7 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
     assert_eq!(dip.data[0]["max_held"], Value::Null);
 
-    let reals = show_real(&c, Some("s1"));
+    let reals = show_real(&c, Some("s1"), &Levels::default());
     assert_eq!(
         words(&reals.text)[1],
         [
@@ -561,7 +629,9 @@ fn virtuals_show_state_backup_and_dips() {
             "64",
             "maintenance",
             "moved",
-            "www,www/rule2,api/rule1"
+            "www,www/rule2,api/rule1",
+            "1",
+            "-"
         ]
     );
     assert_eq!(reals.data[0]["state"], "maintenance");
