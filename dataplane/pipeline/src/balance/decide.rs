@@ -24,7 +24,8 @@ pub enum Decision {
     Refuse,
 }
 
-/// How a splice decision went past a full real (seed 004's spill-over).
+/// How a splice decision went past a full real (the spill-over of Circadence's
+/// "Load balancing between multiple web servers", US 2002/0059170 A1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Spill {
     /// A real of the set that could have taken it was at its high-water mark, so the

@@ -130,7 +130,8 @@ pub struct Real {
     pub backup: Option<Target>,
     /// 1 for an origin (the freshest copy), 2 for a mirror, and so on: within a set, a
     /// real of a higher number takes requests only while every real of a lower number
-    /// is full or cannot take them (seed 004's freshest-copy preference).
+    /// is full or cannot take them (the freshest-copy preference of Circadence's
+    /// "Load balancing between multiple web servers", US 2002/0059170 A1).
     pub tier: u8,
 }
 
@@ -187,7 +188,8 @@ pub struct RuleRoute {
 }
 
 /// How a request counts against a real's high-water mark and how it queues when every
-/// real of its set is full (seed 004's request types: media, dynamic, static).
+/// real of its set is full (the request types of Circadence's
+/// "Load balancing between multiple web servers", US 2002/0059170 A1: media, dynamic, static).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestClass {
     /// 0 (lowest) to 7 (highest): the order in which queued requests take freed slots.

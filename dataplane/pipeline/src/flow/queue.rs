@@ -1,6 +1,7 @@
-//! High-water marks and the virtual's request queue (seed 004, "steady number of
-//! requests pending on each server"; the spill-over of a request from a saturated server
-//! to the next admissible one).
+//! High-water marks and the virtual's request queue (Circadence's "Load balancing
+//! between multiple web servers", US 2002/0059170 A1: a steady number of requests
+//! pending on each server, the rest queued by priority; a request spills over from a
+//! saturated server to the next admissible one).
 //!
 //! A real's `maxconns` bounds the requests one worker has in flight on it, each counted
 //! by its rule's `cost`: a request is charged to the server connection that carries it
