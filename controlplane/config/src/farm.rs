@@ -260,6 +260,8 @@ impl Config {
                 maxconns: r.maxconns,
                 status: status(r.state),
                 backup: target(&r.backup),
+                check: r.check.as_ref().map(|c| c.to_dataplane(r)),
+                health: balance::Health::UP,
             };
         }
         let removed_virtual = |i: usize| {

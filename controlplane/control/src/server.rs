@@ -442,7 +442,9 @@ pub(crate) fn execute(
         }
         Command::Show(Show::Workers) => report::show_workers(worker_rows(state, src)),
         Command::Show(Show::Virtual(name)) => report::show_virtual(src.config, name.as_deref()),
-        Command::Show(Show::Real(name)) => report::show_real(src.config, name.as_deref()),
+        Command::Show(Show::Real(name)) => {
+            report::show_real(src.config, name.as_deref(), &src.health)
+        }
         // Levels, not counters: `clear stats` has nothing to subtract.
         Command::Show(Show::Pools(name)) => report::show_pools(
             &stats::pools(src.config, src.ids, src.workers),
@@ -561,7 +563,7 @@ fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
         // Raw counters: Prometheus counters must not go down on `clear stats`.
         (
             "200 OK",
-            metrics::render(&stats::report(src)),
+            metrics::render_with_health(&stats::report(src), &src.health),
             metrics::CONTENT_TYPE,
         )
     };

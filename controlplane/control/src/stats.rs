@@ -4,7 +4,9 @@
 
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
-use splicer_commands::report::{Counters, ObjectCounters, RealPools, RuleHits, StatsReport};
+use splicer_commands::report::{
+    Counters, ObjectCounters, RealHealthRow, RealPools, RuleHits, StatsReport,
+};
 use splicer_config::{Config, FarmIds};
 use splicer_pipeline::counters::{
     RealCounter, Snapshot, VirtualCounter, BIND_SLOT, OVERFLOW_SLOT, RULE_ROW, RULE_SLOTS,
@@ -23,6 +25,8 @@ pub(crate) struct StatsSources<'a> {
     /// The lcore of each worker.
     pub lcores: &'a [u32],
     pub pool: &'a Mempool,
+    /// The health of every configured real.
+    pub health: Vec<RealHealthRow>,
 }
 
 /// The sources that do not change while Splicer runs.
@@ -43,6 +47,7 @@ impl<'a> StatsBase<'a> {
             workers: self.workers,
             lcores: self.lcores,
             pool: self.pool,
+            health: live.health_rows(),
         }
     }
 }

@@ -15,6 +15,8 @@ fn real_defaults_and_shared_addresses() {
             maxconns: defaults::REAL_MAXCONNS,
             state: ServiceState::InService,
             backup: None,
+            check: None,
+            slowstart: Duration::ZERO,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.

@@ -90,6 +90,8 @@ fn demo_config() -> Config {
                 maxconns: 64,
                 state: ServiceState::InService,
                 backup: None,
+                check: None,
+                slowstart: Duration::ZERO,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -379,6 +381,8 @@ max_held = "1500 B"
             maxconns: 65535,
             state: ServiceState::InService,
             backup: None,
+            check: None,
+            slowstart: Duration::ZERO,
         }
     );
     assert_eq!(

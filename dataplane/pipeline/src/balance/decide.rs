@@ -78,7 +78,7 @@ impl Farm {
                     let Some(real) = self.reals.get(usize::from(r)) else {
                         return Decision::Refuse;
                     };
-                    if real.status.admits(last_real == Some(r)) && usable(r) {
+                    if real.admits(last_real == Some(r)) && usable(r) {
                         return Decision::Splice(r);
                     }
                     real.backup
@@ -123,16 +123,18 @@ impl Farm {
                 // A sticky real keeps the client connections it served.
                 if let Some(l) = last_real.filter(|l| set.contains(l)) {
                     let real = &self.reals[usize::from(l)];
-                    if real.status == Status::Sticky && usable(l) {
+                    if real.status == Status::Sticky && real.health.up && usable(l) {
                         return Ok(Decision::Splice(l));
                     }
                 }
                 choices
                     .state(v, route)
                     .choose(policy.predictor, set, |r| {
+                        // Down, ejected or out of service: not chosen; in slow start:
+                        // a share of its weight.
                         let real = &self.reals[usize::from(r)];
-                        if real.status.admits(false) && usable(r) {
-                            real.weight
+                        if real.admits(false) && usable(r) {
+                            real.balanced_weight()
                         } else {
                             0
                         }
@@ -286,6 +288,36 @@ mod tests {
         assert_eq!(decide_n(&f, 0, 1, None), vec![Decision::Redirect(1)]);
         // Unknown virtual (removed meanwhile): refused.
         assert_eq!(decide_n(&f, 9, 1, None), vec![Decision::Refuse]);
+    }
+
+    #[test]
+    fn an_unhealthy_real_is_not_admissible() {
+        let mut f = acme();
+        f.reals[1].health.up = false;
+        let d = decide_n(&f, 0, 6, None);
+        assert!(!d.contains(&Decision::Splice(1)), "{d:?}");
+        assert!(d.contains(&Decision::Splice(0)) && d.contains(&Decision::Splice(2)));
+        // Sticky does not keep a client on a real that is down.
+        f.reals[1].status = Status::Sticky;
+        assert!(!decide_n(&f, 0, 4, Some(1)).contains(&Decision::Splice(1)));
+        // A DIP whose real is down goes to the real's backup.
+        f.reals[0].health.up = false;
+        assert_eq!(decide_n(&f, 1, 1, None), vec![Decision::Refuse]);
+        f.virtuals[1].backup = Some(Target::Real(3));
+        assert_eq!(decide_n(&f, 1, 1, None), vec![Decision::Splice(3)]);
+    }
+
+    #[test]
+    fn a_real_in_slow_start_takes_a_share_of_its_weight() {
+        let mut f = acme();
+        // s2 at a quarter of its weight: 1 request in 9 among s1, s2, s3.
+        f.reals[1].health.ramp = 250;
+        let d = decide_n(&f, 0, 900, None);
+        let s2 = d.iter().filter(|&&x| x == Decision::Splice(1)).count();
+        assert_eq!(s2, 100, "{s2}");
+        f.reals[1].health.ramp = 1000;
+        let d = decide_n(&f, 0, 900, None);
+        assert_eq!(d.iter().filter(|&&x| x == Decision::Splice(1)).count(), 300);
     }
 
     #[test]

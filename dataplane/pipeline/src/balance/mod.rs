@@ -17,9 +17,11 @@
 //! client connections by them.
 
 mod decide;
+pub mod health;
 pub mod predictor;
 
 pub use decide::{Decision, MAX_BACKUP_HOPS};
+pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use predictor::{Predictor, PredictorState};
 
 use splicer_http::{RequestHead, Rule};
@@ -128,6 +130,10 @@ pub struct Real {
     pub status: Status,
     /// Where new connections to its DIP go while it takes none.
     pub backup: Option<Target>,
+    /// Its active check, if it has one.
+    pub check: Option<Check>,
+    /// Its health as the control core last published it.
+    pub health: Health,
 }
 
 impl Real {
@@ -147,7 +153,15 @@ impl Real {
             maxconns,
             status: Status::InService,
             backup: None,
+            check: None,
+            health: Health::UP,
         }
+    }
+
+    /// Whether a request may use it: its status admits it (see [`Status::admits`]) and
+    /// it is up (not down by its checks, not ejected).
+    pub fn admits(&self, returning: bool) -> bool {
+        self.status.admits(returning) && self.health.up
     }
 
     /// How many idle connections each worker keeps open to it now.

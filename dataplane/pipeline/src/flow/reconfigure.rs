@@ -79,7 +79,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    fn real_port(&self, real: RealId) -> u16 {
+    pub(super) fn real_port(&self, real: RealId) -> u16 {
         let addr = self.topology.farm().reals[usize::from(real)].address;
         self.topology.route(*addr.ip()).map_or(0, |(p, _)| p)
     }

@@ -35,6 +35,7 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard;
+use super::check::push_health_event;
 use super::client::{Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
@@ -44,7 +45,7 @@ use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId, Route};
+use crate::balance::{Decision, HealthEvent, RealId, Route};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -162,7 +163,14 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Finds a server connection of `real` for the waiting client `h`.
-    fn acquire<S: Sink<P>>(&mut self, port: u16, h: Handle, real: RealId, now: u64, sink: &mut S) {
+    pub(super) fn acquire<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        real: RealId,
+        now: u64,
+        sink: &mut S,
+    ) {
         let maxconns = u32::from(self.topology.farm().reals[usize::from(real)].maxconns);
         let pool = self.pools.get(real);
         if let Some(s) = pool.free.pop() {
@@ -747,6 +755,17 @@ impl<P: PacketBuf> Pipeline<P> {
                         leg.class_counted = true;
                         self.counters.inc(port, class_counter(class));
                         self.counters.inc_real(s.real, real_class_counter(class));
+                        // A run of 5xx makes the real a passive outlier (`check.rs`).
+                        let failed = class == StatusClass::ServerError;
+                        if let Some(n) = self.pools.note_outcome(
+                            s.real,
+                            failed,
+                            self.settings.flow.outlier_errors,
+                        ) {
+                            self.counters.inc(port, Counter::HealthOutliers);
+                            let event = HealthEvent::Outlier(s.real, n);
+                            push_health_event(&mut self.health_events, &self.counters, event);
+                        }
                     }
                 }
             }

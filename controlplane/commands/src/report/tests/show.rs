@@ -304,13 +304,16 @@ fn rule_match_quotes_what_needs_it() {
 #[test]
 fn reals_and_what_binds_them() {
     let c = farm_config();
-    let all = show_real(&c, None);
+    let all = show_real(&c, None, &[]);
     assert!(all.ok);
     let lines = words(&all.text);
     assert_eq!(
         lines,
         vec![
-            vec!["name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by"],
+            vec![
+                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+                "health", "since", "reason"
+            ],
             vec![
                 "s1",
                 "198.19.0.11:80",
@@ -319,7 +322,10 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
-                "www,www/rule2,api/rule1"
+                "www,www/rule2,api/rule1",
+                "UP",
+                "-",
+                "-"
             ],
             vec![
                 "s2",
@@ -329,7 +335,10 @@ fn reals_and_what_binds_them() {
                 "16",
                 "in-service",
                 "-",
-                "www,www/img,www/rule2"
+                "www,www/img,www/rule2",
+                "UP",
+                "-",
+                "-"
             ],
             vec![
                 "spare",
@@ -339,11 +348,14 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
+                "-",
+                "UP",
+                "-",
                 "-"
             ],
         ]
     );
-    let s2 = show_real(&c, Some("s2"));
+    let s2 = show_real(&c, Some("s2"), &[]);
     assert_eq!(s2.data.as_array().unwrap().len(), 1);
     assert_eq!(s2.data[0]["weight"], 3);
     assert_eq!(s2.data[0]["maxconns"], 16);
@@ -355,21 +367,49 @@ fn reals_and_what_binds_them() {
             {"virtual": "www", "rule": "rule2"},
         ])
     );
-    assert_eq!(show_real(&c, Some("spare")).data[0]["bound_by"], json!([]));
     assert_eq!(
-        show_real(&c, Some("s9")),
+        show_real(&c, Some("spare"), &[]).data[0]["bound_by"],
+        json!([])
+    );
+    assert_eq!(
+        show_real(&c, Some("s9"), &[]),
         Response::error("real s9 does not exist")
     );
     // Names are matched as written.
     assert_eq!(
-        show_real(&c, Some("S1")),
+        show_real(&c, Some("S1"), &[]),
         Response::error("real S1 does not exist")
     );
-    let none = config();
-    assert_eq!(show_real(&none, None).text, "no real server is configured");
-    assert_eq!(show_real(&none, None).data, json!([]));
+    // With the control core's health: state, since when, why.
+    let health = [RealHealthRow {
+        name: "s2".into(),
+        state: "DOWN".into(),
+        reason: "3 checks failed, last: status 500".into(),
+        since_secs: 12,
+    }];
+    let s2 = show_real(&c, Some("s2"), &health);
+    assert_eq!(s2.data[0]["health"], "DOWN");
+    assert_eq!(s2.data[0]["health_since_s"], 12);
     assert_eq!(
-        show_real(&none, Some("s1")),
+        s2.data[0]["health_reason"],
+        "3 checks failed, last: status 500"
+    );
+    let line = s2.text.lines().nth(1).unwrap();
+    assert!(line.contains("DOWN") && line.contains("12s"), "{line}");
+    assert!(
+        line.ends_with("3 checks failed, last: status 500"),
+        "{line}"
+    );
+    assert_eq!(show_real(&c, Some("s1"), &health).data[0]["health"], "UP");
+    assert!(!health[0].up());
+    let none = config();
+    assert_eq!(
+        show_real(&none, None, &[]).text,
+        "no real server is configured"
+    );
+    assert_eq!(show_real(&none, None, &[]).data, json!([]));
+    assert_eq!(
+        show_real(&none, Some("s1"), &[]),
         Response::error("real s1 does not exist")
     );
 }
@@ -548,7 +588,7 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
     assert_eq!(dip.data[0]["max_held"], Value::Null);
 
-    let reals = show_real(&c, Some("s1"));
+    let reals = show_real(&c, Some("s1"), &[]);
     assert_eq!(
         words(&reals.text)[1],
         [
@@ -559,7 +599,10 @@ fn virtuals_show_state_backup_and_dips() {
             "64",
             "maintenance",
             "moved",
-            "www,www/rule2,api/rule1"
+            "www,www/rule2,api/rule1",
+            "UP",
+            "-",
+            "-"
         ]
     );
     assert_eq!(reals.data[0]["state"], "maintenance");
