@@ -25,6 +25,7 @@ mod listing;
 mod pipelined;
 mod pool;
 mod reconfigure;
+mod redispatch;
 mod reshape;
 mod segment;
 mod server;

@@ -748,15 +748,24 @@ impl<P: PacketBuf> Pipeline<P> {
         self.reschedule_any(h);
     }
 
-    /// A busy connection that cannot go on: reset it and its client.
+    /// A busy connection that cannot go on: its client gets 504 (or, before any byte
+    /// of the answer, its request goes to another real: `redispatch.rs`), and it is
+    /// reset.
     fn server_failed_busy<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         let client = self.flows.server_mut(h).and_then(|s| s.client);
         if let Some(real) = self.flows.server(h).map(|s| s.real) {
             self.note_outcome(real, true);
         }
-        self.server_close(port, h, true, now, sink);
+        // The client first, while the connection still holds the request.
         if let Some(c) = client {
             self.splice_server_lost(port, c, h, 504, now, sink);
+        }
+        if self
+            .flows
+            .server(h)
+            .is_some_and(|s| s.state != SState::Closing)
+        {
+            self.server_close(port, h, true, now, sink);
         }
     }
 

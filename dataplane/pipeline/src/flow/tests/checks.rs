@@ -167,7 +167,9 @@ fn an_http_check_reads_the_status_line_and_closes() {
         1
     );
     // Not before the interval is up; then a check that passes (any 2xx).
-    assert!(!poll(&mut p, 1999 * MS).iter().any(|(_, _, s)| s.flags == SYN));
+    assert!(!poll(&mut p, 1999 * MS)
+        .iter()
+        .any(|(_, _, s)| s.flags == SYN));
     let (lport, iss) = check_syn(&mut p, 2001 * MS);
     accept(&mut p, lport, iss, 2001 * MS);
     answer(
@@ -292,4 +294,142 @@ fn a_refused_request_is_routed_to_another_real_and_counted_as_an_outlier() {
     let mut pools = crate::flow::Pools::new(2);
     assert_eq!(pools.note_outcome(0, true, 2), None);
     assert_eq!(pools.note_outcome(0, true, 2), Some(2));
+}
+
+/// A client that connects and sends `request`; returns what Splicer sent at once.
+fn client_request(
+    p: &mut Pipeline<Vec<u8>>,
+    request: &[u8],
+    now: u64,
+) -> Vec<(Ipv4Addr, u16, Seg)> {
+    let client = |s: &Seg| frame((CLIENT, 40000), (VIP, 80), s);
+    let mut out = Out::default();
+    let syn = Seg {
+        seq: 100,
+        flags: SYN,
+        ..Seg::default()
+    };
+    p.receive(0, client(&syn), now, &mut out);
+    let (_, _, syn_ack) = parse(&out.tx[0]);
+    let mut out = Out::default();
+    let head = Seg {
+        seq: 101,
+        ack: Some(syn_ack.seq.wrapping_add(1)),
+        flags: PSH,
+        payload: request.to_vec(),
+        ..Seg::default()
+    };
+    p.receive(0, client(&head), now, &mut out);
+    to_servers(out)
+}
+
+/// `server` accepts the connection `syn` opened: returns the request bytes it got.
+fn accept_request(
+    p: &mut Pipeline<Vec<u8>>,
+    server: Ipv4Addr,
+    syn: &(Ipv4Addr, u16, Seg),
+    now: u64,
+) -> Vec<u8> {
+    let syn_ack = Seg {
+        seq: 9000,
+        ack: Some(syn.2.seq.wrapping_add(1)),
+        flags: SYN,
+        ..Seg::default()
+    };
+    let sent = to_servers(from_server(p, server, syn.1, &syn_ack, now));
+    sent.iter()
+        .filter(|(dst, port, _)| *dst == server && *port == syn.1)
+        .flat_map(|(_, _, s)| s.payload.clone())
+        .collect()
+}
+
+fn syn_to(sent: &[(Ipv4Addr, u16, Seg)], server: Ipv4Addr) -> Option<(Ipv4Addr, u16, Seg)> {
+    sent.iter()
+        .find(|(dst, _, s)| *dst == server && s.flags == SYN)
+        .cloned()
+}
+
+#[test]
+fn a_request_its_real_resets_unanswered_goes_to_another_real() {
+    let mut p = pipeline(1, 0);
+    events(&mut p);
+    let now = 10 * MS;
+    let request = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = client_request(&mut p, request, now);
+    let syn = syn_to(&sent, S0).expect("a connection to s0");
+    assert_eq!(accept_request(&mut p, S0, &syn, now), request);
+    // s0 resets the connection before a byte of the answer: the request goes to s1.
+    let rst = Seg {
+        seq: 9001,
+        flags: RST,
+        ..Seg::default()
+    };
+    let sent = to_servers(from_server(&mut p, S0, syn.1, &rst, now));
+    assert!(
+        sent.iter().all(|(dst, _, _)| *dst != CLIENT),
+        "no 502: {sent:?}"
+    );
+    let syn1 = syn_to(&sent, S1).expect("a connection to s1");
+    assert_eq!(
+        accept_request(&mut p, S1, &syn1, now),
+        request,
+        "the same request"
+    );
+    let c = p.counters().snapshot();
+    assert_eq!(c.get(Counter::HealthRoutedAgain), 1);
+    assert_eq!(c.get(Counter::BadGateway), 0);
+}
+
+#[test]
+fn a_request_with_a_body_is_not_sent_twice() {
+    let mut p = pipeline(1, 0);
+    let now = 10 * MS;
+    let request = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab";
+    let sent = client_request(&mut p, request, now);
+    let syn = syn_to(&sent, S0).expect("a connection to s0");
+    accept_request(&mut p, S0, &syn, now);
+    let rst = Seg {
+        seq: 9001,
+        flags: RST,
+        ..Seg::default()
+    };
+    let sent = to_servers(from_server(&mut p, S0, syn.1, &rst, now));
+    assert!(syn_to(&sent, S1).is_none(), "{sent:?}");
+    let answer: Vec<u8> = sent
+        .iter()
+        .filter(|(dst, _, _)| *dst == CLIENT)
+        .flat_map(|(_, _, s)| s.payload.clone())
+        .collect();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 502"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(p.counters().snapshot().get(Counter::HealthRoutedAgain), 0);
+}
+
+#[test]
+fn requests_on_a_real_that_goes_down_move_to_another() {
+    let mut p = pipeline(1, 0);
+    let now = 10 * MS;
+    let request = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = client_request(&mut p, request, now);
+    let syn = syn_to(&sent, S0).expect("a connection to s0");
+    accept_request(&mut p, S0, &syn, now);
+    // The control core publishes s0 down (its checks failed): the unanswered request
+    // moves to s1, and s0's connection is reset.
+    let mut farm = p.topology().farm().clone();
+    farm.reals[0].health.up = false;
+    let topology = Arc::new((**p.topology()).clone().with_farm(farm));
+    let mut out = Out::default();
+    p.set_topology(topology, now, &mut out);
+    let sent = to_servers(out);
+    assert!(
+        sent.iter()
+            .any(|(dst, port, s)| *dst == S0 && *port == syn.1 && s.flags & RST != 0),
+        "{sent:?}"
+    );
+    let syn1 = syn_to(&sent, S1).expect("a connection to s1");
+    assert_eq!(accept_request(&mut p, S1, &syn1, now), request);
+    assert_eq!(p.counters().snapshot().get(Counter::HealthRoutedAgain), 1);
 }
