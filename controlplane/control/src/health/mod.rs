@@ -10,7 +10,9 @@
 //!   its ejections in a row, at most `outlier_max_ejection`. A real that stays in for
 //!   `outlier_max_ejection` after its last ejection starts again from one. An ejection
 //!   is refused when it would leave more than `max_ejection_percent` of the reals of a
-//!   set (a virtual's bind list, a rule's members) ejected at once, rounded down.
+//!   set (a virtual's bind list, a rule's members) ejected at once, rounded down. A
+//!   real down by its checks is not ejected; `rise` checks passed in a row end an
+//!   ejection (Envoy's `successful_active_health_check_uneject_host`).
 //! * **Slow start** (a real's `slowstart`): a real that comes back (from DOWN or
 //!   EJECTED) takes a share of its weight growing from 1/1000 to all of it over
 //!   `slowstart`, published in steps of 5 %.
@@ -163,10 +165,20 @@ impl Board {
                 };
                 r.failed_in_row = 0;
                 r.passed_in_row = r.passed_in_row.saturating_add(1);
-                if r.down && r.passed_in_row >= rise {
+                if r.passed_in_row < rise {
+                    return;
+                }
+                if r.down {
                     r.down = false;
                     r.back_at = Some(now);
                     r.reason = format!("{} checks passed", r.passed_in_row);
+                }
+                // Checks that pass end an ejection (Envoy's
+                // `successful_active_health_check_uneject_host`).
+                if r.ejected_until.take().is_some() {
+                    r.last_return = Some(now);
+                    r.back_at = Some(now);
+                    r.reason = format!("{} checks passed: ejection ended", r.passed_in_row);
                 }
             }
             HealthEvent::CheckFailed(id, why) => {
@@ -191,7 +203,12 @@ impl Board {
     /// Ejects real `id` unless it is ejected already or `max_ejection_percent` forbids.
     fn eject(&mut self, id: RealId, errors: u32, policy: &Policy, now: u64) {
         let i = usize::from(id);
-        if self.reals.get(i).is_none_or(|r| r.ejected_until.is_some()) {
+        // Already out: ejected, or down by its checks (which bring it back).
+        if self
+            .reals
+            .get(i)
+            .is_none_or(|r| r.ejected_until.is_some() || r.down)
+        {
             return;
         }
         let ejected = |r: RealId| {

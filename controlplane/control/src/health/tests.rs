@@ -207,3 +207,29 @@ fn slow_start_ramps_the_weight_after_recovery() {
     assert_eq!(f.reals[1].health.ramp, 500);
     assert_eq!(f.reals[0].health, Health::UP);
 }
+
+#[test]
+fn passing_checks_end_an_ejection_and_a_down_real_is_not_ejected() {
+    let all = Policy {
+        max_percent: 100,
+        ..POLICY
+    };
+    let mut b = board(2, CHECKED);
+    b.on_event(HealthEvent::Outlier(0, 5), &all, 0);
+    assert_eq!(b.tick(0), vec![(0, State::Up, State::Ejected)]);
+    pass(&mut b, 0, 1000);
+    assert!(!b.health(0, 1000).up, "one check is not rise");
+    pass(&mut b, 0, 1500);
+    assert!(b.health(0, 1500).up);
+    assert_eq!(b.tick(1500), vec![(0, State::Ejected, State::Up)]);
+    assert_eq!(b.shown(0).reason, "2 checks passed: ejection ended");
+    // Down by its checks: outliers reported meanwhile do not eject it.
+    for t in 0..3 {
+        fail(&mut b, 1, 2000 + t);
+    }
+    b.on_event(HealthEvent::Outlier(1, 5), &all, 2010);
+    assert_eq!(b.tick(2010), vec![(1, State::Up, State::Down)]);
+    pass(&mut b, 1, 3000);
+    pass(&mut b, 1, 3500);
+    assert_eq!(b.tick(3500), vec![(1, State::Down, State::Up)]);
+}

@@ -565,7 +565,8 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Opening failed (RST or no answer): the real is held off for a while, and the
-    /// waiting request, if any, is routed again (`check.rs`), or gets 503.
+    /// waiting request, if any, is routed again (`check.rs`), or gets 503, and counts
+    /// towards the real's run of errors.
     pub(super) fn server_open_failed<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -598,8 +599,9 @@ impl<P: PacketBuf> Pipeline<P> {
             s.state = SState::Closing;
         }
         self.server_remove(h);
-        self.note_outcome(real, true);
         if let Some(c) = waiter {
+            // A request's connection: a passive error (not a pool refill's).
+            self.note_outcome(real, true);
             if self.client_waits_for(c, real) {
                 self.route_again(port, c, real, now, sink);
             }
