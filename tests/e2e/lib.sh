@@ -564,6 +564,11 @@ http {
         location /files/ {
             root $TB_WWW;
         }
+        # The health path of t_health: 200 while the server's www/health file exists,
+        # 500 once a test removes it.
+        location = /health {
+            try_files /health =500;
+        }
         # The same files at 50 kB/s (/slow/100k takes about 2 s): requests that hold a
         # server connection for a while.
         location /slow/ {
@@ -625,6 +630,7 @@ tb__start_nginx() {
     dir=$TB_DIR/$name
     mkdir -p "$dir/www" "$dir/tmp"
     printf '%s\n' "$name" >"$dir/www/index.html"
+    printf 'ok\n' >"$dir/www/health"
     touch -d '2000-01-01 00:00:00 UTC' "$dir/www/index.html"
     tb__nginx_conf "$name" "$ip" "$dir" >"$dir/nginx.conf"
     ip netns exec "$ns" nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" ||

@@ -29,13 +29,16 @@
 //!   `..._spliced_total`, `..._redirects_total`, `..._no_server_total`,
 //!   `..._refused_total`, `..._queue_overflows_total`, `..._queue_timeouts_total`); per real (label `real`) `splicer_real_requests_total`,
 //!   `splicer_real_responses_total{class}` and `splicer_real_server_errors_total`; per
-//!   rule `splicer_rule_hits_total{virtual,rule}` (`rule="bind"`: the bind list).
+//!   rule `splicer_rule_hits_total{virtual,rule}` (`rule="bind"`: the bind list);
+//! * per real its health, `splicer_real_up{real,health}`: 1 while UP or SLOWSTART, 0
+//!   while DOWN or EJECTED (`health` says which).
 //!
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
 //! a Prometheus counter only goes down when the process restarts.
 
 use crate::report::{
-    Counters, ObjectCounters, PoolLevelsExt, RealPools, RuleHits, Runtime, StatsReport,
+    Counters, ObjectCounters, PoolLevelsExt, RealHealthRow, RealPools, RuleHits, Runtime,
+    StatsReport,
 };
 use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter};
 use std::fmt::Write;
@@ -205,6 +208,12 @@ fn add_counters(
 
 /// The exposition text for one report (raw counters, see the module documentation).
 pub fn render(report: &StatsReport) -> String {
+    render_with_health(report, &[])
+}
+
+/// [`render`], with the gauge `splicer_real_up{real}` of every real in `health`: 1 while
+/// its health lets it take requests (UP, SLOWSTART), 0 while DOWN or EJECTED.
+pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> String {
     let mut e = Exposition::default();
     for (w, row) in report.cells.iter().enumerate() {
         let worker = w.to_string();
@@ -264,6 +273,15 @@ pub fn render(report: &StatsReport) -> String {
     );
     add_pools(&mut e, &report.pools);
     add_objects(&mut e, report);
+    for h in health {
+        e.sample(
+            "splicer_real_up",
+            "gauge",
+            "Whether the real's health lets it take requests: 1 up or in slow start, 0 down (checks) or ejected (outlier); its admin state applies on top.",
+            &[("real", &h.name), ("health", &h.state)],
+            u64::from(h.up()),
+        );
+    }
     e.render()
 }
 
@@ -301,6 +319,10 @@ fn real_metric(counter: &str) -> Mapping {
         "requests" => "Requests routed to the real.".to_string(),
         "server_errors" => {
             "Requests whose connection to the real was reset, timed out or cut short.".into()
+        }
+        "checks" => "Active health checks of the real started.".to_string(),
+        "check_failures" => {
+            "Active health checks of the real that failed, timeouts included.".to_string()
         }
         _ => format!("The real's {counter} counter (see docs/COUNTERS.md)."),
     };
@@ -579,6 +601,41 @@ mod tests {
                         .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
             })
             .map(|s| s.2)
+    }
+
+    #[test]
+    fn real_health_is_a_gauge() {
+        let report = crate::report::tests_support::full();
+        let row = |name: &str, state: &str| RealHealthRow {
+            name: name.into(),
+            state: state.into(),
+            reason: String::new(),
+            since_secs: 0,
+        };
+        let text = render_with_health(
+            &report,
+            &[
+                row("s1", "UP"),
+                row("img.1", "EJECTED"),
+                row("s3", "SLOWSTART"),
+            ],
+        );
+        let s = check_exposition(&text);
+        assert_eq!(
+            find(&s, "splicer_real_up", &[("real", "s1"), ("health", "UP")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            find(
+                &s,
+                "splicer_real_up",
+                &[("real", "img.1"), ("health", "EJECTED")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(find(&s, "splicer_real_up", &[("real", "s3")]), Some(1.0));
+        assert_eq!(text.matches("# TYPE splicer_real_up gauge").count(), 1);
+        assert!(!render(&report).contains("splicer_real_up"));
     }
 
     #[test]

@@ -261,6 +261,8 @@ impl Config {
                 status: status(r.state),
                 backup: target(&r.backup),
                 tier: r.tier as u8,
+                check: r.check.as_ref().map(|c| c.to_dataplane(r)),
+                health: balance::Health::UP,
             };
         }
         let removed_virtual = |i: usize| {

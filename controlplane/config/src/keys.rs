@@ -209,6 +209,14 @@ pub const BODY_TIMEOUT: DurationKey = timeout("dataplane.body_timeout", 20);
 pub const BODY_MIN_RATE: IntKey<u32> = int("dataplane.body_min_rate", 500, 0, RATE_MAX);
 pub const SEND_TIMEOUT: DurationKey = timeout("dataplane.send_timeout", 30);
 pub const SEND_MIN_RATE: IntKey<u32> = int("dataplane.send_min_rate", 1024, 0, RATE_MAX);
+/// Failed requests in a row to one real, on one worker, that make it an outlier; 0: off.
+pub const OUTLIER_ERRORS: IntKey<u32> = int("dataplane.outlier_errors", 5, 0, 1000);
+/// How long a first ejection lasts; the n-th lasts n times as long.
+pub const OUTLIER_EJECTION: DurationKey = timeout("dataplane.outlier_ejection", 30);
+/// The longest ejection.
+pub const OUTLIER_MAX_EJECTION: DurationKey = timeout("dataplane.outlier_max_ejection", 300);
+/// Most of a set's reals ejected at once, in percent.
+pub const MAX_EJECTION_PERCENT: IntKey<u16> = int("dataplane.max_ejection_percent", 50, 0, 100);
 pub const CONTROL_SOCKET: OwnKey = OwnKey {
     name: "dataplane.control_socket",
     default: OwnDefault::Text("/run/splicer/splicer.sock"),
@@ -291,6 +299,10 @@ pub const KEYS: &[Key] = &[
     Key::U32(&BODY_MIN_RATE),
     Key::Duration(&SEND_TIMEOUT),
     Key::U32(&SEND_MIN_RATE),
+    Key::U32(&OUTLIER_ERRORS),
+    Key::Duration(&OUTLIER_EJECTION),
+    Key::Duration(&OUTLIER_MAX_EJECTION),
+    Key::U16(&MAX_EJECTION_PERCENT),
     Key::Own(&CONTROL_SOCKET),
     Key::Own(&METRICS),
     Key::U16(&REAL_WEIGHT),

@@ -58,6 +58,7 @@ mod error;
 mod farm;
 #[doc(hidden)]
 pub mod fixtures;
+pub mod health;
 pub mod impair;
 pub mod keys;
 mod net;
@@ -68,6 +69,7 @@ mod validate;
 pub use edit::{Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
+pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
@@ -140,6 +142,14 @@ pub mod defaults {
     pub const SEND_TIMEOUT: Duration = keys::SEND_TIMEOUT.default;
     /// `dataplane.send_min_rate`: 1024 bytes per second.
     pub const SEND_MIN_RATE: u32 = keys::SEND_MIN_RATE.default;
+    /// `dataplane.outlier_errors`: 5 failed requests in a row.
+    pub const OUTLIER_ERRORS: u32 = keys::OUTLIER_ERRORS.default;
+    /// `dataplane.outlier_ejection`: 30 s.
+    pub const OUTLIER_EJECTION: Duration = keys::OUTLIER_EJECTION.default;
+    /// `dataplane.outlier_max_ejection`: 300 s.
+    pub const OUTLIER_MAX_EJECTION: Duration = keys::OUTLIER_MAX_EJECTION.default;
+    /// `dataplane.max_ejection_percent`: 50 %.
+    pub const MAX_EJECTION_PERCENT: u16 = keys::MAX_EJECTION_PERCENT.default;
     /// `dataplane.control_socket`: where `splicer ctl` and `splicer shell` connect.
     pub const CONTROL_SOCKET: &str = match keys::CONTROL_SOCKET.default {
         OwnDefault::Text(path) => path,
@@ -332,6 +342,23 @@ pub struct Dataplane {
     /// also reset `send_timeout` after its request plus one second per this many bytes
     /// it acknowledged; 0 leaves only the `send_timeout` rule.
     pub send_min_rate: u32,
+    /// `outlier_errors` (default `5`, 0..=1000): requests to one real failing in a row
+    /// on one worker (5xx responses, failed connection opens, lost requests) that make
+    /// it a passive outlier, which the control core ejects; 0 turns passive detection
+    /// off.
+    pub outlier_errors: u32,
+    /// `outlier_ejection` (duration, default `"30s"`, > 0, at most 24h): how long a
+    /// first ejection lasts; the n-th ejection in a row lasts n times as long.
+    #[serde(serialize_with = "duration::serialize")]
+    pub outlier_ejection: Duration,
+    /// `outlier_max_ejection` (duration, default `"300s"`, > 0, at most 24h): the
+    /// longest ejection; a real that stays in for this long after an ejection starts
+    /// again from `outlier_ejection`.
+    #[serde(serialize_with = "duration::serialize")]
+    pub outlier_max_ejection: Duration,
+    /// `max_ejection_percent` (default `50`, 0..=100): most of the reals of a set (a
+    /// virtual's bind list or a rule's) ejected at once, rounded down; 0 ejects none.
+    pub max_ejection_percent: u16,
     /// `control_socket` (path, default `"/run/splicer/splicer.sock"`): the Unix socket
     /// on which the control core serves `splicer ctl` and `splicer shell`. Absolute, at
     /// most 107 bytes (the kernel's limit for a socket path). `""` disables it and is
@@ -391,6 +418,10 @@ impl Dataplane {
             body_min_rate: defaults::BODY_MIN_RATE,
             send_timeout: defaults::SEND_TIMEOUT,
             send_min_rate: defaults::SEND_MIN_RATE,
+            outlier_errors: defaults::OUTLIER_ERRORS,
+            outlier_ejection: defaults::OUTLIER_EJECTION,
+            outlier_max_ejection: defaults::OUTLIER_MAX_EJECTION,
+            max_ejection_percent: defaults::MAX_EJECTION_PERCENT,
             control_socket: Some(PathBuf::from(defaults::CONTROL_SOCKET)),
             metrics: None,
         }
@@ -457,6 +488,18 @@ pub struct Real {
     /// every real of a lower number is at its `maxconns` or cannot take requests
     /// (spill-over, not only fail-over).
     pub tier: u16,
+    /// `check` (optional table, see [`Check`]): an active health check run through the
+    /// data plane; without it the real is checked only passively.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+    /// `slowstart` (duration, default `"0s"` = off, at most 1h): after the real comes
+    /// back (checks pass again, ejection ends), its weight ramps from nearly 0 to full
+    /// over this time.
+    #[serde(
+        serialize_with = "duration::serialize",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub slowstart: Duration,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -586,6 +629,8 @@ impl Real {
             state: ServiceState::InService,
             backup: None,
             tier: defaults::REAL_TIER,
+            check: None,
+            slowstart: Duration::ZERO,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! its key path (`port[1].address: ...`). The converted [`Config`] then goes through
 //! [`Config::validate`].
 
+use crate::health::{self, Check};
 use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
@@ -67,6 +68,10 @@ struct RawDataplane {
     body_min_rate: Option<Value>,
     send_timeout: Option<Value>,
     send_min_rate: Option<Value>,
+    outlier_errors: Option<Value>,
+    outlier_ejection: Option<Value>,
+    outlier_max_ejection: Option<Value>,
+    max_ejection_percent: Option<Value>,
     control_socket: Option<Value>,
     metrics: Option<Value>,
 }
@@ -112,6 +117,8 @@ struct RawReal {
     state: Option<Value>,
     backup: Option<Value>,
     tier: Option<Value>,
+    check: Option<Value>,
+    slowstart: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -504,6 +511,10 @@ impl RawDataplane {
             body_min_rate: integer(&keys::BODY_MIN_RATE, self.body_min_rate)?,
             send_timeout: duration(&keys::SEND_TIMEOUT, self.send_timeout)?,
             send_min_rate: integer(&keys::SEND_MIN_RATE, self.send_min_rate)?,
+            outlier_errors: integer(&keys::OUTLIER_ERRORS, self.outlier_errors)?,
+            outlier_ejection: duration(&keys::OUTLIER_EJECTION, self.outlier_ejection)?,
+            outlier_max_ejection: duration(&keys::OUTLIER_MAX_EJECTION, self.outlier_max_ejection)?,
+            max_ejection_percent: integer(&keys::MAX_EJECTION_PERCENT, self.max_ejection_percent)?,
             control_socket: match self.control_socket {
                 None => Some(PathBuf::from(defaults::CONTROL_SOCKET)),
                 Some(v) => {
@@ -670,6 +681,11 @@ impl RawReal {
             state: state(&key("state"), self.state)?,
             backup: optional_string(&key("backup"), self.backup)?,
             tier: integer_at(&key("tier"), &keys::REAL_TIER, self.tier)?,
+            check: self
+                .check
+                .map(|v| Check::parse(&key("check"), v))
+                .transpose()?,
+            slowstart: health::slowstart(&key("slowstart"), self.slowstart)?,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod health;
 mod live;
 mod server;
 mod startup;

@@ -7,9 +7,12 @@
 //! fails at any step changes nothing. `save` writes the running configuration as TOML
 //! that loads to the same configuration.
 
+use crate::health::{Board, Policy, RealSetup};
+use crossbeam::queue::ArrayQueue;
 use splicer_commands::command::FlowQuery;
-use splicer_commands::report::FlowRow;
+use splicer_commands::report::{FlowRow, RealHealthRow};
 use splicer_config::{Config, Edit, FarmIds, FarmPlan};
+use splicer_pipeline::balance::{Health, HealthEvent};
 use splicer_pipeline::flow::FlowFilter;
 use splicer_pipeline::{PortSetup, Topology};
 use splicer_worker::{ControlMsg, Inbox, CONTROL_QUEUE};
@@ -60,24 +63,68 @@ pub(crate) struct Live {
     /// How many reals and virtuals the workers' counter rows have room for.
     capacity: Capacity,
     ticks_per_ms: u64,
+    /// The reals' health (`health.rs`), on a clock of milliseconds since `started`.
+    health: Board,
+    started: Instant,
+    /// What the workers reported and the control core has not taken yet.
+    events: Arc<ArrayQueue<HealthEvent>>,
+    /// The health of every real in the topology the workers were last sent.
+    published: Vec<Health>,
 }
 
-/// The topology the workers run for `config`, with indexes from `ids`.
+/// The topology the workers run for `config`, with indexes from `ids`, every real up.
 pub(crate) fn topology(config: &Config, ids: &mut FarmIds, ports: &[PortSetup]) -> Topology {
+    with_health(config, ids, ports, |_| {})
+}
+
+/// The topology for `config`, its farm passed to `health` to set the reals' health.
+fn with_health(
+    config: &Config,
+    ids: &mut FarmIds,
+    ports: &[PortSetup],
+    health: impl FnOnce(&mut splicer_pipeline::Farm),
+) -> Topology {
     let FarmPlan {
-        farm,
+        mut farm,
         services,
         vips,
         dips,
     } = config.plan(ids);
+    health(&mut farm);
     Topology::new(ports.to_vec(), &vips)
         .with_dips(&dips)
         .with_services(&services)
         .with_farm(farm)
 }
 
+/// What the health board needs of each real of `config`, by index in the workers.
+fn real_setups(config: &Config, ids: &FarmIds) -> Vec<RealSetup> {
+    let mut setups = vec![RealSetup::default(); ids.real_count()];
+    for r in &config.reals {
+        if let Some(id) = ids.real(&r.name, r.address) {
+            setups[usize::from(id)] = RealSetup {
+                rise_fall: r.check.as_ref().map(|c| (c.rise, c.fall)),
+                slowstart: r.slowstart,
+            };
+        }
+    }
+    setups
+}
+
+/// The passive-ejection policy of `config`.
+fn policy(config: &Config) -> Policy {
+    let dp = &config.dataplane;
+    Policy {
+        ejection: dp.outlier_ejection,
+        max_ejection: dp.outlier_max_ejection,
+        max_percent: dp.max_ejection_percent,
+    }
+}
+
 impl Live {
-    /// The running state at start-up: `ids` numbered the topology the workers got.
+    /// The running state at start-up: `ids` numbered the topology the workers got
+    /// (every real up); the workers report health events to `events`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         config: Config,
         ids: FarmIds,
@@ -86,8 +133,13 @@ impl Live {
         config_path: Option<PathBuf>,
         capacity: Capacity,
         ticks_per_ms: u64,
+        events: Arc<ArrayQueue<HealthEvent>>,
     ) -> Self {
+        let mut health = Board::default();
+        let farm = config.plan(&mut ids.clone()).farm;
+        health.configure(&farm, &real_setups(&config, &ids), 0);
         Live {
+            published: vec![Health::UP; farm.reals.len()],
             config,
             ids,
             ports,
@@ -96,7 +148,78 @@ impl Live {
             config_path,
             capacity,
             ticks_per_ms: ticks_per_ms.max(1),
+            health,
+            started: Instant::now(),
+            events,
         }
+    }
+
+    /// Milliseconds since start-up: the health board's clock.
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Takes the workers' health events, runs the state machine, logs each change of a
+    /// real's state once, and sends the workers a new topology when a real's published
+    /// health changed. Called by the control loop every tick.
+    pub(crate) fn poll_health(&mut self) {
+        let now = self.now_ms();
+        let policy = policy(&self.config);
+        while let Some(event) = self.events.pop() {
+            self.health.on_event(event, &policy, now);
+        }
+        for (id, from, to) in self.health.tick(now) {
+            tracing::warn!("{}", self.health.change_line(id, from, to));
+        }
+        let healths: Vec<Health> = (0..self.published.len())
+            .map(|id| self.health.health(id as u16, now))
+            .collect();
+        if healths == self.published {
+            return;
+        }
+        if self.inboxes.iter().any(|i| i.pending() >= CONTROL_QUEUE) {
+            // A worker is behind: the change goes out on a later tick.
+            return;
+        }
+        let mut ids = self.ids.clone();
+        let board = &self.health;
+        let topology = Arc::new(with_health(&self.config, &mut ids, &self.ports, |farm| {
+            board.apply(farm, now)
+        }));
+        self.send(topology);
+        self.published = healths;
+    }
+
+    /// Sends `topology` to every worker as the next generation. The caller checked that
+    /// every inbox has room.
+    fn send(&mut self, topology: Arc<Topology>) {
+        self.generation += 1;
+        for inbox in &self.inboxes {
+            // Cannot fail: checked for room by the caller, and only this core sends.
+            let _ = inbox.send(ControlMsg::Topology {
+                generation: self.generation,
+                topology: topology.clone(),
+            });
+        }
+    }
+
+    /// Every configured real's health, for `show real` and the metrics.
+    pub(crate) fn health_rows(&self) -> Vec<RealHealthRow> {
+        let now = self.now_ms();
+        self.config
+            .reals
+            .iter()
+            .filter_map(|r| {
+                let id = self.ids.real(&r.name, r.address)?;
+                let shown = self.health.shown(id);
+                Some(RealHealthRow {
+                    name: r.name.clone(),
+                    state: shown.state.name().to_string(),
+                    reason: shown.reason,
+                    since_secs: now.saturating_sub(shown.since) / 1000,
+                })
+            })
+            .collect()
     }
 
     /// The running configuration.
@@ -116,7 +239,15 @@ impl Live {
             return Ok("no change".into());
         }
         let mut ids = self.ids.clone();
-        let topology = Arc::new(topology(&next, &mut ids, &self.ports));
+        let now = self.now_ms();
+        // The health board follows the new configuration (checks added or removed, new
+        // reals, new sets) before the reals' health goes into the new farm.
+        let farm = next.plan(&mut ids).farm;
+        self.health.configure(&farm, &real_setups(&next, &ids), now);
+        let board = &self.health;
+        let topology = Arc::new(with_health(&next, &mut ids, &self.ports, |farm| {
+            board.apply(farm, now)
+        }));
         if ids.real_count() > self.capacity.reals {
             return Err(format!(
                 "at most {} reals can exist while Splicer runs (removed ones count until a restart); save and restart to add more",
@@ -138,14 +269,8 @@ impl Live {
                 "worker {w} has not taken the last {CONTROL_QUEUE} changes; it may be stuck, nothing was changed"
             ));
         }
-        self.generation += 1;
-        for inbox in &self.inboxes {
-            // Cannot fail: checked for room above, and only this core sends.
-            let _ = inbox.send(ControlMsg::Topology {
-                generation: self.generation,
-                topology: topology.clone(),
-            });
-        }
+        self.published = topology.farm().reals.iter().map(|r| r.health).collect();
+        self.send(topology);
         self.config = next;
         self.ids = ids;
         let deadline = Instant::now() + WORKER_WAIT;

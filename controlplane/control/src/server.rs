@@ -449,6 +449,7 @@ pub(crate) fn execute(
         Command::Show(Show::Real(name)) => report::show_real(
             src.config,
             name.as_deref(),
+            &src.health,
             &stats::levels(src.config, src.ids, src.workers),
         ),
         // Levels, not counters: `clear stats` has nothing to subtract.
@@ -569,7 +570,7 @@ fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
         // Raw counters: Prometheus counters must not go down on `clear stats`.
         (
             "200 OK",
-            metrics::render(&stats::report(src)),
+            metrics::render_with_health(&stats::report(src), &src.health),
             metrics::CONTENT_TYPE,
         )
     };

@@ -4,6 +4,7 @@
 use crate::live::{self, Live};
 use crate::server::{ControlState, Endpoints, Hooks};
 use crate::stats::{self, StatsBase};
+use crossbeam::queue::ArrayQueue;
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
@@ -28,6 +29,8 @@ const MBUF_DATA_ROOM: u16 = 2048 + 128;
 /// How often the control core wakes to check for a stop request and serve the control
 /// socket and metrics: the most a `splicer ctl` command waits before it is read.
 const CONTROL_TICK: Duration = Duration::from_millis(20);
+/// Health events the workers can leave for the control core between two of its ticks.
+const HEALTH_QUEUE: usize = 4096;
 
 /// Why the appliance could not start (or stop) cleanly. The message names the
 /// configuration key to change where there is one.
@@ -266,6 +269,9 @@ fn run_ports(
         .collect();
     let workers_stop = Arc::new(AtomicBool::new(false));
     let inboxes: Vec<Arc<Inbox>> = (0..workers).map(|_| Arc::new(Inbox::default())).collect();
+    // The workers' health events for the control core: room for a few seconds of
+    // checks and outliers of many reals between two control ticks.
+    let health_events = Arc::new(ArrayQueue::new(HEALTH_QUEUE));
     let tsc_hz = eal::tsc_hz();
     let ticks = |d: Duration| to_ticks(d, tsc_hz);
     let neighbour = NeighbourSettings {
@@ -337,6 +343,7 @@ fn run_ports(
             inbox: inboxes[w].clone(),
             tsc_hz,
             impair: impair.clone(),
+            health: health_events.clone(),
         };
         match eal.launch(lcore, move || splicer_worker::run(ctx)) {
             Ok(()) => launched.push(lcore),
@@ -357,6 +364,7 @@ fn run_ports(
         control.config_path(),
         capacity,
         flow.ticks_per_ms,
+        health_events,
     );
     let base = StatsBase {
         ports,
@@ -418,6 +426,7 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
         // A quarter of each worker's share of the mempool, in full-sized segments:
         // held responses of pipelined requests never starve the NIC of buffers.
         max_held_total: (dp.mempool_size as usize / (4 * usize::from(dp.workers.max(1)))) * 1448,
+        outlier_errors: dp.outlier_errors,
     }
 }
 
@@ -434,6 +443,7 @@ fn control_loop(
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
         endpoints.poll(control, base, live);
+        live.poll_health();
         watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {

@@ -5,7 +5,7 @@
 use crate::live::Live;
 use dpdk_bindings::{Mempool, Port};
 use splicer_commands::report::{
-    Counters, Levels, ObjectCounters, RealPools, RuleHits, StatsReport,
+    Counters, Levels, ObjectCounters, RealHealthRow, RealPools, RuleHits, StatsReport,
 };
 use splicer_config::{Config, FarmIds};
 use splicer_pipeline::counters::{
@@ -25,6 +25,8 @@ pub(crate) struct StatsSources<'a> {
     /// The lcore of each worker.
     pub lcores: &'a [u32],
     pub pool: &'a Mempool,
+    /// The health of every configured real.
+    pub health: Vec<RealHealthRow>,
 }
 
 /// The sources that do not change while Splicer runs.
@@ -45,6 +47,7 @@ impl<'a> StatsBase<'a> {
             workers: self.workers,
             lcores: self.lcores,
             pool: self.pool,
+            health: live.health_rows(),
         }
     }
 }

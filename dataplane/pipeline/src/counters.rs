@@ -259,6 +259,23 @@ counters! {
     ServerConnsIdleClosed => "server_conns_idle_closed",
     /// Server connections the server reset.
     ServerResets => "server_resets",
+    /// Active health checks started (`check` of a real, on the worker that checks it).
+    HealthChecks => "health_checks",
+    /// Active health checks that failed other than by timeout: refused or reset, an
+    /// unexpected status, an answer that is not HTTP, or no connection could be opened.
+    HealthCheckFailures => "health_check_failures",
+    /// Active health checks that timed out (no connection or no status line within the
+    /// check's `timeout`).
+    HealthCheckTimeouts => "health_check_timeouts",
+    /// Runs of `outlier_errors` failed requests to one real reported to the control
+    /// core (passive outlier detection).
+    HealthOutliers => "health_outliers",
+    /// Health events dropped: more than a worker keeps between two timer polls, or the
+    /// control core's queue was full.
+    HealthEventsDropped => "health_events_dropped",
+    /// Requests whose connection to a real could not be opened, routed to another real
+    /// instead of answered `503`.
+    HealthRoutedAgain => "health_routed_again",
     /// Busy server connections given up after `server_idle_timeout` of silence.
     ServerTimeouts => "server_timeouts",
     /// Responses cut short by the server closing (the client is reset).
@@ -404,6 +421,10 @@ counters! {
     /// out (`server_idle_timeout`, retransmissions) or a response cut short. The client
     /// is reset.
     ServerErrors => "server_errors",
+    /// Active health checks of the real started.
+    Checks => "checks",
+    /// Active health checks of the real that failed (timeouts included).
+    CheckFailures => "check_failures",
 }
 
 counters! {

@@ -1,8 +1,10 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
-use crate::balance::{Choices, RealId};
+use crate::balance::{Choices, HealthEvent, RealId};
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
-use crate::flow::{FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers};
+use crate::flow::{
+    CheckSlot, FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers,
+};
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
@@ -59,6 +61,10 @@ pub struct Pipeline<P> {
     /// The windows granted to the servers of pipelined requests in flight, in bytes: at
     /// most `FlowSettings::max_held_total`.
     pub(crate) held_granted: usize,
+    /// The active checks of the reals this worker checks, by real.
+    pub(crate) checks: Vec<CheckSlot>,
+    /// Health events not yet taken by the worker loop for the control core.
+    pub(crate) health_events: Vec<HealthEvent>,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -83,6 +89,8 @@ impl<P: PacketBuf> Pipeline<P> {
             pending_drains: Vec::new(),
             held: HashMap::new(),
             held_granted: 0,
+            checks: Vec::new(),
+            health_events: Vec::new(),
             settings,
             topology,
             counters,
@@ -191,6 +199,7 @@ impl<P: PacketBuf> Pipeline<P> {
         self.flow_timers(now, sink);
         self.run_drains(now, sink);
         self.refill_pools(now, sink);
+        self.run_checks(now, sink);
         self.counters
             .set_gauge(Gauge::Flows, self.flows.len() as u64);
         self.counters

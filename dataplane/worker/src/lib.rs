@@ -17,10 +17,12 @@ pub use control::{ControlMsg, Inbox, CONTROL_QUEUE};
 pub use mesh::Mesh;
 pub use pkt::Pkt;
 
+use crossbeam::queue::ArrayQueue;
 use dpdk_bindings::{eal, Mbuf, Mempool, Port};
 use sink::BurstSink;
+use splicer_pipeline::balance::HealthEvent;
 use splicer_pipeline::impair::{ImpairSettings, Impairment};
-use splicer_pipeline::{Pipeline, Runtime, Settings, Topology, WorkerCounters};
+use splicer_pipeline::{Counter, Pipeline, Runtime, Settings, Topology, WorkerCounters};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +56,9 @@ pub struct WorkerContext {
     /// Per port (index = port id): the impairment of received frames, times in TSC
     /// ticks; `None` (the normal case) for an unimpaired port.
     pub impair: Vec<Option<ImpairSettings>>,
+    /// Where the worker puts the outcome of its health checks and the passive outliers
+    /// it saw, for the control core (shared by the workers).
+    pub health: Arc<ArrayQueue<HealthEvent>>,
 }
 
 /// Runs the worker loop until `ctx.stop` is set. Returns the lcore exit code (0).
@@ -72,6 +77,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
         inbox,
         tsc_hz,
         impair,
+        health,
     } = ctx;
     let me = settings.worker;
     let mut pipeline: Pipeline<Pkt> = Pipeline::new(settings, topology, counters.clone());
@@ -156,6 +162,11 @@ pub fn run(ctx: WorkerContext) -> i32 {
         if timers {
             pipeline.poll_timers(now, &mut sink);
             next_timer = now + timer_interval;
+            for event in pipeline.take_health_events() {
+                if health.push(event).is_err() {
+                    counters.inc(0, Counter::HealthEventsDropped);
+                }
+            }
         }
         sink.flush();
         let end = eal::rdtsc();

@@ -11,7 +11,7 @@ pub(crate) mod tests_support;
 
 pub use show::{
     bound_by, rule_match, show_config, show_flows, show_pools, show_ports, show_real, show_rule,
-    show_url, show_virtual, show_workers, FlowRow, Levels, PortRow, WorkerRow,
+    show_url, show_virtual, show_workers, FlowRow, Levels, PortRow, RealHealthRow, WorkerRow,
 };
 pub use stats::{
     Counters, ObjectCounters, PoolLevels, PoolLevelsExt, RealPools, RuleHits, Runtime, Section,

@@ -410,16 +410,47 @@ pub fn bound_by<'a>(config: &'a Config, real: &str) -> Vec<(&'a str, Option<&'a 
     out
 }
 
-/// `show real [name]`, from the running configuration and the workers' `levels`
-/// (`inflight`: the cost of the requests in flight on it now, over all workers, which
-/// `maxconns` bounds per worker).
-pub fn show_real(config: &Config, name: Option<&str>, levels: &Levels) -> Response {
+/// A real's health as the control core runs it (`show real`, `splicer_real_up`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealHealthRow {
+    /// The real's name.
+    pub name: String,
+    /// `UP`, `DOWN` (its checks fail), `EJECTED` (a passive outlier) or `SLOWSTART`.
+    pub state: String,
+    /// Why it is in that state (empty for a real that was always up).
+    pub reason: String,
+    /// Seconds since the state began.
+    pub since_secs: u64,
+}
+
+impl RealHealthRow {
+    /// Whether it takes new requests as far as its health goes (its admin `state`
+    /// applies on top).
+    pub fn up(&self) -> bool {
+        self.state == "UP" || self.state == "SLOWSTART"
+    }
+}
+
+/// `show real [name]`, from the running configuration, the reals' `health` (a real
+/// without a row shows `UP`) and the workers' `levels` (`inflight`: the cost of the
+/// requests in flight on it now, over all workers, which `maxconns` bounds per worker).
+pub fn show_real(
+    config: &Config,
+    name: Option<&str>,
+    health: &[RealHealthRow],
+    levels: &Levels,
+) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for r in &config.reals {
         if name.is_some_and(|n| n != r.name) {
             continue;
         }
+        let h = health.iter().find(|h| h.name == r.name);
+        let (state, reason, since) = match h {
+            Some(h) => (h.state.as_str(), h.reason.as_str(), Some(h.since_secs)),
+            None => ("UP", "", None),
+        };
         let bound = bound_by(config, &r.name);
         rows.push(json!({
             "name": r.name,
@@ -435,6 +466,9 @@ pub fn show_real(config: &Config, name: Option<&str>, levels: &Levels) -> Respon
                 .iter()
                 .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
                 .collect::<Vec<_>>(),
+            "health": state,
+            "health_reason": reason,
+            "health_since_s": since,
         }));
         let bound: Vec<String> = bound
             .iter()
@@ -454,6 +488,13 @@ pub fn show_real(config: &Config, name: Option<&str>, levels: &Levels) -> Respon
             name_list(&bound),
             r.tier.to_string(),
             level(levels.inflight.get(&r.name)).0,
+            state.to_string(),
+            since.map_or_else(|| "-".to_string(), |s| format!("{s}s")),
+            if reason.is_empty() {
+                "-".to_string()
+            } else {
+                reason.to_string()
+            },
         ]);
     }
     object_view(
@@ -462,7 +503,7 @@ pub fn show_real(config: &Config, name: Option<&str>, levels: &Levels) -> Respon
         "no real server is configured",
         &[
             "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by", "tier",
-            "inflight",
+            "inflight", "health", "since", "reason",
         ],
         lines,
         rows,

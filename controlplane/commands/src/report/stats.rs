@@ -574,7 +574,7 @@ impl Section {
             _ if starts(&["splice", "sack_"]) => Section::Splicing,
             _ if starts(&["pool_"]) => Section::Pools,
             _ if starts(&["responses_"]) => Section::Responses,
-            _ if starts(&["server_"]) => Section::ServerConnections,
+            _ if starts(&["server_", "health_"]) => Section::ServerConnections,
             _ if starts(&["drain_"]) => Section::Drains,
             _ if starts(&["drop_"]) => Section::Drops,
             _ => Section::Other,

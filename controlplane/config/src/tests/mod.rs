@@ -3,6 +3,7 @@
 
 mod control;
 mod farm;
+mod health;
 mod readme;
 mod redirect;
 mod routing;

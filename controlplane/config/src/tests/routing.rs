@@ -16,6 +16,8 @@ fn real_defaults_and_shared_addresses() {
             state: ServiceState::InService,
             backup: None,
             tier: defaults::REAL_TIER,
+            check: None,
+            slowstart: Duration::ZERO,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.

@@ -91,6 +91,8 @@ fn demo_config() -> Config {
                 state: ServiceState::InService,
                 backup: None,
                 tier: 1,
+                check: None,
+                slowstart: Duration::ZERO,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -384,6 +386,8 @@ max_held = "1500 B"
             state: ServiceState::InService,
             backup: None,
             tier: 1,
+            check: None,
+            slowstart: Duration::ZERO,
         }
     );
     assert_eq!(

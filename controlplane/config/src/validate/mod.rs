@@ -240,6 +240,8 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
     MAX_FLOWS.check(dp.max_flows)?;
     BODY_MIN_RATE.check(dp.body_min_rate)?;
     SEND_MIN_RATE.check(dp.send_min_rate)?;
+    keys::OUTLIER_ERRORS.check(dp.outlier_errors)?;
+    keys::MAX_EJECTION_PERCENT.check(dp.max_ejection_percent)?;
     MAX_HALF_OPEN.check(dp.max_half_open)?;
     if dp.max_half_open > dp.max_flows {
         return Err(half_open_above_flows(dp.max_half_open.into(), dp.max_flows));
@@ -260,6 +262,8 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         (keys::DRAIN_TIMEOUT, dp.drain_timeout),
         (keys::BODY_TIMEOUT, dp.body_timeout),
         (keys::SEND_TIMEOUT, dp.send_timeout),
+        (keys::OUTLIER_EJECTION, dp.outlier_ejection),
+        (keys::OUTLIER_MAX_EJECTION, dp.outlier_max_ejection),
     ] {
         key.check(d)?;
     }
@@ -616,6 +620,12 @@ fn reals(ports: &[Port], virtuals: &[Virtual], reals: &[Real]) -> Result<(), Con
                     r.pool, r.maxconns
                 ),
             );
+        }
+        if let Some(c) = &r.check {
+            c.validate(&key("check"))?;
+        }
+        if r.slowstart > crate::health::MAX_SLOWSTART {
+            return invalid(key("slowstart"), "must be at most 1h");
         }
     }
     Ok(())

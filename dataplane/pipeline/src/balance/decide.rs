@@ -129,7 +129,7 @@ impl Farm {
                     let Some(real) = self.reals.get(usize::from(r)) else {
                         return Decision::Refuse;
                     };
-                    if real.status.admits(last_real == Some(r)) && usable(r) && room(r, 1) {
+                    if real.admits(last_real == Some(r)) && usable(r) && room(r, 1) {
                         return Decision::Splice(r);
                     }
                     real.backup
@@ -239,13 +239,14 @@ impl Farm {
         // A sticky real keeps the client connections it served.
         if let Some(l) = last_real.filter(|l| set.contains(l)) {
             let real = &self.reals[usize::from(l)];
-            if real.status == Status::Sticky && usable(l) && room(l, cost) {
+            if real.status == Status::Sticky && real.health.up && usable(l) && room(l, cost) {
                 return Pick::Real(l, Spill::default());
             }
         }
         let mut candidate = |r: RealId| {
             let real = &self.reals[usize::from(r)];
-            real.status.admits(false) && real.weight > 0 && usable(r)
+            // Down, ejected or out of service: not a candidate.
+            real.admits(false) && real.weight > 0 && usable(r)
         };
         // The best tier with room, and the best tier without.
         let (mut open, mut full) = (None::<u8>, None::<u8>);
@@ -267,7 +268,8 @@ impl Farm {
         let chosen = choices.state(v, route).choose(policy.predictor, set, |r| {
             let real = &self.reals[usize::from(r)];
             if real.tier == tier && candidate(r) && room(r, cost) {
-                real.weight
+                // In slow start: a share of its weight.
+                real.balanced_weight()
             } else {
                 0
             }
@@ -418,6 +420,36 @@ mod tests {
         assert_eq!(decide_n(&f, 0, 1, None), vec![Decision::Redirect(1)]);
         // Unknown virtual (removed meanwhile): refused.
         assert_eq!(decide_n(&f, 9, 1, None), vec![Decision::Refuse]);
+    }
+
+    #[test]
+    fn an_unhealthy_real_is_not_admissible() {
+        let mut f = acme();
+        f.reals[1].health.up = false;
+        let d = decide_n(&f, 0, 6, None);
+        assert!(!d.contains(&Decision::Splice(1)), "{d:?}");
+        assert!(d.contains(&Decision::Splice(0)) && d.contains(&Decision::Splice(2)));
+        // Sticky does not keep a client on a real that is down.
+        f.reals[1].status = Status::Sticky;
+        assert!(!decide_n(&f, 0, 4, Some(1)).contains(&Decision::Splice(1)));
+        // A DIP whose real is down goes to the real's backup.
+        f.reals[0].health.up = false;
+        assert_eq!(decide_n(&f, 1, 1, None), vec![Decision::Refuse]);
+        f.virtuals[1].backup = Some(Target::Real(3));
+        assert_eq!(decide_n(&f, 1, 1, None), vec![Decision::Splice(3)]);
+    }
+
+    #[test]
+    fn a_real_in_slow_start_takes_a_share_of_its_weight() {
+        let mut f = acme();
+        // s2 at a quarter of its weight: 1 request in 9 among s1, s2, s3.
+        f.reals[1].health.ramp = 250;
+        let d = decide_n(&f, 0, 900, None);
+        let s2 = d.iter().filter(|&&x| x == Decision::Splice(1)).count();
+        assert_eq!(s2, 100, "{s2}");
+        f.reals[1].health.ramp = 1000;
+        let d = decide_n(&f, 0, 900, None);
+        assert_eq!(d.iter().filter(|&&x| x == Decision::Splice(1)).count(), 300);
     }
 
     #[test]

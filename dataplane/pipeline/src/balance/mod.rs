@@ -17,9 +17,11 @@
 //! client connections by them.
 
 mod decide;
+pub mod health;
 pub mod predictor;
 
 pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
+pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use predictor::{Predictor, PredictorState};
 
 use splicer_http::{RequestHead, Rule};
@@ -133,6 +135,10 @@ pub struct Real {
     /// is full or cannot take them (the freshest-copy preference of Circadence's
     /// "Load balancing between multiple web servers", US 2002/0059170 A1).
     pub tier: u8,
+    /// Its active check, if it has one.
+    pub check: Option<Check>,
+    /// Its health as the control core last published it.
+    pub health: Health,
 }
 
 impl Real {
@@ -153,6 +159,8 @@ impl Real {
             status: Status::InService,
             backup: None,
             tier: 1,
+            check: None,
+            health: Health::UP,
         }
     }
 
@@ -161,6 +169,12 @@ impl Real {
     /// costs more than `maxconns` fits only an idle real, or it could never be served.
     pub fn has_room(&self, inflight: u32, cost: u16) -> bool {
         inflight == 0 || inflight + u32::from(cost) <= u32::from(self.maxconns)
+    }
+
+    /// Whether a request may use it: its status admits it (see [`Status::admits`]) and
+    /// it is up (not down by its checks, not ejected).
+    pub fn admits(&self, returning: bool) -> bool {
+        self.status.admits(returning) && self.health.up
     }
 
     /// How many idle connections each worker keeps open to it now.

@@ -13,6 +13,7 @@
 
 mod answer;
 mod body_guard;
+mod check;
 mod client;
 mod clocks;
 mod deadlines;
@@ -25,6 +26,7 @@ mod pipelined;
 mod pool;
 mod queue;
 mod reconfigure;
+mod redispatch;
 mod reshape;
 mod segment;
 mod server;
@@ -34,6 +36,7 @@ mod table;
 mod tcp;
 mod timers;
 
+pub(crate) use check::CheckSlot;
 pub(crate) use handshake::Keys;
 pub use key::ClientKey;
 pub(crate) use key::Handle;
@@ -97,6 +100,10 @@ pub struct FlowSettings {
     /// of the windows their servers are offered): held segments occupy buffers of the
     /// mempool the NIC receives into.
     pub max_held_total: usize,
+    /// Requests to one real failing in a row on one worker (5xx responses, failed
+    /// opens, lost requests) that make it a passive outlier, reported to the control
+    /// core; 0 turns passive detection off.
+    pub outlier_errors: u32,
 }
 
 impl FlowSettings {
@@ -119,6 +126,7 @@ impl FlowSettings {
             send_min_rate: 1024,
             ticks_per_ms,
             max_held_total: MAX_HELD_TOTAL_DEFAULT,
+            outlier_errors: 5,
         }
     }
 }

@@ -29,6 +29,9 @@ pub(crate) struct RealPool {
     pub hold_off_until: u64,
     /// Consecutive failed opens; cleared by a successful one.
     pub failures: u32,
+    /// Requests to this real that failed in a row (passive outlier detection,
+    /// `check.rs`).
+    pub errors_in_row: u32,
 }
 
 /// What a pool holds, for statistics (`show pools`).

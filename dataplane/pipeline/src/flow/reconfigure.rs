@@ -40,9 +40,15 @@ impl<P: PacketBuf> Pipeline<P> {
         // Members of a set may have moved: the round-robin positions start afresh.
         self.balance = Choices::default();
         let status = |t: &Topology, r: usize| t.farm().reals.get(r).map(|x| x.status);
+        let up = |t: &Topology, r: usize| t.farm().reals.get(r).is_some_and(|x| x.health.up);
         let mut failed_reals = Vec::new();
         let mut unpooled = Vec::new();
+        // Reals whose health took them out (down by checks, ejected).
+        let mut left = Vec::new();
         for r in 0..reals {
+            if up(&old, r) && !up(&self.topology, r) {
+                left.push(r as RealId);
+            }
             let (before, now_is) = (status(&old, r), status(&self.topology, r));
             match now_is {
                 Some(Status::Failed) if before != Some(Status::Failed) => {
@@ -65,6 +71,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if !failed_reals.is_empty() || !failed_virtuals.is_empty() {
             self.reset_failed(&failed_reals, &failed_virtuals, now, sink);
         }
+        if !left.is_empty() {
+            self.leave_reals(&left, now, sink);
+        }
         self.run_drains(now, sink);
         // A high-water mark raised, a real back in service: room for queued requests.
         self.serve_all_queues(now, sink);
@@ -81,7 +90,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    fn real_port(&self, real: RealId) -> u16 {
+    pub(super) fn real_port(&self, real: RealId) -> u16 {
         let addr = self.topology.farm().reals[usize::from(real)].address;
         self.topology.route(*addr.ip()).map_or(0, |(p, _)| p)
     }

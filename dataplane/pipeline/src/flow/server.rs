@@ -19,7 +19,7 @@ use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
 use super::tcp::Endpoint;
 use super::tcp::{MAX_RETRIES, OUR_MSS, OUR_WSCALE};
-use crate::balance::RealId;
+use crate::balance::{CheckFailure, RealId};
 use crate::counters::Counter;
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
@@ -33,6 +33,8 @@ use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions};
 pub(super) const SERVER_LEG_WINDOW: u32 = 256 * 1024;
 /// How long a closed server connection lingers to absorb the server's last segments.
 const LINGER_MS: u64 = 2_000;
+/// [`ServerConn::check`] of a check connection whose verdict was given.
+pub(super) const CHECK_DONE: u64 = u64::MAX;
 /// Lowest and highest local port for server connections.
 const LOCAL_PORTS: (u16, u16) = (20_000, 60_999);
 
@@ -43,6 +45,8 @@ pub(crate) enum SState {
     Busy,
     Draining,
     Closing,
+    /// An active health check's request sent, its answer awaited (`check.rs`).
+    Checking,
 }
 
 /// One server connection.
@@ -73,6 +77,9 @@ pub(crate) struct ServerConn {
     /// The cost of the request it carries (or is opened for), charged to its real's
     /// `inflight` (see `queue`); 0 when it carries none.
     pub(super) charge: u16,
+    /// For an active health check's connection (`check.rs`), when the check times out;
+    /// `None` for a pooled connection. A check connection is not in its real's pool.
+    pub(super) check: Option<u64>,
 }
 
 impl ServerConn {
@@ -83,7 +90,9 @@ impl ServerConn {
             SState::Busy => self.tcp.last_activity + s.server_idle_timeout,
             SState::Draining => self.since + s.drain_timeout,
             SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
+            SState::Checking => self.since + s.connect_timeout,
         };
+        let by_state = self.check.map_or(by_state, |d| d.min(by_state));
         self.tcp.deadline(by_state)
     }
 
@@ -116,6 +125,16 @@ impl ServerConn {
         o
     }
 
+    /// Whether it is a health check's connection (outside the pool).
+    pub(super) fn is_check(&self) -> bool {
+        self.check.is_some()
+    }
+
+    /// Whether it is a health check's connection whose verdict is not given yet.
+    pub(super) fn check_pending(&self) -> bool {
+        self.check.is_some_and(|d| d != CHECK_DONE)
+    }
+
     /// Whether the connection can carry another request after the current response:
     /// the response said so and the server has not closed.
     pub(super) fn reusable(&self) -> bool {
@@ -138,6 +157,19 @@ impl<P: PacketBuf> Pipeline<P> {
         &mut self,
         real: RealId,
         client: Option<Handle>,
+        now: u64,
+        sink: &mut impl Sink<P>,
+    ) -> Option<Handle> {
+        self.open_conn(real, client, None, now, sink)
+    }
+
+    /// [`Pipeline::open_server`], or with `check` (its deadline) a health check's
+    /// connection, which is not counted in the real's pool.
+    pub(super) fn open_conn(
+        &mut self,
+        real: RealId,
+        client: Option<Handle>,
+        check: Option<u64>,
         now: u64,
         sink: &mut impl Sink<P>,
     ) -> Option<Handle> {
@@ -174,11 +206,14 @@ impl<P: PacketBuf> Pipeline<P> {
             window: SERVER_LEG_WINDOW,
             since: now,
             charge: 0,
+            check,
         };
         let h = self.flows.insert_server(key, conn);
-        let pool = self.pools.get(real);
-        pool.conns += 1;
-        pool.opening += 1;
+        if check.is_none() {
+            let pool = self.pools.get(real);
+            pool.conns += 1;
+            pool.opening += 1;
+        }
         self.counters.inc(port, Counter::ServerConnsOpened);
         self.send_server_flags(port, h, tcp::flags::SYN, now, sink);
         self.reschedule_any(h);
@@ -261,7 +296,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 sink.discard(pkt)
             }
             SState::Busy => self.forward_down(port, h, seg, pkt, now, sink),
-            SState::Idle | SState::Draining | SState::Closing => {
+            SState::Idle | SState::Draining | SState::Closing | SState::Checking => {
                 let payload = &pkt.data()[seg.payload.clone()];
                 self.server_local_segment(port, h, seg, payload, now, sink);
                 sink.discard(pkt)
@@ -295,14 +330,20 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Idle;
         s.since = now;
         s.tcp.established(ticks_per_ms);
-        let (real, waiter) = (s.real, s.client.take());
+        let (real, waiter, check) = (s.real, s.client.take(), s.is_check());
         let pool = self.pools.get(real);
-        pool.opening -= 1;
+        if !check {
+            pool.opening -= 1;
+        }
+        // The real answers again, whoever asked.
         pool.failures = 0;
         pool.hold_off_until = 0;
         self.counters.inc(port, Counter::ServerConnsEstablished);
         // The ACK that completes the handshake.
         self.send_server_flags(port, h, 0, now, sink);
+        if check {
+            return self.check_established(port, h, now, sink);
+        }
         match waiter {
             Some(c) if self.client_waits_for(c, real) => self.start_splice(port, c, h, now, sink),
             _ => self.server_free(port, h, now, sink),
@@ -354,6 +395,11 @@ impl<P: PacketBuf> Pipeline<P> {
                             return self.server_close(port, h, true, now, sink);
                         }
                     }
+                    SState::Checking => {
+                        // A check's answer: only its status line matters.
+                        let _ = s.framer.feed(new);
+                        s.tcp.rcv_nxt += new.len();
+                    }
                     SState::Idle => {
                         // Nobody asked: a server speaking unprompted cannot be reused.
                         self.counters.inc(port, Counter::ServerUnexpectedData);
@@ -396,6 +442,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
                 return self.server_close(port, h, false, now, sink);
             }
+            SState::Checking => return self.check_answer(port, h, need_ack, now, sink),
             SState::Idle if s.tcp.fin_received => {
                 self.counters.inc(port, Counter::ServerConnsClosedByServer);
                 return self.server_close(port, h, false, now, sink);
@@ -462,10 +509,12 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let real = s.real;
         match s.state {
+            // Not in the pool.
+            _ if s.is_check() => {}
             SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
             SState::SynSent => self.pools.get(real).opening -= 1,
             SState::Idle => self.pools.unfree(real, h),
-            SState::Closing => {}
+            SState::Closing | SState::Checking => {}
         }
         if reset {
             // Sent before the state changes, which tells whether it may carry an ACK.
@@ -501,17 +550,24 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let (real, state, client) = (s.real, s.state, s.client);
+        if s.check_pending() {
+            return self.check_done(port, h, Err(CheckFailure::Refused), now, sink);
+        }
+        if s.is_check() {
+            return self.server_remove(h);
+        }
         match state {
             SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
             SState::Idle => self.pools.unfree(real, h),
             SState::SynSent => self.pools.get(real).opening -= 1,
-            SState::Closing => {}
+            SState::Closing | SState::Checking => {}
         }
         if let Some(s) = self.flows.server_mut(h) {
             s.state = SState::Closing;
             s.client = None;
         }
         if state == SState::Busy {
+            self.note_outcome(real, true);
             if let Some(c) = client {
                 self.splice_server_lost(port, c, h, 502, now, sink);
             }
@@ -522,8 +578,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// Opening failed (RST or no answer): the waiting request, if any, gets 503, and
-    /// the real is held off for a while.
+    /// Opening failed (RST or no answer): the real is held off for a while, and the
+    /// waiting request, if any, is routed again (`check.rs`), or gets 503, and counts
+    /// towards the real's run of errors.
     pub(super) fn server_open_failed<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -536,6 +593,15 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
+        if s.check_pending() {
+            let timed_out = now >= s.since + self.settings.flow.connect_timeout;
+            let why = if timed_out {
+                CheckFailure::Timeout
+            } else {
+                CheckFailure::Refused
+            };
+            return self.check_done(port, h, Err(why), now, sink);
+        }
         let (real, waiter) = (s.real, s.client.take());
         let ticks_per_ms = self.settings.flow.ticks_per_ms;
         let pool = self.pools.get(real);
@@ -550,8 +616,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         self.server_remove(h);
         if let Some(c) = waiter {
+            // A request's connection: a passive error (not a pool refill's).
+            self.note_outcome(real, true);
             if self.client_waits_for(c, real) {
-                self.splice_no_server(port, c, now, sink);
+                self.route_again(port, c, real, now, sink);
             }
         }
     }
@@ -561,7 +629,13 @@ impl<P: PacketBuf> Pipeline<P> {
         self.uncharge(h);
         self.held.remove(&h);
         if let Some(s) = self.flows.remove_server(h) {
-            self.pools.get(s.real).conns -= 1;
+            if !s.is_check() {
+                self.pools.get(s.real).conns -= 1;
+            } else if let Some(slot) = self.checks.get_mut(usize::from(s.real)) {
+                // A check connection that ended without a verdict (reset on shutdown
+                // or reconfiguration): the next check opens afresh.
+                slot.forget(h);
+            }
             self.flows.give_buffer(s.out);
         }
     }
@@ -641,6 +715,12 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        if self.check_timed_out(port, h, now, sink) {
+            return;
+        }
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
         let retransmit_due = s.tcp.retransmit_at.is_some_and(|r| r <= now);
         match s.state {
             SState::SynSent if now >= s.since + set.connect_timeout => {
@@ -687,12 +767,24 @@ impl<P: PacketBuf> Pipeline<P> {
         self.reschedule_any(h);
     }
 
-    /// A busy connection that cannot go on: reset it and its client.
+    /// A busy connection that cannot go on: its client gets 504 (or, before any byte
+    /// of the answer, its request goes to another real: `redispatch.rs`), and it is
+    /// reset.
     fn server_failed_busy<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         let client = self.flows.server_mut(h).and_then(|s| s.client);
-        self.server_close(port, h, true, now, sink);
+        if let Some(real) = self.flows.server(h).map(|s| s.real) {
+            self.note_outcome(real, true);
+        }
+        // The client first, while the connection still holds the request.
         if let Some(c) = client {
             self.splice_server_lost(port, c, h, 504, now, sink);
+        }
+        if self
+            .flows
+            .server(h)
+            .is_some_and(|s| s.state != SState::Closing)
+        {
+            self.server_close(port, h, true, now, sink);
         }
     }
 

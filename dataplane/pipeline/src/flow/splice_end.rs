@@ -206,6 +206,13 @@ impl<P: PacketBuf> Pipeline<P> {
         if !unanswered {
             return self.splice_reset(port, h, now, sink);
         }
+        // Not a byte of the answer yet: another real may serve it (`redispatch.rs`).
+        if self.redispatch(port, h, sh, now, sink) {
+            return;
+        }
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
         let leg = c.legs.pop_front().expect("checked above");
         // Not before what Splicer took after the request (pipelined) and acknowledged.
         c.tcp.rcv_nxt = c.tcp.rcv_nxt.max(leg.up_next);

@@ -17,6 +17,7 @@ use splicer_wire::tcp::{self, SeqNumber, TcpOption};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
+mod checks;
 mod cookies;
 mod spliced;
 

@@ -344,7 +344,7 @@ fn reals_and_what_binds_them() {
     let mut levels = Levels::default();
     levels.inflight.insert("s1".into(), 5);
     levels.inflight.insert("spare".into(), 0);
-    let all = show_real(&c, None, &levels);
+    let all = show_real(&c, None, &[], &levels);
     assert!(all.ok);
     let lines = words(&all.text);
     assert_eq!(
@@ -352,7 +352,7 @@ fn reals_and_what_binds_them() {
         vec![
             vec![
                 "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-                "tier", "inflight"
+                "tier", "inflight", "health", "since", "reason"
             ],
             vec![
                 "s1",
@@ -364,7 +364,10 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/rule2,api/rule1",
                 "1",
-                "5"
+                "5",
+                "UP",
+                "-",
+                "-"
             ],
             vec![
                 "s2",
@@ -376,6 +379,9 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/img,www/rule2",
                 "2",
+                "-",
+                "UP",
+                "-",
                 "-"
             ],
             vec![
@@ -388,7 +394,10 @@ fn reals_and_what_binds_them() {
                 "-",
                 "-",
                 "1",
-                "0"
+                "0",
+                "UP",
+                "-",
+                "-"
             ],
         ]
     );
@@ -397,7 +406,7 @@ fn reals_and_what_binds_them() {
         (&json!(5), &Value::Null)
     );
     assert_eq!(all.data[1]["tier"], 2);
-    let s2 = show_real(&c, Some("s2"), &Levels::default());
+    let s2 = show_real(&c, Some("s2"), &[], &Levels::default());
     assert_eq!(s2.data.as_array().unwrap().len(), 1);
     assert_eq!(s2.data[0]["weight"], 3);
     assert_eq!(s2.data[0]["maxconns"], 16);
@@ -410,26 +419,54 @@ fn reals_and_what_binds_them() {
         ])
     );
     assert_eq!(
-        show_real(&c, Some("spare"), &Levels::default()).data[0]["bound_by"],
+        show_real(&c, Some("spare"), &[], &Levels::default()).data[0]["bound_by"],
         json!([])
     );
     assert_eq!(
-        show_real(&c, Some("s9"), &Levels::default()),
+        show_real(&c, Some("s9"), &[], &Levels::default()),
         Response::error("real s9 does not exist")
     );
     // Names are matched as written.
     assert_eq!(
-        show_real(&c, Some("S1"), &Levels::default()),
+        show_real(&c, Some("S1"), &[], &Levels::default()),
         Response::error("real S1 does not exist")
     );
+    // With the control core's health: state, since when, why.
+    let health = [RealHealthRow {
+        name: "s2".into(),
+        state: "DOWN".into(),
+        reason: "3 checks failed, last: status 500".into(),
+        since_secs: 12,
+    }];
+    let s2 = show_real(&c, Some("s2"), &health, &Levels::default());
+    assert_eq!(s2.data[0]["health"], "DOWN");
+    assert_eq!(s2.data[0]["health_since_s"], 12);
+    assert_eq!(
+        s2.data[0]["health_reason"],
+        "3 checks failed, last: status 500"
+    );
+    let line = s2.text.lines().nth(1).unwrap();
+    assert!(line.contains("DOWN") && line.contains("12s"), "{line}");
+    assert!(
+        line.ends_with("3 checks failed, last: status 500"),
+        "{line}"
+    );
+    assert_eq!(
+        show_real(&c, Some("s1"), &health, &Levels::default()).data[0]["health"],
+        "UP"
+    );
+    assert!(!health[0].up());
     let none = config();
     assert_eq!(
-        show_real(&none, None, &Levels::default()).text,
+        show_real(&none, None, &[], &Levels::default()).text,
         "no real server is configured"
     );
-    assert_eq!(show_real(&none, None, &Levels::default()).data, json!([]));
     assert_eq!(
-        show_real(&none, Some("s1"), &Levels::default()),
+        show_real(&none, None, &[], &Levels::default()).data,
+        json!([])
+    );
+    assert_eq!(
+        show_real(&none, Some("s1"), &[], &Levels::default()),
         Response::error("real s1 does not exist")
     );
 }
@@ -618,7 +655,7 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
     assert_eq!(dip.data[0]["max_held"], Value::Null);
 
-    let reals = show_real(&c, Some("s1"), &Levels::default());
+    let reals = show_real(&c, Some("s1"), &[], &Levels::default());
     assert_eq!(
         words(&reals.text)[1],
         [
@@ -631,6 +668,9 @@ fn virtuals_show_state_backup_and_dips() {
             "moved",
             "www,www/rule2,api/rule1",
             "1",
+            "-",
+            "UP",
+            "-",
             "-"
         ]
     );

@@ -13,15 +13,15 @@ const CLIENT_ISN: u32 = 1000;
 
 /// One TCP segment as either peer sends or receives it.
 #[derive(Debug, Clone, Default)]
-struct Seg {
-    seq: u32,
-    ack: Option<u32>,
-    flags: u8,
-    ts: Option<(u32, u32)>,
-    payload: Vec<u8>,
+pub(super) struct Seg {
+    pub(super) seq: u32,
+    pub(super) ack: Option<u32>,
+    pub(super) flags: u8,
+    pub(super) ts: Option<(u32, u32)>,
+    pub(super) payload: Vec<u8>,
 }
 
-fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<u8> {
+pub(super) fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<u8> {
     let mut opts = [0u8; 12];
     let n = tcp::emit_options(&mut opts, None, false, s.ts, None);
     let len = tcp::HEADER_LEN + n + s.payload.len();
@@ -40,7 +40,7 @@ fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<u8> {
     ipv4_frame(src.0, dst.0, ipv4::protocol::TCP, &seg)
 }
 
-fn parse(frame: &[u8]) -> (Ipv4Addr, u16, Seg) {
+pub(super) fn parse(frame: &[u8]) -> (Ipv4Addr, u16, Seg) {
     let ip = ipv4::Packet::new_checked(&frame[L3_OFFSET..]).unwrap();
     let t = tcp::Packet::new_checked(ip.payload()).unwrap();
     assert!(t.verify_checksum(ip.src_addr(), ip.dst_addr()));

@@ -1,0 +1,177 @@
+//! A request its real did not answer, sent again to another real.
+//!
+//! A `GET` or `HEAD` without a body, alone on its client connection (nothing pipelined
+//! behind it), whose server connection was lost (reset, timed out) or whose real went
+//! down or was ejected before a single byte of the response arrived, is taken back: the
+//! client connection returns to waiting with the request at the front of its head
+//! buffer, as it was before the splice, and the request is routed afresh, away from
+//! that real. The client sees a slower answer instead of a `502`/`504`: an error a
+//! healthy real could have served is not passed on (HAProxy's `retry-on
+//! conn-failure empty-response` with `option redispatch`, for safe methods only).
+//! Anything else (a response under way, a body, a pipelined request, HTTP/1.0 with
+//! Splicer's `Keep-Alive` inserted) keeps today's answer.
+
+use super::client::{Pending, State};
+use super::key::Handle;
+use super::server::SState;
+use super::table::Conn;
+use crate::balance::{Decision, RealId};
+use crate::counters::Counter;
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
+use splicer_http::{parse_head, BodyFramer, HeadStatus, Method};
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// Client `h`'s request on server connection `sh` goes to another real if it can
+    /// (see the module documentation): `true` when it was taken back and routed again.
+    pub(super) fn redispatch<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) -> bool {
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return false;
+        };
+        if c.legs.len() != 1 {
+            return false;
+        }
+        let leg = &c.legs[0];
+        let untouched = leg.server == sh
+            && leg.down_next == leg.down_from
+            && leg.up_next == leg.up_from
+            && leg.client_fin.is_none()
+            && leg.body.is_complete()
+            && !c.tcp.fin_received;
+        if !untouched {
+            return false;
+        }
+        let head = match parse_head(&s.out, c.service.max_request_head) {
+            HeadStatus::Complete(head) => head,
+            _ => return false,
+        };
+        let safe = matches!(head.method(), Method::Get | Method::Head)
+            && head.version() == 1
+            && head.head_len() == s.out.len()
+            && BodyFramer::for_request(head.body()).is_complete();
+        if !safe {
+            return false;
+        }
+        let (old, virtual_index) = (s.real, c.service.virtual_index);
+        let mut decision = self.route(virtual_index, None, &head, None);
+        if decision == Decision::Splice(old) {
+            // Round robin may come back to it once; not twice.
+            decision = self.route(virtual_index, None, &head, None);
+        }
+        if !matches!(decision, Decision::Splice(r) if r != old)
+            && !matches!(decision, Decision::Queue { .. })
+        {
+            return false;
+        }
+        let request = std::mem::take(&mut self.flows.server_mut(sh).expect("checked").out);
+        let c = self.flows.get_mut(h).expect("checked above");
+        c.legs.clear();
+        // The request goes back where it was before the splice: at the front of the
+        // head buffer, before whatever the client sent after it.
+        let mut buffer = request;
+        buffer.extend_from_slice(&c.head);
+        c.head = buffer;
+        c.framing = None;
+        c.state = State::Waiting;
+        c.wait_since = now;
+        c.pending = Some(Pending::for_head(
+            None,
+            &head,
+            &c.head,
+            head.head_len(),
+            BodyFramer::for_request(head.body()),
+        ));
+        self.held.remove(&sh);
+        if let Some(s) = self.flows.server_mut(sh) {
+            if s.state == SState::Busy {
+                s.client = None;
+                let reset = !s.tcp.fin_received;
+                let sport = self.peer_port(sh, port);
+                self.server_close(sport, sh, reset, now, sink);
+            }
+        }
+        let cport = self.peer_port(h, port);
+        self.counters.inc(cport, Counter::HealthRoutedAgain);
+        self.place_routed(cport, h, virtual_index, decision, now, sink);
+        true
+    }
+
+    /// Client `h`'s pending request, routed again by `decision`: placed on its real (a
+    /// connection taken or opened) or queued in the virtual that found every candidate
+    /// full; `503` for any other decision.
+    pub(super) fn place_routed<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        virtual_index: u16,
+        decision: Decision,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let cost = match decision {
+            Decision::Splice(_) => self.balance.cost(),
+            Decision::Queue {
+                virtual_index: queue,
+                route,
+            } => self
+                .topology
+                .farm()
+                .virtuals
+                .get(usize::from(queue))
+                .map_or(1, |v| v.class(route).cost),
+            _ => return self.splice_no_server(port, h, now, sink),
+        };
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(p) = c.pending.as_mut() else {
+            return;
+        };
+        p.cost = cost;
+        match decision {
+            Decision::Splice(real) => {
+                p.real = Some(real);
+                c.last_real = Some(real);
+                self.count_spill(port);
+                self.count_spliced(port, virtual_index, real);
+                self.acquire(port, h, real, now, sink);
+            }
+            Decision::Queue {
+                virtual_index: queue,
+                route,
+            } => {
+                p.real = None;
+                self.enqueue(port, h, queue, route, now, sink);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reals `down` went down or were ejected: the unanswered requests on their
+    /// connections, and those waiting for one, are routed to other reals where they
+    /// can be (see the module documentation).
+    pub(super) fn leave_reals<S: Sink<P>>(&mut self, down: &[RealId], now: u64, sink: &mut S) {
+        for sh in self.flows.handles() {
+            let busy = match self.flows.conn_mut(sh) {
+                Some(Conn::Server(s)) if down.contains(&s.real) && s.state == SState::Busy => {
+                    s.client.map(|c| (s.real, c))
+                }
+                _ => None,
+            };
+            if let Some((real, c)) = busy {
+                let port = self.real_port(real);
+                self.redispatch(port, c, sh, now, sink);
+            }
+        }
+        // Requests waiting in a queue are placed on reals that are up when slots come
+        // free; those waiting for a connection being opened to a real that went down
+        // are routed again if that open fails.
+    }
+}
