@@ -650,6 +650,10 @@ pub struct Rule {
     /// called `name` (ASCII case-insensitive) has exactly `value`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<HeaderMatch>,
+    /// `cookie` (optional, `{ name = "session", value = "blue" }`): some `Cookie` header
+    /// field carries a cookie called `name` (case-sensitive) with exactly `value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<CookieMatch>,
     /// `bind` (required, at least one, no duplicates): names of the reals (in a splice
     /// virtual) or URLs (in a redirect virtual) that serve matching requests.
     pub bind: Vec<String>,
@@ -665,6 +669,16 @@ pub struct HeaderMatch {
     pub value: String,
 }
 
+/// `virtual.rule.cookie`: one cookie's name and exact value (RFC 6265).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CookieMatch {
+    /// `name`: the cookie name, an HTTP token; matched case-sensitively.
+    pub name: String,
+    /// `value`: the cookie's whole value, matched byte for byte (cookie octets, or
+    /// cookie octets in double quotes, which are then part of it).
+    pub value: String,
+}
+
 impl Rule {
     /// A rule with the given name and reals and no condition yet (set at least one
     /// before validating).
@@ -676,6 +690,7 @@ impl Rule {
             host: None,
             method: None,
             header: None,
+            cookie: None,
             bind,
         }
     }
@@ -699,6 +714,12 @@ impl Rule {
             matchers.push(Matcher::Header {
                 name: h.name.clone(),
                 value: h.value.clone(),
+            });
+        }
+        if let Some(c) = &self.cookie {
+            matchers.push(Matcher::Cookie {
+                name: c.name.clone(),
+                value: c.value.clone(),
             });
         }
         splicer_http::Rule::new(matchers)

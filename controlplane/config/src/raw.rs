@@ -10,7 +10,7 @@ use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Dip,
-    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
+    CookieMatch, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -137,6 +137,7 @@ struct RawRule {
     host: Option<Value>,
     method: Option<Value>,
     header: Option<RawHeader>,
+    cookie: Option<RawCookie>,
     bind: Option<Value>,
 }
 
@@ -146,6 +147,16 @@ struct RawRule {
     expecting = "a table like { name = \"X-Tenant\", value = \"blue\" }"
 )]
 struct RawHeader {
+    name: Option<Value>,
+    value: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { name = \"session\", value = \"blue\" }"
+)]
+struct RawCookie {
     name: Option<Value>,
     value: Option<Value>,
 }
@@ -757,6 +768,17 @@ impl RawRule {
                 })
             }
         };
+        let cookie = match self.cookie {
+            None => None,
+            Some(c) => {
+                const EXAMPLE: &str = "cookie = { name = \"session\", value = \"blue\" }";
+                let ckey = |field: &str| key(&format!("cookie.{field}"));
+                Some(CookieMatch {
+                    name: string(&ckey("name"), required(&ckey("name"), c.name, EXAMPLE)?)?,
+                    value: string(&ckey("value"), required(&ckey("value"), c.value, EXAMPLE)?)?,
+                })
+            }
+        };
         let example = match mode {
             Mode::Splice => "bind = [\"s2\"]",
             Mode::Redirect => "bind = [\"coyote\"]",
@@ -773,6 +795,7 @@ impl RawRule {
             host,
             method,
             header,
+            cookie,
             bind,
         })
     }

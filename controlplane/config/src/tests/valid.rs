@@ -399,6 +399,7 @@ max_held = "1500 B"
                 name: "X-Tenant".into(),
                 value: "blue".into()
             }),
+            cookie: None,
             bind: strings(&["far"]),
         }
     );

@@ -6,7 +6,7 @@ use super::{
     URL_MAX,
 };
 use crate::keys::URL_WEIGHT;
-use crate::{Config, ConfigError, Mode, Real, Rule, Url};
+use crate::{Config, ConfigError, CookieMatch, Mode, Real, Rule, Url};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -438,6 +438,38 @@ fn rule_conditions(key: &dyn Fn(&str) -> String, rule: &Rule) -> Result<(), Conf
             );
         }
     }
+    if let Some(c) = &rule.cookie {
+        cookie_condition(key, c)?;
+    }
+    Ok(())
+}
+
+/// A cookie condition that a request's cookie can meet: a token for a name, and cookie
+/// octets (RFC 6265 §4.1.1: no whitespace, `"`, `,`, `;` or `\`), perhaps in double
+/// quotes, for a value.
+fn cookie_condition(key: &dyn Fn(&str) -> String, c: &CookieMatch) -> Result<(), ConfigError> {
+    if c.name.is_empty() || !c.name.bytes().all(is_tchar) {
+        return invalid(
+            key("cookie.name"),
+            format!("{:?} is not a cookie name (a token, like \"session\")", c.name),
+        );
+    }
+    let inner = c
+        .value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(&c.value);
+    let octet = |b: u8| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e);
+    if let Some(b) = inner.bytes().find(|&b| !octet(b)) {
+        return invalid(
+            key("cookie.value"),
+            format!(
+                "{:?} contains {:?}, which a cookie value cannot (RFC 6265: no whitespace, control characters, '\"' inside, ',', ';' or '\\')",
+                c.value,
+                char::from(b)
+            ),
+        );
+    }
     Ok(())
 }
 
@@ -475,7 +507,8 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
                 || rule.path_suffix.is_some()
                 || rule.host.is_some()
                 || rule.method.is_some()
-                || rule.header.is_some();
+                || rule.header.is_some()
+                || rule.cookie.is_some();
             if !any {
                 return invalid(
                     format!("virtual[{i}].rule[{j}]"),
