@@ -791,6 +791,16 @@ pub struct Virtual {
     /// take them. Backups must not loop (see [`Real::backup`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
+    /// `sticky` (duration, default `"0s"`: off; whole seconds, at most 4h; splice
+    /// virtuals only): a client address whose last request was at most this long ago
+    /// goes to the same real again, across connections, while that real can take it
+    /// (US 7,099,915's sticky timer). Held as `None` when off.
+    #[serde(serialize_with = "duration::serialize_opt")]
+    pub sticky: Option<Duration>,
+    /// `sticky_table` (integer, default 65536, a power of two, 64..=4194304): entries of
+    /// the virtual's sticky table, shared by the workers; when it is full, the least
+    /// recently used entry of a set is evicted (`sticky_evictions`).
+    pub sticky_table: u32,
 }
 
 impl Virtual {
@@ -810,6 +820,8 @@ impl Virtual {
             rules: Vec::new(),
             state: ServiceState::InService,
             backup: None,
+            sticky: None,
+            sticky_table: keys::STICKY_TABLE.default,
         }
     }
 }

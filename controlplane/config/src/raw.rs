@@ -9,8 +9,9 @@
 use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
-    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Dip,
-    CookieMatch, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
+    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, CookieMatch,
+    Dataplane, Dip, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url,
+    Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -94,6 +95,8 @@ struct RawVirtual {
     bind: Option<Value>,
     state: Option<Value>,
     backup: Option<Value>,
+    sticky: Option<Value>,
+    sticky_table: Option<Value>,
     #[serde(default, deserialize_with = "rule_tables")]
     rule: Vec<RawRule>,
 }
@@ -624,6 +627,15 @@ impl RawVirtual {
         };
         let state = state(&key("state"), self.state)?;
         let backup = optional_string(&key("backup"), self.backup)?;
+        let sticky = match self.sticky {
+            None => None,
+            Some(v) => {
+                Some(duration::parse(&v).map_err(|m| ConfigError::invalid(key("sticky"), m))?)
+                    .filter(|d| !d.is_zero())
+            }
+        };
+        let sticky_table =
+            integer_at(&key("sticky_table"), &keys::STICKY_TABLE, self.sticky_table)?;
         let rules = self
             .rule
             .into_iter()
@@ -643,6 +655,8 @@ impl RawVirtual {
             rules,
             state,
             backup,
+            sticky,
+            sticky_table,
         })
     }
 }

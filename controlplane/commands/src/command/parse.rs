@@ -5,7 +5,9 @@
 use super::help::topic;
 use super::syntax::{Param, Syntax, Value, CONDITIONS, METHODS, SYNTAX};
 use super::{error, Command, FlowQuery, LogLevel, ParseError, Show, LEVEL_ERROR};
-use splicer_config::{CookieMatch, Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState};
+use splicer_config::{
+    CookieMatch, Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState,
+};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The words that may follow `prefix` (distinct, in table order).

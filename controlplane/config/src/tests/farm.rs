@@ -28,8 +28,11 @@ fn demo_farm() {
                     name: "img".into(),
                     rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],
+                    urls: vec![],
                 }],
                 bind: vec![0, 1, 2],
+                bind_urls: vec![],
+                sticky: None,
             }],
             urls: Vec::new(),
         }
@@ -153,6 +156,7 @@ fn full_example_farm() {
                             Matcher::PathSuffix(".jpg".into()),
                         ]),
                         members: vec![1],
+                        urls: vec![],
                     },
                     RuleRoute {
                         name: "rule2".into(),
@@ -165,9 +169,12 @@ fn full_example_farm() {
                             },
                         ]),
                         members: vec![2, 0],
+                        urls: vec![],
                     },
                 ],
                 bind: vec![1, 0],
+                bind_urls: vec![],
+                sticky: None,
             },
             VirtualPolicy {
                 name: "empty".into(),
@@ -177,6 +184,8 @@ fn full_example_farm() {
                 predictor: Predictor::RoundRobin,
                 rules: vec![],
                 bind: vec![],
+                bind_urls: vec![],
+                sticky: None,
             },
             VirtualPolicy {
                 name: "rules-only".into(),
@@ -188,8 +197,11 @@ fn full_example_farm() {
                     name: "rule1".into(),
                     rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
                     members: vec![0],
+                    urls: vec![],
                 }],
                 bind: vec![],
+                bind_urls: vec![],
+                sticky: None,
             },
         ]
     );

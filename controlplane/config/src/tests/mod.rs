@@ -6,6 +6,7 @@ mod farm;
 mod readme;
 mod redirect;
 mod routing;
+mod sticky;
 mod toml_errors;
 mod valid;
 mod validate;

@@ -142,6 +142,8 @@ fn virtual_routing_defaults() {
             predictor: Predictor::RoundRobin,
             rules: vec![],
             bind: vec![],
+            bind_urls: vec![],
+            sticky: None,
         }]
     );
     let c = ok(&www(
@@ -249,7 +251,10 @@ bind = ["s2"]
         .iter()
         .map(|r| r.name.as_str())
         .collect();
-    assert_eq!(names, ["rule1", "jpg.v2", "rule3", "rule4", "rule5", "rule6"]);
+    assert_eq!(
+        names,
+        ["rule1", "jpg.v2", "rule3", "rule4", "rule5", "rule6"]
+    );
     let rules: Vec<_> = c.farm().virtuals[0]
         .rules
         .iter()

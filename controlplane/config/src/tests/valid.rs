@@ -110,6 +110,8 @@ fn demo_config() -> Config {
             }],
             state: ServiceState::InService,
             backup: None,
+            sticky: None,
+            sticky_table: 65536,
         }],
         urls: Vec::new(),
         dips: Vec::new(),

@@ -45,21 +45,20 @@ fn name_kinds(config: &Config) -> HashMap<&str, NameKind> {
 }
 
 /// The message for a bind list member that is not of the kind `mode` binds, or `None`
-/// when it is.
+/// when it is. A splice virtual binds reals, and URLs beside them (cross-site sharing:
+/// a share of its requests redirected, US 7,099,915); a redirect virtual binds URLs.
 pub(crate) fn member_problem(name: &str, kind: Option<NameKind>, mode: Mode) -> Option<String> {
     match (mode, kind) {
-        (Mode::Splice, Some(NameKind::Real)) | (Mode::Redirect, Some(NameKind::Url)) => None,
+        (Mode::Splice, Some(NameKind::Real | NameKind::Url))
+        | (Mode::Redirect, Some(NameKind::Url)) => None,
         (Mode::Splice, None) => Some(format!("real {name} does not exist")),
         (Mode::Redirect, None) => Some(format!("url {name} does not exist")),
-        (Mode::Splice, Some(NameKind::Url)) => Some(format!(
-            "{name} is a URL; a splice virtual binds reals (set mode = \"redirect\" to bind URLs)"
-        )),
         (Mode::Redirect, Some(NameKind::Real)) => Some(format!(
             "{name} is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
         )),
-        (Mode::Splice, Some(NameKind::Virtual)) => {
-            Some(format!("{name} is a virtual; a splice virtual binds reals"))
-        }
+        (Mode::Splice, Some(NameKind::Virtual)) => Some(format!(
+            "{name} is a virtual; a splice virtual binds reals (and URLs beside them)"
+        )),
         (Mode::Redirect, Some(NameKind::Virtual)) => Some(format!(
             "{name} is a virtual; a redirect virtual binds URLs"
         )),
@@ -78,9 +77,9 @@ fn bind_list(
             return invalid(key, problem);
         }
         if bind[..n].contains(name) {
-            let word = match mode {
-                Mode::Splice => "real",
-                Mode::Redirect => "url",
+            let word = match (mode, kinds.get(name.as_str())) {
+                (Mode::Splice, Some(NameKind::Real)) => "real",
+                _ => "url",
             };
             return invalid(key, format!("{word} {name} is listed twice"));
         }
@@ -451,7 +450,10 @@ fn cookie_condition(key: &dyn Fn(&str) -> String, c: &CookieMatch) -> Result<(),
     if c.name.is_empty() || !c.name.bytes().all(is_tchar) {
         return invalid(
             key("cookie.name"),
-            format!("{:?} is not a cookie name (a token, like \"session\")", c.name),
+            format!(
+                "{:?} is not a cookie name (a token, like \"session\")",
+                c.name
+            ),
         );
     }
     let inner = c

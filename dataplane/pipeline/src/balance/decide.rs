@@ -2,7 +2,8 @@
 //! or that nothing can take it, following backups (Cisco's "Server load balancing method
 //! and system", US 7,099,915).
 
-use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
+use super::sticky::{Found, StickyClient, StickyOutcome};
+use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId, VirtualPolicy};
 use splicer_http::RequestHead;
 
 /// What to do with a request.
@@ -55,6 +56,32 @@ impl Farm {
         virtual_index: u16,
         head: &RequestHead,
         last_real: Option<RealId>,
+        usable: impl FnMut(RealId) -> bool,
+        routed: impl FnMut(u16, Route),
+    ) -> Decision {
+        self.decide_for(
+            choices,
+            virtual_index,
+            head,
+            last_real,
+            None,
+            usable,
+            routed,
+        )
+    }
+
+    /// [`Farm::decide_observed`] for a request of `client`: a sticky virtual sends it
+    /// to the real its table holds for the client's address (see [`super::sticky`]),
+    /// and records the real it chose otherwise; `client.outcome` says what the table
+    /// did, for the counters (`None` when no sticky virtual routed it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_for(
+        &self,
+        choices: &mut Choices,
+        virtual_index: u16,
+        head: &RequestHead,
+        last_real: Option<RealId>,
+        mut client: Option<&mut StickyClient>,
         mut usable: impl FnMut(RealId) -> bool,
         mut routed: impl FnMut(u16, Route),
     ) -> Decision {
@@ -67,6 +94,7 @@ impl Farm {
                         v,
                         head,
                         last_real,
+                        client.as_deref_mut(),
                         &mut usable,
                         &mut routed,
                     ) {
@@ -99,12 +127,14 @@ impl Farm {
     }
 
     /// The decision of virtual `v`, or its backup when it cannot take the request.
+    #[allow(clippy::too_many_arguments)]
     fn virtual_decision(
         &self,
         choices: &mut Choices,
         v: u16,
         head: &RequestHead,
         last_real: Option<RealId>,
+        client: Option<&mut StickyClient>,
         usable: &mut impl FnMut(RealId) -> bool,
         routed: &mut impl FnMut(u16, Route),
     ) -> Result<Decision, Option<Target>> {
@@ -127,17 +157,7 @@ impl Farm {
                         return Ok(Decision::Splice(l));
                     }
                 }
-                choices
-                    .state(v, route)
-                    .choose(policy.predictor, set, |r| {
-                        let real = &self.reals[usize::from(r)];
-                        if real.status.admits(false) && usable(r) {
-                            real.weight
-                        } else {
-                            0
-                        }
-                    })
-                    .map(Decision::Splice)
+                self.splice_decision(choices, v, policy, route, set, client, usable)
             }
             Mode::Redirect => choices
                 .state(v, route)
@@ -150,6 +170,85 @@ impl Farm {
                 .map(Decision::Redirect),
         };
         chosen.ok_or(policy.backup)
+    }
+
+    /// A splice virtual's choice inside `set`: the client's sticky real, else a URL
+    /// beside the reals for the share of requests the URLs weigh, else the predictor's
+    /// real (recorded for a sticky client). `None`: nothing in the set can take it.
+    #[allow(clippy::too_many_arguments)]
+    fn splice_decision(
+        &self,
+        choices: &mut Choices,
+        v: u16,
+        policy: &VirtualPolicy,
+        route: Route,
+        set: &[RealId],
+        client: Option<&mut StickyClient>,
+        usable: &mut impl FnMut(RealId) -> bool,
+    ) -> Option<Decision> {
+        let mut sticky = policy.sticky.as_ref().zip(client);
+        // What happens to the client's entry once a real is chosen: `Some(outcome)`
+        // records the choice with that outcome; `None` leaves the table alone.
+        let mut record: Option<fn(bool) -> StickyOutcome> = None;
+        if let Some((s, c)) = sticky.as_mut() {
+            match s.table.find(c.addr, c.now_s, s.timeout_s) {
+                Found::Live(r, way, word) if set.contains(&r) => {
+                    let admitted = self.reals[usize::from(r)].status.admits(false);
+                    if admitted && usable(r) {
+                        s.table.refresh(c.addr, way, word, c.now_s);
+                        c.outcome = Some(StickyOutcome::Hit);
+                        return Some(Decision::Splice(r));
+                    }
+                    if admitted && c.may_wait {
+                        // No idle connection to it now: the request waits for its turn.
+                        return Some(Decision::Refuse);
+                    }
+                    s.table.drop_entry(c.addr, way, word);
+                    record = Some(|evicted| StickyOutcome::Dropped { evicted });
+                }
+                // Its real serves another set (another rule): kept for the requests
+                // that select it; this one is balanced.
+                Found::Live(..) => {}
+                Found::Expired => record = Some(|evicted| StickyOutcome::Expired { evicted }),
+                Found::Missing => record = Some(|evicted| StickyOutcome::New { evicted }),
+            }
+            // A dropped or expired entry is counted even when no real is recorded (the
+            // request redirected, or nothing in the set can take it); a new client only
+            // when it gets an entry.
+            if let Some(r) = record.filter(|r| !matches!(r(false), StickyOutcome::New { .. })) {
+                c.outcome = Some(r(false));
+            }
+        }
+        let mut weight = |r: RealId| {
+            let real = &self.reals[usize::from(r)];
+            if real.status.admits(false) && usable(r) {
+                real.weight
+            } else {
+                0
+            }
+        };
+        let urls = self.route_urls(v, route);
+        if !urls.is_empty() {
+            let url_weight = |u: UrlId| match self.urls.get(usize::from(u)) {
+                Some(url) if url.in_service => url.weight,
+                _ => 0,
+            };
+            let splice: u64 = set.iter().map(|&r| u64::from(weight(r))).sum();
+            let redirect: u64 = urls.iter().map(|&u| u64::from(url_weight(u))).sum();
+            let cross = choices.cross_site(v, route);
+            if cross.redirects(splice, redirect)? {
+                let u = cross.urls.choose(policy.predictor, urls, url_weight)?;
+                return Some(Decision::Redirect(u));
+            }
+        }
+        let chosen = choices
+            .state(v, route)
+            .choose(policy.predictor, set, weight)?;
+        if let (Some((s, c)), Some(outcome)) = (sticky, record) {
+            let evicted = s.table.record(c.addr, chosen, c.now_s, s.timeout_s);
+            c.outcome = Some(outcome(evicted));
+        }
+        Some(Decision::Splice(chosen))
     }
 }
 
@@ -355,3 +454,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod seed_tests;
