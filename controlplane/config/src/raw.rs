@@ -771,26 +771,28 @@ impl RawRule {
             None => None,
             Some(token) => Some(method(&key("method"), &token)?),
         };
+        // `{ name = ..., value = ... }`: both required strings.
+        let pair = |field: &str, example: &str, name, value| -> Result<_, ConfigError> {
+            let at = |part: &str| key(&format!("{field}.{part}"));
+            Ok((
+                string(&at("name"), required(&at("name"), name, example)?)?,
+                string(&at("value"), required(&at("value"), value, example)?)?,
+            ))
+        };
         let header = match self.header {
             None => None,
             Some(h) => {
-                const EXAMPLE: &str = "header = { name = \"X-Tenant\", value = \"blue\" }";
-                let hkey = |field: &str| key(&format!("header.{field}"));
-                Some(HeaderMatch {
-                    name: string(&hkey("name"), required(&hkey("name"), h.name, EXAMPLE)?)?,
-                    value: string(&hkey("value"), required(&hkey("value"), h.value, EXAMPLE)?)?,
-                })
+                let example = "header = { name = \"X-Tenant\", value = \"blue\" }";
+                let (name, value) = pair("header", example, h.name, h.value)?;
+                Some(HeaderMatch { name, value })
             }
         };
         let cookie = match self.cookie {
             None => None,
             Some(c) => {
-                const EXAMPLE: &str = "cookie = { name = \"session\", value = \"blue\" }";
-                let ckey = |field: &str| key(&format!("cookie.{field}"));
-                Some(CookieMatch {
-                    name: string(&ckey("name"), required(&ckey("name"), c.name, EXAMPLE)?)?,
-                    value: string(&ckey("value"), required(&ckey("value"), c.value, EXAMPLE)?)?,
-                })
+                let example = "cookie = { name = \"session\", value = \"blue\" }";
+                let (name, value) = pair("cookie", example, c.name, c.value)?;
+                Some(CookieMatch { name, value })
             }
         };
         let example = match mode {

@@ -258,7 +258,7 @@ mod tests {
     use super::super::{Mode, Predictor, Status, Target, Url, VirtualPolicy};
     use super::*;
 
-    fn url(name: &str, weight: u16) -> Url {
+    pub(super) fn url(name: &str, weight: u16) -> Url {
         Url {
             name: name.into(),
             template: format!("http://{name}.test/%d"),

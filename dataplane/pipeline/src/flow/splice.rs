@@ -44,7 +44,7 @@ use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId, Route, StickyClient, StickyOutcome};
+use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -124,68 +124,6 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
-    }
-
-    /// Routes `head` (content rules, predictor, backups, a sticky virtual's table) for
-    /// client connection `h`, by its virtual, the real of its latest request and its
-    /// address. The rule (or bind list) each virtual on the way routed it by is counted,
-    /// or with `idle_only` (a pipelined request sent ahead: only to a real with an idle
-    /// pooled connection now) collected there, to be counted only if the request goes
-    /// out.
-    pub(super) fn route(
-        &mut self,
-        port: u16,
-        h: Handle,
-        head: &RequestHead,
-        now: u64,
-        mut idle_only: Option<&mut Vec<(u16, Route)>>,
-    ) -> Decision {
-        let Some(c) = self.flows.get_mut(h) else {
-            return Decision::Refuse;
-        };
-        let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
-        let mut client =
-            StickyClient::new(c.key.client, self.sticky_clock(now), idle_only.is_some());
-        let topology = self.topology.clone();
-        let (pools, counters) = (&self.pools, &self.counters);
-        let any = idle_only.is_none();
-        let decision = topology.farm().decide_for(
-            &mut self.balance,
-            virtual_index,
-            head,
-            last_real,
-            Some(&mut client),
-            |r| {
-                // A real whose connections keep failing takes no new requests until an
-                // open succeeds again (it is retried in the background).
-                pools
-                    .reals
-                    .get(usize::from(r))
-                    .is_some_and(|p| !p.free.is_empty() || (any && p.failures == 0))
-            },
-            |v, route| match idle_only.as_deref_mut() {
-                Some(routes) => routes.push((v, route)),
-                None => counters.inc_rule(v, route),
-            },
-        );
-        let (counter, evicted) = match client.outcome {
-            None => return decision,
-            Some(StickyOutcome::Hit) => (Counter::StickyHits, false),
-            Some(StickyOutcome::New { evicted }) => (Counter::StickyNew, evicted),
-            Some(StickyOutcome::Expired { evicted }) => (Counter::StickyExpired, evicted),
-            Some(StickyOutcome::Dropped { evicted }) => (Counter::StickyDropped, evicted),
-        };
-        self.counters.inc(port, counter);
-        if evicted {
-            self.counters.inc(port, Counter::StickyEvictions);
-        }
-        decision
-    }
-
-    /// The clock of the sticky tables: whole seconds of `now`, modulo 2^16 (every
-    /// worker reads the same time-stamp counter).
-    pub(crate) fn sticky_clock(&self, now: u64) -> u16 {
-        (now / self.settings.flow.ticks_per_ms.max(1) / 1000) as u16
     }
 
     /// Finds a server connection of `real` for the waiting client `h`.

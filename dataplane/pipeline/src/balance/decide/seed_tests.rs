@@ -1,19 +1,11 @@
 //! Decisions of sticky virtuals and of splice virtuals with URLs beside their reals.
 
 use super::super::tests::{farm, head};
-use super::super::{Status, Sticky, StickyClient, StickyOutcome, Url};
+use super::super::{Status, Sticky, StickyClient, StickyOutcome};
+use super::tests::url;
 use super::*;
 use std::net::Ipv4Addr;
-
-fn url(name: &str, weight: u16) -> Url {
-    Url {
-        name: name.into(),
-        template: format!("http://{name}.test/%d"),
-        code: 302,
-        weight,
-        in_service: true,
-    }
-}
+use std::sync::Arc;
 
 /// www (splice s1..s3, round robin) made sticky for `timeout` seconds.
 fn sticky_farm(timeout: u16) -> Farm {
@@ -150,27 +142,12 @@ fn a_full_table_evicts_and_says_so() {
     }
     let (_, o) = one(&f, &mut ch, client(100, 2), |_| true);
     assert_eq!(o, Some(StickyOutcome::New { evicted: true }));
-    // Sweeping (every worker, each poll) leaves live entries alone.
+    // Sweeping (every worker, each poll) empties expired entries only.
+    let table = Arc::clone(&f.virtuals[0].sticky.as_ref().unwrap().table);
     f.sweep_sticky(&mut ch, 3, 1);
-    assert_eq!(
-        f.virtuals[0]
-            .sticky
-            .as_ref()
-            .unwrap()
-            .table
-            .live_entries(3, 60),
-        8
-    );
+    assert_eq!(table.live_entries(3, 60), 8);
     f.sweep_sticky(&mut ch, 100, 1);
-    assert_eq!(
-        f.virtuals[0]
-            .sticky
-            .as_ref()
-            .unwrap()
-            .table
-            .live_entries(100, 60),
-        0
-    );
+    assert_eq!(table.live_entries(100, u16::MAX), 0);
 }
 
 /// www with the URL "book" (weight 1) beside s1 and s2 (weight 1 each) in its bind list.
