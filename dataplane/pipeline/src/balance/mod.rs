@@ -329,7 +329,7 @@ impl Farm {
     }
 
     /// Sweeps `sets` sets of every sticky virtual's table, from where this worker left
-    /// off, emptying the expired entries (see [`sticky`]). `now_s`: the clock of
+    /// off, emptying the entries unused for [`sticky::STALE_S`] (see [`sticky`]). `now_s`: the clock of
     /// [`StickyClient::now_s`].
     pub fn sweep_sticky(&self, choices: &mut Choices, now_s: u16, sets: usize) {
         if choices.sweep.len() < self.virtuals.len() {
@@ -337,7 +337,7 @@ impl Farm {
         }
         for (v, cursor) in self.virtuals.iter().zip(choices.sweep.iter_mut()) {
             if let Some(s) = &v.sticky {
-                *cursor = s.table.sweep(*cursor, sets, now_s, s.timeout_s);
+                *cursor = s.table.sweep(*cursor, sets, now_s);
             }
         }
     }

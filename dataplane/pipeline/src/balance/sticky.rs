@@ -20,10 +20,12 @@
 //! of the address); a new client takes an empty or expired entry of its set, else the
 //! least recently used one, which is counted as an eviction. Entries are only made for
 //! clients that completed a handshake and sent a request (SYN cookies guard the
-//! handshake), so a spoofed flood cannot fill the table. Every worker sweeps a few sets
-//! per timer poll ([`StickyTable::sweep`]) and empties the expired entries it finds, so
-//! that no entry outlives the 16-bit clock's wrap (18 hours; the longest timer is
-//! 4 hours).
+//! handshake), so a spoofed flood cannot fill the table. An expired entry stays until
+//! its set needs room, so that a client coming back late is told apart from a new one
+//! (`sticky_expired`); but every worker sweeps a few sets per timer poll
+//! ([`StickyTable::sweep`]) and empties the entries unused for [`STALE_S`] seconds, so
+//! that no entry outlives the 16-bit clock's wrap (18 hours; the longest timer is 4
+//! hours, shorter than [`STALE_S`]).
 
 use super::RealId;
 use std::fmt;
@@ -33,6 +35,10 @@ use std::sync::Arc;
 
 /// Entries per set: 8 words, one 64-byte cache line.
 pub const WAYS: usize = 8;
+
+/// Seconds after which the sweep empties an unused entry: half the clock's wrap, longer
+/// than any timer (`virtual.sticky` is at most 4 hours).
+pub const STALE_S: u16 = 1 << 15;
 
 /// Sets each worker sweeps per timer poll (about every millisecond): a table of 65,536
 /// entries is swept whole in about 8,192 polls, i.e. within seconds.
@@ -282,14 +288,14 @@ impl StickyTable {
         false
     }
 
-    /// Empties the expired entries of `count` sets from set `cursor` on; returns the
-    /// cursor for the next call.
-    pub fn sweep(&self, cursor: usize, count: usize, now_s: u16, timeout_s: u16) -> usize {
+    /// Empties the entries of `count` sets from set `cursor` on that were unused for
+    /// [`STALE_S`] seconds or more; returns the cursor for the next call.
+    pub fn sweep(&self, cursor: usize, count: usize, now_s: u16) -> usize {
         let mut at = cursor % self.sets.len();
         for _ in 0..count.min(self.sets.len()) {
             for slot in &self.sets[at] {
                 let w = slot.load(Ordering::Relaxed);
-                if w != 0 && !live(w, now_s, timeout_s) {
+                if w != 0 && !live(w, now_s, STALE_S) {
                     let _ = slot.compare_exchange(w, 0, Ordering::Relaxed, Ordering::Relaxed);
                 }
             }
@@ -359,22 +365,28 @@ mod tests {
         assert!(matches!(t.find(ip(1), 11, 30), Found::Live(4, _, _)));
         t.drop_entry(ip(1), way, word);
         assert_eq!(t.find(ip(1), 11, 30), Found::Missing);
-        // Sweeping the whole table empties the expired entries only.
+        // Sweeping the whole table empties the entries unused for STALE_S only: an
+        // expired one stays, to be found as expired.
         for i in 0..20 {
             t.record(ip(i), 1, 10 + i as u16, 30);
         }
         let sets = t.capacity() / WAYS;
-        let cursor = t.sweep(0, sets, 45, 30);
+        let cursor = t.sweep(0, sets, 45);
         assert_eq!(cursor, 0);
-        // Used at 10..=15 are older than 30 s at 45; 16..=29 are not.
         assert_eq!(t.live_entries(45, 30), 14);
-        assert_eq!(t.live_entries(45, u16::MAX), 14, "expired entries are gone");
+        assert_eq!(t.live_entries(45, u16::MAX), 20, "expired entries are kept");
+        assert_eq!(t.find(ip(0), 45, 30), Found::Expired);
+        let stale = 10 + STALE_S + 5;
+        t.sweep(0, sets, stale);
+        // Used at 10..=15 are STALE_S old at 10 + STALE_S + 5; 16..=19 are not.
+        assert_eq!(t.live_entries(stale, u16::MAX), 14);
+        assert_eq!(t.find(ip(0), stale, 30), Found::Missing);
         // Sweeping in steps reaches every set.
         let mut c = 0;
         for _ in 0..sets {
-            c = t.sweep(c, 1, 1000, 30);
+            c = t.sweep(c, 1, stale + 100);
         }
-        assert_eq!(t.live_entries(1000, u16::MAX), 0);
+        assert_eq!(t.live_entries(stale + 100, u16::MAX), 0);
     }
 
     #[test]

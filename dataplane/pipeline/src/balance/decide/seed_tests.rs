@@ -1,7 +1,7 @@
 //! Decisions of sticky virtuals and of splice virtuals with URLs beside their reals.
 
 use super::super::tests::{farm, head};
-use super::super::{Status, Sticky, StickyClient, StickyOutcome};
+use super::super::{sticky, Status, Sticky, StickyClient, StickyOutcome};
 use super::tests::url;
 use super::*;
 use std::net::Ipv4Addr;
@@ -142,12 +142,12 @@ fn a_full_table_evicts_and_says_so() {
     }
     let (_, o) = one(&f, &mut ch, client(100, 2), |_| true);
     assert_eq!(o, Some(StickyOutcome::New { evicted: true }));
-    // Sweeping (every worker, each poll) empties expired entries only.
+    // Sweeping (every worker, each poll) empties stale entries only.
     let table = Arc::clone(&f.virtuals[0].sticky.as_ref().unwrap().table);
-    f.sweep_sticky(&mut ch, 3, 1);
-    assert_eq!(table.live_entries(3, 60), 8);
     f.sweep_sticky(&mut ch, 100, 1);
-    assert_eq!(table.live_entries(100, u16::MAX), 0);
+    assert_eq!(table.live_entries(100, u16::MAX), 8);
+    f.sweep_sticky(&mut ch, 3 + sticky::STALE_S, 1);
+    assert_eq!(table.live_entries(3 + sticky::STALE_S, u16::MAX), 0);
 }
 
 /// www with the URL "book" (weight 1) beside s1 and s2 (weight 1 each) in its bind list.
