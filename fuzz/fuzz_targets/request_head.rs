@@ -33,6 +33,10 @@ fn rules() -> &'static [Rule] {
                 name: "x-tier".into(),
                 value: "gold".into(),
             }]),
+            Rule::new(vec![Matcher::Cookie {
+                name: "session".into(),
+                value: "blue".into(),
+            }]),
             Rule::new(vec![Matcher::Host("[::1]:80".into())]),
             Rule::default(),
         ]

@@ -81,6 +81,8 @@
 #   tb_ping NS DEST [ping args...]     3 echoes, 0 when at least one is answered
 #   tb_arping_mac NS IFACE DEST        prints the MAC of the first ARP reply, 1 if none
 #   tb_client_add_addr CIDR...         extra client addresses (kept across Splicer restarts)
+#   tb_who CURL_ARGS...                the server (X-Server) that answers the client, or none
+#   tb_tally N CURL_ARGS...            tb_who N times: "s1=A s2=B s3=C none=D"
 #   tb_curl NS URL [curl args...]      curl -sS --max-time 10
 #   tb_check_servers         every server answers a curl from another server namespace with
 #                            its name, X-Server header, and the right /files/100k bytes
@@ -1032,6 +1034,27 @@ tb_arping_mac() {
 # ARGS (curl options and the URL), 000 when there was no response; 5 s at most.
 tb_http_status() {
     tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%{http_code}' "$@" 2>/dev/null
+}
+
+# tb_who CURL_ARGS... : the server that answered the client namespace's request (its
+# X-Server header), "none" without one.
+tb_who() {
+    local s
+    s=$(tb_in "$TB_NS_CLIENT" curl -sS -m 5 -o /dev/null -w '%header{x-server}' "$@" 2>/dev/null)
+    printf '%s\n' "${s:-none}"
+}
+
+# tb_tally N CURL_ARGS... : asks N times (a new connection each, tb_who); prints
+# "s1=A s2=B s3=C none=D".
+tb_tally() {
+    local n=$1 i s
+    shift
+    declare -A c=([s1]=0 [s2]=0 [s3]=0 [none]=0)
+    for ((i = 0; i < n; i++)); do
+        s=$(tb_who "$@")
+        c[$s]=$((${c[$s]:-0} + 1))
+    done
+    printf 's1=%s s2=%s s3=%s none=%s\n' "${c[s1]}" "${c[s2]}" "${c[s3]}" "${c[none]}"
 }
 
 tb_curl() {

@@ -28,31 +28,13 @@ for s in s1 s2 s3; do
     mark[$s]=$(tb_access_lines "$s")
 done
 
-# who CURL_ARGS... : the server that answered (its X-Server header), "none" without one.
-who() {
-    local s
-    s=$(tb_in "$cns" curl -sS -m 5 -o /dev/null -w '%header{x-server}' "$@" 2>/dev/null)
-    printf '%s\n' "${s:-none}"
-}
-
-# tally N CURL_ARGS... : asks N times; prints "s1=A s2=B s3=C none=D".
-tally() {
-    local n=$1 i s
-    shift
-    declare -A c=([s1]=0 [s2]=0 [s3]=0 [none]=0)
-    for ((i = 0; i < n; i++)); do
-        s=$(who "$@")
-        c[$s]=$((${c[$s]:-0} + 1))
-    done
-    printf 's1=%s s2=%s s3=%s none=%s\n' "${c[s1]}" "${c[s2]}" "${c[s3]}" "${c[none]}"
-}
 count() { tb_raw_field "$1" "$2"; } # count TALLY SERVER
 
-t=$(tally 10 "$base/img/x")
+t=$(tb_tally 10 "$base/img/x")
 tb_check_cmp "/img/x: answered by s2 ($t)" "$(count "$t" s2)" -eq 10
-t=$(tally 10 -H 'Host: api.test' "$base/?api")
+t=$(tb_tally 10 -H 'Host: api.test' "$base/?api")
 tb_check_cmp "Host: api.test: answered by s3 ($t)" "$(count "$t" s3)" -eq 10
-t=$(tally 30 "$base/")
+t=$(tb_tally 30 "$base/")
 tb_log "30 requests for /: $t"
 for s in s1 s2 s3; do
     tb_check_cmp "/: round robin gives $s some ($t)" "$(count "$t" "$s")" -ge 1

@@ -506,15 +506,18 @@ impl Config {
             self.virtuals.push(v);
             return Ok(());
         };
-        let virt = &mut self.virtuals[v];
+        let virt = &self.virtuals[v];
         if let Some(mode) = mode.filter(|m| *m != virt.mode) {
+            // Members the new mode cannot bind: reals, for a redirect virtual (URLs stay
+            // bound either way: a splice virtual binds them beside its reals).
             let mut members: Vec<&str> = Vec::new();
             for m in virt
                 .bind
                 .iter()
                 .chain(virt.rules.iter().flat_map(|r| &r.bind))
             {
-                if !members.contains(&m.as_str()) {
+                let kind = self.kind_of(m);
+                if !members.contains(&m.as_str()) && member_problem(m, kind, mode).is_some() {
                     members.push(m);
                 }
             }
@@ -530,8 +533,9 @@ impl Config {
                     mode.name()
                 ));
             }
-            virt.mode = mode;
+            self.virtuals[v].mode = mode;
         }
+        let virt = &mut self.virtuals[v];
         virt.address = address;
         if let Some(p) = predictor {
             virt.predictor = p;

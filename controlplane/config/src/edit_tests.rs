@@ -506,12 +506,18 @@ fn mode_change_needs_no_members_of_the_other_kind() {
     let c = edit(&c, virt("www", "198.18.0.100:80", Some(Mode::Redirect)));
     assert_eq!(c.virtuals[0].mode, Mode::Redirect);
     let c = edit(&edit(&c, url("u", "http://u", None)), bind("www", &["u"]));
-    assert_eq!(
-        fails(&c, virt("www", "198.18.0.100:80", Some(Mode::Splice))),
-        "virtual www binds URLs u; a splice virtual binds reals: unbind them (no bind, rule del) first"
-    );
     // Giving the mode it already has is no change.
     edit(&c, virt("www", "198.18.0.100:80", Some(Mode::Redirect)));
+    // A splice virtual binds URLs beside its reals: they may stay.
+    let c = edit(&c, virt("www", "198.18.0.100:80", Some(Mode::Splice)));
+    assert_eq!(c.virtuals[0].mode, Mode::Splice);
+    assert_eq!(c.virtuals[0].bind, strings(&["u"]));
+    // Back to redirect with a real beside the URL: the real is named.
+    let c = edit(&c, bind("www", &["s1"]));
+    assert_eq!(
+        fails(&c, virt("www", "198.18.0.100:80", Some(Mode::Redirect))),
+        "virtual www binds reals s1; a redirect virtual binds URLs: unbind them (no bind, rule del) first"
+    );
 }
 
 #[test]
@@ -533,17 +539,20 @@ fn bind_and_unbind() {
         fails(&c, bind("www", &[])),
         "bind needs at least one real or URL"
     );
+    // A URL beside the reals of a splice virtual (cross-site sharing).
+    let shared = edit(&c, bind("www", &["coyote"]));
     assert_eq!(
-        fails(&c, bind("www", &["coyote"])),
-        "coyote is a URL; a splice virtual binds reals (set mode = \"redirect\" to bind URLs)"
+        shared.virtuals[0].bind.last().map(String::as_str),
+        Some("coyote")
     );
+    assert_eq!(shared.farm().virtuals[0].bind_urls, vec![0]);
     assert_eq!(
         fails(&c, bind("acme", &["198.19.0.11"])),
         "s1 is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
     );
     assert_eq!(
         fails(&c, bind("www", &["acme"])),
-        "acme is a virtual; a splice virtual binds reals"
+        "acme is a virtual; a splice virtual binds reals (and URLs beside them)"
     );
     let c = edit(&c, no_bind("www", &["s2"]));
     assert_eq!(fails(&c, no_bind("www", &["s2"])), "s2 is not bound to www");

@@ -9,11 +9,13 @@
 
 use crate::{Config, Mode, ServiceState};
 use splicer_pipeline::balance::{
-    self, Farm, Predictor, RealId, RequestClass, RuleRoute, Status, Target, UrlId, VirtualPolicy,
+    self, Farm, Predictor, RealId, RequestClass, RuleRoute, Status, Sticky, StickyTable, Target,
+    UrlId, VirtualPolicy,
 };
 use splicer_pipeline::Service;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 /// What identifies a virtual across configurations.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -217,22 +219,19 @@ impl Config {
                 .or_else(|| virtual_by_name.get(n).map(|&v| Target::Virtual(v)))
                 .or_else(|| url_ids.get(n).map(|&u| Target::Url(u)))
         };
-        let members = |names: &[String], mode: Mode| -> Vec<u16> {
-            names
-                .iter()
-                .map(|n| {
-                    let id = match mode {
-                        Mode::Splice => by_name.get(n.as_str()),
-                        Mode::Redirect => url_ids.get(n.as_str()),
-                    };
-                    match id {
-                        Some(&id) => id,
-                        None => {
-                            panic!("bind: {n} does not exist (the configuration was not validated)")
-                        }
-                    }
-                })
-                .collect()
+        // A bind list's members of the mode's kind, and (in splice mode) the URLs
+        // beside its reals.
+        let members = |names: &[String], mode: Mode| -> (Vec<u16>, Vec<UrlId>) {
+            let (mut main, mut urls) = (Vec::new(), Vec::new());
+            for n in names {
+                match (mode, by_name.get(n.as_str()), url_ids.get(n.as_str())) {
+                    (Mode::Splice, Some(&r), _) => main.push(r),
+                    (Mode::Splice, None, Some(&u)) => urls.push(u),
+                    (Mode::Redirect, _, Some(&u)) => main.push(u),
+                    _ => panic!("bind: {n} does not exist (the configuration was not validated)"),
+                }
+            }
+            (main, urls)
         };
 
         // Removed entries keep their last form, out of service.
@@ -278,6 +277,22 @@ impl Config {
         let mut services = Vec::with_capacity(self.virtuals.len() + self.dips.len());
         let mut vips = Vec::with_capacity(self.virtuals.len());
         for (i, (v, &slot)) in self.virtuals.iter().zip(&virtual_ids).enumerate() {
+            let (bind, bind_urls) = members(&v.bind, v.mode);
+            // A sticky virtual keeps its table (and so its clients) across changes that
+            // keep its size; the timer may change.
+            let sticky = v.sticky.map(|d| {
+                let timeout_s = u16::try_from(d.as_secs()).unwrap_or(u16::MAX);
+                let entries = v.sticky_table as usize;
+                match ids.last.virtuals.get(slot).and_then(|l| l.sticky.as_ref()) {
+                    Some(old) if old.table.capacity() == StickyTable::capacity_for(entries) => {
+                        Sticky {
+                            timeout_s,
+                            table: Arc::clone(&old.table),
+                        }
+                    }
+                    _ => Sticky::new(timeout_s, entries),
+                }
+            });
             virtuals[slot] = VirtualPolicy {
                 name: v.name.clone(),
                 mode: match v.mode {
@@ -288,17 +303,21 @@ impl Config {
                 rules: v
                     .rules
                     .iter()
-                    .map(|r| RuleRoute {
-                        name: r.name.clone(),
-                        rule: r.to_http_rule(),
-                        members: members(&r.bind, v.mode),
-                        class: RequestClass {
-                            priority: r.priority.unwrap_or(v.priority) as u8,
-                            cost: r.cost.unwrap_or(v.cost),
-                        },
+                    .map(|r| {
+                        let (members, urls) = members(&r.bind, v.mode);
+                        RuleRoute {
+                            name: r.name.clone(),
+                            rule: r.to_http_rule(),
+                            members,
+                            urls,
+                            class: RequestClass {
+                                priority: r.priority.unwrap_or(v.priority) as u8,
+                                cost: r.cost.unwrap_or(v.cost),
+                            },
+                        }
                     })
                     .collect(),
-                bind: members(&v.bind, v.mode),
+                bind,
                 status: status(v.state),
                 backup: target(&v.backup),
                 class: RequestClass {
@@ -306,6 +325,8 @@ impl Config {
                     cost: v.cost,
                 },
                 queue_size: u32::from(v.queue_size),
+                bind_urls,
+                sticky,
             };
             services.push(Service {
                 address: v.address,

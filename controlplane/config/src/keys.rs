@@ -256,6 +256,17 @@ pub const MAX_HELD: SizeKey = SizeKey {
     min: ByteSize::from_bytes(0),
     max: ByteSize::kib(1024),
 };
+/// Client stickiness with a timer (US 7,099,915); zero (the default) is off. The
+/// sticky tables' clock counts seconds modulo 2^16 and is swept far more often, so any
+/// timer well below 18 hours would do; 4 hours is longer than any session.
+pub const STICKY: DurationKey = DurationKey {
+    name: "virtual.sticky",
+    default: Duration::ZERO,
+    zero: Zero::Off,
+    max: Duration::from_secs(4 * 3600),
+};
+/// Entries of a sticky virtual's table (8 bytes each), shared by the workers.
+pub const STICKY_TABLE: IntKey<u32> = ring("virtual.sticky_table", 65536, 64, 1 << 22);
 
 /// Requests one worker keeps waiting per virtual while every real of their set is full.
 pub const QUEUE_SIZE: IntKey<u16> = int("virtual.queue_size", 256, 0, 65535);
@@ -315,6 +326,8 @@ pub const KEYS: &[Key] = &[
     Key::U16(&QUEUE_SIZE),
     Key::U16(&PRIORITY),
     Key::U16(&COST),
+    Key::Duration(&STICKY),
+    Key::U32(&STICKY_TABLE),
     Key::U16(&URL_WEIGHT),
 ];
 

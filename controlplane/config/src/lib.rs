@@ -711,6 +711,10 @@ pub struct Rule {
     /// called `name` (ASCII case-insensitive) has exactly `value`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<HeaderMatch>,
+    /// `cookie` (optional, `{ name = "session", value = "blue" }`): some `Cookie` header
+    /// field carries a cookie called `name` (case-sensitive) with exactly `value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<CookieMatch>,
     /// `bind` (required, at least one, no duplicates): names of the reals (in a splice
     /// virtual) or URLs (in a redirect virtual) that serve matching requests.
     pub bind: Vec<String>,
@@ -735,6 +739,16 @@ pub struct HeaderMatch {
     pub value: String,
 }
 
+/// `virtual.rule.cookie`: one cookie's name and exact value (RFC 6265).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CookieMatch {
+    /// `name`: the cookie name, an HTTP token; matched case-sensitively.
+    pub name: String,
+    /// `value`: the cookie's whole value, matched byte for byte (cookie octets, or
+    /// cookie octets in double quotes, which are then part of it).
+    pub value: String,
+}
+
 impl Rule {
     /// A rule with the given name and reals and no condition yet (set at least one
     /// before validating).
@@ -746,6 +760,7 @@ impl Rule {
             host: None,
             method: None,
             header: None,
+            cookie: None,
             bind,
             priority: None,
             cost: None,
@@ -771,6 +786,12 @@ impl Rule {
             matchers.push(Matcher::Header {
                 name: h.name.clone(),
                 value: h.value.clone(),
+            });
+        }
+        if let Some(c) = &self.cookie {
+            matchers.push(Matcher::Cookie {
+                name: c.name.clone(),
+                value: c.value.clone(),
             });
         }
         splicer_http::Rule::new(matchers)
@@ -855,6 +876,16 @@ pub struct Virtual {
     /// `cost` (default 1, 1..=1000): slots of a real's `maxconns` a request no rule
     /// matches (or of a rule that sets none) takes while in flight.
     pub cost: u16,
+    /// `sticky` (duration, default `"0s"`: off; whole seconds, at most 4h; splice
+    /// virtuals only): a client address whose last request was at most this long ago
+    /// goes to the same real again, across connections, while that real can take it
+    /// (US 7,099,915's sticky timer). Held as `None` when off.
+    #[serde(serialize_with = "duration::serialize_opt")]
+    pub sticky: Option<Duration>,
+    /// `sticky_table` (integer, default 65536, a power of two, 64..=4194304): entries of
+    /// the virtual's sticky table, shared by the workers; when it is full, the least
+    /// recently used entry of a set is evicted (`sticky_evictions`).
+    pub sticky_table: u32,
 }
 
 impl Virtual {
@@ -877,6 +908,8 @@ impl Virtual {
             queue_size: defaults::QUEUE_SIZE,
             priority: defaults::PRIORITY,
             cost: defaults::COST,
+            sticky: None,
+            sticky_table: keys::STICKY_TABLE.default,
         }
     }
 }

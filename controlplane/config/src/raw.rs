@@ -10,8 +10,9 @@ use crate::health::{self, Check};
 use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
-    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, Dataplane, Dip,
-    HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
+    defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, CookieMatch,
+    Dataplane, Dip, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url,
+    Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -99,6 +100,8 @@ struct RawVirtual {
     bind: Option<Value>,
     state: Option<Value>,
     backup: Option<Value>,
+    sticky: Option<Value>,
+    sticky_table: Option<Value>,
     #[serde(default, deserialize_with = "rule_tables")]
     rule: Vec<RawRule>,
     queue_size: Option<Value>,
@@ -148,6 +151,7 @@ struct RawRule {
     host: Option<Value>,
     method: Option<Value>,
     header: Option<RawHeader>,
+    cookie: Option<RawCookie>,
     bind: Option<Value>,
     priority: Option<Value>,
     cost: Option<Value>,
@@ -159,6 +163,16 @@ struct RawRule {
     expecting = "a table like { name = \"X-Tenant\", value = \"blue\" }"
 )]
 struct RawHeader {
+    name: Option<Value>,
+    value: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { name = \"session\", value = \"blue\" }"
+)]
+struct RawCookie {
     name: Option<Value>,
     value: Option<Value>,
 }
@@ -630,6 +644,15 @@ impl RawVirtual {
         };
         let state = state(&key("state"), self.state)?;
         let backup = optional_string(&key("backup"), self.backup)?;
+        let sticky = match self.sticky {
+            None => None,
+            Some(v) => {
+                Some(duration::parse(&v).map_err(|m| ConfigError::invalid(key("sticky"), m))?)
+                    .filter(|d| !d.is_zero())
+            }
+        };
+        let sticky_table =
+            integer_at(&key("sticky_table"), &keys::STICKY_TABLE, self.sticky_table)?;
         let rules = self
             .rule
             .into_iter()
@@ -652,6 +675,8 @@ impl RawVirtual {
             queue_size: integer_at(&key("queue_size"), &keys::QUEUE_SIZE, self.queue_size)?,
             priority: integer_at(&key("priority"), &keys::PRIORITY, self.priority)?,
             cost: integer_at(&key("cost"), &keys::COST, self.cost)?,
+            sticky,
+            sticky_table,
         })
     }
 }
@@ -772,15 +797,28 @@ impl RawRule {
             None => None,
             Some(token) => Some(method(&key("method"), &token)?),
         };
+        // `{ name = ..., value = ... }`: both required strings.
+        let pair = |field: &str, example: &str, name, value| -> Result<_, ConfigError> {
+            let at = |part: &str| key(&format!("{field}.{part}"));
+            Ok((
+                string(&at("name"), required(&at("name"), name, example)?)?,
+                string(&at("value"), required(&at("value"), value, example)?)?,
+            ))
+        };
         let header = match self.header {
             None => None,
             Some(h) => {
-                const EXAMPLE: &str = "header = { name = \"X-Tenant\", value = \"blue\" }";
-                let hkey = |field: &str| key(&format!("header.{field}"));
-                Some(HeaderMatch {
-                    name: string(&hkey("name"), required(&hkey("name"), h.name, EXAMPLE)?)?,
-                    value: string(&hkey("value"), required(&hkey("value"), h.value, EXAMPLE)?)?,
-                })
+                let example = "header = { name = \"X-Tenant\", value = \"blue\" }";
+                let (name, value) = pair("header", example, h.name, h.value)?;
+                Some(HeaderMatch { name, value })
+            }
+        };
+        let cookie = match self.cookie {
+            None => None,
+            Some(c) => {
+                let example = "cookie = { name = \"session\", value = \"blue\" }";
+                let (name, value) = pair("cookie", example, c.name, c.value)?;
+                Some(CookieMatch { name, value })
             }
         };
         let example = match mode {
@@ -804,6 +842,7 @@ impl RawRule {
             host,
             method,
             header,
+            cookie,
             bind,
             priority,
             cost,

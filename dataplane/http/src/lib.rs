@@ -7,7 +7,7 @@
 //!
 //! * [`request`]: strict parsing of a request head, refusing anything two parsers could
 //!   read differently (request smuggling);
-//! * [`matchers`]: content rules (path prefix or suffix, host, method, header);
+//! * [`matchers`]: content rules (path prefix or suffix, host, method, header, cookie);
 //! * [`response`]: a streaming framer that finds the end of each response across packet
 //!   boundaries, so a pooled connection is known to be free again;
 //! * [`body`]: the streaming `Content-Length` and chunked body framers both use;

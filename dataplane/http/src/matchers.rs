@@ -36,6 +36,42 @@ pub enum Matcher {
         /// The whole field value.
         value: String,
     },
+    /// Some `Cookie` header field carries a cookie called `name` (case-sensitive) with
+    /// exactly `value` (byte for byte; a quoted value keeps its quotes, as RFC 6265
+    /// §4.1.1 makes them part of it). One cookie, not the whole header: see
+    /// [`cookie_values`] for how the header is split.
+    Cookie {
+        /// The cookie name.
+        name: String,
+        /// The cookie value.
+        value: String,
+    },
+}
+
+/// The values of every cookie called `name` in a `Cookie` field value, in order.
+///
+/// The field is split as RFC 6265 §5.4 writes it (`name=value` pairs separated by
+/// `"; "`), read leniently the way servers do (§5.2's rules for a pair): pairs split on
+/// `;`, whitespace around a pair, its name and its value removed, a pair split at its
+/// first `=`, and a pair without `=` or with an empty name ignored. Names compare
+/// case-sensitively (cookie names are).
+pub fn cookie_values<'a>(field: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    field.split(|&b| b == b';').filter_map(move |pair| {
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let (n, v) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
+        (!n.is_empty() && n == name.as_bytes()).then_some(v)
+    })
+}
+
+/// `bytes` without leading and trailing spaces and tabs.
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
 }
 
 /// Strips a `:port` from a host (keeping an IPv6 literal's brackets).
@@ -63,6 +99,9 @@ impl Matcher {
             Matcher::Header { name, value } => {
                 head.header_values(name).any(|v| v == value.as_bytes())
             }
+            Matcher::Cookie { name, value } => head
+                .header_values("cookie")
+                .any(|field| cookie_values(field, name).any(|v| v == value.as_bytes())),
         }
     }
 }
@@ -179,6 +218,54 @@ mod tests {
         let two = head("GET / HTTP/1.1\r\nHost: a\r\nX-T: one\r\nX-T:  two \r\n\r\n");
         assert!(m("x-t", "two").matches(&two));
         assert!(m("x-t", "one").matches(&two));
+    }
+
+    #[test]
+    fn cookie() {
+        let m = |name: &str, value: &str| Matcher::Cookie {
+            name: name.into(),
+            value: value.into(),
+        };
+        let with = |cookies: &[&str]| {
+            let fields: String = cookies.iter().map(|c| format!("Cookie: {c}\r\n")).collect();
+            head(&format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n"))
+        };
+        let h = with(&["theme=dark; session=blue; lang=en"]);
+        assert!(m("session", "blue").matches(&h));
+        assert!(m("theme", "dark").matches(&h));
+        assert!(m("lang", "en").matches(&h));
+        // One cookie's exact value, not a part of the header.
+        assert!(!m("session", "blu").matches(&h));
+        assert!(!m("session", "blue; lang=en").matches(&h));
+        assert!(!m("session", "Blue").matches(&h));
+        // Names are case-sensitive and whole.
+        assert!(!m("Session", "blue").matches(&h));
+        assert!(!m("ession", "blue").matches(&h));
+        assert!(!m("session2", "blue").matches(&h));
+        // Several Cookie fields: any of them.
+        let two = with(&["a=1", "session=blue"]);
+        assert!(m("session", "blue").matches(&two));
+        assert!(m("a", "1").matches(&two));
+        // Lenient spacing, a value with '=' in it, pairs without '=' or a name ignored.
+        let odd = with(&["  x = y ;session=blue ;;junk; =v; tok=a=b"]);
+        assert!(m("session", "blue").matches(&odd));
+        assert!(m("x", "y").matches(&odd));
+        assert!(m("tok", "a=b").matches(&odd));
+        assert!(!m("junk", "").matches(&odd));
+        assert!(!m("", "v").matches(&odd));
+        // An empty value is a value.
+        assert!(m("e", "").matches(&with(&["e=; f=1"])));
+        // Quotes are part of the value (RFC 6265 §4.1.1).
+        let quoted = with(&["session=\"blue\""]);
+        assert!(m("session", "\"blue\"").matches(&quoted));
+        assert!(!m("session", "blue").matches(&quoted));
+        // Not another header that happens to look like a cookie.
+        let other = head("GET / HTTP/1.1\r\nHost: a\r\nX-Cookie: session=blue\r\n\r\n");
+        assert!(!m("session", "blue").matches(&other));
+        assert!(!m("session", "blue").matches(&get("/", "a")));
+        // A duplicate name: any of its values.
+        let dup = with(&["session=red; session=blue"]);
+        assert!(m("session", "red").matches(&dup) && m("session", "blue").matches(&dup));
     }
 
     #[test]

@@ -149,10 +149,22 @@ counters! {
     /// Valid requests answered `503`: nothing bound, every real of the set unavailable,
     /// or no server connection within `queue_timeout`.
     HttpNoServer => "http_no_server",
-    /// Requests answered with a redirect by a redirect virtual, or a URL backup.
+    /// Requests answered with a redirect by a redirect virtual, a URL beside the reals of
+    /// a splice virtual, or a URL backup.
     Redirects => "http_redirects",
     /// Requests routed to a real (before waiting for a connection).
     SpliceRequests => "splice_requests",
+    /// Requests of a sticky virtual sent to the real its table holds for the client.
+    StickyHits => "sticky_hits",
+    /// Clients of a sticky virtual without an entry that were balanced and recorded.
+    StickyNew => "sticky_new",
+    /// Clients whose entry had expired (no request within the timer): balanced afresh.
+    StickyExpired => "sticky_expired",
+    /// Entries dropped because their real could no longer take the client (out of
+    /// service, failing): the client balanced afresh.
+    StickyDropped => "sticky_dropped",
+    /// Live entries of other clients evicted to make room (the set of the table full).
+    StickyEvictions => "sticky_evictions",
     /// Requests spliced onto a server connection (request sent to the server).
     Splices => "splices",
     /// Requests that took an idle pooled connection.

@@ -200,6 +200,14 @@ impl<P: PacketBuf> Pipeline<P> {
         self.run_drains(now, sink);
         self.refill_pools(now, sink);
         self.run_checks(now, sink);
+        // Expired sticky entries are emptied a few sets a poll, so none outlives the
+        // tables' 16-bit clock.
+        let clock = self.sticky_clock(now);
+        self.topology.farm().sweep_sticky(
+            &mut self.balance,
+            clock,
+            crate::balance::sticky::SWEEP_SETS,
+        );
         self.counters
             .set_gauge(Gauge::Flows, self.flows.len() as u64);
         self.counters

@@ -60,6 +60,7 @@ fn farm() -> Farm {
             name: format!("s{n}"),
             rule: Rule::new(vec![Matcher::PathPrefix(format!("/s{n}/"))]),
             members: vec![n.into()],
+            urls: Vec::new(),
         })
         .collect();
     Farm {

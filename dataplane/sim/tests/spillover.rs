@@ -33,6 +33,7 @@ fn rule(prefix: &str, members: Vec<u16>, priority: u8, cost: u16) -> RuleRoute {
         rule: Rule::new(vec![Matcher::PathPrefix(prefix.into())]),
         members,
         class: RequestClass { priority, cost },
+        urls: Vec::new(),
     }
 }
 

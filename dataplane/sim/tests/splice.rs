@@ -42,6 +42,7 @@ fn farm(pool: u16, maxconns: u16) -> Farm {
                 name: "img".into(),
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                 members: vec![1],
+                urls: Vec::new(),
             }],
             vec![0, 1, 2],
         )],

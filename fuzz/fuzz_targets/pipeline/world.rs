@@ -121,6 +121,7 @@ pub(crate) fn farm(status: [Status; 2]) -> Farm {
                     name: "img".into(),
                     rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],
+                    urls: Vec::new(),
                 }],
                 vec![0, 1],
             ),

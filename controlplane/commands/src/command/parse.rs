@@ -5,7 +5,9 @@
 use super::help::topic;
 use super::syntax::{Param, Syntax, Value, CONDITIONS, METHODS, SYNTAX};
 use super::{error, Command, FlowQuery, LogLevel, ParseError, Show, LEVEL_ERROR};
-use splicer_config::{Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState};
+use splicer_config::{
+    CookieMatch, Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState,
+};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The words that may follow `prefix` (distinct, in table order).
@@ -623,6 +625,13 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
                 }),
                 _ => None,
             });
+            let cookie = a.key("cookie").and_then(|v| match v {
+                [Got::Text(name), Got::Text(value)] => Some(CookieMatch {
+                    name: name.clone(),
+                    value: value.clone(),
+                }),
+                _ => None,
+            });
             let rule = Rule {
                 path_prefix: text("path_prefix"),
                 path_suffix: text("path_suffix"),
@@ -632,6 +641,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
                     _ => None,
                 }),
                 header,
+                cookie,
                 ..Rule::new(a.text(1), bind)
             };
             edit(Edit::RuleAdd {

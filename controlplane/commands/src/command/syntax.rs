@@ -125,6 +125,10 @@ pub const CONDITIONS: &[Param] = &[
         "header",
         &[("<name>", Value::Text), ("<value>", Value::Text)],
     ),
+    Param::Key(
+        "cookie",
+        &[("<name>", Value::Text), ("<value>", Value::Text)],
+    ),
 ];
 
 /// The methods a rule can match (`CONNECT` is refused by the server's validation).
@@ -156,6 +160,7 @@ const MEANINGS: &[(&str, &str)] = &[
     ("host", "the request's host is <h> (case-insensitive, port ignored)"),
     ("method", "the method is <M> (case-sensitive: GET, POST...)"),
     ("header", "some header field <name> has exactly <value>"),
+    ("cookie", "the Cookie header carries cookie <name> with exactly <value>"),
     ("bind", "the reals (or URLs) of matching requests"),
     ("at", "the rule's 1-based position (default: last)"),
     ("all", "every one of that kind on the same IP address"),
@@ -270,7 +275,7 @@ requests no rule matches; '-' when none: such requests are answered 503), queue_
 priority and cost (the bind list's; '-' for a DIP) and queued (requests waiting now, over all \
 workers, because every real of their set is at maxconns). Then a table of \
 the content rules, in the order they are tried: virtual, rule name, what it matches (every \
-condition must hold: path_prefix, path_suffix, host, method, header) and what it binds. \
+condition must hold: path_prefix, path_suffix, host, method, header, cookie) and what it binds. \
 --json gives one object per virtual, its rules as in the configuration.",
         example: "show virtual www",
     },
@@ -578,6 +583,7 @@ path_suffix <s>        the path (without the query) ends with <s>\n\
 host <h>               the request's host is <h> (case-insensitive, a port ignored)\n\
 method <M>             the method is <M> (case-sensitive: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE)\n\
 header <name> <value>  some header field <name> has exactly <value>\n\
+cookie <name> <value>  the Cookie header carries cookie <name> (case-sensitive) with exactly <value>\n\
 Values are single words; the bind list ends at 'at'.",
         example: "rule add www img path_prefix /img/ method GET bind s2 s3 at 1",
     },

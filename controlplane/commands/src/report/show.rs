@@ -218,6 +218,12 @@ pub fn rule_match(rule: &Rule) -> String {
             match_value(&format!("{}:{}", h.name, h.value))
         ));
     }
+    if let Some(c) = &rule.cookie {
+        parts.push(format!(
+            "cookie={}",
+            match_value(&format!("{}={}", c.name, c.value))
+        ));
+    }
     parts.join(" ")
 }
 

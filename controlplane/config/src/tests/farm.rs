@@ -34,8 +34,11 @@ fn demo_farm() {
                     name: "img".into(),
                     rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],
+                    urls: vec![],
                 }],
                 bind: vec![0, 1, 2],
+                bind_urls: vec![],
+                sticky: None,
             }],
             urls: Vec::new(),
         }
@@ -171,6 +174,7 @@ fn full_example_farm() {
                             Matcher::PathSuffix(".jpg".into()),
                         ]),
                         members: vec![1],
+                        urls: vec![],
                     },
                     RuleRoute {
                         class: balance::RequestClass::default(),
@@ -184,9 +188,12 @@ fn full_example_farm() {
                             },
                         ]),
                         members: vec![2, 0],
+                        urls: vec![],
                     },
                 ],
                 bind: vec![1, 0],
+                bind_urls: vec![],
+                sticky: None,
             },
             VirtualPolicy {
                 class: balance::RequestClass::default(),
@@ -198,6 +205,8 @@ fn full_example_farm() {
                 predictor: Predictor::RoundRobin,
                 rules: vec![],
                 bind: vec![],
+                bind_urls: vec![],
+                sticky: None,
             },
             VirtualPolicy {
                 class: balance::RequestClass::default(),
@@ -212,8 +221,11 @@ fn full_example_farm() {
                     name: "rule1".into(),
                     rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
                     members: vec![0],
+                    urls: vec![],
                 }],
                 bind: vec![],
+                bind_urls: vec![],
+                sticky: None,
             },
         ]
     );

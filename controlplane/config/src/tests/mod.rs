@@ -7,6 +7,7 @@ mod health;
 mod readme;
 mod redirect;
 mod routing;
+mod sticky;
 mod toml_errors;
 mod valid;
 mod validate;

@@ -291,9 +291,17 @@ fn dip_errors() {
 fn membership_errors() {
     let redirect = |keys: &str| acme(&format!("{COYOTE}{WWW}mode = \"redirect\"\n{keys}\n"));
     let splice = |keys: &str| acme(&format!("{COYOTE}{WWW}{keys}\n"));
+    // A splice virtual binds URLs beside its reals (cross-site sharing).
+    let c = ok(&splice("bind = [\"s1\", \"coyote\"]"));
+    assert_eq!(c.farm().virtuals[0].bind, vec![0]);
+    assert_eq!(c.farm().virtuals[0].bind_urls, vec![0]);
+    round_trip(&c);
     assert_eq!(
-        invalid(&splice("bind = [\"s1\", \"coyote\"]"), "virtual[0].bind"),
-        "virtual[0].bind: coyote is a URL; a splice virtual binds reals (set mode = \"redirect\" to bind URLs)"
+        invalid(
+            &splice("bind = [\"s1\", \"coyote\", \"coyote\"]"),
+            "virtual[0].bind"
+        ),
+        "virtual[0].bind: url coyote is listed twice"
     );
     assert_eq!(
         invalid(&redirect("bind = [\"coyote\", \"s1\"]"), "virtual[0].bind"),
@@ -320,7 +328,7 @@ fn membership_errors() {
     );
     assert_eq!(
         invalid(&splice("bind = [\"www\"]"), "virtual[0].bind"),
-        "virtual[0].bind: www is a virtual; a splice virtual binds reals"
+        "virtual[0].bind: www is a virtual; a splice virtual binds reals (and URLs beside them)"
     );
     assert_eq!(
         invalid(&redirect("bind = [\"www\"]"), "virtual[0].bind"),
@@ -336,9 +344,11 @@ fn membership_errors() {
         invalid(&rule("redirect", "bind = [\"s2\"]"), "virtual[0].rule[0].bind"),
         "virtual[0].rule[0].bind: s2 is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
     );
+    let c = ok(&rule("splice", "bind = [\"coyote\", \"s2\"]"));
+    let rule0 = &c.farm().virtuals[0].rules[0];
     assert_eq!(
-        invalid(&rule("splice", "bind = [\"coyote\"]"), "virtual[0].rule[0].bind"),
-        "virtual[0].rule[0].bind: coyote is a URL; a splice virtual binds reals (set mode = \"redirect\" to bind URLs)"
+        (rule0.members.clone(), rule0.urls.clone()),
+        (vec![1], vec![0])
     );
     assert_eq!(
         invalid(&rule("redirect", "bind = []"), "virtual[0].rule[0].bind"),

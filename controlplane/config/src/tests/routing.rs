@@ -150,6 +150,8 @@ fn virtual_routing_defaults() {
                 cost: 1,
             },
             queue_size: 256,
+            bind_urls: vec![],
+            sticky: None,
         }]
     );
     let c = ok(&www(
@@ -248,13 +250,19 @@ bind = ["s1"]
 [[virtual.rule]]
 header = { name = "X-Tenant", value = "blue" }
 bind = ["s1"]
+[[virtual.rule]]
+cookie = { name = "session", value = "blue" }
+bind = ["s2"]
 "#));
     let names: Vec<_> = c.virtuals[0]
         .rules
         .iter()
         .map(|r| r.name.as_str())
         .collect();
-    assert_eq!(names, ["rule1", "jpg.v2", "rule3", "rule4", "rule5"]);
+    assert_eq!(
+        names,
+        ["rule1", "jpg.v2", "rule3", "rule4", "rule5", "rule6"]
+    );
     let rules: Vec<_> = c.farm().virtuals[0]
         .rules
         .iter()
@@ -269,6 +277,10 @@ bind = ["s1"]
             HttpRule::new(vec![Matcher::Method(Method::Post)]),
             HttpRule::new(vec![Matcher::Header {
                 name: "X-Tenant".into(),
+                value: "blue".into()
+            }]),
+            HttpRule::new(vec![Matcher::Cookie {
+                name: "session".into(),
                 value: "blue".into()
             }]),
         ]
@@ -287,6 +299,13 @@ bind = ["s1"]
     ok(&rule(
         "header = { name = \"X-Empty\", value = \"\" }\nbind = [\"s2\"]",
     ));
+    // So is an empty cookie value, and a quoted one (the quotes are part of it).
+    for value in ["", "\\\"blue\\\"", "a=b/c:d"] {
+        let c = ok(&rule(&format!(
+            "cookie = {{ name = \"sid\", value = \"{value}\" }}\nbind = [\"s2\"]"
+        )));
+        round_trip(&c);
+    }
 }
 
 #[test]
@@ -320,6 +339,13 @@ fn rule_errors() {
         ("header = { name = \"X-Tenant\", value = 5 }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: expected a string, got integer 5".into()),
         ("header = { name = \"X-Tenant\", value = \" blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: \" blue\" starts or ends with whitespace; the request's value is compared without it, so this would never match".into()),
         ("header = { name = \"X-Tenant\", value = \"a\\nb\" }\nbind = [\"s2\"]", "virtual[0].rule[0].header.value", "virtual[0].rule[0].header.value: \"a\\nb\" contains a control character".into()),
+        ("cookie = { name = \"my session\", value = \"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.name", "virtual[0].rule[0].cookie.name: \"my session\" is not a cookie name (a token, like \"session\")".into()),
+        ("cookie = { name = \"\", value = \"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.name", "virtual[0].rule[0].cookie.name: \"\" is not a cookie name (a token, like \"session\")".into()),
+        ("cookie = { name = \"session\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.value", "virtual[0].rule[0].cookie.value: missing; it is required, like cookie = { name = \"session\", value = \"blue\" }".into()),
+        ("cookie = { name = \"session\", value = 5 }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.value", "virtual[0].rule[0].cookie.value: expected a string, got integer 5".into()),
+        ("cookie = { name = \"session\", value = \"blue; x=1\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.value", "virtual[0].rule[0].cookie.value: \"blue; x=1\" contains ';', which a cookie value cannot (RFC 6265: no whitespace, control characters, '\"' inside, ',', ';' or '\\')".into()),
+        ("cookie = { name = \"session\", value = \"a b\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.value", "virtual[0].rule[0].cookie.value: \"a b\" contains ' ', which a cookie value cannot (RFC 6265: no whitespace, control characters, '\"' inside, ',', ';' or '\\')".into()),
+        ("cookie = { name = \"session\", value = \"\\\"blue\" }\nbind = [\"s2\"]", "virtual[0].rule[0].cookie.value", "virtual[0].rule[0].cookie.value: \"\\\"blue\" contains '\"', which a cookie value cannot (RFC 6265: no whitespace, control characters, '\"' inside, ',', ';' or '\\')".into()),
         ("host = \"x\"", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: missing; it is required, like bind = [\"s2\"]".into()),
         ("host = \"x\"\nbind = []", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: must name at least one real, like bind = [\"s2\"]".into()),
         ("host = \"x\"\nbind = [\"s9\"]", "virtual[0].rule[0].bind", "virtual[0].rule[0].bind: real s9 does not exist".into()),
@@ -365,7 +391,7 @@ fn rule_shape_errors() {
     let line = s.lines().position(|l| l == "path = \"/x\"").unwrap() + 1;
     let m = toml_err(&s, "`path`", line);
     assert!(
-        m.contains("unknown field `path`, expected one of `name`, `path_prefix`, `path_suffix`, `host`, `method`, `header`, `bind`"),
+        m.contains("unknown field `path`, expected one of `name`, `path_prefix`, `path_suffix`, `host`, `method`, `header`, `cookie`, `bind`"),
         "{m}"
     );
     let s = rule("header = { name = \"a\", value = \"b\", regex = true }\nbind = [\"s2\"]");

@@ -116,6 +116,8 @@ fn demo_config() -> Config {
             queue_size: 256,
             priority: 4,
             cost: 1,
+            sticky: None,
+            sticky_table: 65536,
         }],
         urls: Vec::new(),
         dips: Vec::new(),
@@ -408,6 +410,7 @@ max_held = "1500 B"
                 name: "X-Tenant".into(),
                 value: "blue".into()
             }),
+            cookie: None,
             bind: strings(&["far"]),
             priority: None,
             cost: None,

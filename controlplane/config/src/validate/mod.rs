@@ -8,10 +8,11 @@ use crate::keys::{
     SEND_MIN_RATE, SYN_COOKIE_THRESHOLD, TX_DESCRIPTORS, WORKERS,
 };
 use crate::net::{not_a_host, unusable, valid_name, valid_real_name, NAME_MAX};
-use crate::{keys, ByteSize, Config, ConfigError, Dataplane, Method, Port, Real, Virtual};
+use crate::{keys, ByteSize, Config, ConfigError, Dataplane, Method, Mode, Port, Real, Virtual};
 use splicer_pipeline::balance::RealId;
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
+use std::time::Duration;
 
 mod refs;
 
@@ -538,6 +539,33 @@ fn virtuals(ports: &[Port], virtuals: &[Virtual]) -> Result<(), ConfigError> {
                 keys::COST.check_at(&key("cost"), c)?;
             }
         }
+        if let Some(d) = v.sticky {
+            sticky_timer(&key("sticky"), v, d)?;
+        }
+        keys::STICKY_TABLE.check_at(&key("sticky_table"), v.sticky_table)?;
+    }
+    Ok(())
+}
+
+/// A virtual's `sticky` timer: whole seconds up to the declared maximum, in a splice
+/// virtual (a redirect virtual splices to no real a client could stick to).
+fn sticky_timer(key: &str, v: &Virtual, d: Duration) -> Result<(), ConfigError> {
+    let max = keys::STICKY.max;
+    if d > max || d.subsec_nanos() != 0 || d.is_zero() {
+        return invalid(
+            key,
+            format!(
+                "must be whole seconds from 1s up to {} (or \"0s\": off), got {}",
+                crate::duration::format(max),
+                crate::duration::format(d)
+            ),
+        );
+    }
+    if v.mode != Mode::Splice {
+        return invalid(
+            key,
+            "only a splice virtual can be sticky (a redirect virtual sends clients to URLs, not reals)",
+        );
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::{
     URL_MAX,
 };
 use crate::keys::URL_WEIGHT;
-use crate::{Config, ConfigError, Mode, Real, Rule, Url};
+use crate::{Config, ConfigError, CookieMatch, Mode, Real, Rule, Url};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -45,21 +45,20 @@ fn name_kinds(config: &Config) -> HashMap<&str, NameKind> {
 }
 
 /// The message for a bind list member that is not of the kind `mode` binds, or `None`
-/// when it is.
+/// when it is. A splice virtual binds reals, and URLs beside them (cross-site sharing:
+/// a share of its requests redirected, US 7,099,915); a redirect virtual binds URLs.
 pub(crate) fn member_problem(name: &str, kind: Option<NameKind>, mode: Mode) -> Option<String> {
     match (mode, kind) {
-        (Mode::Splice, Some(NameKind::Real)) | (Mode::Redirect, Some(NameKind::Url)) => None,
+        (Mode::Splice, Some(NameKind::Real | NameKind::Url))
+        | (Mode::Redirect, Some(NameKind::Url)) => None,
         (Mode::Splice, None) => Some(format!("real {name} does not exist")),
         (Mode::Redirect, None) => Some(format!("url {name} does not exist")),
-        (Mode::Splice, Some(NameKind::Url)) => Some(format!(
-            "{name} is a URL; a splice virtual binds reals (set mode = \"redirect\" to bind URLs)"
-        )),
         (Mode::Redirect, Some(NameKind::Real)) => Some(format!(
             "{name} is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
         )),
-        (Mode::Splice, Some(NameKind::Virtual)) => {
-            Some(format!("{name} is a virtual; a splice virtual binds reals"))
-        }
+        (Mode::Splice, Some(NameKind::Virtual)) => Some(format!(
+            "{name} is a virtual; a splice virtual binds reals (and URLs beside them)"
+        )),
         (Mode::Redirect, Some(NameKind::Virtual)) => Some(format!(
             "{name} is a virtual; a redirect virtual binds URLs"
         )),
@@ -78,9 +77,9 @@ fn bind_list(
             return invalid(key, problem);
         }
         if bind[..n].contains(name) {
-            let word = match mode {
-                Mode::Splice => "real",
-                Mode::Redirect => "url",
+            let word = match (mode, kinds.get(name.as_str())) {
+                (Mode::Splice, Some(NameKind::Real)) => "real",
+                _ => "url",
             };
             return invalid(key, format!("{word} {name} is listed twice"));
         }
@@ -438,6 +437,41 @@ fn rule_conditions(key: &dyn Fn(&str) -> String, rule: &Rule) -> Result<(), Conf
             );
         }
     }
+    if let Some(c) = &rule.cookie {
+        cookie_condition(key, c)?;
+    }
+    Ok(())
+}
+
+/// A cookie condition that a request's cookie can meet: a token for a name, and cookie
+/// octets (RFC 6265 §4.1.1: no whitespace, `"`, `,`, `;` or `\`), perhaps in double
+/// quotes, for a value.
+fn cookie_condition(key: &dyn Fn(&str) -> String, c: &CookieMatch) -> Result<(), ConfigError> {
+    if c.name.is_empty() || !c.name.bytes().all(is_tchar) {
+        return invalid(
+            key("cookie.name"),
+            format!(
+                "{:?} is not a cookie name (a token, like \"session\")",
+                c.name
+            ),
+        );
+    }
+    let inner = c
+        .value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(&c.value);
+    let octet = |b: u8| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e);
+    if let Some(b) = inner.bytes().find(|&b| !octet(b)) {
+        return invalid(
+            key("cookie.value"),
+            format!(
+                "{:?} contains {:?}, which a cookie value cannot (RFC 6265: no whitespace, control characters, '\"' inside, ',', ';' or '\\')",
+                c.value,
+                char::from(b)
+            ),
+        );
+    }
     Ok(())
 }
 
@@ -475,7 +509,8 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
                 || rule.path_suffix.is_some()
                 || rule.host.is_some()
                 || rule.method.is_some()
-                || rule.header.is_some();
+                || rule.header.is_some()
+                || rule.cookie.is_some();
             if !any {
                 return invalid(
                     format!("virtual[{i}].rule[{j}]"),

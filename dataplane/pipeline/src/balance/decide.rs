@@ -2,6 +2,7 @@
 //! or that nothing can take it, following backups (Cisco's "Server load balancing method
 //! and system", US 7,099,915).
 
+use super::sticky::{Found, StickyClient, StickyOutcome};
 use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
 use splicer_http::RequestHead;
 
@@ -39,6 +40,11 @@ pub struct Spill {
 /// The choice inside one set.
 enum Pick {
     Real(RealId, Spill),
+    /// Redirected to a URL bound beside the reals (cross-site sharing).
+    Url(UrlId),
+    /// A pipelined request whose sticky real has no idle connection now: it waits for
+    /// its turn.
+    Wait,
     /// Some members could take it but are full.
     Full,
     /// No member can take it.
@@ -102,6 +108,34 @@ impl Farm {
         virtual_index: u16,
         head: &RequestHead,
         last_real: Option<RealId>,
+        usable: impl FnMut(RealId) -> bool,
+        room: impl FnMut(RealId, u16) -> bool,
+        routed: impl FnMut(u16, Route),
+    ) -> Decision {
+        self.decide_for(
+            choices,
+            virtual_index,
+            head,
+            last_real,
+            None,
+            usable,
+            room,
+            routed,
+        )
+    }
+
+    /// [`Farm::decide_observed`] for a request of `client`: a sticky virtual sends it
+    /// to the real its table holds for the client's address (see [`super::sticky`]),
+    /// and records the real it chose otherwise; `client.outcome` says what the table
+    /// did, for the counters (`None` when no sticky virtual routed it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_for(
+        &self,
+        choices: &mut Choices,
+        virtual_index: u16,
+        head: &RequestHead,
+        last_real: Option<RealId>,
+        mut client: Option<&mut StickyClient>,
         mut usable: impl FnMut(RealId) -> bool,
         mut room: impl FnMut(RealId, u16) -> bool,
         mut routed: impl FnMut(u16, Route),
@@ -117,6 +151,7 @@ impl Farm {
                         v,
                         head,
                         last_real,
+                        client.as_deref_mut(),
                         &mut usable,
                         &mut room,
                         &mut routed,
@@ -162,12 +197,23 @@ impl Farm {
         mut room: impl FnMut(RealId, u16) -> bool,
     ) -> Option<RealId> {
         choices.spill = Spill::default();
-        match self.pick_real(choices, v, route, last_real, &mut usable, &mut room) {
+        // Its share of URLs beside the reals was drawn when it was queued; its client's
+        // sticky entry, if any, was not live.
+        match self.pick_real(
+            choices,
+            v,
+            route,
+            last_real,
+            None,
+            false,
+            &mut usable,
+            &mut room,
+        ) {
             Pick::Real(r, spill) => {
                 choices.spill = spill;
                 Some(r)
             }
-            Pick::Full | Pick::None => None,
+            Pick::Url(_) | Pick::Wait | Pick::Full | Pick::None => None,
         }
     }
 
@@ -179,6 +225,7 @@ impl Farm {
         v: u16,
         head: &RequestHead,
         last_real: Option<RealId>,
+        client: Option<&mut StickyClient>,
         usable: &mut impl FnMut(RealId) -> bool,
         room: &mut impl FnMut(RealId, u16) -> bool,
         routed: &mut impl FnMut(u16, Route),
@@ -194,19 +241,23 @@ impl Farm {
         };
         routed(v, route);
         let chosen = match policy.mode {
-            Mode::Splice => match self.pick_real(choices, v, route, last_real, usable, room) {
-                Pick::Real(r, spill) => {
-                    choices.spill = spill;
-                    Some(Decision::Splice(r))
+            Mode::Splice => {
+                match self.pick_real(choices, v, route, last_real, client, true, usable, room) {
+                    Pick::Real(r, spill) => {
+                        choices.spill = spill;
+                        Some(Decision::Splice(r))
+                    }
+                    Pick::Url(u) => Some(Decision::Redirect(u)),
+                    Pick::Wait => return Ok(Decision::Refuse),
+                    Pick::Full => {
+                        return Ok(Decision::Queue {
+                            virtual_index: v,
+                            route,
+                        })
+                    }
+                    Pick::None => None,
                 }
-                Pick::Full => {
-                    return Ok(Decision::Queue {
-                        virtual_index: v,
-                        route,
-                    })
-                }
-                Pick::None => None,
-            },
+            }
             Mode::Redirect => choices
                 .state(v, route)
                 .choose(policy.predictor, set, |u| {
@@ -221,13 +272,20 @@ impl Farm {
     }
 
     /// The real of the set `route` selects in splice virtual `v` for a request, by the
-    /// rules of [`Farm::decide_observed`].
+    /// rules of [`Farm::decide_observed`]: a `sticky` real that served the client
+    /// connection before; the real a sticky virtual's table holds for `client`'s
+    /// address; with `share`, a URL beside the reals for the share of requests the URLs
+    /// weigh; else the predictor's real among those of the best tier with room
+    /// (recorded in the sticky table for `client`).
+    #[allow(clippy::too_many_arguments)]
     fn pick_real(
         &self,
         choices: &mut Choices,
         v: u16,
         route: Route,
         last_real: Option<RealId>,
+        client: Option<&mut StickyClient>,
+        share: bool,
         usable: &mut impl FnMut(RealId) -> bool,
         room: &mut impl FnMut(RealId, u16) -> bool,
     ) -> Pick {
@@ -243,11 +301,76 @@ impl Farm {
                 return Pick::Real(l, Spill::default());
             }
         }
+        let mut sticky = policy.sticky.as_ref().zip(client);
+        // What happens to the client's entry once a real is chosen: `Some(outcome)`
+        // records the choice with that outcome; `None` leaves the table alone.
+        let mut record: Option<fn(bool) -> StickyOutcome> = None;
+        if let Some((s, c)) = sticky.as_mut() {
+            match s.table.find(c.addr, c.now_s, s.timeout_s) {
+                Found::Live(r, way, word) if set.contains(&r) => {
+                    let admitted = self.reals[usize::from(r)].admits(false);
+                    if admitted && usable(r) && room(r, cost) {
+                        s.table.refresh(c.addr, way, word, c.now_s);
+                        c.outcome = Some(StickyOutcome::Hit);
+                        return Pick::Real(r, Spill::default());
+                    }
+                    if admitted && c.may_wait {
+                        // No idle connection to it now: the request waits for its turn.
+                        return Pick::Wait;
+                    }
+                    // Gone, or at its high-water mark: the client is balanced afresh
+                    // (a full real would otherwise hold its clients in the queue
+                    // while others have room).
+                    s.table.drop_entry(c.addr, way, word);
+                    record = Some(|evicted| StickyOutcome::Dropped { evicted });
+                }
+                // Its real serves another set (another rule): kept for the requests
+                // that select it; this one is balanced.
+                Found::Live(..) => {}
+                Found::Expired => record = Some(|evicted| StickyOutcome::Expired { evicted }),
+                Found::Missing => record = Some(|evicted| StickyOutcome::New { evicted }),
+            }
+            // A dropped or expired entry is counted even when no real is recorded (the
+            // request redirected, or nothing in the set can take it); a new client only
+            // when it gets an entry.
+            if let Some(r) = record.filter(|r| !matches!(r(false), StickyOutcome::New { .. })) {
+                c.outcome = Some(r(false));
+            }
+        }
         let mut candidate = |r: RealId| {
             let real = &self.reals[usize::from(r)];
             // Down, ejected or out of service: not a candidate.
             real.admits(false) && real.weight > 0 && usable(r)
         };
+        let urls = if share {
+            self.route_urls(v, route)
+        } else {
+            &[]
+        };
+        if !urls.is_empty() {
+            let url_weight = |u: UrlId| match self.urls.get(usize::from(u)) {
+                Some(url) if url.in_service => url.weight,
+                _ => 0,
+            };
+            // The split is by weight, full or not: a full splice side queues its share.
+            let splice: u64 = set
+                .iter()
+                .filter(|&&r| candidate(r))
+                .map(|&r| u64::from(self.reals[usize::from(r)].weight))
+                .sum();
+            let redirect: u64 = urls.iter().map(|&u| u64::from(url_weight(u))).sum();
+            let cross = choices.cross_site(v, route);
+            match cross.redirects(splice, redirect) {
+                None => return Pick::None,
+                Some(true) => {
+                    return match cross.urls.choose(policy.predictor, urls, url_weight) {
+                        Some(u) => Pick::Url(u),
+                        None => Pick::None,
+                    }
+                }
+                Some(false) => {}
+            }
+        }
         // The best tier with room, and the best tier without.
         let (mut open, mut full) = (None::<u8>, None::<u8>);
         for &r in set {
@@ -274,16 +397,20 @@ impl Farm {
                 0
             }
         });
-        match chosen {
-            Some(r) => Pick::Real(
-                r,
-                Spill {
-                    over: full.is_some(),
-                    tier: full.is_some_and(|f| f < tier),
-                },
-            ),
-            None => Pick::None,
+        let Some(chosen) = chosen else {
+            return Pick::None;
+        };
+        if let (Some((s, c)), Some(outcome)) = (sticky, record) {
+            let evicted = s.table.record(c.addr, chosen, c.now_s, s.timeout_s);
+            c.outcome = Some(outcome(evicted));
         }
+        Pick::Real(
+            chosen,
+            Spill {
+                over: full.is_some(),
+                tier: full.is_some_and(|f| f < tier),
+            },
+        )
     }
 }
 
@@ -293,7 +420,7 @@ mod tests {
     use super::super::{Mode, Predictor, Status, Target, Url, VirtualPolicy};
     use super::*;
 
-    fn url(name: &str, weight: u16) -> Url {
+    pub(super) fn url(name: &str, weight: u16) -> Url {
         Url {
             name: name.into(),
             template: format!("http://{name}.test/%d"),
@@ -721,3 +848,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod seed_tests;

@@ -19,10 +19,12 @@
 mod decide;
 pub mod health;
 pub mod predictor;
+pub mod sticky;
 
 pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
 pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use predictor::{Predictor, PredictorState};
+pub use sticky::{Sticky, StickyClient, StickyOutcome, StickyTable};
 
 use splicer_http::{RequestHead, Rule};
 use std::net::SocketAddrV4;
@@ -199,6 +201,9 @@ pub struct RuleRoute {
     pub members: Vec<u16>,
     /// The priority and cost of matching requests.
     pub class: RequestClass,
+    /// In splice mode, URLs beside the reals: a share of the requests, by weight, is
+    /// redirected to them (cross-site sharing, US 7,099,915). Empty otherwise.
+    pub urls: Vec<UrlId>,
 }
 
 /// How a request counts against a real's high-water mark and how it queues when every
@@ -251,6 +256,11 @@ pub struct VirtualPolicy {
     /// Most requests of this virtual one worker keeps waiting while every real of
     /// their set is full; 0 refuses them at once.
     pub queue_size: u32,
+    /// In splice mode, URLs bound beside the reals of `bind` (see [`RuleRoute::urls`]).
+    pub bind_urls: Vec<UrlId>,
+    /// Client stickiness with a timer (splice mode): the same client address goes to
+    /// the same real while it keeps coming back within the timer.
+    pub sticky: Option<Sticky>,
 }
 
 impl VirtualPolicy {
@@ -271,6 +281,8 @@ impl VirtualPolicy {
             backup: None,
             class: RequestClass::default(),
             queue_size: Self::DEFAULT_QUEUE_SIZE,
+            bind_urls: Vec::new(),
+            sticky: None,
         }
     }
 
@@ -314,6 +326,59 @@ pub struct Choices {
     spill: Spill,
     /// The cost of the request the latest splice decision placed.
     cost: u16,
+    /// Per set, the split between splicing and redirecting to URLs beside the reals.
+    cross: Vec<(Vec<CrossSite>, CrossSite)>,
+    /// Per sticky virtual, the next set of its table this worker sweeps.
+    sweep: Vec<usize>,
+}
+
+/// One worker's memory of a set's split between its reals and its URLs: a smooth
+/// weighted round robin over the two sides, then one over the URLs.
+#[derive(Debug, Default)]
+pub struct CrossSite {
+    /// The current weights of the splice side and the redirect side.
+    current: [i64; 2],
+    /// The rotation over the URLs.
+    pub urls: PredictorState,
+}
+
+impl CrossSite {
+    /// Whether the next request is redirected, the two sides weighing `splice` and
+    /// `redirect` (the sums of their admissible members' weights): over any window of
+    /// `splice + redirect` requests, exactly `redirect` are (smooth weighted round
+    /// robin, as [`Predictor::RoundRobin`]). `None` when both weigh nothing.
+    pub fn redirects(&mut self, splice: u64, redirect: u64) -> Option<bool> {
+        let weights = [splice as i64, redirect as i64];
+        let total = weights[0] + weights[1];
+        if total == 0 {
+            return None;
+        }
+        for (c, w) in self.current.iter_mut().zip(weights) {
+            *c += w;
+        }
+        let side =
+            usize::from(weights[1] > 0 && (weights[0] == 0 || self.current[1] > self.current[0]));
+        self.current[side] -= total;
+        Some(side == 1)
+    }
+}
+
+/// The entry of `route` in a per-virtual memory, created on first use.
+fn per_route<T: Default>(rows: &mut Vec<(Vec<T>, T)>, virtual_index: u16, route: Route) -> &mut T {
+    let v = usize::from(virtual_index);
+    if rows.len() <= v {
+        rows.resize_with(v + 1, Default::default);
+    }
+    let (rules, bind) = &mut rows[v];
+    match route {
+        Route::Bind => bind,
+        Route::Rule(n) => {
+            if rules.len() <= n {
+                rules.resize_with(n + 1, Default::default);
+            }
+            &mut rules[n]
+        }
+    }
 }
 
 impl Choices {
@@ -331,20 +396,12 @@ impl Choices {
 
     /// The memory of the set `route` selects in virtual `virtual_index`.
     pub fn state(&mut self, virtual_index: u16, route: Route) -> &mut PredictorState {
-        let v = usize::from(virtual_index);
-        if self.per_virtual.len() <= v {
-            self.per_virtual.resize_with(v + 1, Default::default);
-        }
-        let (rules, bind) = &mut self.per_virtual[v];
-        match route {
-            Route::Bind => bind,
-            Route::Rule(n) => {
-                if rules.len() <= n {
-                    rules.resize_with(n + 1, Default::default);
-                }
-                &mut rules[n]
-            }
-        }
+        per_route(&mut self.per_virtual, virtual_index, route)
+    }
+
+    /// The split memory of the set `route` selects in virtual `virtual_index`.
+    pub fn cross_site(&mut self, virtual_index: u16, route: Route) -> &mut CrossSite {
+        per_route(&mut self.cross, virtual_index, route)
     }
 }
 
@@ -358,6 +415,32 @@ pub enum Route {
 }
 
 impl Farm {
+    /// The URLs beside the reals of the set `route` selects in splice virtual
+    /// `virtual_index` (empty when none, or for a redirect virtual).
+    pub fn route_urls(&self, virtual_index: u16, route: Route) -> &[UrlId] {
+        let Some(v) = self.virtuals.get(usize::from(virtual_index)) else {
+            return &[];
+        };
+        match route {
+            Route::Bind => &v.bind_urls,
+            Route::Rule(n) => v.rules.get(n).map_or(&[], |r| &r.urls[..]),
+        }
+    }
+
+    /// Sweeps `sets` sets of every sticky virtual's table, from where this worker left
+    /// off, emptying the entries unused for [`sticky::STALE_S`] (see [`sticky`]). `now_s`: the clock of
+    /// [`StickyClient::now_s`].
+    pub fn sweep_sticky(&self, choices: &mut Choices, now_s: u16, sets: usize) {
+        if choices.sweep.len() < self.virtuals.len() {
+            choices.sweep.resize(self.virtuals.len(), 0);
+        }
+        for (v, cursor) in self.virtuals.iter().zip(choices.sweep.iter_mut()) {
+            if let Some(s) = &v.sticky {
+                *cursor = s.table.sweep(*cursor, sets, now_s);
+            }
+        }
+    }
+
     /// The set of members for a request to virtual `virtual_index`, and which route
     /// chose it. `None` for a virtual the farm does not know.
     pub fn route(&self, virtual_index: u16, head: &RequestHead) -> Option<(Route, &[u16])> {
@@ -403,12 +486,14 @@ mod tests {
                         rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                         members: vec![1],
                         class: RequestClass::default(),
+                        urls: Vec::new(),
                     },
                     RuleRoute {
                         name: "api".into(),
                         rule: Rule::new(vec![Matcher::Host("api.example".into())]),
                         members: vec![2],
                         class: RequestClass::default(),
+                        urls: Vec::new(),
                     },
                 ],
                 vec![0, 1, 2],

@@ -28,6 +28,7 @@ mod queue;
 mod reconfigure;
 mod redispatch;
 mod reshape;
+mod route;
 mod segment;
 mod server;
 mod splice;

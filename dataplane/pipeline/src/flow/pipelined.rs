@@ -248,12 +248,12 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
             }
-            let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
+            let virtual_index = c.service.virtual_index;
             // Only a real with an idle connection now, and the rule counters moved only
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
             let mut routes: Vec<(u16, Route)> = Vec::new();
-            let decision = self.route(virtual_index, last_real, &head, Some(&mut routes));
+            let decision = self.route(port, h, &head, now, Some(&mut routes));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;

@@ -40,13 +40,12 @@ use super::client::{Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
-use super::queue::usable;
 use super::reshape::{as_probe, trim, trim_front};
 use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, HealthEvent, RealId, Route};
+use crate::balance::{Decision, HealthEvent, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -77,8 +76,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         c.requests = c.requests.saturating_add(1);
-        let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
-        let decision = self.route(virtual_index, last_real, &head, None);
+        let virtual_index = c.service.virtual_index;
+        let decision = self.route(port, h, &head, now, None);
         let real = match decision {
             Decision::Splice(real) => Some(real),
             Decision::Queue { .. } => None,
@@ -144,40 +143,6 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
-    }
-
-    /// Routes `head` (content rules, predictor, backups) for a client of virtual
-    /// `virtual_index` whose latest request went to `last_real`. The rule (or bind list)
-    /// each virtual on the way routed it by is counted, or with `idle_only` (a pipelined
-    /// request sent ahead: only to a real with an idle pooled connection now) collected
-    /// there, to be counted only if the request goes out.
-    pub(super) fn route(
-        &mut self,
-        virtual_index: u16,
-        last_real: Option<RealId>,
-        head: &RequestHead,
-        mut idle_only: Option<&mut Vec<(u16, Route)>>,
-    ) -> Decision {
-        let topology = self.topology.clone();
-        let farm = topology.farm();
-        let (pools, counters) = (&self.pools, &self.counters);
-        let any = idle_only.is_none();
-        farm.decide_observed(
-            &mut self.balance,
-            virtual_index,
-            head,
-            last_real,
-            |r| usable(pools, r, any),
-            // The high-water mark: a pipelined request sent ahead counts as any other.
-            |r, cost| {
-                let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
-                farm.reals[usize::from(r)].has_room(inflight, cost)
-            },
-            |v, route| match idle_only.as_deref_mut() {
-                Some(routes) => routes.push((v, route)),
-                None => counters.inc_rule(v, route),
-            },
-        )
     }
 
     /// Whether client `h` still waits for a connection to `real`.

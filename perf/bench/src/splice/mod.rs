@@ -147,6 +147,7 @@ impl FarmSpec {
                 name: prefix.trim_matches('/').into(),
                 rule: Rule::new(vec![Matcher::PathPrefix((*prefix).into())]),
                 members: members.clone(),
+                urls: Vec::new(),
             })
             .collect();
         Farm {

@@ -202,6 +202,7 @@ fn completion_of_new_commands() {
             "host",
             "method",
             "header",
+            "cookie",
             "bind",
             "at"
         ]
@@ -221,6 +222,7 @@ fn completion_of_new_commands() {
             "path_suffix",
             "method",
             "header",
+            "cookie",
             "at"
         ]
     );

@@ -1,7 +1,7 @@
 //! Parsing of the commands that change the configuration, and their errors.
 
 use super::*;
-use splicer_config::{HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState};
+use splicer_config::{CookieMatch, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState};
 
 #[test]
 fn edits_parse() {
@@ -214,7 +214,7 @@ fn rules_parse() {
             virtual_id,
             rule,
             at,
-        } = edit("rule add www img path_prefix /img/ path_suffix .jpg host Example.com method POST header X-Tenant blue bind s2 s3 at 1")
+        } = edit("rule add www img path_prefix /img/ path_suffix .jpg host Example.com method POST header X-Tenant blue cookie session blue bind s2 s3 at 1")
         else {
             panic!()
         };
@@ -229,6 +229,10 @@ fn rules_parse() {
             method: Some(Method::Post),
             header: Some(HeaderMatch {
                 name: "X-Tenant".into(),
+                value: "blue".into(),
+            }),
+            cookie: Some(CookieMatch {
+                name: "session".into(),
                 value: "blue".into(),
             }),
             ..Rule::new("img", strings(&["s2", "s3"]))
@@ -333,7 +337,7 @@ fn edit_errors() {
             ("out-of-service real s1 in-service", "unknown state in-service; one of oos, maintenance, sticky, failed"),
             ("out-of-service real s1 all all", "'all' is given twice"),
             ("out-of-service real s1 all failed", "unexpected 'failed'; usage: out-of-service virtual|real|url <id> [oos|maintenance|sticky|failed] [all]"),
-            ("rule add www img bind s1", "missing a condition (path_prefix <p>, path_suffix <s>, host <h>, method <M>, header <name> <value>); usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
+            ("rule add www img bind s1", "missing a condition (path_prefix <p>, path_suffix <s>, host <h>, method <M>, header <name> <value>, cookie <name> <value>); usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
             ("rule add www img host a.example", "missing bind <member>...; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
             ("rule add www img host a.example bind", "missing <member> after 'bind'; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
             ("rule add www img host a.example bind at 1", "missing <member> after 'bind'; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
@@ -342,6 +346,7 @@ fn edit_errors() {
             ("rule add www img method FETCH bind s1", "unknown method FETCH; one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE (methods are case-sensitive)"),
             ("rule add www img header X-A bind s1", "missing <value> after 'header'; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
             ("rule add www img header X-A", "missing <value> after 'header'; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
+            ("rule add www img cookie session bind s1", "missing <value> after 'cookie'; usage: rule add <virtual> <name> <condition>... bind <member>... [at <N>]"),
             ("rule add www img host a host b bind s1", "'host' is given twice"),
             ("rule add www img host a bind s1 at first", "at must be a whole number, like rule add www img path_prefix /img/ method GET bind s2 s3 at 1"),
             ("rule del www", "missing <name>; usage: rule del <virtual> <name>"),

@@ -179,6 +179,7 @@ bind = ["s2"]
 host = "api.example.com"
 method = "POST"
 header = { name = "X-Tenant", value = "blue sky" }
+cookie = { name = "sid", value = "abc" }
 bind = ["s1", "s2"]
 [[virtual]]
 name = "api"
@@ -282,7 +283,7 @@ fn virtuals_show_their_routing() {
     let rule2 = all.text.lines().nth(6).unwrap();
     assert!(
         rule2.starts_with(
-            "www      rule2  host=api.example.com method=POST header=\"X-Tenant:blue sky\"  s1,s2"
+            "www      rule2  host=api.example.com method=POST header=\"X-Tenant:blue sky\" cookie=sid=abc  s1,s2"
         ),
         "{}",
         all.text
@@ -302,6 +303,7 @@ fn virtuals_show_their_routing() {
     assert_eq!(www["rules"][0]["bind"], json!(["s2"]));
     assert_eq!(www["rules"][1]["method"], "POST");
     assert_eq!(www["rules"][1]["header"]["value"], "blue sky");
+    assert_eq!(www["rules"][1]["cookie"]["name"], "sid");
     assert_eq!(all.data[1]["bind"], json!([]));
     assert_eq!(
         (&www["queue_size"], &www["priority"], &www["cost"]),

@@ -1,0 +1,74 @@
+//! Routing a request head: the balance stage's decision for a client connection (its
+//! virtual, the real of its latest request, its address for a sticky virtual), with the
+//! rule hits and the sticky table's outcome counted.
+
+use super::key::Handle;
+use super::queue::usable;
+use crate::balance::{Decision, Route, StickyClient, StickyOutcome};
+use crate::counters::Counter;
+use crate::packet::PacketBuf;
+use crate::pipeline::Pipeline;
+use splicer_http::RequestHead;
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// Routes `head` (content rules, predictor, backups, a sticky virtual's table) for
+    /// client connection `h`, by its virtual, the real of its latest request and its
+    /// address. The rule (or bind list) each virtual on the way routed it by is counted,
+    /// or with `idle_only` (a pipelined request sent ahead: only to a real with an idle
+    /// pooled connection now) collected there, to be counted only if the request goes
+    /// out.
+    pub(super) fn route(
+        &mut self,
+        port: u16,
+        h: Handle,
+        head: &RequestHead,
+        now: u64,
+        mut idle_only: Option<&mut Vec<(u16, Route)>>,
+    ) -> Decision {
+        let Some(c) = self.flows.get_mut(h) else {
+            return Decision::Refuse;
+        };
+        let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
+        let mut client =
+            StickyClient::new(c.key.client, self.sticky_clock(now), idle_only.is_some());
+        let topology = self.topology.clone();
+        let farm = topology.farm();
+        let (pools, counters) = (&self.pools, &self.counters);
+        let any = idle_only.is_none();
+        let decision = farm.decide_for(
+            &mut self.balance,
+            virtual_index,
+            head,
+            last_real,
+            Some(&mut client),
+            |r| usable(pools, r, any),
+            // The high-water mark: a pipelined request sent ahead counts as any other.
+            |r, cost| {
+                let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
+                farm.reals[usize::from(r)].has_room(inflight, cost)
+            },
+            |v, route| match idle_only.as_deref_mut() {
+                Some(routes) => routes.push((v, route)),
+                None => counters.inc_rule(v, route),
+            },
+        );
+        let (counter, evicted) = match client.outcome {
+            None => return decision,
+            Some(StickyOutcome::Hit) => (Counter::StickyHits, false),
+            Some(StickyOutcome::New { evicted }) => (Counter::StickyNew, evicted),
+            Some(StickyOutcome::Expired { evicted }) => (Counter::StickyExpired, evicted),
+            Some(StickyOutcome::Dropped { evicted }) => (Counter::StickyDropped, evicted),
+        };
+        self.counters.inc(port, counter);
+        if evicted {
+            self.counters.inc(port, Counter::StickyEvictions);
+        }
+        decision
+    }
+
+    /// The clock of the sticky tables: whole seconds of `now`, modulo 2^16 (every
+    /// worker reads the same time-stamp counter).
+    pub(crate) fn sticky_clock(&self, now: u64) -> u16 {
+        (now / self.settings.flow.ticks_per_ms.max(1) / 1000) as u16
+    }
+}
