@@ -296,6 +296,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.since = now;
         s.tcp.established(ticks_per_ms);
         let (real, waiter) = (s.real, s.client.take());
+        self.pools.unspare(real, h);
         let pool = self.pools.get(real);
         pool.opening -= 1;
         pool.failures = 0;
@@ -463,7 +464,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let real = s.real;
         match s.state {
             SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
-            SState::SynSent => self.pools.get(real).opening -= 1,
+            SState::SynSent => {
+                self.pools.get(real).opening -= 1;
+                self.pools.unspare(real, h);
+            }
             SState::Idle => self.pools.unfree(real, h),
             SState::Closing => {}
         }
@@ -561,6 +565,7 @@ impl<P: PacketBuf> Pipeline<P> {
         self.uncharge(h);
         self.held.remove(&h);
         if let Some(s) = self.flows.remove_server(h) {
+            self.pools.unspare(s.real, h);
             self.pools.get(s.real).conns -= 1;
             self.flows.give_buffer(s.out);
         }
@@ -707,7 +712,9 @@ impl<P: PacketBuf> Pipeline<P> {
             let p = &self.pools.reals[r];
             let ready = p.free.len() as u32 + p.opening;
             if ready < want && p.conns < max && now >= p.hold_off_until {
-                self.open_server(r as RealId, None, now, sink);
+                if let Some(h) = self.open_server(r as RealId, None, now, sink) {
+                    self.pools.reals[r].spare.push(h);
+                }
             }
         }
     }
