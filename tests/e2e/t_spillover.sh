@@ -14,7 +14,8 @@
 #    mirror, maxconns = 2): two clients in a loop never saturate the origin and s3
 #    gets nothing; four slow downloads at once put two on s2 and two on s3 (`show real`
 #    shows inflight 2 on each meanwhile, tier_spills moves by 2); afterwards requests go
-#    to s2 again.
+#    to s2 again;
+#  * the shell's `tier`, `queue` and `rule class` change these settings live.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -180,6 +181,15 @@ for n in 1 2 3; do
 done
 tb_check_cmp "afterwards the origin serves again" "$(tb_access_since s2 "$m2" | grep -c 'c=after')" -eq 3
 tb_check_cmp "... and the mirror nothing" "$(tb_access_since s3 "$m3" | grep -c 'c=after')" -eq 0
+
+# Live edits of the same settings through the control socket.
+tb_check "tier s3 1 is accepted" tb_ctl tier s3 1
+tb_check_cmp "show real: s3 is tier 1 now" "$(json_of show real s3 'd[0]["tier"]')" -eq 1
+tb_check "queue www size 2 priority 5 is accepted" tb_ctl queue www size 2 priority 5
+tb_check "show virtual: queue_size 2, priority 5" test \
+    "$(json_of show virtual www 'd[0]["queue_size"], d[0]["priority"]')" = "2 5"
+tb_check "rule class www hi cost 2 is accepted" tb_ctl rule class www hi cost 2
+tb_check_fails "queue www priority 8 is refused" tb_ctl queue www priority 8
 
 tb_stop_splicer
 tb_check "Splicer exited 0 on SIGINT" test "$TB_SPLICER_RC" = 0

@@ -1,7 +1,7 @@
 //! Live changes to the configuration: the commands of the control shell that change
 //! what Splicer serves (the `virtual`, `real`, `url`, `bind`, `dip`, `link`, `backup`,
 //! `in-service` and `out-of-service` of Cisco's "Server load balancing method and
-//! system", US 7,099,915, and `weight`, `predictor`, `rule`).
+//! system", US 7,099,915, and `weight`, `predictor`, `rule`, `tier`, `queue`).
 //!
 //! An [`Edit`] is applied to a [`Config`] with [`Config::edited`], which returns a new,
 //! validated configuration or an error that names what is wrong; the configuration it
@@ -12,6 +12,10 @@
 //! Identifiers (`id` fields) name a real, virtual or URL by its name; a real or virtual
 //! may also be named by its address (`198.19.0.11` or `198.19.0.11:80`) when exactly one
 //! has it, and a DIP by its IP address.
+
+mod class;
+
+pub use class::ClassEdit;
 
 use crate::validate::{self, and_list, member_problem, LinkTarget, NameKind};
 use crate::{Config, Dip, Mode, Predictor, Real, Rule, ServiceState, Url, Virtual};
@@ -199,6 +203,8 @@ pub enum Edit {
         /// The rule's name.
         rule: String,
     },
+    /// `tier`, `queue` and `rule class`: see [`ClassEdit`].
+    Class(ClassEdit),
 }
 
 const WEIGHT_RANGE: &str = "weight must be 0..=1000";
@@ -464,6 +470,7 @@ impl Config {
                 virt.rules.remove(j);
                 Ok(())
             }
+            Edit::Class(e) => self.apply_class(e),
         }
     }
 

@@ -66,7 +66,7 @@ mod raw;
 mod size;
 mod validate;
 
-pub use edit::{Edit, Kind};
+pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};

@@ -136,14 +136,13 @@ fn named(names: impl Iterator<Item = &'static str>, values: &[u64]) -> Counters 
     )
 }
 
-/// The counters of every virtual of the running configuration, then of every DIP (named
-/// by its address), summed over the workers (`ids` gives their rows).
-pub(crate) fn virtuals(
-    config: &Config,
-    ids: &FarmIds,
-    workers: &[Arc<WorkerCounters>],
-) -> Vec<ObjectCounters> {
-    let names = config
+/// Every virtual of the running configuration, then every DIP (named by its address),
+/// with its row in the workers' counters (`None` for one without a row yet).
+fn virtual_rows<'a>(
+    config: &'a Config,
+    ids: &'a FarmIds,
+) -> impl Iterator<Item = (String, Option<u16>)> + 'a {
+    config
         .virtuals
         .iter()
         .map(|v| (v.name.clone(), ids.virtual_index(&v.name)))
@@ -152,8 +151,17 @@ pub(crate) fn virtuals(
                 .dips
                 .iter()
                 .map(|d| (d.address.to_string(), ids.dip_index(d.address))),
-        );
-    names
+        )
+}
+
+/// The counters of every virtual of the running configuration, then of every DIP (named
+/// by its address), summed over the workers (`ids` gives their rows).
+pub(crate) fn virtuals(
+    config: &Config,
+    ids: &FarmIds,
+    workers: &[Arc<WorkerCounters>],
+) -> Vec<ObjectCounters> {
+    virtual_rows(config, ids)
         .map(|(name, index)| {
             let values = match index {
                 Some(i) => sum(workers, |w| w.virtual_row(usize::from(i))),
@@ -171,17 +179,7 @@ pub(crate) fn virtuals(
 /// DIP) its queue depth, per real its requests in flight, summed over the workers.
 pub(crate) fn levels(config: &Config, ids: &FarmIds, workers: &[Arc<WorkerCounters>]) -> Levels {
     let mut levels = Levels::default();
-    let virtuals = config
-        .virtuals
-        .iter()
-        .map(|v| (v.name.clone(), ids.virtual_index(&v.name)))
-        .chain(
-            config
-                .dips
-                .iter()
-                .map(|d| (d.address.to_string(), ids.dip_index(d.address))),
-        );
-    for (name, index) in virtuals {
+    for (name, index) in virtual_rows(config, ids) {
         if let Some(i) = index {
             let depth = workers.iter().map(|w| w.queued(usize::from(i))).sum();
             levels.queued.insert(name, depth);

@@ -4,11 +4,12 @@
 
 use crate::host::HostConfig;
 use crate::time;
+use splicer_pipeline::balance::Farm;
 use splicer_pipeline::flow::FlowSettings;
 use splicer_pipeline::presence::neighbour::NeighbourSettings;
-use splicer_pipeline::{PortSetup, Settings, Topology};
+use splicer_pipeline::{PortSetup, Service, Settings, Topology};
 use splicer_wire::EthernetAddress;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// Splicer's outside port address.
 pub const OUTSIDE_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -40,6 +41,20 @@ pub fn topology() -> Topology {
         ],
         &[(VIP, 0)],
     )
+}
+
+/// [`topology`] with the virtual `www` (index 0) on the VIP's port 80, every limit at the
+/// data plane's default, and `farm` behind it.
+pub fn www(farm: Farm) -> Topology {
+    topology()
+        .with_services(&[Service {
+            address: SocketAddrV4::new(VIP, 80),
+            virtual_index: 0,
+            max_request_head: 16 * 1024,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
+        }])
+        .with_farm(farm)
 }
 
 /// Neighbour timing in simulated time, the configuration's defaults: entries live 60 s,

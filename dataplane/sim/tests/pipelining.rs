@@ -383,15 +383,7 @@ fn pipelined_requests_to_several_servers_over_clean_links_two_workers() {
 }
 
 fn one_worker_net(seed: u64, inside: Impairments) -> Network<PipelineBox> {
-    let topology = lab::topology()
-        .with_services(&[Service {
-            address: SocketAddrV4::new(VIP, 80),
-            virtual_index: 0,
-            max_request_head: 16 * 1024,
-            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-            max_held: Service::DEFAULT_MAX_HELD,
-        }])
-        .with_farm(farm());
+    let topology = lab::www(farm());
     let dut = PipelineBox::build(topology, lab::settings(1), seed);
     let mut net = Network::new(dut, Impairments::NONE, seed);
     net.set_segment_impairments(Segment::Inside, inside);

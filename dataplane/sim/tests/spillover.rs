@@ -6,7 +6,7 @@
 
 use splicer_http::{Matcher, Rule};
 use splicer_pipeline::balance::{Farm, Predictor, Real, RequestClass, RuleRoute, VirtualPolicy};
-use splicer_pipeline::{Counter, Service};
+use splicer_pipeline::Counter;
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::time::ticks_from_ms;
 use splicer_sim::{
@@ -54,16 +54,7 @@ impl Bed {
             }],
             urls: Vec::new(),
         };
-        let topology = lab::topology()
-            .with_services(&[Service {
-                address: SocketAddrV4::new(VIP, 80),
-                virtual_index: 0,
-                max_request_head: 16 * 1024,
-                max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-                max_held: Service::DEFAULT_MAX_HELD,
-            }])
-            .with_farm(farm);
-        let dut = PipelineBox::build(topology, lab::settings(1), 7);
+        let dut = PipelineBox::build(lab::www(farm), lab::settings(1), 7);
         let mut net = Network::new(dut, Impairments::default(), 7);
         let servers = (0..n)
             .map(|i| {

@@ -7,7 +7,7 @@
 use splicer_http::{Matcher, Rule};
 use splicer_pipeline::balance::{Farm, Predictor, Real, RuleRoute, VirtualPolicy};
 use splicer_pipeline::counters::{RealCounter, Snapshot, VirtualCounter, BIND_SLOT};
-use splicer_pipeline::{Counter, Gauge, Service};
+use splicer_pipeline::{Counter, Gauge};
 use splicer_sim::http::expected_body;
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;
@@ -74,15 +74,7 @@ fn bed_with(
     maxconns: u16,
     server_tcp: TcpConfig,
 ) -> Bed {
-    let topology = lab::topology()
-        .with_services(&[Service {
-            address: SocketAddrV4::new(VIP, 80),
-            virtual_index: 0,
-            max_request_head: 16 * 1024,
-            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-            max_held: Service::DEFAULT_MAX_HELD,
-        }])
-        .with_farm(farm(pool, maxconns));
+    let topology = lab::www(farm(pool, maxconns));
     let dut =
         PipelineBox::build(topology, lab::settings(workers), seed).with_spread(Spread::PerPacket);
     let mut net = Network::new(dut, impairments, seed);

@@ -5,7 +5,7 @@
 use splicer_pipeline::balance::{Farm, Predictor, Real, VirtualPolicy};
 use splicer_pipeline::counters::Snapshot;
 use splicer_pipeline::flow::FlowSettings;
-use splicer_pipeline::{Counter, Service, Settings};
+use splicer_pipeline::{Counter, Settings};
 use splicer_sim::http::expected_body;
 use splicer_sim::lab::{self, VIP};
 use splicer_sim::middlebox::Spread;
@@ -38,15 +38,7 @@ fn run(workers: usize, seed: u64) {
         )],
         urls: Vec::new(),
     };
-    let topology = lab::topology()
-        .with_services(&[Service {
-            address: SocketAddrV4::new(VIP, 80),
-            virtual_index: 0,
-            max_request_head: 16 * 1024,
-            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-            max_held: Service::DEFAULT_MAX_HELD,
-        }])
-        .with_farm(farm);
+    let topology = lab::www(farm);
     let template = lab::settings(workers);
     let settings = Settings {
         flow: FlowSettings {

@@ -6,7 +6,7 @@ use super::help::topic;
 use super::syntax::{Param, Syntax, Value, CONDITIONS, METHODS, SYNTAX};
 use super::{error, Command, FlowQuery, LogLevel, ParseError, Show, LEVEL_ERROR};
 use splicer_config::{
-    CookieMatch, Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState,
+    ClassEdit, CookieMatch, Edit, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState,
 };
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -654,6 +654,22 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
             virtual_id: a.text(0),
             rule: a.text(1),
         }),
+        ["rule", "class"] => edit(Edit::Class(ClassEdit::Rule {
+            virtual_id: a.text(0),
+            rule: a.text(1),
+            priority: number(a.key("priority")).map(Some),
+            cost: number(a.key("cost")).map(Some),
+        })),
+        ["tier"] => edit(Edit::Class(ClassEdit::Tier {
+            id: a.text(0),
+            tier: first(1).and_then(Got::number).unwrap_or_default(),
+        })),
+        ["queue"] => edit(Edit::Class(ClassEdit::Queue {
+            virtual_id: a.text(0),
+            size: number(a.key("size")),
+            priority: number(a.key("priority")),
+            cost: number(a.key("cost")),
+        })),
         other => error(format!("'{}' is not a command", other.join(" "))),
     }
 }

@@ -566,6 +566,36 @@ selects.",
         example: "predictor www roundrobin",
     },
     Syntax {
+        words: &["tier"],
+        params: &[
+            Param::Req("<real>", REAL),
+            Param::Req("<N>", Value::Number("tier")),
+        ],
+        summary: "change a real's tier (1: origin, 2 and up: mirrors)",
+        help: "Sets the tier (1 to 16, default 1) of a real: within a set, a real of a higher \
+number takes requests only while every real of a lower number is at its maxconns or cannot \
+take requests (a mirror absorbs the overflow of its origin). Takes effect for the next \
+request.",
+        example: "tier s3 2",
+    },
+    Syntax {
+        words: &["queue"],
+        params: &[
+            Param::Req("<virtual>", VIRTUAL),
+            Param::Key("size", &[("<N>", Value::Number("size"))]),
+            Param::Key("priority", &[("<N>", Value::Number("priority"))]),
+            Param::Key("cost", &[("<N>", Value::Number("cost"))]),
+        ],
+        summary: "change a virtual's queue size and its bind list's priority and cost",
+        help: "Sets the virtual's queue_size (size, 0 to 65535, default 256: the requests \
+each worker keeps waiting while every real of their set is at its maxconns; beyond it 503 \
+with Retry-After) and the priority (0 to 7, default 4) and cost (1 to 1000, default 1: \
+slots of a real's maxconns a request takes) of requests no rule matches and of rules that \
+set none. A freed slot goes to the waiting request of the highest priority, raised by one \
+per 250 ms waited. Takes effect for the next request.",
+        example: "queue www size 64 priority 3 cost 1",
+    },
+    Syntax {
         words: &["rule", "add"],
         params: &[
             Param::Req("<virtual>", VIRTUAL),
@@ -596,6 +626,20 @@ Values are single words; the bind list ends at 'at'.",
         summary: "remove a content rule from a virtual",
         help: "Removes the virtual's content rule <name>; the rules after it move up.",
         example: "rule del www img",
+    },
+    Syntax {
+        words: &["rule", "class"],
+        params: &[
+            Param::Req("<virtual>", VIRTUAL),
+            Param::Req("<name>", Value::Name(&[Pool::Rules])),
+            Param::Key("priority", &[("<N>", Value::Number("priority"))]),
+            Param::Key("cost", &[("<N>", Value::Number("cost"))]),
+        ],
+        summary: "change a content rule's queueing priority and cost",
+        help: "Sets the priority (0 to 7) and cost (1 to 1000) of the requests rule <name> \
+matches, in place of the virtual's (see 'queue'): the order in which they take freed slots \
+when they wait, and the slots of a real's maxconns each takes while in flight.",
+        example: "rule class www media priority 1 cost 4",
     },
     Syntax {
         words: &["rule", "list"],

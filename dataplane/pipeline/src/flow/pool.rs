@@ -17,6 +17,10 @@ pub(crate) struct RealPool {
     pub free: Vec<Handle>,
     /// Connections still in the handshake.
     pub opening: u32,
+    /// Those of them opened for the pool itself, that no request waits for: a request
+    /// that finds no idle connection waits for one of these rather than open another,
+    /// so that the connections to the real stay within `maxconns`.
+    pub spare: Vec<Handle>,
     /// Connections carrying a request.
     pub busy: u32,
     /// Every connection to this real, whatever its state (closing ones included).
@@ -76,6 +80,14 @@ impl Pools {
         let p = self.get(real);
         if let Some(i) = p.free.iter().position(|&f| f == h) {
             p.free.swap_remove(i);
+        }
+    }
+
+    /// Forgets `h` as a spare opening connection of `real` (established, taken or gone).
+    pub(crate) fn unspare(&mut self, real: RealId, h: Handle) {
+        let p = self.get(real);
+        if let Some(i) = p.spare.iter().position(|&f| f == h) {
+            p.spare.swap_remove(i);
         }
     }
 

@@ -331,6 +331,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.since = now;
         s.tcp.established(ticks_per_ms);
         let (real, waiter, check) = (s.real, s.client.take(), s.is_check());
+        self.pools.unspare(real, h);
         let pool = self.pools.get(real);
         if !check {
             pool.opening -= 1;
@@ -512,7 +513,10 @@ impl<P: PacketBuf> Pipeline<P> {
             // Not in the pool.
             _ if s.is_check() => {}
             SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
-            SState::SynSent => self.pools.get(real).opening -= 1,
+            SState::SynSent => {
+                self.pools.get(real).opening -= 1;
+                self.pools.unspare(real, h);
+            }
             SState::Idle => self.pools.unfree(real, h),
             SState::Closing | SState::Checking => {}
         }
@@ -630,6 +634,7 @@ impl<P: PacketBuf> Pipeline<P> {
         self.held.remove(&h);
         if let Some(s) = self.flows.remove_server(h) {
             if !s.is_check() {
+                self.pools.unspare(s.real, h);
                 self.pools.get(s.real).conns -= 1;
             } else if let Some(slot) = self.checks.get_mut(usize::from(s.real)) {
                 // A check connection that ended without a verdict (reset on shutdown
@@ -799,7 +804,9 @@ impl<P: PacketBuf> Pipeline<P> {
             let p = &self.pools.reals[r];
             let ready = p.free.len() as u32 + p.opening;
             if ready < want && p.conns < max && now >= p.hold_off_until {
-                self.open_server(r as RealId, None, now, sink);
+                if let Some(h) = self.open_server(r as RealId, None, now, sink) {
+                    self.pools.reals[r].spare.push(h);
+                }
             }
         }
     }

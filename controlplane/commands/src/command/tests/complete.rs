@@ -24,6 +24,8 @@ fn completion_of_words_and_names() {
                 "out-of-service",
                 "weight",
                 "predictor",
+                "tier",
+                "queue",
                 "rule",
                 "save",
                 "clear",
@@ -129,7 +131,9 @@ fn completion_of_new_commands() {
         c("no "),
         vec!["virtual", "real", "url", "bind", "dip", "link", "backup"]
     );
-    assert_eq!(c("rule "), vec!["add", "del", "list"]);
+    assert_eq!(c("rule "), vec!["add", "del", "class", "list"]);
+    assert_eq!(c("queue www "), vec!["size", "priority", "cost"]);
+    assert_eq!(c("rule class www img "), vec!["priority", "cost"]);
     assert_eq!(c("in"), vec!["in-service"]);
     assert_eq!(c("out-of-service "), vec!["virtual", "real", "url"]);
     assert_eq!(c("out-of-service real "), vec!["s1", "s2", "img.1"]);

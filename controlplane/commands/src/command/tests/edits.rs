@@ -1,7 +1,9 @@
 //! Parsing of the commands that change the configuration, and their errors.
 
 use super::*;
-use splicer_config::{CookieMatch, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState};
+use splicer_config::{
+    ClassEdit, CookieMatch, HeaderMatch, Kind, Method, Mode, Predictor, Rule, ServiceState,
+};
 
 #[test]
 fn edits_parse() {
@@ -351,8 +353,8 @@ fn edit_errors() {
             ("rule add www img host a bind s1 at first", "at must be a whole number, like rule add www img path_prefix /img/ method GET bind s2 s3 at 1"),
             ("rule del www", "missing <name>; usage: rule del <virtual> <name>"),
             ("rule list", "missing <virtual>; usage: rule list <virtual>"),
-            ("rule", "'rule' needs one of: add, del, list"),
-            ("rule remove www img", "unknown command 'rule remove'; 'rule' is followed by one of: add, del, list"),
+            ("rule", "'rule' needs one of: add, del, class, list"),
+            ("rule remove www img", "unknown command 'rule remove'; 'rule' is followed by one of: add, del, class, list"),
             ("no", "'no' needs one of: virtual, real, url, bind, dip, link, backup"),
             ("no weight s1", "unknown command 'no weight'; 'no' is followed by one of: virtual, real, url, bind, dip, link, backup"),
             ("out-of-servise real s1", "unknown command 'out-of-servise'; did you mean 'out-of-service'?"),
@@ -366,4 +368,40 @@ fn edit_errors() {
         ] {
             assert_eq!(err(line), message, "{line}");
         }
+}
+
+#[test]
+fn class_edits_parse() {
+    assert_eq!(
+        edit("tier s3 2"),
+        Edit::Class(ClassEdit::Tier {
+            id: "s3".into(),
+            tier: 2
+        })
+    );
+    // Numbers pass as written: ranges are Config::edited's.
+    assert_eq!(
+        edit("queue www cost 4 size 70000"),
+        Edit::Class(ClassEdit::Queue {
+            virtual_id: "www".into(),
+            size: Some(70000),
+            priority: None,
+            cost: Some(4),
+        })
+    );
+    assert_eq!(
+        edit("rule class www img priority 7"),
+        Edit::Class(ClassEdit::Rule {
+            virtual_id: "www".into(),
+            rule: "img".into(),
+            priority: Some(Some(7)),
+            cost: None,
+        })
+    );
+    assert!(err("tier s3").contains("<N>"), "{}", err("tier s3"));
+    assert!(
+        err("queue www size lots").contains("whole number"),
+        "{}",
+        err("queue www size lots")
+    );
 }
