@@ -1,7 +1,7 @@
 //! Active health checks through the data plane, passive outliers, and a request routed
 //! again when its real refuses the connection, against hand-made segments.
 
-use super::spliced::{farm_pipeline, frame, parse, Seg};
+use super::spliced::{frame, parse, Seg};
 use super::*;
 use crate::balance::{
     Check, CheckFailure, Expect, Farm, HealthEvent, Predictor, Real, VirtualPolicy,

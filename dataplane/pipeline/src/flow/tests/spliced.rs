@@ -59,59 +59,6 @@ pub(super) fn parse(frame: &[u8]) -> (Ipv4Addr, u16, Seg) {
     (ip.dst_addr(), t.src_port(), s)
 }
 
-/// Worker `worker` of `workers` with the VIP's service (`max_pipeline`) and `farm`; the
-/// client and the `servers` on the inside are known neighbours.
-pub(super) fn farm_pipeline(
-    farm: Farm,
-    (worker, workers): (usize, usize),
-    flow: FlowSettings,
-    max_pipeline: u16,
-    servers: &[Ipv4Addr],
-) -> Pipeline<Vec<u8>> {
-    let topology = Arc::new(
-        two_ports()
-            .with_services(&[Service {
-                address: SocketAddrV4::new(VIP, 80),
-                virtual_index: 0,
-                max_request_head: HEAD_LIMIT,
-                max_pipeline,
-                max_held: Service::DEFAULT_MAX_HELD,
-            }])
-            .with_farm(farm),
-    );
-    let reals = topology.farm().reals.len();
-    let counters = Arc::new(WorkerCounters::with_objects(
-        topology.ports().len(),
-        reals,
-        1,
-    ));
-    let mut p = Pipeline::new(
-        Settings {
-            worker,
-            workers,
-            neighbour: NeighbourSettings {
-                timeout: 60_000 * MS,
-                retry: 1000 * MS,
-                pending: 4,
-            },
-            flow,
-            seed: 7,
-        },
-        topology,
-        counters,
-    );
-    let inside = servers.iter().map(|&ip| (1, ip));
-    for (port, ip) in std::iter::once((0, CLIENT)).chain(inside) {
-        let update = NeighbourUpdate {
-            port,
-            ip,
-            mac: PEER_MAC,
-        };
-        p.apply_neighbour_update(update, 0, &mut Out::default());
-    }
-    p
-}
-
 /// Splicer between a raw client and a raw server that takes in-order bytes only.
 struct Bed {
     p: Pipeline<Vec<u8>>,
