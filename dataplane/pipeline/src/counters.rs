@@ -285,8 +285,9 @@ counters! {
     /// Health events dropped: more than a worker keeps between two timer polls, or the
     /// control core's queue was full.
     HealthEventsDropped => "health_events_dropped",
-    /// Requests whose connection to a real could not be opened, routed to another real
-    /// instead of answered `503`.
+    /// Requests routed to another real because theirs could not serve them: no
+    /// connection could be opened (instead of `503`), or a safe request's connection was
+    /// lost, or its real left, before a byte of the answer (instead of `502`/`504`).
     HealthRoutedAgain => "health_routed_again",
     /// Busy server connections given up after `server_idle_timeout` of silence.
     ServerTimeouts => "server_timeouts",

@@ -1,6 +1,7 @@
 //! The client leg against hand-made segments: what Splicer answers, when, and what it
 //! counts.
 
+use crate::balance::Farm;
 use crate::counters::{Counter, Gauge, VirtualCounter, BIND_SLOT};
 use crate::flow::tcp::{OUR_MSS, OUR_WSCALE};
 use crate::flow::FlowSettings;
@@ -57,19 +58,46 @@ fn settings(max_half_open: usize) -> FlowSettings {
 }
 
 fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
-    let topology = Arc::new(two_ports().with_services(&[Service {
-        address: SocketAddrV4::new(VIP, 80),
-        virtual_index: 0,
-        max_request_head: HEAD_LIMIT,
-        max_pipeline: Service::DEFAULT_MAX_PIPELINE,
-        max_held: Service::DEFAULT_MAX_HELD,
-    }]));
     // No reals (nothing to splice to), the one virtual counted.
-    let counters = Arc::new(WorkerCounters::with_objects(topology.ports().len(), 0, 1));
+    farm_pipeline(
+        Farm::default(),
+        (0, 1),
+        flow,
+        Service::DEFAULT_MAX_PIPELINE,
+        &[],
+    )
+}
+
+/// Worker `worker` of `workers` with the VIP's service (`max_pipeline`) and `farm`; the
+/// client and the `servers` on the inside are known neighbours.
+fn farm_pipeline(
+    farm: Farm,
+    (worker, workers): (usize, usize),
+    flow: FlowSettings,
+    max_pipeline: u16,
+    servers: &[Ipv4Addr],
+) -> Pipeline<Vec<u8>> {
+    let topology = Arc::new(
+        two_ports()
+            .with_services(&[Service {
+                address: SocketAddrV4::new(VIP, 80),
+                virtual_index: 0,
+                max_request_head: HEAD_LIMIT,
+                max_pipeline,
+                max_held: Service::DEFAULT_MAX_HELD,
+            }])
+            .with_farm(farm),
+    );
+    let reals = topology.farm().reals.len();
+    let counters = Arc::new(WorkerCounters::with_objects(
+        topology.ports().len(),
+        reals,
+        1,
+    ));
     let mut p = Pipeline::new(
         Settings {
-            worker: 0,
-            workers: 1,
+            worker,
+            workers,
             neighbour: NeighbourSettings {
                 timeout: 60_000 * MS,
                 retry: 1000 * MS,
@@ -81,16 +109,15 @@ fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
         topology,
         counters,
     );
-    // The client is a known neighbour, so replies leave at once.
-    p.apply_neighbour_update(
-        NeighbourUpdate {
-            port: 0,
-            ip: CLIENT,
+    let inside = servers.iter().map(|&ip| (1, ip));
+    for (port, ip) in std::iter::once((0, CLIENT)).chain(inside) {
+        let update = NeighbourUpdate {
+            port,
+            ip,
             mac: PEER_MAC,
-        },
-        0,
-        &mut Out::default(),
-    );
+        };
+        p.apply_neighbour_update(update, 0, &mut Out::default());
+    }
     p
 }
 

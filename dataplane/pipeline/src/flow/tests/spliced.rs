@@ -103,41 +103,7 @@ impl Bed {
             )],
             urls: Vec::new(),
         };
-        let topology = Arc::new(
-            two_ports()
-                .with_services(&[Service {
-                    address: SocketAddrV4::new(VIP, 80),
-                    virtual_index: 0,
-                    max_request_head: HEAD_LIMIT,
-                    max_pipeline,
-                    max_held: Service::DEFAULT_MAX_HELD,
-                }])
-                .with_farm(farm),
-        );
-        let counters = Arc::new(WorkerCounters::with_objects(topology.ports().len(), 1, 1));
-        let mut p = Pipeline::new(
-            Settings {
-                worker: 0,
-                workers: 1,
-                neighbour: NeighbourSettings {
-                    timeout: 60_000 * MS,
-                    retry: 1000 * MS,
-                    pending: 4,
-                },
-                flow: settings(16),
-                seed: 7,
-            },
-            topology,
-            counters,
-        );
-        for (port, ip) in [(0, CLIENT), (1, SERVER)] {
-            let update = NeighbourUpdate {
-                port,
-                ip,
-                mac: PEER_MAC,
-            };
-            p.apply_neighbour_update(update, 0, &mut Out::default());
-        }
+        let p = farm_pipeline(farm, (0, 1), settings(16), max_pipeline, &[SERVER]);
         let mut b = Bed {
             p,
             now: MS,
