@@ -161,7 +161,7 @@ counters! {
     /// Clients whose entry had expired (no request within the timer): balanced afresh.
     StickyExpired => "sticky_expired",
     /// Entries dropped because their real could no longer take the client (out of
-    /// service, failing): the client balanced afresh.
+    /// service, weight 0, failing): the client balanced afresh.
     StickyDropped => "sticky_dropped",
     /// Live entries of other clients evicted to make room (the set of the table full).
     StickyEvictions => "sticky_evictions",

@@ -308,7 +308,9 @@ impl Farm {
         if let Some((s, c)) = sticky.as_mut() {
             match s.table.find(c.addr, c.now_s, s.timeout_s) {
                 Found::Live(r, way, word) if set.contains(&r) => {
-                    let admitted = self.reals[usize::from(r)].admits(false);
+                    // Weight 0 takes no new requests: a returning client is one.
+                    let real = &self.reals[usize::from(r)];
+                    let admitted = real.admits(false) && real.weight > 0;
                     if admitted && usable(r) && room(r, cost) {
                         s.table.refresh(c.addr, way, word, c.now_s);
                         c.outcome = Some(StickyOutcome::Hit);

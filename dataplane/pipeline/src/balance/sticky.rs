@@ -131,7 +131,7 @@ pub enum StickyOutcome {
         /// Whether a live entry was evicted.
         evicted: bool,
     },
-    /// The client's real can no longer take it (out of service, failing, or gone): the
+    /// The client's real can no longer take it (out of service, weight 0, failing): the
     /// entry was dropped and the client balanced afresh.
     Dropped {
         /// Whether a live entry was evicted.

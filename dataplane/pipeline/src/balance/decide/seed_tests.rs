@@ -91,6 +91,15 @@ fn an_entry_whose_real_cannot_take_the_client_is_dropped() {
     let (d, outcome) = one(&f, &mut ch, client(1, 13), |_| true);
     assert_eq!(outcome, Some(StickyOutcome::Dropped { evicted: false }));
     assert!(!matches!(d, Decision::Splice(x) if x == moved));
+    // Weight 0 (no new requests): the same.
+    let Decision::Splice(before) = d else {
+        panic!()
+    };
+    f.reals[usize::from(before)].weight = 0;
+    let (d, outcome) = one(&f, &mut ch, client(1, 13), |_| true);
+    assert_eq!(outcome, Some(StickyOutcome::Dropped { evicted: false }));
+    assert!(!matches!(d, Decision::Splice(x) if x == before));
+    f.reals[usize::from(before)].weight = 1;
     // A pipelined request sent ahead (may wait) whose real has no idle connection
     // waits for its turn instead of moving the client.
     let Decision::Splice(now_on) = d else {
