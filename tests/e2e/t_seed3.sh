@@ -111,7 +111,7 @@ tb_check "after $((timer - 2)) s: still $first ($seen)" test "$seen" = "$first=3
 # Longer pauses rebalance it; over a few it lands on the other real.
 expired0=$(json_stat sticky_expired)
 moved=0
-for round in 1 2 3 4 5 6 7 8; do
+for round in 1 2 3 4 5 6 7 8 9 10; do
     sleep $((timer + 1))
     seen=$(run "$a" 5)
     tb_log "round $round, after $((timer + 1)) s: $seen"
