@@ -290,6 +290,19 @@ impl Config {
     ///
     /// Errors: `virtual www2 does not exist`, `198.18.0.100 matches virtuals www and
     /// www-tls; name one`.
+    /// The virtual named by `virtual_id` and the position of its rule `rule`.
+    fn find_rule(&self, virtual_id: &str, rule: &str) -> Result<(usize, usize), String> {
+        let v = self.find_virtual(virtual_id)?;
+        let virt = &self.virtuals[v];
+        match virt.rules.iter().position(|r| r.name == rule) {
+            Some(j) => Ok((v, j)),
+            None => Err(format!(
+                "rule {rule} does not exist in virtual {}",
+                virt.name
+            )),
+        }
+    }
+
     pub fn find_virtual(&self, id: &str) -> Result<usize, String> {
         if let Some(i) = self.virtuals.iter().position(|v| v.name == id) {
             return Ok(i);
@@ -459,15 +472,8 @@ impl Config {
                 at,
             } => self.add_rule(virtual_id, rule, *at),
             Edit::RuleDel { virtual_id, rule } => {
-                let v = self.find_virtual(virtual_id)?;
-                let virt = &mut self.virtuals[v];
-                let Some(j) = virt.rules.iter().position(|r| &r.name == rule) else {
-                    return Err(format!(
-                        "rule {rule} does not exist in virtual {}",
-                        virt.name
-                    ));
-                };
-                virt.rules.remove(j);
+                let (v, j) = self.find_rule(virtual_id, rule)?;
+                self.virtuals[v].rules.remove(j);
                 Ok(())
             }
             Edit::Class(e) => self.apply_class(e),

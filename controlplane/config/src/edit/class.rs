@@ -93,14 +93,8 @@ impl Config {
                 if (priority, cost) == (None, None) {
                     return Err("rule class takes priority or cost".to_string());
                 }
-                let v = self.find_virtual(virtual_id)?;
-                let virt = &mut self.virtuals[v];
-                let Some(r) = virt.rules.iter_mut().find(|r| &r.name == rule) else {
-                    return Err(format!(
-                        "rule {rule} does not exist in virtual {}",
-                        virt.name
-                    ));
-                };
+                let (v, j) = self.find_rule(virtual_id, rule)?;
+                let r = &mut self.virtuals[v].rules[j];
                 r.priority = priority.unwrap_or(r.priority);
                 r.cost = cost.unwrap_or(r.cost);
             }
@@ -113,29 +107,14 @@ impl Config {
 mod tests {
     use super::super::Edit;
     use super::*;
-    use crate::fixtures::with_ports;
+    use crate::fixtures::{with_ports, REALS};
 
+    /// The fixture's reals, virtual www bound to s1 and s2 with the rule media for s2.
     fn config() -> Config {
-        Config::from_toml_str(&with_ports(
-            "",
-            r#"
-[[real]]
-name = "s1"
-address = "198.19.0.11:80"
-[[real]]
-name = "s2"
-address = "198.19.0.12:80"
-[[virtual]]
-name = "www"
-address = "198.18.0.100:80"
-bind = ["s1", "s2"]
-[[virtual.rule]]
-name = "media"
-path_prefix = "/v/"
-bind = ["s2"]
-"#,
-        ))
-        .unwrap()
+        let www = "[[virtual]]\nname = \"www\"\naddress = \"198.18.0.100:80\"\n\
+            bind = [\"s1\", \"s2\"]\n[[virtual.rule]]\nname = \"media\"\n\
+            path_prefix = \"/v/\"\nbind = [\"s2\"]\n";
+        Config::from_toml_str(&with_ports("", &format!("{REALS}{www}"))).unwrap()
     }
 
     fn edited(c: &Config, e: ClassEdit) -> Result<Config, String> {
