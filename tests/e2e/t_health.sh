@@ -14,6 +14,7 @@
 #  * under wrk during all of it: no socket error, no non-2xx answer (a request whose
 #    connection to s1 could not be opened is routed to another real);
 #  * each change of state is logged once; the check counters moved.
+# One worker; TB_HEALTH_WORKERS=2 runs it with two.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +26,7 @@ prefix=$(tb_unique_prefix health)
 cfg=$TB_DIR/health.toml
 log=$TB_LOG_DIR/splicer-health.log
 metrics_port=$((20000 + $$ % 20000))
-tb_write_splice_config "$cfg" "$prefix" 1 "metrics = \"127.0.0.1:$metrics_port\"
+tb_write_splice_config "$cfg" "$prefix" "${TB_HEALTH_WORKERS:-1}" "metrics = \"127.0.0.1:$metrics_port\"
 connect_timeout = \"1s\""
 # Every real gets the check and a slow start.
 python3 - "$cfg" <<'PY'
