@@ -261,13 +261,20 @@ impl<P: PacketBuf> Pipeline<P> {
             let Some(sh) = self.pools.get(real).free.pop() else {
                 return;
             };
-            // The head goes out with a zero window, then a window of `max_held`: a
-            // server takes a smaller window only from a segment past the last one that
-            // set it, or a zero one (RFC 9293 §3.10.7.4, SND.WL1; Linux's
-            // tcp_may_update_window), and this connection's last ACK may have offered
-            // it far more, which it would then send and Splicer would have to drop.
+            // The head offers the server a window of `max_held`. A server takes a
+            // smaller window than it has only from a segment past the last one that set
+            // it, or a zero one (RFC 9293 §3.10.7.4, SND.WL1; Linux's
+            // tcp_may_update_window): when the connection's last window may have been
+            // larger, the head goes out with a zero window and a pure ACK follows with
+            // `max_held` (else the server could send more than is held, which Splicer
+            // would have to drop). An idle connection's window is small
+            // (`IDLE_WINDOW`), so the head alone usually does.
+            let mut opened_by_head = false;
             if let Some(s) = self.flows.server_mut(sh) {
-                s.window = 0;
+                let shift = s.tcp.our_shift();
+                opened_by_head =
+                    s.window_settled && window >> shift >= (s.window >> shift) as usize;
+                s.window = if opened_by_head { window as u32 } else { 0 };
             }
             for (v, route) in routes {
                 self.counters.inc_rule(v, route);
@@ -292,11 +299,12 @@ impl<P: PacketBuf> Pipeline<P> {
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;
+                leg.window_offered = Some(window as u32);
                 self.held_granted += window;
             }
             if let Some(s) = self.flows.server_mut(sh) {
                 s.window = window as u32;
-                if window > 0 {
+                if window > 0 && !opened_by_head {
                     let sport = self.peer_port(sh, port);
                     self.send_server_flags(sport, sh, 0, now, sink);
                 }
@@ -493,12 +501,44 @@ impl<P: PacketBuf> Pipeline<P> {
         let sh = leg.server;
         s.window = super::server::SERVER_LEG_WINDOW;
         self.counters.inc(port, Counter::PipelinedPromoted);
-        // The server hears that its window opened (it may have filled the one it had).
-        let sport = self.peer_port(sh, port);
-        self.send_server_flags(sport, sh, 0, now, sink);
         self.release_held(h, sh, now, sink);
+        self.open_window_if_due(port, h, sh, now, sink);
         self.dispatch_pipelined(port, h, now, sink);
         self.reschedule(h);
+    }
+
+    /// The server of client `h`'s promoted leg on `sh` hears that its window opened
+    /// (`SERVER_LEG_WINDOW`, set at its promotion) once its response has used half the
+    /// window it was offered while it waited and has not ended (`Leg::window_open_due`):
+    /// a response that fits in it, the common case, needs no window update at all, and
+    /// a larger one gets it before its server runs out of window. (The client's ACKs,
+    /// forwarded once the response is the oldest, carry the client's window anyway.)
+    pub(super) fn open_window_if_due<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(leg) = c.leg_of_mut(sh) else {
+            return;
+        };
+        if !leg.window_open_due() {
+            return;
+        }
+        leg.window_offered = None;
+        // Acknowledging only what the client has (what Splicer sent on may still be
+        // lost on the way to it, and Splicer keeps no copy), as a duplicate ACK would.
+        let leg = *leg;
+        let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
+        o.tcp.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
+        let sport = self.peer_port(sh, port);
+        self.emit(sport, &o, &[], now, sink);
     }
 
     /// Sends on what is held of the promoted leg on `sh` up to its first gap; the rest

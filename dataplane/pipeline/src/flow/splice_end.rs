@@ -114,8 +114,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if reusable {
             // Splicer acknowledges the response on the client's behalf; the client has
             // acknowledged it to Splicer already.
-            self.send_server_flags(sport, leg.server, 0, now, sink);
-            self.server_free(sport, leg.server, now, sink);
+            self.ack_into_pool(sport, leg.server, now, sink);
         } else {
             self.server_close(sport, leg.server, early, now, sink);
         }
@@ -274,16 +273,23 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters.inc(port, Counter::DrainStarted);
         if let Some(end) = leg.response_end {
             s.tcp.rcv_nxt = end;
-            self.send_server_flags(port, sh, 0, now, sink);
-            if self.flows.server_mut(sh).is_some_and(|s| s.reusable()) {
+            if s.reusable() {
                 self.counters.inc(port, Counter::DrainCompleted);
-                return self.server_free(port, sh, now, sink);
+                return self.ack_into_pool(port, sh, now, sink);
             }
+            self.send_server_flags(port, sh, 0, now, sink);
             return self.server_close(port, sh, false, now, sink);
         }
         // ACK what was forwarded: the client that should have is gone.
         self.send_server_flags(port, sh, 0, now, sink);
         self.reschedule_any(sh);
+    }
+
+    /// Acknowledges the whole response on server connection `sh` with the idle window
+    /// and puts the connection back in its pool.
+    fn ack_into_pool<S: Sink<P>>(&mut self, port: u16, sh: Handle, now: u64, sink: &mut S) {
+        self.send_idle_ack(port, sh, now, sink);
+        self.server_free(port, sh, now, sink);
     }
 }
 
