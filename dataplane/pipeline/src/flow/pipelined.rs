@@ -9,9 +9,10 @@
 //! at once. Past the buffer's room the client's window closes (the window Splicer
 //! advertises is the room left) and TCP flow control holds the client.
 //!
-//! Requests that are safe to repeat and carry no body (GET, HEAD, OPTIONS, TRACE: RFC
-//! 9110 §9.2.1; RFC 9112 §9.3.2 lets a client pipeline only such requests, and a server
-//! may process them in parallel) are not left waiting in the buffer: each is routed at
+//! Requests with a safe method (GET, HEAD, OPTIONS, TRACE: RFC 9110 §9.2.1; RFC 9112
+//! §9.3.2 lets a server process pipelined requests in parallel only if they all have
+//! one), without a body or with a `Content-Length` body the buffer holds whole, are not
+//! left waiting in the buffer: each is routed at
 //! once and sent on an idle pooled connection of the real it is routed to, so several
 //! servers work on one client's requests at the same time, up to `max_pipeline` in
 //! flight (the splicer directory of US 7,092,399: the client connection's legs, oldest
@@ -23,10 +24,18 @@
 //! whole, its response is placed in the client's sequence space right after that one,
 //! and the held segments go out through the splice as if they had just arrived. A
 //! client ACK ends every leg whose response it covers and reaches the next leg's server
-//! translated into that server's space. A request with a
-//! body, one routed elsewhere than a real with an idle connection (a redirect, a refusal,
-//! a real whose connections are all busy), and any request behind it wait in the buffer
-//! for their turn.
+//! translated into that server's space. A request with another method (POST, PUT,
+//! DELETE, PATCH, ...), a chunked body, a body not yet received whole or `Expect:
+//! 100-continue`, one routed elsewhere than a real with an idle connection (a redirect, a
+//! refusal, a real whose connections are all busy), and any request behind it wait in
+//! the buffer for their turn.
+//!
+//! A request sent ahead offers its server a window of `max_held` with its head: an idle
+//! pooled connection was offered a smaller one (`IDLE_WINDOW`) by the ACK of its last
+//! response, which its server takes whatever it is, and a server takes a larger one from
+//! any segment. Its response, once its turn comes, gets a window update only if it runs
+//! past half of `max_held` (`open_window_if_due`): a response that fits, the usual case,
+//! costs its server connection no frame beyond the head and the final ACK.
 //!
 //! Acknowledging them is only safe once the server has acknowledged every byte of the
 //! spliced request: Splicer keeps no copy of body bytes it relayed, so an ACK that
@@ -233,12 +242,25 @@ impl<P: PacketBuf> Pipeline<P> {
             let HeadStatus::Complete(head) = parse_head(&c.head, c.service.max_request_head) else {
                 return;
             };
+            // Only a safe method goes out ahead: RFC 9112 §9.3.2 lets a server process
+            // pipelined requests in parallel only if they all are (sent ahead, a PUT or
+            // DELETE, idempotent as it is, could take effect before the GET in front of
+            // it is answered). Its body goes with it when it has a length and is in the
+            // buffer whole (docs/HTTP-POLICY.md, "Pipelining").
             let safe = matches!(
                 head.method(),
                 Method::Get | Method::Head | Method::Options | Method::Trace
             );
-            if !safe || head.body() != BodyLength::None || head.upgrade() || head.expect_continue()
-            {
+            let buffered = c.head.len() - head.head_len();
+            let body_len = match head.body() {
+                BodyLength::None => Some(0),
+                BodyLength::Fixed(n) => usize::try_from(n).ok().filter(|&n| n <= buffered),
+                BodyLength::Chunked => None,
+            };
+            let Some(body_len) = body_len else {
+                return;
+            };
+            if !safe || head.upgrade() || head.expect_continue() {
                 return;
             }
             // The room its response may take while it waits: within the worker's
@@ -288,14 +310,11 @@ impl<P: PacketBuf> Pipeline<P> {
             let c = self.flows.get_mut(h).expect("checked above");
             c.requests = c.requests.saturating_add(1);
             c.last_real = Some(real);
-            let body = BodyFramer::for_request(head.body());
-            c.pending = Some(Pending::for_head(
-                real,
-                &head,
-                &c.head,
-                head.head_len(),
-                body,
-            ));
+            // Its whole body, if any, goes out with its head (as the body bytes that
+            // come with a head do on the ordinary path, `dispatch`).
+            let body = BodyFramer::for_request(BodyLength::None);
+            let consumed = head.head_len() + body_len;
+            c.pending = Some(Pending::for_head(real, &head, &c.head, consumed, body));
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;

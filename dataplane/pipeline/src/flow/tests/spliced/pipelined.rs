@@ -26,23 +26,8 @@ struct Three {
 }
 
 fn three_pipelined_gets(b: &mut Bed) -> Three {
-    // The pool opens its other connections at the next polls.
-    for i in 2..5 {
-        b.now = i * MS;
-        let mut out = Out::default();
-        b.p.poll_timers(b.now, &mut out);
-        b.take(out);
-    }
-    assert_eq!(b.others.len(), 2, "three pooled connections");
     let all = [GET_A, GET_B, GET_C].concat();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
-    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
+    client_pipelines(b, &all);
     let mut ports: Vec<u16> = b.others.keys().copied().collect();
     ports.push(b.local_port);
     let got: Vec<Vec<u8>> = ports.iter().map(|&p| got_on(b, p)).collect();
@@ -54,6 +39,92 @@ fn three_pipelined_gets(b: &mut Bed) -> Three {
     Three {
         end: CLIENT_ISN + 1 + all.len() as u32,
         ports: [port_of(GET_A), port_of(GET_B), port_of(GET_C)],
+    }
+}
+
+/// The pool of the bed (three connections) opens; a client connects and sends `bytes`
+/// in one segment. Returns Splicer's ISN on the client leg.
+fn client_pipelines(b: &mut Bed, bytes: &[u8]) -> u32 {
+    // The pool opens its other connections at the next polls.
+    for i in 2..5 {
+        b.now = i * MS;
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+    }
+    assert_eq!(b.others.len(), 2, "three pooled connections");
+    b.client_sends(Seg {
+        seq: CLIENT_ISN,
+        flags: SYN,
+        ts: Some((5000, 0)),
+        ..Seg::default()
+    });
+    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, bytes));
+    iss
+}
+
+/// What the bed's server connections received, each.
+fn got_all(b: &Bed) -> Vec<Vec<u8>> {
+    let mut ports: Vec<u16> = b.others.keys().copied().collect();
+    ports.push(b.local_port);
+    ports.iter().map(|&p| got_on(b, p)).collect()
+}
+
+/// An OPTIONS with a `Content-Length` body that came whole goes out ahead with its body
+/// (a safe method: its order against the requests around it does not matter; GET, HEAD
+/// and TRACE may not carry a body at all), and the request behind it follows at once;
+/// one whose body is not all there yet goes once it is.
+#[test]
+fn a_safe_request_with_a_whole_body_goes_out_ahead_with_it() {
+    let get_body: &[u8] = b"OPTIONS /q HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+    let mut b = Bed::with_pool(3);
+    let all = [GET_A, get_body, GET_C].concat();
+    client_pipelines(&mut b, &all);
+    assert_eq!(b.count(Counter::PipelinedDispatched), 2);
+    let got = got_all(&b);
+    for want in [GET_A, get_body, GET_C] {
+        assert!(got.contains(&want.to_vec()), "{got:?}");
+    }
+    // Its body split: the request waits for the rest, then goes with the one behind it.
+    let mut b = Bed::with_pool(3);
+    let split = GET_A.len() + get_body.len() - 2;
+    let iss = client_pipelines(&mut b, &all[..split]);
+    assert_eq!(
+        b.count(Counter::PipelinedDispatched),
+        0,
+        "half a body waits"
+    );
+    let from = CLIENT_ISN + 1 + split as u32;
+    b.client_sends(data(from, iss + 1, 5003, &all[split..]));
+    assert_eq!(b.count(Counter::PipelinedDispatched), 2);
+    let got = got_all(&b);
+    assert!(got.contains(&get_body.to_vec()), "{got:?}");
+}
+
+/// A POST (not safe: it must not take effect before the requests in front of it are
+/// answered, RFC 9112 §9.3.2), a chunked body and `Expect: 100-continue` wait in the
+/// buffer for their turn, and so does every request behind them.
+#[test]
+fn an_unsafe_or_unframed_request_waits_for_its_turn() {
+    for second in [
+        &b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"[..],
+        b"DELETE /d HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"OPTIONS /q HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"OPTIONS /q HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    ] {
+        // A valid request (the ordinary path would take it in its turn).
+        let parsed = splicer_http::parse_head(second, HEAD_LIMIT);
+        assert!(matches!(parsed, splicer_http::HeadStatus::Complete(_)));
+        let mut b = Bed::with_pool(3);
+        client_pipelines(&mut b, &[GET_A, second, GET_C].concat());
+        assert_eq!(
+            b.count(Counter::PipelinedDispatched),
+            0,
+            "{}",
+            String::from_utf8_lossy(second)
+        );
+        assert_eq!(got_all(&b).concat(), GET_A, "only the first went out");
     }
 }
 
