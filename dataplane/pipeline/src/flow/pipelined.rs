@@ -99,6 +99,24 @@ impl<P> Held<P> {
     }
 }
 
+/// The rules (or bind lists) a request sent ahead was routed by, one per virtual on the
+/// way, to be counted only if it goes out: the first kept inline, so that the usual
+/// case, a virtual without a backup, costs no allocation per request.
+#[derive(Default)]
+pub(super) struct RouteTrail {
+    first: Option<(u16, Route)>,
+    more: Vec<(u16, Route)>,
+}
+
+impl RouteTrail {
+    pub(super) fn push(&mut self, virtual_index: u16, route: Route) {
+        match self.first {
+            None => self.first = Some((virtual_index, route)),
+            Some(_) => self.more.push((virtual_index, route)),
+        }
+    }
+}
+
 impl ClientConn {
     /// Room left in the head buffer for the next requests, in bytes (one byte past the
     /// limit is kept so the parser can tell "too large" from "exactly full").
@@ -274,8 +292,8 @@ impl<P: PacketBuf> Pipeline<P> {
             // Only a real with an idle connection now, and the rule counters moved only
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
-            let mut routes: Vec<(u16, Route)> = Vec::new();
-            let decision = self.route(virtual_index, last_real, &head, Some(&mut routes));
+            let mut trail = RouteTrail::default();
+            let decision = self.route(virtual_index, last_real, &head, Some(&mut trail));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
@@ -298,7 +316,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     s.window_settled && window >> shift >= (s.window >> shift) as usize;
                 s.window = if opened_by_head { window as u32 } else { 0 };
             }
-            for (v, route) in routes {
+            for (v, route) in trail.first.into_iter().chain(trail.more) {
                 self.counters.inc_rule(v, route);
             }
             self.counters.inc(port, Counter::HttpRequests);

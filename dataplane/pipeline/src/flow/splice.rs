@@ -39,12 +39,13 @@ use super::client::{Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
+use super::pipelined::RouteTrail;
 use super::reshape::{as_probe, trim, trim_front};
 use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId, Route};
+use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -136,7 +137,7 @@ impl<P: PacketBuf> Pipeline<P> {
         virtual_index: u16,
         last_real: Option<RealId>,
         head: &RequestHead,
-        mut idle_only: Option<&mut Vec<(u16, Route)>>,
+        mut idle_only: Option<&mut RouteTrail>,
     ) -> Decision {
         let topology = self.topology.clone();
         let (pools, counters) = (&self.pools, &self.counters);
@@ -155,7 +156,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     .is_some_and(|p| !p.free.is_empty() || (any && p.failures == 0))
             },
             |v, route| match idle_only.as_deref_mut() {
-                Some(routes) => routes.push((v, route)),
+                Some(trail) => trail.push(v, route),
                 None => counters.inc_rule(v, route),
             },
         )
