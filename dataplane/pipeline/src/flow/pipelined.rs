@@ -312,8 +312,10 @@ impl<P: PacketBuf> Pipeline<P> {
             let mut opened_by_head = false;
             if let Some(s) = self.flows.server_mut(sh) {
                 let shift = s.tcp.our_shift();
-                opened_by_head =
-                    s.window_settled && window >> shift >= (s.window >> shift) as usize;
+                // A head that acknowledges new data (the last response, its ACK still
+                // owed) sets any window; one that does not, at least the idle one.
+                opened_by_head = s.tcp.rcv_nxt > s.ack_told
+                    || (s.window_settled && window >> shift >= (s.window >> shift) as usize);
                 s.window = if opened_by_head { window as u32 } else { 0 };
             }
             for (v, route) in trail.first.into_iter().chain(trail.more) {

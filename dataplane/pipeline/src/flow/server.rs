@@ -40,6 +40,12 @@ pub(super) const SERVER_LEG_WINDOW: u32 = 256 * 1024;
 pub(super) const IDLE_WINDOW: u32 = 1024;
 /// How long a closed server connection lingers to absorb the server's last segments.
 const LINGER_MS: u64 = 2_000;
+/// How long Splicer may owe a server the ACK of a response it has delivered (the
+/// client acknowledged it), in milliseconds: the head of the connection's next request
+/// carries it if that comes first, as a delayed ACK rides on data (RFC 9293
+/// §3.8.6.3 allows up to 0.5 s; servers retransmit after 200 ms at the earliest on
+/// Linux, 10 ms on smoltcp).
+const IDLE_ACK_DELAY_MS: u64 = 5;
 /// Lowest and highest local port for server connections.
 const LOCAL_PORTS: (u16, u16) = (20_000, 60_999);
 
@@ -89,6 +95,9 @@ pub(crate) struct ServerConn {
     /// `rcv_nxt` then). The client's ACKs it forwards stay below the end of the
     /// response they acknowledge: one that reaches it ends the leg instead.
     pub(super) ack_told: SeqNumber,
+    /// Back in the pool, the ACK of its last response not sent yet: when it is due
+    /// (`IDLE_ACK_DELAY_MS`), unless a segment of Splicer's carries it before.
+    pub(super) ack_due: Option<u64>,
 }
 
 impl ServerConn {
@@ -100,7 +109,8 @@ impl ServerConn {
             SState::Draining => self.since + s.drain_timeout,
             SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
         };
-        self.tcp.deadline(by_state)
+        let at = self.tcp.deadline(by_state);
+        self.ack_due.map_or(at, |due| at.min(due))
     }
 
     /// A segment from Splicer on this leg at `seq`.
@@ -190,6 +200,7 @@ impl<P: PacketBuf> Pipeline<P> {
             window: IDLE_WINDOW,
             window_settled: false,
             ack_told: SeqNumber(0),
+            ack_due: None,
             since: now,
         };
         let h = self.flows.insert_server(key, conn);
@@ -614,6 +625,25 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
+    /// Server connection `h`, its response delivered, goes back to its pool owing the
+    /// server the ACK of it (`ServerConn::ack_due`), and offering the idle window from
+    /// then on.
+    pub(super) fn ack_later_into_pool<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let delay = IDLE_ACK_DELAY_MS * self.settings.flow.ticks_per_ms;
+        if let Some(s) = self.flows.server_mut(h) {
+            s.window = IDLE_WINDOW;
+            s.window_settled = false;
+            s.ack_due = Some(now + delay);
+        }
+        self.server_free(port, h, now, sink);
+    }
+
     fn send_server_at<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -629,6 +659,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let o = s.outgoing(seq, flags, ts_now);
         s.ack_told = s.tcp.rcv_nxt;
+        s.ack_due = None;
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -649,6 +680,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let acked = (s.tcp.snd_una - start).clamp(0, out.len() as i32) as usize;
         let template = s.outgoing(start, 0, ts_now);
         s.ack_told = s.tcp.rcv_nxt;
+        s.ack_due = None;
         let mss = s.max_payload(template.tcp.options.buffer_len());
         let mut offset = acked;
         while offset < out.len() {
@@ -671,6 +703,13 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        if s.ack_due.is_some_and(|due| due <= now) {
+            // No request came to carry the ACK of the last response.
+            self.send_idle_ack(port, h, now, sink);
+        }
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
         let retransmit_due = s.tcp.retransmit_at.is_some_and(|r| r <= now);
         match s.state {
             SState::SynSent if now >= s.since + set.connect_timeout => {

@@ -112,9 +112,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let sport = self.peer_port(leg.server, port);
         if reusable {
-            // Splicer acknowledges the response on the client's behalf; the client has
-            // acknowledged it to Splicer already.
-            self.ack_into_pool(sport, leg.server, now, sink);
+            // Splicer acknowledges the response on the client's behalf (the client has
+            // acknowledged it to Splicer already), with the next request's head if it
+            // comes soon.
+            self.ack_later_into_pool(sport, leg.server, now, sink);
         } else {
             self.server_close(sport, leg.server, early, now, sink);
         }
@@ -275,7 +276,7 @@ impl<P: PacketBuf> Pipeline<P> {
             s.tcp.rcv_nxt = end;
             if s.reusable() {
                 self.counters.inc(port, Counter::DrainCompleted);
-                return self.ack_into_pool(port, sh, now, sink);
+                return self.ack_later_into_pool(port, sh, now, sink);
             }
             self.send_server_flags(port, sh, 0, now, sink);
             return self.server_close(port, sh, false, now, sink);
@@ -283,13 +284,6 @@ impl<P: PacketBuf> Pipeline<P> {
         // ACK what was forwarded: the client that should have is gone.
         self.send_server_flags(port, sh, 0, now, sink);
         self.reschedule_any(sh);
-    }
-
-    /// Acknowledges the whole response on server connection `sh` with the idle window
-    /// and puts the connection back in its pool.
-    fn ack_into_pool<S: Sink<P>>(&mut self, port: u16, sh: Handle, now: u64, sink: &mut S) {
-        self.send_idle_ack(port, sh, now, sink);
-        self.server_free(port, sh, now, sink);
     }
 }
 

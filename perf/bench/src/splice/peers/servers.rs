@@ -95,7 +95,7 @@ impl SpliceTraffic {
             );
         }
         let si = (idx - 1) as usize;
-        let srv = self.servers[si];
+        let mut srv = self.servers[si];
         if s.seq != srv.rcv_nxt {
             return fail(
                 self,
@@ -126,6 +126,15 @@ impl SpliceTraffic {
             return fail(self, Mismatch::Options);
         }
         self.servers[si].take_window(s);
+        if srv.state == SState::Responded && !s.payload.is_empty() && s.ack == srv.snd_nxt {
+            // The next request's head carries the ACK of the last response (Splicer
+            // delays it for that): the connection is idle from that ACK on.
+            let idle = &mut self.servers[si];
+            idle.snd_una = s.ack;
+            idle.state = SState::Idle;
+            idle.client = 0;
+            srv = *idle;
+        }
         match srv.state {
             SState::Responded if pipelined && s.payload.is_empty() && s.ack != srv.snd_nxt => {
                 check_flags(self, u32::from(real), s, flags::ACK)?;
@@ -202,8 +211,8 @@ impl SpliceTraffic {
             }
             SState::Responded if !s.payload.is_empty() => fail(
                 self,
-                // Splicer ACKs a response on its client's behalf before it frees the
-                // connection for another request: that ACK was lost.
+                // Splicer ACKs a response on its client's behalf before or with the next
+                // request on the connection: that ACK was lost.
                 Mismatch::Unexpected(
                     "a request on a server connection before the ACK of its last response",
                 ),

@@ -456,12 +456,94 @@ fn a_request_sent_ahead_opens_its_servers_window_with_its_head() {
         ..Seg::default()
     });
     assert_eq!(b.count(Counter::ResponsesComplete), 3);
+    let sent = [pa, pb, pc].map(|p| sent_on(&b, p).len());
+    // The ACKs of the responses wait for a request to carry them; none comes.
+    b.now += 4 * MS;
+    let mut out = Out::default();
+    b.p.poll_timers(b.now, &mut out);
+    b.take(out);
+    assert_eq!([pa, pb, pc].map(|p| sent_on(&b, p).len()), sent, "not yet");
+    b.now += 2 * MS;
+    let mut out = Out::default();
+    b.p.poll_timers(b.now, &mut out);
+    b.take(out);
     for (port, rsp) in [(pa, RSP_A), (pb, rsp_b), (pc, rsp_c)] {
         let last = sent_on(&b, port).pop().expect("the ACK of the response");
         assert!(last.payload.is_empty());
         assert_eq!(last.ack, Some(SERVER_ISN + 1 + rsp.len() as u32));
         assert_eq!(u32::from(last.window), IDLE_WINDOW, "idle again");
     }
+}
+
+/// The ACK of a response the client has acknowledged rides on the next request's head
+/// on that connection when it comes within the delay: no ACK of its own, whether the
+/// request comes later or was pipelined and waited for its turn.
+#[test]
+fn the_next_head_carries_the_ack_of_the_last_response() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    let port = b.local_port;
+    server_says(&mut b, port, PSH, RSP_A, 80);
+    let a = data_to_client(&b).last().unwrap().clone();
+    let mut next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    let end_a = a.seq + RSP_A.len() as u32;
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(end_a),
+        ts: Some((5003, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::ResponsesComplete), 1);
+    let before = sent_on(&b, port).len();
+    // B, and C pipelined behind it, a millisecond later: B's head carries the ACK.
+    b.now += MS;
+    b.client_sends(data(next, iss + 1, 5004, &[GET_B, GET_C].concat()));
+    next += (GET_B.len() + GET_C.len()) as u32;
+    let sent = sent_on(&b, port);
+    assert_eq!(
+        sent.len(),
+        before + 1,
+        "B's head alone: {:?}",
+        &sent[before..]
+    );
+    let head = &sent[before];
+    assert_eq!(head.payload, GET_B);
+    let ack_a = SERVER_ISN + 1 + RSP_A.len() as u32;
+    assert_eq!(head.ack, Some(ack_a), "it acknowledges A's response");
+    // B's response, acknowledged: C, which waited (no other connection), goes out on
+    // the same one with the ACK of it.
+    let rsp_b = [&RSP_A[..RSP_A.len() - 3], b"bbb"].concat();
+    b.server_rcv = b.server_rcv.max(head.seq + GET_B.len() as u32);
+    let f = frame(
+        (SERVER, 80),
+        (INSIDE, port),
+        &Seg {
+            seq: ack_a,
+            ack: Some(b.server_rcv),
+            flags: PSH,
+            ts: Some((81, 0)),
+            payload: rsp_b.clone(),
+            ..Seg::default()
+        },
+    );
+    b.deliver_from_server(f);
+    let rb = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(rb.payload, rsp_b);
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(rb.seq + rsp_b.len() as u32),
+        ts: Some((5005, 0)),
+        ..Seg::default()
+    });
+    let sent = sent_on(&b, port);
+    let head = sent.last().unwrap();
+    assert_eq!(head.payload, GET_C);
+    assert_eq!(head.ack, Some(ack_a + rsp_b.len() as u32));
+    assert_eq!(
+        sent[sent.len() - 2].payload,
+        GET_B,
+        "no ACK between the two heads: {sent:?}"
+    );
 }
 
 /// With `max_held` below the idle window, the head could not shrink the server's
