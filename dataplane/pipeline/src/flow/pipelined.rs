@@ -31,9 +31,10 @@
 //! the buffer for their turn.
 //!
 //! A request sent ahead offers its server a window of `max_held` with its head: an idle
-//! pooled connection was offered a smaller one (`IDLE_WINDOW`) by the ACK of its last
-//! response, which its server takes whatever it is, and a server takes a larger one from
-//! any segment. Its response, once its turn comes, gets a window update only if it runs
+//! pooled connection is offered a smaller one (`IDLE_WINDOW`) with the ACK of its last
+//! response, which its server takes whatever it is (as it takes any window from a head
+//! that carries that ACK itself: `ServerConn::ack_due`), and a server takes a larger one
+//! from any segment. Its response, once its turn comes, gets a window update only if it runs
 //! past half of `max_held` (`open_window_if_due`): a response that fits, the usual case,
 //! costs its server connection no frame beyond the head and the final ACK.
 //!
