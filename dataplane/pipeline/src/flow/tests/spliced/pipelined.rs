@@ -15,6 +15,8 @@ fn got_on(b: &Bed, port: u16) -> Vec<u8> {
 }
 
 const GET_C: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+const RSP_B: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
+const RSP_C: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
 
 /// A client that pipelines GET_A, GET_B and GET_C in one segment, on a bed whose pool
 /// has three connections: where each request went.
@@ -47,10 +49,7 @@ fn three_pipelined_gets(b: &mut Bed) -> Three {
 fn client_pipelines(b: &mut Bed, bytes: &[u8]) -> u32 {
     // The pool opens its other connections at the next polls.
     for i in 2..5 {
-        b.now = i * MS;
-        let mut out = Out::default();
-        b.p.poll_timers(b.now, &mut out);
-        b.take(out);
+        poll_at(b, i * MS);
     }
     assert_eq!(b.others.len(), 2, "three pooled connections");
     b.client_sends(Seg {
@@ -150,11 +149,7 @@ fn server_says(b: &mut Bed, port: u16, flags: u8, payload: &[u8], tsval: u32) {
 
 /// What Splicer sent the client with data, in order.
 fn data_to_client(b: &Bed) -> Vec<Seg> {
-    b.to_client
-        .iter()
-        .filter(|s| !s.payload.is_empty())
-        .cloned()
-        .collect()
+    segments(&b.to_client, |s| !s.payload.is_empty())
 }
 
 /// Three GETs in one segment go to three pooled connections at once (the splicer
@@ -167,8 +162,7 @@ fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
     let [pa, pb, pc] = t.ports;
     let client_next = t.end;
     // C's and B's servers answer first: nothing reaches the client yet.
-    let rsp_c: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
-    let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
+    let (rsp_b, rsp_c) = (RSP_B, RSP_C);
     let before = data_to_client(&b).len();
     server_says(&mut b, pc, PSH, rsp_c, 80);
     server_says(&mut b, pb, PSH, rsp_b, 81);
@@ -317,9 +311,8 @@ fn a_client_reset_drains_every_leg_and_drops_what_was_held() {
         ..Seg::default()
     });
     assert_eq!(b.count(Counter::ClientResets), 1);
-    let mut out = Out::default();
-    b.p.poll_timers(b.now, &mut out);
-    b.take(out);
+    let now = b.now;
+    poll_at(&mut b, now);
     assert_eq!(b.count(Counter::DrainStarted), 3, "all three legs drain");
     assert!(b.p.held.is_empty());
     assert_eq!(b.p.held_granted, 0);
@@ -361,10 +354,7 @@ fn a_response_promoted_before_it_arrives_keeps_the_clients_clock_monotonic() {
 fn a_request_waiting_at_max_pipeline_goes_out_when_a_leg_ends() {
     let mut b = Bed::with(3, 2, Service::DEFAULT_MAX_HELD);
     for i in 2..5 {
-        b.now = i * MS;
-        let mut out = Out::default();
-        b.p.poll_timers(b.now, &mut out);
-        b.take(out);
+        poll_at(&mut b, i * MS);
     }
     let all = [GET_A, GET_B, GET_C].concat();
     b.client_sends(Seg {
@@ -405,11 +395,20 @@ fn a_request_waiting_at_max_pipeline_goes_out_when_a_leg_ends() {
 
 /// What Splicer sent the server on its connection `port`.
 fn sent_on(b: &Bed, port: u16) -> Vec<Seg> {
-    b.to_server
-        .iter()
-        .filter(|s| s.port == port)
-        .cloned()
-        .collect()
+    segments(&b.to_server, |s| s.port == port)
+}
+
+/// The segments of `all` that `keep` keeps, in order.
+fn segments(all: &[Seg], keep: impl Fn(&Seg) -> bool) -> Vec<Seg> {
+    all.iter().filter(|s| keep(s)).cloned().collect()
+}
+
+/// The clock moves to `at` and the pipeline's timers run.
+fn poll_at(b: &mut Bed, at: u64) {
+    b.now = at;
+    let mut out = Out::default();
+    b.p.poll_timers(b.now, &mut out);
+    b.take(out);
 }
 
 /// A request sent ahead on an idle pooled connection sets its server's window with its
@@ -434,8 +433,7 @@ fn a_request_sent_ahead_opens_its_servers_window_with_its_head() {
         assert_eq!(head.payload, get, "nothing after the head: {sent:?}");
         assert_eq!(head.window, held);
     }
-    let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
-    let rsp_c: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
+    let (rsp_b, rsp_c) = (RSP_B, RSP_C);
     server_says(&mut b, pb, PSH, rsp_b, 80);
     server_says(&mut b, pc, PSH, rsp_c, 81);
     let before = [pb, pc].map(|p| sent_on(&b, p).len());
@@ -458,15 +456,10 @@ fn a_request_sent_ahead_opens_its_servers_window_with_its_head() {
     assert_eq!(b.count(Counter::ResponsesComplete), 3);
     let sent = [pa, pb, pc].map(|p| sent_on(&b, p).len());
     // The ACKs of the responses wait for a request to carry them; none comes.
-    b.now += 4 * MS;
-    let mut out = Out::default();
-    b.p.poll_timers(b.now, &mut out);
-    b.take(out);
+    let now = b.now;
+    poll_at(&mut b, now + 4 * MS);
     assert_eq!([pa, pb, pc].map(|p| sent_on(&b, p).len()), sent, "not yet");
-    b.now += 2 * MS;
-    let mut out = Out::default();
-    b.p.poll_timers(b.now, &mut out);
-    b.take(out);
+    poll_at(&mut b, now + 6 * MS);
     for (port, rsp) in [(pa, RSP_A), (pb, rsp_b), (pc, rsp_c)] {
         let last = sent_on(&b, port).pop().expect("the ACK of the response");
         assert!(last.payload.is_empty());
@@ -512,7 +505,7 @@ fn the_next_head_carries_the_ack_of_the_last_response() {
     assert_eq!(head.ack, Some(ack_a), "it acknowledges A's response");
     // B's response, acknowledged: C, which waited (no other connection), goes out on
     // the same one with the ACK of it.
-    let rsp_b = [&RSP_A[..RSP_A.len() - 3], b"bbb"].concat();
+    let rsp_b = RSP_B.to_vec();
     b.server_rcv = b.server_rcv.max(head.seq + GET_B.len() as u32);
     let f = frame(
         (SERVER, 80),
