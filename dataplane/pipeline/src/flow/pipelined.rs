@@ -36,7 +36,8 @@
 //! that carries that ACK itself: `ServerConn::ack_due`), and a server takes a larger one
 //! from any segment. Its response, once its turn comes, gets a window update only if it runs
 //! past half of `max_held` (`open_window_if_due`): a response that fits, the usual case,
-//! costs its server connection no frame beyond the head and the final ACK.
+//! costs its server connection no frame beyond the head and the ACK of its response
+//! (which the next request on the connection usually carries).
 //!
 //! Acknowledging them is only safe once the server has acknowledged every byte of the
 //! spliced request: Splicer keeps no copy of body bytes it relayed, so an ACK that
