@@ -55,6 +55,11 @@ pub(crate) struct Leg {
     /// Bytes of its response Splicer may hold while the request waits behind others
     /// (the window its server is offered); 0 once its response goes to the client.
     pub held_window: u32,
+    /// The window the server of a request sent ahead was offered (`held_window`), until
+    /// Splicer offers it more: once its response is promoted, only when the response
+    /// has used half of it without ending (`Pipeline::open_window_if_due`), so that a
+    /// response that fits costs no window update.
+    pub window_offered: Option<u32>,
     pub class_counted: bool,
 }
 
@@ -88,6 +93,18 @@ impl Leg {
         } else {
             SeqNumber(ack.0.wrapping_sub(self.up_delta))
         }
+    }
+
+    /// Whether the server of a promoted request sent ahead should hear that its window
+    /// opened: its response has not ended and has used half the window it was offered
+    /// or more (a sender's silly-window avoidance may wait for more room than is left;
+    /// RFC 9293 §3.8.6.2.1).
+    pub(super) fn window_open_due(&self) -> bool {
+        let Some(offered) = self.window_offered else {
+            return false;
+        };
+        let used = i64::from(self.down_next.0.wrapping_sub(self.down_from.0) as i32);
+        self.promoted && self.response_end.is_none() && 2 * used >= i64::from(offered)
     }
 
     /// The client-leg ACK for a server ACK already translated to `acked` (client space):

@@ -9,9 +9,10 @@
 //! at once. Past the buffer's room the client's window closes (the window Splicer
 //! advertises is the room left) and TCP flow control holds the client.
 //!
-//! Requests that are safe to repeat and carry no body (GET, HEAD, OPTIONS, TRACE: RFC
-//! 9110 §9.2.1; RFC 9112 §9.3.2 lets a client pipeline only such requests, and a server
-//! may process them in parallel) are not left waiting in the buffer: each is routed at
+//! Requests with a safe method (GET, HEAD, OPTIONS, TRACE: RFC 9110 §9.2.1; RFC 9112
+//! §9.3.2 lets a server process pipelined requests in parallel only if they all have
+//! one), without a body or with a `Content-Length` body the buffer holds whole, are not
+//! left waiting in the buffer: each is routed at
 //! once and sent on an idle pooled connection of the real it is routed to, so several
 //! servers work on one client's requests at the same time, up to `max_pipeline` in
 //! flight (the splicer directory of US 7,092,399: the client connection's legs, oldest
@@ -23,10 +24,20 @@
 //! whole, its response is placed in the client's sequence space right after that one,
 //! and the held segments go out through the splice as if they had just arrived. A
 //! client ACK ends every leg whose response it covers and reaches the next leg's server
-//! translated into that server's space. A request with a
-//! body, one routed elsewhere than a real with an idle connection (a redirect, a refusal,
-//! a real whose connections are all busy), and any request behind it wait in the buffer
-//! for their turn.
+//! translated into that server's space. A request with another method (POST, PUT,
+//! DELETE, PATCH, ...), a chunked body, a body not yet received whole or `Expect:
+//! 100-continue`, one routed elsewhere than a real with an idle connection (a redirect, a
+//! refusal, a real whose connections are all busy), and any request behind it wait in
+//! the buffer for their turn.
+//!
+//! A request sent ahead offers its server a window of `max_held` with its head: an idle
+//! pooled connection is offered a smaller one (`IDLE_WINDOW`) with the ACK of its last
+//! response, which its server takes whatever it is (as it takes any window from a head
+//! that carries that ACK itself: `ServerConn::ack_due`), and a server takes a larger one
+//! from any segment. Its response, once its turn comes, gets a window update only if it runs
+//! past half of `max_held` (`open_window_if_due`): a response that fits, the usual case,
+//! costs its server connection no frame beyond the head and the ACK of its response
+//! (which the next request on the connection usually carries).
 //!
 //! Acknowledging them is only safe once the server has acknowledged every byte of the
 //! spliced request: Splicer keeps no copy of body bytes it relayed, so an ACK that
@@ -87,6 +98,24 @@ impl<P> Held<P> {
             ready.push((port, seg, pkt));
         }
         ready
+    }
+}
+
+/// The rules (or bind lists) a request sent ahead was routed by, one per virtual on the
+/// way, to be counted only if it goes out: the first kept inline, so that the usual
+/// case, a virtual without a backup, costs no allocation per request.
+#[derive(Default)]
+pub(super) struct RouteTrail {
+    first: Option<(u16, Route)>,
+    more: Vec<(u16, Route)>,
+}
+
+impl RouteTrail {
+    pub(super) fn push(&mut self, virtual_index: u16, route: Route) {
+        match self.first {
+            None => self.first = Some((virtual_index, route)),
+            Some(_) => self.more.push((virtual_index, route)),
+        }
     }
 }
 
@@ -233,12 +262,25 @@ impl<P: PacketBuf> Pipeline<P> {
             let HeadStatus::Complete(head) = parse_head(&c.head, c.service.max_request_head) else {
                 return;
             };
+            // Only a safe method goes out ahead: RFC 9112 §9.3.2 lets a server process
+            // pipelined requests in parallel only if they all are (sent ahead, a PUT or
+            // DELETE, idempotent as it is, could take effect before the GET in front of
+            // it is answered). Its body goes with it when it has a length and is in the
+            // buffer whole (docs/HTTP-POLICY.md, "Pipelining").
             let safe = matches!(
                 head.method(),
                 Method::Get | Method::Head | Method::Options | Method::Trace
             );
-            if !safe || head.body() != BodyLength::None || head.upgrade() || head.expect_continue()
-            {
+            let buffered = c.head.len() - head.head_len();
+            let body_len = match head.body() {
+                BodyLength::None => Some(0),
+                BodyLength::Fixed(n) => usize::try_from(n).ok().filter(|&n| n <= buffered),
+                BodyLength::Chunked => None,
+            };
+            let Some(body_len) = body_len else {
+                return;
+            };
+            if !safe || head.upgrade() || head.expect_continue() {
                 return;
             }
             // The room its response may take while it waits: within the worker's
@@ -252,8 +294,8 @@ impl<P: PacketBuf> Pipeline<P> {
             // Only a real with an idle connection now, and the rule counters moved only
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
-            let mut routes: Vec<(u16, Route)> = Vec::new();
-            let decision = self.route(port, h, &head, now, Some(&mut routes));
+            let mut trail = RouteTrail::default();
+            let decision = self.route(port, h, &head, now, Some(&mut trail));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
@@ -261,15 +303,24 @@ impl<P: PacketBuf> Pipeline<P> {
             let Some(sh) = self.pools.get(real).free.pop() else {
                 return;
             };
-            // The head goes out with a zero window, then a window of `max_held`: a
-            // server takes a smaller window only from a segment past the last one that
-            // set it, or a zero one (RFC 9293 §3.10.7.4, SND.WL1; Linux's
-            // tcp_may_update_window), and this connection's last ACK may have offered
-            // it far more, which it would then send and Splicer would have to drop.
+            // The head offers the server a window of `max_held`. A server takes a
+            // smaller window than it has only from a segment past the last one that set
+            // it, or a zero one (RFC 9293 §3.10.7.4, SND.WL1; Linux's
+            // tcp_may_update_window): when the connection's last window may have been
+            // larger, the head goes out with a zero window and a pure ACK follows with
+            // `max_held` (else the server could send more than is held, which Splicer
+            // would have to drop). An idle connection's window is small
+            // (`IDLE_WINDOW`), so the head alone usually does.
+            let mut opened_by_head = false;
             if let Some(s) = self.flows.server_mut(sh) {
-                s.window = 0;
+                let shift = s.tcp.our_shift();
+                // A head that acknowledges new data (the last response, its ACK still
+                // owed) sets any window; one that does not, at least the idle one.
+                opened_by_head = s.tcp.rcv_nxt > s.ack_told
+                    || (s.window_settled && window >> shift >= (s.window >> shift) as usize);
+                s.window = if opened_by_head { window as u32 } else { 0 };
             }
-            for (v, route) in routes {
+            for (v, route) in trail.first.into_iter().chain(trail.more) {
                 self.counters.inc_rule(v, route);
             }
             self.counters.inc(port, Counter::HttpRequests);
@@ -281,8 +332,11 @@ impl<P: PacketBuf> Pipeline<P> {
             let c = self.flows.get_mut(h).expect("checked above");
             c.requests = c.requests.saturating_add(1);
             c.last_real = Some(real);
-            let body = BodyFramer::for_request(head.body());
-            let mut pending = Pending::for_head(Some(real), &head, &c.head, head.head_len(), body);
+            // Its whole body, if any, goes out with its head (as the body bytes that
+            // come with a head do on the ordinary path, `dispatch`).
+            let body = BodyFramer::for_request(BodyLength::None);
+            let consumed = head.head_len() + body_len;
+            let mut pending = Pending::for_head(Some(real), &head, &c.head, consumed, body);
             // Charged against the real's high-water mark as any request (the route
             // above found room for it).
             pending.cost = self.balance.cost();
@@ -291,11 +345,12 @@ impl<P: PacketBuf> Pipeline<P> {
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;
+                leg.window_offered = Some(window as u32);
                 self.held_granted += window;
             }
             if let Some(s) = self.flows.server_mut(sh) {
                 s.window = window as u32;
-                if window > 0 {
+                if window > 0 && !opened_by_head {
                     let sport = self.peer_port(sh, port);
                     self.send_server_flags(sport, sh, 0, now, sink);
                 }
@@ -492,12 +547,44 @@ impl<P: PacketBuf> Pipeline<P> {
         let sh = leg.server;
         s.window = super::server::SERVER_LEG_WINDOW;
         self.counters.inc(port, Counter::PipelinedPromoted);
-        // The server hears that its window opened (it may have filled the one it had).
-        let sport = self.peer_port(sh, port);
-        self.send_server_flags(sport, sh, 0, now, sink);
         self.release_held(h, sh, now, sink);
+        self.open_window_if_due(port, h, sh, now, sink);
         self.dispatch_pipelined(port, h, now, sink);
         self.reschedule(h);
+    }
+
+    /// The server of client `h`'s promoted leg on `sh` hears that its window opened
+    /// (`SERVER_LEG_WINDOW`, set at its promotion) once its response has used half the
+    /// window it was offered while it waited and has not ended (`Leg::window_open_due`):
+    /// a response that fits in it, the common case, needs no window update at all, and
+    /// a larger one gets it before its server runs out of window. (The client's ACKs,
+    /// forwarded once the response is the oldest, carry the client's window anyway.)
+    pub(super) fn open_window_if_due<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(leg) = c.leg_of_mut(sh) else {
+            return;
+        };
+        if !leg.window_open_due() {
+            return;
+        }
+        leg.window_offered = None;
+        // Acknowledging only what the client has (what Splicer sent on may still be
+        // lost on the way to it, and Splicer keeps no copy), as a duplicate ACK would.
+        let leg = *leg;
+        let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
+        o.tcp.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
+        let sport = self.peer_port(sh, port);
+        self.emit(sport, &o, &[], now, sink);
     }
 
     /// Sends on what is held of the promoted leg on `sh` up to its first gap; the rest

@@ -3,8 +3,9 @@
 //! rule hits and the sticky table's outcome counted.
 
 use super::key::Handle;
+use super::pipelined::RouteTrail;
 use super::queue::usable;
-use crate::balance::{Decision, Route, StickyClient, StickyOutcome};
+use crate::balance::{Decision, StickyClient, StickyOutcome};
 use crate::counters::Counter;
 use crate::packet::PacketBuf;
 use crate::pipeline::Pipeline;
@@ -23,7 +24,7 @@ impl<P: PacketBuf> Pipeline<P> {
         h: Handle,
         head: &RequestHead,
         now: u64,
-        mut idle_only: Option<&mut Vec<(u16, Route)>>,
+        mut idle_only: Option<&mut RouteTrail>,
     ) -> Decision {
         let Some(c) = self.flows.get_mut(h) else {
             return Decision::Refuse;
@@ -48,7 +49,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 farm.reals[usize::from(r)].has_room(inflight, cost)
             },
             |v, route| match idle_only.as_deref_mut() {
-                Some(routes) => routes.push((v, route)),
+                Some(trail) => trail.push(v, route),
                 None => counters.inc_rule(v, route),
             },
         );

@@ -31,10 +31,23 @@ use splicer_wire::tcp::{self, SeqNumber, TcpFlags, TcpOptions};
 /// Window Splicer advertises on a server leg for its own segments, in bytes (but for
 /// the server of a request pipelined behind others: `ServerConn::window`).
 pub(super) const SERVER_LEG_WINDOW: u32 = 256 * 1024;
+/// Window Splicer advertises on an idle pooled connection, in bytes: the server has
+/// nothing to send until its next request, whose head opens the window again (to
+/// `SERVER_LEG_WINDOW`, or to the `max_held` of a request sent ahead). Small, so that a
+/// request sent ahead can set its server's window with its head alone (see
+/// `ServerConn::window_settled`); not zero, so that the server can still close (a FIN
+/// takes a byte of window).
+pub(super) const IDLE_WINDOW: u32 = 1024;
 /// How long a closed server connection lingers to absorb the server's last segments.
 const LINGER_MS: u64 = 2_000;
 /// [`ServerConn::check`] of a check connection whose verdict was given.
 pub(super) const CHECK_DONE: u64 = u64::MAX;
+/// How long Splicer may owe a server the ACK of a response it has delivered (the
+/// client acknowledged it), in milliseconds: the head of the connection's next request
+/// carries it if that comes first, as a delayed ACK rides on data (RFC 9293
+/// §3.8.6.3 allows up to 0.5 s; servers retransmit after 200 ms at the earliest on
+/// Linux, 10 ms on smoltcp).
+const IDLE_ACK_DELAY_MS: u64 = 5;
 /// Lowest and highest local port for server connections.
 const LOCAL_PORTS: (u16, u16) = (20_000, 60_999);
 
@@ -72,7 +85,7 @@ pub(crate) struct ServerConn {
     pub(super) since: u64,
     /// The window Splicer advertises to the server: `SERVER_LEG_WINDOW`, or while its
     /// response is held behind others' (pipelining) the room Splicer holds for it, so
-    /// that the server never sends more than is held.
+    /// that the server never sends more than is held; `IDLE_WINDOW` while idle.
     pub(super) window: u32,
     /// The cost of the request it carries (or is opened for), charged to its real's
     /// `inflight` (see `queue`); 0 when it carries none.
@@ -80,6 +93,21 @@ pub(crate) struct ServerConn {
     /// For an active health check's connection (`check.rs`), when the check times out;
     /// `None` for a pooled connection. A check connection is not in its real's pool.
     pub(super) check: Option<u64>,
+    /// The server took `window` as its send window when the connection went idle (from
+    /// the handshake's ACK, or an ACK of new data: RFC 9293 §3.10.7.4 and Linux's
+    /// `tcp_may_update_window` take any window from those), and everything Splicer sent
+    /// it since carried the same. A head that offers at least as much then sets the
+    /// server's window by itself, a smaller one it may ignore (a segment at the same
+    /// sequence number as the last update, acknowledging nothing new, only raises it):
+    /// see `dispatch_pipelined`.
+    pub(super) window_settled: bool,
+    /// The acknowledgement number of Splicer's latest own segment to the server (its
+    /// `rcv_nxt` then). The client's ACKs it forwards stay below the end of the
+    /// response they acknowledge: one that reaches it ends the leg instead.
+    pub(super) ack_told: SeqNumber,
+    /// Back in the pool, the ACK of its last response not sent yet: when it is due
+    /// (`IDLE_ACK_DELAY_MS`), unless a segment of Splicer's carries it before.
+    pub(super) ack_due: Option<u64>,
 }
 
 impl ServerConn {
@@ -93,7 +121,8 @@ impl ServerConn {
             SState::Checking => self.since + s.connect_timeout,
         };
         let by_state = self.check.map_or(by_state, |d| d.min(by_state));
-        self.tcp.deadline(by_state)
+        let at = self.tcp.deadline(by_state);
+        self.ack_due.map_or(at, |due| at.min(due))
     }
 
     /// A segment from Splicer on this leg at `seq`.
@@ -203,7 +232,10 @@ impl<P: PacketBuf> Pipeline<P> {
             client,
             framer: ResponseFramer::new(false),
             fin_sent: false,
-            window: SERVER_LEG_WINDOW,
+            window: IDLE_WINDOW,
+            window_settled: false,
+            ack_told: SeqNumber(0),
+            ack_due: None,
             since: now,
             charge: 0,
             check,
@@ -340,8 +372,12 @@ impl<P: PacketBuf> Pipeline<P> {
         pool.failures = 0;
         pool.hold_off_until = 0;
         self.counters.inc(port, Counter::ServerConnsEstablished);
-        // The ACK that completes the handshake.
+        // The ACK that completes the handshake: the server takes its window from it
+        // whatever it is.
         self.send_server_flags(port, h, 0, now, sink);
+        if let Some(s) = self.flows.server_mut(h) {
+            s.window_settled = true;
+        }
         if check {
             return self.check_established(port, h, now, sink);
         }
@@ -436,7 +472,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 s.since = now;
                 self.counters.inc(port, Counter::DrainCompleted);
                 if need_ack {
-                    self.send_server_flags(port, h, 0, now, sink);
+                    self.send_idle_ack(port, h, now, sink);
                 }
                 if self.flows.server_mut(h).is_some_and(|s| s.reusable()) {
                     return self.server_free(port, h, now, sink);
@@ -475,7 +511,6 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Idle;
         s.client = None;
         s.since = now;
-        s.window = SERVER_LEG_WINDOW;
         s.out.clear();
         s.out_start = s.tcp.snd_nxt;
         if was_busy {
@@ -665,6 +700,46 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_server_at(port, h, seq, flags, now, sink);
     }
 
+    /// Acknowledges everything received on server connection `h`, which goes idle, with
+    /// the idle window. When the ACK covers bytes no ACK covered before, the server takes
+    /// the window from it whatever it is (`ServerConn::window_settled`).
+    pub(super) fn send_idle_ack<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(s) = self.flows.server_mut(h) else {
+            return;
+        };
+        s.window = IDLE_WINDOW;
+        let advances = s.tcp.rcv_nxt > s.ack_told;
+        self.send_server_flags(port, h, 0, now, sink);
+        if let Some(s) = self.flows.server_mut(h) {
+            s.window_settled = advances;
+        }
+    }
+
+    /// Server connection `h`, its response delivered, goes back to its pool owing the
+    /// server the ACK of it (`ServerConn::ack_due`), and offering the idle window from
+    /// then on.
+    pub(super) fn ack_later_into_pool<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let delay = IDLE_ACK_DELAY_MS * self.settings.flow.ticks_per_ms;
+        if let Some(s) = self.flows.server_mut(h) {
+            s.window = IDLE_WINDOW;
+            s.window_settled = false;
+            s.ack_due = Some(now + delay);
+        }
+        self.server_free(port, h, now, sink);
+    }
+
     fn send_server_at<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -679,6 +754,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let o = s.outgoing(seq, flags, ts_now);
+        s.ack_told = s.tcp.rcv_nxt;
+        s.ack_due = None;
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -698,6 +775,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let start = s.out_start;
         let acked = (s.tcp.snd_una - start).clamp(0, out.len() as i32) as usize;
         let template = s.outgoing(start, 0, ts_now);
+        s.ack_told = s.tcp.rcv_nxt;
+        s.ack_due = None;
         let mss = s.max_payload(template.tcp.options.buffer_len());
         let mut offset = acked;
         while offset < out.len() {
@@ -720,6 +799,10 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        if s.ack_due.is_some_and(|due| due <= now) {
+            // No request came to carry the ACK of the last response.
+            self.send_idle_ack(port, h, now, sink);
+        }
         if self.check_timed_out(port, h, now, sink) {
             return;
         }

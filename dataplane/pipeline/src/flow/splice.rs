@@ -197,6 +197,12 @@ impl<P: PacketBuf> Pipeline<P> {
         s.since = now;
         s.tcp.last_activity = now;
         s.framer.reset(p.head_request);
+        // The head opens the window the idle connection had (a request sent ahead has
+        // set its own: `dispatch_pipelined`).
+        if c.legs.is_empty() {
+            s.window = super::server::SERVER_LEG_WINDOW;
+        }
+        s.window_settled = false;
         // The request as the server gets it: the buffered head (with Keep-Alive
         // inserted for an HTTP/1.0 client that did not ask for it) and the start of the
         // body that came with it.
@@ -247,6 +253,7 @@ impl<P: PacketBuf> Pipeline<P> {
             ts_anchor_pending: true,
             held_rest: false,
             held_window: 0,
+            window_offered: None,
             class_counted: false,
         };
         // The leftover bytes are the next requests: they wait in the buffer with those
@@ -655,7 +662,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if !leg.promoted {
             return self.hold(port, h, sh, seg, pkt, now, sink);
         }
-        let held_rest = leg.held_rest;
+        let (held_rest, window_offered) = (leg.held_rest, leg.window_offered.is_some());
         if leg.ts_anchor_pending {
             if let Some((tsval, _)) = seg.ts {
                 anchor_down(leg, tsval, ts_not_below(ms_now, c.tcp.ts_sent_max));
@@ -770,6 +777,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if held_rest {
             // A gap in what was held is filled: what came after it follows.
             self.release_held(h, sh, now, sink);
+        }
+        if window_offered {
+            self.open_window_if_due(port, h, sh, now, sink);
         }
         if sent_whole {
             self.response_sent(port, h, sh, now, sink);

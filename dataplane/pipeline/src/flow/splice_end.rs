@@ -112,10 +112,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let sport = self.peer_port(leg.server, port);
         if reusable {
-            // Splicer acknowledges the response on the client's behalf; the client has
-            // acknowledged it to Splicer already.
-            self.send_server_flags(sport, leg.server, 0, now, sink);
-            self.server_free(sport, leg.server, now, sink);
+            // Splicer acknowledges the response on the client's behalf (the client has
+            // acknowledged it to Splicer already), with the next request's head if it
+            // comes soon.
+            self.ack_later_into_pool(sport, leg.server, now, sink);
         } else {
             self.server_close(sport, leg.server, early, now, sink);
         }
@@ -281,11 +281,11 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters.inc(port, Counter::DrainStarted);
         if let Some(end) = leg.response_end {
             s.tcp.rcv_nxt = end;
-            self.send_server_flags(port, sh, 0, now, sink);
-            if self.flows.server_mut(sh).is_some_and(|s| s.reusable()) {
+            if s.reusable() {
                 self.counters.inc(port, Counter::DrainCompleted);
-                return self.server_free(port, sh, now, sink);
+                return self.ack_later_into_pool(port, sh, now, sink);
             }
+            self.send_server_flags(port, sh, 0, now, sink);
             return self.server_close(port, sh, false, now, sink);
         }
         // ACK what was forwarded: the client that should have is gone.

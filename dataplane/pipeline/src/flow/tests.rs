@@ -72,9 +72,22 @@ fn pipeline(flow: FlowSettings) -> Pipeline<Vec<u8>> {
 /// client and the `servers` on the inside are known neighbours.
 fn farm_pipeline(
     farm: Farm,
-    (worker, workers): (usize, usize),
+    workers: (usize, usize),
     flow: FlowSettings,
     max_pipeline: u16,
+    servers: &[Ipv4Addr],
+) -> Pipeline<Vec<u8>> {
+    let limits = (max_pipeline, Service::DEFAULT_MAX_HELD);
+    farm_pipeline_held(farm, workers, flow, limits, servers)
+}
+
+/// [`farm_pipeline`] whose virtual holds at most `max_held` bytes of each response to a
+/// request sent ahead.
+fn farm_pipeline_held(
+    farm: Farm,
+    (worker, workers): (usize, usize),
+    flow: FlowSettings,
+    (max_pipeline, max_held): (u16, usize),
     servers: &[Ipv4Addr],
 ) -> Pipeline<Vec<u8>> {
     let topology = Arc::new(
@@ -84,7 +97,7 @@ fn farm_pipeline(
                 virtual_index: 0,
                 max_request_head: HEAD_LIMIT,
                 max_pipeline,
-                max_held: Service::DEFAULT_MAX_HELD,
+                max_held,
             }])
             .with_farm(farm),
     );

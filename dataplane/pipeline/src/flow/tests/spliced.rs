@@ -6,6 +6,8 @@
 use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
+mod pipelined;
+
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
 const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const SERVER_ISN: u32 = 5_000_000;
@@ -19,6 +21,10 @@ pub(super) struct Seg {
     pub(super) flags: u8,
     pub(super) ts: Option<(u32, u32)>,
     pub(super) payload: Vec<u8>,
+    /// Received: the window field (sent: 64 000).
+    pub(super) window: u16,
+    /// Received: the sender's port (Splicer's, on a server connection).
+    pub(super) port: u16,
 }
 
 pub(super) fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<u8> {
@@ -50,6 +56,8 @@ pub(super) fn parse(frame: &[u8]) -> (Ipv4Addr, u16, Seg) {
         flags: t.flags() & !tcp::flags::ACK,
         ts: None,
         payload: t.payload().to_vec(),
+        window: t.window_len(),
+        port: t.src_port(),
     };
     for o in tcp::options(t.options()) {
         if let TcpOption::Timestamp { tsval, tsecr } = o.unwrap().1 {
@@ -87,12 +95,17 @@ impl Bed {
 
     /// A bed whose real keeps `pool` connections open.
     fn with_pool(pool: u16) -> Bed {
-        Bed::with(pool, Service::DEFAULT_MAX_PIPELINE)
+        Bed::with(
+            pool,
+            Service::DEFAULT_MAX_PIPELINE,
+            Service::DEFAULT_MAX_HELD,
+        )
     }
 
     /// A bed whose real keeps `pool` connections open, with at most `max_pipeline`
-    /// requests of one client in flight.
-    fn with(pool: u16, max_pipeline: u16) -> Bed {
+    /// requests of one client in flight and `max_held` bytes held of each response to a
+    /// request sent ahead.
+    fn with(pool: u16, max_pipeline: u16, max_held: usize) -> Bed {
         let farm = Farm {
             reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, pool, 8)],
             virtuals: vec![VirtualPolicy::splice(
@@ -103,7 +116,13 @@ impl Bed {
             )],
             urls: Vec::new(),
         };
-        let p = farm_pipeline(farm, (0, 1), settings(16), max_pipeline, &[SERVER]);
+        let p = farm_pipeline_held(
+            farm,
+            (0, 1),
+            settings(16),
+            (max_pipeline, max_held),
+            &[SERVER],
+        );
         let mut b = Bed {
             p,
             now: MS,
@@ -150,6 +169,7 @@ impl Bed {
                     flags: SYN,
                     ts: s.ts.map(|(v, _)| (77, v)),
                     payload: vec![],
+                    ..Seg::default()
                 };
                 let f = frame((SERVER, 80), (INSIDE, sport), &syn_ack);
                 self.deliver_from_server(f);
@@ -243,6 +263,7 @@ impl Bed {
             flags: PSH,
             ts: Some((5002, 0)),
             payload: head.to_vec(),
+            ..Seg::default()
         });
         assert_eq!(
             self.server_got,
@@ -271,6 +292,7 @@ fn data(seq: u32, ack: u32, tsval: u32, payload: &[u8]) -> Seg {
         flags: PSH,
         ts: Some((tsval, 0)),
         payload: payload.to_vec(),
+        ..Seg::default()
     }
 }
 
@@ -344,6 +366,7 @@ fn a_stale_client_ack_reaches_the_server_as_the_latest() {
         flags: PSH,
         ts: Some((79, 0)),
         payload: part.clone(),
+        ..Seg::default()
     };
     b.server_sends(rsp);
     let at_client = b.to_client.last().expect("relayed").clone();
@@ -390,6 +413,7 @@ fn a_silent_reader_is_reset_after_send_timeout() {
         flags: PSH,
         ts: Some((79, 0)),
         payload: part,
+        ..Seg::default()
     });
     assert!(b.to_client.last().is_some_and(|s| s.payload.len() > 40));
     assert_eq!(poll(&mut b, 20), 0);
@@ -409,6 +433,7 @@ fn response(b: &Bed, off: u32, tsval: u32, bytes: &[u8]) -> Seg {
         flags: PSH,
         ts: Some((tsval, 0)),
         payload: bytes.to_vec(),
+        ..Seg::default()
     }
 }
 
@@ -550,330 +575,4 @@ fn a_reset_after_pipelined_bytes_closes_the_connection() {
     });
     assert_eq!(b.count(Counter::ChallengeAcks), acks);
     assert_eq!(b.count(Counter::ClientResets), 1);
-}
-
-/// The request a server connection of the bed received (the first, or another).
-fn got_on(b: &Bed, port: u16) -> Vec<u8> {
-    if port == b.local_port {
-        b.server_got.clone()
-    } else {
-        b.others.get(&port).map(|o| o.1.clone()).unwrap_or_default()
-    }
-}
-
-const GET_C: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
-
-/// A client that pipelines GET_A, GET_B and GET_C in one segment, on a bed whose pool
-/// has three connections: where each request went.
-struct Three {
-    /// Client seq of the end of the three requests.
-    end: u32,
-    /// Splicer's ports of the connections that carry A, B and C.
-    ports: [u16; 3],
-}
-
-fn three_pipelined_gets(b: &mut Bed) -> Three {
-    // The pool opens its other connections at the next polls.
-    for i in 2..5 {
-        b.now = i * MS;
-        let mut out = Out::default();
-        b.p.poll_timers(b.now, &mut out);
-        b.take(out);
-    }
-    assert_eq!(b.others.len(), 2, "three pooled connections");
-    let all = [GET_A, GET_B, GET_C].concat();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
-    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
-    let mut ports: Vec<u16> = b.others.keys().copied().collect();
-    ports.push(b.local_port);
-    let got: Vec<Vec<u8>> = ports.iter().map(|&p| got_on(b, p)).collect();
-    for want in [GET_A, GET_B, GET_C] {
-        assert!(got.contains(&want.to_vec()), "{got:?}");
-    }
-    assert_eq!(b.count(Counter::PipelinedDispatched), 2);
-    let port_of = |want: &[u8]| ports[got.iter().position(|g| g == want).unwrap()];
-    Three {
-        end: CLIENT_ISN + 1 + all.len() as u32,
-        ports: [port_of(GET_A), port_of(GET_B), port_of(GET_C)],
-    }
-}
-
-/// The server on Splicer's connection `port` sends `payload` (from its response's
-/// start) with `flags`.
-fn server_says(b: &mut Bed, port: u16, flags: u8, payload: &[u8], tsval: u32) {
-    let rcv = if port == b.local_port {
-        b.server_rcv
-    } else {
-        b.others[&port].0
-    };
-    let seg = Seg {
-        seq: SERVER_ISN + 1,
-        ack: Some(rcv),
-        flags,
-        ts: Some((tsval, 0)),
-        payload: payload.to_vec(),
-    };
-    let f = frame((SERVER, 80), (INSIDE, port), &seg);
-    b.deliver_from_server(f);
-}
-
-/// What Splicer sent the client with data, in order.
-fn data_to_client(b: &Bed) -> Vec<Seg> {
-    b.to_client
-        .iter()
-        .filter(|s| !s.payload.is_empty())
-        .cloned()
-        .collect()
-}
-
-/// Three GETs in one segment go to three pooled connections at once (the splicer
-/// directory); the later servers' responses are held until the one before has been
-/// sent and acknowledged, then go to the client in order, in its sequence space.
-#[test]
-fn pipelined_gets_go_out_at_once_and_their_responses_are_merged_in_order() {
-    let mut b = Bed::with_pool(3);
-    let t = three_pipelined_gets(&mut b);
-    let [pa, pb, pc] = t.ports;
-    let client_next = t.end;
-    // C's and B's servers answer first: nothing reaches the client yet.
-    let rsp_c: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
-    let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbbb";
-    let before = data_to_client(&b).len();
-    server_says(&mut b, pc, PSH, rsp_c, 80);
-    server_says(&mut b, pb, PSH, rsp_b, 81);
-    assert_eq!(b.count(Counter::HeldSegments), 2);
-    assert_eq!(data_to_client(&b).len(), before, "held, not sent");
-    // A's response: once it is sent whole, B's and C's follow at once, back to back
-    // in the client's sequence space, before the client has acknowledged anything.
-    server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    let sent = data_to_client(&b);
-    assert_eq!(sent.len(), before + 3, "{sent:?}");
-    let (a, rb, rc) = (&sent[before], &sent[before + 1], &sent[before + 2]);
-    assert_eq!(a.payload, RSP_A);
-    assert_eq!(a.ack, Some(client_next), "all three requests acknowledged");
-    let end_a = a.seq + RSP_A.len() as u32;
-    assert_eq!(rb.payload, rsp_b);
-    assert_eq!(rb.seq, end_a, "B's response follows A's");
-    assert_eq!(rc.payload, rsp_c);
-    assert_eq!(rc.seq, end_a + rsp_b.len() as u32, "C's follows B's");
-    // Held before A's response was sent, they still carry a clock no older than A's
-    // (the client's PAWS would drop them).
-    for r in [rb, rc] {
-        assert!(r.ts.unwrap().0 >= a.ts.unwrap().0, "{:?} {:?}", r.ts, a.ts);
-    }
-    assert_eq!(b.count(Counter::HeldReleased), 2);
-    assert_eq!(b.count(Counter::PipelinedPromoted), 2);
-    // One ACK of all three ends all three legs; their connections go back to the pool.
-    let end = end_a + (rsp_b.len() + rsp_c.len()) as u32;
-    b.client_sends(Seg {
-        seq: client_next,
-        ack: Some(end),
-        ts: Some((5004, 0)),
-        ..Seg::default()
-    });
-    assert_eq!(b.count(Counter::ResponsesComplete), 3);
-    assert_eq!(b.p.held_granted, 0, "every window granted was given back");
-    assert_eq!(b.p.pools.reals[0].free.len(), 3, "all three pooled again");
-}
-
-/// A client ACK that covers part of a later response ends the legs before it and
-/// reaches that response's server translated into its own sequence space; a server's
-/// retransmission of an earlier, not yet acknowledged response still goes out with
-/// that response's offsets.
-#[test]
-fn acks_and_retransmissions_map_to_the_leg_of_their_range() {
-    let mut b = Bed::with_pool(3);
-    let t = three_pipelined_gets(&mut b);
-    let [pa, pb, _] = t.ports;
-    let big_b = [
-        &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"[..],
-        b"0123456789",
-    ]
-    .concat();
-    server_says(&mut b, pb, PSH, &big_b, 80);
-    server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    let sent = data_to_client(&b);
-    let a = sent.iter().find(|s| s.payload == RSP_A).unwrap().clone();
-    let end_a = a.seq + RSP_A.len() as u32;
-    // A's server sends its response again (its ACK was slow): same client offsets.
-    server_says(&mut b, pa, PSH, RSP_A, 5_001);
-    let again = data_to_client(&b).last().unwrap().clone();
-    assert_eq!((again.seq, &again.payload), (a.seq, &a.payload));
-    // The client acknowledges A and 5 bytes of B: A's leg ends, B's server hears of 5.
-    let to_b = b.to_server.len();
-    b.client_sends(Seg {
-        seq: t.end,
-        ack: Some(end_a + 5),
-        ts: Some((5004, 0)),
-        ..Seg::default()
-    });
-    assert_eq!(b.count(Counter::ResponsesComplete), 1);
-    let fwd: Vec<&Seg> = b.to_server[to_b..].iter().collect();
-    assert!(
-        fwd.iter().any(|s| s.ack == Some(SERVER_ISN + 1 + 5)),
-        "B's server gets the ACK in its own space: {fwd:?}"
-    );
-}
-
-/// The server of a request pipelined behind another resets before its turn: the
-/// request is answered 502 by Splicer when its turn comes, after the response before
-/// it, and the connection closed; the server connection of the request behind it
-/// drains (its response is never sent: the client retries it elsewhere).
-#[test]
-fn a_later_servers_reset_is_answered_in_turn() {
-    let mut b = Bed::with_pool(3);
-    let t = three_pipelined_gets(&mut b);
-    let [pa, pb, pc] = t.ports;
-    server_says(&mut b, pb, RST, b"", 80);
-    assert!(data_to_client(&b).is_empty(), "nothing out of turn");
-    server_says(
-        &mut b,
-        pc,
-        PSH,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
-        81,
-    );
-    server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    let a = data_to_client(&b).last().unwrap().clone();
-    assert_eq!(a.payload, RSP_A);
-    b.client_sends(Seg {
-        seq: t.end,
-        ack: Some(a.seq + RSP_A.len() as u32),
-        ts: Some((5004, 0)),
-        ..Seg::default()
-    });
-    let answer = data_to_client(&b).last().unwrap().clone();
-    assert!(
-        answer.payload.starts_with(b"HTTP/1.1 502"),
-        "{:?}",
-        String::from_utf8_lossy(&answer.payload)
-    );
-    assert_eq!(answer.seq, a.seq + RSP_A.len() as u32, "in turn");
-    assert!(
-        b.to_client.iter().any(|s| s.flags & FIN != 0),
-        "the client connection is closed after it"
-    );
-    assert_eq!(b.count(Counter::BadGateway), 1);
-    assert_eq!(b.count(Counter::DrainStarted), 1, "C's connection drains");
-    assert_eq!(b.p.held_granted, 0);
-}
-
-/// A client that resets with responses held for it: every server connection of its
-/// directory drains (the pooling patent's drain), and nothing held is kept.
-#[test]
-fn a_client_reset_drains_every_leg_and_drops_what_was_held() {
-    let mut b = Bed::with_pool(3);
-    let t = three_pipelined_gets(&mut b);
-    let [_, pb, pc] = t.ports;
-    server_says(
-        &mut b,
-        pb,
-        PSH,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb",
-        80,
-    );
-    server_says(
-        &mut b,
-        pc,
-        PSH,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
-        81,
-    );
-    assert_eq!(b.count(Counter::HeldSegments), 2);
-    b.client_sends(Seg {
-        seq: t.end,
-        flags: RST,
-        ..Seg::default()
-    });
-    assert_eq!(b.count(Counter::ClientResets), 1);
-    let mut out = Out::default();
-    b.p.poll_timers(b.now, &mut out);
-    b.take(out);
-    assert_eq!(b.count(Counter::DrainStarted), 3, "all three legs drain");
-    assert!(b.p.held.is_empty());
-    assert_eq!(b.p.held_granted, 0);
-}
-
-/// A pipelined response whose turn comes before its server has sent anything follows
-/// the one before it at once; its server's clock (here far behind Splicer's estimate)
-/// is anchored on its first TSval, so the client never sees a clock go back (its PAWS
-/// would drop the segment).
-#[test]
-fn a_response_promoted_before_it_arrives_keeps_the_clients_clock_monotonic() {
-    let mut b = Bed::with_pool(3);
-    let t = three_pipelined_gets(&mut b);
-    let [pa, pb, _] = t.ports;
-    server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    let a = data_to_client(&b).last().unwrap().clone();
-    assert_eq!(a.payload, RSP_A);
-    assert_eq!(b.count(Counter::PipelinedPromoted), 1, "B's turn came");
-    server_says(
-        &mut b,
-        pb,
-        PSH,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb",
-        3,
-    );
-    let rb = data_to_client(&b).last().unwrap().clone();
-    assert_eq!(rb.seq, a.seq + RSP_A.len() as u32);
-    assert!(
-        rb.ts.unwrap().0 >= a.ts.unwrap().0,
-        "{:?} {:?}",
-        rb.ts,
-        a.ts
-    );
-}
-
-/// At `max_pipeline` (2 here) the third request waits in the buffer; it goes out as soon
-/// as the oldest response is acknowledged, not only once every response is.
-#[test]
-fn a_request_waiting_at_max_pipeline_goes_out_when_a_leg_ends() {
-    let mut b = Bed::with(3, 2);
-    for i in 2..5 {
-        b.now = i * MS;
-        let mut out = Out::default();
-        b.p.poll_timers(b.now, &mut out);
-        b.take(out);
-    }
-    let all = [GET_A, GET_B, GET_C].concat();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
-    b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
-    assert_eq!(
-        b.count(Counter::PipelinedDispatched),
-        1,
-        "B only: two in flight"
-    );
-    let mut ports: Vec<u16> = b.others.keys().copied().collect();
-    ports.push(b.local_port);
-    let port_of = |b: &Bed, want: &[u8]| {
-        ports
-            .iter()
-            .copied()
-            .find(|&p| got_on(b, p) == want)
-            .expect("sent")
-    };
-    let (pa, pb) = (port_of(&b, GET_A), port_of(&b, GET_B));
-    server_says(&mut b, pa, PSH, RSP_A, 5_000);
-    server_says(&mut b, pb, PSH, RSP_A, 5_001);
-    let a = data_to_client(&b)[0].clone();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN + 1 + all.len() as u32,
-        ack: Some(a.seq + RSP_A.len() as u32),
-        ts: Some((5003, 0)),
-        ..Seg::default()
-    });
-    assert_eq!(b.count(Counter::PipelinedDispatched), 2, "C went out");
-    assert!(ports.iter().any(|&p| got_on(&b, p).ends_with(GET_C)));
 }

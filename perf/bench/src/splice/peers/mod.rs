@@ -28,10 +28,12 @@
 //! **Pipelined** ([`Mode::Pipelined`]) relaxes what pipelining legitimately changes and
 //! checks the rest: Splicer acknowledges a batch's requests as the servers take them, so
 //! a client accepts any acknowledgement between the last one and the end of the batch,
-//! and pure ACKs that repeat it (window updates); a request sent ahead comes to its
-//! server with a zero window, and the server answers only once a pure ACK opens it (as a
-//! TCP sender must); a held response stays unacknowledged, so a server accepts pure ACKs
-//! of less than it sent. Every request must reach a real its path allows, once; every
+//! and pure ACKs that repeat it (window updates); a server takes the windows Splicer
+//! offers as a Linux sender does (a smaller one only from a segment that acknowledges new
+//! data or comes later in sequence), and a request sent ahead must leave its server a
+//! window of at most `max_held` (its head offers it; or it comes with a zero window, and
+//! the server answers only once a pure ACK opens it); a held response stays
+//! unacknowledged, so a server accepts pure ACKs of less than it sent. Every request must reach a real its path allows, once; every
 //! response must reach its client in request order, each byte as its server sent it
 //! (the head names the request's path: `X-Path`).
 
@@ -197,6 +199,10 @@ struct Server {
     req: u32,
     /// The oldest byte it sent that Splicer has not acknowledged.
     snd_una: u32,
+    /// Its send window, as a Linux sender takes it (`Server::take_window`), and the
+    /// sequence number of the segment it took it from (SND.WL1).
+    wnd: u32,
+    wl1: u32,
     up_rcvd: u64,
     down_sent: u64,
 }
@@ -210,6 +216,8 @@ const FREE_SERVER: Server = Server {
     client: 0,
     req: 0,
     snd_una: 0,
+    wnd: 0,
+    wl1: 0,
     up_rcvd: 0,
     down_sent: 0,
 };

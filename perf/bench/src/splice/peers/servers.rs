@@ -71,6 +71,8 @@ impl SpliceTraffic {
                 client: 0,
                 req: 0,
                 snd_una: iss,
+                wnd: u32::from(s.window),
+                wl1: s.seq,
                 up_rcvd: 0,
                 down_sent: 0,
             };
@@ -93,7 +95,7 @@ impl SpliceTraffic {
             );
         }
         let si = (idx - 1) as usize;
-        let srv = self.servers[si];
+        let mut srv = self.servers[si];
         if s.seq != srv.rcv_nxt {
             return fail(
                 self,
@@ -123,6 +125,16 @@ impl SpliceTraffic {
         if !s.options.is_empty() {
             return fail(self, Mismatch::Options);
         }
+        self.servers[si].take_window(s);
+        if srv.state == SState::Responded && !s.payload.is_empty() && s.ack == srv.snd_nxt {
+            // The next request's head carries the ACK of the last response (Splicer
+            // delays it for that): the connection is idle from that ACK on.
+            let idle = &mut self.servers[si];
+            idle.snd_una = s.ack;
+            idle.state = SState::Idle;
+            idle.client = 0;
+            srv = *idle;
+        }
         match srv.state {
             SState::Responded if pipelined && s.payload.is_empty() && s.ack != srv.snd_nxt => {
                 check_flags(self, u32::from(real), s, flags::ACK)?;
@@ -134,6 +146,12 @@ impl SpliceTraffic {
             SState::ZeroWindow if s.payload.is_empty() && s.flags & flags::FIN == 0 => {
                 check_flags(self, u32::from(real), s, flags::ACK)?;
                 check_window(self, u32::from(real), s, 0)?;
+                if self.servers[si].wnd == 0 {
+                    return fail(
+                        self,
+                        Mismatch::Unexpected("a window update its server does not take"),
+                    );
+                }
                 if s.ack != srv.snd_nxt {
                     return fail(
                         self,
@@ -193,8 +211,8 @@ impl SpliceTraffic {
             }
             SState::Responded if !s.payload.is_empty() => fail(
                 self,
-                // Splicer ACKs a response on its client's behalf before it frees the
-                // connection for another request: that ACK was lost.
+                // Splicer ACKs a response on its client's behalf before or with the next
+                // request on the connection: that ACK was lost.
                 Mismatch::Unexpected(
                     "a request on a server connection before the ACK of its last response",
                 ),
@@ -365,6 +383,16 @@ impl SpliceTraffic {
         self.per_real[usize::from(real)] += 1;
         if req > c.req {
             self.seen.ahead += 1;
+            // Sent ahead: its response is held, and its server must not be able to send
+            // more than Splicer holds (it would have to drop the rest).
+            if self.servers[si].wnd as usize > self.cfg.farm.max_held {
+                return fail(
+                    self,
+                    Mismatch::Unexpected(
+                        "a request sent ahead whose server's window is larger than max_held",
+                    ),
+                );
+            }
         }
         self.clients[slot as usize].at_server |= 1u64 << i;
         let srv = &mut self.servers[si];
@@ -403,5 +431,25 @@ impl SpliceTraffic {
         );
         self.scratch = head;
         r
+    }
+}
+
+impl Server {
+    /// Takes the window of segment `s` as a Linux sender does (`tcp_may_update_window`,
+    /// a stricter form of RFC 9293 §3.10.7.4's SND.WL1/SND.WL2 rule): from a segment
+    /// that acknowledges new data or comes after the one it took the last from; from
+    /// one at the same sequence number only a larger window or a zero one. A smaller
+    /// window at the same sequence number is ignored: Splicer cannot shrink a window
+    /// that way.
+    fn take_window(&mut self, s: &SegIn<'_>) {
+        let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
+        let win = u32::from(s.window);
+        if after(s.ack, self.snd_una)
+            || after(s.seq, self.wl1)
+            || (s.seq == self.wl1 && (win > self.wnd || win == 0))
+        {
+            self.wnd = win;
+            self.wl1 = s.seq;
+        }
     }
 }
