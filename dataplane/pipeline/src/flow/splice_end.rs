@@ -104,7 +104,12 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::EarlyResponses);
         }
         let mut reusable = !leg.spoiled && !early;
+        // The client may go on when the response lets it (keep-alive, framed), even if
+        // the server closed its side right after it: the client was told nothing of
+        // that close, and its next request goes to another connection.
+        let mut client_may_go_on = reusable;
         if let Some(s) = self.flows.server_mut(leg.server) {
+            client_may_go_on &= s.framer.reusable();
             reusable &= s.reusable();
             s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
             s.client = None;
@@ -124,7 +129,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // A client that closed after pipelining more requests gets their responses.
         let more = !c.head.is_empty() || !c.legs.is_empty();
-        if leg.keep_alive && reusable && (!client_fin || more) {
+        if leg.keep_alive && client_may_go_on && (!client_fin || more) {
             if let Some(next) = c.legs.front() {
                 // The next request is out already (pipelined): its response is next,
                 // unless it is on its way already. The slow-reader rule (`send_timeout`
