@@ -11,6 +11,7 @@ use super::server::SState;
 use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
+use splicer_http::StatusClass;
 use splicer_wire::tcp::{self, SeqNumber};
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -108,12 +109,21 @@ impl<P: PacketBuf> Pipeline<P> {
         // the server closed its side right after it: the client was told nothing of
         // that close, and its next request goes to another connection.
         let mut client_may_go_on = reusable;
+        let mut outcome = None;
         if let Some(s) = self.flows.server_mut(leg.server) {
             client_may_go_on &= s.framer.reusable();
             reusable &= s.reusable();
             s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
             s.client = None;
             leg.settle_server_send(s);
+            outcome = Some((
+                s.real,
+                s.framer.status_class() == Some(StatusClass::ServerError),
+            ));
+        }
+        // A run of 5xx makes the real a passive outlier (`check.rs`).
+        if let Some((real, failed)) = outcome {
+            self.note_outcome(real, failed);
         }
         let sport = self.peer_port(leg.server, port);
         if reusable {
