@@ -35,7 +35,6 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard;
-use super::check::push_health_event;
 use super::client::{Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
@@ -45,7 +44,7 @@ use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, HealthEvent, RealId};
+use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -725,17 +724,6 @@ impl<P: PacketBuf> Pipeline<P> {
                         leg.class_counted = true;
                         self.counters.inc(port, class_counter(class));
                         self.counters.inc_real(s.real, real_class_counter(class));
-                        // A run of 5xx makes the real a passive outlier (`check.rs`).
-                        let failed = class == StatusClass::ServerError;
-                        if let Some(n) = self.pools.note_outcome(
-                            s.real,
-                            failed,
-                            self.settings.flow.outlier_errors,
-                        ) {
-                            self.counters.inc(port, Counter::HealthOutliers);
-                            let event = HealthEvent::Outlier(s.real, n);
-                            push_health_event(&mut self.health_events, &self.counters, event);
-                        }
                     }
                 }
             }

@@ -11,6 +11,7 @@ use super::server::SState;
 use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
+use splicer_http::StatusClass;
 use splicer_wire::tcp::{self, SeqNumber};
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -104,11 +105,25 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::EarlyResponses);
         }
         let mut reusable = !leg.spoiled && !early;
+        // The client may go on when the response lets it (keep-alive, framed), even if
+        // the server closed its side right after it: the client was told nothing of
+        // that close, and its next request goes to another connection.
+        let mut client_may_go_on = reusable;
+        let mut outcome = None;
         if let Some(s) = self.flows.server_mut(leg.server) {
+            client_may_go_on &= s.framer.reusable();
             reusable &= s.reusable();
             s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
             s.client = None;
             leg.settle_server_send(s);
+            outcome = Some((
+                s.real,
+                s.framer.status_class() == Some(StatusClass::ServerError),
+            ));
+        }
+        // A run of 5xx makes the real a passive outlier (`check.rs`).
+        if let Some((real, failed)) = outcome {
+            self.note_outcome(real, failed);
         }
         let sport = self.peer_port(leg.server, port);
         if reusable {
@@ -124,7 +139,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // A client that closed after pipelining more requests gets their responses.
         let more = !c.head.is_empty() || !c.legs.is_empty();
-        if leg.keep_alive && reusable && (!client_fin || more) {
+        if leg.keep_alive && client_may_go_on && (!client_fin || more) {
             if let Some(next) = c.legs.front() {
                 // The next request is out already (pipelined): its response is next,
                 // unless it is on its way already. The slow-reader rule (`send_timeout`

@@ -368,3 +368,119 @@ fn requests_on_a_real_that_goes_down_move_to_another() {
     assert_eq!(accept_request(&mut p, S1, &syn1, now), request);
     assert_eq!(p.counters().snapshot().get(Counter::HealthRoutedAgain), 1);
 }
+
+#[test]
+fn a_server_that_closes_after_a_keep_alive_response_leaves_the_client_open() {
+    let mut p = pipeline(1, 0);
+    let now = 10 * MS;
+    let request = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = client_request(&mut p, request, now);
+    let syn = syn_to(&sent, S0).expect("a connection to s0");
+    accept_request(&mut p, S0, &syn, now);
+    // The response says keep-alive; its server closes right after it (a graceful
+    // shutdown, a keep-alive limit).
+    let response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let s = Seg {
+        seq: 9001,
+        ack: Some(syn.2.seq.wrapping_add(1 + request.len() as u32)),
+        flags: FIN | PSH,
+        payload: response.to_vec(),
+        ..Seg::default()
+    };
+    let sent = to_servers(from_server(&mut p, S0, syn.1, &s, now));
+    let to_client: Vec<&Seg> = sent
+        .iter()
+        .filter(|(dst, _, _)| *dst == CLIENT)
+        .map(|(_, _, s)| s)
+        .collect();
+    let body: Vec<u8> = to_client.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(body, response);
+    // The client takes the response: the connection stays open for its next request,
+    // which goes to a new server connection.
+    let last = to_client.last().expect("the response");
+    let ack = Seg {
+        seq: 101 + request.len() as u32,
+        ack: Some(last.seq.wrapping_add(last.payload.len() as u32)),
+        ..Seg::default()
+    };
+    let mut out = Out::default();
+    p.receive(0, frame((CLIENT, 40000), (VIP, 80), &ack), now, &mut out);
+    let after = to_servers(out);
+    assert!(
+        after
+            .iter()
+            .all(|(dst, _, s)| *dst != CLIENT || s.flags & FIN == 0),
+        "no FIN to the client: {after:?}"
+    );
+    let next = Seg {
+        seq: 101 + request.len() as u32,
+        ack: ack.ack,
+        flags: PSH,
+        payload: request.to_vec(),
+        ..Seg::default()
+    };
+    let mut out = Out::default();
+    p.receive(0, frame((CLIENT, 40000), (VIP, 80), &next), now, &mut out);
+    let sent = to_servers(out);
+    assert!(
+        syn_to(&sent, S0).or(syn_to(&sent, S1)).is_some(),
+        "the next request opens a connection: {sent:?}"
+    );
+}
+
+#[test]
+fn a_run_of_5xx_responses_makes_an_outlier() {
+    let mut p = pipeline(1, 0);
+    // Only s0 takes requests.
+    let mut farm = p.topology().farm().clone();
+    farm.reals[1].weight = 0;
+    let topology = Arc::new((**p.topology()).clone().with_farm(farm));
+    p.set_topology(topology, MS, &mut Out::default());
+    events(&mut p);
+    let now = 10 * MS;
+    let request = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    let response = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n";
+    // s0 keeps no pool: each request has a connection of its own.
+    let mut sent = client_request(&mut p, request, now);
+    let mut client_seq = 101;
+    for n in 1..=2 {
+        let syn = syn_to(&sent, S0).expect("a connection to s0");
+        accept_request(&mut p, S0, &syn, now);
+        let s = Seg {
+            seq: 9001,
+            ack: Some(syn.2.seq.wrapping_add(1 + request.len() as u32)),
+            flags: PSH,
+            payload: response.to_vec(),
+            ..Seg::default()
+        };
+        let answer = to_servers(from_server(&mut p, S0, syn.1, &s, now));
+        let last = answer
+            .iter()
+            .filter(|(dst, _, _)| *dst == CLIENT)
+            .map(|(_, _, s)| s.clone())
+            .next_back()
+            .unwrap_or_else(|| panic!("the response {n}: {answer:?}"));
+        // The client takes it (the response is done), then asks again.
+        client_seq += request.len() as u32;
+        let ack = Seg {
+            seq: client_seq,
+            ack: Some(last.seq.wrapping_add(last.payload.len() as u32)),
+            ..Seg::default()
+        };
+        let mut out = Out::default();
+        p.receive(0, frame((CLIENT, 40000), (VIP, 80), &ack), now, &mut out);
+        if n == 1 {
+            assert!(events(&mut p).is_empty(), "one 5xx is no run");
+            let again = Seg {
+                payload: request.to_vec(),
+                flags: PSH,
+                ..ack
+            };
+            let mut out = Out::default();
+            p.receive(0, frame((CLIENT, 40000), (VIP, 80), &again), now, &mut out);
+            sent = to_servers(out);
+        }
+    }
+    assert_eq!(events(&mut p), [HealthEvent::Outlier(0, 2)]);
+    assert_eq!(p.counters().snapshot().get(Counter::HealthOutliers), 1);
+}
