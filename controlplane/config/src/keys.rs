@@ -229,7 +229,7 @@ pub const METRICS: OwnKey = OwnKey {
 pub const REAL_WEIGHT: IntKey<u16> = int("real.weight", 1, 0, 1000);
 /// Idle server connections kept open per worker.
 pub const REAL_POOL: IntKey<u16> = int("real.pool", 4, 0, 1024);
-/// Server connections per worker, idle and busy; also at least `pool`, checked apart.
+/// Requests in flight per worker (in request costs); also at least `pool`, checked apart.
 pub const REAL_MAXCONNS: IntKey<u16> = int("real.maxconns", 64, 1, 65535);
 /// 1: an origin (freshest copy); 2 and up: mirrors, used while the tiers above are full.
 pub const REAL_TIER: IntKey<u16> = int("real.tier", 1, 1, 16);

@@ -159,7 +159,7 @@ pub mod defaults {
     pub const REAL_WEIGHT: u16 = keys::REAL_WEIGHT.default;
     /// `real.pool`: idle server connections kept open per worker.
     pub const REAL_POOL: u16 = keys::REAL_POOL.default;
-    /// `real.maxconns`: server connections per worker, idle and busy.
+    /// `real.maxconns`: requests in flight per worker (in request costs).
     pub const REAL_MAXCONNS: u16 = keys::REAL_MAXCONNS.default;
     /// `real.tier`: 1, an origin.
     pub const REAL_TIER: u16 = keys::REAL_TIER.default;
@@ -311,8 +311,8 @@ pub struct Dataplane {
     #[serde(serialize_with = "duration::serialize")]
     pub connect_timeout: Duration,
     /// `queue_timeout` (duration, default `"3s"`, > 0, at most 24h): how long a request
-    /// waits for a server connection (pool empty, the real at `maxconns`, or the
-    /// connection still opening) before it is answered `503`.
+    /// waits in its virtual's queue (every real of its set at `maxconns`) or for its
+    /// server connection to open before it is answered `503` with `Retry-After`.
     #[serde(serialize_with = "duration::serialize")]
     pub queue_timeout: Duration,
     /// `server_idle_timeout` (duration, default `"60s"`, > 0, at most 24h): idle pooled

@@ -85,6 +85,20 @@ impl Bed {
         id
     }
 
+    /// A client connection that pipelines `targets` (GETs) in one burst.
+    fn pipeline(&mut self, targets: &[&str]) -> AppId<HttpClient> {
+        let host = self
+            .net
+            .add_host(Segment::Outside, lab::client(self.clients.len() as u8));
+        let requests = targets.iter().map(|t| Request::get(t)).collect();
+        let id = self.net.spawn(
+            host,
+            HttpClient::new(SocketAddrV4::new(VIP, 80), requests).pipelined(&[targets.len()]),
+        );
+        self.clients.push(id);
+        id
+    }
+
     fn finish(&mut self) {
         let ids = self.clients.clone();
         self.net
@@ -217,4 +231,35 @@ fn the_mirror_serves_only_while_the_origin_is_full() {
     b.finish();
     assert!(b.served(0).ends_with(&["/f".to_string(), "/g".to_string()]));
     assert!(!b.served(1).iter().any(|t| t == "/f" || t == "/g"));
+}
+
+#[test]
+fn pipelined_requests_sent_ahead_respect_the_high_water_mark() {
+    // Three reals taking four slots each, four connections open to each: eight slow
+    // GETs of cost 2 pipelined on one connection go out ahead only while a real has
+    // room for them (two per real), not on every idle connection; the rest wait for
+    // their turn.
+    let reals = (0..3)
+        .map(|n| Real {
+            pool: 4,
+            ..real(n, 4, 1)
+        })
+        .collect();
+    let mut b = Bed::new(reals, vec![rule("/p/", vec![0, 1, 2], 4, 2)], vec![0], 8);
+    let targets: Vec<String> = (0..8).map(|n| format!("/p/{n}?delay_ms=100")).collect();
+    let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let c = b.pipeline(&refs);
+    let mut most = [0u64; 3];
+    for _ in 0..100 {
+        b.net.run_for(ticks_from_ms(5));
+        for (r, m) in most.iter_mut().enumerate() {
+            *m = (*m).max(b.inflight(r));
+        }
+    }
+    b.finish();
+    let app = b.net.app(c);
+    assert_eq!(app.responses().len(), 8);
+    assert!(app.responses().iter().all(|r| r.status == 200));
+    assert_eq!(most, [4, 4, 4], "the cost in flight per real, at most");
+    assert!(b.count(Counter::PipelinedDispatched) >= 5);
 }

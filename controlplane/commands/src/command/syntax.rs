@@ -386,7 +386,9 @@ has it as backup.",
         help: "Adds a real server at <ip:port>, or changes the one with that name. weight \
 (0 to 1000, default 1) is its share of the requests of a set it is in (0: none); pool \
 (0 to 1024, default 4) the idle connections each worker keeps open to it; maxconns (1 to \
-65535, default 64, at least pool) the most connections each worker opens to it.",
+65535, default 64, at least pool) its high-water mark: the most requests (counted by their \
+cost) each worker has in flight on it; beyond it requests go to another real of their set or \
+wait in their virtual's queue.",
         example: "real s1 198.19.0.11:80 weight 5 pool 4 maxconns 64",
     },
     Syntax {

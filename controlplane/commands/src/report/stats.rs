@@ -214,7 +214,7 @@ pub struct RealPools {
     pub address: String,
     /// `real.pool`: idle connections each worker keeps open.
     pub pool: u16,
-    /// `real.maxconns`: most connections each worker has open.
+    /// `real.maxconns`: most requests (in costs) each worker has in flight on it.
     pub maxconns: u16,
     /// The levels of each worker's pool, by worker index.
     pub workers: Vec<PoolLevels>,

@@ -18,8 +18,8 @@ pub(crate) struct RealPool {
     /// Connections still in the handshake.
     pub opening: u32,
     /// Those of them opened for the pool itself, that no request waits for: a request
-    /// that finds no idle connection waits for one of these rather than open another,
-    /// so that the connections to the real stay within `maxconns`.
+    /// that finds no idle connection while the real has `maxconns` connections waits for
+    /// one of these rather than open another, so that the connections stay within it.
     pub spare: Vec<Handle>,
     /// Connections carrying a request.
     pub busy: u32,

@@ -318,6 +318,23 @@ impl<P: PacketBuf> Pipeline<P> {
         )
     }
 
+    /// No server connection could be had: 503.
+    pub(super) fn splice_no_server<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        if let Some(c) = self.flows.get_mut(h) {
+            c.pending = None;
+            self.counters.inc(port, Counter::HttpNoServer);
+            self.counters
+                .inc_virtual(c.service.virtual_index, VirtualCounter::NoServer);
+            self.respond(port, h, 503, now, sink);
+        }
+    }
+
     /// Counts how the latest decision spilled over.
     pub(super) fn count_spill(&self, port: u16) {
         let spill = self.balance.spill();
@@ -330,7 +347,8 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Finds a server connection of `real` for the waiting client `h`: an idle one, one
-    /// being opened for the pool, or a new one (the request was placed on `real` because it has room, and a real whose
+    /// being opened for the pool when the real has `maxconns` connections, or a new one
+    /// (the request was placed on `real` because it has room, and a real whose
     /// opens keep failing is not placed on unless it has an idle connection).
     pub(super) fn acquire<S: Sink<P>>(
         &mut self,
@@ -345,12 +363,17 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.start_splice(port, h, s, now, sink);
         }
         self.counters.inc(port, Counter::PoolOpens);
-        // One being opened for the pool: this request takes it when it is up.
-        if let Some(sh) = self.pools.get(real).spare.pop() {
-            if let Some(s) = self.flows.server_mut(sh) {
-                s.client = Some(h);
-                self.charge(h, sh);
-                return self.reschedule(h);
+        // At the real's connection count, one being opened for the pool: this request
+        // takes it when it is up, so that the connections stay within maxconns.
+        let maxconns = u32::from(self.topology.farm().reals[usize::from(real)].maxconns);
+        let pool = self.pools.get(real);
+        if pool.conns >= maxconns {
+            if let Some(sh) = pool.spare.pop() {
+                if let Some(s) = self.flows.server_mut(sh) {
+                    s.client = Some(h);
+                    self.charge(h, sh);
+                    return self.reschedule(h);
+                }
             }
         }
         match self.open_server(real, Some(h), now, sink) {

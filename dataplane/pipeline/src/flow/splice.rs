@@ -151,23 +151,6 @@ impl<P: PacketBuf> Pipeline<P> {
         })
     }
 
-    /// No server connection could be had: 503.
-    pub(super) fn splice_no_server<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        h: Handle,
-        now: u64,
-        sink: &mut S,
-    ) {
-        if let Some(c) = self.flows.get_mut(h) {
-            c.pending = None;
-            self.counters.inc(port, Counter::HttpNoServer);
-            self.counters
-                .inc_virtual(c.service.virtual_index, VirtualCounter::NoServer);
-            self.respond(port, h, 503, now, sink);
-        }
-    }
-
     /// Joins waiting client `h` and idle server connection `sh`: sends the buffered
     /// request on the server leg and sets up the translation.
     pub(super) fn start_splice<S: Sink<P>>(
