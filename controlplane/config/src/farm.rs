@@ -282,6 +282,7 @@ impl Config {
                     Mode::Redirect => balance::Mode::Redirect,
                 },
                 predictor: v.predictor,
+                hash: v.hash.clone(),
                 rules: v
                     .rules
                     .iter()
@@ -289,6 +290,8 @@ impl Config {
                         name: r.name.clone(),
                         rule: r.to_http_rule(),
                         members: members(&r.bind, v.mode),
+                        predictor: r.predictor,
+                        hash: r.hash.clone(),
                     })
                     .collect(),
                 bind: members(&v.bind, v.mode),

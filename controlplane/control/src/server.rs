@@ -442,7 +442,11 @@ pub(crate) fn execute(
         }
         Command::Show(Show::Workers) => report::show_workers(worker_rows(state, src)),
         Command::Show(Show::Virtual(name)) => report::show_virtual(src.config, name.as_deref()),
-        Command::Show(Show::Real(name)) => report::show_real(src.config, name.as_deref()),
+        Command::Show(Show::Real(name)) => report::show_real(
+            src.config,
+            &stats::pools(src.config, src.ids, src.workers),
+            name.as_deref(),
+        ),
         // Levels, not counters: `clear stats` has nothing to subtract.
         Command::Show(Show::Pools(name)) => report::show_pools(
             &stats::pools(src.config, src.ids, src.workers),

@@ -59,6 +59,8 @@ fn farm() -> Farm {
             name: format!("s{n}"),
             rule: Rule::new(vec![Matcher::PathPrefix(format!("/s{n}/"))]),
             members: vec![n.into()],
+            predictor: None,
+            hash: None,
         })
         .collect();
     Farm {

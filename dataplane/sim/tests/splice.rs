@@ -41,6 +41,8 @@ fn farm(pool: u16, maxconns: u16) -> Farm {
                 name: "img".into(),
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                 members: vec![1],
+                predictor: None,
+                hash: None,
             }],
             vec![0, 1, 2],
         )],

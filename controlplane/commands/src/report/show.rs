@@ -370,8 +370,10 @@ pub fn bound_by<'a>(config: &'a Config, real: &str) -> Vec<(&'a str, Option<&'a 
     out
 }
 
-/// `show real [name]`, from the running configuration.
-pub fn show_real(config: &Config, name: Option<&str>) -> Response {
+/// `show real [name]`, from the running configuration and the workers' measurements
+/// of each real (`pools`: requests in flight and queued, moving averages of the time to
+/// first and last response byte, loss rate, requests per second).
+pub fn show_real(config: &Config, pools: &[RealPools], name: Option<&str>) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for r in &config.reals {
@@ -379,6 +381,14 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             continue;
         }
         let bound = bound_by(config, &r.name);
+        // The workers' measurements together (none before the first publication).
+        let q = pools
+            .iter()
+            .find(|p| p.name == r.name)
+            .map(RealPools::quality_total)
+            .unwrap_or_default();
+        let ms = |us: u64| format!("{:.1}", us as f64 / 1000.0);
+        let loss = q.loss_ppm as f64 / 10_000.0;
         rows.push(json!({
             "name": r.name,
             "address": r.address.to_string(),
@@ -391,6 +401,13 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
                 .iter()
                 .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
                 .collect::<Vec<_>>(),
+            "in_flight": q.in_flight,
+            "queue": q.queue,
+            "ttfb_ms": q.ttfb_us as f64 / 1000.0,
+            "total_ms": q.total_us as f64 / 1000.0,
+            "loss_percent": loss,
+            "requests_per_second": q.per_second,
+            "responses_measured": q.count,
         }));
         let bound: Vec<String> = bound
             .iter()
@@ -408,6 +425,12 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
             r.state.name().to_string(),
             dash(r.backup.as_deref()),
             name_list(&bound),
+            q.in_flight.to_string(),
+            q.queue.to_string(),
+            ms(q.ttfb_us),
+            ms(q.total_us),
+            format!("{loss:.1}%"),
+            q.per_second.to_string(),
         ]);
     }
     object_view(
@@ -415,7 +438,20 @@ pub fn show_real(config: &Config, name: Option<&str>) -> Response {
         name,
         "no real server is configured",
         &[
-            "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
+            "name",
+            "address",
+            "weight",
+            "pool",
+            "maxconns",
+            "state",
+            "backup",
+            "bound_by",
+            "in_flight",
+            "queue",
+            "ttfb_ms",
+            "total_ms",
+            "loss",
+            "req/s",
         ],
         lines,
         rows,

@@ -28,8 +28,11 @@ fn demo_farm() {
                     name: "img".into(),
                     rule: HttpRule::new(vec![Matcher::PathPrefix("/img/".into())]),
                     members: vec![1],
+                    predictor: None,
+                    hash: None,
                 }],
                 bind: vec![0, 1, 2],
+                hash: Default::default(),
             }],
             urls: Vec::new(),
         }
@@ -153,6 +156,8 @@ fn full_example_farm() {
                             Matcher::PathSuffix(".jpg".into()),
                         ]),
                         members: vec![1],
+                        predictor: None,
+                        hash: None,
                     },
                     RuleRoute {
                         name: "rule2".into(),
@@ -165,9 +170,12 @@ fn full_example_farm() {
                             },
                         ]),
                         members: vec![2, 0],
+                        predictor: None,
+                        hash: None,
                     },
                 ],
                 bind: vec![1, 0],
+                hash: Default::default(),
             },
             VirtualPolicy {
                 name: "empty".into(),
@@ -177,6 +185,7 @@ fn full_example_farm() {
                 predictor: Predictor::RoundRobin,
                 rules: vec![],
                 bind: vec![],
+                hash: Default::default(),
             },
             VirtualPolicy {
                 name: "rules-only".into(),
@@ -188,8 +197,11 @@ fn full_example_farm() {
                     name: "rule1".into(),
                     rule: HttpRule::new(vec![Matcher::Method(Method::Delete)]),
                     members: vec![0],
+                    predictor: None,
+                    hash: None,
                 }],
                 bind: vec![],
+                hash: Default::default(),
             },
         ]
     );

@@ -3,6 +3,7 @@
 
 mod control;
 mod farm;
+mod predictors;
 mod readme;
 mod redirect;
 mod routing;

@@ -110,6 +110,7 @@ fn demo_config() -> Config {
             }],
             state: ServiceState::InService,
             backup: None,
+            hash: Default::default(),
         }],
         urls: Vec::new(),
         dips: Vec::new(),
@@ -400,6 +401,8 @@ max_held = "1500 B"
                 value: "blue".into()
             }),
             bind: strings(&["far"]),
+            predictor: None,
+            hash: None,
         }
     );
     assert_eq!(www.rules[1].name, "rule2");

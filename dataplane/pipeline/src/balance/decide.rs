@@ -2,7 +2,9 @@
 //! or that nothing can take it, following backups (Cisco's "Server load balancing method
 //! and system", US 7,099,915).
 
-use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
+use super::{
+    Choices, Farm, Inputs, Mode, NoLoads, Predictor, RealId, Route, Status, Target, UrlId, View,
+};
 use splicer_http::RequestHead;
 
 /// What to do with a request.
@@ -33,7 +35,8 @@ impl Farm {
     /// `last_real` is the real that served the client connection's previous request:
     /// a `sticky` real keeps such a connection (and takes no other), a `sticky`
     /// virtual keeps connections that already had a request. `usable(real)` is false
-    /// for a real the worker cannot reach now (its connections keep failing).
+    /// for a real the worker cannot reach now (its connections keep failing). `view`:
+    /// the reals' load and the client's address, for the predictors that use them.
     pub fn decide(
         &self,
         choices: &mut Choices,
@@ -41,14 +44,24 @@ impl Farm {
         head: &RequestHead,
         last_real: Option<RealId>,
         usable: impl FnMut(RealId) -> bool,
+        view: &View<'_>,
     ) -> Decision {
-        self.decide_observed(choices, virtual_index, head, last_real, usable, |_, _| {})
+        self.decide_observed(
+            choices,
+            virtual_index,
+            head,
+            last_real,
+            usable,
+            |_, _| {},
+            view,
+        )
     }
 
     /// [`Farm::decide`], telling `routed(virtual, route)` which route each virtual it
     /// consulted chose for the request: the virtual it arrived at, and each virtual of
     /// the backup chain that routed it afterwards. Not called for a virtual that did not
     /// route it (out of service, unknown), nor for reals and URLs of the chain.
+    #[allow(clippy::too_many_arguments)]
     pub fn decide_observed(
         &self,
         choices: &mut Choices,
@@ -57,6 +70,7 @@ impl Farm {
         last_real: Option<RealId>,
         mut usable: impl FnMut(RealId) -> bool,
         mut routed: impl FnMut(u16, Route),
+        view: &View<'_>,
     ) -> Decision {
         let mut target = Target::Virtual(virtual_index);
         for _ in 0..=MAX_BACKUP_HOPS {
@@ -69,6 +83,7 @@ impl Farm {
                         last_real,
                         &mut usable,
                         &mut routed,
+                        view,
                     ) {
                         Ok(d) => return d,
                         Err(backup) => backup,
@@ -99,6 +114,7 @@ impl Farm {
     }
 
     /// The decision of virtual `v`, or its backup when it cannot take the request.
+    #[allow(clippy::too_many_arguments)]
     fn virtual_decision(
         &self,
         choices: &mut Choices,
@@ -107,6 +123,7 @@ impl Farm {
         last_real: Option<RealId>,
         usable: &mut impl FnMut(RealId) -> bool,
         routed: &mut impl FnMut(u16, Route),
+        view: &View<'_>,
     ) -> Result<Decision, Option<Target>> {
         let Some(policy) = self.virtuals.get(usize::from(v)) else {
             return Err(None);
@@ -118,6 +135,11 @@ impl Farm {
             return Err(policy.backup);
         };
         routed(v, route);
+        let (predictor, key) = policy.chooser(route);
+        let hash = match predictor {
+            Predictor::Maglev => key.hash(head, view.client),
+            _ => 0,
+        };
         let chosen = match policy.mode {
             Mode::Splice => {
                 // A sticky real keeps the client connections it served.
@@ -127,26 +149,41 @@ impl Farm {
                         return Ok(Decision::Splice(l));
                     }
                 }
+                let inputs = Inputs {
+                    loads: view.loads,
+                    hash,
+                };
                 choices
                     .state(v, route)
-                    .choose(policy.predictor, set, |r| {
-                        let real = &self.reals[usize::from(r)];
-                        if real.status.admits(false) && usable(r) {
-                            real.weight
-                        } else {
-                            0
-                        }
-                    })
+                    .choose(
+                        predictor,
+                        set,
+                        |r| {
+                            let real = &self.reals[usize::from(r)];
+                            if real.status.admits(false) && usable(r) {
+                                real.weight
+                            } else {
+                                0
+                            }
+                        },
+                        &inputs,
+                    )
                     .map(Decision::Splice)
             }
             Mode::Redirect => choices
                 .state(v, route)
-                .choose(policy.predictor, set, |u| {
-                    match self.urls.get(usize::from(u)) {
+                .choose(
+                    predictor,
+                    set,
+                    |u| match self.urls.get(usize::from(u)) {
                         Some(url) if url.in_service => url.weight,
                         _ => 0,
-                    }
-                })
+                    },
+                    &Inputs {
+                        loads: &NoLoads,
+                        hash,
+                    },
+                )
                 .map(Decision::Redirect),
         };
         chosen.ok_or(policy.backup)
@@ -158,6 +195,14 @@ mod tests {
     use super::super::tests::{farm, head, real};
     use super::super::{Mode, Predictor, Status, Target, Url, VirtualPolicy};
     use super::*;
+
+    /// No load measured, a client at 198.18.0.1.
+    fn view() -> View<'static> {
+        View {
+            loads: &NoLoads,
+            client: [198, 18, 0, 1].into(),
+        }
+    }
 
     fn url(name: &str, weight: u16) -> Url {
         Url {
@@ -192,7 +237,7 @@ mod tests {
         let mut c = Choices::default();
         let h = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
         (0..n)
-            .map(|_| f.decide(&mut c, v, &h, last, |_| true))
+            .map(|_| f.decide(&mut c, v, &h, last, |_| true, &view()))
             .collect()
     }
 
@@ -221,7 +266,7 @@ mod tests {
         let mut c = Choices::default();
         let h = head("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_ne!(
-            f.decide(&mut c, 0, &h, Some(1), |r| r != 1),
+            f.decide(&mut c, 0, &h, Some(1), |r| r != 1, &view()),
             Decision::Splice(1)
         );
     }
@@ -309,6 +354,7 @@ mod tests {
             None,
             |_| true,
             |v, r| seen.push((v, r)),
+            &view(),
         );
         (d, seen)
     }
@@ -350,7 +396,7 @@ mod tests {
         f.virtuals[0].status = Status::InService;
         let mut c = Choices::default();
         assert_eq!(
-            f.decide(&mut c, 0, &other, None, |_| true),
+            f.decide(&mut c, 0, &other, None, |_| true, &view()),
             observe(&f, 0, &other).0
         );
     }

@@ -249,11 +249,12 @@ impl<P: PacketBuf> Pipeline<P> {
                 return;
             }
             let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
+            let client = c.key.client;
             // Only a real with an idle connection now, and the rule counters moved only
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
             let mut routes: Vec<(u16, Route)> = Vec::new();
-            let decision = self.route(virtual_index, last_real, &head, Some(&mut routes));
+            let decision = self.route(virtual_index, last_real, client, &head, Some(&mut routes));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
@@ -381,6 +382,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         self.counters.inc(port, Counter::HeldSegments);
         if gap {
+            // A segment was lost on the way: loss on this leg.
+            if let Some(s) = self.flows.server_mut(sh) {
+                s.lossy = true;
+            }
             self.counters.inc(port, Counter::HeldOutOfOrder);
             self.send_held_sack(port, sh, now, sink);
         }

@@ -8,7 +8,7 @@
 //! handshake.
 
 use super::key::Handle;
-use crate::balance::RealId;
+use crate::balance::{Loads, Measure, RealId, RealLoad};
 use std::collections::VecDeque;
 
 /// The pool of one real on one worker.
@@ -29,6 +29,27 @@ pub(crate) struct RealPool {
     pub hold_off_until: u64,
     /// Consecutive failed opens; cleared by a successful one.
     pub failures: u32,
+    /// Response times and loss of this real as this worker saw them.
+    pub measure: Measure,
+    /// Its requests per second, for publication.
+    pub rate: crate::quality::Rate,
+}
+
+impl RealPool {
+    /// Requests of this worker at the real: carried by its connections (until their
+    /// responses are acknowledged) or waiting for one.
+    pub fn in_flight(&self) -> u32 {
+        self.busy + self.waiters.len() as u32
+    }
+}
+
+/// The predictors' view of the reals: this worker's pools and measurements.
+impl Loads for Pools {
+    fn load(&self, real: RealId) -> RealLoad {
+        self.reals
+            .get(usize::from(real))
+            .map_or_else(RealLoad::default, |p| p.measure.load(p.in_flight()))
+    }
 }
 
 /// What a pool holds, for statistics (`show pools`).

@@ -70,6 +70,14 @@ pub(crate) struct ServerConn {
     /// response is held behind others' (pipelining) the room Splicer holds for it, so
     /// that the server never sends more than is held.
     pub(super) window: u32,
+    /// When the current request was sent (its head went out), for the real's response
+    /// times.
+    pub(super) sent_at: u64,
+    /// The current response's first byte has been measured.
+    pub(super) answered: bool,
+    /// The current request's server leg saw a retransmission or a gap (the real's
+    /// loss rate).
+    pub(super) lossy: bool,
 }
 
 impl ServerConn {
@@ -170,6 +178,9 @@ impl<P: PacketBuf> Pipeline<P> {
             fin_sent: false,
             window: SERVER_LEG_WINDOW,
             since: now,
+            sent_at: now,
+            answered: false,
+            lossy: false,
         };
         let h = self.flows.insert_server(key, conn);
         let pool = self.pools.get(real);
@@ -529,6 +540,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let backoff = (1000u64 << pool.failures.min(5).saturating_sub(1)).min(30_000);
         pool.hold_off_until = now + backoff * ticks_per_ms;
         self.counters.inc(port, Counter::ServerConnectFailures);
+        pool.measure.failed();
         if let Some(s) = self.flows.server_mut(h) {
             s.state = SState::Closing;
         }

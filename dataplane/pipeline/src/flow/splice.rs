@@ -44,7 +44,7 @@ use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId, Route};
+use crate::balance::{Decision, RealId, Route, View};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -52,6 +52,7 @@ use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
 use splicer_http::{BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
+use std::net::Ipv4Addr;
 
 /// Which way a forwarded segment goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,8 +76,9 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         c.requests = c.requests.saturating_add(1);
-        let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
-        let decision = self.route(virtual_index, last_real, &head, None);
+        let (virtual_index, last_real, client) =
+            (c.service.virtual_index, c.last_real, c.key.client);
+        let decision = self.route(virtual_index, last_real, client, &head, None);
         let real = match decision {
             Decision::Splice(real) => real,
             Decision::Redirect(url) => return self.redirect(port, h, &head, url, now, sink),
@@ -130,11 +132,13 @@ impl<P: PacketBuf> Pipeline<P> {
     /// `virtual_index` whose latest request went to `last_real`. The rule (or bind list)
     /// each virtual on the way routed it by is counted, or with `idle_only` (a pipelined
     /// request sent ahead: only to a real with an idle pooled connection now) collected
-    /// there, to be counted only if the request goes out.
+    /// there, to be counted only if the request goes out. The predictors read this
+    /// worker's pools and measurements of the reals, and `client` (`maglev`).
     pub(super) fn route(
         &mut self,
         virtual_index: u16,
         last_real: Option<RealId>,
+        client: Ipv4Addr,
         head: &RequestHead,
         mut idle_only: Option<&mut Vec<(u16, Route)>>,
     ) -> Decision {
@@ -157,6 +161,10 @@ impl<P: PacketBuf> Pipeline<P> {
             |v, route| match idle_only.as_deref_mut() {
                 Some(routes) => routes.push((v, route)),
                 None => counters.inc_rule(v, route),
+            },
+            &View {
+                loads: pools,
+                client,
             },
         )
     }
@@ -225,6 +233,9 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
+        s.sent_at = now;
+        s.answered = false;
+        s.lossy = false;
         s.tcp.last_activity = now;
         s.framer.reset(p.head_request);
         // The request as the server gets it: the buffered head (with Keep-Alive
@@ -660,6 +671,13 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         };
         let leg = &mut c.legs[index];
+        let len = seg.payload.len();
+        if len > 0 && !s.answered {
+            // The response's first byte, whether it goes to the client now or is held.
+            s.answered = true;
+            let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+            self.pools.get(s.real).measure.first_byte(us);
+        }
         if let Some(ack) = seg.ack {
             // What the server leg has been sent: Splicer's head, then the client's bytes
             // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
@@ -693,10 +711,13 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
         }
-        let len = seg.payload.len();
         let mut keep = len;
         let mut response_starts = false;
         if len > 0 || seg.fin() {
+            if seg.seq != leg.down_next && len > 0 {
+                // A gap (a segment was lost) or bytes sent again: loss on this leg.
+                s.lossy = true;
+            }
             if seg.seq > leg.down_next {
                 // Not forwarded (the response framer needs every byte in order): the
                 // server hears of the hole from Splicer, with the duplicate ACK the
@@ -727,6 +748,8 @@ impl<P: PacketBuf> Pipeline<P> {
                             keep = already + f.consumed;
                             if f.complete {
                                 leg.response_end = Some(leg.down_next);
+                                let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                                self.pools.get(s.real).measure.response_end(us, s.lossy);
                                 if keep < len {
                                     self.counters.inc(port, Counter::ServerUnexpectedData);
                                     leg.spoiled = true;
@@ -755,6 +778,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
+                        let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                        self.pools.get(s.real).measure.response_end(us, s.lossy);
                     } else {
                         // The response was cut short: the client must not take it
                         // for complete.
@@ -985,6 +1010,12 @@ fn class_counter(class: StatusClass) -> Counter {
 }
 
 /// The per-real counter of a response status class.
+/// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
+fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
+    let us = u128::from(ticks) * 1000 / u128::from(ticks_per_ms.max(1));
+    us.min(u128::from(u32::MAX)) as u32
+}
+
 fn real_class_counter(class: StatusClass) -> RealCounter {
     match class {
         StatusClass::Informational => RealCounter::Responses1xx,

@@ -146,6 +146,8 @@ impl FarmSpec {
                 name: prefix.trim_matches('/').into(),
                 rule: Rule::new(vec![Matcher::PathPrefix((*prefix).into())]),
                 members: members.clone(),
+                predictor: None,
+                hash: None,
             })
             .collect();
         Farm {

@@ -304,13 +304,28 @@ fn rule_match_quotes_what_needs_it() {
 #[test]
 fn reals_and_what_binds_them() {
     let c = farm_config();
-    let all = show_real(&c, None);
+    let all = show_real(&c, &[], None);
     assert!(all.ok);
     let lines = words(&all.text);
     assert_eq!(
         lines,
         vec![
-            vec!["name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by"],
+            vec![
+                "name",
+                "address",
+                "weight",
+                "pool",
+                "maxconns",
+                "state",
+                "backup",
+                "bound_by",
+                "in_flight",
+                "queue",
+                "ttfb_ms",
+                "total_ms",
+                "loss",
+                "req/s"
+            ],
             vec![
                 "s1",
                 "198.19.0.11:80",
@@ -319,7 +334,13 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
-                "www,www/rule2,api/rule1"
+                "www,www/rule2,api/rule1",
+                "0",
+                "0",
+                "0.0",
+                "0.0",
+                "0.0%",
+                "0"
             ],
             vec![
                 "s2",
@@ -329,7 +350,13 @@ fn reals_and_what_binds_them() {
                 "16",
                 "in-service",
                 "-",
-                "www,www/img,www/rule2"
+                "www,www/img,www/rule2",
+                "0",
+                "0",
+                "0.0",
+                "0.0",
+                "0.0%",
+                "0"
             ],
             vec![
                 "spare",
@@ -339,11 +366,27 @@ fn reals_and_what_binds_them() {
                 "64",
                 "in-service",
                 "-",
-                "-"
+                "-",
+                "0",
+                "0",
+                "0.0",
+                "0.0",
+                "0.0%",
+                "0"
             ],
         ]
     );
-    let s2 = show_real(&c, Some("s2"));
+    // With measurements: the workers' figures together.
+    let pools = crate::report::tests_support::sample().pools;
+    let s1 = show_real(&c, &pools, Some("s1"));
+    assert_eq!(s1.data[0]["in_flight"], 2);
+    assert_eq!(s1.data[0]["ttfb_ms"], 2.0);
+    assert_eq!(s1.data[0]["loss_percent"], 1.5);
+    assert_eq!(s1.data[0]["requests_per_second"], 50);
+    assert_eq!(s1.data[0]["responses_measured"], 4);
+    assert!(s1.text.contains(" 2.0 "), "{}", s1.text);
+    assert!(s1.text.contains(" 1.5% "), "{}", s1.text);
+    let s2 = show_real(&c, &[], Some("s2"));
     assert_eq!(s2.data.as_array().unwrap().len(), 1);
     assert_eq!(s2.data[0]["weight"], 3);
     assert_eq!(s2.data[0]["maxconns"], 16);
@@ -355,21 +398,27 @@ fn reals_and_what_binds_them() {
             {"virtual": "www", "rule": "rule2"},
         ])
     );
-    assert_eq!(show_real(&c, Some("spare")).data[0]["bound_by"], json!([]));
     assert_eq!(
-        show_real(&c, Some("s9")),
+        show_real(&c, &[], Some("spare")).data[0]["bound_by"],
+        json!([])
+    );
+    assert_eq!(
+        show_real(&c, &[], Some("s9")),
         Response::error("real s9 does not exist")
     );
     // Names are matched as written.
     assert_eq!(
-        show_real(&c, Some("S1")),
+        show_real(&c, &[], Some("S1")),
         Response::error("real S1 does not exist")
     );
     let none = config();
-    assert_eq!(show_real(&none, None).text, "no real server is configured");
-    assert_eq!(show_real(&none, None).data, json!([]));
     assert_eq!(
-        show_real(&none, Some("s1")),
+        show_real(&none, &[], None).text,
+        "no real server is configured"
+    );
+    assert_eq!(show_real(&none, &[], None).data, json!([]));
+    assert_eq!(
+        show_real(&none, &[], Some("s1")),
         Response::error("real s1 does not exist")
     );
 }
@@ -548,7 +597,7 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
     assert_eq!(dip.data[0]["max_held"], Value::Null);
 
-    let reals = show_real(&c, Some("s1"));
+    let reals = show_real(&c, &[], Some("s1"));
     assert_eq!(
         words(&reals.text)[1],
         [
@@ -559,7 +608,13 @@ fn virtuals_show_state_backup_and_dips() {
             "64",
             "maintenance",
             "moved",
-            "www,www/rule2,api/rule1"
+            "www,www/rule2,api/rule1",
+            "0",
+            "0",
+            "0.0",
+            "0.0",
+            "0.0%",
+            "0"
         ]
     );
     assert_eq!(reals.data[0]["state"], "maintenance");
