@@ -146,6 +146,15 @@ fn edits_parse() {
         Edit::Predictor {
             virtual_id: "www".into(),
             predictor: Predictor::RoundRobin,
+            rule: None,
+        }
+    );
+    assert_eq!(
+        edit("predictor www leastconns rule img"),
+        Edit::Predictor {
+            virtual_id: "www".into(),
+            predictor: Predictor::LeastConns,
+            rule: Some("img".into()),
         }
     );
 }
