@@ -102,8 +102,10 @@ pub struct PredictorState {
     chosen_at: Vec<u32>,
     /// `maglev`: the table, rebuilt when the members or their weights change.
     table: Table,
-    /// `maglev`: the members and weights of this choice, reused between choices.
+    /// The members and their weights for this choice, reused between choices.
     scratch: Vec<(RealId, u16)>,
+    /// The costs of the members in a load-aware choice, reused between choices.
+    costs: Vec<u64>,
 }
 
 /// Below this time (in microseconds) `fastest` and `qos` take reals as equally fast, so
@@ -121,6 +123,10 @@ impl PredictorState {
         mut weight: impl FnMut(RealId) -> u16,
         inputs: &Inputs<'_>,
     ) -> Option<RealId> {
+        if matches!(predictor, Predictor::RoundRobin | Predictor::Weighted) {
+            // The common case, straight over the set: no copy of the weights.
+            return self.round_robin(set, weight);
+        }
         let mut members = std::mem::take(&mut self.scratch);
         members.clear();
         members.extend(set.iter().map(|&r| (r, weight(r))));
@@ -133,9 +139,9 @@ impl PredictorState {
                 }
                 self.table.lookup(inputs.hash)
             }
-            Predictor::LeastConns if measured => self.cheapest(&members, |r, w| {
-                (u128::from(loads.load(r).in_flight) << 32) / u128::from(w)
-            }),
+            Predictor::LeastConns if measured => {
+                self.cheapest(&members, |r| u64::from(loads.load(r).in_flight))
+            }
             Predictor::Fastest | Predictor::Qos if measured => {
                 if self.chosen_at.len() != members.len() {
                     self.chosen_at = vec![0; members.len()];
@@ -145,7 +151,7 @@ impl PredictorState {
                     self.probe(&members)
                 } else {
                     let qos = predictor == Predictor::Qos;
-                    self.cheapest(&members, |r, w| response_cost(loads.load(r), w, qos))
+                    self.cheapest(&members, |r| response_cost(loads.load(r), qos))
                 };
                 if let Some(i) = chosen.and_then(|r| set.iter().position(|&m| m == r)) {
                     self.chosen_at[i] = self.picks;
@@ -158,7 +164,35 @@ impl PredictorState {
         chosen
     }
 
-    /// Smooth weighted round robin among the members `take` accepts (weight > 0).
+    /// Smooth weighted round robin over `set` (weight 0: excluded).
+    fn round_robin(
+        &mut self,
+        set: &[RealId],
+        mut weight: impl FnMut(RealId) -> u16,
+    ) -> Option<RealId> {
+        if self.current.len() != set.len() {
+            self.current = vec![0; set.len()];
+        }
+        let mut total = 0i64;
+        let mut best: Option<usize> = None;
+        for (i, &r) in set.iter().enumerate() {
+            let w = i64::from(weight(r));
+            if w == 0 {
+                continue;
+            }
+            self.current[i] += w;
+            total += w;
+            if best.is_none_or(|b| self.current[i] > self.current[b]) {
+                best = Some(i);
+            }
+        }
+        let b = best?;
+        self.current[b] -= total;
+        Some(set[b])
+    }
+
+    /// Smooth weighted round robin among the members `take` accepts (weight > 0): the
+    /// tie-break of the load-aware predictors, and their fallback without measurements.
     fn smooth(
         &mut self,
         members: &[(RealId, u16)],
@@ -185,23 +219,32 @@ impl PredictorState {
         Some(members[b].0)
     }
 
-    /// The member of lowest `cost(real, weight)`; ties by smooth weighted round robin.
+    /// The member of lowest `cost(real) / weight`; ties by smooth weighted round robin.
+    /// Costs are compared as fractions, cross-multiplied: exact, and no division.
     fn cheapest(
         &mut self,
         members: &[(RealId, u16)],
-        cost: impl Fn(RealId, u16) -> u128,
+        cost: impl Fn(RealId) -> u64,
     ) -> Option<RealId> {
-        let mut best: Option<u128> = None;
+        // `c / w` against `bc / bw` as `c × bw` against `bc × w`: a 64 × 64-bit product.
+        let scaled = |c: u64, w: u16| u128::from(c) * u128::from(w);
+        let mut costs = std::mem::take(&mut self.costs);
+        costs.clear();
+        let mut best: Option<(u64, u16)> = None;
         for &(r, w) in members {
-            if w > 0 {
-                let c = cost(r, w);
-                best = Some(best.map_or(c, |b| b.min(c)));
+            let c = if w > 0 { cost(r) } else { 0 };
+            costs.push(c);
+            if w > 0 && best.is_none_or(|(bc, bw)| scaled(c, bw) < scaled(bc, w)) {
+                best = Some((c, w));
             }
         }
-        let best = best?;
-        // Costs are recomputed rather than kept: a set is small, and this keeps the
-        // choice free of allocation.
-        self.smooth(members, |i| cost(members[i].0, members[i].1) == best)
+        let chosen = best.and_then(|(bc, bw)| {
+            self.smooth(members, |i| {
+                scaled(costs[i], bw) == scaled(bc, members[i].1)
+            })
+        });
+        self.costs = costs;
+        chosen
     }
 
     /// The member that may be chosen and was chosen least recently (a probe): the one
@@ -215,20 +258,23 @@ impl PredictorState {
     }
 }
 
-/// The cost of a real for `fastest` (`qos`: with its loss): time to first byte (at
-/// least [`FLOOR_US`]; 0 for a real never measured, so that it is tried) × (requests in
-/// flight + 1) / weight, the time × `(1 + LOSS_PENALTY × loss)` for `qos`.
-fn response_cost(l: RealLoad, weight: u16, qos: bool) -> u128 {
+/// The cost of a real for `fastest` (`qos`: with its loss), before it is divided by the
+/// weight: time to first byte (at least [`FLOOR_US`]; 0 for a real never measured, so
+/// that it is tried) × (requests in flight + 1), the time × `(1 + LOSS_PENALTY × loss)`
+/// for `qos`.
+fn response_cost(l: RealLoad, qos: bool) -> u64 {
     if l.samples == 0 {
         return 0;
     }
-    let time = u128::from(u64::from(l.ttfb_us).max(FLOOR_US));
+    let time = u64::from(l.ttfb_us).max(FLOOR_US);
     let quality = if qos {
-        u128::from(LOSS_ONE) + u128::from(LOSS_PENALTY) * u128::from(l.loss_ppm)
+        u64::from(LOSS_ONE) + LOSS_PENALTY * u64::from(l.loss_ppm)
     } else {
-        u128::from(LOSS_ONE)
+        u64::from(LOSS_ONE)
     };
-    time * quality * u128::from(l.in_flight + 1) / u128::from(weight)
+    // At most 2^32 µs × 1.1 × 10^7 before the factor of load: saturates only past
+    // hundreds of thousands of requests in flight on a real answering in seconds.
+    (time * quality).saturating_mul(u64::from(l.in_flight) + 1)
 }
 
 #[cfg(test)]
