@@ -170,13 +170,31 @@ impl PredictorState {
         set: &[RealId],
         mut weight: impl FnMut(RealId) -> u16,
     ) -> Option<RealId> {
-        if self.current.len() != set.len() {
-            self.current = vec![0; set.len()];
+        self.swrr(set.len(), |i| weight(set[i])).map(|i| set[i])
+    }
+
+    /// Smooth weighted round robin among the members `take` accepts (weight > 0): the
+    /// tie-break of the load-aware predictors, and their fallback without measurements.
+    fn smooth(
+        &mut self,
+        members: &[(RealId, u16)],
+        mut take: impl FnMut(usize) -> bool,
+    ) -> Option<RealId> {
+        self.swrr(members.len(), |i| if take(i) { members[i].1 } else { 0 })
+            .map(|i| members[i].0)
+    }
+
+    /// Smooth weighted round robin (nginx's) over `n` members of weights `weight(i)`:
+    /// each gains its weight, the highest is chosen and loses the total. The index
+    /// chosen; `None` when every weight is 0.
+    fn swrr(&mut self, n: usize, mut weight: impl FnMut(usize) -> u16) -> Option<usize> {
+        if self.current.len() != n {
+            self.current = vec![0; n];
         }
         let mut total = 0i64;
         let mut best: Option<usize> = None;
-        for (i, &r) in set.iter().enumerate() {
-            let w = i64::from(weight(r));
+        for i in 0..n {
+            let w = i64::from(weight(i));
             if w == 0 {
                 continue;
             }
@@ -188,35 +206,7 @@ impl PredictorState {
         }
         let b = best?;
         self.current[b] -= total;
-        Some(set[b])
-    }
-
-    /// Smooth weighted round robin among the members `take` accepts (weight > 0): the
-    /// tie-break of the load-aware predictors, and their fallback without measurements.
-    fn smooth(
-        &mut self,
-        members: &[(RealId, u16)],
-        mut take: impl FnMut(usize) -> bool,
-    ) -> Option<RealId> {
-        if self.current.len() != members.len() {
-            self.current = vec![0; members.len()];
-        }
-        let mut total = 0i64;
-        let mut best: Option<usize> = None;
-        for (i, &(_, w)) in members.iter().enumerate() {
-            if w == 0 || !take(i) {
-                continue;
-            }
-            let w = i64::from(w);
-            self.current[i] += w;
-            total += w;
-            if best.is_none_or(|b| self.current[i] > self.current[b]) {
-                best = Some(i);
-            }
-        }
-        let b = best?;
-        self.current[b] -= total;
-        Some(members[b].0)
+        Some(b)
     }
 
     /// The member of lowest `cost(real) / weight`; ties by smooth weighted round robin.
