@@ -400,4 +400,54 @@ mod tests {
             observe(&f, 0, &other).0
         );
     }
+
+    #[test]
+    fn a_rule_chooses_with_its_own_predictor_and_the_load() {
+        use crate::balance::{HashKey, RealLoad};
+        // www's bind list (s1..s3) by round robin; a rule for /img/ over s1..s3 with
+        // leastconns; another for /u/ with maglev on the X-User header.
+        let mut f = farm();
+        f.virtuals[0].rules[0].members = vec![0, 1, 2];
+        f.virtuals[0].rules[0].predictor = Some(Predictor::LeastConns);
+        let mut user = f.virtuals[0].rules[0].clone();
+        user.rule = splicer_http::Rule::new(vec![splicer_http::Matcher::PathPrefix("/u/".into())]);
+        user.predictor = Some(Predictor::Maglev);
+        user.hash = Some(HashKey::Header("X-User".into()));
+        f.virtuals[0].rules.insert(1, user);
+        let loads: Vec<RealLoad> = [4, 0, 9]
+            .iter()
+            .map(|&i| RealLoad {
+                in_flight: i,
+                ..Default::default()
+            })
+            .collect();
+        let view = |last: u8| View {
+            loads: &loads,
+            client: [198, 18, 0, last].into(),
+        };
+        let mut c = Choices::default();
+        let img = head("GET /img/a HTTP/1.1\r\nHost: x\r\n\r\n");
+        for _ in 0..5 {
+            assert_eq!(
+                f.decide(&mut c, 0, &img, None, |_| true, &view(1)),
+                Decision::Splice(1),
+                "leastconns: the idle real"
+            );
+        }
+        let other = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        let rr: Vec<Decision> = (0..3)
+            .map(|_| f.decide(&mut c, 0, &other, None, |_| true, &view(1)))
+            .collect();
+        assert_eq!(
+            rr,
+            [0, 1, 2].map(Decision::Splice),
+            "the bind list: round robin"
+        );
+        // maglev: one user, one real, whatever the client address.
+        let u = head("GET /u/1 HTTP/1.1\r\nHost: x\r\nX-User: ann\r\n\r\n");
+        let first = f.decide(&mut c, 0, &u, None, |_| true, &view(1));
+        for last in 2..40 {
+            assert_eq!(f.decide(&mut c, 0, &u, None, |_| true, &view(last)), first);
+        }
+    }
 }
