@@ -103,10 +103,14 @@ for line in open(sys.argv[1]).read().splitlines():
     if m:
         if m.group(1) == 'TYPE':
             typed.add(m.group(2))
-            ok &= m.group(3) in ('counter', 'gauge')
+            ok &= m.group(3) in ('counter', 'gauge', 'histogram')
             ok &= m.group(3) != 'counter' or m.group(2).endswith('_total')
         continue
-    if not sample.match(line) or line.split('{')[0].split(' ')[0] not in typed:
+    series = line.split('{')[0].split(' ')[0]
+    # A histogram's samples carry _bucket, _sum or _count after its name.
+    family = next((series[:-len(s)] for s in ('_bucket', '_sum', '_count')
+                   if series.endswith(s) and series[:-len(s)] in typed), series)
+    if not sample.match(line) or family not in typed:
         print('bad line:', line); ok = False
 sys.exit(0 if ok else 1)
 PY

@@ -24,6 +24,12 @@
 //!   real), `splicer_pool_inflight_requests` (the cost in flight, which `maxconns`
 //!   bounds); and per real its configured per-worker
 //!   limits, `splicer_pool_size` and `splicer_pool_maxconns`;
+//! * per real (label `real`), the workers' measurements together (see
+//!   `splicer_pipeline::quality`): gauges `splicer_real_in_flight`,
+//!   `splicer_real_queued`, `splicer_real_ttfb_seconds` and
+//!   `splicer_real_response_time_seconds` (moving averages), `splicer_real_loss_ratio`,
+//!   `splicer_real_requests_per_second`, and the histogram
+//!   `splicer_real_response_seconds` (request sent → last response byte);
 //! * per-object counters, summed over the workers: per virtual (label `virtual`, a DIP's
 //!   is its address) `splicer_virtual_<counter>_total` (`splicer_virtual_requests_total`,
 //!   `..._spliced_total`, `..._redirects_total`, `..._no_server_total`,
@@ -42,6 +48,8 @@ use crate::report::{
 };
 use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter};
 use std::fmt::Write;
+
+mod quality;
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -75,7 +83,21 @@ impl Exposition {
         kind: &'static str,
         help: &str,
         labels: &[(&str, &str)],
-        v: u64,
+        v: impl std::fmt::Display,
+    ) {
+        self.sample_as(name, kind, help, name, labels, v);
+    }
+
+    /// Adds a sample named `metric` to family `name` (a histogram's `_bucket`, `_sum`
+    /// and `_count` samples belong to one family).
+    fn sample_as(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        help: &str,
+        metric: &str,
+        labels: &[(&str, &str)],
+        v: impl std::fmt::Display,
     ) {
         let index = match self.families.iter().position(|f| f.name == name) {
             Some(i) => i,
@@ -94,9 +116,9 @@ impl Exposition {
             .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
             .collect();
         let line = if labels.is_empty() {
-            format!("{name} {v}")
+            format!("{metric} {v}")
         } else {
-            format!("{name}{{{}}} {v}", labels.join(","))
+            format!("{metric}{{{}}} {v}", labels.join(","))
         };
         self.families[index].samples.push(line);
     }
@@ -272,6 +294,7 @@ pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> Str
         report.mempool_in_use,
     );
     add_pools(&mut e, &report.pools);
+    quality::add_quality(&mut e, &report.pools);
     add_objects(&mut e, report);
     for h in health {
         e.sample(
@@ -486,7 +509,7 @@ mod tests {
                     }
                     Some("TYPE") => {
                         let kind = tail.unwrap_or("");
-                        assert!(["counter", "gauge"].contains(&kind), "{line}");
+                        assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
                         assert!(
                             types.insert(name.to_string(), kind.to_string()).is_none(),
                             "second TYPE: {line}"
@@ -511,10 +534,16 @@ mod tests {
                 None => (series, Vec::new()),
             };
             assert!(metric_name_ok(name), "{line}");
-            assert!(types.contains_key(name), "sample before its TYPE: {line}");
+            // A histogram's samples carry a suffix on its family's name.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .filter_map(|s| name.strip_suffix(s))
+                .find(|f| types.get(*f).is_some_and(|k| k == "histogram"))
+                .unwrap_or(name);
+            assert!(types.contains_key(family), "sample before its TYPE: {line}");
             assert_eq!(
                 current.as_deref(),
-                Some(name),
+                Some(family),
                 "sample outside its family: {line}"
             );
             assert!(seen.insert(series.to_string()), "duplicate series: {line}");

@@ -180,12 +180,15 @@ pub enum Edit {
         /// 0..=1000.
         weight: u32,
     },
-    /// `predictor <virtual> <p>`.
+    /// `predictor <virtual> <p> [rule <name>]`.
     Predictor {
         /// The virtual.
         virtual_id: String,
         /// The predictor.
         predictor: Predictor,
+        /// The rule of the virtual whose own predictor it becomes; `None`: the
+        /// virtual's.
+        rule: Option<String>,
     },
     /// `rule add <virtual> <name> <condition>... bind <member>... [at N]`.
     RuleAdd {
@@ -461,9 +464,22 @@ impl Config {
             Edit::Predictor {
                 virtual_id,
                 predictor,
+                rule,
             } => {
                 let v = self.find_virtual(virtual_id)?;
-                self.virtuals[v].predictor = *predictor;
+                let virt = &mut self.virtuals[v];
+                match rule {
+                    None => virt.predictor = *predictor,
+                    Some(rule) => {
+                        let Some(r) = virt.rules.iter_mut().find(|r| &r.name == rule) else {
+                            return Err(format!(
+                                "rule {rule} does not exist in virtual {}",
+                                virt.name
+                            ));
+                        };
+                        r.predictor = Some(*predictor);
+                    }
+                }
                 Ok(())
             }
             Edit::RuleAdd {

@@ -293,6 +293,7 @@ fn unknown_objects() {
             Edit::Predictor {
                 virtual_id: "www2".into(),
                 predictor: Predictor::RoundRobin,
+                rule: None,
             },
             "virtual www2 does not exist",
         ),
@@ -442,6 +443,7 @@ fn create_and_modify() {
         Edit::Predictor {
             virtual_id: "198.18.0.102:8081".into(),
             predictor: Predictor::RoundRobin,
+            rule: None,
         },
     );
     // URLs: the code is kept unless given.
@@ -996,5 +998,25 @@ fn rules() {
     assert_eq!(
         fails(&c, rule_add("acme", "a", "/a/", &["s1"], None)),
         "s1 is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
+    );
+}
+
+#[test]
+fn predictor_of_a_virtual_or_of_one_rule() {
+    let c = demo();
+    let set = |p: Predictor, rule: Option<&str>| Edit::Predictor {
+        virtual_id: "www".into(),
+        predictor: p,
+        rule: rule.map(String::from),
+    };
+    let c = edit(&c, set(Predictor::Fastest, Some("img")));
+    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
+    assert_eq!(c.virtuals[0].predictor, Predictor::RoundRobin);
+    let c = edit(&c, set(Predictor::LeastConns, None));
+    assert_eq!(c.virtuals[0].predictor, Predictor::LeastConns);
+    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
+    assert_eq!(
+        fails(&c, set(Predictor::Qos, Some("video"))),
+        "rule video does not exist in virtual www"
     );
 }

@@ -300,6 +300,7 @@ impl Config {
                     Mode::Redirect => balance::Mode::Redirect,
                 },
                 predictor: v.predictor,
+                hash: v.hash.clone(),
                 rules: v
                     .rules
                     .iter()
@@ -310,6 +311,8 @@ impl Config {
                             rule: r.to_http_rule(),
                             members,
                             urls,
+                            predictor: r.predictor,
+                            hash: r.hash.clone(),
                             class: RequestClass {
                                 priority: r.priority.unwrap_or(v.priority) as u8,
                                 cost: r.cost.unwrap_or(v.cost),

@@ -74,7 +74,7 @@ pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_http::Method;
-pub use splicer_pipeline::balance::Predictor;
+pub use splicer_pipeline::balance::{HashKey, Predictor};
 
 use serde::{Deserialize, Serialize, Serializer};
 use splicer_http::Matcher;
@@ -179,6 +179,8 @@ pub mod defaults {
     pub const MODE: Mode = Mode::Splice;
     /// `virtual.predictor`: round robin.
     pub const PREDICTOR: Predictor = Predictor::RoundRobin;
+    /// `virtual.hash`: the client's address.
+    pub const HASH: &str = "source";
     /// `state` of a real, virtual or URL: in service.
     pub const STATE: ServiceState = ServiceState::InService;
     /// `url.code`: 302 Found (the default of Cisco's "Server load balancing method and
@@ -727,6 +729,20 @@ pub struct Rule {
     /// static 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<u16>,
+    /// `predictor` (optional, one of [`Predictor::NAMES`]): how a member of `bind` is
+    /// chosen for this rule's requests. Default: the virtual's.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_some_predictor"
+    )]
+    pub predictor: Option<Predictor>,
+    /// `hash` (optional, as [`Virtual::hash`]): what `maglev` hashes for this rule's
+    /// requests. Default: the virtual's.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_some_hash"
+    )]
+    pub hash: Option<HashKey>,
 }
 
 /// `virtual.rule.header`: a header field and its exact value.
@@ -764,6 +780,8 @@ impl Rule {
             bind,
             priority: None,
             cost: None,
+            predictor: None,
+            hash: None,
         }
     }
 
@@ -807,6 +825,24 @@ fn serialize_predictor<S: Serializer>(p: &Predictor, s: S) -> Result<S::Ok, S::E
     s.serialize_str(p.name())
 }
 
+fn serialize_some_predictor<S: Serializer>(p: &Option<Predictor>, s: S) -> Result<S::Ok, S::Error> {
+    // Skipped when `None`.
+    s.serialize_str(p.map_or("", Predictor::name))
+}
+
+fn serialize_hash<S: Serializer>(h: &HashKey, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&h.to_config())
+}
+
+fn serialize_some_hash<S: Serializer>(h: &Option<HashKey>, s: S) -> Result<S::Ok, S::Error> {
+    // Skipped when `None`.
+    s.serialize_str(&h.as_ref().map(HashKey::to_config).unwrap_or_default())
+}
+
+fn is_source(h: &HashKey) -> bool {
+    *h == HashKey::Source
+}
+
 /// `[[virtual]]`: one virtual service (VIP and TCP port).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Virtual {
@@ -847,6 +883,12 @@ pub struct Virtual {
     /// chosen inside the set a request selects.
     #[serde(serialize_with = "serialize_predictor")]
     pub predictor: Predictor,
+    /// `hash` (default `"source"`; `"source"`, `"header:<Name>"` or `"cookie:<name>"`,
+    /// names HTTP tokens): what `predictor = "maglev"` hashes: the client's address, a
+    /// request header's value, or a cookie's value (a request without it is hashed by
+    /// its client's address). Ignored by the other predictors.
+    #[serde(skip_serializing_if = "is_source", serialize_with = "serialize_hash")]
+    pub hash: HashKey,
     /// `bind` (default `[]`, names of reals (splice) or URLs (redirect), no duplicates):
     /// the members for requests no rule matches. Empty: such requests are answered `503`.
     pub bind: Vec<String>,
@@ -901,6 +943,7 @@ impl Virtual {
             max_held: defaults::MAX_HELD,
             mode: defaults::MODE,
             predictor: defaults::PREDICTOR,
+            hash: HashKey::Source,
             bind: Vec::new(),
             rules: Vec::new(),
             state: ServiceState::InService,

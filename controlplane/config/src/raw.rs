@@ -11,8 +11,8 @@ use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, CookieMatch,
-    Dataplane, Dip, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState, Url,
-    Virtual,
+    Dataplane, Dip, HashKey, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState,
+    Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -97,6 +97,7 @@ struct RawVirtual {
     max_held: Option<Value>,
     mode: Option<Value>,
     predictor: Option<Value>,
+    hash: Option<Value>,
     bind: Option<Value>,
     state: Option<Value>,
     backup: Option<Value>,
@@ -155,6 +156,8 @@ struct RawRule {
     bind: Option<Value>,
     priority: Option<Value>,
     cost: Option<Value>,
+    predictor: Option<Value>,
+    hash: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -366,6 +369,39 @@ fn choice<T>(
             None => format!("unknown {what} {name:?}; accepted values: {accepted}"),
         };
         ConfigError::invalid(key, message)
+    })
+}
+
+/// A `predictor`: one of [`Predictor::NAMES`].
+fn predictor(
+    key: &str,
+    value: Option<Value>,
+    default: Predictor,
+) -> Result<Predictor, ConfigError> {
+    choice(
+        key,
+        value,
+        default,
+        "predictor",
+        Predictor::NAMES,
+        Predictor::from_name,
+        |_| None,
+    )
+}
+
+/// A `hash`: `"source"`, `"header:<Name>"` or `"cookie:<name>"`.
+fn hash_key(key: &str, value: Option<Value>) -> Result<Option<HashKey>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = string(key, value)?;
+    HashKey::parse(text.trim()).map(Some).ok_or_else(|| {
+        ConfigError::invalid(
+            key,
+            format!(
+                "unknown hash key {text:?}; accepted values: \"source\", \"header:<Name>\", \"cookie:<name>\" (names are HTTP tokens)"
+            ),
+        )
     })
 }
 
@@ -629,15 +665,8 @@ impl RawVirtual {
             Mode::from_name,
             |_| None,
         )?;
-        let predictor = choice(
-            &key("predictor"),
-            self.predictor,
-            defaults::PREDICTOR,
-            "predictor",
-            Predictor::NAMES,
-            Predictor::from_name,
-            |_| None,
-        )?;
+        let predictor = predictor(&key("predictor"), self.predictor, defaults::PREDICTOR)?;
+        let hash = hash_key(&key("hash"), self.hash)?.unwrap_or_default();
         let bind = match self.bind {
             None => Vec::new(),
             Some(v) => names(&key("bind"), v, mode)?,
@@ -668,6 +697,7 @@ impl RawVirtual {
             max_held,
             mode,
             predictor,
+            hash,
             bind,
             rules,
             state,
@@ -835,6 +865,11 @@ impl RawRule {
         };
         let priority = optional_int("priority", &keys::PRIORITY, self.priority)?;
         let cost = optional_int("cost", &keys::COST, self.cost)?;
+        let predictor = match self.predictor {
+            None => None,
+            Some(v) => Some(predictor(&key("predictor"), Some(v), defaults::PREDICTOR)?),
+        };
+        let hash = hash_key(&key("hash"), self.hash)?;
         Ok(Rule {
             name,
             path_prefix,
@@ -846,6 +881,8 @@ impl RawRule {
             bind,
             priority,
             cost,
+            predictor,
+            hash,
         })
     }
 }

@@ -448,9 +448,9 @@ pub(crate) fn execute(
         ),
         Command::Show(Show::Real(name)) => report::show_real(
             src.config,
+            &stats::pools(src.config, src.ids, src.workers),
             name.as_deref(),
             &src.health,
-            &stats::levels(src.config, src.ids, src.workers),
         ),
         // Levels, not counters: `clear stats` has nothing to subtract.
         Command::Show(Show::Pools(name)) => report::show_pools(

@@ -273,6 +273,10 @@ pub(crate) fn pools(
                 .iter()
                 .map(|w| i.map(|i| w.pool(i)).unwrap_or_default())
                 .collect(),
+            quality: workers
+                .iter()
+                .map(|w| i.map(|i| w.quality(i)).unwrap_or_default())
+                .collect(),
         })
         .collect()
 }

@@ -534,6 +534,8 @@ pub struct WorkerCounters {
     pools: Vec<[AtomicU64; 5]>,
     /// Per real: its [`RealCounter`]s.
     reals: Vec<[AtomicU64; RealCounter::COUNT]>,
+    /// Per real: its published measurements (`quality`).
+    pub(crate) quality: Vec<[AtomicU64; crate::quality::CELLS]>,
     /// Per virtual: its [`VirtualCounter`]s.
     virtuals: Vec<[AtomicU64; VirtualCounter::COUNT]>,
     /// Per virtual: its rule hits, by [`rule_slot`].
@@ -573,6 +575,7 @@ impl WorkerCounters {
         let mut c = WorkerCounters::new(ports);
         c.pools = zeroed(reals);
         c.reals = zeroed(reals);
+        c.quality = crate::quality::rows(reals);
         c.virtuals = zeroed(virtuals);
         c.rules = zeroed(virtuals);
         c.queued = zeroed(virtuals);
@@ -688,6 +691,7 @@ impl WorkerCounters {
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
             pools: Vec::new(),
             reals: Vec::new(),
+            quality: Vec::new(),
             virtuals: Vec::new(),
             rules: Vec::new(),
             queued: Vec::new(),

@@ -31,6 +31,7 @@ pub mod packet;
 pub mod parse;
 pub mod pipeline;
 pub mod presence;
+pub mod quality;
 pub mod rewrite;
 pub mod runtime;
 pub mod topology;

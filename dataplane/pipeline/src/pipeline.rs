@@ -9,6 +9,7 @@ use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::{classify, Classified, Ipv4Meta};
 use crate::presence::neighbour::{Expired, NeighbourSettings, NeighbourTable, NeighbourUpdate};
+use crate::quality::RealQuality;
 use crate::topology::Topology;
 use splicer_wire::ipv4::protocol;
 use splicer_wire::EthernetAddress;
@@ -214,7 +215,26 @@ impl<P: PacketBuf> Pipeline<P> {
             .set_gauge(Gauge::HalfOpen, self.flows.half_open() as u64);
         self.counters
             .set_gauge(Gauge::Neighbours, self.neighbours.len() as u64);
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
+        let topology = self.topology.clone();
+        let farm = topology.farm();
         for real in 0..self.counters.reals().min(self.pools.reals.len()) {
+            // Requests waiting in a queue for a set this real belongs to.
+            let id = real as RealId;
+            let queued = self.pools.queues.count(|v, route| {
+                farm.virtuals
+                    .get(usize::from(v))
+                    .is_some_and(|p| p.members(route).contains(&id))
+            });
+            let pool = &mut self.pools.reals[real];
+            let per_second = pool.rate.update(pool.measure.ended, now, ticks_per_ms);
+            let quality = RealQuality::of(
+                &pool.measure,
+                u64::from(pool.inflight),
+                queued as u64,
+                per_second,
+            );
+            self.counters.set_quality(real, &quality);
             let p = self.pools.stats(real as RealId, now);
             self.counters.set_pool(
                 real,

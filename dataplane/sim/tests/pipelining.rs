@@ -61,6 +61,8 @@ fn farm() -> Farm {
             rule: Rule::new(vec![Matcher::PathPrefix(format!("/s{n}/"))]),
             members: vec![n.into()],
             urls: Vec::new(),
+            predictor: None,
+            hash: None,
         })
         .collect();
     Farm {

@@ -29,11 +29,12 @@ fn real(n: u8, maxconns: u16, tier: u8) -> Real {
 
 fn rule(prefix: &str, members: Vec<u16>, priority: u8, cost: u16) -> RuleRoute {
     RuleRoute {
-        name: prefix.trim_matches('/').into(),
-        rule: Rule::new(vec![Matcher::PathPrefix(prefix.into())]),
-        members,
         class: RequestClass { priority, cost },
-        urls: Vec::new(),
+        ..RuleRoute::new(
+            prefix.trim_matches('/'),
+            Rule::new(vec![Matcher::PathPrefix(prefix.into())]),
+            members,
+        )
     }
 }
 

@@ -43,6 +43,8 @@ fn farm(pool: u16, maxconns: u16) -> Farm {
                 rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
                 members: vec![1],
                 urls: Vec::new(),
+                predictor: None,
+                hash: None,
             }],
             vec![0, 1, 2],
         )],

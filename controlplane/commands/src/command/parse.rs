@@ -609,6 +609,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
                 .and_then(Got::word)
                 .and_then(Predictor::from_name)
                 .unwrap_or_default(),
+            rule: a.key("rule").and_then(|v| v.first().and_then(Got::text)),
         }),
         ["rule", "add"] => {
             let bind = a

@@ -561,11 +561,13 @@ the next request.",
         params: &[
             Param::Req("<virtual>", VIRTUAL),
             Param::Req("<p>", Value::Choice("predictor", Predictor::NAMES)),
+            Param::Key("rule", &[("<rule>", Value::Text)]),
         ],
-        summary: "change how a virtual chooses among its members",
+        summary: "change how a virtual (or one of its rules) chooses among its members",
         help: "Sets the virtual's predictor: how a member is chosen inside the set a request \
-selects.",
-        example: "predictor www roundrobin",
+selects (rules without their own predictor follow it); with rule <rule>, that rule's own \
+predictor. Takes effect for the next request.",
+        example: "predictor www leastconns rule img",
     },
     Syntax {
         words: &["tier"],

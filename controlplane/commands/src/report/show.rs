@@ -437,14 +437,16 @@ impl RealHealthRow {
     }
 }
 
-/// `show real [name]`, from the running configuration, the reals' `health` (a real
-/// without a row shows `UP`) and the workers' `levels` (`inflight`: the cost of the
-/// requests in flight on it now, over all workers, which `maxconns` bounds per worker).
+/// `show real [name]`, from the running configuration, the workers' measurements of
+/// each real (`pools`: requests in flight, counted by their cost as `maxconns` bounds
+/// them per worker, and queued; moving averages of the time to first and last response
+/// byte, loss rate, requests per second) and the reals' `health` (a real without a row
+/// shows `UP`).
 pub fn show_real(
     config: &Config,
+    pools: &[RealPools],
     name: Option<&str>,
     health: &[RealHealthRow],
-    levels: &Levels,
 ) -> Response {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
@@ -458,6 +460,14 @@ pub fn show_real(
             None => ("UP", "", None),
         };
         let bound = bound_by(config, &r.name);
+        // The workers' measurements together (none before the first publication).
+        let q = pools
+            .iter()
+            .find(|p| p.name == r.name)
+            .map(RealPools::quality_total)
+            .unwrap_or_default();
+        let ms = |us: u64| format!("{:.1}", us as f64 / 1000.0);
+        let loss = q.loss_ppm as f64 / 10_000.0;
         rows.push(json!({
             "name": r.name,
             "address": r.address.to_string(),
@@ -467,11 +477,17 @@ pub fn show_real(
             "state": r.state.name(),
             "backup": r.backup,
             "tier": r.tier,
-            "inflight": level(levels.inflight.get(&r.name)).1,
             "bound_by": bound
                 .iter()
                 .map(|(v, rule)| json!({ "virtual": v, "rule": rule }))
                 .collect::<Vec<_>>(),
+            "in_flight": q.in_flight,
+            "queue": q.queue,
+            "ttfb_ms": q.ttfb_us as f64 / 1000.0,
+            "total_ms": q.total_us as f64 / 1000.0,
+            "loss_percent": loss,
+            "requests_per_second": q.per_second,
+            "responses_measured": q.count,
             "health": state,
             "health_reason": reason,
             "health_since_s": since,
@@ -493,7 +509,12 @@ pub fn show_real(
             dash(r.backup.as_deref()),
             name_list(&bound),
             r.tier.to_string(),
-            level(levels.inflight.get(&r.name)).0,
+            q.in_flight.to_string(),
+            q.queue.to_string(),
+            ms(q.ttfb_us),
+            ms(q.total_us),
+            format!("{loss:.1}%"),
+            q.per_second.to_string(),
             state.to_string(),
             since.map_or_else(|| "-".to_string(), |s| format!("{s}s")),
             if reason.is_empty() {
@@ -508,8 +529,24 @@ pub fn show_real(
         name,
         "no real server is configured",
         &[
-            "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by", "tier",
-            "inflight", "health", "since", "reason",
+            "name",
+            "address",
+            "weight",
+            "pool",
+            "maxconns",
+            "state",
+            "backup",
+            "bound_by",
+            "tier",
+            "in_flight",
+            "queue",
+            "ttfb_ms",
+            "total_ms",
+            "loss",
+            "req/s",
+            "health",
+            "since",
+            "reason",
         ],
         lines,
         rows,

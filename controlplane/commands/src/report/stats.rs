@@ -6,6 +6,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
 use super::table::{strings, table, table_sections};
+use splicer_pipeline::quality::RealQuality;
 
 /// Named counter values in a fixed order (the order of the log lines). Serializes as a
 /// JSON object in that order.
@@ -218,9 +219,17 @@ pub struct RealPools {
     pub maxconns: u16,
     /// The levels of each worker's pool, by worker index.
     pub workers: Vec<PoolLevels>,
+    /// Each worker's measurements of the real (load, response times, loss), by worker
+    /// index.
+    pub quality: Vec<RealQuality>,
 }
 
 impl RealPools {
+    /// The measurements of every worker together.
+    pub fn quality_total(&self) -> RealQuality {
+        RealQuality::merge(&self.quality)
+    }
+
     /// The levels summed over the workers.
     pub fn total(&self) -> PoolLevels {
         let mut t = PoolLevels::default();

@@ -1,5 +1,6 @@
 //! A sample report shared by this module's and the metrics' tests.
 use super::*;
+use splicer_pipeline::quality::RealQuality;
 
 pub(crate) fn c(pairs: &[(&str, u64)]) -> Counters {
     Counters(pairs.iter().map(|&(n, v)| (n.to_string(), v)).collect())
@@ -58,6 +59,28 @@ pub(crate) fn sample() -> StatsReport {
                         inflight: 0,
                     },
                 ],
+                quality: vec![
+                    RealQuality {
+                        in_flight: 2,
+                        queue: 0,
+                        ttfb_us: 1_500,
+                        total_us: 3_000,
+                        loss_ppm: 20_000,
+                        per_second: 40,
+                        count: 3,
+                        sum_us: 9_000,
+                        buckets: [0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                    },
+                    RealQuality {
+                        ttfb_us: 3_500,
+                        total_us: 5_000,
+                        per_second: 10,
+                        count: 1,
+                        sum_us: 5_000,
+                        buckets: [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                        ..Default::default()
+                    },
+                ],
             },
             RealPools {
                 name: "img.1".into(),
@@ -74,6 +97,7 @@ pub(crate) fn sample() -> StatsReport {
                     },
                     PoolLevels::default(),
                 ],
+                quality: vec![RealQuality::default(); 2],
             },
         ],
         virtuals: vec![

@@ -4,6 +4,7 @@
 mod control;
 mod farm;
 mod health;
+mod predictors;
 mod readme;
 mod redirect;
 mod routing;

@@ -37,7 +37,10 @@ fn readme_lists_every_key() {
     c.dataplane.syn_cookie_threshold = Some(100);
     c.ports[1].gateway = Some(Ipv4Addr::new(198, 19, 0, 254));
     c.virtuals[1].port = Some("outside".into());
+    c.virtuals[1].hash = crate::HashKey::Cookie("sid".into());
     c.virtuals[1].rules.push(Rule {
+        predictor: Some(crate::Predictor::Maglev),
+        hash: Some(crate::HashKey::Source),
         path_prefix: Some("/a/".into()),
         path_suffix: Some(".b".into()),
         host: Some("h".into()),

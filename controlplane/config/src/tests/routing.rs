@@ -152,6 +152,7 @@ fn virtual_routing_defaults() {
             queue_size: 256,
             bind_urls: vec![],
             sticky: None,
+            hash: Default::default(),
         }]
     );
     let c = ok(&www(
@@ -180,15 +181,16 @@ fn mode_and_predictor_errors() {
         "virtual[0].mode: expected a string, got integer 1"
     );
     assert_eq!(
-        invalid(&www("predictor = \"leastconns\""), "virtual[0].predictor"),
+        invalid(&www("predictor = \"random\""), "virtual[0].predictor"),
         format!(
-            "virtual[0].predictor: unknown predictor \"leastconns\"; accepted values: {}",
+            "virtual[0].predictor: unknown predictor \"random\"; accepted values: {}",
             Predictor::NAMES.join(", ")
         )
     );
     assert_eq!(
-        invalid(&www("predictor = \"leastconns\""), "virtual[0].predictor"),
-        "virtual[0].predictor: unknown predictor \"leastconns\"; accepted values: roundrobin"
+        invalid(&www("predictor = \"least_conns\""), "virtual[0].predictor"),
+        "virtual[0].predictor: unknown predictor \"least_conns\"; accepted values: \
+         roundrobin, weighted, leastconns, fastest, qos, maglev"
     );
     assert_eq!(
         invalid(&www("predictor = true"), "virtual[0].predictor"),

@@ -118,6 +118,7 @@ fn demo_config() -> Config {
             cost: 1,
             sticky: None,
             sticky_table: 65536,
+            hash: Default::default(),
         }],
         urls: Vec::new(),
         dips: Vec::new(),
@@ -414,6 +415,8 @@ max_held = "1500 B"
             bind: strings(&["far"]),
             priority: None,
             cost: None,
+            predictor: None,
+            hash: None,
         }
     );
     assert_eq!(www.rules[1].name, "rule2");

@@ -3,7 +3,9 @@
 //! and system", US 7,099,915).
 
 use super::sticky::{Found, StickyClient, StickyOutcome};
-use super::{Choices, Farm, Mode, RealId, Route, Status, Target, UrlId};
+use super::{
+    Choices, Farm, Inputs, Mode, NoLoads, Predictor, RealId, Route, Status, Target, UrlId, View,
+};
 use splicer_http::RequestHead;
 
 /// What to do with a request.
@@ -58,7 +60,8 @@ pub const MAX_BACKUP_HOPS: usize = 8;
 impl Farm {
     /// Decides what happens to a request `head` that arrived at virtual
     /// `virtual_index`, every real having room ([`Farm::decide_observed`] without the
-    /// load view and the observer).
+    /// observer). `view`: the reals' load and the client's address, for the predictors
+    /// that use them.
     pub fn decide(
         &self,
         choices: &mut Choices,
@@ -66,6 +69,7 @@ impl Farm {
         head: &RequestHead,
         last_real: Option<RealId>,
         usable: impl FnMut(RealId) -> bool,
+        view: &View<'_>,
     ) -> Decision {
         self.decide_observed(
             choices,
@@ -75,9 +79,9 @@ impl Farm {
             usable,
             |_, _| true,
             |_, _| {},
+            view,
         )
     }
-
     /// Decides what happens to a request `head` that arrived at virtual
     /// `virtual_index`.
     ///
@@ -101,6 +105,8 @@ impl Farm {
     /// it arrived at, and each virtual of the backup chain that routed it afterwards;
     /// not a virtual that did not route it (out of service, unknown), nor reals and
     /// URLs of the chain. How the choice spilled over is left in [`Choices::spill`].
+    /// `view`: the reals' load and the client's address, for the predictors that use
+    /// them (each rule's own, or the virtual's).
     #[allow(clippy::too_many_arguments)]
     pub fn decide_observed(
         &self,
@@ -111,6 +117,7 @@ impl Farm {
         usable: impl FnMut(RealId) -> bool,
         room: impl FnMut(RealId, u16) -> bool,
         routed: impl FnMut(u16, Route),
+        view: &View<'_>,
     ) -> Decision {
         self.decide_for(
             choices,
@@ -121,6 +128,7 @@ impl Farm {
             usable,
             room,
             routed,
+            view,
         )
     }
 
@@ -139,6 +147,7 @@ impl Farm {
         mut usable: impl FnMut(RealId) -> bool,
         mut room: impl FnMut(RealId, u16) -> bool,
         mut routed: impl FnMut(u16, Route),
+        view: &View<'_>,
     ) -> Decision {
         choices.spill = Spill::default();
         choices.cost = 1;
@@ -155,6 +164,7 @@ impl Farm {
                         &mut usable,
                         &mut room,
                         &mut routed,
+                        view,
                     ) {
                         Ok(d) => return d,
                         Err(backup) => backup,
@@ -195,6 +205,7 @@ impl Farm {
         last_real: Option<RealId>,
         mut usable: impl FnMut(RealId) -> bool,
         mut room: impl FnMut(RealId, u16) -> bool,
+        inputs: &Inputs<'_>,
     ) -> Option<RealId> {
         choices.spill = Spill::default();
         // Its share of URLs beside the reals was drawn when it was queued; its client's
@@ -208,6 +219,7 @@ impl Farm {
             false,
             &mut usable,
             &mut room,
+            inputs,
         ) {
             Pick::Real(r, spill) => {
                 choices.spill = spill;
@@ -229,6 +241,7 @@ impl Farm {
         usable: &mut impl FnMut(RealId) -> bool,
         room: &mut impl FnMut(RealId, u16) -> bool,
         routed: &mut impl FnMut(u16, Route),
+        view: &View<'_>,
     ) -> Result<Decision, Option<Target>> {
         let Some(policy) = self.virtuals.get(usize::from(v)) else {
             return Err(None);
@@ -240,9 +253,20 @@ impl Farm {
             return Err(policy.backup);
         };
         routed(v, route);
+        let (predictor, key) = policy.chooser(route);
+        let hash = match predictor {
+            Predictor::Maglev => key.hash(head, view.client),
+            _ => 0,
+        };
         let chosen = match policy.mode {
             Mode::Splice => {
-                match self.pick_real(choices, v, route, last_real, client, true, usable, room) {
+                let inputs = Inputs {
+                    loads: view.loads,
+                    hash,
+                };
+                match self.pick_real(
+                    choices, v, route, last_real, client, true, usable, room, &inputs,
+                ) {
                     Pick::Real(r, spill) => {
                         choices.spill = spill;
                         Some(Decision::Splice(r))
@@ -260,12 +284,18 @@ impl Farm {
             }
             Mode::Redirect => choices
                 .state(v, route)
-                .choose(policy.predictor, set, |u| {
-                    match self.urls.get(usize::from(u)) {
+                .choose(
+                    predictor,
+                    set,
+                    |u| match self.urls.get(usize::from(u)) {
                         Some(url) if url.in_service => url.weight,
                         _ => 0,
-                    }
-                })
+                    },
+                    &Inputs {
+                        loads: &NoLoads,
+                        hash,
+                    },
+                )
                 .map(Decision::Redirect),
         };
         chosen.ok_or(policy.backup)
@@ -288,10 +318,12 @@ impl Farm {
         share: bool,
         usable: &mut impl FnMut(RealId) -> bool,
         room: &mut impl FnMut(RealId, u16) -> bool,
+        inputs: &Inputs<'_>,
     ) -> Pick {
         let Some(policy) = self.virtuals.get(usize::from(v)) else {
             return Pick::None;
         };
+        let (predictor, _) = policy.chooser(route);
         let (set, cost) = (policy.members(route), policy.class(route).cost);
         choices.cost = cost;
         // A sticky real keeps the client connections it served.
@@ -365,10 +397,14 @@ impl Farm {
             match cross.redirects(splice, redirect) {
                 None => return Pick::None,
                 Some(true) => {
-                    return match cross.urls.choose(policy.predictor, urls, url_weight) {
+                    let urls_only = Inputs {
+                        loads: &NoLoads,
+                        hash: inputs.hash,
+                    };
+                    return match cross.urls.choose(predictor, urls, url_weight, &urls_only) {
                         Some(u) => Pick::Url(u),
                         None => Pick::None,
-                    }
+                    };
                 }
                 Some(false) => {}
             }
@@ -390,15 +426,20 @@ impl Farm {
                 Pick::None
             };
         };
-        let chosen = choices.state(v, route).choose(policy.predictor, set, |r| {
-            let real = &self.reals[usize::from(r)];
-            if real.tier == tier && candidate(r) && room(r, cost) {
-                // In slow start: a share of its weight.
-                real.balanced_weight()
-            } else {
-                0
-            }
-        });
+        let chosen = choices.state(v, route).choose(
+            predictor,
+            set,
+            |r| {
+                let real = &self.reals[usize::from(r)];
+                if real.tier == tier && candidate(r) && room(r, cost) {
+                    // In slow start: a share of its weight.
+                    real.balanced_weight()
+                } else {
+                    0
+                }
+            },
+            inputs,
+        );
         let Some(chosen) = chosen else {
             return Pick::None;
         };
@@ -421,6 +462,14 @@ mod tests {
     use super::super::tests::{farm, head, real};
     use super::super::{Mode, Predictor, Status, Target, Url, VirtualPolicy};
     use super::*;
+
+    /// No load measured, a client at 198.18.0.1.
+    pub(super) fn view() -> View<'static> {
+        View {
+            loads: &NoLoads,
+            client: [198, 18, 0, 1].into(),
+        }
+    }
 
     pub(super) fn url(name: &str, weight: u16) -> Url {
         Url {
@@ -455,7 +504,7 @@ mod tests {
         let mut c = Choices::default();
         let h = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
         (0..n)
-            .map(|_| f.decide(&mut c, v, &h, last, |_| true))
+            .map(|_| f.decide(&mut c, v, &h, last, |_| true, &view()))
             .collect()
     }
 
@@ -484,7 +533,7 @@ mod tests {
         let mut c = Choices::default();
         let h = head("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_ne!(
-            f.decide(&mut c, 0, &h, Some(1), |r| r != 1),
+            f.decide(&mut c, 0, &h, Some(1), |r| r != 1, &view()),
             Decision::Splice(1)
         );
     }
@@ -603,6 +652,7 @@ mod tests {
             |_| true,
             |_, _| true,
             |v, r| seen.push((v, r)),
+            &view(),
         );
         (d, seen)
     }
@@ -644,7 +694,7 @@ mod tests {
         f.virtuals[0].status = Status::InService;
         let mut c = Choices::default();
         assert_eq!(
-            f.decide(&mut c, 0, &other, None, |_| true),
+            f.decide(&mut c, 0, &other, None, |_| true, &view()),
             observe(&f, 0, &other).0
         );
     }
@@ -671,6 +721,7 @@ mod tests {
                     |_| true,
                     |r, cost| f.reals[usize::from(r)].has_room(snapshot[usize::from(r)], cost),
                     |_, _| {},
+                    &view(),
                 );
                 if let Decision::Splice(r) = d {
                     load[usize::from(r)] += u32::from(c.cost());
@@ -824,30 +875,108 @@ mod tests {
         }
         f.reals[2].tier = 2;
         let mut c = Choices::default();
+        let inputs = Inputs {
+            loads: &NoLoads,
+            hash: 0,
+        };
         let load = [1u32, 1, 1];
         let room = |load: [u32; 3]| {
             let f = f.clone();
             move |r: RealId, cost| f.reals[usize::from(r)].has_room(load[usize::from(r)], cost)
         };
         assert_eq!(
-            f.place_queued(&mut c, 0, Route::Bind, None, |_| true, room(load)),
+            f.place_queued(&mut c, 0, Route::Bind, None, |_| true, room(load), &inputs),
             None
         );
         // The mirror frees first: it takes the request.
         assert_eq!(
-            f.place_queued(&mut c, 0, Route::Bind, None, |_| true, room([1, 1, 0])),
+            f.place_queued(
+                &mut c,
+                0,
+                Route::Bind,
+                None,
+                |_| true,
+                room([1, 1, 0]),
+                &inputs
+            ),
             Some(2)
         );
         assert!(c.spill().tier);
         // The rule's set only: /img/ is s2 alone.
         assert_eq!(
-            f.place_queued(&mut c, 0, Route::Rule(0), None, |_| true, room([0, 1, 0])),
+            f.place_queued(
+                &mut c,
+                0,
+                Route::Rule(0),
+                None,
+                |_| true,
+                room([0, 1, 0]),
+                &inputs
+            ),
             None
         );
         assert_eq!(
-            f.place_queued(&mut c, 0, Route::Rule(0), None, |_| true, room([1, 0, 1])),
+            f.place_queued(
+                &mut c,
+                0,
+                Route::Rule(0),
+                None,
+                |_| true,
+                room([1, 0, 1]),
+                &inputs
+            ),
             Some(1)
         );
+    }
+
+    #[test]
+    fn a_rule_chooses_with_its_own_predictor_and_the_load() {
+        use crate::balance::{HashKey, RealLoad};
+        // www's bind list (s1..s3) by round robin; a rule for /img/ over s1..s3 with
+        // leastconns; another for /u/ with maglev on the X-User header.
+        let mut f = farm();
+        f.virtuals[0].rules[0].members = vec![0, 1, 2];
+        f.virtuals[0].rules[0].predictor = Some(Predictor::LeastConns);
+        let mut user = f.virtuals[0].rules[0].clone();
+        user.rule = splicer_http::Rule::new(vec![splicer_http::Matcher::PathPrefix("/u/".into())]);
+        user.predictor = Some(Predictor::Maglev);
+        user.hash = Some(HashKey::Header("X-User".into()));
+        f.virtuals[0].rules.insert(1, user);
+        let loads: Vec<RealLoad> = [4, 0, 9]
+            .iter()
+            .map(|&i| RealLoad {
+                in_flight: i,
+                ..Default::default()
+            })
+            .collect();
+        let view = |last: u8| View {
+            loads: &loads,
+            client: [198, 18, 0, last].into(),
+        };
+        let mut c = Choices::default();
+        let img = head("GET /img/a HTTP/1.1\r\nHost: x\r\n\r\n");
+        for _ in 0..5 {
+            assert_eq!(
+                f.decide(&mut c, 0, &img, None, |_| true, &view(1)),
+                Decision::Splice(1),
+                "leastconns: the idle real"
+            );
+        }
+        let other = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        let rr: Vec<Decision> = (0..3)
+            .map(|_| f.decide(&mut c, 0, &other, None, |_| true, &view(1)))
+            .collect();
+        assert_eq!(
+            rr,
+            [0, 1, 2].map(Decision::Splice),
+            "the bind list: round robin"
+        );
+        // maglev: one user, one real, whatever the client address.
+        let u = head("GET /u/1 HTTP/1.1\r\nHost: x\r\nX-User: ann\r\n\r\n");
+        let first = f.decide(&mut c, 0, &u, None, |_| true, &view(1));
+        for last in 2..40 {
+            assert_eq!(f.decide(&mut c, 0, &u, None, |_| true, &view(last)), first);
+        }
     }
 }
 

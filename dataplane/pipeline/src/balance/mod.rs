@@ -18,16 +18,20 @@
 
 mod decide;
 pub mod health;
+pub mod load;
+pub mod maglev;
 pub mod predictor;
 pub mod sticky;
 
 pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
 pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
-pub use predictor::{Predictor, PredictorState};
+pub use load::{Loads, Measure, NoLoads, RealLoad};
+pub use maglev::HashKey;
+pub use predictor::{Inputs, Predictor, PredictorState};
 pub use sticky::{Sticky, StickyClient, StickyOutcome, StickyTable};
 
 use splicer_http::{RequestHead, Rule};
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// Index of a real in [`Farm::reals`].
 pub type RealId = u16;
@@ -204,6 +208,25 @@ pub struct RuleRoute {
     /// In splice mode, URLs beside the reals: a share of the requests, by weight, is
     /// redirected to them (cross-site sharing, US 7,099,915). Empty otherwise.
     pub urls: Vec<UrlId>,
+    /// Its own predictor, instead of the virtual's.
+    pub predictor: Option<Predictor>,
+    /// Its own `maglev` key, instead of the virtual's.
+    pub hash: Option<HashKey>,
+}
+
+impl RuleRoute {
+    /// A rule with the virtual's predictor and key.
+    pub fn new(name: impl Into<String>, rule: Rule, members: Vec<u16>) -> Self {
+        RuleRoute {
+            name: name.into(),
+            rule,
+            members,
+            predictor: None,
+            hash: None,
+            class: RequestClass::default(),
+            urls: Vec::new(),
+        }
+    }
 }
 
 /// How a request counts against a real's high-water mark and how it queues when every
@@ -241,8 +264,10 @@ pub struct VirtualPolicy {
     pub name: String,
     /// Splice to reals or redirect to URLs.
     pub mode: Mode,
-    /// How a member is chosen inside a set.
+    /// How a member is chosen inside a set (a rule may have its own).
     pub predictor: Predictor,
+    /// What `maglev` hashes (a rule may have its own).
+    pub hash: HashKey,
     /// Content rules, in order; the first that matches wins.
     pub rules: Vec<RuleRoute>,
     /// Members for requests no rule matches ([`RealId`]s or [`UrlId`]s, by `mode`).
@@ -275,6 +300,7 @@ impl VirtualPolicy {
             name: name.into(),
             mode: Mode::Splice,
             predictor,
+            hash: HashKey::Source,
             rules,
             bind,
             status: Status::InService,
@@ -304,6 +330,30 @@ impl VirtualPolicy {
             Route::Bind => &self.bind[..],
         }
     }
+}
+
+impl VirtualPolicy {
+    /// The predictor and `maglev` key of the set `route` selects: the rule's own, else
+    /// the virtual's.
+    pub fn chooser(&self, route: Route) -> (Predictor, &HashKey) {
+        let rule = match route {
+            Route::Rule(n) => self.rules.get(n),
+            Route::Bind => None,
+        };
+        (
+            rule.and_then(|r| r.predictor).unwrap_or(self.predictor),
+            rule.and_then(|r| r.hash.as_ref()).unwrap_or(&self.hash),
+        )
+    }
+}
+
+/// What a worker knows of the request and the reals when it chooses: the reals' load
+/// (its own measurements) and the client's address (`maglev`'s default key).
+pub struct View<'a> {
+    /// The load and quality of every real, by [`RealId`].
+    pub loads: &'a dyn Loads,
+    /// The client's address.
+    pub client: Ipv4Addr,
 }
 
 /// The server side of the appliance, shared read-only by the workers.
@@ -481,20 +531,16 @@ mod tests {
                 "www",
                 Predictor::RoundRobin,
                 vec![
-                    RuleRoute {
-                        name: "img".into(),
-                        rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                        members: vec![1],
-                        class: RequestClass::default(),
-                        urls: Vec::new(),
-                    },
-                    RuleRoute {
-                        name: "api".into(),
-                        rule: Rule::new(vec![Matcher::Host("api.example".into())]),
-                        members: vec![2],
-                        class: RequestClass::default(),
-                        urls: Vec::new(),
-                    },
+                    RuleRoute::new(
+                        "img",
+                        Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
+                        vec![1],
+                    ),
+                    RuleRoute::new(
+                        "api",
+                        Rule::new(vec![Matcher::Host("api.example".into())]),
+                        vec![2],
+                    ),
                 ],
                 vec![0, 1, 2],
             )],

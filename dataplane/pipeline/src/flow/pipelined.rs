@@ -435,6 +435,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         self.counters.inc(port, Counter::HeldSegments);
         if gap {
+            // A segment was lost on the way: loss on this leg.
+            if let Some(s) = self.flows.server_mut(sh) {
+                s.lossy = true;
+            }
             self.counters.inc(port, Counter::HeldOutOfOrder);
             self.send_held_sack(port, sh, now, sink);
         }

@@ -8,7 +8,7 @@
 
 use super::key::Handle;
 use super::queue::Queues;
-use crate::balance::RealId;
+use crate::balance::{Loads, Measure, RealId, RealLoad};
 
 /// The pool of one real on one worker.
 #[derive(Debug, Default)]
@@ -36,6 +36,28 @@ pub(crate) struct RealPool {
     /// Requests to this real that failed in a row (passive outlier detection,
     /// `check.rs`).
     pub errors_in_row: u32,
+    /// Response times and loss of this real as this worker saw them.
+    pub measure: Measure,
+    /// Its requests per second, for publication.
+    pub rate: crate::quality::Rate,
+}
+
+impl RealPool {
+    /// Requests of this worker at the real, each counted by its cost: carried by its
+    /// connections (until their responses are acknowledged) or by connections being
+    /// opened for them (the high-water mark's count, `inflight`).
+    pub fn in_flight(&self) -> u32 {
+        self.inflight
+    }
+}
+
+/// The predictors' view of the reals: this worker's pools and measurements.
+impl Loads for Pools {
+    fn load(&self, real: RealId) -> RealLoad {
+        self.reals
+            .get(usize::from(real))
+            .map_or_else(RealLoad::default, |p| p.measure.load(p.in_flight()))
+    }
 }
 
 /// What a pool holds, for statistics (`show pools`).

@@ -25,10 +25,11 @@
 
 use super::client::State;
 use super::key::Handle;
-use crate::balance::{RealId, Route};
+use crate::balance::{Inputs, Predictor, RealId, Route};
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
+use splicer_http::{parse_head, HeadStatus};
 
 /// Waiting this long raises a queued request's priority by one level.
 pub const AGEING_MS: u64 = 250;
@@ -103,6 +104,15 @@ impl Queues {
             q.retain(|e| live(e));
             self.total -= before - q.len();
         }
+    }
+
+    /// How many entries `wants` (their virtual and set), stale ones included.
+    pub fn count(&self, mut wants: impl FnMut(u16, Route) -> bool) -> usize {
+        let mut n = 0;
+        for (v, q) in self.per_virtual.iter().enumerate() {
+            n += q.iter().filter(|e| wants(v as u16, e.route)).count();
+        }
+        n
     }
 
     /// The entry served first among those for which `wants` holds (its virtual and
@@ -270,7 +280,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.pools.queues.remove(v, q.h);
                 continue;
             };
-            let Some(chosen) = self.place(v, q.route, last_real) else {
+            let Some(chosen) = self.place(q.h, v, q.route, last_real) else {
                 // It keeps its turn until enough slots come free.
                 return;
             };
@@ -300,11 +310,20 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// A real for a queued request of virtual `v` and set `route`, if one has room.
-    fn place(&mut self, v: u16, route: Route, last_real: Option<RealId>) -> Option<RealId> {
+    /// A real for client `h`'s queued request of virtual `v` and set `route`, if one
+    /// has room.
+    fn place(
+        &mut self,
+        h: Handle,
+        v: u16,
+        route: Route,
+        last_real: Option<RealId>,
+    ) -> Option<RealId> {
         let topology = self.topology.clone();
-        let pools = &self.pools;
         let farm = topology.farm();
+        let hash = self.queued_hash(h, v, route);
+        let pools = &self.pools;
+        let inputs = Inputs { loads: pools, hash };
         farm.place_queued(
             &mut self.balance,
             v,
@@ -315,7 +334,29 @@ impl<P: PacketBuf> Pipeline<P> {
                 let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
                 farm.reals[usize::from(r)].has_room(inflight, cost)
             },
+            &inputs,
         )
+    }
+
+    /// The `maglev` key of client `h`'s queued request for set `route` of virtual `v`
+    /// (0 when the set's predictor is another): its head is still at the front of the
+    /// client's buffer.
+    fn queued_hash(&mut self, h: Handle, v: u16, route: Route) -> u64 {
+        let topology = self.topology.clone();
+        let Some(policy) = topology.farm().virtuals.get(usize::from(v)) else {
+            return 0;
+        };
+        let (predictor, key) = policy.chooser(route);
+        if predictor != Predictor::Maglev {
+            return 0;
+        }
+        let Some(c) = self.flows.get_mut(h) else {
+            return 0;
+        };
+        match parse_head(&c.head, c.service.max_request_head) {
+            HeadStatus::Complete(head) => key.hash(&head, c.key.client),
+            _ => 0,
+        }
     }
 
     /// No server connection could be had: 503.

@@ -5,7 +5,7 @@
 use super::key::Handle;
 use super::pipelined::RouteTrail;
 use super::queue::usable;
-use crate::balance::{Decision, StickyClient, StickyOutcome};
+use crate::balance::{Decision, StickyClient, StickyOutcome, View};
 use crate::counters::Counter;
 use crate::packet::PacketBuf;
 use crate::pipeline::Pipeline;
@@ -30,8 +30,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return Decision::Refuse;
         };
         let (virtual_index, last_real) = (c.service.virtual_index, c.last_real);
-        let mut client =
-            StickyClient::new(c.key.client, self.sticky_clock(now), idle_only.is_some());
+        let addr = c.key.client;
+        let mut client = StickyClient::new(addr, self.sticky_clock(now), idle_only.is_some());
         let topology = self.topology.clone();
         let farm = topology.farm();
         let (pools, counters) = (&self.pools, &self.counters);
@@ -51,6 +51,12 @@ impl<P: PacketBuf> Pipeline<P> {
             |v, route| match idle_only.as_deref_mut() {
                 Some(trail) => trail.push(v, route),
                 None => counters.inc_rule(v, route),
+            },
+            // The predictors read this worker's pools and measurements of the reals,
+            // and the client's address (`maglev`).
+            &View {
+                loads: pools,
+                client: addr,
             },
         );
         let (counter, evicted) = match client.outcome {

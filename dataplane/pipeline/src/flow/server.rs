@@ -108,6 +108,14 @@ pub(crate) struct ServerConn {
     /// Back in the pool, the ACK of its last response not sent yet: when it is due
     /// (`IDLE_ACK_DELAY_MS`), unless a segment of Splicer's carries it before.
     pub(super) ack_due: Option<u64>,
+    /// When the current request was sent (its head went out), for the real's response
+    /// times.
+    pub(super) sent_at: u64,
+    /// The current response's first byte has been measured.
+    pub(super) answered: bool,
+    /// The current request's server leg saw a retransmission or a gap (the real's
+    /// loss rate).
+    pub(super) lossy: bool,
 }
 
 impl ServerConn {
@@ -239,6 +247,9 @@ impl<P: PacketBuf> Pipeline<P> {
             since: now,
             charge: 0,
             check,
+            sent_at: now,
+            answered: false,
+            lossy: false,
         };
         let h = self.flows.insert_server(key, conn);
         if check.is_none() {
@@ -650,6 +661,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let backoff = (1000u64 << pool.failures.min(5).saturating_sub(1)).min(30_000);
         pool.hold_off_until = now + backoff * ticks_per_ms;
         self.counters.inc(port, Counter::ServerConnectFailures);
+        pool.measure.failed();
         if let Some(s) = self.flows.server_mut(h) {
             s.state = SState::Closing;
         }

@@ -177,6 +177,9 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
+        s.sent_at = now;
+        s.answered = false;
+        s.lossy = false;
         s.tcp.last_activity = now;
         s.framer.reset(p.head_request);
         // The head opens the window the idle connection had (a request sent ahead has
@@ -620,6 +623,13 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         };
         let leg = &mut c.legs[index];
+        let len = seg.payload.len();
+        if len > 0 && !s.answered {
+            // The response's first byte, whether it goes to the client now or is held.
+            s.answered = true;
+            let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+            self.pools.get(s.real).measure.first_byte(us);
+        }
         if let Some(ack) = seg.ack {
             // What the server leg has been sent: Splicer's head, then the client's bytes
             // relayed (and its FIN). An ACK beyond it is answered and dropped (RFC 9293
@@ -653,10 +663,13 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
         }
-        let len = seg.payload.len();
         let mut keep = len;
         let mut response_starts = false;
         if len > 0 || seg.fin() {
+            if seg.seq != leg.down_next && len > 0 {
+                // A gap (a segment was lost) or bytes sent again: loss on this leg.
+                s.lossy = true;
+            }
             if seg.seq > leg.down_next {
                 // Not forwarded (the response framer needs every byte in order): the
                 // server hears of the hole from Splicer, with the duplicate ACK the
@@ -687,6 +700,8 @@ impl<P: PacketBuf> Pipeline<P> {
                             keep = already + f.consumed;
                             if f.complete {
                                 leg.response_end = Some(leg.down_next);
+                                let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                                self.pools.get(s.real).measure.response_end(us, s.lossy);
                                 if keep < len {
                                     self.counters.inc(port, Counter::ServerUnexpectedData);
                                     leg.spoiled = true;
@@ -715,6 +730,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
+                        let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                        self.pools.get(s.real).measure.response_end(us, s.lossy);
                     } else {
                         // The response was cut short: the client must not take it
                         // for complete.
@@ -948,6 +965,14 @@ fn class_counter(class: StatusClass) -> Counter {
 }
 
 /// The per-real counter of a response status class.
+/// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
+fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
+    // In 64 bits (a 128-bit division is a library call): exact below 2^64 / 1000 ticks,
+    // 213 days of a 1 GHz clock; longer saturates.
+    let us = ticks.saturating_mul(1000) / ticks_per_ms.max(1);
+    us.min(u64::from(u32::MAX)) as u32
+}
+
 fn real_class_counter(class: StatusClass) -> RealCounter {
     match class {
         StatusClass::Informational => RealCounter::Responses1xx,

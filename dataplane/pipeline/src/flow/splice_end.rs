@@ -202,6 +202,7 @@ impl<P: PacketBuf> Pipeline<P> {
     ) {
         if let Some(real) = self.flows.server(sh).map(|s| s.real) {
             self.counters.inc_real(real, RealCounter::ServerErrors);
+            self.pools.get(real).measure.failed();
         }
         let Some(c) = self.flows.get_mut(h) else {
             return;

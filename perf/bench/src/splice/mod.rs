@@ -148,6 +148,8 @@ impl FarmSpec {
                 rule: Rule::new(vec![Matcher::PathPrefix((*prefix).into())]),
                 members: members.clone(),
                 urls: Vec::new(),
+                predictor: None,
+                hash: None,
             })
             .collect();
         Farm {

@@ -148,6 +148,15 @@ fn edits_parse() {
         Edit::Predictor {
             virtual_id: "www".into(),
             predictor: Predictor::RoundRobin,
+            rule: None,
+        }
+    );
+    assert_eq!(
+        edit("predictor www leastconns rule img"),
+        Edit::Predictor {
+            virtual_id: "www".into(),
+            predictor: Predictor::LeastConns,
+            rule: Some("img".into()),
         }
     );
 }
@@ -319,7 +328,7 @@ fn edit_errors() {
             ("virtual www 198.18.0.100:80 mode", "missing splice|redirect after 'mode'; usage: virtual <name> <ip:port> [mode splice|redirect] [predictor <p>]"),
             ("virtual www 198.18.0.100:80 mode splice mode redirect", "'mode' is given twice"),
             ("virtual www 198.18.0.100:80 fast", "unexpected 'fast'; usage: virtual <name> <ip:port> [mode splice|redirect] [predictor <p>]"),
-            ("predictor www random", "unknown predictor random; one of roundrobin"),
+            ("predictor www random", "unknown predictor random; one of roundrobin, weighted, leastconns, fastest, qos, maglev"),
             ("real s1 198.19.0.11:80 pool many", "pool must be a whole number, like real s1 198.19.0.11:80 weight 5 pool 4 maxconns 64"),
             ("url moved http://x/ abc", "code must be a whole number, like url moved http://%h:8080/new/%d 301"),
             ("url moved", "missing <url_string>; usage: url <url_id> <url_string> [code]"),

@@ -339,22 +339,32 @@ fn rule_match_quotes_what_needs_it() {
     assert_eq!(rule_match(&r), "method=DELETE header=X-A:b");
 }
 
+/// The measurement columns of `show real` for a real nothing was measured of.
+const IDLE: [&str; 6] = ["0", "0", "0.0", "0.0", "0.0%", "0"];
+
 #[test]
 fn reals_and_what_binds_them() {
     let mut c = farm_config();
     c.reals[1].tier = 2;
-    let mut levels = Levels::default();
-    levels.inflight.insert("s1".into(), 5);
-    levels.inflight.insert("spare".into(), 0);
-    let all = show_real(&c, None, &[], &levels);
+    let all = show_real(&c, &[], None, &[]);
     assert!(all.ok);
+    // The configuration's columns and the tier, then the measurements (none here: all
+    // idle), then the health.
     let lines = words(&all.text);
     assert_eq!(
-        lines,
+        lines[0][9..15],
+        ["in_flight", "queue", "ttfb_ms", "total_ms", "loss", "req/s"]
+    );
+    assert!(lines[1..].iter().all(|l| l[9..15] == IDLE), "{lines:?}");
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| [&l[..9], &l[15..]].concat())
+            .collect::<Vec<_>>(),
         vec![
             vec![
                 "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-                "tier", "inflight", "health", "since", "reason"
+                "tier", "health", "since", "reason"
             ],
             vec![
                 "s1",
@@ -366,7 +376,6 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/rule2,api/rule1",
                 "1",
-                "5",
                 "UP",
                 "-",
                 "-"
@@ -381,7 +390,6 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/img,www/rule2",
                 "2",
-                "-",
                 "UP",
                 "-",
                 "-"
@@ -396,19 +404,24 @@ fn reals_and_what_binds_them() {
                 "-",
                 "-",
                 "1",
-                "0",
                 "UP",
                 "-",
                 "-"
             ],
         ]
     );
-    assert_eq!(
-        (&all.data[0]["inflight"], &all.data[1]["inflight"]),
-        (&json!(5), &Value::Null)
-    );
     assert_eq!(all.data[1]["tier"], 2);
-    let s2 = show_real(&c, Some("s2"), &[], &Levels::default());
+    // With measurements: the workers' figures together.
+    let pools = crate::report::tests_support::sample().pools;
+    let s1 = show_real(&c, &pools, Some("s1"), &[]);
+    assert_eq!(s1.data[0]["in_flight"], 2);
+    assert_eq!(s1.data[0]["ttfb_ms"], 2.0);
+    assert_eq!(s1.data[0]["loss_percent"], 1.5);
+    assert_eq!(s1.data[0]["requests_per_second"], 50);
+    assert_eq!(s1.data[0]["responses_measured"], 4);
+    assert!(s1.text.contains(" 2.0 "), "{}", s1.text);
+    assert!(s1.text.contains(" 1.5% "), "{}", s1.text);
+    let s2 = show_real(&c, &[], Some("s2"), &[]);
     assert_eq!(s2.data.as_array().unwrap().len(), 1);
     assert_eq!(s2.data[0]["weight"], 3);
     assert_eq!(s2.data[0]["maxconns"], 16);
@@ -421,16 +434,16 @@ fn reals_and_what_binds_them() {
         ])
     );
     assert_eq!(
-        show_real(&c, Some("spare"), &[], &Levels::default()).data[0]["bound_by"],
+        show_real(&c, &[], Some("spare"), &[]).data[0]["bound_by"],
         json!([])
     );
     assert_eq!(
-        show_real(&c, Some("s9"), &[], &Levels::default()),
+        show_real(&c, &[], Some("s9"), &[]),
         Response::error("real s9 does not exist")
     );
     // Names are matched as written.
     assert_eq!(
-        show_real(&c, Some("S1"), &[], &Levels::default()),
+        show_real(&c, &[], Some("S1"), &[]),
         Response::error("real S1 does not exist")
     );
     // With the control core's health: state, since when, why.
@@ -440,7 +453,7 @@ fn reals_and_what_binds_them() {
         reason: "3 checks failed, last: status 500".into(),
         since_secs: 12,
     }];
-    let s2 = show_real(&c, Some("s2"), &health, &Levels::default());
+    let s2 = show_real(&c, &[], Some("s2"), &health);
     assert_eq!(s2.data[0]["health"], "DOWN");
     assert_eq!(s2.data[0]["health_since_s"], 12);
     assert_eq!(
@@ -454,21 +467,18 @@ fn reals_and_what_binds_them() {
         "{line}"
     );
     assert_eq!(
-        show_real(&c, Some("s1"), &health, &Levels::default()).data[0]["health"],
+        show_real(&c, &[], Some("s1"), &health).data[0]["health"],
         "UP"
     );
     assert!(!health[0].up());
     let none = config();
     assert_eq!(
-        show_real(&none, None, &[], &Levels::default()).text,
+        show_real(&none, &[], None, &[]).text,
         "no real server is configured"
     );
+    assert_eq!(show_real(&none, &[], None, &[]).data, json!([]));
     assert_eq!(
-        show_real(&none, None, &[], &Levels::default()).data,
-        json!([])
-    );
-    assert_eq!(
-        show_real(&none, Some("s1"), &[], &Levels::default()),
+        show_real(&none, &[], Some("s1"), &[]),
         Response::error("real s1 does not exist")
     );
 }
@@ -657,9 +667,11 @@ fn virtuals_show_state_backup_and_dips() {
     assert_eq!(dip.data[0]["max_pipeline"], Value::Null);
     assert_eq!(dip.data[0]["max_held"], Value::Null);
 
-    let reals = show_real(&c, Some("s1"), &[], &Levels::default());
+    let reals = show_real(&c, &[], Some("s1"), &[]);
+    let line = &words(&reals.text)[1];
+    assert_eq!(line[9..15], IDLE);
     assert_eq!(
-        words(&reals.text)[1],
+        [&line[..9], &line[15..]].concat(),
         [
             "s1",
             "198.19.0.11:80",
@@ -670,7 +682,6 @@ fn virtuals_show_state_backup_and_dips() {
             "moved",
             "www,www/rule2,api/rule1",
             "1",
-            "-",
             "UP",
             "-",
             "-"

@@ -2,7 +2,7 @@
 
 use super::super::tests::{farm, head};
 use super::super::{sticky, Status, Sticky, StickyClient, StickyOutcome};
-use super::tests::url;
+use super::tests::{url, view};
 use super::*;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -35,6 +35,7 @@ fn one(
         usable,
         |_, _| true,
         |_, _| {},
+        &view(),
     );
     (d, c.outcome)
 }
@@ -58,7 +59,7 @@ fn a_client_stays_on_its_real_until_the_timer_ends() {
     // Requests without a client address (or of a virtual that is not sticky) do not
     // use the table; this one moves the rotation on.
     let h = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(f.decide(&mut ch, 0, &h, None, |_| true), first);
+    assert_eq!(f.decide(&mut ch, 0, &h, None, |_| true, &view()), first);
     // Ten seconds without a request: balanced afresh (another real, as the rotation
     // moved on), and recorded again.
     let (again, outcome) = one(&f, &mut ch, client(1, 133), |_| true);
@@ -116,6 +117,7 @@ fn an_entry_whose_real_cannot_take_the_client_is_dropped() {
         |x| x != now_on,
         |_, _| true,
         |_, _| {},
+        &view(),
     );
     assert_eq!((d, c.outcome), (Decision::Refuse, None));
     assert_eq!(
@@ -140,6 +142,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
         |_| true,
         |_, _| true,
         |_, _| {},
+        &view(),
     );
     assert_eq!(d, Decision::Splice(1));
     // A request of the bind list goes to s2 too (it is in the set)...
@@ -159,6 +162,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
         |_| true,
         |_, _| true,
         |_, _| {},
+        &view(),
     );
     assert_eq!((d, c.outcome), (Decision::Splice(2), None));
     assert_eq!(
@@ -200,7 +204,7 @@ fn shares(f: &Farm, n: usize) -> (usize, usize, usize) {
     let mut ch = Choices::default();
     let h = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     let d: Vec<_> = (0..n)
-        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true))
+        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true, &view()))
         .collect();
     let count = |want: Decision| d.iter().filter(|&&x| x == want).count();
     (
@@ -220,7 +224,7 @@ fn urls_beside_reals_take_their_weight_of_the_requests() {
     let mut ch = Choices::default();
     let h = head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     let d: Vec<_> = (0..9)
-        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true))
+        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true, &view()))
         .collect();
     assert!(
         d.chunks(3).all(|w| w.contains(&Decision::Redirect(0))),
@@ -244,7 +248,7 @@ fn urls_beside_reals_take_their_weight_of_the_requests() {
     f.urls[1].weight = 3;
     let mut ch = Choices::default();
     let d: Vec<_> = (0..600)
-        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true))
+        .map(|_| f.decide(&mut ch, 0, &h, None, |_| true, &view()))
         .collect();
     let book = d.iter().filter(|&&x| x == Decision::Redirect(0)).count();
     let bar = d.iter().filter(|&&x| x == Decision::Redirect(1)).count();
@@ -265,7 +269,7 @@ fn rule_urls_and_sticky_clients() {
     let mut ch = Choices::default();
     let img = head("GET /img/a HTTP/1.1\r\nHost: x\r\n\r\n");
     let d: Vec<_> = (0..4)
-        .map(|_| f.decide(&mut ch, 0, &img, None, |_| true))
+        .map(|_| f.decide(&mut ch, 0, &img, None, |_| true, &view()))
         .collect();
     assert_eq!(
         d.iter().filter(|&&x| x == Decision::Redirect(1)).count(),
