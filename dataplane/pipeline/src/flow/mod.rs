@@ -25,6 +25,7 @@ mod pipelined;
 mod pool;
 mod reconfigure;
 mod reshape;
+mod route;
 mod segment;
 mod server;
 mod splice;

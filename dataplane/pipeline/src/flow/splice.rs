@@ -40,11 +40,12 @@ use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
 use super::reshape::{as_probe, trim, trim_front};
+use super::route::micros;
 use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
 use super::tcp::{beyond, ts_not_below};
-use crate::balance::{Decision, RealId, Route, View};
+use crate::balance::{Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
@@ -52,7 +53,6 @@ use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
 use splicer_http::{BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
-use std::net::Ipv4Addr;
 
 /// Which way a forwarded segment goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -126,47 +126,6 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
-    }
-
-    /// Routes `head` (content rules, predictor, backups) for a client of virtual
-    /// `virtual_index` whose latest request went to `last_real`. The rule (or bind list)
-    /// each virtual on the way routed it by is counted, or with `idle_only` (a pipelined
-    /// request sent ahead: only to a real with an idle pooled connection now) collected
-    /// there, to be counted only if the request goes out. The predictors read this
-    /// worker's pools and measurements of the reals, and `client` (`maglev`).
-    pub(super) fn route(
-        &mut self,
-        virtual_index: u16,
-        last_real: Option<RealId>,
-        client: Ipv4Addr,
-        head: &RequestHead,
-        mut idle_only: Option<&mut Vec<(u16, Route)>>,
-    ) -> Decision {
-        let topology = self.topology.clone();
-        let (pools, counters) = (&self.pools, &self.counters);
-        let any = idle_only.is_none();
-        topology.farm().decide_observed(
-            &mut self.balance,
-            virtual_index,
-            head,
-            last_real,
-            |r| {
-                // A real whose connections keep failing takes no new requests until an
-                // open succeeds again (it is retried in the background).
-                pools
-                    .reals
-                    .get(usize::from(r))
-                    .is_some_and(|p| !p.free.is_empty() || (any && p.failures == 0))
-            },
-            |v, route| match idle_only.as_deref_mut() {
-                Some(routes) => routes.push((v, route)),
-                None => counters.inc_rule(v, route),
-            },
-            &View {
-                loads: pools,
-                client,
-            },
-        )
     }
 
     /// Finds a server connection of `real` for the waiting client `h`.
@@ -1010,14 +969,6 @@ fn class_counter(class: StatusClass) -> Counter {
 }
 
 /// The per-real counter of a response status class.
-/// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
-fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
-    // In 64 bits (a 128-bit division is a library call): exact below 2^64 / 1000 ticks,
-    // 213 days of a 1 GHz clock; longer saturates.
-    let us = ticks.saturating_mul(1000) / ticks_per_ms.max(1);
-    us.min(u64::from(u32::MAX)) as u32
-}
-
 fn real_class_counter(class: StatusClass) -> RealCounter {
     match class {
         StatusClass::Informational => RealCounter::Responses1xx,
