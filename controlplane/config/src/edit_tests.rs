@@ -1000,23 +1000,3 @@ fn rules() {
         "s1 is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
     );
 }
-
-#[test]
-fn predictor_of_a_virtual_or_of_one_rule() {
-    let c = demo();
-    let set = |p: Predictor, rule: Option<&str>| Edit::Predictor {
-        virtual_id: "www".into(),
-        predictor: p,
-        rule: rule.map(String::from),
-    };
-    let c = edit(&c, set(Predictor::Fastest, Some("img")));
-    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
-    assert_eq!(c.virtuals[0].predictor, Predictor::RoundRobin);
-    let c = edit(&c, set(Predictor::LeastConns, None));
-    assert_eq!(c.virtuals[0].predictor, Predictor::LeastConns);
-    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
-    assert_eq!(
-        fails(&c, set(Predictor::Qos, Some("video"))),
-        "rule video does not exist in virtual www"
-    );
-}

@@ -1,7 +1,7 @@
 //! Predictors per virtual and per rule, and `maglev`'s `hash`.
 
 use super::*;
-use crate::HashKey;
+use crate::{Edit, HashKey};
 use splicer_pipeline::balance::Route;
 
 #[test]
@@ -85,5 +85,28 @@ fn hash_and_rule_predictor_errors() {
             "virtual[0].rule[0].predictor: unknown predictor \"fast\"; accepted values: {}",
             Predictor::NAMES.join(", ")
         )
+    );
+}
+
+#[test]
+fn predictor_of_a_virtual_or_of_one_rule() {
+    // www: bind s1..s3, rule img (/img/) → s2.
+    let c = ok(&www("bind = [\"s1\", \"s2\", \"s3\"]\n[[virtual.rule]]\nname = \"img\"\npath_prefix = \"/img/\"\nbind = [\"s2\"]"));
+    let edit = |c: &Config, e: Edit| c.edited(&e).unwrap();
+    let fails = |c: &Config, e: Edit| c.edited(&e).unwrap_err();
+    let set = |p: Predictor, rule: Option<&str>| Edit::Predictor {
+        virtual_id: "www".into(),
+        predictor: p,
+        rule: rule.map(String::from),
+    };
+    let c = edit(&c, set(Predictor::Fastest, Some("img")));
+    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
+    assert_eq!(c.virtuals[0].predictor, Predictor::RoundRobin);
+    let c = edit(&c, set(Predictor::LeastConns, None));
+    assert_eq!(c.virtuals[0].predictor, Predictor::LeastConns);
+    assert_eq!(c.virtuals[0].rules[0].predictor, Some(Predictor::Fastest));
+    assert_eq!(
+        fails(&c, set(Predictor::Qos, Some("video"))),
+        "rule video does not exist in virtual www"
     );
 }

@@ -79,3 +79,28 @@ impl<P: PacketBuf> Pipeline<P> {
         (now / self.settings.flow.ticks_per_ms.max(1) / 1000) as u16
     }
 }
+
+/// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
+pub(super) fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
+    // In 64 bits (a 128-bit division is a library call): exact below 2^64 / 1000 ticks,
+    // 213 days of a 1 GHz clock; longer saturates.
+    let us = ticks.saturating_mul(1000) / ticks_per_ms.max(1);
+    us.min(u64::from(u32::MAX)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::micros;
+
+    #[test]
+    fn ticks_become_microseconds() {
+        assert_eq!(micros(3_000, 1_000), 3_000);
+        assert_eq!(micros(2_500_000, 2_500_000), 1_000);
+        assert_eq!(
+            micros(7, 0),
+            7_000,
+            "no clock rate: ticks taken as milliseconds"
+        );
+        assert_eq!(micros(u64::MAX, 1), u32::MAX);
+    }
+}

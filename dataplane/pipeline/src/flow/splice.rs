@@ -40,6 +40,7 @@ use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
 use super::reshape::{as_probe, trim, trim_front};
+use super::route::micros;
 use super::segment::Seg;
 use super::server::SState;
 use super::table::Conn;
@@ -965,14 +966,6 @@ fn class_counter(class: StatusClass) -> Counter {
 }
 
 /// The per-real counter of a response status class.
-/// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
-fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
-    // In 64 bits (a 128-bit division is a library call): exact below 2^64 / 1000 ticks,
-    // 213 days of a 1 GHz clock; longer saturates.
-    let us = ticks.saturating_mul(1000) / ticks_per_ms.max(1);
-    us.min(u64::from(u32::MAX)) as u32
-}
-
 fn real_class_counter(class: StatusClass) -> RealCounter {
     match class {
         StatusClass::Informational => RealCounter::Responses1xx,
