@@ -1,6 +1,9 @@
 //! Routing a request head: the balance stage's decision for a client connection (its
 //! virtual, the real of its latest request, its address for a sticky virtual), with the
-//! rule hits and the sticky table's outcome counted.
+//! rule hits and the sticky table's outcome counted. The predictors read this worker's
+//! view of the reals: its pools (requests in flight, reals whose connections keep
+//! failing) and its measurements of them (`balance::load`, taken in `splice` when a
+//! response starts and ends).
 
 use super::key::Handle;
 use super::pipelined::RouteTrail;
