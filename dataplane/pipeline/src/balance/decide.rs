@@ -197,6 +197,7 @@ impl Farm {
     /// A real for a request that waits in virtual `v`'s queue for the set `route`
     /// selects (see [`Farm::decide_observed`] for `usable` and `room`), now that a slot
     /// came free: `None` while no candidate has room.
+    #[allow(clippy::too_many_arguments)]
     pub fn place_queued(
         &self,
         choices: &mut Choices,
