@@ -18,7 +18,9 @@
 //! priority outranks a fresh one of the highest after `7 x AGEING_MS` and none starves;
 //! ties go to the oldest. If that request does not fit (its cost is above the slots
 //! free), it keeps its turn and the slot waits for more to come free, so that a costly
-//! request is not overtaken forever by cheap ones. A request still waiting after
+//! request is not overtaken forever by cheaper queued ones (a request arriving meanwhile
+//! that fits the free slots is not queued and may take them: the queue only orders the
+//! requests that found their set full). A request still waiting after
 //! `queue_timeout` gets `503` with `Retry-After`.
 //!
 //! [`Farm::decide_observed`]: crate::balance::Farm::decide_observed
