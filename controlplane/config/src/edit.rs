@@ -195,7 +195,7 @@ pub enum Edit {
         /// The virtual.
         virtual_id: String,
         /// The rule, with its name and bind list.
-        rule: Rule,
+        rule: Box<Rule>,
         /// 1-based position; default: after the last rule.
         at: Option<u32>,
     },

@@ -121,10 +121,10 @@ fn in_service(kind: Kind, id: &str, all: bool) -> Edit {
 fn rule_add(v: &str, name: &str, prefix: &str, members: &[&str], at: Option<u32>) -> Edit {
     Edit::RuleAdd {
         virtual_id: v.into(),
-        rule: Rule {
+        rule: Box::new(Rule {
             path_prefix: Some(prefix.into()),
             ..Rule::new(name, strings(members))
-        },
+        }),
         at,
     }
 }
@@ -983,7 +983,7 @@ fn rules() {
             &c,
             Edit::RuleAdd {
                 virtual_id: "www".into(),
-                rule: Rule::new("any", strings(&["s1"])),
+                rule: Box::new(Rule::new("any", strings(&["s1"]))),
                 at: None
             }
         ),

@@ -647,7 +647,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
             };
             edit(Edit::RuleAdd {
                 virtual_id: a.text(0),
-                rule,
+                rule: Box::new(rule),
                 at: number(a.key("at")),
             })
         }

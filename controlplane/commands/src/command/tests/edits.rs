@@ -232,7 +232,7 @@ fn rules_parse() {
     assert_eq!(virtual_id, "www");
     assert_eq!(at, Some(1));
     assert_eq!(
-        rule,
+        *rule,
         Rule {
             path_prefix: Some("/img/".into()),
             path_suffix: Some(".jpg".into()),
@@ -254,10 +254,10 @@ fn rules_parse() {
         edit("rule add api v1 bind s1 HOST api.example.com"),
         Edit::RuleAdd {
             virtual_id: "api".into(),
-            rule: Rule {
+            rule: Box::new(Rule {
                 host: Some("api.example.com".into()),
                 ..Rule::new("v1", strings(&["s1"]))
-            },
+            }),
             at: None,
         }
     );
