@@ -13,7 +13,7 @@
 #  * virtual tiers (VIP:8081) on s2 (tier 1, the origin, maxconns = 2) and s3 (tier 2, its
 #    mirror, maxconns = 2): two clients in a loop never saturate the origin and s3
 #    gets nothing; four slow downloads at once put two on s2 and two on s3 (`show real`
-#    shows inflight 2 on each meanwhile, tier_spills moves by 2); afterwards requests go
+#    shows in_flight 2 on each meanwhile, tier_spills moves by 2); afterwards requests go
 #    to s2 again;
 #  * the shell's `tier`, `queue` and `rule class` change these settings live.
 set -uo pipefail
@@ -105,7 +105,7 @@ done
 sleep 0.2
 queued=$(json_of show virtual www 'd[0]["queued"]')
 tb_check_cmp "show virtual: 5 requests queued behind the download" "$queued" -eq 5
-inflight=$(json_of show real s1 'd[0]["inflight"]')
+inflight=$(json_of show real s1 'd[0]["in_flight"]')
 tb_check_cmp "show real: s1 has 1 request in flight (its maxconns)" "$inflight" -eq 1
 get over lo.test "/files/1b?c=over" 5
 over_pid=$TB_SPAWNED_PID
@@ -168,8 +168,8 @@ for n in 1 2 3 4; do
     sleep 0.1
 done
 sleep 0.3
-tb_check_cmp "show real: the origin s2 at its maxconns (2 in flight)" "$(json_of show real s2 'd[0]["inflight"]')" -eq 2
-tb_check_cmp "show real: the mirror s3 carries the overflow (2 in flight)" "$(json_of show real s3 'd[0]["inflight"]')" -eq 2
+tb_check_cmp "show real: the origin s2 at its maxconns (2 in flight)" "$(json_of show real s2 'd[0]["in_flight"]')" -eq 2
+tb_check_cmp "show real: the mirror s3 carries the overflow (2 in flight)" "$(json_of show real s3 'd[0]["in_flight"]')" -eq 2
 wait "${tpids[@]}" 2>/dev/null
 tb_check_cmp "four slow downloads answered 200" "$(cat "$out"/t?.log | grep -c '^200$')" -eq 4
 tb_check_cmp "... two on the origin" "$(tb_access_since s2 "$m2" | grep -c 'c=t')" -eq 2
