@@ -116,13 +116,11 @@ pub(crate) fn farm(status: [Status; 2]) -> Farm {
             VirtualPolicy::splice(
                 "www",
                 Predictor::RoundRobin,
-                vec![RuleRoute {
-                    class: splicer_pipeline::balance::RequestClass::default(),
-                    name: "img".into(),
-                    rule: Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
-                    members: vec![1],
-                    urls: Vec::new(),
-                }],
+                vec![RuleRoute::new(
+                    "img",
+                    Rule::new(vec![Matcher::PathPrefix("/img/".into())]),
+                    vec![1],
+                )],
                 vec![0, 1],
             ),
             redirect,
