@@ -332,10 +332,7 @@ impl<P: PacketBuf> Pipeline<P> {
             route,
             last_real,
             |r| usable(pools, r, true),
-            |r, cost| {
-                let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
-                farm.reals[usize::from(r)].has_room(inflight, cost)
-            },
+            |r, cost| has_room(pools, farm, r, cost),
             &inputs,
         )
     }
@@ -437,6 +434,20 @@ pub(super) fn usable(pools: &super::Pools, real: RealId, open: bool) -> bool {
         .reals
         .get(usize::from(real))
         .is_some_and(|p| !p.free.is_empty() || (open && p.failures == 0))
+}
+
+/// Whether a request of `cost` fits under `real`'s high-water mark on this worker
+/// ([`crate::balance::Real::has_room`] with the cost its pool has in flight).
+pub(super) fn has_room(
+    pools: &super::Pools,
+    farm: &crate::balance::Farm,
+    real: RealId,
+    cost: u16,
+) -> bool {
+    let inflight = pools.reals.get(usize::from(real)).map_or(0, |p| p.inflight);
+    farm.reals
+        .get(usize::from(real))
+        .is_some_and(|r| r.has_room(inflight, cost))
 }
 
 #[cfg(test)]

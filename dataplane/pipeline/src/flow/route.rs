@@ -7,7 +7,7 @@
 
 use super::key::Handle;
 use super::pipelined::RouteTrail;
-use super::queue::usable;
+use super::queue::{has_room, usable};
 use crate::balance::{Decision, StickyClient, StickyOutcome, View};
 use crate::counters::Counter;
 use crate::packet::PacketBuf;
@@ -47,10 +47,7 @@ impl<P: PacketBuf> Pipeline<P> {
             Some(&mut client),
             |r| usable(pools, r, any),
             // The high-water mark: a pipelined request sent ahead counts as any other.
-            |r, cost| {
-                let inflight = pools.reals.get(usize::from(r)).map_or(0, |p| p.inflight);
-                farm.reals[usize::from(r)].has_room(inflight, cost)
-            },
+            |r, cost| has_room(pools, farm, r, cost),
             |v, route| match idle_only.as_deref_mut() {
                 Some(trail) => trail.push(v, route),
                 None => counters.inc_rule(v, route),
