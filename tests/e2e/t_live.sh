@@ -18,7 +18,8 @@
 #  * `out-of-service ... sticky`: a keep-alive connection keeps its real, new connections
 #    go elsewhere;
 #  * `save` writes a file that `splicer check` accepts and that, loaded by a restarted
-#    Splicer, gives the same `show config`;
+#    Splicer, gives the same `show config`; it keeps the comments of the file Splicer
+#    was started with (top, inline on a changed value) and changes only what changed;
 #  * `out-of-service real s3 maintenance` closes s3's idle pooled connections within a
 #    second, `in-service` refills them; `out-of-service real s3 failed` resets a download
 #    in progress from s3 at once.
@@ -56,6 +57,9 @@ port = \"outside\"
 [[dip]]
 address = \"$s2\"
 port = \"outside\""
+# Comments `save` must keep (toml_edit edits only what changed): one at the top, one
+# after s1's weight (the first real), whose value changes below.
+sed -i -e '1i # t_live: a comment save keeps' -e '0,/^weight = 1$/s//weight = 1   # t_live: s1 share/' "$cfg"
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 cns=$TB_NS_CLIENT
@@ -214,10 +218,18 @@ ok_ctl out-of-service real s2
 
 # save: the running state, as a file that reproduces it.
 saved=$TB_DIR/live-saved.toml
-ok_ctl save "$saved"
+answer=$(tb_ctl save "$saved")
+same "save answers that it kept the started file's comments" "$answer" \
+    "saved to $saved (comments and layout of $cfg kept)"
 tb_check "splicer check accepts the saved file" "$SPLICER_BIN" check --config "$saved" || sed 's/^/# | /' "$saved"
 tb_check "the saved file keeps s1's weight 0" grep -q '^weight = 0' "$saved"
 tb_check "... and s2 out of service" grep -q '^state = "oos"' "$saved"
+tb_check "... and the top comment" grep -qx '# t_live: a comment save keeps' "$saved"
+tb_check "... and the comment after s1's weight, on the changed line" \
+    grep -qx 'weight = 0   # t_live: s1 share' "$saved"
+same "... and the only line of the started file that changed is s1's weight" \
+    "$(diff "$cfg" "$saved" | grep '^<')" '< weight = 1   # t_live: s1 share' ||
+    diff "$cfg" "$saved" | sed 's/^/# | /'
 running=$(tb_ctl show config)
 tb_stop_splicer
 tb_check_cmp "Splicer exits 0" "$TB_SPLICER_RC" -eq 0

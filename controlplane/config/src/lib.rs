@@ -63,6 +63,7 @@ pub mod impair;
 pub mod keys;
 mod net;
 mod raw;
+mod save;
 mod size;
 mod validate;
 
@@ -72,6 +73,7 @@ pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
+pub use save::Saved;
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_http::Method;
 pub use splicer_pipeline::balance::{HashKey, Predictor};

@@ -5,13 +5,13 @@
 //! same real and virtual indexes as before ([`FarmIds`]), sent to every worker's inbox,
 //! and becomes the running configuration once the workers have taken it. A command that
 //! fails at any step changes nothing. `save` writes the running configuration as TOML
-//! that loads to the same configuration.
+//! that loads to the same configuration, editing only what changed into the existing file.
 
 use crate::health::{Board, Policy, RealSetup};
 use crossbeam::queue::ArrayQueue;
 use splicer_commands::command::FlowQuery;
 use splicer_commands::report::{FlowRow, RealHealthRow};
-use splicer_config::{Config, Edit, FarmIds, FarmPlan};
+use splicer_config::{Config, Edit, FarmIds, FarmPlan, Saved};
 use splicer_pipeline::balance::{Health, HealthEvent};
 use splicer_pipeline::flow::FlowFilter;
 use splicer_pipeline::{PortSetup, Topology};
@@ -288,8 +288,11 @@ impl Live {
     }
 
     /// Writes the running configuration to `path`, or to the file Splicer was started
-    /// with. Written to a temporary file first and renamed, so that a reader never sees
-    /// half a file.
+    /// with. The text is that file's (`path` when it exists, else the file Splicer was
+    /// started with) with only what changed edited in, so that its comments and layout
+    /// survive ([`Config::to_toml_over`]); the full canonical form when there is no such
+    /// file or it cannot be kept (the answer says why). Written to a temporary file first
+    /// and renamed, so that a reader never sees half a file.
     pub(crate) fn save(&self, path: Option<&str>) -> Result<String, String> {
         let path: PathBuf = match (path, &self.config_path) {
             (Some(p), _) => PathBuf::from(p),
@@ -298,11 +301,35 @@ impl Live {
                 return Err("no file to save to: name one (save <file>)".into());
             }
         };
-        let text = self.config.to_toml();
+        let template = [Some(&path), self.config_path.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|p| {
+                std::fs::read_to_string(p)
+                    .ok()
+                    .map(|text| (p.clone(), text))
+            });
+        let (text, note) = match template {
+            None => (self.config.to_toml(), String::new()),
+            Some((from, file)) => match self.config.to_toml_over(&file) {
+                Saved::Merged(text) if from == path => (text, " (comments and layout kept)".into()),
+                Saved::Merged(text) => (
+                    text,
+                    format!(" (comments and layout of {} kept)", from.display()),
+                ),
+                Saved::Full { text, reason } => {
+                    tracing::warn!(
+                        "control: save writes the full configuration, comments of {} not kept: {reason}",
+                        from.display()
+                    );
+                    (text, format!(" (in full, comments not kept: {reason})"))
+                }
+            },
+        };
         write_atomically(&path, text.as_bytes())
             .map_err(|e| format!("cannot save to {}: {e}", path.display()))?;
-        tracing::info!("control: configuration saved to {}", path.display());
-        Ok(format!("saved to {}", path.display()))
+        tracing::info!("control: configuration saved to {}{note}", path.display());
+        Ok(format!("saved to {}{note}", path.display()))
     }
 
     /// The client connections that match `query`, from every worker, and how many
