@@ -11,6 +11,9 @@
 #           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
 #           (callgrind: the instruction-count gate)
+#   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
+#           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
+#           itself is a cargo install (pinned below), done only when missing
 #
 # `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
 # iputils-arping, whose flags differ. The tests use `arping -c N -C 1 -w SEC -r -i IFACE`.
@@ -20,6 +23,7 @@ packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
     nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind
+    dpkg-dev groff-base bsdextrautils
 )
 
 missing=()
@@ -58,6 +62,15 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "install-deps: cargo not found: install a Rust toolchain (rustup, stable >= 1.80) and put cargo on PATH" >&2
     exit 1
+fi
+
+# cargo-deb builds the Debian package (scripts/package.sh). Pinned, so that every machine
+# builds the same package layout; installed into ~/.cargo/bin only when missing or another
+# version.
+cargo_deb_version=3.8.0
+if [[ $(cargo-deb --version 2>/dev/null) != *" $cargo_deb_version"* ]]; then
+    echo "install-deps: cargo install cargo-deb $cargo_deb_version"
+    cargo install cargo-deb --version "$cargo_deb_version" --locked
 fi
 
 dpdk_version=$(pkg-config --modversion libdpdk 2>/dev/null || true)

@@ -5,12 +5,14 @@
 #   3. cargo fmt --all -- --check
 #   4. cargo clippy --workspace --all-targets -- -D warnings
 #   5. cargo test --workspace, then every fuzz target for 10 s (scripts/fuzz.sh)
-#   6. cargo build --release -p splicer
+#   6. cargo build --release -p splicer, then the Debian package (scripts/package.sh)
 #   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
 #   8. perf gate: instructions per frame / request under callgrind against perf/budgets.toml (perf/gate.sh)
 #   9. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
 #  10. docker/test.sh: the same binary and e2e configurations in Docker containers (net_tap,
 #      net_af_packet, the net_ring bench); builds the base image once per machine
+#  11. packaging/test-deb.sh: the .deb installed in a clean Debian 12 container (the same
+#      base image, no network), `splicer check` and a short run from it, then removed
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,7 +27,7 @@ step "install dependencies"
 scripts/install-deps.sh
 
 step "shellcheck"
-shellcheck -x scripts/*.sh tests/e2e/*.sh perf/*.sh perf/e2e/*.sh perf/soak/*.sh docker/*.sh .ci/run
+shellcheck -x scripts/*.sh packaging/*.sh tests/e2e/*.sh perf/*.sh perf/e2e/*.sh perf/soak/*.sh docker/*.sh .ci/run
 
 # The dataplane's files import each other without circles (docs/DESIGN.md).
 step "no import circles in the dataplane crates"
@@ -50,6 +52,9 @@ scripts/fuzz.sh --seconds 10
 step "cargo build --release -p splicer"
 cargo build --release -p splicer
 
+step "Debian package: scripts/package.sh"
+SPLICER_PACKAGE_NO_BUILD=1 scripts/package.sh
+
 # A correctness smoke of the benchmark's generator and verifier, not a performance gate.
 step "perf smoke: splicer-bench all --no-huge --seconds 1"
 cargo build --release -p splicer-bench
@@ -68,5 +73,8 @@ SPLICER_E2E_NO_BUILD=1 tests/e2e/run.sh
 # Compose must run on the machine; no registry is needed.
 step "Docker test bed: docker/test.sh"
 SPL_DOCKER_NO_BUILD=1 docker/test.sh
+
+step "Debian package in a clean container: packaging/test-deb.sh"
+packaging/test-deb.sh
 
 printf '\n==> all checks passed\n'

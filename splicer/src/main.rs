@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Splicer: a DPDK content-switching load balancer appliance.
+///
+/// Splicer terminates clients' TCP connections on its own DPDK ports, reads each HTTP
+/// request, chooses a real server by the virtual service's rules and splices the request
+/// onto a pooled connection to it. `splicer run` runs the appliance with a configuration
+/// file, `splicer check` validates one, `splicer ctl` and `splicer shell` talk to the
+/// running appliance through its control socket.
 #[derive(Parser, Debug)]
-#[command(version, about, long_about = None)]
+#[command(version, about)]
 struct Cli {
     /// Log level: error, warn, info, debug or trace (RUST_LOG, when set, takes precedence).
     #[arg(long, global = true, default_value = "info")]
@@ -53,6 +59,24 @@ enum Command {
         #[arg(long, default_value = splicer_config::defaults::CONTROL_SOCKET)]
         socket: PathBuf,
     },
+    /// Write the man pages or the shell completions into a folder (a packaging step:
+    /// scripts/package.sh runs it before cargo-deb).
+    #[command(hide = true)]
+    Generate {
+        /// What to write.
+        what: Generated,
+        /// The folder to write into (created when missing).
+        dir: PathBuf,
+    },
+}
+
+/// What `splicer generate` writes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Generated {
+    /// splicer.1 and one page per subcommand (splicer-run.1, ...).
+    Man,
+    /// splicer.bash, _splicer (zsh) and splicer.fish.
+    Completions,
 }
 
 /// Exit code for a configuration or start-up error.
@@ -77,6 +101,20 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("splicer: error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Generate { what, dir } => {
+            return match generate(what, &dir) {
+                Ok(files) => {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("splicer: error: cannot write into {}: {e}", dir.display());
                     ExitCode::FAILURE
                 }
             };
@@ -119,8 +157,88 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Command::Ctl { .. } | Command::Shell { .. } => unreachable!("handled above"),
+        Command::Ctl { .. } | Command::Shell { .. } | Command::Generate { .. } => {
+            unreachable!("handled above")
+        }
     }
+}
+
+/// The sections of splicer(1) that clap does not know: files, signals, see also (roff).
+const MAN_EXTRA: &str = r#".SH FILES
+.TP
+\fI/etc/splicer/splicer.toml\fR
+The configuration (the package installs a commented example that runs without
+hugepages on two TAP ports). Every key is described in
+\fI/usr/share/doc/splicer/CONFIGURATION.md\fR.
+.TP
+\fI/run/splicer/splicer.sock\fR
+The default control socket (\fBdataplane.control_socket\fR), used by
+\fBsplicer ctl\fR and \fBsplicer shell\fR.
+.TP
+\fI/lib/systemd/system/splicer.service\fR
+The systemd unit. The package does not enable or start it: configure hugepages and
+the ports first (\fI/usr/share/doc/splicer/OPERATIONS.md\fR).
+.SH SIGNALS
+SIGINT and SIGTERM stop Splicer.
+.SH EXIT STATUS
+0 on success; 2 for a configuration or start\-up error; \fBsplicer ctl\fR exits 1
+when the command fails.
+.SH SEE ALSO
+\fBsplicer\-run\fR(1), \fBsplicer\-check\fR(1), \fBsplicer\-ctl\fR(1),
+\fBsplicer\-shell\fR(1), \fBsystemctl\fR(1); the documentation in
+\fI/usr/share/doc/splicer/\fR (README.md, CONFIGURATION.md, CONTROL.md, COUNTERS.md,
+OPERATIONS.md).
+"#;
+
+/// Writes the man pages or the completions for the command line as clap knows it, so
+/// they never disagree with `--help`; returns the files written.
+fn generate(what: Generated, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut written = Vec::new();
+    match what {
+        Generated::Man => {
+            // No page for `help`: `--help` and these pages cover it.
+            let mut cmd = Cli::command().disable_help_subcommand(true);
+            cmd.build();
+            let mut out = Vec::new();
+            let man = clap_mangen::Man::new(cmd.clone());
+            man.render_title(&mut out)?;
+            man.render_name_section(&mut out)?;
+            man.render_synopsis_section(&mut out)?;
+            man.render_description_section(&mut out)?;
+            man.render_options_section(&mut out)?;
+            man.render_subcommands_section(&mut out)?;
+            out.extend_from_slice(MAN_EXTRA.as_bytes());
+            man.render_version_section(&mut out)?;
+            let mut pages = vec![("splicer".to_string(), out)];
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("splicer-{}", sub.get_name());
+                // The page's NAME and SYNOPSIS say `splicer-run`; the version comes from
+                // the parent.
+                let sub = sub
+                    .clone()
+                    .name(name.clone())
+                    .version(cmd.get_version().unwrap_or_default().to_string());
+                let mut out = Vec::new();
+                clap_mangen::Man::new(sub).render(&mut out)?;
+                pages.push((name, out));
+            }
+            for (name, text) in pages {
+                let path = dir.join(format!("{name}.1"));
+                std::fs::write(&path, text)?;
+                written.push(path);
+            }
+        }
+        Generated::Completions => {
+            use clap_complete::Shell;
+            for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                written.push(clap_complete::generate_to(shell, &mut cmd, "splicer", dir)?);
+            }
+        }
+    }
+    Ok(written)
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
