@@ -659,8 +659,11 @@ name, what each matches and what it binds. The same as 'show rule <virtual>'.",
         summary: "write the running configuration as TOML",
         help: "Writes the running configuration, every live change included, as TOML that \
 'splicer run --config' loads to the same configuration: to file, or by default to the \
-file 'splicer run' was started with. Changes made with commands are lost at a restart \
-unless saved.",
+file 'splicer run' was started with. Only what changed is edited into the file (file \
+if it exists, else the one Splicer was started with): its comments, key order and left-out \
+defaults stay; when that cannot be done (the file does not load, an order changed) the \
+whole configuration is written and the answer says why. Changes made with commands are \
+lost at a restart unless saved.",
         example: "save /etc/splicer/splicer.toml",
     },
     Syntax {
