@@ -194,8 +194,6 @@ OPERATIONS.md).
 /// they never disagree with `--help`; returns the files written.
 fn generate(what: Generated, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let mut cmd = Cli::command();
-    cmd.build();
     let mut written = Vec::new();
     match what {
         Generated::Man => {
@@ -233,6 +231,12 @@ fn generate(what: Generated, dir: &std::path::Path) -> std::io::Result<Vec<PathB
         }
         Generated::Completions => {
             use clap_complete::Shell;
+            // clap_complete offers hidden subcommands too: complete a copy without them.
+            let full = Cli::command();
+            let mut cmd = clap::Command::new("splicer")
+                .version(full.get_version().unwrap_or_default().to_string())
+                .args(full.get_arguments().cloned())
+                .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
             for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
                 written.push(clap_complete::generate_to(shell, &mut cmd, "splicer", dir)?);
             }
@@ -266,4 +270,78 @@ fn init_logging(level: &str) -> splicer_control::LogLevelHook {
             .reload(tracing_subscriber::EnvFilter::new(level.as_str()))
             .map_err(|e| e.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("splicer-gen-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn man_pages_for_the_command_and_each_visible_subcommand() {
+        let dir = tmp("man");
+        let files = generate(Generated::Man, &dir).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "splicer.1",
+                "splicer-run.1",
+                "splicer-check.1",
+                "splicer-ctl.1",
+                "splicer-shell.1"
+            ]
+        );
+        let main = std::fs::read_to_string(dir.join("splicer.1")).unwrap();
+        assert!(main.starts_with(".ie \\n(.g .ds Aq \\(aq") || main.contains(".TH splicer 1"));
+        for section in [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH FILES",
+            ".SH SEE ALSO",
+            ".SH VERSION",
+        ] {
+            assert!(main.contains(section), "{section} missing");
+        }
+        // The hidden `generate` and the `help` subcommand get no page and no mention.
+        assert!(!main.contains("generate") && !main.contains("splicer\\-help"));
+        let ctl = std::fs::read_to_string(dir.join("splicer-ctl.1")).unwrap();
+        assert!(ctl.contains("\\-\\-socket") && ctl.contains("/run/splicer/splicer.sock"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn completions_for_bash_zsh_and_fish_know_the_subcommands() {
+        let dir = tmp("comp");
+        let files = generate(Generated::Completions, &dir).unwrap();
+        assert_eq!(files.len(), 3);
+        for f in ["splicer.bash", "_splicer", "splicer.fish"] {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            let (config, socket) = match f {
+                "splicer.fish" => ("-l config", "-l socket"),
+                _ => ("--config", "--socket"),
+            };
+            for sub in ["run", "check", "ctl", "shell", config, socket] {
+                assert!(text.contains(sub), "{f}: {sub} missing");
+            }
+            assert!(!text.contains("generate"), "{f} offers the hidden generate");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn generate_into_a_file_path_fails_with_the_io_error() {
+        let dir = tmp("file");
+        std::fs::write(&dir, b"not a folder").unwrap();
+        assert!(generate(Generated::Man, &dir).is_err());
+        std::fs::remove_file(&dir).unwrap();
+    }
 }
