@@ -6,7 +6,7 @@
 //! one, both in their canonical TOML form, and changes in the file only what differs —
 //! a changed value in place (its inline comment kept), a removed `[[real]]` (or virtual,
 //! rule, ...) with the comments above it, an added one appended after its kind's last
-//! table. Untouched parts stay byte for byte.
+//! table, without the keys at their defaults. Untouched parts stay byte for byte.
 //!
 //! The result is checked: it must load to exactly the running configuration. When it
 //! does not (the file does not load, or a change the merge cannot express in place, such
@@ -61,6 +61,7 @@ impl Config {
         };
         let (o, n) = (canonical(&old), canonical(self));
         merge_table(doc.as_table_mut(), o.as_table(), n.as_table());
+        self.trim_added(&mut doc);
         let text = doc.to_string();
         match Config::from_toml_str(&text) {
             Ok(back) if back == *self => Saved::Merged(text),
@@ -68,6 +69,59 @@ impl Config {
             Err(e) => full(format!("the edited file does not load ({e})")),
         }
     }
+}
+
+impl Config {
+    /// Leaves out of every added table (an appended `[[real]]`, ...) the keys that are at
+    /// their default, as a person would write it: a key is dropped when the document
+    /// still loads to this configuration without it.
+    fn trim_added(&self, doc: &mut DocumentMut) {
+        let mut paths = Vec::new();
+        added_tables(doc.as_table(), &mut Vec::new(), &mut paths);
+        for path in paths {
+            let keys: Vec<String> = match table_at(doc, &path) {
+                Some(t) => t.iter().map(|(k, _)| k.to_string()).collect(),
+                None => continue,
+            };
+            for key in keys {
+                let mut trial = doc.clone();
+                if let Some(t) = table_at(&mut trial, &path) {
+                    t.remove(&key);
+                }
+                if Config::from_toml_str(&trial.to_string()).is_ok_and(|c| c == *self) {
+                    *doc = trial;
+                }
+            }
+        }
+    }
+}
+
+/// Where a table sits in a document: (key of an array of tables, index) steps.
+type TablePath = Vec<(String, usize)>;
+
+/// The paths of the tables in arrays of tables that the merge added (they have no
+/// document position: parsed ones do).
+fn added_tables(t: &Table, path: &mut TablePath, out: &mut Vec<TablePath>) {
+    for (k, item) in t.iter() {
+        if let Item::ArrayOfTables(a) = item {
+            for (i, e) in a.iter().enumerate() {
+                path.push((k.to_string(), i));
+                if e.position().is_none() {
+                    out.push(path.clone());
+                }
+                added_tables(e, path, out);
+                path.pop();
+            }
+        }
+    }
+}
+
+fn table_at<'a>(doc: &'a mut DocumentMut, path: &TablePath) -> Option<&'a mut Table> {
+    let mut t = doc.as_table_mut();
+    for (k, i) in path {
+        t = t.get_mut(k)?.as_array_of_tables_mut()?.get_mut(*i)?;
+    }
+    Some(t)
 }
 
 /// Applies to `f` (the file's table) the differences between `o` (the file's

@@ -152,6 +152,13 @@ fn added_real_is_appended_after_the_last_real() {
         "s4 not among the reals:\n{text}"
     );
     assert!(text.contains("# The one virtual service."));
+    // Written as a person would: its keys at their defaults left out.
+    let s4_table =
+        &text[text[..s4].rfind("[[real]]").unwrap()..text.find("# The one virtual").unwrap()];
+    assert_eq!(
+        s4_table.trim_end(),
+        "[[real]]\nname = \"s4\"\naddress = \"198.19.0.14:80\""
+    );
 }
 
 #[test]
@@ -252,4 +259,33 @@ fn shipped_examples_round_trip_with_their_comments() {
         );
         assert_eq!(Config::from_toml_str(&saved).unwrap(), c, "{name}");
     }
+}
+
+/// An inline table (a real's `check`) stays inline: a changed field is edited inside it,
+/// the other fields and the comment after it stay.
+#[test]
+fn inline_check_table_is_edited_in_place() {
+    let file = FILE.replace(
+        "address = \"198.19.0.13:80\"\n",
+        "address = \"198.19.0.13:80\"\ncheck = { kind = \"http\", path = \"/health\", interval = \"2s\" }   # probe\n",
+    );
+    let mut c = Config::from_toml_str(&file).unwrap();
+    let check = c.reals[2].check.as_mut().expect("s3 has a check");
+    check.interval = Duration::from_secs(5);
+    let Saved::Merged(text) = c.to_toml_over(&file) else {
+        panic!("not merged");
+    };
+    assert_eq!(Config::from_toml_str(&text).unwrap(), c);
+    let (added, removed) = diff(&file, &text);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(added.len(), 1, "{added:?}");
+    let line = &added[0];
+    assert!(
+        line.starts_with("check = { kind = \"http\", path = \"/health\", interval = "),
+        "{line}"
+    );
+    assert!(
+        line.contains("\"5s\"") && line.ends_with("}   # probe"),
+        "{line}"
+    );
 }
