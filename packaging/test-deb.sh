@@ -87,7 +87,7 @@ check "... and the plugin drivers the example configuration loads" \
     bash -c 'for p in librte-bus-vdev23 librte-mempool-ring23 librte-net-tap23; do grep -qw "$p" <<<"$1" || exit 1; done' _ "$depends"
 check "... and no python" bash -c '! grep -qi python <<<"$1"' _ "$depends"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/files"
-for f in /usr/bin/splicer /etc/splicer/splicer.toml /lib/systemd/system/splicer.service \
+for f in /usr/bin/splicer /etc/splicer/splicer.toml /usr/lib/systemd/system/splicer.service \
     /usr/share/bash-completion/completions/splicer /usr/share/zsh/vendor-completions/_splicer \
     /usr/share/fish/vendor_completions.d/splicer.fish /usr/share/doc/splicer/README.md \
     /usr/share/doc/splicer/CONFIGURATION.md /usr/share/doc/splicer/OPERATIONS.md; do

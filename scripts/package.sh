@@ -4,7 +4,7 @@
 # "Package"):
 #   1. cargo build --release -p splicer (skipped with SPLICER_PACKAGE_NO_BUILD=1, when the
 #      release binary is already built, as in scripts/test.sh)
-#   2. `splicer generate man|completions` into target/splicer-generated/: the man pages
+#   2. `splicer generate man|completions` into packaging/generated/ (not in git): the man pages
 #      (clap_mangen) and the bash, zsh and fish completions (clap_complete), from the
 #      binary's own command line
 #   3. cargo deb --no-build: binary, unit, /etc/splicer/splicer.toml (a conffile), man
@@ -30,7 +30,7 @@ fi
 bin=$target/release/splicer
 [[ -x $bin ]] || { echo "package: $bin missing (cargo build --release -p splicer)" >&2; exit 1; }
 
-gen=$target/splicer-generated
+gen=packaging/generated   # splicer/Cargo.toml names this path; not in git (.gitignore)
 rm -rf "$gen"
 "$bin" generate man "$gen/man" >/dev/null
 "$bin" generate completions "$gen/completions" >/dev/null
@@ -44,6 +44,6 @@ done
 
 mkdir -p "$target/debian"
 rm -f "$target"/debian/splicer_*.deb
-cargo deb --no-build -p splicer --output "$target/debian/" >&2
+cargo deb --no-build --strip -p splicer --output "$target/debian/" >&2
 deb=$(ls "$target"/debian/splicer_*.deb)
 printf '%s\n' "$deb"
