@@ -9,9 +9,9 @@
 # built once per machine), run with no network: `apt-get install ./splicer_*.deb` resolves
 # the package's dependencies from what the image holds, offline. The image holds more than
 # Splicer needs (nginx, python3, the whole dpdk package), so after the install everything
-# but Splicer is marked automatically installed and `apt-get autoremove` removes what no
-# Depends of splicer holds (Recommends not counted): a library Splicer needs but does not
-# declare is gone before Splicer runs, and the run fails.
+# but Debian's base system and Splicer is marked automatically installed and `apt-get
+# autoremove` removes what no Depends of splicer holds (Recommends not counted): a library
+# Splicer needs but does not declare is gone before Splicer runs, and the run fails.
 #
 # Checks: the package's metadata and file list (host); the man pages format with groff
 # without warnings (host, from the .deb); in the container: install, the autoremove, no
@@ -51,10 +51,10 @@ die() {
     printf 'Bail out! %s\n' "$*"
     exit 1
 }
-# in CMD...: runs CMD in the container.
-in() { docker exec "$name" "$@"; }
-# in_sh SCRIPT: runs a shell script in the container.
-in_sh() { docker exec "$name" bash -ec "$1"; }
+# cin CMD...: runs CMD in the container.
+cin() { docker exec "$name" "$@"; }
+# cin_sh SCRIPT: runs a shell script in the container.
+cin_sh() { docker exec "$name" bash -ec "$1"; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root (Docker, debootstrap)"
 command -v docker >/dev/null || die "needs a Docker engine"
@@ -119,40 +119,42 @@ docker rm -f "$name" >/dev/null 2>&1 || true
 mkdir -p "$work/deb"
 cp "$deb" "$work/deb/"
 debname=$(basename "$deb")
-# No network: nothing can be downloaded. NET_ADMIN and /dev/net/tun for the example's
-# net_tap ports; no other capability (docker/README.md, Privileges).
-docker run -d --name "$name" --network none --cap-drop ALL --cap-add NET_ADMIN \
+# No network: nothing can be downloaded. Docker's default capabilities (apt and dpkg
+# change users and owners) plus NET_ADMIN and /dev/net/tun for the example's net_tap
+# ports (docker/README.md, Privileges).
+docker run -d --name "$name" --network none --cap-add NET_ADMIN \
     --device /dev/net/tun -v "$work/deb:/deb:ro" "$base" sleep 900 >/dev/null ||
     die "cannot start a container from $base"
 
 check "not installed before" bash -c "! docker exec $name test -e /usr/bin/splicer"
 check "apt-get install ./$debname resolves its dependencies offline" \
-    in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download \
+    cin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     -o Dpkg::Use-Pty=0 "/deb/$debname"
-# Everything but splicer becomes removable unless one of its Depends holds it.
-check "autoremove what splicer does not depend on" in_sh '
-    pkgs="dpdk iproute2 ethtool iputils-ping procps tcpdump nginx-light curl python3 $(dpkg-query -W -f="\${Package}\n" "librte-*" 2>/dev/null | tr "\n" " ")"
-    installed=$(for p in $pkgs; do dpkg-query -W -f="\${Status} \${Package}\n" "$p" 2>/dev/null; done | awk "/ installed /{print \$4}")
-    apt-mark auto $installed >/dev/null
+# A clean Debian 12 with Splicer: debootstrap marked every package of the image as
+# installed by hand; mark all but the base system (Priority required or important,
+# Essential) and splicer as automatic, and autoremove what splicer's Depends do not hold.
+check "autoremove what neither Debian's base system nor splicer's Depends hold" cin_sh '
+    apt-mark auto $(dpkg-query -W -f="\${db:Status-Abbrev} \${Package} \${Priority} \${Essential}\n" |
+        awk "\$1 == \"ii\" && \$3 != \"required\" && \$3 != \"important\" && \$4 != \"yes\" && \$2 != \"splicer\" {print \$2}") >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get autoremove --purge -y -q -o Dpkg::Use-Pty=0 \
         -o APT::AutoRemove::RecommendsImportant=false -o APT::AutoRemove::SuggestsImportant=false >/dev/null
-    dpkg-query -W -f="\${Status}\n" librte-net-tap23 | grep -q "install ok installed"'
-printf '# left after autoremove: %s\n' "$(in dpkg-query -W -f='${Package} ' 'librte-*' dpdk python3 nginx-light 2>/dev/null)"
+    dpkg-query -W -f="\${db:Status-Abbrev}\n" splicer | grep -q "^ii"'
+printf '# DPDK packages left: %s\n' "$(cin dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'librte-*' dpdk 2>/dev/null | awk '$1 == "ii" {printf "%s ", $2}')"
 check "... python3 and nginx are gone (Splicer needs neither)" \
     bash -c "! docker exec $name sh -c 'command -v python3 || command -v nginx'"
 check "splicer --version" bash -c "docker exec $name splicer --version | grep -qx 'splicer [0-9.]*'"
 check "splicer check --config /etc/splicer/splicer.toml" \
-    in splicer check --config /etc/splicer/splicer.toml
-check "a broken copy fails splicer check with exit 2 and names the key" in_sh '
+    cin splicer check --config /etc/splicer/splicer.toml
+check "a broken copy fails splicer check with exit 2 and names the key" cin_sh '
     sed "s/^workers = 1/workers = 0/" /etc/splicer/splicer.toml >/tmp/bad.toml
     rc=0; err=$(splicer check --config /tmp/bad.toml 2>&1) || rc=$?
     [ "$rc" -eq 2 ] && echo "$err" | grep -q workers'
 for f in /usr/share/man/man1/splicer.1.gz /usr/share/man/man1/splicer-run.1.gz \
     /usr/share/bash-completion/completions/splicer /usr/share/zsh/vendor-completions/_splicer \
     /usr/share/fish/vendor_completions.d/splicer.fish /lib/systemd/system/splicer.service; do
-    check "installed: $f" in_sh "test -s $f || test -s ${f%.gz}"
+    check "installed: $f" cin_sh "test -s $f || test -s ${f%.gz}"
 done
-check "bash completion completes 'splicer ch' to check" in_sh '
+check "bash completion completes 'splicer ch' to check" cin_sh '
     . /usr/share/bash-completion/completions/splicer
     COMP_WORDS=(splicer ch); COMP_CWORD=1; COMP_LINE="splicer ch"; COMP_POINT=10
     _splicer splicer ch splicer
@@ -161,42 +163,44 @@ check "the unit is not enabled (hugepages and ports first)" \
     bash -c "! docker exec $name sh -c 'ls /etc/systemd/system/*.wants/splicer.service' 2>/dev/null"
 
 # The unit's ExecStart, run by hand: systemd does not run in this container.
-exec_start=$(in sed -n 's/^ExecStart=//p' /lib/systemd/system/splicer.service)
+exec_start=$(cin sed -n 's/^ExecStart=//p' /lib/systemd/system/splicer.service)
 printf '# ExecStart=%s\n' "$exec_start"
 check "ExecStart is 'splicer run' on the installed configuration" \
     test "$exec_start" = "/usr/bin/splicer run --config /etc/splicer/splicer.toml"
 docker exec -d "$name" bash -c "$exec_start >/tmp/splicer.log 2>&1; echo \$? >/tmp/splicer.rc"
 ready=0
 for _ in $(seq 1 60); do
-    if in grep -q 'splicer ready' /tmp/splicer.log 2>/dev/null; then ready=1; break; fi
+    if cin grep -q 'splicer ready' /tmp/splicer.log 2>/dev/null; then ready=1; break; fi
     sleep 0.5
 done
-check "splicer ready within 30 s" test "$ready" -eq 1 || in tail -n 20 /tmp/splicer.log | sed 's/^/# | /'
+check "splicer ready within 30 s" test "$ready" -eq 1 || cin tail -n 20 /tmp/splicer.log | sed 's/^/# | /'
 check "splicer ctl show ports (default socket /run/splicer/splicer.sock)" \
     bash -c "docker exec $name splicer ctl show ports | grep -q outside"
 cp "$work/tree/etc/splicer/splicer.toml" "$work/packaged.toml"
-check "ctl weight s1 5" in splicer ctl weight s1 5
+check "ctl weight s1 5" cin splicer ctl weight s1 5
 check "ctl save writes the conffile keeping its comments" \
     bash -c "docker exec $name splicer ctl save | grep -q 'comments and layout kept'"
 docker cp "$name:/etc/splicer/splicer.toml" "$work/saved.toml" >/dev/null
 check "... only the weight line is new, every packaged line is still there" \
     bash -c 'diff "$1" "$2" | grep "^[<>]" | tr "\n" " " | grep -qx "> weight = 5 "' _ "$work/packaged.toml" "$work/saved.toml" ||
     diff "$work/packaged.toml" "$work/saved.toml" | sed 's/^/# | /'
-check "SIGTERM stops Splicer with exit code 0" in_sh '
+check "SIGTERM stops Splicer with exit code 0" cin_sh '
     pid=$(pidof splicer); kill -TERM "$pid"
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     sleep 0.5; [ "$(cat /tmp/splicer.rc)" = 0 ] && grep -q "splicer stopped" /tmp/splicer.log'
-check "reinstalling keeps the changed conffile" in_sh "
+check "reinstalling keeps the changed conffile" cin_sh "
     DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /deb/$debname >/dev/null
     grep -qx 'weight = 5' /etc/splicer/splicer.toml"
-check "dpkg -r splicer" in dpkg -r splicer
-check "... removes the binary, the unit, the man pages, completions and docs" in_sh '
+check "dpkg -r splicer (installed until now)" cin_sh '
+    dpkg-query -W -f="\${Status}\n" splicer | grep -qx "install ok installed"
+    dpkg -r splicer >/dev/null'
+check "... removes the binary, the unit, the man pages, completions and docs" cin_sh '
     for f in /usr/bin/splicer /lib/systemd/system/splicer.service /usr/share/man/man1/splicer.1.gz \
         /usr/share/bash-completion/completions/splicer /usr/share/doc/splicer; do
         [ ! -e "$f" ] || { echo "left: $f"; exit 1; }
     done'
-check "... and keeps the configuration (a conffile) until purged" in test -f /etc/splicer/splicer.toml
-check "dpkg -P splicer removes /etc/splicer" in_sh 'dpkg -P splicer >/dev/null && [ ! -e /etc/splicer ]'
+check "... and keeps the configuration (a conffile) until purged" cin test -f /etc/splicer/splicer.toml
+check "dpkg -P splicer removes /etc/splicer" cin_sh 'dpkg -P splicer >/dev/null && [ ! -e /etc/splicer ]'
 
 printf '# %d checks, %d failed\n' "$checks" "$failures"
 printf '%d passed, %d failed\n' "$((checks - failures))" "$failures"
