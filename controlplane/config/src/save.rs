@@ -65,7 +65,7 @@ impl Config {
         let text = doc.to_string();
         match Config::from_toml_str(&text) {
             Ok(back) if back == *self => Saved::Merged(text),
-            Ok(_) => full("the changes cannot be made in place (an order changed)".into()),
+            Ok(_) => full("the file cannot be edited in place to the running configuration (an order changed, e.g. of ports or rules)".into()),
             Err(e) => full(format!("the edited file does not load ({e})")),
         }
     }

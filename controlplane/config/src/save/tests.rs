@@ -289,3 +289,30 @@ fn inline_check_table_is_edited_in_place() {
         "{line}"
     );
 }
+
+/// `rule add ... at 1` puts a rule before the file's first: the merge appends, sees the
+/// order differ from the running one, and writes the whole configuration instead.
+#[test]
+fn rule_inserted_first_falls_back_to_the_full_form() {
+    let mut c = file_config();
+    let mut rule: Rule = c.virtuals[0].rules[0].clone();
+    rule.name = "first".into();
+    rule.path_prefix = Some("/first/".into());
+    c.virtuals[0].rules.insert(0, rule);
+    let Saved::Full { text, reason } = c.to_toml_over(FILE) else {
+        panic!("merged a rule inserted first");
+    };
+    assert!(reason.contains("order"), "{reason}");
+    assert_eq!(Config::from_toml_str(&text).unwrap(), c);
+}
+
+/// A removed virtual takes its rules and the comment above it along; the reals stay.
+#[test]
+fn removed_virtual_removes_its_rules_and_comment() {
+    let mut c = file_config();
+    c.virtuals.clear();
+    let text = merged(&c);
+    assert!(!text.contains("[[virtual"), "{text}");
+    assert!(!text.contains("# The one virtual service.") && !text.contains("# images"));
+    assert!(text.starts_with(FILE[..FILE.find("# The one virtual").unwrap()].trim_end()));
+}
