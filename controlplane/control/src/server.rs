@@ -12,13 +12,14 @@
 //! clients for at most [`POLL_BUDGET`]; together they bound how long slow or flooding
 //! clients can hold up the loop (and so the reaction to SIGINT).
 
+use crate::http;
 use crate::live::Live;
 use crate::startup::RunError;
 use crate::stats::{self, StatsBase, StatsSources};
 use splicer_commands::command::{self, Command, Level, Show};
 use splicer_commands::protocol::MAX_REQUEST;
 use splicer_commands::report::{self, PortRow, StatsReport, WorkerRow};
-use splicer_commands::{metrics, LogLevel, Response};
+use splicer_commands::{LogLevel, Response};
 use splicer_config::Dataplane;
 use splicer_pipeline::Gauge;
 use splicer_wire::EthernetAddress;
@@ -39,8 +40,6 @@ const MAX_PER_POLL: usize = 16;
 const POLL_BUDGET: Duration = Duration::from_millis(500);
 /// Shortest interval between two log lines about slow clients.
 const SLOW_LOG_INTERVAL: Duration = Duration::from_secs(10);
-/// Longest HTTP request head the metrics endpoint reads.
-const MAX_HTTP_HEAD: usize = 8192;
 
 /// Changes the process's log filter (installed by the binary, which owns the subscriber).
 pub type LogLevelHook = Box<dyn Fn(LogLevel) -> Result<(), String>>;
@@ -61,6 +60,8 @@ pub(crate) struct ControlState {
     hooks: Hooks,
     /// Clients given up for slowness.
     slow: SlowClients,
+    /// What the metrics listener's pages need beyond the statistics.
+    web: http::WebState,
 }
 
 impl ControlState {
@@ -69,6 +70,7 @@ impl ControlState {
             baseline: None,
             hooks,
             slow: SlowClients::default(),
+            web: http::WebState::new(),
         }
     }
 
@@ -121,10 +123,9 @@ impl Endpoints {
             if let Some(dir) = path.parent().filter(|dir| !dir.exists()) {
                 created_dirs.push(dir.to_path_buf());
             }
-            // On failure the sockets already bound are removed as `control` drops.
-            let listener = bind_control(key, path, level).inspect_err(|_| {
-                let _ = Endpoints::close(&control, &created_dirs);
-            })?;
+            // On failure, what was bound already goes: nothing is left behind.
+            let listener = bind_control(key, path, level)
+                .inspect_err(|_| Endpoints::close(&control, &created_dirs))?;
             control.push(ControlSocket {
                 listener,
                 path: path.clone(),
@@ -196,13 +197,18 @@ impl Endpoints {
             }
         }
         if let Some(listener) = &self.metrics {
+            // The status page's rates: a snapshot every RATE_INTERVAL, only when
+            // someone may ask for them.
+            state
+                .web
+                .sample(Instant::now(), || stats::report(&base.with(live)));
             for _ in 0..MAX_PER_POLL {
                 if Instant::now() >= budget {
                     break;
                 }
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let out = serve_metrics(stream, &base.with(live));
+                        let out = http::serve(stream, &state.web, &base.with(live));
                         state.slow.note(out);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -314,7 +320,7 @@ impl SlowClients {
 
 /// A stream whose reads and writes share one deadline: each operation may block only
 /// for what is left of it.
-struct Deadlined<'a, S> {
+pub(crate) struct Deadlined<'a, S> {
     stream: &'a S,
     deadline: Instant,
     /// The deadline passed while the client still had to send or take something.
@@ -322,7 +328,7 @@ struct Deadlined<'a, S> {
 }
 
 /// A socket whose blocking timeouts can be set.
-trait Timeouts {
+pub(crate) trait Timeouts {
     fn set_timeouts(&self, t: Duration) -> std::io::Result<()>;
 }
 
@@ -341,7 +347,7 @@ impl Timeouts for TcpStream {
 }
 
 impl<'a, S: Timeouts> Deadlined<'a, S> {
-    fn new(stream: &'a S) -> Self {
+    pub(crate) fn new(stream: &'a S) -> Self {
         Deadlined {
             stream,
             deadline: Instant::now() + CLIENT_TIMEOUT,
@@ -360,11 +366,11 @@ impl<'a, S: Timeouts> Deadlined<'a, S> {
     }
 
     /// Starts the deadline again: for the answer, once the command has run.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.deadline = Instant::now() + CLIENT_TIMEOUT;
     }
 
-    fn served(&self) -> Served {
+    pub(crate) fn served(&self) -> Served {
         if self.expired || Instant::now() >= self.deadline {
             Served::TimedOut
         } else {
@@ -587,63 +593,6 @@ fn worker_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<WorkerRow> {
             }
         })
         .collect()
-}
-
-fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
-    if stream.set_nonblocking(false).is_err() {
-        return Served::Done;
-    }
-    let mut io = Deadlined::new(&stream);
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HTTP_HEAD {
-        match io.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(_) => return io.served(),
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let request_line = text.lines().next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let (status, body, content_type) = if !request_line
-        .starts_with(|c: char| c.is_ascii_uppercase())
-        || !parts.next().is_some_and(|v| v.starts_with("HTTP/1."))
-    {
-        ("400 Bad Request", "bad request\n".to_string(), "text/plain")
-    } else if method != "GET" && method != "HEAD" {
-        (
-            "405 Method Not Allowed",
-            "only GET and HEAD\n".to_string(),
-            "text/plain",
-        )
-    } else if path != "/metrics" {
-        (
-            "404 Not Found",
-            "not found; the metrics are at /metrics\n".to_string(),
-            "text/plain",
-        )
-    } else {
-        // Raw counters: Prometheus counters must not go down on `clear stats`.
-        (
-            "200 OK",
-            metrics::render_with_health(&stats::report(src), &src.health),
-            metrics::CONTENT_TYPE,
-        )
-    };
-    let mut response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
-        body.len(),
-        if status.starts_with("405") { "Allow: GET, HEAD\r\n" } else { "" }
-    );
-    if method != "HEAD" {
-        response.push_str(&body);
-    }
-    io.restart();
-    let _ = io.write_all(response.as_bytes());
-    io.served()
 }
 
 #[cfg(test)]
