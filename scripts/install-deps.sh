@@ -10,7 +10,8 @@
 #           (slowloris, slow-body and slow-read attacks), shellcheck, hping3 and nftables
 #           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
-#           (callgrind: the instruction-count gate)
+#           (callgrind: the instruction-count gate), chromium and python3-pil (the status
+#           page's screenshot test)
 #
 # `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
 # iputils-arping, whose flags differ. The tests use `arping -c N -C 1 -w SEC -r -i IFACE`.
@@ -20,6 +21,7 @@ packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
     nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind
+    chromium python3-pil
 )
 
 missing=()

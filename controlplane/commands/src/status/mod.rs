@@ -119,8 +119,8 @@ pub struct VirtualStatus {
     pub in_flight: u64,
     /// Requests waiting in its queue (`null` before the workers publish it).
     pub queue: Option<u64>,
-    /// Requests answered with an error of Splicer's own: no server, refused, queue
-    /// overflow or timeout.
+    /// Requests answered with an error of Splicer's own: `503` for want of a server
+    /// (queue overflows and timeouts included), or refused (4xx/5xx).
     pub errors_total: u64,
     pub errors_per_s: Option<f64>,
 }
@@ -187,8 +187,9 @@ pub struct PortStatus {
     pub rx_missed_total: Option<u64>,
 }
 
-/// The counters that count a virtual's requests answered with an error of Splicer's own.
-const VIRTUAL_ERRORS: [&str; 4] = ["no_server", "refused", "queue_overflows", "queue_timeouts"];
+/// The counters that count a virtual's requests answered with an error of Splicer's own
+/// (`no_server` includes the queue's overflows and timeouts: they are answered 503 too).
+const VIRTUAL_ERRORS: [&str; 2] = ["no_server", "refused"];
 
 fn object<'a>(rows: &'a [crate::report::ObjectCounters], name: &str) -> Option<&'a Counters> {
     rows.iter().find(|o| o.name == name).map(|o| &o.counters)
