@@ -85,7 +85,8 @@ td{border:1px solid #ccc;padding:2px 7px;text-align:right}\
 td.t{text-align:left}tr:nth-child(even) td{background:#f3f6f9}\
 td.up{background:#b8e6b0!important}td.down{background:#f4a6a6!important}\
 td.ejected{background:#f7c98b!important}td.slow{background:#f3ee9c!important}\
-td.off{background:#c9c9c9!important}.meta{color:#555}a{color:#2f4f6f}";
+td.off{background:#c9c9c9!important}td.up,td.down,td.ejected,td.slow,td.off{text-align:center}\
+.meta{color:#555}a{color:#2f4f6f}";
 
 /// One table: the header cells, then rows of `(css class, text)` cells (the text is
 /// escaped here).
