@@ -10,7 +10,8 @@
 #           (slowloris, slow-body and slow-read attacks), shellcheck, hping3 and nftables
 #           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
-#           (callgrind: the instruction-count gate)
+#           (callgrind: the instruction-count gate), chromium and python3-pil (the status
+#           page's screenshot test)
 #   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
 #           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
 #           itself is a cargo install (pinned below), done only when missing
@@ -24,6 +25,7 @@ packages=(
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
     nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind
     dpkg-dev groff-base bsdextrautils
+    chromium python3-pil
 )
 
 missing=()

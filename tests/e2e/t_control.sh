@@ -9,7 +9,8 @@
 #    error on stderr ("did you mean", "does not exist", the list of levels);
 #  * the Prometheus endpoint returns valid exposition text whose splicer_packets_total
 #    moves under load (and is not reset by clear stats), with the worker loop's
-#    splicer_worker_busy_cycles_total; other paths get 404;
+#    splicer_worker_busy_cycles_total; paths other than /metrics, / and /status.json
+#    (t_status_page) get 404;
 #  * an interactive shell in tmux: Tab completes a command word and a virtual's name, a
 #    live command word by word (out-of-service virtual www), '?' lists its states, the
 #    change is applied and shown,
@@ -131,7 +132,7 @@ tb_check_cmp "splicer_packets_total moves under load" \
 tb_check_cmp "splicer_http_no_server_total counts the curls" \
     "$(metric splicer_http_no_server_total '')" -ge 10
 tb_check_cmp "other paths get 404" \
-    "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/")" -eq 404
+    "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")" -eq 404
 
 # log level
 tb_check "log level debug" ctl log level debug

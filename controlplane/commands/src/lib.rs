@@ -6,6 +6,7 @@
 //!   one line of command text in, one [`Response`] (a JSON object on one line) out.
 //! * [`report`]: the data the `show` commands return, with their text rendering.
 //! * [`metrics`]: the same statistics as Prometheus text exposition.
+//! * [`status`]: the HTML status page and `/status.json`.
 //! * [`client`]: `splicer ctl` and `splicer shell`.
 //!
 //! The control core (`splicer-control`) gathers the data and calls into this crate to
@@ -19,6 +20,7 @@ pub mod command;
 pub mod metrics;
 pub mod protocol;
 pub mod report;
+pub mod status;
 
 pub use command::{Command, LogLevel, ParseError, Show};
 pub use protocol::Response;

@@ -8,14 +8,17 @@
 //!   `splicer_spliced_segments_total{direction="up"|"down"}`, every `drop_<reason>`
 //!   `splicer_drops_total{reason="<reason>"}`, every `refused_<reason>`
 //!   `splicer_refused_requests_total{reason="<reason>"}`, `responses_<class>`
-//!   (`1xx`..`5xx`, `other`) `splicer_responses_total{class="<class>"}`; any other counter
+//!   (`1xx`..`5xx`, `other`) `splicer_responses_total{class="<class>"}`, `handoff_out`/
+//!   `handoff_in` `splicer_handoff_packets_total{direction="out"|"in"}`; any other counter
 //!   `c` becomes `splicer_<c>_total` (`splicer_tcp_syns_total`,
 //!   `splicer_pool_reuses_total`, `splicer_responses_complete_total`...);
 //! * NIC counters, labelled `port`: `splicer_nic_packets_total`, `splicer_nic_bytes_total`
 //!   and `splicer_nic_errors_total` with `direction`, `splicer_nic_rx_missed_total`,
 //!   `splicer_nic_rx_nombuf_total`;
 //! * gauges: `splicer_flows`, `splicer_half_open`, `splicer_neighbours` labelled `worker`;
-//!   `splicer_mempool_available`, `splicer_mempool_in_use`;
+//!   `splicer_mempool_mbufs{state="available"|"in_use"}`;
+//! * the process: `splicer_build_info{version}` (always 1) and
+//!   `splicer_start_time_seconds` (Unix time), with [`render_full`];
 //! * the worker loops' figures, labelled `worker`: `splicer_worker_polls_total`,
 //!   `..._busy_polls_total`, `..._packets_total`, `..._cycles_total` and
 //!   `..._busy_cycles_total` (TSC cycles);
@@ -40,13 +43,15 @@
 //!   while DOWN or EJECTED (`health` says which).
 //!
 //! Metrics are rendered from the raw counters, never from the view `clear stats` resets:
-//! a Prometheus counter only goes down when the process restarts.
+//! a Prometheus counter only goes down when the process restarts. Every family's HELP
+//! says what it counts: a counter's is its documentation in `splicer_pipeline::counters`.
 
 use crate::report::{
     Counters, ObjectCounters, PoolLevelsExt, RealHealthRow, RealPools, RuleHits, Runtime,
     StatsReport,
 };
-use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter};
+use splicer_pipeline::counters::{Counter, Family as CounterFamily, RealCounter, VirtualCounter};
+use splicer_pipeline::Gauge;
 use std::fmt::Write;
 
 mod quality;
@@ -73,6 +78,24 @@ fn escape(value: &str) -> String {
         .replace('\\', r"\\")
         .replace('"', "\\\"")
         .replace('\n', r"\n")
+}
+
+/// HELP text from a doc comment: whitespace (line breaks included) folded to single
+/// spaces, `\` and newlines escaped as the format wants.
+fn help_text(doc: &str) -> String {
+    doc.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('\\', r"\\")
+}
+
+/// What the process is, for `splicer_build_info` and `splicer_start_time_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub struct Build<'a> {
+    /// Splicer's version.
+    pub version: &'a str,
+    /// When the process started, seconds since the Unix epoch.
+    pub started_unix: u64,
 }
 
 impl Exposition {
@@ -126,7 +149,7 @@ impl Exposition {
     fn render(&self) -> String {
         let mut out = String::new();
         for f in &self.families {
-            let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+            let _ = writeln!(out, "# HELP {} {}", f.name, help_text(&f.help));
             let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
             for s in &f.samples {
                 out.push_str(s);
@@ -143,11 +166,15 @@ type Mapping = (String, String, Option<(&'static str, String)>);
 /// Where a worker counter goes: the family it declares (`splicer_pipeline::counters`,
 /// `Counter::family`), or a metric of its own.
 fn worker_metric(counter: &str) -> Mapping {
-    match Counter::from_name(counter).and_then(Counter::family) {
+    let c = Counter::from_name(counter);
+    match c.and_then(Counter::family) {
         Some((family, label)) => family_metric("splicer", family, label),
         None => (
             format!("splicer_{counter}_total"),
-            format!("The workers' {counter} counter (see docs/COUNTERS.md)."),
+            c.map_or_else(
+                || format!("The workers' {counter} counter (see docs/COUNTERS.md)."),
+                |c| c.doc().to_string(),
+            ),
             None,
         ),
     }
@@ -158,6 +185,11 @@ fn worker_metric(counter: &str) -> Mapping {
 fn family_metric(prefix: &str, family: CounterFamily, label: &str) -> Mapping {
     let (name, help, key) = match family {
         CounterFamily::Drops => ("drops", "Packets the workers dropped, by reason.", "reason"),
+        CounterFamily::Handoff => (
+            "handoff_packets",
+            "Packets passed between workers: out to the worker that owns their flow, in from another worker.",
+            "direction",
+        ),
         CounterFamily::Packets => (
             "packets",
             "Packets the workers received from and sent to the NIC queues.",
@@ -236,6 +268,33 @@ pub fn render(report: &StatsReport) -> String {
 /// [`render`], with the gauge `splicer_real_up{real}` of every real in `health`: 1 while
 /// its health lets it take requests (UP, SLOWSTART), 0 while DOWN or EJECTED.
 pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> String {
+    exposition(report, health).render()
+}
+
+/// [`render_with_health`], with the process's `splicer_build_info` and
+/// `splicer_start_time_seconds` first: what the metrics endpoint serves.
+pub fn render_full(report: &StatsReport, health: &[RealHealthRow], build: &Build<'_>) -> String {
+    let mut e = Exposition::default();
+    e.sample(
+        "splicer_build_info",
+        "gauge",
+        "Always 1; the labels say which Splicer this is.",
+        &[("version", build.version)],
+        1,
+    );
+    e.sample(
+        "splicer_start_time_seconds",
+        "gauge",
+        "When the process started, in seconds since the Unix epoch.",
+        &[],
+        build.started_unix,
+    );
+    let rest = exposition(report, health);
+    e.families.extend(rest.families);
+    e.render()
+}
+
+fn exposition(report: &StatsReport, health: &[RealHealthRow]) -> Exposition {
     let mut e = Exposition::default();
     for (w, row) in report.cells.iter().enumerate() {
         let worker = w.to_string();
@@ -258,10 +317,14 @@ pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> Str
     for (w, gauges) in report.gauges.iter().enumerate() {
         let worker = w.to_string();
         for (name, v) in &gauges.0 {
+            let help = Gauge::ALL.iter().find(|g| g.name() == name).map_or_else(
+                || format!("The worker's {name} gauge."),
+                |g| g.doc().to_string(),
+            );
             e.sample(
                 &format!("splicer_{name}"),
                 "gauge",
-                &format!("The worker's {name} gauge (current level)."),
+                &help,
                 &[("worker", &worker)],
                 *v,
             );
@@ -273,26 +336,24 @@ pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> Str
             e.sample(
                 &format!("splicer_worker_{name}_total"),
                 "counter",
-                &format!("The worker loop's {name} (see docs/COUNTERS.md, Worker loop)."),
+                runtime_help(name),
                 &[("worker", &worker)],
                 v,
             );
         }
     }
-    e.sample(
-        "splicer_mempool_available",
-        "gauge",
-        "Free mbufs in the packet pool.",
-        &[],
-        report.mempool_available,
-    );
-    e.sample(
-        "splicer_mempool_in_use",
-        "gauge",
-        "Mbufs in use.",
-        &[],
-        report.mempool_in_use,
-    );
+    for (state, v) in [
+        ("available", report.mempool_available),
+        ("in_use", report.mempool_in_use),
+    ] {
+        e.sample(
+            "splicer_mempool_mbufs",
+            "gauge",
+            "Packet buffers (mbufs) of the pool, free (available) and in use: together the pool's size.",
+            &[("state", state)],
+            v,
+        );
+    }
     add_pools(&mut e, &report.pools);
     quality::add_quality(&mut e, &report.pools);
     add_objects(&mut e, report);
@@ -305,7 +366,19 @@ pub fn render_with_health(report: &StatsReport, health: &[RealHealthRow]) -> Str
             u64::from(h.up()),
         );
     }
-    e.render()
+    e
+}
+
+/// What a worker loop figure counts (`splicer_pipeline::runtime::Runtime`).
+fn runtime_help(name: &str) -> &'static str {
+    match name {
+        "polls" => "Rounds of the worker loop (one RX burst from every port, the hand-off ring, the timers when due, one TX flush).",
+        "busy_polls" => "Rounds of the worker loop that found work.",
+        "packets" => "Packets the worker loop took in: received from its queues and handed in by other workers.",
+        "cycles" => "TSC cycles of all the worker loop's rounds, idle ones included: its wall time.",
+        "busy_cycles" => "TSC cycles of the worker loop's rounds that found work.",
+        _ => "A figure of the worker loop (see docs/COUNTERS.md, Worker loop).",
+    }
 }
 
 /// Where a per-virtual counter goes.
@@ -325,7 +398,10 @@ fn virtual_metric(counter: &str) -> Mapping {
     (
         format!("splicer_virtual_{counter}_total"),
         if what.is_empty() {
-            format!("The virtual's {counter} counter (see docs/COUNTERS.md).")
+            VirtualCounter::from_name(counter).map_or_else(
+                || format!("The virtual's {counter} counter (see docs/COUNTERS.md)."),
+                |c| c.doc().to_string(),
+            )
         } else {
             what.to_string()
         },
@@ -347,7 +423,10 @@ fn real_metric(counter: &str) -> Mapping {
         "check_failures" => {
             "Active health checks of the real that failed, timeouts included.".to_string()
         }
-        _ => format!("The real's {counter} counter (see docs/COUNTERS.md)."),
+        _ => RealCounter::from_name(counter).map_or_else(
+            || format!("The real's {counter} counter (see docs/COUNTERS.md)."),
+            |c| c.doc().to_string(),
+        ),
     };
     (format!("splicer_real_{counter}_total"), help, None)
 }
@@ -429,511 +508,4 @@ fn add_pools(e: &mut Exposition, pools: &[RealPools]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::{HashMap, HashSet};
-
-    fn metric_name_ok(name: &str) -> bool {
-        let mut chars = name.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-    }
-
-    /// Parses `{k="v",...}`, checking label names and escapes.
-    fn labels(text: &str) -> Result<Vec<(String, String)>, String> {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let eq = rest.find('=').ok_or("label without '='")?;
-            let key = &rest[..eq];
-            if !metric_name_ok(key) || key.contains(':') || key.starts_with("__") {
-                return Err(format!("bad label name {key:?}"));
-            }
-            rest = rest[eq + 1..]
-                .strip_prefix('"')
-                .ok_or("unquoted label value")?;
-            let mut value = String::new();
-            let mut chars = rest.char_indices();
-            let end = loop {
-                match chars.next() {
-                    Some((_, '\\')) => match chars.next() {
-                        Some((_, 'n')) => value.push('\n'),
-                        Some((_, c @ ('\\' | '"'))) => value.push(c),
-                        _ => return Err("bad escape".into()),
-                    },
-                    Some((i, '"')) => break i,
-                    Some((_, c)) => value.push(c),
-                    None => return Err("unterminated label value".into()),
-                }
-            };
-            out.push((key.to_string(), value));
-            rest = &rest[end + 1..];
-            rest = rest.strip_prefix(',').unwrap_or(rest);
-        }
-        Ok(out)
-    }
-
-    /// A parsed sample: metric name, labels, value.
-    pub(crate) type Sample = (String, Vec<(String, String)>, f64);
-
-    /// Checks the text exposition grammar: HELP/TYPE lines, then that family's samples,
-    /// each family in one block, counters ending in `_total`, unique label sets.
-    /// Returns the samples as `(name, labels, value)`.
-    pub(crate) fn check_exposition(text: &str) -> Vec<Sample> {
-        assert!(text.ends_with('\n'), "must end with a newline");
-        let mut types: HashMap<String, String> = HashMap::new();
-        let mut helps: HashSet<String> = HashSet::new();
-        let mut closed: HashSet<String> = HashSet::new();
-        let mut current: Option<String> = None;
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut samples = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# ") {
-                let mut parts = rest.splitn(3, ' ');
-                let (kw, name, tail) = (parts.next(), parts.next(), parts.next());
-                let name = name.unwrap_or_else(|| panic!("comment without a name: {line}"));
-                assert!(metric_name_ok(name), "{line}");
-                if current.as_deref() != Some(name) {
-                    if let Some(prev) = current.take() {
-                        closed.insert(prev);
-                    }
-                    assert!(!closed.contains(name), "family split in two: {line}");
-                    current = Some(name.to_string());
-                }
-                match kw {
-                    Some("HELP") => {
-                        assert!(helps.insert(name.to_string()), "second HELP: {line}");
-                        assert!(!tail.unwrap_or("").is_empty(), "empty HELP: {line}");
-                    }
-                    Some("TYPE") => {
-                        let kind = tail.unwrap_or("");
-                        assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
-                        assert!(
-                            types.insert(name.to_string(), kind.to_string()).is_none(),
-                            "second TYPE: {line}"
-                        );
-                        if kind == "counter" {
-                            assert!(name.ends_with("_total"), "counter name: {line}");
-                        }
-                    }
-                    _ => panic!("unknown comment: {line}"),
-                }
-                continue;
-            }
-            assert!(!line.is_empty() && !line.starts_with('#'), "{line:?}");
-            let (series, value) = line.rsplit_once(' ').expect("sample needs a value");
-            let value: f64 = value.parse().unwrap_or_else(|_| panic!("value: {line}"));
-            let (name, labels) = match series.split_once('{') {
-                Some((n, l)) => (
-                    n,
-                    labels(l.strip_suffix('}').expect("unclosed labels"))
-                        .unwrap_or_else(|e| panic!("{e}: {line}")),
-                ),
-                None => (series, Vec::new()),
-            };
-            assert!(metric_name_ok(name), "{line}");
-            // A histogram's samples carry a suffix on its family's name.
-            let family = ["_bucket", "_sum", "_count"]
-                .iter()
-                .filter_map(|s| name.strip_suffix(s))
-                .find(|f| types.get(*f).is_some_and(|k| k == "histogram"))
-                .unwrap_or(name);
-            assert!(types.contains_key(family), "sample before its TYPE: {line}");
-            assert_eq!(
-                current.as_deref(),
-                Some(family),
-                "sample outside its family: {line}"
-            );
-            assert!(seen.insert(series.to_string()), "duplicate series: {line}");
-            samples.push((name.to_string(), labels, value));
-        }
-        samples
-    }
-
-    #[test]
-    fn exposition_grammar_and_names() {
-        let text = render(&crate::report::tests_support::sample());
-        let samples = check_exposition(&text);
-        let find = |name: &str, want: &[(&str, &str)]| {
-            samples
-                .iter()
-                .find(|(n, l, _)| {
-                    n == name
-                        && want
-                            .iter()
-                            .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
-                })
-                .map(|s| s.2)
-        };
-        assert_eq!(
-            find(
-                "splicer_packets_total",
-                &[("direction", "rx"), ("worker", "0"), ("port", "outside")]
-            ),
-            Some(10.0)
-        );
-        assert_eq!(
-            find(
-                "splicer_drops_total",
-                &[
-                    ("reason", "not_for_us"),
-                    ("worker", "1"),
-                    ("port", "inside")
-                ]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(find("splicer_flows", &[("worker", "0")]), Some(3.0));
-        assert_eq!(
-            find("splicer_worker_busy_cycles_total", &[("worker", "1")]),
-            Some(100_000.0)
-        );
-        assert_eq!(
-            find("splicer_worker_polls_total", &[("worker", "0")]),
-            Some(1_000.0)
-        );
-        assert!(text.contains("# TYPE splicer_worker_cycles_total counter\n"));
-        assert_eq!(
-            find(
-                "splicer_nic_packets_total",
-                &[("direction", "tx"), ("port", "outside")]
-            ),
-            Some(13.0)
-        );
-        assert_eq!(
-            find(
-                "splicer_nic_bytes_total",
-                &[("direction", "rx"), ("port", "outside")]
-            ),
-            Some(999.0)
-        );
-        assert_eq!(find("splicer_mempool_in_use", &[]), Some(24.0));
-        assert!(text.contains("# TYPE splicer_packets_total counter\n"));
-        assert!(text.contains("# TYPE splicer_flows gauge\n"));
-        // The NIC whose counters could not be read has no NIC samples.
-        assert_eq!(
-            find("splicer_nic_packets_total", &[("port", "inside")]),
-            None
-        );
-    }
-
-    /// The value of the sample of `name` whose labels include `want`.
-    fn find(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
-        samples
-            .iter()
-            .find(|(n, l, _)| {
-                n == name
-                    && want
-                        .iter()
-                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
-            })
-            .map(|s| s.2)
-    }
-
-    #[test]
-    fn real_health_is_a_gauge() {
-        let report = crate::report::tests_support::full();
-        let row = |name: &str, state: &str| RealHealthRow {
-            name: name.into(),
-            state: state.into(),
-            reason: String::new(),
-            since_secs: 0,
-        };
-        let text = render_with_health(
-            &report,
-            &[
-                row("s1", "UP"),
-                row("img.1", "EJECTED"),
-                row("s3", "SLOWSTART"),
-            ],
-        );
-        let s = check_exposition(&text);
-        assert_eq!(
-            find(&s, "splicer_real_up", &[("real", "s1"), ("health", "UP")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            find(
-                &s,
-                "splicer_real_up",
-                &[("real", "img.1"), ("health", "EJECTED")]
-            ),
-            Some(0.0)
-        );
-        assert_eq!(find(&s, "splicer_real_up", &[("real", "s3")]), Some(1.0));
-        assert_eq!(text.matches("# TYPE splicer_real_up gauge").count(), 1);
-        assert!(!render(&report).contains("splicer_real_up"));
-    }
-
-    #[test]
-    fn every_worker_counter_is_exported_once() {
-        let report = crate::report::tests_support::full();
-        let text = render(&report);
-        let samples = check_exposition(&text);
-        // Each counter: one sample per worker and port, on a `_total` family.
-        let workers_ports = report.cells.len() * report.ports.len();
-        for c in splicer_pipeline::Counter::ALL {
-            let (metric, help, extra) = worker_metric(c.name());
-            assert!(metric.ends_with("_total") && !metric.ends_with("_total_total"));
-            assert!(!help.is_empty());
-            let n = samples
-                .iter()
-                .filter(|(m, l, _)| {
-                    *m == metric
-                        && extra
-                            .as_ref()
-                            .is_none_or(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
-                })
-                .count();
-            assert_eq!(n, workers_ports, "{}", c.name());
-        }
-        let families: HashSet<&str> = samples.iter().map(|s| s.0.as_str()).collect();
-        for family in [
-            "splicer_responses_total",
-            "splicer_refused_requests_total",
-            "splicer_spliced_segments_total",
-            "splicer_responses_complete_total",
-            "splicer_pool_reuses_total",
-            "splicer_server_conns_opened_total",
-            "splicer_drain_timeouts_total",
-            "splicer_splices_total",
-        ] {
-            assert!(families.contains(family), "{family}");
-        }
-        for gone in [
-            "splicer_responses_2xx_total",
-            "splicer_refused_smuggling_total",
-            "splicer_spliced_up_total",
-            "splicer_drop_tx_full_total",
-        ] {
-            assert!(!families.contains(gone), "{gone}");
-        }
-        let s = &samples;
-        assert_eq!(
-            find(
-                s,
-                "splicer_responses_total",
-                &[("class", "4xx"), ("worker", "1"), ("port", "inside")]
-            ),
-            Some(111.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_responses_total",
-                &[("class", "other"), ("worker", "0"), ("port", "outside")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_refused_requests_total",
-                &[("reason", "bad_body"), ("worker", "0"), ("port", "inside")]
-            ),
-            Some(11.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_spliced_segments_total",
-                &[("direction", "down"), ("worker", "1"), ("port", "outside")]
-            ),
-            Some(101.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_drops_total",
-                &[
-                    ("reason", "server_out_of_order"),
-                    ("worker", "0"),
-                    ("port", "outside")
-                ]
-            ),
-            Some(1.0)
-        );
-    }
-
-    #[test]
-    fn pool_levels_are_gauges() {
-        let text = render(&crate::report::tests_support::sample());
-        let samples = check_exposition(&text);
-        let s = &samples;
-        assert!(text.contains("# TYPE splicer_pool_connections gauge\n"));
-        assert!(text.contains("# TYPE splicer_pool_inflight_requests gauge\n"));
-        let conns = |real: &str, worker: &str, state: &str| {
-            find(
-                s,
-                "splicer_pool_connections",
-                &[("real", real), ("worker", worker), ("state", state)],
-            )
-        };
-        // s1 on worker 0: 3 free, 2 busy, 1 opening of 7: 1 closing.
-        assert_eq!(conns("s1", "0", "free"), Some(3.0));
-        assert_eq!(conns("s1", "0", "busy"), Some(2.0));
-        assert_eq!(conns("s1", "0", "opening"), Some(1.0));
-        assert_eq!(conns("s1", "0", "closing"), Some(1.0));
-        assert_eq!(conns("s1", "1", "free"), Some(4.0));
-        assert_eq!(conns("img.1", "1", "busy"), Some(0.0));
-        // The states add up to the connections, so sum() by real is meaningful.
-        let sum: f64 = s
-            .iter()
-            .filter(|(n, l, _)| {
-                n == "splicer_pool_connections" && l.iter().any(|(k, v)| k == "real" && v == "s1")
-            })
-            .map(|x| x.2)
-            .sum();
-        assert_eq!(sum, 11.0);
-        // No "conns" state: it would count every connection twice.
-        assert!(!s
-            .iter()
-            .any(|(_, l, _)| l.iter().any(|(k, v)| k == "state" && v == "conns")));
-        assert_eq!(
-            find(
-                s,
-                "splicer_pool_inflight_requests",
-                &[("real", "img.1"), ("worker", "0")]
-            ),
-            Some(5.0)
-        );
-        assert_eq!(find(s, "splicer_pool_size", &[("real", "s1")]), Some(4.0));
-        assert_eq!(
-            find(s, "splicer_pool_maxconns", &[("real", "img.1")]),
-            Some(2.0)
-        );
-        let per_state = s
-            .iter()
-            .filter(|(n, _, _)| n == "splicer_pool_connections")
-            .count();
-        assert_eq!(per_state, 2 * 2 * 4);
-    }
-
-    #[test]
-    fn per_object_counters_are_labelled_families() {
-        let report = crate::report::tests_support::sample();
-        let text = render(&report);
-        let samples = check_exposition(&text);
-        let s = &samples;
-        assert_eq!(
-            find(s, "splicer_virtual_requests_total", &[("virtual", "www")]),
-            Some(40.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_virtual_no_server_total",
-                &[("virtual", "198.19.0.11")]
-            ),
-            Some(0.0)
-        );
-        assert_eq!(
-            find(s, "splicer_real_requests_total", &[("real", "s1")]),
-            Some(20.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_real_responses_total",
-                &[("real", "img.1"), ("class", "2xx")]
-            ),
-            Some(12.0)
-        );
-        assert_eq!(
-            find(s, "splicer_real_server_errors_total", &[("real", "s1")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            find(
-                s,
-                "splicer_rule_hits_total",
-                &[("virtual", "www"), ("rule", "bind")]
-            ),
-            Some(24.0)
-        );
-        for (family, kind) in [
-            ("splicer_virtual_requests_total", "counter"),
-            ("splicer_virtual_spliced_total", "counter"),
-            ("splicer_virtual_redirects_total", "counter"),
-            ("splicer_virtual_refused_total", "counter"),
-            ("splicer_real_responses_total", "counter"),
-            ("splicer_rule_hits_total", "counter"),
-        ] {
-            assert!(
-                text.contains(&format!("# TYPE {family} {kind}\n")),
-                "{family}"
-            );
-        }
-        // Per object only: no worker or port label; a class label, no class in the name.
-        for (n, l, _) in s.iter().filter(|(n, _, _)| {
-            n.starts_with("splicer_virtual_")
-                || n.starts_with("splicer_real_")
-                || n.starts_with("splicer_rule_")
-        }) {
-            assert!(
-                l.iter().all(|(k, _)| k != "worker" && k != "port"),
-                "{n} {l:?}"
-            );
-        }
-        assert!(!s
-            .iter()
-            .any(|(n, _, _)| n == "splicer_real_responses_2xx_total"));
-        // Every per-object counter of the workers has a family with a help text.
-        for c in splicer_pipeline::counters::VirtualCounter::ALL {
-            let (name, help, extra) = virtual_metric(c.name());
-            assert!(name.ends_with("_total") && extra.is_none() && !help.contains("see"));
-        }
-        for c in splicer_pipeline::counters::RealCounter::ALL {
-            let (name, help, _) = real_metric(c.name());
-            assert!(name.ends_with("_total") && !help.contains("see"), "{name}");
-        }
-    }
-
-    #[test]
-    fn other_counters_get_their_own_family() {
-        let (name, _, extra) = worker_metric("tcp_syns");
-        assert_eq!(name, "splicer_tcp_syns_total");
-        assert!(extra.is_none());
-        assert_eq!(nic_metric("rx_missed").0, "splicer_nic_rx_missed_total");
-        assert_eq!(nic_metric("tx_errors").0, "splicer_nic_errors_total");
-        // Only the status classes go into splicer_responses_total.
-        assert_eq!(
-            worker_metric("responses_complete").0,
-            "splicer_responses_complete_total"
-        );
-        assert_eq!(
-            worker_metric("responses_2xx").2,
-            Some(("class", "2xx".to_string()))
-        );
-        assert_eq!(
-            worker_metric("spliced_sideways").0,
-            "splicer_spliced_sideways_total"
-        );
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        let mut e = Exposition::default();
-        e.sample("m_total", "counter", "h", &[("port", "a\"b\\c\nd")], 1);
-        let text = e.render();
-        assert!(text.contains(r#"m_total{port="a\"b\\c\nd"} 1"#), "{text}");
-        let samples = check_exposition(&text);
-        assert_eq!(samples[0].1[0].1, "a\"b\\c\nd");
-    }
-
-    #[test]
-    #[should_panic(expected = "family split in two")]
-    fn grammar_check_catches_split_families() {
-        check_exposition(
-            "# HELP a_total x\n# TYPE a_total counter\na_total 1\n# HELP b y\n# TYPE b gauge\nb 1\n# HELP a_total x\n",
-        );
-    }
-
-    #[test]
-    #[should_panic(expected = "sample before its TYPE")]
-    fn grammar_check_catches_untyped_samples() {
-        check_exposition("x 1\n");
-    }
-}
+mod tests;

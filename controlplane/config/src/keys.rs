@@ -81,6 +81,8 @@ pub enum OwnDefault {
     Off,
     /// This text.
     Text(&'static str),
+    /// A boolean key: this value.
+    Flag(bool),
 }
 
 /// A key checked by code of its own in the validator.
@@ -225,6 +227,16 @@ pub const METRICS: OwnKey = OwnKey {
     name: "dataplane.metrics",
     default: OwnDefault::Off,
 };
+/// Lets `metrics` listen on an address other than loopback.
+pub const METRICS_PUBLIC: OwnKey = OwnKey {
+    name: "dataplane.metrics_public",
+    default: OwnDefault::Flag(false),
+};
+/// A second control socket that only answers commands that change nothing.
+pub const CONTROL_SOCKET_READONLY: OwnKey = OwnKey {
+    name: "dataplane.control_socket_readonly",
+    default: OwnDefault::Off,
+};
 
 pub const REAL_WEIGHT: IntKey<u16> = int("real.weight", 1, 0, 1000);
 /// Idle server connections kept open per worker.
@@ -316,6 +328,8 @@ pub const KEYS: &[Key] = &[
     Key::U16(&MAX_EJECTION_PERCENT),
     Key::Own(&CONTROL_SOCKET),
     Key::Own(&METRICS),
+    Key::Own(&METRICS_PUBLIC),
+    Key::Own(&CONTROL_SOCKET_READONLY),
     Key::U16(&REAL_WEIGHT),
     Key::U16(&REAL_POOL),
     Key::U16(&REAL_MAXCONNS),

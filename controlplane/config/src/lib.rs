@@ -373,6 +373,16 @@ pub struct Dataplane {
     /// on which the control core serves Prometheus metrics (`GET /metrics`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<SocketAddr>,
+    /// `metrics_public` (bool, default `false`): lets `metrics` listen on an address
+    /// other than loopback; without it such an address is refused, since the endpoint
+    /// (metrics and status page) has no authentication.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub metrics_public: bool,
+    /// `control_socket_readonly` (path, default none = off): a second control socket,
+    /// mode `0666`, that answers only the commands that change nothing (`show`, `help`).
+    /// Same rules as `control_socket`; must differ from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_socket_readonly: Option<PathBuf>,
 }
 
 fn serialize_socket_path<S: serde::Serializer>(
@@ -428,6 +438,8 @@ impl Dataplane {
             max_ejection_percent: defaults::MAX_EJECTION_PERCENT,
             control_socket: Some(PathBuf::from(defaults::CONTROL_SOCKET)),
             metrics: None,
+            metrics_public: false,
+            control_socket_readonly: None,
         }
     }
 }

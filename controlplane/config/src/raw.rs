@@ -75,6 +75,8 @@ struct RawDataplane {
     max_ejection_percent: Option<Value>,
     control_socket: Option<Value>,
     metrics: Option<Value>,
+    metrics_public: Option<Value>,
+    control_socket_readonly: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -582,6 +584,23 @@ impl RawDataplane {
                             format!("{s:?} is not an address with a TCP port (like \"127.0.0.1:9100\"); leave the key out to disable metrics"),
                         )
                     })?)
+                }
+            },
+            metrics_public: match self.metrics_public {
+                None => false,
+                Some(Value::Boolean(b)) => b,
+                Some(other) => {
+                    return Err(ConfigError::invalid(
+                        "dataplane.metrics_public",
+                        format!("expected true or false, got {}", describe(&other)),
+                    ))
+                }
+            },
+            control_socket_readonly: match self.control_socket_readonly {
+                None => None,
+                Some(v) => {
+                    let s = string("dataplane.control_socket_readonly", v)?;
+                    (!s.is_empty()).then(|| PathBuf::from(s))
                 }
             },
         })

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod health;
+mod http;
 mod live;
 mod server;
 mod startup;

@@ -12,13 +12,14 @@
 //! clients for at most [`POLL_BUDGET`]; together they bound how long slow or flooding
 //! clients can hold up the loop (and so the reaction to SIGINT).
 
+use crate::http;
 use crate::live::Live;
 use crate::startup::RunError;
 use crate::stats::{self, StatsBase, StatsSources};
-use splicer_commands::command::{self, Command, Show};
+use splicer_commands::command::{self, Command, Level, Show};
 use splicer_commands::protocol::MAX_REQUEST;
 use splicer_commands::report::{self, PortRow, StatsReport, WorkerRow};
-use splicer_commands::{metrics, LogLevel, Response};
+use splicer_commands::{LogLevel, Response};
 use splicer_config::Dataplane;
 use splicer_pipeline::Gauge;
 use splicer_wire::EthernetAddress;
@@ -39,8 +40,6 @@ const MAX_PER_POLL: usize = 16;
 const POLL_BUDGET: Duration = Duration::from_millis(500);
 /// Shortest interval between two log lines about slow clients.
 const SLOW_LOG_INTERVAL: Duration = Duration::from_secs(10);
-/// Longest HTTP request head the metrics endpoint reads.
-const MAX_HTTP_HEAD: usize = 8192;
 
 /// Changes the process's log filter (installed by the binary, which owns the subscriber).
 pub type LogLevelHook = Box<dyn Fn(LogLevel) -> Result<(), String>>;
@@ -61,6 +60,8 @@ pub(crate) struct ControlState {
     hooks: Hooks,
     /// Clients given up for slowness.
     slow: SlowClients,
+    /// What the metrics listener's pages need beyond the statistics.
+    web: http::WebState,
 }
 
 impl ControlState {
@@ -69,6 +70,7 @@ impl ControlState {
             baseline: None,
             hooks,
             slow: SlowClients::default(),
+            web: http::WebState::new(),
         }
     }
 
@@ -87,11 +89,19 @@ impl ControlState {
     }
 }
 
-/// The open listeners. Dropping it removes the socket file.
+/// A control socket and the level of the commands it serves.
+struct ControlSocket {
+    listener: UnixListener,
+    path: PathBuf,
+    level: Level,
+}
+
+/// The open listeners. Dropping it removes the socket files.
 pub(crate) struct Endpoints {
-    control: Option<(UnixListener, PathBuf)>,
-    /// The socket's directory when Splicer created it, so that shutdown leaves nothing.
-    created_dir: Option<PathBuf>,
+    /// The admin socket, then the read-only one.
+    control: Vec<ControlSocket>,
+    /// The sockets' directories Splicer created, so that shutdown leaves nothing.
+    created_dirs: Vec<PathBuf>,
     metrics: Option<TcpListener>,
 }
 
@@ -99,46 +109,83 @@ impl Endpoints {
     /// Opens what the configuration asks for. Done before DPDK starts, so that a socket
     /// in use or a port taken fails start-up at once, naming the key.
     pub(crate) fn open(dp: &Dataplane) -> Result<Endpoints, RunError> {
-        let created_dir = dp
-            .control_socket
-            .as_deref()
-            .and_then(Path::parent)
-            .filter(|dir| !dir.exists())
-            .map(Path::to_path_buf);
-        let control = match &dp.control_socket {
-            Some(path) => Some((bind_control(path)?, path.clone())),
-            None => None,
-        };
+        let mut control = Vec::new();
+        let mut created_dirs = Vec::new();
+        for (key, path, level) in [
+            ("control_socket", &dp.control_socket, Level::Admin),
+            (
+                "control_socket_readonly",
+                &dp.control_socket_readonly,
+                Level::ReadOnly,
+            ),
+        ] {
+            let Some(path) = path else { continue };
+            if let Some(dir) = path.parent().filter(|dir| !dir.exists()) {
+                created_dirs.push(dir.to_path_buf());
+            }
+            // On failure, what was bound already goes: nothing is left behind.
+            let listener = bind_control(key, path, level)
+                .inspect_err(|_| Endpoints::close(&control, &created_dirs))?;
+            control.push(ControlSocket {
+                listener,
+                path: path.clone(),
+                level,
+            });
+        }
         let metrics = match dp.metrics {
+            Some(addr) if !addr.ip().is_loopback() => {
+                tracing::warn!(
+                    "dataplane.metrics: {addr} is not loopback (metrics_public = true): the metrics and the status page are open to whoever reaches it, without authentication"
+                );
+                Some(addr)
+            }
+            other => other,
+        };
+        let metrics = match metrics {
             Some(addr) => {
                 let l = TcpListener::bind(addr).map_err(|e| {
                     RunError(format!("dataplane.metrics: cannot listen on {addr}: {e}"))
                 })?;
                 l.set_nonblocking(true)
                     .map_err(|e| RunError(format!("dataplane.metrics: {e}")))?;
-                tracing::info!("metrics on http://{addr}/metrics");
+                tracing::info!("metrics on http://{addr}/metrics, status page on http://{addr}/");
                 Some(l)
             }
             None => None,
         };
         Ok(Endpoints {
             control,
-            created_dir,
+            created_dirs,
             metrics,
         })
+    }
+
+    /// Removes the socket files, then the directories Splicer created (when empty).
+    fn close(control: &[ControlSocket], created_dirs: &[PathBuf]) {
+        for c in control {
+            if let Err(e) = std::fs::remove_file(&c.path) {
+                if e.kind() != ErrorKind::NotFound {
+                    tracing::warn!("cannot remove {}: {e}", c.path.display());
+                }
+            }
+        }
+        for dir in created_dirs {
+            // Only when empty: someone may have put something there meanwhile.
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 
     /// Serves the clients that are waiting, then returns.
     pub(crate) fn poll(&self, state: &mut ControlState, base: &StatsBase<'_>, live: &mut Live) {
         let budget = Instant::now() + POLL_BUDGET;
-        if let Some((listener, _)) = &self.control {
+        for socket in &self.control {
             for _ in 0..MAX_PER_POLL {
                 if Instant::now() >= budget {
                     break;
                 }
-                match listener.accept() {
+                match socket.listener.accept() {
                     Ok((stream, _)) => {
-                        let out = serve_control(stream, state, base, live);
+                        let out = serve_control(stream, socket, state, base, live);
                         state.slow.note(out);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -150,13 +197,18 @@ impl Endpoints {
             }
         }
         if let Some(listener) = &self.metrics {
+            // The status page's rates: a snapshot every RATE_INTERVAL, only when
+            // someone may ask for them.
+            state
+                .web
+                .sample(Instant::now(), || stats::report(&base.with(live)));
             for _ in 0..MAX_PER_POLL {
                 if Instant::now() >= budget {
                     break;
                 }
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let out = serve_metrics(stream, &base.with(live));
+                        let out = http::serve(stream, &state.web, &base.with(live));
                         state.slow.note(out);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -172,23 +224,13 @@ impl Endpoints {
 
 impl Drop for Endpoints {
     fn drop(&mut self) {
-        if let Some((_, path)) = &self.control {
-            if let Err(e) = std::fs::remove_file(path) {
-                if e.kind() != ErrorKind::NotFound {
-                    tracing::warn!("cannot remove {}: {e}", path.display());
-                }
-            }
-        }
-        if let Some(dir) = &self.created_dir {
-            // Only when empty: someone may have put something there meanwhile.
-            let _ = std::fs::remove_dir(dir);
-        }
+        Endpoints::close(&self.control, &self.created_dirs);
     }
 }
 
-fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
+fn bind_control(key: &str, path: &Path, level: Level) -> Result<UnixListener, RunError> {
     let shown = path.display();
-    let fail = |what: String| RunError(format!("dataplane.control_socket: {what}"));
+    let fail = |what: String| RunError(format!("dataplane.{key}: {what}"));
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -219,14 +261,19 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
     }
     let listener =
         UnixListener::bind(path).map_err(|e| fail(format!("cannot listen on {shown}: {e}")))?;
-    // Whoever can connect can reconfigure the appliance: root only.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    // Whoever can connect to the admin socket can reconfigure the appliance: root only.
+    // The read-only one shows what `show` shows, for monitoring by any local user.
+    let mode = match level {
+        Level::Admin => 0o600,
+        Level::ReadOnly => 0o666,
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .and_then(|()| listener.set_nonblocking(true))
         .map_err(|e| {
             let _ = std::fs::remove_file(path);
             fail(format!("{shown}: {e}"))
         })?;
-    tracing::info!("control socket {shown}");
+    tracing::info!("control socket {shown} ({})", level.name());
     Ok(listener)
 }
 
@@ -273,7 +320,7 @@ impl SlowClients {
 
 /// A stream whose reads and writes share one deadline: each operation may block only
 /// for what is left of it.
-struct Deadlined<'a, S> {
+pub(crate) struct Deadlined<'a, S> {
     stream: &'a S,
     deadline: Instant,
     /// The deadline passed while the client still had to send or take something.
@@ -281,7 +328,7 @@ struct Deadlined<'a, S> {
 }
 
 /// A socket whose blocking timeouts can be set.
-trait Timeouts {
+pub(crate) trait Timeouts {
     fn set_timeouts(&self, t: Duration) -> std::io::Result<()>;
 }
 
@@ -300,7 +347,7 @@ impl Timeouts for TcpStream {
 }
 
 impl<'a, S: Timeouts> Deadlined<'a, S> {
-    fn new(stream: &'a S) -> Self {
+    pub(crate) fn new(stream: &'a S) -> Self {
         Deadlined {
             stream,
             deadline: Instant::now() + CLIENT_TIMEOUT,
@@ -319,11 +366,11 @@ impl<'a, S: Timeouts> Deadlined<'a, S> {
     }
 
     /// Starts the deadline again: for the answer, once the command has run.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.deadline = Instant::now() + CLIENT_TIMEOUT;
     }
 
-    fn served(&self) -> Served {
+    pub(crate) fn served(&self) -> Served {
         if self.expired || Instant::now() >= self.deadline {
             Served::TimedOut
         } else {
@@ -357,6 +404,7 @@ where
 
 fn serve_control(
     stream: UnixStream,
+    socket: &ControlSocket,
     state: &mut ControlState,
     base: &StatsBase<'_>,
     live: &mut Live,
@@ -373,7 +421,7 @@ fn serve_control(
             "request too long: a command is one line of at most {MAX_REQUEST} bytes"
         )),
         // A client that closed its side without a newline still sent a whole line.
-        Ok(_) => execute(line.trim(), state, base, live),
+        Ok(_) => execute(line.trim(), socket, state, base, live),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             Response::error("no request: send one line of command text ending with a newline")
         }
@@ -393,8 +441,9 @@ fn serve_control(
 }
 
 /// Runs one command line. A command that fails changes nothing.
-pub(crate) fn execute(
+fn execute(
     line: &str,
+    socket: &ControlSocket,
     state: &mut ControlState,
     base: &StatsBase<'_>,
     live: &mut Live,
@@ -406,6 +455,10 @@ pub(crate) fn execute(
             return Response::error(e.0);
         }
     };
+    if let Err(e) = permitted(&cmd, line, socket.level, &socket.path) {
+        tracing::info!("control: {line:?}: {e}");
+        return Response::error(e);
+    }
     tracing::debug!("control: {line:?}");
     if let Command::Edit(edit) = &cmd {
         return match live.apply(edit) {
@@ -481,6 +534,18 @@ pub(crate) fn execute(
     }
 }
 
+/// Whether a socket of `level` may run `cmd` (`line` as the client wrote it); the
+/// error names the command, the level and where to go instead.
+fn permitted(cmd: &Command, line: &str, level: Level, path: &Path) -> Result<(), String> {
+    match (cmd.level(), level) {
+        (Level::Admin, Level::ReadOnly) => Err(format!(
+            "refused: {line:?} changes the running appliance; this socket ({}) is read-only: use the admin control_socket",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn port_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<PortRow> {
     let view = state.view(src);
     src.ports
@@ -528,63 +593,6 @@ fn worker_rows(state: &ControlState, src: &StatsSources<'_>) -> Vec<WorkerRow> {
             }
         })
         .collect()
-}
-
-fn serve_metrics(stream: TcpStream, src: &StatsSources<'_>) -> Served {
-    if stream.set_nonblocking(false).is_err() {
-        return Served::Done;
-    }
-    let mut io = Deadlined::new(&stream);
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HTTP_HEAD {
-        match io.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(_) => return io.served(),
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let request_line = text.lines().next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let (status, body, content_type) = if !request_line
-        .starts_with(|c: char| c.is_ascii_uppercase())
-        || !parts.next().is_some_and(|v| v.starts_with("HTTP/1."))
-    {
-        ("400 Bad Request", "bad request\n".to_string(), "text/plain")
-    } else if method != "GET" && method != "HEAD" {
-        (
-            "405 Method Not Allowed",
-            "only GET and HEAD\n".to_string(),
-            "text/plain",
-        )
-    } else if path != "/metrics" {
-        (
-            "404 Not Found",
-            "not found; the metrics are at /metrics\n".to_string(),
-            "text/plain",
-        )
-    } else {
-        // Raw counters: Prometheus counters must not go down on `clear stats`.
-        (
-            "200 OK",
-            metrics::render_with_health(&stats::report(src), &src.health),
-            metrics::CONTENT_TYPE,
-        )
-    };
-    let mut response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
-        body.len(),
-        if status.starts_with("405") { "Allow: GET, HEAD\r\n" } else { "" }
-    );
-    if method != "HEAD" {
-        response.push_str(&body);
-    }
-    io.restart();
-    let _ = io.write_all(response.as_bytes());
-    io.served()
 }
 
 #[cfg(test)]
@@ -654,6 +662,54 @@ mod tests {
         let mut answer = String::new();
         BufReader::new(&client).read_line(&mut answer).unwrap();
         assert_eq!(answer, "ok\n");
+    }
+
+    #[test]
+    fn a_read_only_socket_refuses_what_changes_things() {
+        let ro = Path::new("/run/splicer/ro.sock");
+        for line in ["show real", "help", "rule list www", "show flows limit 3"] {
+            let cmd = command::parse(line).unwrap();
+            assert_eq!(permitted(&cmd, line, Level::ReadOnly, ro), Ok(()), "{line}");
+        }
+        for line in [
+            "out-of-service real s1",
+            "clear stats",
+            "log level debug",
+            "save",
+            "weight s1 3",
+        ] {
+            let cmd = command::parse(line).unwrap();
+            let e = permitted(&cmd, line, Level::ReadOnly, ro).unwrap_err();
+            assert!(e.starts_with(&format!("refused: {line:?} changes")), "{e}");
+            assert!(e.contains("/run/splicer/ro.sock) is read-only"), "{e}");
+            assert_eq!(permitted(&cmd, line, Level::Admin, ro), Ok(()), "{line}");
+        }
+    }
+
+    /// The admin socket is root's only; the read-only one anyone's; both go at drop,
+    /// with the directory Splicer made for them.
+    #[test]
+    fn sockets_get_their_modes_and_are_removed() {
+        let dir = std::env::temp_dir().join(format!("splicer-ro-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut dp = Dataplane::new(vec!["-l".into(), "0".into()]);
+        dp.control_socket = Some(dir.join("admin.sock"));
+        dp.control_socket_readonly = Some(dir.join("ro.sock"));
+        let endpoints = Endpoints::open(&dp).unwrap();
+        let mode = |f: &str| std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("admin.sock"), 0o600);
+        assert_eq!(mode("ro.sock"), 0o666);
+        assert_eq!(endpoints.control[1].level, Level::ReadOnly);
+        // A second instance on the same read-only socket fails, naming its key, and
+        // leaves the first one's sockets alone.
+        let mut other = dp.clone();
+        other.control_socket = Some(dir.join("admin2.sock"));
+        let e = Endpoints::open(&other).err().unwrap().0;
+        assert!(e.starts_with("dataplane.control_socket_readonly: "), "{e}");
+        assert!(!dir.join("admin2.sock").exists());
+        assert!(dir.join("ro.sock").exists());
+        drop(endpoints);
+        assert!(!dir.exists());
     }
 
     #[test]

@@ -23,13 +23,13 @@ macro_rules! counters {
     };
     (
         $(#[$edoc:meta])* $enum:ident;
-        $( $(#[$doc:meta])* $variant:ident => $name:literal $(in $family:ident($label:literal))?, )*
+        $( $(#[doc = $doc:literal])* $variant:ident => $name:literal $(in $family:ident($label:literal))?, )*
     ) => {
         $(#[$edoc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
         pub enum $enum {
-            $( $(#[$doc])* $variant, )*
+            $( $(#[doc = $doc])* $variant, )*
         }
 
         impl $enum {
@@ -42,6 +42,14 @@ macro_rules! counters {
             pub fn name(self) -> &'static str {
                 match self {
                     $( $enum::$variant => $name, )*
+                }
+            }
+
+            /// What the counter counts: its documentation as written above, one line
+            /// per doc line (the metrics' HELP text, with the whitespace folded).
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $( $enum::$variant => concat!($($doc, "\n",)*), )*
                 }
             }
 
@@ -79,6 +87,9 @@ pub enum Family {
     RefusedRequests,
     /// Packets dropped, by reason.
     Drops,
+    /// Packets passed between workers, by direction (`out`: to the flow's owner, `in`:
+    /// from another worker).
+    Handoff,
 }
 
 counters! {
@@ -89,9 +100,9 @@ counters! {
     /// Frames handed to the TX queue and accepted by it.
     TxPackets => "tx_packets" in Packets("tx"),
     /// Packets passed to the worker that owns their flow.
-    HandoffOut => "handoff_out",
+    HandoffOut => "handoff_out" in Handoff("out"),
     /// Packets received from another worker for a flow this worker owns.
-    HandoffIn => "handoff_in",
+    HandoffIn => "handoff_in" in Handoff("in"),
     /// Frames the impairment stage examined (ports configured with `[port.impair]`).
     ImpairPackets => "impair_packets",
     /// Frames the impairment stage dropped (seeded loss).
@@ -515,6 +526,17 @@ impl Gauge {
     /// Every gauge, in display order.
     pub const ALL: &'static [Gauge] = &[Gauge::Flows, Gauge::HalfOpen, Gauge::Neighbours];
 
+    /// What the gauge measures (the metrics' HELP text).
+    pub fn doc(self) -> &'static str {
+        match self {
+            Gauge::Flows => {
+                "Connections in the flow table: client legs (half-open included) and server legs."
+            }
+            Gauge::HalfOpen => "Client connections still in SYN-RECEIVED.",
+            Gauge::Neighbours => "Neighbour entries (resolved or resolving).",
+        }
+    }
+
     /// The stable key used in logs and metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -866,6 +888,24 @@ mod tests {
             assert_eq!(Counter::from_name(c.name()), Some(c));
         }
         assert_eq!(Counter::from_name("no_such_counter"), None);
+    }
+
+    /// Every counter says what it counts: the metrics take it as their HELP text.
+    #[test]
+    fn every_counter_has_its_doc() {
+        let docs = Counter::ALL
+            .iter()
+            .map(|c| c.doc())
+            .chain(RealCounter::ALL.iter().map(|c| c.doc()))
+            .chain(VirtualCounter::ALL.iter().map(|c| c.doc()))
+            .chain(Gauge::ALL.iter().map(|g| g.doc()));
+        for doc in docs {
+            assert!(doc.trim().len() > 10, "{doc:?}");
+        }
+        assert_eq!(
+            Counter::TcpSyns.doc(),
+            " SYNs to a virtual server answered with a SYN-ACK and a half-open connection\n (cookies are `syn_cookies_sent`).\n"
+        );
     }
 
     #[test]

@@ -48,6 +48,41 @@ pub enum Command {
     Help(Vec<String>),
 }
 
+/// Who may run a command on a socket: HAProxy's `stats socket ... level`, in two
+/// levels. Every command has one ([`Command::level`] matches every variant, so a new
+/// command does not compile without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Changes nothing: `show ...`, `rule list`, `help`. Served on every socket.
+    ReadOnly,
+    /// Changes the running appliance, what others see of it, or a file: edits, `save`,
+    /// `clear stats`, `log level`. Served on the admin socket only.
+    Admin,
+}
+
+impl Level {
+    /// `read-only` or `admin`, as the docs and errors name them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::ReadOnly => "read-only",
+            Level::Admin => "admin",
+        }
+    }
+}
+
+impl Command {
+    /// The level a socket must have to run the command.
+    pub fn level(&self) -> Level {
+        match self {
+            Command::Show(_) | Command::Help(_) => Level::ReadOnly,
+            // `clear stats` changes the counters every other client is shown.
+            Command::Edit(_) | Command::Save(_) | Command::ClearStats | Command::LogLevel(_) => {
+                Level::Admin
+            }
+        }
+    }
+}
+
 /// What `show` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Show {

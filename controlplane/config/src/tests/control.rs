@@ -101,3 +101,52 @@ fn metrics_errors() {
         "dataplane.metrics: TCP port must be between 1 and 65535, got 0 (127.0.0.1:0)"
     );
 }
+
+#[test]
+fn metrics_off_loopback_needs_metrics_public() {
+    let e = invalid(&dp("metrics = \"0.0.0.0:9100\""), "dataplane.metrics");
+    assert!(
+        e.contains("not a loopback address") && e.contains("metrics_public = true"),
+        "{e}"
+    );
+    let e = invalid(&dp("metrics = \"198.18.0.1:9100\""), "dataplane.metrics");
+    assert!(e.contains("metrics_public"), "{e}");
+    let c = ok(&dp("metrics = \"0.0.0.0:9100\"\nmetrics_public = true"));
+    assert!(c.dataplane.metrics_public);
+    assert!(c.to_toml().lines().any(|l| l == "metrics_public = true"));
+    assert!(!ok(&dp("metrics = \"[::1]:9100\"")).dataplane.metrics_public);
+    assert!(!ok(&dp("")).to_toml().contains("metrics_public"));
+    assert_eq!(
+        invalid(&dp("metrics_public = \"yes\""), "dataplane.metrics_public"),
+        "dataplane.metrics_public: expected true or false, got string \"yes\""
+    );
+}
+
+#[test]
+fn read_only_control_socket() {
+    let c = ok(&dp("control_socket_readonly = \"/run/splicer/ro.sock\""));
+    assert_eq!(
+        c.dataplane.control_socket_readonly.as_deref(),
+        Some(std::path::Path::new("/run/splicer/ro.sock"))
+    );
+    assert!(c
+        .to_toml()
+        .lines()
+        .any(|l| l == "control_socket_readonly = \"/run/splicer/ro.sock\""));
+    assert_eq!(
+        ok(&dp("control_socket_readonly = \"\""))
+            .dataplane
+            .control_socket_readonly,
+        None
+    );
+    assert_eq!(ok(&dp("")).dataplane.control_socket_readonly, None);
+    const KEY: &str = "dataplane.control_socket_readonly";
+    assert!(
+        invalid(&dp("control_socket_readonly = \"ro.sock\""), KEY).contains("not an absolute path")
+    );
+    let e = invalid(
+        &dp("control_socket_readonly = \"/run/splicer/splicer.sock\""),
+        KEY,
+    );
+    assert!(e.contains("is the admin control_socket too"), "{e}");
+}

@@ -34,6 +34,8 @@ fn readme_lists_every_key() {
     let readme = include_str!("../../../../docs/CONFIGURATION.md");
     let mut c = ok(&redirect());
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
+    c.dataplane.metrics_public = true;
+    c.dataplane.control_socket_readonly = Some("/run/splicer/splicer-ro.sock".into());
     c.dataplane.syn_cookie_threshold = Some(100);
     c.ports[1].gateway = Some(Ipv4Addr::new(198, 19, 0, 254));
     c.virtuals[1].port = Some("outside".into());
@@ -159,6 +161,7 @@ fn readme_defaults_are_the_declared_ones() {
                 keys::OwnDefault::Text(t) => {
                     assert_eq!(default, format!("`\"{t}\"`"), "{name}")
                 }
+                keys::OwnDefault::Flag(b) => assert_eq!(default, format!("`{b}`"), "{name}"),
             },
         }
     }
@@ -170,6 +173,8 @@ fn readme_defaults_are_the_declared_ones() {
 fn key_table_covers_the_saved_dataplane() {
     let mut c = ok(&redirect());
     c.dataplane.metrics = Some("127.0.0.1:9100".parse().unwrap());
+    c.dataplane.metrics_public = true;
+    c.dataplane.control_socket_readonly = Some("/run/splicer/splicer-ro.sock".into());
     c.dataplane.syn_cookie_threshold = Some(100);
     let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();
     let mut saved: Vec<String> = table["dataplane"]

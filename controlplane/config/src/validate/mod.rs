@@ -269,13 +269,33 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         key.check(d)?;
     }
     if let Some(path) = &dp.control_socket {
-        control_socket(path)?;
+        control_socket("dataplane.control_socket", path)?;
+    }
+    if let Some(path) = &dp.control_socket_readonly {
+        control_socket("dataplane.control_socket_readonly", path)?;
+        if dp.control_socket.as_ref() == Some(path) {
+            return invalid(
+                "dataplane.control_socket_readonly",
+                format!(
+                    "{} is the admin control_socket too; give the read-only socket its own path",
+                    path.display()
+                ),
+            );
+        }
     }
     if let Some(addr) = dp.metrics {
         if addr.port() == 0 {
             return invalid(
                 "dataplane.metrics",
                 format!("TCP port must be between 1 and 65535, got 0 ({addr})"),
+            );
+        }
+        // The endpoint has no authentication: a status page and metrics open to a
+        // network must be asked for, not a typo away.
+        if !addr.ip().is_loopback() && !dp.metrics_public {
+            return invalid(
+                "dataplane.metrics",
+                format!("{addr} is not a loopback address; the metrics and status page have no authentication, so set metrics_public = true to serve them on it"),
             );
         }
     }
@@ -285,29 +305,28 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
 /// The kernel's `sun_path` holds 108 bytes including the terminating NUL.
 const SOCKET_PATH_MAX: usize = 107;
 
-fn control_socket(path: &std::path::Path) -> Result<(), ConfigError> {
-    const KEY: &str = "dataplane.control_socket";
+fn control_socket(key: &str, path: &std::path::Path) -> Result<(), ConfigError> {
     let text = path.to_string_lossy();
     // A relative path would depend on the directory Splicer was started from, which the
     // shell and ctl cannot know.
     if !path.is_absolute() {
         return invalid(
-            KEY,
+            key,
             format!("{text:?} is not an absolute path; give one like \"/run/splicer/splicer.sock\", or \"\" to disable the control socket"),
         );
     }
     if path.file_name().is_none() || text.ends_with('/') {
         return invalid(
-            KEY,
+            key,
             format!("{text:?} names a directory; give the socket's file name too, like \"/run/splicer/splicer.sock\""),
         );
     }
     if text.contains('\0') {
-        return invalid(KEY, "must not contain a NUL character");
+        return invalid(key, "must not contain a NUL character");
     }
     if text.len() > SOCKET_PATH_MAX {
         return invalid(
-            KEY,
+            key,
             format!(
                 "is {} bytes long; a Unix socket path can be at most {SOCKET_PATH_MAX} bytes",
                 text.len()

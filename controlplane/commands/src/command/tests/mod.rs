@@ -3,6 +3,7 @@
 mod complete;
 mod edits;
 mod help;
+mod level;
 mod parse;
 
 use super::*;
