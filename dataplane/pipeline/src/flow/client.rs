@@ -23,11 +23,12 @@ use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::topology::Service;
 use splicer_http::{
-    keep_alive_insertion, parse_head, BodyFramer, HeadStatus, Insertion, Method, Refusal,
-    RequestHead,
+    forwarded_head, keep_alive_insertion, parse_head, BodyFramer, ForwardFor, HeadStatus,
+    Insertion, Method, Refusal, RequestHead,
 };
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
+use std::net::Ipv4Addr;
 
 /// Largest response Splicer originates on the client leg (a redirect carries its
 /// Location twice: in the header and in the HTML body).
@@ -62,28 +63,66 @@ pub(super) struct Pending {
     /// Bytes at the start of the head buffer that belong to this request.
     pub consumed: usize,
     pub insertion: Option<Insertion>,
+    /// The head as its server gets it, when Splicer rewrites more than the Keep-Alive
+    /// insertion (`forward_for`): it replaces the first `head_len` bytes of the buffer,
+    /// the insertion included.
+    pub rewritten: Option<Rewritten>,
     pub head_request: bool,
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
 }
 
+/// A request head rewritten for its server (`virtual.forward_for = "header"`).
+pub(super) struct Rewritten {
+    /// The head as the server gets it.
+    pub head: Vec<u8>,
+    /// The length of the head it replaces at the start of the buffer.
+    pub head_len: usize,
+    /// Incoming `X-Forwarded-For` / `-Proto` lines removed or merged.
+    pub removed: usize,
+    /// Incoming `X-Forwarded-For` values the client's address was appended to.
+    pub appended: usize,
+}
+
 impl Pending {
     /// A request routed to `real` (`None`: queued), costing one slot, whose head is `head` at the start of the head buffer
     /// `buf`, and which takes the buffer's first `consumed` bytes (its head and the body
-    /// bytes that came with it); `body` frames the rest of its body.
+    /// bytes that came with it); `body` frames the rest of its body. With `forward`
+    /// (the virtual's `forward_for` and the client's address) the head is rewritten
+    /// for its server now, while the parsed head is at hand; `ForwardFor::Off` costs
+    /// nothing more than before.
     pub fn for_head(
         real: Option<RealId>,
         head: &RequestHead,
         buf: &[u8],
         consumed: usize,
         body: BodyFramer,
+        forward: (ForwardFor, Ipv4Addr),
     ) -> Self {
+        let insertion = keep_alive_insertion(head, buf);
+        let rewritten = match forward {
+            (ForwardFor::Off, _) => None,
+            // The head was parsed from `buf` (a mismatch would be a bug; the head is
+            // then forwarded as buffered rather than another request's written).
+            _ if buf.get(..head.head_len()) != Some(head.raw()) => None,
+            (ForwardFor::Header(incoming), client) => {
+                let mut out = Vec::new();
+                let o = forwarded_head(head, insertion, client, incoming, &mut out);
+                Some(Rewritten {
+                    head: out,
+                    head_len: head.head_len(),
+                    removed: o.removed,
+                    appended: o.appended,
+                })
+            }
+        };
         Pending {
             real,
             cost: 1,
             consumed,
-            insertion: keep_alive_insertion(head, buf),
+            insertion,
+            rewritten,
             head_request: head.method() == Method::Head,
             keep_alive: head.keep_alive(),
             body,

@@ -110,7 +110,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.respond(port, h, 400, now, sink);
         }
         let consumed = head.head_len() + body_in_buffer;
-        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body);
+        let forward = (c.service.forward_for, c.key.client);
+        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body, forward);
         c.state = State::Waiting;
         c.wait_since = now;
         let Some(real) = real else {
@@ -192,18 +193,33 @@ impl<P: PacketBuf> Pipeline<P> {
         // The request as the server gets it: the buffered head (with Keep-Alive
         // inserted for an HTTP/1.0 client that did not ask for it) and the start of the
         // body that came with it.
+        // With `forward_for`, the head rewritten when it was routed (the insertion
+        // included). Either way Splicer sends it as its own bytes: the translation
+        // below starts after it, whatever its length (the Bytes Added).
         s.out.clear();
         let src = &c.head[..p.consumed];
-        match p.insertion {
-            Some(ins) => {
+        match (&p.rewritten, p.insertion) {
+            (Some(r), _) => {
+                s.out.extend_from_slice(&r.head);
+                s.out.extend_from_slice(&src[r.head_len..]);
+            }
+            (None, Some(ins)) => {
                 s.out.extend_from_slice(&src[..ins.offset()]);
                 s.out.extend_from_slice(ins.bytes());
                 s.out.extend_from_slice(&src[ins.offset()..]);
             }
-            None => s.out.extend_from_slice(src),
+            (None, None) => s.out.extend_from_slice(src),
         }
         if p.insertion.is_some() {
             self.counters.inc(port, Counter::KeepAliveInserted);
+        }
+        if let Some(r) = &p.rewritten {
+            self.counters.inc(port, Counter::ForwardedForInserted);
+            if r.appended > 0 {
+                self.counters.inc(port, Counter::ForwardedForAppended);
+            } else if r.removed > 0 {
+                self.counters.inc(port, Counter::ForwardedForReplaced);
+            }
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);

@@ -190,6 +190,7 @@ impl FarmSpec {
             max_request_head: MAX_REQUEST_HEAD,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: self.max_held,
+            forward_for: Default::default(),
         }])
         .with_farm(self.farm())
     }
