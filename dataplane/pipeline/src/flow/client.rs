@@ -65,8 +65,9 @@ pub(super) struct Pending {
     pub insertion: Option<Insertion>,
     /// The head as its server gets it, when Splicer rewrites more than the Keep-Alive
     /// insertion (`forward_for`): it replaces the first `head_len` bytes of the buffer,
-    /// the insertion included.
-    pub rewritten: Option<Rewritten>,
+    /// the insertion included. Boxed: a client connection keeps its `Pending` inline,
+    /// and most virtuals never rewrite.
+    pub rewritten: Option<Box<Rewritten>>,
     pub head_request: bool,
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
@@ -109,12 +110,12 @@ impl Pending {
             (ForwardFor::Header(incoming), client) => {
                 let mut out = Vec::new();
                 let o = forwarded_head(head, insertion, client, incoming, &mut out);
-                Some(Rewritten {
+                Some(Box::new(Rewritten {
                     head: out,
                     head_len: head.head_len(),
                     removed: o.removed,
                     appended: o.appended,
-                })
+                }))
             }
         };
         Pending {
