@@ -31,9 +31,9 @@
 //! or LF, whitespace before the colon), so each field is exactly one line.
 
 use crate::request::RequestHead;
-use crate::rewrite::Insertion;
-use std::io::Write;
+use crate::rewrite::{Insertion, KEEP_ALIVE_LINE};
 use std::net::Ipv4Addr;
+use std::ops::Range;
 
 /// The header that carries the client's address.
 pub const XFF: &str = "X-Forwarded-For";
@@ -72,11 +72,9 @@ pub struct Outcome {
     pub appended: usize,
 }
 
-/// Writes `head` as its server gets it into `out` (cleared first): `Connection:
-/// Keep-Alive` if `keep_alive` is given (it is always placed after the request line,
-/// see [`crate::rewrite`]), the forwarding lines for `client` per `incoming`, and the
-/// other header lines and the blank line as received. Only the head is written; body
-/// bytes that follow it in the receive buffer are the caller's.
+/// Writes `head` as its server gets it into `out` (cleared first): see
+/// [`write_forwarded`], with the Keep-Alive `insertion` if given (it is always placed
+/// after the request line, see [`crate::rewrite`]).
 pub fn forwarded_head(
     head: &RequestHead,
     keep_alive: Option<Insertion>,
@@ -84,33 +82,59 @@ pub fn forwarded_head(
     incoming: Incoming,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let raw = head.raw();
-    let line_end = head.request_line_len();
     out.clear();
-    // Room for the two lines (at most 40 + 28 bytes without incoming values).
-    out.reserve(raw.len() + 80);
-    out.extend_from_slice(&raw[..line_end]);
     if let Some(ins) = keep_alive {
-        debug_assert_eq!(
-            ins.offset(),
-            line_end,
-            "Keep-Alive goes after the request line"
-        );
-        out.extend_from_slice(ins.bytes());
+        debug_assert_eq!(ins.offset(), head.request_line_len());
+    }
+    let line_end = head.request_line_len();
+    write_forwarded(
+        head.raw(),
+        line_end,
+        keep_alive.is_some(),
+        client,
+        incoming,
+        out,
+    )
+}
+
+/// Appends to `out` the request head `raw` (exactly a head that [`crate::parse_head`]
+/// accepted, its request line `request_line_len` bytes long, leading empty lines
+/// included) as its server gets it: the request line, `Connection: Keep-Alive` if
+/// `keep_alive`, the forwarding lines for `client` per `incoming`, then the other
+/// header lines and the blank line as received. Only the head: body bytes that follow
+/// it in the receive buffer are the caller's.
+///
+/// It works on the bytes rather than a parsed head so that Splicer can write the head
+/// straight onto the server leg when it sends it, keeping no copy meanwhile: the
+/// parser's checks make every field one `name:value` line ending in CRLF.
+pub fn write_forwarded(
+    raw: &[u8],
+    request_line_len: usize,
+    keep_alive: bool,
+    client: Ipv4Addr,
+    incoming: Incoming,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    // Room for the two lines (at most 40 + 25 bytes without incoming values).
+    out.reserve(raw.len() + 80);
+    out.extend_from_slice(&raw[..request_line_len]);
+    if keep_alive {
+        out.extend_from_slice(KEEP_ALIVE_LINE);
     }
     let mut outcome = Outcome::default();
     out.extend_from_slice(XFF.as_bytes());
     out.extend_from_slice(b": ");
     let mut has_proto = false;
     if incoming == Incoming::Append {
-        for (name, value) in head.headers() {
-            if name.eq_ignore_ascii_case(XFP) {
+        for (name, line) in field_lines(raw, request_line_len) {
+            if name.eq_ignore_ascii_case(XFP.as_bytes()) {
                 has_proto = true;
             }
-            if !name.eq_ignore_ascii_case(XFF) {
+            if !name.eq_ignore_ascii_case(XFF.as_bytes()) {
                 continue;
             }
-            let value = value.trim_ascii();
+            // The value: after the colon, without the CRLF and surrounding whitespace.
+            let value = raw[line.start + name.len() + 1..line.end - 2].trim_ascii();
             if !value.is_empty() {
                 out.extend_from_slice(value);
                 out.extend_from_slice(b", ");
@@ -118,17 +142,17 @@ pub fn forwarded_head(
             }
         }
     }
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{client}\r\n");
+    write_ipv4(client, out);
+    out.extend_from_slice(b"\r\n");
     if !has_proto {
         out.extend_from_slice(XFP.as_bytes());
         out.extend_from_slice(b": http\r\n");
     }
     // The header lines as received, less those the new lines replace.
-    let mut copied = line_end;
-    for (name, line) in head.field_lines() {
-        let drop = name.eq_ignore_ascii_case(XFF)
-            || (incoming == Incoming::Replace && name.eq_ignore_ascii_case(XFP));
+    let mut copied = request_line_len;
+    for (name, line) in field_lines(raw, request_line_len) {
+        let drop = name.eq_ignore_ascii_case(XFF.as_bytes())
+            || (incoming == Incoming::Replace && name.eq_ignore_ascii_case(XFP.as_bytes()));
         if drop {
             out.extend_from_slice(&raw[copied..line.start]);
             copied = line.end;
@@ -137,6 +161,36 @@ pub fn forwarded_head(
     }
     out.extend_from_slice(&raw[copied..]);
     outcome
+}
+
+/// The header fields of a validated head `raw` from `from` on: (name, the whole line
+/// with its CRLF), up to the blank line.
+fn field_lines(raw: &[u8], from: usize) -> impl Iterator<Item = (&[u8], Range<usize>)> {
+    let mut at = from;
+    std::iter::from_fn(move || {
+        let rest = raw.get(at..)?;
+        let end = rest.windows(2).position(|w| w == b"\r\n")?;
+        let colon = rest[..end].iter().position(|&b| b == b':')?;
+        let line = at..at + end + 2;
+        at = line.end;
+        Some((&rest[..colon], line))
+    })
+}
+
+/// `ip` in dotted decimal, without the formatting machinery (once per request).
+fn write_ipv4(ip: Ipv4Addr, out: &mut Vec<u8>) {
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if o >= 100 {
+            out.push(b'0' + o / 100);
+        }
+        if o >= 10 {
+            out.push(b'0' + o / 10 % 10);
+        }
+        out.push(b'0' + o % 10);
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +235,21 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         (get(XFF), get(XFP))
+    }
+
+    #[test]
+    fn addresses_written_as_display_writes_them() {
+        for ip in [
+            Ipv4Addr::new(0, 0, 0, 0),
+            Ipv4Addr::new(255, 255, 255, 255),
+            Ipv4Addr::new(198, 18, 0, 2),
+            Ipv4Addr::new(10, 100, 9, 250),
+            Ipv4Addr::new(1, 20, 105, 99),
+        ] {
+            let mut out = Vec::new();
+            write_ipv4(ip, &mut out);
+            assert_eq!(text(&out), ip.to_string());
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub mod response;
 pub mod rewrite;
 
 pub use body::{BodyFramer, ChunkedParser, Feed, FramingError};
-pub use forward::{forwarded_head, ForwardFor, Incoming};
+pub use forward::{forwarded_head, write_forwarded, ForwardFor, Incoming};
 pub use matchers::{first_match, Matcher, Rule};
 pub use reply::{
     busy_response, error_response, expand_url_macros, reason_phrase, redirect_response,

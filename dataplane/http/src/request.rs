@@ -460,21 +460,6 @@ impl RequestHead {
         })
     }
 
-    /// Every header field as (name as sent, its whole line in [`RequestHead::raw`]), in
-    /// order. A line runs from the name's first byte to its CRLF, inclusive: the parser
-    /// refuses obs-fold, bare CR and bare LF, so the first LF after the value ends it.
-    pub fn field_lines(&self) -> impl Iterator<Item = (&str, Range<usize>)> + '_ {
-        self.fields.iter().map(move |f| {
-            let name = self.str_at(f.name.0 as usize..f.name.1 as usize);
-            let after = f.value.1 as usize;
-            let end = self.raw[after..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(self.raw.len(), |i| after + i + 1);
-            (name, f.name.0 as usize..end)
-        })
-    }
-
     fn str_at(&self, r: Range<usize>) -> &str {
         // Every span handed out was a `&str` from httparse (validated UTF-8) when stored.
         core::str::from_utf8(&self.raw[r]).unwrap_or("")

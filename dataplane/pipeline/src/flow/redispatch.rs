@@ -89,7 +89,7 @@ impl<P: PacketBuf> Pipeline<P> {
             BodyFramer::for_request(head.body()),
             // The head is the one its server got: already rewritten (`forward_for`),
             // and written again it would carry the client's address twice (append).
-            (ForwardFor::Off, c.key.client),
+            ForwardFor::Off,
         ));
         self.held.remove(&sh);
         if let Some(s) = self.flows.server_mut(sh) {
