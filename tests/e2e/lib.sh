@@ -106,6 +106,10 @@
 #   tb_access_log NAME       path of server NAME's (s1..s3) nginx access log, whose lines are
 #                            `$connection $connection_requests $remote_addr:$remote_port
 #                            "$request" $status $request_length $body_bytes_sent`
+#   tb_xff_log NAME          path of server NAME's second access log, whose lines are
+#                            `$remote_addr "$http_x_forwarded_for" "$http_x_forwarded_proto"
+#                            "$request" $request_length`; every answer also carries the
+#                            headers X-Seen-XFF and X-Seen-XFP (the request's, when not empty)
 #   tb_access_lines NAME     how many lines that log has now (a mark for tb_access_since)
 #   tb_access_since NAME N   its lines after the first N
 #   tb_server_conns NAME [FROM]   established TCP connections to server NAME's port 80 from
@@ -541,6 +545,10 @@ http {
     default_type application/octet-stream;
     log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status \$request_length \$body_bytes_sent';
     access_log $TB_LOG_DIR/nginx-$name-access.log splicer;
+    # What the server learns of the client (t_forward_for): a second log, so that the
+    # first keeps the fields other tests parse.
+    log_format xff '\$remote_addr "\$http_x_forwarded_for" "\$http_x_forwarded_proto" "\$request" \$request_length';
+    access_log $TB_LOG_DIR/nginx-$name-xff.log xff;
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -559,6 +567,9 @@ http {
         # The request's own URI on every answer: a pipelining client can tell a
         # response given to the wrong request (pipeclient.py).
         add_header X-Uri \$request_uri always;
+        # The X-Forwarded-For / -Proto the server got (t_forward_for; not sent when empty).
+        add_header X-Seen-XFF \$http_x_forwarded_for always;
+        add_header X-Seen-XFP \$http_x_forwarded_proto always;
         # Any path that is no file answers the server's name (/img/x, /?c=7...).
         location / {
             try_files \$uri \$uri/ /index.html;
@@ -1105,6 +1116,8 @@ tb_raw_status() {
 }
 
 tb_access_log() { printf '%s\n' "$TB_LOG_DIR/nginx-$1-access.log"; }
+
+tb_xff_log() { printf '%s\n' "$TB_LOG_DIR/nginx-$1-xff.log"; }
 
 tb_access_lines() {
     local n

@@ -337,6 +337,7 @@ impl Config {
                 max_request_head: v.max_request_head.bytes() as usize,
                 max_pipeline: v.max_pipeline,
                 max_held: v.max_held.bytes() as usize,
+                forward_for: v.forwarding(),
             });
             vips.push((*v.address.ip(), index(self.virtual_port_index(i), "ports")));
         }
@@ -369,6 +370,9 @@ impl Config {
                 max_request_head: crate::defaults::MAX_REQUEST_HEAD.bytes() as usize,
                 max_pipeline: crate::defaults::MAX_PIPELINE,
                 max_held: crate::defaults::MAX_HELD.bytes() as usize,
+                // A DIP serves a real 1:1 for clients that address it directly; it has
+                // no virtual to set this on.
+                forward_for: Default::default(),
             });
             let port = self
                 .ports

@@ -698,6 +698,82 @@ impl Mode {
     }
 }
 
+/// `virtual.forward_for`: whether each request tells its server the client's address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardFor {
+    /// Request heads are forwarded as received.
+    #[default]
+    None,
+    /// `X-Forwarded-For: <client>` and `X-Forwarded-Proto: http` are written into every
+    /// request head forwarded.
+    Header,
+}
+
+impl ForwardFor {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["none", "header"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ForwardFor> {
+        match name {
+            "none" => Some(ForwardFor::None),
+            "header" => Some(ForwardFor::Header),
+            _ => None,
+        }
+    }
+
+    /// Why a name that is not accepted is refused, when there is more to say than
+    /// "unknown".
+    pub fn refusal(name: &str) -> Option<String> {
+        (name.eq_ignore_ascii_case("proxy-v2") || name.eq_ignore_ascii_case("proxy")).then(|| {
+            format!(
+                "{name:?} is not built: a PROXY protocol header describes a whole server \
+                     connection, and a splice virtual's server connections are pooled, each \
+                     carrying the requests of many clients one after the other (pool = 0 \
+                     still reuses a connection that is idle); use \"header\", which is \
+                     written into every request"
+            )
+        })
+    }
+
+    /// Whether it is the default, `"none"`.
+    pub fn is_none(&self) -> bool {
+        *self == ForwardFor::None
+    }
+}
+
+/// `virtual.forward_for_incoming`: what becomes of the `X-Forwarded-For` a client sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardForIncoming {
+    /// Removed, with any `X-Forwarded-Proto`: the server sees only the address Splicer
+    /// saw (a client can write anything into those headers).
+    #[default]
+    Replace,
+    /// Kept, with the client's address appended: for clients that are trusted proxies.
+    Append,
+}
+
+impl ForwardForIncoming {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["replace", "append"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ForwardForIncoming> {
+        match name {
+            "replace" => Some(ForwardForIncoming::Replace),
+            "append" => Some(ForwardForIncoming::Append),
+            _ => None,
+        }
+    }
+
+    /// Whether it is the default, `"replace"`.
+    pub fn is_replace(&self) -> bool {
+        *self == ForwardForIncoming::Replace
+    }
+}
+
 /// `[[virtual.rule]]`: a content rule of a virtual. It matches a request when every
 /// condition it sets holds; it must set at least one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -942,9 +1018,33 @@ pub struct Virtual {
     /// the virtual's sticky table, shared by the workers; when it is full, the least
     /// recently used entry of a set is evicted (`sticky_evictions`).
     pub sticky_table: u32,
+    /// `forward_for` (default `"none"`; `"none"` or `"header"`): `"header"` writes
+    /// `X-Forwarded-For: <client address>` and `X-Forwarded-Proto: http` into every
+    /// request head forwarded (splice virtuals only).
+    #[serde(skip_serializing_if = "ForwardFor::is_none")]
+    pub forward_for: ForwardFor,
+    /// `forward_for_incoming` (default `"replace"`; `"replace"` or `"append"`; only with
+    /// `forward_for = "header"`): whether a client's own `X-Forwarded-For` is removed
+    /// (with its `X-Forwarded-Proto`) or kept with the client's address appended.
+    #[serde(skip_serializing_if = "ForwardForIncoming::is_replace")]
+    pub forward_for_incoming: ForwardForIncoming,
 }
 
 impl Virtual {
+    /// What the data path does with request heads: [`Virtual::forward_for`] and
+    /// [`Virtual::forward_for_incoming`] together.
+    pub fn forwarding(&self) -> splicer_http::ForwardFor {
+        match (self.forward_for, self.forward_for_incoming) {
+            (ForwardFor::None, _) => splicer_http::ForwardFor::Off,
+            (ForwardFor::Header, ForwardForIncoming::Replace) => {
+                splicer_http::ForwardFor::Header(splicer_http::Incoming::Replace)
+            }
+            (ForwardFor::Header, ForwardForIncoming::Append) => {
+                splicer_http::ForwardFor::Header(splicer_http::Incoming::Append)
+            }
+        }
+    }
+
     /// A `[[virtual]]` with the given name and address, no `port` (the port whose
     /// subnet contains the address owns it) and every other key at its default.
     pub fn new(name: impl Into<String>, address: SocketAddrV4) -> Self {
@@ -967,6 +1067,8 @@ impl Virtual {
             cost: defaults::COST,
             sticky: None,
             sticky_table: keys::STICKY_TABLE.default,
+            forward_for: ForwardFor::None,
+            forward_for_incoming: ForwardForIncoming::Replace,
         }
     }
 }

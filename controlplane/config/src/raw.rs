@@ -11,8 +11,8 @@ use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, CookieMatch,
-    Dataplane, Dip, HashKey, HeaderMatch, Method, Mode, Port, Predictor, Real, Rule, ServiceState,
-    Url, Virtual,
+    Dataplane, Dip, ForwardFor, ForwardForIncoming, HashKey, HeaderMatch, Method, Mode, Port,
+    Predictor, Real, Rule, ServiceState, Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -110,6 +110,8 @@ struct RawVirtual {
     queue_size: Option<Value>,
     priority: Option<Value>,
     cost: Option<Value>,
+    forward_for: Option<Value>,
+    forward_for_incoming: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -684,6 +686,39 @@ impl RawVirtual {
             Mode::from_name,
             |_| None,
         )?;
+        let forward_for = choice(
+            &key("forward_for"),
+            self.forward_for,
+            ForwardFor::None,
+            "forward_for",
+            ForwardFor::NAMES,
+            ForwardFor::from_name,
+            ForwardFor::refusal,
+        )?;
+        if forward_for != ForwardFor::None && mode == Mode::Redirect {
+            return Err(ConfigError::invalid(
+                key("forward_for"),
+                "a redirect virtual forwards no request (it answers them itself); \
+                 forward_for applies to splice virtuals",
+            ));
+        }
+        let incoming_given = self.forward_for_incoming.is_some();
+        let forward_for_incoming = choice(
+            &key("forward_for_incoming"),
+            self.forward_for_incoming,
+            ForwardForIncoming::Replace,
+            "forward_for_incoming",
+            ForwardForIncoming::NAMES,
+            ForwardForIncoming::from_name,
+            |_| None,
+        )?;
+        if incoming_given && forward_for == ForwardFor::None {
+            return Err(ConfigError::invalid(
+                key("forward_for_incoming"),
+                "has no effect without forward_for = \"header\" (Splicer then forwards a \
+                 client's X-Forwarded-For unchanged); set forward_for or remove this key",
+            ));
+        }
         let predictor = predictor(&key("predictor"), self.predictor, defaults::PREDICTOR)?;
         let hash = hash_key(&key("hash"), self.hash)?.unwrap_or_default();
         let bind = match self.bind {
@@ -726,6 +761,8 @@ impl RawVirtual {
             cost: integer_at(&key("cost"), &keys::COST, self.cost)?,
             sticky,
             sticky_table,
+            forward_for,
+            forward_for_incoming,
         })
     }
 }

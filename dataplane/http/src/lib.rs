@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod forward;
 pub mod matchers;
 pub mod reply;
 pub mod request;
@@ -55,6 +56,7 @@ pub mod response;
 pub mod rewrite;
 
 pub use body::{BodyFramer, ChunkedParser, Feed, FramingError};
+pub use forward::{forwarded_head, write_forwarded, ForwardFor, Incoming};
 pub use matchers::{first_match, Matcher, Rule};
 pub use reply::{
     busy_response, error_response, expand_url_macros, reason_phrase, redirect_response,

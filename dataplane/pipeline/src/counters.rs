@@ -201,6 +201,15 @@ counters! {
     TierSpills => "tier_spills",
     /// HTTP/1.0 requests given `Connection: Keep-Alive` towards the server (NetScaler connection pooling, WO 00/28433).
     KeepAliveInserted => "keepalive_inserted",
+    /// Requests given `X-Forwarded-For` / `X-Forwarded-Proto` towards the server
+    /// (`virtual.forward_for = "header"`).
+    ForwardedForInserted => "forwarded_for_inserted",
+    /// Of those, requests whose incoming `X-Forwarded-For` / `X-Forwarded-Proto` lines
+    /// were removed (`forward_for_incoming = "replace"`).
+    ForwardedForReplaced => "forwarded_for_replaced",
+    /// Of those, requests whose incoming `X-Forwarded-For` list got the client's address
+    /// appended (`forward_for_incoming = "append"`).
+    ForwardedForAppended => "forwarded_for_appended",
     /// Responses delivered completely and acknowledged by the client.
     ResponsesComplete => "responses_complete",
     /// Responses with a 1xx final status (101).

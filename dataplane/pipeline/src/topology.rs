@@ -4,6 +4,7 @@
 
 use crate::balance::Farm;
 use hashbrown::HashMap;
+use splicer_http::ForwardFor;
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -61,6 +62,9 @@ pub struct Service {
     /// Most bytes held of the response to each request sent ahead of its turn
     /// (pipelining): the window its server is offered until then.
     pub max_held: usize,
+    /// Whether each request head tells its server the client's address
+    /// (`X-Forwarded-For`), and what becomes of the one a client sends.
+    pub forward_for: ForwardFor,
 }
 
 impl Service {

@@ -53,6 +53,7 @@ pub fn www(farm: Farm) -> Topology {
             max_request_head: 16 * 1024,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: Default::default(),
         }])
         .with_farm(farm)
 }

@@ -188,6 +188,7 @@ fn run(seed: u64, cfg: Config) -> Run {
             max_request_head: 2048,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: Default::default(),
         }])
         .with_farm(farm());
     let mut settings = lab::settings(cfg.workers);

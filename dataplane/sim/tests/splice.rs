@@ -484,3 +484,75 @@ fn bodies_larger_than_the_servers_window_arrive_whole() {
     );
     assert_only_pools_left(&mut b, 1, 1);
 }
+
+/// `forward_for = "header"` over lossy links, two workers: every request every server
+/// gets (keep-alive ones, POST bodies, retransmitted heads) carries exactly one
+/// `X-Forwarded-For`, its own client's address, and `X-Forwarded-Proto: http`; the
+/// clients' forged ones never arrive, and bodies and responses stay intact both ways
+/// although each head is longer or shorter on the server leg than on the client's.
+#[test]
+fn forward_for_over_lossy_links() {
+    use splicer_http::{ForwardFor, Incoming};
+    use splicer_pipeline::Service;
+    let topology = lab::topology()
+        .with_services(&[Service {
+            address: SocketAddrV4::new(VIP, 80),
+            virtual_index: 0,
+            max_request_head: 16 * 1024,
+            max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+            max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: ForwardFor::Header(Incoming::Replace),
+        }])
+        .with_farm(farm(2, 16));
+    let seed = 77;
+    let dut = PipelineBox::build(topology, lab::settings(2), seed).with_spread(Spread::PerPacket);
+    let mut net = Network::new(dut, Impairments::LOSSY, seed);
+    let servers = (0..SERVERS)
+        .map(|n| {
+            let host = net.add_host(Segment::Inside, lab::server(n));
+            net.spawn(host, HttpServer::new(&format!("server{n}"), 80, 64))
+        })
+        .collect();
+    let mut b = Bed { net, servers };
+    let forged = "6.6.6.6, ".repeat(40) + "6.6.6.6";
+    let clients = (0..6)
+        .map(|n| {
+            mixed_requests(n)
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| match i % 3 {
+                    0 => r,
+                    1 => r.header("X-Forwarded-For", "6.6.6.6"),
+                    _ => r
+                        .header("x-forwarded-for", &forged)
+                        .header("X-Forwarded-Proto", "https"),
+                })
+                .collect()
+        })
+        .collect();
+    run_clients(&mut b, clients, 300_000);
+    let mut seen = 0;
+    for &s in &b.servers {
+        for r in b.net.app(s).requests() {
+            // The client's index is the number after the target's first path segment.
+            let n: u8 = r.target.split('/').nth(2).unwrap()[..1].parse().unwrap();
+            let xff: Vec<&str> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(xff, [format!("198.18.0.{}", 10 + n)], "{r:?}");
+            assert_eq!(r.header("x-forwarded-proto"), Some("http"), "{r:?}");
+            if r.method == "POST" {
+                assert_eq!(r.body, vec![b'x'; 5000]);
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 24);
+    let c = b.net.dut().counters();
+    assert_eq!(c.get(Counter::ForwardedForInserted), 24, "{}", nonzero(&c));
+    assert_eq!(c.get(Counter::ForwardedForReplaced), 12, "{}", nonzero(&c));
+    assert_only_pools_left(&mut b, 2, 2);
+}

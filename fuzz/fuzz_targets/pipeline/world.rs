@@ -160,6 +160,7 @@ pub(crate) fn topology(status: [Status; 2]) -> Topology {
             max_request_head: 2048,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: Default::default(),
         },
         Service {
             address: SocketAddrV4::new(VIP, 81),
@@ -167,6 +168,7 @@ pub(crate) fn topology(status: [Status; 2]) -> Topology {
             max_request_head: 512,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: Default::default(),
         },
     ])
     .with_farm(farm(status))

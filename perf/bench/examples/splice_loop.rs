@@ -25,6 +25,11 @@
 //! `SPLICE_LOOP_SLOWDOWN=N` (environment) adds 4·N instructions of useless work
 //! per frame inside `Loopback::pipeline_round`: a deliberately slowed build for showing
 //! that the instruction-count gate fails. Nothing outside this loopback has it.
+//!
+//! `SPLICE_LOOP_FORWARD_FOR=replace|append` (environment) sets the virtual's
+//! `forward_for = "header"` with that `forward_for_incoming`: every request head then
+//! gets `X-Forwarded-For` / `X-Forwarded-Proto`, for measuring what that costs per
+//! request (the gate's scenarios run without it).
 
 #![forbid(unsafe_code)]
 
@@ -71,6 +76,15 @@ fn main() {
         }
         other => panic!("unknown scenario {other}"),
     };
+    let mut farm = farm;
+    if let Ok(v) = std::env::var("SPLICE_LOOP_FORWARD_FOR") {
+        use splicer_http::{ForwardFor, Incoming};
+        farm.forward_for = match v.as_str() {
+            "replace" => ForwardFor::Header(Incoming::Replace),
+            "append" => ForwardFor::Header(Incoming::Append),
+            other => panic!("SPLICE_LOOP_FORWARD_FOR: replace or append, not {other:?}"),
+        };
+    }
     let cfg = Config {
         mode,
         flows,

@@ -568,6 +568,9 @@ impl Section {
             | "client_data_held_framing"
             | "client_retransmit_mismatch"
             | "keepalive_inserted"
+            | "forwarded_for_inserted"
+            | "forwarded_for_replaced"
+            | "forwarded_for_appended"
             | "resegmented" => Section::Splicing,
             "queue_timeouts" | "queue_overflows" | "spill_overs" | "tier_spills" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"

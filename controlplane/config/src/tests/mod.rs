@@ -3,6 +3,7 @@
 
 mod control;
 mod farm;
+mod forward_for;
 mod health;
 mod predictors;
 mod readme;

@@ -40,6 +40,8 @@ fn readme_lists_every_key() {
     c.ports[1].gateway = Some(Ipv4Addr::new(198, 19, 0, 254));
     c.virtuals[1].port = Some("outside".into());
     c.virtuals[1].hash = crate::HashKey::Cookie("sid".into());
+    c.virtuals[1].forward_for = crate::ForwardFor::Header;
+    c.virtuals[1].forward_for_incoming = crate::ForwardForIncoming::Append;
     c.virtuals[1].rules.push(Rule {
         predictor: Some(crate::Predictor::Maglev),
         hash: Some(crate::HashKey::Source),

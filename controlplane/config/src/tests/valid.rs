@@ -119,6 +119,8 @@ fn demo_config() -> Config {
             sticky: None,
             sticky_table: 65536,
             hash: Default::default(),
+            forward_for: ForwardFor::None,
+            forward_for_incoming: ForwardForIncoming::Replace,
         }],
         urls: Vec::new(),
         dips: Vec::new(),

@@ -23,8 +23,8 @@ use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::topology::Service;
 use splicer_http::{
-    keep_alive_insertion, parse_head, BodyFramer, HeadStatus, Insertion, Method, Refusal,
-    RequestHead,
+    keep_alive_insertion, parse_head, BodyFramer, ForwardFor, HeadStatus, Incoming, Insertion,
+    Method, Refusal, RequestHead,
 };
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
@@ -61,29 +61,67 @@ pub(super) struct Pending {
     pub cost: u16,
     /// Bytes at the start of the head buffer that belong to this request.
     pub consumed: usize,
-    pub insertion: Option<Insertion>,
+    /// What Splicer changes in the head before it sends it.
+    pub edit: HeadEdit,
     pub head_request: bool,
     pub keep_alive: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
 }
 
+/// What Splicer changes in a request head before it sends it to the server. Plain
+/// values, the size the Keep-Alive insertion alone took: a client connection keeps its
+/// `Pending` inline, and a virtual without `forward_for` must not pay for it.
+#[derive(Clone, Copy)]
+pub(super) enum HeadEdit {
+    /// Sent as received.
+    None,
+    /// `Connection: Keep-Alive` inserted (an HTTP/1.0 request on a pooled connection).
+    KeepAlive(Insertion),
+    /// `forward_for`: the first `head_len` bytes of the buffer are the head, its request
+    /// line `request_line` bytes; [`splicer_http::write_forwarded`] writes it onto the
+    /// server leg when it is sent, with Keep-Alive inserted if `keep_alive`.
+    Forward {
+        incoming: Incoming,
+        keep_alive: bool,
+        head_len: u32,
+        request_line: u32,
+    },
+}
+
 impl Pending {
     /// A request routed to `real` (`None`: queued), costing one slot, whose head is `head` at the start of the head buffer
     /// `buf`, and which takes the buffer's first `consumed` bytes (its head and the body
-    /// bytes that came with it); `body` frames the rest of its body.
+    /// bytes that came with it); `body` frames the rest of its body. `forward` is the
+    /// virtual's `forward_for`.
     pub fn for_head(
         real: Option<RealId>,
         head: &RequestHead,
         buf: &[u8],
         consumed: usize,
         body: BodyFramer,
+        forward: ForwardFor,
     ) -> Self {
+        let insertion = keep_alive_insertion(head, buf);
+        let edit = match (forward, insertion) {
+            (ForwardFor::Off, None) => HeadEdit::None,
+            (ForwardFor::Off, Some(ins)) => HeadEdit::KeepAlive(ins),
+            // The head was parsed from `buf` (a mismatch would be a bug; the head is
+            // then forwarded as buffered rather than another request's rewritten).
+            _ if buf.get(..head.head_len()) != Some(head.raw()) => HeadEdit::None,
+            (ForwardFor::Header(incoming), _) => HeadEdit::Forward {
+                incoming,
+                keep_alive: insertion.is_some(),
+                // At most `max_request_head`, 64 KiB.
+                head_len: head.head_len() as u32,
+                request_line: head.request_line_len() as u32,
+            },
+        };
         Pending {
             real,
             cost: 1,
             consumed,
-            insertion: keep_alive_insertion(head, buf),
+            edit,
             head_request: head.method() == Method::Head,
             keep_alive: head.keep_alive(),
             body,

@@ -19,7 +19,7 @@ use crate::balance::{Decision, RealId};
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_http::{parse_head, BodyFramer, HeadStatus, Method};
+use splicer_http::{parse_head, BodyFramer, ForwardFor, HeadStatus, Method};
 
 impl<P: PacketBuf> Pipeline<P> {
     /// Client `h`'s request on server connection `sh` goes to another real if it can
@@ -87,6 +87,9 @@ impl<P: PacketBuf> Pipeline<P> {
             &c.head,
             head.head_len(),
             BodyFramer::for_request(head.body()),
+            // The head is the one its server got: already rewritten (`forward_for`),
+            // and written again it would carry the client's address twice (append).
+            ForwardFor::Off,
         ));
         self.held.remove(&sh);
         if let Some(s) = self.flows.server_mut(sh) {

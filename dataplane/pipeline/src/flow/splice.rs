@@ -35,7 +35,7 @@
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
 use super::body_guard;
-use super::client::{Pending, State};
+use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
@@ -51,7 +51,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
-use splicer_http::{BodyFramer, RequestHead, StatusClass};
+use splicer_http::{write_forwarded, BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
@@ -110,7 +110,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.respond(port, h, 400, now, sink);
         }
         let consumed = head.head_len() + body_in_buffer;
-        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body);
+        let forward = c.service.forward_for;
+        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body, forward);
         c.state = State::Waiting;
         c.wait_since = now;
         let Some(real) = real else {
@@ -192,18 +193,45 @@ impl<P: PacketBuf> Pipeline<P> {
         // The request as the server gets it: the buffered head (with Keep-Alive
         // inserted for an HTTP/1.0 client that did not ask for it) and the start of the
         // body that came with it.
+        // With `forward_for`, the head is written with the client's address (the
+        // insertion included). Either way Splicer sends it as its own bytes: the
+        // translation below starts after it, whatever its length (the Bytes Added).
         s.out.clear();
         let src = &c.head[..p.consumed];
-        match p.insertion {
-            Some(ins) => {
+        match p.edit {
+            HeadEdit::None => s.out.extend_from_slice(src),
+            HeadEdit::KeepAlive(ins) => {
                 s.out.extend_from_slice(&src[..ins.offset()]);
                 s.out.extend_from_slice(ins.bytes());
                 s.out.extend_from_slice(&src[ins.offset()..]);
+                self.counters.inc(port, Counter::KeepAliveInserted);
             }
-            None => s.out.extend_from_slice(src),
-        }
-        if p.insertion.is_some() {
-            self.counters.inc(port, Counter::KeepAliveInserted);
+            HeadEdit::Forward {
+                incoming,
+                keep_alive,
+                head_len,
+                request_line,
+            } => {
+                let (head, rest) = src.split_at(head_len as usize);
+                let o = write_forwarded(
+                    head,
+                    request_line as usize,
+                    keep_alive,
+                    c.key.client,
+                    incoming,
+                    &mut s.out,
+                );
+                s.out.extend_from_slice(rest);
+                if keep_alive {
+                    self.counters.inc(port, Counter::KeepAliveInserted);
+                }
+                self.counters.inc(port, Counter::ForwardedForInserted);
+                if o.appended > 0 {
+                    self.counters.inc(port, Counter::ForwardedForAppended);
+                } else if o.removed > 0 {
+                    self.counters.inc(port, Counter::ForwardedForReplaced);
+                }
+            }
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);

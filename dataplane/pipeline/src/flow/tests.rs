@@ -85,22 +85,31 @@ fn farm_pipeline(
 /// request sent ahead.
 fn farm_pipeline_held(
     farm: Farm,
-    (worker, workers): (usize, usize),
+    workers: (usize, usize),
     flow: FlowSettings,
     (max_pipeline, max_held): (u16, usize),
     servers: &[Ipv4Addr],
 ) -> Pipeline<Vec<u8>> {
-    let topology = Arc::new(
-        two_ports()
-            .with_services(&[Service {
-                address: SocketAddrV4::new(VIP, 80),
-                virtual_index: 0,
-                max_request_head: HEAD_LIMIT,
-                max_pipeline,
-                max_held,
-            }])
-            .with_farm(farm),
-    );
+    let service = Service {
+        address: SocketAddrV4::new(VIP, 80),
+        virtual_index: 0,
+        max_request_head: HEAD_LIMIT,
+        max_pipeline,
+        max_held,
+        forward_for: Default::default(),
+    };
+    farm_pipeline_service(farm, workers, flow, service, servers)
+}
+
+/// [`farm_pipeline`] with the VIP's `service` as given.
+fn farm_pipeline_service(
+    farm: Farm,
+    (worker, workers): (usize, usize),
+    flow: FlowSettings,
+    service: Service,
+    servers: &[Ipv4Addr],
+) -> Pipeline<Vec<u8>> {
+    let topology = Arc::new(two_ports().with_services(&[service]).with_farm(farm));
     let reals = topology.farm().reals.len();
     let counters = Arc::new(WorkerCounters::with_objects(
         topology.ports().len(),

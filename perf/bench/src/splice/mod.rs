@@ -103,6 +103,9 @@ pub struct FarmSpec {
     /// The service's `max_held` (`virtual.max_held`): the window each request
     /// dispatched ahead of others offers its server.
     pub max_held: usize,
+    /// The service's `forward_for` (`virtual.forward_for`): off in every scenario of
+    /// the gate; `splice_loop` turns it on to measure what it costs.
+    pub forward_for: splicer_http::ForwardFor,
 }
 
 impl FarmSpec {
@@ -115,6 +118,7 @@ impl FarmSpec {
             rules: Vec::new(),
             bind: (0..reals).collect(),
             max_held: Service::DEFAULT_MAX_HELD,
+            forward_for: splicer_http::ForwardFor::Off,
         }
     }
 
@@ -190,6 +194,7 @@ impl FarmSpec {
             max_request_head: MAX_REQUEST_HEAD,
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: self.max_held,
+            forward_for: self.forward_for,
         }])
         .with_farm(self.farm())
     }

@@ -6,6 +6,7 @@
 use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
+mod forward_for;
 mod pipelined;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
@@ -106,6 +107,21 @@ impl Bed {
     /// requests of one client in flight and `max_held` bytes held of each response to a
     /// request sent ahead.
     fn with(pool: u16, max_pipeline: u16, max_held: usize) -> Bed {
+        Bed::with_service(
+            pool,
+            Service {
+                address: SocketAddrV4::new(VIP, 80),
+                virtual_index: 0,
+                max_request_head: HEAD_LIMIT,
+                max_pipeline,
+                max_held,
+                forward_for: Default::default(),
+            },
+        )
+    }
+
+    /// A bed whose real keeps `pool` connections open, with the VIP's `service`.
+    fn with_service(pool: u16, service: Service) -> Bed {
         let farm = Farm {
             reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, pool, 8)],
             virtuals: vec![VirtualPolicy::splice(
@@ -116,13 +132,7 @@ impl Bed {
             )],
             urls: Vec::new(),
         };
-        let p = farm_pipeline_held(
-            farm,
-            (0, 1),
-            settings(16),
-            (max_pipeline, max_held),
-            &[SERVER],
-        );
+        let p = farm_pipeline_service(farm, (0, 1), settings(16), service, &[SERVER]);
         let mut b = Bed {
             p,
             now: MS,
@@ -244,6 +254,27 @@ impl Bed {
     /// A client with timestamps connects and sends `head`; returns Splicer's ISN on
     /// the client leg.
     fn client_sends_head(&mut self, head: &[u8]) -> u32 {
+        let iss = self.client_connects_and_sends(head);
+        assert_eq!(
+            self.server_got,
+            head,
+            "the head reached the server: {:?} {:?} {}",
+            self.to_server,
+            self.to_client,
+            self.p
+                .counters()
+                .snapshot()
+                .iter()
+                .filter(|&(_, v)| v > 0)
+                .map(|(k, v)| format!("{k}={v} "))
+                .collect::<String>()
+        );
+        iss
+    }
+
+    /// A client with timestamps connects and sends `head` (what reaches the server is
+    /// the caller's to check); returns Splicer's ISN on the client leg.
+    fn client_connects_and_sends(&mut self, head: &[u8]) -> u32 {
         self.client_sends(Seg {
             seq: CLIENT_ISN,
             flags: SYN,
@@ -265,20 +296,6 @@ impl Bed {
             payload: head.to_vec(),
             ..Seg::default()
         });
-        assert_eq!(
-            self.server_got,
-            head,
-            "the head reached the server: {:?} {:?} {}",
-            self.to_server,
-            self.to_client,
-            self.p
-                .counters()
-                .snapshot()
-                .iter()
-                .filter(|&(_, v)| v > 0)
-                .map(|(k, v)| format!("{k}={v} "))
-                .collect::<String>()
-        );
         iss
     }
 }

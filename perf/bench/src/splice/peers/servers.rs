@@ -4,8 +4,9 @@
 use super::super::frame::{self, flags, SegIn};
 use super::super::{server_mac, INSIDE_ADDR, INSIDE_MAC, LOCAL_PORTS};
 use super::{
-    check_flags, check_window, mix, request_index, request_path, request_slot, server_send, CState,
-    Emit, Mode, SState, Server, SpliceTraffic, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
+    check_flags, check_window, client_addr, mix, request_index, request_path, request_slot,
+    server_send, CState, Emit, Mode, SState, Server, SpliceTraffic, CLIENT_WINDOW, FREE_SERVER,
+    LOCAL_SPAN, MSS_OPTION,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -289,7 +290,7 @@ impl SpliceTraffic {
             );
         }
         let mut buf = std::mem::take(&mut self.scratch);
-        self.request_into(slot, c.conns, c.req, &mut buf);
+        self.request_at_server(slot, c.conns, c.req, &mut buf);
         let same = buf[..] == *payload;
         self.scratch = buf;
         if !same {
@@ -333,6 +334,23 @@ impl SpliceTraffic {
         r
     }
 
+    /// The request `req` of connection `conns` of client `slot` as its server gets it,
+    /// into `buf`: as the client sent it, with `X-Forwarded-For` (the client's address)
+    /// and `X-Forwarded-Proto` after the request line when the virtual has
+    /// `forward_for` (none of the bench's requests carries its own).
+    fn request_at_server(&self, slot: u32, conns: u32, req: u32, buf: &mut Vec<u8>) {
+        self.request_into(slot, conns, req, buf);
+        if self.cfg.farm.forward_for != splicer_http::ForwardFor::Off {
+            let ip = client_addr(self.clients[slot as usize].id).0;
+            let at = buf
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .map_or(0, |i| i + 2);
+            let lines = format!("X-Forwarded-For: {ip}\r\nX-Forwarded-Proto: http\r\n");
+            buf.splice(at..at, lines.bytes());
+        }
+    }
+
     /// Whether `real` may serve the request `payload` (its path's rule, or the bind list).
     fn may_serve(&self, real: u16, payload: &[u8]) -> bool {
         request_path(payload).is_some_and(|p| self.cfg.farm.members(p).contains(&real))
@@ -368,7 +386,7 @@ impl SpliceTraffic {
             );
         }
         let mut buf = std::mem::take(&mut self.scratch);
-        self.request_into(slot, c.conns, req, &mut buf);
+        self.request_at_server(slot, c.conns, req, &mut buf);
         let same = buf[..] == *payload;
         self.scratch = buf;
         if !same {
