@@ -1,5 +1,6 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
+use crate::access::AccessLog;
 use crate::balance::{Choices, HealthEvent, RealId};
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{
@@ -66,6 +67,13 @@ pub struct Pipeline<P> {
     pub(crate) checks: Vec<CheckSlot>,
     /// Health events not yet taken by the worker loop for the control core.
     pub(crate) health_events: Vec<HealthEvent>,
+    /// The access log, when it is on (`set_access_log`).
+    pub(crate) access: Option<AccessLog>,
+    /// The rule the latest `route` took in its first virtual (access log).
+    pub(crate) last_rule: u16,
+    /// The latest `now` seen (for the access log of connections closed where no clock
+    /// is at hand).
+    pub(crate) clock: u64,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -92,6 +100,9 @@ impl<P: PacketBuf> Pipeline<P> {
             held_granted: 0,
             checks: Vec::new(),
             health_events: Vec::new(),
+            access: None,
+            last_rule: crate::access::NONE16,
+            clock: 0,
             settings,
             topology,
             counters,
@@ -197,8 +208,10 @@ impl<P: PacketBuf> Pipeline<P> {
         for &(port, ip) in &retries[..n] {
             self.send_arp_request(port, ip, sink);
         }
+        self.clock = now;
         self.flow_timers(now, sink);
         self.run_drains(now, sink);
+        self.access_sweep(now);
         self.refill_pools(now, sink);
         self.run_checks(now, sink);
         // Expired sticky entries are emptied a few sets a poll, so none outlives the
@@ -254,6 +267,7 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     fn process<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S, handed_in: bool) {
+        self.clock = now;
         let meta = match classify(pkt.data(), self.topology.port(port).mac) {
             Ok(Classified::Arp) => return self.arp(port, pkt, now, sink),
             Ok(Classified::Ipv4(meta)) => meta,

@@ -91,6 +91,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        self.access_answer(h, response, now);
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };

@@ -6,6 +6,7 @@
 use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
+mod logging;
 mod pipelined;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
