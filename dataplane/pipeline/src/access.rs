@@ -220,6 +220,12 @@ impl AccessRing {
         })
     }
 
+    /// Adds a finished record; false (and nothing added) when the ring is full. The
+    /// pipeline pushes through its log (which counts what is dropped).
+    pub fn push(&self, rec: AccessRecord) -> bool {
+        self.queue.push(rec).is_ok()
+    }
+
     /// The next record, for the control core.
     pub fn pop(&self) -> Option<AccessRecord> {
         self.queue.pop()
@@ -321,7 +327,7 @@ impl AccessLog {
         if owner.take().is_none() {
             return;
         }
-        if self.ring.queue.push(*rec).is_err() {
+        if !self.ring.push(*rec) {
             counters.inc(0, Counter::AccessLogDropped);
         }
         self.free.push(i);

@@ -44,6 +44,8 @@ pub enum Command {
     ClearStats,
     /// `log level <level>`: change the log filter at runtime.
     LogLevel(LogLevel),
+    /// `log reopen`: reopen the access log's file (after logrotate moved it).
+    LogReopen,
     /// `help [command]`: the command list, or one command's (or word's) help.
     Help(Vec<String>),
 }
