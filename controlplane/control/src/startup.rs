@@ -470,6 +470,8 @@ fn control_loop(
     mut access: Option<&mut AccessWriter>,
 ) {
     let mut next_stats = stats_interval.map(|d| Instant::now() + d);
+    // The period's start: its report and time, and periods without a line.
+    let mut period = (control.view(&base.with(live)), Instant::now(), 0u32);
     let mut watch = crate::watch::Watch::new(base.workers, Instant::now());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
@@ -482,7 +484,14 @@ fn control_loop(
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
                 // Since `clear stats`, like `show stats`: one view of the counters.
-                stats::log(&control.view(&base.with(live)));
+                let now = control.view(&base.with(live));
+                let secs = period.1.elapsed().as_secs_f64();
+                let quiet = if stats::log_period(&now, &period.0, secs, period.2) {
+                    0
+                } else {
+                    period.2 + 1
+                };
+                period = (now, Instant::now(), quiet);
                 next_stats = Some(at + every);
             }
         }
