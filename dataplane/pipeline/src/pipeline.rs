@@ -69,10 +69,8 @@ pub struct Pipeline<P> {
     pub(crate) health_events: Vec<HealthEvent>,
     /// The access log, when it is on (`set_access_log`).
     pub(crate) access: Option<AccessLog>,
-    /// The rule the latest `route` took in its first virtual (access log).
-    pub(crate) last_rule: u16,
-    /// The latest `now` seen (for the access log of connections closed where no clock
-    /// is at hand).
+    /// The time of the latest timer poll: when a record ends where no clock is at hand
+    /// (a connection closed), it ends at this time, or at the latest it knows if later.
     pub(crate) clock: u64,
 }
 
@@ -101,7 +99,6 @@ impl<P: PacketBuf> Pipeline<P> {
             checks: Vec::new(),
             health_events: Vec::new(),
             access: None,
-            last_rule: crate::access::NONE16,
             clock: 0,
             settings,
             topology,
@@ -267,7 +264,6 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     fn process<S: Sink<P>>(&mut self, port: u16, pkt: P, now: u64, sink: &mut S, handed_in: bool) {
-        self.clock = now;
         let meta = match classify(pkt.data(), self.topology.port(port).mac) {
             Ok(Classified::Arp) => return self.arp(port, pkt, now, sink),
             Ok(Classified::Ipv4(meta)) => meta,

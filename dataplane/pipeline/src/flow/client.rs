@@ -562,11 +562,13 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Forgets a client connection. A server connection still spliced to it drains.
     pub(super) fn close(&mut self, h: Handle) {
+        // Its requests under way end in the log, read in place (no copy of the
+        // connection when the log is off).
+        self.access_conn_gone(h);
         if let Some(conn) = self.flows.remove_client(h) {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;
             }
-            self.access_conn_gone(&conn);
             self.flows.give_buffer(conn.head);
             self.flows.give_buffer(conn.response);
             // Every leg's server connection drains (pipelined ones too); what was held

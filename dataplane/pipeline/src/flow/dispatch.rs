@@ -141,12 +141,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.server_remove(h);
             } else {
                 self.send_flags(port, h, tcp::flags::RST, now, sink);
-                if let Some(mut c) = self.flows.remove_client(h) {
+                self.access_conn_gone(h);
+                if let Some(c) = self.flows.remove_client(h) {
                     if c.state == State::SynReceived {
                         self.flows.half_open -= 1;
                     }
-                    c.abort.get_or_insert(crate::access::Term::Killed);
-                    self.access_conn_gone(&c);
                 }
             }
         }

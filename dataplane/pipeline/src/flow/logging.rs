@@ -11,13 +11,14 @@ use crate::access::{AccessLog, AccessRecord, AccessRing, Term, NO_LOG, RULE_BIND
 use crate::balance::{RealId, Route};
 use crate::packet::PacketBuf;
 use crate::pipeline::Pipeline;
+use splicer_http::RequestHead;
 use std::sync::Arc;
 
 /// Slots checked per timer poll for records whose connection is gone.
 const SWEEP_PER_POLL: usize = 8;
 
 /// The rule code of a route, as the access log keeps it.
-pub(super) fn rule_code(route: Route) -> u16 {
+fn rule_code(route: Route) -> u16 {
     match route {
         Route::Rule(n) => n.min(usize::from(RULE_BIND) - 1) as u16,
         Route::Bind => RULE_BIND,
@@ -51,31 +52,51 @@ impl<P: PacketBuf> Pipeline<P> {
         self.access = Some(AccessLog::new(ring, self.settings.worker, sample, slots));
     }
 
-    /// A request head of client `h` was read and routed (by `self.last_rule`): its
-    /// record starts, unless it has one already (routed again) or is sampled out.
-    /// `head_len`: the bytes of its head.
-    pub(super) fn access_begin(&mut self, h: Handle, head_len: usize, now: u64) {
+    // Each hook is an inlined test of `access` (nothing more is done with the log off)
+    // around an out-of-line body.
+
+    /// A request head of client `h` was read and routed: its record starts, unless it
+    /// has one already (routed again) or is sampled out.
+    #[inline]
+    pub(super) fn access_begin(&mut self, h: Handle, head: &RequestHead, now: u64) {
+        if self.access.is_some() {
+            self.access_begin_on(h, head, now);
+        }
+    }
+
+    #[inline(never)]
+    fn access_begin_on(&mut self, h: Handle, head: &RequestHead, now: u64) {
         let Some(a) = self.access.as_mut() else {
             return;
         };
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        if c.log == NO_LOG {
-            c.log = a.begin(h, &self.counters);
-            if let Some(rec) = a.get(c.log) {
-                describe(rec, c);
-                rec.head_done = now;
-                rec.bytes_in = head_len as u64;
-            }
+        if c.log != NO_LOG {
+            return;
         }
-        if let Some(rec) = a.get(c.log) {
-            rec.rule = self.last_rule;
-        }
+        c.log = a.begin(h, &self.counters);
+        let Some(rec) = a.get(c.log) else {
+            return;
+        };
+        describe(rec, c);
+        rec.head_done = now;
+        rec.bytes_in = head.head_len() as u64;
+        // The rule of the client's virtual that matches (the routing counted it; the
+        // log matches again rather than have every request carry it).
+        rec.rule = self
+            .topology
+            .farm()
+            .route(c.service.virtual_index, head)
+            .map_or(crate::access::NONE16, |(route, _)| rule_code(route));
     }
 
     /// The request of record `log` went to `real`, `consumed` bytes of it at once.
+    #[inline]
     pub(super) fn access_sent(&mut self, log: u32, real: RealId, consumed: usize, now: u64) {
+        if log == NO_LOG {
+            return;
+        }
         if let Some(rec) = self.access.as_mut().and_then(|a| a.get(log)) {
             rec.real = real;
             rec.sent = now;
@@ -86,6 +107,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// Splicer answers client `h` with `response` (empty: it closes): the record of
     /// its request ends, or one is made for a request refused before it was routed (a
     /// malformed head, a timeout). A close with nothing read is no request.
+    #[inline(never)]
     pub(super) fn access_answer(&mut self, h: Handle, response: &[u8], now: u64) {
         let Some(a) = self.access.as_mut() else {
             return;
@@ -121,10 +143,15 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// The request of `leg` ended with `term` (its response status read from its
     /// server connection, if still there).
+    #[inline]
     pub(super) fn access_leg_end(&mut self, leg: &Leg, term: Term, now: u64) {
-        if self.access.is_none() || leg.log == NO_LOG {
-            return;
+        if leg.log != NO_LOG && self.access.is_some() {
+            self.access_leg_end_on(leg, term, now);
         }
+    }
+
+    #[inline(never)]
+    fn access_leg_end_on(&mut self, leg: &Leg, term: Term, now: u64) {
         let status = self
             .flows
             .server(leg.server)
@@ -139,33 +166,71 @@ impl<P: PacketBuf> Pipeline<P> {
             rec.term = term;
             rec.bytes_in += u64::from(leg.up_next.0.wrapping_sub(leg.up_from.0));
             rec.bytes_out = u64::from(end.0.wrapping_sub(leg.down_from.0));
-            rec.end = now;
+            rec.end = now.max(rec.first_byte).max(rec.sent).max(rec.head_done);
         }
         a.finish(leg.log, &self.counters);
     }
 
-    /// Client connection `c` was removed: the requests it still had under way end, by
-    /// the cause its closer noted, else as killed.
-    pub(super) fn access_conn_gone(&mut self, c: &ClientConn) {
-        if self.access.is_none() {
-            return;
+    /// The response of client `h`'s oldest request was delivered (`finish_leg`): its
+    /// record ends with `term`, read in place.
+    #[inline]
+    pub(super) fn access_front_leg_end(&mut self, h: Handle, term: Term, now: u64) {
+        if self.access.is_some() {
+            self.access_front_leg_end_on(h, term, now);
         }
+    }
+
+    #[inline(never)]
+    fn access_front_leg_end_on(&mut self, h: Handle, term: Term, now: u64) {
+        let Some(leg) = self.flows.get_mut(h).and_then(|c| c.legs.front_mut()) else {
+            return;
+        };
+        let copy = *leg;
+        leg.log = NO_LOG;
+        self.access_leg_end(&copy, term, now);
+    }
+
+    /// Client connection `h` is about to be removed: the requests it still has under
+    /// way end, by the cause its closer noted, else as killed.
+    #[inline]
+    pub(super) fn access_conn_gone(&mut self, h: Handle) {
+        if self.access.is_some() {
+            self.access_conn_gone_on(h);
+        }
+    }
+
+    #[inline(never)]
+    fn access_conn_gone_on(&mut self, h: Handle) {
         let now = self.clock;
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
         let term = c.abort.unwrap_or(Term::Killed);
-        for leg in &c.legs {
-            self.access_leg_end(leg, term, now);
+        let (log, buffered, legs) = (
+            std::mem::replace(&mut c.log, NO_LOG),
+            c.head.len(),
+            c.legs.len(),
+        );
+        // By index, a copy at a time: no allocation on the worker.
+        for i in 0..legs {
+            let Some(leg) = self.flows.get_mut(h).and_then(|c| c.legs.get_mut(i)) else {
+                break;
+            };
+            let copy = *leg;
+            leg.log = NO_LOG;
+            self.access_leg_end(&copy, term, now);
         }
         let Some(a) = self.access.as_mut() else {
             return;
         };
-        if let Some(rec) = a.get(c.log) {
+        if let Some(rec) = a.get(log) {
             rec.term = term;
-            rec.end = now;
+            rec.end = now.max(rec.head_done);
             if rec.bytes_in == 0 {
-                rec.bytes_in = c.head.len() as u64;
+                rec.bytes_in = buffered as u64;
             }
         }
-        a.finish(c.log, &self.counters);
+        a.finish(log, &self.counters);
     }
 
     /// Records of connections gone without ending them are ended (a few per poll).

@@ -342,7 +342,7 @@ impl<P: PacketBuf> Pipeline<P> {
             pending.cost = self.balance.cost();
             c.pending = Some(pending);
             self.count_spill(port);
-            self.access_begin(h, consumed, now);
+            self.access_begin(h, &head, now);
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;

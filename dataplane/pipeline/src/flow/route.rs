@@ -39,7 +39,6 @@ impl<P: PacketBuf> Pipeline<P> {
         let farm = topology.farm();
         let (pools, counters) = (&self.pools, &self.counters);
         let any = idle_only.is_none();
-        let mut rule = crate::access::NONE16;
         let decision = farm.decide_for(
             &mut self.balance,
             virtual_index,
@@ -49,14 +48,9 @@ impl<P: PacketBuf> Pipeline<P> {
             |r| usable(pools, r, any),
             // The high-water mark: a pipelined request sent ahead counts as any other.
             |r, cost| has_room(pools, farm, r, cost),
-            |v, route| {
-                if rule == crate::access::NONE16 {
-                    rule = super::logging::rule_code(route);
-                }
-                match idle_only.as_deref_mut() {
-                    Some(trail) => trail.push(v, route),
-                    None => counters.inc_rule(v, route),
-                }
+            |v, route| match idle_only.as_deref_mut() {
+                Some(trail) => trail.push(v, route),
+                None => counters.inc_rule(v, route),
             },
             // The predictors read this worker's pools and measurements of the reals,
             // and the client's address (`maglev`).
@@ -65,7 +59,6 @@ impl<P: PacketBuf> Pipeline<P> {
                 client: addr,
             },
         );
-        self.last_rule = rule;
         let (counter, evicted) = match client.outcome {
             None => return decision,
             Some(StickyOutcome::Hit) => (Counter::StickyHits, false),

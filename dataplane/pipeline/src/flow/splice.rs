@@ -78,7 +78,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.requests = c.requests.saturating_add(1);
         let virtual_index = c.service.virtual_index;
         let decision = self.route(port, h, &head, now, None);
-        self.access_begin(h, head.head_len(), now);
+        self.access_begin(h, &head, now);
         let real = match decision {
             Decision::Splice(real) => Some(real),
             Decision::Queue { .. } => None,

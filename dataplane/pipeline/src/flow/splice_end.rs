@@ -80,6 +80,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// The response on client `h`'s current leg is complete and acknowledged: release
     /// the server connection and go on with the client connection.
     pub(super) fn finish_leg<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        self.access_front_leg_end(h, Term::Normal, now);
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -99,7 +100,6 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let client_fin = c.tcp.fin_received;
         self.counters.inc(port, Counter::ResponsesComplete);
-        self.access_leg_end(&leg, Term::Normal, now);
         // A response that ended before its request body did (an early 405/413/401, a
         // final status to `Expect: 100-continue`, a server that stopped reading): the
         // rest of the body is still on its way to this server connection, and a server
