@@ -7,7 +7,7 @@
 #    path, bytes each way (exact for the raw requests) and sane timings
 #    (head + queue + server first byte <= total), terminations `--`, `PR`, `LR`;
 #  * a request line over 96 bytes is cut and marked truncated;
-#  * reopen: while h2load sends 3000 requests, the file is moved and Splicer gets
+#  * reopen: while h2load sends 20000 requests, the file is moved and Splicer gets
 #    SIGUSR1: the old file and the new one together hold every request, none twice;
 #    then again with `splicer ctl log reopen`;
 #  * access_log_dropped and access_log_sampled stay 0; `log reopen` is refused when the
@@ -116,11 +116,16 @@ EOF
 )
 tb_check "the log has one line per request, as sent ($out)" test "$out" = ok
 
-# 2. Reopen on SIGUSR1 while h2load sends 3000 requests: none lost, none twice.
+# 2. Reopen on SIGUSR1 while h2load sends 20000 requests: none lost, none twice.
 before=$(lines "$alog")
-tb_in "$cns" h2load --h1 -n 3000 -c 4 "http://$vip/" >"$TB_DIR/h2load.out" 2>&1 &
+n=20000
+tb_in "$cns" h2load --h1 -n "$n" -c 4 "http://$vip/" >"$TB_DIR/h2load.out" 2>&1 &
 h2=$!
-sleep 0.3
+# The move comes once h2load's requests are being logged (at most 5 s).
+for _ in $(seq 1 50); do
+    (($(lines "$alog") > before + 100)) && break
+    sleep 0.1
+done
 mv "$alog" "$alog.1"
 kill -USR1 "$SPLICER_PID"
 wait "$h2"
@@ -128,10 +133,10 @@ tb_log "h2load: $(grep -a 'requests:' "$TB_DIR/h2load.out")"
 settle
 old=$(lines "$alog.1")
 new=$(lines "$alog")
-tb_check "h2load: 3000 succeeded" grep -q '3000 succeeded' "$TB_DIR/h2load.out"
+tb_check "h2load: $n succeeded" grep -q "$n succeeded" "$TB_DIR/h2load.out"
 tb_check "after SIGUSR1 a new file at the path gets lines ($new)" test "$new" -gt 0
-tb_check "old + new files hold every request: $before + 3000 = $old + $new" \
-    test $((before + 3000)) -eq $((old + new))
+tb_check "old + new files hold every request: $before + $n = $old + $new" \
+    test $((before + n)) -eq $((old + new))
 tb_check "the moved file kept the lines before the move ($old > $before)" test "$old" -gt "$before"
 
 # 3. Reopen through the control socket.
