@@ -737,3 +737,23 @@ fn splicers_own_answers_are_logged() {
     assert_eq!(r.line(), b"GET /half HT");
     assert!(ring.pop().is_none());
 }
+
+/// A head that does not come whole within `request_timeout` is logged as the client's
+/// timeout (`cR`) with Splicer's 408 and the partial line.
+#[test]
+fn a_request_timeout_is_logged_as_the_clients() {
+    use crate::access::{AccessRing, Term};
+    let mut p = pipeline(settings(16));
+    let ring = AccessRing::new(4);
+    p.set_access_log(ring.clone(), 1, 4);
+    let iss = handshake(&mut p, 0);
+    let part = b"GET /slow HTTP/1.1\r\n";
+    send(&mut p, C::new(1001, 0).ack(iss + 1).data(part), MS);
+    tick(&mut p, 10_000 * MS);
+    let r = ring.pop().expect("408 logged");
+    assert_eq!((r.status, r.term), (408, Term::ClientTimeoutHead));
+    assert_eq!(r.line(), b"GET /slow HTTP/1.1");
+    assert_eq!(r.bytes_in, part.len() as u64);
+    assert_eq!((r.head_start, r.end), (MS, 10_000 * MS));
+    assert!(ring.pop().is_none());
+}

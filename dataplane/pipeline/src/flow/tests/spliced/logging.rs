@@ -125,3 +125,26 @@ fn three_requests_sent_ahead_are_three_records() {
         .iter()
         .all(|r| r.term == Term::ClientAborted && r.real == 0));
 }
+
+#[test]
+fn a_server_reset_before_the_response_is_a_502_of_the_server() {
+    let (mut b, ring) = logged_bed(1);
+    b.client_sends_head(GET_A);
+    // The only real resets: no other to send it to, the client gets 502.
+    let rst = Seg {
+        seq: SERVER_ISN + 1,
+        flags: RST,
+        ..Seg::default()
+    };
+    b.server_sends(rst);
+    assert!(b
+        .to_client
+        .iter()
+        .any(|s| s.payload.starts_with(b"HTTP/1.1 502 ")));
+    let recs = drain(&ring);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let r = &recs[0];
+    assert_eq!((r.status, r.term, r.real), (502, Term::ServerFailedHead, 0));
+    assert_eq!(r.line(), b"GET /a HTTP/1.1");
+    assert_eq!(r.first_byte, 0, "no byte of a response came");
+}
