@@ -145,9 +145,18 @@ fn main() -> ExitCode {
             }) {
                 return fail(format!("cannot install the signal handler: {e}"));
             }
+            // SIGUSR1 reopens the access log's file (logrotate's postrotate); the
+            // handler only sets a flag the control core reads every tick.
+            let access_log_reopen = Arc::new(AtomicBool::new(false));
+            if let Err(e) =
+                signal_hook::flag::register(signal_hook::consts::SIGUSR1, access_log_reopen.clone())
+            {
+                return fail(format!("cannot install the SIGUSR1 handler: {e}"));
+            }
             let hooks = splicer_control::Hooks {
                 set_log_level: Some(set_log_level),
                 config_path: Some(path),
+                access_log_reopen,
             };
             match splicer_control::run_with(&config, stop, hooks) {
                 Ok(()) => {

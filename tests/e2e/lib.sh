@@ -972,11 +972,13 @@ tb_stop_splicer() {
 
 # ---------------------------------------------------------------- statistics
 
-# tb_stat LOG SELECTOR KEY: KEY's value in the last "stats SELECTOR ..." line, 0 if absent.
+# tb_stat LOG SELECTOR KEY: KEY's value in the last "stats SELECTOR ..." line that names
+# it, 0 if none does (the periodic lines name only the counters that changed in their
+# period, with their value; the final lines at stop name every counter).
 tb_stat() {
     local log=$1 sel=$2 key=$3 line tok
     local -a toks
-    line=$(grep -aE "(^|[[:space:]:])stats ${sel}( |\$)" "$log" 2>/dev/null | tail -n 1) || true
+    line=$(grep -aE "(^|[[:space:]:])stats ${sel}( .*)? ${key}=" "$log" 2>/dev/null | tail -n 1) || true
     read -r -a toks <<<"$line"
     for tok in "${toks[@]}"; do
         if [[ $tok == "$key="* ]]; then

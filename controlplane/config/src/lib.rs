@@ -51,6 +51,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 mod duration;
 mod eal;
 pub mod edit;
@@ -67,6 +68,7 @@ mod save;
 mod size;
 mod validate;
 
+pub use access_log::{AccessLog, AccessLogFormat};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
@@ -221,6 +223,10 @@ pub struct Config {
     /// US 7,099,915).
     #[serde(rename = "dip", skip_serializing_if = "Vec::is_empty")]
     pub dips: Vec<Dip>,
+    /// `[access_log]` (optional, default none = off): one line per request
+    /// (docs/ACCESS-LOG.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLog>,
 }
 
 /// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.

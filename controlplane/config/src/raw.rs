@@ -37,6 +37,7 @@ pub(crate) struct RawConfig {
     url: Vec<RawUrl>,
     #[serde(default, deserialize_with = "dip_tables")]
     dip: Vec<RawDip>,
+    access_log: Option<crate::access_log::RawAccessLog>,
 }
 
 #[derive(Deserialize)]
@@ -482,6 +483,7 @@ impl TryFrom<RawConfig> for Config {
                 .enumerate()
                 .map(|(i, d)| d.convert(i))
                 .collect::<Result<_, _>>()?,
+            access_log: raw.access_log.map(|a| a.convert()).transpose()?,
         };
         config.validate()?;
         Ok(config)

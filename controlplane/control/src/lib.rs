@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access_log;
 mod health;
 mod http;
 mod live;

@@ -228,6 +228,14 @@ impl Live {
     }
 
     /// The indexes of reals and virtuals in the workers.
+    /// The names the access log gives the indexes of its records.
+    pub(crate) fn names(&self) -> crate::access_log::Names<'_> {
+        crate::access_log::Names {
+            config: &self.config,
+            ids: &self.ids,
+        }
+    }
+
     pub(crate) fn ids(&self) -> &FarmIds {
         &self.ids
     }

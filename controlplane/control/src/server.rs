@@ -28,6 +28,8 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long the control core waits for a client's request (and for its answer to be
@@ -51,6 +53,9 @@ pub struct Hooks {
     pub set_log_level: Option<LogLevelHook>,
     /// The configuration file Splicer was started with: where `save` writes by default.
     pub config_path: Option<PathBuf>,
+    /// Set to have the access log's file reopened at the next control tick (the
+    /// process sets it on SIGUSR1; `log reopen` sets it too).
+    pub access_log_reopen: Arc<AtomicBool>,
 }
 
 /// The control core's state between commands.
@@ -62,6 +67,8 @@ pub(crate) struct ControlState {
     slow: SlowClients,
     /// What the metrics listener's pages need beyond the statistics.
     web: http::WebState,
+    /// The access log is on.
+    access_log: bool,
 }
 
 impl ControlState {
@@ -71,7 +78,18 @@ impl ControlState {
             hooks,
             slow: SlowClients::default(),
             web: http::WebState::new(),
+            access_log: false,
         }
+    }
+
+    /// The flag that has the access log's file reopened.
+    pub(crate) fn access_log_reopen(&self) -> Arc<AtomicBool> {
+        self.hooks.access_log_reopen.clone()
+    }
+
+    /// Whether the access log is on (for `log reopen`'s answer).
+    pub(crate) fn set_access_log(&mut self, on: bool) {
+        self.access_log = on;
     }
 
     /// The file `save` writes to by default.
@@ -527,6 +545,14 @@ fn execute(
             },
             None => Response::error("log level cannot be changed in this process"),
         },
+        Command::LogReopen if state.access_log => {
+            state.hooks.access_log_reopen.store(true, Ordering::Relaxed);
+            tracing::info!("control: access log reopen requested");
+            Response::text("access log reopened (lines from now on go to a fresh open of its path)")
+        }
+        Command::LogReopen => {
+            Response::error("the access log is off: no [access_log] in the configuration")
+        }
         Command::Help(topic) => match command::help(&topic) {
             Ok(text) => Response::text(text),
             Err(e) => Response::error(e.0),

@@ -1,6 +1,7 @@
 //! Start-up and shutdown, in the order DPDK requires: EAL, mempool, ports, rings,
 //! workers; then the reverse.
 
+use crate::access_log::AccessWriter;
 use crate::live::{self, Live};
 use crate::server::{ControlState, Endpoints, Hooks};
 use crate::stats::{self, StatsBase};
@@ -10,13 +11,14 @@ use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
 use splicer_config::{impair, Config, Dataplane, FarmIds};
+use splicer_pipeline::access::AccessRing;
 use splicer_pipeline::flow::FlowSettings;
 use splicer_pipeline::impair::ImpairSettings;
 use splicer_pipeline::presence::neighbour::NeighbourSettings;
 use splicer_pipeline::{PortSetup, Settings, WorkerCounters};
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
-use splicer_worker::{Inbox, Mesh, WorkerContext};
+use splicer_worker::{AccessLogSetup, Inbox, Mesh, WorkerContext};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -320,6 +322,18 @@ fn run_ports(
         })
         .collect();
 
+    // The access log: a ring per worker, emptied by the control core.
+    let mut access = None;
+    if let Some(a) = &config.access_log {
+        let rings: Vec<_> = (0..workers)
+            .map(|_| AccessRing::new(a.ring_size as usize))
+            .collect();
+        let writer = AccessWriter::new(a, rings.clone(), tsc_hz, control.access_log_reopen())
+            .map_err(RunError)?;
+        control.set_access_log(true);
+        access = Some((writer, rings, a.sample));
+    }
+
     let mut launched = Vec::with_capacity(workers);
     let mut launch_error = None;
     for (w, &lcore) in lcores.iter().enumerate() {
@@ -344,6 +358,11 @@ fn run_ports(
             tsc_hz,
             impair: impair.clone(),
             health: health_events.clone(),
+            access: access.as_ref().map(|(_, rings, sample)| AccessLogSetup {
+                ring: rings[w].clone(),
+                sample: *sample,
+                slots: rings[w].capacity(),
+            }),
         };
         match eal.launch(lcore, move || splicer_worker::run(ctx)) {
             Ok(()) => launched.push(lcore),
@@ -384,6 +403,7 @@ fn run_ports(
             &mut live,
             endpoints,
             control,
+            access.as_mut().map(|(w, _, _)| w),
         );
         tracing::info!("stopping");
     }
@@ -393,6 +413,16 @@ fn run_ports(
         if code != 0 {
             tracing::warn!("worker on lcore {lcore} exited with {code}");
         }
+    }
+    // What the workers logged up to their stop (their shutdown ends every request
+    // still under way).
+    if let Some((w, _, _)) = access.as_mut() {
+        w.poll(&live.names(), eal::rdtsc());
+        tracing::info!(
+            "access log: {} lines written, {} lost to write errors",
+            w.written,
+            w.write_errors
+        );
     }
     tracing::info!("final stats");
     stats::log(&control.view(&base.with(&live)));
@@ -437,18 +467,31 @@ fn control_loop(
     live: &mut Live,
     endpoints: &Endpoints,
     control: &mut ControlState,
+    mut access: Option<&mut AccessWriter>,
 ) {
     let mut next_stats = stats_interval.map(|d| Instant::now() + d);
+    // The period's start: its report and time, and periods without a line.
+    let mut period = (control.view(&base.with(live)), Instant::now(), 0u32);
     let mut watch = crate::watch::Watch::new(base.workers, Instant::now());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(CONTROL_TICK);
         endpoints.poll(control, base, live);
+        if let Some(w) = access.as_deref_mut() {
+            w.poll(&live.names(), eal::rdtsc());
+        }
         live.poll_health();
         watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
                 // Since `clear stats`, like `show stats`: one view of the counters.
-                stats::log(&control.view(&base.with(live)));
+                let now = control.view(&base.with(live));
+                let secs = period.1.elapsed().as_secs_f64();
+                let quiet = if stats::log_period(&now, &period.0, secs, period.2) {
+                    0
+                } else {
+                    period.2 + 1
+                };
+                period = (now, Instant::now(), quiet);
                 next_stats = Some(at + every);
             }
         }

@@ -282,6 +282,28 @@ pub(crate) fn pools(
 }
 
 /// Logs one full set of statistics lines.
+/// The periodic log: the lines of the period from `prev` to `report` (`secs` long),
+/// or after `quiet` periods without a line, one that says the appliance is idle.
+/// Returns whether a line was logged.
+pub(crate) fn log_period(report: &StatsReport, prev: &StatsReport, secs: f64, quiet: u32) -> bool {
+    let lines = report.period_lines(prev, secs);
+    for line in &lines {
+        tracing::info!(target: "splicer::stats", "{line}");
+    }
+    if lines.is_empty() && quiet + 1 >= splicer_commands::report::HEARTBEAT_PERIODS {
+        let g = report.total_gauges();
+        tracing::info!(
+            target: "splicer::stats",
+            "stats total idle flows={} (nothing changed in {} periods)",
+            g.get("flows"),
+            quiet + 1
+        );
+        return true;
+    }
+    !lines.is_empty()
+}
+
+/// Every counter, as the final lines at stop.
 pub(crate) fn log(report: &StatsReport) {
     for line in report.log_lines() {
         tracing::info!(target: "splicer::stats", "{line}");

@@ -305,6 +305,12 @@ counters! {
     /// Health events dropped: more than a worker keeps between two timer polls, or the
     /// control core's queue was full.
     HealthEventsDropped => "health_events_dropped",
+    /// Access log records lost: the worker's ring to the control core was full, or
+    /// more requests were under way than the worker has record slots for.
+    AccessLogDropped => "access_log_dropped",
+    /// Requests left out of the access log by sampling (`access_log.sample`, or one in
+    /// 16 kept while the ring is over three quarters full).
+    AccessLogSampled => "access_log_sampled",
     /// Requests routed to another real because theirs could not serve them: no
     /// connection could be opened (instead of `503`), or a safe request's connection was
     /// lost, or its real left, before a byte of the answer (instead of `502`/`504`).

@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod balance;
 pub mod counters;
 pub mod flow;

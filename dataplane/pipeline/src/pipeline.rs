@@ -1,5 +1,6 @@
 //! One worker's packet pipeline: parse → lookup (flow owner) → presence → transmit.
 
+use crate::access::AccessLog;
 use crate::balance::{Choices, HealthEvent, RealId};
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{
@@ -66,6 +67,11 @@ pub struct Pipeline<P> {
     pub(crate) checks: Vec<CheckSlot>,
     /// Health events not yet taken by the worker loop for the control core.
     pub(crate) health_events: Vec<HealthEvent>,
+    /// The access log, when it is on (`set_access_log`).
+    pub(crate) access: Option<AccessLog>,
+    /// The time of the latest timer poll: when a record ends where no clock is at hand
+    /// (a connection closed), it ends at this time, or at the latest it knows if later.
+    pub(crate) clock: u64,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -92,6 +98,8 @@ impl<P: PacketBuf> Pipeline<P> {
             held_granted: 0,
             checks: Vec::new(),
             health_events: Vec::new(),
+            access: None,
+            clock: 0,
             settings,
             topology,
             counters,
@@ -197,8 +205,10 @@ impl<P: PacketBuf> Pipeline<P> {
         for &(port, ip) in &retries[..n] {
             self.send_arp_request(port, ip, sink);
         }
+        self.clock = now;
         self.flow_timers(now, sink);
         self.run_drains(now, sink);
+        self.access_sweep(now);
         self.refill_pools(now, sink);
         self.run_checks(now, sink);
         // Expired sticky entries are emptied a few sets a poll, so none outlives the

@@ -20,6 +20,7 @@ pub use pkt::Pkt;
 use crossbeam::queue::ArrayQueue;
 use dpdk_bindings::{eal, Mbuf, Mempool, Port};
 use sink::BurstSink;
+use splicer_pipeline::access::AccessRing;
 use splicer_pipeline::balance::HealthEvent;
 use splicer_pipeline::impair::{ImpairSettings, Impairment};
 use splicer_pipeline::{Counter, Pipeline, Runtime, Settings, Topology, WorkerCounters};
@@ -59,6 +60,20 @@ pub struct WorkerContext {
     /// Where the worker puts the outcome of its health checks and the passive outliers
     /// it saw, for the control core (shared by the workers).
     pub health: Arc<ArrayQueue<HealthEvent>>,
+    /// The access log, when on: this worker's ring to the control core, keep one
+    /// request in `sample`, and the ring's size (also its record slots).
+    pub access: Option<AccessLogSetup>,
+}
+
+/// What a worker needs for the access log (see `splicer_pipeline::access`).
+#[derive(Clone)]
+pub struct AccessLogSetup {
+    /// The worker's ring of finished records.
+    pub ring: Arc<AccessRing>,
+    /// Keep one request in this many.
+    pub sample: u32,
+    /// Requests under way the worker keeps records for.
+    pub slots: usize,
 }
 
 /// Runs the worker loop until `ctx.stop` is set. Returns the lcore exit code (0).
@@ -78,9 +93,13 @@ pub fn run(ctx: WorkerContext) -> i32 {
         tsc_hz,
         impair,
         health,
+        access,
     } = ctx;
     let me = settings.worker;
     let mut pipeline: Pipeline<Pkt> = Pipeline::new(settings, topology, counters.clone());
+    if let Some(a) = access {
+        pipeline.set_access_log(a.ring, a.sample, a.slots);
+    }
     let mut sink = BurstSink::new(&ports, queue, &mesh, me, &pool, &counters, burst);
     let mut rx: Vec<Mbuf> = Vec::with_capacity(burst);
     // Neighbour timers need millisecond resolution at most.

@@ -44,6 +44,8 @@ pub enum Command {
     ClearStats,
     /// `log level <level>`: change the log filter at runtime.
     LogLevel(LogLevel),
+    /// `log reopen`: reopen the access log's file (after logrotate moved it).
+    LogReopen,
     /// `help [command]`: the command list, or one command's (or word's) help.
     Help(Vec<String>),
 }
@@ -75,10 +77,13 @@ impl Command {
     pub fn level(&self) -> Level {
         match self {
             Command::Show(_) | Command::Help(_) => Level::ReadOnly,
-            // `clear stats` changes the counters every other client is shown.
-            Command::Edit(_) | Command::Save(_) | Command::ClearStats | Command::LogLevel(_) => {
-                Level::Admin
-            }
+            // `clear stats` changes the counters every other client is shown; `log
+            // reopen` acts on files on the host.
+            Command::Edit(_)
+            | Command::Save(_)
+            | Command::ClearStats
+            | Command::LogLevel(_)
+            | Command::LogReopen => Level::Admin,
         }
     }
 }

@@ -529,6 +529,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
         }
         ["save"] => Ok(Command::Save(a.opt_text(0))),
         ["clear", "stats"] => Ok(Command::ClearStats),
+        ["log", "reopen"] => Ok(Command::LogReopen),
         ["log", "level"] => match first(0) {
             Some(Got::Level(l)) => Ok(Command::LogLevel(*l)),
             _ => error(LEVEL_ERROR),

@@ -687,6 +687,17 @@ configured level again.",
         example: "log level debug",
     },
     Syntax {
+        words: &["log", "reopen"],
+        params: &[],
+        summary: "reopen the access log's file (logrotate)",
+        help: "Closes the access log's file and opens its path again, creating it if it \
+is gone: after logrotate (or anyone) moved the file, new lines go to a fresh file at the \
+configured path, and none is lost (lines written before go to the moved file). SIGUSR1 \
+does the same. An error when the access log is off or writes to syslog is not a file \
+(syslog needs no reopen).",
+        example: "log reopen",
+    },
+    Syntax {
         words: &["help"],
         params: &[Param::Opt("command", Value::Topic)],
         summary: "the list of commands, or the help of one",

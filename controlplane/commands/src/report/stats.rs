@@ -582,7 +582,7 @@ impl Section {
             _ if starts(&["handoff_", "impair_"]) => Section::Packets,
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
             _ if starts(&["tcp_", "syn_", "client_", "clients_"]) => Section::ClientConnections,
-            _ if starts(&["http_", "refused_", "sticky_"]) => Section::Requests,
+            _ if starts(&["http_", "refused_", "sticky_", "access_log_"]) => Section::Requests,
             _ if starts(&["splice", "sack_"]) => Section::Splicing,
             _ if starts(&["pool_"]) => Section::Pools,
             _ if starts(&["responses_"]) => Section::Responses,

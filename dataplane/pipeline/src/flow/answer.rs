@@ -22,12 +22,14 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        // A bare close never touches the 4 KiB buffer (which would otherwise be zeroed
+        // for every connection closed: most of them, as clients close after their
+        // responses).
+        if status == 0 {
+            return self.respond_with(port, h, &[], now, sink);
+        }
         let mut buf = [0u8; MAX_RESPONSE];
-        let n = if status != 0 {
-            reply::error_response(status, reply::reason_phrase(status), &mut buf)
-        } else {
-            0
-        };
+        let n = reply::error_response(status, reply::reason_phrase(status), &mut buf);
         self.respond_with(port, h, &buf[..n], now, sink);
     }
 
@@ -91,6 +93,9 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        if self.access.is_some() {
+            self.access_answer(h, response, now);
+        }
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };

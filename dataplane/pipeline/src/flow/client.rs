@@ -158,6 +158,14 @@ pub(crate) struct ClientConn {
     pub(super) last_real: Option<RealId>,
     /// Requests read so far (`show flows`).
     pub(super) requests: u32,
+    /// The access log record of the request whose head was read and that has no leg
+    /// yet (routed, queued, or answered by Splicer); `NO_LOG` when none.
+    pub(super) log: u32,
+    /// When the first byte of the next request arrived (access log: head read time).
+    pub(super) head_first: u64,
+    /// How the connection's requests under way end if it closes now, when the cause
+    /// is known (client reset, timeout); `None`: killed (`KD`).
+    pub(super) abort: Option<crate::access::Term>,
 }
 
 impl ClientConn {
@@ -260,6 +268,9 @@ impl<P: PacketBuf> Pipeline<P> {
             framing: None,
             last_real: None,
             requests: 0,
+            log: crate::access::NO_LOG,
+            head_first: now,
+            abort: None,
         }
     }
 
@@ -284,6 +295,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // the connection; any other could be blind injection.
             if seg.seq == conn.tcp.rcv_nxt {
                 self.counters.inc(port, Counter::ClientResets);
+                conn.abort = Some(crate::access::Term::ClientAborted);
                 self.close(h);
             } else if conn.state != State::SynReceived
                 && super::splice::in_window(seg.seq, conn.tcp.rcv_nxt, conn.tcp.peer_wscale)
@@ -388,6 +400,9 @@ impl<P: PacketBuf> Pipeline<P> {
                     let new = &payload[already..];
                     match conn.state {
                         State::ReadingHead => {
+                            if conn.head.is_empty() {
+                                conn.head_first = now;
+                            }
                             // Bytes past the room are not acknowledged.
                             let n = new.len().min(conn.head_room());
                             conn.head.extend_from_slice(&new[..n]);
@@ -585,6 +600,9 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Forgets a client connection. A server connection still spliced to it drains.
     pub(super) fn close(&mut self, h: Handle) {
+        // Its requests under way end in the log, read in place (no copy of the
+        // connection when the log is off).
+        self.access_conn_gone(h);
         if let Some(conn) = self.flows.remove_client(h) {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;

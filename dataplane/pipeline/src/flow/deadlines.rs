@@ -142,10 +142,12 @@ impl<P: PacketBuf> Pipeline<P> {
             State::Waiting => self.queue_timed_out(port, h, now, sink),
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
+                    conn.abort = Some(crate::access::Term::ClientTimeoutData);
                     self.counters.inc(port, Counter::BodyTimeouts);
                     return self.splice_abort(port, h, 408, false, now, sink);
                 }
                 if conn.send_deadline(&s).is_some_and(|d| d <= now) {
+                    conn.abort = Some(crate::access::Term::ClientTimeoutData);
                     // A reader that stalls is how slow-read attacks look: its server
                     // connection is reset rather than drained (draining would have the
                     // server send the rest of a response nobody reads, at full speed).
@@ -153,6 +155,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     return self.splice_reset(port, h, now, sink);
                 }
                 self.counters.inc(port, Counter::ClientIdleTimeouts);
+                conn.abort = Some(crate::access::Term::ClientTimeoutData);
                 // The server connection drains the rest of the response (or is reset
                 // when the request never fully reached it).
                 self.send_flags(port, h, tcp::flags::RST, now, sink);

@@ -141,6 +141,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.server_remove(h);
             } else {
                 self.send_flags(port, h, tcp::flags::RST, now, sink);
+                self.access_conn_gone(h);
                 if let Some(c) = self.flows.remove_client(h) {
                     if c.state == State::SynReceived {
                         self.flows.half_open -= 1;

@@ -61,6 +61,8 @@ pub(crate) struct Leg {
     /// response that fits costs no window update.
     pub window_offered: Option<u32>,
     pub class_counted: bool,
+    /// The access log record of its request (`NO_LOG`: none).
+    pub log: u32,
 }
 
 impl Leg {

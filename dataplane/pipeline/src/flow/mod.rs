@@ -22,6 +22,7 @@ mod handshake;
 mod key;
 mod leg;
 mod listing;
+mod logging;
 mod pipelined;
 mod pool;
 mod queue;

@@ -344,6 +344,7 @@ impl<P: PacketBuf> Pipeline<P> {
             pending.cost = self.balance.cost();
             c.pending = Some(pending);
             self.count_spill(port);
+            self.access_begin(h, &head, now);
             self.start_splice(port, h, sh, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;
@@ -519,6 +520,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 return;
             }
             c.legs.pop_front();
+            // Splicer's answer ends its record.
+            c.log = leg.log;
             c.state = State::ReadingHead;
             self.counters.inc(port, Counter::BadGateway);
             self.respond(port, h, status, now, sink);
@@ -646,6 +649,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let legs: Vec<_> = c.legs.drain(..).collect();
         for leg in legs {
+            self.access_leg_end(&leg, crate::access::Term::Killed, self.clock);
             self.held_granted -= leg.held_window as usize;
             self.held.remove(&leg.server);
             if leg.failed.is_none() {

@@ -72,6 +72,8 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let request = std::mem::take(&mut self.flows.server_mut(sh).expect("checked").out);
         let c = self.flows.get_mut(h).expect("checked above");
+        // Its record goes on with it.
+        c.log = c.legs.front().map_or(crate::access::NO_LOG, |l| l.log);
         c.legs.clear();
         // The request goes back where it was before the splice: at the front of the
         // head buffer, before whatever the client sent after it.

@@ -78,6 +78,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.requests = c.requests.saturating_add(1);
         let virtual_index = c.service.virtual_index;
         let decision = self.route(port, h, &head, now, None);
+        self.access_begin(h, &head, now);
         let real = match decision {
             Decision::Splice(real) => Some(real),
             Decision::Queue { .. } => None,
@@ -235,6 +236,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);
+        // The next request in the buffer (pipelined) starts being read now.
+        c.head_first = now;
+        let log = c.log;
         // A FIN the client sent with (or after) its request is not a byte of it.
         let fin = usize::from(c.tcp.fin_received);
         s.out_start = s.tcp.snd_nxt;
@@ -269,6 +273,7 @@ impl<P: PacketBuf> Pipeline<P> {
             held_window: 0,
             window_offered: None,
             class_counted: false,
+            log: std::mem::replace(&mut c.log, crate::access::NO_LOG),
         };
         // The leftover bytes are the next requests: they wait in the buffer with those
         // the client pipelines after them (`pipelined`) until they are dispatched.
@@ -284,6 +289,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.tcp.retransmit_at = Some(now + s.tcp.rto);
         s.tcp.tries = 0;
         let real = s.real;
+        self.access_sent(log, real, p.consumed, now);
         self.pools.get(real).busy += 1;
         self.counters.inc(port, Counter::Splices);
         let sport = self.peer_port(sh, port);
@@ -324,6 +330,9 @@ impl<P: PacketBuf> Pipeline<P> {
             let last = leg.up_next.max(c.tcp.rcv_nxt);
             if seg.seq >= leg.up_from.min(c.tcp.rcv_nxt) && seg.seq <= last {
                 self.counters.inc(port, Counter::ClientResets);
+                if let Some(c) = self.flows.get_mut(h) {
+                    c.abort = Some(crate::access::Term::ClientAborted);
+                }
                 self.close(h);
             } else if in_window(seg.seq, leg.up_next, c.tcp.peer_wscale) {
                 // Answered with the server's last ACK, within the range above, so a
@@ -658,6 +667,9 @@ impl<P: PacketBuf> Pipeline<P> {
             s.answered = true;
             let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
             self.pools.get(s.real).measure.first_byte(us);
+            if let Some(rec) = self.access.as_mut().and_then(|a| a.get(leg.log)) {
+                rec.first_byte = now;
+            }
         }
         if let Some(ack) = seg.ack {
             // What the server leg has been sent: Splicer's head, then the client's bytes

@@ -8,6 +8,7 @@ use super::client::State;
 use super::key::Handle;
 use super::leg::Leg;
 use super::server::SState;
+use crate::access::Term;
 use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
@@ -51,12 +52,20 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let answered = leg.down_next != leg.down_from;
+        let term = c.abort.unwrap_or(Term::of_answer(status, false));
+        if !answered {
+            // Splicer's answer ends its record.
+            c.log = leg.log;
+        }
         // (A body that cannot complete: no request was pipelined behind it.)
         c.state = State::ReadingHead;
         c.tcp.rcv_nxt = leg.up_next + usize::from(fin);
         c.tcp.fin_received |= fin;
         if let Some(s) = self.flows.server_mut(leg.server) {
             s.client = None;
+        }
+        if answered {
+            self.access_leg_end(&leg, term, now);
         }
         let sport = self.peer_port(leg.server, port);
         self.server_close(sport, leg.server, true, now, sink);
@@ -71,6 +80,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// The response on client `h`'s current leg is complete and acknowledged: release
     /// the server connection and go on with the client connection.
     pub(super) fn finish_leg<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        self.access_front_leg_end(h, Term::Normal, now);
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -230,6 +240,8 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         let leg = c.legs.pop_front().expect("checked above");
+        // Splicer's answer ends its record.
+        c.log = leg.log;
         // Not before what Splicer took after the request (pipelined) and acknowledged.
         c.tcp.rcv_nxt = c.tcp.rcv_nxt.max(leg.up_next);
         c.state = State::ReadingHead;
@@ -258,7 +270,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let server = c.legs.pop_front().map(|l| l.server);
+        let term = c.abort.unwrap_or(Term::ServerAbortedData);
+        let leg = c.legs.pop_front();
+        if let Some(leg) = &leg {
+            self.access_leg_end(leg, term, now);
+        }
+        let server = leg.map(|l| l.server);
         let cport = self.peer_port(h, port);
         self.send_flags(cport, h, tcp::flags::RST, now, sink);
         self.close(h);

@@ -184,6 +184,13 @@ impl FlowTable {
     }
 
     /// The server connection `h`, if it is one and still lives.
+    /// Whether `h` is a live client connection.
+    pub(crate) fn is_client(&self, h: Handle) -> bool {
+        self.slots.get(h.slot as usize).is_some_and(|s| {
+            s.generation == h.generation && matches!(s.conn, Some(Conn::Client(_)))
+        })
+    }
+
     pub(crate) fn server(&self, h: Handle) -> Option<&ServerConn> {
         let slot = self.slots.get(h.slot as usize)?;
         match slot.conn.as_ref()? {

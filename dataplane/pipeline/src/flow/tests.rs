@@ -695,3 +695,74 @@ fn own_answers_respect_the_window_and_probe_a_closed_one() {
     );
     assert!(r.last().is_some_and(|r| r.flags & FIN != 0));
 }
+
+/// Splicer's own answers are logged: 503 (no farm), a malformed head's 400, and a head
+/// left incomplete by the client's FIN; an idle close is no request.
+#[test]
+fn splicers_own_answers_are_logged() {
+    use crate::access::{AccessRing, Term, NONE16};
+    let mut p = pipeline(settings(16));
+    let ring = AccessRing::new(16);
+    p.set_access_log(ring.clone(), 1, 16);
+    let iss = handshake(&mut p, 0);
+    let req = b"GET /x HTTP/1.1\r\nHost: www\r\n\r\n";
+    send(&mut p, C::new(1001, PSH).ack(iss + 1).data(req), MS);
+    let r = ring.pop().expect("503 logged");
+    assert_eq!((r.status, r.term, r.real), (503, Term::NoServer, NONE16));
+    assert_eq!(r.line(), b"GET /x HTTP/1.1");
+    assert_eq!(r.bytes_in, req.len() as u64);
+    assert!(r.bytes_out > 0);
+    assert_eq!((r.head_done, r.end), (MS, MS));
+
+    let mut c = C::new(1000, SYN);
+    c.port = 40001;
+    let syn_ack = &send(&mut p, c, 2 * MS)[0];
+    let mut ack = C::new(1001, 0).ack(syn_ack.seq + 1);
+    ack.port = 40001;
+    send(&mut p, ack, 2 * MS);
+    let mut bad = C::new(1001, PSH)
+        .ack(syn_ack.seq + 1)
+        .data(b"GARBAGE\r\n\r\n");
+    bad.port = 40001;
+    send(&mut p, bad, 3 * MS);
+    let r = ring.pop().expect("400 logged");
+    assert_eq!(
+        (r.status, r.term, r.client_port),
+        (400, Term::Refused, 40001)
+    );
+    assert_eq!(r.line(), b"GARBAGE");
+
+    let mut c = C::new(1000, SYN);
+    c.port = 40002;
+    let syn_ack = &send(&mut p, c, 4 * MS)[0];
+    let mut part = C::new(1001, FIN).ack(syn_ack.seq + 1).data(b"GET /half HT");
+    part.port = 40002;
+    let mut ack = C::new(1001, 0).ack(syn_ack.seq + 1);
+    ack.port = 40002;
+    send(&mut p, ack, 4 * MS);
+    send(&mut p, part, 5 * MS);
+    let r = ring.pop().expect("incomplete head logged");
+    assert_eq!((r.status, r.term), (0, Term::ClientClosedHead));
+    assert_eq!(r.line(), b"GET /half HT");
+    assert!(ring.pop().is_none());
+}
+
+/// A head that does not come whole within `request_timeout` is logged as the client's
+/// timeout (`cR`) with Splicer's 408 and the partial line.
+#[test]
+fn a_request_timeout_is_logged_as_the_clients() {
+    use crate::access::{AccessRing, Term};
+    let mut p = pipeline(settings(16));
+    let ring = AccessRing::new(4);
+    p.set_access_log(ring.clone(), 1, 4);
+    let iss = handshake(&mut p, 0);
+    let part = b"GET /slow HTTP/1.1\r\n";
+    send(&mut p, C::new(1001, 0).ack(iss + 1).data(part), MS);
+    tick(&mut p, 10_000 * MS);
+    let r = ring.pop().expect("408 logged");
+    assert_eq!((r.status, r.term), (408, Term::ClientTimeoutHead));
+    assert_eq!(r.line(), b"GET /slow HTTP/1.1");
+    assert_eq!(r.bytes_in, part.len() as u64);
+    assert_eq!((r.head_start, r.end), (MS, 10_000 * MS));
+    assert!(ring.pop().is_none());
+}

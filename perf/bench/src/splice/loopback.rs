@@ -8,6 +8,7 @@
 use super::peers::{Config, SpliceTraffic};
 use super::{settings, INSIDE_MAC};
 use crate::BenchError;
+use splicer_pipeline::access::AccessRing;
 use splicer_pipeline::counters::Snapshot;
 use splicer_pipeline::{NeighbourUpdate, Pipeline, Sink, WorkerCounters};
 use std::sync::Arc;
@@ -51,6 +52,11 @@ pub struct Loopback {
     /// the instruction-count gate (`perf/gate.sh`) fails. 0 (the default): none. Only
     /// this loopback has it; the pipeline and the real worker know nothing of it.
     pub slowdown: u64,
+    /// The access log's ring when it is on ([`Loopback::access_log`]): emptied every
+    /// round outside [`Loopback::pipeline_round`], as the control core would.
+    access: Option<Arc<AccessRing>>,
+    /// Access log records taken from the ring so far.
+    pub access_records: u64,
 }
 
 impl Loopback {
@@ -75,7 +81,17 @@ impl Loopback {
             frames: (0, 0),
             pipeline_ns: 0,
             slowdown: 0,
+            access: None,
+            access_records: 0,
         }
+    }
+
+    /// Turns the pipeline's access log on (a ring of `ring_size` records, every request
+    /// kept), to measure what it costs the worker.
+    pub fn access_log(&mut self, ring_size: usize) {
+        let ring = AccessRing::new(ring_size);
+        self.pipeline.set_access_log(ring.clone(), 1, ring_size);
+        self.access = Some(ring);
     }
 
     /// The pipeline's counters.
@@ -93,6 +109,11 @@ impl Loopback {
         let started = std::time::Instant::now();
         self.pipeline_round();
         self.pipeline_ns += started.elapsed().as_nanos() as u64;
+        if let Some(ring) = &self.access {
+            while ring.pop().is_some() {
+                self.access_records += 1;
+            }
+        }
         for f in std::mem::take(&mut self.sink.out) {
             self.frames.1 += 1;
             self.traffic.receive(&f, &mut self.to_worker)?;

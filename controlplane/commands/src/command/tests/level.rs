@@ -46,6 +46,7 @@ const ADMIN: &[&str] = &[
     "save",
     "clear stats",
     "log level",
+    "log reopen",
 ];
 
 /// A command added to the grammar without being put in one of the lists above fails

@@ -131,7 +131,7 @@ fn missing_words() {
             "'show' needs one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config"
         );
     assert_eq!(err("clear"), "'clear' needs one of: stats");
-    assert_eq!(err("log"), "'log' needs one of: level");
+    assert_eq!(err("log"), "'log' needs one of: level, reopen");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
 mod forward_for;
+mod logging;
 mod pipelined;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);

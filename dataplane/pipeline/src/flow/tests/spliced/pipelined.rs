@@ -20,14 +20,14 @@ const RSP_C: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nccc";
 
 /// A client that pipelines GET_A, GET_B and GET_C in one segment, on a bed whose pool
 /// has three connections: where each request went.
-struct Three {
+pub(super) struct Three {
     /// Client seq of the end of the three requests.
-    end: u32,
+    pub(super) end: u32,
     /// Splicer's ports of the connections that carry A, B and C.
     ports: [u16; 3],
 }
 
-fn three_pipelined_gets(b: &mut Bed) -> Three {
+pub(super) fn three_pipelined_gets(b: &mut Bed) -> Three {
     let all = [GET_A, GET_B, GET_C].concat();
     client_pipelines(b, &all);
     let mut ports: Vec<u16> = b.others.keys().copied().collect();
