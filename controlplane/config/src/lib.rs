@@ -51,6 +51,7 @@
 
 #![forbid(unsafe_code)]
 
+mod diagnose;
 mod duration;
 mod eal;
 pub mod edit;
@@ -66,6 +67,7 @@ mod raw;
 mod size;
 mod validate;
 
+pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
@@ -133,6 +135,8 @@ pub mod defaults {
     pub const SERVER_IDLE_TIMEOUT: Duration = keys::SERVER_IDLE_TIMEOUT.default;
     /// `dataplane.drain_timeout`: 5 s.
     pub const DRAIN_TIMEOUT: Duration = keys::DRAIN_TIMEOUT.default;
+    /// `dataplane.stop_timeout`: 10 s.
+    pub const STOP_TIMEOUT: Duration = keys::STOP_TIMEOUT.default;
     /// `dataplane.body_timeout`: 20 s (with `body_min_rate`, Apache mod_reqtimeout's
     /// `body=20,MinRate=500`).
     pub const BODY_TIMEOUT: Duration = keys::BODY_TIMEOUT.default;
@@ -327,6 +331,12 @@ pub struct Dataplane {
     /// the response before it is closed instead of reused.
     #[serde(serialize_with = "duration::serialize")]
     pub drain_timeout: Duration,
+    /// `stop_timeout` (duration, default `"10s"`, > 0, at most 24h): how long a
+    /// stopping Splicer (SIGTERM, or a first SIGINT) lets the requests in flight finish
+    /// while it refuses new connections; then the connections left are reset. Not
+    /// named `drain_timeout`, which is the server-side drain above.
+    #[serde(serialize_with = "duration::serialize")]
+    pub stop_timeout: Duration,
     /// `body_timeout` (duration, default `"20s"`, > 0, at most 24h): how long a request
     /// body may take from the end of its head, extended by one second per
     /// `body_min_rate` bytes received; then `408` and the server connection reset.
@@ -416,6 +426,7 @@ impl Dataplane {
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
             drain_timeout: defaults::DRAIN_TIMEOUT,
+            stop_timeout: defaults::STOP_TIMEOUT,
             body_timeout: defaults::BODY_TIMEOUT,
             body_min_rate: defaults::BODY_MIN_RATE,
             send_timeout: defaults::SEND_TIMEOUT,
