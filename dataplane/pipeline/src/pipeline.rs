@@ -66,6 +66,9 @@ pub struct Pipeline<P> {
     pub(crate) checks: Vec<CheckSlot>,
     /// Health events not yet taken by the worker loop for the control core.
     pub(crate) health_events: Vec<HealthEvent>,
+    /// Set when the process stops gracefully: new connections are refused
+    /// (`flow::stop`).
+    pub(crate) stopping: bool,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -92,6 +95,7 @@ impl<P: PacketBuf> Pipeline<P> {
             held_granted: 0,
             checks: Vec::new(),
             health_events: Vec::new(),
+            stopping: false,
             settings,
             topology,
             counters,
