@@ -190,7 +190,11 @@ mod tests {
     use crate::fixtures::{with_ports, REALS};
 
     fn problems(text: &str) -> Vec<String> {
-        check(text).unwrap_err().iter().map(ToString::to_string).collect()
+        check(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -230,7 +234,10 @@ weight = "heavy"
         );
         let got = problems(&text);
         assert!(got.len() >= 3, "{got:?}");
-        assert!(got[0].starts_with("3:16: dataplane.mempool_size: "), "{got:?}");
+        assert!(
+            got[0].starts_with("3:16: dataplane.mempool_size: "),
+            "{got:?}"
+        );
         assert!(got[1].starts_with("7:11: port[0].address: "), "{got:?}");
         assert!(got.iter().any(|p| p.contains("s1")), "{got:?}");
     }
@@ -240,7 +247,10 @@ weight = "heavy"
         let text = with_ports("", "\n[[real]]\nname = \"s1\"\n");
         let got = problems(&text);
         assert_eq!(got.len(), 1, "{got:?}");
-        assert!(got[0].starts_with("13:1: real[0].address: missing"), "{got:?}");
+        assert!(
+            got[0].starts_with("13:1: real[0].address: missing"),
+            "{got:?}"
+        );
         let got = problems("[dataplane]\neal = [\"-l\"\nworkers = 1\n");
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].starts_with("3:1: "), "{got:?}");

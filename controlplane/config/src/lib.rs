@@ -64,6 +64,7 @@ pub mod impair;
 pub mod keys;
 mod net;
 mod raw;
+mod reload;
 mod size;
 mod validate;
 
@@ -74,6 +75,7 @@ pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
+pub use reload::{Changed, Changes};
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_http::Method;
 pub use splicer_pipeline::balance::{HashKey, Predictor};

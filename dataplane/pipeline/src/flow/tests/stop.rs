@@ -14,9 +14,18 @@ fn a_stopping_worker_refuses_syns_with_a_reset_and_serves_its_connections() {
     syn.port = 40002;
     let r = send(&mut p, syn, MS);
     assert_eq!(r.len(), 1);
-    assert_ne!(r[0].flags & RST, 0, "a RST, not a SYN-ACK: {:?}", r[0].flags);
+    assert_ne!(
+        r[0].flags & RST,
+        0,
+        "a RST, not a SYN-ACK: {:?}",
+        r[0].flags
+    );
     assert_eq!(count(&p, Counter::DropDraining), 1);
-    assert_eq!(count(&p, Counter::TcpSyns), 1, "only the first connection's SYN");
+    assert_eq!(
+        count(&p, Counter::TcpSyns),
+        1,
+        "only the first connection's SYN"
+    );
 
     // The established connection still gets its answer; it is busy until the client
     // has acknowledged the answer and its FIN.
