@@ -6,8 +6,9 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+mod signals;
 
 /// Splicer: a DPDK content-switching load balancer appliance.
 #[derive(Parser, Debug)]
@@ -22,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the appliance with a configuration file until SIGINT or SIGTERM.
+    /// Run the appliance with a configuration file: SIGHUP reloads the file, SIGTERM or
+    /// SIGINT stops gracefully (a second one at once).
     Run {
         /// Path of the TOML configuration.
         #[arg(long, short)]
@@ -85,33 +87,22 @@ fn main() -> ExitCode {
     }
     let set_log_level = init_logging(&cli.log_level);
     match cli.command {
-        Command::Check { config } => match splicer_config::Config::load(&config) {
-            Ok(_) => {
-                println!("{}: ok", config.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+        Command::Check { config } => check(&config),
         Command::Run { config } => {
             let path = config;
             let config = match splicer_config::Config::load(&path) {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            let stop = Arc::new(AtomicBool::new(false));
-            let flag = stop.clone();
-            if let Err(e) = ctrlc::set_handler(move || {
-                if !flag.swap(true, Ordering::Relaxed) {
-                    tracing::info!("signal received, shutting down");
-                }
-            }) {
-                return fail(format!("cannot install the signal handler: {e}"));
+            let requests = Arc::new(splicer_control::Requests::default());
+            if let Err(e) = signals::install(requests.clone()) {
+                return fail(format!("cannot install the signal handlers: {e}"));
             }
             let hooks = splicer_control::Hooks {
                 set_log_level: Some(set_log_level),
                 config_path: Some(path),
             };
-            match splicer_control::run_with(&config, stop, hooks) {
+            match splicer_control::run_with(&config, requests, hooks) {
                 Ok(()) => {
                     tracing::info!("splicer stopped");
                     ExitCode::SUCCESS
@@ -120,6 +111,31 @@ fn main() -> ExitCode {
             }
         }
         Command::Ctl { .. } | Command::Shell { .. } => unreachable!("handled above"),
+    }
+}
+
+/// `splicer check`: every problem of the file, each as `file:line:column: key: message`.
+fn check(path: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(error) => {
+            return fail(splicer_config::ConfigError::Read {
+                path: path.to_path_buf(),
+                error,
+            })
+        }
+    };
+    match splicer_config::check(&text) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("splicer: error: {}:{p}", path.display());
+            }
+            ExitCode::from(EXIT_CONFIG)
+        }
     }
 }
 

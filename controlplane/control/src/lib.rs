@@ -6,10 +6,13 @@
 
 mod health;
 mod live;
+mod reload;
+mod requests;
 mod server;
 mod startup;
 mod stats;
 mod watch;
 
+pub use requests::Requests;
 pub use server::{Hooks, LogLevelHook};
 pub use startup::{run, run_with, RunError};

@@ -1,0 +1,40 @@
+//! The process's signals, in one place: a dedicated thread reads them (signal-hook's
+//! iterator, so no work happens inside a signal handler) and turns each into a request
+//! to the control core ([`Requests`]), which acts on it within one control tick.
+//!
+//! * `SIGHUP`: reload the configuration file (as `splicer ctl reload`).
+//! * `SIGTERM`, `SIGINT`: a graceful stop (new connections refused, requests in flight
+//!   finished up to `dataplane.stop_timeout`); a second one of either: stop at once.
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use splicer_control::Requests;
+use std::sync::Arc;
+
+/// Starts the thread that turns signals into `requests`.
+pub fn install(requests: Arc<Requests>) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGHUP, SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let name = match signal {
+                    SIGHUP => "SIGHUP",
+                    SIGINT => "SIGINT",
+                    _ => "SIGTERM",
+                };
+                match signal {
+                    SIGHUP => {
+                        tracing::info!("{name} received: reloading the configuration file");
+                        requests.reload();
+                    }
+                    _ if requests.stop() => {
+                        tracing::warn!("{name} received again: stopping at once");
+                        requests.stop_now();
+                    }
+                    _ => tracing::info!("{name} received: stopping gracefully"),
+                }
+            }
+        })?;
+    Ok(())
+}
