@@ -110,8 +110,19 @@ for ((i = 1; i <= 20; i++)); do
             ctl_ok=$((ctl_ok + 1))
         fi
     fi
+    if ((i == 19)); then
+        # Variant 19 has everything: s1 at weight 3, s4 bound, the rule img.
+        tb_ctl show config >"$TB_DIR/running-19.toml" 2>&1
+    fi
     sleep 0.5
 done
+tb_check "after reload 19 (SIGHUP): s1 weight 3, s4 bound, the rule img" python3 -c '
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))
+w = {r["name"]: r["weight"] for r in c["real"]}
+v = c["virtual"][0]
+ok = w.get("s1") == 3 and "s4" in w and "s4" in v["bind"] and [r["name"] for r in v.get("rule", [])] == ["img"]
+sys.exit(0 if ok else 1)' "$TB_DIR/running-19.toml"
 tb_check_cmp "10 SIGHUP reloads logged" "$(reloads_logged)" -eq 10
 tb_check_cmp "10 'ctl reload' answered with success" "$ctl_ok" -eq 10
 tb_check_cmp "every ctl reload said what it reloaded" "$(grep -c '^reloaded ' "$answers")" -eq 10
@@ -142,11 +153,15 @@ tb_check_cmp "RELOADING=1 sent for each of the 20 reloads" "$(notes_count RELOAD
 tb_check_cmp "RELOADING=1 carries MONOTONIC_USEC" "$(grep -c 'RELOADING=1 MONOTONIC_USEC=[0-9]' "$notes")" -eq 20
 tb_check_cmp "READY=1 after each reload (and at start)" "$(notes_count READY=1)" -eq 21
 
-# The running configuration is variant 20 (weight 1, no s4, the rule).
+# The running configuration is variant 20 (s1 at weight 1, no s4, no rule).
 running=$TB_DIR/running.toml
 tb_ctl show config >"$running" 2>&1
-tb_check "running config: the rule img is there" grep -q 'name = "img"' "$running"
-tb_check_fails "running config: no real s4" grep -q 'name = "s4"' "$running"
+tb_check_fails "running config (variant 20): no rule img" grep -q 'name = "img"' "$running"
+tb_check_fails "running config (variant 20): no real s4" grep -q 's4' "$running"
+tb_check "running config (variant 20): s1 at weight 1" python3 -c '
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))
+sys.exit(0 if [r["weight"] for r in c["real"] if r["name"] == "s1"] == [1] else 1)' "$running"
 
 # ---- an invalid file changes nothing
 good=$(tb_ctl show config)
