@@ -121,23 +121,21 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
 /// valid ports (reals, virtuals), then, only when all of those pass, the
 /// cross-references (DIPs, routing, links, backups), which assume them.
 pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    let mut keep = |r: Result<(), ConfigError>| match r {
-        Ok(()) => true,
-        Err(e) => {
-            errors.push(e);
-            false
-        }
-    };
-    keep(dataplane(&config.dataplane));
-    let ports_ok = keep(ports(&config.ports));
-    keep(urls(&config.urls));
-    keep(distinct_names(config));
-    if ports_ok {
-        keep(reals(&config.ports, &config.virtuals, &config.reals));
-        keep(virtuals(&config.ports, &config.virtuals));
+    fn keep(errors: &mut Vec<ConfigError>, r: Result<(), ConfigError>) -> bool {
+        r.map_err(|e| errors.push(e)).is_ok()
     }
-    drop(keep);
+    let mut errors = Vec::new();
+    keep(&mut errors, dataplane(&config.dataplane));
+    let ports_ok = keep(&mut errors, ports(&config.ports));
+    keep(&mut errors, urls(&config.urls));
+    keep(&mut errors, distinct_names(config));
+    if ports_ok {
+        keep(
+            &mut errors,
+            reals(&config.ports, &config.virtuals, &config.reals),
+        );
+        keep(&mut errors, virtuals(&config.ports, &config.virtuals));
+    }
     if errors.is_empty() {
         if let Err(e) = dips(config)
             .and_then(|()| routing(config))
