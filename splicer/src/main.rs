@@ -30,7 +30,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Check a configuration file and exit: 0 when it is valid.
+    /// Check a configuration file and exit: 0 when it is valid, else 2 with every problem
+    /// found listed as file:line:column: key: message.
     Check {
         /// Path of the TOML configuration.
         #[arg(long, short)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_drain — the graceful stop (issue 17, "Graceful stop"), with dataplane.stop_timeout = 4s:
-#  * SIGTERM while two downloads run through the VIP: /slow/100k (about 2 s at nginx's
-#    50 kB/s) and /slow/20m (far longer than the stop timeout);
+#  * SIGTERM while two downloads run through the VIP: /slow/100k (over a second at
+#    nginx's 50 kB/s limit) and /slow/20m (far longer than the stop timeout);
 #  * during the drain a new connection to the VIP is refused at once (curl: connection
 #    refused), and counted (drop_draining);
 #  * the short download completes, byte-exact;
