@@ -25,7 +25,8 @@ pub fn install(requests: Arc<Requests>) -> std::io::Result<()> {
                 };
                 match signal {
                     SIGHUP => {
-                        tracing::info!("{name} received: reloading the configuration file");
+                        // The reload's outcome is the line logged (once) by the control core.
+                        tracing::debug!("{name} received: reloading the configuration file");
                         requests.reload();
                     }
                     _ if requests.stop() => {
