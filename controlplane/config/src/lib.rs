@@ -335,7 +335,8 @@ pub struct Dataplane {
     pub drain_timeout: Duration,
     /// `stop_timeout` (duration, default `"10s"`, > 0, at most 24h): how long a
     /// stopping Splicer (SIGTERM, or a first SIGINT) lets the requests in flight finish
-    /// while it refuses new connections; then the connections left are reset. Not
+    /// while it refuses new connections and closes keep-alive ones after their current
+    /// response; then the connections left are reset. Not
     /// named `drain_timeout`, which is the server-side drain above.
     #[serde(serialize_with = "duration::serialize")]
     pub stop_timeout: Duration,

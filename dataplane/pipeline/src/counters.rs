@@ -338,8 +338,8 @@ counters! {
     ResetFailed => "reset_failed",
     /// Configuration changes this worker applied (live reconfiguration).
     ConfigUpdates => "config_updates",
-    /// Established client connections reset because Splicer stopped: idle keep-alive
-    /// ones, and those still busy when `stop_timeout` passed.
+    /// Established client connections reset because Splicer stopped: those still open
+    /// when its drain ended or `stop_timeout` passed.
     StopResets => "stop_resets",
     /// Requests refused with `400`: malformed request line, header, target or Host.
     RefusedBadRequest => "refused_bad_request" in RefusedRequests("bad_request"),

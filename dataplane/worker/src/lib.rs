@@ -157,7 +157,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
                     let _ = reply.send(pipeline.list_flows(&filter, now));
                 }
                 ControlMsg::StartStopping => {
-                    pipeline.start_stopping();
+                    pipeline.start_stopping(now, &mut sink);
                     inbox.set_busy(pipeline.busy_clients());
                 }
             }
