@@ -5,7 +5,8 @@
 #   3. cargo fmt --all -- --check
 #   4. cargo clippy --workspace --all-targets -- -D warnings
 #   5. cargo test --workspace, then every fuzz target for 10 s (scripts/fuzz.sh)
-#   6. cargo build --release -p splicer, then the Debian package (scripts/package.sh)
+#   6. cargo build --release -p splicer, then the Debian package (scripts/package.sh);
+#      systemd-analyze verify of packaging/splicer.service
 #   7. perf smoke: splicer-bench all (baseline, established, lifecycle, keepalive) for 1 s each (checks the generators' verification)
 #   8. perf gate: instructions per frame / request under callgrind against perf/budgets.toml (perf/gate.sh)
 #   9. tests/e2e/run.sh (as root: namespaces, TAPs, nginx)
@@ -54,6 +55,9 @@ cargo build --release -p splicer
 
 step "Debian package: scripts/package.sh"
 SPLICER_PACKAGE_NO_BUILD=1 scripts/package.sh
+
+step "systemd unit: scripts/verify-unit.sh (systemd-analyze verify)"
+scripts/verify-unit.sh target/release/splicer
 
 # A correctness smoke of the benchmark's generator and verifier, not a performance gate.
 step "perf smoke: splicer-bench all --no-huge --seconds 1"

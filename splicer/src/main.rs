@@ -6,8 +6,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+mod signals;
 
 /// Splicer: a DPDK content-switching load balancer appliance.
 ///
@@ -28,13 +29,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the appliance with a configuration file until SIGINT or SIGTERM.
+    /// Run the appliance with a configuration file: SIGHUP reloads the file, SIGTERM or
+    /// SIGINT stops gracefully (a second one at once).
     Run {
         /// Path of the TOML configuration.
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Check a configuration file and exit: 0 when it is valid.
+    /// Check a configuration file and exit: 0 when it is valid, else 2 with every problem
+    /// found listed as file:line:column: key: message.
     Check {
         /// Path of the TOML configuration.
         #[arg(long, short)]
@@ -123,42 +126,29 @@ fn main() -> ExitCode {
     }
     let set_log_level = init_logging(&cli.log_level);
     match cli.command {
-        Command::Check { config } => match splicer_config::Config::load(&config) {
-            Ok(_) => {
-                println!("{}: ok", config.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+        Command::Check { config } => check(&config),
         Command::Run { config } => {
             let path = config;
             let config = match splicer_config::Config::load(&path) {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            let stop = Arc::new(AtomicBool::new(false));
-            let flag = stop.clone();
-            if let Err(e) = ctrlc::set_handler(move || {
-                if !flag.swap(true, Ordering::Relaxed) {
-                    tracing::info!("signal received, shutting down");
-                }
-            }) {
-                return fail(format!("cannot install the signal handler: {e}"));
+            let requests = Arc::new(splicer_control::Requests::default());
+            if let Err(e) = signals::install(requests.clone()) {
+                return fail(format!("cannot install the signal handlers: {e}"));
             }
             // SIGUSR1 reopens the access log's file (logrotate's postrotate); the
             // handler only sets a flag the control core reads every tick.
-            let access_log_reopen = Arc::new(AtomicBool::new(false));
-            if let Err(e) =
-                signal_hook::flag::register(signal_hook::consts::SIGUSR1, access_log_reopen.clone())
-            {
-                return fail(format!("cannot install the SIGUSR1 handler: {e}"));
-            }
+            let access_log_reopen = match signals::access_log_reopen() {
+                Ok(flag) => flag,
+                Err(e) => return fail(format!("cannot install the SIGUSR1 handler: {e}")),
+            };
             let hooks = splicer_control::Hooks {
                 set_log_level: Some(set_log_level),
                 config_path: Some(path),
                 access_log_reopen,
             };
-            match splicer_control::run_with(&config, stop, hooks) {
+            match splicer_control::run_with(&config, requests, hooks) {
                 Ok(()) => {
                     tracing::info!("splicer stopped");
                     ExitCode::SUCCESS
@@ -188,7 +178,16 @@ The default control socket (\fBdataplane.control_socket\fR), used by
 The systemd unit. The package does not enable or start it: configure hugepages and
 the ports first (\fI/usr/share/doc/splicer/OPERATIONS.md\fR).
 .SH SIGNALS
-SIGINT and SIGTERM stop Splicer.
+.TP
+SIGTERM, SIGINT
+A graceful stop: new connections are refused, requests in flight finish within
+\fBdataplane.stop_timeout\fR; a second SIGTERM or SIGINT stops at once.
+.TP
+SIGHUP
+Reload the configuration file (as \fBsplicer ctl reload\fR).
+.TP
+SIGUSR1
+Reopen the access log's file (after logrotate moved it).
 .SH EXIT STATUS
 0 on success; 2 for a configuration or start\-up error; \fBsplicer ctl\fR exits 1
 when the command fails.
@@ -252,6 +251,31 @@ fn generate(what: Generated, dir: &std::path::Path) -> std::io::Result<Vec<PathB
         }
     }
     Ok(written)
+}
+
+/// `splicer check`: every problem of the file, each as `file:line:column: key: message`.
+fn check(path: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(error) => {
+            return fail(splicer_config::ConfigError::Read {
+                path: path.to_path_buf(),
+                error,
+            })
+        }
+    };
+    match splicer_config::check(&text) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("splicer: error: {}:{p}", path.display());
+            }
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {

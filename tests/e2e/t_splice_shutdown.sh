@@ -3,7 +3,8 @@
 # (2 threads, 50 keep-alive connections) runs through the VIP:
 #  * the servers were answering Splicer's requests up to the signal;
 #  * Splicer exits with code 0 within 5 s of the signal, logs `final stats`, and does not
-#    panic;
+#    panic (SIGINT is a graceful stop: wrk's keep-alive connections are closed after their
+#    current response, so the drain ends long before stop_timeout's 10 s);
 #  * it removed its own /var/run/dpdk/<prefix>, left no /dev/hugepages/<prefix>* file, and
 #    its TAPs are gone from every namespace;
 #  * no process of it is left (none has this test's configuration on its command line);

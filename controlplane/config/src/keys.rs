@@ -206,6 +206,8 @@ pub const CONNECT_TIMEOUT: DurationKey = timeout("dataplane.connect_timeout", 3)
 pub const QUEUE_TIMEOUT: DurationKey = timeout("dataplane.queue_timeout", 3);
 pub const SERVER_IDLE_TIMEOUT: DurationKey = timeout("dataplane.server_idle_timeout", 60);
 pub const DRAIN_TIMEOUT: DurationKey = timeout("dataplane.drain_timeout", 5);
+/// How long a stopping Splicer (SIGTERM) lets requests in flight finish.
+pub const STOP_TIMEOUT: DurationKey = timeout("dataplane.stop_timeout", 10);
 /// With `body_min_rate`, Apache mod_reqtimeout's `body=20,MinRate=500`.
 pub const BODY_TIMEOUT: DurationKey = timeout("dataplane.body_timeout", 20);
 pub const BODY_MIN_RATE: IntKey<u32> = int("dataplane.body_min_rate", 500, 0, RATE_MAX);
@@ -318,6 +320,7 @@ pub const KEYS: &[Key] = &[
     Key::Duration(&QUEUE_TIMEOUT),
     Key::Duration(&SERVER_IDLE_TIMEOUT),
     Key::Duration(&DRAIN_TIMEOUT),
+    Key::Duration(&STOP_TIMEOUT),
     Key::Duration(&BODY_TIMEOUT),
     Key::U32(&BODY_MIN_RATE),
     Key::Duration(&SEND_TIMEOUT),

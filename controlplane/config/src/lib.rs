@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+mod diagnose;
 mod duration;
 mod eal;
 pub mod edit;
@@ -64,17 +65,20 @@ pub mod impair;
 pub mod keys;
 mod net;
 mod raw;
+mod reload;
 mod save;
 mod size;
 mod validate;
 
 pub use access_log::{AccessLog, AccessLogFormat};
+pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
 pub use net::{PortAddress, PortAddressError};
+pub use reload::{Changed, Changes};
 pub use save::Saved;
 pub use size::{ByteSize, ByteSizeError};
 pub use splicer_http::Method;
@@ -137,6 +141,8 @@ pub mod defaults {
     pub const SERVER_IDLE_TIMEOUT: Duration = keys::SERVER_IDLE_TIMEOUT.default;
     /// `dataplane.drain_timeout`: 5 s.
     pub const DRAIN_TIMEOUT: Duration = keys::DRAIN_TIMEOUT.default;
+    /// `dataplane.stop_timeout`: 10 s.
+    pub const STOP_TIMEOUT: Duration = keys::STOP_TIMEOUT.default;
     /// `dataplane.body_timeout`: 20 s (with `body_min_rate`, Apache mod_reqtimeout's
     /// `body=20,MinRate=500`).
     pub const BODY_TIMEOUT: Duration = keys::BODY_TIMEOUT.default;
@@ -335,6 +341,13 @@ pub struct Dataplane {
     /// the response before it is closed instead of reused.
     #[serde(serialize_with = "duration::serialize")]
     pub drain_timeout: Duration,
+    /// `stop_timeout` (duration, default `"10s"`, > 0, at most 24h): how long a
+    /// stopping Splicer (SIGTERM, or a first SIGINT) lets the requests in flight finish
+    /// while it refuses new connections and closes keep-alive ones after their current
+    /// response; then the connections left are reset. Not
+    /// named `drain_timeout`, which is the server-side drain above.
+    #[serde(serialize_with = "duration::serialize")]
+    pub stop_timeout: Duration,
     /// `body_timeout` (duration, default `"20s"`, > 0, at most 24h): how long a request
     /// body may take from the end of its head, extended by one second per
     /// `body_min_rate` bytes received; then `408` and the server connection reset.
@@ -434,6 +447,7 @@ impl Dataplane {
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
             drain_timeout: defaults::DRAIN_TIMEOUT,
+            stop_timeout: defaults::STOP_TIMEOUT,
             body_timeout: defaults::BODY_TIMEOUT,
             body_min_rate: defaults::BODY_MIN_RATE,
             send_timeout: defaults::SEND_TIMEOUT,

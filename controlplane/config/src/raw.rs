@@ -66,6 +66,7 @@ struct RawDataplane {
     queue_timeout: Option<Value>,
     server_idle_timeout: Option<Value>,
     drain_timeout: Option<Value>,
+    stop_timeout: Option<Value>,
     body_timeout: Option<Value>,
     body_min_rate: Option<Value>,
     send_timeout: Option<Value>,
@@ -440,6 +441,79 @@ fn required(key: &str, value: Option<Value>, example: &str) -> Result<Value, Con
     })
 }
 
+/// Converts every entry, collecting the failure of each instead of stopping at the
+/// first; then validates as [`validate::validate_all`] does. `Ok` only for a valid
+/// configuration.
+pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
+    fn each<R, T>(
+        items: Vec<R>,
+        errors: &mut Vec<ConfigError>,
+        convert: impl Fn(R, usize) -> Result<T, ConfigError>,
+    ) -> Vec<T> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match convert(item, i) {
+                Ok(v) => out.push(v),
+                Err(e) => errors.push(e),
+            }
+        }
+        out
+    }
+    let mut errors = Vec::new();
+    let dataplane = match raw.dataplane.map(RawDataplane::convert) {
+        Some(Ok(dp)) => Some(dp),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+        None => {
+            errors.push(ConfigError::invalid(
+                "dataplane",
+                "the [dataplane] table is missing; it is required and must at least set eal",
+            ));
+            None
+        }
+    };
+    let ports = each(raw.port, &mut errors, |p, i| p.convert(i));
+    let reals = each(raw.real, &mut errors, |r, i| r.convert(i));
+    let virtuals = each(raw.virtuals, &mut errors, |v, i| v.convert(i));
+    let urls = each(raw.url, &mut errors, |u, i| u.convert(i));
+    let dips = each(raw.dip, &mut errors, |d, i| d.convert(i));
+    let access_log = match raw.access_log.map(|a| a.convert()).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    match dataplane {
+        Some(dataplane) if errors.is_empty() => {
+            let config = Config {
+                dataplane,
+                ports,
+                reals,
+                virtuals,
+                urls,
+                dips,
+                access_log,
+            };
+            let errors = validate::validate_all(&config);
+            if errors.is_empty() {
+                Ok(config)
+            } else {
+                Err(errors)
+            }
+        }
+        Some(dataplane) => {
+            // The entries that failed leave no whole configuration to validate, but
+            // [dataplane] stands alone.
+            errors.extend(validate::validate_dataplane(&dataplane).err());
+            Err(errors)
+        }
+        None => Err(errors),
+    }
+}
+
 impl TryFrom<RawConfig> for Config {
     type Error = ConfigError;
 
@@ -563,6 +637,7 @@ impl RawDataplane {
             queue_timeout: duration(&keys::QUEUE_TIMEOUT, self.queue_timeout)?,
             server_idle_timeout: duration(&keys::SERVER_IDLE_TIMEOUT, self.server_idle_timeout)?,
             drain_timeout: duration(&keys::DRAIN_TIMEOUT, self.drain_timeout)?,
+            stop_timeout: duration(&keys::STOP_TIMEOUT, self.stop_timeout)?,
             body_timeout: duration(&keys::BODY_TIMEOUT, self.body_timeout)?,
             body_min_rate: integer(&keys::BODY_MIN_RATE, self.body_min_rate)?,
             send_timeout: duration(&keys::SEND_TIMEOUT, self.send_timeout)?,

@@ -8,10 +8,13 @@ mod access_log;
 mod health;
 mod http;
 mod live;
+mod reload;
+mod requests;
 mod server;
 mod startup;
 mod stats;
 mod watch;
 
+pub use requests::Requests;
 pub use server::{Hooks, LogLevelHook};
 pub use startup::{run, run_with, RunError};

@@ -15,7 +15,7 @@ use splicer_config::{Config, Edit, FarmIds, FarmPlan, Saved};
 use splicer_pipeline::balance::{Health, HealthEvent};
 use splicer_pipeline::flow::FlowFilter;
 use splicer_pipeline::{PortSetup, Topology};
-use splicer_worker::{ControlMsg, Inbox, CONTROL_QUEUE};
+use splicer_worker::{ControlMsg, Inbox, CONTROL_QUEUE, NOT_STOPPING};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +51,19 @@ impl Capacity {
     }
 }
 
+/// What a reload did.
+pub(crate) struct Reloaded {
+    /// The file read.
+    pub(crate) path: PathBuf,
+    /// What changed.
+    pub(crate) changes: splicer_config::Changes,
+    /// The keys whose change needs a restart, not applied.
+    pub(crate) restart: Vec<String>,
+    /// How the workers took the change (`ok`, or that some have not confirmed yet);
+    /// `None` when nothing was to be applied.
+    pub(crate) applied: Option<String>,
+}
+
 /// The running configuration and the way to the workers.
 pub(crate) struct Live {
     config: Config,
@@ -70,6 +83,8 @@ pub(crate) struct Live {
     events: Arc<ArrayQueue<HealthEvent>>,
     /// The health of every real in the topology the workers were last sent.
     published: Vec<Health>,
+    /// The inboxes sent [`ControlMsg::StartStopping`].
+    stopping_sent: Vec<bool>,
 }
 
 /// The topology the workers run for `config`, with indexes from `ids`, every real up.
@@ -151,6 +166,7 @@ impl Live {
             health,
             started: Instant::now(),
             events,
+            stopping_sent: Vec::new(),
         }
     }
 
@@ -188,6 +204,30 @@ impl Live {
         }));
         self.send(topology);
         self.published = healths;
+    }
+
+    /// Tells every worker that has not been told yet to refuse new connections (the
+    /// process stops gracefully). Returns whether every worker has been told; a full
+    /// inbox is tried again on the next call.
+    pub(crate) fn start_stopping(&mut self) -> bool {
+        self.stopping_sent.resize(self.inboxes.len(), false);
+        for (sent, inbox) in self.stopping_sent.iter_mut().zip(&self.inboxes) {
+            if !*sent {
+                *sent = inbox.send(ControlMsg::StartStopping).is_ok();
+            }
+        }
+        self.stopping_sent.iter().all(|&sent| sent)
+    }
+
+    /// The client connections with work in flight on every worker, once every worker
+    /// has taken the stop ([`Live::start_stopping`]).
+    pub(crate) fn busy(&self) -> Option<u64> {
+        self.inboxes
+            .iter()
+            .try_fold(0u64, |sum, inbox| match inbox.busy() {
+                NOT_STOPPING => None,
+                busy => Some(sum + busy),
+            })
     }
 
     /// Sends `topology` to every worker as the next generation. The caller checked that
@@ -246,6 +286,55 @@ impl Live {
         if next == self.config {
             return Ok("no change".into());
         }
+        self.apply_config(next)
+    }
+
+    /// Reads the file Splicer was started with again and applies what differs from the
+    /// running configuration, but for the keys read only at start-up, which are named
+    /// instead. An invalid file changes nothing; the error lists every problem found,
+    /// each as `file:line:column: key: message`.
+    pub(crate) fn reload(&mut self) -> Result<Reloaded, String> {
+        let Some(path) = self.config_path.clone() else {
+            return Err("no configuration file to reload: Splicer was not started with one".into());
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}; nothing was changed", path.display()))?;
+        let next = splicer_config::check(&text).map_err(|problems| {
+            let mut message = format!(
+                "{} is not valid ({} problem{}); nothing was changed:",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in problems {
+                message.push_str(&format!("\n{}:{p}", path.display()));
+            }
+            message
+        })?;
+        let restart = self.config.restart_keys(&next);
+        let live = self.config.live_part(&next).map_err(|e| {
+            format!(
+                "{}: {e} (checked with the running [dataplane] and ports, which change only at a restart); nothing was changed",
+                path.display()
+            )
+        })?;
+        let changes = self.config.changes(&live);
+        let applied = if live == self.config {
+            None
+        } else {
+            Some(self.apply_config(live)?)
+        };
+        Ok(Reloaded {
+            path,
+            changes,
+            restart,
+            applied,
+        })
+    }
+
+    /// Makes `next` (valid) the running configuration: a new topology for the workers,
+    /// with every real and virtual at the index it had. Changes nothing on an error.
+    fn apply_config(&mut self, next: Config) -> Result<String, String> {
         let mut ids = self.ids.clone();
         let now = self.now_ms();
         // The health board follows the new configuration (checks added or removed, new

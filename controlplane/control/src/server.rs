@@ -494,6 +494,7 @@ fn execute(
     let src = &base.with(live);
     match cmd {
         Command::Edit(_) => unreachable!("handled above"),
+        Command::Reload => crate::reload::reload(live, "reload command"),
         Command::Save(path) => match live.save(path.as_deref()) {
             Ok(text) => Response::text(text),
             Err(e) => Response::error(e),

@@ -3,6 +3,7 @@
 
 use crate::access_log::AccessWriter;
 use crate::live::{self, Live};
+use crate::requests::{notify, Requests};
 use crate::server::{ControlState, Endpoints, Hooks};
 use crate::stats::{self, StatsBase};
 use crossbeam::queue::ArrayQueue;
@@ -10,6 +11,7 @@ use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::{eal, Eal, Port};
+use sd_notify::NotifyState;
 use splicer_config::{impair, Config, Dataplane, FarmIds};
 use splicer_pipeline::access::AccessRing;
 use splicer_pipeline::flow::FlowSettings;
@@ -51,13 +53,14 @@ fn err<T>(msg: impl Into<String>) -> Result<T, RunError> {
     Err(RunError(msg.into()))
 }
 
-/// Runs the appliance until `stop` is set (by the signal handler), then shuts down.
-pub fn run(config: &Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
-    run_with(config, stop, Hooks::default())
+/// Runs the appliance until a stop is requested (by the signal handler), then shuts
+/// down: gracefully (see `dataplane.stop_timeout`) or at once.
+pub fn run(config: &Config, requests: Arc<Requests>) -> Result<(), RunError> {
+    run_with(config, requests, Hooks::default())
 }
 
 /// [`run`], with what the control socket's commands need from the process (see [`Hooks`]).
-pub fn run_with(config: &Config, stop: Arc<AtomicBool>, hooks: Hooks) -> Result<(), RunError> {
+pub fn run_with(config: &Config, requests: Arc<Requests>, hooks: Hooks) -> Result<(), RunError> {
     // Before DPDK: a socket or port that is taken fails start-up at once. Dropped (and the
     // socket file removed) when this function returns, after DPDK is cleaned up.
     let endpoints = Endpoints::open(&config.dataplane)?;
@@ -73,7 +76,7 @@ pub fn run_with(config: &Config, stop: Arc<AtomicBool>, hooks: Hooks) -> Result<
         tracing::warn!("{e}: net_tap's signals may slow the control loop");
     }
     let runtime_dir = eal.runtime_dir();
-    let result = run_with_eal(&eal, config, &stop, &endpoints, &mut control);
+    let result = run_with_eal(&eal, config, &requests, &endpoints, &mut control);
     if let Err(e) = eal.cleanup() {
         tracing::warn!("rte_eal_cleanup: {e}");
     }
@@ -90,7 +93,7 @@ pub fn run_with(config: &Config, stop: Arc<AtomicBool>, hooks: Hooks) -> Result<
 fn run_with_eal(
     eal: &Eal,
     config: &Config,
-    stop: &AtomicBool,
+    stop: &Requests,
     endpoints: &Endpoints,
     control: &mut ControlState,
 ) -> Result<(), RunError> {
@@ -235,7 +238,7 @@ fn port_setups(config: &Config, ports: &[(String, Port)]) -> Result<Vec<PortSetu
 fn run_ports(
     eal: &Eal,
     config: &Config,
-    stop: &AtomicBool,
+    stop: &Requests,
     ports: &[(String, Port)],
     pool: &Arc<Mempool>,
     lcores: &[u32],
@@ -396,9 +399,10 @@ fn run_ports(
             "splicer ready: {} ports up, {workers} workers on lcores {lcores:?}",
             ports.len()
         );
+        notify(&[NotifyState::Ready, NotifyState::Status("running")]);
         control_loop(
             stop,
-            dp.stats_interval,
+            (dp.stats_interval, dp.stop_timeout),
             &base,
             &mut live,
             endpoints,
@@ -406,6 +410,7 @@ fn run_ports(
             access.as_mut().map(|(w, _, _)| w),
         );
         tracing::info!("stopping");
+        notify(&[NotifyState::Stopping]);
     }
     workers_stop.store(true, Ordering::Relaxed);
     for &lcore in &launched {
@@ -460,9 +465,60 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
     }
 }
 
+/// Where a graceful stop is.
+struct Stopping {
+    deadline: Instant,
+    /// Every worker has been told to refuse new connections.
+    told: bool,
+}
+
+/// Whether the control loop should end now: an immediate stop, or a graceful one whose
+/// busy connections are done or whose `stop_timeout` passed.
+fn stop_now(
+    requests: &Requests,
+    stopping: &mut Option<Stopping>,
+    live: &mut Live,
+    timeout: Duration,
+) -> bool {
+    if requests.stopping_now() {
+        tracing::warn!("stopping at once: every connection is reset");
+        return true;
+    }
+    if !requests.stopping() {
+        return false;
+    }
+    let s = stopping.get_or_insert_with(|| {
+        notify(&[NotifyState::Stopping]);
+        tracing::info!(
+            "stopping: new connections are refused; the requests in flight have up to {timeout:?} (dataplane.stop_timeout); a second SIGINT or SIGTERM stops at once"
+        );
+        Stopping {
+            deadline: Instant::now() + timeout,
+            told: false,
+        }
+    });
+    if !s.told {
+        s.told = live.start_stopping();
+    }
+    match live.busy() {
+        Some(0) if s.told => {
+            tracing::info!("stopping: no request in flight");
+            true
+        }
+        busy if Instant::now() >= s.deadline => {
+            tracing::warn!(
+                "stopping: dataplane.stop_timeout ({timeout:?}) passed with {} connection(s) still busy: they are reset",
+                busy.map_or_else(|| "an unknown number of".to_string(), |b| b.to_string())
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
 fn control_loop(
-    stop: &AtomicBool,
-    stats_interval: Option<Duration>,
+    requests: &Requests,
+    (stats_interval, stop_timeout): (Option<Duration>, Duration),
     base: &StatsBase<'_>,
     live: &mut Live,
     endpoints: &Endpoints,
@@ -473,8 +529,15 @@ fn control_loop(
     // The period's start: its report and time, and periods without a line.
     let mut period = (control.view(&base.with(live)), Instant::now(), 0u32);
     let mut watch = crate::watch::Watch::new(base.workers, Instant::now());
-    while !stop.load(Ordering::Relaxed) {
+    let mut stopping = None;
+    loop {
         std::thread::sleep(CONTROL_TICK);
+        if stop_now(requests, &mut stopping, live, stop_timeout) {
+            break;
+        }
+        if requests.take_reload() {
+            crate::reload::reload(live, "SIGHUP");
+        }
         endpoints.poll(control, base, live);
         if let Some(w) = access.as_deref_mut() {
             w.poll(&live.names(), eal::rdtsc());

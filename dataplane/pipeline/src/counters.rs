@@ -364,6 +364,9 @@ counters! {
     ResetFailed => "reset_failed",
     /// Configuration changes this worker applied (live reconfiguration).
     ConfigUpdates => "config_updates",
+    /// Established client connections reset because Splicer stopped: those still open
+    /// when its drain ended or `stop_timeout` passed.
+    StopResets => "stop_resets",
     /// Requests refused with `400`: malformed request line, header, target or Host.
     RefusedBadRequest => "refused_bad_request" in RefusedRequests("bad_request"),
     /// Requests refused with `431`: head larger than `max_request_head` or too many headers.
@@ -435,6 +438,8 @@ counters! {
     DropFlowTableFull => "drop_flow_table_full" in Drops("flow_table_full"),
     /// SYN refused: the worker already has `max_half_open` half-open connections.
     DropSynFlood => "drop_syn_flood" in Drops("syn_flood"),
+    /// SYN to a virtual refused with a RST: Splicer is stopping (graceful stop).
+    DropDraining => "drop_draining" in Drops("draining"),
     /// Mempool empty when the appliance wanted to originate a packet.
     DropAllocFailed => "drop_alloc_failed" in Drops("alloc_failed"),
 }

@@ -72,6 +72,9 @@ pub struct Pipeline<P> {
     /// The time of the latest timer poll: when a record ends where no clock is at hand
     /// (a connection closed), it ends at this time, or at the latest it knows if later.
     pub(crate) clock: u64,
+    /// Set when the process stops gracefully: new connections are refused
+    /// (`flow::stop`).
+    pub(crate) stopping: bool,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -100,6 +103,7 @@ impl<P: PacketBuf> Pipeline<P> {
             health_events: Vec::new(),
             access: None,
             clock: 0,
+            stopping: false,
             settings,
             topology,
             counters,

@@ -25,6 +25,9 @@ pub enum ControlMsg {
         /// Where the answer goes.
         reply: Sender<(Vec<FlowInfo>, u64)>,
     },
+    /// The process stops gracefully: refuse new connections, and report the client
+    /// connections still busy ([`Inbox::busy`]) until the worker is stopped.
+    StartStopping,
 }
 
 /// Messages a worker has not taken yet: more means the worker is stuck.
@@ -34,13 +37,20 @@ pub const CONTROL_QUEUE: usize = 16;
 pub struct Inbox {
     queue: ArrayQueue<ControlMsg>,
     applied: AtomicU64,
+    /// While stopping: client connections with work in flight; [`NOT_STOPPING`] before
+    /// the worker took [`ControlMsg::StartStopping`].
+    busy: AtomicU64,
 }
+
+/// [`Inbox::busy`] of a worker that has not started stopping.
+pub const NOT_STOPPING: u64 = u64::MAX;
 
 impl Default for Inbox {
     fn default() -> Self {
         Inbox {
             queue: ArrayQueue::new(CONTROL_QUEUE),
             applied: AtomicU64::new(0),
+            busy: AtomicU64::new(NOT_STOPPING),
         }
     }
 }
@@ -69,5 +79,17 @@ impl Inbox {
     /// The worker applied topology `generation`.
     pub fn set_applied(&self, generation: u64) {
         self.applied.store(generation, Ordering::Release);
+    }
+
+    /// The client connections of a stopping worker that still have work in flight, as
+    /// it last reported them; [`NOT_STOPPING`] until it took
+    /// [`ControlMsg::StartStopping`].
+    pub fn busy(&self) -> u64 {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    /// The stopping worker has `busy` client connections with work in flight.
+    pub fn set_busy(&self, busy: u64) {
+        self.busy.store(busy, Ordering::Release);
     }
 }

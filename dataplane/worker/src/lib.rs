@@ -13,7 +13,7 @@ mod mesh;
 mod pkt;
 mod sink;
 
-pub use control::{ControlMsg, Inbox, CONTROL_QUEUE};
+pub use control::{ControlMsg, Inbox, CONTROL_QUEUE, NOT_STOPPING};
 pub use mesh::Mesh;
 pub use pkt::Pkt;
 
@@ -175,12 +175,19 @@ pub fn run(ctx: WorkerContext) -> i32 {
                     // The control core may have given up waiting: nothing to do then.
                     let _ = reply.send(pipeline.list_flows(&filter, now));
                 }
+                ControlMsg::StartStopping => {
+                    pipeline.start_stopping(now, &mut sink);
+                    inbox.set_busy(pipeline.busy_clients());
+                }
             }
         }
         let timers = now >= next_timer;
         if timers {
             pipeline.poll_timers(now, &mut sink);
             next_timer = now + timer_interval;
+            if pipeline.is_stopping() {
+                inbox.set_busy(pipeline.busy_clients());
+            }
             for event in pipeline.take_health_events() {
                 if health.push(event).is_err() {
                     counters.inc(0, Counter::HealthEventsDropped);

@@ -40,6 +40,9 @@ pub enum Command {
     /// `save [file]`: write the running configuration as TOML, to `file` or (`None`)
     /// to the file `splicer run` was started with.
     Save(Option<String>),
+    /// `reload`: read the configuration file Splicer was started with again and apply
+    /// it live (as SIGHUP does).
+    Reload,
     /// `clear stats`: counters shown from now on start at 0.
     ClearStats,
     /// `log level <level>`: change the log filter at runtime.
@@ -83,7 +86,8 @@ impl Command {
             | Command::Save(_)
             | Command::ClearStats
             | Command::LogLevel(_)
-            | Command::LogReopen => Level::Admin,
+            | Command::LogReopen
+            | Command::Reload => Level::Admin,
         }
     }
 }

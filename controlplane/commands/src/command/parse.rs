@@ -528,6 +528,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
             })))
         }
         ["save"] => Ok(Command::Save(a.opt_text(0))),
+        ["reload"] => Ok(Command::Reload),
         ["clear", "stats"] => Ok(Command::ClearStats),
         ["log", "reopen"] => Ok(Command::LogReopen),
         ["log", "level"] => match first(0) {

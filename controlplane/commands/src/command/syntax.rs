@@ -667,6 +667,20 @@ lost at a restart unless saved.",
         example: "save /etc/splicer/splicer.toml",
     },
     Syntax {
+        words: &["reload"],
+        params: &[],
+        summary: "read the configuration file again and apply it live (as SIGHUP)",
+        help: "Reads the file 'splicer run' was started with, checks all of it, and applies \
+what differs from the running configuration live, as the commands above do: reals, \
+virtuals, rules, URLs, DIPs and the ejection policy. An invalid file changes nothing and \
+the answer lists every problem as file:line:column. Keys read only at start-up (the rest \
+of [dataplane]: EAL, workers, queues, pools, timeouts, control socket, metrics; and the \
+ports) are named as needing a restart and keep their running values while the rest is \
+applied. Changes made with commands and not saved are replaced by the file's. The answer \
+says which virtuals, reals, URLs and DIPs were added, removed or changed.",
+        example: "reload",
+    },
+    Syntax {
         words: &["clear", "stats"],
         params: &[],
         summary: "counters shown from now on start at 0",

@@ -574,7 +574,7 @@ impl Section {
             | "resegmented" => Section::Splicing,
             "queue_timeouts" | "queue_overflows" | "spill_overs" | "tier_spills" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"
-            | "linger_timeouts" => Section::ClientConnections,
+            | "linger_timeouts" | "stop_resets" => Section::ClientConnections,
             "early_responses" => Section::Splicing,
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,

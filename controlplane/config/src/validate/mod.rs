@@ -116,6 +116,43 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     backups(config)
 }
 
+/// Every section of [`validate`] that fails, each with its first problem: the
+/// sections that stand alone (dataplane, ports, URLs, names), then those that need
+/// valid ports (reals, virtuals), then, only when all of those pass, the
+/// cross-references (DIPs, routing, links, backups), which assume them.
+pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
+    fn keep(errors: &mut Vec<ConfigError>, r: Result<(), ConfigError>) -> bool {
+        r.map_err(|e| errors.push(e)).is_ok()
+    }
+    let mut errors = Vec::new();
+    keep(&mut errors, dataplane(&config.dataplane));
+    let ports_ok = keep(&mut errors, ports(&config.ports));
+    keep(&mut errors, urls(&config.urls));
+    keep(&mut errors, distinct_names(config));
+    if ports_ok {
+        keep(
+            &mut errors,
+            reals(&config.ports, &config.virtuals, &config.reals),
+        );
+        keep(&mut errors, virtuals(&config.ports, &config.virtuals));
+    }
+    if errors.is_empty() {
+        if let Err(e) = dips(config)
+            .and_then(|()| routing(config))
+            .and_then(|()| links(config))
+            .and_then(|()| backups(config))
+        {
+            errors.push(e);
+        }
+    }
+    errors
+}
+
+/// The rules of `[dataplane]` alone.
+pub(crate) fn validate_dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
+    dataplane(dp)
+}
+
 /// Whether `b` may be part of an HTTP token (RFC 9110 §5.6.2): method names and header
 /// field names.
 pub(crate) fn is_tchar(b: u8) -> bool {
@@ -261,6 +298,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         (keys::QUEUE_TIMEOUT, dp.queue_timeout),
         (keys::SERVER_IDLE_TIMEOUT, dp.server_idle_timeout),
         (keys::DRAIN_TIMEOUT, dp.drain_timeout),
+        (keys::STOP_TIMEOUT, dp.stop_timeout),
         (keys::BODY_TIMEOUT, dp.body_timeout),
         (keys::SEND_TIMEOUT, dp.send_timeout),
         (keys::OUTLIER_EJECTION, dp.outlier_ejection),

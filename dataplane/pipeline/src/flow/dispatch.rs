@@ -65,7 +65,14 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         if seg.syn() && seg.ack.is_none() && !seg.rst() {
-            self.accept(port, key, service, &seg, now, sink);
+            if self.stopping {
+                // A RST rather than silence: the client (or the load balancer in front)
+                // tries another address at once instead of retransmitting its SYN.
+                self.counters.inc(port, Counter::DropDraining);
+                self.reset_for(port, &meta, &seg, now, sink);
+            } else {
+                self.accept(port, key, service, &seg, now, sink);
+            }
         } else {
             let payload = &pkt.data()[seg.payload.clone()];
             let reason = match self.cookie_ack(port, key, &seg, payload, now, sink) {
@@ -145,6 +152,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 if let Some(c) = self.flows.remove_client(h) {
                     if c.state == State::SynReceived {
                         self.flows.half_open -= 1;
+                    } else {
+                        self.counters.inc(port, Counter::StopResets);
                     }
                 }
             }

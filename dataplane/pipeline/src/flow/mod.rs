@@ -34,6 +34,7 @@ mod segment;
 mod server;
 mod splice;
 mod splice_end;
+mod stop;
 mod table;
 mod tcp;
 mod timers;

@@ -149,7 +149,10 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // A client that closed after pipelining more requests gets their responses.
         let more = !c.head.is_empty() || !c.legs.is_empty();
-        if leg.keep_alive && client_may_go_on && (!client_fin || more) {
+        // A stopping worker closes a keep-alive connection once its requests are
+        // answered (`stop.rs`).
+        let go_on = !self.stopping || more;
+        if leg.keep_alive && client_may_go_on && (!client_fin || more) && go_on {
             if let Some(next) = c.legs.front() {
                 // The next request is out already (pipelined): its response is next,
                 // unless it is on its way already. The slow-reader rule (`send_timeout`

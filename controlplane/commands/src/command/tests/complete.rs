@@ -28,6 +28,7 @@ fn completion_of_words_and_names() {
                 "queue",
                 "rule",
                 "save",
+                "reload",
                 "clear",
                 "log",
                 "help"

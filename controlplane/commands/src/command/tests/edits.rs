@@ -301,6 +301,9 @@ fn new_shows_and_save_parse() {
         })))
     );
     assert_eq!(parse("save"), Ok(Command::Save(None)));
+    assert_eq!(parse("reload"), Ok(Command::Reload));
+    assert_eq!(parse("RELOAD"), Ok(Command::Reload));
+    assert!(parse("reload now").is_err());
     assert_eq!(
         parse("save /etc/splicer/Live.toml"),
         Ok(Command::Save(Some("/etc/splicer/Live.toml".into())))

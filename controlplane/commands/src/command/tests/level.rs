@@ -47,6 +47,7 @@ const ADMIN: &[&str] = &[
     "clear stats",
     "log level",
     "log reopen",
+    "reload",
 ];
 
 /// A command added to the grammar without being put in one of the lists above fails

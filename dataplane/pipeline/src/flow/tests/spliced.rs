@@ -594,3 +594,40 @@ fn a_reset_after_pipelined_bytes_closes_the_connection() {
     assert_eq!(b.count(Counter::ChallengeAcks), acks);
     assert_eq!(b.count(Counter::ClientResets), 1);
 }
+
+/// A stopping worker lets a spliced response finish, then closes the keep-alive client
+/// connection with a FIN instead of waiting for its next request.
+#[test]
+fn a_stopping_worker_closes_a_keep_alive_connection_after_its_response() {
+    let mut b = Bed::new();
+    b.client_sends_head(GET_A);
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    let mut out = Out::default();
+    b.p.start_stopping(b.now, &mut out);
+    b.take(out);
+    assert_eq!(b.p.busy_clients(), 1, "spliced: busy");
+    assert!(
+        b.to_client.iter().all(|s| s.flags & FIN == 0),
+        "not closed while its response is on its way"
+    );
+    b.server_sends(response(&b, 0, 79, RSP_A));
+    let a = b.to_client.last().expect("relayed").clone();
+    assert_eq!(a.payload, RSP_A);
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(a.seq + RSP_A.len() as u32),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    let fin = b.to_client.last().expect("a FIN").clone();
+    assert_ne!(fin.flags & FIN, 0, "closed after the response: {fin:?}");
+    assert_eq!(b.p.busy_clients(), 1, "until the FIN is acknowledged");
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(fin.seq + 1),
+        ts: Some((5005, 0)),
+        ..Seg::default()
+    });
+    assert_eq!(b.p.busy_clients(), 0);
+    assert_eq!(b.count(Counter::ClientsClosedAfterResponse), 0);
+}
