@@ -660,17 +660,22 @@ pub enum Mode {
     Splice,
     /// Answer each request with a redirect to a bound URL (US 7,099,915); binds URLs.
     Redirect,
+    /// L4 pass-through: splice each client connection, as a byte stream, onto a fresh
+    /// connection to a bound real without reading HTTP (TLS, SMTP, SSH...); binds
+    /// reals, has no rules.
+    Tcp,
 }
 
 impl Mode {
     /// Every mode's name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["splice", "redirect"];
+    pub const NAMES: &'static [&'static str] = &["splice", "redirect", "tcp"];
 
     /// The mode with configuration name `name`.
     pub fn from_name(name: &str) -> Option<Mode> {
         match name {
             "splice" => Some(Mode::Splice),
             "redirect" => Some(Mode::Redirect),
+            "tcp" => Some(Mode::Tcp),
             _ => None,
         }
     }
@@ -680,6 +685,7 @@ impl Mode {
         match self {
             Mode::Splice => "splice",
             Mode::Redirect => "redirect",
+            Mode::Tcp => "tcp",
         }
     }
 }
@@ -875,9 +881,11 @@ pub struct Virtual {
     /// the window its server is offered until then. 0 holds none: that server waits
     /// with its answer until the response before it has ended.
     pub max_held: ByteSize,
-    /// `mode` (default `"splice"`; `"splice"` or `"redirect"`): what the virtual does
-    /// with a request. A splice virtual's `bind` lists (its own and its rules') name
-    /// reals, a redirect virtual's name URLs.
+    /// `mode` (default `"splice"`; `"splice"`, `"redirect"` or `"tcp"`): what the
+    /// virtual does with a request. A splice virtual's `bind` lists (its own and its
+    /// rules') name reals, a redirect virtual's name URLs. A `tcp` virtual (L4
+    /// pass-through) splices each connection to one of its `bind` reals without reading
+    /// HTTP, and has no rules (see [`crate::validate`]'s tcp checks).
     pub mode: Mode,
     /// `predictor` (default `"roundrobin"`, one of [`Predictor::NAMES`]): how a real is
     /// chosen inside the set a request selects.

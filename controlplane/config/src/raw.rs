@@ -320,7 +320,7 @@ fn socket_address(
 /// (`mode` redirect).
 fn names(key: &str, value: Value, mode: Mode) -> Result<Vec<String>, ConfigError> {
     let (table, example) = match mode {
-        Mode::Splice => ("[[real]]", "[\"s1\", \"s2\"]"),
+        Mode::Splice | Mode::Tcp => ("[[real]]", "[\"s1\", \"s2\"]"),
         Mode::Redirect => ("[[url]]", "[\"coyote\", \"roadrunner\"]"),
     };
     match value {
@@ -852,7 +852,7 @@ impl RawRule {
             }
         };
         let example = match mode {
-            Mode::Splice => "bind = [\"s2\"]",
+            Mode::Splice | Mode::Tcp => "bind = [\"s2\"]",
             Mode::Redirect => "bind = [\"coyote\"]",
         };
         let bind = names(

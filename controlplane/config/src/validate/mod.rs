@@ -17,6 +17,8 @@ use std::time::Duration;
 mod refs;
 
 pub(crate) use refs::{and_list, dip_real, link_target, member_problem, LinkTarget, NameKind};
+mod tcp;
+
 use refs::{backups, dips, distinct_names, links, routing, urls};
 
 /// The redirect statuses a `[[url]]` may use.
@@ -113,7 +115,8 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     dips(config)?;
     routing(config)?;
     links(config)?;
-    backups(config)
+    backups(config)?;
+    tcp::virtuals(config)
 }
 
 /// Whether `b` may be part of an HTTP token (RFC 9110 §5.6.2): method names and header
@@ -561,10 +564,10 @@ fn sticky_timer(key: &str, v: &Virtual, d: Duration) -> Result<(), ConfigError> 
             ),
         );
     }
-    if v.mode != Mode::Splice {
+    if v.mode == Mode::Redirect {
         return invalid(
             key,
-            "only a splice virtual can be sticky (a redirect virtual sends clients to URLs, not reals)",
+            "only a splice or tcp virtual can be sticky (a redirect virtual sends clients to URLs, not reals)",
         );
     }
     Ok(())

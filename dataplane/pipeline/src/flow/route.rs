@@ -25,7 +25,7 @@ impl<P: PacketBuf> Pipeline<P> {
         &mut self,
         port: u16,
         h: Handle,
-        head: &RequestHead,
+        head: Option<&RequestHead>,
         now: u64,
         mut idle_only: Option<&mut RouteTrail>,
     ) -> Decision {

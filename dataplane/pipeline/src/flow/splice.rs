@@ -77,7 +77,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         c.requests = c.requests.saturating_add(1);
         let virtual_index = c.service.virtual_index;
-        let decision = self.route(port, h, &head, now, None);
+        let decision = self.route(port, h, Some(&head), now, None);
         let real = match decision {
             Decision::Splice(real) => Some(real),
             Decision::Queue { .. } => None,

@@ -29,7 +29,7 @@ fn one(
     let d = f.decide_for(
         choices,
         0,
-        &h,
+        Some(&h),
         None,
         Some(&mut c),
         usable,
