@@ -125,6 +125,8 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: Duration = keys::REQUEST_TIMEOUT.default;
     /// `dataplane.client_idle_timeout`: 60 s.
     pub const CLIENT_IDLE_TIMEOUT: Duration = keys::CLIENT_IDLE_TIMEOUT.default;
+    /// `dataplane.tcp_idle_timeout`: 300 s.
+    pub const TCP_IDLE_TIMEOUT: Duration = keys::TCP_IDLE_TIMEOUT.default;
     /// `dataplane.connect_timeout`: 3 s.
     pub const CONNECT_TIMEOUT: Duration = keys::CONNECT_TIMEOUT.default;
     /// `dataplane.queue_timeout`: 3 s.
@@ -308,6 +310,11 @@ pub struct Dataplane {
     /// is reset (`client_idle_timeouts`).
     #[serde(serialize_with = "duration::serialize")]
     pub client_idle_timeout: Duration,
+    /// `tcp_idle_timeout` (duration, default `"300s"`, > 0, at most 24h): a connection
+    /// of a `mode = "tcp"` virtual (passed through) on which no segment has passed in
+    /// either direction for this long is reset on both sides (`tcp_idle_timeouts`).
+    #[serde(serialize_with = "duration::serialize")]
+    pub tcp_idle_timeout: Duration,
     /// `connect_timeout` (duration, default `"3s"`, > 0, at most 24h): how long opening
     /// a server connection may take before it counts as failed.
     #[serde(serialize_with = "duration::serialize")]
@@ -412,6 +419,7 @@ impl Dataplane {
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
+            tcp_idle_timeout: defaults::TCP_IDLE_TIMEOUT,
             connect_timeout: defaults::CONNECT_TIMEOUT,
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,

@@ -260,6 +260,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         (keys::HANDSHAKE_TIMEOUT, dp.handshake_timeout),
         (keys::REQUEST_TIMEOUT, dp.request_timeout),
         (keys::CLIENT_IDLE_TIMEOUT, dp.client_idle_timeout),
+        (keys::TCP_IDLE_TIMEOUT, dp.tcp_idle_timeout),
         (keys::CONNECT_TIMEOUT, dp.connect_timeout),
         (keys::QUEUE_TIMEOUT, dp.queue_timeout),
         (keys::SERVER_IDLE_TIMEOUT, dp.server_idle_timeout),

@@ -56,9 +56,9 @@ pub(crate) fn member_problem(name: &str, kind: Option<NameKind>, mode: Mode) -> 
         (Mode::Tcp, Some(NameKind::Url)) => Some(format!(
             "{name} is a URL; a tcp virtual binds reals only (a redirect needs an HTTP request)"
         )),
-        (Mode::Tcp, Some(NameKind::Virtual)) => Some(format!(
-            "{name} is a virtual; a tcp virtual binds reals"
-        )),
+        (Mode::Tcp, Some(NameKind::Virtual)) => {
+            Some(format!("{name} is a virtual; a tcp virtual binds reals"))
+        }
         (Mode::Redirect, None) => Some(format!("url {name} does not exist")),
         (Mode::Redirect, Some(NameKind::Real)) => Some(format!(
             "{name} is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
@@ -530,9 +530,7 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
             rule_conditions(&key, rule)?;
             if rule.bind.is_empty() {
                 let message = match v.mode {
-                    Mode::Splice | Mode::Tcp => {
-                        "must name at least one real, like bind = [\"s2\"]"
-                    }
+                    Mode::Splice | Mode::Tcp => "must name at least one real, like bind = [\"s2\"]",
                     Mode::Redirect => "must name at least one URL, like bind = [\"coyote\"]",
                 };
                 return invalid(key("bind"), message);

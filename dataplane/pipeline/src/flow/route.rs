@@ -7,7 +7,7 @@
 
 use super::key::Handle;
 use super::pipelined::RouteTrail;
-use super::queue::{has_room, usable};
+use super::queue::{has_room, usable, usable_fresh};
 use crate::balance::{Decision, StickyClient, StickyOutcome, View};
 use crate::counters::Counter;
 use crate::packet::PacketBuf;
@@ -39,13 +39,22 @@ impl<P: PacketBuf> Pipeline<P> {
         let farm = topology.farm();
         let (pools, counters) = (&self.pools, &self.counters);
         let any = idle_only.is_none();
+        // A passed-through connection (no head) opens its own server connection: idle
+        // pooled ones do not make a failing real usable for it.
+        let fresh = head.is_none();
         let decision = farm.decide_for(
             &mut self.balance,
             virtual_index,
             head,
             last_real,
             Some(&mut client),
-            |r| usable(pools, r, any),
+            |r| {
+                if fresh {
+                    usable_fresh(pools, r)
+                } else {
+                    usable(pools, r, any)
+                }
+            },
             // The high-water mark: a pipelined request sent ahead counts as any other.
             |r, cost| has_room(pools, farm, r, cost),
             |v, route| match idle_only.as_deref_mut() {

@@ -56,7 +56,7 @@ use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Way {
+pub(super) enum Way {
     Up,
     Down,
 }
@@ -777,7 +777,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Rewrites a segment for the other leg and sends it.
     #[allow(clippy::too_many_arguments)]
-    fn forward<S: Sink<P>>(
+    pub(super) fn forward<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,

@@ -207,6 +207,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
+        if c.tunnel {
+            // Bytes went both ways already: no answer of Splicer's, no other real.
+            return self.splice_reset(port, h, now, sink);
+        }
         match c.legs.iter().position(|l| l.server == sh) {
             Some(0) => {}
             Some(i) => {
@@ -258,6 +262,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
+        if c.tunnel {
+            // Both sides of a passed-through connection: the server as the client's
+            // drain (`tunnel_client_lost`).
+            let cport = self.peer_port(h, port);
+            return self.tunnel_reset(cport, h, Counter::TunnelAborts, now, sink);
+        }
         let server = c.legs.pop_front().map(|l| l.server);
         let cport = self.peer_port(h, port);
         self.send_flags(cport, h, tcp::flags::RST, now, sink);
@@ -282,10 +292,14 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(sh) else {
             return;
         };
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        if s.state == SState::Tunnel {
+            return self.tunnel_client_lost(port, leg, now, sink);
+        }
         if s.state != SState::Busy {
             return;
         }
-        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
+        let s = self.flows.server_mut(sh).expect("checked above");
         s.client = None;
         if !leg.body.is_complete() || leg.spoiled {
             return self.server_close(port, sh, true, now, sink);

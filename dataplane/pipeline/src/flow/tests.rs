@@ -21,6 +21,7 @@ use std::sync::Arc;
 mod checks;
 mod cookies;
 mod spliced;
+mod tunnel;
 
 const MS: u64 = 1_000_000;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);

@@ -111,7 +111,7 @@ fn an_entry_whose_real_cannot_take_the_client_is_dropped() {
     let d = f.decide_for(
         &mut ch,
         0,
-        &h,
+        Some(&h),
         None,
         Some(&mut c),
         |x| x != now_on,
@@ -136,7 +136,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
     let d = f.decide_for(
         &mut ch,
         0,
-        &img,
+        Some(&img),
         None,
         Some(&mut c),
         |_| true,
@@ -156,7 +156,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
     let d = f.decide_for(
         &mut ch,
         0,
-        &api,
+        Some(&api),
         None,
         Some(&mut c),
         |_| true,
