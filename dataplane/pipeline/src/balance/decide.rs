@@ -53,6 +53,36 @@ enum Pick {
     None,
 }
 
+/// What a routing decision is made for: a request head, or a `tcp` virtual's
+/// connection ([`Connection`]). Generic rather than an `Option`, so that the request
+/// path is compiled as if the other did not exist.
+pub trait Routed {
+    /// Whether it opens a server connection of its own (never a pooled one).
+    const FRESH: bool;
+    /// The request head, if there is one.
+    fn head(&self) -> Option<&RequestHead>;
+}
+
+impl Routed for RequestHead {
+    const FRESH: bool = false;
+    #[inline(always)]
+    fn head(&self) -> Option<&RequestHead> {
+        Some(self)
+    }
+}
+
+/// A `tcp` virtual's connection: routed without a request, when its handshake
+/// completes.
+pub struct Connection;
+
+impl Routed for Connection {
+    const FRESH: bool = true;
+    #[inline(always)]
+    fn head(&self) -> Option<&RequestHead> {
+        None
+    }
+}
+
 /// Longest backup chain followed. The configuration refuses loops; the bound keeps a
 /// worker safe from one anyway.
 pub const MAX_BACKUP_HOPS: usize = 8;
@@ -122,7 +152,7 @@ impl Farm {
         self.decide_for(
             choices,
             virtual_index,
-            Some(head),
+            head,
             last_real,
             None,
             usable,
@@ -135,16 +165,16 @@ impl Farm {
     /// [`Farm::decide_observed`] for a request of `client`: a sticky virtual sends it
     /// to the real its table holds for the client's address (see [`super::sticky`]),
     /// and records the real it chose otherwise; `client.outcome` says what the table
-    /// did, for the counters (`None` when no sticky virtual routed it). `head` is
-    /// `None` for a connection of a `tcp` virtual, which has no request: content rules
-    /// match nothing and `maglev` hashes the client's address (the configuration gives
-    /// a `tcp` virtual neither rules nor another hash).
+    /// did, for the counters (`None` when no sticky virtual routed it). `head` is a
+    /// request head, or [`Connection`] for a `tcp` virtual's connection, which has no
+    /// request: content rules match nothing and `maglev` hashes the client's address
+    /// (the configuration gives a `tcp` virtual neither rules nor another hash).
     #[allow(clippy::too_many_arguments)]
-    pub fn decide_for(
+    pub fn decide_for<R: Routed + ?Sized>(
         &self,
         choices: &mut Choices,
         virtual_index: u16,
-        head: Option<&RequestHead>,
+        head: &R,
         last_real: Option<RealId>,
         mut client: Option<&mut StickyClient>,
         mut usable: impl FnMut(RealId) -> bool,
@@ -235,11 +265,11 @@ impl Farm {
 
     /// The decision of virtual `v`, or its backup when it cannot take the request.
     #[allow(clippy::too_many_arguments)]
-    fn virtual_decision(
+    fn virtual_decision<R: Routed + ?Sized>(
         &self,
         choices: &mut Choices,
         v: u16,
-        head: Option<&RequestHead>,
+        head: &R,
         last_real: Option<RealId>,
         client: Option<&mut StickyClient>,
         usable: &mut impl FnMut(RealId) -> bool,
@@ -253,12 +283,12 @@ impl Farm {
         if !policy.status.admits(last_real.is_some()) {
             return Err(policy.backup);
         }
-        let Some((route, set)) = self.route_for(v, head) else {
+        let Some((route, set)) = self.route_for(v, head.head()) else {
             return Err(policy.backup);
         };
         routed(v, route);
         let (predictor, key) = policy.chooser(route);
-        let hash = match (predictor, head) {
+        let hash = match (predictor, head.head()) {
             (Predictor::Maglev, Some(head)) => key.hash(head, view.client),
             (Predictor::Maglev, None) => super::HashKey::Source.hash_client(view.client),
             _ => 0,

@@ -23,7 +23,7 @@ pub mod maglev;
 pub mod predictor;
 pub mod sticky;
 
-pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
+pub use decide::{Connection, Decision, Routed, Spill, MAX_BACKUP_HOPS};
 pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use load::{Loads, Measure, NoLoads, RealLoad};
 pub use maglev::HashKey;

@@ -253,7 +253,7 @@ impl<P: PacketBuf> Pipeline<P> {
             _ => return self.splice_no_server(port, h, now, sink),
         };
         // Not back to the same real, nor to another that cannot be reached.
-        let decision = self.route(port, h, Some(&head), now, None);
+        let decision = self.route(port, h, &head, now, None);
         if decision == Decision::Splice(real) {
             return self.splice_no_server(port, h, now, sink);
         }

@@ -201,6 +201,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// A client connection in SYN-RECEIVED with our ISN `iss`, expecting `rcv_nxt`, with
     /// the options of `syn` (a SYN, or for a SYN cookie the handshake's ACK with the
     /// options the cookie carried).
+    #[inline]
     pub(super) fn new_client_conn(
         &mut self,
         key: ClientKey,

@@ -295,7 +295,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // for a request that goes out: one that waits for its turn is routed again
             // then, and counted then.
             let mut trail = RouteTrail::default();
-            let decision = self.route(port, h, Some(&head), now, Some(&mut trail));
+            let decision = self.route(port, h, &head, now, Some(&mut trail));
             let Decision::Splice(real) = decision else {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;

@@ -60,10 +60,10 @@ impl<P: PacketBuf> Pipeline<P> {
             return false;
         }
         let (old, virtual_index) = (s.real, c.service.virtual_index);
-        let mut decision = self.route(port, h, Some(&head), now, None);
+        let mut decision = self.route(port, h, &head, now, None);
         if decision == Decision::Splice(old) {
             // Round robin may come back to it once; not twice.
-            decision = self.route(port, h, Some(&head), now, None);
+            decision = self.route(port, h, &head, now, None);
         }
         if !matches!(decision, Decision::Splice(r) if r != old)
             && !matches!(decision, Decision::Queue { .. })

@@ -402,11 +402,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if check {
             return self.check_established(port, h, now, sink);
         }
-        match waiter {
-            Some(c) if self.client_waits_for(c, real) && self.is_tunnel(c) => {
-                self.start_tunnel(port, c, h, now, sink)
-            }
-            Some(c) if self.client_waits_for(c, real) => self.start_splice(port, c, h, now, sink),
+        match waiter.and_then(|c| Some((c, self.waiting_tunnel(c, real)?))) {
+            Some((c, true)) => self.start_tunnel(port, c, h, now, sink),
+            Some((c, false)) => self.start_splice(port, c, h, now, sink),
             _ => self.server_free(port, h, now, sink),
         }
     }
@@ -682,10 +680,10 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(c) = waiter {
             // A request's connection: a passive error (not a pool refill's).
             self.note_outcome(real, true);
-            if self.client_waits_for(c, real) && self.is_tunnel(c) {
-                self.tunnel_open_failed(port, c, real, timed_out, now, sink);
-            } else if self.client_waits_for(c, real) {
-                self.route_again(port, c, real, now, sink);
+            match self.waiting_tunnel(c, real) {
+                Some(true) => self.tunnel_open_failed(port, c, real, timed_out, now, sink),
+                Some(false) => self.route_again(port, c, real, now, sink),
+                None => {}
             }
         }
     }

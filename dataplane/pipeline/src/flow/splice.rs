@@ -77,7 +77,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         c.requests = c.requests.saturating_add(1);
         let virtual_index = c.service.virtual_index;
-        let decision = self.route(port, h, Some(&head), now, None);
+        let decision = self.route(port, h, &head, now, None);
         let real = match decision {
             Decision::Splice(real) => Some(real),
             Decision::Queue { .. } => None,
@@ -143,6 +143,15 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
+    }
+
+    /// Whether client `h` still waits for a connection to `real`: `Some(tunnel)` when it
+    /// does (`tunnel`: a `tcp` virtual's connection), `None` when not.
+    pub(super) fn waiting_tunnel(&mut self, h: Handle, real: RealId) -> Option<bool> {
+        let c = self.flows.get_mut(h)?;
+        let waits =
+            c.state == State::Waiting && c.pending.as_ref().is_some_and(|p| p.real == Some(real));
+        waits.then_some(c.tunnel)
     }
 
     /// Whether client `h` still waits for a connection to `real`.

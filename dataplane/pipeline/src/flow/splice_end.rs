@@ -292,14 +292,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(sh) else {
             return;
         };
-        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
-        if s.state == SState::Tunnel {
-            return self.tunnel_client_lost(port, leg, now, sink);
-        }
         if s.state != SState::Busy {
+            if s.state == SState::Tunnel {
+                self.tunnel_client_lost(leg, now, sink);
+            }
             return;
         }
-        let s = self.flows.server_mut(sh).expect("checked above");
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
         s.client = None;
         if !leg.body.is_complete() || leg.spoiled {
             return self.server_close(port, sh, true, now, sink);

@@ -40,7 +40,7 @@ use super::segment::Seg;
 use super::server::{SState, SERVER_LEG_WINDOW};
 use super::splice::{in_window, Way};
 use super::tcp::{beyond, ts_not_below, OUR_WSCALE};
-use crate::balance::{Decision, RealId};
+use crate::balance::{Connection, Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
@@ -51,7 +51,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// A `tcp` virtual's client connection `h` just completed its handshake: routes it
     /// and opens its server connection, or resets it when no real can take it.
     pub(super) fn tunnel_open<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
-        let decision = self.route(port, h, None, now, None);
+        let decision = self.route(port, h, &Connection, now, None);
         self.tunnel_place(port, h, decision, now, sink);
     }
 
@@ -139,7 +139,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let port = self.peer_port(h, port);
         // The failed real is held off now, so it is not chosen again unless it is all
         // there is.
-        let decision = self.route(port, h, None, now, None);
+        let decision = self.route(port, h, &Connection, now, None);
         if matches!(decision, Decision::Splice(r) if r != real) {
             self.counters.inc(port, Counter::TunnelRoutedAgain);
             return self.tunnel_place(port, h, decision, now, sink);
@@ -495,15 +495,16 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// The client of tunnel server connection `sh` is gone (its leg `leg`): the server
-    /// is reset at the next byte it expects.
-    pub(super) fn tunnel_client_lost<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        leg: &Leg,
-        now: u64,
-        sink: &mut S,
-    ) {
+    /// is reset at the next byte it expects. Cold and out of line: it sits on the path
+    /// every vanished HTTP client takes (`run_drains`).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn tunnel_client_lost<S: Sink<P>>(&mut self, leg: &Leg, now: u64, sink: &mut S) {
         let sh = leg.server;
+        let Some(s) = self.flows.server_mut(sh) else {
+            return;
+        };
+        let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);
         let Some(s) = self.flows.server_mut(sh) else {
             return;
         };

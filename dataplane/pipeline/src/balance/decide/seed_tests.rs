@@ -29,7 +29,7 @@ fn one(
     let d = f.decide_for(
         choices,
         0,
-        Some(&h),
+        &h,
         None,
         Some(&mut c),
         usable,
@@ -111,7 +111,7 @@ fn an_entry_whose_real_cannot_take_the_client_is_dropped() {
     let d = f.decide_for(
         &mut ch,
         0,
-        Some(&h),
+        &h,
         None,
         Some(&mut c),
         |x| x != now_on,
@@ -136,7 +136,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
     let d = f.decide_for(
         &mut ch,
         0,
-        Some(&img),
+        &img,
         None,
         Some(&mut c),
         |_| true,
@@ -156,7 +156,7 @@ fn a_sticky_real_outside_the_request_set_is_kept_for_its_set() {
     let d = f.decide_for(
         &mut ch,
         0,
-        Some(&api),
+        &api,
         None,
         Some(&mut c),
         |_| true,
