@@ -130,8 +130,9 @@ impl ServerConn {
             SState::Draining => self.since + s.drain_timeout,
             SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
             SState::Checking => self.since + s.connect_timeout,
-            // Its client's timer keeps the idle timeout; this one only retransmits.
-            SState::Tunnel => u64::MAX,
+            // As its client's (the two move together): every deadline must be finite, or
+            // its timer entry would outlive the connection.
+            SState::Tunnel => self.tcp.last_activity + s.tcp_idle_timeout,
         };
         let by_state = self.check.map_or(by_state, |d| d.min(by_state));
         let at = self.tcp.deadline(by_state);
@@ -870,6 +871,15 @@ impl<P: PacketBuf> Pipeline<P> {
                     return self.server_close(port, h, false, now, sink);
                 }
                 s.tcp.last_activity = now;
+            }
+            SState::Tunnel if now >= s.tcp.last_activity + set.tcp_idle_timeout => {
+                // Its client's timer usually comes first (the client is then gone and
+                // this connection waits for its drain, which resets it).
+                let client = s.client;
+                if let Some(c) = client.filter(|&c| self.flows.get_mut(c).is_some()) {
+                    return self.tunnel_reset(port, c, Counter::TunnelIdleTimeouts, now, sink);
+                }
+                return self.server_close(port, h, true, now, sink);
             }
             SState::Busy if now >= s.tcp.last_activity + set.server_idle_timeout => {
                 self.counters.inc(port, Counter::ServerTimeouts);

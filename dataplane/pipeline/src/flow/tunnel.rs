@@ -317,6 +317,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // Splicer's own segments to the server (retransmissions of the buffered
             // bytes) acknowledge what the client did, and send no further than it.
             s.tcp.rcv_nxt = client_acked;
+            s.tcp.last_activity = now;
             if let Some(f) = fin_end {
                 s.fin_sent = true;
                 let f = SeqNumber(f.0.wrapping_add(up_delta));

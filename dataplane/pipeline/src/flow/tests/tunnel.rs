@@ -317,6 +317,10 @@ fn half_close_goes_through_and_the_end_frees_both_legs() {
     assert_eq!(b.p.flows().len(), 0);
     assert_eq!(b.count(Counter::TunnelsClosed), 1);
     assert!(!b.server_rst && !b.client_rst);
+    // Every timer entry of the two legs comes due and goes (none is left forever).
+    b.tick(301_000);
+    assert_eq!(b.p.timers.len(), 0, "stale timer entries");
+    assert!(!b.server_rst && !b.client_rst);
 }
 
 /// The server half-closes first: the client still sends, and the server gets it.
