@@ -10,7 +10,8 @@
 #           (slowloris, slow-body and slow-read attacks), shellcheck, hping3 and nftables
 #           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
-#           (callgrind: the instruction-count gate)
+#           (callgrind: the instruction-count gate), openssl (t_tcp_mode's self-signed
+#           certificate for TLS passed through a tcp virtual)
 #
 # `arping` is Thomas Habets' arping 2.x (the `arping` package); it conflicts with
 # iputils-arping, whose flags differ. The tests use `arping -c N -C 1 -w SEC -r -i IFACE`.
@@ -19,7 +20,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind
+    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind openssl
 )
 
 missing=()

@@ -11,6 +11,15 @@ import sys
 import threading
 
 BANNER = b"220 splicer-e2e banner\r\n"
+# One log line per connection from many threads: written whole, under a lock (print
+# writes the text and the newline apart, and lines of two threads could merge).
+LOG = threading.Lock()
+
+
+def log(line):
+    with LOG:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def serve(conn, peer):
@@ -28,9 +37,9 @@ def serve(conn, peer):
         # Until the client closes too.
         while conn.recv(65536):
             pass
-        print("%s:%d %d bytes" % (peer[0], peer[1], n), flush=True)
+        log("%s:%d %d bytes" % (peer[0], peer[1], n))
     except OSError as e:
-        print("%s:%d %d bytes, %r" % (peer[0], peer[1], n, e), flush=True)
+        log("%s:%d %d bytes, %r" % (peer[0], peer[1], n, e))
     finally:
         conn.close()
 
