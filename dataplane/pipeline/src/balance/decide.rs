@@ -2,6 +2,7 @@
 //! or that nothing can take it, following backups (Cisco's "Server load balancing method
 //! and system", US 7,099,915).
 
+use super::routed::Routed;
 use super::sticky::{Found, StickyClient, StickyOutcome};
 use super::{
     Choices, Farm, Inputs, Mode, NoLoads, Predictor, RealId, Route, Status, Target, UrlId, View,
@@ -51,36 +52,6 @@ enum Pick {
     Full,
     /// No member can take it.
     None,
-}
-
-/// What a routing decision is made for: a request head, or a `tcp` virtual's
-/// connection ([`Connection`]). Generic rather than an `Option`, so that the request
-/// path is compiled as if the other did not exist.
-pub trait Routed {
-    /// Whether it opens a server connection of its own (never a pooled one).
-    const FRESH: bool;
-    /// The request head, if there is one.
-    fn head(&self) -> Option<&RequestHead>;
-}
-
-impl Routed for RequestHead {
-    const FRESH: bool = false;
-    #[inline(always)]
-    fn head(&self) -> Option<&RequestHead> {
-        Some(self)
-    }
-}
-
-/// A `tcp` virtual's connection: routed without a request, when its handshake
-/// completes.
-pub struct Connection;
-
-impl Routed for Connection {
-    const FRESH: bool = true;
-    #[inline(always)]
-    fn head(&self) -> Option<&RequestHead> {
-        None
-    }
 }
 
 /// Longest backup chain followed. The configuration refuses loops; the bound keeps a

@@ -21,13 +21,15 @@ pub mod health;
 pub mod load;
 pub mod maglev;
 pub mod predictor;
+mod routed;
 pub mod sticky;
 
-pub use decide::{Connection, Decision, Routed, Spill, MAX_BACKUP_HOPS};
+pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
 pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use load::{Loads, Measure, NoLoads, RealLoad};
 pub use maglev::HashKey;
 pub use predictor::{Inputs, Predictor, PredictorState};
+pub use routed::{Connection, Routed};
 pub use sticky::{Sticky, StickyClient, StickyOutcome, StickyTable};
 
 use splicer_http::{RequestHead, Rule};
