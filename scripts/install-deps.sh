@@ -12,7 +12,8 @@
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
 #           (callgrind: the instruction-count gate), chromium and python3-pil (the status
 #           page's screenshot test), systemd (systemd-analyze verify of
-#           packaging/splicer.service)
+#           packaging/splicer.service), openssl (t_tcp_mode's self-signed certificate for
+#           TLS through a tcp virtual)
 #   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
 #           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
 #           itself is a cargo install (pinned below), done only when missing
@@ -24,7 +25,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd
+    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl
     dpkg-dev groff-base bsdextrautils
     chromium python3-pil
 )

@@ -47,7 +47,7 @@ impl Kind {
 /// range errors are reported in one place, by [`Config::edited`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
-    /// `virtual <name> <ip:port> [mode splice|redirect] [predictor <p>]`: adds a
+    /// `virtual <name> <ip:port> [mode splice|redirect|tcp] [predictor <p>]`: adds a
     /// virtual, or changes the address, mode or predictor of an existing one.
     Virtual {
         /// Name of the virtual.
@@ -537,8 +537,8 @@ impl Config {
         };
         let virt = &self.virtuals[v];
         if let Some(mode) = mode.filter(|m| *m != virt.mode) {
-            // Members the new mode cannot bind: reals, for a redirect virtual (URLs stay
-            // bound either way: a splice virtual binds them beside its reals).
+            // Members the new mode cannot bind: reals, for a redirect virtual; URLs, for a
+            // tcp virtual (a splice virtual binds both: URLs beside its reals).
             let mut members: Vec<&str> = Vec::new();
             for m in virt
                 .bind
@@ -551,9 +551,11 @@ impl Config {
                 }
             }
             if !members.is_empty() {
-                let (have, wants) = match virt.mode {
-                    Mode::Splice => ("reals", "URLs"),
-                    Mode::Redirect => ("URLs", "reals"),
+                // What the new mode cannot bind: reals (redirect) or URLs (tcp).
+                let (have, wants) = match mode {
+                    Mode::Redirect => ("reals", "URLs"),
+                    Mode::Tcp => ("URLs", "reals only"),
+                    Mode::Splice => ("members", "reals and URLs"),
                 };
                 return Err(format!(
                     "virtual {} binds {have} {}; a {} virtual binds {wants}: unbind them (no bind, rule del) first",

@@ -160,6 +160,28 @@ impl Config {
         (state, weight)
     }
 
+    /// Whether `real` serves tcp virtuals only: bound by at least one `mode = "tcp"`
+    /// virtual, by no other virtual (own list or rules), and no DIP's. Such a real keeps
+    /// no pooled connections whatever its `pool`: a tcp virtual opens a fresh
+    /// connection per client, and an idle one would be of no use to anybody (and a
+    /// server that speaks first, SMTP or SSH, would send its banner down it).
+    pub fn tcp_only(&self, real: &crate::Real) -> bool {
+        let binds = |v: &crate::Virtual| {
+            v.bind
+                .iter()
+                .chain(v.rules.iter().flat_map(|r| &r.bind))
+                .any(|n| *n == real.name)
+        };
+        let (tcp, other): (Vec<_>, Vec<_>) = self
+            .virtuals
+            .iter()
+            .filter(|v| binds(v))
+            .partition(|v| v.mode == Mode::Tcp);
+        !tcp.is_empty()
+            && other.is_empty()
+            && !self.dips.iter().any(|d| d.address == *real.address.ip())
+    }
+
     /// The farm with indexes in file order (reals; virtuals, then DIPs): what a fresh
     /// start uses. See [`Config::plan`].
     pub fn farm(&self) -> Farm {
@@ -225,7 +247,7 @@ impl Config {
             let (mut main, mut urls) = (Vec::new(), Vec::new());
             for n in names {
                 match (mode, by_name.get(n.as_str()), url_ids.get(n.as_str())) {
-                    (Mode::Splice, Some(&r), _) => main.push(r),
+                    (Mode::Splice | Mode::Tcp, Some(&r), _) => main.push(r),
                     (Mode::Splice, None, Some(&u)) => urls.push(u),
                     (Mode::Redirect, _, Some(&u)) => main.push(u),
                     _ => panic!("bind: {n} does not exist (the configuration was not validated)"),
@@ -255,7 +277,7 @@ impl Config {
                 name: r.name.clone(),
                 address: r.address,
                 weight: r.weight,
-                pool: r.pool,
+                pool: if self.tcp_only(r) { 0 } else { r.pool },
                 maxconns: r.maxconns,
                 status: status(r.state),
                 backup: target(&r.backup),
@@ -298,6 +320,7 @@ impl Config {
                 mode: match v.mode {
                     Mode::Splice => balance::Mode::Splice,
                     Mode::Redirect => balance::Mode::Redirect,
+                    Mode::Tcp => balance::Mode::Tcp,
                 },
                 predictor: v.predictor,
                 hash: v.hash.clone(),

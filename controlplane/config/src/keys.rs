@@ -203,6 +203,9 @@ pub const HANDSHAKE_TIMEOUT: DurationKey = timeout("dataplane.handshake_timeout"
 pub const REQUEST_TIMEOUT: DurationKey = timeout("dataplane.request_timeout", 10);
 pub const CLIENT_IDLE_TIMEOUT: DurationKey = timeout("dataplane.client_idle_timeout", 60);
 pub const CONNECT_TIMEOUT: DurationKey = timeout("dataplane.connect_timeout", 3);
+/// IPVS's and HAProxy's usual order of magnitude for pass-through connections: an idle
+/// TLS or SSH session outlives an HTTP keep-alive.
+pub const TCP_IDLE_TIMEOUT: DurationKey = timeout("dataplane.tcp_idle_timeout", 300);
 pub const QUEUE_TIMEOUT: DurationKey = timeout("dataplane.queue_timeout", 3);
 pub const SERVER_IDLE_TIMEOUT: DurationKey = timeout("dataplane.server_idle_timeout", 60);
 pub const DRAIN_TIMEOUT: DurationKey = timeout("dataplane.drain_timeout", 5);
@@ -317,6 +320,7 @@ pub const KEYS: &[Key] = &[
     Key::Duration(&REQUEST_TIMEOUT),
     Key::Duration(&CLIENT_IDLE_TIMEOUT),
     Key::Duration(&CONNECT_TIMEOUT),
+    Key::Duration(&TCP_IDLE_TIMEOUT),
     Key::Duration(&QUEUE_TIMEOUT),
     Key::Duration(&SERVER_IDLE_TIMEOUT),
     Key::Duration(&DRAIN_TIMEOUT),

@@ -133,6 +133,8 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: Duration = keys::REQUEST_TIMEOUT.default;
     /// `dataplane.client_idle_timeout`: 60 s.
     pub const CLIENT_IDLE_TIMEOUT: Duration = keys::CLIENT_IDLE_TIMEOUT.default;
+    /// `dataplane.tcp_idle_timeout`: 300 s.
+    pub const TCP_IDLE_TIMEOUT: Duration = keys::TCP_IDLE_TIMEOUT.default;
     /// `dataplane.connect_timeout`: 3 s.
     pub const CONNECT_TIMEOUT: Duration = keys::CONNECT_TIMEOUT.default;
     /// `dataplane.queue_timeout`: 3 s.
@@ -322,6 +324,11 @@ pub struct Dataplane {
     /// is reset (`client_idle_timeouts`).
     #[serde(serialize_with = "duration::serialize")]
     pub client_idle_timeout: Duration,
+    /// `tcp_idle_timeout` (duration, default `"300s"`, > 0, at most 24h): a connection
+    /// of a `mode = "tcp"` virtual (passed through) on which no segment has passed in
+    /// either direction for this long is reset on both sides (`tcp_idle_timeouts`).
+    #[serde(serialize_with = "duration::serialize")]
+    pub tcp_idle_timeout: Duration,
     /// `connect_timeout` (duration, default `"3s"`, > 0, at most 24h): how long opening
     /// a server connection may take before it counts as failed.
     #[serde(serialize_with = "duration::serialize")]
@@ -443,6 +450,7 @@ impl Dataplane {
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
+            tcp_idle_timeout: defaults::TCP_IDLE_TIMEOUT,
             connect_timeout: defaults::CONNECT_TIMEOUT,
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
@@ -694,17 +702,22 @@ pub enum Mode {
     Splice,
     /// Answer each request with a redirect to a bound URL (US 7,099,915); binds URLs.
     Redirect,
+    /// L4 pass-through: splice each client connection, as a byte stream, onto a fresh
+    /// connection to a bound real without reading HTTP (TLS, SMTP, SSH...); binds
+    /// reals, has no rules.
+    Tcp,
 }
 
 impl Mode {
     /// Every mode's name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["splice", "redirect"];
+    pub const NAMES: &'static [&'static str] = &["splice", "redirect", "tcp"];
 
     /// The mode with configuration name `name`.
     pub fn from_name(name: &str) -> Option<Mode> {
         match name {
             "splice" => Some(Mode::Splice),
             "redirect" => Some(Mode::Redirect),
+            "tcp" => Some(Mode::Tcp),
             _ => None,
         }
     }
@@ -714,6 +727,7 @@ impl Mode {
         match self {
             Mode::Splice => "splice",
             Mode::Redirect => "redirect",
+            Mode::Tcp => "tcp",
         }
     }
 }
@@ -985,9 +999,11 @@ pub struct Virtual {
     /// the window its server is offered until then. 0 holds none: that server waits
     /// with its answer until the response before it has ended.
     pub max_held: ByteSize,
-    /// `mode` (default `"splice"`; `"splice"` or `"redirect"`): what the virtual does
-    /// with a request. A splice virtual's `bind` lists (its own and its rules') name
-    /// reals, a redirect virtual's name URLs.
+    /// `mode` (default `"splice"`; `"splice"`, `"redirect"` or `"tcp"`): what the
+    /// virtual does with a request. A splice virtual's `bind` lists (its own and its
+    /// rules') name reals, a redirect virtual's name URLs. A `tcp` virtual (L4
+    /// pass-through) splices each connection to one of its `bind` reals without reading
+    /// HTTP, and has no rules (see [`crate::validate`]'s tcp checks).
     pub mode: Mode,
     /// `predictor` (default `"roundrobin"`, one of [`Predictor::NAMES`]): how a real is
     /// chosen inside the set a request selects.

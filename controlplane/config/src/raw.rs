@@ -62,6 +62,7 @@ struct RawDataplane {
     handshake_timeout: Option<Value>,
     request_timeout: Option<Value>,
     client_idle_timeout: Option<Value>,
+    tcp_idle_timeout: Option<Value>,
     connect_timeout: Option<Value>,
     queue_timeout: Option<Value>,
     server_idle_timeout: Option<Value>,
@@ -326,7 +327,7 @@ fn socket_address(
 /// (`mode` redirect).
 fn names(key: &str, value: Value, mode: Mode) -> Result<Vec<String>, ConfigError> {
     let (table, example) = match mode {
-        Mode::Splice => ("[[real]]", "[\"s1\", \"s2\"]"),
+        Mode::Splice | Mode::Tcp => ("[[real]]", "[\"s1\", \"s2\"]"),
         Mode::Redirect => ("[[url]]", "[\"coyote\", \"roadrunner\"]"),
     };
     match value {
@@ -633,6 +634,7 @@ impl RawDataplane {
             handshake_timeout: duration(&keys::HANDSHAKE_TIMEOUT, self.handshake_timeout)?,
             request_timeout: duration(&keys::REQUEST_TIMEOUT, self.request_timeout)?,
             client_idle_timeout: duration(&keys::CLIENT_IDLE_TIMEOUT, self.client_idle_timeout)?,
+            tcp_idle_timeout: duration(&keys::TCP_IDLE_TIMEOUT, self.tcp_idle_timeout)?,
             connect_timeout: duration(&keys::CONNECT_TIMEOUT, self.connect_timeout)?,
             queue_timeout: duration(&keys::QUEUE_TIMEOUT, self.queue_timeout)?,
             server_idle_timeout: duration(&keys::SERVER_IDLE_TIMEOUT, self.server_idle_timeout)?,
@@ -985,7 +987,7 @@ impl RawRule {
             }
         };
         let example = match mode {
-            Mode::Splice => "bind = [\"s2\"]",
+            Mode::Splice | Mode::Tcp => "bind = [\"s2\"]",
             Mode::Redirect => "bind = [\"coyote\"]",
         };
         let bind = names(

@@ -449,6 +449,7 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
         handshake_timeout: ticks(dp.handshake_timeout),
         request_timeout: ticks(dp.request_timeout),
         idle_timeout: ticks(dp.client_idle_timeout),
+        tcp_idle_timeout: ticks(dp.tcp_idle_timeout),
         connect_timeout: ticks(dp.connect_timeout),
         queue_timeout: ticks(dp.queue_timeout),
         server_idle_timeout: ticks(dp.server_idle_timeout),

@@ -178,6 +178,34 @@ counters! {
     StickyEvictions => "sticky_evictions",
     /// Requests spliced onto a server connection (request sent to the server).
     Splices => "splices",
+    /// Connections of `tcp` virtuals routed to a real (a fresh connection opening).
+    TunnelOpens => "tunnel_opens",
+    /// Connections of `tcp` virtuals spliced to their server connection (it opened).
+    TunnelSplices => "tunnel_splices",
+    /// Passed-through connections that ended with both sides' FIN acknowledged.
+    TunnelsClosed => "tunnels_closed",
+    /// Payload bytes forwarded from clients to servers on passed-through connections.
+    TunnelBytesUp => "tunnel_bytes_up",
+    /// Payload bytes forwarded from servers to clients on passed-through connections.
+    TunnelBytesDown => "tunnel_bytes_down",
+    /// Connections of `tcp` virtuals reset because no real could take them.
+    TunnelNoServer => "tunnel_no_server",
+    /// Connections of `tcp` virtuals reset: every candidate real at its `maxconns`.
+    TunnelFull => "tunnel_full",
+    /// Connections of `tcp` virtuals reset: their real refused, no other could take them.
+    TunnelRefused => "tunnel_refused",
+    /// Connections of `tcp` virtuals reset: no answer in `connect_timeout`, nowhere else.
+    TunnelConnectTimeouts => "tunnel_connect_timeouts",
+    /// Connections of `tcp` virtuals sent to another real after their first failed.
+    TunnelRoutedAgain => "tunnel_routed_again",
+    /// Passed-through connections the client reset (the RST forwarded to the server).
+    TunnelClientResets => "tunnel_client_resets",
+    /// Passed-through connections the server reset (the RST forwarded to the client).
+    TunnelServerResets => "tunnel_server_resets",
+    /// Passed-through connections reset on both sides after `tcp_idle_timeout`.
+    TunnelIdleTimeouts => "tunnel_idle_timeouts",
+    /// Passed-through connections reset on both sides for another reason (COUNTERS.md).
+    TunnelAborts => "tunnel_aborts",
     /// Requests that took an idle pooled connection.
     PoolReuses => "pool_reuses",
     /// Requests that had to open a new server connection (pool empty, below `maxconns`).

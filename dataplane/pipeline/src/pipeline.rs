@@ -291,7 +291,10 @@ impl<P: PacketBuf> Pipeline<P> {
             protocol::ICMP => self.icmp(port, meta, pkt, now, sink),
             protocol::TCP => {
                 self.tcp(port, meta, pkt, now, sink);
-                self.run_drains(now, sink);
+                // Checked here: the call is rare, the check is on every segment.
+                if !self.pending_drains.is_empty() {
+                    self.run_drains(now, sink);
+                }
             }
             _ => self.drop(port, Counter::DropUnsupportedProtocol, pkt, sink),
         }

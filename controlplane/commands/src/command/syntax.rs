@@ -354,13 +354,14 @@ same configuration ('save' does that).",
         params: &[
             Param::Req("<name>", VIRTUAL),
             Param::Req("<ip:port>", Value::Address),
-            Param::Key("mode", &[("splice|redirect", Value::Choice("mode", Mode::NAMES))]),
+            Param::Key("mode", &[("splice|redirect|tcp", Value::Choice("mode", Mode::NAMES))]),
             Param::Key("predictor", &[("<p>", Value::Choice("predictor", Predictor::NAMES))]),
         ],
         summary: "add a virtual server, or change its address, mode or predictor",
         help: "Adds a virtual server listening on <ip:port>, or changes the address, mode or \
 predictor of the one with that name. mode splice (the default) splices requests to bound \
-reals; mode redirect answers them with a redirect to a bound URL. The port whose subnet \
+reals; mode redirect answers them with a redirect to a bound URL; mode tcp passes each \
+connection through to a bound real without reading HTTP (TLS, SMTP, SSH: no rules). The port whose subnet \
 holds the address answers ARP for it. Bind members with 'bind'.",
         example: "virtual www 198.18.0.100:80 mode splice predictor roundrobin",
     },

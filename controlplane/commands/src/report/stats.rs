@@ -583,7 +583,7 @@ impl Section {
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
             _ if starts(&["tcp_", "syn_", "client_", "clients_"]) => Section::ClientConnections,
             _ if starts(&["http_", "refused_", "sticky_", "access_log_"]) => Section::Requests,
-            _ if starts(&["splice", "sack_"]) => Section::Splicing,
+            _ if starts(&["splice", "sack_", "tunnel"]) => Section::Splicing,
             _ if starts(&["pool_"]) => Section::Pools,
             _ if starts(&["responses_"]) => Section::Responses,
             _ if starts(&["server_", "health_"]) => Section::ServerConnections,

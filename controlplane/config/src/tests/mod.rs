@@ -10,6 +10,7 @@ mod readme;
 mod redirect;
 mod routing;
 mod sticky;
+mod tcp;
 mod toml_errors;
 mod valid;
 mod validate;

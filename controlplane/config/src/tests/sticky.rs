@@ -61,7 +61,7 @@ fn sticky_errors() {
     );
     assert_eq!(
         invalid(&text, "virtual[2].sticky"),
-        "virtual[2].sticky: only a splice virtual can be sticky (a redirect virtual sends clients to URLs, not reals)"
+        "virtual[2].sticky: only a splice or tcp virtual can be sticky (a redirect virtual sends clients to URLs, not reals)"
     );
 }
 

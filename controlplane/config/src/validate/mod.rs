@@ -17,6 +17,8 @@ use std::time::Duration;
 mod refs;
 
 pub(crate) use refs::{and_list, dip_real, link_target, member_problem, LinkTarget, NameKind};
+mod tcp;
+
 use refs::{backups, dips, distinct_names, links, routing, urls};
 
 /// The redirect statuses a `[[url]]` may use.
@@ -113,7 +115,8 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     dips(config)?;
     routing(config)?;
     links(config)?;
-    backups(config)
+    backups(config)?;
+    tcp::virtuals(config)
 }
 
 /// Every section of [`validate`] that fails, each with its first problem: the
@@ -294,6 +297,7 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         (keys::HANDSHAKE_TIMEOUT, dp.handshake_timeout),
         (keys::REQUEST_TIMEOUT, dp.request_timeout),
         (keys::CLIENT_IDLE_TIMEOUT, dp.client_idle_timeout),
+        (keys::TCP_IDLE_TIMEOUT, dp.tcp_idle_timeout),
         (keys::CONNECT_TIMEOUT, dp.connect_timeout),
         (keys::QUEUE_TIMEOUT, dp.queue_timeout),
         (keys::SERVER_IDLE_TIMEOUT, dp.server_idle_timeout),
@@ -618,10 +622,10 @@ fn sticky_timer(key: &str, v: &Virtual, d: Duration) -> Result<(), ConfigError> 
             ),
         );
     }
-    if v.mode != Mode::Splice {
+    if v.mode == Mode::Redirect {
         return invalid(
             key,
-            "only a splice virtual can be sticky (a redirect virtual sends clients to URLs, not reals)",
+            "only a splice or tcp virtual can be sticky (a redirect virtual sends clients to URLs, not reals)",
         );
     }
     Ok(())

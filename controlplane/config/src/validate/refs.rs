@@ -50,8 +50,15 @@ fn name_kinds(config: &Config) -> HashMap<&str, NameKind> {
 pub(crate) fn member_problem(name: &str, kind: Option<NameKind>, mode: Mode) -> Option<String> {
     match (mode, kind) {
         (Mode::Splice, Some(NameKind::Real | NameKind::Url))
-        | (Mode::Redirect, Some(NameKind::Url)) => None,
-        (Mode::Splice, None) => Some(format!("real {name} does not exist")),
+        | (Mode::Redirect, Some(NameKind::Url))
+        | (Mode::Tcp, Some(NameKind::Real)) => None,
+        (Mode::Splice | Mode::Tcp, None) => Some(format!("real {name} does not exist")),
+        (Mode::Tcp, Some(NameKind::Url)) => Some(format!(
+            "{name} is a URL; a tcp virtual binds reals only (a redirect needs an HTTP request)"
+        )),
+        (Mode::Tcp, Some(NameKind::Virtual)) => {
+            Some(format!("{name} is a virtual; a tcp virtual binds reals"))
+        }
         (Mode::Redirect, None) => Some(format!("url {name} does not exist")),
         (Mode::Redirect, Some(NameKind::Real)) => Some(format!(
             "{name} is a real; a redirect virtual binds URLs (set mode = \"splice\" to bind reals)"
@@ -78,7 +85,7 @@ fn bind_list(
         }
         if bind[..n].contains(name) {
             let word = match (mode, kinds.get(name.as_str())) {
-                (Mode::Splice, Some(NameKind::Real)) => "real",
+                (Mode::Splice | Mode::Tcp, Some(NameKind::Real)) => "real",
                 _ => "url",
             };
             return invalid(key, format!("{word} {name} is listed twice"));
@@ -480,7 +487,7 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
     let kinds = name_kinds(config);
     for (i, v) in config.virtuals.iter().enumerate() {
         let members = match v.mode {
-            Mode::Splice => "reals",
+            Mode::Splice | Mode::Tcp => "reals",
             Mode::Redirect => "URLs",
         };
         bind_list(&format!("virtual[{i}].bind"), &v.bind, &kinds, v.mode)?;
@@ -523,7 +530,7 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
             rule_conditions(&key, rule)?;
             if rule.bind.is_empty() {
                 let message = match v.mode {
-                    Mode::Splice => "must name at least one real, like bind = [\"s2\"]",
+                    Mode::Splice | Mode::Tcp => "must name at least one real, like bind = [\"s2\"]",
                     Mode::Redirect => "must name at least one URL, like bind = [\"coyote\"]",
                 };
                 return invalid(key("bind"), message);

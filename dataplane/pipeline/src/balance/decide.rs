@@ -2,6 +2,7 @@
 //! or that nothing can take it, following backups (Cisco's "Server load balancing method
 //! and system", US 7,099,915).
 
+use super::routed::Routed;
 use super::sticky::{Found, StickyClient, StickyOutcome};
 use super::{
     Choices, Farm, Inputs, Mode, NoLoads, Predictor, RealId, Route, Status, Target, UrlId, View,
@@ -135,13 +136,16 @@ impl Farm {
     /// [`Farm::decide_observed`] for a request of `client`: a sticky virtual sends it
     /// to the real its table holds for the client's address (see [`super::sticky`]),
     /// and records the real it chose otherwise; `client.outcome` says what the table
-    /// did, for the counters (`None` when no sticky virtual routed it).
+    /// did, for the counters (`None` when no sticky virtual routed it). `head` is a
+    /// request head, or [`Connection`] for a `tcp` virtual's connection, which has no
+    /// request: content rules match nothing and `maglev` hashes the client's address
+    /// (the configuration gives a `tcp` virtual neither rules nor another hash).
     #[allow(clippy::too_many_arguments)]
-    pub fn decide_for(
+    pub fn decide_for<R: Routed + ?Sized>(
         &self,
         choices: &mut Choices,
         virtual_index: u16,
-        head: &RequestHead,
+        head: &R,
         last_real: Option<RealId>,
         mut client: Option<&mut StickyClient>,
         mut usable: impl FnMut(RealId) -> bool,
@@ -232,11 +236,11 @@ impl Farm {
 
     /// The decision of virtual `v`, or its backup when it cannot take the request.
     #[allow(clippy::too_many_arguments)]
-    fn virtual_decision(
+    fn virtual_decision<R: Routed + ?Sized>(
         &self,
         choices: &mut Choices,
         v: u16,
-        head: &RequestHead,
+        head: &R,
         last_real: Option<RealId>,
         client: Option<&mut StickyClient>,
         usable: &mut impl FnMut(RealId) -> bool,
@@ -250,17 +254,18 @@ impl Farm {
         if !policy.status.admits(last_real.is_some()) {
             return Err(policy.backup);
         }
-        let Some((route, set)) = self.route(v, head) else {
+        let Some((route, set)) = self.route_for(v, head.head()) else {
             return Err(policy.backup);
         };
         routed(v, route);
         let (predictor, key) = policy.chooser(route);
-        let hash = match predictor {
-            Predictor::Maglev => key.hash(head, view.client),
+        let hash = match (predictor, head.head()) {
+            (Predictor::Maglev, Some(head)) => key.hash(head, view.client),
+            (Predictor::Maglev, None) => super::HashKey::Source.hash_client(view.client),
             _ => 0,
         };
         let chosen = match policy.mode {
-            Mode::Splice => {
+            Mode::Splice | Mode::Tcp => {
                 let inputs = Inputs {
                     loads: view.loads,
                     hash,

@@ -57,8 +57,14 @@ impl HashKey {
         };
         match value {
             Some(v) => mix(fnv1a(v)),
-            None => mix(u64::from(u32::from(client))),
+            None => self.hash_client(client),
         }
+    }
+
+    /// The hash of a request without the header or cookie hashed (or of a connection
+    /// without a request): its client's address.
+    pub fn hash_client(&self, client: Ipv4Addr) -> u64 {
+        mix(u64::from(u32::from(client)))
     }
 }
 

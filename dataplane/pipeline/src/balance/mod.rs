@@ -21,6 +21,7 @@ pub mod health;
 pub mod load;
 pub mod maglev;
 pub mod predictor;
+mod routed;
 pub mod sticky;
 
 pub use decide::{Decision, Spill, MAX_BACKUP_HOPS};
@@ -28,6 +29,7 @@ pub use health::{Check, CheckFailure, Expect, Health, HealthEvent};
 pub use load::{Loads, Measure, NoLoads, RealLoad};
 pub use maglev::HashKey;
 pub use predictor::{Inputs, Predictor, PredictorState};
+pub use routed::{Connection, Routed};
 pub use sticky::{Sticky, StickyClient, StickyOutcome, StickyTable};
 
 use splicer_http::{RequestHead, Rule};
@@ -117,6 +119,10 @@ pub enum Mode {
     Splice,
     /// Answer it with a redirect to one of the URLs (members are URLs).
     Redirect,
+    /// An L4 pass-through: each client connection is spliced as a byte stream onto a
+    /// fresh server connection to one of the reals, without reading HTTP (members are
+    /// reals; no rules).
+    Tcp,
 }
 
 /// A real (back-end) server.
@@ -494,8 +500,19 @@ impl Farm {
     /// The set of members for a request to virtual `virtual_index`, and which route
     /// chose it. `None` for a virtual the farm does not know.
     pub fn route(&self, virtual_index: u16, head: &RequestHead) -> Option<(Route, &[u16])> {
+        self.route_for(virtual_index, Some(head))
+    }
+
+    /// [`Farm::route`] for a request head, or for a `tcp` virtual's connection
+    /// (`None`): no rule matches what has no head.
+    pub fn route_for(
+        &self,
+        virtual_index: u16,
+        head: Option<&RequestHead>,
+    ) -> Option<(Route, &[u16])> {
         let v = self.virtuals.get(usize::from(virtual_index))?;
-        Some(match v.rules.iter().position(|r| r.rule.matches(head)) {
+        let hit = head.and_then(|head| v.rules.iter().position(|r| r.rule.matches(head)));
+        Some(match hit {
             Some(n) => (Route::Rule(n), &v.rules[n].members[..]),
             None => (Route::Bind, &v.bind[..]),
         })

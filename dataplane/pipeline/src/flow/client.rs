@@ -51,6 +51,9 @@ pub(super) enum State {
     /// A request is spliced onto a server connection.
     Spliced,
     Responding,
+    /// A `tcp` virtual's connection passed through to its own server connection
+    /// (`tunnel`): every segment both ways is forwarded, FIN and RST included.
+    Tunnel,
 }
 
 /// A routed request waiting for its server connection.
@@ -166,6 +169,8 @@ pub(crate) struct ClientConn {
     /// How the connection's requests under way end if it closes now, when the cause
     /// is known (client reset, timeout); `None`: killed (`KD`).
     pub(super) abort: Option<crate::access::Term>,
+    /// A connection of a `tcp` virtual: passed through without reading HTTP (`tunnel`).
+    pub(super) tunnel: bool,
 }
 
 impl ClientConn {
@@ -213,9 +218,11 @@ impl ClientConn {
     fn window(&self, syn: bool) -> u16 {
         let room = match self.state {
             // Waiting and spliced: the room for the next requests (pipelined).
-            State::ReadingHead | State::SynReceived | State::Waiting | State::Spliced => {
-                self.head_room()
-            }
+            State::ReadingHead
+            | State::SynReceived
+            | State::Waiting
+            | State::Spliced
+            | State::Tunnel => self.head_room(),
             State::Responding => self.service.max_request_head,
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
@@ -240,6 +247,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// A client connection in SYN-RECEIVED with our ISN `iss`, expecting `rcv_nxt`, with
     /// the options of `syn` (a SYN, or for a SYN cookie the handshake's ACK with the
     /// options the cookie carried).
+    #[inline]
     pub(super) fn new_client_conn(
         &mut self,
         key: ClientKey,
@@ -252,6 +260,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let mut tcp = Endpoint::new(iss, rcv_nxt, now, self.settings.flow.ticks_per_ms);
         // A client may take segments larger than ours: its MSS is not capped.
         tcp.take_syn_options(syn, u16::MAX, self.ts_now(now));
+        let tunnel = self
+            .topology
+            .farm()
+            .virtuals
+            .get(usize::from(service.virtual_index))
+            .is_some_and(|v| v.mode == crate::balance::Mode::Tcp);
         ClientConn {
             key,
             service,
@@ -271,6 +285,7 @@ impl<P: PacketBuf> Pipeline<P> {
             log: crate::access::NO_LOG,
             head_first: now,
             abort: None,
+            tunnel,
         }
     }
 
@@ -327,8 +342,14 @@ impl<P: PacketBuf> Pipeline<P> {
                     conn.head_since = now;
                     conn.tcp.last_activity = now;
                     conn.tcp.established(s.ticks_per_ms);
+                    let tunnel = conn.tunnel;
                     self.flows.half_open -= 1;
                     self.counters.inc(port, Counter::TcpEstablished);
+                    if tunnel {
+                        // No head to wait for: the server connection opens now, so that
+                        // a server that speaks first (SMTP, SSH) is heard at once.
+                        self.tunnel_open(port, h, now, sink);
+                    }
                 }
                 _ => {
                     self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -399,6 +420,18 @@ impl<P: PacketBuf> Pipeline<P> {
                     conn.tcp.last_activity = now;
                     let new = &payload[already..];
                     match conn.state {
+                        State::Waiting if conn.tunnel => {
+                            // A tcp virtual's client speaking before its server
+                            // connection is up (a TLS ClientHello): buffered and
+                            // acknowledged, sent on the server leg by Splicer itself.
+                            let n = new.len().min(conn.head_room());
+                            conn.head.extend_from_slice(&new[..n]);
+                            conn.tcp.rcv_nxt += n;
+                            taken = already + n;
+                            if n < new.len() {
+                                self.counters.inc(port, Counter::ClientDataDeferred);
+                            }
+                        }
                         State::ReadingHead => {
                             if conn.head.is_empty() {
                                 conn.head_first = now;
@@ -437,7 +470,13 @@ impl<P: PacketBuf> Pipeline<P> {
                     }
                 }
                 need_ack |= !payload.is_empty();
-                if seg.fin() && seg.seq + taken == conn.tcp.rcv_nxt && !conn.tcp.fin_received {
+                // A tcp virtual's client FIN is not taken before the splice: the
+                // client sends it again, and it then goes through to the server.
+                if seg.fin()
+                    && seg.seq + taken == conn.tcp.rcv_nxt
+                    && !conn.tcp.fin_received
+                    && !conn.tunnel
+                {
                     conn.tcp.last_activity = now;
                     conn.tcp.rcv_nxt += 1;
                     conn.tcp.fin_received = true;

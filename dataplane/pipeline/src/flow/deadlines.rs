@@ -23,7 +23,11 @@ impl ClientConn {
             State::ReadingHead => {
                 (self.head_since + s.request_timeout).min(self.tcp.last_activity + s.idle_timeout)
             }
+            // The server connection's own `connect_timeout` ends the wait first (the
+            // client is then routed again or reset); this is a backstop.
+            State::Waiting if self.tunnel => self.wait_since + 2 * s.connect_timeout,
             State::Waiting => self.wait_since + s.queue_timeout,
+            State::Tunnel => self.tcp.last_activity + s.tcp_idle_timeout,
             State::Spliced => {
                 let idle = self.tcp.last_activity + s.idle_timeout;
                 let body = self.body_deadline(s).unwrap_or(u64::MAX);
@@ -139,7 +143,13 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::RequestTimeouts);
                 self.respond(port, h, 408, now, sink);
             }
+            State::Waiting if conn.tunnel => {
+                return self.tunnel_reset(port, h, Counter::TunnelConnectTimeouts, now, sink);
+            }
             State::Waiting => self.queue_timed_out(port, h, now, sink),
+            State::Tunnel => {
+                return self.tunnel_reset(port, h, Counter::TunnelIdleTimeouts, now, sink);
+            }
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
                     conn.abort = Some(crate::access::Term::ClientTimeoutData);

@@ -51,6 +51,9 @@ impl<P: PacketBuf> Pipeline<P> {
                     Some(Conn::Client(c)) if c.state == State::Spliced => {
                         return self.client_spliced(port, h, &seg, pkt, now, sink)
                     }
+                    Some(Conn::Client(c)) if c.state == State::Tunnel => {
+                        return self.tunnel_up(port, h, &seg, pkt, now, sink)
+                    }
                     _ => {
                         let payload = &pkt.data()[seg.payload.clone()];
                         self.client_segment(port, h, &seg, payload, now, sink);

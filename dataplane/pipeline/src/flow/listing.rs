@@ -80,7 +80,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 state: match c.state {
                     State::SynReceived => "handshake",
                     State::ReadingHead => "reading",
+                    State::Waiting if c.tunnel => "connecting",
                     State::Waiting => "waiting",
+                    State::Tunnel => "tunnel",
                     State::Spliced => "spliced",
                     State::Responding => "responding",
                 },

@@ -38,6 +38,7 @@ mod stop;
 mod table;
 mod tcp;
 mod timers;
+mod tunnel;
 
 pub(crate) use check::CheckSlot;
 pub(crate) use handshake::Keys;
@@ -72,6 +73,9 @@ pub struct FlowSettings {
     pub request_timeout: u64,
     /// Silence after which an established client connection is reset.
     pub idle_timeout: u64,
+    /// Silence after which a passed-through connection (a `tcp` virtual's) is reset on
+    /// both sides.
+    pub tcp_idle_timeout: u64,
     /// How long opening a server connection may take before it counts as failed.
     pub connect_timeout: u64,
     /// How long a request may wait in its virtual's queue (every real of its set at
@@ -119,6 +123,7 @@ impl FlowSettings {
             handshake_timeout: 3_000 * ticks_per_ms,
             request_timeout: 10_000 * ticks_per_ms,
             idle_timeout: 60_000 * ticks_per_ms,
+            tcp_idle_timeout: 300_000 * ticks_per_ms,
             connect_timeout: 3_000 * ticks_per_ms,
             queue_timeout: 3_000 * ticks_per_ms,
             server_idle_timeout: 60_000 * ticks_per_ms,

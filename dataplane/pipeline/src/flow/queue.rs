@@ -436,6 +436,15 @@ pub(super) fn usable(pools: &super::Pools, real: RealId, open: bool) -> bool {
         .is_some_and(|p| !p.free.is_empty() || (open && p.failures == 0))
 }
 
+/// Whether a connection of a `tcp` virtual may be placed on `real` now: its opens are
+/// not failing (it opens a connection of its own whatever the pool holds).
+pub(super) fn usable_fresh(pools: &super::Pools, real: RealId) -> bool {
+    pools
+        .reals
+        .get(usize::from(real))
+        .is_some_and(|p| p.failures == 0)
+}
+
 /// Whether a request of `cost` fits under `real`'s high-water mark on this worker
 /// ([`crate::balance::Real::has_room`] with the cost its pool has in flight).
 pub(super) fn has_room(

@@ -107,7 +107,8 @@ impl<P: PacketBuf> Pipeline<P> {
             let server = match self.flows.conn_mut(h) {
                 Some(Conn::Server(s)) if reals.contains(&s.real) => (
                     s.real,
-                    s.client.filter(|_| s.state == SState::Busy),
+                    s.client
+                        .filter(|_| matches!(s.state, SState::Busy | SState::Tunnel)),
                     s.state,
                     s.client.filter(|_| s.state == SState::SynSent),
                 ),

@@ -7,12 +7,11 @@
 
 use super::key::Handle;
 use super::pipelined::RouteTrail;
-use super::queue::{has_room, usable};
-use crate::balance::{Decision, StickyClient, StickyOutcome, View};
+use super::queue::{has_room, usable, usable_fresh};
+use crate::balance::{Decision, Routed, StickyClient, StickyOutcome, View};
 use crate::counters::Counter;
 use crate::packet::PacketBuf;
 use crate::pipeline::Pipeline;
-use splicer_http::RequestHead;
 
 impl<P: PacketBuf> Pipeline<P> {
     /// Routes `head` (content rules, predictor, backups, a sticky virtual's table) for
@@ -21,11 +20,11 @@ impl<P: PacketBuf> Pipeline<P> {
     /// or with `idle_only` (a pipelined request sent ahead: only to a real with an idle
     /// pooled connection now) collected there, to be counted only if the request goes
     /// out.
-    pub(super) fn route(
+    pub(super) fn route<R: Routed + ?Sized>(
         &mut self,
         port: u16,
         h: Handle,
-        head: &RequestHead,
+        head: &R,
         now: u64,
         mut idle_only: Option<&mut RouteTrail>,
     ) -> Decision {
@@ -45,7 +44,15 @@ impl<P: PacketBuf> Pipeline<P> {
             head,
             last_real,
             Some(&mut client),
-            |r| usable(pools, r, any),
+            // A passed-through connection opens its own server connection: idle pooled
+            // ones do not make a failing real usable for it.
+            |r| {
+                if R::FRESH {
+                    usable_fresh(pools, r)
+                } else {
+                    usable(pools, r, any)
+                }
+            },
             // The high-water mark: a pipelined request sent ahead counts as any other.
             |r, cost| has_room(pools, farm, r, cost),
             |v, route| match idle_only.as_deref_mut() {

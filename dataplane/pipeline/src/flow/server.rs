@@ -60,6 +60,9 @@ pub(crate) enum SState {
     Closing,
     /// An active health check's request sent, its answer awaited (`check.rs`).
     Checking,
+    /// Carrying a `tcp` virtual's connection for its whole life (`tunnel.rs`): never
+    /// idle, never pooled.
+    Tunnel,
 }
 
 /// One server connection.
@@ -127,6 +130,9 @@ impl ServerConn {
             SState::Draining => self.since + s.drain_timeout,
             SState::Closing => self.since + LINGER_MS * s.ticks_per_ms,
             SState::Checking => self.since + s.connect_timeout,
+            // As its client's (the two move together): every deadline must be finite, or
+            // its timer entry would outlive the connection.
+            SState::Tunnel => self.tcp.last_activity + s.tcp_idle_timeout,
         };
         let by_state = self.check.map_or(by_state, |d| d.min(by_state));
         let at = self.tcp.deadline(by_state);
@@ -313,6 +319,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(h) else {
             return sink.discard(pkt);
         };
+        if s.state == SState::Tunnel {
+            // Every segment goes through, RST and FIN included.
+            return self.tunnel_down(port, h, seg, pkt, now, sink);
+        }
         s.tcp.last_activity = now;
         if seg.rst() {
             // RFC 5961: in SYN-SENT an RST is valid when it acknowledges our SYN;
@@ -339,6 +349,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 sink.discard(pkt)
             }
             SState::Busy => self.forward_down(port, h, seg, pkt, now, sink),
+            SState::Tunnel => self.tunnel_down(port, h, seg, pkt, now, sink),
             SState::Idle | SState::Draining | SState::Closing | SState::Checking => {
                 let payload = &pkt.data()[seg.payload.clone()];
                 self.server_local_segment(port, h, seg, payload, now, sink);
@@ -392,8 +403,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if check {
             return self.check_established(port, h, now, sink);
         }
-        match waiter {
-            Some(c) if self.client_waits_for(c, real) => self.start_splice(port, c, h, now, sink),
+        match waiter.and_then(|c| Some((c, self.waiting_tunnel(c, real)?))) {
+            Some((c, true)) => self.start_tunnel(port, c, h, now, sink),
+            Some((c, false)) => self.start_splice(port, c, h, now, sink),
             _ => self.server_free(port, h, now, sink),
         }
     }
@@ -558,7 +570,7 @@ impl<P: PacketBuf> Pipeline<P> {
         match s.state {
             // Not in the pool.
             _ if s.is_check() => {}
-            SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
+            SState::Busy | SState::Draining | SState::Tunnel => self.pools.get(real).busy -= 1,
             SState::SynSent => {
                 self.pools.get(real).opening -= 1;
                 self.pools.unspare(real, h);
@@ -607,7 +619,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.server_remove(h);
         }
         match state {
-            SState::Busy | SState::Draining => self.pools.get(real).busy -= 1,
+            SState::Busy | SState::Draining | SState::Tunnel => self.pools.get(real).busy -= 1,
             SState::Idle => self.pools.unfree(real, h),
             SState::SynSent => self.pools.get(real).opening -= 1,
             SState::Closing | SState::Checking => {}
@@ -643,8 +655,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(s) = self.flows.server_mut(h) else {
             return;
         };
+        let timed_out = now >= s.since + self.settings.flow.connect_timeout;
         if s.check_pending() {
-            let timed_out = now >= s.since + self.settings.flow.connect_timeout;
             let why = if timed_out {
                 CheckFailure::Timeout
             } else {
@@ -669,8 +681,10 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(c) = waiter {
             // A request's connection: a passive error (not a pool refill's).
             self.note_outcome(real, true);
-            if self.client_waits_for(c, real) {
-                self.route_again(port, c, real, now, sink);
+            match self.waiting_tunnel(c, real) {
+                Some(true) => self.tunnel_open_failed(port, c, real, timed_out, now, sink),
+                Some(false) => self.route_again(port, c, real, now, sink),
+                None => {}
             }
         }
     }
@@ -858,6 +872,15 @@ impl<P: PacketBuf> Pipeline<P> {
                 }
                 s.tcp.last_activity = now;
             }
+            SState::Tunnel if now >= s.tcp.last_activity + set.tcp_idle_timeout => {
+                // Its client's timer usually comes first (the client is then gone and
+                // this connection waits for its drain, which resets it).
+                let client = s.client;
+                if let Some(c) = client.filter(|&c| self.flows.get_mut(c).is_some()) {
+                    return self.tunnel_reset(port, c, Counter::TunnelIdleTimeouts, now, sink);
+                }
+                return self.server_close(port, h, true, now, sink);
+            }
             SState::Busy if now >= s.tcp.last_activity + set.server_idle_timeout => {
                 self.counters.inc(port, Counter::ServerTimeouts);
                 return self.server_failed_busy(port, h, now, sink);
@@ -872,6 +895,11 @@ impl<P: PacketBuf> Pipeline<P> {
     /// reset.
     fn server_failed_busy<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         let client = self.flows.server_mut(h).and_then(|s| s.client);
+        if let Some(c) = client.filter(|&c| self.is_tunnel(c)) {
+            // A passed-through connection whose server never took the bytes Splicer
+            // sent it: both sides are reset (the server as the client's drain).
+            return self.tunnel_reset(port, c, Counter::TunnelAborts, now, sink);
+        }
         if let Some(real) = self.flows.server(h).map(|s| s.real) {
             self.note_outcome(real, true);
         }

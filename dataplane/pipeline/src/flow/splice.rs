@@ -56,7 +56,7 @@ use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Way {
+pub(super) enum Way {
     Up,
     Down,
 }
@@ -145,6 +145,15 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters
             .inc_virtual(virtual_index, VirtualCounter::Spliced);
         self.counters.inc_real(real, RealCounter::Requests);
+    }
+
+    /// Whether client `h` still waits for a connection to `real`: `Some(tunnel)` when it
+    /// does (`tunnel`: a `tcp` virtual's connection), `None` when not.
+    pub(super) fn waiting_tunnel(&mut self, h: Handle, real: RealId) -> Option<bool> {
+        let c = self.flows.get_mut(h)?;
+        let waits =
+            c.state == State::Waiting && c.pending.as_ref().is_some_and(|p| p.real == Some(real));
+        waits.then_some(c.tunnel)
     }
 
     /// Whether client `h` still waits for a connection to `real`.
@@ -817,7 +826,7 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// Rewrites a segment for the other leg and sends it.
     #[allow(clippy::too_many_arguments)]
-    fn forward<S: Sink<P>>(
+    pub(super) fn forward<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,

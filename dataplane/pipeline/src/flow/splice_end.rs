@@ -220,6 +220,10 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
+        if c.tunnel {
+            // Bytes went both ways already: no answer of Splicer's, no other real.
+            return self.splice_reset(port, h, now, sink);
+        }
         match c.legs.iter().position(|l| l.server == sh) {
             Some(0) => {}
             Some(i) => {
@@ -273,6 +277,12 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
+        if c.tunnel {
+            // Both sides of a passed-through connection: the server as the client's
+            // drain (`tunnel_client_lost`).
+            let cport = self.peer_port(h, port);
+            return self.tunnel_reset(cport, h, Counter::TunnelAborts, now, sink);
+        }
         let term = c.abort.unwrap_or(Term::ServerAbortedData);
         let leg = c.legs.pop_front();
         if let Some(leg) = &leg {
@@ -303,6 +313,9 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         if s.state != SState::Busy {
+            if s.state == SState::Tunnel {
+                self.tunnel_client_lost(leg, now, sink);
+            }
             return;
         }
         let port = self.topology.route(s.key.client).map_or(0, |(p, _)| p);

@@ -22,6 +22,7 @@ mod checks;
 mod cookies;
 mod spliced;
 mod stop;
+mod tunnel;
 
 const MS: u64 = 1_000_000;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
