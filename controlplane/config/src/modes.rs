@@ -1,0 +1,120 @@
+//! The per-virtual choices of what a virtual does with a connection (`mode`) and
+//! whether its requests tell the server the client's address (`forward_for`,
+//! `forward_for_incoming`).
+
+use serde::Serialize;
+
+/// `virtual.mode`: what a virtual does with a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Splice the client connection onto a pooled server connection; binds reals.
+    #[default]
+    Splice,
+    /// Answer each request with a redirect to a bound URL (US 7,099,915); binds URLs.
+    Redirect,
+    /// L4 pass-through: splice each client connection, as a byte stream, onto a fresh
+    /// connection to a bound real without reading HTTP (TLS, SMTP, SSH...); binds
+    /// reals, has no rules.
+    Tcp,
+}
+
+impl Mode {
+    /// Every mode's name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["splice", "redirect", "tcp"];
+
+    /// The mode with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "splice" => Some(Mode::Splice),
+            "redirect" => Some(Mode::Redirect),
+            "tcp" => Some(Mode::Tcp),
+            _ => None,
+        }
+    }
+
+    /// The configuration name of the mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Splice => "splice",
+            Mode::Redirect => "redirect",
+            Mode::Tcp => "tcp",
+        }
+    }
+}
+
+/// `virtual.forward_for`: whether each request tells its server the client's address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardFor {
+    /// Request heads are forwarded as received.
+    #[default]
+    None,
+    /// `X-Forwarded-For: <client>` and `X-Forwarded-Proto: http` are written into every
+    /// request head forwarded.
+    Header,
+}
+
+impl ForwardFor {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["none", "header"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ForwardFor> {
+        match name {
+            "none" => Some(ForwardFor::None),
+            "header" => Some(ForwardFor::Header),
+            _ => None,
+        }
+    }
+
+    /// Why a name that is not accepted is refused, when there is more to say than
+    /// "unknown".
+    pub fn refusal(name: &str) -> Option<String> {
+        (name.eq_ignore_ascii_case("proxy-v2") || name.eq_ignore_ascii_case("proxy")).then(|| {
+            format!(
+                "{name:?} is not built: a PROXY protocol header describes a whole server \
+                     connection, and a splice virtual's server connections are pooled, each \
+                     carrying the requests of many clients one after the other (pool = 0 \
+                     still reuses a connection that is idle); use \"header\", which is \
+                     written into every request"
+            )
+        })
+    }
+
+    /// Whether it is the default, `"none"`.
+    pub fn is_none(&self) -> bool {
+        *self == ForwardFor::None
+    }
+}
+
+/// `virtual.forward_for_incoming`: what becomes of the `X-Forwarded-For` a client sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardForIncoming {
+    /// Removed, with any `X-Forwarded-Proto`: the server sees only the address Splicer
+    /// saw (a client can write anything into those headers).
+    #[default]
+    Replace,
+    /// Kept, with the client's address appended: for clients that are trusted proxies.
+    Append,
+}
+
+impl ForwardForIncoming {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["replace", "append"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ForwardForIncoming> {
+        match name {
+            "replace" => Some(ForwardForIncoming::Replace),
+            "append" => Some(ForwardForIncoming::Append),
+            _ => None,
+        }
+    }
+
+    /// Whether it is the default, `"replace"`.
+    pub fn is_replace(&self) -> bool {
+        *self == ForwardForIncoming::Replace
+    }
+}
