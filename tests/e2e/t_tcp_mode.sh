@@ -6,6 +6,9 @@
 #    connection, every body byte-exact (sha256); /files/20m intact; both reals served;
 #    `wrk -c 50` keep-alive and `wrk -c 20` with `Connection: close` (a TLS handshake
 #    per request) with no socket error and no non-2xx answer;
+#  * PROXY protocol v2 (virtual `tlsproxy` on VIP:8443, `forward_for = "proxy-v2"`) to
+#    nginx's `proxy_protocol` listener on s1/s2:8443: 10 TLS downloads intact, nginx logs
+#    the client's address as each connection's PROXY source, `proxy_headers_sent`;
 #  * a server that speaks first (banner.py on s3:2525, virtual `banner` on VIP:25):
 #    its banner reaches a client that has sent nothing, 1 MiB echoed byte for byte, the
 #    client's half-close (shutdown of its write side) reaches the server, which still
@@ -55,6 +58,7 @@ events { worker_connections 4096; }
 http {
     log_format tls '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status \$body_bytes_sent';
     access_log $TB_LOG_DIR/nginx-tls-$name-access.log tls;
+    log_format proxied '\$proxy_protocol_addr:\$proxy_protocol_port \$remote_addr "\$request" \$status';
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -69,6 +73,14 @@ http {
         ssl_certificate_key $TB_DIR/tls.key;
         root $TB_WWW;
         add_header X-Server $name always;
+        location / { }
+    }
+    server {
+        listen ${TB_SERVER_IPS[i]}:8443 ssl proxy_protocol backlog=4096;
+        ssl_certificate $TB_DIR/tls.crt;
+        ssl_certificate_key $TB_DIR/tls.key;
+        access_log $TB_LOG_DIR/nginx-tls-$name-proxy.log proxied;
+        root $TB_WWW;
         location / { }
     }
 }
@@ -128,6 +140,21 @@ address = \"$vip:443\"
 mode = \"tcp\"
 predictor = \"leastconns\"
 bind = [\"t1\", \"t2\"]
+
+[[real]]
+name = \"p1\"
+address = \"${TB_SERVER_IPS[0]}:8443\"
+
+[[real]]
+name = \"p2\"
+address = \"${TB_SERVER_IPS[1]}:8443\"
+
+[[virtual]]
+name = \"tlsproxy\"
+address = \"$vip:8443\"
+mode = \"tcp\"
+forward_for = \"proxy-v2\"
+bind = [\"p1\", \"p2\"]
 
 [[virtual]]
 name = \"banner\"
@@ -221,6 +248,23 @@ tb_check "show flows lists the held connection as a tunnel to b1" \
     grep -Eq 'tunnel.*b1|b1.*tunnel' <<<"$flows"
 wait "$hold_pid"
 tb_check "the held connection saw the banner" grep -q '^ok' "$dl/hold.txt"
+
+# ---- PROXY protocol v2 (forward_for = "proxy-v2") to nginx's proxy_protocol listener.
+: >"$TB_LOG_DIR/nginx-tls-s1-proxy.log"
+: >"$TB_LOG_DIR/nginx-tls-s2-proxy.log"
+before=$(tb_fresh_stat "$log" proxy_headers_sent)
+for i in $(seq 1 10); do
+    tb_in "$cns" curl -sSk --max-time 10 -o "$dl/proxy-$i" "https://$vip:8443/files/100k" 2>>"$dl/curl.err"
+done
+tb_check "proxy-v2: 10 TLS downloads through it, each intact" tb_body_ok 100k "$dl"/proxy-*
+proxied=$(cat "$TB_LOG_DIR"/nginx-tls-s*-proxy.log)
+printf '%s\n' "$proxied" | head -3 | sed 's/^/# nginx: /'
+tb_check_cmp "proxy-v2: nginx logged 10 requests" "$(grep -c . <<<"$proxied")" -eq 10
+tb_check_cmp "proxy-v2: each names the client's address ($TB_CLIENT_IP) as the PROXY source" \
+    "$(grep -c "^$TB_CLIENT_IP:[0-9]* $TB_IN_IP " <<<"$proxied")" -eq 10
+tb_check_cmp "proxy-v2: proxy_headers_sent counted them" "$(tb_fresh_stat "$log" proxy_headers_sent)" -ge $((before + 10))
+tb_check_fails "proxy-v2: the listener refuses a connection without the header (sanity)" \
+    tb_in "${TB_NS_SERVERS[2]}" curl -sk -m 3 -o /dev/null "https://${TB_SERVER_IPS[0]}:8443/files/0b"
 
 # ---- refusal and no answer.
 before=$(tb_fresh_stat "$log" tunnel_refused)

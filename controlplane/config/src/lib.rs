@@ -848,6 +848,7 @@ impl Virtual {
     pub fn forwarding(&self) -> splicer_http::ForwardFor {
         match (self.forward_for, self.forward_for_incoming) {
             (ForwardFor::None, _) => splicer_http::ForwardFor::Off,
+            (ForwardFor::ProxyV2, _) => splicer_http::ForwardFor::ProxyV2,
             (ForwardFor::Header, ForwardForIncoming::Replace) => {
                 splicer_http::ForwardFor::Header(splicer_http::Incoming::Replace)
             }

@@ -53,17 +53,22 @@ pub enum ForwardFor {
     /// `X-Forwarded-For: <client>` and `X-Forwarded-Proto: http` are written into every
     /// request head forwarded.
     Header,
+    /// A PROXY protocol version 2 header starts each server connection: only for
+    /// `mode = "tcp"` virtuals, whose server connections each serve one client.
+    #[serde(rename = "proxy-v2")]
+    ProxyV2,
 }
 
 impl ForwardFor {
     /// Every accepted name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["none", "header"];
+    pub const NAMES: &'static [&'static str] = &["none", "header", "proxy-v2"];
 
     /// The value with configuration name `name`.
     pub fn from_name(name: &str) -> Option<ForwardFor> {
         match name {
             "none" => Some(ForwardFor::None),
             "header" => Some(ForwardFor::Header),
+            "proxy-v2" => Some(ForwardFor::ProxyV2),
             _ => None,
         }
     }
@@ -71,13 +76,10 @@ impl ForwardFor {
     /// Why a name that is not accepted is refused, when there is more to say than
     /// "unknown".
     pub fn refusal(name: &str) -> Option<String> {
-        (name.eq_ignore_ascii_case("proxy-v2") || name.eq_ignore_ascii_case("proxy")).then(|| {
+        (name.eq_ignore_ascii_case("proxy") || name.eq_ignore_ascii_case("proxy-v1")).then(|| {
             format!(
-                "{name:?} is not built: a PROXY protocol header describes a whole server \
-                     connection, and a splice virtual's server connections are pooled, each \
-                     carrying the requests of many clients one after the other (pool = 0 \
-                     still reuses a connection that is idle); use \"header\", which is \
-                     written into every request"
+                "{name:?}: the PROXY protocol's text version 1 is not built; \"proxy-v2\" (the \
+                 binary version 2, which HAProxy, nginx and most servers read) is"
             )
         })
     }

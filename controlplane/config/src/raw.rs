@@ -791,7 +791,7 @@ impl RawVirtual {
             ForwardForIncoming::from_name,
             |_| None,
         )?;
-        if incoming_given && forward_for == ForwardFor::None {
+        if incoming_given && forward_for != ForwardFor::Header {
             return Err(ConfigError::invalid(
                 key("forward_for_incoming"),
                 "has no effect without forward_for = \"header\" (Splicer then forwards a \

@@ -60,6 +60,10 @@ pub enum ForwardFor {
     Off,
     /// `X-Forwarded-For` and `X-Forwarded-Proto` are written into every head.
     Header(Incoming),
+    /// A PROXY protocol version 2 header starts each server connection (only for
+    /// connections passed through unread, whose server connection is their own); heads
+    /// are forwarded as received.
+    ProxyV2,
 }
 
 /// What [`forwarded_head`] did with the incoming lines.

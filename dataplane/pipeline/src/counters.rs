@@ -238,6 +238,9 @@ counters! {
     /// Of those, requests whose incoming `X-Forwarded-For` list got the client's address
     /// appended (`forward_for_incoming = "append"`).
     ForwardedForAppended => "forwarded_for_appended",
+    /// Server connections of tcp virtuals begun with a PROXY protocol v2 header
+    /// (`virtual.forward_for = "proxy-v2"`).
+    ProxyHeadersSent => "proxy_headers_sent",
     /// Responses delivered completely and acknowledged by the client.
     ResponsesComplete => "responses_complete",
     /// Responses with a 1xx final status (101).

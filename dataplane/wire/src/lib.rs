@@ -34,6 +34,7 @@ pub mod ethernet;
 mod field;
 pub mod icmpv4;
 pub mod ipv4;
+pub mod proxy;
 pub mod tcp;
 pub mod udp;
 

@@ -571,6 +571,7 @@ impl Section {
             | "forwarded_for_inserted"
             | "forwarded_for_replaced"
             | "forwarded_for_appended"
+            | "proxy_headers_sent"
             | "resegmented" => Section::Splicing,
             "queue_timeouts" | "queue_overflows" | "spill_overs" | "tier_spills" => Section::Pools,
             "handshake_timeouts" | "request_timeouts" | "body_timeouts" | "send_timeouts"

@@ -41,11 +41,31 @@ fn header_with_replace_or_append_reaches_the_service() {
 }
 
 #[test]
-fn proxy_v2_is_refused_with_the_reason() {
+fn proxy_v2_is_only_for_tcp_virtuals() {
     let m = invalid(&www("forward_for = \"proxy-v2\""), "virtual[0].forward_for");
-    assert!(m.contains("not built"), "{m}");
+    assert!(m.contains("needs mode = \"tcp\""), "{m}");
     assert!(m.contains("pooled"), "{m}");
-    assert!(m.contains("accepted values: none, header"), "{m}");
+    let c = ok(&www("mode = \"tcp\"\nforward_for = \"proxy-v2\""));
+    assert_eq!(c.virtuals[0].forward_for, ForwardFor::ProxyV2);
+    assert_eq!(
+        c.virtuals[0].forwarding(),
+        splicer_http::ForwardFor::ProxyV2
+    );
+    let plan = c.plan(&mut Default::default());
+    assert_eq!(
+        plan.services[0].forward_for,
+        splicer_http::ForwardFor::ProxyV2
+    );
+    assert!(c.to_toml().contains("forward_for = \"proxy-v2\""));
+    round_trip(&c);
+    // forward_for_incoming is about X-Forwarded-For, which a tcp virtual never sees.
+    let m = invalid(
+        &www("mode = \"tcp\"\nforward_for = \"proxy-v2\"\nforward_for_incoming = \"append\""),
+        "virtual[0].forward_for_incoming",
+    );
+    assert!(m.contains("no effect"), "{m}");
+    let m = invalid(&www("forward_for = \"proxy\""), "virtual[0].forward_for");
+    assert!(m.contains("version 1 is not built"), "{m}");
 }
 
 #[test]
@@ -53,7 +73,7 @@ fn bad_values_and_useless_combinations() {
     let m = invalid(&www("forward_for = \"yes\""), "virtual[0].forward_for");
     assert_eq!(
         m,
-        "virtual[0].forward_for: unknown forward_for \"yes\"; accepted values: none, header"
+        "virtual[0].forward_for: unknown forward_for \"yes\"; accepted values: none, header, proxy-v2"
     );
     let m = invalid(&www("forward_for = true"), "virtual[0].forward_for");
     assert!(m.contains("string"), "{m}");

@@ -70,7 +70,7 @@ fn a_tcp_virtual_refuses_what_needs_http() {
         (
             "bind = [\"s1\"]\nforward_for = \"header\"",
             "virtual[0].forward_for",
-            "virtual[0].forward_for: a tcp virtual reads no request head to write X-Forwarded-For into (and PROXY protocol v2 is not built): remove forward_for",
+            "virtual[0].forward_for: a tcp virtual reads no request head to write X-Forwarded-For into: use forward_for = \"proxy-v2\" (a PROXY protocol header at the start of each server connection)",
         ),
         (
             "bind = [\"s1\"]\nmax_pipeline = 4",

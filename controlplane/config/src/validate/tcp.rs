@@ -20,6 +20,15 @@ pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
         let key = |field: &str| format!("virtual[{i}].{field}");
         let backup_mode = v.backup.as_deref().and_then(mode_of);
         if v.mode != Mode::Tcp {
+            if v.forward_for == ForwardFor::ProxyV2 {
+                return invalid(
+                    key("forward_for"),
+                    format!(
+                        "\"proxy-v2\" needs mode = \"tcp\": a PROXY protocol header describes a whole server connection, and a {} virtual's server connections are pooled, each carrying the requests of many clients one after the other (pool = 0 still reuses an idle one); use \"header\", which is written into every request",
+                        v.mode.name()
+                    ),
+                );
+            }
             if backup_mode == Some(Mode::Tcp) {
                 return invalid(
                     key("backup"),
@@ -44,10 +53,10 @@ pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
                 "a tcp virtual reads no header or cookie: only hash = \"source\" (the client's address) applies",
             );
         }
-        if v.forward_for != ForwardFor::None {
+        if v.forward_for == ForwardFor::Header {
             return invalid(
                 key("forward_for"),
-                "a tcp virtual reads no request head to write X-Forwarded-For into (and PROXY protocol v2 is not built): remove forward_for",
+                "a tcp virtual reads no request head to write X-Forwarded-For into: use forward_for = \"proxy-v2\" (a PROXY protocol header at the start of each server connection)",
             );
         }
         if matches!(v.predictor, Predictor::Fastest | Predictor::Qos) {

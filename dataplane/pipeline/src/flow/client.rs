@@ -107,8 +107,8 @@ impl Pending {
     ) -> Self {
         let insertion = keep_alive_insertion(head, buf);
         let edit = match (forward, insertion) {
-            (ForwardFor::Off, None) => HeadEdit::None,
-            (ForwardFor::Off, Some(ins)) => HeadEdit::KeepAlive(ins),
+            (ForwardFor::Off | ForwardFor::ProxyV2, None) => HeadEdit::None,
+            (ForwardFor::Off | ForwardFor::ProxyV2, Some(ins)) => HeadEdit::KeepAlive(ins),
             // The head was parsed from `buf` (a mismatch would be a bug; the head is
             // then forwarded as buffered rather than another request's rewritten).
             _ if buf.get(..head.head_len()) != Some(head.raw()) => HeadEdit::None,

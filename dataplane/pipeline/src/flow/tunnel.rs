@@ -44,8 +44,10 @@ use crate::balance::{Connection, Decision, RealId};
 use crate::counters::{Counter, RealCounter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_http::BodyFramer;
+use splicer_http::{BodyFramer, ForwardFor};
+use splicer_wire::proxy::ProxyV2Repr;
 use splicer_wire::tcp::{self, SeqNumber};
+use std::net::SocketAddrV4;
 
 impl<P: PacketBuf> Pipeline<P> {
     /// A `tcp` virtual's client connection `h` just completed its handshake: routes it
@@ -185,6 +187,17 @@ impl<P: PacketBuf> Pipeline<P> {
         // (forwarded segments carry it from now on), within what a spliced leg gets.
         s.window = c.tcp.peer_window.clamp(1024, SERVER_LEG_WINDOW);
         s.out.clear();
+        // The PROXY header first (its connection is this client's alone), then what
+        // the client sent meanwhile: both are Splicer's bytes on the server leg, so the
+        // leg's translation below (`up_delta`) covers the header's length.
+        let proxy = c.service.forward_for == ForwardFor::ProxyV2;
+        if proxy {
+            let repr = ProxyV2Repr {
+                source: SocketAddrV4::new(c.key.client, c.key.client_port),
+                destination: c.service.address,
+            };
+            repr.emit(&mut s.out);
+        }
         s.out.extend_from_slice(&c.head);
         c.head.clear();
         s.out_start = s.tcp.snd_nxt;
@@ -233,6 +246,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         self.pools.get(s.real).busy += 1;
         self.counters.inc(port, Counter::TunnelSplices);
+        if proxy {
+            self.counters.inc(port, Counter::ProxyHeadersSent);
+        }
         let sport = self.peer_port(sh, port);
         if sent {
             self.send_server_data(sport, sh, now, sink);

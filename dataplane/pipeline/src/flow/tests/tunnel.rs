@@ -53,6 +53,15 @@ impl Bed {
     }
 
     fn with_settings(answer: Answer, maxconns: u16, flow: FlowSettings) -> Bed {
+        Bed::with_forward(answer, maxconns, flow, splicer_http::ForwardFor::Off)
+    }
+
+    fn with_forward(
+        answer: Answer,
+        maxconns: u16,
+        flow: FlowSettings,
+        forward_for: splicer_http::ForwardFor,
+    ) -> Bed {
         let mut v = VirtualPolicy::splice("mail", Predictor::RoundRobin, vec![], vec![0]);
         v.mode = Mode::Tcp;
         let farm = Farm {
@@ -66,7 +75,15 @@ impl Bed {
             virtuals: vec![v],
             urls: Vec::new(),
         };
-        let p = farm_pipeline(farm, (0, 1), flow, 32, &[SERVER]);
+        let service = Service {
+            address: SocketAddrV4::new(VIP, 80),
+            virtual_index: 0,
+            max_request_head: HEAD_LIMIT,
+            max_pipeline: 32,
+            max_held: Service::DEFAULT_MAX_HELD,
+            forward_for,
+        };
+        let p = farm_pipeline_service(farm, (0, 1), flow, service, &[SERVER]);
         Bed {
             p,
             now: MS,
@@ -289,6 +306,42 @@ fn client_bytes_before_the_server_answers_are_sent_once() {
     assert_eq!(b.server_got, b"\x16\x03\x01hellomore");
     b.server_sends(b"\x16\x03\x03server", false);
     assert_eq!(b.client_got, b"\x16\x03\x03server");
+}
+
+/// `forward_for = "proxy-v2"`: the server connection starts with a PROXY protocol v2
+/// header naming the client and the VIP, then the client's early bytes; the sequence
+/// translation covers the header both ways (later client bytes arrive in order, the
+/// server's acknowledgement of them reaches the client as its own numbers).
+#[test]
+fn a_proxy_v2_header_starts_the_server_connection() {
+    let mut b = Bed::with_forward(
+        Answer::Silent,
+        8,
+        settings(16),
+        splicer_http::ForwardFor::ProxyV2,
+    );
+    let seq = b.connect();
+    b.client_data(seq, b"\x16\x03\x01hello", false);
+    b.server_sends_flags(SYN, SERVER_ISN);
+    let (repr, len) = splicer_wire::proxy::ProxyV2Repr::parse(&b.server_got).expect("PROXY v2");
+    assert_eq!(len, splicer_wire::proxy::IPV4_LEN);
+    assert_eq!(repr.source, SocketAddrV4::new(CLIENT, 40000));
+    assert_eq!(repr.destination, SocketAddrV4::new(VIP, 80));
+    assert_eq!(&b.server_got[len..], b"\x16\x03\x01hello");
+    assert_eq!(b.count(Counter::ProxyHeadersSent), 1);
+    b.client_data(seq + 8, b"more", false);
+    assert_eq!(&b.server_got[len..], b"\x16\x03\x01hellomore");
+    b.server_sends(b"\x16\x03\x03server", false);
+    assert_eq!(b.client_got, b"\x16\x03\x03server");
+    // The server's ACK of everything, translated, acknowledges the client's 12 bytes.
+    let acks: Vec<u32> = b.to_client.iter().filter_map(|s| s.ack).collect();
+    assert_eq!(acks.iter().max(), Some(&(seq + 12)));
+    // Without the setting: no header.
+    let mut plain = Bed::new(Answer::Accept, 8);
+    let seq = plain.connect();
+    plain.client_data(seq, b"x", false);
+    assert_eq!(plain.server_got, b"x");
+    assert_eq!(plain.count(Counter::ProxyHeadersSent), 0);
 }
 
 /// Half-close both ways: the client's FIN reaches the server, which still sends; the
