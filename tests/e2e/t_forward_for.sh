@@ -18,7 +18,8 @@
 #  * wrk (keep-alive, then 8-deep pipelining) with no socket error and only 2xx, and every
 #    request logged by the servers during it carried 198.18.0.2;
 #  * counters forwarded_for_inserted / _replaced / _appended move; `splicer check`
-#    refuses forward_for = "proxy-v2" with the reason.
+#    refuses forward_for = "proxy-v2" on these (splice) virtuals with the reason (it is
+#    for tcp virtuals only: t_tcp_mode).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -198,15 +199,15 @@ for c in forwarded_for_inserted forwarded_for_replaced forwarded_for_appended; d
     tb_check_cmp "counter $c moved ($(stat_of "$log" "$c"))" "$(stat_of "$log" "$c")" -gt 0
 done
 
-# 9. proxy-v2 is refused, with the reason.
+# 9. proxy-v2 is refused on a splice virtual, with the reason.
 bad=$TB_DIR/proxy-v2.toml
-sed 's/^forward_for = "header"$/forward_for = "proxy-v2"/' "$cfg" >"$bad"
+sed -e 's/^forward_for = "header"$/forward_for = "proxy-v2"/' -e '/^forward_for_incoming = /d' "$cfg" >"$bad"
 rc=0
 msg=$("$SPLICER_BIN" check --config "$bad" 2>&1) || rc=$?
 tb_log "splicer check (proxy-v2): exit $rc: $msg"
 tb_check_cmp "proxy-v2: splicer check fails" "$rc" -ne 0
 tb_check "proxy-v2: the error names the key and says why" \
-    grep -q 'forward_for: "proxy-v2" is not built.*pooled' <<<"$msg"
+    grep -q 'forward_for: "proxy-v2" needs mode = "tcp".*pooled' <<<"$msg"
 
 tb_check "Splicer still runs" tb_splicer_alive
 tb_stop_splicer

@@ -81,6 +81,13 @@ fn invalid(s: &str, key: &str) -> String {
     assert_eq!(e.key(), Some(key), "{e}");
     let m = e.to_string();
     assert_eq!(m, format!("{key}: {}", e.message()));
+    // `splicer check` and a reload (which list every problem) refuse it too, naming
+    // the same key: a check added to the loader alone would fail here.
+    let problems = crate::check(s).expect_err("check() accepted what loading refuses");
+    assert!(
+        problems.iter().any(|p| p.key.as_deref() == Some(key)),
+        "check() did not name {key}: {problems:?}"
+    );
     m
 }
 

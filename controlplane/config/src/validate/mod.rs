@@ -122,7 +122,9 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
 /// Every section of [`validate`] that fails, each with its first problem: the
 /// sections that stand alone (dataplane, ports, URLs, names), then those that need
 /// valid ports (reals, virtuals), then, only when all of those pass, the
-/// cross-references (DIPs, routing, links, backups), which assume them.
+/// cross-references (DIPs, routing, links, backups, tcp virtuals), which assume them.
+/// Every check of [`validate`] must be here too (`splicer check` and a reload use this
+/// one): a test loads invalid files both ways.
 pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
     fn keep(errors: &mut Vec<ConfigError>, r: Result<(), ConfigError>) -> bool {
         r.map_err(|e| errors.push(e)).is_ok()
@@ -144,6 +146,7 @@ pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
             .and_then(|()| routing(config))
             .and_then(|()| links(config))
             .and_then(|()| backups(config))
+            .and_then(|()| tcp::virtuals(config))
         {
             errors.push(e);
         }
