@@ -27,6 +27,7 @@
 
 use super::client::State;
 use super::key::Handle;
+use super::server::ServerConn;
 use crate::balance::{Inputs, Predictor, RealId, Route};
 use crate::counters::{Counter, VirtualCounter};
 use crate::packet::{PacketBuf, Sink};
@@ -149,10 +150,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(p) = c.pending.as_ref() else {
             return;
         };
-        if s.charge == 0 {
-            s.charge = p.cost.max(1);
-            self.pools.get(s.real).inflight += u32::from(s.charge);
-        }
+        charge_once(&mut self.pools, s, p.cost);
     }
 
     /// Server connection `sh` no longer carries its request: its real's slots come
@@ -447,6 +445,16 @@ pub(super) fn usable_fresh(pools: &super::Pools, real: RealId) -> bool {
 
 /// Whether a request of `cost` fits under `real`'s high-water mark on this worker
 /// ([`crate::balance::Real::has_room`] with the cost its pool has in flight).
+/// Charges a request of `cost` to server connection `s`'s real, unless the connection
+/// carries a charge already (it was charged when opened for the request): the one place
+/// a real's in-flight count grows, for a request opened for, spliced or tunnelled.
+pub(super) fn charge_once(pools: &mut super::Pools, s: &mut ServerConn, cost: u16) {
+    if s.charge == 0 {
+        s.charge = cost.max(1);
+        pools.get(s.real).inflight += u32::from(s.charge);
+    }
+}
+
 pub(super) fn has_room(
     pools: &super::Pools,
     farm: &crate::balance::Farm,

@@ -39,6 +39,7 @@ use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
+use super::queue::charge_once;
 use super::reshape::{as_probe, trim, trim_front};
 use super::route::micros;
 use super::segment::Seg;
@@ -182,10 +183,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // Charged to its real from now, unless it was when the connection was opened
         // for it.
-        if s.charge == 0 {
-            s.charge = p.cost.max(1);
-            self.pools.get(s.real).inflight += u32::from(s.charge);
-        }
+        charge_once(&mut self.pools, s, p.cost);
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;

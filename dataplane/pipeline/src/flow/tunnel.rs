@@ -35,6 +35,7 @@ use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
 use super::key::Handle;
 use super::leg::Leg;
+use super::queue::charge_once;
 use super::reshape::trim_front;
 use super::segment::Seg;
 use super::server::{SState, SERVER_LEG_WINDOW};
@@ -174,10 +175,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(p) = c.pending.take() else {
             return;
         };
-        if s.charge == 0 {
-            s.charge = p.cost.max(1);
-            self.pools.get(s.real).inflight += u32::from(s.charge);
-        }
+        charge_once(&mut self.pools, s, p.cost);
         s.state = SState::Tunnel;
         s.client = Some(h);
         s.since = now;
