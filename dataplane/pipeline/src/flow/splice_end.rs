@@ -360,3 +360,52 @@ impl Leg {
         s.window = super::server::SERVER_LEG_WINDOW;
     }
 }
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// The server of client `h`'s splice on `sh` sent its FIN after the whole response:
+    /// asks the client to acknowledge what it has received, now. The server waits for
+    /// that ACK (Splicer relays it, never acknowledges response bytes itself: it keeps
+    /// no copy to send again), and with its FIN outstanding besides, a Linux server
+    /// sends a tail loss probe after twice its smoothed round trip (about 10 ms on a
+    /// LAN) instead of waiting out a delayed ACK. The client, which does not see the
+    /// server's FIN, would take up to its delayed-ACK time (40 ms on Linux) or until
+    /// its application reads and answers: the server would retransmit its FIN for
+    /// nothing. A segment below the client's window is answered at once with an ACK
+    /// (RFC 9293 section 3.10.7.4: an unacceptable segment is acknowledged), the way a
+    /// TCP keep-alive probe works: no data, one below the last byte the client
+    /// acknowledged. (Linux answers at most two such segments a second per connection,
+    /// `tcp_invalid_ratelimit`; one per response of a closing server is well within.)
+    pub(super) fn request_client_ack<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let ts_now = self.ts_now(now);
+        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+            return;
+        };
+        let Some(leg) = c.legs.front().copied().filter(|l| l.server == sh) else {
+            return;
+        };
+        let Some(end) = leg.response_end else {
+            return;
+        };
+        if c.tcp.snd_una >= SeqNumber(end.0.wrapping_add(leg.down_delta)) {
+            // Already acknowledged: the leg is finished.
+            return;
+        }
+        let acked = leg.server_ack_to_client(s.tcp.snd_una);
+        let raised = leg.raised_ack(acked, c.tcp.rcv_nxt);
+        let mut o = c.outgoing(c.tcp.snd_una - 1usize, 0, ts_now);
+        o.tcp.ack = Some(raised.unwrap_or(acked));
+        o.tcp.window = match raised {
+            Some(_) => c.head_room_field(),
+            None => (s.tcp.peer_window >> c.tcp.our_shift()).min(u32::from(u16::MAX)) as u16,
+        };
+        self.counters.inc(port, Counter::ClientAckRequests);
+        self.emit(port, &o, &[], now, sink);
+    }
+}
