@@ -64,6 +64,7 @@ LOAD_CPUS=${SPB_LOAD_CPUS:-0}
 LB_CPU=${SPB_LB_CPU:-1}
 IDLE_SLEEP=${SPB_IDLE_SLEEP:-0s}
 RPS=${SPB_RPS:-0}
+PCAP=${SPB_PCAP:-0}
 ROUNDS=${SPB_ROUNDS:-1}
 ROUND=1
 SFX=""             # "-rN" in file names when there are several rounds
@@ -102,6 +103,7 @@ LB_KIND=""
 CTL_SOCK=""
 FAILED_TARGETS=()
 CLK_TCK=$(getconf CLK_TCK)
+TSC_HZ=""         # the TSC's rate (tsc_hz_of), to state HAProxy's CPU time in cycles
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -153,6 +155,19 @@ cpu_ticks() {
     done
     printf '%s\n' "$sum"
 }
+# worker_ticks PID: CPU ticks (utime+stime) of Splicer's worker lcore threads (DPDK names them
+# rte-worker-N): the time the scheduler let them run, idle polls included, preemption not.
+worker_ticks() {
+    local t s f sum=0
+    for t in /proc/"$1"/task/*; do
+        case $(cat "$t/comm" 2>/dev/null) in rte-worker-* | lcore-worker-*) ;; *) continue ;; esac
+        s=$(cat "$t/stat" 2>/dev/null) || continue
+        s=${s##*) }
+        read -r -a f <<<"$s"
+        sum=$((sum + f[11] + f[12]))
+    done
+    printf '%s\n' "$sum"
+}
 # machine_ticks: "BUSY STEAL" jiffies of the whole VM since boot (BUSY = user+nice+system of
 # every CPU: what processes ran; irq, softirq, steal not included).
 machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4, $9 }' /proc/stat; }
@@ -167,24 +182,44 @@ children_ticks() {
         function sec(x, a) { split(x, a, "m"); sub(/s$/, "", a[2]); return a[1] * 60 + a[2] }
         BEGIN { printf "%d\n", (sec(u) + sec(s)) * hz + 0.5 }')
 }
+# tsc_hz_of: the TSC's rate in Hz, as the kernel calibrated it at boot ("tsc: Refined TSC
+# clocksource calibration", else "tsc: Detected ... MHz processor"); empty when unknown.
+# Splicer's busy cycles are TSC cycles; HAProxy's CPU seconds are converted at this rate.
+tsc_hz_of() {
+    local mhz
+    mhz=$(dmesg 2>/dev/null | sed -n 's/.*Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1)
+    [[ -n $mhz ]] || mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+    [[ -n $mhz ]] || mhz=$(journalctl -k -b 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+    [[ -n $mhz ]] && awk -v m="$mhz" 'BEGIN { printf "%.0f\n", m * 1e6 }'
+}
 ticks_to_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
 now_ns() { date +%s%N; }
-servers_tcp_counters() {
-    local ns r o sr=0 so=0
-    for ns in "${NS_S[@]}"; do
-        read -r r o < <(tcp_counters "$ns")
-        sr=$((sr + r)) so=$((so + o))
-    done
-    echo "$sr $so"
+# workers_json FILE: Splicer's `show workers --json` answer and the wall clock (ns) it was
+# read at, as {"ns": ..., "answer": ...}.
+workers_json() {
+    local t a
+    t=$(now_ns)
+    a=$("$SPLICER_BIN" ctl --socket "$CTL_SOCK" --json show workers 2>/dev/null) || a=null
+    printf '{"ns": %s, "answer": %s}\n' "$t" "${a:-null}" >"$1"
 }
-# tcp_counters NS: "RetransSegs TCPTimeouts" of NS's kernel (segments retransmitted, RTO expiries).
+servers_tcp_counters() {
+    local ns r o p sr=0 so=0 sp=0
+    for ns in "${NS_S[@]}"; do
+        read -r r o p < <(tcp_counters "$ns")
+        sr=$((sr + r)) so=$((so + o)) sp=$((sp + p))
+    done
+    echo "$sr $so $sp"
+}
+# tcp_counters NS: "RetransSegs TCPTimeouts TCPLossProbes" of NS's kernel (segments
+# retransmitted; of those, RTO expiries, and tail loss probes: a sender that waited twice
+# its round trip for an ACK sends its last segment again).
 tcp_counters() {
     ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat 2>/dev/null | awk '
         $1 == "Tcp:" && !th { for (i = 2; i <= NF; i++) h[i] = $i; th = 1; next }
         $1 == "Tcp:" && th { for (i = 2; i <= NF; i++) if (h[i] == "RetransSegs") r = $i }
         $1 == "TcpExt:" && !xh { for (i = 2; i <= NF; i++) x[i] = $i; xh = 1; next }
-        $1 == "TcpExt:" && xh { for (i = 2; i <= NF; i++) if (x[i] == "TCPTimeouts") t = $i }
-        END { print r + 0, t + 0 }'
+        $1 == "TcpExt:" && xh { for (i = 2; i <= NF; i++) { if (x[i] == "TCPTimeouts") t = $i; if (x[i] == "TCPLossProbes") p = $i } }
+        END { print r + 0, t + 0, p + 0 }'
 }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -622,40 +657,66 @@ wait_answers() {
 # run_load TARGET PMD LOAD HOST: one measurement; appends a JSON line to $RAW.
 run_load() {
     local target=$1 pmd=$2 load=$3 host=$4 f h2log="" rc=0 c0 c1 s0 s1 t0 t1 wall args=()
-    local r0 r1 o0 o1 sr0 sr1 so0 so1 g0 g1 m0 m1 st0 st1 others
+    local w0 w1 r0 r1 o0 o1 sr0 sr1 so0 so1 sp0 sp1 g0 g1 m0 m1 st0 st1 others
     local url=http://$host$URL_PATH lbcpu=()
     f=$WORK/logs/$target-$load$SFX.txt
+    local wk=()
+    if [[ $LB_KIND == splicer ]]; then
+        # The worker's own busy-cycle counters around the load (show workers, JSON), each
+        # with the wall clock it was read at: the cycles a request cost the worker.
+        workers_json "$f.workers-before.json"
+        wk=(--workers-before "$f.workers-before.json" --workers-after "$f.workers-after.json")
+    fi
     [[ -n $LB_PID ]] && c0=$(cpu_ticks "$LB_PID")
+    [[ $LB_KIND == splicer ]] && w0=$(worker_ticks "$LB_PID")
     s0=$(cpu_ticks "${NGINX_PIDS[@]}")
-    read -r r0 o0 < <(tcp_counters "$NS_C")
+    read -r r0 o0 _ < <(tcp_counters "$NS_C")
     children_ticks
     g0=$CHILD_TICKS
     read -r m0 st0 < <(machine_ticks)
-    read -r sr0 so0 < <(servers_tcp_counters)
+    read -r sr0 so0 sp0 < <(servers_tcp_counters)
     # Full TCP counters of the client and of server s1, kept as evidence (diff before/after).
     ip netns exec "$NS_C" cat /proc/net/snmp /proc/net/netstat >"$f.client-tcp-before" 2>/dev/null
     ip netns exec "${NS_S[0]}" cat /proc/net/snmp /proc/net/netstat >"$f.s1-tcp-before" 2>/dev/null
+    local cap_pid="" cap2_pid=""
+    if ((PCAP)); then
+        # Headers of server s1's and the client's traffic during the load (SPB_PCAP=1), to
+        # find what the servers retransmit and why.
+        ip netns exec "${NS_S[0]}" tcpdump -i spb-s1e -s 96 -U -w "$f.s1.pcap" tcp </dev/null >/dev/null 2>&1 &
+        cap_pid=$!
+        track "$cap_pid"
+        ip netns exec "$NS_C" tcpdump -i any -s 96 -U -w "$f.client.pcap" tcp </dev/null >/dev/null 2>&1 &
+        cap2_pid=$!
+        track "$cap2_pid"
+        sleep 0.5
+    fi
     t0=$(now_ns)
     case $load in
     wrk-keepalive)
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((SECS + 30)) \
-            wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 5s --latency "$url" >"$f" 2>&1 || rc=$? ;;
+            wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 5s --latency -s "$WORK/latency.lua" "$url" >"$f" 2>&1 || rc=$? ;;
     wrk-close)
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((SECS + 30)) \
-            wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 5s --latency -H 'Connection: close' "$url" >"$f" 2>&1 || rc=$? ;;
+            wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --timeout 5s --latency -s "$WORK/latency.lua" -H 'Connection: close' "$url" >"$f" 2>&1 || rc=$? ;;
     h2load)
         h2log=$WORK/logs/$target-$load$SFX.requests.tsv
         in_ns "$NS_C" taskset -c "$LOAD_CPUS" timeout $((SECS * 12 + 60)) \
             h2load --h1 -c "$CONNS" -n "$H2N" --log-file="$h2log" "$url" >"$f" 2>&1 || rc=$? ;;
     esac
     t1=$(now_ns)
+    [[ -n $cap_pid ]] && { sleep 0.3; stop_pid "$cap_pid" INT 5; stop_pid "$cap2_pid" INT 5; }
     read -r m1 st1 < <(machine_ticks)
     children_ticks
     g1=$CHILD_TICKS
     [[ -n $LB_PID ]] && c1=$(cpu_ticks "$LB_PID")
+    if [[ $LB_KIND == splicer ]]; then
+        w1=$(worker_ticks "$LB_PID")
+        wk+=(--worker-cpu-s "$(ticks_to_s $((w1 - w0)))")
+    fi
     s1=$(cpu_ticks "${NGINX_PIDS[@]}")
-    read -r r1 o1 < <(tcp_counters "$NS_C")
-    read -r sr1 so1 < <(servers_tcp_counters)
+    [[ $LB_KIND == splicer ]] && workers_json "$f.workers-after.json"
+    read -r r1 o1 _ < <(tcp_counters "$NS_C")
+    read -r sr1 so1 sp1 < <(servers_tcp_counters)
     ip netns exec "$NS_C" cat /proc/net/snmp /proc/net/netstat >"$f.client-tcp-after" 2>/dev/null
     ip netns exec "${NS_S[0]}" cat /proc/net/snmp /proc/net/netstat >"$f.s1-tcp-after" 2>/dev/null
     ((rc == 0)) || log "$target $load: load generator exit code $rc (see $f)"
@@ -671,7 +732,8 @@ run_load() {
         --servers-cpu-s "$(ticks_to_s $((s1 - s0)))" --wall-s "$wall" \
         --loadgen-cpu-s "$(ticks_to_s $((g1 - g0)))" --others-cpu-s "$(ticks_to_s "$others")" \
         --steal-s "$(ticks_to_s $((st1 - st0)))" --round "$ROUND" --client-retrans $((r1 - r0)) --client-rto $((o1 - o0)) \
-        --servers-retrans $((sr1 - sr0)) --servers-rto $((so1 - so0)) --exit-code "$rc" >&2
+        --servers-retrans $((sr1 - sr0)) --servers-rto $((so1 - so0)) --servers-tlp $((sp1 - sp0)) \
+        --exit-code "$rc" --tsc-hz "${TSC_HZ:-0}" "${wk[@]}" >&2
     [[ -n $h2log ]] && gzip -f "$h2log"
     return 0
 }
@@ -773,6 +835,14 @@ WORK=$OUT
 mkdir -p "$WORK/logs" "$WORK/run" "$WORK/www"
 RAW=$WORK/raw.jsonl
 : >"$RAW"
+TSC_HZ=$(tsc_hz_of)
+[[ -n $TSC_HZ ]] || log "TSC rate unknown (no 'tsc: ... MHz' in the kernel log): HAProxy's CPU time is not given in cycles"
+# wrk prints p50/75/90/99 with --latency; p99.9 comes from this script's done().
+cat >"$WORK/latency.lua" <<'LUA'
+done = function(summary, latency, requests)
+    io.write(string.format("p99.9_us %d\n", latency:percentile(99.9)))
+end
+LUA
 log "results and logs in $OUT; ${SECS}s per wrk load, h2load -n $H2N, $CONNS connections"
 
 {
@@ -788,6 +858,7 @@ log "results and logs in $OUT; ${SECS}s per wrk load, h2load -n $H2N, $CONNS con
     echo "nginx: $(nginx -v 2>&1)"
     echo "wrk: $(wrk -v 2>&1 | head -n 1)"
     echo "h2load: $(h2load --version)"
+    echo "tsc_hz: ${TSC_HZ:-unknown} (kernel log; HAProxy's CPU seconds × this = its cycles)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/machine.txt"
 

@@ -3,6 +3,7 @@
 
     report.py measure --raw RAW.jsonl --target T --pmd P --load L --output F [--h2log F]
                       --seconds S --conns C --lb-cpu-s X --servers-cpu-s Y --wall-s W
+                      [--tsc-hz HZ] [--workers-before F --workers-after F]
         parses one wrk or h2load output, appends one JSON line (no ratios yet) to RAW,
         prints a one-line summary
     report.py table --raw RAW.jsonl --jsonl OUT.jsonl --md OUT.md [--note LINE]...
@@ -50,6 +51,9 @@ def parse_wrk(text):
                     r["p99_ms"] = to_ms(m.group(2))
             else:
                 in_dist = False
+    m = re.search(r"^p99\.9_us (\d+)", text, re.M)  # compare.sh's latency.lua
+    if m:
+        r["p999_ms"] = int(m.group(1)) / 1000.0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if m:
         r["errors"] = sum(int(x) for x in m.groups())
@@ -99,7 +103,70 @@ def parse_h2load(text, log_path):
         vals.sort()
         r["p50_ms"] = percentile(vals, 50)
         r["p99_ms"] = percentile(vals, 99)
+        r["p999_ms"] = percentile(vals, 99.9)
     return r
+
+
+def worker_sums(path):
+    """(wall ns, {busy_cycles, cycles, packets} summed over the workers) from a file
+    compare.sh's workers_json wrote, or None."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    rows = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "busy_cycles" in v and "cycles" in v:
+                rows.append(v)
+            else:
+                for x in v.values():
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(d.get("answer"))
+    if not rows:
+        return None
+    return d["ns"], {k: sum(int(r.get(k) or 0) for r in rows)
+                     for k in ("busy_cycles", "cycles", "packets")}
+
+
+def lb_cycles(a, requests):
+    """The balancer's cycles during the load, and where they come from: Splicer's
+    workers' busy cycles (its own counters: it busy-polls, so its CPU time says
+    nothing), or HAProxy's utime+stime at the TSC rate."""
+    out = {}
+    if a.workers_before and a.workers_after:
+        b, e = worker_sums(a.workers_before), worker_sums(a.workers_after)
+        if b and e:
+            d = {k: e[1][k] - b[1][k] for k in b[1]}
+            out["worker_busy_cycles"] = d["busy_cycles"]
+            out["worker_cycles"] = d["cycles"]
+            out["worker_packets"] = d["packets"]
+            if d["cycles"] > 0:
+                out["worker_busy"] = round(d["busy_cycles"] / d["cycles"], 3)
+            if e[0] > b[0]:
+                # The TSC's rate as Splicer's loop counts it, to check the stated one.
+                out["tsc_hz_measured"] = round(d["cycles"] / ((e[0] - b[0]) / 1e9))
+            if requests:
+                out["lb_cycles_per_req"] = round(d["busy_cycles"] / requests)
+                out["lb_cycles_source"] = "worker busy cycles"
+            if a.worker_cpu_s is not None and a.tsc_hz and requests:
+                # The worker threads' CPU time at the TSC rate: idle polls are in it,
+                # time the scheduler gave to others is not. Busy cycles are the reverse
+                # (a round preempted in the middle counts whole), so on a shared VM
+                # both are upper bounds of the work, and the smaller is the closer.
+                out["worker_cpu_s"] = a.worker_cpu_s
+                out["worker_cpu_cycles_per_req"] = round(a.worker_cpu_s * a.tsc_hz / requests)
+            if d["packets"]:
+                out["worker_cycles_per_packet"] = round(d["busy_cycles"] / d["packets"], 1)
+    elif a.lb_cpu_s is not None and a.tsc_hz and requests:
+        out["lb_cycles_per_req"] = round(a.lb_cpu_s * a.tsc_hz / requests)
+        out["lb_cycles_source"] = "utime+stime x tsc_hz"
+    return out
 
 
 def cmd_measure(a):
@@ -109,10 +176,12 @@ def cmd_measure(a):
     rec = {
         "round": a.round, "target": a.target, "pmd": a.pmd, "load": a.load, "seconds": a.seconds,
         "conns": a.conns, "requests": r["requests"], "rps": r["rps"],
-        "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "errors": r["errors"],
+        "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "p999_ms": r.get("p999_ms"),
+        "errors": r["errors"],
         "non2xx": r["non2xx"], "lb_cpu_s": a.lb_cpu_s, "servers_cpu_s": a.servers_cpu_s,
         "wall_s": a.wall_s, "client_retrans": a.client_retrans, "client_rto": a.client_rto,
         "servers_retrans": a.servers_retrans, "servers_rto": a.servers_rto,
+        "servers_tlp": a.servers_tlp, "tsc_hz": a.tsc_hz or None,
         "exit_code": a.exit_code, "loadgen_cpu_s": a.loadgen_cpu_s,
         "others_cpu_s": a.others_cpu_s, "steal_s": a.steal_s,
         "ok": bool(r["parsed"]) and r["errors"] == 0 and r["non2xx"] == 0 and a.exit_code == 0,
@@ -123,6 +192,7 @@ def cmd_measure(a):
         rec["lb_cores"] = round(a.lb_cpu_s / a.wall_s, 3)
     if a.lb_cpu_s is not None and r["requests"]:
         rec["lb_cpu_us_per_req"] = round(a.lb_cpu_s * 1e6 / r["requests"], 2)
+    rec.update(lb_cycles(a, r["requests"]))
     if not r["parsed"]:
         rec["problem"] = "no result in the load generator's output"
     if a.exit_code == 124:
@@ -132,10 +202,12 @@ def cmd_measure(a):
     fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
     print(f"{a.target:18} {a.load:15} {fmt(r['rps'], '10.0f')} req/s  "
           f"p50 {fmt(r['p50_ms'], '.2f')} ms  p99 {fmt(r['p99_ms'], '.2f')} ms  "
+          f"p99.9 {fmt(r.get('p999_ms'), '.2f')} ms  "
+          f"cycles/req {fmt(rec.get('lb_cycles_per_req'), ',.0f')}  "
           f"errors {r['errors']}  non-2xx {r['non2xx']}  "
           f"balancer CPU {fmt(a.lb_cpu_s, '.2f')} s / {fmt(a.wall_s, '.1f')} s  "
           f"retrans client {a.client_retrans} (RTO {a.client_rto}) "
-          f"servers {a.servers_retrans} (RTO {a.servers_rto})  "
+          f"servers {a.servers_retrans} (RTO {a.servers_rto}, TLP {a.servers_tlp})  "
           f"others' CPU {fmt(a.others_cpu_s, '.2f')} s")
     return 0
 
@@ -175,6 +247,10 @@ def cmd_table(a):
             d["p99_ratio_to_haproxy"] = ratio(d["p99_ms"], hap["p99_ms"] if hap else None)
             d["cpu_per_req_ratio_to_haproxy"] = ratio(
                 d.get("lb_cpu_us_per_req"), hap.get("lb_cpu_us_per_req") if hap else None)
+            # Splicer's worker busy cycles per request over HAProxy's CPU cycles per
+            # request, same load, same round (the issue's target: at most 0.2).
+            d["cycles_per_req_ratio_to_haproxy"] = ratio(
+                d.get("lb_cycles_per_req"), hap.get("lb_cycles_per_req") if hap else None)
     with open(a.jsonl, "w") as f:
         for d in recs + failures:
             f.write(json.dumps(d) + "\n")
@@ -195,10 +271,11 @@ def cmd_table(a):
         out.append(f"Medians over {len(rounds)} rounds (each ratio is taken within its round, "
                    "then the median of the rounds' ratios is shown; `× direct by round` lists them).")
         out.append("")
-    out.append("| target | PMD | load | req/s | × direct | × HAProxy | p50 ms | p99 ms | errors | non-2xx "
-               "| retrans client / servers (RTO) | balancer CPU s | balancer cores | CPU µs/req "
-               "| CPU/req × HAProxy | others' CPU s |" + (" × direct by round |" if multi else ""))
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    out.append("| target | PMD | load | req/s | × direct | × HAProxy | p50 ms | p99 ms | p99.9 ms "
+               "| errors | non-2xx | retrans client / servers (RTO / TLP) | balancer CPU s "
+               "| balancer cores | CPU µs/req | CPU/req × HAProxy | cycles/req | cycles/req × HAProxy "
+               "| worker CPU cycles/req | others' CPU s |" + (" × direct by round |" if multi else ""))
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                + ("---|" if multi else ""))
     for t in targets:
         for load in loads:
@@ -213,20 +290,25 @@ def cmd_table(a):
             co = sum(d.get("client_rto") or 0 for d in ds)
             sr = sum(d.get("servers_retrans") or 0 for d in ds)
             so = sum(d.get("servers_rto") or 0 for d in ds)
+            sp = sum(d.get("servers_tlp") or 0 for d in ds)
             row = (f"| {t} | {ds[0]['pmd']} | {load} | {f(med('rps'), ',.0f')}{'' if ok else ' ⚠'} "
                    f"| {f(med('ratio_to_direct'), '.2f')} | {f(med('ratio_to_haproxy'), '.2f')} "
                    f"| {f(med('p50_ms'), '.2f')} | {f(med('p99_ms'), '.2f')} "
-                   f"| {errors} | {non2xx} | {cr} / {sr} ({co} / {so}) "
+                   f"| {f(med('p999_ms'), '.2f')} "
+                   f"| {errors} | {non2xx} | {cr} / {sr} ({co} / {so} / {sp}) "
                    f"| {f(med('lb_cpu_s'), '.2f')} | {f(med('lb_cores'), '.2f')} "
                    f"| {f(med('lb_cpu_us_per_req'), '.1f')} "
                    f"| {f(med('cpu_per_req_ratio_to_haproxy'), '.2f')} "
+                   f"| {f(med('lb_cycles_per_req'), ',.0f')} "
+                   f"| {f(med('cycles_per_req_ratio_to_haproxy'), '.3f')} "
+                   f"| {f(med('worker_cpu_cycles_per_req'), ',.0f')} "
                    f"| {'/'.join(f(d.get('others_cpu_s'), '.1f') for d in ds)} |")
             if multi:
                 row += " " + ", ".join(f(d["ratio_to_direct"], ".2f") for d in ds) + " |"
             out.append(row)
     for d in failures:
         out.append(f"| {d['target']} | {d['pmd']} | – | not measured (round {d['round']}): "
-                   f"{d.get('problem', '?')} |" + " |" * (13 if not multi else 14))
+                   f"{d.get('problem', '?')} |" + " |" * (17 if not multi else 18))
     for note in a.note or []:
         out.append("")
         out.append(note)
@@ -261,6 +343,11 @@ def main():
     m.add_argument("--loadgen-cpu-s", type=float)
     m.add_argument("--others-cpu-s", type=float)
     m.add_argument("--steal-s", type=float)
+    m.add_argument("--servers-tlp", type=int)
+    m.add_argument("--tsc-hz", type=float)
+    m.add_argument("--workers-before")
+    m.add_argument("--worker-cpu-s", type=float)
+    m.add_argument("--workers-after")
     t = sub.add_parser("table")
     t.add_argument("--raw", required=True)
     t.add_argument("--jsonl", required=True)
