@@ -296,10 +296,6 @@ counters! {
     HeldOutOfOrder => "held_out_of_order",
     /// Server segments of a held response that repeat bytes already held: dropped.
     HeldDuplicates => "held_duplicates",
-    /// ACKs asked of spliced clients because the server sent its FIN after the whole
-    /// response: a probe below the client's window, answered at once, so that the
-    /// server is not left to retransmit its FIN while the client delays its ACK.
-    ClientAckRequests => "client_ack_requests",
     /// Server segments of a pipelined request's response not held because they pass
     /// the window its server was offered (`max_held`): dropped, unacknowledged (the
     /// server sends them again).

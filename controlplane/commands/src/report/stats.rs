@@ -563,7 +563,6 @@ impl Section {
             | "held_released"
             | "held_out_of_order"
             | "held_duplicates"
-            | "client_ack_requests"
             | "held_limit"
             | "client_data_beyond_window"
             | "client_data_held_framing"

@@ -713,8 +713,6 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let mut keep = len;
         let mut response_starts = false;
-        // The server's FIN came (in order) with this segment.
-        let mut server_closes = false;
         if len > 0 || seg.fin() {
             if seg.seq != leg.down_next && len > 0 {
                 // A gap (a segment was lost) or bytes sent again: loss on this leg.
@@ -777,7 +775,6 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             if seg.fin() && seg.seq + len == leg.down_next && !s.tcp.fin_received {
                 s.tcp.fin_received = true;
-                server_closes = true;
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
@@ -801,21 +798,13 @@ impl<P: PacketBuf> Pipeline<P> {
         let sent_whole = keep > 0 && leg.response_end == Some(leg.down_next);
         let head_only_ack = len == 0 && !probe && seg.ack.is_none_or(|a| a <= leg.head_end);
         if (keep == 0 && head_only_ack) || (len > 0 && keep == 0 && !seg.fin()) {
-            sink.discard(pkt);
-            if server_closes {
-                self.request_client_ack(port, h, sh, now, sink);
-            }
-            return;
+            return sink.discard(pkt);
         }
         if (keep < len || seg.fin()) && !trim(&mut pkt, keep, seg.fin()) {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
         }
         self.forward(port, h, sh, Way::Down, pkt, now, sink);
-        if server_closes {
-            // After the response's last bytes, which the client must have first.
-            self.request_client_ack(port, h, sh, now, sink);
-        }
         if response_starts {
             // Response bytes are outstanding from now on: the client's `send_timeout`
             // applies, and may come before its timer entry.

@@ -395,18 +395,9 @@ fn a_server_that_closes_after_a_keep_alive_response_leaves_the_client_open() {
         .collect();
     let body: Vec<u8> = to_client.iter().flat_map(|s| s.payload.clone()).collect();
     assert_eq!(body, response);
-    // After it, Splicer asks the client for its ACK (the server waits for it with its
-    // FIN outstanding): a segment without data, one below the response.
-    let probe = to_client.last().expect("the ACK request");
-    assert!(probe.payload.is_empty(), "{to_client:?}");
     // The client takes the response: the connection stays open for its next request,
     // which goes to a new server connection.
-    let last = to_client
-        .iter()
-        .rev()
-        .find(|s| !s.payload.is_empty())
-        .expect("the response");
-    assert_eq!(probe.seq, last.seq.wrapping_sub(1));
+    let last = to_client.last().expect("the response");
     let ack = Seg {
         seq: 101 + request.len() as u32,
         ack: Some(last.seq.wrapping_add(last.payload.len() as u32)),

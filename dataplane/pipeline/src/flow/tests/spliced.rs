@@ -6,7 +6,6 @@
 use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
-mod closing;
 mod forward_for;
 mod logging;
 mod pipelined;
