@@ -32,6 +32,8 @@ usage: perf/e2e/compare.sh [--quick] [--targets LIST] [--out DIR]
   --out DIR        where results and logs go (default /tmp/spb-e2e-<date>-<time>)
 environment: SPB_SECONDS (10) SPB_H2LOAD_N (100000) SPB_CONNS (50) SPB_THREADS (2)
   SPB_WARMUP (2, seconds of unmeasured wrk per target) SPB_LOAD_CPUS (0) SPB_LB_CPU (1)
+  SPB_KEEPALIVE_REQUESTS (1000000: nginx's keepalive_requests; 1 makes every server close
+  after each response, as behind a client's Connection: close) SPB_PCAP (0)
   SPB_IDLE_SLEEP (0s: Splicer busy-polls) SPB_RPS (0; 1: each party's kernel receive work on
   its own CPUs, see rps()) SPB_ROUNDS (1: runs of the whole target list; the table shows
   medians) SPB_PATH (/) SPLICER_BIN (target/release/splicer)
@@ -65,6 +67,7 @@ LB_CPU=${SPB_LB_CPU:-1}
 IDLE_SLEEP=${SPB_IDLE_SLEEP:-0s}
 RPS=${SPB_RPS:-0}
 PCAP=${SPB_PCAP:-0}
+KEEPALIVE_REQUESTS=${SPB_KEEPALIVE_REQUESTS:-1000000}   # nginx closes a connection after this many
 ROUNDS=${SPB_ROUNDS:-1}
 ROUND=1
 SFX=""             # "-rN" in file names when there are several rounds
@@ -350,7 +353,7 @@ http {
     fastcgi_temp_path $dir/tmp/fastcgi;
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
-    keepalive_requests 1000000;
+    keepalive_requests $KEEPALIVE_REQUESTS;
     keepalive_timeout 300s;
     server_tokens off;
     server {
@@ -848,7 +851,7 @@ log "results and logs in $OUT; ${SECS}s per wrk load, h2load -n $H2N, $CONNS con
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "command: perf/e2e/compare.sh ${SCRIPT_ARGS[*]}"
-    echo "env: SPB_SECONDS=$SECS SPB_H2LOAD_N=$H2N SPB_CONNS=$CONNS SPB_THREADS=$THREADS SPB_WARMUP=$WARMUP SPB_LOAD_CPUS=$LOAD_CPUS SPB_LB_CPU=$LB_CPU SPB_IDLE_SLEEP=$IDLE_SLEEP SPB_RPS=$RPS SPB_ROUNDS=$ROUNDS SPB_PATH=$URL_PATH"
+    echo "env: SPB_SECONDS=$SECS SPB_H2LOAD_N=$H2N SPB_CONNS=$CONNS SPB_THREADS=$THREADS SPB_WARMUP=$WARMUP SPB_LOAD_CPUS=$LOAD_CPUS SPB_LB_CPU=$LB_CPU SPB_IDLE_SLEEP=$IDLE_SLEEP SPB_RPS=$RPS SPB_ROUNDS=$ROUNDS SPB_PATH=$URL_PATH SPB_KEEPALIVE_REQUESTS=$KEEPALIVE_REQUESTS"
     echo "cpu: $(lscpu | awk -F': *' '/^Model name/ { print $2 }'), $(nproc) CPUs"
     echo "kernel: $(uname -r)"
     echo "dpdk: $(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)"
