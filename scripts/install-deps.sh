@@ -13,7 +13,7 @@
 #           (callgrind: the instruction-count gate), chromium and python3-pil (the status
 #           page's screenshot test), systemd (systemd-analyze verify of
 #           packaging/splicer.service), openssl (t_tcp_mode's self-signed certificate for
-#           TLS through a tcp virtual)
+#           TLS through a tcp virtual), python3-matplotlib (perf/plot.py's PNG charts)
 #   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
 #           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
 #           itself is a cargo install (pinned below), done only when missing
@@ -27,7 +27,7 @@ packages=(
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
     nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl
     dpkg-dev groff-base bsdextrautils
-    chromium python3-pil
+    chromium python3-pil python3-matplotlib
 )
 
 missing=()

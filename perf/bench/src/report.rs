@@ -26,6 +26,15 @@ pub struct Report {
     /// `mpps` divided by the `baseline` scenario's `mpps` measured in the same
     /// invocation (1.0 for the baseline itself).
     pub ratio_to_baseline: f64,
+    /// The worker cycles per packet of the `baseline` measured right before this
+    /// scenario in the same invocation (absent for the baseline itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_cycles_per_packet: Option<f64>,
+    /// `cycles_per_packet` divided by `baseline_cycles_per_packet`: what a packet costs
+    /// the worker over what the bare loop's packet costs it, both from worker busy cycles
+    /// of the same invocation (unlike `ratio_to_baseline`, not limited by the generator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles_ratio_to_baseline: Option<f64>,
     /// Requests per second, for the scenarios that complete requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_s: Option<f64>,
@@ -167,6 +176,8 @@ impl Report {
             hugepages: ctx.hugepages,
             burst: ctx.burst,
             ratio_to_baseline: round(ratio, 3),
+            baseline_cycles_per_packet: None,
+            cycles_ratio_to_baseline: None,
             requests_per_s: extras.requests_per_s.map(|r| r.round()),
             cycles_per_request: extras.cycles_per_request.map(|c| round(c, 1)),
             state_bytes_per_flow: extras.state_bytes_per_flow,
@@ -186,6 +197,19 @@ impl Report {
             worker_busy: round(m.worker_busy(ctx.tsc_hz), 3),
             tsc_hz: ctx.tsc_hz,
         }
+    }
+
+    /// The same report with the baseline's worker cycles per packet from the same
+    /// invocation, and this scenario's cycles per packet over them.
+    pub fn against_baseline_cycles(mut self, baseline_cycles_per_packet: f64) -> Report {
+        self.baseline_cycles_per_packet = Some(round(baseline_cycles_per_packet, 1));
+        if baseline_cycles_per_packet > 0.0 {
+            self.cycles_ratio_to_baseline = Some(round(
+                self.cycles_per_packet / baseline_cycles_per_packet,
+                3,
+            ));
+        }
+        self
     }
 
     /// The JSON line.
@@ -330,6 +354,13 @@ mod tests {
         };
         let r = Report::new("established", &m(5_000_000), &ctx(), Some(20.0), &extras);
         assert_eq!(r.ratio_to_baseline, 0.25);
+        assert_eq!(
+            r.cycles_ratio_to_baseline, None,
+            "only with the baseline's cycles"
+        );
+        let r = r.against_baseline_cycles(20.0);
+        assert_eq!(r.baseline_cycles_per_packet, Some(20.0));
+        assert_eq!(r.cycles_ratio_to_baseline, Some(2.5), "50 cycles over 20");
         let j = r.json();
         assert!(
             j.contains("\"requests_per_s\":100000.0,\"state_bytes_per_flow\":1234,\"dpdk\""),

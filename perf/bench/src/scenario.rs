@@ -516,6 +516,7 @@ pub fn run(
     }
     let (dpdk, cpu) = (report::dpdk_version(), report::cpu_model());
     let mut baseline_mpps = None;
+    let mut baseline_cycles = None;
     let mut reports = Vec::with_capacity(list.len());
     for s in &list {
         let o = if baseline_mpps.is_none() {
@@ -533,9 +534,13 @@ pub fn run(
             dpdk: dpdk.clone(),
             cpu: cpu.clone(),
         };
-        let r = Report::new(s.name(), &o.measurement, &ctx, baseline_mpps, &o.extras);
-        if baseline_mpps.is_none() {
-            baseline_mpps = Some(o.measurement.mpps());
+        let mut r = Report::new(s.name(), &o.measurement, &ctx, baseline_mpps, &o.extras);
+        match baseline_cycles {
+            Some(b) => r = r.against_baseline_cycles(b),
+            None => {
+                baseline_mpps = Some(o.measurement.mpps());
+                baseline_cycles = Some(o.measurement.cycles_per_packet());
+            }
         }
         writeln!(out, "{}", r.json()).map_err(|e| BenchError::Setup(format!("stdout: {e}")))?;
         out.flush().ok();
