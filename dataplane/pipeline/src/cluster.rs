@@ -169,4 +169,3 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 }
-

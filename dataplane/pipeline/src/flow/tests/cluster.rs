@@ -55,7 +55,11 @@ fn a_clients_stray_goes_to_every_live_peer_unchanged_but_for_its_macs() {
     let stray = C::new(500, PSH).ack(777).data(b"GET / HTTP/1.1\r\n");
     let frame = stray.frame();
     let out = receive(&mut p, frame.clone(), MS);
-    assert_eq!(out.len(), 2, "one copy per live peer on the segment, no RST");
+    assert_eq!(
+        out.len(),
+        2,
+        "one copy per live peer on the segment, no RST"
+    );
     assert_eq!(macs(&out[0]), (P1_MAC, OUR_MAC));
     assert_eq!(macs(&out[1]), (P2_MAC, OUR_MAC));
     for f in &out {
@@ -105,7 +109,11 @@ fn with_no_live_peer_a_stray_is_reset_as_without_a_cluster() {
 fn segments_of_this_appliances_connections_are_its_own() {
     let mut p = member(true);
     let iss = handshake(&mut p, 0);
-    let r = send(&mut p, C::new(1001, PSH).ack(iss + 1).data(b"GET / HTTP/1.1\r\n"), MS);
+    let r = send(
+        &mut p,
+        C::new(1001, PSH).ack(iss + 1).data(b"GET / HTTP/1.1\r\n"),
+        MS,
+    );
     assert!(r.iter().all(|r| r.flags & RST == 0));
     assert_eq!(count(&p, Counter::ClusterStraysForwarded), 0);
     assert_eq!(count(&p, Counter::ClusterStraysDropped), 0);
@@ -114,7 +122,13 @@ fn segments_of_this_appliances_connections_are_its_own() {
 #[test]
 fn an_unresolved_peer_is_asked_for_its_mac_and_then_sent_the_stray() {
     let mut p = pipeline(settings(16));
-    p.set_cluster_peers(&[PeerState { address: P1, live: true }], 0);
+    p.set_cluster_peers(
+        &[PeerState {
+            address: P1,
+            live: true,
+        }],
+        0,
+    );
     // The timer poll asks for the live peer's MAC, at most once a second.
     let mut out = Out::default();
     p.poll_timers(MS, &mut out);
