@@ -354,8 +354,7 @@ same configuration ('save' does that).",
         params: &[],
         summary: "cluster: peers, live or dead, last heartbeat, strays sent on and dropped",
         help: "Lists this appliance's [cluster] (docs/SCALE-OUT.md): its name and heartbeat \
-address, then every peer: its dataplane address, MAC as the workers learned it, state (live \
-or dead: no heartbeat for dead_time), since when, how long ago its last heartbeat came and how \
+address, then every peer: its dataplane address, heartbeat address, state (live or dead: no heartbeat for dead_time), since when, how long ago its last heartbeat came and how \
 many did. Then the strays (segments of connections another appliance owns) sent on to the \
 live peers and those a peer sent that were dropped, summed over the workers.",
         example: "",

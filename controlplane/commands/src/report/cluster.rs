@@ -12,8 +12,6 @@ pub struct ClusterPeerRow {
     pub name: String,
     /// Its dataplane address.
     pub address: String,
-    /// Its MAC as the workers learned it, when they did.
-    pub mac: Option<String>,
     /// Its heartbeat address.
     pub control: String,
     /// Whether its heartbeats arrive (within `dead_time`).
@@ -57,7 +55,6 @@ pub fn show_cluster(report: Option<ClusterReport>) -> Response {
         &strings(&[
             "peer",
             "address",
-            "mac",
             "control",
             "state",
             "since",
@@ -70,7 +67,6 @@ pub fn show_cluster(report: Option<ClusterReport>) -> Response {
                 vec![
                     p.name.clone(),
                     p.address.clone(),
-                    p.mac.clone().unwrap_or_else(|| "-".into()),
                     p.control.clone(),
                     if p.live { "live" } else { "dead" }.into(),
                     secs(p.since_s),
@@ -111,7 +107,6 @@ mod tests {
             peers: vec![ClusterPeerRow {
                 name: "b".into(),
                 address: "198.18.41.12".into(),
-                mac: None,
                 control: "127.0.0.2:7411".into(),
                 live: true,
                 since_s: 4.0,
