@@ -11,8 +11,10 @@
 #     tb_finish
 #
 # Every namespace, bridge and TAP is named so-*: the bed never collides with lib.sh's
-# spl-* bed, so it does not take lib.sh's machine-wide bed ownership; it takes its own
-# lock (/tmp/splicer-scaleout.lock) for its whole run instead.
+# spl-* bed, so it does not take lib.sh's machine-wide bed ownership; it owns the so-*
+# bed instead (/run/so-e2e/owner: the owning shell's PID and start time, written under
+# a flock; a second bed waits up to 10 minutes for the first to end). Every function may
+# be called in a subshell (tb_check ...): the Splicers' PIDs are kept in files.
 #
 # Topology (tests/e2e/README.md has the picture):
 #   so-cli    client: veth so-c0 198.18.40.2/24 (+ .3 .. .9), default via 198.18.40.1
@@ -59,15 +61,15 @@
 #   so_downloads_start DIR N PATH [CURL_ARGS...]   N downloads of http://VIP/PATH in the
 #                            background from so-cli, source addresses rotating over
 #                            SO_CLIENT_IPS; body i in DIR/i.body, curl's exit code in
-#                            DIR/i.rc when it ends, its source port in DIR/i.port
+#                            DIR/i.rc when it ends, its source address:port in DIR/i.port
 #   so_downloads_wait DIR N [TIMEOUT]   wait until every download of DIR has ended
 #   so_downloads_tally DIR N NAME   prints "ok=A bad=B failed=C" (NAME = body name, see
 #                            so_sha256): complete and sha256-exact, complete but wrong,
 #                            curl failed
 #   so_sha256 NAME           sha256 of test body NAME (100k, 2m, 8m; served under /files/
 #                            and, at SO_SLOW_RATE bytes/s, under /slow/)
-#   so_flows_of NAME         the client ports of the client connections Splicer NAME holds
-#                            (from `show flows`), one per line
+#   so_flows_of NAME         the client address:port of every client connection Splicer
+#                            NAME holds (from `show flows`), one per line
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -98,21 +100,17 @@ declare -A SO_CONTROL=([a]=127.0.41.11:7411 [b]=127.0.41.12:7411)
 declare -A SO_LCORES=([a]='"--lcores", "0@0,1@1"' [b]='"--lcores", "0@1,1@0"')
 SO_SLOW_RATE=${SO_SLOW_RATE:-204800}
 
-SO_LOCK=/tmp/splicer-scaleout.lock
 SO_STATE_DIR=/run/so-e2e
+SO_LOCK=$SO_STATE_DIR/lock
+SO_OWNER_FILE=$SO_STATE_DIR/owner
 SO_PID_FILE=$SO_STATE_DIR/pids
 
 SO_INITIALISED=0
 SO_TORN_DOWN=0
-SO_LOCK_FD=""
 SO_DIR=""
 SO_WWW=""
-SO_PIDS=()
-declare -A SO_SPLICER_PID=()
-declare -A SO_SPLICER_LOG=()
 declare -A SO_SHA256=()
 declare -A SO_SIZE=()
-SO_PREFIXES=()
 
 so_in() {
     local ns=$1
@@ -120,11 +118,49 @@ so_in() {
     ip netns exec "$ns" "$@"
 }
 
+# Every process we start, with its start time, so that teardown (or the next bed after
+# a crash) stops exactly those.
 so__track_pid() {
     local pid=$1 st
-    SO_PIDS+=("$pid")
     st=$(tb__starttime "$pid") || return 0
     printf '%s %s\n' "$pid" "$st" >>"$SO_PID_FILE"
+}
+
+# Stops every process of the PID file that still is the one we started, newest first.
+so__kill_tracked() {
+    local pid st
+    [[ -s $SO_PID_FILE ]] || return 0
+    tac "$SO_PID_FILE" | while read -r pid st; do
+        [[ -n $pid && $(tb__starttime "$pid" 2>/dev/null) == "$st" ]] || continue
+        tb__kill "$pid" TERM 5
+    done
+}
+
+# Takes the so-* bed: waits up to 10 min while another live shell owns it.
+so__acquire() {
+    local fd pid st i me
+    me=$(tb__starttime $$)
+    for ((i = 0; i < 6000; i++)); do
+        exec {fd}>"$SO_LOCK"
+        flock -w 10 "$fd" || true
+        if read -r pid st 2>/dev/null <"$SO_OWNER_FILE" && [[ $pid != "$$" ]] &&
+            [[ $(tb__starttime "$pid" 2>/dev/null) == "$st" ]]; then
+            exec {fd}>&-
+            sleep 0.1
+            continue
+        fi
+        printf '%s %s\n' "$$" "$me" >"$SO_OWNER_FILE"
+        exec {fd}>&-
+        return 0
+    done
+    return 1
+}
+
+so__release() {
+    local pid st
+    if read -r pid st 2>/dev/null <"$SO_OWNER_FILE" && [[ $pid == "$$" ]]; then
+        rm -f "$SO_OWNER_FILE"
+    fi
 }
 
 so__on_exit() {
@@ -140,9 +176,8 @@ so_init() {
     for c in ip nginx curl ethtool flock sha256sum timeout ss; do
         command -v "$c" >/dev/null || tb_die "missing command '$c' (run scripts/install-deps.sh)"
     done
-    exec {SO_LOCK_FD}>"$SO_LOCK"
-    flock -w 600 "$SO_LOCK_FD" || tb_die "another scale-out test bed holds $SO_LOCK"
     mkdir -p "$SO_STATE_DIR"
+    so__acquire || tb_die "another scale-out bed runs (PID $(cut -d' ' -f1 "$SO_OWNER_FILE" 2>/dev/null))"
     SO_INITIALISED=1
     SO_TORN_DOWN=0
     trap so__on_exit EXIT
@@ -160,16 +195,10 @@ so_init() {
     tb_log "work dir $SO_DIR, logs in $TB_LOG_DIR"
 }
 
-# What a crashed earlier run left (we hold the lock: no live bed owns any of it).
+# What a crashed earlier run left (we own the bed: no live one owns any of it).
 so_cleanup_leftovers() {
-    local pid st ns d name tap
-    if [[ -s $SO_PID_FILE ]]; then
-        while read -r pid st; do
-            [[ -n $pid && $(tb__starttime "$pid" 2>/dev/null) == "$st" ]] || continue
-            tb_log "leftover: stopping PID $pid"
-            tb__kill "$pid" TERM 5
-        done <"$SO_PID_FILE"
-    fi
+    local pid ns d name tap
+    so__kill_tracked
     for ns in "${SO_ALL_NS[@]}"; do
         [[ -e /var/run/netns/$ns ]] || continue
         tb_log "leftover: deleting namespace $ns"
@@ -196,12 +225,10 @@ so_teardown() {
     set +e
     [[ $SO_INITIALISED -eq 1 && $SO_TORN_DOWN -eq 0 ]] || return 0
     SO_TORN_DOWN=1
-    for name in "${!SO_SPLICER_PID[@]}"; do
+    for name in "${SO_NAMES[@]}"; do
         so_stop_splicer "$name" INT 15 >/dev/null 2>&1
     done
-    for ((p = ${#SO_PIDS[@]} - 1; p >= 0; p--)); do
-        tb__kill "${SO_PIDS[p]}" TERM 5
-    done
+    so__kill_tracked
     for ns in "${SO_ALL_NS[@]}"; do
         [[ -e /var/run/netns/$ns ]] || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do
@@ -209,13 +236,14 @@ so_teardown() {
         done
         ip netns delete "$ns" 2>/dev/null
     done
-    for p in "${SO_PREFIXES[@]}"; do
+    for name in "${SO_NAMES[@]}"; do
+        p=$(so_prefix "$name")
         rm -rf "/var/run/dpdk/$p"
         rm -f /dev/hugepages/"$p"map_* 2>/dev/null
     done
     if [[ $TB_FAILURES -gt 0 ]]; then
-        for name in "${!SO_SPLICER_LOG[@]}"; do
-            f=${SO_SPLICER_LOG[$name]}
+        for name in "${SO_NAMES[@]}"; do
+            f=$(so_log "$name")
             [[ -s $f ]] || continue
             printf '# ---- last lines of %s\n' "$f"
             grep -av -e ' stats worker=' -e ' stats port=' -e ' stats mempool' "$f" |
@@ -230,7 +258,7 @@ so_teardown() {
         fi
     fi
     : >"$SO_PID_FILE" 2>/dev/null
-    [[ -n $SO_LOCK_FD ]] && exec {SO_LOCK_FD}>&-
+    so__release
     SO_INITIALISED=0
     return 0
 }
@@ -394,7 +422,8 @@ so_setup() {
 
 # ---------------------------------------------------------------- Splicers
 
-so_log() { printf '%s\n' "${SO_SPLICER_LOG[$1]:-$TB_LOG_DIR/splicer-$1.log}"; }
+so_log() { printf '%s\n' "$TB_LOG_DIR/splicer-$1.log"; }
+so__pid() { cat "$SO_DIR/run/$1.pid" 2>/dev/null; }
 so_ctl() {
     local name=$1
     shift
@@ -416,7 +445,7 @@ control = "${SO_CONTROL[$name]}"
 heartbeat_interval = "$interval"
 dead_time = "$dead"
 
-[[cluster.peer]]
+[[cluster.peers]]
 name = "$other"
 address = "${SO_OUT_IP[$other]}"
 control = "${SO_CONTROL[$other]}"
@@ -497,16 +526,11 @@ so_start_splicer() {
         echo "Splicer $name already runs" >&2
         return 1
     fi
-    log=$TB_LOG_DIR/splicer-$name.log
-    SO_SPLICER_LOG[$name]=$log
-    prefix=$(so_prefix "$name")
-    local p known=0
-    for p in "${SO_PREFIXES[@]}"; do [[ $p == "$prefix" ]] && known=1; done
-    ((known)) || SO_PREFIXES+=("$prefix")
+    log=$(so_log "$name")
     printf '# ---- start %s\n' "$(date +%T)" >>"$log"
     env --default-signal "$SPLICER_BIN" run --config "$SO_DIR/$name.toml" </dev/null >>"$log" 2>&1 &
     pid=$!
-    SO_SPLICER_PID[$name]=$pid
+    printf '%s\n' "$pid" >"$SO_DIR/run/$name.pid"
     so__track_pid "$pid"
     tb_log "started Splicer $name, PID $pid"
     local start
@@ -521,11 +545,12 @@ so_start_splicer() {
     so__attach_taps "$name"
 }
 
-so_alive() { tb__alive "${SO_SPLICER_PID[$1]:-}"; }
+so_alive() { tb__alive "$(so__pid "$1")"; }
 
 # so_stop_splicer NAME [SIGNAL] [TIMEOUT]
 so_stop_splicer() {
-    local name=$1 sig=${2:-INT} timeout=${3:-20} pid=${SO_SPLICER_PID[$1]:-} rc=0
+    local name=$1 sig=${2:-INT} timeout=${3:-20} pid rc=0
+    pid=$(so__pid "$name")
     [[ -n $pid ]] || return 0
     if tb__alive "$pid"; then
         kill -s "$sig" "$pid" 2>/dev/null || true
@@ -534,8 +559,9 @@ so_stop_splicer() {
             tb__wait_gone "$pid" 5
         fi
     fi
+    # Our child only when started by this shell (not in a subshell): its exit code then.
     wait "$pid" 2>/dev/null || rc=$?
-    unset "SO_SPLICER_PID[$name]"
+    rm -f "$SO_DIR/run/$name.pid"
     return "$rc"
 }
 
@@ -587,7 +613,7 @@ so_downloads_start() {
         (
             rc=0
             so_in "$SO_NS_CLIENT" curl -sS --interface "$src" -o "$dir/$i.body" \
-                -w '%{local_port}' "$@" "http://$SO_VIP/$path" >"$dir/$i.port" 2>"$dir/$i.err" || rc=$?
+                -w '%{local_ip}:%{local_port}' "$@" "http://$SO_VIP/$path" >"$dir/$i.port" 2>"$dir/$i.err" || rc=$?
             echo "$rc" >"$dir/$i.rc"
         ) </dev/null &
         so__track_pid "$!"
@@ -624,8 +650,7 @@ so_downloads_tally() {
     printf 'ok=%s bad=%s failed=%s\n' "$ok" "$bad" "$failed"
 }
 
-# so_flows_of NAME: client ports of the client legs Splicer NAME holds now.
+# so_flows_of NAME: client address:port of the client legs Splicer NAME holds now.
 so_flows_of() {
-    so_ctl "$1" show flows 2>/dev/null |
-        grep -oE '198\.18\.40\.[0-9]+:[0-9]+' | cut -d: -f2 | sort -un
+    so_ctl "$1" show flows limit 1000 2>/dev/null | grep -oE '198\.18\.40\.[0-9]+:[0-9]+' | sort -u
 }
