@@ -100,7 +100,7 @@ impl Heartbeats {
                     Ok(_) => self.sent += 1,
                     Err(e) => {
                         self.send_errors += 1;
-                        if self.send_errors == 1 || self.send_errors % 1000 == 0 {
+                        if self.send_errors == 1 || self.send_errors.is_multiple_of(1000) {
                             tracing::warn!(
                                 "cluster: heartbeat to {} ({}) not sent: {e} ({} so far)",
                                 p.name,
