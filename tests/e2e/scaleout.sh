@@ -650,7 +650,18 @@ so_downloads_tally() {
     printf 'ok=%s bad=%s failed=%s\n' "$ok" "$bad" "$failed"
 }
 
-# so_flows_of NAME: client address:port of the client legs Splicer NAME holds now.
+# so_flows_of NAME: client address:port of the client legs Splicer NAME holds now. The
+# listing is asked again (5 times at most) when the worker did not answer within the
+# control core's second, as on a loaded machine; fails when it never did.
 so_flows_of() {
-    so_ctl "$1" show flows limit 1000 2>/dev/null | grep -oE '198\.18\.40\.[0-9]+:[0-9]+' | sort -u
+    local out i
+    for ((i = 0; i < 5; i++)); do
+        if out=$(so_ctl "$1" show flows limit 1000 2>&1); then
+            grep -oE '198\.18\.40\.[0-9]+:[0-9]+' <<<"$out" | sort -u
+            return 0
+        fi
+        echo "so_flows_of $1: $out" >&2
+        sleep 0.2
+    done
+    return 1
 }
