@@ -11,6 +11,7 @@
 #     are reset once b knows a is dead (each client's next segment, a TCP keepalive
 #     here), b's complete, new connections all succeed; b shows a dead.
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=scaleout.sh
 . "$(dirname "$0")/scaleout.sh"
 
 # Heartbeats every 250 ms, dead after 2 s: the kill below is detected quickly, and a
@@ -30,6 +31,7 @@ so_route a b
 tb_log "router: $(so_route_show)"
 
 # Both sides see the other live within a few heartbeats.
+# shellcheck disable=SC2317  # (called through tb_check)
 peer_live() {
     local i
     for ((i = 0; i < 50; i++)); do
