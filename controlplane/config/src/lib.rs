@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod cluster;
 pub mod defaults;
 mod diagnose;
 mod duration;
@@ -73,6 +74,7 @@ mod size;
 mod validate;
 
 pub use access_log::{AccessLog, AccessLogFormat};
+pub use cluster::{Cluster, Peer};
 pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
@@ -126,6 +128,11 @@ pub struct Config {
     /// (docs/ACCESS-LOG.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLog>,
+    /// `[cluster]` (optional, default none = off): the other appliances serving the
+    /// same VIPs, for the segments of their connections the router sends here
+    /// (docs/SCALE-OUT.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
 }
 
 /// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.

@@ -118,6 +118,8 @@ pub enum Show {
     Flows(FlowQuery),
     /// `show config`: the running configuration as TOML.
     Config,
+    /// `show cluster`: the cluster's peers, their heartbeats, and the strays.
+    Cluster,
 }
 
 /// Which client connections `show flows` lists: those matching every filter given, at

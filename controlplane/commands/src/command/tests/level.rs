@@ -14,6 +14,7 @@ const READ_ONLY: &[&str] = &[
     "show pools",
     "show flows",
     "show config",
+    "show cluster",
     "rule list",
     "help",
 ];
