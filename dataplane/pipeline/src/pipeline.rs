@@ -75,6 +75,9 @@ pub struct Pipeline<P> {
     /// Set when the process stops gracefully: new connections are refused
     /// (`flow::stop`).
     pub(crate) stopping: bool,
+    /// The epoch of the connections' kept next hops (`transmit::NextHop`): raised when
+    /// a neighbour is learned or the topology changes; never 0.
+    pub(crate) hop_epoch: u32,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -104,6 +107,7 @@ impl<P: PacketBuf> Pipeline<P> {
             access: None,
             clock: 0,
             stopping: false,
+            hop_epoch: 1,
             settings,
             topology,
             counters,
@@ -119,6 +123,8 @@ impl<P: PacketBuf> Pipeline<P> {
     /// (removed ones stay, with [`crate::balance::Status::Removed`]), and the ports.
     pub fn set_topology<S: Sink<P>>(&mut self, topology: Arc<Topology>, now: u64, sink: &mut S) {
         self.apply_topology(topology, now, sink);
+        // Routes and port addresses may have changed under the kept next hops.
+        self.forget_hops();
     }
 
     /// The topology in use.

@@ -974,7 +974,11 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::Resegmented);
             return self.send_split(port, pkt, dst, max_payload, now, sink);
         }
-        self.send_ipv4(port, pkt, dst, now, sink);
+        let conn = match way {
+            Way::Up => sh,
+            Way::Down => h,
+        };
+        self.send_ipv4_of(port, conn, pkt, dst, now, sink);
     }
 }
 
