@@ -78,6 +78,8 @@ pub struct Pipeline<P> {
     /// The epoch of the connections' kept next hops (`transmit::NextHop`): raised when
     /// a neighbour is learned or the topology changes; never 0.
     pub(crate) hop_epoch: u32,
+    /// The earliest expiry of the neighbour entries the hops of this epoch came from.
+    pub(crate) hops_expire: u64,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -108,6 +110,7 @@ impl<P: PacketBuf> Pipeline<P> {
             clock: 0,
             stopping: false,
             hop_epoch: 1,
+            hops_expire: u64::MAX,
             settings,
             topology,
             counters,

@@ -23,27 +23,24 @@ pub fn write_ethernet(frame: &mut [u8], src: EthernetAddress, dst: EthernetAddre
 
 /// Where a connection's segments go, resolved once (route, then neighbour) and kept in
 /// its table slot: the established path writes the Ethernet header from it without a
-/// route or neighbour lookup. Valid while the neighbour entry it came from is
-/// (`expires`) and while nothing was learned or reconfigured since (`epoch`, the
-/// pipeline's `hop_epoch`): any change to the neighbour table or the topology makes every
-/// connection resolve afresh on its next segment.
+/// route or neighbour lookup. Valid while nothing was learned or reconfigured since
+/// (`epoch`, the pipeline's `hop_epoch`) and while every neighbour entry a kept hop came
+/// from is (`Pipeline::hops_expire`, the earliest of their expiries): any change makes
+/// every connection resolve afresh on its next segment. 12 bytes, so that the slot
+/// grows by no more than its padding allows (the source MAC is the port's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NextHop {
-    pub port: u16,
-    pub src: EthernetAddress,
-    pub dst: EthernetAddress,
     pub epoch: u32,
-    pub expires: u64,
+    pub port: u16,
+    pub dst: EthernetAddress,
 }
 
 impl NextHop {
     /// A hop no connection has: epoch 0 is never the pipeline's.
     pub const NONE: NextHop = NextHop {
-        port: 0,
-        src: EthernetAddress([0; 6]),
-        dst: EthernetAddress([0; 6]),
         epoch: 0,
-        expires: 0,
+        port: 0,
+        dst: EthernetAddress([0; 6]),
     };
 }
 
@@ -61,23 +58,26 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         let hop = self.flows.hop(h);
-        if hop.epoch == self.hop_epoch && now < hop.expires {
-            write_ethernet(pkt.data_mut(), hop.src, hop.dst);
-            return sink.transmit(hop.port, pkt);
+        if hop.epoch == self.hop_epoch {
+            if now < self.hops_expire {
+                write_ethernet(pkt.data_mut(), self.topology.port(hop.port).mac, hop.dst);
+                return sink.transmit(hop.port, pkt);
+            }
+            // A neighbour entry some hop came from has expired: resolve every one afresh.
+            self.forget_hops();
         }
         let Some((port, next_hop)) = self.topology.route(dst) else {
             return self.drop(rx_port, Counter::DropNoRoute, pkt, sink);
         };
         if let Some((mac, expires)) = self.neighbours.lookup_until(next_hop, now) {
             let hop = NextHop {
-                port,
-                src: self.topology.port(port).mac,
-                dst: mac,
                 epoch: self.hop_epoch,
-                expires,
+                port,
+                dst: mac,
             };
             self.flows.set_hop(h, hop);
-            write_ethernet(pkt.data_mut(), hop.src, hop.dst);
+            self.hops_expire = self.hops_expire.min(expires);
+            write_ethernet(pkt.data_mut(), self.topology.port(port).mac, mac);
             return sink.transmit(port, pkt);
         }
         self.send_ipv4(rx_port, pkt, dst, now, sink);
@@ -87,6 +87,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// refreshed, a new topology).
     pub(crate) fn forget_hops(&mut self) {
         self.hop_epoch = self.hop_epoch.wrapping_add(1).max(1);
+        self.hops_expire = u64::MAX;
     }
 
     /// Sends an IPv4 packet whose IP header is final to `dst`. `rx_port` is where the
