@@ -78,6 +78,11 @@ pub struct Pipeline<P> {
     pub(crate) stopping: bool,
     /// The other appliances serving the same VIPs, for the strays of their flows.
     pub(crate) cluster: Peers,
+    /// The epoch of the connections' kept next hops (`transmit::NextHop`): raised when
+    /// a neighbour is learned or the topology changes; never 0.
+    pub(crate) hop_epoch: u32,
+    /// The earliest expiry of the neighbour entries the hops of this epoch came from.
+    pub(crate) hops_expire: u64,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -108,6 +113,8 @@ impl<P: PacketBuf> Pipeline<P> {
             clock: 0,
             stopping: false,
             cluster: Peers::default(),
+            hop_epoch: 1,
+            hops_expire: u64::MAX,
             settings,
             topology,
             counters,
@@ -123,6 +130,8 @@ impl<P: PacketBuf> Pipeline<P> {
     /// (removed ones stay, with [`crate::balance::Status::Removed`]), and the ports.
     pub fn set_topology<S: Sink<P>>(&mut self, topology: Arc<Topology>, now: u64, sink: &mut S) {
         self.apply_topology(topology, now, sink);
+        // Routes and port addresses may have changed under the kept next hops.
+        self.forget_hops();
     }
 
     /// The topology in use.

@@ -839,7 +839,8 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         // The leg of this server connection: the oldest (client segments, its
         // response), or a later one whose response is being sent (pipelining).
-        let Some(leg) = c.leg_of(sh).copied() else {
+        // Borrowed, not copied: this runs for every forwarded segment.
+        let Some(leg) = c.leg_of(sh) else {
             return sink.discard(pkt);
         };
         // A client's SACK block past the oldest response is about a later one, in
@@ -857,12 +858,16 @@ impl<P: PacketBuf> Pipeline<P> {
             t.window_len(),
         );
         let payload_len = t.payload().len();
+        let header_len = t.header_len();
         let c_shift = c.tcp.our_shift();
         let c_peer_shift = c.tcp.peer_wscale.unwrap_or(0);
         let s_peer_shift = s.tcp.peer_wscale.unwrap_or(0);
         let (translation, ts, dst, mss, sack_ok);
         let head_end = leg.head_end;
         let down_start = leg.down_start();
+        let (up_delta, down_delta) = (leg.up_delta, leg.down_delta);
+        // Where the client's sequence space now reaches (a response segment).
+        let mut client_end = None;
         match way {
             Way::Up => {
                 // A client ACK that came with pipelined bytes (taken by Splicer, cut
@@ -904,19 +909,18 @@ impl<P: PacketBuf> Pipeline<P> {
                 dst = c.key.client;
                 mss = usize::from(c.tcp.peer_mss);
                 sack_ok = c.tcp.sack_ok;
-                let end = SeqNumber(seq.0.wrapping_add(leg.down_delta)) + payload_len;
-                if end > c.tcp.snd_nxt {
-                    c.tcp.snd_nxt = end;
-                }
+                client_end = Some(SeqNumber(seq.0.wrapping_add(leg.down_delta)) + payload_len);
+            }
+        }
+        if let Some(end) = client_end {
+            if end > c.tcp.snd_nxt {
+                c.tcp.snd_nxt = end;
             }
         }
         if rewrite::apply(frame, &translation).is_err() {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
         }
-        let Ok(mut t) = tcp_segment(&mut pkt.data_mut()[L3_OFFSET..]) else {
-            return sink.discard(pkt);
-        };
         let sack = |edge: SeqNumber| -> Option<SeqNumber> {
             if !sack_ok {
                 return None;
@@ -924,16 +928,18 @@ impl<P: PacketBuf> Pipeline<P> {
             match way {
                 // A client's SACK is about response bytes: into server space.
                 Way::Up => (edge > down_start && down_end.is_none_or(|e| edge <= e))
-                    .then(|| SeqNumber(edge.0.wrapping_sub(leg.down_delta))),
+                    .then(|| SeqNumber(edge.0.wrapping_sub(down_delta))),
                 // A server's SACK is about request body bytes: into client space.
-                Way::Down => {
-                    (edge > head_end).then(|| SeqNumber(edge.0.wrapping_sub(leg.up_delta)))
-                }
+                Way::Down => (edge > head_end).then(|| SeqNumber(edge.0.wrapping_sub(up_delta))),
             }
         };
         let mut sent_ts = None;
-        // A segment without options has nothing to translate: skip the walk.
-        let translated = if t.header_len() > tcp::HEADER_LEN {
+        // A segment without options has nothing to translate: skip the walk, and the
+        // second look at the headers it needs.
+        let translated = if header_len > tcp::HEADER_LEN {
+            let Ok(mut t) = tcp_segment(&mut pkt.data_mut()[L3_OFFSET..]) else {
+                return sink.discard(pkt);
+            };
             rewrite::translate(&mut t, sack, ts)
         } else {
             Ok(rewrite::OptionSummary::default())
@@ -954,7 +960,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 return sink.discard(pkt);
             }
         }
-        let opts_len = t.header_len() - tcp::HEADER_LEN;
+        // Options are translated in place (removed ones become NOPs): the header keeps
+        // its length.
+        let opts_len = header_len - tcp::HEADER_LEN;
         if let (Some(v), Some((c, s))) = (sent_ts, self.flows.pair_mut(h, sh)) {
             let receiver = match way {
                 Way::Up => &mut s.tcp.ts_sent_max,
@@ -974,7 +982,11 @@ impl<P: PacketBuf> Pipeline<P> {
             self.counters.inc(port, Counter::Resegmented);
             return self.send_split(port, pkt, dst, max_payload, now, sink);
         }
-        self.send_ipv4(port, pkt, dst, now, sink);
+        let conn = match way {
+            Way::Up => sh,
+            Way::Down => h,
+        };
+        self.send_ipv4_of(port, conn, pkt, dst, now, sink);
     }
 }
 

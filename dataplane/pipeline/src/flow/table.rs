@@ -5,6 +5,7 @@
 use super::client::ClientConn;
 use super::key::{ClientKey, Handle};
 use super::server::ServerConn;
+use crate::transmit::NextHop;
 use hashbrown::HashMap;
 
 /// One terminated TCP connection.
@@ -26,6 +27,8 @@ impl Conn {
 
 struct Slot {
     generation: u32,
+    /// Where the connection's segments go, kept from the first one (`transmit`).
+    hop: NextHop,
     conn: Option<Conn>,
 }
 
@@ -141,6 +144,25 @@ impl FlowTable {
         }
     }
 
+    /// The next hop connection `h` keeps ([`NextHop::NONE`] when none, or when `h` is
+    /// stale).
+    #[inline]
+    pub(crate) fn hop(&self, h: Handle) -> NextHop {
+        match self.slots.get(h.slot as usize) {
+            Some(s) if s.generation == h.generation => s.hop,
+            _ => NextHop::NONE,
+        }
+    }
+
+    /// Keeps `hop` as connection `h`'s next hop.
+    pub(crate) fn set_hop(&mut self, h: Handle, hop: NextHop) {
+        if let Some(s) = self.slots.get_mut(h.slot as usize) {
+            if s.generation == h.generation {
+                s.hop = hop;
+            }
+        }
+    }
+
     /// The client connection `h`, if it is one and still lives.
     pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut ClientConn> {
         match self.conn_mut(h)? {
@@ -223,11 +245,13 @@ impl FlowTable {
             Some(slot) => {
                 let s = &mut self.slots[slot as usize];
                 s.conn = Some(conn);
+                s.hop = NextHop::NONE;
                 slot
             }
             None => {
                 self.slots.push(Slot {
                     generation: 0,
+                    hop: NextHop::NONE,
                     conn: Some(conn),
                 });
                 (self.slots.len() - 1) as u32

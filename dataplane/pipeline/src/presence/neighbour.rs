@@ -124,6 +124,19 @@ impl<P> NeighbourTable<P> {
         }
     }
 
+    /// The MAC of `ip` and when it expires, if it is resolved and not expired: what a
+    /// connection may keep as its next hop until then (see `transmit::NextHop`).
+    #[inline]
+    pub fn lookup_until(&self, ip: Ipv4Addr, now: u64) -> Option<(EthernetAddress, u64)> {
+        match self.entries.get(&ip) {
+            Some(Entry {
+                state: State::Reachable { mac, expires, .. },
+                ..
+            }) if now < *expires => Some((*mac, *expires)),
+            _ => None,
+        }
+    }
+
     /// Queues `pkt` until `ip` on `port` is resolved.
     pub fn hold(&mut self, port: u16, ip: Ipv4Addr, pkt: P, now: u64) -> Hold<P> {
         let cap = self.settings.pending;

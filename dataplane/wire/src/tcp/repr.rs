@@ -139,6 +139,10 @@ impl TcpOptions {
     ///
     /// [`ParseError::Malformed`] on an option whose length is missing, impossible or
     /// wrong for its kind (see [`options`]).
+    ///
+    /// Inlined: every received segment comes here, and the two layouts below are a
+    /// length test and a few loads; only the walk is a call.
+    #[inline]
     pub fn parse(opts: &[u8]) -> Result<TcpOptions, ParseError> {
         // What nearly every segment of an established connection carries, read without
         // the walk: no options, or only the timestamp in the layout RFC 7323 Appendix A
@@ -158,6 +162,7 @@ impl TcpOptions {
     }
 
     /// [`TcpOptions::parse`] by walking every option.
+    #[inline(never)]
     fn parse_walk(opts: &[u8]) -> Result<TcpOptions, ParseError> {
         let mut o = TcpOptions::NONE;
         for opt in options(opts) {

@@ -8,6 +8,7 @@ use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
 mod forward_for;
 mod logging;
+mod next_hop;
 mod pipelined;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
