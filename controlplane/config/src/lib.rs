@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod announce;
 pub mod defaults;
 mod diagnose;
 mod duration;
@@ -73,6 +74,7 @@ mod size;
 mod validate;
 
 pub use access_log::{AccessLog, AccessLogFormat};
+pub use announce::Announce;
 pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
@@ -126,6 +128,10 @@ pub struct Config {
     /// (docs/ACCESS-LOG.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLog>,
+    /// `[announce]` (optional, default none = off): the VIPs announced to the routers
+    /// through a local BIRD (docs/SCALE-OUT.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announce: Option<Announce>,
 }
 
 /// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.

@@ -38,6 +38,7 @@ pub(crate) struct RawConfig {
     #[serde(default, deserialize_with = "dip_tables")]
     dip: Vec<RawDip>,
     access_log: Option<crate::access_log::RawAccessLog>,
+    announce: Option<crate::announce::RawAnnounce>,
 }
 
 #[derive(Deserialize)]
@@ -487,6 +488,13 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             None
         }
     };
+    let announce = match raw.announce.map(|a| a.convert()).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     match dataplane {
         Some(dataplane) if errors.is_empty() => {
             let config = Config {
@@ -497,6 +505,7 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
                 urls,
                 dips,
                 access_log,
+                announce,
             };
             let errors = validate::validate_all(&config);
             if errors.is_empty() {
@@ -559,6 +568,7 @@ impl TryFrom<RawConfig> for Config {
                 .map(|(i, d)| d.convert(i))
                 .collect::<Result<_, _>>()?,
             access_log: raw.access_log.map(|a| a.convert()).transpose()?,
+            announce: raw.announce.map(|a| a.convert()).transpose()?,
         };
         config.validate()?;
         Ok(config)

@@ -2,6 +2,7 @@
 //! workers; then the reverse.
 
 use crate::access_log::AccessWriter;
+use crate::announce::{self, Announcer};
 use crate::live::{self, Live};
 use crate::requests::{notify, Requests};
 use crate::server::{ControlState, Endpoints, Hooks};
@@ -33,6 +34,9 @@ const MBUF_DATA_ROOM: u16 = 2048 + 128;
 /// How often the control core wakes to check for a stop request and serve the control
 /// socket and metrics: the most a `splicer ctl` command waits before it is read.
 const CONTROL_TICK: Duration = Duration::from_millis(20);
+/// How long a graceful stop waits for BIRD to confirm the withdrawal of the VIPs before
+/// it refuses new connections anyway (and how long the exit waits for it).
+const WITHDRAW_WAIT: Duration = Duration::from_secs(3);
 /// Health events the workers can leave for the control core between two of its ticks.
 const HEALTH_QUEUE: usize = 4096;
 
@@ -247,6 +251,9 @@ fn run_ports(
     let dp = &config.dataplane;
     let workers = lcores.len();
     let setups = port_setups(config, ports)?;
+    if let Some(a) = &config.announce {
+        control.announcer = Some(Announcer::start(a).map_err(RunError)?);
+    }
     let mut ids = FarmIds::default();
     let topology = Arc::new(live::topology(config, &mut ids, &setups));
     let mut rings = Vec::with_capacity(workers);
@@ -469,6 +476,9 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
 /// Where a graceful stop is.
 struct Stopping {
     deadline: Instant,
+    /// New connections are refused once the VIPs are withdrawn (the routers send them
+    /// elsewhere), or from this time on.
+    withdraw_deadline: Instant,
     /// Every worker has been told to refuse new connections.
     told: bool,
 }
@@ -480,6 +490,7 @@ fn stop_now(
     stopping: &mut Option<Stopping>,
     live: &mut Live,
     timeout: Duration,
+    withdrawn: bool,
 ) -> bool {
     if requests.stopping_now() {
         tracing::warn!("stopping at once: every connection is reset");
@@ -495,9 +506,13 @@ fn stop_now(
         );
         Stopping {
             deadline: Instant::now() + timeout,
+            withdraw_deadline: Instant::now() + WITHDRAW_WAIT,
             told: false,
         }
     });
+    if !s.told && !withdrawn && Instant::now() < s.withdraw_deadline {
+        return false;
+    }
     if !s.told {
         s.told = live.start_stopping();
     }
@@ -533,7 +548,16 @@ fn control_loop(
     let mut stopping = None;
     loop {
         std::thread::sleep(CONTROL_TICK);
-        if stop_now(requests, &mut stopping, live, stop_timeout) {
+        let withdrawn = match control.announcer.as_mut() {
+            // Withdrawn first: the routers send new connections elsewhere before this
+            // appliance refuses them.
+            Some(a) if requests.stopping() => {
+                a.stop(Instant::now(), announce::candidates_now(base, live));
+                a.withdrawn()
+            }
+            _ => true,
+        };
+        if stop_now(requests, &mut stopping, live, stop_timeout, withdrawn) {
             break;
         }
         if requests.take_reload() {
@@ -544,6 +568,13 @@ fn control_loop(
             w.poll(&live.names(), eal::rdtsc());
         }
         live.poll_health();
+        if let Some(a) = control.announcer.as_mut() {
+            a.poll(
+                Instant::now(),
+                announce::candidates_now(base, live),
+                announce::flows(base),
+            );
+        }
         watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
@@ -559,6 +590,20 @@ fn control_loop(
                 next_stats = Some(at + every);
             }
         }
+    }
+    if let Some(a) = control.announcer.as_mut() {
+        // An immediate stop comes here without the graceful withdrawal.
+        a.stop(Instant::now(), announce::candidates_now(base, live));
+        let until = Instant::now() + WITHDRAW_WAIT;
+        while !a.withdrawn() && Instant::now() < until {
+            std::thread::sleep(CONTROL_TICK);
+        }
+        if !a.withdrawn() {
+            tracing::warn!(
+                "announce: BIRD has not confirmed the withdrawal within {WITHDRAW_WAIT:?}"
+            );
+        }
+        a.finish();
     }
 }
 

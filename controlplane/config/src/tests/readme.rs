@@ -57,6 +57,11 @@ fn readme_lists_every_key() {
         cost: Some(2),
         ..Rule::new("all", strings(&["spare"]))
     });
+    c.announce = Some(crate::Announce {
+        bird_socket: "/run/bird/bird.ctl".into(),
+        routes_file: "/etc/bird/splicer-vips.conf".into(),
+        hold_down: std::time::Duration::from_secs(5),
+    });
     let c = ok(&c.to_toml());
     let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();
     let mut all = Vec::new();
