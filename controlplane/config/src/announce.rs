@@ -34,6 +34,10 @@ pub struct Announce {
     /// not make the routers reshuffle their flows each time. Withdrawal is at once.
     #[serde(serialize_with = "crate::duration::serialize")]
     pub hold_down: Duration,
+    /// `check_link` (boolean, default true): a port whose link is down makes its VIPs
+    /// unfit. False for ports whose driver cannot see the link: a `net_tap` port whose
+    /// kernel side was moved to another network namespace reports its link down.
+    pub check_link: bool,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +46,7 @@ pub(crate) struct RawAnnounce {
     bird_socket: Option<Value>,
     routes_file: Option<Value>,
     hold_down: Option<Value>,
+    check_link: Option<Value>,
 }
 
 fn path(key: &str, v: Option<Value>, default: &str) -> Result<PathBuf, ConfigError> {
@@ -76,7 +81,18 @@ impl RawAnnounce {
                 ),
             ));
         }
+        let check_link = match self.check_link {
+            None => true,
+            Some(Value::Boolean(b)) => b,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "announce.check_link",
+                    format!("expected true or false, got {}", describe(&other)),
+                ))
+            }
+        };
         let announce = Announce {
+            check_link,
             bird_socket: path(
                 "announce.bird_socket",
                 self.bird_socket,
@@ -125,6 +141,7 @@ address = "198.18.0.1/24"
         assert_eq!(a.bird_socket.to_str(), Some(super::BIRD_SOCKET_DEFAULT));
         assert_eq!(a.routes_file.to_str(), Some(super::ROUTES_FILE_DEFAULT));
         assert_eq!(a.hold_down, Duration::from_secs(5));
+        assert!(a.check_link);
         let a = load("[announce]\nbird_socket = \"/tmp/b.ctl\"\nhold_down = \"0s\"\n")
             .unwrap()
             .announce
@@ -148,6 +165,7 @@ address = "198.18.0.1/24"
                 "same path",
             ),
             ("[announce]\nasn = 65000\n", "asn"),
+            ("[announce]\ncheck_link = \"no\"\n", "announce.check_link"),
         ] {
             let e = load(extra).expect_err(extra);
             assert!(e.contains(says), "{extra}: {e}");
@@ -156,7 +174,10 @@ address = "198.18.0.1/24"
 
     #[test]
     fn written_back_and_read_again() {
-        let c = load("[announce]\nroutes_file = \"/tmp/r.conf\"\nhold_down = \"2s\"\n").unwrap();
+        let c = load(
+            "[announce]\nroutes_file = \"/tmp/r.conf\"\nhold_down = \"2s\"\ncheck_link = false\n",
+        )
+        .unwrap();
         let again: Config = c.to_toml().parse().expect("reads back");
         assert_eq!(again.announce, c.announce);
     }

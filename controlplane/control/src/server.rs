@@ -563,11 +563,11 @@ fn execute(
             None => Response::error(announce::OFF),
         },
         Command::Drain => match &mut state.announcer {
-            Some(a) => a.drain(Instant::now(), announce::flows(base)),
+            Some(a) => a.drain(Instant::now(), announce::client_flows(live)),
             None => Response::error(announce::OFF),
         },
         Command::DrainStatus => match &state.announcer {
-            Some(a) => a.drain_status(Instant::now(), announce::flows(base)),
+            Some(a) => a.drain_status(Instant::now(), announce::client_flows(live)),
             None => Response::error(announce::OFF),
         },
         Command::Undrain => match &mut state.announcer {

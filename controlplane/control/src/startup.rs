@@ -569,11 +569,8 @@ fn control_loop(
         }
         live.poll_health();
         if let Some(a) = control.announcer.as_mut() {
-            a.poll(
-                Instant::now(),
-                announce::candidates_now(base, live),
-                announce::flows(base),
-            );
+            a.poll(Instant::now(), announce::candidates_now(base, live));
+            a.watch_drain(Instant::now(), || announce::client_flows(live));
         }
         watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {

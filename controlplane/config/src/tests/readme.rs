@@ -61,6 +61,7 @@ fn readme_lists_every_key() {
         bird_socket: "/run/bird/bird.ctl".into(),
         routes_file: "/etc/bird/splicer-vips.conf".into(),
         hold_down: std::time::Duration::from_secs(5),
+        check_link: true,
     });
     let c = ok(&c.to_toml());
     let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();

@@ -13,13 +13,13 @@ pub(crate) use speaker::Route;
 use crate::live::Live;
 use crate::stats::StatsBase;
 use speaker::Speaker;
+use splicer_commands::command::FlowQuery;
 use splicer_commands::report;
 use splicer_commands::Response;
 use splicer_config::{Announce, Config, Mode};
-use splicer_pipeline::Gauge;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a VIP is, as `show announce` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,19 +105,37 @@ pub(crate) fn candidates(
     by_vip.into_values().collect()
 }
 
-/// [`candidates`] of the running appliance: the health of its reals, its ports' links.
+/// [`candidates`] of the running appliance: the health of its reals, its ports' links
+/// (unless `check_link` is off).
 pub(crate) fn candidates_now(base: &StatsBase<'_>, live: &Live) -> Vec<Candidate> {
+    let check_link = live.config().announce.as_ref().is_none_or(|a| a.check_link);
     candidates(
         live.config(),
         |name| live.real_healthy(name),
-        |p| base.ports.get(p).is_some_and(|(_, port)| port.link_up()),
+        |p| !check_link || base.ports.get(p).is_some_and(|(_, port)| port.link_up()),
     )
 }
 
-/// The client connections open on every worker now.
-pub(crate) fn flows(base: &StatsBase<'_>) -> u64 {
-    base.workers.iter().map(|w| w.gauge(Gauge::Flows)).sum()
+/// The client connections open on every worker now (as `show flows` counts them: the
+/// flow table's gauge also counts the pooled server connections), or `None` when a
+/// worker did not answer.
+pub(crate) fn client_flows(live: &Live) -> Option<u64> {
+    let query = FlowQuery {
+        limit: 1,
+        ..FlowQuery::default()
+    };
+    live.flows(&query).ok().map(|(_, matched)| matched)
 }
+
+fn count(flows: Option<u64>) -> String {
+    flows.map_or_else(
+        || "? (a worker did not answer)".to_string(),
+        |f| f.to_string(),
+    )
+}
+
+/// How often a drained appliance counts its flows to log when none is left.
+const DRAIN_CHECK: Duration = Duration::from_secs(1);
 
 /// The answer to the announcement's commands when `[announce]` is off.
 pub(crate) const OFF: &str =
@@ -141,6 +159,7 @@ pub(crate) struct Announcer {
     /// `drain` was asked for, at this time; the flows left were last logged as this.
     drained_at: Option<Instant>,
     drain_logged_empty: bool,
+    drain_checked: Option<Instant>,
     /// Stopping: everything withdrawn for good.
     stopping: bool,
     /// The routes last sent to the speaker, and their generation.
@@ -169,6 +188,7 @@ impl Announcer {
             vips: BTreeMap::new(),
             drained_at: None,
             drain_logged_empty: false,
+            drain_checked: None,
             stopping: false,
             sent: None,
             generation: 0,
@@ -177,9 +197,8 @@ impl Announcer {
     }
 
     /// Takes the VIPs' fitness now, moves their states, and has the routes put into
-    /// effect when they changed. `flows`: the client connections open now (for the
-    /// drain's report). Called every control tick.
-    pub(crate) fn poll(&mut self, now: Instant, candidates: Vec<Candidate>, flows: u64) {
+    /// effect when they changed. Called every control tick.
+    pub(crate) fn poll(&mut self, now: Instant, candidates: Vec<Candidate>) {
         let hold = self.setup.hold_down;
         let blocked = self.drained_at.is_some() || self.stopping;
         let mut seen = Vec::with_capacity(candidates.len());
@@ -244,11 +263,24 @@ impl Announcer {
             }
             self.sent = Some(routes);
         }
-        if self.drained_at.is_some() {
-            if flows == 0 && !self.drain_logged_empty {
-                tracing::warn!("drain: every VIP withdrawn and no flow left");
-            }
-            self.drain_logged_empty = flows == 0;
+    }
+
+    /// While drained, counts the client connections left (`flows`, at most once a
+    /// [`DRAIN_CHECK`]) to log when none is.
+    pub(crate) fn watch_drain(&mut self, now: Instant, flows: impl FnOnce() -> Option<u64>) {
+        if self.drained_at.is_none() || self.drain_logged_empty {
+            return;
+        }
+        if self
+            .drain_checked
+            .is_some_and(|t| now.duration_since(t) < DRAIN_CHECK)
+        {
+            return;
+        }
+        self.drain_checked = Some(now);
+        if flows() == Some(0) {
+            tracing::warn!("drain: every VIP withdrawn and no flow left");
+            self.drain_logged_empty = true;
         }
     }
 
@@ -259,7 +291,7 @@ impl Announcer {
             tracing::warn!("announce: stopping: every VIP is withdrawn");
         }
         self.stopping = true;
-        self.poll(now, candidates, 0);
+        self.poll(now, candidates);
     }
 
     /// Whether BIRD has confirmed the routes last sent.
@@ -276,12 +308,17 @@ impl Announcer {
         }
     }
 
-    /// `drain`: withdraws every VIP (from the next poll) until `undrain`.
-    pub(crate) fn drain(&mut self, now: Instant, flows: u64) -> Response {
+    /// `drain`: withdraws every VIP (from the next poll) until `undrain`. `flows`: the
+    /// client connections open (`None`: a worker did not answer).
+    pub(crate) fn drain(&mut self, now: Instant, flows: Option<u64>) -> Response {
         if self.drained_at.is_none() {
             self.drained_at = Some(now);
             self.drain_logged_empty = false;
-            tracing::warn!("control: drain: every VIP is withdrawn ({flows} flows open)");
+            self.drain_checked = None;
+            tracing::warn!(
+                "control: drain: every VIP is withdrawn ({} flows open)",
+                count(flows)
+            );
         }
         self.drain_status(now, flows)
     }
@@ -291,9 +328,9 @@ impl Announcer {
         match self.drained_at.take() {
             Some(_) => {
                 tracing::warn!("control: undrain: the VIPs fit to announce are announced again");
-                let held = self.vips.values().filter(|v| v.fit_since.is_some()).count();
+                let fit = self.vips.values().filter(|v| v.fit_since.is_some()).count();
                 Response::text(format!(
-                    "undrained: {held} VIP(s) fit to announce are announced again (after hold_down when fit for less)"
+                    "undrained: {fit} VIP(s) fit to announce are announced again (after hold_down when fit for less)"
                 ))
             }
             None => Response::text("not drained: nothing to do"),
@@ -301,22 +338,25 @@ impl Announcer {
     }
 
     /// `drain status`.
-    pub(crate) fn drain_status(&self, now: Instant, flows: u64) -> Response {
+    pub(crate) fn drain_status(&self, now: Instant, flows: Option<u64>) -> Response {
         let Some(at) = self.drained_at else {
             return Response::with_data(
-                format!("not drained ({flows} flows open)"),
+                format!("not drained ({} flows open)", count(flows)),
                 serde_json::json!({"drained": false, "flows": flows}),
             );
         };
         let secs = now.duration_since(at).as_secs();
-        let text = if flows == 0 {
+        let text = if flows == Some(0) {
             format!("drained for {secs}s: every VIP withdrawn, no flow left")
         } else {
-            format!("draining for {secs}s: every VIP withdrawn, {flows} flows left")
+            format!(
+                "draining for {secs}s: every VIP withdrawn, {} flows left",
+                count(flows)
+            )
         };
         Response::with_data(
             text,
-            serde_json::json!({"drained": true, "since_secs": secs, "flows": flows, "empty": flows == 0}),
+            serde_json::json!({"drained": true, "since_secs": secs, "flows": flows, "empty": flows == Some(0)}),
         )
     }
 
