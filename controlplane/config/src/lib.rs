@@ -53,6 +53,7 @@
 
 pub mod access_log;
 pub mod announce;
+pub mod cluster;
 pub mod defaults;
 mod diagnose;
 mod duration;
@@ -75,6 +76,7 @@ mod validate;
 
 pub use access_log::{AccessLog, AccessLogFormat};
 pub use announce::Announce;
+pub use cluster::{Cluster, Peer};
 pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
 pub use error::ConfigError;
@@ -132,6 +134,11 @@ pub struct Config {
     /// through a local BIRD (docs/SCALE-OUT.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub announce: Option<Announce>,
+    /// `[cluster]` (optional, default none = off): the other appliances serving the
+    /// same VIPs, for the segments of their connections the router sends here
+    /// (docs/SCALE-OUT.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
 }
 
 /// `[dataplane]`: how the DPDK data plane is set up. Only `eal` is required.

@@ -39,6 +39,7 @@ pub(crate) struct RawConfig {
     dip: Vec<RawDip>,
     access_log: Option<crate::access_log::RawAccessLog>,
     announce: Option<crate::announce::RawAnnounce>,
+    cluster: Option<crate::cluster::RawCluster>,
 }
 
 #[derive(Deserialize)]
@@ -495,6 +496,13 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             None
         }
     };
+    let cluster = match raw.cluster.map(|c| c.convert()).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     match dataplane {
         Some(dataplane) if errors.is_empty() => {
             let config = Config {
@@ -506,6 +514,7 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
                 dips,
                 access_log,
                 announce,
+                cluster,
             };
             let errors = validate::validate_all(&config);
             if errors.is_empty() {
@@ -569,6 +578,7 @@ impl TryFrom<RawConfig> for Config {
                 .collect::<Result<_, _>>()?,
             access_log: raw.access_log.map(|a| a.convert()).transpose()?,
             announce: raw.announce.map(|a| a.convert()).transpose()?,
+            cluster: raw.cluster.map(|c| c.convert()).transpose()?,
         };
         config.validate()?;
         Ok(config)

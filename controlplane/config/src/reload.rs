@@ -156,6 +156,10 @@ impl Config {
         if self.announce != next.announce {
             keys.push("announce".into());
         }
+        // The heartbeat socket and the workers' peers are set up at start.
+        if self.cluster != next.cluster {
+            keys.push("cluster".into());
+        }
         keys
     }
 
@@ -171,6 +175,7 @@ impl Config {
         live.ports = self.ports.clone();
         live.access_log = self.access_log.clone();
         live.announce = self.announce.clone();
+        live.cluster = self.cluster.clone();
         live.validate()?;
         Ok(live)
     }

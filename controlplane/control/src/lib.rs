@@ -6,6 +6,7 @@
 
 mod access_log;
 mod announce;
+mod cluster;
 mod health;
 mod http;
 mod live;

@@ -7,6 +7,7 @@
 //! fails at any step changes nothing. `save` writes the running configuration as TOML
 //! that loads to the same configuration, editing only what changed into the existing file.
 
+use crate::cluster::Heartbeats;
 use crate::health::{Board, Policy, RealSetup};
 use crossbeam::queue::ArrayQueue;
 use splicer_commands::command::FlowQuery;
@@ -85,6 +86,8 @@ pub(crate) struct Live {
     published: Vec<Health>,
     /// The inboxes sent [`ControlMsg::StartStopping`].
     stopping_sent: Vec<bool>,
+    /// The cluster's heartbeats, when there is a `[cluster]`.
+    cluster: Option<Heartbeats>,
 }
 
 /// The topology the workers run for `config`, with indexes from `ids`, every real up.
@@ -167,6 +170,7 @@ impl Live {
             started: Instant::now(),
             events,
             stopping_sent: Vec::new(),
+            cluster: None,
         }
     }
 
@@ -204,6 +208,40 @@ impl Live {
         }));
         self.send(topology);
         self.published = healths;
+    }
+
+    /// The cluster's heartbeats (bound at start-up, before the workers run).
+    pub(crate) fn set_cluster(&mut self, heartbeats: Option<Heartbeats>) {
+        self.cluster = heartbeats;
+    }
+
+    /// Sends and reads the cluster's heartbeats and tells every worker which peers
+    /// are alive when that changed (again on the next tick if an inbox was full).
+    /// Called by the control loop every tick.
+    pub(crate) fn poll_cluster(&mut self) {
+        let Some(hb) = self.cluster.as_mut() else {
+            return;
+        };
+        let Some(states) = hb.poll(Instant::now()) else {
+            return;
+        };
+        let mut all = true;
+        for inbox in &self.inboxes {
+            all &= inbox.send(ControlMsg::ClusterPeers(states.clone())).is_ok();
+        }
+        if all {
+            hb.delivered();
+        }
+    }
+
+    /// `show cluster`: `None` without a `[cluster]`.
+    pub(crate) fn cluster_report(
+        &self,
+        strays: (u64, u64),
+    ) -> Option<splicer_commands::report::ClusterReport> {
+        self.cluster
+            .as_ref()
+            .map(|hb| hb.report(Instant::now(), strays))
     }
 
     /// Tells every worker that has not been told yet to refuse new connections (the

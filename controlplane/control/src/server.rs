@@ -22,7 +22,7 @@ use splicer_commands::protocol::MAX_REQUEST;
 use splicer_commands::report::{self, PortRow, StatsReport, WorkerRow};
 use splicer_commands::{LogLevel, Response};
 use splicer_config::Dataplane;
-use splicer_pipeline::Gauge;
+use splicer_pipeline::{Counter, Gauge};
 use splicer_wire::EthernetAddress;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -534,6 +534,13 @@ fn execute(
             name.as_deref(),
         ),
         Command::Show(Show::Config) => report::show_config(src.config),
+        Command::Show(Show::Cluster) => {
+            let sum = |c: Counter| src.workers.iter().map(|w| w.snapshot().get(c)).sum();
+            report::show_cluster(live.cluster_report((
+                sum(Counter::ClusterStraysForwarded),
+                sum(Counter::ClusterStraysDropped),
+            )))
+        }
         Command::ClearStats => {
             state.baseline = Some(stats::report(src));
             tracing::info!("control: statistics cleared");

@@ -344,6 +344,14 @@ fn run_ports(
         access = Some((writer, rings, a.sample));
     }
 
+    // The cluster's heartbeat socket: a busy address fails the start, before any worker.
+    let heartbeats = config
+        .cluster
+        .as_ref()
+        .map(|c| crate::cluster::Heartbeats::bind(c, std::time::Instant::now()))
+        .transpose()
+        .map_err(RunError)?;
+
     let mut launched = Vec::with_capacity(workers);
     let mut launch_error = None;
     for (w, &lcore) in lcores.iter().enumerate() {
@@ -395,6 +403,7 @@ fn run_ports(
         flow.ticks_per_ms,
         health_events,
     );
+    live.set_cluster(heartbeats);
     let base = StatsBase {
         ports,
         workers: &counters,
@@ -568,6 +577,7 @@ fn control_loop(
             w.poll(&live.names(), eal::rdtsc());
         }
         live.poll_health();
+        live.poll_cluster();
         if let Some(a) = control.announcer.as_mut() {
             a.poll(Instant::now(), announce::candidates_now(base, live));
             a.watch_drain(Instant::now(), || announce::client_flows(live));

@@ -137,6 +137,14 @@ counters! {
     /// last 128 s) that carried none: forged, tampered with, expired, or a late segment
     /// of a closed connection (answered with RST; counted here, not `drop_tcp_no_flow`).
     SynCookiesFailed => "syn_cookies_failed",
+    /// Non-SYN segments to a virtual for no connection of this appliance, from a client
+    /// (not a cluster peer), sent on to every live cluster peer on the segment they came
+    /// in on (counted once per segment, whatever the number of copies).
+    ClusterStraysForwarded => "cluster_strays_forwarded",
+    /// Segments for no connection of this appliance that a cluster peer sent on: dropped
+    /// without a reset and never sent on again (the connection is another peer's, or
+    /// gone).
+    ClusterStraysDropped => "cluster_strays_dropped",
     /// Client connections that completed the three-way handshake.
     TcpEstablished => "tcp_established",
     /// Segments Splicer retransmitted (SYN-ACKs and data it originated).

@@ -11,6 +11,8 @@
 //! * [`rewrite`]: splice translation of TCP/IP headers between a client and a server leg;
 //! * [`presence`]: the appliance's own network presence (ARP responder, neighbour
 //!   table, ICMP echo);
+//! * [`cluster`]: segments of connections another appliance of the cluster owns, sent
+//!   on to it;
 //! * [`transmit`]: next-hop choice and Ethernet addressing of outgoing packets.
 //!
 //! Before all of them, on ports configured for it, [`impair`] drops, duplicates, delays
@@ -24,6 +26,7 @@
 
 pub mod access;
 pub mod balance;
+pub mod cluster;
 pub mod counters;
 pub mod flow;
 pub mod impair;
@@ -39,6 +42,7 @@ pub mod topology;
 pub mod transmit;
 
 pub use balance::{Farm, Real, RealId, RuleRoute, VirtualPolicy};
+pub use cluster::PeerState;
 pub use counters::{Counter, Gauge, WorkerCounters};
 pub use packet::{PacketBuf, Sink};
 pub use pipeline::{Pipeline, Settings};

@@ -2,6 +2,7 @@
 
 use crate::access::AccessLog;
 use crate::balance::{Choices, HealthEvent, RealId};
+use crate::cluster::Peers;
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{
     CheckSlot, FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers,
@@ -75,6 +76,8 @@ pub struct Pipeline<P> {
     /// Set when the process stops gracefully: new connections are refused
     /// (`flow::stop`).
     pub(crate) stopping: bool,
+    /// The other appliances serving the same VIPs, for the strays of their flows.
+    pub(crate) cluster: Peers,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -104,6 +107,7 @@ impl<P: PacketBuf> Pipeline<P> {
             access: None,
             clock: 0,
             stopping: false,
+            cluster: Peers::default(),
             settings,
             topology,
             counters,
@@ -210,6 +214,7 @@ impl<P: PacketBuf> Pipeline<P> {
             self.send_arp_request(port, ip, sink);
         }
         self.clock = now;
+        self.resolve_peers(now, sink);
         self.flow_timers(now, sink);
         self.run_drains(now, sink);
         self.access_sweep(now);

@@ -26,7 +26,7 @@ impl<P: PacketBuf> Pipeline<P> {
     pub(crate) fn send_ipv4<S: Sink<P>>(
         &mut self,
         rx_port: u16,
-        mut pkt: P,
+        pkt: P,
         dst: Ipv4Addr,
         now: u64,
         sink: &mut S,
@@ -34,6 +34,20 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((port, next_hop)) = self.topology.route(dst) else {
             return self.drop(rx_port, Counter::DropNoRoute, pkt, sink);
         };
+        self.send_to_neighbour(port, next_hop, pkt, now, sink);
+    }
+
+    /// Sends a frame whose Ethernet header is rewritten here to `next_hop`, an on-link
+    /// neighbour on `port`: now when its MAC is known, else once ARP resolves it.
+    #[inline]
+    pub(crate) fn send_to_neighbour<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        next_hop: Ipv4Addr,
+        mut pkt: P,
+        now: u64,
+        sink: &mut S,
+    ) {
         if let Some(mac) = self.neighbours.lookup(next_hop, now) {
             write_ethernet(pkt.data_mut(), self.topology.port(port).mac, mac);
             return sink.transmit(port, pkt);
@@ -56,6 +70,7 @@ impl<P: PacketBuf> Pipeline<P> {
         create: bool,
         sink: &mut S,
     ) -> bool {
+        self.cluster.learned(ip, mac);
         let topology = &self.topology;
         self.neighbours
             .learn(port, ip, mac, now, create, |port, mac, mut pkt| {

@@ -1,11 +1,11 @@
-//! Messages from the control core to one worker: a new configuration, or a request for
-//! a snapshot of its flows. Polled once per loop round; an empty queue costs one atomic
-//! load.
+//! Messages from the control core to one worker: a new configuration, a request for
+//! a snapshot of its flows, the stop, the cluster's live peers. Polled once per loop
+//! round; an empty queue costs one atomic load.
 
 use crossbeam::channel::Sender;
 use crossbeam::queue::ArrayQueue;
 use splicer_pipeline::flow::{FlowFilter, FlowInfo};
-use splicer_pipeline::Topology;
+use splicer_pipeline::{PeerState, Topology};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -28,6 +28,9 @@ pub enum ControlMsg {
     /// The process stops gracefully: refuse new connections, and report the client
     /// connections still busy ([`Inbox::busy`]) until the worker is stopped.
     StartStopping,
+    /// The cluster's peers, every one, and which of them are alive now (the control
+    /// core's heartbeats); sent at start-up and whenever one changes.
+    ClusterPeers(Vec<PeerState>),
 }
 
 /// Messages a worker has not taken yet: more means the worker is stuck.

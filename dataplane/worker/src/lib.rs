@@ -175,6 +175,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
                     // The control core may have given up waiting: nothing to do then.
                     let _ = reply.send(pipeline.list_flows(&filter, now));
                 }
+                ControlMsg::ClusterPeers(peers) => pipeline.set_cluster_peers(&peers, now),
                 ControlMsg::StartStopping => {
                     pipeline.start_stopping(now, &mut sink);
                     inbox.set_busy(pipeline.busy_clients());

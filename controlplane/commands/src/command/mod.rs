@@ -130,6 +130,8 @@ pub enum Show {
     Config,
     /// `show announce`: the VIPs announced to the routers, and BIRD's last answer.
     Announce,
+    /// `show cluster`: the cluster's peers, their heartbeats, and the strays.
+    Cluster,
 }
 
 /// Which client connections `show flows` lists: those matching every filter given, at

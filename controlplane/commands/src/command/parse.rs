@@ -516,6 +516,7 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
         ["drain"] if a.has("status") => Ok(Command::DrainStatus),
         ["drain"] => Ok(Command::Drain),
         ["undrain"] => Ok(Command::Undrain),
+        ["show", "cluster"] => Ok(Command::Show(Show::Cluster)),
         ["show", "flows"] => {
             let limit = number(a.key("limit")).unwrap_or(FlowQuery::DEFAULT_LIMIT);
             if !(1..=FlowQuery::MAX_LIMIT).contains(&limit) {

@@ -350,6 +350,16 @@ same configuration ('save' does that).",
         example: "",
     },
     Syntax {
+        words: &["show", "cluster"],
+        params: &[],
+        summary: "cluster: peers, live or dead, last heartbeat, strays sent on and dropped",
+        help: "Lists this appliance's [cluster] (docs/SCALE-OUT.md): its name and heartbeat \
+address, then every peer: its dataplane address, heartbeat address, state (live or dead: no heartbeat for dead_time), since when, how long ago its last heartbeat came and how \
+many did. Then the strays (segments of connections another appliance owns) sent on to the \
+live peers and those a peer sent that were dropped, summed over the workers.",
+        example: "",
+    },
+    Syntax {
         words: &["virtual"],
         params: &[
             Param::Req("<name>", VIRTUAL),

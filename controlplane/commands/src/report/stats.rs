@@ -523,7 +523,8 @@ fn objects_table(what: &str, objects: &[ObjectCounters]) -> Option<String> {
 /// groups. A counter's group follows from its name; a name no group claims goes last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
-    /// Frames in and out, hand-offs between workers, the impairment stage.
+    /// Frames in and out, hand-offs between workers and to cluster peers, the
+    /// impairment stage.
     Packets,
     /// ARP, ICMP, neighbours.
     Presence,
@@ -580,7 +581,8 @@ impl Section {
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,
             // The impairment stage (test only) works on received frames.
-            _ if starts(&["handoff_", "impair_"]) => Section::Packets,
+            // Strays sent on to cluster peers: hand-offs between appliances.
+            _ if starts(&["handoff_", "impair_", "cluster_"]) => Section::Packets,
             _ if starts(&["arp_", "icmp_", "neighbours_"]) => Section::Presence,
             _ if starts(&["tcp_", "syn_", "client_", "clients_"]) => Section::ClientConnections,
             _ if starts(&["http_", "refused_", "sticky_", "access_log_"]) => Section::Requests,

@@ -63,6 +63,17 @@ fn readme_lists_every_key() {
         hold_down: std::time::Duration::from_secs(5),
         check_link: true,
     });
+    c.cluster = Some(crate::Cluster {
+        name: "a".into(),
+        control: "127.0.0.1:7411".parse().unwrap(),
+        heartbeat_interval: crate::cluster::HEARTBEAT_INTERVAL_DEFAULT,
+        dead_time: crate::cluster::DEAD_TIME_DEFAULT,
+        peers: vec![crate::Peer {
+            name: "b".into(),
+            address: Ipv4Addr::new(198, 18, 0, 2),
+            control: "127.0.0.2:7411".parse().unwrap(),
+        }],
+    });
     let c = ok(&c.to_toml());
     let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();
     let mut all = Vec::new();

@@ -126,6 +126,7 @@ fn demo_config() -> Config {
         dips: Vec::new(),
         access_log: None,
         announce: None,
+        cluster: None,
     }
 }
 

@@ -116,7 +116,16 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     routing(config)?;
     links(config)?;
     backups(config)?;
-    tcp::virtuals(config)
+    tcp::virtuals(config)?;
+    cluster(config)
+}
+
+/// `[cluster]` against the ports its peers are reached on.
+fn cluster(config: &Config) -> Result<(), ConfigError> {
+    config
+        .cluster
+        .as_ref()
+        .map_or(Ok(()), |c| c.validate(&config.ports))
 }
 
 /// Every section of [`validate`] that fails, each with its first problem: the
@@ -140,6 +149,7 @@ pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
             reals(&config.ports, &config.virtuals, &config.reals),
         );
         keep(&mut errors, virtuals(&config.ports, &config.virtuals));
+        keep(&mut errors, cluster(config));
     }
     if errors.is_empty() {
         if let Err(e) = dips(config)

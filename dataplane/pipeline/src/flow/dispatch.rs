@@ -1,8 +1,9 @@
 //! Where a TCP segment addressed to Splicer goes: its connection is looked up by address
 //! and the segment handed to that connection's state machine, the client leg
 //! (handshake, request head, Splicer's own answers), the splice, or the server leg; a
-//! SYN to a virtual opens a client connection (or gets a SYN cookie), and anything else
-//! gets a reset.
+//! SYN to a virtual opens a client connection (or gets a SYN cookie), a segment of
+//! another appliance's connection goes to the cluster's peers (`cluster.rs`), and
+//! anything else gets a reset.
 
 use super::client::State;
 use super::handshake::CookieAck;
@@ -83,10 +84,15 @@ impl<P: PacketBuf> Pipeline<P> {
                 CookieAck::Refused => None,
                 CookieAck::NotACookie => Some(Counter::DropTcpNoFlow),
             };
+            // Another appliance's connection, when there is a cluster (`cluster.rs`).
+            let Some(pkt) = self.stray(port, pkt, now, sink) else {
+                return;
+            };
             if let Some(reason) = reason {
                 self.counters.inc(port, reason);
             }
             self.reset_for(port, &meta, &seg, now, sink);
+            return sink.discard(pkt);
         }
         sink.discard(pkt);
     }

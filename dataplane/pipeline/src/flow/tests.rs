@@ -19,6 +19,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 mod checks;
+mod cluster;
 mod cookies;
 mod spliced;
 mod stop;

@@ -45,7 +45,7 @@ fn completion_of_words_and_names() {
         complete("show ", &n).1,
         vec![
             "stats", "ports", "workers", "virtual", "real", "url", "rule", "pools", "flows",
-            "config", "announce"
+            "config", "cluster", "announce"
         ]
     );
     assert_eq!(complete("show p", &n).1, vec!["ports", "pools"]);
@@ -85,7 +85,10 @@ fn completion_of_words_and_names() {
     assert_eq!(complete("show ports in", &n).1, vec!["inside".to_string()]);
     assert_eq!(complete("log level d", &n).1, vec!["debug".to_string()]);
     assert_eq!(complete("help sh", &n).1, vec!["show".to_string()]);
-    assert_eq!(complete("help show c", &n).1, vec!["config".to_string()]);
+    assert_eq!(
+        complete("help show c", &n).1,
+        vec!["config".to_string(), "cluster".to_string()]
+    );
     assert!(complete("show stats ", &n).1.is_empty());
     assert!(complete("show virtual www ", &n).1.is_empty());
     assert!(complete("bogus ", &n).1.is_empty());

@@ -15,6 +15,7 @@ const READ_ONLY: &[&str] = &[
     "show flows",
     "show config",
     "show announce",
+    "show cluster",
     "rule list",
     "help",
 ];

@@ -1,0 +1,158 @@
+//! Strays: segments for no connection of this appliance, with cluster peers
+//! (`crate::cluster`).
+
+use super::*;
+use crate::cluster::PeerState;
+use splicer_wire::{ethernet, EthernetAddress};
+
+const P1: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 11);
+const P2: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 12);
+/// A peer on no port's subnet: never sent anything.
+const FAR: Ipv4Addr = Ipv4Addr::new(198, 20, 0, 1);
+const P1_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 1, 1]);
+const P2_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 1, 2]);
+const OUR_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+
+fn peers(live: bool) -> [PeerState; 3] {
+    [P1, P2, FAR].map(|address| PeerState { address, live })
+}
+
+fn knows(p: &mut Pipeline<Vec<u8>>, ip: Ipv4Addr, mac: EthernetAddress) {
+    let update = NeighbourUpdate { port: 0, ip, mac };
+    p.apply_neighbour_update(update, 0, &mut Out::default());
+}
+
+/// A cluster member that knows both peers' MACs.
+fn member(live: bool) -> Pipeline<Vec<u8>> {
+    let mut p = pipeline(settings(16));
+    knows(&mut p, P1, P1_MAC);
+    knows(&mut p, P2, P2_MAC);
+    p.set_cluster_peers(&peers(live), 0);
+    p
+}
+
+/// `c`'s frame as sent by `mac`.
+fn from(c: &C, mac: EthernetAddress) -> Vec<u8> {
+    let mut f = c.frame();
+    ethernet::Frame::new_unchecked(&mut f[..]).set_src_addr(mac);
+    f
+}
+
+fn receive(p: &mut Pipeline<Vec<u8>>, frame: Vec<u8>, now: u64) -> Vec<Vec<u8>> {
+    let mut out = Out::default();
+    p.receive(0, frame, now, &mut out);
+    out.tx
+}
+
+fn macs(frame: &[u8]) -> (EthernetAddress, EthernetAddress) {
+    let eth = ethernet::Frame::new_checked(frame).unwrap();
+    (eth.dst_addr(), eth.src_addr())
+}
+
+#[test]
+fn a_clients_stray_goes_to_every_live_peer_unchanged_but_for_its_macs() {
+    let mut p = member(true);
+    let stray = C::new(500, PSH).ack(777).data(b"GET / HTTP/1.1\r\n");
+    let frame = stray.frame();
+    let out = receive(&mut p, frame.clone(), MS);
+    assert_eq!(
+        out.len(),
+        2,
+        "one copy per live peer on the segment, no RST"
+    );
+    assert_eq!(macs(&out[0]), (P1_MAC, OUR_MAC));
+    assert_eq!(macs(&out[1]), (P2_MAC, OUR_MAC));
+    for f in &out {
+        assert_eq!(f[12..], frame[12..], "IP header and segment untouched");
+    }
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 1);
+    assert_eq!(count(&p, Counter::DropTcpNoFlow), 0);
+    assert_eq!(count(&p, Counter::TcpResetsSent), 0);
+    // A client's RST or FIN for a connection it lost here goes on too.
+    assert_eq!(receive(&mut p, C::new(501, RST).frame(), MS).len(), 2);
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 2);
+}
+
+#[test]
+fn a_peers_stray_is_dropped_silently_live_or_not() {
+    for live in [true, false] {
+        let mut p = member(live);
+        let c = C::new(500, 0).ack(777).data(b"x");
+        assert!(receive(&mut p, from(&c, P2_MAC), MS).is_empty());
+        assert_eq!(count(&p, Counter::ClusterStraysDropped), 1);
+        assert_eq!(count(&p, Counter::ClusterStraysForwarded), 0);
+        assert_eq!(count(&p, Counter::TcpResetsSent), 0);
+    }
+}
+
+#[test]
+fn with_no_live_peer_a_stray_is_reset_as_without_a_cluster() {
+    let mut p = member(false);
+    let r = send(&mut p, C::new(500, 0).ack(777).data(b"x"), 0);
+    assert_eq!((r.len(), r[0].flags, r[0].seq), (1, RST, 777));
+    assert_eq!(count(&p, Counter::DropTcpNoFlow), 1);
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 0);
+    // Only P1 alive: one copy, to it.
+    let mut states = peers(false);
+    states[0].live = true;
+    p.set_cluster_peers(&states, MS);
+    let out = receive(&mut p, C::new(500, 0).ack(777).data(b"x").frame(), MS);
+    assert_eq!(out.len(), 1);
+    assert_eq!(macs(&out[0]).0, P1_MAC);
+    // The list emptied: the cluster is off.
+    p.set_cluster_peers(&[], 2 * MS);
+    let r = send(&mut p, C::new(500, 0).ack(777).data(b"x"), 2 * MS);
+    assert_eq!(r[0].flags, RST);
+}
+
+#[test]
+fn segments_of_this_appliances_connections_are_its_own() {
+    let mut p = member(true);
+    let iss = handshake(&mut p, 0);
+    let r = send(
+        &mut p,
+        C::new(1001, PSH).ack(iss + 1).data(b"GET / HTTP/1.1\r\n"),
+        MS,
+    );
+    assert!(r.iter().all(|r| r.flags & RST == 0));
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 0);
+    assert_eq!(count(&p, Counter::ClusterStraysDropped), 0);
+}
+
+#[test]
+fn an_unresolved_peer_is_asked_for_its_mac_and_then_sent_the_stray() {
+    let mut p = pipeline(settings(16));
+    p.set_cluster_peers(
+        &[PeerState {
+            address: P1,
+            live: true,
+        }],
+        0,
+    );
+    // The timer poll asks for the live peer's MAC, at most once a second.
+    let mut out = Out::default();
+    p.poll_timers(MS, &mut out);
+    p.poll_timers(2 * MS, &mut out);
+    assert_eq!(out.tx.len(), 1);
+    assert_eq!(macs(&out.tx[0]).0, EthernetAddress::BROADCAST);
+    assert_eq!(count(&p, Counter::ArpRequests), 1);
+    // A stray before the answer waits for it (behind an ARP request of its own).
+    let c = C::new(500, 0).ack(777).data(b"x");
+    let out = receive(&mut p, c.frame(), 3 * MS);
+    assert_eq!(out.len(), 1);
+    assert_eq!(macs(&out[0]).0, EthernetAddress::BROADCAST);
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 1);
+    let mut out = Out::default();
+    let update = NeighbourUpdate {
+        port: 0,
+        ip: P1,
+        mac: P1_MAC,
+    };
+    p.apply_neighbour_update(update, 4 * MS, &mut out);
+    assert_eq!(out.tx.len(), 1);
+    assert_eq!(macs(&out.tx[0]), (P1_MAC, OUR_MAC));
+    // Learned: its own frames are now recognised.
+    assert!(receive(&mut p, from(&c, P1_MAC), 5 * MS).is_empty());
+    assert_eq!(count(&p, Counter::ClusterStraysDropped), 1);
+    assert_eq!(p.cluster_peers()[0].1, Some(P1_MAC));
+}
