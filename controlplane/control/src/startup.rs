@@ -510,9 +510,6 @@ fn stop_now(
     }
     let s = stopping.get_or_insert_with(|| {
         notify(&[NotifyState::Stopping]);
-        tracing::info!(
-            "stopping: new connections are refused; the requests in flight have up to {timeout:?} (dataplane.stop_timeout); a second SIGINT or SIGTERM stops at once"
-        );
         Stopping {
             deadline: Instant::now() + timeout,
             withdraw_deadline: Instant::now() + WITHDRAW_WAIT,
@@ -524,6 +521,11 @@ fn stop_now(
     }
     if !s.told {
         s.told = live.start_stopping();
+        if s.told {
+            tracing::info!(
+                "stopping: new connections are refused; the requests in flight have up to {timeout:?} (dataplane.stop_timeout); a second SIGINT or SIGTERM stops at once"
+            );
+        }
     }
     match live.busy() {
         Some(0) if s.told => {
