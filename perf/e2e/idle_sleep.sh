@@ -15,7 +15,7 @@
 #
 # Environment: SETTINGS (default "0s 100us 1ms"), ROUNDS (2), SAMPLES per probe (40).
 set -uo pipefail
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 . "$(dirname "$0")/../../tests/e2e/lib.sh"
 
 SETTINGS=${SETTINGS:-"0s 100us 1ms"}

@@ -123,6 +123,7 @@ vip_state() {
         python3 -c "import json,sys; print([v['state'] for v in json.load(sys.stdin)['vips'] if v['vip']=='$TB_VIP'][0])" 2>/dev/null || echo none
 }
 # within SECS CMD...: CMD succeeds within SECS seconds (tried every 100 ms).
+# shellcheck disable=SC2317  # (called through tb_check)
 within() {
     local secs=$1 i
     shift
@@ -132,6 +133,7 @@ within() {
     done
     "$@"
 }
+# shellcheck disable=SC2317  # (called through tb_check)
 in_effect() { test "$(announce_field in_effect)" = True; }
 # route_at_router: the router's kernel route to the VIP ("" when none).
 route_at_router() { ip -n "$BG_NS_RTR" route show "$TB_VIP/32" 2>/dev/null; }
