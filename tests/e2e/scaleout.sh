@@ -71,6 +71,7 @@
 #   so_flows_of NAME         the client address:port of every client connection Splicer
 #                            NAME holds (from `show flows`), one per line
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SO_NS_CLIENT=so-cli
@@ -622,16 +623,16 @@ so_downloads_start() {
 
 # so_downloads_wait DIR N [TIMEOUT]: 0 when every download ended within TIMEOUT (120) s.
 so_downloads_wait() {
-    local dir=$1 n=$2 timeout=${3:-120} t i done
+    local dir=$1 n=$2 timeout=${3:-120} t i ended
     for ((t = 0; t < timeout * 5; t++)); do
-        done=0
+        ended=0
         for ((i = 0; i < n; i++)); do
-            [[ -s $dir/$i.rc ]] && done=$((done + 1))
+            [[ -s $dir/$i.rc ]] && ended=$((ended + 1))
         done
-        ((done == n)) && return 0
+        ((ended == n)) && return 0
         sleep 0.2
     done
-    echo "$done of $n downloads ended within ${timeout}s" >&2
+    echo "$ended of $n downloads ended within ${timeout}s" >&2
     return 1
 }
 
@@ -650,7 +651,18 @@ so_downloads_tally() {
     printf 'ok=%s bad=%s failed=%s\n' "$ok" "$bad" "$failed"
 }
 
-# so_flows_of NAME: client address:port of the client legs Splicer NAME holds now.
+# so_flows_of NAME: client address:port of the client legs Splicer NAME holds now. The
+# listing is asked again (5 times at most) when the worker did not answer within the
+# control core's second, as on a loaded machine; fails when it never did.
 so_flows_of() {
-    so_ctl "$1" show flows limit 1000 2>/dev/null | grep -oE '198\.18\.40\.[0-9]+:[0-9]+' | sort -u
+    local out i
+    for ((i = 0; i < 5; i++)); do
+        if out=$(so_ctl "$1" show flows limit 1000 2>&1); then
+            grep -oE '198\.18\.40\.[0-9]+:[0-9]+' <<<"$out" | sort -u
+            return 0
+        fi
+        echo "so_flows_of $1: $out" >&2
+        sleep 0.2
+    done
+    return 1
 }

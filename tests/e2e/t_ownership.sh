@@ -11,11 +11,13 @@
 #     are reset once b knows a is dead (each client's next segment, a TCP keepalive
 #     here), b's complete, new connections all succeed; b shows a dead.
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=scaleout.sh
 . "$(dirname "$0")/scaleout.sh"
 
-# Heartbeats every 250 ms, dead after 1 s: the kill below is detected quickly.
+# Heartbeats every 250 ms, dead after 2 s: the kill below is detected quickly, and a
+# control core stalled by the shared machine for most of a second kills no live peer.
 HB=250ms
-DEAD=1s
+DEAD=2s
 N1=24 # downloads during the reshuffles
 N2=16 # downloads when a dies
 
@@ -29,6 +31,7 @@ so_route a b
 tb_log "router: $(so_route_show)"
 
 # Both sides see the other live within a few heartbeats.
+# shellcheck disable=SC2317  # (called through tb_check)
 peer_live() {
     local i
     for ((i = 0; i < 50; i++)); do
@@ -54,6 +57,7 @@ so_downloads_start "$D1" "$N1" slow/2m
 sleep 2
 fa=$(so_flows_of a | wc -l)
 fb=$(so_flows_of b | wc -l)
+# (a failed listing shows as 0 here, and fails the checks below)
 tb_log "downloads under way: a holds $fa, b holds $fb"
 tb_check_cmp "a holds some of the $N1 downloads" "$fa" -gt 0
 tb_check_cmp "b holds some of the $N1 downloads" "$fb" -gt 0
@@ -80,15 +84,13 @@ done
 
 # ---------------------------------------------------------------- a dies
 D2=$SO_DIR/d2
-so_downloads_start "$D2" "$N2" slow/2m --keepalive-time 1
+# TCP keepalive every 2 s when idle: a client whose connection died with a learns it at
+# its next probe (a download's client sends nothing else while it waits).
+so_downloads_start "$D2" "$N2" slow/2m --keepalive-time 2
 sleep 2.5
-so_flows_of a >"$SO_DIR/held-a"
-so_flows_of b >"$SO_DIR/held-b"
-na=$(wc -l <"$SO_DIR/held-a")
-nb=$(wc -l <"$SO_DIR/held-b")
-tb_log "before the kill: a holds $na downloads, b holds $nb"
-tb_check_cmp "a holds some of the $N2 downloads" "$na" -gt 0
-tb_check_cmp "every download is held by one appliance" "$((na + nb))" -eq "$N2"
+listed=0
+so_flows_of a >"$SO_DIR/held-a" && so_flows_of b >"$SO_DIR/held-b" && listed=1
+tb_check_cmp "both appliances list their flows (show flows)" "$listed" -eq 1
 resets0=$(stat_of "$(so_log b)" tcp_resets_sent)
 killed_at=$(date +%s%N)
 so_stop_splicer a KILL 5
@@ -102,15 +104,27 @@ for ((i = 0; i < 100; i++)); do
     fi
     sleep 0.05
 done
-# dead_time (1 s) after a's last heartbeat, which came at most heartbeat_interval (250
-# ms) before the kill, and a control tick (20 ms): at most 1.3 s; 2.5 s allows for the
+# dead_time (2 s) after a's last heartbeat, which came at most heartbeat_interval (250
+# ms) before the kill, and a control tick (20 ms): at most 2.3 s; 3.5 s allows for the
 # shared machine.
 tb_log "b showed a dead ${dead_ms} ms after the kill"
 tb_check_cmp "b shows a dead (show cluster) within 5 s" "$dead_ms" -ge 0
-tb_check_cmp "b shows a dead within 2.5 s of the kill (ms)" "$dead_ms" -le 2500
+tb_check_cmp "b shows a dead within 3.5 s of the kill (ms)" "$dead_ms" -le 3500
 out=$(so_spread 20)
 tb_check "20 new connections after the kill all succeed, through b ($out)" test "$out" = ok=20
 tb_check "all $N2 downloads end" so_downloads_wait "$D2" "$N2" 60
+# Who held which download at the kill: the listings, restricted to these downloads
+# (client address:port, which curl printed at its end; connections of the first part
+# may still be closing in the listings).
+for f in "$D2"/*.port; do
+    cat "$f"
+    echo
+done | sort -u >"$SO_DIR/ids2"
+na=$(grep -cFxf "$SO_DIR/ids2" "$SO_DIR/held-a")
+nb=$(grep -cFxf "$SO_DIR/ids2" "$SO_DIR/held-b")
+tb_log "at the kill: a held $na of the downloads, b $nb"
+tb_check_cmp "a held some of the $N2 downloads" "$na" -gt 0
+tb_check_cmp "every download was held by one appliance" "$((na + nb))" -eq "$N2"
 # Which downloads failed, by their client address:port, against who held them.
 ok_b=0 failed_a=0 other=0
 for ((i = 0; i < N2; i++)); do

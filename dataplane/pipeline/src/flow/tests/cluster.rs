@@ -156,3 +156,56 @@ fn an_unresolved_peer_is_asked_for_its_mac_and_then_sent_the_stray() {
     assert_eq!(count(&p, Counter::ClusterStraysDropped), 1);
     assert_eq!(p.cluster_peers()[0].1, Some(P1_MAC));
 }
+
+#[test]
+fn a_cookie_handshake_whose_ack_moved_opens_on_the_appliance_that_sent_the_cookie() {
+    // Every SYN answered with a cookie; each appliance has its own secret.
+    let cookies = FlowSettings {
+        syn_cookie_threshold: 0,
+        ..settings(16)
+    };
+    let mut a = pipeline(cookies);
+    let mut b = pipeline(cookies);
+    b.keys = crate::flow::Keys::new(99);
+    for (p, peer, mac) in [(&mut a, P2, P2_MAC), (&mut b, P1, P1_MAC)] {
+        knows(p, peer, mac);
+        p.set_cluster_peers(
+            &[PeerState {
+                address: peer,
+                live: true,
+            }],
+            0,
+        );
+    }
+    // b sent a cookie lately too, so it checks the moved ACK as one of its own.
+    let mut other = C::new(77, SYN);
+    other.port = 41000;
+    assert_eq!(send(&mut b, other, 0)[0].flags, SYN);
+    let r = send(&mut a, linux_syn(1000), 0);
+    assert_eq!(count(&a, Counter::SynCookiesSent), 1);
+    let iss = r[0].seq;
+    // The handshake's ACK, with the request, reaches b: not b's cookie, sent on to a.
+    let req = b"GET / HTTP/1.1\r\nHost: www\r\n\r\n";
+    let ack = C::new(1001, PSH).ack(iss + 1).data(req);
+    let out = receive(&mut b, ack.frame(), MS);
+    assert_eq!(out.len(), 1);
+    assert_eq!(macs(&out[0]).0, P1_MAC);
+    assert_eq!(count(&b, Counter::SynCookiesFailed), 1);
+    assert_eq!(count(&b, Counter::ClusterStraysForwarded), 1);
+    assert_eq!(count(&b, Counter::TcpResetsSent), 0);
+    // a gets it from b's MAC: its own cookie, the connection opens and is answered.
+    let mut moved = out[0].clone();
+    {
+        let mut eth = ethernet::Frame::new_unchecked(&mut moved[..]);
+        eth.set_dst_addr(OUR_MAC);
+        eth.set_src_addr(P2_MAC);
+    }
+    let r: Vec<Reply> = receive(&mut a, moved, 2 * MS)
+        .iter()
+        .map(|f| decode(f))
+        .collect();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].payload.starts_with(b"HTTP/1.1 503 "));
+    assert_eq!(count(&a, Counter::SynCookiesValidated), 1);
+    assert_eq!(count(&a, Counter::ClusterStraysDropped), 0);
+}
