@@ -13,7 +13,9 @@
 #           (callgrind: the instruction-count gate), chromium and python3-pil (the status
 #           page's screenshot test), systemd (systemd-analyze verify of
 #           packaging/splicer.service), openssl (t_tcp_mode's self-signed certificate for
-#           TLS through a tcp virtual), python3-matplotlib (perf/plot.py's PNG charts)
+#           TLS through a tcp virtual), python3-matplotlib (perf/plot.py's PNG charts), bird2
+#           (the BGP speaker and router of t_announce and t_scaleout: Splicer announces its
+#           VIPs through BIRD, docs/SCALE-OUT.md)
 #   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
 #           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
 #           itself is a cargo install (pinned below), done only when missing
@@ -25,7 +27,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl
+    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl bird2
     dpkg-dev groff-base bsdextrautils
     chromium python3-pil python3-matplotlib
 )
@@ -55,6 +57,13 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     elif [[ -s /run/nginx.pid ]] && command -v service >/dev/null; then
         echo "install-deps: stopping the nginx service the package started"
         service nginx stop >/dev/null 2>&1 || true
+    fi
+    # Likewise bird2's: the tests run their own BIRDs inside namespaces.
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+        if systemctl is-active --quiet bird 2>/dev/null; then
+            echo "install-deps: stopping the bird service the package started"
+            systemctl stop bird || true
+        fi
     fi
 else
     echo "install-deps: all ${#packages[@]} packages present"

@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod announce;
 pub mod cluster;
 pub mod defaults;
 mod diagnose;
@@ -74,6 +75,7 @@ mod size;
 mod validate;
 
 pub use access_log::{AccessLog, AccessLogFormat};
+pub use announce::Announce;
 pub use cluster::{Cluster, Peer};
 pub use diagnose::{check, Problem};
 pub use edit::{ClassEdit, Edit, Kind};
@@ -128,6 +130,10 @@ pub struct Config {
     /// (docs/ACCESS-LOG.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLog>,
+    /// `[announce]` (optional, default none = off): the VIPs announced to the routers
+    /// through a local BIRD (docs/SCALE-OUT.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announce: Option<Announce>,
     /// `[cluster]` (optional, default none = off): the other appliances serving the
     /// same VIPs, for the segments of their connections the router sends here
     /// (docs/SCALE-OUT.md).

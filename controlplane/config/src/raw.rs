@@ -38,6 +38,7 @@ pub(crate) struct RawConfig {
     #[serde(default, deserialize_with = "dip_tables")]
     dip: Vec<RawDip>,
     access_log: Option<crate::access_log::RawAccessLog>,
+    announce: Option<crate::announce::RawAnnounce>,
     cluster: Option<crate::cluster::RawCluster>,
 }
 
@@ -488,6 +489,13 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             None
         }
     };
+    let announce = match raw.announce.map(|a| a.convert()).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     let cluster = match raw.cluster.map(|c| c.convert()).transpose() {
         Ok(c) => c,
         Err(e) => {
@@ -505,6 +513,7 @@ pub(crate) fn convert_all(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
                 urls,
                 dips,
                 access_log,
+                announce,
                 cluster,
             };
             let errors = validate::validate_all(&config);
@@ -568,6 +577,7 @@ impl TryFrom<RawConfig> for Config {
                 .map(|(i, d)| d.convert(i))
                 .collect::<Result<_, _>>()?,
             access_log: raw.access_log.map(|a| a.convert()).transpose()?,
+            announce: raw.announce.map(|a| a.convert()).transpose()?,
             cluster: raw.cluster.map(|c| c.convert()).transpose()?,
         };
         config.validate()?;

@@ -152,6 +152,10 @@ impl Config {
         if self.access_log != next.access_log {
             keys.push("access_log".into());
         }
+        // The announcer's thread and its BIRD are set up at start.
+        if self.announce != next.announce {
+            keys.push("announce".into());
+        }
         // The heartbeat socket and the workers' peers are set up at start.
         if self.cluster != next.cluster {
             keys.push("cluster".into());
@@ -170,6 +174,7 @@ impl Config {
         live.dataplane.max_ejection_percent = next.dataplane.max_ejection_percent;
         live.ports = self.ports.clone();
         live.access_log = self.access_log.clone();
+        live.announce = self.announce.clone();
         live.cluster = self.cluster.clone();
         live.validate()?;
         Ok(live)

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod access_log;
+mod announce;
 mod cluster;
 mod health;
 mod http;

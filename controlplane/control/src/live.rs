@@ -300,6 +300,18 @@ impl Live {
             .collect()
     }
 
+    /// Whether the real named `name` is up by its health (checks, ejection) now: what
+    /// the announcement of its virtuals' VIPs asks (`announce`).
+    pub(crate) fn real_healthy(&self, name: &str) -> bool {
+        let now = self.now_ms();
+        self.config
+            .reals
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| self.ids.real(&r.name, r.address))
+            .is_some_and(|id| self.health.health(id, now).up)
+    }
+
     /// The running configuration.
     pub(crate) fn config(&self) -> &Config {
         &self.config
@@ -552,7 +564,7 @@ impl Live {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);

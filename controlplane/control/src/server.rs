@@ -12,6 +12,7 @@
 //! clients for at most [`POLL_BUDGET`]; together they bound how long slow or flooding
 //! clients can hold up the loop (and so the reaction to SIGINT).
 
+use crate::announce::{self, Announcer};
 use crate::http;
 use crate::live::Live;
 use crate::startup::RunError;
@@ -69,6 +70,8 @@ pub(crate) struct ControlState {
     web: http::WebState,
     /// The access log is on.
     access_log: bool,
+    /// The VIPs' announcement to the routers (`[announce]`), when on.
+    pub(crate) announcer: Option<Announcer>,
 }
 
 impl ControlState {
@@ -79,6 +82,7 @@ impl ControlState {
             slow: SlowClients::default(),
             web: http::WebState::new(),
             access_log: false,
+            announcer: None,
         }
     }
 
@@ -561,6 +565,22 @@ fn execute(
         Command::LogReopen => {
             Response::error("the access log is off: no [access_log] in the configuration")
         }
+        Command::Show(Show::Announce) => match &state.announcer {
+            Some(a) => a.show(Instant::now()),
+            None => Response::error(announce::OFF),
+        },
+        Command::Drain => match &mut state.announcer {
+            Some(a) => a.drain(Instant::now(), announce::client_flows(live)),
+            None => Response::error(announce::OFF),
+        },
+        Command::DrainStatus => match &state.announcer {
+            Some(a) => a.drain_status(Instant::now(), announce::client_flows(live)),
+            None => Response::error(announce::OFF),
+        },
+        Command::Undrain => match &mut state.announcer {
+            Some(a) => a.undrain(),
+            None => Response::error(announce::OFF),
+        },
         Command::Help(topic) => match command::help(&topic) {
             Ok(text) => Response::text(text),
             Err(e) => Response::error(e.0),

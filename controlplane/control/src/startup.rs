@@ -2,6 +2,7 @@
 //! workers; then the reverse.
 
 use crate::access_log::AccessWriter;
+use crate::announce::{self, Announcer};
 use crate::live::{self, Live};
 use crate::requests::{notify, Requests};
 use crate::server::{ControlState, Endpoints, Hooks};
@@ -33,6 +34,9 @@ const MBUF_DATA_ROOM: u16 = 2048 + 128;
 /// How often the control core wakes to check for a stop request and serve the control
 /// socket and metrics: the most a `splicer ctl` command waits before it is read.
 const CONTROL_TICK: Duration = Duration::from_millis(20);
+/// How long a graceful stop waits for BIRD to confirm the withdrawal of the VIPs before
+/// it refuses new connections anyway (and how long the exit waits for it).
+const WITHDRAW_WAIT: Duration = Duration::from_secs(3);
 /// Health events the workers can leave for the control core between two of its ticks.
 const HEALTH_QUEUE: usize = 4096;
 
@@ -247,6 +251,9 @@ fn run_ports(
     let dp = &config.dataplane;
     let workers = lcores.len();
     let setups = port_setups(config, ports)?;
+    if let Some(a) = &config.announce {
+        control.announcer = Some(Announcer::start(a).map_err(RunError)?);
+    }
     let mut ids = FarmIds::default();
     let topology = Arc::new(live::topology(config, &mut ids, &setups));
     let mut rings = Vec::with_capacity(workers);
@@ -478,6 +485,9 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
 /// Where a graceful stop is.
 struct Stopping {
     deadline: Instant,
+    /// New connections are refused once the VIPs are withdrawn (the routers send them
+    /// elsewhere), or from this time on.
+    withdraw_deadline: Instant,
     /// Every worker has been told to refuse new connections.
     told: bool,
 }
@@ -489,6 +499,7 @@ fn stop_now(
     stopping: &mut Option<Stopping>,
     live: &mut Live,
     timeout: Duration,
+    withdrawn: bool,
 ) -> bool {
     if requests.stopping_now() {
         tracing::warn!("stopping at once: every connection is reset");
@@ -499,16 +510,22 @@ fn stop_now(
     }
     let s = stopping.get_or_insert_with(|| {
         notify(&[NotifyState::Stopping]);
-        tracing::info!(
-            "stopping: new connections are refused; the requests in flight have up to {timeout:?} (dataplane.stop_timeout); a second SIGINT or SIGTERM stops at once"
-        );
         Stopping {
             deadline: Instant::now() + timeout,
+            withdraw_deadline: Instant::now() + WITHDRAW_WAIT,
             told: false,
         }
     });
+    if !s.told && !withdrawn && Instant::now() < s.withdraw_deadline {
+        return false;
+    }
     if !s.told {
         s.told = live.start_stopping();
+        if s.told {
+            tracing::info!(
+                "stopping: new connections are refused; the requests in flight have up to {timeout:?} (dataplane.stop_timeout); a second SIGINT or SIGTERM stops at once"
+            );
+        }
     }
     match live.busy() {
         Some(0) if s.told => {
@@ -542,7 +559,16 @@ fn control_loop(
     let mut stopping = None;
     loop {
         std::thread::sleep(CONTROL_TICK);
-        if stop_now(requests, &mut stopping, live, stop_timeout) {
+        let withdrawn = match control.announcer.as_mut() {
+            // Withdrawn first: the routers send new connections elsewhere before this
+            // appliance refuses them.
+            Some(a) if requests.stopping() => {
+                a.stop(Instant::now(), announce::candidates_now(base, live));
+                a.withdrawn()
+            }
+            _ => true,
+        };
+        if stop_now(requests, &mut stopping, live, stop_timeout, withdrawn) {
             break;
         }
         if requests.take_reload() {
@@ -554,6 +580,10 @@ fn control_loop(
         }
         live.poll_health();
         live.poll_cluster();
+        if let Some(a) = control.announcer.as_mut() {
+            a.poll(Instant::now(), announce::candidates_now(base, live));
+            a.watch_drain(Instant::now(), || announce::client_flows(live));
+        }
         watch.poll(base.workers, Instant::now());
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
@@ -569,6 +599,20 @@ fn control_loop(
                 next_stats = Some(at + every);
             }
         }
+    }
+    if let Some(a) = control.announcer.as_mut() {
+        // An immediate stop comes here without the graceful withdrawal.
+        a.stop(Instant::now(), announce::candidates_now(base, live));
+        let until = Instant::now() + WITHDRAW_WAIT;
+        while !a.withdrawn() && Instant::now() < until {
+            std::thread::sleep(CONTROL_TICK);
+        }
+        if !a.withdrawn() {
+            tracing::warn!(
+                "announce: BIRD has not confirmed the withdrawal within {WITHDRAW_WAIT:?}"
+            );
+        }
+        a.finish();
     }
 }
 

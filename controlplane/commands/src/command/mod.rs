@@ -49,6 +49,13 @@ pub enum Command {
     LogLevel(LogLevel),
     /// `log reopen`: reopen the access log's file (after logrotate moved it).
     LogReopen,
+    /// `drain`: withdraw every VIP from the routers (`[announce]`) for maintenance;
+    /// the answer says how many flows are left.
+    Drain,
+    /// `drain status`: whether the appliance is drained and how many flows are left.
+    DrainStatus,
+    /// `undrain`: announce the VIPs fit to announce again.
+    Undrain,
     /// `help [command]`: the command list, or one command's (or word's) help.
     Help(Vec<String>),
 }
@@ -79,7 +86,7 @@ impl Command {
     /// The level a socket must have to run the command.
     pub fn level(&self) -> Level {
         match self {
-            Command::Show(_) | Command::Help(_) => Level::ReadOnly,
+            Command::Show(_) | Command::Help(_) | Command::DrainStatus => Level::ReadOnly,
             // `clear stats` changes the counters every other client is shown; `log
             // reopen` acts on files on the host.
             Command::Edit(_)
@@ -87,7 +94,10 @@ impl Command {
             | Command::ClearStats
             | Command::LogLevel(_)
             | Command::LogReopen
-            | Command::Reload => Level::Admin,
+            | Command::Reload
+            // What the routers send this appliance.
+            | Command::Drain
+            | Command::Undrain => Level::Admin,
         }
     }
 }
@@ -118,6 +128,8 @@ pub enum Show {
     Flows(FlowQuery),
     /// `show config`: the running configuration as TOML.
     Config,
+    /// `show announce`: the VIPs announced to the routers, and BIRD's last answer.
+    Announce,
     /// `show cluster`: the cluster's peers, their heartbeats, and the strays.
     Cluster,
 }

@@ -512,6 +512,10 @@ fn build(syntax: &Syntax, a: Args) -> Result<Command, ParseError> {
         ["rule", "list"] => Ok(Command::Show(Show::Rule(a.opt_text(0)))),
         ["show", "pools"] => Ok(Command::Show(Show::Pools(a.opt_text(0)))),
         ["show", "config"] => Ok(Command::Show(Show::Config)),
+        ["show", "announce"] => Ok(Command::Show(Show::Announce)),
+        ["drain"] if a.has("status") => Ok(Command::DrainStatus),
+        ["drain"] => Ok(Command::Drain),
+        ["undrain"] => Ok(Command::Undrain),
         ["show", "cluster"] => Ok(Command::Show(Show::Cluster)),
         ["show", "flows"] => {
             let limit = number(a.key("limit")).unwrap_or(FlowQuery::DEFAULT_LIMIT);

@@ -665,6 +665,39 @@ name, what each matches and what it binds. The same as 'show rule <virtual>'.",
         example: "rule list www",
     },
     Syntax {
+        words: &["show", "announce"],
+        params: &[],
+        summary: "the VIPs announced to the routers (BGP through BIRD) and BIRD's last answer",
+        help: "Lists every VIP with [announce] on: the next hop announced for it (the \
+address of the port that owns it), its state (announced; held down: fit to announce, \
+waiting for hold_down; withdrawn), since when, and why it is not announced (no healthy \
+real in service, port down, drained, stopping). Then BIRD's control socket and the \
+routes file, BIRD's last answer to 'configure' and when, the configures it confirmed and \
+the exchanges that failed (each is retried), and whether the routes last written are in \
+effect. An error when [announce] is off.",
+        example: "",
+    },
+    Syntax {
+        words: &["drain"],
+        params: &[Param::Flag("status")],
+        summary: "withdraw every VIP from the routers for maintenance; 'drain status': flows left",
+        help: "Withdraws every VIP from the routers at once (with [announce]): the routers \
+send new connections to the other appliances, and the flows open here go on. The answer, \
+and 'drain status' (read-only) later, say how many flows are left; the log says when none \
+is. The appliance then can be stopped or updated without resetting a connection. \
+'undrain' announces the VIPs again. Not saved: a restart starts undrained.",
+        example: "drain",
+    },
+    Syntax {
+        words: &["undrain"],
+        params: &[],
+        summary: "announce the VIPs again after 'drain'",
+        help: "Ends 'drain': every VIP fit to announce (a healthy real, its port up) for \
+hold_down already is announced again at once, the others once they have been fit for \
+hold_down.",
+        example: "",
+    },
+    Syntax {
         words: &["save"],
         params: &[Param::Opt("file", Value::Text)],
         summary: "write the running configuration as TOML",

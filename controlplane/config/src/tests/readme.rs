@@ -57,6 +57,12 @@ fn readme_lists_every_key() {
         cost: Some(2),
         ..Rule::new("all", strings(&["spare"]))
     });
+    c.announce = Some(crate::Announce {
+        bird_socket: "/run/bird/bird.ctl".into(),
+        routes_file: "/etc/bird/splicer-vips.conf".into(),
+        hold_down: std::time::Duration::from_secs(5),
+        check_link: true,
+    });
     c.cluster = Some(crate::Cluster {
         name: "a".into(),
         control: "127.0.0.1:7411".parse().unwrap(),

@@ -125,6 +125,7 @@ fn demo_config() -> Config {
         urls: Vec::new(),
         dips: Vec::new(),
         access_log: None,
+        announce: None,
         cluster: None,
     }
 }

@@ -27,6 +27,8 @@ fn completion_of_words_and_names() {
                 "tier",
                 "queue",
                 "rule",
+                "drain",
+                "undrain",
                 "save",
                 "reload",
                 "clear",
@@ -43,7 +45,7 @@ fn completion_of_words_and_names() {
         complete("show ", &n).1,
         vec![
             "stats", "ports", "workers", "virtual", "real", "url", "rule", "pools", "flows",
-            "config", "cluster"
+            "config", "cluster", "announce"
         ]
     );
     assert_eq!(complete("show p", &n).1, vec!["ports", "pools"]);

@@ -14,6 +14,7 @@ const READ_ONLY: &[&str] = &[
     "show pools",
     "show flows",
     "show config",
+    "show announce",
     "show cluster",
     "rule list",
     "help",
@@ -49,6 +50,8 @@ const ADMIN: &[&str] = &[
     "log level",
     "log reopen",
     "reload",
+    "drain",
+    "undrain",
 ];
 
 /// A command added to the grammar without being put in one of the lists above fails
@@ -92,6 +95,9 @@ fn level_of_some_lines() {
         ("log level debug", Level::Admin),
         ("save /tmp/x.toml", Level::Admin),
         ("no real s1", Level::Admin),
+        ("drain", Level::Admin),
+        ("drain status", Level::ReadOnly),
+        ("undrain", Level::Admin),
     ] {
         assert_eq!(parse(line).unwrap().level(), level, "{line}");
     }

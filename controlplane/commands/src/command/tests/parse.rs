@@ -88,7 +88,7 @@ fn unknown_commands_suggest_the_nearest() {
     );
     assert_eq!(
             err("show everything"),
-            "unknown command 'show everything'; 'show' is followed by one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster"
+            "unknown command 'show everything'; 'show' is followed by one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster, announce"
         );
     assert_eq!(
         err("show reals"),
@@ -104,7 +104,7 @@ fn unknown_commands_suggest_the_nearest() {
     );
     assert_eq!(
             err("show server s1"),
-            "unknown command 'show server'; 'show' is followed by one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster"
+            "unknown command 'show server'; 'show' is followed by one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster, announce"
         );
     assert_eq!(
         err("clear counters"),
@@ -128,7 +128,7 @@ fn missing_words() {
     );
     assert_eq!(
             err("show"),
-            "'show' needs one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster"
+            "'show' needs one of: stats, ports, workers, virtual, real, url, rule, pools, flows, config, cluster, announce"
         );
     assert_eq!(err("clear"), "'clear' needs one of: stats");
     assert_eq!(err("log"), "'log' needs one of: level, reopen");
