@@ -18,6 +18,7 @@ fn real_defaults_and_shared_addresses() {
             tier: defaults::REAL_TIER,
             check: None,
             slowstart: Duration::ZERO,
+            agent: None,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.
