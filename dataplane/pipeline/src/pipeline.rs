@@ -248,12 +248,24 @@ impl<P: PacketBuf> Pipeline<P> {
             });
             let pool = &mut self.pools.reals[real];
             let per_second = pool.rate.update(pool.measure.ended, now, ticks_per_ms);
-            let quality = RealQuality::of(
+            let mut quality = RealQuality::of(
                 &pool.measure,
                 u64::from(pool.inflight),
                 queued as u64,
                 per_second,
             );
+            if let Some(a) = self.agents.by_real.get(real) {
+                if a.address.is_some() {
+                    quality.agent = if a.up {
+                        crate::quality::AGENT_UP
+                    } else {
+                        crate::quality::AGENT_DOWN
+                    };
+                    quality.agent_rtt_us = u64::from(crate::flow::micros(a.rtt, ticks_per_ms));
+                    quality.agent_epoch = a.epoch.unwrap_or(0);
+                    quality.agent_connections = u64::from(a.holds);
+                }
+            }
             self.counters.set_quality(real, &quality);
             let p = self.pools.stats(real as RealId, now);
             self.counters.set_pool(

@@ -54,6 +54,7 @@ pub(crate) use pipelined::Held;
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
 pub use queue::{AGEING_MS, RETRY_AFTER_S};
+pub(crate) use route::micros;
 pub use table::{FlowTable, StateSizes};
 pub(crate) use timers::Timers;
 
