@@ -325,7 +325,9 @@ EOF
         sleep 0.1
     done
     before=$(ho__count 'agent ready' "$log")
-    tb_in "$ns" "$SPLICER_BIN" agent --config "$cfg" </dev/null >>"$log" 2>&1 &
+    # `ip netns exec` execs the agent, so $! is the agent itself (a function run in the
+    # background would leave $! the subshell, and a SIGKILL to it the agent alive).
+    ip netns exec "$ns" "$SPLICER_BIN" agent --config "$cfg" </dev/null >>"$log" 2>&1 &
     HO_AGENT_PID[$n]=$!
     HO_AGENT_LOG[$n]=$log
     TB_PIDS+=("$!")

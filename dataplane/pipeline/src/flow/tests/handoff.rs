@@ -447,6 +447,11 @@ fn a_silent_agent_goes_down_and_its_clients_are_reset() {
     assert_eq!(b.count(Counter::AgentDowns), 1);
     assert_eq!(b.count(Counter::HandoffResets), 1);
     probe_answered_with_a_reset(&mut b);
+    // It answers again, a new process: up (again) and restarted.
+    b.advance(1_000);
+    b.agent_up(EPOCH + 1);
+    assert_eq!(b.count(Counter::AgentUps), 2);
+    assert_eq!(b.count(Counter::AgentRestarts), 1);
 }
 
 #[test]
