@@ -32,7 +32,7 @@
 #                              waits for `agent ready`, configures ho-kN; HO_AGENT_PID[N]
 #   ho_stop_agent N [SIG]      stops it (SIGTERM default; KILL for a crash)
 #   ho_agent_stat N KEY        KEY's value in agent N's last `agent stats` line
-#   ho_start_fakefront [ARGS]  starts fakefront.py (ho-front namespace) in front of both
+#   ho_start_fakefront         starts fakefront.py (ho-front namespace) in front of both
 #                              back ends; HO_FRONT_LOG
 #   ho_front_stat KEY          KEY from fakefront.py's last `front stats` line
 #   ho_write_splicer_config FILE PREFIX [VIRTUAL_LINES]   Splicer with a handoff virtual
@@ -42,7 +42,7 @@
 #
 # Environment: SPLICER_BIN (default <repo>/target/release/splicer), SPLICER_E2E_LOGDIR.
 
-# shellcheck source=tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HO_NS_CLIENT=ho-client
@@ -368,7 +368,7 @@ ho_start_fakefront() {
     tb_in "$HO_NS_FRONT" python3 -u "$(dirname "${BASH_SOURCE[0]}")/fakefront.py" \
         --outside ho-fo --inside ho-fl --vip "$HO_VIP:80" --bind "$HO_FRONT_IN_IP:$HO_AGENT_PORT" \
         --agent "${HO_BACK_IPS[0]}:$HO_AGENT_PORT" --agent "${HO_BACK_IPS[1]}:$HO_AGENT_PORT" \
-        "$@" </dev/null >>"$HO_FRONT_LOG" 2>&1 &
+        </dev/null >>"$HO_FRONT_LOG" 2>&1 &
     HO_FRONT_PID=$!
     TB_PIDS+=("$!")
     ho__wait_for 'front ready' "$HO_FRONT_LOG" "$before" "$HO_FRONT_PID" fakefront.py

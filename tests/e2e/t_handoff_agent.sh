@@ -4,6 +4,7 @@
 # bodies intact, no response byte through the front end, keep-alive under wrk, and an
 # agent restart (new epoch, TAP re-created).
 set -u
+# shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
 ho_setup
