@@ -1,91 +1,89 @@
 #!/usr/bin/env bash
-# perf/e2e/handoff.sh — TCP handoff (issue 15) measured on the handoff test bed
-# (tests/e2e/handoff.sh: client, router, Splicer, two back ends each with `splicer agent`
-# and nginx). The same back ends are reached through two virtuals on the VIP: :80
-# `mode = "handoff"`, :8080 `mode = "splice"`, so every figure has its splice twin from
-# the same run.
+# perf/e2e/handoff.sh — TCP handoff figures (issue 15) on the handoff bed
+# (tests/e2e/handoff.sh: client, router, two back ends each with `splicer agent` + nginx),
+# with FRONT=splicer (default: Splicer, a `mode = "handoff"` virtual, one worker) or
+# FRONT=fake (tests/e2e/fakefront.py, the protocol's front end in Python). All figures of a
+# line come from the same run:
 #
-#   latency      SYN → first response byte at the client (curl's time_starttransfer),
-#                N sequential new connections, median and 90th percentile
-#   conns/s      wrk with `Connection: close` (one connection, so one handoff, per
-#                request) on a small page: requests/s of the one worker
-#   multiplier   wrk keep-alive on /files/100k: response bytes served / bytes Splicer
-#                transmitted (the kernel's receive counters of Splicer's two TAPs)
+#  * time to first byte (curl's time_starttransfer, SYN to first response byte) of N new
+#    connections, each `GET /files/1b`, through the VIP (handed off), and, as the baseline,
+#    straight to back end 1's own address (bridged by its agent, no handoff): median, p95;
+#  * handoffs/s: `wrk -t1 -c8` with `Connection: close` for D seconds (one connection, so
+#    one handoff, per request): requests/s, errors;
+#  * the agents' replay time (HANDOFF to HANDOFF_ACK ok: the SYN replayed into the kernel,
+#    its SYN-ACK, the ACK with the request): mean (replay_us_sum / handoffs_ok) and max;
+#  * the front end's bandwidth multiplier for one 20 MiB download: the body's 20,971,520
+#    bytes / the bytes the front end transmitted meanwhile (both of Splicer's ports' tx
+#    bytes; fakefront's frames towards the client and to the back ends).
 #
-# Usage: perf/e2e/handoff.sh [N]   (root; SPLICER_BIN as for the e2e tests)
-set -u
+#   perf/e2e/handoff.sh                 # FRONT=splicer N=100 D=5
+#   FRONT=fake N=50 perf/e2e/handoff.sh
+#
+# Needs root, a release build (SPLICER_BIN), nginx, curl, wrk; takes the handoff bed's lock.
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/handoff.sh
 . "$(dirname "$0")/../../tests/e2e/handoff.sh"
-N=${1:-200}
+set -u
+front=${FRONT:-splicer}
+n=${N:-100}
+d=${D:-5}
 
 ho_setup
 ho_start_agent 1
 ho_start_agent 2
-cfg=$TB_DIR/splicer.toml
-ho_write_splicer_config "$cfg" "ho-perf-splicer-$$"
-cat >>"$cfg" <<EOF
+case $front in
+splicer)
+    cfg=$TB_DIR/splicer.toml
+    ho_write_splicer_config "$cfg" "ho-e2e-perf-$$"
+    ho_start_splicer "$cfg"
+    # Both agents up (first heartbeat answers) before the first request.
+    tb_wait_stat_gt "$SPLICER_LOG" agent_ups 1 15 >/dev/null || tb_die "agents not up"
+    ;;
+fake) ho_start_fakefront ;;
+*) tb_die "FRONT is splicer or fake" ;;
+esac
 
-[[virtual]]
-name = "spliced"
-address = "$HO_VIP:8080"
-port = "outside"
-bind = ["b1", "b2"]
-EOF
-ho_start_splicer "$cfg"
-tb_wait_stat_gt "$SPLICER_LOG" agent_ups 1 15 || tb_die "the agents did not come up"
-
-# Bytes Splicer transmitted: what the kernel received on its two TAPs.
-tx_bytes() {
-    local a b
-    a=$(ip -n "$HO_NS_ROUTER" -s -j link show dev ho-so | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["bytes"])')
-    b=$(ip -n "$HO_NS_LAN" -s -j link show dev ho-si | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["bytes"])')
-    echo $((a + b))
+# ttfb URL: N first-byte times in ms, sorted, one per line.
+ttfb() {
+    local i
+    for ((i = 0; i < n; i++)); do
+        tb_in "$HO_NS_CLIENT" curl -s -o /dev/null --max-time 5 -w '%{time_starttransfer}\n' "$1"
+    done | awk '{printf "%.3f\n", $1 * 1000}' | sort -n
 }
+pct() { awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p + 0.999); if (i < 1) i = 1; print v[i]}'; }
+direct=$(ttfb "http://${HO_BACK_IPS[0]}/files/1b")
+handed=$(ttfb "http://$HO_VIP/files/1b")
+printf 'ttfb_ms front=%s n=%d handoff_p50=%s handoff_p95=%s direct_p50=%s direct_p95=%s\n' "$front" "$n" \
+    "$(pct 0.5 <<<"$handed")" "$(pct 0.95 <<<"$handed")" "$(pct 0.5 <<<"$direct")" "$(pct 0.95 <<<"$direct")"
 
-latency() {
-    local port=$1 i
-    for ((i = 0; i < N; i++)); do
-        tb_in "$HO_NS_CLIENT" curl -s -o /dev/null -w '%{time_starttransfer}\n' "http://$HO_VIP:$port/"
-    done | python3 -c '
-import sys
-v = sorted(float(x) * 1000 for x in sys.stdin)
-print(f"{v[len(v) // 2]:.2f} {v[int(len(v) * 0.9)]:.2f} {len(v)}")'
+out=$(tb_in "$HO_NS_CLIENT" wrk -t1 -c8 -d"${d}s" -H 'Connection: close' "http://$HO_VIP/files/1b" 2>&1)
+rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
+errs=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' <<<"$out")
+non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)/\1/p' <<<"$out")
+printf 'handoffs_per_s front=%s wrk_c8_close_rps=%s socket_errors="%s" non2xx=%s\n' "$front" "${rps:-0}" "${errs:-none}" "${non2xx:-0}"
+
+sleep 1.5
+for a in 1 2; do
+    ok=$(ho_agent_stat "$a" handoffs_ok)
+    sum=$(ho_agent_stat "$a" replay_us_sum)
+    printf 'agent%d_replay front=%s handoffs_ok=%s mean_us=%s max_us=%s\n' "$a" "$front" "$ok" \
+        "$((ok > 0 ? sum / ok : 0))" "$(ho_agent_stat "$a" replay_us_max)"
+done
+
+# front_tx: bytes the front end has transmitted so far (fresh figures).
+front_tx() {
+    if [[ $front == splicer ]]; then
+        tb_wait_stats_line "$SPLICER_LOG" >/dev/null
+        echo $(($(tb_stat "$SPLICER_LOG" port=outside tx_bytes) + $(tb_stat "$SPLICER_LOG" port=inside tx_bytes)))
+    else
+        sleep 1.2
+        echo $(($(ho_front_stat to_client_bytes) + $(ho_front_stat forwarded_bytes)))
+    fi
 }
-
-wrk_rate() {
-    local out
-    out=$(tb_in "$HO_NS_CLIENT" wrk -t1 -c16 -d5s "$@" 2>&1)
-    grep -q 'Socket errors\|Non-2xx' <<<"$out" && tb_log "wrk errors: $(tr '\n' ' ' <<<"$out")"
-    sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
-}
-
-wrk_bytes() {
-    local port=$1 before after out reqs
-    before=$(tx_bytes)
-    out=$(tb_in "$HO_NS_CLIENT" wrk -t1 -c8 -d5s "http://$HO_VIP:$port/files/100k" 2>&1)
-    after=$(tx_bytes)
-    reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
-    echo "$reqs $((reqs * 102400)) $((after - before))"
-}
-
-read -r h_med h_p90 h_n < <(latency 80)
-read -r s_med s_p90 s_n < <(latency 8080)
-ok0=$(tb_fresh_stat "$SPLICER_LOG" handoffs_ok)
-h_rate=$(wrk_rate -H 'Connection: close' "http://$HO_VIP/")
-ok1=$(tb_fresh_stat "$SPLICER_LOG" handoffs_ok)
-s_rate=$(wrk_rate -H 'Connection: close' "http://$HO_VIP:8080/")
-read -r h_reqs h_served h_sent < <(wrk_bytes 80)
-read -r s_reqs s_served s_sent < <(wrk_bytes 8080)
-fails=$(($(stat_of "$SPLICER_LOG" handoff_failed_timeout) + $(stat_of "$SPLICER_LOG" handoff_failed_refused) + $(stat_of "$SPLICER_LOG" handoff_failed_agent_down)))
-
-cat <<EOF
-| figure | handoff (:80) | splice (:8080) |
-|---|---|---|
-| SYN → first response byte, median / p90 (ms, $h_n / $s_n connections) | $h_med / $h_p90 | $s_med / $s_p90 |
-| new connections per second, wrk -c16 Connection: close (1 worker) | $h_rate | $s_rate |
-| handoffs_ok during the handoff wrk run | $((ok1 - ok0)) | – |
-| 100k responses served (wrk -c8 5 s keep-alive) | $h_reqs | $s_reqs |
-| response bytes served | $h_served | $s_served |
-| bytes Splicer transmitted (both ports) | $h_sent | $s_sent |
-| multiplier: served / transmitted | $(python3 -c "print(f'{$h_served / max($h_sent, 1):.1f}')") | $(python3 -c "print(f'{$s_served / max($s_sent, 1):.2f}')") |
-| failed handoffs in the whole run | $fails | – |
-EOF
+before=$(front_tx)
+ho_body_ok 20m || tb_die "20m download through handoff failed"
+after=$(front_tx)
+sent=$((after - before))
+printf 'multiplier front=%s body_bytes=20971520 front_tx_bytes=%d ratio=%s\n' "$front" "$sent" \
+    "$(awk -v b=20971520 -v s="$sent" 'BEGIN {printf "%.0f", (s > 0 ? b / s : 0)}')"
+TB_FAILURES=0
+tb_finish

@@ -32,7 +32,8 @@
 #                              waits for `agent ready`, configures ho-kN; HO_AGENT_PID[N]
 #   ho_stop_agent N [SIG]      stops it (SIGTERM default; KILL for a crash)
 #   ho_agent_stat N KEY        KEY's value in agent N's last `agent stats` line
-#   ho_start_fakefront [ARGS]  starts fakefront.py (ho-front namespace) in front of both
+#   ho_wait_agent_stat_gt N KEY VALUE [TIMEOUT]   waits until it passes VALUE
+#   ho_start_fakefront         starts fakefront.py (ho-front namespace) in front of both
 #                              back ends; HO_FRONT_LOG
 #   ho_front_stat KEY          KEY from fakefront.py's last `front stats` line
 #   ho_write_splicer_config FILE PREFIX [VIRTUAL_LINES]   Splicer with a handoff virtual
@@ -42,7 +43,7 @@
 #
 # Environment: SPLICER_BIN (default <repo>/target/release/splicer), SPLICER_E2E_LOGDIR.
 
-# shellcheck source=tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HO_NS_CLIENT=ho-client
@@ -267,7 +268,9 @@ ho__start_nginx() {
     ho__nginx_conf "$name" "$dir" >"$dir/nginx.conf"
     tb_in "$ns" nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" ||
         tb_die "nginx configuration for $name is invalid"
-    tb_in "$ns" nginx -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" \
+    # `ip netns exec` execs the command: $! is nginx itself (through a function it would
+    # be a subshell, and killing that would leave the program running).
+    ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" -e "$TB_LOG_DIR/nginx-$name-error.log" \
         </dev/null >>"$dir/stdout.log" 2>&1 &
     TB_PIDS+=("$!")
 }
@@ -324,9 +327,9 @@ EOF
         ip -n "$ns" link show dev "ho-k$n" >/dev/null 2>&1 || break
         sleep 0.1
     done
+    # Still there: another agent holds it (net_tap would join it as a second queue).
+    ((t < 50)) || tb_die "ho-k$n still exists: an agent for back end $n still runs"
     before=$(ho__count 'agent ready' "$log")
-    # `ip netns exec` execs the agent, so $! is the agent itself (a function run in the
-    # background would leave $! the subshell, and a SIGKILL to it the agent alive).
     ip netns exec "$ns" "$SPLICER_BIN" agent --config "$cfg" </dev/null >>"$log" 2>&1 &
     HO_AGENT_PID[$n]=$!
     HO_AGENT_LOG[$n]=$log
@@ -352,6 +355,19 @@ ho_agent_stat() {
     sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<" $line" | head -n 1 | grep . || echo 0
 }
 
+# ho_wait_agent_stat_gt N KEY VALUE [TIMEOUT]: waits (default 5 s) until agent N's KEY
+# passes VALUE (its stats lines come every second).
+ho_wait_agent_stat_gt() {
+    local n=$1 key=$2 value=$3 timeout=${4:-5} t v
+    for ((t = 0; t < timeout * 10; t++)); do
+        v=$(ho_agent_stat "$n" "$key")
+        ((v > value)) && return 0
+        sleep 0.1
+    done
+    echo "agent $n: $key stayed at $v (wanted > $value) for ${timeout}s"
+    return 1
+}
+
 # ---------------------------------------------------------------- front ends
 
 # The fake front end (fakefront.py): the front end's part of a handoff done in Python with
@@ -367,10 +383,10 @@ ho_start_fakefront() {
     ip -n "$HO_NS_ROUTER" route add "$HO_VIP/32" via "$HO_FRONT_OUT_IP"
     HO_FRONT_LOG=$TB_LOG_DIR/fakefront.log
     before=$(ho__count 'front ready' "$HO_FRONT_LOG")
-    tb_in "$HO_NS_FRONT" python3 -u "$(dirname "${BASH_SOURCE[0]}")/fakefront.py" \
+    ip netns exec "$HO_NS_FRONT" python3 -u "$(dirname "${BASH_SOURCE[0]}")/fakefront.py" \
         --outside ho-fo --inside ho-fl --vip "$HO_VIP:80" --bind "$HO_FRONT_IN_IP:$HO_AGENT_PORT" \
         --agent "${HO_BACK_IPS[0]}:$HO_AGENT_PORT" --agent "${HO_BACK_IPS[1]}:$HO_AGENT_PORT" \
-        "$@" </dev/null >>"$HO_FRONT_LOG" 2>&1 &
+        </dev/null >>"$HO_FRONT_LOG" 2>&1 &
     HO_FRONT_PID=$!
     TB_PIDS+=("$!")
     ho__wait_for 'front ready' "$HO_FRONT_LOG" "$before" "$HO_FRONT_PID" fakefront.py

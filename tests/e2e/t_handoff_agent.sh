@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t_handoff_agent: `splicer agent` on two back ends, with fakefront.py as the front end
 # (docs/HANDOFF.md): handed-off connections answered by the back ends' kernels directly,
-# bodies intact, no response byte through the front end, keep-alive under wrk, and an
-# agent restart (new epoch, TAP re-created).
+# bodies intact, no response byte through the front end, keep-alive under wrk, an agent
+# restart (new epoch, TAP re-created) and a back end's link down and up.
 set -u
+# shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
 ho_setup
@@ -61,4 +62,18 @@ tb_check "a restarted agent has a new epoch ($epoch1 -> $epoch2)" \
 for name in 100k 100k; do
     tb_check "after the restart: /files/$name intact" ho_body_ok "$name"
 done
+# Back end 1's link down and up (a reboot as the LAN sees it): the agent's wire port
+# survives it, bridging and handoffs resume.
+ip -n "$HO_NS_LAN" link set ho-l1 down
+sleep 2
+ip -n "$HO_NS_LAN" link set ho-l1 up
+sleep 1
+tb_check "link down/up: the client reaches back end 1's own address again" \
+    bash -c "[[ \$(ip netns exec $HO_NS_CLIENT curl -sS --max-time 10 http://${HO_BACK_IPS[0]}/) == b1 ]]"
+ok1=$(ho_agent_stat 1 handoffs_ok)
+for name in 100k 100k 1b 1b; do
+    tb_check "link down/up: /files/$name intact" ho_body_ok "$name"
+done
+tb_check "link down/up: agent 1 took handoffs again" ho_wait_agent_stat_gt 1 handoffs_ok "$ok1"
+tb_check "every agent still runs" bash -c "kill -0 ${HO_AGENT_PID[1]} && kill -0 ${HO_AGENT_PID[2]}"
 tb_finish

@@ -256,7 +256,10 @@ impl Agent {
         conn.state = State::Established;
         conn.last_seen = now;
         let (id, peer) = (conn.handoff_id, conn.peer);
+        let us = now.saturating_duration_since(conn.started).as_micros() as u64;
         self.counters.handoffs_ok += 1;
+        self.counters.replay_us_sum += us;
+        self.counters.replay_us_max = self.counters.replay_us_max.max(us);
         self.send(
             peer,
             Message {

@@ -213,10 +213,17 @@ fn syn_replay_syn_ack_swallow_ack_replay_and_translation_both_ways() {
     assert!(r.options.sack_permitted);
     assert_eq!(r.options.timestamp, Some((100, 0)));
 
-    // 2. The kernel's SYN-ACK is swallowed; the ACK with the request goes in, the
-    //    HANDOFF_ACK out.
+    // 2. The kernel's SYN-ACK is swallowed (3 ms later); the ACK with the request goes
+    //    in, the HANDOFF_ACK out.
     let mut f = syn_ack();
-    assert_eq!(a.from_kernel(&mut f, now), Verdict::Consumed);
+    assert_eq!(
+        a.from_kernel(&mut f, now + Duration::from_millis(3)),
+        Verdict::Consumed
+    );
+    assert_eq!(
+        (a.counters.replay_us_sum, a.counters.replay_us_max),
+        (3000, 3000)
+    );
     assert_eq!(a.to_kernel.len(), 1);
     let (r, payload) = segment(&a.to_kernel.remove(0), client(), vip());
     assert_eq!(payload, REQUEST);

@@ -398,8 +398,11 @@ impl Conn {
     }
 }
 
+/// An address and port, as [`Translation`] takes them.
+type Endpoint = (Ipv4Addr, u16);
+
 /// The source and destination address and port of an IPv4/TCP packet (checked).
-fn addrs(ip: &mut [u8]) -> Result<((Ipv4Addr, u16), (Ipv4Addr, u16)), rewrite::Error> {
+fn addrs(ip: &mut [u8]) -> Result<(Endpoint, Endpoint), rewrite::Error> {
     let seg = rewrite::headers::tcp_segment(ip)?;
     let (sp, dp) = (seg.src_port(), seg.dst_port());
     let p = ipv4::Packet::new_unchecked(&*ip);

@@ -61,6 +61,11 @@ counters! {
     handoffs_malformed,
     /// SYNs replayed into the kernel, first sends and resends.
     syn_replays,
+    /// Microseconds from HANDOFFs to their HANDOFF_ACK ok (the replay into the
+    /// kernel), summed: divided by `handoffs_ok`, the mean.
+    replay_us_sum,
+    /// The longest of them.
+    replay_us_max,
     /// Connections whose both FINs were seen (CLOSED reason fin).
     closed_fin,
     /// Connections ended by a RST either way (CLOSED reason rst).

@@ -1,5 +1,7 @@
-//! `splicer agent`: the back-end module of TCP handoff (the BTCP_BE of the TCP handoff
-//! patent, *Method and system for TCP handoff* style content-aware distribution).
+//! `splicer agent`: the back-end module of TCP handoff, the BTCP_BE of Hewlett-Packard's
+//! *Method and system for a modular transmission control protocol (TCP) rare-handoff
+//! design in a STREAMS based transmission control protocol/internet protocol (TCP/IP)
+//! implementation* (US 7,831,731).
 //!
 //! Splicer (the front end) completes a client's handshake, reads the request and hands
 //! the connection to a back end's agent over the UDP channel of

@@ -1,7 +1,9 @@
-//! The TCP handoff control protocol between Splicer (the front end, the patent's
-//! BTCP_FE) and `splicer agent` on each back end (BTCP_BE), after *Method and system
-//! for TCP handoff*-style content-aware request distribution (a front end that hands an
-//! established client connection to a back end, which then answers the client directly).
+//! The TCP handoff control protocol between Splicer (the front end, BTCP_FE) and
+//! `splicer agent` on each back end (BTCP_BE), after Hewlett-Packard's *Method and system
+//! for a modular transmission control protocol (TCP) rare-handoff design in a STREAMS
+//! based transmission control protocol/internet protocol (TCP/IP) implementation*
+//! (US 7,831,731): a front end hands an established client connection to a back end,
+//! which then answers the client directly.
 //!
 //! Messages travel in UDP datagrams (port [`DEFAULT_PORT`] on both sides by default);
 //! every one is idempotent and acknowledged, so the sender simply resends until it sees
