@@ -7,6 +7,7 @@
 # clients reset), the channel back, an agent killed (its clients reset, nobody left
 # hanging).
 set -u
+# shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
 ho_setup

@@ -105,17 +105,6 @@ impl Agents {
     }
 }
 
-/// How an agent's answer changed what Splicer knows of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Heard {
-    /// Nothing new: it was up with this epoch.
-    Same,
-    /// It came up (first answer, or after being down) with the epoch it had.
-    Up,
-    /// It answered with another epoch: it restarted.
-    Restarted,
-}
-
 impl<P: PacketBuf> Pipeline<P> {
     /// Sends `msg` to the agent at `to`, from the address of the port that leads to it.
     pub(super) fn send_agent<S: Sink<P>>(
@@ -244,20 +233,16 @@ impl<P: PacketBuf> Pipeline<P> {
     ) {
         let a = &mut self.agents.by_real[usize::from(real)];
         a.heard_at = now;
-        let heard = match a.epoch {
-            Some(e) if e != epoch => Heard::Restarted,
-            Some(_) if a.up => Heard::Same,
-            _ => Heard::Up,
-        };
+        let was_up = a.up;
+        let restarted = a.epoch.is_some_and(|e| e != epoch);
         a.epoch = Some(epoch);
         a.up = true;
-        match heard {
-            Heard::Same => {}
-            Heard::Up => self.counters.inc(port, Counter::AgentUps),
-            Heard::Restarted => {
-                self.counters.inc(port, Counter::AgentRestarts);
-                self.agent_lost(real, now, sink);
-            }
+        if !was_up {
+            self.counters.inc(port, Counter::AgentUps);
+        }
+        if restarted {
+            self.counters.inc(port, Counter::AgentRestarts);
+            self.agent_lost(real, now, sink);
         }
     }
 

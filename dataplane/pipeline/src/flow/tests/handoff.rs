@@ -256,8 +256,14 @@ impl Bed {
 #[test]
 fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
     let mut b = Bed::new(0);
+    b.poll();
+    let q = b.p.counters().quality(0);
+    assert_eq!(q.agent, crate::quality::AGENT_DOWN, "no answer yet");
     b.agent_up(EPOCH);
     assert_eq!(b.count(Counter::AgentUps), 1);
+    b.advance(1);
+    let q = b.p.counters().quality(0);
+    assert_eq!((q.agent, q.agent_epoch), (crate::quality::AGENT_UP, EPOCH));
     b.connect_and_request();
     let iss = b.iss;
     assert_eq!(
@@ -441,6 +447,11 @@ fn a_silent_agent_goes_down_and_its_clients_are_reset() {
     assert_eq!(b.count(Counter::AgentDowns), 1);
     assert_eq!(b.count(Counter::HandoffResets), 1);
     probe_answered_with_a_reset(&mut b);
+    // It answers again, a new process: up (again) and restarted.
+    b.advance(1_000);
+    b.agent_up(EPOCH + 1);
+    assert_eq!(b.count(Counter::AgentUps), 2);
+    assert_eq!(b.count(Counter::AgentRestarts), 1);
 }
 
 #[test]
