@@ -288,7 +288,9 @@ ho_setup() {
 
 # ho__count PATTERN LOG: lines of LOG matching PATTERN (0 without the file).
 ho__count() {
-    grep -ac "$1" "$2" 2>/dev/null || true
+    local c
+    c=$(grep -ac "$1" "$2" 2>/dev/null)
+    echo "${c:-0}"
 }
 
 # ho__wait_for PATTERN LOG BEFORE PID WHAT: waits up to 30 s for more than BEFORE lines of

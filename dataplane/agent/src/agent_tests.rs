@@ -707,3 +707,49 @@ fn a_full_agent_answers_busy_and_a_malformed_handoff_malformed() {
     assert_eq!(a.from_wire(&mut junk, now), Verdict::Consumed);
     assert_eq!(a.counters.channel_malformed, 1);
 }
+
+#[test]
+fn without_window_scaling_and_timestamps_nothing_is_scaled_or_shifted() {
+    let now = Instant::now();
+    let mut a = agent();
+    // The client offered window scaling but Splicer did not answer with it: neither
+    // side scales, so the kernel must not be offered it either; no timestamps.
+    let mut h = handoff_repr(REQUEST);
+    h.splicer_wscale = None;
+    h.timestamps = false;
+    h.sack_permitted = false;
+    let mut f = handoff_frame(8, h);
+    a.from_wire(&mut f, now);
+    let (syn, _) = segment(&a.to_kernel.remove(0), client(), vip());
+    assert_eq!(syn.options.window_scale, None);
+    assert_eq!(syn.options.timestamp, None);
+    assert!(!syn.options.sack_permitted);
+    let mut o = TcpOptions::NONE;
+    o.mss = Some(1460);
+    let mut f = from_kernel_frame(
+        &kernel_seg(seg(777, Some(1001), TcpFlags::SYN, 64240, o, 0)),
+        &[],
+    );
+    assert_eq!(a.from_kernel(&mut f, now), Verdict::Consumed);
+    let (ack, _) = segment(&a.to_kernel.remove(0), client(), vip());
+    assert_eq!(ack.options.timestamp, None);
+    let req_end = 1001 + REQUEST.len() as u32;
+    let mut f = from_kernel_frame(
+        &kernel_seg(seg(
+            778,
+            Some(req_end),
+            TcpFlags::PSH,
+            29200,
+            TcpOptions::NONE,
+            2,
+        )),
+        b"ok",
+    );
+    assert_eq!(a.from_kernel(&mut f, now), Verdict::Forward);
+    let (r, payload) = segment(&f, vip(), client());
+    assert_eq!(
+        (r.seq, r.window, payload.as_slice()),
+        (SeqNumber(5_000_001), 29200, &b"ok"[..])
+    );
+    assert_eq!(r.options.timestamp, None);
+}

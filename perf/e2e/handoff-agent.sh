@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# perf/e2e/handoff.sh — TCP handoff figures (issue 15) on the handoff bed
+# perf/e2e/handoff-agent.sh — TCP handoff figures (issue 15) on the handoff bed
 # (tests/e2e/handoff.sh: client, router, two back ends each with `splicer agent` + nginx),
 # with FRONT=splicer (default: Splicer, a `mode = "handoff"` virtual, one worker) or
 # FRONT=fake (tests/e2e/fakefront.py, the protocol's front end in Python). All figures of a
@@ -16,8 +16,8 @@
 #    bytes / the bytes the front end transmitted meanwhile (both of Splicer's ports' tx
 #    bytes; fakefront's frames towards the client and to the back ends).
 #
-#   perf/e2e/handoff.sh                 # FRONT=splicer N=100 D=5
-#   FRONT=fake N=50 perf/e2e/handoff.sh
+#   perf/e2e/handoff-agent.sh                 # FRONT=splicer N=100 D=5
+#   FRONT=fake N=50 perf/e2e/handoff-agent.sh
 #
 # Needs root, a release build (SPLICER_BIN), nginx, curl, wrk; takes the handoff bed's lock.
 # shellcheck source-path=SCRIPTDIR source=../../tests/e2e/handoff.sh
