@@ -32,7 +32,7 @@ shellcheck -x scripts/*.sh packaging/*.sh tests/e2e/*.sh perf/*.sh perf/e2e/*.sh
 
 # The dataplane's files import each other without circles (docs/DESIGN.md).
 step "no import circles in the dataplane crates"
-for src in dataplane/pipeline/src dataplane/wire/src dataplane/http/src dataplane/worker/src; do
+for src in dataplane/pipeline/src dataplane/wire/src dataplane/http/src dataplane/worker/src dataplane/agent/src; do
     python3 scripts/module-cycles.py "$src"
 done
 

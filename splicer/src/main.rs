@@ -62,6 +62,15 @@ enum Command {
         #[arg(long, default_value = splicer_config::defaults::CONTROL_SOCKET)]
         socket: PathBuf,
     },
+    /// Run the TCP handoff agent on a back end (docs/HANDOFF.md): bridges the back end's
+    /// wire interface and its kernel, takes the connections Splicer hands off and
+    /// translates them so that the kernel answers the clients directly. SIGTERM or
+    /// SIGINT stops it.
+    Agent {
+        /// Path of the agent's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Write the man pages or the shell completions into a folder (a packaging step:
     /// scripts/package.sh runs it before cargo-deb).
     #[command(hide = true)]
@@ -127,6 +136,16 @@ fn main() -> ExitCode {
     let set_log_level = init_logging(&cli.log_level);
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Agent { config } => {
+            let config = match splicer_agent::AgentConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            match splicer_agent::run(&config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
         Command::Run { config } => {
             let path = config;
             let config = match splicer_config::Config::load(&path) {
@@ -330,7 +349,8 @@ mod tests {
                 "splicer-run.1",
                 "splicer-check.1",
                 "splicer-ctl.1",
-                "splicer-shell.1"
+                "splicer-shell.1",
+                "splicer-agent.1"
             ]
         );
         let main = std::fs::read_to_string(dir.join("splicer.1")).unwrap();

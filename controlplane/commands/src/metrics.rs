@@ -32,7 +32,8 @@
 //!   `splicer_real_queued`, `splicer_real_ttfb_seconds` and
 //!   `splicer_real_response_time_seconds` (moving averages), `splicer_real_loss_ratio`,
 //!   `splicer_real_requests_per_second`, and the histogram
-//!   `splicer_real_response_seconds` (request sent → last response byte);
+//!   `splicer_real_response_seconds` (request sent → last response byte); for a real
+//!   with a handoff agent, `splicer_real_agent_up` and `splicer_real_agent_rtt_seconds`;
 //! * per-object counters, summed over the workers: per virtual (label `virtual`, a DIP's
 //!   is its address) `splicer_virtual_<counter>_total` (`splicer_virtual_requests_total`,
 //!   `..._spliced_total`, `..._redirects_total`, `..._no_server_total`,

@@ -43,6 +43,9 @@ pub const REQUEST_TIMEOUT: Duration = keys::REQUEST_TIMEOUT.default;
 pub const CLIENT_IDLE_TIMEOUT: Duration = keys::CLIENT_IDLE_TIMEOUT.default;
 /// `dataplane.tcp_idle_timeout`: 300 s.
 pub const TCP_IDLE_TIMEOUT: Duration = keys::TCP_IDLE_TIMEOUT.default;
+/// `real.agent`'s port when it names none, and the UDP port the data plane sends its
+/// handoff messages from.
+pub const AGENT_PORT: u16 = 7470;
 /// `dataplane.connect_timeout`: 3 s.
 pub const CONNECT_TIMEOUT: Duration = keys::CONNECT_TIMEOUT.default;
 /// `dataplane.queue_timeout`: 3 s.

@@ -554,7 +554,7 @@ impl Config {
                 // What the new mode cannot bind: reals (redirect) or URLs (tcp).
                 let (have, wants) = match mode {
                     Mode::Redirect => ("reals", "URLs"),
-                    Mode::Tcp => ("URLs", "reals only"),
+                    Mode::Tcp | Mode::Handoff => ("URLs", "reals only"),
                     Mode::Splice => ("members", "reals and URLs"),
                 };
                 return Err(format!(

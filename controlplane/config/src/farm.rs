@@ -247,7 +247,7 @@ impl Config {
             let (mut main, mut urls) = (Vec::new(), Vec::new());
             for n in names {
                 match (mode, by_name.get(n.as_str()), url_ids.get(n.as_str())) {
-                    (Mode::Splice | Mode::Tcp, Some(&r), _) => main.push(r),
+                    (Mode::Splice | Mode::Tcp | Mode::Handoff, Some(&r), _) => main.push(r),
                     (Mode::Splice, None, Some(&u)) => urls.push(u),
                     (Mode::Redirect, _, Some(&u)) => main.push(u),
                     _ => panic!("bind: {n} does not exist (the configuration was not validated)"),
@@ -284,6 +284,7 @@ impl Config {
                 tier: r.tier as u8,
                 check: r.check.as_ref().map(|c| c.to_dataplane(r)),
                 health: balance::Health::UP,
+                agent: r.agent,
             };
         }
         let removed_virtual = |i: usize| {
@@ -321,6 +322,7 @@ impl Config {
                     Mode::Splice => balance::Mode::Splice,
                     Mode::Redirect => balance::Mode::Redirect,
                     Mode::Tcp => balance::Mode::Tcp,
+                    Mode::Handoff => balance::Mode::Handoff,
                 },
                 predictor: v.predictor,
                 hash: v.hash.clone(),

@@ -206,6 +206,12 @@ pub const CONNECT_TIMEOUT: DurationKey = timeout("dataplane.connect_timeout", 3)
 /// IPVS's and HAProxy's usual order of magnitude for pass-through connections: an idle
 /// TLS or SSH session outlives an HTTP keep-alive.
 pub const TCP_IDLE_TIMEOUT: DurationKey = timeout("dataplane.tcp_idle_timeout", 300);
+/// A handoff virtual's wait for an agent's HANDOFF_ACK (HANDOFF resent every 100 ms).
+pub const HANDOFF_TIMEOUT: DurationKey = timeout("dataplane.handoff_timeout", 1);
+/// How often the data plane sends each agent a HEARTBEAT.
+pub const AGENT_HEARTBEAT: DurationKey = timeout("dataplane.agent_heartbeat", 1);
+/// Silence after which an agent counts as down.
+pub const AGENT_DEAD_TIME: DurationKey = timeout("dataplane.agent_dead_time", 3);
 pub const QUEUE_TIMEOUT: DurationKey = timeout("dataplane.queue_timeout", 3);
 pub const SERVER_IDLE_TIMEOUT: DurationKey = timeout("dataplane.server_idle_timeout", 60);
 pub const DRAIN_TIMEOUT: DurationKey = timeout("dataplane.drain_timeout", 5);
@@ -321,6 +327,9 @@ pub const KEYS: &[Key] = &[
     Key::Duration(&CLIENT_IDLE_TIMEOUT),
     Key::Duration(&CONNECT_TIMEOUT),
     Key::Duration(&TCP_IDLE_TIMEOUT),
+    Key::Duration(&HANDOFF_TIMEOUT),
+    Key::Duration(&AGENT_HEARTBEAT),
+    Key::Duration(&AGENT_DEAD_TIME),
     Key::Duration(&QUEUE_TIMEOUT),
     Key::Duration(&SERVER_IDLE_TIMEOUT),
     Key::Duration(&DRAIN_TIMEOUT),

@@ -233,6 +233,20 @@ pub struct Dataplane {
     /// either direction for this long is reset on both sides (`tcp_idle_timeouts`).
     #[serde(serialize_with = "duration::serialize")]
     pub tcp_idle_timeout: Duration,
+    /// `handoff_timeout` (duration, default `"1s"`, > 0, at most 24h): how long a
+    /// `mode = "handoff"` virtual waits for an agent to acknowledge a HANDOFF (resent
+    /// every 100 ms) before the client is served by splicing instead, or gets `503`.
+    #[serde(serialize_with = "duration::serialize")]
+    pub handoff_timeout: Duration,
+    /// `agent_heartbeat` (duration, default `"1s"`, > 0, at most 24h): how often the
+    /// data plane sends each real's agent a HEARTBEAT.
+    #[serde(serialize_with = "duration::serialize")]
+    pub agent_heartbeat: Duration,
+    /// `agent_dead_time` (duration, default `"3s"`, > 0, at most 24h, more than
+    /// `agent_heartbeat`): an agent that has answered nothing for this long is down:
+    /// no handoff goes to it, and the clients handed to it are reset.
+    #[serde(serialize_with = "duration::serialize")]
+    pub agent_dead_time: Duration,
     /// `connect_timeout` (duration, default `"3s"`, > 0, at most 24h): how long opening
     /// a server connection may take before it counts as failed.
     #[serde(serialize_with = "duration::serialize")]
@@ -355,6 +369,9 @@ impl Dataplane {
             request_timeout: defaults::REQUEST_TIMEOUT,
             client_idle_timeout: defaults::CLIENT_IDLE_TIMEOUT,
             tcp_idle_timeout: defaults::TCP_IDLE_TIMEOUT,
+            handoff_timeout: keys::HANDOFF_TIMEOUT.default,
+            agent_heartbeat: keys::AGENT_HEARTBEAT.default,
+            agent_dead_time: keys::AGENT_DEAD_TIME.default,
             connect_timeout: defaults::CONNECT_TIMEOUT,
             queue_timeout: defaults::QUEUE_TIMEOUT,
             server_idle_timeout: defaults::SERVER_IDLE_TIMEOUT,
@@ -448,6 +465,12 @@ pub struct Real {
         skip_serializing_if = "Duration::is_zero"
     )]
     pub slowstart: Duration,
+    /// `agent` (optional, `"a.b.c.d:port"` or `"a.b.c.d"` for port 7470): where the
+    /// handoff agent of the real's host listens (UDP). Required for every real a
+    /// `mode = "handoff"` virtual binds; the `address` stays the real's plain address,
+    /// which the virtual splices to when a handoff cannot be made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<SocketAddrV4>,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -579,6 +602,7 @@ impl Real {
             tier: defaults::REAL_TIER,
             check: None,
             slowstart: Duration::ZERO,
+            agent: None,
         }
     }
 }

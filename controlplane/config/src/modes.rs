@@ -17,11 +17,15 @@ pub enum Mode {
     /// connection to a bound real without reading HTTP (TLS, SMTP, SSH...); binds
     /// reals, has no rules.
     Tcp,
+    /// TCP handoff (US 7,831,731): Splicer reads the request, routes it, and hands the
+    /// client's connection to the chosen real's agent, which answers the client
+    /// directly; binds reals that have an `agent`.
+    Handoff,
 }
 
 impl Mode {
     /// Every mode's name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["splice", "redirect", "tcp"];
+    pub const NAMES: &'static [&'static str] = &["splice", "redirect", "tcp", "handoff"];
 
     /// The mode with configuration name `name`.
     pub fn from_name(name: &str) -> Option<Mode> {
@@ -29,6 +33,7 @@ impl Mode {
             "splice" => Some(Mode::Splice),
             "redirect" => Some(Mode::Redirect),
             "tcp" => Some(Mode::Tcp),
+            "handoff" => Some(Mode::Handoff),
             _ => None,
         }
     }
@@ -39,6 +44,7 @@ impl Mode {
             Mode::Splice => "splice",
             Mode::Redirect => "redirect",
             Mode::Tcp => "tcp",
+            Mode::Handoff => "handoff",
         }
     }
 }

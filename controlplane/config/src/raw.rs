@@ -65,6 +65,9 @@ struct RawDataplane {
     request_timeout: Option<Value>,
     client_idle_timeout: Option<Value>,
     tcp_idle_timeout: Option<Value>,
+    handoff_timeout: Option<Value>,
+    agent_heartbeat: Option<Value>,
+    agent_dead_time: Option<Value>,
     connect_timeout: Option<Value>,
     queue_timeout: Option<Value>,
     server_idle_timeout: Option<Value>,
@@ -132,6 +135,7 @@ struct RawReal {
     tier: Option<Value>,
     check: Option<Value>,
     slowstart: Option<Value>,
+    agent: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -325,11 +329,31 @@ fn socket_address(
     })
 }
 
+/// A handoff agent's address: `"198.19.0.11:7470"`, or `"198.19.0.11"` for the
+/// default port (`defaults::AGENT_PORT`).
+fn agent_address(key: &str, value: Value) -> Result<SocketAddrV4, ConfigError> {
+    let address = string(key, value)?;
+    let text = address.trim();
+    if let Ok(ip) = text.parse::<Ipv4Addr>() {
+        return Ok(SocketAddrV4::new(ip, defaults::AGENT_PORT));
+    }
+    match text.parse::<SocketAddrV4>() {
+        Ok(a) if a.port() != 0 => Ok(a),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!(
+                "{address:?} is not an IPv4 address with an optional UDP port (like 198.19.0.11:{})",
+                defaults::AGENT_PORT
+            ),
+        )),
+    }
+}
+
 /// A list of member names: `bind = ["s1", "s2"]`, of reals (`mode` splice) or URLs
 /// (`mode` redirect).
 fn names(key: &str, value: Value, mode: Mode) -> Result<Vec<String>, ConfigError> {
     let (table, example) = match mode {
-        Mode::Splice | Mode::Tcp => ("[[real]]", "[\"s1\", \"s2\"]"),
+        Mode::Splice | Mode::Tcp | Mode::Handoff => ("[[real]]", "[\"s1\", \"s2\"]"),
         Mode::Redirect => ("[[url]]", "[\"coyote\", \"roadrunner\"]"),
     };
     match value {
@@ -655,6 +679,9 @@ impl RawDataplane {
             request_timeout: duration(&keys::REQUEST_TIMEOUT, self.request_timeout)?,
             client_idle_timeout: duration(&keys::CLIENT_IDLE_TIMEOUT, self.client_idle_timeout)?,
             tcp_idle_timeout: duration(&keys::TCP_IDLE_TIMEOUT, self.tcp_idle_timeout)?,
+            handoff_timeout: duration(&keys::HANDOFF_TIMEOUT, self.handoff_timeout)?,
+            agent_heartbeat: duration(&keys::AGENT_HEARTBEAT, self.agent_heartbeat)?,
+            agent_dead_time: duration(&keys::AGENT_DEAD_TIME, self.agent_dead_time)?,
             connect_timeout: duration(&keys::CONNECT_TIMEOUT, self.connect_timeout)?,
             queue_timeout: duration(&keys::QUEUE_TIMEOUT, self.queue_timeout)?,
             server_idle_timeout: duration(&keys::SERVER_IDLE_TIMEOUT, self.server_idle_timeout)?,
@@ -896,6 +923,10 @@ impl RawReal {
                 .map(|v| Check::parse(&key("check"), v))
                 .transpose()?,
             slowstart: health::slowstart(&key("slowstart"), self.slowstart)?,
+            agent: self
+                .agent
+                .map(|v| agent_address(&key("agent"), v))
+                .transpose()?,
         })
     }
 }
@@ -1007,7 +1038,7 @@ impl RawRule {
             }
         };
         let example = match mode {
-            Mode::Splice | Mode::Tcp => "bind = [\"s2\"]",
+            Mode::Splice | Mode::Tcp | Mode::Handoff => "bind = [\"s2\"]",
             Mode::Redirect => "bind = [\"coyote\"]",
         };
         let bind = names(

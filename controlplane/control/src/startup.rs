@@ -479,6 +479,9 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
         // held responses of pipelined requests never starve the NIC of buffers.
         max_held_total: (dp.mempool_size as usize / (4 * usize::from(dp.workers.max(1)))) * 1448,
         outlier_errors: dp.outlier_errors,
+        handoff_timeout: ticks(dp.handoff_timeout),
+        agent_heartbeat: ticks(dp.agent_heartbeat),
+        agent_dead_time: ticks(dp.agent_dead_time),
     }
 }
 

@@ -214,6 +214,51 @@ counters! {
     TunnelIdleTimeouts => "tunnel_idle_timeouts",
     /// Passed-through connections reset on both sides for another reason (COUNTERS.md).
     TunnelAborts => "tunnel_aborts",
+    /// Requests of handoff virtuals whose connection Splicer began to hand to their
+    /// real's agent (HANDOFF sent).
+    HandoffsStarted => "handoffs_started",
+    /// Connections handed off: the agent acknowledged the HANDOFF.
+    HandoffsOk => "handoffs_ok",
+    /// HANDOFF messages sent again (no acknowledgement within 100 ms).
+    HandoffRetransmits => "handoff_retransmits",
+    /// Handoffs given up: no acknowledgement within `handoff_timeout`.
+    HandoffFailedTimeout => "handoff_failed_timeout",
+    /// Handoffs the agent refused (its kernel refused or did not answer, it was full,
+    /// or it found the message malformed).
+    HandoffFailedRefused => "handoff_failed_refused",
+    /// Handoffs not tried or given up because the real's agent was down or restarted.
+    HandoffFailedAgentDown => "handoff_failed_agent_down",
+    /// Requests of handoff virtuals that cannot be handed off (not the connection's
+    /// first request, request bytes over one datagram, a half-closed client): spliced.
+    HandoffNotEligible => "handoff_not_eligible",
+    /// Requests whose handoff failed, spliced to the real's plain address instead.
+    HandoffFallbackSplice => "handoff_fallback_splice",
+    /// Requests whose handoff failed and whose real keeps no pool: answered `503`.
+    Handoff503 => "handoff_503",
+    /// Client segments dropped while their connection was being handed off (the client
+    /// sends them again; after the handoff they go to the back end).
+    HandoffClientDropped => "handoff_client_dropped",
+    /// Client packets of handed-off connections forwarded to their back end with only
+    /// the Ethernet addresses rewritten.
+    HandedOffForwarded => "handed_off_forwarded",
+    /// Handed-off connections forgotten on the agent's CLOSED.
+    HandedOffClosed => "handed_off_closed",
+    /// Handed-off connections forgotten after `tcp_idle_timeout` without a packet from
+    /// the client.
+    HandedOffIdleTimeouts => "handed_off_idle_timeouts",
+    /// Handed-off connections whose client was reset because their agent went down or
+    /// restarted (a new epoch).
+    HandoffResets => "handoff_resets",
+    /// HEARTBEATs sent to agents.
+    AgentHeartbeats => "agent_heartbeats",
+    /// Valid messages received from agents.
+    AgentMessages => "agent_messages",
+    /// Agents that came up (first answer, or an answer after being down).
+    AgentUps => "agent_ups",
+    /// Agents declared down after `agent_dead_time` without an answer.
+    AgentDowns => "agent_downs",
+    /// Agents seen with a new epoch (restarted).
+    AgentRestarts => "agent_restarts",
     /// Requests that took an idle pooled connection.
     PoolReuses => "pool_reuses",
     /// Requests that had to open a new server connection (pool empty, below `maxconns`).
@@ -438,6 +483,9 @@ counters! {
     DropUnsupportedEthertype => "drop_unsupported_ethertype" in Drops("unsupported_ethertype"),
     /// IPv4 protocol Splicer does not terminate at this address.
     DropUnsupportedProtocol => "drop_unsupported_protocol" in Drops("unsupported_protocol"),
+    /// UDP datagrams to the agent port dropped: bad checksum, not a handoff message,
+    /// or not from a configured agent.
+    DropAgentMessage => "drop_agent_message" in Drops("agent_message"),
     /// ICMP message other than an echo request.
     DropUnsupportedIcmp => "drop_unsupported_icmp" in Drops("unsupported_icmp"),
     /// ARP request for an address we do not own on that port.
@@ -508,6 +556,8 @@ counters! {
     Checks => "checks",
     /// Active health checks of the real that failed (timeouts included).
     CheckFailures => "check_failures",
+    /// Connections handed off to the real's agent.
+    Handoffs => "handoffs",
 }
 
 counters! {

@@ -5,7 +5,7 @@ use crate::balance::{Choices, HealthEvent, RealId};
 use crate::cluster::Peers;
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{
-    CheckSlot, FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers,
+    Agents, CheckSlot, FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers,
 };
 use crate::lookup::FlowKey;
 use crate::packet::{PacketBuf, Sink};
@@ -83,6 +83,8 @@ pub struct Pipeline<P> {
     pub(crate) hop_epoch: u32,
     /// The earliest expiry of the neighbour entries the hops of this epoch came from.
     pub(crate) hops_expire: u64,
+    /// The handoff agents of the reals, and the HANDOFFs in flight (`flow::channel`).
+    pub(crate) agents: Agents,
 }
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -92,6 +94,8 @@ impl<P: PacketBuf> Pipeline<P> {
             settings.worker < settings.workers,
             "worker index out of range"
         );
+        let mut agents = Agents::default();
+        agents.follow(topology.farm().reals.iter().map(|r| r.agent));
         Pipeline {
             neighbours: NeighbourTable::new(settings.neighbour),
             flows: FlowTable::new(settings.flow.max_flows),
@@ -115,6 +119,7 @@ impl<P: PacketBuf> Pipeline<P> {
             cluster: Peers::default(),
             hop_epoch: 1,
             hops_expire: u64::MAX,
+            agents,
             settings,
             topology,
             counters,
@@ -229,6 +234,7 @@ impl<P: PacketBuf> Pipeline<P> {
         self.access_sweep(now);
         self.refill_pools(now, sink);
         self.run_checks(now, sink);
+        self.agent_timers(now, sink);
         // Expired sticky entries are emptied a few sets a poll, so none outlives the
         // tables' 16-bit clock.
         let clock = self.sticky_clock(now);
@@ -256,12 +262,24 @@ impl<P: PacketBuf> Pipeline<P> {
             });
             let pool = &mut self.pools.reals[real];
             let per_second = pool.rate.update(pool.measure.ended, now, ticks_per_ms);
-            let quality = RealQuality::of(
+            let mut quality = RealQuality::of(
                 &pool.measure,
                 u64::from(pool.inflight),
                 queued as u64,
                 per_second,
             );
+            if let Some(a) = self.agents.by_real.get(real) {
+                if a.address.is_some() {
+                    quality.agent = if a.up {
+                        crate::quality::AGENT_UP
+                    } else {
+                        crate::quality::AGENT_DOWN
+                    };
+                    quality.agent_rtt_us = u64::from(crate::flow::micros(a.rtt, ticks_per_ms));
+                    quality.agent_epoch = a.epoch.unwrap_or(0);
+                    quality.agent_connections = u64::from(a.holds);
+                }
+            }
             self.counters.set_quality(real, &quality);
             let p = self.pools.stats(real as RealId, now);
             self.counters.set_pool(
@@ -310,6 +328,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     self.run_drains(now, sink);
                 }
             }
+            protocol::UDP => self.udp(port, meta, pkt, now, sink),
             _ => self.drop(port, Counter::DropUnsupportedProtocol, pkt, sink),
         }
     }

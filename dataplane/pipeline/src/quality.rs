@@ -10,7 +10,7 @@ use crate::counters::WorkerCounters;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Fields before the histogram in a published row.
-const HEAD: usize = 8;
+const HEAD: usize = 12;
 /// Cells in a published row: the fields, then the histogram's buckets.
 pub(crate) const CELLS: usize = HEAD + BUCKETS_US.len() + 1;
 
@@ -36,7 +36,23 @@ pub struct RealQuality {
     pub sum_us: u64,
     /// Responses per bucket of [`BUCKETS_US`] (not cumulative), the last beyond them.
     pub buckets: [u64; BUCKETS_US.len() + 1],
+    /// Its handoff agent (`real.agent`): [`AGENT_NONE`], [`AGENT_DOWN`] or
+    /// [`AGENT_UP`].
+    pub agent: u64,
+    /// Round-trip time of the agent's latest answered heartbeat, in microseconds.
+    pub agent_rtt_us: u64,
+    /// The agent's epoch (its process's), 0 before its first answer.
+    pub agent_epoch: u64,
+    /// Handed-off connections the agent said it holds (its latest heartbeat answer).
+    pub agent_connections: u64,
 }
+
+/// [`RealQuality::agent`]: the real has no agent.
+pub const AGENT_NONE: u64 = 0;
+/// [`RealQuality::agent`]: no answer yet, or none for `agent_dead_time`.
+pub const AGENT_DOWN: u64 = 1;
+/// [`RealQuality::agent`]: answering.
+pub const AGENT_UP: u64 = 2;
 
 impl RealQuality {
     /// The figures of `measure` with `in_flight` and `queue` requests and
@@ -52,6 +68,7 @@ impl RealQuality {
             count: measure.histogram.iter().sum(),
             sum_us: measure.total_sum_us,
             buckets: measure.histogram,
+            ..RealQuality::default()
         }
     }
 
@@ -74,6 +91,14 @@ impl RealQuality {
             total += u128::from(w.total_us) * k;
             loss += u128::from(w.loss_ppm) * k;
             n += k;
+            // The agent as the worker that talks to it most recently saw it (one
+            // worker sends the heartbeats; every worker sees its own handoffs' answers).
+            if w.agent > t.agent || (w.agent == t.agent && w.agent_epoch != 0) {
+                t.agent = w.agent;
+                t.agent_rtt_us = t.agent_rtt_us.max(w.agent_rtt_us);
+                t.agent_epoch = w.agent_epoch;
+                t.agent_connections = t.agent_connections.max(w.agent_connections);
+            }
         }
         let avg = |sum: u128| sum.checked_div(n).map_or(0, |v| v as u64);
         t.ttfb_us = avg(ttfb);
@@ -93,6 +118,10 @@ impl RealQuality {
             self.per_second,
             self.count,
             self.sum_us,
+            self.agent,
+            self.agent_rtt_us,
+            self.agent_epoch,
+            self.agent_connections,
         ]);
         c[HEAD..].copy_from_slice(&self.buckets);
         c
@@ -110,6 +139,10 @@ impl RealQuality {
             per_second: c[5],
             count: c[6],
             sum_us: c[7],
+            agent: c[8],
+            agent_rtt_us: c[9],
+            agent_epoch: c[10],
+            agent_connections: c[11],
             buckets,
         }
     }

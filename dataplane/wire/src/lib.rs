@@ -32,6 +32,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 mod field;
+pub mod handoff;
 pub mod icmpv4;
 pub mod ipv4;
 pub mod proxy;

@@ -57,6 +57,22 @@ pub(super) fn add_quality(e: &mut Exposition, pools: &[RealPools]) {
             &real,
             q.per_second,
         );
+        if q.agent != splicer_pipeline::quality::AGENT_NONE {
+            e.sample(
+                "splicer_real_agent_up",
+                "gauge",
+                "1 while the real's handoff agent answers heartbeats, 0 before its first answer or after agent_dead_time without one.",
+                &real,
+                u64::from(q.agent == splicer_pipeline::quality::AGENT_UP),
+            );
+            e.sample(
+                "splicer_real_agent_rtt_seconds",
+                "gauge",
+                "Round-trip time of the latest answered heartbeat to the real's handoff agent.",
+                &real,
+                seconds(q.agent_rtt_us),
+            );
+        }
         let help = "Time from request sent to last response byte, per real.";
         let name = "splicer_real_response_seconds";
         let mut cumulative = 0;

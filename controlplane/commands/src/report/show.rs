@@ -491,6 +491,13 @@ pub fn show_real(
             "health": state,
             "health_reason": reason,
             "health_since_s": since,
+            "agent": r.agent.map(|a| json!({
+                "address": a.to_string(),
+                "state": agent_state(q.agent),
+                "rtt_ms": q.agent_rtt_us as f64 / 1000.0,
+                "epoch": format!("{:016x}", q.agent_epoch),
+                "connections": q.agent_connections,
+            })),
         }));
         let bound: Vec<String> = bound
             .iter()
@@ -515,6 +522,13 @@ pub fn show_real(
             ms(q.total_us),
             format!("{loss:.1}%"),
             q.per_second.to_string(),
+            match r.agent {
+                None => "-".to_string(),
+                Some(_) if q.agent == splicer_pipeline::quality::AGENT_UP => {
+                    format!("up {}ms", ms(q.agent_rtt_us))
+                }
+                Some(_) => agent_state(q.agent).to_string(),
+            },
             state.to_string(),
             since.map_or_else(|| "-".to_string(), |s| format!("{s}s")),
             if reason.is_empty() {
@@ -544,6 +558,7 @@ pub fn show_real(
             "total_ms",
             "loss",
             "req/s",
+            "agent",
             "health",
             "since",
             "reason",
@@ -551,6 +566,15 @@ pub fn show_real(
         lines,
         rows,
     )
+}
+
+/// The name of a [`splicer_pipeline::quality::RealQuality::agent`] state.
+fn agent_state(state: u64) -> &'static str {
+    match state {
+        splicer_pipeline::quality::AGENT_UP => "up",
+        splicer_pipeline::quality::AGENT_DOWN => "down",
+        _ => "none",
+    }
 }
 
 /// The end of a `show <kind> [name]` view of configured objects: an error when `name`

@@ -580,6 +580,18 @@ impl Section {
             "early_responses" => Section::Splicing,
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,
+            // TCP handoff (`mode = "handoff"`): what follows a request's routing, as a
+            // splice does; not the workers' mesh (`handoff_in`, `handoff_out`).
+            "handoff_retransmits"
+            | "handoff_failed_timeout"
+            | "handoff_failed_refused"
+            | "handoff_failed_agent_down"
+            | "handoff_not_eligible"
+            | "handoff_fallback_splice"
+            | "handoff_503"
+            | "handoff_client_dropped"
+            | "handoff_resets" => Section::Splicing,
+            _ if starts(&["handoffs_", "handed_off_", "agent_"]) => Section::Splicing,
             // The impairment stage (test only) works on received frames.
             // Strays sent on to cluster peers: hand-offs between appliances.
             _ if starts(&["handoff_", "impair_", "cluster_"]) => Section::Packets,

@@ -70,6 +70,7 @@ pub(crate) fn sample() -> StatsReport {
                         count: 3,
                         sum_us: 9_000,
                         buckets: [0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                        ..Default::default()
                     },
                     RealQuality {
                         ttfb_us: 3_500,

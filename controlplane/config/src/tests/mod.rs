@@ -4,6 +4,7 @@
 mod control;
 mod farm;
 mod forward_for;
+mod handoff;
 mod health;
 mod predictors;
 mod readme;

@@ -18,6 +18,7 @@ fn real_defaults_and_shared_addresses() {
             tier: defaults::REAL_TIER,
             check: None,
             slowstart: Duration::ZERO,
+            agent: None,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.
@@ -170,11 +171,11 @@ fn mode_and_predictor_errors() {
     );
     assert_eq!(
         invalid(&www("mode = \"proxy\""), "virtual[0].mode"),
-        "virtual[0].mode: unknown mode \"proxy\"; accepted values: splice, redirect, tcp"
+        "virtual[0].mode: unknown mode \"proxy\"; accepted values: splice, redirect, tcp, handoff"
     );
     assert_eq!(
         invalid(&www("mode = \"Splice\""), "virtual[0].mode"),
-        "virtual[0].mode: unknown mode \"Splice\"; accepted values: splice, redirect, tcp"
+        "virtual[0].mode: unknown mode \"Splice\"; accepted values: splice, redirect, tcp, handoff"
     );
     assert_eq!(
         invalid(&www("mode = 1"), "virtual[0].mode"),

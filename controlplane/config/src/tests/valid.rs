@@ -93,6 +93,7 @@ fn demo_config() -> Config {
                 tier: 1,
                 check: None,
                 slowstart: Duration::ZERO,
+                agent: None,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -396,6 +397,7 @@ max_held = "1500 B"
             tier: 1,
             check: None,
             slowstart: Duration::ZERO,
+            agent: None,
         }
     );
     assert_eq!(

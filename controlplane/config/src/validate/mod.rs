@@ -17,6 +17,7 @@ use std::time::Duration;
 mod refs;
 
 pub(crate) use refs::{and_list, dip_real, link_target, member_problem, LinkTarget, NameKind};
+mod handoff;
 mod tcp;
 
 use refs::{backups, dips, distinct_names, links, routing, urls};
@@ -117,6 +118,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     links(config)?;
     backups(config)?;
     tcp::virtuals(config)?;
+    handoff::virtuals(config)?;
     cluster(config)
 }
 
@@ -157,6 +159,7 @@ pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
             .and_then(|()| links(config))
             .and_then(|()| backups(config))
             .and_then(|()| tcp::virtuals(config))
+            .and_then(|()| handoff::virtuals(config))
         {
             errors.push(e);
         }
@@ -311,6 +314,9 @@ fn dataplane(dp: &Dataplane) -> Result<(), ConfigError> {
         (keys::REQUEST_TIMEOUT, dp.request_timeout),
         (keys::CLIENT_IDLE_TIMEOUT, dp.client_idle_timeout),
         (keys::TCP_IDLE_TIMEOUT, dp.tcp_idle_timeout),
+        (keys::HANDOFF_TIMEOUT, dp.handoff_timeout),
+        (keys::AGENT_HEARTBEAT, dp.agent_heartbeat),
+        (keys::AGENT_DEAD_TIME, dp.agent_dead_time),
         (keys::CONNECT_TIMEOUT, dp.connect_timeout),
         (keys::QUEUE_TIMEOUT, dp.queue_timeout),
         (keys::SERVER_IDLE_TIMEOUT, dp.server_idle_timeout),

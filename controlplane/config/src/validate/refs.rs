@@ -51,11 +51,17 @@ pub(crate) fn member_problem(name: &str, kind: Option<NameKind>, mode: Mode) -> 
     match (mode, kind) {
         (Mode::Splice, Some(NameKind::Real | NameKind::Url))
         | (Mode::Redirect, Some(NameKind::Url))
-        | (Mode::Tcp, Some(NameKind::Real)) => None,
-        (Mode::Splice | Mode::Tcp, None) => Some(format!("real {name} does not exist")),
+        | (Mode::Tcp | Mode::Handoff, Some(NameKind::Real)) => None,
+        (Mode::Splice | Mode::Tcp | Mode::Handoff, None) => Some(format!("real {name} does not exist")),
         (Mode::Tcp, Some(NameKind::Url)) => Some(format!(
             "{name} is a URL; a tcp virtual binds reals only (a redirect needs an HTTP request)"
         )),
+        (Mode::Handoff, Some(NameKind::Url)) => Some(format!(
+            "{name} is a URL; a handoff virtual binds reals only (each with an agent to hand connections to)"
+        )),
+        (Mode::Handoff, Some(NameKind::Virtual)) => {
+            Some(format!("{name} is a virtual; a handoff virtual binds reals"))
+        }
         (Mode::Tcp, Some(NameKind::Virtual)) => {
             Some(format!("{name} is a virtual; a tcp virtual binds reals"))
         }
@@ -85,7 +91,7 @@ fn bind_list(
         }
         if bind[..n].contains(name) {
             let word = match (mode, kinds.get(name.as_str())) {
-                (Mode::Splice | Mode::Tcp, Some(NameKind::Real)) => "real",
+                (Mode::Splice | Mode::Tcp | Mode::Handoff, Some(NameKind::Real)) => "real",
                 _ => "url",
             };
             return invalid(key, format!("{word} {name} is listed twice"));
@@ -487,7 +493,7 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
     let kinds = name_kinds(config);
     for (i, v) in config.virtuals.iter().enumerate() {
         let members = match v.mode {
-            Mode::Splice | Mode::Tcp => "reals",
+            Mode::Splice | Mode::Tcp | Mode::Handoff => "reals",
             Mode::Redirect => "URLs",
         };
         bind_list(&format!("virtual[{i}].bind"), &v.bind, &kinds, v.mode)?;
@@ -530,7 +536,9 @@ pub(super) fn routing(config: &Config) -> Result<(), ConfigError> {
             rule_conditions(&key, rule)?;
             if rule.bind.is_empty() {
                 let message = match v.mode {
-                    Mode::Splice | Mode::Tcp => "must name at least one real, like bind = [\"s2\"]",
+                    Mode::Splice | Mode::Tcp | Mode::Handoff => {
+                        "must name at least one real, like bind = [\"s2\"]"
+                    }
                     Mode::Redirect => "must name at least one URL, like bind = [\"coyote\"]",
                 };
                 return invalid(key("bind"), message);

@@ -145,7 +145,7 @@ impl Board {
         self.sets = farm
             .virtuals
             .iter()
-            .filter(|v| matches!(v.mode, Mode::Splice | Mode::Tcp))
+            .filter(|v| matches!(v.mode, Mode::Splice | Mode::Tcp | Mode::Handoff))
             .flat_map(|v| {
                 std::iter::once(v.bind.clone()).chain(v.rules.iter().map(|r| r.members.clone()))
             })

@@ -265,7 +265,7 @@ impl Farm {
             _ => 0,
         };
         let chosen = match policy.mode {
-            Mode::Splice | Mode::Tcp => {
+            Mode::Splice | Mode::Tcp | Mode::Handoff => {
                 let inputs = Inputs {
                     loads: view.loads,
                     hash,

@@ -123,6 +123,10 @@ pub enum Mode {
     /// fresh server connection to one of the reals, without reading HTTP (members are
     /// reals; no rules).
     Tcp,
+    /// TCP handoff: the request is read and routed as in `Splice`, then the client's
+    /// connection is handed to the real's agent, which answers the client directly
+    /// (`flow::handoff`; members are reals).
+    Handoff,
 }
 
 /// A real (back-end) server.
@@ -151,6 +155,8 @@ pub struct Real {
     pub check: Option<Check>,
     /// Its health as the control core last published it.
     pub health: Health,
+    /// Where its host's handoff agent listens (`mode = "handoff"` virtuals).
+    pub agent: Option<SocketAddrV4>,
 }
 
 impl Real {
@@ -173,6 +179,7 @@ impl Real {
             tier: 1,
             check: None,
             health: Health::UP,
+            agent: None,
         }
     }
 

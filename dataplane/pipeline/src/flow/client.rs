@@ -54,6 +54,11 @@ pub(super) enum State {
     /// A `tcp` virtual's connection passed through to its own server connection
     /// (`tunnel`): every segment both ways is forwarded, FIN and RST included.
     Tunnel,
+    /// A `handoff` virtual's request sent to its real's agent, waiting for the
+    /// acknowledgement (`handoff`).
+    HandingOff,
+    /// Handed off: the client's packets go to the back end, which answers it directly.
+    HandedOff,
 }
 
 /// A routed request waiting for its server connection.
@@ -222,7 +227,9 @@ impl ClientConn {
             | State::SynReceived
             | State::Waiting
             | State::Spliced
-            | State::Tunnel => self.head_room(),
+            | State::Tunnel
+            | State::HandingOff
+            | State::HandedOff => self.head_room(),
             State::Responding => self.service.max_request_head,
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a

@@ -27,7 +27,8 @@ impl ClientConn {
             // client is then routed again or reset); this is a backstop.
             State::Waiting if self.tunnel => self.wait_since + 2 * s.connect_timeout,
             State::Waiting => self.wait_since + s.queue_timeout,
-            State::Tunnel => self.tcp.last_activity + s.tcp_idle_timeout,
+            State::Tunnel | State::HandedOff => self.tcp.last_activity + s.tcp_idle_timeout,
+            State::HandingOff => self.wait_since + s.handoff_timeout,
             State::Spliced => {
                 let idle = self.tcp.last_activity + s.idle_timeout;
                 let body = self.body_deadline(s).unwrap_or(u64::MAX);
@@ -150,6 +151,8 @@ impl<P: PacketBuf> Pipeline<P> {
             State::Tunnel => {
                 return self.tunnel_reset(port, h, Counter::TunnelIdleTimeouts, now, sink);
             }
+            State::HandingOff => return self.handoff_timer(port, h, now, sink),
+            State::HandedOff => return self.handed_off_idle(port, h),
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
                     conn.abort = Some(crate::access::Term::ClientTimeoutData);

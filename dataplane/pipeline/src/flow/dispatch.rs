@@ -55,6 +55,12 @@ impl<P: PacketBuf> Pipeline<P> {
                     Some(Conn::Client(c)) if c.state == State::Tunnel => {
                         return self.tunnel_up(port, h, &seg, pkt, now, sink)
                     }
+                    Some(Conn::Client(c)) if c.state == State::HandedOff => {
+                        return self.handed_off_forward(port, h, &seg, pkt, now, sink)
+                    }
+                    Some(Conn::Client(c)) if c.state == State::HandingOff => {
+                        return self.handing_off_segment(port, h, &seg, pkt, sink)
+                    }
                     _ => {
                         let payload = &pkt.data()[seg.payload.clone()];
                         self.client_segment(port, h, &seg, payload, now, sink);

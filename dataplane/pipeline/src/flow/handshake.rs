@@ -83,6 +83,7 @@ enum Domain {
     LocalPort = 2,
     CookiePad = 3,
     CookieMac = 4,
+    Epoch = 5,
 }
 
 impl Keys {
@@ -109,6 +110,18 @@ impl Keys {
     /// 4-µs clock `clock`.
     pub(crate) fn isn(&self, key: &ClientKey, clock: u32) -> SeqNumber {
         SeqNumber(clock.wrapping_add(self.hash(Domain::Isn, key, &[]) as u32))
+    }
+
+    /// This process's epoch on the handoff control channel: the same for every worker,
+    /// another after a restart (a new secret), and telling nothing of the secret.
+    pub(crate) fn epoch(&self) -> u64 {
+        let none = ClientKey {
+            client: std::net::Ipv4Addr::UNSPECIFIED,
+            client_port: 0,
+            vip: std::net::Ipv4Addr::UNSPECIFIED,
+            vip_port: 0,
+        };
+        self.hash(Domain::Epoch, &none, &[])
     }
 
     /// The `attempt`-th local-port candidate for a connection from `local` to `remote`

@@ -85,6 +85,8 @@ impl<P: PacketBuf> Pipeline<P> {
                     State::Tunnel => "tunnel",
                     State::Spliced => "spliced",
                     State::Responding => "responding",
+                    State::HandingOff => "handing-off",
+                    State::HandedOff => "handed-off",
                 },
                 real,
                 server_local: spliced.map(|s| SocketAddrV4::new(s.key.vip, s.key.vip_port)),

@@ -13,11 +13,13 @@
 
 mod answer;
 mod body_guard;
+mod channel;
 mod check;
 mod client;
 mod clocks;
 mod deadlines;
 mod dispatch;
+mod handoff;
 mod handshake;
 mod key;
 mod leg;
@@ -40,6 +42,8 @@ mod tcp;
 mod timers;
 mod tunnel;
 
+pub(crate) use channel::Agents;
+pub use channel::AGENT_PORT;
 pub(crate) use check::CheckSlot;
 pub(crate) use handshake::Keys;
 pub use key::ClientKey;
@@ -50,6 +54,7 @@ pub(crate) use pipelined::Held;
 pub use pool::PoolStats;
 pub(crate) use pool::Pools;
 pub use queue::{AGEING_MS, RETRY_AFTER_S};
+pub(crate) use route::micros;
 pub use table::{FlowTable, StateSizes};
 pub(crate) use timers::Timers;
 
@@ -111,6 +116,13 @@ pub struct FlowSettings {
     /// opens, lost requests) that make it a passive outlier, reported to the control
     /// core; 0 turns passive detection off.
     pub outlier_errors: u32,
+    /// How long a handoff virtual waits for an agent's HANDOFF_ACK before the client
+    /// is spliced instead (or answered `503`).
+    pub handoff_timeout: u64,
+    /// How often the agents get a HEARTBEAT.
+    pub agent_heartbeat: u64,
+    /// Silence after which an agent is down.
+    pub agent_dead_time: u64,
 }
 
 impl FlowSettings {
@@ -135,6 +147,9 @@ impl FlowSettings {
             ticks_per_ms,
             max_held_total: MAX_HELD_TOTAL_DEFAULT,
             outlier_errors: 5,
+            handoff_timeout: 1_000 * ticks_per_ms,
+            agent_heartbeat: 1_000 * ticks_per_ms,
+            agent_dead_time: 3_000 * ticks_per_ms,
         }
     }
 }

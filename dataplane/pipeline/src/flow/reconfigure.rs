@@ -34,6 +34,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let old = std::mem::replace(&mut self.topology, topology);
         let farm = self.topology.farm();
         let reals = farm.reals.len();
+        self.agents.follow(farm.reals.iter().map(|r| r.agent));
         if self.pools.reals.len() < reals {
             self.pools.reals.resize_with(reals, Default::default);
         }

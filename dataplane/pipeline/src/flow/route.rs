@@ -88,7 +88,7 @@ impl<P: PacketBuf> Pipeline<P> {
 }
 
 /// `ticks` in microseconds (saturating at `u32::MAX`, 71 minutes).
-pub(super) fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
+pub(crate) fn micros(ticks: u64, ticks_per_ms: u64) -> u32 {
     // In 64 bits (a 128-bit division is a library call): exact below 2^64 / 1000 ticks,
     // 213 days of a 1 GHz clock; longer saturates.
     let us = ticks.saturating_mul(1000) / ticks_per_ms.max(1);

@@ -91,7 +91,31 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.respond(port, h, 503, now, sink);
             }
         };
-        let c = self.flows.get_mut(h).expect("checked above");
+        if let Some(r) = real {
+            if self.try_handoff(port, h, r, now, sink) {
+                return;
+            }
+        }
+        self.splice_routed(port, h, head, real, decision, now, sink);
+    }
+
+    /// Splices the request `head` of client `h`, routed to `real` (`None`: to wait in
+    /// the queue `decision` names).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn splice_routed<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        head: RequestHead,
+        real: Option<RealId>,
+        decision: Decision,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let virtual_index = c.service.virtual_index;
         // The buffered bytes after the head: the start of the body, perhaps more.
         let rest = &c.head[head.head_len()..];
         let mut body = BodyFramer::for_request(head.body());

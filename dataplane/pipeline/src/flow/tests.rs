@@ -2,7 +2,7 @@
 //! counts.
 
 use crate::balance::Farm;
-use crate::counters::{Counter, Gauge, VirtualCounter, BIND_SLOT};
+use crate::counters::{Counter, Gauge, RealCounter, VirtualCounter, BIND_SLOT};
 use crate::flow::tcp::{OUR_MSS, OUR_WSCALE};
 use crate::flow::FlowSettings;
 use crate::packet::Sink;
@@ -21,6 +21,7 @@ use std::sync::Arc;
 mod checks;
 mod cluster;
 mod cookies;
+mod handoff;
 mod spliced;
 mod stop;
 mod tunnel;

@@ -162,7 +162,7 @@ fn completion_of_new_commands() {
     assert_eq!(c("virtual www 198.18.0.100:80 "), vec!["mode", "predictor"]);
     assert_eq!(
         c("virtual www 198.18.0.100:80 mode "),
-        vec!["splice", "redirect", "tcp"]
+        vec!["splice", "redirect", "tcp", "handoff"]
     );
     assert_eq!(c("virtual www 198.18.0.100:80 mode r"), vec!["redirect"]);
     assert_eq!(

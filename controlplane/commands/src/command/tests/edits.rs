@@ -327,7 +327,7 @@ fn edit_errors() {
             ("virtual www 198.18.0.1000:80", "expected an address like 198.18.0.100:80, got 198.18.0.1000:80"),
             ("virtual www 198.18.0.100", "expected an address like 198.18.0.100:80, got 198.18.0.100"),
             ("virtual www", "missing <ip:port>; usage: virtual <name> <ip:port> [mode splice|redirect|tcp] [predictor <p>]"),
-            ("virtual www 198.18.0.100:80 mode fast", "unknown mode fast; one of splice, redirect, tcp"),
+            ("virtual www 198.18.0.100:80 mode fast", "unknown mode fast; one of splice, redirect, tcp, handoff"),
             ("virtual www 198.18.0.100:80 mode", "missing splice|redirect|tcp after 'mode'; usage: virtual <name> <ip:port> [mode splice|redirect|tcp] [predictor <p>]"),
             ("virtual www 198.18.0.100:80 mode splice mode redirect", "'mode' is given twice"),
             ("virtual www 198.18.0.100:80 fast", "unexpected 'fast'; usage: virtual <name> <ip:port> [mode splice|redirect|tcp] [predictor <p>]"),

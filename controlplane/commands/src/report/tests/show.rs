@@ -364,7 +364,7 @@ fn reals_and_what_binds_them() {
         vec![
             vec![
                 "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-                "tier", "health", "since", "reason"
+                "tier", "agent", "health", "since", "reason"
             ],
             vec![
                 "s1",
@@ -376,6 +376,7 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/rule2,api/rule1",
                 "1",
+                "-",
                 "UP",
                 "-",
                 "-"
@@ -390,6 +391,7 @@ fn reals_and_what_binds_them() {
                 "-",
                 "www,www/img,www/rule2",
                 "2",
+                "-",
                 "UP",
                 "-",
                 "-"
@@ -404,6 +406,7 @@ fn reals_and_what_binds_them() {
                 "-",
                 "-",
                 "1",
+                "-",
                 "UP",
                 "-",
                 "-"
@@ -682,6 +685,7 @@ fn virtuals_show_state_backup_and_dips() {
             "moved",
             "www,www/rule2,api/rule1",
             "1",
+            "-",
             "UP",
             "-",
             "-"

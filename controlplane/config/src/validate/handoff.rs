@@ -1,0 +1,86 @@
+//! The checks of `mode = "handoff"` virtuals (TCP handoff, US 7,831,731): Splicer reads
+//! the request and hands the client's connection to the chosen real's agent, whose
+//! kernel answers the client directly. What needs Splicer to see the connection after
+//! the handoff, or to change the client's bytes, cannot apply.
+
+use super::invalid;
+use crate::{defaults, Config, ConfigError, ForwardFor, Mode, Predictor};
+
+/// Every handoff virtual: its reals have agents on a port's subnet (layer-2 mode), no
+/// header rewriting, no pipelining knobs, no predictor that needs to see responses or
+/// the end of requests, and one worker (the control channel's replies reach worker 0
+/// only).
+pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
+    let mut any = false;
+    for (i, v) in config.virtuals.iter().enumerate() {
+        if v.mode != Mode::Handoff {
+            continue;
+        }
+        any = true;
+        let key = |field: &str| format!("virtual[{i}].{field}");
+        if v.forward_for != ForwardFor::None {
+            return invalid(
+                key("forward_for"),
+                "a handoff virtual's back end continues the client's own TCP sequence numbers, so Splicer cannot add bytes to the request (and the back end sees the client's address anyway: the connection comes from it); remove forward_for",
+            );
+        }
+        if matches!(
+            v.predictor,
+            Predictor::Fastest | Predictor::Qos | Predictor::LeastConns
+        ) {
+            return invalid(
+                key("predictor"),
+                format!(
+                    "{:?} ranks reals by requests in flight or response times, which Splicer does not see once a connection is handed off: use roundrobin, weighted or maglev",
+                    v.predictor.name()
+                ),
+            );
+        }
+        if v.max_pipeline != defaults::MAX_PIPELINE {
+            return invalid(
+                key("max_pipeline"),
+                "a handed-off connection's later requests go to its back end directly: remove max_pipeline",
+            );
+        }
+        if v.max_held != defaults::MAX_HELD {
+            return invalid(
+                key("max_held"),
+                "a handed-off connection's responses never pass through Splicer: remove max_held",
+            );
+        }
+        let members = v.bind.iter().chain(v.rules.iter().flat_map(|r| &r.bind));
+        for name in members {
+            let Some(real) = config.reals.iter().find(|r| r.name == *name) else {
+                continue;
+            };
+            let Some(agent) = real.agent else {
+                return invalid(
+                    key("bind"),
+                    format!(
+                        "real {name} has no agent; a handoff virtual hands connections to the agent on each real's host: give it agent = \"{}:{}\"",
+                        real.address.ip(),
+                        defaults::AGENT_PORT
+                    ),
+                );
+            };
+            if !config.ports.iter().any(|p| p.address.contains(*agent.ip())) {
+                return invalid(
+                    key("bind"),
+                    format!(
+                        "real {name}'s agent {agent} is on no port's subnet: after a handoff Splicer forwards the client's packets to the back end by rewriting only their Ethernet addresses, so the back end must share a segment with one of Splicer's ports"
+                    ),
+                );
+            }
+        }
+    }
+    if any && config.dataplane.workers > 1 {
+        return invalid(
+            "dataplane.workers",
+            format!(
+                "a handoff virtual needs workers = 1 (got {}): the agents' replies are not steered to the worker that owns the connection yet",
+                config.dataplane.workers
+            ),
+        );
+    }
+    Ok(())
+}
