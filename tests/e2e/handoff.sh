@@ -316,6 +316,7 @@ ho_start_agent() {
     TB_PREFIXES+=("$prefix")
     cat >"$cfg" <<EOF
 listen = "$ip:$HO_AGENT_PORT"
+fronts = ["$HO_FRONT_IN_IP"]
 wire_iface = "ho-w$n"
 kernel_iface = "ho-k$n"
 file_prefix = "$prefix"

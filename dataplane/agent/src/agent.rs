@@ -112,6 +112,10 @@ impl Agent {
             return self.bridge_to_kernel();
         };
         if l.protocol == ipv4::protocol::UDP && l.dst == self.settings.listen {
+            if !self.settings.fronts.contains(l.src.ip()) {
+                self.counters.channel_foreign += 1;
+                return Verdict::Consumed;
+            }
             let peer = Peer {
                 addr: l.src,
                 mac: src_mac.unwrap_or(EthernetAddress::BROADCAST),
@@ -539,7 +543,7 @@ impl Agent {
             }
         }
         self.last_sweep = Some(now);
-        let s = self.settings;
+        let s = self.settings.clone();
         let mut resend = Vec::new();
         let mut timeout = Vec::new();
         let mut idle = Vec::new();

@@ -31,7 +31,7 @@ fn vip() -> SocketAddrV4 {
 }
 
 fn agent() -> Agent {
-    let mut a = Agent::new(Settings::new(listen()), EPOCH);
+    let mut a = Agent::new(Settings::new(listen(), vec![*splicer().ip()]), EPOCH);
     a.set_kernel_mac(KERNEL_MAC);
     a
 }
@@ -673,7 +673,7 @@ fn a_request_longer_than_the_kernel_mss_is_replayed_in_pieces() {
 #[test]
 fn a_full_agent_answers_busy_and_a_malformed_handoff_malformed() {
     let now = Instant::now();
-    let mut s = Settings::new(listen());
+    let mut s = Settings::new(listen(), vec![*splicer().ip()]);
     s.max_connections = 1;
     let mut a = Agent::new(s, EPOCH);
     a.set_kernel_mac(KERNEL_MAC);
@@ -752,4 +752,27 @@ fn without_window_scaling_and_timestamps_nothing_is_scaled_or_shifted() {
         (SeqNumber(5_000_001), 29200, &b"ok"[..])
     );
     assert_eq!(r.options.timestamp, None);
+}
+
+#[test]
+fn channel_datagrams_from_anyone_but_the_fronts_are_dropped_unread() {
+    let now = Instant::now();
+    let mut a = agent();
+    let stranger: SocketAddrV4 = "198.19.0.66:7470".parse().unwrap();
+    let msg = Message {
+        id: 1,
+        body: Body::Handoff(handoff_repr(REQUEST)),
+    };
+    let mut d = vec![0u8; msg.buffer_len()];
+    msg.emit(&mut d).unwrap();
+    let mut f = crate::frames::udp_frame(SPLICER_MAC, KERNEL_MAC, stranger, listen(), &d);
+    assert_eq!(a.from_wire(&mut f, now), Verdict::Consumed);
+    assert_eq!(a.counters.channel_foreign, 1);
+    assert_eq!(a.counters.handoffs, 0);
+    assert!(a.to_kernel.is_empty(), "no SYN replayed for a stranger");
+    assert!(a.to_wire.is_empty(), "no answer to a stranger");
+    // The same HANDOFF from the front end is taken.
+    let mut f = handoff_frame(1, handoff_repr(REQUEST));
+    a.from_wire(&mut f, now);
+    assert_eq!(a.counters.handoffs, 1);
 }

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! listen = "198.19.0.11:7470"      # the back end's address and the channel's UDP port
+//! fronts = ["198.19.0.1"]          # the Splicers allowed to hand connections over
 //! wire_iface = "ho-w1"             # the back end's wire interface (net_af_packet; no IP address)
 //! kernel_iface = "ho-k1"           # the exception port's TAP (net_tap; carries the address)
 //! file_prefix = "ho-agent1"        # DPDK --file-prefix
@@ -14,7 +15,7 @@
 //! ```
 
 use serde::Deserialize;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct Raw {
     listen: SocketAddrV4,
+    fronts: Vec<Ipv4Addr>,
     wire_iface: String,
     kernel_iface: String,
     file_prefix: String,
@@ -81,10 +83,14 @@ pub struct AgentConfig {
 }
 
 /// The timers and limits of the handoff state machine ([`crate::Agent`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// The back end's address and the channel's port.
     pub listen: SocketAddrV4,
+    /// The addresses Splicer's channel datagrams may come from (its port addresses
+    /// towards this back end). Anyone else could otherwise make the kernel accept a
+    /// connection from any address it names, or end the handed-off ones.
+    pub fronts: Vec<Ipv4Addr>,
     /// Give up on a replayed SYN the kernel has not answered after this long.
     pub replay_timeout: Duration,
     /// Resend the replayed SYN this often until then.
@@ -105,9 +111,10 @@ pub struct Settings {
 
 impl Settings {
     /// The defaults, for an agent at `listen`.
-    pub fn new(listen: SocketAddrV4) -> Settings {
+    pub fn new(listen: SocketAddrV4, fronts: Vec<Ipv4Addr>) -> Settings {
         Settings {
             listen,
+            fronts,
             replay_timeout: Duration::from_secs(1),
             replay_retry: Duration::from_millis(200),
             idle_timeout: Duration::from_secs(300),
@@ -146,7 +153,7 @@ impl AgentConfig {
     /// Parses and validates a configuration's text.
     pub fn parse(text: &str) -> Result<AgentConfig, ConfigError> {
         let raw: Raw = toml::from_str(text)?;
-        let mut settings = Settings::new(raw.listen);
+        let mut settings = Settings::new(raw.listen, raw.fronts);
         settings.replay_timeout = duration(
             "replay_timeout",
             raw.replay_timeout,
@@ -181,6 +188,18 @@ impl AgentConfig {
                 message: message.to_string(),
             })
         };
+        if self.settings.fronts.is_empty()
+            || self
+                .settings
+                .fronts
+                .iter()
+                .any(|a| a.is_unspecified() || a.is_broadcast() || a.is_multicast())
+        {
+            return bad(
+                "fronts",
+                "needs the address of each Splicer that hands connections to this agent (its port address towards the back end)",
+            );
+        }
         if self.listen.port() == 0 || self.listen.ip().is_unspecified() {
             return bad(
                 "listen",
@@ -262,6 +281,7 @@ mod tests {
 
     const GOOD: &str = r#"
 listen = "198.19.0.11:7470"
+fronts = ["198.19.0.1"]
 wire_iface = "ho-w1"
 kernel_iface = "ho-k1"
 file_prefix = "ho-agent1"
@@ -302,6 +322,8 @@ replay_timeout = "2s"
     fn bad_values_name_their_key() {
         for (from, to, key) in [
             ("198.19.0.11:7470", "198.19.0.11:0", "listen"),
+            ("[\"198.19.0.1\"]", "[]", "fronts"),
+            ("[\"198.19.0.1\"]", "[\"0.0.0.0\"]", "fronts"),
             ("\"ho-k1\"", "\"ho-w1\"", "kernel_iface"),
             ("\"ho-w1\"", "\"a-name-too-long-for-linux\"", "wire_iface"),
             ("\"2s\"", "\"10ms\"", "replay_timeout"),

@@ -37,6 +37,8 @@ counters! {
     channel_tx,
     /// Channel datagrams that do not parse (dropped).
     channel_malformed,
+    /// Channel datagrams from an address that is not one of `fronts` (dropped unread).
+    channel_foreign,
     /// Channel messages of a type the agent does not expect (HEARTBEAT_ACK, HANDOFF_ACK,
     /// CLOSED from Splicer; dropped).
     channel_unexpected,

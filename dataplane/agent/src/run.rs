@@ -76,7 +76,7 @@ fn sysfs_mac(iface: &str) -> Option<EthernetAddress> {
 fn poll_loop(cfg: &AgentConfig, pool: &Mempool, wire: Port, kernel: Port, stop: &AtomicBool) {
     let mut seed = [0u8; 8];
     let _ = getrandom::getrandom(&mut seed);
-    let mut agent = Agent::new(cfg.settings, u64::from_ne_bytes(seed));
+    let mut agent = Agent::new(cfg.settings.clone(), u64::from_ne_bytes(seed));
     if let Some(mac) = sysfs_mac(&cfg.kernel_iface) {
         agent.set_kernel_mac(mac);
     }

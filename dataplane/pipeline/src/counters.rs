@@ -486,6 +486,9 @@ counters! {
     /// UDP datagrams to the agent port dropped: bad checksum, not a handoff message,
     /// or not from a configured agent.
     DropAgentMessage => "drop_agent_message" in Drops("agent_message"),
+    /// Datagrams from a configured agent's address that came in on another port than
+    /// the one leading to that agent, or to another address than that port's: forged.
+    DropAgentSpoofed => "drop_agent_spoofed" in Drops("agent_spoofed"),
     /// ICMP message other than an echo request.
     DropUnsupportedIcmp => "drop_unsupported_icmp" in Drops("unsupported_icmp"),
     /// ARP request for an address we do not own on that port.

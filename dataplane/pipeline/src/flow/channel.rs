@@ -179,9 +179,22 @@ impl<P: PacketBuf> Pipeline<P> {
         let valid = (u.checksum() == 0 || u.verify_checksum(meta.src, meta.dst))
             .then(|| Message::parse(u.payload()).ok())
             .flatten();
+        // An agent sits behind one of our ports: its messages must come in on the port
+        // our route to it leads out of, addressed to that port's own address (the one
+        // Splicer sends from). Anything else has a forged source, e.g. a datagram from
+        // the outside claiming an agent's address to fake a restart (which resets every
+        // client handed to it) or a CLOSED (which forgets one).
+        let on_its_port = |p: &Self| {
+            p.topology
+                .route(meta.src)
+                .is_some_and(|(to, _)| to == port && p.topology.port(to).cidr.addr == meta.dst)
+        };
         let (Some(msg), Some(real)) = (valid, self.agents.real_at(from)) else {
             return self.drop(port, Counter::DropAgentMessage, pkt, sink);
         };
+        if !on_its_port(self) {
+            return self.drop(port, Counter::DropAgentSpoofed, pkt, sink);
+        }
         self.counters.inc(port, Counter::AgentMessages);
         // The message borrows the packet: what it says is copied out first.
         let id = msg.id;

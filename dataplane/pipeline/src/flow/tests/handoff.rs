@@ -154,6 +154,11 @@ impl Bed {
 
     /// A datagram from the agent carrying `msg`.
     fn agent_sends(&mut self, msg: &Message) {
+        self.agent_sends_on(1, INSIDE, msg);
+    }
+
+    /// A datagram claiming to be the agent's, carrying `msg`, to `dst` on `port`.
+    fn agent_sends_on(&mut self, port: u16, dst: Ipv4Addr, msg: &Message) {
         let mut d = vec![0u8; 8 + msg.buffer_len()];
         msg.emit(&mut d[8..]).unwrap();
         let len = d.len() as u16;
@@ -161,11 +166,11 @@ impl Bed {
         u.set_src_port(AGENT_PORT);
         u.set_dst_port(AGENT_PORT);
         u.set_len(len);
-        u.fill_checksum(SERVER, INSIDE);
-        let mut f = ipv4_frame(SERVER, INSIDE, ipv4::protocol::UDP, &d);
-        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]); // the inside port's MAC
+        u.fill_checksum(SERVER, dst);
+        let mut f = ipv4_frame(SERVER, dst, ipv4::protocol::UDP, &d);
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 1 + port as u8]); // the port's MAC
         let mut out = Out::default();
-        self.p.receive(1, f, self.now, &mut out);
+        self.p.receive(port, f, self.now, &mut out);
         self.take(out);
     }
 
@@ -494,4 +499,62 @@ fn datagrams_from_strangers_or_to_other_ports_are_dropped() {
     b.p.receive(1, f, b.now, &mut out);
     assert_eq!(b.count(Counter::DropAgentMessage), 1);
     assert_eq!(b.count(Counter::AgentUps), 0);
+}
+
+#[test]
+fn a_forged_restart_or_closed_from_outside_changes_nothing() {
+    let mut b = Bed::new(0);
+    b.agent_up(EPOCH);
+    b.connect_and_request();
+    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    assert_eq!(b.flows(), 1);
+    let outside = b.p.topology.port(0).cidr.addr;
+    // The agent's address and port as the source, but in through the outside port, to
+    // either port's address: a new epoch there would reset the handed-off client.
+    for dst in [outside, INSIDE] {
+        b.agent_sends_on(
+            0,
+            dst,
+            &Message {
+                id: 7,
+                body: Body::HeartbeatAck {
+                    epoch: EPOCH + 1,
+                    connections: 0,
+                },
+            },
+        );
+        b.agent_sends_on(
+            0,
+            dst,
+            &Message {
+                id: 8,
+                body: Body::Closed {
+                    client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
+                    vip: SocketAddrV4::new(VIP, 80),
+                    reason: CloseReason::Fin,
+                },
+            },
+        );
+    }
+    // In through the inside port but to the outside port's address: forged as well.
+    b.agent_sends_on(
+        1,
+        outside,
+        &Message {
+            id: 9,
+            body: Body::HeartbeatAck {
+                epoch: EPOCH + 1,
+                connections: 0,
+            },
+        },
+    );
+    assert_eq!(b.count(Counter::DropAgentSpoofed), 5);
+    assert_eq!(b.count(Counter::AgentRestarts), 0);
+    assert_eq!(b.count(Counter::HandoffResets), 0);
+    assert_eq!(b.flows(), 1, "the handed-off connection is kept");
+    // The real agent's own restart still counts.
+    b.advance(1_001);
+    b.agent_up(EPOCH + 1);
+    assert_eq!(b.count(Counter::AgentRestarts), 1);
+    assert_eq!(b.count(Counter::HandoffResets), 1);
 }
