@@ -167,6 +167,9 @@ exec_start=$(cin sed -n 's/^ExecStart=//p' /lib/systemd/system/splicer.service)
 printf '# ExecStart=%s\n' "$exec_start"
 check "ExecStart is 'splicer run' on the installed configuration" \
     test "$exec_start" = "/usr/bin/splicer run --config /etc/splicer/splicer.toml"
+check "ExecStopPost's 'splicer withdraw' has nothing to do without [announce] (exit 0)" cin_sh '
+    cmd=$(sed -n "s/^ExecStopPost=-//p" /lib/systemd/system/splicer.service)
+    [ "$cmd" = "/usr/bin/splicer withdraw --config /etc/splicer/splicer.toml" ] && $cmd | grep -q "nothing to withdraw"'
 docker exec -d "$name" bash -c "$exec_start >/tmp/splicer.log 2>&1; echo \$? >/tmp/splicer.rc"
 ready=0
 for _ in $(seq 1 60); do

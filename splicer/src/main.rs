@@ -62,6 +62,15 @@ enum Command {
         #[arg(long, default_value = splicer_config::defaults::CONTROL_SOCKET)]
         socket: PathBuf,
     },
+    /// Withdraw every VIP the configuration's [announce] routes file announces: write it
+    /// with no route and have BIRD reconfigure. For after Splicer stopped, a crash
+    /// included (the systemd unit's ExecStopPost): exit 0 when BIRD confirmed or there is
+    /// no [announce], 1 when BIRD did not confirm, 2 for a configuration error.
+    Withdraw {
+        /// Path of the TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Run the TCP handoff agent on a back end (docs/HANDOFF.md): bridges the back end's
     /// wire interface and its kernel, takes the connections Splicer hands off and
     /// translates them so that the kernel answers the clients directly. SIGTERM or
@@ -146,6 +155,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Withdraw { config } => withdraw(&config),
         Command::Run { config } => {
             let path = config;
             let config = match splicer_config::Config::load(&path) {
@@ -297,6 +307,30 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
+fn withdraw(path: &std::path::Path) -> ExitCode {
+    let config = match splicer_config::Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("splicer: error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let Some(announce) = &config.announce else {
+        println!("{}: no [announce]: nothing to withdraw", path.display());
+        return ExitCode::SUCCESS;
+    };
+    match splicer_control::withdraw(announce) {
+        Ok(answer) => {
+            println!(
+                "withdrawn: {} written empty; BIRD: {answer}",
+                announce.routes_file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("withdraw: {e}")),
+    }
+}
+
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("splicer: error: {e}");
     ExitCode::from(EXIT_CONFIG)
@@ -350,6 +384,7 @@ mod tests {
                 "splicer-check.1",
                 "splicer-ctl.1",
                 "splicer-shell.1",
+                "splicer-withdraw.1",
                 "splicer-agent.1"
             ]
         );

@@ -17,6 +17,7 @@ mod startup;
 mod stats;
 mod watch;
 
+pub use announce::withdraw;
 pub use requests::Requests;
 pub use server::{Hooks, LogLevelHook};
 pub use startup::{run, run_with, RunError};

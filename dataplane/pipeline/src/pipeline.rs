@@ -2,7 +2,7 @@
 
 use crate::access::AccessLog;
 use crate::balance::{Choices, HealthEvent, RealId};
-use crate::cluster::Peers;
+use crate::cluster::peers::Peers;
 use crate::counters::{Counter, Gauge, PoolLevels, WorkerCounters};
 use crate::flow::{
     Agents, CheckSlot, FlowSettings, FlowTable, Handle, Held, Keys, Leg, PoolStats, Pools, Timers,

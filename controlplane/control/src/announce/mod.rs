@@ -168,6 +168,15 @@ pub(crate) struct Announcer {
     speaker: Option<Speaker>,
 }
 
+/// Withdraws every VIP `setup`'s routes file announces: writes it with no route and
+/// has BIRD configure itself. For after Splicer has stopped, crashed included (the
+/// systemd unit's `ExecStopPost`): BIRD outlives a crashed Splicer, and without this its
+/// routes stay announced, black-holing the routers' share of flows, until Splicer
+/// starts again (or for good, when it cannot start).
+pub fn withdraw(setup: &Announce) -> Result<String, String> {
+    speaker::put_into_effect(&setup.bird_socket, &setup.routes_file, &[])
+}
+
 impl Announcer {
     /// Starts the speaker for `setup`. Nothing is announced before `hold_down` has
     /// passed: the first routes file (empty) withdraws whatever an earlier run left.

@@ -103,6 +103,26 @@ impl Drop for Speaker {
     }
 }
 
+/// Writes `routes` into `routes_file` and has the BIRD at `socket` configure itself
+/// with it: BIRD's confirmation, or why it did not confirm.
+pub(crate) fn put_into_effect(
+    socket: &std::path::Path,
+    routes_file: &std::path::Path,
+    routes: &[Route],
+) -> Result<String, String> {
+    crate::live::write_atomically(routes_file, routes_text(routes).as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", routes_file.display()))
+        .and_then(|()| bird::run(socket, "configure", BIRD_TIMEOUT))
+        .and_then(|reply| {
+            let text = format!("{:04} {}", reply.code, reply.text);
+            if reply.configured() {
+                Ok(text)
+            } else {
+                Err(format!("configure refused: {text}"))
+            }
+        })
+}
+
 fn speak(
     rx: &mpsc::Receiver<(u64, Vec<Route>)>,
     socket: &std::path::Path,
@@ -117,17 +137,7 @@ fn speak(
             job = newer;
         }
         let (generation, routes) = &job;
-        let outcome = crate::live::write_atomically(routes_file, routes_text(routes).as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", routes_file.display()))
-            .and_then(|()| bird::run(socket, "configure", BIRD_TIMEOUT))
-            .and_then(|reply| {
-                let text = format!("{:04} {}", reply.code, reply.text);
-                if reply.configured() {
-                    Ok(text)
-                } else {
-                    Err(format!("configure refused: {text}"))
-                }
-            });
+        let outcome = put_into_effect(socket, routes_file, routes);
         let ok = outcome.is_ok();
         {
             let mut s = status.lock().unwrap_or_else(|p| p.into_inner());

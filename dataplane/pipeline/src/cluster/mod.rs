@@ -16,56 +16,14 @@
 //! `Pipeline::set_cluster_peers`); their MACs from ARP, kept here once learned so that
 //! a peer's frames are recognised even after its neighbour entry expired.
 
+pub(crate) mod peers;
+
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
+pub use peers::PeerState;
+use peers::{Peer, ARP_EVERY_MS};
 use splicer_wire::EthernetAddress;
-use std::net::Ipv4Addr;
-
-/// A cluster peer as the control core tells the workers: its dataplane address (on the
-/// segment the appliances share) and whether its heartbeats arrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerState {
-    /// The peer's dataplane address on the shared segment.
-    pub address: Ipv4Addr,
-    /// Whether its heartbeats arrive (within the cluster's dead time).
-    pub live: bool,
-}
-
-/// How often an unresolved live peer is asked for its MAC, in milliseconds.
-const ARP_EVERY_MS: u64 = 1000;
-
-#[derive(Debug, Clone)]
-struct Peer {
-    state: PeerState,
-    /// The port on whose subnet the peer is.
-    port: Option<u16>,
-    mac: Option<EthernetAddress>,
-    /// When an ARP request for it last went out.
-    asked_at: Option<u64>,
-}
-
-/// A worker's view of the cluster.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Peers {
-    peers: Vec<Peer>,
-}
-
-impl Peers {
-    /// Records the MAC of `ip` when it is a peer's.
-    pub(crate) fn learned(&mut self, ip: Ipv4Addr, mac: EthernetAddress) {
-        for p in &mut self.peers {
-            if p.state.address == ip {
-                p.mac = Some(mac);
-            }
-        }
-    }
-
-    /// Whether `mac` is the MAC of a peer, live or not.
-    fn is_peer_mac(&self, mac: EthernetAddress) -> bool {
-        self.peers.iter().any(|p| p.mac == Some(mac))
-    }
-}
 
 impl<P: PacketBuf> Pipeline<P> {
     /// The cluster's peers and which are alive, from the control core (all of them,
