@@ -4,8 +4,9 @@
 use super::super::frame::{self, flags, SegIn};
 use super::super::{GATEWAY_MAC, OUTSIDE_MAC, VIP};
 use super::{
-    check_flags, check_window, client_send, mix, server_send, CState, Client, Emit, Mode,
-    SpliceTraffic, ENDLESS, MSS, MSS_OPTION, PATTERN, SERVER_WINDOW,
+    check_flags, check_later_options, check_window, client_send, forwarded_window, mix,
+    server_send, ts_clock, CState, Client, Emit, Mode, SpliceTraffic, Stamps, ENDLESS, MSS,
+    MSS_OPTION, PATTERN, SERVER_WINDOW,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -41,11 +42,21 @@ impl SpliceTraffic {
         c.batch = 0;
         c.at_server = 0;
         c.una = c.snd_nxt;
+        // Timestamps are on once the SYN-ACK accepts them.
+        c.ts = Stamps {
+            base: mix(c.id, c.conns ^ 0x7153_7a3d),
+            ..Stamps::default()
+        };
         if !established {
             self.active += 1;
         }
         let c = *c;
-        client_send(out, &c, c.iss, 0, flags::SYN, &MSS_OPTION, [&[], &[]])
+        if self.cfg.linux_options {
+            let syn = frame::linux_syn_options(c.ts.base, 0);
+            client_send(out, &c, c.iss, 0, flags::SYN, &syn, [&[], &[]])
+        } else {
+            client_send(out, &c, c.iss, 0, flags::SYN, &MSS_OPTION, [&[], &[]])
+        }
     }
 
     /// The request `req` of connection `conns` of client `slot`, into `buf`.
@@ -238,9 +249,11 @@ impl SpliceTraffic {
                 },
             );
         }
-        if !s.options.is_empty() {
-            return fail(self, Mismatch::Options);
-        }
+        let tsval =
+            check_later_options(self, slot, s, &c.ts, ts_clock(c.ts.base, c.iss, c.snd_nxt))?;
+        self.clients[slot as usize].ts.recent = tsval;
+        let server_window =
+            forwarded_window(self.cfg.linux_options, SERVER_WINDOW, c.ts.peer_wscale);
         if pipelined && c.state == CState::Requested {
             return self.pipelined_in(slot, c, s, out);
         }
@@ -256,7 +269,7 @@ impl SpliceTraffic {
             }
             CState::Requested => {
                 check_flags(self, slot, s, flags::ACK | flags::PSH)?;
-                check_window(self, slot, s, SERVER_WINDOW)?;
+                check_window(self, slot, s, server_window)?;
                 if c.server == 0 {
                     return fail(
                         self,
@@ -303,7 +316,7 @@ impl SpliceTraffic {
             }
             CState::Streaming => {
                 check_flags(self, slot, s, flags::ACK | flags::PSH)?;
-                check_window(self, slot, s, SERVER_WINDOW)?;
+                check_window(self, slot, s, server_window)?;
                 let p = self.cfg.payload;
                 if !c.in_flight || !c.next_up {
                     return fail(
@@ -345,7 +358,26 @@ impl SpliceTraffic {
         }
         check_window(self, slot, s, 0)?;
         let o = frame::options(s.options).ok_or_else(|| self.fail(slot, Mismatch::Options))?;
-        if o.mss != Some(1460) || o.wscale.is_some() || o.sack_ok || o.ts || o.sack {
+        if self.cfg.linux_options {
+            // Splicer's SYN-ACK accepts what the client offered: SACK, timestamps (its
+            // TSecr the SYN's TSval), a window scale of its own.
+            match o.ts {
+                Some((tsval, tsecr))
+                    if o.mss == Some(1460)
+                        && o.sack_ok
+                        && !o.sack
+                        && tsecr == c.ts.base
+                        && o.wscale.is_some_and(|w| w <= 14) =>
+                {
+                    let ts = &mut self.clients[slot as usize].ts;
+                    ts.on = true;
+                    ts.recent = tsval;
+                    ts.peer_wscale = o.wscale.unwrap_or(0);
+                }
+                _ => return Err(self.fail(slot, Mismatch::Options)),
+            }
+        } else if o.mss != Some(1460) || o.wscale.is_some() || o.sack_ok || o.ts.is_some() || o.sack
+        {
             return Err(self.fail(slot, Mismatch::Options));
         }
         if !s.payload.is_empty() {
