@@ -54,8 +54,8 @@ impl SpliceTraffic {
             let linux = self.cfg.linux_options;
             if linux
                 && (!o.sack_ok
-                    || o.ts.is_none_or(|(_, ecr)| ecr != 0)
-                    || o.wscale.is_none_or(|w| w > 14))
+                    || !o.ts.is_some_and(|(_, ecr)| ecr == 0)
+                    || !o.wscale.is_some_and(|w| w <= 14))
             {
                 return fail(self, Mismatch::Options);
             }
