@@ -388,6 +388,7 @@ fn run_splice(
 ) -> Result<Outcome, BenchError> {
     let tsc_hz = eal::tsc_hz();
     let (flows, mode, inflight) = (cfg.flows, cfg.mode, cfg.inflight);
+    let client_options = if cfg.linux_options { "linux" } else { "none" };
     let topology = Arc::new(cfg.farm.topology());
     let counters = Arc::new(WorkerCounters::with_reals(2, usize::from(cfg.farm.reals)));
     // The generator's tables are written when built: resident before the measurement of
@@ -459,6 +460,7 @@ fn run_splice(
         rss_bytes_per_flow: (mode == Mode::Established)
             .then(|| m.at_setup.saturating_sub(rss_before) / u64::from(flows)),
         setup_seconds: (mode == Mode::Established).then_some(m.setup_seconds),
+        client_options: Some(client_options),
         depth: match mode {
             Mode::Pipelined { depth } => Some(depth),
             _ => None,

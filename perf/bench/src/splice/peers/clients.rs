@@ -5,8 +5,8 @@ use super::super::frame::{self, flags, SegIn};
 use super::super::{GATEWAY_MAC, OUTSIDE_MAC, VIP};
 use super::{
     check_flags, check_later_options, check_window, client_send, forwarded_window, mix,
-    server_send, ts_clock, CState, Client, Emit, Mode, SpliceTraffic, Stamps, ENDLESS, MSS,
-    MSS_OPTION, PATTERN, SERVER_WINDOW,
+    server_send, CState, Client, Emit, Mode, SpliceTraffic, Stamps, ENDLESS, MSS, MSS_OPTION,
+    PATTERN, SERVER_WINDOW,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -52,10 +52,28 @@ impl SpliceTraffic {
         }
         let c = *c;
         if self.cfg.linux_options {
-            let syn = frame::linux_syn_options(c.ts.base, 0);
-            client_send(out, &c, c.iss, 0, flags::SYN, &syn, [&[], &[]])
+            let syn = frame::linux_syn_options(c.ts.base.wrapping_add(self.clock_ms), 0);
+            client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.iss,
+                0,
+                flags::SYN,
+                &syn,
+                [&[], &[]],
+            )
         } else {
-            client_send(out, &c, c.iss, 0, flags::SYN, &MSS_OPTION, [&[], &[]])
+            client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.iss,
+                0,
+                flags::SYN,
+                &MSS_OPTION,
+                [&[], &[]],
+            )
         }
     }
 
@@ -167,6 +185,7 @@ impl SpliceTraffic {
         let resp_len = self.response_len(slot, c.conns, c.req);
         let r = client_send(
             out,
+            self.clock_ms,
             &c,
             c.snd_nxt,
             c.rcv_nxt,
@@ -250,7 +269,7 @@ impl SpliceTraffic {
             );
         }
         let tsval =
-            check_later_options(self, slot, s, &c.ts, ts_clock(c.ts.base, c.iss, c.snd_nxt))?;
+            check_later_options(self, slot, s, &c.ts, c.ts.base.wrapping_add(self.clock_ms))?;
         self.clients[slot as usize].ts.recent = tsval;
         let server_window =
             forwarded_window(self.cfg.linux_options, SERVER_WINDOW, c.ts.peer_wscale);
@@ -308,7 +327,16 @@ impl SpliceTraffic {
                 c.state = CState::Idle;
                 let c = *c;
                 self.active -= 1;
-                client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]])?;
+                client_send(
+                    out,
+                    self.clock_ms,
+                    &c,
+                    c.snd_nxt,
+                    c.rcv_nxt,
+                    flags::ACK,
+                    &[],
+                    [&[], &[]],
+                )?;
                 if !self.stopping {
                     self.start_conn(slot, out)?;
                 }
@@ -366,7 +394,7 @@ impl SpliceTraffic {
                     if o.mss == Some(1460)
                         && o.sack_ok
                         && !o.sack
-                        && tsecr == c.ts.base
+                        && tsecr.wrapping_sub(c.ts.base) <= self.clock_ms
                         && o.wscale.is_some_and(|w| w <= 14) =>
                 {
                     let ts = &mut self.clients[slot as usize].ts;
@@ -409,6 +437,7 @@ impl SpliceTraffic {
             if buf.len() + one.len() > MSS {
                 r = r.and(client_send(
                     out,
+                    self.clock_ms,
                     &c,
                     seq,
                     c.rcv_nxt,
@@ -423,6 +452,7 @@ impl SpliceTraffic {
         }
         r = r.and(client_send(
             out,
+            self.clock_ms,
             &c,
             seq,
             c.rcv_nxt,
@@ -502,7 +532,16 @@ impl SpliceTraffic {
             let cm = &mut self.clients[slot as usize];
             cm.resp_len = resp_len;
             cm.resp_got = 0;
-            return client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]]);
+            return client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.snd_nxt,
+                c.rcv_nxt,
+                flags::ACK,
+                &[],
+                [&[], &[]],
+            );
         }
         if self.stopping {
             return self.client_fin(slot, out);
@@ -550,6 +589,7 @@ impl SpliceTraffic {
         let c = *c;
         client_send(
             out,
+            self.clock_ms,
             &c,
             seq,
             c.rcv_nxt,
@@ -592,6 +632,7 @@ impl SpliceTraffic {
             let payload = &self.pattern[at(c.up_sent)..at(c.up_sent) + p];
             client_send(
                 out,
+                self.clock_ms,
                 &c,
                 c.snd_nxt,
                 c.rcv_nxt,
@@ -608,6 +649,7 @@ impl SpliceTraffic {
             let payload = &self.pattern[at(s.down_sent)..at(s.down_sent) + p];
             server_send(
                 out,
+                self.clock_ms,
                 &s,
                 s.snd_nxt,
                 s.rcv_nxt,

@@ -145,19 +145,14 @@ pub struct Config {
     pub linux_options: bool,
 }
 
-/// A peer's TSval: its own clock (`base`, random per connection) advanced by the bytes it
-/// sent, a 16th of a tick per byte. Derived from the connection's state rather than time,
-/// so that a run's instruction count stays the same from run to run (perf/gate.sh).
-fn ts_clock(base: u32, iss: u32, snd_nxt: u32) -> u32 {
-    base.wrapping_add(snd_nxt.wrapping_sub(iss) >> 4)
-}
-
 /// Timestamps of one side of a connection, when negotiated.
 #[derive(Debug, Clone, Copy, Default)]
 struct Stamps {
     /// Negotiated on this connection.
     on: bool,
-    /// The side's clock at its initial sequence number.
+    /// The side's timestamp clock at the start of the run (random per connection); its
+    /// TSval is `base` + the generator's millisecond clock, as Linux's is a millisecond
+    /// clock with a random offset per connection.
     base: u32,
     /// The latest TSval it received (what its TSecr echoes).
     recent: u32,
@@ -236,8 +231,6 @@ struct Server {
     wl1: u32,
     up_rcvd: u64,
     down_sent: u64,
-    /// Initial sequence number (its timestamp clock counts from it).
-    iss: u32,
     ts: Stamps,
 }
 
@@ -254,7 +247,6 @@ const FREE_SERVER: Server = Server {
     wl1: 0,
     up_rcvd: 0,
     down_sent: 0,
-    iss: 0,
     ts: Stamps {
         on: false,
         base: 0,
@@ -340,6 +332,9 @@ pub struct SpliceTraffic {
     next_refresh_ms: u64,
     id_generations: u32,
     seen: PipelineSeen,
+    /// The millisecond clock of the last [`SpliceTraffic::tick`]: the peers' timestamp
+    /// clock (in the loopback, its virtual clock, so that the gate's counts stay exact).
+    clock_ms: u32,
 }
 
 const LOCAL_SPAN: usize = (LOCAL_PORTS.1 - LOCAL_PORTS.0) as usize + 1;
@@ -410,6 +405,7 @@ impl SpliceTraffic {
             gateway_ok: false,
             next_refresh_ms: 0,
             seen: PipelineSeen::default(),
+            clock_ms: 0,
             cfg,
         }
     }
@@ -495,6 +491,7 @@ impl SpliceTraffic {
     /// Periodic work: the ARP announcements (at once on the first call). `now_ms` is
     /// any millisecond clock.
     pub fn tick<O: Emit>(&mut self, now_ms: u64, out: &mut O) -> Result<(), BenchError> {
+        self.clock_ms = now_ms as u32;
         if now_ms < self.next_refresh_ms {
             return Ok(());
         }
@@ -693,8 +690,12 @@ fn check_window(
     }
 }
 
+// The segment's fields, one argument each (as `SegOut` has them), and the clock its
+// timestamp reads.
+#[allow(clippy::too_many_arguments)]
 fn client_send<O: Emit>(
     out: &mut O,
+    now_ms: u32,
     c: &Client,
     seq: u32,
     ack: u32,
@@ -704,7 +705,7 @@ fn client_send<O: Emit>(
 ) -> Result<(), BenchError> {
     let stamp;
     let options = if options.is_empty() && c.ts.on {
-        stamp = frame::timestamp_option(ts_clock(c.ts.base, c.iss, seq), c.ts.recent);
+        stamp = frame::timestamp_option(c.ts.base.wrapping_add(now_ms), c.ts.recent);
         &stamp[..]
     } else {
         options
@@ -725,8 +726,12 @@ fn client_send<O: Emit>(
     Ok(())
 }
 
+// The segment's fields, one argument each (as `SegOut` has them), and the clock its
+// timestamp reads.
+#[allow(clippy::too_many_arguments)]
 fn server_send<O: Emit>(
     out: &mut O,
+    now_ms: u32,
     s: &Server,
     seq: u32,
     ack: u32,
@@ -737,7 +742,7 @@ fn server_send<O: Emit>(
     let addr = real_addr(s.real);
     let stamp;
     let options = if options.is_empty() && s.ts.on {
-        stamp = frame::timestamp_option(ts_clock(s.ts.base, s.iss, seq), s.ts.recent);
+        stamp = frame::timestamp_option(s.ts.base.wrapping_add(now_ms), s.ts.recent);
         &stamp[..]
     } else {
         options
@@ -763,7 +768,9 @@ fn server_send<O: Emit>(
 /// nothing else (no SACK blocks: nothing is lost on this bed), a TSval not older than the
 /// last one (PAWS, RFC 7323 §5) and a TSecr that echoes a TSval this peer sent on this
 /// connection (between its first and its latest; the random clock base makes any
-/// mistranslation land outside). Returns the TSval, for the peer's next TSecr.
+/// mistranslation land outside; 1 ms of slack above the latest, since Splicer maps its own
+/// millisecond clock onto the peer's and the two clocks' milliseconds begin at different
+/// instants). Returns the TSval, for the peer's next TSecr.
 fn check_later_options(
     t: &SpliceTraffic,
     flow: u32,
@@ -783,7 +790,7 @@ fn check_later_options(
         return Err(t.fail(flow, Mismatch::Options));
     };
     let back = (tsval.wrapping_sub(ts.recent) as i32) < 0;
-    let echo = tsecr.wrapping_sub(ts.base) <= now.wrapping_sub(ts.base);
+    let echo = tsecr.wrapping_sub(ts.base) <= now.wrapping_sub(ts.base).wrapping_add(1);
     if back || !echo || o.sack || o.mss.is_some() || o.wscale.is_some() || o.sack_ok {
         return Err(t.fail(flow, Mismatch::Options));
     }
@@ -869,7 +876,9 @@ mod tests {
             now,
             &frame::timestamp_option(1000, 0xffff_ffef)
         ));
-        assert!(!check(&ts, now, &frame::timestamp_option(1000, 0x11)));
+        // (1 ms of slack above the latest: the two clocks' milliseconds.)
+        assert!(check(&ts, now, &frame::timestamp_option(1000, 0x11)));
+        assert!(!check(&ts, now, &frame::timestamp_option(1000, 0x12)));
         assert!(!check(&ts, now, &[]));
         let mut sack = frame::timestamp_option(1000, 0).to_vec();
         sack.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);

@@ -5,8 +5,8 @@ use super::super::frame::{self, flags, SegIn};
 use super::super::{server_mac, INSIDE_ADDR, INSIDE_MAC, LOCAL_PORTS};
 use super::{
     check_flags, check_later_options, check_window, client_addr, forwarded_window, mix,
-    request_index, request_path, request_slot, server_send, ts_clock, CState, Emit, Mode, SState,
-    Server, SpliceTraffic, Stamps, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
+    request_index, request_path, request_slot, server_send, CState, Emit, Mode, SState, Server,
+    SpliceTraffic, Stamps, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -80,7 +80,6 @@ impl SpliceTraffic {
                 peer_wscale: if linux { o.wscale.unwrap_or(0) } else { 0 },
             };
             let srv = Server {
-                iss,
                 ts,
                 real,
                 lport,
@@ -97,9 +96,10 @@ impl SpliceTraffic {
             };
             self.servers[si as usize] = srv;
             self.server_index[key] = si + 1;
-            let syn_ack = frame::linux_syn_options(ts.base, ts.recent);
+            let syn_ack = frame::linux_syn_options(ts.base.wrapping_add(self.clock_ms), ts.recent);
             return server_send(
                 out,
+                self.clock_ms,
                 &srv,
                 iss,
                 srv.rcv_nxt,
@@ -142,7 +142,7 @@ impl SpliceTraffic {
                 },
             );
         }
-        let now = ts_clock(srv.ts.base, srv.iss, srv.snd_nxt);
+        let now = srv.ts.base.wrapping_add(self.clock_ms);
         let tsval = check_later_options(self, u32::from(real), s, &srv.ts, now)?;
         self.servers[si].ts.recent = tsval;
         srv.ts.recent = tsval;
@@ -222,6 +222,7 @@ impl SpliceTraffic {
                 let srv = *srv;
                 server_send(
                     out,
+                    self.clock_ms,
                     &srv,
                     seq,
                     srv.rcv_nxt,
@@ -348,6 +349,7 @@ impl SpliceTraffic {
         let srv = *srv;
         let r = server_send(
             out,
+            self.clock_ms,
             &srv,
             seq,
             srv.rcv_nxt,
@@ -465,6 +467,7 @@ impl SpliceTraffic {
         let srv = *srv;
         let r = server_send(
             out,
+            self.clock_ms,
             &srv,
             seq,
             srv.rcv_nxt,
