@@ -9,7 +9,10 @@
 //! callgrind_annotate --inclusive=yes cg.out | grep -E 'Pipeline.*(receive|poll_timers)'
 //! ```
 //!
-//! Arguments: SCENARIO (`established`, `lifecycle`, `keepalive`, `pipelined`), FLOWS
+//! Arguments: SCENARIO (`established`, `established-linux`, `lifecycle`, `keepalive`,
+//! `pipelined`; `established-linux` is `established` with clients and servers using the
+//! options Linux does: SACK permitted, timestamps and window scale 7 negotiated,
+//! timestamps on every segment), FLOWS
 //! (flows or concurrent clients), PACKETS (frames through the pipeline after the
 //! set-up), and for `pipelined` DEPTH (requests per batch, 8 by default). It
 //! prints the frames each way, the requests, and the wall-clock nanoseconds per frame
@@ -50,7 +53,7 @@ fn main() {
     let flows = num(2, 10_000) as u32;
     let packets = num(3, 1_000_000);
     let (mode, farm, inflight) = match scenario {
-        "established" => (
+        "established" | "established-linux" => (
             Mode::Established,
             FarmSpec::all(flows.div_ceil(16_384).max(4) as u16, 4, u16::MAX),
             512,
@@ -98,6 +101,7 @@ fn main() {
         farm,
         setup_window: 256,
         arp_refresh_ms: ARP_REFRESH_MS,
+        linux_options: scenario == "established-linux",
     };
     let mut lb = Loopback::new(cfg, (2 * flows as usize + 8192).max(65_536));
     if std::env::var_os("SPLICE_LOOP_ACCESS_LOG").is_some() {

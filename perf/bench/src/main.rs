@@ -80,6 +80,12 @@ struct Opts {
     /// the response body of lifecycle and keepalive.
     #[arg(long, default_value_t = 6)]
     payload: usize,
+    /// TCP options of the established scenario's clients and servers: `linux` (what
+    /// Linux sends: MSS 1460, SACK permitted, timestamps, window scale 7 on the SYN, then
+    /// timestamps on every segment; the default of `established`) or `none` (MSS 1460
+    /// only; the only choice of the other scenarios).
+    #[arg(long, value_parser = ["linux", "none"])]
+    client_options: Option<String>,
     /// Unmeasured warm-up before the measurement, in milliseconds.
     #[arg(long, default_value_t = 200)]
     warmup_ms: u64,
@@ -197,6 +203,16 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
         },
         baseline_length: Length::Seconds(baseline_seconds),
         fault: o.inject_fault.as_deref().map(parse_fault).transpose()?,
+        linux_options: match (name, o.client_options.as_deref()) {
+            // Only `established` reads it: `all` gives it to its `established` run.
+            ("established" | "all", None | Some("linux")) => true,
+            (_, None | Some("none")) => false,
+            _ => {
+                return usage(format!(
+                    "--client-options linux: established only, not {name}"
+                ))
+            }
+        },
     };
     Ok((bed, run))
 }

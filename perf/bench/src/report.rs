@@ -53,6 +53,11 @@ pub struct Report {
     /// every flow spliced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_seconds: Option<f64>,
+    /// The splice scenarios: the TCP options clients and servers used, `linux` (SACK
+    /// permitted, timestamps, window scale 7; timestamps on every segment) or `none`
+    /// (MSS only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_options: Option<&'static str>,
     /// `pipelined`: requests per batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub depth: Option<u32>,
@@ -113,6 +118,8 @@ pub struct Extras {
     pub rss_bytes_per_flow: Option<u64>,
     /// Set-up time.
     pub setup_seconds: Option<f64>,
+    /// See [`Report::client_options`].
+    pub client_options: Option<&'static str>,
     /// Requests per batch.
     pub depth: Option<u32>,
     /// Pipeline counters of `pipelined` (whole run).
@@ -183,6 +190,7 @@ impl Report {
             state_bytes_per_flow: extras.state_bytes_per_flow,
             rss_bytes_per_flow: extras.rss_bytes_per_flow,
             setup_seconds: extras.setup_seconds.map(|s| round(s, 3)),
+            client_options: extras.client_options,
             depth: extras.depth,
             http_requests: extras.http_requests,
             pipelined_dispatched: extras.pipelined_dispatched,

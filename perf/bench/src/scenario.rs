@@ -80,6 +80,10 @@ pub struct RunOptions {
     pub baseline_length: Length,
     /// A fault the worker injects once (tests only).
     pub fault: Option<(Fault, u64)>,
+    /// `established`: clients and servers use the options Linux does (`--client-options
+    /// linux`: MSS, SACK permitted, timestamps, window scale 7; timestamps on every
+    /// segment), see [`peers::Config::linux_options`].
+    pub linux_options: bool,
 }
 
 /// What a scenario run produced.
@@ -194,6 +198,7 @@ impl Scenario for Established {
             farm,
             setup_window: SETUP_WINDOW,
             arp_refresh_ms: peers::ARP_REFRESH_MS,
+            linux_options: opts.linux_options,
         };
         let head = format!(
             "POST /e/{} HTTP/1.1\r\nHost: bench\r\nContent-Length: {ENDLESS}\r\n\r\n",
@@ -207,7 +212,8 @@ impl Scenario for Established {
             cfg,
             max_flows,
             head,
-            packet::frame_len(opts.payload),
+            // The timestamps option: 12 bytes more per data segment.
+            packet::frame_len(opts.payload + if opts.linux_options { 12 } else { 0 }),
         )
     }
 }
@@ -228,6 +234,7 @@ impl Scenario for Lifecycle {
             farm: FarmSpec::all(4, 16, maxconns_for(clients)),
             setup_window: 0,
             arp_refresh_ms: peers::ARP_REFRESH_MS,
+            linux_options: false,
         };
         let head = format!("GET /l/{}/1 HTTP/1.1\r\nHost: bench\r\n\r\n", clients - 1).len();
         run_splice(
@@ -269,6 +276,7 @@ impl Scenario for Keepalive {
             farm,
             setup_window: 0,
             arp_refresh_ms: peers::ARP_REFRESH_MS,
+            linux_options: false,
         };
         let head = format!(
             "GET /img/{}/1.1 HTTP/1.1\r\nHost: bench\r\n\r\n",
@@ -335,6 +343,7 @@ impl Scenario for Pipelined {
             farm,
             setup_window: 0,
             arp_refresh_ms: peers::ARP_REFRESH_MS,
+            linux_options: false,
         };
         let head = format!(
             "GET /r0/{}/1.{} HTTP/1.1\r\nHost: bench\r\n\r\n",
@@ -379,6 +388,7 @@ fn run_splice(
 ) -> Result<Outcome, BenchError> {
     let tsc_hz = eal::tsc_hz();
     let (flows, mode, inflight) = (cfg.flows, cfg.mode, cfg.inflight);
+    let client_options = if cfg.linux_options { "linux" } else { "none" };
     let topology = Arc::new(cfg.farm.topology());
     let counters = Arc::new(WorkerCounters::with_reals(2, usize::from(cfg.farm.reals)));
     // The generator's tables are written when built: resident before the measurement of
@@ -450,6 +460,7 @@ fn run_splice(
         rss_bytes_per_flow: (mode == Mode::Established)
             .then(|| m.at_setup.saturating_sub(rss_before) / u64::from(flows)),
         setup_seconds: (mode == Mode::Established).then_some(m.setup_seconds),
+        client_options: Some(client_options),
         depth: match mode {
             Mode::Pipelined { depth } => Some(depth),
             _ => None,

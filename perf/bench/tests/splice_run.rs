@@ -34,6 +34,10 @@ fn lines(stdout: &str) -> Vec<serde_json::Value> {
 fn each_scenario_runs_after_a_brief_baseline_and_verifies() {
     for (scenario, extra) in [
         ("established", &["--flows", "3000"][..]),
+        (
+            "established",
+            &["--flows", "3000", "--client-options", "none"][..],
+        ),
         ("lifecycle", &["--flows", "64", "--payload", "300"][..]),
         (
             "keepalive",
@@ -56,6 +60,12 @@ fn each_scenario_runs_after_a_brief_baseline_and_verifies() {
         assert_eq!(v.len(), 2, "{stdout}");
         assert_eq!(v[0]["scenario"], "baseline");
         let s = &v[1];
+        let options = if scenario == "established" && !extra.contains(&"none") {
+            "linux"
+        } else {
+            "none"
+        };
+        assert_eq!(s["client_options"], options, "{stdout}");
         assert_eq!(s["scenario"], scenario, "{stdout}");
         assert!(s["packets"].as_u64().unwrap() > 0, "{s}");
         assert!(s["cycles_per_packet"].as_f64().unwrap() > 0.0, "{s}");
@@ -118,6 +128,8 @@ fn splice_options_are_checked_before_the_eal_starts() {
     assert!(text(&out.stderr).contains("--flows"));
     let out = bench(&["keepalive", "--no-huge", "--payload", "1450"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = bench(&["lifecycle", "--no-huge", "--client-options", "linux"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let out = bench(&["established", "--no-huge", "--reserve-hugepages"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses both memory flags");
 }

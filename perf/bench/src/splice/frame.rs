@@ -305,10 +305,31 @@ pub struct Options {
     pub wscale: Option<u8>,
     /// SACK permitted.
     pub sack_ok: bool,
-    /// Timestamps present.
-    pub ts: bool,
+    /// Timestamps: TSval and TSecr.
+    pub ts: Option<(u32, u32)>,
     /// SACK blocks present.
     pub sack: bool,
+}
+
+/// The options of a Linux SYN (and SYN-ACK) that offers everything: MSS 1460, SACK
+/// permitted, timestamps (TSval `tsval`, TSecr `tsecr`), a NOP and window scale 7, in
+/// the order Linux writes them (`tcp_options_write`).
+pub fn linux_syn_options(tsval: u32, tsecr: u32) -> [u8; 20] {
+    let mut o = [
+        2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7,
+    ];
+    o[8..12].copy_from_slice(&tsval.to_be_bytes());
+    o[12..16].copy_from_slice(&tsecr.to_be_bytes());
+    o
+}
+
+/// The timestamps option as Linux puts it on every segment after the handshake: two
+/// NOPs, then kind 8.
+pub fn timestamp_option(tsval: u32, tsecr: u32) -> [u8; 12] {
+    let mut o = [1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+    o[4..8].copy_from_slice(&tsval.to_be_bytes());
+    o[8..12].copy_from_slice(&tsecr.to_be_bytes());
+    o
 }
 
 /// Walks an options block; `None` when it is malformed.
@@ -332,7 +353,7 @@ pub fn options(mut b: &[u8]) -> Option<Options> {
             (3, 3) => o.wscale = Some(b[2]),
             (4, 2) => o.sack_ok = true,
             (5, _) => o.sack = true,
-            (8, 10) => o.ts = true,
+            (8, 10) => o.ts = Some((be32(b, 2), be32(b, 6))),
             _ => return None,
         }
         b = &b[len..];
@@ -433,7 +454,18 @@ mod tests {
         .unwrap();
         assert_eq!(o.mss, Some(1460));
         assert_eq!(o.wscale, Some(7));
-        assert!(o.sack_ok && o.ts && !o.sack);
+        assert!(o.sack_ok && o.ts == Some((1, 0)) && !o.sack);
+        let syn = linux_syn_options(0x0102_0304, 9);
+        let o = options(&syn).unwrap();
+        assert_eq!(o.mss, Some(1460));
+        assert_eq!(o.wscale, Some(7));
+        assert!(o.sack_ok && !o.sack);
+        assert_eq!(o.ts, Some((0x0102_0304, 9)));
+        let o = options(&timestamp_option(5, 6)).unwrap();
+        assert_eq!(
+            (o.ts, o.mss, o.wscale, o.sack_ok),
+            (Some((5, 6)), None, None, false)
+        );
         assert!(options(&[2, 9]).is_none());
     }
 }

@@ -214,6 +214,7 @@ mod tests {
                 farm: FarmSpec::all(4, 2, 64),
                 setup_window: 0,
                 arp_refresh_ms: ARP_REFRESH_MS,
+                linux_options: false,
             },
             300,
         );
@@ -242,6 +243,7 @@ mod tests {
                 farm,
                 setup_window: 0,
                 arp_refresh_ms: ARP_REFRESH_MS,
+                linux_options: false,
             },
             200,
         );
@@ -264,6 +266,7 @@ mod tests {
                 farm,
                 setup_window: 0,
                 arp_refresh_ms: ARP_REFRESH_MS,
+                linux_options: false,
             },
             requests,
         )
@@ -292,6 +295,43 @@ mod tests {
     }
 
     #[test]
+    fn established_with_linux_options_streams_with_timestamps() {
+        let mut lb = Loopback::new(
+            Config {
+                mode: Mode::Established,
+                flows: 200,
+                inflight: 64,
+                payload: 6,
+                farm: FarmSpec::all(4, 4, 1024),
+                setup_window: 32,
+                arp_refresh_ms: ARP_REFRESH_MS,
+                linux_options: true,
+            },
+            65_536,
+        );
+        lb.run_until(|t| t.setup_done(), 100_000).unwrap();
+        let at_setup = lb.traffic.progress().verified;
+        lb.run_until(|t| t.progress().verified >= at_setup + 5_000, 100_000)
+            .unwrap();
+        // Every data frame carries the timestamps option: 54 + 12 + 6 bytes.
+        lb.traffic.pump(&mut lb.to_worker).unwrap();
+        lb.pipeline_round();
+        assert!(!lb.sink.out.is_empty());
+        assert!(
+            lb.sink.out.iter().all(|f| f.len() == 72),
+            "frames without timestamps"
+        );
+        for f in std::mem::take(&mut lb.sink.out) {
+            lb.traffic.receive(&f, &mut lb.to_worker).unwrap();
+        }
+        lb.traffic.stop();
+        lb.run_until(|t| t.finished(), 10_000).unwrap();
+        let c = lb.counters();
+        assert!(drops(&c).is_empty(), "{}", nonzero(&c));
+        assert!(c.get(splicer_pipeline::Counter::SplicedUp) >= 2_000);
+    }
+
+    #[test]
     fn established_flows_stream_both_ways() {
         let mut lb = Loopback::new(
             Config {
@@ -302,6 +342,7 @@ mod tests {
                 farm: FarmSpec::all(4, 4, 1024),
                 setup_window: 32,
                 arp_refresh_ms: ARP_REFRESH_MS,
+                linux_options: false,
             },
             65_536,
         );

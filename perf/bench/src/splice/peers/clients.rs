@@ -4,8 +4,9 @@
 use super::super::frame::{self, flags, SegIn};
 use super::super::{GATEWAY_MAC, OUTSIDE_MAC, VIP};
 use super::{
-    check_flags, check_window, client_send, mix, server_send, CState, Client, Emit, Mode,
-    SpliceTraffic, ENDLESS, MSS, MSS_OPTION, PATTERN, SERVER_WINDOW,
+    check_flags, check_later_options, check_window, client_send, forwarded_window, mix,
+    server_send, CState, Client, Emit, Mode, SpliceTraffic, Stamps, ENDLESS, MSS, MSS_OPTION,
+    PATTERN, SERVER_WINDOW,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -41,11 +42,39 @@ impl SpliceTraffic {
         c.batch = 0;
         c.at_server = 0;
         c.una = c.snd_nxt;
+        // Timestamps are on once the SYN-ACK accepts them.
+        c.ts = Stamps {
+            base: mix(c.id, c.conns ^ 0x7153_7a3d),
+            ..Stamps::default()
+        };
         if !established {
             self.active += 1;
         }
         let c = *c;
-        client_send(out, &c, c.iss, 0, flags::SYN, &MSS_OPTION, [&[], &[]])
+        if self.cfg.linux_options {
+            let syn = frame::linux_syn_options(c.ts.base.wrapping_add(self.clock_ms), 0);
+            client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.iss,
+                0,
+                flags::SYN,
+                &syn,
+                [&[], &[]],
+            )
+        } else {
+            client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.iss,
+                0,
+                flags::SYN,
+                &MSS_OPTION,
+                [&[], &[]],
+            )
+        }
     }
 
     /// The request `req` of connection `conns` of client `slot`, into `buf`.
@@ -156,6 +185,7 @@ impl SpliceTraffic {
         let resp_len = self.response_len(slot, c.conns, c.req);
         let r = client_send(
             out,
+            self.clock_ms,
             &c,
             c.snd_nxt,
             c.rcv_nxt,
@@ -238,9 +268,11 @@ impl SpliceTraffic {
                 },
             );
         }
-        if !s.options.is_empty() {
-            return fail(self, Mismatch::Options);
-        }
+        let tsval =
+            check_later_options(self, slot, s, &c.ts, c.ts.base.wrapping_add(self.clock_ms))?;
+        self.clients[slot as usize].ts.recent = tsval;
+        let server_window =
+            forwarded_window(self.cfg.linux_options, SERVER_WINDOW, c.ts.peer_wscale);
         if pipelined && c.state == CState::Requested {
             return self.pipelined_in(slot, c, s, out);
         }
@@ -256,7 +288,7 @@ impl SpliceTraffic {
             }
             CState::Requested => {
                 check_flags(self, slot, s, flags::ACK | flags::PSH)?;
-                check_window(self, slot, s, SERVER_WINDOW)?;
+                check_window(self, slot, s, server_window)?;
                 if c.server == 0 {
                     return fail(
                         self,
@@ -295,7 +327,16 @@ impl SpliceTraffic {
                 c.state = CState::Idle;
                 let c = *c;
                 self.active -= 1;
-                client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]])?;
+                client_send(
+                    out,
+                    self.clock_ms,
+                    &c,
+                    c.snd_nxt,
+                    c.rcv_nxt,
+                    flags::ACK,
+                    &[],
+                    [&[], &[]],
+                )?;
                 if !self.stopping {
                     self.start_conn(slot, out)?;
                 }
@@ -303,7 +344,7 @@ impl SpliceTraffic {
             }
             CState::Streaming => {
                 check_flags(self, slot, s, flags::ACK | flags::PSH)?;
-                check_window(self, slot, s, SERVER_WINDOW)?;
+                check_window(self, slot, s, server_window)?;
                 let p = self.cfg.payload;
                 if !c.in_flight || !c.next_up {
                     return fail(
@@ -345,7 +386,26 @@ impl SpliceTraffic {
         }
         check_window(self, slot, s, 0)?;
         let o = frame::options(s.options).ok_or_else(|| self.fail(slot, Mismatch::Options))?;
-        if o.mss != Some(1460) || o.wscale.is_some() || o.sack_ok || o.ts || o.sack {
+        if self.cfg.linux_options {
+            // Splicer's SYN-ACK accepts what the client offered: SACK, timestamps (its
+            // TSecr the SYN's TSval), a window scale of its own.
+            match o.ts {
+                Some((tsval, tsecr))
+                    if o.mss == Some(1460)
+                        && o.sack_ok
+                        && !o.sack
+                        && tsecr.wrapping_sub(c.ts.base) <= self.clock_ms
+                        && o.wscale.is_some_and(|w| w <= 14) =>
+                {
+                    let ts = &mut self.clients[slot as usize].ts;
+                    ts.on = true;
+                    ts.recent = tsval;
+                    ts.peer_wscale = o.wscale.unwrap_or(0);
+                }
+                _ => return Err(self.fail(slot, Mismatch::Options)),
+            }
+        } else if o.mss != Some(1460) || o.wscale.is_some() || o.sack_ok || o.ts.is_some() || o.sack
+        {
             return Err(self.fail(slot, Mismatch::Options));
         }
         if !s.payload.is_empty() {
@@ -377,6 +437,7 @@ impl SpliceTraffic {
             if buf.len() + one.len() > MSS {
                 r = r.and(client_send(
                     out,
+                    self.clock_ms,
                     &c,
                     seq,
                     c.rcv_nxt,
@@ -391,6 +452,7 @@ impl SpliceTraffic {
         }
         r = r.and(client_send(
             out,
+            self.clock_ms,
             &c,
             seq,
             c.rcv_nxt,
@@ -470,7 +532,16 @@ impl SpliceTraffic {
             let cm = &mut self.clients[slot as usize];
             cm.resp_len = resp_len;
             cm.resp_got = 0;
-            return client_send(out, &c, c.snd_nxt, c.rcv_nxt, flags::ACK, &[], [&[], &[]]);
+            return client_send(
+                out,
+                self.clock_ms,
+                &c,
+                c.snd_nxt,
+                c.rcv_nxt,
+                flags::ACK,
+                &[],
+                [&[], &[]],
+            );
         }
         if self.stopping {
             return self.client_fin(slot, out);
@@ -518,6 +589,7 @@ impl SpliceTraffic {
         let c = *c;
         client_send(
             out,
+            self.clock_ms,
             &c,
             seq,
             c.rcv_nxt,
@@ -560,6 +632,7 @@ impl SpliceTraffic {
             let payload = &self.pattern[at(c.up_sent)..at(c.up_sent) + p];
             client_send(
                 out,
+                self.clock_ms,
                 &c,
                 c.snd_nxt,
                 c.rcv_nxt,
@@ -576,6 +649,7 @@ impl SpliceTraffic {
             let payload = &self.pattern[at(s.down_sent)..at(s.down_sent) + p];
             server_send(
                 out,
+                self.clock_ms,
                 &s,
                 s.snd_nxt,
                 s.rcv_nxt,

@@ -3,7 +3,9 @@
 //!
 //! **Clients** (outside, behind the gateway `198.18.0.254`) open TCP connections to the
 //! VIP: a SYN with MSS 1460 and nothing else (no window scaling, SACK or timestamps, so
-//! segments carry no options after the handshake), then the handshake's ACK carrying the
+//! segments carry no options after the handshake), or with [`Config::linux_options`] the
+//! SYN Linux sends (MSS 1460, SACK permitted, timestamps, window scale 7) and timestamps
+//! on every later segment; then the handshake's ACK carrying the
 //! request head, and read the response. What they do then is the scenario's
 //! ([`Mode`]). **Servers** (inside, one address and MAC per 64 reals, ports from 8080)
 //! accept the connections Splicer opens (`pool` per real from its timers, more on
@@ -55,8 +57,10 @@ mod servers;
 pub const CLIENT_WINDOW: u16 = 64240;
 /// Window of every server segment.
 pub const SERVER_WINDOW: u16 = 65160;
-/// The MSS option every SYN of the generator carries.
+/// The MSS option every SYN of the generator carries (without Linux-like options).
 const MSS_OPTION: [u8; 4] = [2, 4, 0x05, 0xb4];
+/// The window scale peers announce with Linux-like options.
+const LINUX_WSCALE: u8 = 7;
 /// `Content-Length` of the request body and the response of `established`: the flows
 /// stay spliced for as long as anyone will measure.
 pub const ENDLESS: u64 = 1_000_000_000_000;
@@ -133,6 +137,27 @@ pub struct Config {
     /// Interval of the ARP announcements in ms ([`ARP_REFRESH_MS`]; `u64::MAX`: only
     /// the first).
     pub arp_refresh_ms: u64,
+    /// Clients and servers offer and accept what Linux does (MSS 1460, SACK permitted,
+    /// timestamps, window scale 7) and put timestamps on every later segment; the
+    /// verifier then checks the translated options (TSval never going back on a
+    /// connection, TSecr echoing a TSval its receiver sent, no SACK blocks since
+    /// nothing is lost, windows rescaled). `established` only.
+    pub linux_options: bool,
+}
+
+/// Timestamps of one side of a connection, when negotiated.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stamps {
+    /// Negotiated on this connection.
+    on: bool,
+    /// The side's timestamp clock at the start of the run (random per connection); its
+    /// TSval is `base` + the generator's millisecond clock, as Linux's is a millisecond
+    /// clock with a random offset per connection.
+    base: u32,
+    /// The latest TSval it received (what its TSecr echoes).
+    recent: u32,
+    /// The window scale its peer (Splicer) announced to it (0: none).
+    peer_wscale: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +196,7 @@ struct Client {
     una: u32,
     up_sent: u64,
     down_rcvd: u64,
+    ts: Stamps,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +231,7 @@ struct Server {
     wl1: u32,
     up_rcvd: u64,
     down_sent: u64,
+    ts: Stamps,
 }
 
 const FREE_SERVER: Server = Server {
@@ -220,6 +247,12 @@ const FREE_SERVER: Server = Server {
     wl1: 0,
     up_rcvd: 0,
     down_sent: 0,
+    ts: Stamps {
+        on: false,
+        base: 0,
+        recent: 0,
+        peer_wscale: 0,
+    },
 };
 
 /// A well-mixed 32-bit value (initial sequence numbers, body offsets).
@@ -299,6 +332,9 @@ pub struct SpliceTraffic {
     next_refresh_ms: u64,
     id_generations: u32,
     seen: PipelineSeen,
+    /// The millisecond clock of the last [`SpliceTraffic::tick`]: the peers' timestamp
+    /// clock (in the loopback, its virtual clock, so that the gate's counts stay exact).
+    clock_ms: u32,
 }
 
 const LOCAL_SPAN: usize = (LOCAL_PORTS.1 - LOCAL_PORTS.0) as usize + 1;
@@ -329,6 +365,7 @@ impl SpliceTraffic {
             una: 0,
             up_sent: 0,
             down_rcvd: 0,
+            ts: Stamps::default(),
         };
         // Server connections: one per flow (established), the pools and what
         // concurrency opens on demand, and room for connections that are closing.
@@ -368,6 +405,7 @@ impl SpliceTraffic {
             gateway_ok: false,
             next_refresh_ms: 0,
             seen: PipelineSeen::default(),
+            clock_ms: 0,
             cfg,
         }
     }
@@ -453,6 +491,7 @@ impl SpliceTraffic {
     /// Periodic work: the ARP announcements (at once on the first call). `now_ms` is
     /// any millisecond clock.
     pub fn tick<O: Emit>(&mut self, now_ms: u64, out: &mut O) -> Result<(), BenchError> {
+        self.clock_ms = now_ms as u32;
         if now_ms < self.next_refresh_ms {
             return Ok(());
         }
@@ -651,8 +690,12 @@ fn check_window(
     }
 }
 
+// The segment's fields, one argument each (as `SegOut` has them), and the clock its
+// timestamp reads.
+#[allow(clippy::too_many_arguments)]
 fn client_send<O: Emit>(
     out: &mut O,
+    now_ms: u32,
     c: &Client,
     seq: u32,
     ack: u32,
@@ -660,6 +703,13 @@ fn client_send<O: Emit>(
     options: &[u8],
     payload: [&[u8]; 2],
 ) -> Result<(), BenchError> {
+    let stamp;
+    let options = if options.is_empty() && c.ts.on {
+        stamp = frame::timestamp_option(c.ts.base.wrapping_add(now_ms), c.ts.recent);
+        &stamp[..]
+    } else {
+        options
+    };
     let seg = SegOut {
         src_mac: GATEWAY_MAC,
         dst_mac: OUTSIDE_MAC,
@@ -676,8 +726,12 @@ fn client_send<O: Emit>(
     Ok(())
 }
 
+// The segment's fields, one argument each (as `SegOut` has them), and the clock its
+// timestamp reads.
+#[allow(clippy::too_many_arguments)]
 fn server_send<O: Emit>(
     out: &mut O,
+    now_ms: u32,
     s: &Server,
     seq: u32,
     ack: u32,
@@ -686,6 +740,13 @@ fn server_send<O: Emit>(
     payload: [&[u8]; 2],
 ) -> Result<(), BenchError> {
     let addr = real_addr(s.real);
+    let stamp;
+    let options = if options.is_empty() && s.ts.on {
+        stamp = frame::timestamp_option(s.ts.base.wrapping_add(now_ms), s.ts.recent);
+        &stamp[..]
+    } else {
+        options
+    };
     let seg = SegOut {
         src_mac: server_mac(*addr.ip()),
         dst_mac: INSIDE_MAC,
@@ -702,6 +763,48 @@ fn server_send<O: Emit>(
     Ok(())
 }
 
+/// The options of a segment after the handshake, seen by a peer whose timestamps are
+/// `ts` and whose clock reads `now`: none without timestamps; with them, timestamps and
+/// nothing else (no SACK blocks: nothing is lost on this bed), a TSval not older than the
+/// last one (PAWS, RFC 7323 §5) and a TSecr that echoes a TSval this peer sent on this
+/// connection (between its first and its latest; the random clock base makes any
+/// mistranslation land outside; 1 ms of slack above the latest, since Splicer maps its own
+/// millisecond clock onto the peer's and the two clocks' milliseconds begin at different
+/// instants). Returns the TSval, for the peer's next TSecr.
+fn check_later_options(
+    t: &SpliceTraffic,
+    flow: u32,
+    s: &SegIn<'_>,
+    ts: &Stamps,
+    now: u32,
+) -> Result<u32, BenchError> {
+    if !ts.on {
+        return if s.options.is_empty() {
+            Ok(0)
+        } else {
+            Err(t.fail(flow, Mismatch::Options))
+        };
+    }
+    let o = frame::options(s.options).ok_or_else(|| t.fail(flow, Mismatch::Options))?;
+    let Some((tsval, tsecr)) = o.ts else {
+        return Err(t.fail(flow, Mismatch::Options));
+    };
+    let back = (tsval.wrapping_sub(ts.recent) as i32) < 0;
+    let echo = tsecr.wrapping_sub(ts.base) <= now.wrapping_sub(ts.base).wrapping_add(1);
+    if back || !echo || o.sack || o.mss.is_some() || o.wscale.is_some() || o.sack_ok {
+        return Err(t.fail(flow, Mismatch::Options));
+    }
+    Ok(tsval)
+}
+
+/// The window a forwarded segment must carry: `window` as its sender wrote it (scaled
+/// by [`LINUX_WSCALE`] with Linux-like options), rewritten with the scale Splicer
+/// announced to its receiver (`to_scale`).
+fn forwarded_window(linux: bool, window: u16, to_scale: u8) -> u16 {
+    let from = if linux { LINUX_WSCALE } else { 0 };
+    ((u32::from(window) << from) >> to_scale).min(65_535) as u16
+}
+
 /// The path of a request head (between the method and the version).
 fn request_path(payload: &[u8]) -> Option<&[u8]> {
     let line_end = payload.iter().position(|&b| b == b'\r')?;
@@ -712,4 +815,85 @@ fn request_path(payload: &[u8]) -> Option<&[u8]> {
 fn request_index(payload: &[u8]) -> Option<u32> {
     let path = std::str::from_utf8(request_path(payload)?).ok()?;
     path.rsplit('.').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn farm() -> FarmSpec {
+        FarmSpec::all(4, 4, 1024)
+    }
+
+    /// A data segment to a client with `options`, parsed as the verifier sees it.
+    fn check(ts: &Stamps, now: u32, options: &[u8]) -> bool {
+        let t = SpliceTraffic::new(Config {
+            mode: Mode::Established,
+            flows: 1,
+            inflight: 1,
+            payload: 6,
+            farm: farm(),
+            setup_window: 1,
+            arp_refresh_ms: ARP_REFRESH_MS,
+            linux_options: true,
+        });
+        let seg = SegOut {
+            src_mac: OUTSIDE_MAC,
+            dst_mac: GATEWAY_MAC,
+            src: VIP,
+            dst: client_addr(0),
+            seq: 1,
+            ack: 1,
+            flags: frame::flags::ACK,
+            window: 100,
+            options,
+            payload: [b"abcdef", &[]],
+        };
+        let mut f = vec![0; seg.frame_len()];
+        seg.write(&mut f);
+        let FrameIn::Tcp(s) = frame::parse(&f).unwrap() else {
+            panic!("not TCP")
+        };
+        check_later_options(&t, 0, &s, ts, now).is_ok()
+    }
+
+    #[test]
+    fn timestamps_are_checked_on_every_segment() {
+        let ts = Stamps {
+            on: true,
+            base: 0xffff_fff0,
+            recent: 1000,
+            peer_wscale: 7,
+        };
+        let now = 0x10; // the clock wrapped since `base`
+        assert!(check(&ts, now, &frame::timestamp_option(1000, 0xffff_fff0)));
+        assert!(check(&ts, now, &frame::timestamp_option(1001, 0x10)));
+        // TSval going back (PAWS), TSecr not one the client sent (before its first,
+        // after its latest), no timestamps, SACK blocks with them.
+        assert!(!check(&ts, now, &frame::timestamp_option(999, 0x10)));
+        assert!(!check(
+            &ts,
+            now,
+            &frame::timestamp_option(1000, 0xffff_ffef)
+        ));
+        // (1 ms of slack above the latest: the two clocks' milliseconds.)
+        assert!(check(&ts, now, &frame::timestamp_option(1000, 0x11)));
+        assert!(!check(&ts, now, &frame::timestamp_option(1000, 0x12)));
+        assert!(!check(&ts, now, &[]));
+        let mut sack = frame::timestamp_option(1000, 0).to_vec();
+        sack.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert!(!check(&ts, now, &sack));
+        // Without timestamps: no options at all.
+        let off = Stamps { on: false, ..ts };
+        assert!(check(&off, now, &[]));
+        assert!(!check(&off, now, &frame::timestamp_option(1000, 0)));
+    }
+
+    #[test]
+    fn forwarded_windows_are_rescaled() {
+        assert_eq!(forwarded_window(false, SERVER_WINDOW, 0), SERVER_WINDOW);
+        assert_eq!(forwarded_window(true, SERVER_WINDOW, 7), SERVER_WINDOW);
+        assert_eq!(forwarded_window(true, 100, 9), 25);
+        assert_eq!(forwarded_window(true, 1000, 0), 65_535);
+    }
 }

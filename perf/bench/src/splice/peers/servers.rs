@@ -4,9 +4,9 @@
 use super::super::frame::{self, flags, SegIn};
 use super::super::{server_mac, INSIDE_ADDR, INSIDE_MAC, LOCAL_PORTS};
 use super::{
-    check_flags, check_window, client_addr, mix, request_index, request_path, request_slot,
-    server_send, CState, Emit, Mode, SState, Server, SpliceTraffic, CLIENT_WINDOW, FREE_SERVER,
-    LOCAL_SPAN, MSS_OPTION,
+    check_flags, check_later_options, check_window, client_addr, forwarded_window, mix,
+    request_index, request_path, request_slot, server_send, CState, Emit, Mode, SState, Server,
+    SpliceTraffic, Stamps, CLIENT_WINDOW, FREE_SERVER, LOCAL_SPAN, MSS_OPTION,
 };
 use crate::verify::Mismatch;
 use crate::BenchError;
@@ -49,6 +49,16 @@ impl SpliceTraffic {
             if o.mss != Some(1460) || o.sack {
                 return fail(self, Mismatch::Options);
             }
+            // With Linux-like options the server accepts what Splicer offers (it must
+            // offer them all: SACK, timestamps, a window scale), as Linux does.
+            let linux = self.cfg.linux_options;
+            if linux
+                && (!o.sack_ok
+                    || !o.ts.is_some_and(|(_, ecr)| ecr == 0)
+                    || !o.wscale.is_some_and(|w| w <= 14))
+            {
+                return fail(self, Mismatch::Options);
+            }
             check_window(self, u32::from(real), s, 0)?;
             if !s.payload.is_empty() {
                 return fail(self, Mismatch::Payload);
@@ -63,7 +73,14 @@ impl SpliceTraffic {
                 u32::from(real) << 16 | u32::from(lport),
                 self.server_syns as u32,
             );
+            let ts = Stamps {
+                on: linux,
+                base: mix(iss, 0x5e7e_75a1),
+                recent: o.ts.map_or(0, |(val, _)| val),
+                peer_wscale: if linux { o.wscale.unwrap_or(0) } else { 0 },
+            };
             let srv = Server {
+                ts,
                 real,
                 lport,
                 state: SState::SynRcvd,
@@ -79,13 +96,15 @@ impl SpliceTraffic {
             };
             self.servers[si as usize] = srv;
             self.server_index[key] = si + 1;
+            let syn_ack = frame::linux_syn_options(ts.base.wrapping_add(self.clock_ms), ts.recent);
             return server_send(
                 out,
+                self.clock_ms,
                 &srv,
                 iss,
                 srv.rcv_nxt,
                 flags::SYN | flags::ACK,
-                &MSS_OPTION,
+                if linux { &syn_ack[..] } else { &MSS_OPTION[..] },
                 [&[], &[]],
             );
         }
@@ -123,9 +142,10 @@ impl SpliceTraffic {
                 },
             );
         }
-        if !s.options.is_empty() {
-            return fail(self, Mismatch::Options);
-        }
+        let now = srv.ts.base.wrapping_add(self.clock_ms);
+        let tsval = check_later_options(self, u32::from(real), s, &srv.ts, now)?;
+        self.servers[si].ts.recent = tsval;
+        srv.ts.recent = tsval;
         self.servers[si].take_window(s);
         if srv.state == SState::Responded && !s.payload.is_empty() && s.ack == srv.snd_nxt {
             // The next request's head carries the ACK of the last response (Splicer
@@ -202,6 +222,7 @@ impl SpliceTraffic {
                 let srv = *srv;
                 server_send(
                     out,
+                    self.clock_ms,
                     &srv,
                     seq,
                     srv.rcv_nxt,
@@ -239,7 +260,12 @@ impl SpliceTraffic {
             SState::Idle => fail(self, Mismatch::Unexpected("a duplicate ACK to a server")),
             SState::Streaming => {
                 check_flags(self, u32::from(real), s, flags::ACK | flags::PSH)?;
-                check_window(self, u32::from(real), s, CLIENT_WINDOW)?;
+                check_window(
+                    self,
+                    u32::from(real),
+                    s,
+                    forwarded_window(self.cfg.linux_options, CLIENT_WINDOW, srv.ts.peer_wscale),
+                )?;
                 let p = self.cfg.payload;
                 let slot = srv.client - 1;
                 let c = self.clients[slot as usize];
@@ -323,6 +349,7 @@ impl SpliceTraffic {
         let srv = *srv;
         let r = server_send(
             out,
+            self.clock_ms,
             &srv,
             seq,
             srv.rcv_nxt,
@@ -440,6 +467,7 @@ impl SpliceTraffic {
         let srv = *srv;
         let r = server_send(
             out,
+            self.clock_ms,
             &srv,
             seq,
             srv.rcv_nxt,
