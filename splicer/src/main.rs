@@ -327,7 +327,10 @@ fn withdraw(path: &std::path::Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(e) => fail(format!("withdraw: {e}")),
+        Err(e) => {
+            eprintln!("splicer: error: withdraw: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

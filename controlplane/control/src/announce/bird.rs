@@ -35,9 +35,13 @@ fn read_reply(reader: &mut impl BufRead) -> Result<Reply, String> {
     let mut texts = Vec::new();
     loop {
         let mut line = String::new();
-        let n = reader
-            .read_line(&mut line)
-            .map_err(|e| format!("reading BIRD's reply: {e}"))?;
+        let n = reader.read_line(&mut line).map_err(|e| match e.kind() {
+            // The socket's timeout (the exchange's deadline) ran out.
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "reading BIRD's reply: no answer before the deadline".to_string()
+            }
+            _ => format!("reading BIRD's reply: {e}"),
+        })?;
         if n == 0 {
             return Err("BIRD closed the control connection before its reply ended".into());
         }
