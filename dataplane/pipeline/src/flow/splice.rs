@@ -36,7 +36,7 @@
 
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
-use super::clocks::{anchor_down, leg_timestamps};
+use super::clocks::{anchor_down, leg_timestamps, ms_clock};
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -343,7 +343,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let ms_now = self.ts_now(now);
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -391,6 +391,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // could send other bytes in their place later, as a "retransmission" that
             // the framer does not see again (a desync). Pure ACKs pass, as Linux lets
             // disordered ACKs pass.
+            let ms_now = ms_clock(now, ticks_per_ms);
             let in_order = c.tcp.take_timestamp(seg.seq, leg.up_next, tsval, ms_now);
             if !in_order && (!seg.payload.is_empty() || seg.fin()) {
                 self.counters.inc(port, Counter::DropTcpPaws);
@@ -667,7 +668,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let ms_now = self.ts_now(now);
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
         let Some(s) = self.flows.server_mut(sh) else {
             return sink.discard(pkt);
         };
@@ -727,12 +728,11 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.hold(port, h, sh, seg, pkt, now, sink);
         }
         let (held_rest, window_offered) = (leg.held_rest, leg.window_offered.is_some());
-        if leg.ts_anchor_pending {
-            if let Some((tsval, _)) = seg.ts {
+        if let Some((tsval, _)) = seg.ts {
+            let ms_now = ms_clock(now, ticks_per_ms);
+            if leg.ts_anchor_pending {
                 anchor_down(leg, tsval, ts_not_below(ms_now, c.tcp.ts_sent_max));
             }
-        }
-        if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
         }
         let mut keep = len;
