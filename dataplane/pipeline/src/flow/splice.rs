@@ -586,12 +586,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             ack_taken = true;
         }
-        // Three fields, not a copy of the whole leg: this is the established path.
-        let (server, up_from, up_next) = {
-            let c = self.flows.get_mut(h).expect("checked above");
-            let l = c.legs.front().expect("leg");
-            (l.server, l.up_from, l.up_next)
-        };
+        // Three fields, not a copy of the whole leg, read from the borrow above (not
+        // looked up again): this is the established path.
+        let (server, up_from, up_next) = (leg.server, leg.up_from, leg.up_next);
         let ack_useful = seg.ack.is_some_and(|a| a > down_start);
         // A segment without data below the next byte is a zero-window probe or a
         // keep-alive: the server must see it to answer with its window, or a window
