@@ -27,14 +27,29 @@ pub fn sum(data: &[u8]) -> u32 {
         let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         acc = add_end_around(acc, w);
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // Zero padding on the right keeps every byte in its position within a 16-bit
-        // word, and pads an odd final byte the way RFC 1071 requires.
-        let mut tail = [0u8; 8];
-        tail[..rest.len()].copy_from_slice(rest);
-        acc = add_end_around(acc, u64::from_be_bytes(tail));
+    // The last 0 to 7 bytes as a zero-padded big-endian word: zero padding on the
+    // right keeps every byte in its position within a 16-bit word, and pads an odd
+    // final byte the way RFC 1071 requires. Read in 4-, 2- and 1-byte steps rather
+    // than copied into a padded buffer, which costs a call to `memcpy` (its length is
+    // not known at compile time) on every header verified.
+    let mut rest = chunks.remainder();
+    let mut tail: u64 = 0;
+    // Where the next byte's lowest bit goes in the word.
+    let mut shift = 56;
+    if let [a, b, c, d, more @ ..] = rest {
+        tail |= u64::from(u32::from_be_bytes([*a, *b, *c, *d])) << 32;
+        rest = more;
+        shift = 24;
     }
+    if let [a, b, more @ ..] = rest {
+        tail |= u64::from(u16::from_be_bytes([*a, *b])) << (shift - 8);
+        rest = more;
+        shift -= 16;
+    }
+    if let [a] = rest {
+        tail |= u64::from(*a) << shift;
+    }
+    acc = add_end_around(acc, tail);
     // Two rounds: the first can carry into bit 32, the second cannot.
     let acc = (acc >> 32) + (acc & 0xffff_ffff);
     let acc = (acc >> 32) + (acc & 0xffff_ffff);

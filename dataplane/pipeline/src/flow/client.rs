@@ -686,7 +686,7 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     pub(super) fn ts_now(&self, now: u64) -> u32 {
-        (now / self.settings.flow.ticks_per_ms.max(1)) as u32
+        super::clocks::ms_clock(now, self.settings.flow.ticks_per_ms)
     }
 
     pub(super) fn next_ident(&mut self) -> u16 {

@@ -8,6 +8,13 @@ use super::server::ServerConn;
 use super::tcp::ts_not_below;
 use crate::rewrite::Timestamps;
 
+/// Splicer's timestamp clock (milliseconds) at TSC `now`: a 64-bit division, so the
+/// established path computes it only for a segment that carries a timestamp (most
+/// flows negotiate none).
+pub(super) fn ms_clock(now: u64, ticks_per_ms: u64) -> u32 {
+    (now / ticks_per_ms.max(1)) as u32
+}
+
 /// Timestamp handling of both directions of a splice that starts sending to the client
 /// now: each peer's clock estimated from its latest TSval and how long ago it came (an
 /// idle pooled connection's last TSval may be minutes old), and each receiver kept

@@ -36,7 +36,7 @@
 
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
-use super::clocks::{anchor_down, leg_timestamps};
+use super::clocks::{anchor_down, leg_timestamps, ms_clock};
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -343,7 +343,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let ms_now = self.ts_now(now);
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -391,6 +391,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // could send other bytes in their place later, as a "retransmission" that
             // the framer does not see again (a desync). Pure ACKs pass, as Linux lets
             // disordered ACKs pass.
+            let ms_now = ms_clock(now, ticks_per_ms);
             let in_order = c.tcp.take_timestamp(seg.seq, leg.up_next, tsval, ms_now);
             if !in_order && (!seg.payload.is_empty() || seg.fin()) {
                 self.counters.inc(port, Counter::DropTcpPaws);
@@ -585,12 +586,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             ack_taken = true;
         }
-        // Three fields, not a copy of the whole leg: this is the established path.
-        let (server, up_from, up_next) = {
-            let c = self.flows.get_mut(h).expect("checked above");
-            let l = c.legs.front().expect("leg");
-            (l.server, l.up_from, l.up_next)
-        };
+        // Three fields, not a copy of the whole leg, read from the borrow above (not
+        // looked up again): this is the established path.
+        let (server, up_from, up_next) = (leg.server, leg.up_from, leg.up_next);
         let ack_useful = seg.ack.is_some_and(|a| a > down_start);
         // A segment without data below the next byte is a zero-window probe or a
         // keep-alive: the server must see it to answer with its window, or a window
@@ -667,7 +665,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let ms_now = self.ts_now(now);
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
         let Some(s) = self.flows.server_mut(sh) else {
             return sink.discard(pkt);
         };
@@ -727,12 +725,11 @@ impl<P: PacketBuf> Pipeline<P> {
             return self.hold(port, h, sh, seg, pkt, now, sink);
         }
         let (held_rest, window_offered) = (leg.held_rest, leg.window_offered.is_some());
-        if leg.ts_anchor_pending {
-            if let Some((tsval, _)) = seg.ts {
+        if let Some((tsval, _)) = seg.ts {
+            let ms_now = ms_clock(now, ticks_per_ms);
+            if leg.ts_anchor_pending {
                 anchor_down(leg, tsval, ts_not_below(ms_now, c.tcp.ts_sent_max));
             }
-        }
-        if let Some((tsval, _)) = seg.ts {
             s.tcp.note_timestamp(seg.seq, leg.down_next, tsval, ms_now);
         }
         let mut keep = len;
