@@ -150,16 +150,8 @@ ho_teardown() {
     for p in "${TB_PREFIXES[@]}"; do
         [[ -n $p ]] && rm -rf "/var/run/dpdk/$p"
     done
-    if [[ $TB_FAILURES -gt 0 ]]; then
-        for f in "${HO_AGENT_LOG[@]}" "$HO_FRONT_LOG" "$SPLICER_LOG"; do
-            [[ -s $f ]] || continue
-            printf '# ---- last lines of %s\n' "$f"
-            grep -av -e 'stats port=' "$f" | tail -n 15 | sed 's/^/# | /'
-        done
-    fi
-    if [[ -n $TB_DIR && -d $TB_DIR && ${SPLICER_E2E_KEEP:-0} != 1 ]]; then
-        rm -rf "$TB_DIR"
-    fi
+    [[ $TB_FAILURES -gt 0 ]] && tb_log_tails "${HO_AGENT_LOG[@]}" "$HO_FRONT_LOG" "$SPLICER_LOG"
+    tb_remove_work_dir "$TB_DIR"
     [[ -n $HO_LOCK_FD ]] && exec {HO_LOCK_FD}>&-
     return 0
 }
@@ -225,24 +217,9 @@ ho__make_network() {
 
 ho__nginx_conf() {
     local name=$1 dir=$2
+    tb_nginx_preamble "$name" "$dir"
     cat <<EOF
-daemon off;
-master_process off;
-pid $dir/nginx.pid;
-error_log $TB_LOG_DIR/nginx-$name-error.log warn;
-events { worker_connections 4096; }
-http {
-    default_type application/octet-stream;
     access_log $TB_LOG_DIR/nginx-$name-access.log;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    sendfile on;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    server_tokens off;
     server {
         # Every address: the VIP (handed-off connections) and the back end's own.
         listen 80 backlog=4096;

@@ -427,21 +427,8 @@ tb_teardown() {
             [[ -e $f ]] && rm -f "$f"
         done
     done
-    if [[ $TB_FAILURES -gt 0 ]]; then
-        for f in "${TB_SPLICER_LOGS[@]}"; do
-            [[ -s $f ]] || continue
-            printf '# ---- last lines of %s (without per-worker/port stats)\n' "$f"
-            grep -av -e ' stats worker=' -e ' stats port=' -e ' stats mempool' "$f" |
-                tail -n 25 | sed 's/^/# | /'
-        done
-    fi
-    if [[ -n $TB_DIR && -d $TB_DIR ]]; then
-        if [[ ${SPLICER_E2E_KEEP:-0} == 1 ]]; then
-            printf '# kept %s\n' "$TB_DIR"
-        else
-            rm -rf "$TB_DIR"
-        fi
-    fi
+    [[ $TB_FAILURES -gt 0 ]] && tb_log_tails "${TB_SPLICER_LOGS[@]}"
+    tb_remove_work_dir "$TB_DIR"
     : >"$TB_PID_FILE" 2>/dev/null
     tb__release
     TB_INITIALISED=0
@@ -532,10 +519,36 @@ tb__make_files() {
 
 tb_sha256() { printf '%s\n' "${TB_SHA256[$1]}"; }
 
-tb__nginx_conf() {
-    local name=$1 ip=$2 dir=$3
+# tb_log_tails FILE...: the last 25 lines of each non-empty log, without the periodic
+# per-worker, per-port and mempool stats lines (shown when a test failed).
+tb_log_tails() {
+    local f
+    for f in "$@"; do
+        [[ -s $f ]] || continue
+        printf '# ---- last lines of %s (without per-worker/port stats)\n' "$f"
+        grep -av -e ' stats worker=' -e ' stats port=' -e ' stats mempool' "$f" |
+            tail -n 25 | sed 's/^/# | /'
+    done
+}
+
+# tb_remove_work_dir DIR: removes a test's work dir, unless SPLICER_E2E_KEEP=1.
+tb_remove_work_dir() {
+    local dir=$1
+    [[ -n $dir && -d $dir ]] || return 0
+    if [[ ${SPLICER_E2E_KEEP:-0} == 1 ]]; then
+        printf '# kept %s\n' "$dir"
+    else
+        rm -rf "$dir"
+    fi
+}
+
+# tb_nginx_preamble NAME DIR: the start of every test bed's nginx.conf, up to inside
+# `http {`: a single process (one PID to stop), its pid file and temporary files under DIR,
+# its error log in TB_LOG_DIR, keep-alive that outlasts any test. The caller adds its
+# access logs and servers and closes the block.
+tb_nginx_preamble() {
+    local name=$1 dir=$2
     cat <<EOF
-# nginx for e2e server $name ($ip). Single process: one PID to stop.
 daemon off;
 master_process off;
 pid $dir/nginx.pid;
@@ -543,12 +556,6 @@ error_log $TB_LOG_DIR/nginx-$name-error.log warn;
 events { worker_connections 4096; }
 http {
     default_type application/octet-stream;
-    log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status \$request_length \$body_bytes_sent';
-    access_log $TB_LOG_DIR/nginx-$name-access.log splicer;
-    # What the server learns of the client (t_forward_for): a second log, so that the
-    # first keeps the fields other tests parse.
-    log_format xff '\$remote_addr "\$http_x_forwarded_for" "\$http_x_forwarded_proto" "\$request" \$request_length';
-    access_log $TB_LOG_DIR/nginx-$name-xff.log xff;
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -558,6 +565,20 @@ http {
     keepalive_requests 1000000;
     keepalive_timeout 300s;
     server_tokens off;
+EOF
+}
+
+tb__nginx_conf() {
+    local name=$1 ip=$2 dir=$3
+    echo "# nginx for e2e server $name ($ip)."
+    tb_nginx_preamble "$name" "$dir"
+    cat <<EOF
+    log_format splicer '\$connection \$connection_requests \$remote_addr:\$remote_port "\$request" \$status \$request_length \$body_bytes_sent';
+    access_log $TB_LOG_DIR/nginx-$name-access.log splicer;
+    # What the server learns of the client (t_forward_for): a second log, so that the
+    # first keeps the fields other tests parse.
+    log_format xff '\$remote_addr "\$http_x_forwarded_for" "\$http_x_forwarded_proto" "\$request" \$request_length';
+    access_log $TB_LOG_DIR/nginx-$name-xff.log xff;
     server {
         listen $ip:80 backlog=4096;
         server_name _;

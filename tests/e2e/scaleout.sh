@@ -243,21 +243,13 @@ so_teardown() {
         rm -f /dev/hugepages/"$p"map_* 2>/dev/null
     done
     if [[ $TB_FAILURES -gt 0 ]]; then
+        local logs=()
         for name in "${SO_NAMES[@]}"; do
-            f=$(so_log "$name")
-            [[ -s $f ]] || continue
-            printf '# ---- last lines of %s\n' "$f"
-            grep -av -e ' stats worker=' -e ' stats port=' -e ' stats mempool' "$f" |
-                tail -n 25 | sed 's/^/# | /'
+            logs+=("$(so_log "$name")")
         done
+        tb_log_tails "${logs[@]}"
     fi
-    if [[ -n $SO_DIR && -d $SO_DIR ]]; then
-        if [[ ${SPLICER_E2E_KEEP:-0} == 1 ]]; then
-            printf '# kept %s\n' "$SO_DIR"
-        else
-            rm -rf "$SO_DIR"
-        fi
-    fi
+    tb_remove_work_dir "$SO_DIR"
     : >"$SO_PID_FILE" 2>/dev/null
     so__release
     SO_INITIALISED=0
@@ -346,24 +338,9 @@ so_sha256() { printf '%s\n' "${SO_SHA256[$1]}"; }
 
 so__nginx_conf() {
     local name=$1 ip=$2 dir=$3
+    tb_nginx_preamble "$name" "$dir"
     cat <<EOF
-daemon off;
-master_process off;
-pid $dir/nginx.pid;
-error_log $TB_LOG_DIR/nginx-$name-error.log warn;
-events { worker_connections 4096; }
-http {
-    default_type application/octet-stream;
     access_log $TB_LOG_DIR/nginx-$name-access.log;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    sendfile on;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    server_tokens off;
     server {
         listen $ip:80 backlog=4096;
         root $dir/www;
