@@ -309,29 +309,36 @@ tb__on_exit() {
 # One test bed per machine: $TB_OWNER_FILE names the owning shell (PID and start time). The
 # flock only guards the check-and-write; it is not held while the test runs, so processes a
 # test leaves behind cannot keep the next test from cleaning up after it.
-tb__acquire() {
-    local fd pid st i me
+tb__acquire() { tb__acquire_bed "$TB_LOCK_FILE" "$TB_OWNER_FILE" 300; }
+tb__release() { tb__release_bed "$TB_OWNER_FILE"; }
+
+# tb__acquire_bed LOCK OWNER_FILE TRIES: makes this shell the owner of a bed (OWNER_FILE
+# names its PID and start time) unless another live shell owns it; tries TRIES times,
+# 0.1 s apart (the main bed and the scale-out bed, each with its own files).
+tb__acquire_bed() {
+    local lock=$1 owner=$2 tries=$3 fd pid st i me
     me=$(tb__starttime $$)
-    for ((i = 0; i < 300; i++)); do
-        exec {fd}>"$TB_LOCK_FILE"
+    for ((i = 0; i < tries; i++)); do
+        exec {fd}>"$lock"
         flock -w 10 "$fd" || true # only guards check-and-write; never wait forever
-        if read -r pid st 2>/dev/null <"$TB_OWNER_FILE" && [[ $pid != "$$" ]] &&
+        if read -r pid st 2>/dev/null <"$owner" && [[ $pid != "$$" ]] &&
             [[ $(tb__starttime "$pid" 2>/dev/null) == "$st" ]]; then
             exec {fd}>&-
             sleep 0.1
             continue
         fi
-        printf '%s %s\n' "$$" "$me" >"$TB_OWNER_FILE"
+        printf '%s %s\n' "$$" "$me" >"$owner"
         exec {fd}>&-
         return 0
     done
     return 1
 }
 
-tb__release() {
+# tb__release_bed OWNER_FILE: gives the bed up when this shell owns it.
+tb__release_bed() {
     local pid st
-    if read -r pid st 2>/dev/null <"$TB_OWNER_FILE" && [[ $pid == "$$" ]]; then
-        rm -f "$TB_OWNER_FILE"
+    if read -r pid st 2>/dev/null <"$1" && [[ $pid == "$$" ]]; then
+        rm -f "$1"
     fi
 }
 

@@ -138,31 +138,8 @@ so__kill_tracked() {
 }
 
 # Takes the so-* bed: waits up to 10 min while another live shell owns it.
-so__acquire() {
-    local fd pid st i me
-    me=$(tb__starttime $$)
-    for ((i = 0; i < 6000; i++)); do
-        exec {fd}>"$SO_LOCK"
-        flock -w 10 "$fd" || true
-        if read -r pid st 2>/dev/null <"$SO_OWNER_FILE" && [[ $pid != "$$" ]] &&
-            [[ $(tb__starttime "$pid" 2>/dev/null) == "$st" ]]; then
-            exec {fd}>&-
-            sleep 0.1
-            continue
-        fi
-        printf '%s %s\n' "$$" "$me" >"$SO_OWNER_FILE"
-        exec {fd}>&-
-        return 0
-    done
-    return 1
-}
-
-so__release() {
-    local pid st
-    if read -r pid st 2>/dev/null <"$SO_OWNER_FILE" && [[ $pid == "$$" ]]; then
-        rm -f "$SO_OWNER_FILE"
-    fi
-}
+so__acquire() { tb__acquire_bed "$SO_LOCK" "$SO_OWNER_FILE" 6000; }
+so__release() { tb__release_bed "$SO_OWNER_FILE"; }
 
 so__on_exit() {
     local rc=$?
