@@ -12,6 +12,9 @@
 #    workers reset their server connections rather than leave the servers holding
 #    half-dead pooled connections until their keep-alive timeout;
 #  * wrk, stopped by PID afterwards, is gone too.
+# e2e: pending: SIGINT under wrk load hangs the control core in 1 run of 3 or 4 (no stats line,
+# no stop_timeout reset, SIGKILLed at 21 s), with today's binary and with the previous
+# session's alike: a defect of the graceful stop, to be fixed first (closing note of 2026-12-07).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
