@@ -919,16 +919,23 @@ tb__wait_log() {
     return 1
 }
 
-# Moves the TAPs (made in the root namespace by net_tap) into the namespaces.
-tb_attach_taps() {
-    local tap i a
-    for tap in "$TB_TAP_OUT" "$TB_TAP_IN"; do
+# tb__wait_root_links DEV...: waits up to 5 s for each interface to appear in the root
+# namespace (net_tap creates its TAPs there when the port starts).
+tb__wait_root_links() {
+    local dev i
+    for dev in "$@"; do
         for ((i = 0; i < 50; i++)); do
-            ip link show dev "$tap" >/dev/null 2>&1 && break
+            ip link show dev "$dev" >/dev/null 2>&1 && break
             sleep 0.1
         done
-        ip link show dev "$tap" >/dev/null 2>&1 || { echo "no interface $tap in the root namespace" >&2; return 1; }
+        ip link show dev "$dev" >/dev/null 2>&1 || { echo "no interface $dev in the root namespace" >&2; return 1; }
     done
+}
+
+# Moves the TAPs (made in the root namespace by net_tap) into the namespaces.
+tb_attach_taps() {
+    local a
+    tb__wait_root_links "$TB_TAP_OUT" "$TB_TAP_IN" || return 1
     ip link set dev "$TB_TAP_OUT" netns "$TB_NS_CLIENT" || return 1
     ip link set dev "$TB_TAP_IN" netns "$TB_NS_LAN" || return 1
     ip -n "$TB_NS_CLIENT" link set dev "$TB_TAP_OUT" address "$TB_KMAC_OUT" || return 1

@@ -113,11 +113,7 @@ SO_WWW=""
 declare -A SO_SHA256=()
 declare -A SO_SIZE=()
 
-so_in() {
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
+so_in() { tb_in "$@"; }
 
 # Every process we start, with its start time, so that teardown (or the next bed after
 # a crash) stops exactly those.
@@ -243,8 +239,6 @@ so__ns_new() {
         >/dev/null 2>&1 || true
 }
 
-so__tx_off() { so_in "$1" ethtool -K "$2" tx off >/dev/null 2>&1; }
-
 so__bridge() {
     local ns=$1
     so__ns_new "$ns"
@@ -262,8 +256,8 @@ so__make_network() {
     # client <-> router
     ip -n "$SO_NS_CLIENT" link add name so-c0 type veth peer name so-r0 netns "$SO_NS_ROUTER" ||
         tb_die "cannot create the client-router veth pair"
-    so__tx_off "$SO_NS_CLIENT" so-c0
-    so__tx_off "$SO_NS_ROUTER" so-r0
+    tb__tx_off "$SO_NS_CLIENT" so-c0
+    tb__tx_off "$SO_NS_ROUTER" so-r0
     for a in "${SO_CLIENT_IPS[@]}"; do
         ip -n "$SO_NS_CLIENT" addr add "$a/24" dev so-c0
     done
@@ -274,8 +268,8 @@ so__make_network() {
     # router <-> outside segment
     ip -n "$SO_NS_ROUTER" link add name so-r1 type veth peer name so-rtr netns "$SO_NS_SEG" ||
         tb_die "cannot create the router-segment veth pair"
-    so__tx_off "$SO_NS_ROUTER" so-r1
-    so__tx_off "$SO_NS_SEG" so-rtr
+    tb__tx_off "$SO_NS_ROUTER" so-r1
+    tb__tx_off "$SO_NS_SEG" so-rtr
     ip -n "$SO_NS_ROUTER" addr add "$SO_ROUTER_SEG_IP/24" dev so-r1
     ip -n "$SO_NS_ROUTER" link set so-r1 up
     ip -n "$SO_NS_SEG" link set so-rtr master br0 up
@@ -288,8 +282,8 @@ so__make_network() {
         so__ns_new "$ns"
         ip -n "$SO_NS_LAN" link add name "so-v$((i + 1))" type veth peer name veth0 netns "$ns" ||
             tb_die "cannot create the veth pair for $ns"
-        so__tx_off "$SO_NS_LAN" "so-v$((i + 1))"
-        so__tx_off "$ns" veth0
+        tb__tx_off "$SO_NS_LAN" "so-v$((i + 1))"
+        tb__tx_off "$ns" veth0
         ip -n "$SO_NS_LAN" link set "so-v$((i + 1))" master br0 up
         ip -n "$ns" addr add "${SO_SERVER_IPS[i]}/24" dev veth0
         ip -n "$ns" link set veth0 up
@@ -455,20 +449,14 @@ CONF
 }
 
 so__attach_taps() {
-    local name=$1 tap i
-    for tap in "so-$name-out" "so-$name-in"; do
-        for ((i = 0; i < 50; i++)); do
-            ip link show dev "$tap" >/dev/null 2>&1 && break
-            sleep 0.1
-        done
-        ip link show dev "$tap" >/dev/null 2>&1 || { echo "no interface $tap" >&2; return 1; }
-    done
+    local name=$1
+    tb__wait_root_links "so-$name-out" "so-$name-in" || return 1
     ip link set dev "so-$name-out" netns "$SO_NS_SEG" || return 1
     ip link set dev "so-$name-in" netns "$SO_NS_LAN" || return 1
     ip -n "$SO_NS_SEG" link set dev "so-$name-out" address "${SO_KMAC_OUT[$name]}" || return 1
     ip -n "$SO_NS_LAN" link set dev "so-$name-in" address "${SO_KMAC_IN[$name]}" || return 1
-    so__tx_off "$SO_NS_SEG" "so-$name-out" || true
-    so__tx_off "$SO_NS_LAN" "so-$name-in" || true
+    tb__tx_off "$SO_NS_SEG" "so-$name-out" || true
+    tb__tx_off "$SO_NS_LAN" "so-$name-in" || true
     ip -n "$SO_NS_SEG" link set "so-$name-out" master br0 up || return 1
     ip -n "$SO_NS_LAN" link set "so-$name-in" master br0 up || return 1
 }
