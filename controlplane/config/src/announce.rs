@@ -120,18 +120,8 @@ mod tests {
     use crate::Config;
     use std::time::Duration;
 
-    const BASE: &str = r#"
-[dataplane]
-eal = ["-l", "0-1"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-"#;
-
     fn load(extra: &str) -> Result<Config, String> {
-        format!("{BASE}{extra}")
-            .parse::<Config>()
-            .map_err(|e| e.to_string())
+        crate::fixtures::parse_outside_only(extra)
     }
 
     #[test]

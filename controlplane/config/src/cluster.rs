@@ -231,21 +231,11 @@ impl Cluster {
 mod tests {
     use crate::Config;
 
-    const BASE: &str = r#"
-[dataplane]
-eal = ["-l", "0-1"]
-[[port]]
-name = "outside"
-address = "198.18.0.1/24"
-"#;
-
     const PEER: &str =
         "[[cluster.peers]]\nname = \"b\"\naddress = \"198.18.0.2\"\ncontrol = \"127.0.0.2:7411\"\n";
 
     fn load(extra: &str) -> Result<Config, String> {
-        format!("{BASE}{extra}")
-            .parse::<Config>()
-            .map_err(|e| e.to_string())
+        crate::fixtures::parse_outside_only(extra)
     }
 
     fn cluster(lines: &str, peers: &str) -> String {

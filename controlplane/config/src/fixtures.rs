@@ -45,3 +45,21 @@ pub fn config(dataplane_keys: &str, rest: &str) -> String {
 pub fn with_ports(dataplane_keys: &str, rest: &str) -> String {
     config(dataplane_keys, &format!("{PORTS}{rest}"))
 }
+
+/// `[dataplane]` on lcores 0-1 and the `outside` port only, for the tests of a section
+/// that needs nothing else ([announce], [cluster], [access_log]); their errors count lines
+/// from here: keep its layout.
+const OUTSIDE_ONLY: &str = r#"
+[dataplane]
+eal = ["-l", "0-1"]
+[[port]]
+name = "outside"
+address = "198.18.0.1/24"
+"#;
+
+/// [`OUTSIDE_ONLY`] then `rest`, parsed; the error as its text.
+pub fn parse_outside_only(rest: &str) -> Result<crate::Config, String> {
+    format!("{OUTSIDE_ONLY}{rest}")
+        .parse::<crate::Config>()
+        .map_err(|e| e.to_string())
+}
