@@ -15,7 +15,8 @@
 #           packaging/splicer.service), openssl (t_tcp_mode's self-signed certificate for
 #           TLS through a tcp virtual), python3-matplotlib (perf/plot.py's PNG charts), bird2
 #           (the BGP speaker and router of t_announce and t_scaleout: Splicer announces its
-#           VIPs through BIRD, docs/SCALE-OUT.md)
+#           VIPs through BIRD, docs/SCALE-OUT.md), gdb (the e2e tests log every thread's
+#           stack of a Splicer that does not stop when told)
 #   package: dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto Depends), groff-base and
 #           bsdextrautils (packaging/test-deb.sh formats the man pages: groff, col); cargo-deb
 #           itself is a cargo install (pinned below), done only when missing
@@ -27,7 +28,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl bird2
+    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl bird2 gdb
     dpkg-dev groff-base bsdextrautils
     chromium python3-pil python3-matplotlib
 )

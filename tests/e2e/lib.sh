@@ -987,6 +987,32 @@ tb_start_splicer() {
 
 tb_splicer_alive() { tb__alive "$SPLICER_PID"; }
 
+# tb__backtraces PID: what a process that does not stop is doing, into the test's log dir
+# (hang-PID.txt), so that a hang found by CI can be diagnosed from its logs: twice, a second
+# apart, each thread's state, CPU time, context switches and kernel stack (blocked in the
+# kernel, starved of a CPU, or stopped), then every thread's user stack from gdb (when
+# installed), whose frames are also shown on stderr.
+tb__backtraces() {
+    local pid=$1 out=${TB_LOG_DIR:-/tmp}/hang-$1.txt
+    {
+        local t
+        for t in 1 2; do
+            echo "== threads of $pid (name state utime stime cpu), snapshot $t"
+            for d in /proc/"$pid"/task/*; do
+                awk '{print FILENAME, $2, $3, $14, $15, $39}' "$d/stat" 2>/dev/null
+                grep -E '^(nr_switches|se.sum_exec_runtime)' "$d/sched" 2>/dev/null
+                sed 's/^/   kernel: /' "$d/stack" 2>/dev/null
+            done
+            grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' /proc/"$pid"/status 2>/dev/null
+            sleep 1
+        done
+    } >"$out" 2>&1
+    echo "what PID $pid was doing: $out" >&2
+    command -v gdb >/dev/null || return 0
+    timeout 30 gdb -q -batch -p "$pid" -ex 'thread apply all bt' >>"$out" 2>&1 || true
+    grep -E '^(Thread|#[0-9]+ )' "$out" | head -n 80 >&2 || true
+}
+
 # tb_stop_splicer [SIGNAL] [TIMEOUT]: returns Splicer's exit code.
 tb_stop_splicer() {
     local sig=${1:-INT} timeout=${2:-20} pid=$SPLICER_PID rc=0
@@ -995,6 +1021,7 @@ tb_stop_splicer() {
         kill -s "$sig" "$pid" 2>/dev/null || true
         if ! tb__wait_gone "$pid" "$timeout"; then
             echo "PID $pid still runs ${timeout}s after SIG$sig: SIGKILL" >&2
+            tb__backtraces "$pid"
             kill -s KILL "$pid" 2>/dev/null || true
             tb__wait_gone "$pid" 5
         fi

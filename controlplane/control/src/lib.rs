@@ -13,6 +13,7 @@ mod live;
 mod reload;
 mod requests;
 mod server;
+mod stall;
 mod startup;
 mod stats;
 mod watch;

@@ -6,6 +6,7 @@ use crate::announce::{self, Announcer};
 use crate::live::{self, Live};
 use crate::requests::{notify, Requests};
 use crate::server::{ControlState, Endpoints, Hooks};
+use crate::stall::{StallWatch, Step};
 use crate::stats::{self, StatsBase};
 use crossbeam::queue::ArrayQueue;
 use dpdk_bindings::mempool::Mempool;
@@ -560,8 +561,12 @@ fn control_loop(
     let mut period = (control.view(&base.with(live)), Instant::now(), 0u32);
     let mut watch = crate::watch::Watch::new(base.workers, Instant::now());
     let mut stopping = None;
+    let stall = StallWatch::start();
+    let mark = |step| stall.progress().enter(step);
     loop {
+        mark(Step::Tick);
         std::thread::sleep(CONTROL_TICK);
+        mark(Step::Announce);
         let withdrawn = match control.announcer.as_mut() {
             // Withdrawn first: the routers send new connections elsewhere before this
             // appliance refuses them.
@@ -571,23 +576,32 @@ fn control_loop(
             }
             _ => true,
         };
+        mark(Step::StopCheck);
         if stop_now(requests, &mut stopping, live, stop_timeout, withdrawn) {
             break;
         }
+        mark(Step::Reload);
         if requests.take_reload() {
             crate::reload::reload(live, "SIGHUP");
         }
+        mark(Step::ControlSocket);
         endpoints.poll(control, base, live);
+        mark(Step::AccessLog);
         if let Some(w) = access.as_deref_mut() {
             w.poll(&live.names(), eal::rdtsc());
         }
+        mark(Step::Health);
         live.poll_health();
+        mark(Step::Cluster);
         live.poll_cluster();
+        mark(Step::Announce);
         if let Some(a) = control.announcer.as_mut() {
             a.poll(Instant::now(), announce::candidates_now(base, live));
             a.watch_drain(Instant::now(), || announce::client_flows(live));
         }
+        mark(Step::Watch);
         watch.poll(base.workers, Instant::now());
+        mark(Step::Stats);
         if let (Some(at), Some(every)) = (next_stats, stats_interval) {
             if Instant::now() >= at {
                 // Since `clear stats`, like `show stats`: one view of the counters.
@@ -603,6 +617,14 @@ fn control_loop(
             }
         }
     }
+    if stall.progress().stalls() > 0 {
+        tracing::warn!(
+            "control core: {} stall(s) of {}s or more while running (each logged when seen)",
+            stall.progress().stalls(),
+            crate::stall::STALL_AFTER.as_secs()
+        );
+    }
+    drop(stall);
     if let Some(a) = control.announcer.as_mut() {
         // An immediate stop comes here without the graceful withdrawal.
         a.stop(Instant::now(), announce::candidates_now(base, live));
