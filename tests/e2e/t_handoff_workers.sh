@@ -17,7 +17,7 @@ ho_start_agent 1
 ho_start_agent 2
 cfg=$TB_DIR/splicer.toml
 HO_WORKERS=2 ho_write_splicer_config "$cfg" "ho-e2e-workers-$$"
-sed -i 's/^idle_sleep = .*/&\nagent_heartbeat = "300ms"\nagent_dead_time = "1s"\nhandoff_timeout = "500ms"/' "$cfg"
+sed -i 's/^idle_sleep = .*/&\nagent_heartbeat = "300ms"\nagent_dead_time = "1s"\nhandoff_timeout = "500ms"\nstop_timeout = "30s"/' "$cfg"
 ho_start_splicer "$cfg"
 log=$SPLICER_LOG
 st() { stat_of "$log" "$1"; }
@@ -62,7 +62,7 @@ hw_downloads() {
 hw_wait_downloads() {
     local t i
     for ((t = 0; t < $3 * 10; t++)); do
-        [[ $(cat "$TB_DIR"/dl."$1".* 2>/dev/null | grep -c .) -ge $2 ]] && break
+        [[ $(cat "$TB_DIR"/dl."$1".? 2>/dev/null | grep -c .) -ge $2 ]] && break
         sleep 0.1
     done
     for ((i = 0; i < $2; i++)); do cat "$TB_DIR/dl.$1.$i" 2>/dev/null || echo running; done | tr '\n' ' '
@@ -113,17 +113,21 @@ who=$(for _ in 1 2 3 4 5 6; do ho_curl "http://$HO_VIP/"; done | sort -u | tr '\
 tb_check "link up: both back ends answer ($who)" bash -c "[[ '$who' == 'b1 b2 ' ]]"
 
 # A graceful stop with a handed-off download under way: the stop waits for it (up to
-# stop_timeout, 10 s by default; the download takes about 4 s), then Splicer exits 0.
-hw_downloads stop 1 5M
+# stop_timeout, 30 s here; the download takes several seconds), then Splicer exits 0.
+hw_downloads stop 1 2M
 sleep 1
 kill -TERM "$SPLICER_PID"
+stop_start=$(date +%s%N)
 codes=$(hw_wait_downloads stop 1 30)
 tb_check "stop: the handed-off download completed through the graceful stop ($codes)" \
     bash -c "[[ '$codes' == '0 ' ]]"
 for _ in $(seq 200); do tb__alive "$SPLICER_PID" || break; sleep 0.1; done
+stop_ms=$((($(date +%s%N) - stop_start) / 1000000))
 exited=yes
 tb__alive "$SPLICER_PID" && exited=no
 tb_check "stop: Splicer exited within 20 s ($exited)" test "$exited" = yes
+tb_check_cmp "stop: it waited for the handed-off download (ms from SIGTERM to exit)" "$stop_ms" -ge 2000
+tb_check_cmp "stop: nothing left to reset" "$(stat_of "$log" stop_resets)" -eq 0
 if [[ $exited == yes ]]; then
     wait "$SPLICER_PID"
     rc=$?
