@@ -37,6 +37,8 @@
 #                              back ends; HO_FRONT_LOG
 #   ho_front_stat KEY          KEY from fakefront.py's last `front stats` line
 #   ho_write_splicer_config FILE PREFIX [VIRTUAL_LINES]   Splicer with a handoff virtual
+#                              (HO_WORKERS=2 in the environment: two workers on the 2
+#                              cores, --lcores 0@0,1@0,2@1)
 #   ho_start_splicer FILE      starts Splicer, waits for `splicer ready`, attaches its TAPs
 #   ho_curl URL [ARGS]         curl from the client, 10 s limit
 #   ho_body_ok NAME            GET /files/NAME through the VIP, sha256-checked
@@ -383,16 +385,19 @@ ho_front_stat() {
 # the router and an inside port on the LAN, the two back ends as reals with agents, and a
 # handoff virtual on the VIP.
 ho_write_splicer_config() {
-    local file=$1 prefix=$2 virtual=${3:-}
+    local file=$1 prefix=$2 virtual=${3:-} lcores='"-l", "0-1"'
+    if [[ ${HO_WORKERS:-1} == 2 ]]; then
+        lcores='"--lcores", "0@0,1@0,2@1"'
+    fi
     TB_PREFIXES+=("$prefix")
     TB_CTL_SOCK=$TB_DIR/splicer.sock
     cat >"$file" <<CONF
 [dataplane]
-eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
+eal = [$lcores, "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
        "--file-prefix", "$prefix",
        "--vdev", "net_tap0,iface=ho-so,mac=$HO_MAC_OUT",
        "--vdev", "net_tap1,iface=ho-si,mac=$HO_MAC_IN"]
-workers = 1
+workers = ${HO_WORKERS:-1}
 stats_interval = "1s"
 idle_sleep = "100us"
 control_socket = "$TB_CTL_SOCK"

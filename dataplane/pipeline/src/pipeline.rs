@@ -157,6 +157,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// The worker stops: every client and server connection is reset, so that clients
     /// and servers learn it at once instead of by timeout.
     pub fn shutdown<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
+        self.handed_off_stop(now, sink);
         self.reset_all(now, sink);
         self.pending_drains.clear();
         self.held.clear();
@@ -313,7 +314,12 @@ impl<P: PacketBuf> Pipeline<P> {
             None => return self.drop(port, Counter::DropTruncated, pkt, sink),
         };
         if !handed_in && self.settings.workers > 1 {
-            let owner = key.owner(self.settings.workers);
+            let mut owner = key.owner(self.settings.workers);
+            // An agent's answer goes to the worker that asked (`flow::channel_steer`).
+            if meta.protocol == protocol::UDP {
+                owner = crate::flow::agent_datagram_owner(&meta, pkt.data(), self.settings.workers)
+                    .unwrap_or(owner);
+            }
             if owner != self.settings.worker {
                 self.counters.inc(port, Counter::HandoffOut);
                 return sink.handoff(owner, pkt);

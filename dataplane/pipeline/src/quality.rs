@@ -91,8 +91,8 @@ impl RealQuality {
             total += u128::from(w.total_us) * k;
             loss += u128::from(w.loss_ppm) * k;
             n += k;
-            // The agent as the worker that talks to it most recently saw it (one
-            // worker sends the heartbeats; every worker sees its own handoffs' answers).
+            // The agent as the workers see it (each runs its own channel to it, with
+            // its own heartbeats): up when one worker has it up.
             if w.agent > t.agent || (w.agent == t.agent && w.agent_epoch != 0) {
                 t.agent = w.agent;
                 t.agent_rtt_us = t.agent_rtt_us.max(w.agent_rtt_us);

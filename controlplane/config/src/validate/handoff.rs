@@ -8,15 +8,14 @@ use crate::{defaults, Config, ConfigError, ForwardFor, Mode, Predictor};
 
 /// Every handoff virtual: its reals have agents on a port's subnet (layer-2 mode), no
 /// header rewriting, no pipelining knobs, no predictor that needs to see responses or
-/// the end of requests, and one worker (the control channel's replies reach worker 0
-/// only).
+/// the end of requests. Any number of workers: each runs its own channel to every
+/// agent, and the agents' answers are steered to the worker that asked (the data
+/// plane's `flow::channel_steer`).
 pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
-    let mut any = false;
     for (i, v) in config.virtuals.iter().enumerate() {
         if v.mode != Mode::Handoff {
             continue;
         }
-        any = true;
         let key = |field: &str| format!("virtual[{i}].{field}");
         if v.forward_for != ForwardFor::None {
             return invalid(
@@ -72,15 +71,6 @@ pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
                 );
             }
         }
-    }
-    if any && config.dataplane.workers > 1 {
-        return invalid(
-            "dataplane.workers",
-            format!(
-                "a handoff virtual needs workers = 1 (got {}): the agents' replies are not steered to the worker that owns the connection yet",
-                config.dataplane.workers
-            ),
-        );
     }
     Ok(())
 }

@@ -65,6 +65,9 @@ pub(crate) struct PendingHandoff {
 pub(crate) struct Agents {
     pub(crate) by_real: Vec<Agent>,
     pub(crate) pending: HashMap<u32, PendingHandoff>,
+    /// The client connections being handed off or handed off, with the real and the
+    /// slots of its `maxconns` they take (`handoff_end`).
+    pub(crate) charged: HashMap<Handle, (RealId, u16)>,
     /// The next message id's low 24 bits (the high 8 are the worker's index, so an
     /// answer names the worker that asked).
     next_id: u32,
@@ -220,7 +223,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             Body::Closed { client, vip, .. } => {
                 sink.discard(pkt);
-                self.handed_off_closed(port, client, vip);
+                self.handed_off_closed(port, client, vip, now, sink);
                 let ack = Message {
                     id,
                     body: Body::ClosedAck,
@@ -260,9 +263,14 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Heartbeats due, agents silent for `agent_dead_time`, HANDOFFs to send again or
-    /// give up. Called from the timer poll; worker 0 alone sends heartbeats (one
-    /// worker's view is enough to know an agent is there) — every worker watches the
-    /// answers to its own HANDOFFs.
+    /// give up. Called from the timer poll. Every worker runs its own channel to each
+    /// agent (its heartbeats, its view of up, down and epoch): the answers come back
+    /// to it by their ids (`channel_steer`), and what an agent's loss or restart does
+    /// (resetting the clients handed to it) is done by each worker to the clients it
+    /// owns, with no state shared between workers. The cost is one heartbeat per
+    /// worker per agent per `agent_heartbeat`; the workers agree within
+    /// `agent_dead_time` (a restart shows in every worker's next answer, a silent agent
+    /// goes down in each worker after its own `agent_dead_time`).
     pub(crate) fn agent_timers<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         let s = self.settings.flow;
         for r in 0..self.agents.by_real.len() {
@@ -276,8 +284,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(port, Counter::AgentDowns);
                 self.agent_lost(r as RealId, now, sink);
             }
-            if self.settings.worker == 0 && (a.beat_at == 0 || now >= a.beat_at + s.agent_heartbeat)
-            {
+            if a.beat_at == 0 || now >= a.beat_at + s.agent_heartbeat {
                 let id = self.agents.next_id(self.settings.worker);
                 let a = &mut self.agents.by_real[r];
                 a.beat_at = now.max(1);

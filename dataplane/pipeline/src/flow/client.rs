@@ -649,6 +649,8 @@ impl<P: PacketBuf> Pipeline<P> {
         // Its requests under way end in the log, read in place (no copy of the
         // connection when the log is off).
         self.access_conn_gone(h);
+        // A handed-off connection's slots of its real's `maxconns` (`handoff_end`).
+        self.handoff_release(h);
         if let Some(conn) = self.flows.remove_client(h) {
             if conn.state == State::SynReceived {
                 self.flows.half_open -= 1;

@@ -152,7 +152,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 return self.tunnel_reset(port, h, Counter::TunnelIdleTimeouts, now, sink);
             }
             State::HandingOff => return self.handoff_timer(port, h, now, sink),
-            State::HandedOff => return self.handed_off_idle(port, h),
+            State::HandedOff => return self.handed_off_idle(port, h, now, sink),
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
                     conn.abort = Some(crate::access::Term::ClientTimeoutData);

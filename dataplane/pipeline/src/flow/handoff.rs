@@ -30,8 +30,11 @@
 //!   answer (a duplicate ACK carrying its next expected byte) meets no connection and
 //!   gets a RST at exactly that byte, which the client accepts (RFC 5961).
 //!
+//! What a handed-off connection costs its real's `maxconns`, and how Splicer ends one
+//! itself (a real or virtual set `failed`, the process stopping) is `handoff_end`.
+//!
 //! Not built: the mode that rewrites addresses and sequence numbers for back ends on
-//! another segment; handed-off connections are not charged to their real's `maxconns`.
+//! another segment.
 
 use super::channel::{PendingHandoff, HANDOFF_RESEND_MS};
 use super::client::State;
@@ -96,6 +99,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         c.state = State::HandingOff;
         c.wait_since = now;
+        self.handoff_charge(h, real);
         let id = self.agents.next_id(self.settings.worker);
         self.agents.pending.insert(
             id,
@@ -249,6 +253,8 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) -> bool {
+        // The splice charges its own server connection; a 503 frees the slots.
+        let freed = self.handoff_release(h);
         let pooled = self
             .topology
             .farm()
@@ -265,6 +271,9 @@ impl<P: PacketBuf> Pipeline<P> {
             _ => {
                 self.counters.inc(port, Counter::Handoff503);
                 self.respond(port, h, 503, now, sink);
+                if let Some(real) = freed {
+                    self.serve_queue(real, now, sink);
+                }
                 return true;
             }
         };
@@ -309,6 +318,7 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         let topology = self.topology.clone();
+        self.handed_off_track(h, seg);
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
@@ -325,12 +335,19 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_ipv4(port, pkt, *agent.ip(), now, sink);
         if seg.rst() {
             self.counters.inc(port, Counter::ClientResets);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         }
     }
 
     /// The agent reported the handed-off connection of `client` to `vip` closed.
-    pub(super) fn handed_off_closed(&mut self, port: u16, client: SocketAddrV4, vip: SocketAddrV4) {
+    pub(super) fn handed_off_closed<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        client: SocketAddrV4,
+        vip: SocketAddrV4,
+        now: u64,
+        sink: &mut S,
+    ) {
         let key = ClientKey {
             client: *client.ip(),
             client_port: client.port(),
@@ -343,15 +360,21 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         if matches!(self.flows.conn_mut(h), Some(Conn::Client(c)) if c.state == State::HandedOff) {
             self.counters.inc(port, Counter::HandedOffClosed);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         }
     }
 
     /// The client timer of a handed-off connection: `tcp_idle_timeout` of silence
     /// from the client; its state is forgotten (a later packet of its gets a RST).
-    pub(super) fn handed_off_idle(&mut self, port: u16, h: Handle) {
+    pub(super) fn handed_off_idle<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
         self.counters.inc(port, Counter::HandedOffIdleTimeouts);
-        self.close(h);
+        self.handed_off_close(h, now, sink);
     }
 
     /// The agent of `real` went down or restarted: its handoffs under way fail (the
@@ -381,13 +404,26 @@ impl<P: PacketBuf> Pipeline<P> {
     /// no connection and gets a RST at its acknowledgement number: exactly the next byte
     /// the client expects, which it accepts (RFC 5961 §3.2).
     fn handed_off_reset<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+        self.handed_off_probe(port, h, now, sink);
+        self.counters.inc(port, Counter::HandoffResets);
+        self.handed_off_close(h, now, sink);
+    }
+
+    /// The acknowledgement at Splicer's initial sequence number that draws handed-off
+    /// client `h`'s duplicate ACK (see [`Pipeline::handed_off_reset`]); the caller
+    /// forgets the connection.
+    pub(super) fn handed_off_probe<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
         let ts_now = self.ts_now(now);
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
         let o = c.outgoing(c.tcp.iss, 0, ts_now);
         self.emit(port, &o, &[], now, sink);
-        self.counters.inc(port, Counter::HandoffResets);
-        self.close(h);
     }
 }

@@ -14,12 +14,14 @@
 mod answer;
 mod body_guard;
 mod channel;
+mod channel_steer;
 mod check;
 mod client;
 mod clocks;
 mod deadlines;
 mod dispatch;
 mod handoff;
+mod handoff_end;
 mod handshake;
 mod key;
 mod leg;
@@ -44,6 +46,7 @@ mod tunnel;
 
 pub(crate) use channel::Agents;
 pub use channel::AGENT_PORT;
+pub(crate) use channel_steer::agent_datagram_owner;
 pub(crate) use check::CheckSlot;
 pub(crate) use handshake::Keys;
 pub use key::ClientKey;

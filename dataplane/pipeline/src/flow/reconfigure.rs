@@ -70,6 +70,7 @@ impl<P: PacketBuf> Pipeline<P> {
             self.close_idle(r, now, sink);
         }
         if !failed_reals.is_empty() || !failed_virtuals.is_empty() {
+            self.handoffs_failed(&failed_reals, &failed_virtuals, now, sink);
             self.reset_failed(&failed_reals, &failed_virtuals, now, sink);
         }
         if !left.is_empty() {

@@ -54,8 +54,11 @@ impl<P: PacketBuf> Pipeline<P> {
             .conns()
             .filter(|conn| match conn {
                 Conn::Client(c) => {
-                    matches!(c.state, State::Waiting | State::Spliced)
-                        || !c.legs.is_empty()
+                    // Handed-off connections too (`handoff_end`).
+                    matches!(
+                        c.state,
+                        State::Waiting | State::Spliced | State::HandingOff | State::HandedOff
+                    ) || !c.legs.is_empty()
                         || (c.state != State::SynReceived && c.tcp.snd_una != c.tcp.snd_nxt)
                 }
                 Conn::Server(_) => false,

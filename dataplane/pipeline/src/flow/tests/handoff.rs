@@ -558,3 +558,5 @@ fn a_forged_restart_or_closed_from_outside_changes_nothing() {
     assert_eq!(b.count(Counter::AgentRestarts), 1);
     assert_eq!(b.count(Counter::HandoffResets), 1);
 }
+
+mod ends;
