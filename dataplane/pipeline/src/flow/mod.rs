@@ -20,6 +20,7 @@ mod clocks;
 mod deadlines;
 mod dispatch;
 mod handoff;
+mod handoff_routed;
 mod handshake;
 mod key;
 mod leg;
