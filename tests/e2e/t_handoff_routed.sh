@@ -103,7 +103,8 @@ from_b3=$(counter_bytes 2)
 tb_wait_stats_line "$log" >/dev/null
 tb_check_cmp "every request handed off" "$(st handoffs_ok)" -ge 4
 tb_check_cmp "none fell back" "$(($(st handoff_fallback_splice) + $(st handoff_503)))" -eq 0
-tb_check_cmp "client packets rewritten to back end 3 and routed" "$(st handed_off_routed)" -gt 1000
+# The client ACKs 20 MB in some 900 to 1,800 packets (stretch ACKs).
+tb_check_cmp "client packets rewritten to back end 3 and routed" "$(st handed_off_routed)" -gt 500
 tb_log "Splicer sent the client $from_splicer bytes; back end 3 sent it $from_b3 bytes from the VIP (bodies: 20,100,001 bytes)"
 tb_check_cmp "no response payload through Splicer (bytes it sent the client)" "${from_splicer:-0}" -lt 100000
 tb_check_cmp "the responses came from back end 3 through the router, from the VIP" "${from_b3:-0}" -gt 20000000
