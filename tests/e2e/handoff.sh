@@ -75,6 +75,11 @@ HO_INITIALISED=0
 HO_LOCK_FD=""
 declare -A HO_AGENT_PID=()
 declare -A HO_AGENT_LOG=()
+# Per agent N, when set: its `fronts` address and its kernel's default gateway (a back
+# end on another segment: t_handoff_routed.sh); else the front end's inside address and
+# the router's LAN address.
+declare -A HO_AGENT_FRONT=()
+declare -A HO_AGENT_GW=()
 HO_FRONT_PID=""
 HO_FRONT_LOG=""
 
@@ -295,7 +300,7 @@ ho_start_agent() {
     TB_PREFIXES+=("$prefix")
     cat >"$cfg" <<EOF
 listen = "$ip:$HO_AGENT_PORT"
-fronts = ["$HO_FRONT_IN_IP"]
+fronts = ["${HO_AGENT_FRONT[$n]:-$HO_FRONT_IN_IP}"]
 wire_iface = "ho-w$n"
 kernel_iface = "ho-k$n"
 file_prefix = "$prefix"
@@ -321,7 +326,7 @@ EOF
     ho__offloads_off "$ns" "ho-k$n"
     ip -n "$ns" addr replace "$ip/24" dev "ho-k$n"
     ip -n "$ns" link set "ho-k$n" up
-    ip -n "$ns" route replace default via "$HO_ROUTER_LAN_IP"
+    ip -n "$ns" route replace default via "${HO_AGENT_GW[$n]:-$HO_ROUTER_LAN_IP}"
 }
 
 # ho_stop_agent N [SIGNAL]

@@ -285,6 +285,7 @@ impl Config {
                 check: r.check.as_ref().map(|c| c.to_dataplane(r)),
                 health: balance::Health::UP,
                 agent: r.agent,
+                handoff_routed: r.handoff_mode == crate::HandoffMode::Routed,
             };
         }
         let removed_virtual = |i: usize| {

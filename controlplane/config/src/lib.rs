@@ -83,7 +83,7 @@ pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
-pub use modes::{ForwardFor, ForwardForIncoming, Mode};
+pub use modes::{ForwardFor, ForwardForIncoming, HandoffMode, Mode};
 pub use net::{PortAddress, PortAddressError};
 pub use reload::{Changed, Changes};
 pub use save::Saved;
@@ -471,6 +471,9 @@ pub struct Real {
     /// which the virtual splices to when a handoff cannot be made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<SocketAddrV4>,
+    /// `handoff_mode` (default `"l2"`, only with `agent`): see [`HandoffMode`].
+    #[serde(skip_serializing_if = "HandoffMode::is_l2")]
+    pub handoff_mode: HandoffMode,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -603,6 +606,7 @@ impl Real {
             check: None,
             slowstart: Duration::ZERO,
             agent: None,
+            handoff_mode: HandoffMode::L2,
         }
     }
 }

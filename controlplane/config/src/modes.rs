@@ -49,6 +49,42 @@ impl Mode {
     }
 }
 
+/// `real.handoff_mode`: how Splicer reaches a real's host after handing a connection
+/// to its agent (docs/HANDOFF.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HandoffMode {
+    /// The back end shares a segment with one of Splicer's ports and owns the VIP on
+    /// its loopback: the client's packets are forwarded with only their Ethernet
+    /// addresses rewritten (as LVS-DR).
+    #[default]
+    L2,
+    /// The back end may be anywhere Splicer routes to: the client's packets get their
+    /// destination rewritten to the real's `address` (and port) and are routed there;
+    /// the agent replays the connection to that address and rewrites the answers to
+    /// come from the VIP. No VIP on the back end's loopback.
+    Routed,
+}
+
+impl HandoffMode {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["l2", "routed"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<HandoffMode> {
+        match name {
+            "l2" => Some(HandoffMode::L2),
+            "routed" => Some(HandoffMode::Routed),
+            _ => None,
+        }
+    }
+
+    /// Whether it is the default, `"l2"`.
+    pub fn is_l2(&self) -> bool {
+        *self == HandoffMode::L2
+    }
+}
+
 /// `virtual.forward_for`: whether each request tells its server the client's address.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

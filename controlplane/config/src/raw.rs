@@ -11,8 +11,8 @@ use crate::keys::{self, DurationKey, IntKey};
 use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, size, ByteSize, Config, ConfigError, CookieMatch,
-    Dataplane, Dip, ForwardFor, ForwardForIncoming, HashKey, HeaderMatch, Method, Mode, Port,
-    Predictor, Real, Rule, ServiceState, Url, Virtual,
+    Dataplane, Dip, ForwardFor, ForwardForIncoming, HandoffMode, HashKey, HeaderMatch, Method,
+    Mode, Port, Predictor, Real, Rule, ServiceState, Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -136,6 +136,7 @@ struct RawReal {
     check: Option<Value>,
     slowstart: Option<Value>,
     agent: Option<Value>,
+    handoff_mode: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -909,6 +910,15 @@ impl RawReal {
             )?,
             Ipv4Addr::new(198, 19, 0, 11),
         )?;
+        let handoff_mode = choice(
+            &key("handoff_mode"),
+            self.handoff_mode,
+            HandoffMode::L2,
+            "handoff_mode",
+            HandoffMode::NAMES,
+            HandoffMode::from_name,
+            |_| None,
+        )?;
         Ok(Real {
             name,
             address,
@@ -927,6 +937,7 @@ impl RawReal {
                 .agent
                 .map(|v| agent_address(&key("agent"), v))
                 .transpose()?,
+            handoff_mode,
         })
     }
 }

@@ -128,7 +128,7 @@ impl Agent {
         }
         let key = ConnKey {
             client: l.src,
-            vip: l.dst,
+            local: l.dst,
         };
         let Some(conn) = self.conns.get_mut(&key) else {
             return self.bridge_to_kernel();
@@ -187,7 +187,7 @@ impl Agent {
         };
         let key = ConnKey {
             client: l.dst,
-            vip: l.src,
+            local: l.src,
         };
         if l.protocol != ipv4::protocol::TCP || !self.conns.contains_key(&key) {
             self.counters.bridged_to_wire += 1;
@@ -248,7 +248,7 @@ impl Agent {
         let k = conn.take_syn_ack(seg.seq_number(), &opts);
         let kernel_tsval = opts.timestamp.map(|(v, _)| v);
         let segments = conn.ack_with_request(kernel_tsval);
-        let (src, dst) = (*key.client.ip(), *key.vip.ip());
+        let (src, dst) = (*key.client.ip(), *key.local.ip());
         let mac = self
             .kernel_mac
             .expect("a frame from the kernel taught its MAC");
@@ -348,9 +348,11 @@ impl Agent {
     }
 
     fn handoff(&mut self, id: u32, h: &HandoffRepr<'_>, peer: Peer, now: Instant) {
+        // The kernel's side of the connection: the VIP (layer-2 mode), or the back
+        // end's own address (routed mode: no VIP on `lo` needed).
         let key = ConnKey {
             client: h.client,
-            vip: h.vip,
+            local: h.backend.unwrap_or(h.vip),
         };
         if let Some(c) = self.conns.get(&key) {
             if c.params.splicer_isn == h.splicer_isn && c.params.splicer_epoch == h.splicer_epoch {
@@ -383,7 +385,7 @@ impl Agent {
         }
         self.counters.handoffs += 1;
         self.splicer_epoch(*peer.addr.ip(), h.splicer_epoch);
-        let refuse = if h.client.port() == 0 || h.vip.port() == 0 {
+        let refuse = if h.client.port() == 0 || h.vip.port() == 0 || key.local.port() == 0 {
             self.counters.handoffs_malformed += 1;
             Some(HandoffResult::Malformed)
         } else if self.active() >= self.settings.max_connections {
@@ -412,7 +414,7 @@ impl Agent {
             );
             return;
         }
-        let conn = Conn::new(key, peer, id, Params::from_repr(h), now);
+        let conn = Conn::new(key, h.vip, peer, id, Params::from_repr(h), now);
         self.replay_syn(&conn);
         self.conns.insert(key, conn);
     }
@@ -449,7 +451,7 @@ impl Agent {
         }
         let rst = c.rst_for_kernel();
         let mac = c.peer.mac;
-        self.push_to_kernel(mac, *key.client.ip(), *key.vip.ip(), &rst, &[]);
+        self.push_to_kernel(mac, *key.client.ip(), *key.local.ip(), &rst, &[]);
     }
 
     /// The handoff failed: answer Splicer and keep the entry (for a repeated HANDOFF)
@@ -490,7 +492,7 @@ impl Agent {
         }
         c.state = State::Closed;
         c.done_at = Some(now);
-        let peer = c.peer;
+        let (peer, vip) = (c.peer, c.vip);
         match reason {
             CloseReason::Fin => self.counters.closed_fin += 1,
             CloseReason::Rst => self.counters.closed_rst += 1,
@@ -502,7 +504,7 @@ impl Agent {
             id,
             body: Body::Closed {
                 client: key.client,
-                vip: key.vip,
+                vip,
                 reason,
             },
         };
@@ -624,3 +626,7 @@ impl Agent {
 #[cfg(test)]
 #[path = "agent_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "agent_routed_tests.rs"]
+mod routed_tests;

@@ -10,33 +10,33 @@ use splicer_wire::{ethernet, ipv4, tcp, udp, ChecksumPolicy, EthernetAddress};
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-const SPLICER_MAC: EthernetAddress = EthernetAddress([2, 0x73, 0, 0, 0, 1]);
-const KERNEL_MAC: EthernetAddress = EthernetAddress([2, 0x6b, 0, 0, 0, 11]);
-const ROUTER_MAC: EthernetAddress = EthernetAddress([2, 0x72, 0, 0, 0, 254]);
-const EPOCH: u64 = 0xA6E7;
+pub(super) const SPLICER_MAC: EthernetAddress = EthernetAddress([2, 0x73, 0, 0, 0, 1]);
+pub(super) const KERNEL_MAC: EthernetAddress = EthernetAddress([2, 0x6b, 0, 0, 0, 11]);
+pub(super) const ROUTER_MAC: EthernetAddress = EthernetAddress([2, 0x72, 0, 0, 0, 254]);
+pub(super) const EPOCH: u64 = 0xA6E7;
 const SPLICER_EPOCH: u64 = 0x5B1C;
-const REQUEST: &[u8] = b"GET /files/100k HTTP/1.1\r\nHost: www\r\n\r\n";
+pub(super) const REQUEST: &[u8] = b"GET /files/100k HTTP/1.1\r\nHost: www\r\n\r\n";
 
-fn splicer() -> SocketAddrV4 {
+pub(super) fn splicer() -> SocketAddrV4 {
     "198.19.0.1:7470".parse().unwrap()
 }
-fn listen() -> SocketAddrV4 {
+pub(super) fn listen() -> SocketAddrV4 {
     "198.19.0.11:7470".parse().unwrap()
 }
-fn client() -> SocketAddrV4 {
+pub(super) fn client() -> SocketAddrV4 {
     "198.18.0.2:40000".parse().unwrap()
 }
-fn vip() -> SocketAddrV4 {
+pub(super) fn vip() -> SocketAddrV4 {
     "198.18.0.100:80".parse().unwrap()
 }
 
-fn agent() -> Agent {
+pub(super) fn agent() -> Agent {
     let mut a = Agent::new(Settings::new(listen(), vec![*splicer().ip()]), EPOCH);
     a.set_kernel_mac(KERNEL_MAC);
     a
 }
 
-fn handoff_repr(request: &'static [u8]) -> HandoffRepr<'static> {
+pub(super) fn handoff_repr(request: &'static [u8]) -> HandoffRepr<'static> {
     HandoffRepr {
         client: client(),
         vip: vip(),
@@ -52,10 +52,11 @@ fn handoff_repr(request: &'static [u8]) -> HandoffRepr<'static> {
         client_window: 502,
         splicer_epoch: SPLICER_EPOCH,
         request,
+        backend: None,
     }
 }
 
-fn channel_frame(msg: Message<'_>) -> Vec<u8> {
+pub(super) fn channel_frame(msg: Message<'_>) -> Vec<u8> {
     crate::frames::udp_frame(
         SPLICER_MAC,
         KERNEL_MAC,
@@ -65,7 +66,7 @@ fn channel_frame(msg: Message<'_>) -> Vec<u8> {
     )
 }
 
-fn handoff_frame(id: u32, h: HandoffRepr<'_>) -> Vec<u8> {
+pub(super) fn handoff_frame(id: u32, h: HandoffRepr<'_>) -> Vec<u8> {
     channel_frame(Message {
         id,
         body: Body::Handoff(h),
@@ -73,7 +74,7 @@ fn handoff_frame(id: u32, h: HandoffRepr<'_>) -> Vec<u8> {
 }
 
 /// The channel message in a frame the agent sent to Splicer (addresses checked).
-fn message(frame: &[u8]) -> (u32, Body<'static>) {
+pub(super) fn message(frame: &[u8]) -> (u32, Body<'static>) {
     let eth = Frame::new_checked(frame).unwrap();
     assert_eq!(eth.dst_addr(), SPLICER_MAC);
     assert_eq!(eth.src_addr(), KERNEL_MAC);
@@ -95,7 +96,7 @@ fn message(frame: &[u8]) -> (u32, Body<'static>) {
 }
 
 /// A TCP frame's segment, checksums verified, and its payload.
-fn segment(frame: &[u8], from: SocketAddrV4, to: SocketAddrV4) -> (TcpRepr, Vec<u8>) {
+pub(super) fn segment(frame: &[u8], from: SocketAddrV4, to: SocketAddrV4) -> (TcpRepr, Vec<u8>) {
     let eth = Frame::new_checked(frame).unwrap();
     let ip = ipv4::Packet::new_checked(eth.payload()).unwrap();
     assert!(ip.verify_checksum(), "IPv4 checksum");
@@ -129,7 +130,7 @@ fn from_client_frame(repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
     )
 }
 
-fn seg(
+pub(super) fn seg(
     seq: u32,
     ack: Option<u32>,
     flags: TcpFlags,
@@ -149,7 +150,7 @@ fn seg(
     }
 }
 
-fn ts(tsval: u32, tsecr: u32) -> TcpOptions {
+pub(super) fn ts(tsval: u32, tsecr: u32) -> TcpOptions {
     let mut o = TcpOptions::NONE;
     o.timestamp = Some((tsval, tsecr));
     o

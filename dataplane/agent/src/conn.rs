@@ -13,6 +13,11 @@
 //! with `delta = splicer ISN − kernel ISN` and `ts_add = Splicer's next TSval − the
 //! kernel's SYN-ACK TSval`, so the client sees Splicer's sequence space continue and
 //! a timestamp clock that never goes back (PAWS, RFC 7323 §5).
+//!
+//! In the routed mode (the back end on another segment than Splicer's, `HANDOFF` with
+//! the back end's address) the kernel's side of the connection is the back end's own
+//! address and port instead of the VIP: Splicer rewrites the client's segments to it,
+//! and the kernel's answers additionally get their source rewritten to the VIP.
 
 use splicer_pipeline::rewrite::{self, Timestamps, Translation};
 use splicer_wire::handoff::{HandoffRepr, HandoffResult};
@@ -21,13 +26,15 @@ use splicer_wire::{ipv4, EthernetAddress};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
-/// A connection's key: the client's and the VIP's address and port.
+/// A connection's key: the client's address and port and the local ones as the
+/// kernel sees them (the kernel's 4-tuple, so two keys never share a kernel socket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnKey {
     /// The client.
     pub client: SocketAddrV4,
-    /// The virtual's address and port.
-    pub vip: SocketAddrV4,
+    /// The connection's local address and port in the kernel: the virtual's in the
+    /// layer-2 mode (the VIP on `lo`), the back end's own in the routed mode.
+    pub local: SocketAddrV4,
 }
 
 /// Where a Splicer's channel is: its address and port, and the MAC its HANDOFF came
@@ -109,6 +116,9 @@ pub enum State {
 #[derive(Debug, Clone)]
 pub struct Conn {
     pub key: ConnKey,
+    /// The virtual's address and port the client connected to (`key.local` in the
+    /// layer-2 mode): what CLOSED names, and where the kernel's answers come from.
+    pub vip: SocketAddrV4,
     pub peer: Peer,
     /// The HANDOFF's message id (its HANDOFF_ACK echoes it).
     pub handoff_id: u32,
@@ -146,10 +156,18 @@ pub struct Seen {
 
 impl Conn {
     /// A connection whose SYN is about to be replayed.
-    pub fn new(key: ConnKey, peer: Peer, handoff_id: u32, params: Params, now: Instant) -> Conn {
+    pub fn new(
+        key: ConnKey,
+        vip: SocketAddrV4,
+        peer: Peer,
+        handoff_id: u32,
+        params: Params,
+        now: Instant,
+    ) -> Conn {
         let client_next = SeqNumber(params.client_isn.wrapping_add(1)) + params.request.len();
         Conn {
             key,
+            vip,
             peer,
             handoff_id,
             params,
@@ -180,7 +198,7 @@ impl Conn {
         options.timestamp = p.timestamps.then_some((p.client_tsval, 0));
         let repr = TcpRepr {
             src_port: self.key.client.port(),
-            dst_port: self.key.vip.port(),
+            dst_port: self.key.local.port(),
             seq: SeqNumber(p.client_isn),
             ack: None,
             flags: TcpFlags::SYN,
@@ -188,7 +206,7 @@ impl Conn {
             options,
             payload_len: 0,
         };
-        (repr, *self.key.client.ip(), *self.key.vip.ip())
+        (repr, *self.key.client.ip(), *self.key.local.ip())
     }
 
     /// Takes the kernel's SYN-ACK (already checked to acknowledge the client's ISN):
@@ -242,7 +260,7 @@ impl Conn {
             out.push((
                 TcpRepr {
                     src_port: self.key.client.port(),
-                    dst_port: self.key.vip.port(),
+                    dst_port: self.key.local.port(),
                     seq,
                     ack: Some(SeqNumber(k.isn.wrapping_add(1))),
                     flags,
@@ -262,7 +280,7 @@ impl Conn {
     pub fn rst_for_kernel(&self) -> TcpRepr {
         TcpRepr {
             src_port: self.key.client.port(),
-            dst_port: self.key.vip.port(),
+            dst_port: self.key.local.port(),
             seq: self.client_next,
             ack: None,
             flags: TcpFlags::RST,
@@ -316,9 +334,16 @@ impl Conn {
         })
     }
 
+    /// Whether the connection is in the routed mode (the kernel's side is the back
+    /// end's own address, not the VIP).
+    pub fn routed(&self) -> bool {
+        self.key.local != self.vip
+    }
+
     /// Translates a kernel segment for the client in place: seq into Splicer's
     /// space, TSval onto the clock the client saw from Splicer, window rescaled from
-    /// the kernel's shift to the one Splicer announced.
+    /// the kernel's shift to the one Splicer announced; in the routed mode the source
+    /// becomes the VIP's address and port.
     pub fn to_client(&mut self, ip: &mut [u8]) -> Result<Seen, rewrite::Error> {
         let k = self.kernel.ok_or(rewrite::Error::Malformed)?;
         let (src, dst) = addrs(ip)?;
@@ -330,6 +355,11 @@ impl Conn {
         let splicer_shift = self.params.wscale.map_or(0, |(_, s)| s);
         let window = (k.wscale != splicer_shift)
             .then(|| rewrite::rescale(seg.window_len(), k.wscale, splicer_shift));
+        let src = if self.routed() {
+            (*self.vip.ip(), self.vip.port())
+        } else {
+            src
+        };
         rewrite::apply(
             ip,
             &Translation {

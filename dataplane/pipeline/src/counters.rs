@@ -241,6 +241,9 @@ counters! {
     /// Client packets of handed-off connections forwarded to their back end with only
     /// the Ethernet addresses rewritten.
     HandedOffForwarded => "handed_off_forwarded",
+    /// Of those, packets to a back end in the routed mode (`handoff_mode = "routed"`):
+    /// destination rewritten from the VIP to the real's address and port, and routed.
+    HandedOffRouted => "handed_off_routed",
     /// Handed-off connections forgotten on the agent's CLOSED.
     HandedOffClosed => "handed_off_closed",
     /// Handed-off connections forgotten after `tcp_idle_timeout` without a packet from

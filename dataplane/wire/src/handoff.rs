@@ -11,10 +11,12 @@
 //! message is a 12-byte header
 //!
 //! ```text
-//! magic "SPHO" (4) | version 1 (1) | type (1) | flags (2, sent as zero) | message id (4)
+//! magic "SPHO" (4) | version 1 (1) | type (1) | flags (2) | message id (4)
 //! ```
 //!
-//! followed by the body of its type ([`Body`]). [`Packet`] is the zero-copy view of the
+//! followed by the body of its type ([`Body`]). One flag is defined: [`FLAG_ROUTED`] on a
+//! `HANDOFF` (the routed mode: the back end's own address and port follow the request
+//! bytes); every other bit is sent as zero and ignored on receipt. [`Packet`] is the zero-copy view of the
 //! header; [`Message`] is the parse/emit layer over whole messages.
 
 use crate::field::{ipv4_at, set_ipv4_at, set_u16_at, set_u32_at, u16_at, u32_at};
@@ -35,6 +37,14 @@ pub const HANDOFF_FIXED_LEN: usize = 46;
 /// 1500-byte MTU link (1500 − IPv4 20 − UDP 8 − header 12 − fixed body 46). Splicer does
 /// not fragment, so a longer request head cannot be handed off.
 pub const MAX_REQUEST_IN_1500_MTU: usize = 1500 - 20 - 8 - HEADER_LEN - HANDOFF_FIXED_LEN;
+/// The header flag of a `HANDOFF` in the routed mode (the back end is on another
+/// segment): the body ends with [`ROUTED_TRAILER_LEN`] bytes, the back end's own address
+/// (4) and port (2), where the agent replays the connection and where Splicer sends the
+/// client's later segments. An agent that does not know the flag refuses the `HANDOFF`
+/// as malformed (bytes after the body), so it never replays to the wrong address.
+pub const FLAG_ROUTED: u16 = 0x0001;
+/// Length of the routed mode's trailer (address 4, port 2).
+pub const ROUTED_TRAILER_LEN: usize = 6;
 /// The option byte meaning "no window scale option" in a `HANDOFF`.
 const NO_WSCALE: u8 = 0xFF;
 
@@ -128,7 +138,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.buffer.as_ref()[offset::TYPE]
     }
 
-    /// The flags (sent as zero, ignored on receipt: reserved for later versions).
+    /// The flags ([`FLAG_ROUTED`] on a `HANDOFF`; other bits sent as zero, ignored on
+    /// receipt).
     #[inline]
     pub fn flags(&self) -> u16 {
         u16_at(self.buffer.as_ref(), offset::FLAGS)
@@ -157,6 +168,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         b[offset::TYPE] = msg_type as u8;
         set_u16_at(b, offset::FLAGS, 0);
         set_u32_at(b, offset::ID, id);
+    }
+
+    /// Sets the flags field.
+    #[inline]
+    pub fn set_flags(&mut self, flags: u16) {
+        set_u16_at(self.buffer.as_mut(), offset::FLAGS, flags);
     }
 
     /// The bytes after the header, writable.
@@ -253,10 +270,20 @@ pub struct HandoffRepr<'a> {
     pub splicer_epoch: u64,
     /// The request bytes Splicer read and acknowledged.
     pub request: &'a [u8],
+    /// The routed mode ([`FLAG_ROUTED`]): the back end's own address and port, where
+    /// the agent replays the connection (instead of the VIP) and whose answers it
+    /// rewrites to come from the VIP. `None`: the layer-2 mode (the back end owns the
+    /// VIP on its loopback).
+    pub backend: Option<SocketAddrV4>,
 }
 
 impl HandoffRepr<'_> {
-    fn parse(b: &[u8]) -> Result<HandoffRepr<'_>> {
+    /// Length of the body on the wire.
+    pub fn buffer_len(&self) -> usize {
+        HANDOFF_FIXED_LEN + self.request.len() + self.backend.map_or(0, |_| ROUTED_TRAILER_LEN)
+    }
+
+    fn parse(b: &[u8], flags: u16) -> Result<HandoffRepr<'_>> {
         if b.len() < HANDOFF_FIXED_LEN {
             return Err(Error::Truncated);
         }
@@ -271,7 +298,9 @@ impl HandoffRepr<'_> {
             _ => Err(Error::Malformed),
         };
         let req_len = usize::from(u16_at(b, 44));
-        match b.len().cmp(&(HANDOFF_FIXED_LEN + req_len)) {
+        let routed = flags & FLAG_ROUTED != 0;
+        let trailer = if routed { ROUTED_TRAILER_LEN } else { 0 };
+        match b.len().cmp(&(HANDOFF_FIXED_LEN + req_len + trailer)) {
             core::cmp::Ordering::Less => return Err(Error::Truncated),
             core::cmp::Ordering::Greater => return Err(Error::Malformed),
             core::cmp::Ordering::Equal => {}
@@ -290,7 +319,11 @@ impl HandoffRepr<'_> {
             splicer_tsval: u32_at(b, 30),
             client_window: u16_at(b, 34),
             splicer_epoch: u64::from_be_bytes(b[36..44].try_into().expect("8 bytes")),
-            request: &b[HANDOFF_FIXED_LEN..],
+            request: &b[HANDOFF_FIXED_LEN..HANDOFF_FIXED_LEN + req_len],
+            backend: routed.then(|| {
+                let at = HANDOFF_FIXED_LEN + req_len;
+                SocketAddrV4::new(ipv4_at(b, at), u16_at(b, at + 4))
+            }),
         })
     }
 
@@ -312,6 +345,11 @@ impl HandoffRepr<'_> {
         b[36..44].copy_from_slice(&self.splicer_epoch.to_be_bytes());
         set_u16_at(b, 44, self.request.len() as u16);
         b[HANDOFF_FIXED_LEN..HANDOFF_FIXED_LEN + self.request.len()].copy_from_slice(self.request);
+        if let Some(backend) = self.backend {
+            let at = HANDOFF_FIXED_LEN + self.request.len();
+            set_ipv4_at(b, at, *backend.ip());
+            set_u16_at(b, at + 4, backend.port());
+        }
     }
 }
 
@@ -372,7 +410,7 @@ impl Body<'_> {
         match self {
             Body::Heartbeat { .. } => 8,
             Body::HeartbeatAck { .. } => 12,
-            Body::Handoff(h) => HANDOFF_FIXED_LEN + h.request.len(),
+            Body::Handoff(h) => h.buffer_len(),
             Body::HandoffAck { .. } => 13,
             Body::Closed { .. } => 13,
             Body::ClosedAck => 0,
@@ -422,7 +460,7 @@ impl<'a> Message<'a> {
                     connections: u32_at(b, 8),
                 }
             }
-            MessageType::Handoff => Body::Handoff(HandoffRepr::parse(b)?),
+            MessageType::Handoff => Body::Handoff(HandoffRepr::parse(b, p.flags())?),
             MessageType::HandoffAck => {
                 exact(13)?;
                 Body::HandoffAck {
@@ -468,6 +506,12 @@ impl<'a> Message<'a> {
         }
         let mut p = Packet::new_unchecked(&mut buf[..len]);
         p.set_header(self.body.msg_type(), self.id);
+        if let Body::Handoff(HandoffRepr {
+            backend: Some(_), ..
+        }) = &self.body
+        {
+            p.set_flags(FLAG_ROUTED);
+        }
         let b = p.body_mut();
         match &self.body {
             Body::Heartbeat { epoch } => b.copy_from_slice(&epoch.to_be_bytes()),
@@ -532,6 +576,7 @@ mod tests {
             client_window: 502,
             splicer_epoch: 0x0011_2233_4455_6677,
             request: REQUEST,
+            backend: None,
         }
     }
 
@@ -542,6 +587,10 @@ mod tests {
         empty.request = b"";
         empty.client_wscale = None;
         empty.splicer_wscale = Some(14);
+        let mut routed = handoff();
+        routed.backend = Some("198.19.20.13:8080".parse().unwrap());
+        let mut routed_empty = routed;
+        routed_empty.request = b"";
         vec![
             Message {
                 id: 1,
@@ -561,6 +610,14 @@ mod tests {
             Message {
                 id: 4,
                 body: Body::Handoff(empty),
+            },
+            Message {
+                id: 40,
+                body: Body::Handoff(routed),
+            },
+            Message {
+                id: 41,
+                body: Body::Handoff(routed_empty),
             },
             Message {
                 id: 5,
@@ -594,7 +651,8 @@ mod tests {
             let p = Packet::new_checked(&bytes[..]).unwrap();
             assert_eq!(p.message_id(), m.id);
             assert_eq!(p.msg_type(), m.body.msg_type() as u8);
-            assert_eq!(p.flags(), 0);
+            let routed = matches!(m.body, Body::Handoff(h) if h.backend.is_some());
+            assert_eq!(p.flags(), if routed { FLAG_ROUTED } else { 0 });
             assert_eq!(p.version(), VERSION);
         }
     }
@@ -626,6 +684,33 @@ mod tests {
             ack.to_vec().unwrap(),
             hex("5350484f 0104 0000 00000007  00 01020304 0000000000000005")
         );
+    }
+
+    /// The routed mode: flag 0x0001, the back end's address and port after the request.
+    #[test]
+    fn routed_handoff_has_the_specified_layout() {
+        let mut h = handoff();
+        h.request = b"GET";
+        h.backend = Some("198.19.20.13:8080".parse().unwrap());
+        let m = Message {
+            id: 0x0A0B_0C0D,
+            body: Body::Handoff(h),
+        };
+        let want = hex("53 50 48 4f  01 03 00 01  0a 0b 0c 0d
+             c6 12 00 02  c8 22  c6 12 00 64  00 50
+             01 02 03 04  a0 b0 c0 d0  05 b4  07 ff  01 01
+             11 11 22 22  33 33 44 44  01 f6
+             00 11 22 33 44 55 66 77  00 03  47 45 54  c6 13 14 0d 1f 90");
+        assert_eq!(m.to_vec().unwrap(), want);
+        // Without the flag, the trailer is bytes after the body: refused (an agent that
+        // does not know the routed mode never replays to the VIP by mistake).
+        let mut unflagged = want.clone();
+        unflagged[7] = 0;
+        assert_eq!(Message::parse(&unflagged), Err(Error::Malformed));
+        // The flag without the trailer: too short.
+        let mut short = m.to_vec().unwrap();
+        short.truncate(short.len() - ROUTED_TRAILER_LEN);
+        assert_eq!(Message::parse(&short), Err(Error::Truncated));
     }
 
     #[test]

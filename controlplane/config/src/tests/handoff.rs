@@ -104,7 +104,28 @@ fn agents_are_addresses_on_a_port_subnet() {
     );
     assert_eq!(
         invalid(&text, "virtual[0].bind"),
-        "virtual[0].bind: real s1's agent 10.1.2.3:7470 is on no port's subnet: after a handoff Splicer forwards the client's packets to the back end by rewriting only their Ethernet addresses, so the back end must share a segment with one of Splicer's ports"
+        "virtual[0].bind: real s1's agent 10.1.2.3:7470 is on no port's subnet: after a handoff Splicer forwards the client's packets to the back end by rewriting only their Ethernet addresses, so the back end must share a segment with one of Splicer's ports (or give the real handoff_mode = \"routed\")"
+    );
+    // Routed, the same agent behind the gateway loads; the real's address is where the
+    // client's packets go.
+    let routed = text.replace(
+        "agent = \"10.1.2.3\"",
+        "agent = \"10.1.2.3\"\nhandoff_mode = \"routed\"",
+    );
+    let c = ok(&routed);
+    assert_eq!(c.reals[0].handoff_mode, HandoffMode::Routed);
+    assert_eq!(c.reals[1].handoff_mode, HandoffMode::L2, "the default");
+    round_trip(&c);
+    let farm = c.farm();
+    assert!(farm.reals[0].handoff_routed && !farm.reals[1].handoff_routed);
+    // Without any gateway it cannot be reached.
+    let unreachable = agents("", "bind = [\"s1\"]").replace(
+        "agent = \"198.19.0.11\"",
+        "agent = \"10.1.2.3\"\nhandoff_mode = \"routed\"",
+    );
+    assert_eq!(
+        invalid(&unreachable, "virtual[0].bind"),
+        "virtual[0].bind: real s1's agent 10.1.2.3:7470 is on no port's subnet and no port has a gateway, so Splicer cannot reach it; put it on a port's subnet or give the port that leads to it a gateway"
     );
     assert!(invalid(
         &agents("handoff_timeout = \"0s\"", "bind = [\"s1\"]"),
@@ -122,4 +143,31 @@ fn a_handoff_virtual_binds_reals_only() {
         invalid(&text, "virtual[0].bind"),
         "virtual[0].bind: away is a URL; a handoff virtual binds reals only (each with an agent to hand connections to)"
     );
+}
+
+#[test]
+fn handoff_mode_is_l2_or_routed_and_needs_an_agent() {
+    let text = agents("", "bind = [\"s1\"]");
+    let bad = text.replace(
+        "agent = \"198.19.0.11\"",
+        "agent = \"198.19.0.11\"\nhandoff_mode = \"l3\"",
+    );
+    assert_eq!(
+        invalid(&bad, "real[0].handoff_mode"),
+        "real[0].handoff_mode: unknown handoff_mode \"l3\"; accepted values: l2, routed"
+    );
+    let no_agent = text.replace(
+        "address = \"198.19.0.13:80\"",
+        "address = \"198.19.0.13:80\"\nhandoff_mode = \"routed\"",
+    );
+    assert_eq!(
+        invalid(&no_agent, "real[2].handoff_mode"),
+        "real[2].handoff_mode: real s3 has no agent, and handoff_mode says how its agent's host is reached after a handoff: give it agent = \"198.19.0.13:7470\" or remove handoff_mode"
+    );
+    // On a port's subnet, routed is allowed too (the addresses are rewritten anyway).
+    let on_link = text.replace(
+        "agent = \"198.19.0.11\"",
+        "agent = \"198.19.0.11\"\nhandoff_mode = \"routed\"",
+    );
+    assert_eq!(ok(&on_link).reals[0].handoff_mode, HandoffMode::Routed);
 }

@@ -4,14 +4,28 @@
 //! the handoff, or to change the client's bytes, cannot apply.
 
 use super::invalid;
-use crate::{defaults, Config, ConfigError, ForwardFor, Mode, Predictor};
+use crate::{defaults, Config, ConfigError, ForwardFor, HandoffMode, Mode, Predictor};
 
-/// Every handoff virtual: its reals have agents on a port's subnet (layer-2 mode), no
-/// header rewriting, no pipelining knobs, no predictor that needs to see responses or
-/// the end of requests. Any number of workers: each runs its own channel to every
-/// agent, and the agents' answers are steered to the worker that asked (the data
-/// plane's `flow::channel_steer`).
+/// Every handoff virtual: its reals have agents on a port's subnet (layer-2 mode) or
+/// reachable through a gateway (`handoff_mode = "routed"`), no header rewriting, no
+/// pipelining knobs, no predictor that needs to see responses or the end of requests.
+/// Any number of workers: each runs its own channel to every agent, and the agents'
+/// answers are steered to the worker that asked (the data plane's
+/// `flow::channel_steer`). A real's `handoff_mode = "routed"` needs its `agent`.
 pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
+    for (i, r) in config.reals.iter().enumerate() {
+        if r.handoff_mode != HandoffMode::L2 && r.agent.is_none() {
+            return invalid(
+                format!("real[{i}].handoff_mode"),
+                format!(
+                    "real {} has no agent, and handoff_mode says how its agent's host is reached after a handoff: give it agent = \"{}:{}\" or remove handoff_mode",
+                    r.name,
+                    r.address.ip(),
+                    defaults::AGENT_PORT
+                ),
+            );
+        }
+    }
     for (i, v) in config.virtuals.iter().enumerate() {
         if v.mode != Mode::Handoff {
             continue;
@@ -62,11 +76,21 @@ pub(super) fn virtuals(config: &Config) -> Result<(), ConfigError> {
                     ),
                 );
             };
-            if !config.ports.iter().any(|p| p.address.contains(*agent.ip())) {
+            let on_link = config.ports.iter().any(|p| p.address.contains(*agent.ip()));
+            let routed = real.handoff_mode == HandoffMode::Routed;
+            if !on_link && !routed {
                 return invalid(
                     key("bind"),
                     format!(
-                        "real {name}'s agent {agent} is on no port's subnet: after a handoff Splicer forwards the client's packets to the back end by rewriting only their Ethernet addresses, so the back end must share a segment with one of Splicer's ports"
+                        "real {name}'s agent {agent} is on no port's subnet: after a handoff Splicer forwards the client's packets to the back end by rewriting only their Ethernet addresses, so the back end must share a segment with one of Splicer's ports (or give the real handoff_mode = \"routed\")"
+                    ),
+                );
+            }
+            if !on_link && !config.ports.iter().any(|p| p.gateway.is_some()) {
+                return invalid(
+                    key("bind"),
+                    format!(
+                        "real {name}'s agent {agent} is on no port's subnet and no port has a gateway, so Splicer cannot reach it; put it on a port's subnet or give the port that leads to it a gateway"
                     ),
                 );
             }

@@ -157,6 +157,10 @@ pub struct Real {
     pub health: Health,
     /// Where its host's handoff agent listens (`mode = "handoff"` virtuals).
     pub agent: Option<SocketAddrV4>,
+    /// Its `handoff_mode` is `"routed"`: after a handoff the client's packets are
+    /// rewritten to its `address` and routed there (`flow::handoff_routed`), instead
+    /// of forwarded by MAC to the agent's address.
+    pub handoff_routed: bool,
 }
 
 impl Real {
@@ -180,6 +184,7 @@ impl Real {
             check: None,
             health: Health::UP,
             agent: None,
+            handoff_routed: false,
         }
     }
 

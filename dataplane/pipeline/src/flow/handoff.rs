@@ -14,7 +14,9 @@
 //!   they reach the back end. The HANDOFF is resent every 100 ms.
 //! * **Handed off.** Every later packet of the client is forwarded to the real with
 //!   only its Ethernet addresses rewritten (layer-2 mode, as LVS-DR: the back end
-//!   shares the segment and owns the VIP on its loopback); the back end answers the
+//!   shares the segment and owns the VIP on its loopback), or, for a real with
+//!   `handoff_mode = "routed"`, with its destination rewritten to the real's address
+//!   and routed there (`handoff_routed`); the back end answers the
 //!   client directly through the router, so no response byte passes through Splicer.
 //!   A second request on the connection goes to the same back end (the patent's
 //!   "rare" case: Splicer does not read it, so it cannot migrate it back).
@@ -31,10 +33,8 @@
 //!   gets a RST at exactly that byte, which the client accepts (RFC 5961).
 //!
 //! What a handed-off connection costs its real's `maxconns`, and how Splicer ends one
-//! itself (a real or virtual set `failed`, the process stopping) is `handoff_end`.
-//!
-//! Not built: the mode that rewrites addresses and sequence numbers for back ends on
-//! another segment.
+//! itself (a real or virtual set `failed`, the process stopping) is `handoff_end`; the
+//! routed mode (back ends on another segment) is `handoff_routed`.
 
 use super::channel::{PendingHandoff, HANDOFF_RESEND_MS};
 use super::client::State;
@@ -47,7 +47,7 @@ use crate::counters::{Counter, RealCounter};
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_http::{parse_head, HeadStatus};
-use splicer_wire::handoff::{Body, HandoffRepr, HandoffResult, Message, MAX_REQUEST_IN_1500_MTU};
+use splicer_wire::handoff::{Body, HandoffRepr, HandoffResult, Message};
 use std::net::SocketAddrV4;
 
 impl<P: PacketBuf> Pipeline<P> {
@@ -65,6 +65,7 @@ impl<P: PacketBuf> Pipeline<P> {
     ) -> bool {
         let topology = self.topology.clone();
         let farm = topology.farm();
+        let max_request = self.handoff_max_request(real);
         let Some(c) = self.flows.get_mut(h) else {
             return false;
         };
@@ -83,7 +84,7 @@ impl<P: PacketBuf> Pipeline<P> {
             && c.legs.is_empty()
             && c.tcp.snd_nxt == c.tcp.iss + 1
             && !c.tcp.fin_received
-            && c.head.len() <= MAX_REQUEST_IN_1500_MTU;
+            && c.head.len() <= max_request;
         if !eligible {
             self.counters.inc(port, Counter::HandoffNotEligible);
             self.counters.inc(port, Counter::HandoffFallbackSplice);
@@ -122,6 +123,11 @@ impl<P: PacketBuf> Pipeline<P> {
         let epoch = self.keys.epoch();
         let tpm = self.settings.flow.ticks_per_ms;
         let topology = self.topology.clone();
+        let backend = self
+            .flows
+            .get_mut(h)
+            .and_then(|c| c.last_real)
+            .and_then(|r| self.handoff_backend(r));
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -152,6 +158,7 @@ impl<P: PacketBuf> Pipeline<P> {
             client_window: (t.peer_window >> shift).min(u32::from(u16::MAX)) as u16,
             splicer_epoch: epoch,
             request: &[],
+            backend,
         };
         // The request bytes are lent out of the connection for the message's time.
         let request = std::mem::take(&mut c.head);
@@ -323,16 +330,20 @@ impl<P: PacketBuf> Pipeline<P> {
             return sink.discard(pkt);
         };
         c.tcp.last_activity = now;
-        let agent = c
+        let real = c
             .last_real
-            .and_then(|r| topology.farm().reals.get(usize::from(r)))
-            .and_then(|r| r.agent);
-        let Some(agent) = agent else {
+            .and_then(|r| topology.farm().reals.get(usize::from(r)));
+        let Some((agent, routed_to)) =
+            real.and_then(|r| Some((r.agent?, r.handoff_routed.then_some(r.address))))
+        else {
             return self.drop(port, Counter::DropNoRoute, pkt, sink);
         };
         self.counters.inc(port, Counter::HandedOffForwarded);
-        // The agent's address is the back end's: its MAC is the next hop.
-        self.send_ipv4(port, pkt, *agent.ip(), now, sink);
+        match routed_to {
+            Some(backend) => self.send_handed_off_routed(port, h, pkt, backend, now, sink),
+            // The agent's address is the back end's: its MAC is the next hop.
+            None => self.send_ipv4(port, pkt, *agent.ip(), now, sink),
+        }
         if seg.rst() {
             self.counters.inc(port, Counter::ClientResets);
             self.handed_off_close(h, now, sink);

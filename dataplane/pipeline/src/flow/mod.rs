@@ -22,6 +22,7 @@ mod deadlines;
 mod dispatch;
 mod handoff;
 mod handoff_end;
+mod handoff_routed;
 mod handshake;
 mod key;
 mod leg;

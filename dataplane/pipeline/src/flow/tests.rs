@@ -22,6 +22,7 @@ mod checks;
 mod cluster;
 mod cookies;
 mod handoff;
+mod handoff_routed;
 mod spliced;
 mod stop;
 mod tunnel;
