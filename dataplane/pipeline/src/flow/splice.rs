@@ -34,6 +34,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
+use super::ahead;
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps, ms_clock};
@@ -303,6 +304,7 @@ impl<P: PacketBuf> Pipeline<P> {
             held_rest: false,
             held_window: 0,
             window_offered: None,
+            ahead: Default::default(),
             class_counted: false,
             log: std::mem::replace(&mut c.log, crate::access::NO_LOG),
         };
@@ -740,8 +742,14 @@ impl<P: PacketBuf> Pipeline<P> {
                 s.lossy = true;
             }
             if seg.seq > leg.down_next {
-                // Not forwarded (the response framer needs every byte in order): the
-                // server hears of the hole from Splicer, with the duplicate ACK the
+                if !seg.fin() && ahead::forward_ahead(leg, &s.framer, seg.seq, len) {
+                    // Bytes the framer only counts: forwarded now, the client's TCP
+                    // puts them in order (`ahead`).
+                    self.counters.inc(port, Counter::ServerForwardedAhead);
+                    return self.forward(port, h, sh, Way::Down, pkt, now, sink);
+                }
+                // Not forwarded (the response framer must read these bytes in order):
+                // the server hears of the hole from Splicer, with the duplicate ACK the
                 // client would have sent, and retransmits at once instead of after its
                 // timeout.
                 self.counters.inc(port, Counter::DropServerOutOfOrder);
@@ -767,7 +775,9 @@ impl<P: PacketBuf> Pipeline<P> {
                         Ok(f) => {
                             leg.down_next += f.consumed;
                             keep = already + f.consumed;
-                            if f.complete {
+                            // Bytes forwarded past the gap this segment filled.
+                            let caught_up = !f.complete && ahead::catch_up(leg, &mut s.framer);
+                            if f.complete || caught_up {
                                 leg.response_end = Some(leg.down_next);
                                 let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
                                 self.pools.get(s.real).measure.response_end(us, s.lossy);

@@ -10,6 +10,7 @@ mod forward_for;
 mod logging;
 mod next_hop;
 mod pipelined;
+mod reordered;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
 const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
