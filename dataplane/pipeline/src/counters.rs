@@ -519,8 +519,8 @@ counters! {
     /// Client segment beyond the next expected byte; the client retransmits it.
     DropTcpOutOfOrder => "drop_tcp_out_of_order" in Drops("tcp_out_of_order"),
     /// Server segment beyond the next expected byte of a spliced response that holds
-    /// bytes the framer must read (head, chunk-size line, trailer) or would open a
-    /// fifth range forwarded ahead; the server retransmits it.
+    /// bytes the framer must read (head, chunk-size line, trailer); the server
+    /// retransmits it. Body bytes past a gap go on (`server_forwarded_ahead`).
     DropServerOutOfOrder => "drop_server_out_of_order" in Drops("server_out_of_order"),
     /// No free local port for a new server connection.
     DropNoLocalPort => "drop_no_local_port" in Drops("no_local_port"),

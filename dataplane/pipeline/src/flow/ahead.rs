@@ -6,7 +6,9 @@
 //! client's TCP reorders it and SACKs it, and the server retransmits only what was
 //! really lost. Splicer keeps no payload, only where these bytes were
 //! ([`Ahead`], a few ranges per leg); when the in-order bytes reach a range, the framer
-//! counts it without its content ([`splicer_http::ResponseFramer::skip`]).
+//! counts it without its content ([`splicer_http::ResponseFramer::skip`]). Bytes past
+//! more holes than there are ranges are counted when the client acknowledges them (it
+//! can only have them from Splicer, which sent only bytes of the data run).
 //!
 //! A segment out of order that holds bytes the framer must read (the response head, a
 //! chunk-size line, a trailer, bytes past the response's end) is still dropped,
@@ -18,12 +20,16 @@
 //! gap (`held_rest`) is not forwarded ahead, so that held bytes and forwarded ones
 //! never overlap.
 
+use super::key::Handle;
 use super::leg::Leg;
+use super::route::micros;
+use crate::packet::{PacketBuf, Sink};
+use crate::pipeline::Pipeline;
 use splicer_http::ResponseFramer;
 use splicer_wire::tcp::SeqNumber;
 
-/// Most disjoint ranges one leg tracks; a segment that would open one more is dropped
-/// (counted) and retransmitted, as before this forwarding existed.
+/// Most disjoint ranges one leg tracks; bytes forwarded past more holes are counted
+/// when the client acknowledges them.
 pub(crate) const AHEAD_RANGES: usize = 4;
 
 /// Ranges of server bytes (server leg's space, `[start, end)`) forwarded to the client
@@ -32,17 +38,32 @@ pub(crate) const AHEAD_RANGES: usize = 4;
 pub(crate) struct Ahead {
     ranges: [(SeqNumber, SeqNumber); AHEAD_RANGES],
     len: u8,
+    /// Bytes were forwarded past the next in-order byte, up to `furthest`, and the
+    /// in-order bytes have not reached it yet (some perhaps in no range: more than
+    /// [`AHEAD_RANGES`] holes).
+    active: bool,
+    furthest: SeqNumber,
 }
 
 impl Ahead {
-    /// Whether no bytes were forwarded ahead.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+    /// Whether bytes forwarded ahead are still past the in-order ones.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Notes `[start, end)` as forwarded: in a range if there is room (else only the
+    /// client's acknowledgement steps over it, [`ack_catch_up`]).
+    fn note(&mut self, start: SeqNumber, end: SeqNumber) {
+        if !self.active || end > self.furthest {
+            self.furthest = end;
+        }
+        self.active = true;
+        self.insert(start, end);
     }
 
     /// Notes `[start, end)` as forwarded, merged with ranges it touches. False (nothing
     /// noted) when it would be one range too many.
-    pub(crate) fn insert(&mut self, mut start: SeqNumber, mut end: SeqNumber) -> bool {
+    fn insert(&mut self, mut start: SeqNumber, mut end: SeqNumber) -> bool {
         let mut kept = [(SeqNumber(0), SeqNumber(0)); AHEAD_RANGES];
         let mut n = 0;
         for &(s, e) in &self.ranges[..usize::from(self.len)] {
@@ -98,26 +119,108 @@ pub(super) fn forward_ahead(
         return false;
     }
     let reach = u64::from((seq + len).0.wrapping_sub(leg.down_next.0));
-    reach <= framer.data_run() && leg.ahead.insert(seq, seq + len)
+    if reach > framer.data_run() {
+        return false;
+    }
+    leg.ahead.note(seq, seq + len);
+    true
 }
 
 /// After in-order bytes moved `leg.down_next`: steps it over the ranges already
 /// forwarded that it reached, counting them in the framer. True when the response
 /// ended there.
 pub(super) fn catch_up(leg: &mut Leg, framer: &mut ResponseFramer) -> bool {
-    if leg.ahead.is_empty() {
+    if !leg.ahead.active {
         return false;
     }
     while let Some(end) = leg.ahead.take_at(leg.down_next) {
-        let n = u64::from(end.0.wrapping_sub(leg.down_next.0));
-        let f = framer.skip(n);
-        leg.down_next += f.consumed;
-        if f.complete {
-            leg.ahead = Ahead::default();
+        if skip_to(leg, framer, end) {
             return true;
         }
     }
+    settle(leg);
     false
+}
+
+/// The client acknowledged response bytes up to `acked` (server leg's space): any of
+/// them past the next in-order byte were forwarded ahead (the client has nothing else
+/// from this server), so the framer counts them now. A hole that more than
+/// [`AHEAD_RANGES`] ranges left unnoted ends here, or when it fills. True when the
+/// response ended there.
+pub(super) fn ack_catch_up(leg: &mut Leg, framer: &mut ResponseFramer, acked: SeqNumber) -> bool {
+    if !leg.ahead.active || acked <= leg.down_next {
+        return false;
+    }
+    if skip_to(leg, framer, acked) {
+        return true;
+    }
+    // Ranges the acknowledgement reached.
+    catch_up(leg, framer)
+}
+
+/// Counts the bytes up to `end` in the framer (no more than its data run) and moves the
+/// next in-order byte there. True when the response ended.
+fn skip_to(leg: &mut Leg, framer: &mut ResponseFramer, end: SeqNumber) -> bool {
+    let n = u64::from(end.0.wrapping_sub(leg.down_next.0));
+    let f = framer.skip(n);
+    leg.down_next += f.consumed;
+    if f.complete {
+        leg.ahead = Ahead::default();
+    }
+    f.complete
+}
+
+/// Forgets what was forwarded ahead once the in-order bytes have passed all of it.
+fn settle(leg: &mut Leg) {
+    if leg.ahead.active && leg.down_next >= leg.ahead.furthest {
+        leg.ahead = Ahead::default();
+    }
+}
+
+impl<P: PacketBuf> Pipeline<P> {
+    /// The client's acknowledgement (its `snd_una`, just taken) may cover bytes
+    /// forwarded ahead on any leg whose response goes to it: the framers count them
+    /// ([`ack_catch_up`]), and a response that ended there has been sent whole
+    /// (`response_sent`). Returns where the oldest leg's response ended, if it did.
+    pub(super) fn ahead_acked<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) -> Option<SeqNumber> {
+        let ticks_per_ms = self.settings.flow.ticks_per_ms;
+        let legs = self.flows.get_mut(h)?.legs.len();
+        let mut oldest_end = None;
+        for i in 0..legs {
+            let Some(&l) = self.flows.get_mut(h).and_then(|c| c.legs.get(i)) else {
+                break;
+            };
+            if !l.promoted || !l.ahead.is_active() || l.response_end.is_some() {
+                continue;
+            }
+            let sh = l.server;
+            let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+                continue;
+            };
+            let acked = l.client_ack_to_server(c.tcp.snd_una);
+            let leg = &mut c.legs[i];
+            let ended = ack_catch_up(leg, &mut s.framer, acked);
+            s.tcp.rcv_nxt = leg.down_next;
+            if !ended {
+                continue;
+            }
+            leg.response_end = Some(leg.down_next);
+            if i == 0 {
+                oldest_end = leg.response_end;
+            }
+            let us = micros(now - s.sent_at, ticks_per_ms);
+            let (real, lossy) = (s.real, s.lossy);
+            self.pools.get(real).measure.response_end(us, lossy);
+            self.response_sent(port, h, sh, now, sink);
+        }
+        oldest_end
+    }
 }
 
 #[cfg(test)]
@@ -154,7 +257,7 @@ mod tests {
         assert_eq!(a.take_at(s(20)), None);
         // A retransmission that covered part of the range.
         assert_eq!(a.take_at(s(35)), Some(s(40)));
-        assert!(a.is_empty());
+        assert_eq!(a.len, 0);
     }
 
     #[test]

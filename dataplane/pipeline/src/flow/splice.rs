@@ -13,9 +13,12 @@
 //! * **server → client**: the response, likewise, through a [`ResponseFramer`] that
 //!   finds where it ends.
 //!
-//! Only in-order bytes are forwarded in either direction (a segment past a hole is
-//! dropped, counted, and retransmitted by its sender), because the framers must see
-//! every byte to find message ends. Splicer never buffers forwarded payload.
+//! Client bytes are forwarded in order only (a segment past a hole is dropped, counted,
+//! and retransmitted by the client), because the request framer must see every byte to
+//! find the message's end. Server bytes past a hole that the response framer would
+//! only count (body data) are forwarded at once and counted when the hole fills
+//! (`ahead`); other server bytes past a hole are dropped like client ones. Splicer
+//! never buffers forwarded payload.
 //!
 //! When the response is complete and the client has acknowledged all of it, the server
 //! connection is ACKed by Splicer up to the response end and goes back to its pool
@@ -426,6 +429,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 // touches only moves later, which the entry finds when it fires.
                 self.reschedule(h);
             }
+        }
+        let mut leg = leg;
+        if leg.response_end.is_none() && leg.ahead.is_active() {
+            // Response bytes forwarded past a hole that the client now has (`ahead`).
+            leg.response_end = self.ahead_acked(port, h, now, sink);
         }
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);

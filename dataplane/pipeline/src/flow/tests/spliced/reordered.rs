@@ -111,3 +111,58 @@ fn chunk_data_past_a_gap_is_forwarded_size_lines_are_not() {
     b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
     assert_eq!(b.server_got, [GET_A, GET_B].concat());
 }
+
+/// More holes than `ahead` keeps ranges for: every body segment still goes on at once,
+/// and the client's acknowledgement of the whole response ends it.
+#[test]
+fn more_holes_than_ranges_end_with_the_clients_ack() {
+    let body: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+    let rsp = [&b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"[..], &body].concat();
+    let at = (rsp.len() - 40) as u32;
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    b.server_sends(response(&b, 0, 79, &rsp[..at as usize]));
+    let _ = &body;
+    // Bytes 4..8, 12..16, ... 36..40 first: five islands, five holes.
+    for k in 0..5u32 {
+        let from = (at + 8 * k + 4) as usize;
+        b.server_sends(response(&b, at + 8 * k + 4, 80 + k, &rsp[from..from + 4]));
+    }
+    assert_eq!(b.count(Counter::ServerForwardedAhead), 5);
+    assert_eq!(b.count(Counter::DropServerOutOfOrder), 0);
+    // Then the holes, in order.
+    for k in 0..5u32 {
+        let from = (at + 8 * k) as usize;
+        b.server_sends(response(&b, at + 8 * k, 90 + k, &rsp[from..from + 4]));
+    }
+    let end = iss + 1 + rsp.len() as u32;
+    client_acks(&mut b, end, 5003);
+    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
+    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    assert_eq!(b.count(Counter::ServerUnexpectedData), 0);
+}
+
+/// `Expect: 100-continue`: the server's interim 100 reaches the client before the body
+/// is sent, then the final response after it.
+#[test]
+fn an_interim_100_reaches_the_client() {
+    let put: &[u8] =
+        b"PUT /dav/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(put);
+    let sent = b.to_client.len();
+    let cont: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+    b.server_sends(response(&b, 0, 79, cont));
+    let got: Vec<u8> = b.to_client[sent..]
+        .iter()
+        .flat_map(|s| s.payload.clone())
+        .collect();
+    assert_eq!(got, cont, "{:?}", &b.to_client[sent..]);
+    b.client_sends(data(
+        CLIENT_ISN + 1 + put.len() as u32,
+        iss + 1 + cont.len() as u32,
+        5003,
+        b"hello",
+    ));
+    assert_eq!(b.server_got, [put, b"hello"].concat());
+}
