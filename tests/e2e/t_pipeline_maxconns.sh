@@ -6,6 +6,8 @@
 #    holds a slot): every response arrives, in order, for its own request, byte for byte;
 #  * three such clients at once (more requests than the reals' slots, so some wait in the
 #    virtual's queue): all answered;
+#  * one real only (Host one.test → s1): three raw clients at once, each writing 22
+#    requests (two of them 2 s /slow/ downloads) in one send: all 22 answered 200;
 #  * no queue_timeouts, no client connection left.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -16,7 +18,11 @@ tb_setup
 prefix=$(tb_unique_prefix pmaxconns)
 cfg=$TB_DIR/pmaxconns.toml
 log=$TB_LOG_DIR/splicer-pmaxconns.log
-tb_write_splice_config "$cfg" "$prefix" 1 "queue_timeout = \"3s\"" "" "$TB_RULES_IMG_API" 2 2
+one='[[virtual.rule]]
+host = "one.test"
+bind = ["s1"]'
+tb_write_splice_config "$cfg" "$prefix" 1 "queue_timeout = \"3s\"" "" "$TB_RULES_IMG_API
+$one" 2 2
 tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 
 # The pools open first (2 connections to each real): a request before that is refused.
@@ -44,6 +50,29 @@ for i in 1 2 3; do
     tb_log "pipeclient $i of 3: $out"
     tb_check "client $i of 3 at once: 60 answered in order ($out)" \
         test "$(tb_raw_field "$out" ok)" = 60
+done
+
+# One real only (Host one.test → s1, 2 slots): three clients at once, each 20 small GETs
+# and two 2 s /slow/ downloads in one send, the last asking to close.
+burst=""
+for i in $(seq 1 22); do
+    path="/files/1b?n=$i"
+    ((i % 10 == 5)) && path="/slow/100k?n=$i"
+    close=""
+    ((i == 22)) && close='Connection: close\r\n'
+    burst+="GET $path HTTP/1.1\r\nHost: one.test\r\n$close\r\n"
+done
+pids=()
+for i in 1 2 3; do
+    tb_raw_http "$cns" "$vip" 80 30 "$burst" >"$TB_DIR/one$i.txt" 2>&1 &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+want=$(printf '200,%.0s' $(seq 1 22))
+for i in 1 2 3; do
+    r=$(cat "$TB_DIR/one$i.txt")
+    tb_check "one real, client $i of 3: 22 answered 200, then closed ($r)" \
+        test "$(tb_raw_field "$r" statuses)/$(tb_raw_field "$r" end)" = "${want%,}/eof"
 done
 
 tb_wait_stats_line "$log" >/dev/null
