@@ -44,6 +44,7 @@ tb_start_splicer "$cfg" "$log" || tb_die "Splicer did not start"
 retrans() { # retrans : TcpRetransSegs summed over the three servers
     local ns n=0 v
     for ns in "${TB_NS_SERVERS[@]}"; do
+        # shellcheck disable=SC2016 # awk's own fields
         v=$(tb_in "$ns" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1 } else print $c }' /proc/net/snmp)
         n=$((n + v))
     done
