@@ -267,6 +267,13 @@ F expect_early_answer "PUT /e417/expect_early_answer HTTP/1.1"
 V early_answer_body_in_same_send 417 - "PUT /e417/early_answer_body_in_same_send HTTP/1.1\r\n${H}Content-Length: 42\r\n\r\nhello$SM"
 F early_answer_body_in_same_send "PUT /e417/early_answer_body_in_same_send HTTP/1.1"
 
+# Upgrades (h2c smuggling: a server that switched would take the rest of the connection
+# out of Splicer's framing and rules): refused, as docs/HTTP-POLICY.md says.
+ni=refused_not_implemented
+V upgrade_h2c 501 $ni "GET /v/upgrade_h2c HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n$SM"
+V upgrade_websocket 501 $ni "GET /v/upgrade_websocket HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n$SM"
+V upgrade_header_alone 501 $ni "GET /v/upgrade_header_alone HTTP/1.1\r\n${H}Upgrade: h2c\r\n\r\n$SM"
+
 # Refused after the head went to a server: an overlong extension (longer than a segment)
 # and a bad size sent 0.3 s after the head. The server connection is reset.
 V chunk_ext_overlong 400 mid "PUT /dav/v-chunk_ext_overlong HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5;$(head -c 5000 /dev/zero | tr '\0' a)\r\nhello\r\n0\r\n\r\n"
