@@ -244,6 +244,36 @@ ch trailer_nul 400 $bb '0\r\nX: a\x00\r\n\r\n'
 # What follows the last chunk is the next request (pipelining), framed and routed afresh.
 ch data_after_last_chunk 201,200 - '0\r\n\r\nGET /v/data_after_last_chunk_next HTTP/1.1\r\nHost: www\r\n\r\n'
 F data_after_last_chunk_next "GET /v/data_after_last_chunk_next HTTP/1.1"
+# The end of a connection: bytes after a request that closes it are never a request (RFC
+# 9112 §9.6), whether they come with it or after its response; HTTP/1.0 keep-alive goes
+# on, request after request, each framed afresh.
+V close_then_more 200 - "GET /v/close_then_more HTTP/1.1\r\n${H}Connection: close\r\n\r\n$SM"
+F close_then_more "GET /v/close_then_more HTTP/1.1"
+V close_then_more_later 200 - "GET /v/close_then_more_later HTTP/1.1\r\n${H}Connection: close\r\n\r\n" +0.3 "$SM"
+F close_then_more_later "GET /v/close_then_more_later HTTP/1.1"
+V http10_then_more 200 - "GET /v/http10_then_more HTTP/1.0\r\n\r\n$SM"
+F http10_then_more "GET /v/http10_then_more HTTP/1.0"
+V http10_keep_alive 200,200 - "GET /v/http10_keep_alive HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /v/http10_keep_alive_next HTTP/1.0\r\n\r\n"
+F http10_keep_alive "GET /v/http10_keep_alive HTTP/1.0"
+F http10_keep_alive_next "GET /v/http10_keep_alive_next HTTP/1.0"
+# Expect: 100-continue: the server's 100 goes to the client, then its final answer (the
+# batch client counts final responses only); one that answers early (417) never reads the
+# body, so the body (hiding $SM) must not reach that server connection, nor any other, as
+# a request.
+V expect_continue 201 - "PUT /dav/v-expect_continue HTTP/1.1\r\n${H}Content-Length: 5\r\nExpect: 100-continue\r\n\r\n" +0.3 'hello'
+F expect_continue "PUT /dav/v-expect_continue HTTP/1.1"
+V expect_early_answer 417 - "PUT /e417/expect_early_answer HTTP/1.1\r\n${H}Content-Length: 42\r\nExpect: 100-continue\r\n\r\n" +0.3 "hello$SM"
+F expect_early_answer "PUT /e417/expect_early_answer HTTP/1.1"
+V early_answer_body_in_same_send 417 - "PUT /e417/early_answer_body_in_same_send HTTP/1.1\r\n${H}Content-Length: 42\r\n\r\nhello$SM"
+F early_answer_body_in_same_send "PUT /e417/early_answer_body_in_same_send HTTP/1.1"
+
+# Upgrades (h2c smuggling: a server that switched would take the rest of the connection
+# out of Splicer's framing and rules): refused, as docs/HTTP-POLICY.md says.
+ni=refused_not_implemented
+V upgrade_h2c 501 $ni "GET /v/upgrade_h2c HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n$SM"
+V upgrade_websocket 501 $ni "GET /v/upgrade_websocket HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n$SM"
+V upgrade_header_alone 501 $ni "GET /v/upgrade_header_alone HTTP/1.1\r\n${H}Upgrade: h2c\r\n\r\n$SM"
+
 # Refused after the head went to a server: an overlong extension (longer than a segment)
 # and a bad size sent 0.3 s after the head. The server connection is reset.
 V chunk_ext_overlong 400 mid "PUT /dav/v-chunk_ext_overlong HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5;$(head -c 5000 /dev/zero | tr '\0' a)\r\nhello\r\n0\r\n\r\n"
@@ -259,6 +289,7 @@ declare -A stored=(
     [post-cl_http10]=hello [post-post_with_body]=hello
     [v-chunk_canonical]=hello [v-chunk_size_leading_zeros_16]=hello [v-chunk_ext]=hello
     [v-chunk_ext_quoted]=hello [v-trailer]="" [v-data_after_last_chunk]=""
+    [v-expect_continue]=hello
 )
 
 # ---------------------------------------------------------------- sending them

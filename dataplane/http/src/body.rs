@@ -214,6 +214,22 @@ impl ChunkedParser {
         }
     }
 
+    /// Counts `n` bytes of chunk data without their content (bytes a splicer forwarded
+    /// out of order and no longer has). `n` is capped at [`ChunkedParser::data_run`]:
+    /// returns how many were counted.
+    pub fn skip(&mut self, n: u64) -> u64 {
+        let ChunkState::Data(rem) = self.state else {
+            return 0;
+        };
+        let n = n.min(rem);
+        self.state = if n == rem {
+            ChunkState::DataCr
+        } else {
+            ChunkState::Data(rem - n)
+        };
+        n
+    }
+
     /// Consumes `buf` up to the end of the chunked body. Once done, consumes nothing.
     pub fn feed(&mut self, buf: &[u8]) -> Result<Feed, FramingError> {
         let mut i = 0;
@@ -491,6 +507,29 @@ impl BodyFramer {
             BodyFramer::UntilClose => u64::MAX,
             BodyFramer::Chunked(p) => p.data_run(),
             BodyFramer::Done => 0,
+        }
+    }
+
+    /// Counts up to `n` of the next bytes without their content, as far as
+    /// [`BodyFramer::data_run`] allows (bytes forwarded out of order, no longer held):
+    /// how many were counted and whether the body ended there.
+    pub fn skip(&mut self, n: u64) -> Feed {
+        let (consumed, complete) = match self {
+            BodyFramer::Done => (0, true),
+            BodyFramer::UntilClose => (n, false),
+            BodyFramer::Fixed { remaining } => {
+                let k = (*remaining).min(n);
+                *remaining -= k;
+                (k, *remaining == 0)
+            }
+            BodyFramer::Chunked(p) => (p.skip(n), false),
+        };
+        if complete {
+            *self = BodyFramer::Done;
+        }
+        Feed {
+            consumed: usize::try_from(consumed).unwrap_or(usize::MAX),
+            complete,
         }
     }
 

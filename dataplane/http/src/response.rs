@@ -718,6 +718,40 @@ impl ResponseFramer {
         }
     }
 
+    /// How many of the next bytes the framer would count without reading them: the
+    /// rest of a `Content-Length` body, of the current chunk's data, or of a
+    /// close-delimited body (`u64::MAX`). 0 in the head, between chunks, after the end
+    /// or an error: there every byte can move the response's end.
+    pub fn data_run(&self) -> u64 {
+        match &self.phase {
+            Phase::Body(body) => body.data_run(),
+            _ => 0,
+        }
+    }
+
+    /// Counts up to `n` of the next bytes without their content, no more than
+    /// [`ResponseFramer::data_run`]: for bytes a splicer forwarded past a gap and no
+    /// longer has when the gap is filled. Returns what `feed` would have for them.
+    pub fn skip(&mut self, n: u64) -> Feed {
+        match &mut self.phase {
+            Phase::Body(body) => {
+                let f = body.skip(n.min(body.data_run()));
+                if f.complete {
+                    self.phase = Phase::Complete;
+                }
+                f
+            }
+            Phase::Complete => Feed {
+                consumed: 0,
+                complete: true,
+            },
+            _ => Feed {
+                consumed: 0,
+                complete: false,
+            },
+        }
+    }
+
     /// Whether the response has ended.
     pub fn is_complete(&self) -> bool {
         self.phase == Phase::Complete

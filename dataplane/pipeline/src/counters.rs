@@ -356,6 +356,10 @@ counters! {
     /// the window its server was offered (`max_held`): dropped, unacknowledged (the
     /// server sends them again).
     HeldLimit => "held_limit",
+    /// Server segments of a spliced response that came after a gap (reordered, or one
+    /// before them lost) and hold only bytes the response framer counts without reading
+    /// (body data): forwarded to the client at once, which puts them in order.
+    ServerForwardedAhead => "server_forwarded_ahead",
     /// Client bytes past the server's receive window: neither framed nor forwarded
     /// (the server would drop them); the client sends them again when the window opens.
     ClientDataBeyondWindow => "client_data_beyond_window",
@@ -517,8 +521,9 @@ counters! {
     DropTcpNoFlow => "drop_tcp_no_flow" in Drops("tcp_no_flow"),
     /// Client segment beyond the next expected byte; the client retransmits it.
     DropTcpOutOfOrder => "drop_tcp_out_of_order" in Drops("tcp_out_of_order"),
-    /// Server segment beyond the next expected byte of a spliced response; the server
-    /// retransmits it.
+    /// Server segment beyond the next expected byte of a spliced response that holds
+    /// bytes the framer must read (head, chunk-size line, trailer); the server
+    /// retransmits it. Body bytes past a gap go on (`server_forwarded_ahead`).
     DropServerOutOfOrder => "drop_server_out_of_order" in Drops("server_out_of_order"),
     /// No free local port for a new server connection.
     DropNoLocalPort => "drop_no_local_port" in Drops("no_local_port"),

@@ -565,6 +565,7 @@ impl Section {
             | "held_out_of_order"
             | "held_duplicates"
             | "held_limit"
+            | "server_forwarded_ahead"
             | "client_data_beyond_window"
             | "client_data_held_framing"
             | "client_retransmit_mismatch"

@@ -510,3 +510,39 @@ fn framer_is_small() {
         core::mem::size_of::<ResponseFramer>()
     );
 }
+
+/// Bytes a splicer forwarded past a gap are counted by `skip` as `feed` would count
+/// them, only inside the data run: never a head, chunk-size line or trailer byte.
+#[test]
+fn skip_counts_only_the_data_run() {
+    let mut f = ResponseFramer::new(false);
+    assert_eq!(f.data_run(), 0);
+    f.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")
+        .unwrap();
+    assert_eq!(f.data_run(), 8);
+    let s = f.skip(5);
+    assert_eq!((s.consumed, s.complete), (5, false));
+    // Past the body's end: capped at the run, and the response is complete.
+    let s = f.skip(9);
+    assert_eq!((s.consumed, s.complete), (3, true));
+    assert!(f.is_complete());
+    assert_eq!(f.data_run(), 0);
+
+    let mut f = ResponseFramer::new(false);
+    f.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
+        .unwrap();
+    assert_eq!(f.data_run(), 3);
+    assert_eq!(f.skip(10).consumed, 3);
+    // The CRLF after the chunk is read again, not skipped.
+    assert_eq!(f.data_run(), 0);
+    assert_eq!(f.skip(2).consumed, 0);
+    let fed = f.feed(b"\r\n0\r\n\r\n").unwrap();
+    assert!(fed.complete);
+
+    let mut f = ResponseFramer::new(false);
+    f.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(f.data_run(), u64::MAX);
+    assert_eq!(f.skip(1 << 20).consumed, 1 << 20);
+    assert!(!f.is_complete());
+}

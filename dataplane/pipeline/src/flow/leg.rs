@@ -3,6 +3,7 @@
 //! stands. The splice (`splice`) rewrites segments with it; pipelining (`pipelined`)
 //! raises the server's acknowledgements over what Splicer took itself.
 
+use super::ahead::Ahead;
 use super::key::Handle;
 use crate::rewrite::Timestamps;
 use splicer_http::BodyFramer;
@@ -61,6 +62,8 @@ pub(crate) struct Leg {
     /// response that fits costs no window update.
     pub window_offered: Option<u32>,
     pub class_counted: bool,
+    /// Response bytes forwarded to the client past a gap, not yet reached in order.
+    pub ahead: Ahead,
     /// The access log record of its request (`NO_LOG`: none).
     pub log: u32,
 }

@@ -11,6 +11,7 @@
 //! `max_flows` in all, and SYNs beyond either bound are dropped and counted. Memory per
 //! worker is therefore fixed by configuration.
 
+mod ahead;
 mod answer;
 mod body_guard;
 mod channel;

@@ -13,9 +13,12 @@
 //! * **server → client**: the response, likewise, through a [`ResponseFramer`] that
 //!   finds where it ends.
 //!
-//! Only in-order bytes are forwarded in either direction (a segment past a hole is
-//! dropped, counted, and retransmitted by its sender), because the framers must see
-//! every byte to find message ends. Splicer never buffers forwarded payload.
+//! Client bytes are forwarded in order only (a segment past a hole is dropped, counted,
+//! and retransmitted by the client), because the request framer must see every byte to
+//! find the message's end. Server bytes past a hole that the response framer would
+//! only count (body data) are forwarded at once and counted when the hole fills
+//! (`ahead`); other server bytes past a hole are dropped like client ones. Splicer
+//! never buffers forwarded payload.
 //!
 //! When the response is complete and the client has acknowledged all of it, the server
 //! connection is ACKed by Splicer up to the response end and goes back to its pool
@@ -34,6 +37,7 @@
 //! [`ResponseFramer`]: splicer_http::ResponseFramer
 //! [`Pipeline::dispatch`]: crate::Pipeline
 
+use super::ahead;
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps, ms_clock};
@@ -303,6 +307,7 @@ impl<P: PacketBuf> Pipeline<P> {
             held_rest: false,
             held_window: 0,
             window_offered: None,
+            ahead: Default::default(),
             class_counted: false,
             log: std::mem::replace(&mut c.log, crate::access::NO_LOG),
         };
@@ -424,6 +429,11 @@ impl<P: PacketBuf> Pipeline<P> {
                 // touches only moves later, which the entry finds when it fires.
                 self.reschedule(h);
             }
+        }
+        let mut leg = leg;
+        if leg.response_end.is_none() && leg.ahead.is_active() {
+            // Response bytes forwarded past a hole that the client now has (`ahead`).
+            leg.response_end = self.ahead_acked(port, h, now, sink);
         }
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
@@ -740,8 +750,14 @@ impl<P: PacketBuf> Pipeline<P> {
                 s.lossy = true;
             }
             if seg.seq > leg.down_next {
-                // Not forwarded (the response framer needs every byte in order): the
-                // server hears of the hole from Splicer, with the duplicate ACK the
+                if !seg.fin() && ahead::forward_ahead(leg, &s.framer, seg.seq, len) {
+                    // Bytes the framer only counts: forwarded now, the client's TCP
+                    // puts them in order (`ahead`).
+                    self.counters.inc(port, Counter::ServerForwardedAhead);
+                    return self.forward(port, h, sh, Way::Down, pkt, now, sink);
+                }
+                // Not forwarded (the response framer must read these bytes in order):
+                // the server hears of the hole from Splicer, with the duplicate ACK the
                 // client would have sent, and retransmits at once instead of after its
                 // timeout.
                 self.counters.inc(port, Counter::DropServerOutOfOrder);
@@ -767,7 +783,9 @@ impl<P: PacketBuf> Pipeline<P> {
                         Ok(f) => {
                             leg.down_next += f.consumed;
                             keep = already + f.consumed;
-                            if f.complete {
+                            // Bytes forwarded past the gap this segment filled.
+                            let caught_up = !f.complete && ahead::catch_up(leg, &mut s.framer);
+                            if f.complete || caught_up {
                                 leg.response_end = Some(leg.down_next);
                                 let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
                                 self.pools.get(s.real).measure.response_end(us, s.lossy);

@@ -228,6 +228,7 @@ impl<P: PacketBuf> Pipeline<P> {
             held_rest: false,
             held_window: 0,
             window_offered: None,
+            ahead: Default::default(),
             class_counted: true,
             // A passed-through connection carries no HTTP request to log.
             log: crate::access::NO_LOG,

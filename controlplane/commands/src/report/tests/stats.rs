@@ -209,6 +209,7 @@ fn every_counter_has_a_section() {
         ("spliced_down", Section::Splicing),
         ("client_data_deferred", Section::Splicing),
         ("keepalive_inserted", Section::Splicing),
+        ("server_forwarded_ahead", Section::Splicing),
         ("pool_wait_served", Section::Pools),
         ("queue_timeouts", Section::Pools),
         ("responses_other", Section::Responses),

@@ -8,8 +8,10 @@ use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
 mod forward_for;
 mod logging;
+mod maxconns;
 mod next_hop;
 mod pipelined;
+mod reordered;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
 const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
@@ -124,8 +126,20 @@ impl Bed {
 
     /// A bed whose real keeps `pool` connections open, with the VIP's `service`.
     fn with_service(pool: u16, service: Service) -> Bed {
+        Bed::with_real(pool, 8, service)
+    }
+
+    /// A bed whose real keeps `pool` connections open and carries at most `maxconns`
+    /// requests at once, with the VIP's `service`.
+    fn with_real(pool: u16, maxconns: u16, service: Service) -> Bed {
         let farm = Farm {
-            reals: vec![Real::new("s0", SocketAddrV4::new(SERVER, 80), 1, pool, 8)],
+            reals: vec![Real::new(
+                "s0",
+                SocketAddrV4::new(SERVER, 80),
+                1,
+                pool,
+                maxconns,
+            )],
             virtuals: vec![VirtualPolicy::splice(
                 "www",
                 Predictor::RoundRobin,

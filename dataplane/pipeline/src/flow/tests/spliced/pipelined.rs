@@ -6,7 +6,7 @@ use super::*;
 use crate::flow::server::IDLE_WINDOW;
 
 /// The request a server connection of the bed received (the first, or another).
-fn got_on(b: &Bed, port: u16) -> Vec<u8> {
+pub(super) fn got_on(b: &Bed, port: u16) -> Vec<u8> {
     if port == b.local_port {
         b.server_got.clone()
     } else {
@@ -148,7 +148,7 @@ fn server_says(b: &mut Bed, port: u16, flags: u8, payload: &[u8], tsval: u32) {
 }
 
 /// What Splicer sent the client with data, in order.
-fn data_to_client(b: &Bed) -> Vec<Seg> {
+pub(super) fn data_to_client(b: &Bed) -> Vec<Seg> {
     segments(&b.to_client, |s| !s.payload.is_empty())
 }
 
@@ -404,7 +404,7 @@ fn segments(all: &[Seg], keep: impl Fn(&Seg) -> bool) -> Vec<Seg> {
 }
 
 /// The clock moves to `at` and the pipeline's timers run.
-fn poll_at(b: &mut Bed, at: u64) {
+pub(super) fn poll_at(b: &mut Bed, at: u64) {
     b.now = at;
     let mut out = Out::default();
     b.p.poll_timers(b.now, &mut out);
