@@ -17,6 +17,7 @@ mod channel;
 mod check;
 mod client;
 mod clocks;
+mod cold;
 mod deadlines;
 mod dispatch;
 mod handoff;
