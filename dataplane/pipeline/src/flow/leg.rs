@@ -68,7 +68,51 @@ pub(crate) struct Leg {
     pub log: u32,
 }
 
+/// What a client segment of a splice reads of its leg before it changes anything: the
+/// 40 bytes of the 160-byte `Leg` it needs, copied out so that the pipeline can be
+/// borrowed again (counters, the server connection) without a copy of the whole leg per
+/// segment (issue 12, "no Leg copies per packet").
+#[derive(Clone, Copy)]
+pub(super) struct LegView {
+    pub server: Handle,
+    pub up_from: SeqNumber,
+    pub up_next: SeqNumber,
+    pub up_delta: u32,
+    pub head_end: SeqNumber,
+    pub down_start: SeqNumber,
+    pub down_delta: u32,
+    pub response_end: Option<SeqNumber>,
+    pub body_complete: bool,
+}
+
+impl LegView {
+    /// As [`Leg::server_ack_to_client`].
+    pub(super) fn server_ack_to_client(&self, ack: SeqNumber) -> SeqNumber {
+        if ack <= self.head_end {
+            self.up_from
+        } else {
+            SeqNumber(ack.0.wrapping_sub(self.up_delta))
+        }
+    }
+}
+
 impl Leg {
+    /// The fields a client segment of the splice reads first ([`LegView`]).
+    #[inline]
+    pub(super) fn view(&self) -> LegView {
+        LegView {
+            server: self.server,
+            up_from: self.up_from,
+            up_next: self.up_next,
+            up_delta: self.up_delta,
+            head_end: self.head_end,
+            down_start: self.down_start(),
+            down_delta: self.down_delta,
+            response_end: self.response_end,
+            body_complete: self.body.is_complete(),
+        }
+    }
+
     /// Where the response starts in the client's sequence space.
     pub(super) fn down_start(&self) -> SeqNumber {
         SeqNumber(self.down_from.0.wrapping_add(self.down_delta))

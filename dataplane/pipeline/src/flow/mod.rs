@@ -19,6 +19,7 @@ mod channel_steer;
 mod check;
 mod client;
 mod clocks;
+mod cold;
 mod deadlines;
 mod dispatch;
 mod handoff;

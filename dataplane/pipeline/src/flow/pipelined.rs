@@ -342,7 +342,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // Charged against the real's high-water mark as any request (the route
             // above found room for it).
             pending.cost = self.balance.cost();
-            c.pending = Some(pending);
+            c.pending = Some(Box::new(pending));
             self.count_spill(port);
             self.access_begin(h, &head, now);
             self.start_splice(port, h, sh, now, sink);

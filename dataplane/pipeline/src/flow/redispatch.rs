@@ -83,7 +83,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.framing = None;
         c.state = State::Waiting;
         c.wait_since = now;
-        c.pending = Some(Pending::for_head(
+        c.pending = Some(Box::new(Pending::for_head(
             None,
             &head,
             &c.head,
@@ -92,7 +92,7 @@ impl<P: PacketBuf> Pipeline<P> {
             // The head is the one its server got: already rewritten (`forward_for`),
             // and written again it would carry the client's address twice (append).
             ForwardFor::Off,
-        ));
+        )));
         self.held.remove(&sh);
         if let Some(s) = self.flows.server_mut(sh) {
             if s.state == SState::Busy {

@@ -15,6 +15,7 @@
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
 //! reuses the connection if the response ends in time, NetScaler connection pooling, WO 00/28433).
 
+use super::cold::Due;
 use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
 use super::tcp::Endpoint;
@@ -95,7 +96,7 @@ pub(crate) struct ServerConn {
     pub(super) charge: u16,
     /// For an active health check's connection (`check.rs`), when the check times out;
     /// `None` for a pooled connection. A check connection is not in its real's pool.
-    pub(super) check: Option<u64>,
+    pub(super) check: Due,
     /// The server took `window` as its send window when the connection went idle (from
     /// the handshake's ACK, or an ACK of new data: RFC 9293 §3.10.7.4 and Linux's
     /// `tcp_may_update_window` take any window from those), and everything Splicer sent
@@ -110,7 +111,7 @@ pub(crate) struct ServerConn {
     pub(super) ack_told: SeqNumber,
     /// Back in the pool, the ACK of its last response not sent yet: when it is due
     /// (`IDLE_ACK_DELAY_MS`), unless a segment of Splicer's carries it before.
-    pub(super) ack_due: Option<u64>,
+    pub(super) ack_due: Due,
     /// When the current request was sent (its head went out), for the real's response
     /// times.
     pub(super) sent_at: u64,
@@ -249,10 +250,10 @@ impl<P: PacketBuf> Pipeline<P> {
             window: IDLE_WINDOW,
             window_settled: false,
             ack_told: SeqNumber(0),
-            ack_due: None,
+            ack_due: Due::NONE,
             since: now,
             charge: 0,
-            check,
+            check: check.into(),
             sent_at: now,
             answered: false,
             lossy: false,
@@ -761,7 +762,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if let Some(s) = self.flows.server_mut(h) {
             s.window = IDLE_WINDOW;
             s.window_settled = false;
-            s.ack_due = Some(now + delay);
+            s.ack_due = Due::at(now + delay);
         }
         self.server_free(port, h, now, sink);
     }
@@ -781,7 +782,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         let o = s.outgoing(seq, flags, ts_now);
         s.ack_told = s.tcp.rcv_nxt;
-        s.ack_due = None;
+        s.ack_due = Due::NONE;
         self.emit(port, &o, &[], now, sink);
     }
 
@@ -802,7 +803,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let acked = (s.tcp.snd_una - start).clamp(0, out.len() as i32) as usize;
         let template = s.outgoing(start, 0, ts_now);
         s.ack_told = s.tcp.rcv_nxt;
-        s.ack_due = None;
+        s.ack_due = Due::NONE;
         let mss = s.max_payload(template.tcp.options.buffer_len());
         let mut offset = acked;
         while offset < out.len() {

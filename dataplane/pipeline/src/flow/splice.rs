@@ -155,10 +155,14 @@ impl<P: PacketBuf> Pipeline<P> {
             pending.cost = self.topology.farm().virtuals[usize::from(queue)]
                 .class(route)
                 .cost;
-            c.pending = Some(pending);
+            c.pending = Some(Box::new(pending));
             return self.enqueue(port, h, queue, route, now, sink);
         };
         pending.cost = self.balance.cost();
+        let pending = self.flows.boxed_pending(pending);
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
         c.pending = Some(pending);
         // The latest real: a `sticky` real keeps such clients.
         c.last_real = Some(real);
@@ -322,10 +326,18 @@ impl<P: PacketBuf> Pipeline<P> {
             c.framing = None;
             c.state = State::Spliced;
         }
+        // A spliced client with nothing buffered behind its request needs no head
+        // buffer until its next request (issue 12: state per spliced flow): the buffer
+        // goes back to the spare ones, and a client that pipelines grows a new one.
+        let spare_head = (!later && c.head.is_empty()).then(|| std::mem::take(&mut c.head));
         s.tcp.retransmit_at = Some(now + s.tcp.rto);
         s.tcp.tries = 0;
         let real = s.real;
         self.access_sent(log, real, p.consumed, now);
+        if let Some(buf) = spare_head {
+            self.flows.give_buffer(buf);
+        }
+        self.flows.recycle_pending(p);
         self.pools.get(real).busy += 1;
         self.counters.inc(port, Counter::Splices);
         let sport = self.peer_port(sh, port);
@@ -352,7 +364,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.legs.front().map(Leg::view) else {
             return sink.discard(pkt);
         };
         if seg.rst() {
@@ -405,7 +417,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         // Acknowledgement of response bytes: maybe the response is now delivered.
-        let down_start = leg.down_start();
+        let down_start = leg.down_start;
         if let Some(ack) = seg.ack {
             if beyond(ack, c.tcp.snd_nxt) {
                 self.counters.inc(port, Counter::DropTcpBadSegment);
@@ -467,7 +479,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // the client's FIN), once the server has the whole request.
         let mut ack_taken = false;
         // Once the body is complete, later bytes are the next requests' (`pipelined`).
-        let body_done = leg.body.is_complete();
+        let body_done = leg.body_complete;
         let mut pipelined_from = None;
         if len > 0 && body_done && seg.seq >= leg.up_next {
             let next = c.tcp.rcv_nxt.max(leg.up_next);

@@ -172,7 +172,14 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             c.state = State::ReadingHead;
             c.head_since = now;
-            if !c.head.is_empty() {
+            if c.head.capacity() == 0 {
+                // The splice gave its head buffer back (`start_splice`): a spare one
+                // takes the next request, not an allocation.
+                let buf = self.flows.take_buffer();
+                if let Some(c) = self.flows.get_mut(h) {
+                    c.head = buf;
+                }
+            } else if !c.head.is_empty() {
                 // The next request came before this response ended (pipelined).
                 self.counters.inc(port, Counter::PipelinedRequests);
                 let room = c.head_room();

@@ -76,6 +76,10 @@ pub struct FlowTable {
     /// Byte buffers of closed connections, kept for the next ones so that a worker in
     /// steady state does not allocate per connection.
     spare: Vec<Vec<u8>>,
+    /// Out-of-line parts of client connections, kept for the next ones (`cold`): the
+    /// boxes themselves are what is recycled, so they stay boxed here.
+    #[allow(clippy::vec_box)]
+    pub(super) spare_pending: Vec<Box<super::client::Pending>>,
 }
 
 /// Most spare buffers kept; beyond it a closed connection's buffers are freed.
@@ -92,6 +96,7 @@ impl FlowTable {
             capacity,
             half_open: 0,
             spare: Vec::new(),
+            spare_pending: Vec::new(),
         }
     }
 

@@ -89,7 +89,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.state = State::Waiting;
         c.wait_since = now;
         c.last_real = Some(real);
-        c.pending = Some(Pending {
+        c.pending = Some(Box::new(Pending {
             real: Some(real),
             cost: 1,
             consumed: 0,
@@ -97,7 +97,7 @@ impl<P: PacketBuf> Pipeline<P> {
             head_request: false,
             keep_alive: false,
             body: BodyFramer::UntilClose,
-        });
+        }));
         self.count_spill(port);
         self.counters.inc(port, Counter::TunnelOpens);
         self.counters

@@ -7,9 +7,12 @@
 //!
 //! A spliced flow holds, in the worker's `FlowTable`: two slots (the client connection
 //! and the pooled server connection it is spliced onto), two index entries, two timer
-//! heap entries, and on the heap: the client connection's request-head buffer (kept,
-//! emptied, after the splice), its `VecDeque<Leg>` (room for exactly one leg: the
-//! engine reserves one before the first push) and the server connection's outgoing buffer (the request head it sent).
+//! heap entries, and on the heap: the client connection's `VecDeque<Leg>` (room for
+//! exactly one leg: the engine reserves one before the first push) and the server
+//! connection's outgoing buffer (the request head it sent). A spliced client with
+//! nothing buffered behind its request holds no request-head buffer (it goes back to
+//! the worker's spare ones at the splice) and no pending request (boxed, recycled):
+//! neither is per flow.
 
 use splicer_pipeline::flow::StateSizes;
 
@@ -30,9 +33,9 @@ pub struct StateEstimate {
     pub index_entry: usize,
     /// Timer heap entry per connection (`(u64, u32, u32)`).
     pub timer_entry: usize,
-    /// Heap buffers per flow: the request head buffer, the server connection's copy of
-    /// the head, one leg's room in the `VecDeque`, each rounded up to malloc's 16-byte
-    /// granularity with its 8-byte header.
+    /// Heap buffers per flow: the server connection's copy of the head and one leg's
+    /// room in the `VecDeque`, each rounded up to malloc's 16-byte granularity with its
+    /// 8-byte header.
     pub heap: usize,
     /// Everything, per spliced flow.
     pub per_flow: usize,
@@ -53,7 +56,7 @@ pub fn estimate(head_len: usize) -> StateEstimate {
     let index_entry = sizes.index_entry * 8 / 7;
     let timer_entry = sizes.timer_entry;
     let leg = sizes.leg;
-    let heap = malloc(head_len) + malloc(head_len) + malloc(leg);
+    let heap = malloc(head_len) + malloc(leg);
     StateEstimate {
         client_conn: sizes.client_conn,
         server_conn: sizes.server_conn,
@@ -70,7 +73,7 @@ impl std::fmt::Display for StateEstimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (head buffers, 1 × Leg {})",
+            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (server's head copy, 1 × Leg {})",
             self.per_flow,
             self.slot,
             self.client_conn,

@@ -6,6 +6,7 @@
 use super::*;
 use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
 
+mod cold;
 mod forward_for;
 mod logging;
 mod maxconns;
