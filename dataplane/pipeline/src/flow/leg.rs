@@ -83,6 +83,8 @@ pub(super) struct LegView {
     pub down_delta: u32,
     pub response_end: Option<SeqNumber>,
     pub body_complete: bool,
+    /// Response bytes were forwarded past a hole ([`Leg`]'s `ahead`).
+    pub ahead_active: bool,
 }
 
 impl LegView {
@@ -110,6 +112,7 @@ impl Leg {
             down_delta: self.down_delta,
             response_end: self.response_end,
             body_complete: self.body.is_complete(),
+            ahead_active: self.ahead.is_active(),
         }
     }
 

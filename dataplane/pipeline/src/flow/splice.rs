@@ -443,7 +443,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         let mut leg = leg;
-        if leg.response_end.is_none() && leg.ahead.is_active() {
+        if leg.response_end.is_none() && leg.ahead_active {
             // Response bytes forwarded past a hole that the client now has (`ahead`).
             leg.response_end = self.ahead_acked(port, h, now, sink);
         }
