@@ -285,6 +285,7 @@ impl Config {
                 check: r.check.as_ref().map(|c| c.to_dataplane(r)),
                 health: balance::Health::UP,
                 agent: r.agent,
+                local: r.local,
             };
         }
         let removed_virtual = |i: usize| {

@@ -471,6 +471,14 @@ pub struct Real {
     /// which the virtual splices to when a handoff cannot be made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<SocketAddrV4>,
+    /// `local` (default `false`): the real is a server on Splicer's own host, reached
+    /// through an exception port (a `net_tap` port whose kernel side holds the real's
+    /// address and the VIP): a request routed to it has its connection replayed into
+    /// that kernel, and Splicer then only translates the connection's segments (local
+    /// service, docs/HANDOFF.md). Only `mode = "http"` virtuals bind local reals; the
+    /// real's address is on a port's subnet and its port is the virtual's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -603,6 +611,7 @@ impl Real {
             check: None,
             slowstart: Duration::ZERO,
             agent: None,
+            local: false,
         }
     }
 }

@@ -136,6 +136,7 @@ struct RawReal {
     check: Option<Value>,
     slowstart: Option<Value>,
     agent: Option<Value>,
+    local: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -927,6 +928,16 @@ impl RawReal {
                 .agent
                 .map(|v| agent_address(&key("agent"), v))
                 .transpose()?,
+            local: match self.local {
+                None => false,
+                Some(Value::Boolean(b)) => b,
+                Some(other) => {
+                    return Err(ConfigError::invalid(
+                        key("local"),
+                        format!("expected true or false, got {}", describe(&other)),
+                    ))
+                }
+            },
         })
     }
 }

@@ -19,6 +19,7 @@ fn real_defaults_and_shared_addresses() {
             check: None,
             slowstart: Duration::ZERO,
             agent: None,
+            local: false,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.

@@ -94,6 +94,7 @@ fn demo_config() -> Config {
                 check: None,
                 slowstart: Duration::ZERO,
                 agent: None,
+                local: false,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -398,6 +399,7 @@ max_held = "1500 B"
             check: None,
             slowstart: Duration::ZERO,
             agent: None,
+            local: false,
         }
     );
     assert_eq!(

@@ -157,6 +157,9 @@ pub struct Real {
     pub health: Health,
     /// Where its host's handoff agent listens (`mode = "handoff"` virtuals).
     pub agent: Option<SocketAddrV4>,
+    /// A server on Splicer's own host, behind an exception port: requests routed to it
+    /// have their connection replayed into that kernel (`flow::local`).
+    pub local: bool,
 }
 
 impl Real {
@@ -180,6 +183,7 @@ impl Real {
             check: None,
             health: Health::UP,
             agent: None,
+            local: false,
         }
     }
 

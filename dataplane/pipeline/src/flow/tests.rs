@@ -22,6 +22,7 @@ mod checks;
 mod cluster;
 mod cookies;
 mod handoff;
+mod local;
 mod spliced;
 mod stop;
 mod tunnel;
