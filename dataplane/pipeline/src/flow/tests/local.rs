@@ -28,6 +28,8 @@ struct Bed {
     to_client: Vec<Seg>,
     /// Segments for the local kernel (to the VIP, from the client's address).
     to_kernel: Vec<Seg>,
+    /// Segments to the real's address (a splice's server connection).
+    to_server: Vec<Seg>,
 }
 
 impl Bed {
@@ -47,6 +49,7 @@ impl Bed {
             iss: 0,
             to_client: Vec::new(),
             to_kernel: Vec::new(),
+            to_server: Vec::new(),
         }
     }
 
@@ -66,6 +69,8 @@ impl Bed {
                 assert_eq!(&f[..6], &PEER_MAC.0, "to the kernel's MAC");
                 assert_eq!(&f[6..12], &[2, 0, 0, 0, 0, 2], "out of the exception port");
                 self.to_kernel.push(s);
+            } else if dst == KERNEL {
+                self.to_server.push(s);
             } else {
                 assert_eq!(dst, CLIENT);
                 if s.flags & SYN != 0 {
@@ -307,6 +312,37 @@ fn a_local_connection_silent_for_tcp_idle_timeout_is_reset_both_ways() {
         (RST, CLIENT_ISN + 1 + REQUEST.len() as u32)
     );
     assert_eq!(b.to_client.last().unwrap().flags & RST, RST);
+}
+
+#[test]
+fn a_request_that_cannot_be_replayed_is_spliced_to_the_real_address() {
+    let mut b = Bed::new(0);
+    b.client_sends(Seg {
+        seq: CLIENT_ISN,
+        flags: SYN,
+        ts: Some((100, 0)),
+        ..Seg::default()
+    });
+    let iss = b.iss;
+    // The request comes with the client's FIN: a half-closed client is not replayed.
+    b.client_sends(Seg {
+        seq: CLIENT_ISN + 1,
+        ack: Some(iss + 1),
+        flags: FIN,
+        ts: Some((101, 0)),
+        payload: REQUEST.to_vec(),
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::LocalNotEligible), 1);
+    assert_eq!(b.count(Counter::LocalStarted), 0);
+    assert!(b.to_kernel.is_empty(), "no replay");
+    assert!(
+        b.to_server
+            .iter()
+            .any(|s| s.flags == SYN && s.ack.is_none()),
+        "a server connection opened to the real's address: {:?}",
+        b.to_server
+    );
 }
 
 #[test]
