@@ -123,13 +123,11 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) -> bool {
-        let topology = self.topology.clone();
-        let Some(r) = topology.farm().reals.get(usize::from(real)) else {
-            return false;
+        // Most requests go to reals that are not local: answered before anything else.
+        let hop = match self.topology.farm().reals.get(usize::from(real)) {
+            Some(r) if r.local => *r.address.ip(),
+            _ => return false,
         };
-        if !r.local {
-            return false;
-        }
         let ts_now = self.ts_now(now);
         let Some(c) = self.flows.get_mut(h) else {
             return false;
@@ -149,7 +147,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let t = &c.tcp;
         let shift = t.peer_wscale.unwrap_or(0);
         c.local = Some(Box::new(LocalConn {
-            hop: *r.address.ip(),
+            hop,
             // Everything the client sent since its request began is in the head buffer:
             // the replayed SYN sits just before it.
             client_isn: t.rcv_nxt - (1 + c.head.len()),
