@@ -135,11 +135,14 @@ tb_check_cmp "wrk: requests completed" "${reqs:-0}" -gt 0
 tb_check_cmp "wrk: no socket errors" "${errors:-0}" -eq 0
 tb_check_cmp "wrk: only 2xx" "${non2xx:-0}" -eq 0
 
-# Every local connection ends and its state is freed.
-sleep 2
+# Every local connection ends and its state is freed (a connection whose last ACK or
+# RST Splicer could not judge goes after 2 s of silence).
+sleep 4
 tb_ctl show stats >"$TB_LOG_DIR/local-service-stats.txt" 2>&1
 sed -n '/local_/p' "$TB_LOG_DIR/local-service-stats.txt" | sed 's/^/# | /'
 flows=$(tb_fresh_stat "$log" flows)
+tb_ctl show flows >"$TB_LOG_DIR/local-service-flows.txt" 2>&1
+sed 's/^/# | /' "$TB_LOG_DIR/local-service-flows.txt" | head -40
 tb_log "flows before the load ${flows_before:-?}, after ${flows:-?}"
 tb_check_cmp "local connections freed (flows back to before the load)" "${flows:-0}" -le "${flows_before:-0}"
 

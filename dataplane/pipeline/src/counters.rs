@@ -272,9 +272,11 @@ counters! {
     LocalToKernel => "local_to_kernel",
     /// Local kernel segments translated and sent to their client.
     LocalToClient => "local_to_client",
-    /// Local connections ended with both FINs acknowledged (state freed).
+    /// Local connections ended with both FINs acknowledged, or 2 s after both FINs
+    /// when a last ACK was missed (state freed).
     LocalClosed => "local_closed",
-    /// Local connections ended by a RST from the client or the kernel (forwarded).
+    /// Local connections ended by a RST from the client or the kernel (forwarded; a
+    /// client RST not at its next byte after 2 s of silence).
     LocalResets => "local_resets",
     /// Local connections forgotten after `tcp_idle_timeout` of silence (both sides
     /// reset).

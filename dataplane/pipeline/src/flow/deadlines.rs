@@ -30,7 +30,7 @@ impl ClientConn {
             State::Tunnel | State::HandedOff => self.tcp.last_activity + s.tcp_idle_timeout,
             State::HandingOff => self.wait_since + s.handoff_timeout,
             State::LocalReplaying => self.wait_since + s.connect_timeout,
-            State::Local => self.tcp.last_activity + s.tcp_idle_timeout,
+            State::Local => self.local_deadline(s),
             State::Spliced => {
                 let idle = self.tcp.last_activity + s.idle_timeout;
                 let body = self.body_deadline(s).unwrap_or(u64::MAX);

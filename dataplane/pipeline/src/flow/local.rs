@@ -25,8 +25,10 @@
 //!   sequence space and timestamp clock continue; the kernel sees the client's own
 //!   numbers. Splicer keeps its record of both sides' next sequence numbers up to date,
 //!   so its own RSTs (idle timeout, stop) land in the window.
-//! * **The end.** Both FINs acknowledged, a RST either way (forwarded), or
-//!   `tcp_idle_timeout` of silence (both sides reset): the state is freed.
+//! * **The end.** Both FINs acknowledged, a RST from the kernel or one from the client
+//!   at its next byte (forwarded), 2 s of silence after both FINs or after a client RST
+//!   Splicer cannot judge (forwarded: the kernel judges it), or `tcp_idle_timeout` of
+//!   silence (both sides reset): the state is freed.
 //! * **Failures.** A RST from the kernel for the replayed SYN (nothing listens) or no
 //!   SYN-ACK within `connect_timeout`: the client gets a `503`
 //!   (`local_refused`, `local_timeouts`).
@@ -102,12 +104,36 @@ pub(crate) struct LocalConn {
     /// acknowledged it.
     kernel_fin: Option<SeqNumber>,
     kernel_fin_acked: bool,
+    /// A client RST not at its next sequence number was forwarded (the kernel judges it).
+    client_rst: bool,
 }
 
 impl LocalConn {
     /// Both FINs sent and acknowledged.
     fn fully_closed(&self) -> bool {
         self.client_fin_acked && self.kernel_fin_acked
+    }
+
+    /// Both FINs seen, or a client RST forwarded: the connection is ending, and a missed
+    /// last ACK or a RST Splicer could not judge leaves it only [`ENDING_MS`] of
+    /// silence.
+    fn ending(&self) -> bool {
+        (self.client_fin.is_some() && self.kernel_fin.is_some()) || self.client_rst
+    }
+}
+
+/// Silence after which an ending local connection is forgotten.
+const ENDING_MS: u64 = 2_000;
+
+impl super::client::ClientConn {
+    /// The deadline of a local connection: `tcp_idle_timeout` of silence, or
+    /// [`ENDING_MS`] once it is ending.
+    pub(super) fn local_deadline(&self, s: &super::FlowSettings) -> u64 {
+        let quiet = match self.local.as_deref() {
+            Some(l) if l.ending() => ENDING_MS * s.ticks_per_ms,
+            _ => s.tcp_idle_timeout,
+        };
+        self.tcp.last_activity + quiet
     }
 }
 
@@ -163,6 +189,7 @@ impl<P: PacketBuf> Pipeline<P> {
             client_fin_acked: false,
             kernel_fin: None,
             kernel_fin_acked: false,
+            client_rst: false,
         }));
         c.last_real = Some(real);
         c.state = State::LocalReplaying;
@@ -276,6 +303,17 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         if c.state == State::Local {
+            if let Some(l) = c.local.as_deref().filter(|l| l.ending()) {
+                // A last ACK missed, or a RST the kernel took: nothing to reset.
+                let counter = if l.client_rst {
+                    Counter::LocalResets
+                } else {
+                    Counter::LocalClosed
+                };
+                self.counters.inc(port, counter);
+                self.close(h);
+                return;
+            }
             self.counters.inc(port, Counter::LocalIdleTimeouts);
             self.local_reset_kernel(h, now, sink);
             self.send_flags(port, h, splicer_wire::tcp::flags::RST, now, sink);
@@ -392,6 +430,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if seg.fin() {
             l.client_fin = Some(seg.seq + seg.payload.len());
         }
+        l.client_rst |= seg.rst();
         if let (Some(fin), Some(a)) = (l.kernel_fin, seg.ack) {
             l.kernel_fin_acked |= a > fin;
         }

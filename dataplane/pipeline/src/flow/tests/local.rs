@@ -362,3 +362,50 @@ impl Bed {
         self.p.flows().len()
     }
 }
+
+#[test]
+fn an_ending_local_connection_is_forgotten_after_two_quiet_seconds() {
+    // Both FINs, the client's last ACK lost.
+    let mut b = Bed::new(0);
+    b.connect_and_request();
+    b.syn_ack();
+    let client_next = CLIENT_ISN + 1 + REQUEST.len() as u32;
+    b.client_sends(Seg {
+        seq: client_next,
+        ack: Some(b.iss + 1),
+        flags: FIN,
+        ts: Some((110, 0)),
+        ..Seg::default()
+    });
+    b.kernel_sends(Seg {
+        seq: KERNEL_ISN + 1,
+        ack: Some(client_next + 1),
+        flags: FIN,
+        ts: Some((KERNEL_TS + 1, 110)),
+        ..Seg::default()
+    });
+    assert_eq!(b.flows(), 1);
+    b.advance(1_900);
+    assert_eq!(b.flows(), 1, "not before 2 s");
+    b.advance(200);
+    assert_eq!(b.flows(), 0);
+    assert_eq!(b.count(Counter::LocalClosed), 1);
+    assert_eq!(b.count(Counter::LocalIdleTimeouts), 0);
+
+    // A client RST Splicer cannot judge (not at its next byte): forwarded, then the
+    // state goes after 2 s of silence.
+    let mut b = Bed::new(0);
+    b.connect_and_request();
+    b.syn_ack();
+    let sent = b.to_kernel.len();
+    b.client_sends(Seg {
+        seq: client_next + 10,
+        flags: RST,
+        ..Seg::default()
+    });
+    assert_eq!(b.to_kernel.len(), sent + 1, "forwarded to the kernel");
+    assert_eq!(b.flows(), 1);
+    b.advance(2_100);
+    assert_eq!(b.flows(), 0);
+    assert_eq!(b.count(Counter::LocalResets), 1);
+}
