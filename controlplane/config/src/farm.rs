@@ -286,6 +286,7 @@ impl Config {
                 health: balance::Health::UP,
                 agent: r.agent,
                 handoff_routed: r.handoff_mode == crate::HandoffMode::Routed,
+                local: r.local,
             };
         }
         let removed_virtual = |i: usize| {

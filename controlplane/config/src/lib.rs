@@ -474,6 +474,14 @@ pub struct Real {
     /// `handoff_mode` (default `"l2"`, only with `agent`): see [`HandoffMode`].
     #[serde(skip_serializing_if = "HandoffMode::is_l2")]
     pub handoff_mode: HandoffMode,
+    /// `local` (default `false`): the real is a server on Splicer's own host, reached
+    /// through an exception port (a `net_tap` port whose kernel side holds the real's
+    /// address and the VIP): a request routed to it has its connection replayed into
+    /// that kernel, and Splicer then only translates the connection's segments (local
+    /// service, docs/HANDOFF.md). Only `mode = "splice"` virtuals bind local reals; the
+    /// real's address is on a port's subnet and its port is the virtual's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
 }
 
 /// `state` of a real, virtual or URL: whether it takes new work (the `in-service` /
@@ -607,6 +615,7 @@ impl Real {
             slowstart: Duration::ZERO,
             agent: None,
             handoff_mode: HandoffMode::L2,
+            local: false,
         }
     }
 }

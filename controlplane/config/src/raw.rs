@@ -137,6 +137,7 @@ struct RawReal {
     slowstart: Option<Value>,
     agent: Option<Value>,
     handoff_mode: Option<Value>,
+    local: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -938,6 +939,16 @@ impl RawReal {
                 .map(|v| agent_address(&key("agent"), v))
                 .transpose()?,
             handoff_mode,
+            local: match self.local {
+                None => false,
+                Some(Value::Boolean(b)) => b,
+                Some(other) => {
+                    return Err(ConfigError::invalid(
+                        key("local"),
+                        format!("expected true or false, got {}", describe(&other)),
+                    ))
+                }
+            },
         })
     }
 }

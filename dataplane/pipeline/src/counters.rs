@@ -252,6 +252,38 @@ counters! {
     /// Handed-off connections whose client was reset because their agent went down or
     /// restarted (a new epoch).
     HandoffResets => "handoff_resets",
+    /// Requests routed to a local real whose connection Splicer began to replay into
+    /// its own host's kernel (local service, `flow::local`).
+    LocalStarted => "local_started",
+    /// Local replays the kernel accepted (its SYN-ACK swallowed, the request replayed).
+    LocalEstablished => "local_established",
+    /// Replayed SYNs sent again (every 200 ms until `connect_timeout`).
+    LocalSynResends => "local_syn_resends",
+    /// Local replays the kernel refused with a RST (nothing listens): answered `503`.
+    LocalRefused => "local_refused",
+    /// Local replays without the kernel's SYN-ACK within `connect_timeout`: answered
+    /// `503`.
+    LocalTimeouts => "local_timeouts",
+    /// Requests routed to a local real on a connection that cannot be replayed (a
+    /// pipelined request or a response under way, a half-closed client): spliced to
+    /// the real's address as any request.
+    LocalNotEligible => "local_not_eligible",
+    /// Client segments dropped while their connection was being replayed (the client
+    /// sends them again; then they reach the local kernel).
+    LocalClientDropped => "local_client_dropped",
+    /// Client segments translated and sent to the local kernel.
+    LocalToKernel => "local_to_kernel",
+    /// Local kernel segments translated and sent to their client.
+    LocalToClient => "local_to_client",
+    /// Local connections ended with both FINs acknowledged, or 2 s after both FINs
+    /// when a last ACK was missed (state freed).
+    LocalClosed => "local_closed",
+    /// Local connections ended by a RST from the client or the kernel (forwarded; a
+    /// client RST not at its next byte after 2 s of silence).
+    LocalResets => "local_resets",
+    /// Local connections forgotten after `tcp_idle_timeout` of silence (both sides
+    /// reset).
+    LocalIdleTimeouts => "local_idle_timeouts",
     /// HEARTBEATs sent to agents.
     AgentHeartbeats => "agent_heartbeats",
     /// Valid messages received from agents.
@@ -496,6 +528,12 @@ counters! {
     /// Datagrams from a configured agent's address that came in on another port than
     /// the one leading to that agent, or to another address than that port's: forged.
     DropAgentSpoofed => "drop_agent_spoofed" in Drops("agent_spoofed"),
+    /// TCP segments from a local kernel (through an exception port, from a VIP to a
+    /// client) that belong to no local connection: a connection already closed.
+    DropLocalNoFlow => "drop_local_no_flow" in Drops("local_no_flow"),
+    /// Local kernel segments during the replay other than its SYN-ACK or a RST, and
+    /// segments either way whose headers or options do not translate.
+    DropLocalUnexpected => "drop_local_unexpected" in Drops("local_unexpected"),
     /// ICMP message other than an echo request.
     DropUnsupportedIcmp => "drop_unsupported_icmp" in Drops("unsupported_icmp"),
     /// ARP request for an address we do not own on that port.

@@ -307,7 +307,8 @@ impl<P: PacketBuf> Pipeline<P> {
             Err(reason) => return self.drop(port, reason, pkt, sink),
         };
         if !self.topology.takes(port, meta.dst) {
-            return self.drop(port, Counter::DropNotForUs, pkt, sink);
+            // A local server's answer to a client (`flow::local`), or not ours.
+            return self.not_for_us(port, meta, pkt, now, sink, handed_in);
         }
         let key = match flow_key(&meta, pkt.data()) {
             Some(key) => key,

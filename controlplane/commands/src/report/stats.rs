@@ -592,7 +592,7 @@ impl Section {
             | "handoff_503"
             | "handoff_client_dropped"
             | "handoff_resets" => Section::Splicing,
-            _ if starts(&["handoffs_", "handed_off_", "agent_"]) => Section::Splicing,
+            _ if starts(&["handoffs_", "handed_off_", "agent_", "local_"]) => Section::Splicing,
             // The impairment stage (test only) works on received frames.
             // Strays sent on to cluster peers: hand-offs between appliances.
             _ if starts(&["handoff_", "impair_", "cluster_"]) => Section::Packets,

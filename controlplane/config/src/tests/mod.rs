@@ -6,6 +6,7 @@ mod farm;
 mod forward_for;
 mod handoff;
 mod health;
+mod local;
 mod predictors;
 mod readme;
 mod redirect;

@@ -20,6 +20,7 @@ fn real_defaults_and_shared_addresses() {
             slowstart: Duration::ZERO,
             agent: None,
             handoff_mode: HandoffMode::L2,
+            local: false,
         }]
     );
     // Two reals on one address and port (say, two names for one server): accepted.

@@ -95,6 +95,7 @@ fn demo_config() -> Config {
                 slowstart: Duration::ZERO,
                 agent: None,
                 handoff_mode: HandoffMode::L2,
+                local: false,
             },
             Real::new("s2", "198.19.0.12:80".parse().unwrap()),
             Real::new("s3", "198.19.0.13:80".parse().unwrap()),
@@ -400,6 +401,7 @@ max_held = "1500 B"
             slowstart: Duration::ZERO,
             agent: None,
             handoff_mode: HandoffMode::L2,
+            local: false,
         }
     );
     assert_eq!(

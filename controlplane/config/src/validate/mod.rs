@@ -18,6 +18,7 @@ mod refs;
 
 pub(crate) use refs::{and_list, dip_real, link_target, member_problem, LinkTarget, NameKind};
 mod handoff;
+mod local;
 mod tcp;
 
 use refs::{backups, dips, distinct_names, links, routing, urls};
@@ -119,6 +120,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     backups(config)?;
     tcp::virtuals(config)?;
     handoff::virtuals(config)?;
+    local::reals(config)?;
     cluster(config)
 }
 
@@ -160,6 +162,7 @@ pub(crate) fn validate_all(config: &Config) -> Vec<ConfigError> {
             .and_then(|()| backups(config))
             .and_then(|()| tcp::virtuals(config))
             .and_then(|()| handoff::virtuals(config))
+            .and_then(|()| local::reals(config))
         {
             errors.push(e);
         }

@@ -161,6 +161,9 @@ pub struct Real {
     /// rewritten to its `address` and routed there (`flow::handoff_routed`), instead
     /// of forwarded by MAC to the agent's address.
     pub handoff_routed: bool,
+    /// A server on Splicer's own host, behind an exception port: requests routed to it
+    /// have their connection replayed into that kernel (`flow::local`).
+    pub local: bool,
 }
 
 impl Real {
@@ -185,6 +188,7 @@ impl Real {
             health: Health::UP,
             agent: None,
             handoff_routed: false,
+            local: false,
         }
     }
 

@@ -59,6 +59,11 @@ pub(super) enum State {
     HandingOff,
     /// Handed off: the client's packets go to the back end, which answers it directly.
     HandedOff,
+    /// Routed to a local real: the client's SYN replayed into Splicer's own host's
+    /// kernel, waiting for its SYN-ACK (`local`).
+    LocalReplaying,
+    /// Served by the local kernel: segments translated both ways (`local`).
+    Local,
 }
 
 /// A routed request waiting for its server connection.
@@ -179,6 +184,9 @@ pub(crate) struct ClientConn {
     pub(super) abort: Option<crate::access::Term>,
     /// A connection of a `tcp` virtual: passed through without reading HTTP (`tunnel`).
     pub(super) tunnel: bool,
+    /// The replay into the local kernel, once a request was routed to a local real
+    /// (`local`); boxed: most connections never have one.
+    pub(super) local: Option<Box<super::local::LocalConn>>,
 }
 
 impl ClientConn {
@@ -232,7 +240,9 @@ impl ClientConn {
             | State::Spliced
             | State::Tunnel
             | State::HandingOff
-            | State::HandedOff => self.head_room(),
+            | State::HandedOff
+            | State::LocalReplaying
+            | State::Local => self.head_room(),
             State::Responding => self.service.max_request_head,
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
@@ -296,6 +306,7 @@ impl<P: PacketBuf> Pipeline<P> {
             head_first: now,
             abort: None,
             tunnel,
+            local: None,
         }
     }
 

@@ -29,6 +29,8 @@ impl ClientConn {
             State::Waiting => self.wait_since + s.queue_timeout,
             State::Tunnel | State::HandedOff => self.tcp.last_activity + s.tcp_idle_timeout,
             State::HandingOff => self.wait_since + s.handoff_timeout,
+            State::LocalReplaying => self.wait_since + s.connect_timeout,
+            State::Local => self.local_deadline(s),
             State::Spliced => {
                 let idle = self.tcp.last_activity + s.idle_timeout;
                 let body = self.body_deadline(s).unwrap_or(u64::MAX);
@@ -153,6 +155,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             State::HandingOff => return self.handoff_timer(port, h, now, sink),
             State::HandedOff => return self.handed_off_idle(port, h, now, sink),
+            State::LocalReplaying | State::Local => return self.local_timer(port, h, now, sink),
             State::Spliced => {
                 if conn.body_deadline(&s).is_some_and(|d| d <= now) {
                     conn.abort = Some(crate::access::Term::ClientTimeoutData);

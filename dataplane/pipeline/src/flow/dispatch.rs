@@ -61,6 +61,11 @@ impl<P: PacketBuf> Pipeline<P> {
                     Some(Conn::Client(c)) if c.state == State::HandingOff => {
                         return self.handing_off_segment(port, h, &seg, pkt, sink)
                     }
+                    Some(Conn::Client(c))
+                        if matches!(c.state, State::Local | State::LocalReplaying) =>
+                    {
+                        return self.local_client_segment(port, h, &seg, pkt, now, sink)
+                    }
                     _ => {
                         let payload = &pkt.data()[seg.payload.clone()];
                         self.client_segment(port, h, &seg, payload, now, sink);

@@ -87,6 +87,8 @@ impl<P: PacketBuf> Pipeline<P> {
                     State::Responding => "responding",
                     State::HandingOff => "handing-off",
                     State::HandedOff => "handed-off",
+                    State::LocalReplaying => "local-replaying",
+                    State::Local => "local",
                 },
                 real,
                 server_local: spliced.map(|s| SocketAddrV4::new(s.key.vip, s.key.vip_port)),

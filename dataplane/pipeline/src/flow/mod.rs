@@ -29,6 +29,7 @@ mod handshake;
 mod key;
 mod leg;
 mod listing;
+mod local;
 mod logging;
 mod pipelined;
 mod pool;

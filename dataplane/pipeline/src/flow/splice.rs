@@ -96,7 +96,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         };
         if let Some(r) = real {
-            if self.try_handoff(port, h, r, now, sink) {
+            if self.try_local(port, h, r, now, sink) || self.try_handoff(port, h, r, now, sink) {
                 return;
             }
         }

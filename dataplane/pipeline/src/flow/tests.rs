@@ -23,6 +23,7 @@ mod cluster;
 mod cookies;
 mod handoff;
 mod handoff_routed;
+mod local;
 mod spliced;
 mod stop;
 mod tunnel;
