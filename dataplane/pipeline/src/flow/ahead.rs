@@ -20,6 +20,7 @@
 //! gap (`held_rest`) is not forwarded ahead, so that held bytes and forwarded ones
 //! never overlap.
 
+use super::ahead_ranges::Ahead;
 use super::key::Handle;
 use super::leg::Leg;
 use super::route::micros;
@@ -27,84 +28,6 @@ use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_http::ResponseFramer;
 use splicer_wire::tcp::SeqNumber;
-
-/// Most disjoint ranges one leg tracks; bytes forwarded past more holes are counted
-/// when the client acknowledges them.
-pub(crate) const AHEAD_RANGES: usize = 4;
-
-/// Ranges of server bytes (server leg's space, `[start, end)`) forwarded to the client
-/// past the next in-order byte.
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub(crate) struct Ahead {
-    ranges: [(SeqNumber, SeqNumber); AHEAD_RANGES],
-    len: u8,
-    /// Bytes were forwarded past the next in-order byte, up to `furthest`, and the
-    /// in-order bytes have not reached it yet (some perhaps in no range: more than
-    /// [`AHEAD_RANGES`] holes).
-    active: bool,
-    furthest: SeqNumber,
-}
-
-impl Ahead {
-    /// Whether bytes forwarded ahead are still past the in-order ones.
-    pub(crate) fn is_active(&self) -> bool {
-        self.active
-    }
-
-    /// Notes `[start, end)` as forwarded: in a range if there is room (else only the
-    /// client's acknowledgement steps over it, [`ack_catch_up`]).
-    fn note(&mut self, start: SeqNumber, end: SeqNumber) {
-        if !self.active || end > self.furthest {
-            self.furthest = end;
-        }
-        self.active = true;
-        self.insert(start, end);
-    }
-
-    /// Notes `[start, end)` as forwarded, merged with ranges it touches. False (nothing
-    /// noted) when it would be one range too many.
-    fn insert(&mut self, mut start: SeqNumber, mut end: SeqNumber) -> bool {
-        let mut kept = [(SeqNumber(0), SeqNumber(0)); AHEAD_RANGES];
-        let mut n = 0;
-        for &(s, e) in &self.ranges[..usize::from(self.len)] {
-            if s <= end && start <= e {
-                start = start.min(s);
-                end = end.max(e);
-            } else {
-                kept[n] = (s, e);
-                n += 1;
-            }
-        }
-        if n == AHEAD_RANGES {
-            return false;
-        }
-        kept[n] = (start, end);
-        self.ranges = kept;
-        self.len = (n + 1) as u8;
-        true
-    }
-
-    /// The in-order stream has reached `next`: forgets ranges wholly before it and
-    /// returns the end of the one `next` falls in (where in-order bytes now continue).
-    fn take_at(&mut self, next: SeqNumber) -> Option<SeqNumber> {
-        let mut found = None;
-        let mut n = 0;
-        for i in 0..usize::from(self.len) {
-            let (s, e) = self.ranges[i];
-            if e <= next {
-                continue;
-            }
-            if s <= next {
-                found = Some(found.unwrap_or(e).max(e));
-                continue;
-            }
-            self.ranges[n] = (s, e);
-            n += 1;
-        }
-        self.len = n as u8;
-        found
-    }
-}
 
 /// Whether a server segment `[seq, seq + len)` past the next in-order byte of `leg`
 /// can be forwarded now: the framer would count every byte from the gap to its end
@@ -145,7 +68,7 @@ pub(super) fn catch_up(leg: &mut Leg, framer: &mut ResponseFramer) -> bool {
 /// The client acknowledged response bytes up to `acked` (server leg's space): any of
 /// them past the next in-order byte were forwarded ahead (the client has nothing else
 /// from this server), so the framer counts them now. A hole that more than
-/// [`AHEAD_RANGES`] ranges left unnoted ends here, or when it fills. True when the
+/// [`AHEAD_RANGES`](super::ahead_ranges::AHEAD_RANGES) ranges left unnoted ends here, or when it fills. True when the
 /// response ended there.
 pub(super) fn ack_catch_up(leg: &mut Leg, framer: &mut ResponseFramer, acked: SeqNumber) -> bool {
     if !leg.ahead.active || acked <= leg.down_next {
@@ -220,50 +143,5 @@ impl<P: PacketBuf> Pipeline<P> {
             self.response_sent(port, h, sh, now, sink);
         }
         oldest_end
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(n: u32) -> SeqNumber {
-        SeqNumber(n)
-    }
-
-    #[test]
-    fn ranges_merge_and_are_bounded() {
-        let mut a = Ahead::default();
-        assert!(a.insert(s(10), s(20)));
-        assert!(a.insert(s(20), s(30)));
-        assert_eq!(a.len, 1);
-        assert!(a.insert(s(40), s(50)));
-        assert!(a.insert(s(60), s(70)));
-        assert!(a.insert(s(80), s(90)));
-        assert!(!a.insert(s(100), s(110)), "a fifth range is refused");
-        // One touching two ranges merges them, which makes room.
-        assert!(a.insert(s(30), s(40)));
-        assert_eq!(a.len, 3);
-        assert!(a.insert(s(100), s(110)));
-    }
-
-    #[test]
-    fn take_at_steps_over_reached_ranges_only() {
-        let mut a = Ahead::default();
-        a.insert(s(10), s(20));
-        a.insert(s(30), s(40));
-        assert_eq!(a.take_at(s(5)), None);
-        assert_eq!(a.take_at(s(10)), Some(s(20)));
-        assert_eq!(a.take_at(s(20)), None);
-        // A retransmission that covered part of the range.
-        assert_eq!(a.take_at(s(35)), Some(s(40)));
-        assert_eq!(a.len, 0);
-    }
-
-    #[test]
-    fn wraps_around_the_sequence_space() {
-        let mut a = Ahead::default();
-        a.insert(s(u32::MAX - 5), s(4));
-        assert_eq!(a.take_at(s(u32::MAX - 5)), Some(s(4)));
     }
 }

@@ -175,7 +175,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let reset = s.state == SState::SynSent
             || matches!(verdict, Err(CheckFailure::Timeout | CheckFailure::Refused));
         // The verdict is given; the connection stays outside the pool while it closes.
-        s.check = super::cold::Due::at(CHECK_DONE);
+        s.check = super::due::Due::at(CHECK_DONE);
         if let Some(slot) = self.checks.get_mut(usize::from(real)) {
             slot.forget(h);
         }

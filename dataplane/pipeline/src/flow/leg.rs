@@ -3,7 +3,7 @@
 //! stands. The splice (`splice`) rewrites segments with it; pipelining (`pipelined`)
 //! raises the server's acknowledgements over what Splicer took itself.
 
-use super::ahead::Ahead;
+use super::ahead_ranges::Ahead;
 use super::key::Handle;
 use crate::rewrite::Timestamps;
 use splicer_http::BodyFramer;

@@ -12,6 +12,7 @@
 //! worker is therefore fixed by configuration.
 
 mod ahead;
+mod ahead_ranges;
 mod answer;
 mod body_guard;
 mod channel;
@@ -22,6 +23,7 @@ mod clocks;
 mod cold;
 mod deadlines;
 mod dispatch;
+mod due;
 mod handoff;
 mod handoff_end;
 mod handoff_routed;

@@ -15,7 +15,7 @@
 //! the client vanished mid-response (Splicer ACKs the rest of the response itself and
 //! reuses the connection if the response ends in time, NetScaler connection pooling, WO 00/28433).
 
-use super::cold::Due;
+use super::due::Due;
 use super::key::{ClientKey, Handle};
 use super::segment::{Outgoing, Seg};
 use super::tcp::Endpoint;
