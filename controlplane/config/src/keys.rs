@@ -3,7 +3,7 @@
 //! its default and the values it accepts.
 //!
 //! One declaration per key, so that a default or a range is written in one place: the
-//! loader (`raw.rs`) fills in [`IntKey::default`] / [`DurationKey::default`] and
+//! loader (`raw/`) fills in [`IntKey::default`] / [`DurationKey::default`] and
 //! reports an integer that does not fit with the key's range; the validator checks
 //! the ranges here; [`crate::defaults`] and [`crate::Dataplane::new`] read the
 //! defaults from here; and a test checks docs/CONFIGURATION.md's "Defaults at a
