@@ -3,7 +3,7 @@
 
 use super::tests::*;
 use super::*;
-use splicer_wire::handoff::{Body, CloseReason, HandoffRepr, HandoffResult};
+use splicer_wire::handoff::{Body, HandoffRepr, HandoffResult};
 use splicer_wire::tcp::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
@@ -26,10 +26,10 @@ fn frame(to_kernel: bool, mut r: TcpRepr, payload: &[u8]) -> Vec<u8> {
     let (c, b) = (client(), backend());
     if to_kernel {
         (r.src_port, r.dst_port) = (c.port(), b.port());
-        crate::frames::tcp_frame(SPLICER_MAC, KERNEL_MAC, *c.ip(), *b.ip(), &r, payload)
+        client_frame(b, &r, payload)
     } else {
         (r.src_port, r.dst_port) = (b.port(), c.port());
-        crate::frames::tcp_frame(KERNEL_MAC, ROUTER_MAC, *b.ip(), *c.ip(), &r, payload)
+        kernel_frame(b, &r, payload)
     }
 }
 
@@ -46,10 +46,7 @@ fn routed_handoff_replays_to_the_back_ends_address_and_answers_from_the_vip() {
 
     // The kernel's SYN-ACK from there is swallowed; the request goes in to the same
     // address; Splicer hears ok.
-    let mut o = ts(50_000, 100);
-    o.mss = Some(1460);
-    o.window_scale = Some(7);
-    let syn_ack = seg(777, Some(1001), TcpFlags::SYN, 64240, o, 0);
+    let syn_ack = syn_ack_repr(7, false);
     let mut f = frame(false, syn_ack, &[]);
     assert_eq!(a.from_kernel(&mut f, now), Verdict::Consumed);
     let (r, payload) = segment(&a.to_kernel.remove(0), client(), backend());
@@ -71,15 +68,7 @@ fn routed_handoff_replays_to_the_back_ends_address_and_answers_from_the_vip() {
     let req_end = 1001 + REQUEST.len() as u32;
     let body = b"HTTP/1.1 204 No Content\r\n\r\n";
     let n = body.len() as u32;
-    let data = seg(
-        778,
-        Some(req_end),
-        TcpFlags::PSH,
-        100,
-        ts(50_010, 100),
-        body.len(),
-    );
-    let mut f = frame(false, data, body);
+    let mut f = frame(false, response_seg(body), body);
     assert_eq!(a.from_kernel(&mut f, now), Verdict::Forward);
     let (r, payload) = segment(&f, vip(), client());
     assert_eq!(payload, body);
@@ -107,23 +96,15 @@ fn routed_handoff_replays_to_the_back_ends_address_and_answers_from_the_vip() {
 
     // A segment to the VIP is not this connection's (it would be the layer-2 mode's):
     // bridged untouched.
-    let mut stray = crate::frames::tcp_frame(
-        SPLICER_MAC,
-        KERNEL_MAC,
-        *client().ip(),
-        *vip().ip(),
-        &TcpRepr {
-            src_port: client().port(),
-            dst_port: vip().port(),
-            ..seg(
-                req_end,
-                Some(5_000_001),
-                TcpFlags::empty(),
-                600,
-                TcpOptions::NONE,
-                0,
-            )
-        },
+    let mut stray = from_client_frame(
+        &client_seg(seg(
+            req_end,
+            Some(5_000_001),
+            TcpFlags::empty(),
+            600,
+            TcpOptions::NONE,
+            0,
+        )),
         &[],
     );
     let bridged = a.counters.bridged_to_kernel;
@@ -153,14 +134,7 @@ fn routed_handoff_replays_to_the_back_ends_address_and_answers_from_the_vip() {
     assert_eq!(a.from_wire(&mut f, now), Verdict::Forward);
     assert_eq!(a.counters.closed_fin, 1);
     let (_, body) = message(&a.to_wire.remove(0));
-    assert_eq!(
-        body,
-        Body::Closed {
-            client: client(),
-            vip: vip(),
-            reason: CloseReason::Fin
-        }
-    );
+    assert_eq!(body, closed_fin());
     a.poll(now + Duration::from_secs(9));
     assert_eq!(a.connections(), 0);
 }
@@ -173,14 +147,7 @@ fn a_routed_handoff_with_port_zero_is_malformed_and_a_repeat_is_answered_alike()
     h.backend = Some("198.19.0.11:0".parse().unwrap());
     let mut f = handoff_frame(1, h);
     a.from_wire(&mut f, now);
-    let (_, body) = message(&a.to_wire.remove(0));
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Malformed,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a).1, HandoffResult::Malformed);
     assert!(a.to_kernel.is_empty());
 
     // The same client port to the same VIP in both modes: two kernel sockets, two

@@ -95,6 +95,23 @@ pub(super) fn message(frame: &[u8]) -> (u32, Body<'static>) {
     (m.id, m.body)
 }
 
+/// The CLOSED of the client's connection after both FINs.
+pub(super) fn closed_fin() -> Body<'static> {
+    Body::Closed {
+        client: client(),
+        vip: vip(),
+        reason: CloseReason::Fin,
+    }
+}
+
+/// The id and result of the HANDOFF_ACK the agent sent Splicer first (taken out).
+pub(super) fn handoff_result(a: &mut Agent) -> (u32, HandoffResult) {
+    match message(&a.to_wire.remove(0)) {
+        (id, Body::HandoffAck { result, .. }) => (id, result),
+        other => panic!("not a HANDOFF_ACK: {other:?}"),
+    }
+}
+
 /// A TCP frame's segment, checksums verified, and its payload.
 pub(super) fn segment(frame: &[u8], from: SocketAddrV4, to: SocketAddrV4) -> (TcpRepr, Vec<u8>) {
     let eth = Frame::new_checked(frame).unwrap();
@@ -108,26 +125,25 @@ pub(super) fn segment(frame: &[u8], from: SocketAddrV4, to: SocketAddrV4) -> (Tc
     (repr, t.payload().to_vec())
 }
 
-fn from_kernel_frame(repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
-    crate::frames::tcp_frame(
-        KERNEL_MAC,
-        ROUTER_MAC,
-        *vip().ip(),
-        *client().ip(),
-        repr,
-        payload,
-    )
+/// A frame the kernel sends from `server` (the VIP, or the back end's own address in
+/// the routed mode) to the client, through the router.
+pub(super) fn kernel_frame(server: SocketAddrV4, repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
+    let (s, c) = (*server.ip(), *client().ip());
+    crate::frames::tcp_frame(KERNEL_MAC, ROUTER_MAC, s, c, repr, payload)
 }
 
-fn from_client_frame(repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
-    crate::frames::tcp_frame(
-        SPLICER_MAC,
-        KERNEL_MAC,
-        *client().ip(),
-        *vip().ip(),
-        repr,
-        payload,
-    )
+/// A frame from the client to `server`, as Splicer forwards the client's segments.
+pub(super) fn client_frame(server: SocketAddrV4, repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
+    let (c, s) = (*client().ip(), *server.ip());
+    crate::frames::tcp_frame(SPLICER_MAC, KERNEL_MAC, c, s, repr, payload)
+}
+
+fn from_kernel_frame(repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
+    kernel_frame(vip(), repr, payload)
+}
+
+pub(super) fn from_client_frame(repr: &TcpRepr, payload: &[u8]) -> Vec<u8> {
+    client_frame(vip(), repr, payload)
 }
 
 pub(super) fn seg(
@@ -162,23 +178,40 @@ fn kernel_seg(mut r: TcpRepr) -> TcpRepr {
     r
 }
 
-fn client_seg(mut r: TcpRepr) -> TcpRepr {
+pub(super) fn client_seg(mut r: TcpRepr) -> TcpRepr {
     r.src_port = client().port();
     r.dst_port = vip().port();
     r
 }
 
+/// The kernel's SYN-ACK to the replayed SYN (ISN 777, TSval 50000, MSS 1460) with
+/// window shift `shift` and SACK if `sack`; no ports.
+pub(super) fn syn_ack_repr(shift: u8, sack: bool) -> TcpRepr {
+    let mut o = ts(50_000, 100);
+    o.mss = Some(1460);
+    o.window_scale = Some(shift);
+    o.sack_permitted = sack;
+    seg(777, Some(1001), TcpFlags::SYN, 64240, o, 0)
+}
+
+/// The kernel's first segment of its response `body` (TSval 50010), acknowledging all
+/// of `REQUEST`; no ports.
+pub(super) fn response_seg(body: &[u8]) -> TcpRepr {
+    let req_end = 1001 + REQUEST.len() as u32;
+    seg(
+        778,
+        Some(req_end),
+        TcpFlags::PSH,
+        100,
+        ts(50_010, 100),
+        body.len(),
+    )
+}
+
 /// The kernel's SYN-ACK to the replayed SYN: ISN 777, shift 9 (not Splicer's 7),
 /// TSval 50000.
 fn syn_ack() -> Vec<u8> {
-    let mut o = ts(50_000, 100);
-    o.mss = Some(1460);
-    o.window_scale = Some(9);
-    o.sack_permitted = true;
-    from_kernel_frame(
-        &kernel_seg(seg(777, Some(1001), TcpFlags::SYN, 64240, o, 0)),
-        &[],
-    )
+    from_kernel_frame(&kernel_seg(syn_ack_repr(9, true)), &[])
 }
 
 /// An agent that took the HANDOFF (id 41) and the kernel's SYN-ACK; outboxes emptied.
@@ -251,17 +284,7 @@ fn syn_replay_syn_ack_swallow_ack_replay_and_translation_both_ways() {
     //    Splicer's clock, window from shift 9 to shift 7 (100 << 9 = 51200 = 400 << 7).
     let req_end = 1001 + REQUEST.len() as u32;
     let body = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
-    let mut f = from_kernel_frame(
-        &kernel_seg(seg(
-            778,
-            Some(req_end),
-            TcpFlags::PSH,
-            100,
-            ts(50_010, 100),
-            body.len(),
-        )),
-        body,
-    );
+    let mut f = from_kernel_frame(&kernel_seg(response_seg(body)), body);
     assert_eq!(a.from_kernel(&mut f, now), Verdict::Forward);
     let eth = Frame::new_checked(&f[..]).unwrap();
     assert_eq!((eth.src_addr(), eth.dst_addr()), (KERNEL_MAC, ROUTER_MAC));
@@ -355,14 +378,7 @@ fn syn_replay_syn_ack_swallow_ack_replay_and_translation_both_ways() {
     assert_eq!(a.counters.closed_fin, 1);
     assert_eq!(a.to_wire.len(), 1);
     let (closed_id, body) = message(&a.to_wire.remove(0));
-    assert_eq!(
-        body,
-        Body::Closed {
-            client: client(),
-            vip: vip(),
-            reason: CloseReason::Fin
-        }
-    );
+    assert_eq!(body, closed_fin());
     assert_eq!(a.pending_closed(), 1);
     let mut f = channel_frame(Message {
         id: closed_id,
@@ -463,26 +479,11 @@ fn a_rst_from_the_kernel_refuses_the_handoff() {
         &[],
     );
     assert_eq!(a.from_kernel(&mut f, now), Verdict::Consumed);
-    let (id, body) = message(&a.to_wire.remove(0));
-    assert_eq!(id, 7);
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Refused,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a), (7, HandoffResult::Refused));
     // A resend is refused alike; the client's packets are not passed on.
     let mut f = handoff_frame(7, handoff_repr(REQUEST));
     a.from_wire(&mut f, now);
-    let (_, body) = message(&a.to_wire.remove(0));
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Refused,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a).1, HandoffResult::Refused);
     assert!(a.to_kernel.is_empty());
     let mut f = from_client_frame(
         &client_seg(seg(
@@ -524,15 +525,7 @@ fn an_unanswered_syn_is_resent_then_times_out() {
     assert_eq!(a.counters.syn_replays, 2);
     assert!(a.to_wire.is_empty());
     a.poll(now + Duration::from_millis(1100));
-    let (id, body) = message(&a.to_wire.remove(0));
-    assert_eq!(id, 9);
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Timeout,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a), (9, HandoffResult::Timeout));
     assert_eq!(a.counters.handoffs_timeout, 1);
 }
 
@@ -684,26 +677,11 @@ fn a_full_agent_answers_busy_and_a_malformed_handoff_malformed() {
     h.client = "198.18.0.2:40001".parse().unwrap();
     let mut f = handoff_frame(2, h);
     a.from_wire(&mut f, now);
-    let (id, body) = message(&a.to_wire.remove(0));
-    assert_eq!(id, 2);
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Busy,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a), (2, HandoffResult::Busy));
     h.vip = "198.18.0.100:0".parse().unwrap();
     let mut f = handoff_frame(3, h);
     a.from_wire(&mut f, now);
-    let (_, body) = message(&a.to_wire.remove(0));
-    assert!(matches!(
-        body,
-        Body::HandoffAck {
-            result: HandoffResult::Malformed,
-            ..
-        }
-    ));
+    assert_eq!(handoff_result(&mut a).1, HandoffResult::Malformed);
     let mut junk = crate::frames::udp_frame(SPLICER_MAC, KERNEL_MAC, splicer(), listen(), b"SPHO");
     assert_eq!(a.from_wire(&mut junk, now), Verdict::Consumed);
     assert_eq!(a.counters.channel_malformed, 1);

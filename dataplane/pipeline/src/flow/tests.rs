@@ -24,6 +24,7 @@ mod cookies;
 mod handoff;
 mod handoff_routed;
 mod local;
+mod raw_bed;
 mod spliced;
 mod stop;
 mod tunnel;

@@ -3,17 +3,17 @@
 //! checks of the HANDOFF, of what is forwarded to the back end, and of what the client
 //! gets when a handoff fails or its agent goes.
 
-use super::spliced::{frame, parse, Seg};
+use super::raw_bed::{
+    after_request, agent_frame, client_frame, closed, heartbeat_ack, one_real_pipeline,
+    request_seg, RawBed, AGENT_PORT, CLIENT_ISN, CLIENT_PORT, INSIDE, INSIDE_MAC,
+};
+use super::spliced::{parse, Seg};
 use super::*;
 use crate::balance::{Farm, Mode, Predictor, Real, VirtualPolicy};
 use splicer_wire::handoff::{Body, CloseReason, HandoffResult, Message};
 use splicer_wire::udp;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
-const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
-const AGENT_PORT: u16 = 7470;
-const CLIENT_ISN: u32 = 9000;
-const CLIENT_PORT: u16 = 40000;
 const EPOCH: u64 = 0xA6E1;
 const REQUEST: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
 const SYN: u8 = tcp::flags::SYN;
@@ -59,14 +59,8 @@ impl Bed {
         v.mode = Mode::Handoff;
         let mut real = Real::new("b1", SocketAddrV4::new(SERVER, 80), 1, pool, 64);
         real.agent = Some(SocketAddrV4::new(SERVER, AGENT_PORT));
-        let farm = Farm {
-            reals: vec![real],
-            virtuals: vec![v],
-            urls: Vec::new(),
-        };
-        let p = farm_pipeline(farm, (0, 1), settings(16), 32, &[SERVER]);
         Bed {
-            p,
+            p: one_real_pipeline(v, real),
             now: MS,
             iss: 0,
             to_agent: Vec::new(),
@@ -76,10 +70,92 @@ impl Bed {
         }
     }
 
+    /// A bed keeping `pool` connections whose agent is up and whose client sent its
+    /// request: the HANDOFF is out.
+    fn handing_off(pool: u16) -> Bed {
+        let mut b = Bed::new(pool);
+        b.agent_up(EPOCH);
+        b.connect_and_request(REQUEST);
+        b
+    }
+
+    /// A bed (no pool) whose agent is up and took the client's connection.
+    fn handed_off() -> Bed {
+        let mut b = Bed::handing_off(0);
+        b.ack_handoff(HandoffResult::Ok, EPOCH);
+        b
+    }
+
     fn count(&self, c: Counter) -> u64 {
         self.p.counters().snapshot().get(c)
     }
 
+    /// A datagram from the agent carrying `msg`.
+    fn agent_sends(&mut self, msg: &Message) {
+        self.agent_sends_on(1, INSIDE, msg);
+    }
+
+    /// A datagram claiming to be the agent's, carrying `msg`, to `dst` on `port`.
+    fn agent_sends_on(&mut self, port: u16, dst: Ipv4Addr, msg: &Message) {
+        let port_mac = [2, 0, 0, 0, 0, 1 + port as u8];
+        self.receive(port, agent_frame(SERVER, dst, port_mac, msg));
+    }
+
+    /// The first poll sends a heartbeat; the agent answers it with `epoch`.
+    fn agent_up(&mut self, epoch: u64) {
+        self.poll();
+        let id = self
+            .to_agent
+            .iter()
+            .rev()
+            .find_map(|g| match g {
+                Got::Heartbeat { id } => Some(*id),
+                _ => None,
+            })
+            .expect("a heartbeat");
+        self.agent_sends(&heartbeat_ack(id, epoch));
+    }
+
+    fn handoffs(&self) -> Vec<Got> {
+        self.to_agent
+            .iter()
+            .filter(|g| matches!(g, Got::Handoff { .. }))
+            .cloned()
+            .collect()
+    }
+
+    fn handoff_id(&self) -> u32 {
+        match self.handoffs().first() {
+            Some(Got::Handoff { id, .. }) => *id,
+            _ => panic!("no HANDOFF sent"),
+        }
+    }
+
+    fn ack_handoff(&mut self, result: HandoffResult, epoch: u64) {
+        let id = self.handoff_id();
+        self.agent_sends(&Message {
+            id,
+            body: Body::HandoffAck {
+                result,
+                kernel_isn: 777,
+                epoch,
+            },
+        });
+    }
+
+    fn client_payload(&self) -> Vec<u8> {
+        self.to_client
+            .iter()
+            .flat_map(|s| s.payload.clone())
+            .collect()
+    }
+
+    fn flows(&self) -> usize {
+        self.p.flows().len()
+    }
+}
+
+impl RawBed for Bed {
     fn take(&mut self, out: Out) {
         for f in out.tx {
             let ip = ipv4::Packet::new_checked(&f[L3_OFFSET..]).unwrap();
@@ -127,135 +203,23 @@ impl Bed {
         }
     }
 
-    fn poll(&mut self) {
-        let mut out = Out::default();
-        self.p.poll_timers(self.now, &mut out);
-        self.take(out);
+    fn raw(&mut self) -> (&mut Pipeline<Vec<u8>>, &mut u64, u32) {
+        (&mut self.p, &mut self.now, self.iss)
     }
+}
 
-    /// Moves the clock by `ms`, polling the timers every millisecond on the way.
-    fn advance(&mut self, ms: u64) {
-        for _ in 0..ms {
-            self.now += MS;
-            self.poll();
-        }
-    }
-
-    fn client_frame(s: &Seg) -> Vec<u8> {
-        frame((CLIENT, CLIENT_PORT), (VIP, 80), s)
-    }
-
-    fn client_sends(&mut self, s: Seg) {
-        let mut out = Out::default();
-        self.p
-            .receive(0, Self::client_frame(&s), self.now, &mut out);
-        self.take(out);
-    }
-
-    /// A datagram from the agent carrying `msg`.
-    fn agent_sends(&mut self, msg: &Message) {
-        self.agent_sends_on(1, INSIDE, msg);
-    }
-
-    /// A datagram claiming to be the agent's, carrying `msg`, to `dst` on `port`.
-    fn agent_sends_on(&mut self, port: u16, dst: Ipv4Addr, msg: &Message) {
-        let mut d = vec![0u8; 8 + msg.buffer_len()];
-        msg.emit(&mut d[8..]).unwrap();
-        let len = d.len() as u16;
-        let mut u = udp::Packet::new_unchecked(&mut d[..]);
-        u.set_src_port(AGENT_PORT);
-        u.set_dst_port(AGENT_PORT);
-        u.set_len(len);
-        u.fill_checksum(SERVER, dst);
-        let mut f = ipv4_frame(SERVER, dst, ipv4::protocol::UDP, &d);
-        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 1 + port as u8]); // the port's MAC
-        let mut out = Out::default();
-        self.p.receive(port, f, self.now, &mut out);
-        self.take(out);
-    }
-
-    /// The first poll sends a heartbeat; the agent answers it with `epoch`.
-    fn agent_up(&mut self, epoch: u64) {
-        self.poll();
-        let id = self
-            .to_agent
-            .iter()
-            .rev()
-            .find_map(|g| match g {
-                Got::Heartbeat { id } => Some(*id),
-                _ => None,
-            })
-            .expect("a heartbeat");
-        self.agent_sends(&Message {
-            id,
-            body: Body::HeartbeatAck {
-                epoch,
-                connections: 0,
-            },
-        });
-    }
-
-    /// Handshake with timestamps, then the request.
-    fn connect_and_request(&mut self) {
-        self.client_sends(Seg {
-            seq: CLIENT_ISN,
-            flags: SYN,
-            ts: Some((100, 0)),
-            ..Seg::default()
-        });
-        let iss = self.iss;
-        self.client_sends(Seg {
-            seq: CLIENT_ISN + 1,
-            ack: Some(iss + 1),
-            ts: Some((101, 0)),
-            ..Seg::default()
-        });
-        self.client_sends(Seg {
-            seq: CLIENT_ISN + 1,
-            ack: Some(iss + 1),
-            ts: Some((102, 0)),
-            payload: REQUEST.to_vec(),
-            ..Seg::default()
-        });
-    }
-
-    fn handoffs(&self) -> Vec<Got> {
-        self.to_agent
-            .iter()
-            .filter(|g| matches!(g, Got::Handoff { .. }))
-            .cloned()
-            .collect()
-    }
-
-    fn handoff_id(&self) -> u32 {
-        match self.handoffs().first() {
-            Some(Got::Handoff { id, .. }) => *id,
-            _ => panic!("no HANDOFF sent"),
-        }
-    }
-
-    fn ack_handoff(&mut self, result: HandoffResult, epoch: u64) {
-        let id = self.handoff_id();
-        self.agent_sends(&Message {
-            id,
-            body: Body::HandoffAck {
-                result,
-                kernel_isn: 777,
-                epoch,
-            },
-        });
-    }
-
-    fn client_payload(&self) -> Vec<u8> {
-        self.to_client
-            .iter()
-            .flat_map(|s| s.payload.clone())
-            .collect()
-    }
-
-    fn flows(&self) -> usize {
-        self.p.flows().len()
-    }
+/// A bed whose handed-off connection stays silent for `tcp_idle_timeout` (2 s, the
+/// agent's dead time far away) and is forgotten.
+fn handed_off_then_idle() -> Bed {
+    let mut b = Bed::new(0);
+    b.p.settings.flow.tcp_idle_timeout = 2_000 * MS;
+    b.p.settings.flow.agent_dead_time = 60_000 * MS;
+    b.agent_up(EPOCH);
+    b.connect_and_request(REQUEST);
+    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    b.advance(2_100);
+    assert_eq!(b.count(Counter::HandedOffIdleTimeouts), 1);
+    b
 }
 
 #[test]
@@ -269,7 +233,7 @@ fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
     b.advance(1);
     let q = b.p.counters().quality(0);
     assert_eq!((q.agent, q.agent_epoch), (crate::quality::AGENT_UP, EPOCH));
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     let iss = b.iss;
     assert_eq!(
         b.handoffs(),
@@ -285,13 +249,7 @@ fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
     assert_eq!(b.count(Counter::HandoffsStarted), 1);
     // While the agent works, the client's retransmission is dropped, unanswered.
     let sent_to_client = b.to_client.len();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN + 1,
-        ack: Some(iss + 1),
-        ts: Some((103, 0)),
-        payload: REQUEST.to_vec(),
-        ..Seg::default()
-    });
+    b.client_sends(request_seg(iss, 103, REQUEST));
     assert_eq!(b.to_client.len(), sent_to_client);
     assert_eq!(b.count(Counter::HandoffClientDropped), 1);
 
@@ -302,14 +260,8 @@ fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
         1
     );
     // A later client segment goes to the back end as it came, only the MACs changed.
-    let next = Seg {
-        seq: CLIENT_ISN + 1 + REQUEST.len() as u32,
-        ack: Some(iss + 1 + 5000),
-        ts: Some((110, 0)),
-        payload: b"GET /2 HTTP/1.1\r\n\r\n".to_vec(),
-        ..Seg::default()
-    };
-    let sent = Bed::client_frame(&next);
+    let next = after_request(REQUEST, iss + 1 + 5000, b"GET /2 HTTP/1.1\r\n\r\n");
+    let sent = client_frame(&next);
     b.client_sends(next);
     assert_eq!(b.forwarded.len(), 1);
     let f = &b.forwarded[0];
@@ -320,14 +272,7 @@ fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
     assert_eq!(b.to_client.len(), sent_to_client, "Splicer answers nothing");
 
     // The agent reports the end; Splicer acknowledges it with its id and forgets it.
-    let closed = Message {
-        id: 0x55,
-        body: Body::Closed {
-            client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
-            vip: SocketAddrV4::new(VIP, 80),
-            reason: CloseReason::Fin,
-        },
-    };
+    let closed = closed(0x55, CloseReason::Fin);
     b.agent_sends(&closed);
     assert_eq!(b.to_agent.last(), Some(&Got::ClosedAck { id: 0x55 }));
     assert_eq!(b.count(Counter::HandedOffClosed), 1);
@@ -340,9 +285,7 @@ fn handoff_ok_forwards_the_client_by_mac_and_closed_frees_it() {
 
 #[test]
 fn unanswered_handoff_is_resent_then_answered_503_without_a_pool() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(0);
     assert_eq!(b.handoffs().len(), 1);
     b.advance(350);
     let ids: Vec<u32> = b
@@ -373,9 +316,7 @@ fn unanswered_handoff_is_resent_then_answered_503_without_a_pool() {
 
 #[test]
 fn unanswered_handoff_falls_back_to_a_splice_when_the_real_is_pooled() {
-    let mut b = Bed::new(2);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(2);
     b.advance(1_050);
     assert_eq!(b.count(Counter::HandoffFailedTimeout), 1);
     assert_eq!(b.count(Counter::HandoffFallbackSplice), 1);
@@ -390,9 +331,7 @@ fn unanswered_handoff_falls_back_to_a_splice_when_the_real_is_pooled() {
 
 #[test]
 fn refused_handoff_falls_back_at_once() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(0);
     b.ack_handoff(HandoffResult::Refused, EPOCH);
     assert_eq!(b.count(Counter::HandoffFailedRefused), 1);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
@@ -401,7 +340,7 @@ fn refused_handoff_falls_back_at_once() {
 #[test]
 fn an_agent_that_never_answered_gets_no_handoff() {
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     assert!(b.handoffs().is_empty());
     assert_eq!(b.count(Counter::HandoffFailedAgentDown), 1);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
@@ -427,10 +366,7 @@ fn probe_answered_with_a_reset(b: &mut Bed) {
 
 #[test]
 fn a_restarted_agent_gets_its_clients_reset() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     assert_eq!(b.flows(), 1);
     b.advance(1_001);
     // The next heartbeat's answer carries another epoch.
@@ -442,10 +378,7 @@ fn a_restarted_agent_gets_its_clients_reset() {
 
 #[test]
 fn a_silent_agent_goes_down_and_its_clients_are_reset() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     b.advance(2_900);
     assert_eq!(b.count(Counter::AgentDowns), 0);
     b.advance(200);
@@ -461,14 +394,7 @@ fn a_silent_agent_goes_down_and_its_clients_are_reset() {
 
 #[test]
 fn a_handed_off_connection_idle_for_tcp_idle_timeout_is_forgotten() {
-    let mut b = Bed::new(0);
-    b.p.settings.flow.tcp_idle_timeout = 2_000 * MS;
-    b.p.settings.flow.agent_dead_time = 60_000 * MS;
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
-    b.advance(2_100);
-    assert_eq!(b.count(Counter::HandedOffIdleTimeouts), 1);
+    let b = handed_off_then_idle();
     assert_eq!(b.flows(), 0);
 }
 
@@ -477,24 +403,8 @@ fn datagrams_from_strangers_or_to_other_ports_are_dropped() {
     let mut b = Bed::new(0);
     b.poll();
     // Right port, but not from the agent's address.
-    let msg = Message {
-        id: 1,
-        body: Body::HeartbeatAck {
-            epoch: 1,
-            connections: 0,
-        },
-    };
-    let mut d = vec![0u8; 8 + msg.buffer_len()];
-    msg.emit(&mut d[8..]).unwrap();
-    let len = d.len() as u16;
     let stranger = Ipv4Addr::new(198, 19, 0, 66);
-    let mut u = udp::Packet::new_unchecked(&mut d[..]);
-    u.set_src_port(AGENT_PORT);
-    u.set_dst_port(AGENT_PORT);
-    u.set_len(len);
-    u.fill_checksum(stranger, INSIDE);
-    let mut f = ipv4_frame(stranger, INSIDE, ipv4::protocol::UDP, &d);
-    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+    let f = agent_frame(stranger, INSIDE, INSIDE_MAC, &heartbeat_ack(1, 1));
     let mut out = Out::default();
     b.p.receive(1, f, b.now, &mut out);
     assert_eq!(b.count(Counter::DropAgentMessage), 1);
@@ -503,51 +413,17 @@ fn datagrams_from_strangers_or_to_other_ports_are_dropped() {
 
 #[test]
 fn a_forged_restart_or_closed_from_outside_changes_nothing() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     assert_eq!(b.flows(), 1);
     let outside = b.p.topology.port(0).cidr.addr;
     // The agent's address and port as the source, but in through the outside port, to
     // either port's address: a new epoch there would reset the handed-off client.
     for dst in [outside, INSIDE] {
-        b.agent_sends_on(
-            0,
-            dst,
-            &Message {
-                id: 7,
-                body: Body::HeartbeatAck {
-                    epoch: EPOCH + 1,
-                    connections: 0,
-                },
-            },
-        );
-        b.agent_sends_on(
-            0,
-            dst,
-            &Message {
-                id: 8,
-                body: Body::Closed {
-                    client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
-                    vip: SocketAddrV4::new(VIP, 80),
-                    reason: CloseReason::Fin,
-                },
-            },
-        );
+        b.agent_sends_on(0, dst, &heartbeat_ack(7, EPOCH + 1));
+        b.agent_sends_on(0, dst, &closed(8, CloseReason::Fin));
     }
     // In through the inside port but to the outside port's address: forged as well.
-    b.agent_sends_on(
-        1,
-        outside,
-        &Message {
-            id: 9,
-            body: Body::HeartbeatAck {
-                epoch: EPOCH + 1,
-                connections: 0,
-            },
-        },
-    );
+    b.agent_sends_on(1, outside, &heartbeat_ack(9, EPOCH + 1));
     assert_eq!(b.count(Counter::DropAgentSpoofed), 5);
     assert_eq!(b.count(Counter::AgentRestarts), 0);
     assert_eq!(b.count(Counter::HandoffResets), 0);

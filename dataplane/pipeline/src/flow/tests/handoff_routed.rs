@@ -2,18 +2,18 @@
 //! HANDOFF names the back end's own address, and after it the client's segments are
 //! rewritten from the VIP to that address (checksums valid) instead of forwarded by MAC.
 
-use super::spliced::{frame, parse, Seg};
+use super::raw_bed::{
+    after_request, agent_frame, heartbeat_ack, one_real_pipeline, request_seg, RawBed, AGENT_PORT,
+    CLIENT_PORT, INSIDE, INSIDE_MAC,
+};
+use super::spliced::parse;
 use super::*;
-use crate::balance::{Farm, Mode, Predictor, Real, VirtualPolicy};
+use crate::balance::{Mode, Predictor, Real, VirtualPolicy};
 use splicer_wire::handoff::{Body, HandoffResult, Message, MAX_REQUEST_IN_1500_MTU};
 use splicer_wire::udp;
 
 const BACKEND: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
-const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const REAL_PORT: u16 = 8080;
-const AGENT_PORT: u16 = 7470;
-const CLIENT_PORT: u16 = 40000;
-const CLIENT_ISN: u32 = 9000;
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
 
 struct Bed {
@@ -33,13 +33,8 @@ impl Bed {
         let mut real = Real::new("b1", SocketAddrV4::new(BACKEND, REAL_PORT), 1, 0, 64);
         real.agent = Some(SocketAddrV4::new(BACKEND, AGENT_PORT));
         real.handoff_routed = true;
-        let farm = Farm {
-            reals: vec![real],
-            virtuals: vec![v],
-            urls: Vec::new(),
-        };
         Bed {
-            p: farm_pipeline(farm, (0, 1), settings(16), 32, &[BACKEND]),
+            p: one_real_pipeline(v, real),
             now: MS,
             iss: 0,
             to_agent: Vec::new(),
@@ -47,6 +42,19 @@ impl Bed {
         }
     }
 
+    fn agent_sends(&mut self, msg: &Message) {
+        self.receive(1, agent_frame(BACKEND, INSIDE, INSIDE_MAC, msg));
+    }
+
+    fn messages(&self) -> Vec<Message<'_>> {
+        self.to_agent
+            .iter()
+            .map(|m| Message::parse(m).unwrap())
+            .collect()
+    }
+}
+
+impl RawBed for Bed {
     fn take(&mut self, out: Out) {
         for f in out.tx {
             let ip = ipv4::Packet::new_checked(&f[L3_OFFSET..]).unwrap();
@@ -64,40 +72,8 @@ impl Bed {
         }
     }
 
-    fn poll(&mut self) {
-        let mut out = Out::default();
-        self.p.poll_timers(self.now, &mut out);
-        self.take(out);
-    }
-
-    fn client_sends(&mut self, s: Seg) {
-        let mut out = Out::default();
-        let f = frame((CLIENT, CLIENT_PORT), (VIP, 80), &s);
-        self.p.receive(0, f, self.now, &mut out);
-        self.take(out);
-    }
-
-    fn agent_sends(&mut self, msg: &Message) {
-        let mut d = vec![0u8; 8 + msg.buffer_len()];
-        msg.emit(&mut d[8..]).unwrap();
-        let len = d.len() as u16;
-        let mut u = udp::Packet::new_unchecked(&mut d[..]);
-        u.set_src_port(AGENT_PORT);
-        u.set_dst_port(AGENT_PORT);
-        u.set_len(len);
-        u.fill_checksum(BACKEND, INSIDE);
-        let mut f = ipv4_frame(BACKEND, INSIDE, ipv4::protocol::UDP, &d);
-        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
-        let mut out = Out::default();
-        self.p.receive(1, f, self.now, &mut out);
-        self.take(out);
-    }
-
-    fn messages(&self) -> Vec<Message<'_>> {
-        self.to_agent
-            .iter()
-            .map(|m| Message::parse(m).unwrap())
-            .collect()
+    fn raw(&mut self) -> (&mut Pipeline<Vec<u8>>, &mut u64, u32) {
+        (&mut self.p, &mut self.now, self.iss)
     }
 }
 
@@ -106,27 +82,9 @@ fn a_routed_handoff_names_the_back_end_and_rewrites_the_client_to_it() {
     let mut b = Bed::new();
     b.poll();
     let hb = b.messages().last().map(|m| m.id).expect("a heartbeat");
-    b.agent_sends(&Message {
-        id: hb,
-        body: Body::HeartbeatAck {
-            epoch: 5,
-            connections: 0,
-        },
-    });
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: tcp::flags::SYN,
-        ts: Some((100, 0)),
-        ..Seg::default()
-    });
-    let iss = b.iss;
-    b.client_sends(Seg {
-        seq: CLIENT_ISN + 1,
-        ack: Some(iss + 1),
-        ts: Some((101, 0)),
-        payload: REQUEST.to_vec(),
-        ..Seg::default()
-    });
+    b.agent_sends(&heartbeat_ack(hb, 5));
+    let iss = b.client_syn();
+    b.client_sends(request_seg(iss, 101, REQUEST));
     // The HANDOFF carries the back end's own address and the real's port.
     let (id, backend) = b
         .messages()
@@ -149,13 +107,7 @@ fn a_routed_handoff_names_the_back_end_and_rewrites_the_client_to_it() {
 
     // A later client segment: to the back end's address and port, seq/ack untouched
     // (the agent translates the ack), checksums valid (`parse` verifies the TCP one).
-    let next = Seg {
-        seq: CLIENT_ISN + 1 + REQUEST.len() as u32,
-        ack: Some(iss + 1 + 5000),
-        ts: Some((110, 0)),
-        payload: b"GET /2 HTTP/1.1\r\n\r\n".to_vec(),
-        ..Seg::default()
-    };
+    let next = after_request(REQUEST, iss + 1 + 5000, b"GET /2 HTTP/1.1\r\n\r\n");
     b.to_backend.clear();
     b.client_sends(next.clone());
     assert_eq!(b.to_backend.len(), 1);

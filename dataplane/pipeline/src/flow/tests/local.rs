@@ -4,14 +4,13 @@
 //! both ways, of the end, and of what the client gets when the kernel refuses or is
 //! silent.
 
+use super::raw_bed::{one_real_pipeline, RawBed, CLIENT_ISN, CLIENT_PORT, INSIDE_MAC};
 use super::spliced::{frame, parse, Seg};
 use super::*;
-use crate::balance::{Farm, Predictor, Real, VirtualPolicy};
+use crate::balance::{Predictor, Real, VirtualPolicy};
 
 /// The local real's address: the kernel side of the exception port (port 1).
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
-const CLIENT_ISN: u32 = 9000;
-const CLIENT_PORT: u16 = 40000;
 const KERNEL_ISN: u32 = 500_000;
 const KERNEL_TS: u32 = 7000;
 const REQUEST: &[u8] = b"GET /local HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -38,13 +37,8 @@ impl Bed {
         let v = VirtualPolicy::splice("web", Predictor::RoundRobin, vec![], vec![0]);
         let mut real = Real::new("here", SocketAddrV4::new(KERNEL, 80), 1, pool, 64);
         real.local = true;
-        let farm = Farm {
-            reals: vec![real],
-            virtuals: vec![v],
-            urls: Vec::new(),
-        };
         Bed {
-            p: farm_pipeline(farm, (0, 1), settings(16), 32, &[KERNEL]),
+            p: one_real_pipeline(v, real),
             now: MS,
             iss: 0,
             to_client: Vec::new(),
@@ -57,6 +51,25 @@ impl Bed {
         self.p.counters().snapshot().get(c)
     }
 
+    /// The kernel sends `s` from the VIP to the client, to the exception port's MAC.
+    fn kernel_sends(&mut self, s: Seg) {
+        let mut f = frame((VIP, 80), (CLIENT, CLIENT_PORT), &s);
+        f[..6].copy_from_slice(&INSIDE_MAC);
+        self.receive(1, f);
+    }
+
+    fn syn_ack(&mut self) {
+        self.kernel_sends(Seg {
+            seq: KERNEL_ISN,
+            ack: Some(CLIENT_ISN + 1),
+            flags: SYN,
+            ts: Some((KERNEL_TS, 102)),
+            ..Seg::default()
+        });
+    }
+}
+
+impl RawBed for Bed {
     fn take(&mut self, out: Out) {
         for f in out.tx {
             if f[12..14] == [0x08, 0x06] {
@@ -81,74 +94,15 @@ impl Bed {
         }
     }
 
-    fn poll(&mut self) {
-        let mut out = Out::default();
-        self.p.poll_timers(self.now, &mut out);
-        self.take(out);
-    }
-
-    fn advance(&mut self, ms: u64) {
-        for _ in 0..ms {
-            self.now += MS;
-            self.poll();
-        }
-    }
-
-    fn client_sends(&mut self, s: Seg) {
-        let mut out = Out::default();
-        let f = frame((CLIENT, CLIENT_PORT), (VIP, 80), &s);
-        self.p.receive(0, f, self.now, &mut out);
-        self.take(out);
-    }
-
-    /// The kernel sends `s` from the VIP to the client, to the exception port's MAC.
-    fn kernel_sends(&mut self, s: Seg) {
-        let mut f = frame((VIP, 80), (CLIENT, CLIENT_PORT), &s);
-        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
-        let mut out = Out::default();
-        self.p.receive(1, f, self.now, &mut out);
-        self.take(out);
-    }
-
-    /// Handshake with timestamps, then the request.
-    fn connect_and_request(&mut self) {
-        self.client_sends(Seg {
-            seq: CLIENT_ISN,
-            flags: SYN,
-            ts: Some((100, 0)),
-            ..Seg::default()
-        });
-        let iss = self.iss;
-        self.client_sends(Seg {
-            seq: CLIENT_ISN + 1,
-            ack: Some(iss + 1),
-            ts: Some((101, 0)),
-            ..Seg::default()
-        });
-        self.client_sends(Seg {
-            seq: CLIENT_ISN + 1,
-            ack: Some(iss + 1),
-            ts: Some((102, 0)),
-            payload: REQUEST.to_vec(),
-            ..Seg::default()
-        });
-    }
-
-    fn syn_ack(&mut self) {
-        self.kernel_sends(Seg {
-            seq: KERNEL_ISN,
-            ack: Some(CLIENT_ISN + 1),
-            flags: SYN,
-            ts: Some((KERNEL_TS, 102)),
-            ..Seg::default()
-        });
+    fn raw(&mut self) -> (&mut Pipeline<Vec<u8>>, &mut u64, u32) {
+        (&mut self.p, &mut self.now, self.iss)
     }
 }
 
 #[test]
 fn a_local_request_is_replayed_translated_both_ways_and_freed_after_the_fins() {
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     let iss = b.iss;
     let client_seen = b.to_client.len();
     assert_eq!(b.count(Counter::LocalStarted), 1);
@@ -244,7 +198,7 @@ fn a_local_request_is_replayed_translated_both_ways_and_freed_after_the_fins() {
 #[test]
 fn a_kernel_rst_to_the_replayed_syn_gets_the_client_a_503() {
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     // While the kernel has not answered, the client's segments are dropped unanswered.
     let seen = b.to_client.len();
     b.client_sends(Seg {
@@ -269,7 +223,7 @@ fn a_kernel_rst_to_the_replayed_syn_gets_the_client_a_503() {
 #[test]
 fn a_silent_kernel_gets_the_syn_again_then_the_client_a_503() {
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     b.advance(250);
     assert_eq!(b.count(Counter::LocalSynResends), 1);
     assert!(b
@@ -289,7 +243,7 @@ fn a_silent_kernel_gets_the_syn_again_then_the_client_a_503() {
 #[test]
 fn a_local_connection_silent_for_tcp_idle_timeout_is_reset_both_ways() {
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     b.syn_ack();
     let kernel_before = b.to_kernel.len();
     b.advance(299_000);
@@ -317,13 +271,7 @@ fn a_local_connection_silent_for_tcp_idle_timeout_is_reset_both_ways() {
 #[test]
 fn a_request_that_cannot_be_replayed_is_spliced_to_the_real_address() {
     let mut b = Bed::new(0);
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((100, 0)),
-        ..Seg::default()
-    });
-    let iss = b.iss;
+    let iss = b.client_syn();
     // The request comes with the client's FIN: a half-closed client is not replayed.
     b.client_sends(Seg {
         seq: CLIENT_ISN + 1,
@@ -367,7 +315,7 @@ impl Bed {
 fn an_ending_local_connection_is_forgotten_after_two_quiet_seconds() {
     // Both FINs, the client's last ACK lost.
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     b.syn_ack();
     let client_next = CLIENT_ISN + 1 + REQUEST.len() as u32;
     b.client_sends(Seg {
@@ -395,7 +343,7 @@ fn an_ending_local_connection_is_forgotten_after_two_quiet_seconds() {
     // A client RST Splicer cannot judge (not at its next byte): forwarded, then the
     // state goes after 2 s of silence.
     let mut b = Bed::new(0);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     b.syn_ack();
     let sent = b.to_kernel.len();
     b.client_sends(Seg {

@@ -291,14 +291,20 @@ impl Bed {
 
     /// A client with timestamps connects and sends `head` (what reaches the server is
     /// the caller's to check); returns Splicer's ISN on the client leg.
-    fn client_connects_and_sends(&mut self, head: &[u8]) -> u32 {
+    /// The client's SYN, with timestamps (TSval 5000); returns Splicer's ISN from its
+    /// SYN-ACK.
+    fn client_syn(&mut self) -> u32 {
         self.client_sends(Seg {
             seq: CLIENT_ISN,
             flags: SYN,
             ts: Some((5000, 0)),
             ..Seg::default()
         });
-        let iss = self.to_client.last().expect("SYN-ACK").seq;
+        self.to_client.last().expect("SYN-ACK").seq
+    }
+
+    fn client_connects_and_sends(&mut self, head: &[u8]) -> u32 {
+        let iss = self.client_syn();
         self.client_sends(Seg {
             seq: CLIENT_ISN + 1,
             ack: Some(iss + 1),

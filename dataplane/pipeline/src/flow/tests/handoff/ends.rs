@@ -2,18 +2,14 @@
 //! graceful stop (`flow::handoff_end`), and the channel with two workers
 //! (`flow::channel_steer`).
 
+use super::super::spliced::frame;
 use super::*;
 use crate::balance::Status;
 use crate::topology::Topology;
 
 /// A second client (port 40001): handshake and request; returns Splicer's ISN to it.
 fn second_client(b: &mut Bed) -> u32 {
-    let send = |b: &mut Bed, s: Seg| {
-        let mut out = Out::default();
-        let f = frame((CLIENT, CLIENT_PORT + 1), (VIP, 80), &s);
-        b.p.receive(0, f, b.now, &mut out);
-        b.take(out);
-    };
+    let send = |b: &mut Bed, s: Seg| b.receive(0, frame((CLIENT, CLIENT_PORT + 1), (VIP, 80), &s));
     let first_iss = b.iss;
     send(
         b,
@@ -55,13 +51,7 @@ fn inflight(b: &Bed) -> u32 {
 /// acknowledging `acked` bytes of the back end's response.
 fn client_after_handoff(b: &mut Bed, acked: u32, data: &[u8]) {
     let iss = b.iss;
-    b.client_sends(Seg {
-        seq: CLIENT_ISN + 1 + REQUEST.len() as u32,
-        ack: Some(iss + 1 + acked),
-        ts: Some((110, 0)),
-        payload: data.to_vec(),
-        ..Seg::default()
-    });
+    b.client_sends(after_request(REQUEST, iss + 1 + acked, data));
 }
 
 /// The RST Splicer sent the back end in the client's name, if any: its sequence number.
@@ -79,7 +69,7 @@ fn a_handed_off_connection_takes_a_slot_of_maxconns_until_it_closes() {
     let mut b = Bed::new(0);
     reconfigure(&mut b, |f| f.reals[0].maxconns = 1);
     b.agent_up(EPOCH);
-    b.connect_and_request();
+    b.connect_and_request(REQUEST);
     assert_eq!(inflight(&b), 1, "charged from the HANDOFF on");
     b.ack_handoff(HandoffResult::Ok, EPOCH);
     assert_eq!(inflight(&b), 1);
@@ -89,14 +79,7 @@ fn a_handed_off_connection_takes_a_slot_of_maxconns_until_it_closes() {
     assert!(b.to_server.is_empty());
     b.poll();
     assert_eq!(b.p.counters().queued(0), 1);
-    b.agent_sends(&Message {
-        id: 0x55,
-        body: Body::Closed {
-            client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
-            vip: SocketAddrV4::new(VIP, 80),
-            reason: CloseReason::Fin,
-        },
-    });
+    b.agent_sends(&closed(0x55, CloseReason::Fin));
     // The slot came free: the queued request takes it.
     assert_eq!(b.count(Counter::HandedOffClosed), 1);
     assert!(
@@ -108,9 +91,7 @@ fn a_handed_off_connection_takes_a_slot_of_maxconns_until_it_closes() {
 
 #[test]
 fn a_failed_or_timed_out_handoff_frees_its_slot() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(0);
     assert_eq!(inflight(&b), 1);
     b.ack_handoff(HandoffResult::Refused, EPOCH);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
@@ -119,23 +100,13 @@ fn a_failed_or_timed_out_handoff_frees_its_slot() {
 
 #[test]
 fn a_client_reset_or_idle_timeout_frees_the_slot() {
-    let mut b = Bed::new(0);
-    b.p.settings.flow.tcp_idle_timeout = 2_000 * MS;
-    b.p.settings.flow.agent_dead_time = 60_000 * MS;
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
-    b.advance(2_100);
-    assert_eq!(b.count(Counter::HandedOffIdleTimeouts), 1);
+    let b = handed_off_then_idle();
     assert_eq!(inflight(&b), 0);
 }
 
 #[test]
 fn a_real_set_failed_resets_its_handed_off_clients_at_both_ends() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     client_after_handoff(&mut b, 5_000, b"0123456789");
     assert_eq!(b.forwarded.len(), 1);
     reconfigure(&mut b, |f| f.reals[0].status = Status::Failed);
@@ -149,23 +120,14 @@ fn a_real_set_failed_resets_its_handed_off_clients_at_both_ends() {
     // The client: the probe, whose answer gets the RST it accepts.
     probe_answered_with_a_reset(&mut b);
     // The agent reports the reset connection closed: acknowledged, nothing else.
-    b.agent_sends(&Message {
-        id: 0x56,
-        body: Body::Closed {
-            client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
-            vip: SocketAddrV4::new(VIP, 80),
-            reason: CloseReason::Rst,
-        },
-    });
+    b.agent_sends(&closed(0x56, CloseReason::Rst));
     assert_eq!(b.to_agent.last(), Some(&Got::ClosedAck { id: 0x56 }));
     assert_eq!(b.count(Counter::HandedOffClosed), 0);
 }
 
 #[test]
 fn a_real_set_failed_during_the_handoff_answers_503() {
-    let mut b = Bed::new(2);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(2);
     reconfigure(&mut b, |f| f.reals[0].status = Status::Failed);
     assert_eq!(b.count(Counter::Handoff503), 1);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
@@ -188,10 +150,7 @@ fn a_real_set_failed_during_the_handoff_answers_503() {
 
 #[test]
 fn out_of_service_leaves_handed_off_connections_alone() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     reconfigure(&mut b, |f| f.reals[0].status = Status::OutOfService);
     assert_eq!(b.flows(), 1);
     assert_eq!(reset_to_back_end(&b), None);
@@ -201,9 +160,7 @@ fn out_of_service_leaves_handed_off_connections_alone() {
 
 #[test]
 fn a_graceful_stop_waits_for_handed_off_connections() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
+    let mut b = Bed::handing_off(0);
     assert_eq!(b.p.busy_clients(), 1, "a handoff under way is busy");
     b.ack_handoff(HandoffResult::Ok, EPOCH);
     let mut out = Out::default();
@@ -211,23 +168,13 @@ fn a_graceful_stop_waits_for_handed_off_connections() {
     b.take(out);
     assert_eq!(b.p.busy_clients(), 1, "handed off: still forwarded");
     assert!(b.forwarded.is_empty() && b.client_payload().is_empty());
-    b.agent_sends(&Message {
-        id: 0x57,
-        body: Body::Closed {
-            client: SocketAddrV4::new(CLIENT, CLIENT_PORT),
-            vip: SocketAddrV4::new(VIP, 80),
-            reason: CloseReason::Fin,
-        },
-    });
+    b.agent_sends(&closed(0x57, CloseReason::Fin));
     assert_eq!(b.p.busy_clients(), 0);
 }
 
 #[test]
 fn the_end_of_a_stop_resets_handed_off_connections_at_both_ends() {
-    let mut b = Bed::new(0);
-    b.agent_up(EPOCH);
-    b.connect_and_request();
-    b.ack_handoff(HandoffResult::Ok, EPOCH);
+    let mut b = Bed::handed_off();
     client_after_handoff(&mut b, 70_000, b"");
     let mut out = Out::default();
     b.p.shutdown(b.now, &mut out);
@@ -269,17 +216,7 @@ impl Sink<Vec<u8>> for Handed {
 
 /// A frame from the agent carrying `msg`, in through the inside port.
 fn from_agent(msg: &Message) -> Vec<u8> {
-    let mut d = vec![0u8; 8 + msg.buffer_len()];
-    msg.emit(&mut d[8..]).unwrap();
-    let len = d.len() as u16;
-    let mut u = udp::Packet::new_unchecked(&mut d[..]);
-    u.set_src_port(AGENT_PORT);
-    u.set_dst_port(AGENT_PORT);
-    u.set_len(len);
-    u.fill_checksum(SERVER, INSIDE);
-    let mut f = ipv4_frame(SERVER, INSIDE, ipv4::protocol::UDP, &d);
-    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
-    f
+    agent_frame(SERVER, INSIDE, INSIDE_MAC, msg)
 }
 
 #[test]
@@ -300,13 +237,7 @@ fn with_two_workers_each_runs_its_channel_and_answers_reach_the_one_that_asked()
         })
         .expect("worker 1 sends a heartbeat");
     assert_eq!(beat >> 24, 1);
-    let ack = |id| Message {
-        id,
-        body: Body::HeartbeatAck {
-            epoch: EPOCH,
-            connections: 0,
-        },
-    };
+    let ack = |id| heartbeat_ack(id, EPOCH);
     // Its own answer is taken here, whichever queue it came in on...
     let mut out = Handed::default();
     p.receive(1, from_agent(&ack(beat)), 2 * MS, &mut out);

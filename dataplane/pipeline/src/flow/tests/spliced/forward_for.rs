@@ -229,13 +229,7 @@ fn requests_sent_ahead_carry_it() {
     }
     assert_eq!(b.others.len(), 2, "three pooled connections");
     let get_c = b"GET /c HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.1.1.1\r\n\r\n";
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    let iss = b.client_syn();
     let all = [GET_A, GET_B, get_c].concat();
     b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
     assert_eq!(b.count(Counter::PipelinedDispatched), 2);

@@ -57,13 +57,7 @@ fn five_gets_with_maxconns_2(pool: u16) {
         poll_at(&mut b, i * MS);
     }
     let all = GETS.concat();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    let iss = b.client_syn();
     b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
     let client_next = CLIENT_ISN + 1 + all.len() as u32;
     let mut answered = [false; 5];

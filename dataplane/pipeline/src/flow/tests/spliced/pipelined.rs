@@ -52,13 +52,7 @@ fn client_pipelines(b: &mut Bed, bytes: &[u8]) -> u32 {
         poll_at(b, i * MS);
     }
     assert_eq!(b.others.len(), 2, "three pooled connections");
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    let iss = b.client_syn();
     b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, bytes));
     iss
 }
@@ -357,13 +351,7 @@ fn a_request_waiting_at_max_pipeline_goes_out_when_a_leg_ends() {
         poll_at(&mut b, i * MS);
     }
     let all = [GET_A, GET_B, GET_C].concat();
-    b.client_sends(Seg {
-        seq: CLIENT_ISN,
-        flags: SYN,
-        ts: Some((5000, 0)),
-        ..Seg::default()
-    });
-    let iss = b.to_client.last().expect("SYN-ACK").seq;
+    let iss = b.client_syn();
     b.client_sends(data(CLIENT_ISN + 1, iss + 1, 5002, &all));
     assert_eq!(
         b.count(Counter::PipelinedDispatched),

@@ -21,6 +21,15 @@ fn client_acks(b: &mut Bed, ack: u32, tsval: u32) {
     });
 }
 
+/// The client acknowledges all of `rsp` (Splicer's ISN `iss`) and sends GET_B: the
+/// server connection, back in the pool, carries it.
+fn client_takes_the_next(b: &mut Bed, iss: u32, rsp: &[u8]) {
+    let end = iss + 1 + rsp.len() as u32;
+    client_acks(b, end, 5003);
+    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
+    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+}
+
 /// Body bytes past a gap reach the client at once, at their place in its sequence
 /// space; once the gap is filled the response is complete, and the server connection
 /// carries the next request (the framer counted the bytes it never saw again).
@@ -46,10 +55,7 @@ fn body_bytes_past_a_gap_are_forwarded_and_counted_when_it_fills() {
     assert_eq!(filled.payload, b"bbbb");
     // The client has it all: the connection goes back to the pool and takes the next
     // request, which it could not if the framer still waited for "cccc".
-    let end = iss + 1 + RSP.len() as u32;
-    client_acks(&mut b, end, 5003);
-    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
-    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    client_takes_the_next(&mut b, iss, RSP);
     assert_eq!(b.count(Counter::Splices), 2);
 }
 
@@ -68,10 +74,7 @@ fn overlapping_retransmissions_and_several_gaps_end_at_the_right_byte() {
     b.server_sends(response(&b, at, 82, b"aaaabb"));
     // "bbcc" fills the second.
     b.server_sends(response(&b, at + 6, 83, b"bbcc"));
-    let end = iss + 1 + RSP.len() as u32;
-    client_acks(&mut b, end, 5003);
-    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
-    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    client_takes_the_next(&mut b, iss, RSP);
     assert_eq!(b.count(Counter::ServerUnexpectedData), 0);
 }
 
@@ -106,10 +109,7 @@ fn chunk_data_past_a_gap_is_forwarded_size_lines_are_not() {
     assert_eq!(b.count(Counter::DropServerOutOfOrder), 1);
     b.server_sends(response(&b, data_at + 2, 82, b"aa"));
     b.server_sends(response(&b, data_at + 8, 83, &rsp[data_at as usize + 8..]));
-    let end = iss + 1 + rsp.len() as u32;
-    client_acks(&mut b, end, 5003);
-    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
-    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    client_takes_the_next(&mut b, iss, rsp);
 }
 
 /// More holes than `ahead` keeps ranges for: every body segment still goes on at once,
@@ -135,10 +135,7 @@ fn more_holes_than_ranges_end_with_the_clients_ack() {
         let from = (at + 8 * k) as usize;
         b.server_sends(response(&b, at + 8 * k, 90 + k, &rsp[from..from + 4]));
     }
-    let end = iss + 1 + rsp.len() as u32;
-    client_acks(&mut b, end, 5003);
-    b.client_sends(data(CLIENT_ISN + 1 + GET_A.len() as u32, end, 5004, GET_B));
-    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    client_takes_the_next(&mut b, iss, &rsp);
     assert_eq!(b.count(Counter::ServerUnexpectedData), 0);
 }
 
