@@ -30,6 +30,11 @@
 //!   left are then reset at both ends, the client with a RST at its latest
 //!   acknowledgement (exact when nothing arrived for it since; the process is gone
 //!   when a probe's answer would come back) and counted `stop_resets`.
+//! * **Local service** (`local`) is charged and ended the same way: a connection
+//!   replayed into Splicer's own kernel takes its slot from the replay on, a real set
+//!   `failed` answers a replay under way `503` and resets an established one at both
+//!   ends (a RST to the kernel at the client's next byte, one to the client), and a
+//!   graceful stop waits for it, then resets the kernel's side too.
 
 use super::client::State;
 use super::key::Handle;
@@ -65,7 +70,8 @@ impl<P: PacketBuf> Pipeline<P> {
         Some(real)
     }
 
-    /// Forgets handed-off client `h`, and lets queued requests take its slots.
+    /// Forgets handed-off (or locally served, `local`) client `h`, and lets queued
+    /// requests take its slots.
     pub(super) fn handed_off_close<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
         let freed = self.handoff_release(h);
         self.close(h);
@@ -135,6 +141,13 @@ impl<P: PacketBuf> Pipeline<P> {
                     self.handed_off_probe(port, h, now, sink);
                     self.handed_off_close(h, now, sink);
                 }
+                // Local service (`local`): charged the same way, ended the same way.
+                State::LocalReplaying => self.local_fail(port, h, now, sink),
+                State::Local => {
+                    self.local_reset_kernel(h, now, sink);
+                    self.send_flags(port, h, tcp::flags::RST, now, sink);
+                    self.handed_off_close(h, now, sink);
+                }
                 _ => {}
             }
         }
@@ -145,10 +158,14 @@ impl<P: PacketBuf> Pipeline<P> {
     pub(crate) fn handed_off_stop<S: Sink<P>>(&mut self, now: u64, sink: &mut S) {
         let handles: Vec<Handle> = self.agents.charged.keys().copied().collect();
         for h in handles {
-            let handed_off = matches!(self.flows.conn_mut(h),
-                Some(Conn::Client(c)) if c.state == State::HandedOff);
-            if handed_off {
-                self.reset_back_end(h, now, sink);
+            let state = match self.flows.conn_mut(h) {
+                Some(Conn::Client(c)) => c.state,
+                _ => continue,
+            };
+            match state {
+                State::HandedOff => self.reset_back_end(h, now, sink),
+                State::Local => self.local_reset_kernel(h, now, sink),
+                _ => {}
             }
             // The client's RST (at its latest acknowledgement, from `snd_nxt`) and the
             // count are `reset_all`'s.

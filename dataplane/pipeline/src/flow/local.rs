@@ -194,6 +194,9 @@ impl<P: PacketBuf> Pipeline<P> {
         c.last_real = Some(real);
         c.state = State::LocalReplaying;
         c.wait_since = now;
+        // A slot of the real's `maxconns` until the connection is forgotten, as a
+        // handed-off one (`handoff_end`).
+        self.handoff_charge(h, real);
         self.counters.inc(port, Counter::LocalStarted);
         self.local_send_syn(h, now, sink);
         self.reschedule(h);
@@ -311,13 +314,13 @@ impl<P: PacketBuf> Pipeline<P> {
                     Counter::LocalClosed
                 };
                 self.counters.inc(port, counter);
-                self.close(h);
+                self.handed_off_close(h, now, sink);
                 return;
             }
             self.counters.inc(port, Counter::LocalIdleTimeouts);
             self.local_reset_kernel(h, now, sink);
             self.send_flags(port, h, splicer_wire::tcp::flags::RST, now, sink);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
             return;
         }
         if now >= c.wait_since + s.connect_timeout {
@@ -331,19 +334,24 @@ impl<P: PacketBuf> Pipeline<P> {
         self.reschedule(h);
     }
 
-    /// The replay of `h` failed: the client gets a `503`.
-    fn local_fail<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
+    /// The replay of `h` failed (or its real was set `failed`): the client gets a
+    /// `503`, and the real's slot goes to a queued request.
+    pub(super) fn local_fail<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         if let Some(c) = self.flows.get_mut(h) {
             c.local = None;
             c.tcp.retransmit_at = None;
             c.state = State::ReadingHead;
         }
+        let freed = self.handoff_release(h);
         self.respond(port, h, 503, now, sink);
+        if let Some(real) = freed {
+            self.serve_queue(real, now, sink);
+        }
     }
 
     /// Sends the local kernel a RST from the client of `h`, at the client's next
     /// sequence number.
-    fn local_reset_kernel<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
+    pub(super) fn local_reset_kernel<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -379,7 +387,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let (Some(l), State::Local) = (c.local.as_deref_mut(), c.state) else {
             if reset {
                 self.counters.inc(port, Counter::ClientResets);
-                self.close(h);
+                self.handed_off_close(h, now, sink);
                 return sink.discard(pkt);
             }
             // Still replaying: dropped unacknowledged; sent again, it reaches the kernel.
@@ -440,10 +448,10 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_ipv4(port, pkt, hop, now, sink);
         if reset {
             self.counters.inc(port, Counter::LocalResets);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         } else if done {
             self.counters.inc(port, Counter::LocalClosed);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         } else {
             self.reschedule(h);
         }
@@ -662,10 +670,10 @@ impl<P: PacketBuf> Pipeline<P> {
         self.send_ipv4(port, pkt, client, now, sink);
         if seg.rst() {
             self.counters.inc(port, Counter::LocalResets);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         } else if done {
             self.counters.inc(port, Counter::LocalClosed);
-            self.close(h);
+            self.handed_off_close(h, now, sink);
         } else {
             self.reschedule(h);
         }

@@ -54,10 +54,15 @@ impl<P: PacketBuf> Pipeline<P> {
             .conns()
             .filter(|conn| match conn {
                 Conn::Client(c) => {
-                    // Handed-off connections too (`handoff_end`).
+                    // Handed-off and locally served connections too (`handoff_end`).
                     matches!(
                         c.state,
-                        State::Waiting | State::Spliced | State::HandingOff | State::HandedOff
+                        State::Waiting
+                            | State::Spliced
+                            | State::HandingOff
+                            | State::HandedOff
+                            | State::LocalReplaying
+                            | State::Local
                     ) || !c.legs.is_empty()
                         || (c.state != State::SynReceived && c.tcp.snd_una != c.tcp.snd_nxt)
                 }
