@@ -9,7 +9,7 @@ use super::raw_bed::{
 };
 use super::spliced::{parse, Seg};
 use super::*;
-use crate::balance::{Farm, Mode, Predictor, Real, VirtualPolicy};
+use crate::balance::{Mode, Predictor, Real, VirtualPolicy};
 use splicer_wire::handoff::{Body, CloseReason, HandoffResult, Message};
 use splicer_wire::udp;
 

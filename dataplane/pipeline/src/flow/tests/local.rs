@@ -358,27 +358,13 @@ fn an_ending_local_connection_is_forgotten_after_two_quiet_seconds() {
     assert_eq!(b.count(Counter::LocalResets), 1);
 }
 
-/// Applies `change` to the farm, as the control core does.
-fn reconfigure(b: &mut Bed, change: impl FnOnce(&mut crate::balance::Farm)) {
-    let topo = crate::topology::Topology::clone(b.p.topology());
-    let mut farm = topo.farm().clone();
-    change(&mut farm);
-    let mut out = Out::default();
-    b.p.set_topology(Arc::new(topo.with_farm(farm)), b.now, &mut out);
-    b.take(out);
-}
-
-fn inflight(b: &Bed) -> u32 {
-    b.p.pool_stats(0, b.now).inflight
-}
-
 #[test]
 fn a_local_connection_takes_a_slot_of_maxconns_until_it_is_forgotten() {
     let mut b = Bed::new(0);
     b.connect_and_request(REQUEST);
-    assert_eq!(inflight(&b), 1, "charged from the replay on");
+    assert_eq!(b.inflight(), 1, "charged from the replay on");
     b.syn_ack();
-    assert_eq!(inflight(&b), 1);
+    assert_eq!(b.inflight(), 1);
     assert_eq!(b.p.busy_clients(), 1, "a graceful stop waits for it");
     // The client resets at its next byte: forgotten, the slot free.
     let iss = b.iss;
@@ -389,14 +375,14 @@ fn a_local_connection_takes_a_slot_of_maxconns_until_it_is_forgotten() {
         ..Seg::default()
     });
     assert_eq!(b.flows(), 0);
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
 }
 
 #[test]
 fn a_replay_that_fails_frees_its_slot() {
     let mut b = Bed::new(0);
     b.connect_and_request(REQUEST);
-    assert_eq!(inflight(&b), 1);
+    assert_eq!(b.inflight(), 1);
     b.kernel_sends(Seg {
         seq: 0,
         ack: Some(CLIENT_ISN + 1),
@@ -404,7 +390,7 @@ fn a_replay_that_fails_frees_its_slot() {
         ..Seg::default()
     });
     assert_eq!(b.count(Counter::LocalRefused), 1);
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
 }
 
 #[test]
@@ -414,12 +400,10 @@ fn a_real_set_failed_resets_its_local_connections_at_both_ends() {
     b.syn_ack();
     let kernel_before = b.to_kernel.len();
     let client_before = b.to_client.len();
-    reconfigure(&mut b, |f| {
-        f.reals[0].status = crate::balance::Status::Failed
-    });
+    b.reconfigure(|f| f.reals[0].status = crate::balance::Status::Failed);
     assert!(b.count(Counter::ResetFailed) >= 1);
     assert_eq!(b.flows(), 0);
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
     let k = &b.to_kernel[kernel_before..];
     assert_eq!(
         k.iter().map(|s| (s.flags, s.seq)).collect::<Vec<_>>(),
@@ -439,11 +423,9 @@ fn a_real_set_failed_during_the_replay_answers_503() {
     let mut b = Bed::new(0);
     b.connect_and_request(REQUEST);
     let client_before = b.to_client.len();
-    reconfigure(&mut b, |f| {
-        f.reals[0].status = crate::balance::Status::Failed
-    });
+    b.reconfigure(|f| f.reals[0].status = crate::balance::Status::Failed);
     assert!(b.count(Counter::ResetFailed) >= 1);
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
     assert!(
         b.to_client[client_before..]
             .iter()

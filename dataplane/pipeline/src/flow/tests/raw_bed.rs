@@ -41,6 +41,23 @@ pub(super) trait RawBed {
         }
     }
 
+    /// Applies `change` to the farm, as the control core does.
+    fn reconfigure(&mut self, change: impl FnOnce(&mut crate::balance::Farm)) {
+        let mut out = Out::default();
+        let (p, now, _) = self.raw();
+        let topo = crate::topology::Topology::clone(p.topology());
+        let mut farm = topo.farm().clone();
+        change(&mut farm);
+        p.set_topology(std::sync::Arc::new(topo.with_farm(farm)), *now, &mut out);
+        self.take(out);
+    }
+
+    /// The requests (and handed-off or local connections) in flight on real 0.
+    fn inflight(&mut self) -> u32 {
+        let (p, now, _) = self.raw();
+        p.pool_stats(0, *now).inflight
+    }
+
     /// Frame `f` comes in through `port`, now.
     fn receive(&mut self, port: u16, f: Vec<u8>) {
         let mut out = Out::default();

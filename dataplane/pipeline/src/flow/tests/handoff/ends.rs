@@ -5,7 +5,6 @@
 use super::super::spliced::frame;
 use super::*;
 use crate::balance::Status;
-use crate::topology::Topology;
 
 /// A second client (port 40001): handshake and request; returns Splicer's ISN to it.
 fn second_client(b: &mut Bed) -> u32 {
@@ -33,20 +32,6 @@ fn second_client(b: &mut Bed) -> u32 {
     iss
 }
 
-/// Applies `change` to the farm, as the control core does.
-fn reconfigure(b: &mut Bed, change: impl FnOnce(&mut Farm)) {
-    let topo = Topology::clone(b.p.topology());
-    let mut farm = topo.farm().clone();
-    change(&mut farm);
-    let mut out = Out::default();
-    b.p.set_topology(Arc::new(topo.with_farm(farm)), b.now, &mut out);
-    b.take(out);
-}
-
-fn inflight(b: &Bed) -> u32 {
-    b.p.pool_stats(0, b.now).inflight
-}
-
 /// A client segment after the handoff: `data` bytes at its next sequence number,
 /// acknowledging `acked` bytes of the back end's response.
 fn client_after_handoff(b: &mut Bed, acked: u32, data: &[u8]) {
@@ -67,12 +52,12 @@ fn reset_to_back_end(b: &Bed) -> Option<u32> {
 #[test]
 fn a_handed_off_connection_takes_a_slot_of_maxconns_until_it_closes() {
     let mut b = Bed::new(0);
-    reconfigure(&mut b, |f| f.reals[0].maxconns = 1);
+    b.reconfigure(|f| f.reals[0].maxconns = 1);
     b.agent_up(EPOCH);
     b.connect_and_request(REQUEST);
-    assert_eq!(inflight(&b), 1, "charged from the HANDOFF on");
+    assert_eq!(b.inflight(), 1, "charged from the HANDOFF on");
     b.ack_handoff(HandoffResult::Ok, EPOCH);
-    assert_eq!(inflight(&b), 1);
+    assert_eq!(b.inflight(), 1);
     // The real is full: the second client's request waits in the queue.
     second_client(&mut b);
     assert_eq!(b.handoffs().len(), 1, "no second HANDOFF");
@@ -86,22 +71,22 @@ fn a_handed_off_connection_takes_a_slot_of_maxconns_until_it_closes() {
         b.to_server.iter().any(|s| s.flags & SYN != 0),
         "the queued request is placed on the real"
     );
-    assert_eq!(inflight(&b), 1, "now charged to its server connection");
+    assert_eq!(b.inflight(), 1, "now charged to its server connection");
 }
 
 #[test]
 fn a_failed_or_timed_out_handoff_frees_its_slot() {
     let mut b = Bed::handing_off(0);
-    assert_eq!(inflight(&b), 1);
+    assert_eq!(b.inflight(), 1);
     b.ack_handoff(HandoffResult::Refused, EPOCH);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
 }
 
 #[test]
 fn a_client_reset_or_idle_timeout_frees_the_slot() {
-    let b = handed_off_then_idle();
-    assert_eq!(inflight(&b), 0);
+    let mut b = handed_off_then_idle();
+    assert_eq!(b.inflight(), 0);
 }
 
 #[test]
@@ -109,14 +94,14 @@ fn a_real_set_failed_resets_its_handed_off_clients_at_both_ends() {
     let mut b = Bed::handed_off();
     client_after_handoff(&mut b, 5_000, b"0123456789");
     assert_eq!(b.forwarded.len(), 1);
-    reconfigure(&mut b, |f| f.reals[0].status = Status::Failed);
+    b.reconfigure(|f| f.reals[0].status = Status::Failed);
     assert_eq!(
         reset_to_back_end(&b),
         Some(CLIENT_ISN + 1 + REQUEST.len() as u32 + 10),
         "at the client's next byte: what the back end's kernel expects"
     );
     assert!(b.count(Counter::ResetFailed) >= 1);
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
     // The client: the probe, whose answer gets the RST it accepts.
     probe_answered_with_a_reset(&mut b);
     // The agent reports the reset connection closed: acknowledged, nothing else.
@@ -128,7 +113,7 @@ fn a_real_set_failed_resets_its_handed_off_clients_at_both_ends() {
 #[test]
 fn a_real_set_failed_during_the_handoff_answers_503() {
     let mut b = Bed::handing_off(2);
-    reconfigure(&mut b, |f| f.reals[0].status = Status::Failed);
+    b.reconfigure(|f| f.reals[0].status = Status::Failed);
     assert_eq!(b.count(Counter::Handoff503), 1);
     assert!(b.client_payload().starts_with(b"HTTP/1.1 503"));
     assert_eq!(
@@ -136,7 +121,7 @@ fn a_real_set_failed_during_the_handoff_answers_503() {
         0,
         "no splice to it"
     );
-    assert_eq!(inflight(&b), 0);
+    assert_eq!(b.inflight(), 0);
     let sent = b.handoffs().len();
     b.advance(300);
     assert_eq!(b.handoffs().len(), sent, "the HANDOFF is not sent again");
@@ -151,7 +136,7 @@ fn a_real_set_failed_during_the_handoff_answers_503() {
 #[test]
 fn out_of_service_leaves_handed_off_connections_alone() {
     let mut b = Bed::handed_off();
-    reconfigure(&mut b, |f| f.reals[0].status = Status::OutOfService);
+    b.reconfigure(|f| f.reals[0].status = Status::OutOfService);
     assert_eq!(b.flows(), 1);
     assert_eq!(reset_to_back_end(&b), None);
     client_after_handoff(&mut b, 100, b"");
