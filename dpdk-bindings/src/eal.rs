@@ -77,31 +77,31 @@ impl Eal {
         Ok(Eal { _private: () })
     }
 
-    /// Blocks SIGIO in the calling thread, so that the kernel delivers it to another
-    /// thread of the process.
+    /// Lets the calling thread run on any of `cpus` instead of the one CPU `init` pinned
+    /// it to (the main lcore's).
     ///
-    /// DPDK's `net_tap` has the kernel raise SIGIO for every frame written to a TAP (its
-    /// receive burst reads nothing until the handler has run). Process-directed signals
-    /// go to the main thread first, which is Splicer's control loop: under a packet flood
-    /// it spends its time in signal delivery, and statistics and SIGINT wait for tens of
-    /// seconds. Blocked here, SIGIO goes to a thread that waits anyway (DPDK's interrupt
-    /// thread) or polls anyway (a worker), which is where `net_tap` needs it. Threads the
-    /// caller starts afterwards inherit the mask. Other drivers do not use SIGIO.
-    pub fn keep_sigio_off_this_thread(&self) -> Result<()> {
-        const CALL: &str = "pthread_sigmask";
-        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigemptyset initialises the set it is given; sigaddset and
-        // pthread_sigmask get that initialised set and a valid signal number, and a null
-        // old-mask pointer, which pthread_sigmask allows.
-        let ret = unsafe {
-            libc::sigemptyset(set.as_mut_ptr());
-            libc::sigaddset(set.as_mut_ptr(), libc::SIGIO);
-            libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut())
-        };
+    /// The main lcore is Splicer's control loop, which sleeps 20 ms between ticks. Pinned,
+    /// it cannot leave a CPU that the kernel keeps busy with packet processing (softirqs
+    /// of a flood, a loaded TAP): it was seen runnable yet not run for 2 to 20 seconds,
+    /// with statistics, the control socket and a graceful stop waiting meanwhile. With
+    /// the CPUs the process was started with (`CpuSet::of_this_thread` before `init`:
+    /// taskset, cgroups and `isolcpus` respected), the scheduler moves it to another.
+    pub fn run_this_thread_on(&self, cpus: &CpuSet) -> Result<()> {
+        const CALL: &str = "sched_setaffinity";
+        // SAFETY: pid 0 names the calling thread; the set is an initialised cpu_set_t of
+        // the size given.
+        let ret =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &cpus.0) };
         if ret != 0 {
-            return Err(Error::new(CALL, ret, "cannot block SIGIO"));
+            return Err(Error::from_errno(CALL));
         }
         Ok(())
+    }
+
+    /// Keeps the packet-arrival signals of DPDK's `net_tap` off the calling thread (see
+    /// [`keep_packet_signals_off_this_thread`]).
+    pub fn keep_packet_signals_off_this_thread(&self) -> Result<()> {
+        keep_packet_signals_off_this_thread()
     }
 
     /// Number of enabled lcores, the main one included.
@@ -326,6 +326,81 @@ pub fn strerror(code: i32) -> String {
     unsafe { CStr::from_ptr(ffi::rte_strerror(code.saturating_abs())) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// Blocks, in the calling thread, the signals DPDK's `net_tap` raises for every frame
+/// written to a TAP: SIGIO, and every real-time signal (the driver sets its queues'
+/// descriptors to raise one, `F_SETSIG`; this DPDK uses SIGRTMIN + 1, signal 35).
+///
+/// Its receive burst reads nothing until its handler has run, so some thread must take
+/// them; but the kernel offers a process-directed signal to the main thread first, which
+/// is Splicer's control loop. Real-time signals queue one per frame: under a flood the
+/// control loop was measured taking thousands a second, most of its time in the kernel,
+/// runnable yet not coming round for 2 to 20 seconds (statistics, the control socket and
+/// a graceful stop waiting). Blocked in the control loop and the signal-handling thread,
+/// they go to a thread that polls anyway (a worker) or waits anyway (DPDK's interrupt
+/// thread), which were started by the EAL before this is called. Threads the caller
+/// starts afterwards inherit the mask. glibc's own signals (32, 33) are below SIGRTMIN
+/// and stay open; Splicer's are the classic SIGHUP, SIGINT, SIGTERM and SIGUSR1.
+pub fn keep_packet_signals_off_this_thread() -> Result<()> {
+    const CALL: &str = "pthread_sigmask";
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; sigaddset and pthread_sigmask
+    // get that initialised set and valid signal numbers (SIGRTMIN..=SIGRTMAX as glibc
+    // reports them), and a null old-mask pointer, which pthread_sigmask allows.
+    let ret = unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGIO);
+        for sig in libc::SIGRTMIN()..=libc::SIGRTMAX() {
+            libc::sigaddset(set.as_mut_ptr(), sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut())
+    };
+    if ret != 0 {
+        return Err(Error::new(
+            CALL,
+            ret,
+            "cannot block SIGIO and the real-time signals",
+        ));
+    }
+    Ok(())
+}
+
+/// A set of CPUs a thread may run on.
+#[derive(Clone, Copy)]
+pub struct CpuSet(libc::cpu_set_t);
+
+impl CpuSet {
+    /// The CPUs the calling thread may run on now; before [`Eal::init`], the process's
+    /// own as it was started.
+    pub fn of_this_thread() -> Result<CpuSet> {
+        const CALL: &str = "sched_getaffinity";
+        let mut set = std::mem::MaybeUninit::<libc::cpu_set_t>::zeroed();
+        // SAFETY: pid 0 names the calling thread; set is a zeroed cpu_set_t of the size
+        // given, which the call fills.
+        let ret = unsafe {
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set.as_mut_ptr())
+        };
+        if ret != 0 {
+            return Err(Error::from_errno(CALL));
+        }
+        // SAFETY: zeroed is a valid cpu_set_t (the empty set), and the call succeeded.
+        Ok(CpuSet(unsafe { set.assume_init() }))
+    }
+
+    /// The CPUs in the set, ascending.
+    pub fn cpus(&self) -> Vec<usize> {
+        (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: c is below CPU_SETSIZE, within the set's bits.
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &self.0) })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for CpuSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CpuSet").field(&self.cpus()).finish()
+    }
 }
 
 #[cfg(test)]

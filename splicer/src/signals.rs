@@ -19,6 +19,10 @@ pub fn install(requests: Arc<Requests>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
+            // net_tap's per-frame signals belong to the workers, not to this thread.
+            if let Err(e) = splicer_control::keep_packet_signals_off_this_thread() {
+                tracing::warn!("signals thread: {e}");
+            }
             for signal in signals.forever() {
                 let name = match signal {
                     SIGHUP => "SIGHUP",

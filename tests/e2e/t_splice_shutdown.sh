@@ -12,12 +12,10 @@
 #    workers reset their server connections rather than leave the servers holding
 #    half-dead pooled connections until their keep-alive timeout;
 #  * wrk, stopped by PID afterwards, is gone too.
-# e2e: pending: SIGINT under wrk load hung the control core in 1 run of 3 or 4 on 2026-12-06
-# (no stats line, no stop_timeout reset, SIGKILLed at 21 s) and in 1 of about 80 runs on
-# 2026-12-07, always while other work loaded the machine; the control loop was also seen
-# stalled for 2-9 s after start in about 1 run of 6. Cause not found yet: Splicer's stall
-# watch now logs where the control loop is and what the kernel says its thread is doing,
-# and tb_stop_splicer leaves every thread's kernel and user stacks in hang-PID.txt.
+# (This test hung in about 1 run of 4 on a loaded machine until 2026-12-07: DPDK's net_tap
+# raises a real-time signal per frame, which the kernel gave to the control loop's thread
+# first; under load it did little but take them, runnable yet not coming round for 2 to
+# 20 s. The control thread and the signal thread now block them.)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

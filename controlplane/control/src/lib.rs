@@ -19,6 +19,8 @@ mod stats;
 mod watch;
 
 pub use announce::withdraw;
+/// For threads the binary starts before the EAL (its signal thread): see its documentation.
+pub use dpdk_bindings::eal::keep_packet_signals_off_this_thread;
 pub use requests::Requests;
 pub use server::{Hooks, LogLevelHook};
 pub use startup::{run, run_with, RunError};

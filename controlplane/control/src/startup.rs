@@ -9,6 +9,7 @@ use crate::server::{ControlState, Endpoints, Hooks};
 use crate::stall::{StallWatch, Step};
 use crate::stats::{self, StatsBase};
 use crossbeam::queue::ArrayQueue;
+use dpdk_bindings::eal::CpuSet;
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
@@ -72,13 +73,25 @@ pub fn run_with(config: &Config, requests: Arc<Requests>, hooks: Hooks) -> Resul
     let mut control = ControlState::new(hooks);
     let args = config.eal_args("splicer");
     tracing::info!("EAL arguments: {}", args[1..].join(" "));
+    // The CPUs this process was started on, before the EAL pins this thread to the main
+    // lcore's: the control loop runs on any of them (see `Eal::run_this_thread_on`).
+    let started_on = CpuSet::of_this_thread();
     let eal = Eal::init(&args).map_err(|e| {
         RunError(format!(
             "dataplane.eal: DPDK EAL initialisation failed: {e}"
         ))
     })?;
-    if let Err(e) = eal.keep_sigio_off_this_thread() {
-        tracing::warn!("{e}: net_tap's signals may slow the control loop");
+    if let Err(e) = eal.keep_packet_signals_off_this_thread() {
+        tracing::warn!("{e}: net_tap's signals may stall the control loop under load");
+    }
+    match started_on.and_then(|cpus| eal.run_this_thread_on(&cpus).map(|()| cpus)) {
+        Ok(cpus) => tracing::info!(
+            "control core: runs on CPUs {:?} (the process's), not pinned to the main lcore's",
+            cpus.cpus()
+        ),
+        Err(e) => tracing::warn!(
+            "{e}: the control core stays pinned to the main lcore's CPU, where packet processing can starve it"
+        ),
     }
     let runtime_dir = eal.runtime_dir();
     let result = run_with_eal(&eal, config, &requests, &endpoints, &mut control);
