@@ -628,10 +628,11 @@ impl<P: PacketBuf> Pipeline<P> {
             None => o.tcp.ack = Some(seg.seq + seg.len()),
         }
         o.tcp.flags = TcpFlags::RST;
-        {}
         self.emit(port, &o, &[], now, sink);
     }
 
+    /// Writes segment `o` with `payload` into a new frame and sends it out of `port`
+    /// to its destination; a RST is counted.
     pub(super) fn emit<S: Sink<P>>(
         &mut self,
         port: u16,
@@ -640,22 +641,41 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
+        if self.emit_via(port, o, payload, o.dst, now, sink) && o.tcp.flags.contains(TcpFlags::RST)
+        {
+            self.counters.inc(port, Counter::TcpResetsSent);
+        }
+    }
+
+    /// Writes segment `o` with `payload` into a new frame and sends it out of `port`
+    /// to next hop `hop`, which may differ from `o`'s destination: a back end holding
+    /// the VIP (handoff), the local kernel behind an exception port (local service).
+    /// False when no buffer could be had (counted `drop_alloc_failed`).
+    pub(super) fn emit_via<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        o: &Outgoing,
+        payload: &[u8],
+        hop: std::net::Ipv4Addr,
+        now: u64,
+        sink: &mut S,
+    ) -> bool {
         let ident = self.next_ident();
         let Some(mut pkt) = sink.alloc() else {
-            return self.counters.inc(port, Counter::DropAllocFailed);
+            self.counters.inc(port, Counter::DropAllocFailed);
+            return false;
         };
         let len = o
             .frame_len(payload.len())
             .max(crate::transmit::MIN_FRAME_LEN);
         if !pkt.resize(len) {
             self.counters.inc(port, Counter::DropAllocFailed);
-            return sink.discard(pkt);
+            sink.discard(pkt);
+            return false;
         }
         o.write(pkt.data_mut(), payload, ident);
-        if o.tcp.flags.contains(TcpFlags::RST) {
-            self.counters.inc(port, Counter::TcpResetsSent);
-        }
-        self.send_ipv4(port, pkt, o.dst, now, sink);
+        self.send_ipv4(port, pkt, hop, now, sink);
+        true
     }
 
     /// Forgets a client connection. A server connection still spliced to it drains.

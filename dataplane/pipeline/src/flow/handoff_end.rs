@@ -194,18 +194,9 @@ impl<P: PacketBuf> Pipeline<P> {
         );
         o.tcp.flags = TcpFlags::from(tcp::flags::RST);
         let port = topology.route(*agent.ip()).map_or(0, |(p, _)| p);
-        let ident = self.next_ident();
-        let Some(mut pkt) = sink.alloc() else {
-            return self.counters.inc(port, Counter::DropAllocFailed);
-        };
-        let len = o.frame_len(0).max(crate::transmit::MIN_FRAME_LEN);
-        if !pkt.resize(len) {
-            self.counters.inc(port, Counter::DropAllocFailed);
-            return sink.discard(pkt);
-        }
-        o.write(pkt.data_mut(), &[], ident);
-        self.counters.inc(port, Counter::TcpResetsSent);
         // Addressed to the VIP, sent to the back end's MAC (layer-2 mode).
-        self.send_ipv4(port, pkt, *agent.ip(), now, sink);
+        if self.emit_via(port, &o, &[], *agent.ip(), now, sink) {
+            self.counters.inc(port, Counter::TcpResetsSent);
+        }
     }
 }

@@ -282,19 +282,7 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         let port = self.topology.route(hop).map_or(0, |(p, _)| p);
-        let ident = self.next_ident();
-        let Some(mut pkt) = sink.alloc() else {
-            return self.counters.inc(port, Counter::DropAllocFailed);
-        };
-        let len = o
-            .frame_len(payload.len())
-            .max(crate::transmit::MIN_FRAME_LEN);
-        if !pkt.resize(len) {
-            self.counters.inc(port, Counter::DropAllocFailed);
-            return sink.discard(pkt);
-        }
-        o.write(pkt.data_mut(), payload, ident);
-        self.send_ipv4(port, pkt, hop, now, sink);
+        self.emit_via(port, o, payload, hop, now, sink);
     }
 
     /// The client timer of a local connection: the replayed SYN goes again, or after
