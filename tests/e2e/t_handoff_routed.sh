@@ -17,63 +17,12 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
-B3_NS=ho-b3
-B3_IP=198.19.20.13
-B3_GW=198.19.20.1
-HO_ALL_NS+=("$B3_NS") # created, and removed at the end, with the bed's namespaces
-
+ho_routed_declare
 ho_setup
-# The third back end: behind the router, not on the LAN.
-HO_NS_BACK+=("$B3_NS")
-HO_BACK_IPS+=("$B3_IP")
-ho__veth "$HO_NS_ROUTER" ho-r3 "$B3_NS" ho-w3
-ip -n "$HO_NS_ROUTER" addr add "$B3_GW/24" dev ho-r3
-ho__start_nginx 2
-# Its channel comes from Splicer's outside address (the route to it is the gateway).
-HO_AGENT_FRONT[3]=$HO_FRONT_OUT_IP
-HO_AGENT_GW[3]=$B3_GW
-ho_start_agent 3
-
+ho_routed_setup
+B3_NS=$HO_B3_NS
 cfg=$TB_DIR/splicer.toml
-prefix=ho-e2e-splicer-$$
-TB_PREFIXES+=("$prefix")
-TB_CTL_SOCK=$TB_DIR/splicer.sock
-cat >"$cfg" <<CONF
-[dataplane]
-eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-       "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=ho-so,mac=$HO_MAC_OUT",
-       "--vdev", "net_tap1,iface=ho-si,mac=$HO_MAC_IN"]
-workers = 1
-stats_interval = "1s"
-idle_sleep = "100us"
-control_socket = "$TB_CTL_SOCK"
-agent_heartbeat = "300ms"
-agent_dead_time = "1s"
-handoff_timeout = "500ms"
-
-[[port]]
-name = "outside"
-address = "$HO_FRONT_OUT_IP/24"
-gateway = "$HO_ROUTER_FRONT_IP"
-
-[[port]]
-name = "inside"
-address = "$HO_FRONT_IN_IP/24"
-
-[[real]]
-name = "b3"
-address = "$B3_IP:80"
-agent = "$B3_IP:$HO_AGENT_PORT"
-handoff_mode = "routed"
-
-[[virtual]]
-name = "www"
-address = "$HO_VIP:80"
-port = "outside"
-mode = "handoff"
-bind = ["b3"]
-CONF
+ho_write_routed_config "$cfg" "ho-e2e-splicer-$$"
 ho_start_splicer "$cfg"
 log=$SPLICER_LOG
 st() { stat_of "$log" "$1"; }
