@@ -33,6 +33,8 @@
 #   ho_stop_agent N [SIG]      stops it (SIGTERM default; KILL for a crash)
 #   ho_agent_stat N KEY        KEY's value in agent N's last `agent stats` line
 #   ho_wait_agent_stat_gt N KEY VALUE [TIMEOUT]   waits until it passes VALUE
+#   ho_backend_conns N         connections back end N's kernel holds established with the
+#                              client; ho_wait_backend_conns_gone N [TIMEOUT] waits for none
 #   ho_start_fakefront         starts fakefront.py (ho-front namespace) in front of both
 #                              back ends; HO_FRONT_LOG
 #   ho_front_stat KEY          KEY from fakefront.py's last `front stats` line
@@ -327,8 +329,12 @@ EOF
     HO_AGENT_LOG[$n]=$log
     TB_PIDS+=("$!")
     ho__wait_for 'agent ready' "$log" "$before" "${HO_AGENT_PID[$n]}" "agent $n"
-    # The kernel's side of the exception port: the back end's address and routes.
+    # The kernel's side of the exception port: a fixed MAC (net_tap gives a new TAP a
+    # random one, and the neighbours' ARP caches would keep the old one across an agent
+    # restart: frames bridged to the kernel would be dropped until they expire), the
+    # back end's address and routes.
     ho__offloads_off "$ns" "ho-k$n"
+    ip -n "$ns" link set "ho-k$n" address "02:68:6f:00:20:0$n"
     ip -n "$ns" addr replace "$ip/24" dev "ho-k$n"
     ip -n "$ns" link set "ho-k$n" up
     ip -n "$ns" route replace default via "${HO_AGENT_GW[$n]:-$HO_ROUTER_LAN_IP}"
@@ -357,6 +363,26 @@ ho_wait_agent_stat_gt() {
         sleep 0.1
     done
     echo "agent $n: $key stayed at $v (wanted > $value) for ${timeout}s"
+    return 1
+}
+
+# ho_backend_conns N: the TCP connections back end N's kernel holds established with the
+# client (handed-off ones: from the VIP in the layer-2 mode, from its own address routed).
+ho_backend_conns() {
+    ip netns exec "${HO_NS_BACK[$1 - 1]}" ss -Htn state established dst "$HO_CLIENT_IP" | wc -l
+}
+
+# ho_wait_backend_conns_gone N [TIMEOUT]: waits (default 5 s) until back end N's kernel
+# holds no connection established with the client.
+ho_wait_backend_conns_gone() {
+    local n=$1 timeout=${2:-5} t c
+    for ((t = 0; t < timeout * 10; t++)); do
+        c=$(ho_backend_conns "$n")
+        ((c == 0)) && return 0
+        sleep 0.1
+    done
+    echo "back end $n still holds $c connection(s) with the client after ${timeout}s:"
+    ip netns exec "${HO_NS_BACK[$n - 1]}" ss -tni state established dst "$HO_CLIENT_IP" | head -n 6
     return 1
 }
 

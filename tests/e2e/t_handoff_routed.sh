@@ -81,6 +81,7 @@ TB_PIDS+=("$!")
 sleep 1
 downs0=$(st agent_downs)
 resets0=$(st handoff_resets)
+held=$(ho_backend_conns 3)
 ho_stop_agent 3 KILL
 tb_check "agent killed: declared down" tb_wait_stat_gt "$log" agent_downs "$downs0" 10
 for ((t = 0; t < 100; t++)); do
@@ -95,6 +96,10 @@ tb_check_cmp "agent killed: counted as handoff_resets" "$(tb_fresh_stat "$log" h
 ups0=$(st agent_ups)
 ho_start_agent 3
 tb_check "agent restarted: up again" tb_wait_stat_gt "$log" agent_ups "$ups0" 10
+# The owed RST, to back end 3's own address (where its kernel holds the connection).
+tb_log "back end 3 held $held connection(s) with the client before its agent was killed"
+tb_check_cmp "agent killed: back end 3 held the download's connection" "$held" -ge 1
+tb_check "agent restarted: back end 3's kernel let go of the reset connection" ho_wait_backend_conns_gone 3 5
 tb_check "agent restarted: /files/100k intact" ho_body_ok 100k
 tb_check "Splicer still running" tb__alive "$SPLICER_PID"
 tb_finish
