@@ -363,8 +363,21 @@ fn reals_and_what_binds_them() {
             .collect::<Vec<_>>(),
         vec![
             vec![
-                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-                "tier", "agent", "handoff_mode", "local", "health", "since", "reason"
+                "name",
+                "address",
+                "weight",
+                "pool",
+                "maxconns",
+                "state",
+                "backup",
+                "bound_by",
+                "tier",
+                "agent",
+                "handoff_mode",
+                "local",
+                "health",
+                "since",
+                "reason"
             ],
             vec![
                 "s1",
@@ -956,7 +969,12 @@ fn reals_show_their_handoff_mode_and_whether_they_are_local() {
         ]
     );
     let modes: Vec<_> = (0..3)
-        .map(|i| (all.data[i]["handoff_mode"].clone(), all.data[i]["local"].clone()))
+        .map(|i| {
+            (
+                all.data[i]["handoff_mode"].clone(),
+                all.data[i]["local"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         modes,
