@@ -50,7 +50,7 @@ pub(crate) const OWED_SENDS: u8 = 3;
 /// How long an owed RST is kept for an agent not heard again (15 minutes: Linux's
 /// default `tcp_retries2` gives up on unacknowledged data after some 924 s).
 pub(crate) const OWED_FOR_MS: u64 = 15 * 60 * 1000;
-/// The most RSTs one worker owes (32 bytes each).
+/// The most RSTs one worker owes (48 bytes each: 3 MiB at most).
 pub(crate) const MAX_OWED: usize = 65_536;
 
 /// A RST to a back end's kernel in a handed-off client's name, as sent (and kept to be
