@@ -29,6 +29,13 @@ st() { stat_of "$log" "$1"; }
 
 tb_check "agent 3 answers Splicer's heartbeats through the router" tb_wait_stat_gt "$log" agent_ups 0 15
 tb_check "no VIP on back end 3" bash -c "! ip -n $B3_NS addr show | grep -q $HO_VIP"
+# `show real` names the mode, in the table and the data.
+table=$(tb_ctl show real b3 | tail -n 1 | tr -s ' ')
+tb_log "show real b3: $table"
+tb_check "show real: the table says routed, not local" \
+    bash -c "[[ ' $table ' == *' routed no '* ]]"
+mode=$(tb_ctl --json show real b3 | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["handoff_mode"], r["local"])')
+tb_check "show real --json: handoff_mode routed, local false ($mode)" bash -c "[[ '$mode' == 'routed False' ]]"
 
 # What Splicer sends the client, counted by the router on frames from Splicer's outside
 # TAP to the client's address (Splicer's own client-bound packets: handshakes, ACKs of
