@@ -50,15 +50,21 @@ pub fn strips_close(policy: ServerClose, minor: u8, close: bool) -> bool {
 }
 
 /// Removes every `close` token (ASCII case-insensitive) from the `Connection` lines of
-/// the validated request head at the start of `buf` (its request line
-/// `request_line_len` bytes, leading empty lines included), in place; a line left
-/// without tokens goes whole. What follows the head in `buf` (body bytes) moves up.
-/// Returns the bytes removed.
-pub fn strip_close(buf: &mut Vec<u8>, request_line_len: usize) -> usize {
+/// the validated request head at the start of `buf` (leading empty lines allowed, as
+/// the parser does), in place; a line left without tokens goes whole. What follows
+/// the head in `buf` (body bytes) moves up. Returns the bytes removed.
+pub fn strip_close(buf: &mut Vec<u8>) -> usize {
     let before = buf.len();
-    let mut at = request_line_len;
-    loop {
-        let Some(rest) = buf.get(at..) else { break };
+    let mut at = 0;
+    while buf[at..].starts_with(b"\r\n") {
+        at += 2;
+    }
+    // Past the request line.
+    match buf[at..].windows(2).position(|w| w == b"\r\n") {
+        Some(end) => at += end + 2,
+        None => return 0,
+    }
+    while let Some(rest) = buf.get(at..) {
         let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
             break;
         };
@@ -117,7 +123,7 @@ mod tests {
     fn stripped(req: &[u8]) -> (String, usize) {
         let h = head(req);
         let mut out = req.to_vec();
-        let n = strip_close(&mut out, h.request_line_len());
+        let n = strip_close(&mut out);
         assert_eq!(out.len() + n, req.len());
         let again = head(&out);
         assert!(
@@ -172,18 +178,18 @@ mod tests {
     #[test]
     fn lookalikes_and_values_elsewhere_are_kept() {
         let req = b"GET /close HTTP/1.1\r\nHost: close\r\nX-Connection: close\r\nProxy-Connection: close\r\nConnection: closed, enclose\r\n\r\n";
-        let h = head(req);
+        head(req);
         let mut out = req.to_vec();
-        assert_eq!(strip_close(&mut out, h.request_line_len()), 0);
+        assert_eq!(strip_close(&mut out), 0);
         assert_eq!(out, req);
     }
 
     #[test]
     fn body_and_pipelined_bytes_move_up() {
         let req = b"\r\nPOST /f HTTP/1.1\r\nConnection: close\r\nContent-Length: 4\r\nHost: a\r\n\r\nBODYGET / HTTP/1.1\r\n";
-        let h = head(req);
+        head(req);
         let mut out = req.to_vec();
-        let n = strip_close(&mut out, h.request_line_len());
+        let n = strip_close(&mut out);
         assert_eq!(n, 19);
         assert_eq!(
             out,
