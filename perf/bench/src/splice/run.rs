@@ -114,6 +114,9 @@ pub fn generate(
         let n = port.rx_burst(0, &mut rx, cfg.burst);
         if n > 0 {
             last_progress = now;
+            // The clock the burst is verified against is read after it arrived (see
+            // `SpliceTraffic::set_clock`): `now` may be many milliseconds old by now.
+            traffic.set_clock(eal::rdtsc().wrapping_sub(start) / per_ms);
             driver::touch(&rx);
             for m in rx.drain(..) {
                 traffic.receive(m.data(), &mut out)?;
