@@ -53,6 +53,14 @@ pub struct Report {
     /// every flow spliced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_seconds: Option<f64>,
+    /// Splice scenarios: the longest time either lcore was away (preempted) or busy at
+    /// once during the run, in ms: how much the machine's load interfered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longest_stall_ms: Option<f64>,
+    /// Splice scenarios: Splicer's retransmissions the peers accepted because a stall
+    /// of at least half its RTO made them answer late (0 on a quiet machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmits_after_stall: Option<u64>,
     /// The splice scenarios: the TCP options clients and servers used, `linux` (SACK
     /// permitted, timestamps, window scale 7; timestamps on every segment) or `none`
     /// (MSS only).
@@ -118,6 +126,10 @@ pub struct Extras {
     pub rss_bytes_per_flow: Option<u64>,
     /// Set-up time.
     pub setup_seconds: Option<f64>,
+    /// See [`Report::longest_stall_ms`].
+    pub longest_stall_ms: Option<f64>,
+    /// See [`Report::retransmits_after_stall`].
+    pub retransmits_after_stall: Option<u64>,
     /// See [`Report::client_options`].
     pub client_options: Option<&'static str>,
     /// Requests per batch.
@@ -190,6 +202,8 @@ impl Report {
             state_bytes_per_flow: extras.state_bytes_per_flow,
             rss_bytes_per_flow: extras.rss_bytes_per_flow,
             setup_seconds: extras.setup_seconds.map(|s| round(s, 3)),
+            longest_stall_ms: extras.longest_stall_ms.map(|s| round(s, 1)),
+            retransmits_after_stall: extras.retransmits_after_stall,
             client_options: extras.client_options,
             depth: extras.depth,
             http_requests: extras.http_requests,
@@ -242,6 +256,12 @@ impl Report {
         }
         if let Some(s) = self.setup_seconds {
             extra += &format!(", set up in {s:.2} s");
+        }
+        if let Some(s) = self.longest_stall_ms {
+            extra += &format!(", longest lcore stall {s:.0} ms");
+        }
+        if let Some(r) = self.retransmits_after_stall.filter(|&r| r > 0) {
+            extra += &format!(" ({r} retransmissions after it)");
         }
         if let (Some(d), Some(p), Some(r)) =
             (self.depth, self.pipelined_dispatched, self.http_requests)

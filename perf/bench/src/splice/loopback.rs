@@ -52,14 +52,6 @@ pub struct Loopback {
     /// the instruction-count gate (`perf/gate.sh`) fails. 0 (the default): none. Only
     /// this loopback has it; the pipeline and the real worker know nothing of it.
     pub slowdown: u64,
-    /// A generator preempted mid-round while the worker runs on: every `.0`-th
-    /// round, the pipeline processes the round's frames `.1` ticks after the generator
-    /// read its clock for the round (and the round ends that much later). `None` (the
-    /// default): never. The generator's verdicts must not depend on it: it judges
-    /// what it receives against a clock read after the frames arrived
-    /// ([`SpliceTraffic::set_clock`]), as the DPDK generator does.
-    pub stall: Option<(u64, u64)>,
-    rounds: u64,
     /// The access log's ring when it is on ([`Loopback::access_log`]): emptied every
     /// round outside [`Loopback::pipeline_round`], as the control core would.
     access: Option<Arc<AccessRing>>,
@@ -89,8 +81,6 @@ impl Loopback {
             frames: (0, 0),
             pipeline_ns: 0,
             slowdown: 0,
-            stall: None,
-            rounds: 0,
             access: None,
             access_records: 0,
         }
@@ -116,12 +106,6 @@ impl Loopback {
         self.traffic
             .tick(self.now / TICKS_PER_MS, &mut self.to_worker)?;
         self.traffic.pump(&mut self.to_worker)?;
-        self.rounds += 1;
-        if let Some((every, ticks)) = self.stall {
-            if self.rounds % every.max(1) == 0 {
-                self.now += ticks;
-            }
-        }
         let started = std::time::Instant::now();
         self.pipeline_round();
         self.pipeline_ns += started.elapsed().as_nanos() as u64;
@@ -130,9 +114,6 @@ impl Loopback {
                 self.access_records += 1;
             }
         }
-        // The clock is read again once the frames have arrived (the same reading
-        // unless the round stalled).
-        self.traffic.set_clock(self.now / TICKS_PER_MS);
         for f in std::mem::take(&mut self.sink.out) {
             self.frames.1 += 1;
             self.traffic.receive(&f, &mut self.to_worker)?;
@@ -350,39 +331,63 @@ mod tests {
         assert!(c.get(splicer_pipeline::Counter::SplicedUp) >= 2_000);
     }
 
-    /// The generator preempted between reading its clock and receiving, while the
-    /// worker runs on: Splicer's estimate of a client's clock (the TSecr of the first
-    /// response segment of a splice) is then ahead of the generator's stale reading.
-    /// What the last sessions' loaded runs failed on ("TCP options not negotiated"),
-    /// on ~10 of 11 runs at load 11-15.
+    /// Splicer's own segments delivered twice to the peers, as when its timer fires
+    /// before their answer reaches it: a failure, unless a stall of an lcore long
+    /// enough to explain it was seen; then accepted and counted.
     #[test]
-    fn timestamps_verify_when_the_generator_is_preempted() {
-        let mut lb = Loopback::new(
-            Config {
-                mode: Mode::Established,
-                flows: 200,
-                inflight: 64,
-                payload: 6,
-                farm: FarmSpec::all(4, 4, 1024),
-                setup_window: 32,
-                arp_refresh_ms: ARP_REFRESH_MS,
-                linux_options: true,
-            },
-            65_536,
-        );
-        // Every 5th round, the worker runs 30 ms after the generator read its clock.
-        lb.stall = Some((5, 30 * TICKS_PER_MS));
-        lb.run_until(|t| t.setup_done(), 100_000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let at_setup = lb.traffic.progress().verified;
-        lb.run_until(|t| t.progress().verified >= at_setup + 5_000, 100_000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        lb.traffic.stop();
-        lb.run_until(|t| t.finished(), 10_000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let c = lb.counters();
-        assert!(drops(&c).is_empty(), "{}", nonzero(&c));
-        assert_eq!(c.get(splicer_pipeline::Counter::TcpRetransmits), 0);
+    fn copies_of_splicers_segments_are_excused_only_by_a_stall() {
+        // (what the copy is, whether a frame is one).
+        type Kind = (&'static str, fn(&[u8]) -> bool);
+        let kinds: [Kind; 3] = [
+            ("SYN-ACK to a client", |f| f[47] == 0x12),
+            ("SYN to a server", |f| f[47] == 0x02),
+            ("request head to a server", |f| {
+                f[..6] != super::super::GATEWAY_MAC && f.windows(5).any(|w| w == b"POST ")
+            }),
+        ];
+        for (what, is_it) in kinds {
+            for stall in [0, 600] {
+                let mut lb = Loopback::new(
+                    Config {
+                        mode: Mode::Established,
+                        flows: 4,
+                        inflight: 4,
+                        payload: 6,
+                        farm: FarmSpec::all(4, 1, 1024),
+                        setup_window: 4,
+                        arp_refresh_ms: ARP_REFRESH_MS,
+                        linux_options: true,
+                    },
+                    65_536,
+                );
+                lb.traffic.set_stall(stall);
+                let mut second = None;
+                for _ in 0..1000 {
+                    lb.traffic
+                        .tick(lb.now / TICKS_PER_MS, &mut lb.to_worker)
+                        .unwrap();
+                    lb.traffic.pump(&mut lb.to_worker).unwrap();
+                    lb.pipeline_round();
+                    for f in std::mem::take(&mut lb.sink.out) {
+                        lb.traffic.receive(&f, &mut lb.to_worker).unwrap();
+                        if second.is_none() && f.len() > 54 && f[23] == 6 && is_it(&f) {
+                            second = Some(lb.traffic.receive(&f, &mut lb.to_worker));
+                        }
+                    }
+                    if second.is_some() {
+                        break;
+                    }
+                    lb.now += TICKS_PER_MS;
+                }
+                let second = second.unwrap_or_else(|| panic!("no {what} seen"));
+                if stall == 0 {
+                    assert!(second.is_err(), "{what} twice accepted without a stall");
+                } else {
+                    assert!(second.is_ok(), "{what} twice after a stall: {second:?}");
+                    assert_eq!(lb.traffic.retransmits_seen(), 1, "{what}");
+                }
+            }
+        }
     }
 
     #[test]
