@@ -26,8 +26,8 @@ pub struct Report {
     /// `mpps` divided by the `baseline` scenario's `mpps` measured in the same
     /// invocation (1.0 for the baseline itself).
     pub ratio_to_baseline: f64,
-    /// The worker cycles per packet of the `baseline` measured right before this
-    /// scenario in the same invocation (absent for the baseline itself).
+    /// The worker cycles per packet of the self-looped baseline (`selfloop`) measured
+    /// right before this scenario in the same invocation (absent for the baselines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_cycles_per_packet: Option<f64>,
     /// `cycles_per_packet` divided by `baseline_cycles_per_packet`: what a packet costs
@@ -35,6 +35,11 @@ pub struct Report {
     /// of the same invocation (unlike `ratio_to_baseline`, not limited by the generator).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycles_ratio_to_baseline: Option<f64>,
+    /// Every scenario but the baselines: the worker cycles per packet of the
+    /// generator-fed `baseline` of the same invocation (what `baseline_cycles_per_packet`
+    /// held before the self-looped baseline; kept to compare with older results).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fed_baseline_cycles_per_packet: Option<f64>,
     /// Requests per second, for the scenarios that complete requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_s: Option<f64>,
@@ -197,6 +202,7 @@ impl Report {
             ratio_to_baseline: round(ratio, 3),
             baseline_cycles_per_packet: None,
             cycles_ratio_to_baseline: None,
+            fed_baseline_cycles_per_packet: None,
             requests_per_s: extras.requests_per_s.map(|r| r.round()),
             cycles_per_request: extras.cycles_per_request.map(|c| round(c, 1)),
             state_bytes_per_flow: extras.state_bytes_per_flow,

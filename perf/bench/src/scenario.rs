@@ -16,6 +16,7 @@ use crate::driver::{GenConfig, Length, Measurement};
 use crate::packet;
 use crate::plan::FlowPlan;
 use crate::report::{self, Context, Extras, Report};
+use crate::selfloop::SelfLoop;
 use crate::splice::engine::PipelineForwarder;
 use crate::splice::loopback::nonzero;
 use crate::splice::peers::{self, Mode, SpliceTraffic, ENDLESS};
@@ -26,6 +27,7 @@ use splicer_pipeline::{Counter, WorkerCounters};
 use splicer_wire::EthernetAddress;
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The generator's Ethernet address (locally administered).
 pub const GENERATOR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
@@ -572,7 +574,22 @@ pub fn run(
     let mut baseline_mpps = None;
     let mut baseline_cycles = None;
     let mut reports = Vec::with_capacity(list.len());
+    let emit = |r: &Report, out: &mut dyn Write| -> Result<(), BenchError> {
+        writeln!(out, "{}", r.json()).map_err(|e| BenchError::Setup(format!("stdout: {e}")))?;
+        out.flush().ok();
+        eprintln!("splicer-bench: {}", r.summary());
+        Ok(())
+    };
     for s in &list {
+        // Right before each scenario after the (generator-fed) baseline: the
+        // self-looped baseline, whose worker cycles the scenario's are quoted against.
+        let looped = if baseline_mpps.is_some() {
+            let r = self_looped(bed, opts, &dpdk, &cpu)?;
+            emit(&r, out)?;
+            Some(r.cycles_per_packet)
+        } else {
+            None
+        };
         let o = if baseline_mpps.is_none() {
             s.run(bed, &baseline_opts)?
         } else {
@@ -589,19 +606,65 @@ pub fn run(
             cpu: cpu.clone(),
         };
         let mut r = Report::new(s.name(), &o.measurement, &ctx, baseline_mpps, &o.extras);
-        match baseline_cycles {
-            Some(b) => r = r.against_baseline_cycles(b),
-            None => {
+        match (baseline_cycles, looped) {
+            (Some(fed), Some(l)) => {
+                r = r.against_baseline_cycles(l);
+                r.fed_baseline_cycles_per_packet = Some(report::round(fed, 1));
+            }
+            _ => {
                 baseline_mpps = Some(o.measurement.mpps());
                 baseline_cycles = Some(o.measurement.cycles_per_packet());
             }
         }
-        writeln!(out, "{}", r.json()).map_err(|e| BenchError::Setup(format!("stdout: {e}")))?;
-        out.flush().ok();
-        eprintln!("splicer-bench: {}", r.summary());
+        emit(&r, out)?;
         reports.push(r);
     }
     Ok(reports)
+}
+
+/// The self-looped baseline ([`crate::selfloop`]) for `opts`: the same `--flows` as
+/// the generator-fed baseline (its plan), `--inflight` frames, `--payload`, for
+/// `--baseline-seconds` after a 100 ms warm-up. Its report's scenario is `selfloop`.
+fn self_looped(
+    bed: &Testbed,
+    opts: &RunOptions,
+    dpdk: &str,
+    cpu: &str,
+) -> Result<Report, BenchError> {
+    let plan = FlowPlan::new(opts.flows.unwrap_or(BASELINE_FLOWS)).map_err(BenchError::Usage)?;
+    let lp = SelfLoop::new(&plan, opts.gen.inflight as u32, opts.payload, WORKER_MAC);
+    let (inflight, frame_bytes) = (lp.inflight() as usize, lp.frame_len());
+    let length = match opts.baseline_length {
+        Length::Seconds(s) => Duration::from_secs_f64(s),
+        Length::Packets(_) => Duration::from_millis(500),
+    };
+    let (_, m) = bed.run_self_loop(lp, opts.gen.burst, Duration::from_millis(100), length)?;
+    let tsc_hz = eal::tsc_hz();
+    let measurement = Measurement {
+        packets: m.packets,
+        seconds: m.cycles as f64 / tsc_hz as f64,
+        worker: crate::driver::WorkerSnapshot {
+            packets: m.packets,
+            busy_cycles: m.cycles,
+            dropped: 0,
+        },
+        verified_total: inflight as u64,
+    };
+    let ctx = Context {
+        flows: plan.flows(),
+        burst: opts.gen.burst,
+        frame_bytes,
+        inflight,
+        hugepages: bed.hugepages(),
+        tsc_hz,
+        dpdk: dpdk.into(),
+        cpu: cpu.into(),
+    };
+    let extras = Extras {
+        longest_stall_ms: Some(m.longest_gap as f64 * 1e3 / tsc_hz as f64),
+        ..Extras::default()
+    };
+    Ok(Report::new("selfloop", &measurement, &ctx, None, &extras))
 }
 
 #[cfg(test)]
