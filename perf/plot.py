@@ -104,7 +104,7 @@ def plot_bench(recs, path, title):
         k = (r["scenario"], r.get("flows"))
         if k not in keys:
             keys.append(k)
-    order = ["baseline", "established", "lifecycle", "keepalive", "pipelined"]
+    order = ["baseline", "selfloop", "established", "lifecycle", "keepalive", "pipelined"]
     keys.sort(key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1] or 0))
     pick = lambda field: lambda k, _s: [r.get(field) for r in recs  # noqa: E731
                                         if (r["scenario"], r.get("flows")) == k]
@@ -116,10 +116,11 @@ def plot_bench(recs, path, title):
     grouped_bars(axes[1], keys, ["cycles_per_packet"], pick("cycles_per_packet"), fmt="{:,.0f}")
     axes[1].set_ylabel("worker busy cycles / packet")
     if ratios:
-        # Each scenario's cycles per packet over its own invocation's baseline's.
+        # Each scenario's cycles per packet over its own invocation's self-looped
+        # baseline's (`selfloop`; before 2026-12-07, the generator-fed baseline's).
         grouped_bars(axes[2], keys, ["cycles_ratio_to_baseline"],
                      pick("cycles_ratio_to_baseline"), fmt="{:.2f}")
-        axes[2].set_ylabel("cycles/packet ÷ same-run baseline's")
+        axes[2].set_ylabel("cycles/packet ÷ same-run baseline's")  # selfloop's from 2026-12-07
     labels = [f"{s}\n{f:,} flows" if f else s for s, f in keys]
     for ax in axes:
         ax.set_xticklabels(labels, fontsize=8)

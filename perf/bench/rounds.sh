@@ -10,10 +10,11 @@
 # Each ARGS is one splicer-bench command line (its scenario and options). A round runs every
 # ARGS once, in order, so the scenarios are interleaved rather than run back to back; each
 # invocation measures its own baseline right before its scenario (same EAL, ports, cores).
-# Every JSON line goes to OUT.jsonl as printed, with "round" and "args" added; then one
-# median line per scenario and flow count: Mpps, cycles/packet, the baseline's cycles/packet
-# of the same invocations and the ratio of the two (cycles_ratio_to_baseline), each the
-# median of the rounds' values. An invocation that fails is logged and its round goes on.
+# Every JSON line goes to OUT.jsonl as printed, with "round", "args" and "load" (/proc/loadavg
+# before the invocation) added; then one
+# median line per scenario and flow count: Mpps, cycles/packet, the self-looped baseline's
+# cycles/packet of the same invocations and the ratio of the two (cycles_ratio_to_baseline),
+# each the median of the rounds' values, and the range of the load averages. An invocation that fails is logged and its round goes on.
 # Environment: SPLICER_BENCH (target/release/splicer-bench).
 set -uo pipefail
 
@@ -30,6 +31,9 @@ failed=0
 for ((r = 1; r <= ROUNDS; r++)); do
     for args in "$@"; do
         echo "rounds.sh: round $r/$ROUNDS: splicer-bench $args" >&2
+        # The machine's load right before the invocation (1-, 5-, 15-minute averages):
+        # wall-clock figures on a shared VM mean little without it.
+        load=$(cut -d' ' -f1-3 /proc/loadavg)
         # shellcheck disable=SC2086  # ARGS is a command line, split on purpose
         if ! lines=$("$BENCH" $args); then
             echo "rounds.sh: round $r: splicer-bench $args failed" >&2
@@ -41,7 +45,8 @@ for line in sys.stdin:
     d = json.loads(line)
     d["round"] = int(sys.argv[1])
     d["args"] = sys.argv[2]
-    print(json.dumps(d, separators=(",", ":")))' "$r" "$args" >>"$OUT"
+    d["load"] = sys.argv[3]
+    print(json.dumps(d, separators=(",", ":")))' "$r" "$args" "$load" >>"$OUT"
     done
 done
 python3 - "$OUT" <<'EOF'
@@ -53,14 +58,19 @@ for d in recs:
     if k not in keys:
         keys.append(k)
 med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
-print("| scenario | flows | invocation | rounds | Mpps | cycles/packet | baseline cycles/packet | cycles × baseline |")
-print("|---|---:|---|---:|---:|---:|---:|---:|")
+
+
+def load_range(ds):
+    ls = [float(d["load"].split()[0]) for d in ds if d.get("load")]
+    return f"{min(ls):.1f}–{max(ls):.1f}" if ls else "–"
+print("| scenario | flows | invocation | rounds | Mpps | cycles/packet | selfloop cycles/packet | cycles × selfloop | load (1 min) |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---|")
 for s, f, a in keys:
     ds = [d for d in recs if (d["scenario"], d["flows"], d.get("args", "")) == (s, f, a)]
     col = lambda k: med([d[k] for d in ds if d.get(k) is not None])  # noqa: E731
     fmt = lambda v, spec: "–" if v is None else format(v, spec)  # noqa: E731
     print(f"| {s} | {f:,} | `{a}` | {len(ds)} | {fmt(col('mpps'), '.2f')} "
           f"| {fmt(col('cycles_per_packet'), ',.1f')} | {fmt(col('baseline_cycles_per_packet'), ',.1f')} "
-          f"| {fmt(col('cycles_ratio_to_baseline'), '.2f')} |")
+          f"| {fmt(col('cycles_ratio_to_baseline'), '.2f')} | {load_range(ds)} |")
 EOF
 exit "$failed"

@@ -440,6 +440,9 @@ impl BareRewrite {
 }
 
 impl Forwarder for BareRewrite {
+    // The bare loop needs no clock: the worker loop reads none for it.
+    const USES_CLOCK: bool = false;
+
     #[inline]
     fn forward(&mut self, burst: &mut Vec<Mbuf>, _now: u64) -> u64 {
         let before = burst.len();

@@ -13,13 +13,16 @@
 //! `--lcores 0@g,1@w` pins them to different CPUs.
 
 use crate::driver::{self, Forwarder, GenConfig, Measurement, Traffic, WorkerShared};
+use crate::selfloop::SelfLoop;
 use crate::BenchError;
 use dpdk_bindings::mempool::{Mempool, DEFAULT_DATA_ROOM};
 use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
+use dpdk_bindings::Mbuf;
 use dpdk_bindings::{eal, Eal, Port};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Slots in each of the two rings; the generator keeps fewer packets than this in flight.
 pub const RING_SLOTS: u32 = 4096;
@@ -166,10 +169,11 @@ impl Drop for RuntimeDir {
 pub struct Testbed {
     eal: Eal,
     pool: Arc<Mempool>,
-    /// generator → worker, worker → generator.
-    rings: [MbufRing; 2],
+    /// generator → worker, worker → generator, the self-loop's.
+    rings: [MbufRing; 3],
     gen_port: Port,
     worker_port: Port,
+    loop_port: Port,
     worker_lcore: u32,
     hugepages: bool,
     _runtime_dir: RuntimeDir,
@@ -244,35 +248,42 @@ impl Testbed {
             Err(e) => return Err((eal, setup(e))),
         };
         let ring = |name: &str| MbufRing::create(name, RING_SLOTS, socket, true, true);
-        let (to_worker, to_gen) = match (ring("splbench_to_wrk"), ring("splbench_to_gen")) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => return Err((eal, setup(e))),
+        let (to_worker, to_gen, looped) = match (
+            ring("splbench_to_wrk"),
+            ring("splbench_to_gen"),
+            ring("splbench_loop"),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Err((eal, setup(e))),
         };
         let ports = (|| {
             let gen_port = port::from_rings("splbench_gen", &[&to_gen], &[&to_worker], socket)?;
             let worker_port = port::from_rings("splbench_wrk", &[&to_worker], &[&to_gen], socket)?;
+            // The self-looped baseline's port: what it transmits it receives again.
+            let loop_port = port::from_rings("splbench_loop", &[&looped], &[&looped], socket)?;
             let conf = PortConfig {
                 rx_queues: 1,
                 tx_queues: 1,
                 rx_descriptors: RING_SLOTS as u16,
                 tx_descriptors: RING_SLOTS as u16,
             };
-            for p in [gen_port, worker_port] {
+            for p in [gen_port, worker_port, loop_port] {
                 p.configure(&conf, &pool, socket)?;
                 p.start()?;
             }
-            Ok((gen_port, worker_port))
+            Ok((gen_port, worker_port, loop_port))
         })();
-        let (gen_port, worker_port) = match ports {
+        let (gen_port, worker_port, loop_port) = match ports {
             Ok(p) => p,
             Err(e) => return Err((eal, setup(e))),
         };
         Ok(Testbed {
             eal,
             pool,
-            rings: [to_worker, to_gen],
+            rings: [to_worker, to_gen, looped],
             gen_port,
             worker_port,
+            loop_port,
             worker_lcore,
             hugepages,
             _runtime_dir: runtime_dir,
@@ -338,6 +349,63 @@ impl Testbed {
         result
     }
 
+    /// The self-looped baseline ([`crate::selfloop`]): primes `lp`'s frames into the
+    /// loop port, runs the loop on the worker lcore alone (no generator) for `warmup`
+    /// then `length`, takes every frame back out and checks them. Returns the loop (its
+    /// flow state) and what was measured.
+    pub fn run_self_loop(
+        &self,
+        mut lp: SelfLoop,
+        burst: usize,
+        warmup: Duration,
+        length: Duration,
+    ) -> Result<(SelfLoop, LoopMeasurement), BenchError> {
+        let hz = eal::tsc_hz();
+        let ticks = |d: Duration| (d.as_secs_f64() * hz as f64) as u64;
+        let mut frames = Vec::with_capacity(lp.inflight() as usize);
+        if !self.pool.alloc_bulk(&mut frames, lp.inflight() as usize) {
+            return Err(BenchError::Setup(
+                "the mempool cannot supply the self-loop's frames".into(),
+            ));
+        }
+        let len = lp.frame_len();
+        for (i, m) in frames.iter_mut().enumerate() {
+            let have = m.data_len();
+            let ok = if have < len {
+                m.append(len - have).is_some()
+            } else {
+                m.trim(have - len)
+            };
+            match m.try_data_mut() {
+                Some(f) if ok => lp.prime(i as u32, f),
+                _ => return Err(BenchError::Setup("cannot size a self-loop frame".into())),
+            }
+        }
+        let port = self.loop_port;
+        while !frames.is_empty() {
+            port.tx_burst(0, &mut frames);
+        }
+        let (warm, measure) = (ticks(warmup), ticks(length));
+        let out = Arc::new(Mutex::new(None));
+        let back = Arc::clone(&out);
+        self.eal
+            .launch(self.worker_lcore, move || {
+                let m = self_loop(port, burst, &mut lp, warm, measure);
+                *back.lock().unwrap_or_else(|e| e.into_inner()) = Some((lp, m));
+                0
+            })
+            .map_err(|e| BenchError::Setup(format!("cannot launch the self-loop: {e}")))?;
+        self.eal.wait_lcore(self.worker_lcore);
+        let taken = out.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (lp, m) =
+            taken.ok_or_else(|| BenchError::Setup("the self-loop returned nothing".into()))?;
+        let mut left = Vec::with_capacity(lp.inflight() as usize + 64);
+        while port.rx_burst(0, &mut left, 64) > 0 {}
+        let views: Vec<&[u8]> = left.iter().map(|m| m.data()).collect();
+        lp.check(&views, m.passes).map_err(BenchError::Lost)?;
+        Ok((lp, m))
+    }
+
     /// Stops and closes the ports, frees rings and pool, cleans the EAL up and removes
     /// its runtime folder.
     pub fn shutdown(self) {
@@ -347,10 +415,11 @@ impl Testbed {
             rings,
             gen_port,
             worker_port,
+            loop_port,
             _runtime_dir,
             ..
         } = self;
-        for p in [gen_port, worker_port] {
+        for p in [gen_port, worker_port, loop_port] {
             if let Err(e) = p.stop().and_then(|()| p.close()) {
                 eprintln!("splicer-bench: port {}: {e}", p.name());
             }
@@ -361,6 +430,66 @@ impl Testbed {
             eprintln!("splicer-bench: rte_eal_cleanup: {e}");
         }
         drop(_runtime_dir);
+    }
+}
+
+/// What the self-looped baseline measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoopMeasurement {
+    /// Passes (one rx, one rewrite, one tx of a frame) in the measured interval.
+    pub packets: u64,
+    /// TSC cycles of the measured interval.
+    pub cycles: u64,
+    /// Passes in the whole run (warm-up included), for the check.
+    pub passes: u64,
+    /// The longest time between two bursts, in TSC cycles (preemption).
+    pub longest_gap: u64,
+}
+
+/// The worker lcore's self-loop: rx burst, a pass per frame, tx burst back into the
+/// same ring, one TSC reading per burst; `warm` cycles unmeasured, then `measure`.
+fn self_loop(
+    port: Port,
+    burst: usize,
+    lp: &mut SelfLoop,
+    warm: u64,
+    measure: u64,
+) -> LoopMeasurement {
+    let mut pkts: Vec<Mbuf> = Vec::with_capacity(burst);
+    let start = eal::rdtsc();
+    let (mut prev, mut longest_gap) = (start, 0u64);
+    let (mut passes, mut t0, mut p0) = (0u64, None, 0u64);
+    loop {
+        let n = port.rx_burst(0, &mut pkts, burst);
+        for m in pkts.iter_mut() {
+            if let Some(f) = m.try_data_mut() {
+                // A frame the loop cannot pass stays as it is: the check after the
+                // run finds it.
+                let _ = lp.pass(f);
+            }
+        }
+        while !pkts.is_empty() {
+            port.tx_burst(0, &mut pkts);
+        }
+        passes += n as u64;
+        let now = eal::rdtsc();
+        longest_gap = longest_gap.max(now.wrapping_sub(prev));
+        prev = now;
+        match t0 {
+            None if now.wrapping_sub(start) >= warm => {
+                t0 = Some(now);
+                p0 = passes;
+            }
+            Some(t) if now.wrapping_sub(t) >= measure => {
+                return LoopMeasurement {
+                    packets: passes - p0,
+                    cycles: now.wrapping_sub(t),
+                    passes,
+                    longest_gap,
+                };
+            }
+            _ => {}
+        }
     }
 }
 

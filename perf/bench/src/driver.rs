@@ -32,7 +32,8 @@ pub trait Traffic {
 /// The code under test, run on the worker lcore for each received burst.
 pub trait Forwarder: Send + 'static {
     /// Turns a received burst into the burst to transmit, in place. Packets it refuses
-    /// are removed (freed); returns how many. `now` is the TSC at the start of the poll.
+    /// are removed (freed); returns how many. `now` is the TSC read once the burst had
+    /// arrived (see [`worker_loop`]).
     fn forward(&mut self, burst: &mut Vec<Mbuf>, now: u64) -> u64;
 
     /// Called on every poll of the worker loop, after [`Forwarder::forward`] when
@@ -43,6 +44,10 @@ pub trait Forwarder: Send + 'static {
     fn poll(&mut self, _now: u64, _out: &mut Vec<Mbuf>) -> bool {
         false
     }
+
+    /// Whether [`Forwarder::forward`] and [`Forwarder::poll`] use their `now`: when
+    /// not (the baseline), the worker loop does not read the clock for them.
+    const USES_CLOCK: bool = true;
 }
 
 /// A value alone on its cache line, so that the worker's counters and the generator's
@@ -58,6 +63,12 @@ pub struct WorkerShared {
     packets: Line<AtomicU64>,
     busy_cycles: AtomicU64,
     dropped: AtomicU64,
+    /// The longest time between two consecutive polls' TSC readings: how long the
+    /// worker lcore was away (preempted, on a shared machine) or busy at once.
+    longest_gap: AtomicU64,
+    /// Polls so far: the generator tells a worker that polls and sends nothing from
+    /// one that is not running ([`IdleWatch`]).
+    polls: Line<AtomicU64>,
 }
 
 /// A reading of the worker's counters.
@@ -78,6 +89,17 @@ impl WorkerShared {
         self.stop.0.store(true, Ordering::Release);
     }
 
+    /// The longest gap between two consecutive polls of the worker so far, in TSC
+    /// cycles.
+    pub fn longest_gap(&self) -> u64 {
+        self.longest_gap.load(Ordering::Relaxed)
+    }
+
+    /// The worker's polls so far.
+    pub fn polls(&self) -> u64 {
+        self.polls.0.load(Ordering::Relaxed)
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> WorkerSnapshot {
         WorkerSnapshot {
@@ -93,18 +115,40 @@ impl WorkerShared {
 /// received packets (or whose [`Forwarder::poll`] did work) adds the cycles since the
 /// end of the previous poll (its own rx, the processing and the tx); an empty poll adds
 /// nothing, so idle spinning while the generator is slower does not count.
+///
+/// The clock the forwarder gets for a burst is read after the burst arrived, not the
+/// reading that started the poll: on a shared machine the lcore can be preempted
+/// between the two for tens of milliseconds while the generator keeps sending, and
+/// a clock older than the frames it is given makes Splicer over-estimate a peer's
+/// clock (its latest TSval plus the time since it "arrived"): the TSecr of a splice's
+/// first response segment then echoes a time the client has not reached yet. That was
+/// the "TCP options not negotiated" failure of `established` on a loaded machine.
+/// One more `rdtsc` per non-empty poll.
 pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: &WorkerShared) {
     let mut pkts: Vec<Mbuf> = Vec::with_capacity(burst);
     let (mut packets, mut busy, mut dropped) = (0u64, 0u64, 0u64);
     let mut start = eal::rdtsc();
+    let (mut longest_gap, mut polls) = (0u64, 0u64);
     while !shared.stop.0.load(Ordering::Relaxed) {
         let n = port.rx_burst(0, &mut pkts, burst);
+        let now = if n > 0 && F::USES_CLOCK {
+            eal::rdtsc()
+        } else {
+            start
+        };
         if n > 0 {
-            dropped += fwd.forward(&mut pkts, start);
+            dropped += fwd.forward(&mut pkts, now);
         }
-        let polled = fwd.poll(start, &mut pkts);
+        let polled = fwd.poll(now, &mut pkts);
+        polls += 1;
+        shared.polls.0.store(polls, Ordering::Relaxed);
         if n == 0 && !polled {
-            start = eal::rdtsc();
+            let t = eal::rdtsc();
+            if t.wrapping_sub(start) > longest_gap {
+                longest_gap = t.wrapping_sub(start);
+                shared.longest_gap.store(longest_gap, Ordering::Relaxed);
+            }
+            start = t;
             continue;
         }
         while !pkts.is_empty() {
@@ -114,6 +158,10 @@ pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: 
             }
         }
         let now = eal::rdtsc();
+        if now.wrapping_sub(start) > longest_gap {
+            longest_gap = now.wrapping_sub(start);
+            shared.longest_gap.store(longest_gap, Ordering::Relaxed);
+        }
         busy += now.wrapping_sub(start);
         start = now;
         packets += n as u64;
@@ -135,6 +183,69 @@ pub fn touch(burst: &[Mbuf]) {
         x ^= m.data().first().copied().unwrap_or(0);
     }
     std::hint::black_box(x);
+}
+
+/// The generator's watch for a worker that sends nothing back: it counts only the time
+/// both lcores were running (rounds of the generator less than [`IdleWatch::AWAY`]
+/// apart, during which the worker polled), so that neither lcore's preemption on a
+/// loaded machine (stalls of 1-2 s were seen on the shared VM) passes for a lost
+/// packet. A worker that stops polling altogether fails after [`IdleWatch::HARD`].
+#[derive(Debug, Clone, Copy)]
+pub struct IdleWatch {
+    timeout: u64,
+    hard: u64,
+    away: u64,
+    last_progress: u64,
+    running: u64,
+    prev: u64,
+    polls: u64,
+}
+
+impl IdleWatch {
+    /// A round gap longer than this means the generator itself was away.
+    pub const AWAY: Duration = Duration::from_millis(20);
+    /// Nothing back for this long fails the run, however little either lcore ran.
+    pub const HARD: Duration = Duration::from_secs(60);
+
+    /// A watch failing after `timeout` cycles of running without progress; `hz` is
+    /// the TSC rate, `now` the TSC.
+    pub fn new(timeout: u64, hz: u64, now: u64) -> IdleWatch {
+        let ticks = |d: Duration| (d.as_secs_f64() * hz as f64) as u64;
+        IdleWatch {
+            timeout,
+            hard: ticks(Self::HARD).max(timeout),
+            away: ticks(Self::AWAY),
+            last_progress: now,
+            running: 0,
+            prev: now,
+            polls: 0,
+        }
+    }
+
+    /// Something came back (or went out) at `now`.
+    #[inline]
+    pub fn progress(&mut self, now: u64) {
+        self.last_progress = now;
+        self.running = 0;
+    }
+
+    /// A round of the generator at `now` without progress, `polls` being the
+    /// worker's poll count ([`WorkerShared::polls`]): whether the run has waited too long.
+    pub fn expired(&mut self, now: u64, polls: u64) -> bool {
+        let step = now.wrapping_sub(self.prev);
+        if step < self.away && polls != self.polls {
+            self.running += step;
+        }
+        self.prev = now;
+        self.polls = polls;
+        self.running > self.timeout || now.wrapping_sub(self.last_progress) > self.hard
+    }
+
+    /// For the failure message: cycles since the last progress, and how many of them
+    /// both lcores were running.
+    pub fn waited(&self, now: u64) -> (u64, u64) {
+        (now.wrapping_sub(self.last_progress), self.running)
+    }
 }
 
 /// When the measured part of a run ends.
@@ -285,21 +396,29 @@ pub fn generate<T: Traffic>(
     let (mut t0, mut v0, mut w0) = (start, 0u64, worker.snapshot());
     let (mut t1, mut v1, mut w1) = (start, 0u64, w0);
     let mut deadline = u64::MAX;
-    let mut last_progress = start;
+    let mut watch = IdleWatch::new(idle, hz, start);
     loop {
-        let n = port.rx_burst(0, &mut rx, cfg.burst);
+        // The clock is read before polling: a generator preempted between an empty
+        // poll and the reading would otherwise take its own absence for the worker's
+        // and fail a run whose packets were waiting in the ring.
         let now = eal::rdtsc();
+        let n = port.rx_burst(0, &mut rx, cfg.burst);
         if n == 0 {
-            if now.wrapping_sub(last_progress) > idle {
+            if watch.expired(now, worker.polls()) {
                 let w = worker.snapshot();
+                let (waited, _) = watch.waited(now);
                 return Err(BenchError::Lost(format!(
-                    "{in_flight} packets in flight never came back within {:?} (worker received {}, refused {})",
-                    cfg.idle_timeout, w.packets, w.dropped
+                    "{in_flight} packets in flight never came back within {:?} of both lcores running ({:.1} s since the last, worker received {}, refused {}, its longest stall {:.1} ms)",
+                    cfg.idle_timeout,
+                    waited as f64 / hz as f64,
+                    w.packets,
+                    w.dropped,
+                    worker.longest_gap() as f64 * 1e3 / hz as f64
                 )));
             }
             continue;
         }
-        last_progress = now;
+        watch.progress(now);
         touch(&rx);
         for m in rx.iter() {
             traffic.verify(m.data()).map_err(BenchError::Verify)?;
@@ -390,6 +509,38 @@ mod tests {
             ),
             (0.0, 0.0, 0.0)
         );
+    }
+
+    #[test]
+    fn idle_watch_counts_only_time_both_lcores_ran() {
+        // 1 kHz TSC: a cycle is a millisecond; timeout 100 ms, AWAY 20 ms.
+        let mut w = IdleWatch::new(100, 1000, 0);
+        let mut polls = 0;
+        // The worker away (its poll count still): 10 s without a failure.
+        for t in (10..10_000).step_by(10) {
+            assert!(!w.expired(t, polls), "{t}");
+        }
+        // The generator away (rounds 500 ms apart), the worker polling: no failure.
+        let mut t = 10_000;
+        for _ in 0..10 {
+            t += 500;
+            polls += 1;
+            assert!(!w.expired(t, polls), "{t}");
+        }
+        // Both running, nothing back: fails once 100 ms of it have passed.
+        let start = t;
+        loop {
+            t += 10;
+            polls += 1;
+            if w.expired(t, polls) {
+                break;
+            }
+        }
+        assert_eq!(t - start, 110);
+        // Progress starts the count over; a worker that never polls fails at HARD.
+        w.progress(t);
+        assert!(!w.expired(t + 59_000, polls));
+        assert!(w.expired(t + 60_001, polls));
     }
 
     #[test]

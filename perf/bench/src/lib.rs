@@ -7,7 +7,8 @@
 //!
 //! * [`plan`]: addresses, ports and sequence numbers of each flow on both legs;
 //! * [`packet`]: frame templates; [`verify`]: what a failed check reports;
-//! * [`baseline`]: the bare rewrite loop and its traffic;
+//! * [`baseline`]: the bare rewrite loop and its traffic (the generator-fed baseline);
+//! * [`selfloop`]: the self-looped baseline, the same work with no generator;
 //! * [`driver`]: the worker's poll loop and the generator's closed loop;
 //! * [`bed`]: EAL, mempool, rings and ports;
 //! * [`splice`]: the scenarios that run the real worker pipeline (`established`,
@@ -27,6 +28,7 @@ pub mod packet;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod selfloop;
 pub mod splice;
 pub mod verify;
 

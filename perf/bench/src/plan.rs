@@ -216,6 +216,19 @@ impl FlowPlan {
         let id = hi.checked_mul(PORTS_PER_ADDRESS)?.checked_add(lo)?;
         (id < self.flows).then_some(id)
     }
+
+    /// The flow id a server-leg packet from `src` (Splicer's local address and port)
+    /// belongs to, if it is one of this plan's: [`FlowPlan::server`] backwards.
+    #[inline]
+    pub fn flow_of_local(&self, src: (Ipv4Addr, u16)) -> Option<u32> {
+        let hi = u32::from(src.0).checked_sub(u32::from(LOCAL_BASE))?;
+        let lo = u32::from(u16::MAX.checked_sub(src.1)?);
+        if lo >= PORTS_PER_ADDRESS {
+            return None;
+        }
+        let id = hi.checked_mul(PORTS_PER_ADDRESS)?.checked_add(lo)?;
+        (id < self.flows).then_some(id)
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +252,11 @@ mod tests {
             None
         );
         assert_eq!(plan.flow_of_client((CLIENT_BASE, 80)), None);
+        for id in [0, 1, 64_511, 64_512, 199_999] {
+            assert_eq!(plan.flow_of_local(plan.server(id).src), Some(id), "{id}");
+        }
+        assert_eq!(plan.flow_of_local(plan.client(5).src), None);
+        assert_eq!(plan.flow_of_local((LOCAL_BASE, 1023)), None);
         let small = FlowPlan::new(10).unwrap();
         assert_eq!(small.flow_of_client((CLIENT_BASE, 1034)), None);
         assert!(FlowPlan::new(0).is_err());

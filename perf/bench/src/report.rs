@@ -26,8 +26,8 @@ pub struct Report {
     /// `mpps` divided by the `baseline` scenario's `mpps` measured in the same
     /// invocation (1.0 for the baseline itself).
     pub ratio_to_baseline: f64,
-    /// The worker cycles per packet of the `baseline` measured right before this
-    /// scenario in the same invocation (absent for the baseline itself).
+    /// The worker cycles per packet of the self-looped baseline (`selfloop`) measured
+    /// right before this scenario in the same invocation (absent for the baselines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_cycles_per_packet: Option<f64>,
     /// `cycles_per_packet` divided by `baseline_cycles_per_packet`: what a packet costs
@@ -35,6 +35,11 @@ pub struct Report {
     /// of the same invocation (unlike `ratio_to_baseline`, not limited by the generator).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycles_ratio_to_baseline: Option<f64>,
+    /// Every scenario but the baselines: the worker cycles per packet of the
+    /// generator-fed `baseline` of the same invocation (what `baseline_cycles_per_packet`
+    /// held before the self-looped baseline; kept to compare with older results).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fed_baseline_cycles_per_packet: Option<f64>,
     /// Requests per second, for the scenarios that complete requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_s: Option<f64>,
@@ -53,6 +58,14 @@ pub struct Report {
     /// every flow spliced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_seconds: Option<f64>,
+    /// Splice scenarios: the longest time either lcore was away (preempted) or busy at
+    /// once during the run, in ms: how much the machine's load interfered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longest_stall_ms: Option<f64>,
+    /// Splice scenarios: Splicer's retransmissions the peers accepted because a stall
+    /// of at least half its RTO made them answer late (0 on a quiet machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmits_after_stall: Option<u64>,
     /// The splice scenarios: the TCP options clients and servers used, `linux` (SACK
     /// permitted, timestamps, window scale 7; timestamps on every segment) or `none`
     /// (MSS only).
@@ -118,6 +131,10 @@ pub struct Extras {
     pub rss_bytes_per_flow: Option<u64>,
     /// Set-up time.
     pub setup_seconds: Option<f64>,
+    /// See [`Report::longest_stall_ms`].
+    pub longest_stall_ms: Option<f64>,
+    /// See [`Report::retransmits_after_stall`].
+    pub retransmits_after_stall: Option<u64>,
     /// See [`Report::client_options`].
     pub client_options: Option<&'static str>,
     /// Requests per batch.
@@ -185,11 +202,14 @@ impl Report {
             ratio_to_baseline: round(ratio, 3),
             baseline_cycles_per_packet: None,
             cycles_ratio_to_baseline: None,
+            fed_baseline_cycles_per_packet: None,
             requests_per_s: extras.requests_per_s.map(|r| r.round()),
             cycles_per_request: extras.cycles_per_request.map(|c| round(c, 1)),
             state_bytes_per_flow: extras.state_bytes_per_flow,
             rss_bytes_per_flow: extras.rss_bytes_per_flow,
             setup_seconds: extras.setup_seconds.map(|s| round(s, 3)),
+            longest_stall_ms: extras.longest_stall_ms.map(|s| round(s, 1)),
+            retransmits_after_stall: extras.retransmits_after_stall,
             client_options: extras.client_options,
             depth: extras.depth,
             http_requests: extras.http_requests,
@@ -242,6 +262,12 @@ impl Report {
         }
         if let Some(s) = self.setup_seconds {
             extra += &format!(", set up in {s:.2} s");
+        }
+        if let Some(s) = self.longest_stall_ms {
+            extra += &format!(", longest lcore stall {s:.0} ms");
+        }
+        if let Some(r) = self.retransmits_after_stall.filter(|&r| r > 0) {
+            extra += &format!(" ({r} retransmissions after it)");
         }
         if let (Some(d), Some(p), Some(r)) =
             (self.depth, self.pipelined_dispatched, self.http_requests)

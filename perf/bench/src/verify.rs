@@ -75,6 +75,22 @@ pub enum Mismatch {
     },
     /// TCP options that were not negotiated, or a missing or wrong MSS in a SYN.
     Options,
+    /// A TSval older than the latest one its receiver saw on the connection (PAWS,
+    /// RFC 7323 §5: the receiver would drop the segment).
+    TsvalBack {
+        /// Received TSval.
+        got: u32,
+        /// The latest TSval the receiver had seen.
+        recent: u32,
+    },
+    /// A TSecr that echoes no TSval its receiver sent: later than the receiver's own
+    /// clock (both in milliseconds since the receiver's random clock base).
+    TsecrUnsent {
+        /// The TSecr, in the receiver's clock.
+        echoed: u32,
+        /// The receiver's clock when it verified the segment.
+        clock: u32,
+    },
     /// Ethernet padding after the IP packet that is not zeros (stale buffer bytes).
     Padding,
     /// An ARP packet that is not the request or reply expected.
@@ -125,7 +141,17 @@ impl fmt::Display for Mismatch {
             ),
             Mismatch::Window { got, expected: 0 } => write!(f, "window {got}, expected non-zero"),
             Mismatch::Window { got, expected } => write!(f, "window {got}, expected {expected}"),
-            Mismatch::Options => f.write_str("TCP options not negotiated, or a SYN without MSS 1460"),
+            Mismatch::Options => f.write_str(
+                "TCP options not negotiated, or a SYN or SYN-ACK without those expected (MSS 1460; with Linux options also SACK permitted, timestamps, window scale)",
+            ),
+            Mismatch::TsvalBack { got, recent } => write!(
+                f,
+                "TSval {got} older than the {recent} its receiver saw last (PAWS would drop it)"
+            ),
+            Mismatch::TsecrUnsent { echoed, clock } => write!(
+                f,
+                "TSecr {echoed} ms into its receiver's clock, which reads {clock} ms: it echoes no TSval the receiver sent"
+            ),
             Mismatch::Padding => f.write_str(
                 "Ethernet padding after the IP packet is not zeros (stale bytes of an earlier packet)",
             ),

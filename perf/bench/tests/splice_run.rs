@@ -57,9 +57,24 @@ fn each_scenario_runs_after_a_brief_baseline_and_verifies() {
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert!(out.status.success(), "{scenario}: {stdout}\n{stderr}");
         let v = lines(&stdout);
-        assert_eq!(v.len(), 2, "{stdout}");
+        assert_eq!(v.len(), 3, "{stdout}");
         assert_eq!(v[0]["scenario"], "baseline");
-        let s = &v[1];
+        // The self-looped baseline, right before the scenario, which is quoted
+        // against its cycles.
+        let l = &v[1];
+        assert_eq!(l["scenario"], "selfloop", "{stdout}");
+        assert!(l["packets"].as_u64().unwrap() > 0, "{l}");
+        let s = &v[2];
+        assert_eq!(
+            s["baseline_cycles_per_packet"], l["cycles_per_packet"],
+            "{stdout}"
+        );
+        assert_eq!(
+            s["fed_baseline_cycles_per_packet"], v[0]["cycles_per_packet"],
+            "{stdout}"
+        );
+        assert!(s["cycles_ratio_to_baseline"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["retransmits_after_stall"].as_u64().is_some(), "{s}");
         let options = if scenario == "established" && !extra.contains(&"none") {
             "linux"
         } else {
@@ -152,8 +167,8 @@ fn pipelined_sends_requests_ahead_and_a_worker_mistake_fails_it() {
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert!(out.status.success(), "{depth}: {stdout}\n{stderr}");
         let v = lines(&stdout);
-        assert_eq!(v.len(), 2, "{stdout}");
-        let s = &v[1];
+        assert_eq!(v.len(), 3, "{stdout}");
+        let s = &v[2];
         assert_eq!(s["scenario"], "pipelined", "{stdout}");
         assert_eq!(s["depth"].to_string(), depth, "{s}");
         assert!(s["requests_per_s"].as_f64().unwrap() > 0.0, "{s}");

@@ -331,6 +331,65 @@ mod tests {
         assert!(c.get(splicer_pipeline::Counter::SplicedUp) >= 2_000);
     }
 
+    /// Splicer's own segments delivered twice to the peers, as when its timer fires
+    /// before their answer reaches it: a failure, unless a stall of an lcore long
+    /// enough to explain it was seen; then accepted and counted.
+    #[test]
+    fn copies_of_splicers_segments_are_excused_only_by_a_stall() {
+        // (what the copy is, whether a frame is one).
+        type Kind = (&'static str, fn(&[u8]) -> bool);
+        let kinds: [Kind; 3] = [
+            ("SYN-ACK to a client", |f| f[47] == 0x12),
+            ("SYN to a server", |f| f[47] == 0x02),
+            ("request head to a server", |f| {
+                f[..6] != super::super::GATEWAY_MAC && f.windows(5).any(|w| w == b"POST ")
+            }),
+        ];
+        for (what, is_it) in kinds {
+            for stall in [0, 600] {
+                let mut lb = Loopback::new(
+                    Config {
+                        mode: Mode::Established,
+                        flows: 4,
+                        inflight: 4,
+                        payload: 6,
+                        farm: FarmSpec::all(4, 1, 1024),
+                        setup_window: 4,
+                        arp_refresh_ms: ARP_REFRESH_MS,
+                        linux_options: true,
+                    },
+                    65_536,
+                );
+                lb.traffic.set_stall(stall);
+                let mut second = None;
+                for _ in 0..1000 {
+                    lb.traffic
+                        .tick(lb.now / TICKS_PER_MS, &mut lb.to_worker)
+                        .unwrap();
+                    lb.traffic.pump(&mut lb.to_worker).unwrap();
+                    lb.pipeline_round();
+                    for f in std::mem::take(&mut lb.sink.out) {
+                        lb.traffic.receive(&f, &mut lb.to_worker).unwrap();
+                        if second.is_none() && f.len() > 54 && f[23] == 6 && is_it(&f) {
+                            second = Some(lb.traffic.receive(&f, &mut lb.to_worker));
+                        }
+                    }
+                    if second.is_some() {
+                        break;
+                    }
+                    lb.now += TICKS_PER_MS;
+                }
+                let second = second.unwrap_or_else(|| panic!("no {what} seen"));
+                if stall == 0 {
+                    assert!(second.is_err(), "{what} twice accepted without a stall");
+                } else {
+                    assert!(second.is_ok(), "{what} twice after a stall: {second:?}");
+                    assert_eq!(lb.traffic.retransmits_seen(), 1, "{what}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn established_flows_stream_both_ways() {
         let mut lb = Loopback::new(

@@ -11,7 +11,9 @@
 //! outstanding must come back).
 
 use super::peers::{Emit, Progress, SpliceTraffic};
-use crate::driver::{self, GenConfig, Length, Measurement, WorkerShared, WorkerSnapshot};
+use crate::driver::{
+    self, GenConfig, IdleWatch, Length, Measurement, WorkerShared, WorkerSnapshot,
+};
 use crate::BenchError;
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::{eal, Mbuf, Port};
@@ -68,6 +70,8 @@ pub struct SpliceMeasurement {
     pub setup_seconds: f64,
     /// What `at_setup` returned when the set-up was done.
     pub at_setup: u64,
+    /// The longest time either lcore was away or busy at once, over the whole run.
+    pub longest_stall_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +91,28 @@ pub fn generate(
     traffic: &mut SpliceTraffic,
     cfg: &GenConfig,
     worker: &WorkerShared,
+    at_setup: impl FnMut() -> u64,
+) -> Result<SpliceMeasurement, BenchError> {
+    let mut longest = 0u64;
+    let r = run(port, pool, traffic, cfg, worker, at_setup, &mut longest);
+    if r.is_err() {
+        // Whatever failed, how much the machine interfered.
+        eprintln!(
+            "splicer-bench: longest lcore stall before the failure: {:.1} ms",
+            longest.max(worker.longest_gap()) as f64 * 1e3 / eal::tsc_hz() as f64
+        );
+    }
+    r
+}
+
+fn run(
+    port: Port,
+    pool: &Mempool,
+    traffic: &mut SpliceTraffic,
+    cfg: &GenConfig,
+    worker: &WorkerShared,
     mut at_setup: impl FnMut() -> u64,
+    longest_gap: &mut u64,
 ) -> Result<SpliceMeasurement, BenchError> {
     let hz = eal::tsc_hz();
     let ticks = |d: Duration| (d.as_secs_f64() * hz as f64) as u64;
@@ -106,14 +131,21 @@ pub fn generate(
     let mut deadline = u64::MAX;
     let (mut t0, mut p0, mut w0) = (start, Progress::default(), WorkerSnapshot::default());
     let (mut t1, mut p1, mut w1) = (start, Progress::default(), WorkerSnapshot::default());
-    let mut last_progress = start;
+    let mut watch = IdleWatch::new(idle, hz, start);
+    let mut prev = start;
     loop {
         let now = eal::rdtsc();
+        // How long either lcore was away at once (preempted, on a shared machine):
+        // the peers accept Splicer's retransmissions only after a stall that explains
+        // them (`SpliceTraffic::retransmits_seen`).
+        *longest_gap = (*longest_gap).max(now.wrapping_sub(prev));
+        prev = now;
+        traffic.set_stall((*longest_gap).max(worker.longest_gap()) / per_ms);
         traffic.tick(now.wrapping_sub(start) / per_ms, &mut out)?;
         traffic.pump(&mut out)?;
         let n = port.rx_burst(0, &mut rx, cfg.burst);
         if n > 0 {
-            last_progress = now;
+            watch.progress(now);
             driver::touch(&rx);
             for m in rx.drain(..) {
                 traffic.receive(m.data(), &mut out)?;
@@ -122,7 +154,7 @@ pub fn generate(
             out.spare.truncate(MAX_SPARE);
         }
         if !out.tx.is_empty() && port.tx_burst(0, &mut out.tx) > 0 {
-            last_progress = now;
+            watch.progress(now);
         }
         match phase {
             Phase::Setup if traffic.setup_done() => {
@@ -153,14 +185,16 @@ pub fn generate(
             Phase::Drain if traffic.finished() && out.tx.is_empty() => break,
             _ => {}
         }
-        if n == 0 && now.wrapping_sub(last_progress) > idle {
+        if n == 0 && watch.expired(now, worker.polls()) {
             let w = worker.snapshot();
             return Err(BenchError::Lost(format!(
-                "nothing came back for {:?} ({:?} phase): {}; the worker received {} packets",
+                "nothing came back for {:?} of both lcores running ({:.1} s in all; {:?} phase): {}; the worker received {} packets; longest lcore stall {:.1} ms",
                 cfg.idle_timeout,
+                watch.waited(now).0 as f64 / hz as f64,
                 phase,
                 traffic.outstanding(),
-                w.packets
+                w.packets,
+                (*longest_gap).max(worker.longest_gap()) as f64 / per_ms as f64
             )));
         }
     }
@@ -178,5 +212,6 @@ pub fn generate(
         requests: p1.requests - p0.requests,
         setup_seconds,
         at_setup: setup_value,
+        longest_stall_ms: (*longest_gap).max(worker.longest_gap()) as f64 / per_ms as f64,
     })
 }

@@ -242,6 +242,16 @@ impl SpliceTraffic {
         if c.state == CState::SynSent {
             return self.client_syn_ack(slot, c, s, out);
         }
+        if s.flags == flags::SYN | flags::ACK
+            && s.seq.wrapping_add(1) == c.rcv_nxt
+            && s.ack == c.iss.wrapping_add(1)
+            && s.payload.is_empty()
+        {
+            // The SYN-ACK again: the client's ACK (with its request) reached Splicer
+            // after its retransmission timer fired. The client's TCP ignores it (the
+            // ACK is on its way).
+            return self.retransmitted(slot, "a second SYN-ACK to a client");
+        }
         if s.seq != c.rcv_nxt {
             return fail(
                 self,

@@ -39,6 +39,11 @@ impl SpliceTraffic {
         if s.flags & flags::SYN != 0 {
             check_flags(self, u32::from(real), s, flags::SYN)?;
             if idx != 0 {
+                let srv = self.servers[(idx - 1) as usize];
+                if srv.state == SState::SynRcvd && s.seq.wrapping_add(1) == srv.rcv_nxt {
+                    // The SYN again: the SYN-ACK reached Splicer after its timer fired.
+                    return self.retransmitted(u32::from(real), "a second SYN to a server");
+                }
                 return fail(
                     self,
                     Mismatch::Unexpected("a SYN for a server connection that is open"),
@@ -116,6 +121,11 @@ impl SpliceTraffic {
         }
         let si = (idx - 1) as usize;
         let mut srv = self.servers[si];
+        if s.seq != srv.rcv_nxt && self.head_again(&srv, s) {
+            // The request head again, already answered: the response reached Splicer
+            // after its timer fired.
+            return self.retransmitted(u32::from(real), "a request head sent again");
+        }
         if s.seq != srv.rcv_nxt {
             return fail(
                 self,
@@ -293,6 +303,23 @@ impl SpliceTraffic {
             ),
             SState::Free => unreachable!("indexed connections are not free"),
         }
+    }
+
+    /// Whether `s` is, byte for byte, the request head server connection `srv` received
+    /// last and nothing after it.
+    fn head_again(&mut self, srv: &Server, s: &SegIn<'_>) -> bool {
+        let len = s.payload.len() as u32;
+        if len == 0 || srv.client == 0 || s.seq.wrapping_add(len) != srv.rcv_nxt || srv.up_rcvd != 0
+        {
+            return false;
+        }
+        let slot = srv.client - 1;
+        let c = self.clients[slot as usize];
+        let mut buf = std::mem::take(&mut self.scratch);
+        self.request_at_server(slot, c.conns, c.req, &mut buf);
+        let same = buf[..] == *s.payload;
+        self.scratch = buf;
+        same
     }
 
     /// A request head arrived on server connection `si`.
