@@ -121,7 +121,16 @@ pub fn run(ctx: WorkerContext) -> i32 {
         let mut work = 0usize;
         let mut packets = 0usize;
         for (index, port) in ports.iter().enumerate() {
-            packets += port.rx_burst(queue, &mut rx, burst);
+            let got = port.rx_burst(queue, &mut rx, burst);
+            if got > 0 {
+                // A burst's arrival time is read after it arrived: a clock read before
+                // (the last round's end) is early by however long the thread was
+                // preempted in between, and Splicer's estimate of a client's timestamp
+                // clock (its latest TSval plus the time since it arrived) would then run
+                // ahead of the client's, echoing a TSecr it never sent.
+                now = eal::rdtsc();
+            }
+            packets += got;
             let p = index as u16;
             // One branch per burst when the port is not impaired (always, outside tests).
             if let Some(imp) = impaired.get_mut(index).and_then(Option::as_mut) {
