@@ -116,9 +116,10 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let mut reusable = !leg.spoiled && !early;
         // The client may go on when the response lets it (keep-alive, framed), even if
-        // the server closed its side right after it: the client was told nothing of
-        // that close, and its next request goes to another connection.
-        let mut client_may_go_on = reusable;
+        // the server closed its side right after it, or sent bytes past it (`spoiled`,
+        // cut before the client): the client was told nothing of either, and its next
+        // request goes to another connection.
+        let mut client_may_go_on = !early;
         let mut outcome = None;
         if let Some(s) = self.flows.server_mut(leg.server) {
             client_may_go_on &= s.framer.reusable();
