@@ -5,9 +5,10 @@
         One connection; each REQ ("PATH", "HEAD PATH", "POST PATH SIZE",
         "EXPECT PATH SIZE": a POST with Expect: 100-continue whose body follows 1 s
         later, or at once on a 100) is sent after the previous response was read in full
-        (1xx responses are read and listed too). After the last it waits 1 s for bytes
+        (1xx responses are read and listed too; a REQ "+SECONDS" sleeps instead). After
+        the last it waits 1 s for bytes
         nobody asked for. One line per response:
-            R<i> status=S m=X-M len=BODY_LEN body=FIRST_20_BYTES_REPR interim=100,103
+            R<i> status=S m=X-M len=BODY_LEN body=FIRST_90_BYTES_REPR interim=100,103
         then "end=open|eof|reset|timeout extra=N" (extra: bytes received after the last
         response). A response that cannot be read in 5 s prints "R<i> status=timeout".
 
@@ -124,7 +125,14 @@ def request(method, path, size=0, expect=False):
 def seq(host, port, reqs):
     s = socket.create_connection((host, int(port)), timeout=5)
     r = Reader(s)
-    for i, spec in enumerate(reqs, 1):
+    reqs = list(reqs)
+    i = 0
+    while reqs:
+        spec = reqs.pop(0)
+        if spec.startswith("+"):
+            time.sleep(float(spec[1:]))
+            continue
+        i += 1
         words = spec.split()
         method, path = ("GET", words[0]) if len(words) == 1 else (words[0], words[1])
         size = int(words[2]) if len(words) > 2 else 0
@@ -153,7 +161,7 @@ def seq(host, port, reqs):
             print("R%d status=%s (%s)" % (i, r.end if isinstance(e, EOFError) else "error", e))
             break
         print("R%d status=%d m=%s len=%d body=%r interim=%s" % (
-            i, st, m, len(got), got[:20], ",".join(map(str, interim)) or "-"))
+            i, st, m, len(got), got[:90], ",".join(map(str, interim)) or "-"))
     s.settimeout(1)
     extra = len(r.buf)
     try:

@@ -809,14 +809,14 @@ impl<P: PacketBuf> Pipeline<P> {
                         }
                         Err(_) => {
                             self.counters.inc(port, Counter::ServerFramingErrors);
-                            if response_starts {
+                            if response_starts && index == 0 {
                                 // Not a byte of it reached the client: 502, as nginx and
                                 // HAProxy answer such a head. Relayed, a keep-alive
                                 // server never closes (client and real's slot held till
                                 // `server_idle_timeout`) and the client may frame the
                                 // head otherwise (a split response).
                                 sink.discard(pkt);
-                                return self.splice_server_lost(port, h, sh, 502, now, sink);
+                                return self.splice_unframeable(port, h, sh, now, sink);
                             }
                             // Unframeable mid-way: relay until the server closes, never
                             // reuse.

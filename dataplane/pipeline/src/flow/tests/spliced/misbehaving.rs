@@ -16,7 +16,9 @@ fn an_unframeable_head_is_answered_502_and_the_connection_reset() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 50\r\n\r\nok\n",
     ];
     for rsp in heads {
-        let mut b = Bed::new();
+        // At `maxconns = 1` a request routed again after the reset would wait for this
+        // real and get the same head again, without end.
+        let mut b = Bed::with_real(1, 1, one_real_service());
         b.client_sends_head(GET_A);
         let before = b.to_client.len();
         b.server_sends(response(&b, 0, 79, rsp));
@@ -37,6 +39,26 @@ fn an_unframeable_head_is_answered_502_and_the_connection_reset() {
             "the server connection is reset"
         );
         assert_eq!(b.count(Counter::BadGateway), 1);
+        for i in 2..40 {
+            b.now = i * 100 * MS;
+            let mut out = Out::default();
+            b.p.poll_timers(b.now, &mut out);
+            b.take(out);
+        }
+        assert_eq!(b.count(Counter::HealthRoutedAgain), 0, "not routed again");
+        let again: usize = b.others.values().map(|(_, g)| g.len()).sum();
+        assert_eq!(again, 0, "the request went to the server once");
+    }
+}
+
+fn one_real_service() -> Service {
+    Service {
+        address: SocketAddrV4::new(VIP, 80),
+        virtual_index: 0,
+        max_request_head: HEAD_LIMIT,
+        max_pipeline: Service::DEFAULT_MAX_PIPELINE,
+        max_held: Service::DEFAULT_MAX_HELD,
+        forward_for: Default::default(),
     }
 }
 
@@ -76,4 +98,106 @@ fn bytes_past_a_response_spoil_the_server_connection_not_the_client() {
     );
     assert_eq!(b.server_got, GET_A, "never to the spoiled one");
     let _ = iss;
+}
+
+/// A server that resets every request before answering, the only real of its set, at
+/// `maxconns = 1`: the request is routed again at most once, then answered 502; it
+/// must not go round between the queue and the same real.
+#[test]
+fn a_real_that_resets_before_answering_gets_the_request_at_most_twice() {
+    let mut b = Bed::with_real(1, 1, one_real_service());
+    b.client_sends_head(GET_A);
+    let rst = Seg {
+        seq: SERVER_ISN + 1,
+        flags: RST,
+        ..Seg::default()
+    };
+    b.server_sends(rst);
+    for i in 2..40 {
+        b.now = i * 100 * MS;
+        let mut out = Out::default();
+        b.p.poll_timers(b.now, &mut out);
+        b.take(out);
+        // Every later connection resets the request as soon as it has it.
+        let ports: Vec<u16> = b
+            .others
+            .iter()
+            .filter(|(_, (_, g))| !g.is_empty())
+            .map(|(&p, _)| p)
+            .collect();
+        for p in ports {
+            b.others.remove(&p);
+            let f = frame(
+                (SERVER, 80),
+                (INSIDE, p),
+                &Seg {
+                    seq: SERVER_ISN + 1,
+                    flags: RST,
+                    ..Seg::default()
+                },
+            );
+            b.deliver_from_server(f);
+        }
+    }
+    assert!(
+        b.count(Counter::HealthRoutedAgain) <= 1,
+        "routed again {} times",
+        b.count(Counter::HealthRoutedAgain)
+    );
+    assert_eq!(b.count(Counter::BadGateway), 1, "answered 502");
+}
+
+/// A server that closes halfway through its response head: the client, which has the
+/// first half, is reset; it never gets Splicer's 502 after those bytes (it would read
+/// the two as one response: a 200 whose body is Splicer's error page).
+#[test]
+fn a_server_closing_mid_head_resets_a_client_that_has_part_of_it() {
+    let mut b = Bed::new();
+    b.client_sends_head(GET_A);
+    let before = b.to_client.len();
+    let half: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Le";
+    b.server_sends(response(&b, 0, 79, half));
+    b.server_sends(Seg {
+        flags: FIN,
+        ..response(&b, half.len() as u32, 80, b"")
+    });
+    let sent: Vec<u8> = b.to_client[before..]
+        .iter()
+        .flat_map(|s| s.payload.clone())
+        .collect();
+    assert_eq!(sent, half, "{:?}", String::from_utf8_lossy(&sent));
+    assert!(b.to_client.last().is_some_and(|s| s.flags & RST != 0));
+}
+
+/// A server that resets its connection right after a complete response (a close with
+/// `SO_LINGER` 0), before the client has acknowledged it: the response is whole, so the
+/// client keeps its connection, as after a FIN there; its next request goes to another
+/// server connection. (The client was reset: its next request, sent at once, was lost.)
+#[test]
+fn a_reset_after_a_complete_response_leaves_the_client_connection_open() {
+    let mut b = Bed::new();
+    b.client_sends_head(GET_A);
+    b.server_sends(response(&b, 0, 79, RSP_A));
+    let rest = b.to_client.last().expect("relayed").clone();
+    assert_eq!(rest.payload, RSP_A);
+    b.server_sends(Seg {
+        seq: SERVER_ISN + 1 + RSP_A.len() as u32,
+        flags: RST,
+        ..Seg::default()
+    });
+    assert_eq!(b.count(Counter::ServerResets), 1);
+    assert!(
+        b.to_client.iter().all(|s| s.flags & (FIN | RST) == 0),
+        "the client keeps its connection: {:?}",
+        b.to_client
+    );
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    b.client_sends(data(next, rest.seq + RSP_A.len() as u32, 5003, GET_B));
+    assert!(b.to_client.iter().all(|s| s.flags & (FIN | RST) == 0));
+    let got: Vec<u8> = b.others.values().flat_map(|(_, g)| g.clone()).collect();
+    assert_eq!(
+        got, GET_B,
+        "the next request goes to another server connection"
+    );
+    assert_eq!(b.count(Counter::ResponsesComplete), 1);
 }
