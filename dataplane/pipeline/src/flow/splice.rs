@@ -841,6 +841,14 @@ impl<P: PacketBuf> Pipeline<P> {
                         leg.response_end = Some(leg.down_next);
                         let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
                         self.pools.get(s.real).measure.response_end(us, s.lossy);
+                        let end_client = SeqNumber(leg.down_next.0.wrapping_add(leg.down_delta));
+                        if len == 0 && index == 0 && c.tcp.snd_una >= end_client {
+                            // A close-delimited response whose FIN came alone, after
+                            // the client acknowledged the rest: no ACK of the client's
+                            // would end it now (it waits for the close).
+                            sink.discard(pkt);
+                            return self.finish_leg(port, h, now, sink);
+                        }
                     } else {
                         // The response was cut short: the client must not take it
                         // for complete.

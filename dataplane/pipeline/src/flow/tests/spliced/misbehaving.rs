@@ -201,3 +201,39 @@ fn a_reset_after_a_complete_response_leaves_the_client_connection_open() {
     );
     assert_eq!(b.count(Counter::ResponsesComplete), 1);
 }
+
+/// An HTTP/1.0 server on a pooled connection answers without a length: its response
+/// ends at its close, which the client must learn of from Splicer's FIN (it reads to
+/// the close too).
+#[test]
+fn a_response_that_ends_at_the_close_closes_the_client() {
+    let mut b = Bed::new();
+    b.client_sends_head(GET_A);
+    let rsp: &[u8] = b"HTTP/1.0 200 OK\r\n\r\nbody until the close";
+    b.server_sends(response(&b, 0, 79, rsp));
+    let data_seg = b.to_client.last().expect("relayed").clone();
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    let data_end = data_seg.seq + rsp.len() as u32;
+    // The client acknowledges the data, then the server's FIN comes on its own.
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(data_end),
+        ts: Some((5003, 0)),
+        ..Seg::default()
+    });
+    b.server_sends(Seg {
+        flags: FIN,
+        ..response(&b, rsp.len() as u32, 80, b"")
+    });
+    b.client_sends(Seg {
+        seq: next,
+        ack: Some(data_end + 1),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    assert!(
+        b.to_client.iter().any(|s| s.flags & FIN != 0),
+        "the client gets a FIN: {:?}",
+        b.to_client
+    );
+}
