@@ -6,7 +6,7 @@
         "EXPECT PATH SIZE": a POST with Expect: 100-continue whose body follows 1 s
         later, or at once on a 100) is sent after the previous response was read in full
         (1xx responses are read and listed too; a REQ "+SECONDS" sleeps instead). After
-        the last it waits 1 s for bytes
+        the last it waits 0.5 s for bytes
         nobody asked for. One line per response:
             R<i> status=S m=X-M len=BODY_LEN body=FIRST_90_BYTES_REPR interim=100,103
         then "end=open|eof|reset|timeout extra=N" (extra: bytes received after the last
@@ -162,8 +162,7 @@ def seq(host, port, reqs):
             break
         print("R%d status=%d m=%s len=%d body=%r interim=%s" % (
             i, st, m, len(got), got[:90], ",".join(map(str, interim)) or "-"))
-    s.settimeout(1)
-    extra = len(r.buf)
+    s.settimeout(0.5)
     try:
         while True:
             r.fill()
