@@ -121,9 +121,10 @@ impl<P: PacketBuf> Pipeline<P> {
         // request goes to another connection.
         let mut client_may_go_on = !early;
         let mut outcome = None;
+        let server = self.flows.server_mut(leg.server);
         // (A server that reset after the response is gone already.)
-        reusable &= self.flows.server(leg.server).is_some();
-        if let Some(s) = self.flows.server_mut(leg.server) {
+        reusable &= server.is_some();
+        if let Some(s) = server {
             client_may_go_on &= s.framer.reusable();
             reusable &= s.reusable();
             s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
