@@ -830,8 +830,18 @@ impl<P: PacketBuf> Pipeline<P> {
                             }
                         }
                         Err(_) => {
-                            // Unframeable: relay until the server closes, never reuse.
                             self.counters.inc(port, Counter::ServerFramingErrors);
+                            if response_starts && index == 0 {
+                                // Not a byte of it reached the client: 502, as nginx and
+                                // HAProxy answer such a head. Relayed, a keep-alive
+                                // server never closes (client and real's slot held till
+                                // `server_idle_timeout`) and the client may frame the
+                                // head otherwise (a split response).
+                                sink.discard(pkt);
+                                return self.splice_unframeable(port, h, sh, now, sink);
+                            }
+                            // Unframeable mid-way: relay until the server closes, never
+                            // reuse.
                             leg.spoiled = true;
                             leg.down_next += new.len();
                         }
@@ -859,6 +869,14 @@ impl<P: PacketBuf> Pipeline<P> {
                         leg.response_end = Some(leg.down_next);
                         let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
                         self.pools.get(s.real).measure.response_end(us, s.lossy);
+                        let end_client = SeqNumber(leg.down_next.0.wrapping_add(leg.down_delta));
+                        if len == 0 && index == 0 && c.tcp.snd_una >= end_client {
+                            // A close-delimited response whose FIN came alone, after
+                            // the client acknowledged the rest: no ACK of the client's
+                            // would end it now (it waits for the close).
+                            sink.discard(pkt);
+                            return self.finish_leg(port, h, now, sink);
+                        }
                     } else {
                         // The response was cut short: the client must not take it
                         // for complete.

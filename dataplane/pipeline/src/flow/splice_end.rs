@@ -116,11 +116,15 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let mut reusable = !leg.spoiled && !early;
         // The client may go on when the response lets it (keep-alive, framed), even if
-        // the server closed its side right after it: the client was told nothing of
-        // that close, and its next request goes to another connection.
-        let mut client_may_go_on = reusable;
+        // the server closed its side right after it, or sent bytes past it (`spoiled`,
+        // cut before the client): the client was told nothing of either, and its next
+        // request goes to another connection.
+        let mut client_may_go_on = !early;
         let mut outcome = None;
-        if let Some(s) = self.flows.server_mut(leg.server) {
+        let server = self.flows.server_mut(leg.server);
+        // (A server that reset after the response is gone already.)
+        reusable &= server.is_some();
+        if let Some(s) = server {
             client_may_go_on &= s.framer.reusable();
             reusable &= s.reusable();
             s.tcp.rcv_nxt = end + usize::from(s.tcp.fin_received);
@@ -220,10 +224,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        if let Some(real) = self.flows.server(sh).map(|s| s.real) {
-            self.counters.inc_real(real, RealCounter::ServerErrors);
-            self.pools.get(real).measure.failed();
-        }
+        self.note_server_error(sh);
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
@@ -242,6 +243,15 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             None => return,
         }
+        if c.legs
+            .front()
+            .is_some_and(|l| l.response_end == Some(l.down_next))
+        {
+            // The whole response is on its way to the client (a server that resets
+            // right after it, `SO_LINGER` 0): the client's ACK ends the leg as after a
+            // FIN (`finish_leg`, the connection gone), and its connection goes on.
+            return;
+        }
         let unanswered = c.legs.front().is_some_and(|l| l.down_next == l.down_from);
         if !unanswered {
             return self.splice_reset(port, h, now, sink);
@@ -250,10 +260,49 @@ impl<P: PacketBuf> Pipeline<P> {
         if self.redispatch(port, h, sh, now, sink) {
             return;
         }
+        self.answer_server_lost(port, h, status, now, sink);
+    }
+
+    /// A response head Splicer cannot frame (`Content-Length` with `Transfer-Encoding`,
+    /// two lengths) on client `h`'s oldest leg, of which no byte has reached the client:
+    /// 502 and the connection reset. Not routed again: the server did answer, and a
+    /// real that answers so would get the request again and again (at its `maxconns`,
+    /// a queued request comes back to it).
+    pub(super) fn splice_unframeable<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        sh: Handle,
+        now: u64,
+        sink: &mut S,
+    ) {
+        self.note_server_error(sh);
+        self.answer_server_lost(port, h, 502, now, sink);
+    }
+
+    fn note_server_error(&mut self, sh: Handle) {
+        if let Some(real) = self.flows.server(sh).map(|s| s.real) {
+            self.counters.inc_real(real, RealCounter::ServerErrors);
+            self.pools.get(real).measure.failed();
+        }
+    }
+
+    /// Client `h`'s oldest request, whose server failed before a byte of the answer
+    /// reached the client: `status` and a FIN, the server connection closed.
+    fn answer_server_lost<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        status: u16,
+        now: u64,
+        sink: &mut S,
+    ) {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let leg = c.legs.pop_front().expect("checked above");
+        let Some(leg) = c.legs.pop_front() else {
+            return;
+        };
         // Splicer's answer ends its record.
         c.log = leg.log;
         // Not before what Splicer took after the request (pipelined) and acknowledged.

@@ -10,6 +10,7 @@ mod cold;
 mod forward_for;
 mod logging;
 mod maxconns;
+mod misbehaving;
 mod next_hop;
 mod pipelined;
 mod reordered;
