@@ -4,6 +4,7 @@
 //! it is closed, retransmitted from the first unacknowledged byte.
 
 use super::client::{State, MAX_RESPONSE};
+use super::due::Due;
 use super::key::Handle;
 use crate::balance::UrlId;
 use crate::counters::{Counter, VirtualCounter};
@@ -105,7 +106,7 @@ impl<P: PacketBuf> Pipeline<P> {
         conn.wait_since = now;
         conn.response_start = conn.tcp.snd_nxt;
         conn.tcp.snd_nxt = conn.tcp.snd_nxt + conn.response.len() + 1;
-        conn.tcp.retransmit_at = Some(now + conn.tcp.rto);
+        conn.tcp.retransmit_at = Due::at(now + conn.tcp.rto);
         self.send_response(port, h, now, sink);
     }
 

@@ -595,7 +595,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if !s.fin_sent {
             s.fin_sent = true;
             s.tcp.snd_nxt += 1;
-            s.tcp.retransmit_at = Some(now + s.tcp.rto);
+            s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
             let seq = s.tcp.snd_nxt - 1;
             self.send_server_at(port, h, seq, tcp::flags::FIN, now, sink);
         }

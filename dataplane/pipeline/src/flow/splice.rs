@@ -41,6 +41,7 @@ use super::ahead;
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps, ms_clock};
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -330,7 +331,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // buffer until its next request (issue 12: state per spliced flow): the buffer
         // goes back to the spare ones, and a client that pipelines grows a new one.
         let spare_head = (!later && c.head.is_empty()).then(|| std::mem::take(&mut c.head));
-        s.tcp.retransmit_at = Some(now + s.tcp.rto);
+        s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
         s.tcp.tries = 0;
         let real = s.real;
         self.access_sent(log, real, p.consumed, now);

@@ -5,6 +5,7 @@
 //! going away while the server still answers).
 
 use super::client::State;
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::server::SState;
@@ -363,7 +364,7 @@ impl Leg {
         }
         s.out_start = s.tcp.snd_nxt;
         s.out.clear();
-        s.tcp.retransmit_at = None;
+        s.tcp.retransmit_at = Due::NONE;
         s.window = super::server::SERVER_LEG_WINDOW;
     }
 }

@@ -33,6 +33,7 @@
 
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -240,7 +241,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.tcp.last_activity = now;
         let sent = !s.out.is_empty();
         if sent {
-            s.tcp.retransmit_at = Some(now + s.tcp.rto);
+            s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
             s.tcp.tries = 0;
         }
         self.pools.get(s.real).busy += 1;
