@@ -208,12 +208,18 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         let ts_now = self.ts_now(now);
-        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+        let Some((c, s, spare)) = self.flows.pair_and_spare(h, sh) else {
             return;
         };
         let Some(p) = c.pending.take() else {
             return;
         };
+        // Its last head copy went back to the spare buffers (`release_head_copy`).
+        if s.out.capacity() == 0 {
+            if let Some(buf) = spare.pop() {
+                s.out = buf;
+            }
+        }
         // Charged to its real from now, unless it was when the connection was opened
         // for it.
         charge_once(&mut self.pools, s, p.cost);
@@ -861,6 +867,11 @@ impl<P: PacketBuf> Pipeline<P> {
             // Response bytes are outstanding from now on: the client's `send_timeout`
             // applies, and may come before its timer entry.
             self.reschedule(h);
+            // A response that ends in this segment gives the connection back to its
+            // pool at once, with its buffer for the next request.
+            if !sent_whole {
+                self.flows.release_head_copy(sh);
+            }
         }
         if held_rest {
             // A gap in what was held is filled: what came after it follows.
