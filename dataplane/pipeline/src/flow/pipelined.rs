@@ -195,7 +195,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.legs.front().cloned() else {
             return;
         };
         let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
@@ -512,7 +512,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(i) = c.legs.iter().position(|l| !l.promoted) else {
             return;
         };
-        let leg = c.legs[i];
+        let leg = c.legs[i].clone();
         self.held_granted -= leg.held_window as usize;
         c.legs[i].held_window = 0;
         if let Some(status) = leg.failed {
@@ -589,7 +589,7 @@ impl<P: PacketBuf> Pipeline<P> {
         leg.window_offered = None;
         // Acknowledging only what the client has (what Splicer sent on may still be
         // lost on the way to it, and Splicer keeps no copy), as a duplicate ACK would.
-        let leg = *leg;
+        let leg = leg.clone();
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
         o.tcp.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
         let sport = self.peer_port(sh, port);

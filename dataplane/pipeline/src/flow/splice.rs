@@ -669,7 +669,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, sh) else {
             return;
         };
-        let Some(leg) = c.leg_of(sh).copied() else {
+        let Some(leg) = c.leg_of(sh).cloned() else {
             return;
         };
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);

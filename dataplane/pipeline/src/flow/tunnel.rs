@@ -274,7 +274,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.legs.front().cloned() else {
             return sink.discard(pkt);
         };
         let sh = leg.server;
