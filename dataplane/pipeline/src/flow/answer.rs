@@ -49,7 +49,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let service = conn.service.address;
+        let service = std::net::SocketAddrV4::new(conn.key.vip, conn.key.vip_port);
         let virtual_index = conn.service.virtual_index;
         let topology = self.topology.clone();
         let Some(u) = topology.farm().urls.get(usize::from(url)) else {

@@ -248,7 +248,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let (virtual_index, max) = (c.service.virtual_index, c.service.max_request_head);
+        let (virtual_index, max) = (c.service.virtual_index, c.service.max_request_head());
         let head = match parse_head(&c.head, max) {
             HeadStatus::Complete(head) => head,
             _ => return self.splice_no_server(port, h, now, sink),

@@ -274,7 +274,7 @@ impl<P: PacketBuf> Pipeline<P> {
         };
         c.tcp.retransmit_at = Due::NONE;
         c.state = State::ReadingHead;
-        let head = match parse_head(&c.head, c.service.max_request_head) {
+        let head = match parse_head(&c.head, c.service.max_request_head()) {
             HeadStatus::Complete(head) if pooled => head,
             _ => {
                 self.counters.inc(port, Counter::Handoff503);

@@ -98,6 +98,11 @@ impl LegView {
             SeqNumber(ack.0.wrapping_sub(self.up_delta))
         }
     }
+
+    /// As [`Leg::raised_ack`].
+    pub(super) fn raised_ack(&self, acked: SeqNumber, rcv_nxt: SeqNumber) -> Option<SeqNumber> {
+        (self.body_complete && acked >= self.up_next && rcv_nxt > acked).then_some(rcv_nxt)
+    }
 }
 
 impl Leg {

@@ -184,7 +184,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 // The next request came before this response ended (pipelined).
                 self.counters.inc(port, Counter::PipelinedRequests);
                 let room = c.head_room();
-                let max = c.service.max_request_head;
+                let max = c.service.max_request_head();
                 self.client_read_head(port, h, now, sink);
                 // Reading it made room: a client whose window had closed on the full
                 // buffer hears of it now, not at its next probe.

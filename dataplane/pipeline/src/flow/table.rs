@@ -333,3 +333,20 @@ fn pair_in(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StateSizes;
+
+    /// The layout's budget (issue 12: ≤ 256 B per spliced flow is the goal): what a
+    /// connection takes in the table and on the heap may only shrink. Lower these
+    /// bounds when a change shrinks the state; raising them needs a reason in the
+    /// commit (perf/results/2026-12-07-hotcold2.md has the history).
+    #[test]
+    fn connection_state_stays_within_its_budget() {
+        let s = StateSizes::of_this_build();
+        assert!(s.slot <= 288, "slot {} > 288: {s:?}", s.slot);
+        assert!(s.leg <= 168, "leg {} > 168: {s:?}", s.leg);
+        assert!(s.slot >= s.client_conn.max(s.server_conn));
+    }
+}

@@ -193,7 +193,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if proxy {
             let repr = ProxyV2Repr {
                 source: SocketAddrV4::new(c.key.client, c.key.client_port),
-                destination: c.service.address,
+                destination: SocketAddrV4::new(c.key.vip, c.key.vip_port),
             };
             repr.emit(&mut s.out);
         }
