@@ -12,27 +12,49 @@
 #   multiplier   wrk keep-alive on /files/100k: response bytes served / bytes Splicer
 #                transmitted (the kernel's receive counters of Splicer's two TAPs)
 #
-# Usage: perf/e2e/handoff-vs-splice.sh [N]   (root; SPLICER_BIN as for the e2e tests)
+# With --routed, the routed mode instead (tests/e2e/t_handoff_routed.sh's bed): one back
+# end, ho-b3, on its own subnet behind the router, its real `handoff_mode = "routed"`;
+# both virtuals bound to it, so the splice twin reaches the same back end the same way.
+#
+# Usage: perf/e2e/handoff-vs-splice.sh [--routed] [N]   (root; SPLICER_BIN as for the e2e
+# tests). Prints the table, then one JSON line of the raw figures (with `uptime`).
 set -u
 # shellcheck source-path=SCRIPTDIR source=../../tests/e2e/handoff.sh
 . "$(dirname "$0")/../../tests/e2e/handoff.sh"
+MODE=l2
+if [[ ${1:-} == --routed ]]; then
+    MODE=routed
+    shift
+fi
 N=${1:-200}
 
-ho_setup
-ho_start_agent 1
-ho_start_agent 2
-cfg=$TB_DIR/splicer.toml
-ho_write_splicer_config "$cfg" "ho-perf-splicer-$$"
-cat >>"$cfg" <<EOF
-
+if [[ $MODE == routed ]]; then
+    ho_routed_declare
+    ho_setup
+    ho_routed_setup
+    bind='["b3"]'
+    agents_up=0
+else
+    ho_setup
+    ho_start_agent 1
+    ho_start_agent 2
+    bind='["b1", "b2"]'
+    agents_up=1
+fi
+spliced="
 [[virtual]]
-name = "spliced"
-address = "$HO_VIP:8080"
-port = "outside"
-bind = ["b1", "b2"]
-EOF
+name = \"spliced\"
+address = \"$HO_VIP:8080\"
+port = \"outside\"
+bind = $bind"
+cfg=$TB_DIR/splicer.toml
+if [[ $MODE == routed ]]; then
+    ho_write_routed_config "$cfg" "ho-perf-splicer-$$" "$spliced"
+else
+    ho_write_splicer_config "$cfg" "ho-perf-splicer-$$" "$spliced"
+fi
 ho_start_splicer "$cfg"
-tb_wait_stat_gt "$SPLICER_LOG" agent_ups 1 15 || tb_die "the agents did not come up"
+tb_wait_stat_gt "$SPLICER_LOG" agent_ups "$agents_up" 15 || tb_die "the agents did not come up"
 
 # Bytes Splicer transmitted: what the kernel received on its two TAPs.
 tx_bytes() {
@@ -78,7 +100,9 @@ read -r h_reqs h_served h_sent < <(wrk_bytes 80)
 read -r s_reqs s_served s_sent < <(wrk_bytes 8080)
 fails=$(($(stat_of "$SPLICER_LOG" handoff_failed_timeout) + $(stat_of "$SPLICER_LOG" handoff_failed_refused) + $(stat_of "$SPLICER_LOG" handoff_failed_agent_down)))
 
+load=$(uptime)
 cat <<EOF
+mode: $MODE; $load
 | figure | handoff (:80) | splice (:8080) |
 |---|---|---|
 | SYN → first response byte, median / p90 (ms, $h_n / $s_n connections) | $h_med / $h_p90 | $s_med / $s_p90 |
@@ -90,3 +114,12 @@ cat <<EOF
 | multiplier: served / transmitted | $(python3 -c "print(f'{$h_served / max($h_sent, 1):.1f}')") | $(python3 -c "print(f'{$s_served / max($s_sent, 1):.2f}')") |
 | failed handoffs in the whole run | $fails | – |
 EOF
+python3 -c '
+import json, sys
+keys = ["mode", "n", "h_med_ms", "h_p90_ms", "s_med_ms", "s_p90_ms", "h_conns_per_s",
+        "s_conns_per_s", "handoffs_ok_in_conns_run", "h_100k_responses", "s_100k_responses",
+        "h_served_bytes", "s_served_bytes", "h_splicer_tx_bytes", "s_splicer_tx_bytes",
+        "failed_handoffs", "uptime"]
+print(json.dumps(dict(zip(keys, sys.argv[1:]))))' "$MODE" "$N" "$h_med" "$h_p90" "$s_med" "$s_p90" \
+    "$h_rate" "$s_rate" "$((ok1 - ok0))" "$h_reqs" "$s_reqs" "$h_served" "$s_served" "$h_sent" \
+    "$s_sent" "$fails" "$load"

@@ -33,9 +33,16 @@
 #   ho_stop_agent N [SIG]      stops it (SIGTERM default; KILL for a crash)
 #   ho_agent_stat N KEY        KEY's value in agent N's last `agent stats` line
 #   ho_wait_agent_stat_gt N KEY VALUE [TIMEOUT]   waits until it passes VALUE
+#   ho_backend_conns N         connections back end N's kernel holds established with the
+#                              client; ho_wait_backend_conns_gone N [TIMEOUT] waits for none
 #   ho_start_fakefront         starts fakefront.py (ho-front namespace) in front of both
 #                              back ends; HO_FRONT_LOG
 #   ho_front_stat KEY          KEY from fakefront.py's last `front stats` line
+#   ho_routed_declare          (before ho_setup) a third back end, ho-b3, on its own subnet
+#                              behind the router (the routed mode: t_handoff_routed.sh)
+#   ho_routed_setup            (after ho_setup) its links, nginx and agent 3
+#   ho_write_routed_config FILE PREFIX [LINES]   Splicer with one handoff virtual on the VIP
+#                              bound to b3, `handoff_mode = "routed"`
 #   ho_write_splicer_config FILE PREFIX [VIRTUAL_LINES]   Splicer with a handoff virtual
 #                              (HO_WORKERS=2 in the environment: two workers on the 2
 #                              cores, --lcores 0@0,1@0,2@1)
@@ -322,8 +329,12 @@ EOF
     HO_AGENT_LOG[$n]=$log
     TB_PIDS+=("$!")
     ho__wait_for 'agent ready' "$log" "$before" "${HO_AGENT_PID[$n]}" "agent $n"
-    # The kernel's side of the exception port: the back end's address and routes.
+    # The kernel's side of the exception port: a fixed MAC (net_tap gives a new TAP a
+    # random one, and the neighbours' ARP caches would keep the old one across an agent
+    # restart: frames bridged to the kernel would be dropped until they expire), the
+    # back end's address and routes.
     ho__offloads_off "$ns" "ho-k$n"
+    ip -n "$ns" link set "ho-k$n" address "02:68:6f:00:20:0$n"
     ip -n "$ns" addr replace "$ip/24" dev "ho-k$n"
     ip -n "$ns" link set "ho-k$n" up
     ip -n "$ns" route replace default via "${HO_AGENT_GW[$n]:-$HO_ROUTER_LAN_IP}"
@@ -352,6 +363,26 @@ ho_wait_agent_stat_gt() {
         sleep 0.1
     done
     echo "agent $n: $key stayed at $v (wanted > $value) for ${timeout}s"
+    return 1
+}
+
+# ho_backend_conns N: the TCP connections back end N's kernel holds established with the
+# client (handed-off ones: from the VIP in the layer-2 mode, from its own address routed).
+ho_backend_conns() {
+    ip netns exec "${HO_NS_BACK[$1 - 1]}" ss -Htn state established dst "$HO_CLIENT_IP" | wc -l
+}
+
+# ho_wait_backend_conns_gone N [TIMEOUT]: waits (default 5 s) until back end N's kernel
+# holds no connection established with the client.
+ho_wait_backend_conns_gone() {
+    local n=$1 timeout=${2:-5} t c
+    for ((t = 0; t < timeout * 10; t++)); do
+        c=$(ho_backend_conns "$n")
+        ((c == 0)) && return 0
+        sleep 0.1
+    done
+    echo "back end $n still holds $c connection(s) with the client after ${timeout}s:"
+    ip netns exec "${HO_NS_BACK[$n - 1]}" ss -tni state established dst "$HO_CLIENT_IP" | head -n 6
     return 1
 }
 
@@ -433,6 +464,82 @@ port = "outside"
 mode = "handoff"
 bind = ["b1", "b2"]
 $virtual
+CONF
+}
+
+# ---------------------------------------------------------------- routed mode
+
+# The third back end: ho-b3 behind the router on its own subnet, no VIP on its loopback.
+#
+#   ho-router  ho-r3 198.19.20.1/24 ── ho-b3: ho-w3 (the agent's wire port, no address),
+#                                      ho-k3 198.19.20.13/24 (the agent's TAP), default
+#                                      via 198.19.20.1; nginx on *:80
+HO_B3_NS=ho-b3
+HO_B3_IP=198.19.20.13
+HO_B3_GW=198.19.20.1
+
+# ho_routed_declare: before ho_setup, so that ho-b3 is created, and removed at the end,
+# with the bed's namespaces.
+ho_routed_declare() {
+    HO_ALL_NS+=("$HO_B3_NS")
+}
+
+# ho_routed_setup: after ho_setup: ho-b3's link to the router, its nginx and agent 3 (its
+# channel comes from Splicer's outside address: the route to it is the gateway).
+ho_routed_setup() {
+    HO_NS_BACK+=("$HO_B3_NS")
+    HO_BACK_IPS+=("$HO_B3_IP")
+    ho__veth "$HO_NS_ROUTER" ho-r3 "$HO_B3_NS" ho-w3
+    ip -n "$HO_NS_ROUTER" addr add "$HO_B3_GW/24" dev ho-r3
+    ho__start_nginx 2
+    HO_AGENT_FRONT[3]=$HO_FRONT_OUT_IP
+    HO_AGENT_GW[3]=$HO_B3_GW
+    ho_start_agent 3
+}
+
+# ho_write_routed_config FILE PREFIX [LINES]: Splicer (one worker) reaching back end 3
+# through its outside port's gateway; a handoff virtual on the VIP bound to b3, a real with
+# handoff_mode = "routed"; fast failure detection. LINES are appended.
+ho_write_routed_config() {
+    local file=$1 prefix=$2 extra=${3:-}
+    TB_PREFIXES+=("$prefix")
+    TB_CTL_SOCK=$TB_DIR/splicer.sock
+    cat >"$file" <<CONF
+[dataplane]
+eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
+       "--file-prefix", "$prefix",
+       "--vdev", "net_tap0,iface=ho-so,mac=$HO_MAC_OUT",
+       "--vdev", "net_tap1,iface=ho-si,mac=$HO_MAC_IN"]
+workers = 1
+stats_interval = "1s"
+idle_sleep = "100us"
+control_socket = "$TB_CTL_SOCK"
+agent_heartbeat = "300ms"
+agent_dead_time = "1s"
+handoff_timeout = "500ms"
+
+[[port]]
+name = "outside"
+address = "$HO_FRONT_OUT_IP/24"
+gateway = "$HO_ROUTER_FRONT_IP"
+
+[[port]]
+name = "inside"
+address = "$HO_FRONT_IN_IP/24"
+
+[[real]]
+name = "b3"
+address = "$HO_B3_IP:80"
+agent = "$HO_B3_IP:$HO_AGENT_PORT"
+handoff_mode = "routed"
+
+[[virtual]]
+name = "www"
+address = "$HO_VIP:80"
+port = "outside"
+mode = "handoff"
+bind = ["b3"]
+$extra
 CONF
 }
 

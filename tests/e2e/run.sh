@@ -122,6 +122,12 @@ skipped=$((${#tests[@]} - passed - failed))
 if [[ $skipped -gt 0 ]]; then
     failed=$((failed + skipped))
 fi
-[[ $failed -gt 0 ]] && echo "failed: ${failed_names[*]}"
+if [[ $failed -gt 0 ]]; then
+    echo "failed: ${failed_names[*]}"
+    # Again at the very end, where a truncated CI transcript still shows it.
+    for t in "${failed_names[@]}"; do
+        grep -a -E '^(not ok|FATAL)' "$logs/$t.log" | head -n 10 | sed "s/^/    $t > /"
+    done
+fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -4,8 +4,8 @@
 # (tests/e2e/handoff.sh). Bodies intact, no response payload through Splicer, wrk
 # without errors, a second request on a handed-off connection stays on its back end;
 # then the failures: the control channel cut (requests spliced instead, handed-off
-# clients reset), the channel back, an agent killed (its clients reset, nobody left
-# hanging).
+# connections reset at both ends), the channel back, an agent killed (its clients reset,
+# nobody left hanging; its back end's connections reset once it runs again).
 set -u
 # shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
@@ -87,6 +87,7 @@ ho_download_reset() {
 ho_slow_downloads cut
 sleep 1
 resets0=$(st handoff_resets)
+bresets0=$(st handoff_back_end_resets)
 downs0=$(st agent_downs)
 # On the LAN bridge (the agent's datagrams never reach a kernel that iptables sees).
 tb_in "$HO_NS_LAN" nft add table bridge ho_cut
@@ -99,6 +100,11 @@ tb_log "downloads when the channel was cut: $codes"
 tb_check "channel cut: the download handed to agent 1 was reset, not left hanging ($codes)" \
     bash -c "[[ '$codes' == *56* ]]"
 tb_check_cmp "channel cut: counted as handoff_resets" "$(tb_fresh_stat "$log" handoff_resets)" -gt "$resets0"
+# The agent still runs and translates: Splicer's RST in the client's name reaches back end
+# 1's kernel, which drops the connection now rather than at its own timeout.
+tb_check "channel cut: back end 1's kernel let go of the reset connection" ho_wait_backend_conns_gone 1 5
+tb_check_cmp "channel cut: counted as handoff_back_end_resets" \
+    "$(tb_fresh_stat "$log" handoff_back_end_resets)" -gt "$bresets0"
 fb0=$(st handoff_fallback_splice)
 for name in 100k 1b 100k 1b; do
     tb_check "channel cut: /files/$name intact (b1's requests spliced)" ho_body_ok "$name"
@@ -121,6 +127,8 @@ tb_check_cmp "channel back: both handed off" "$(($(tb_fresh_stat "$log" handoffs
 ho_slow_downloads kill
 sleep 1
 downs0=$(st agent_downs)
+resends0=$(st handoff_back_end_reset_resends)
+held=$(ho_backend_conns 2)
 ho_stop_agent 2 KILL
 tb_check "agent killed: declared down" tb_wait_stat_gt "$log" agent_downs "$downs0" 10
 codes=$(ho_download_reset kill 10)
@@ -131,6 +139,13 @@ tb_check "agent killed: its download was reset, not left hanging ($codes)" \
 ups0=$(st agent_ups)
 ho_start_agent 2
 tb_check "agent restarted: up again" tb_wait_stat_gt "$log" agent_ups "$ups0" 10
+# Back end 2's kernel kept the connection while its agent (its NIC) was gone; the RST
+# Splicer owed it goes once the agent is heard again, and the kernel lets go.
+tb_log "back end 2 held $held connection(s) with the client before its agent was killed"
+tb_check_cmp "agent killed: back end 2 held the download's connection" "$held" -ge 1
+tb_check "agent restarted: back end 2's kernel let go of the reset connection" ho_wait_backend_conns_gone 2 5
+tb_check_cmp "agent restarted: the owed RST was sent again" \
+    "$(tb_fresh_stat "$log" handoff_back_end_reset_resends)" -gt "$resends0"
 for name in 100k 100k 20m; do
     tb_check "agent restarted: /files/$name intact" ho_body_ok "$name"
 done

@@ -17,69 +17,25 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
-B3_NS=ho-b3
-B3_IP=198.19.20.13
-B3_GW=198.19.20.1
-HO_ALL_NS+=("$B3_NS") # created, and removed at the end, with the bed's namespaces
-
+ho_routed_declare
 ho_setup
-# The third back end: behind the router, not on the LAN.
-HO_NS_BACK+=("$B3_NS")
-HO_BACK_IPS+=("$B3_IP")
-ho__veth "$HO_NS_ROUTER" ho-r3 "$B3_NS" ho-w3
-ip -n "$HO_NS_ROUTER" addr add "$B3_GW/24" dev ho-r3
-ho__start_nginx 2
-# Its channel comes from Splicer's outside address (the route to it is the gateway).
-HO_AGENT_FRONT[3]=$HO_FRONT_OUT_IP
-HO_AGENT_GW[3]=$B3_GW
-ho_start_agent 3
-
+ho_routed_setup
+B3_NS=$HO_B3_NS
 cfg=$TB_DIR/splicer.toml
-prefix=ho-e2e-splicer-$$
-TB_PREFIXES+=("$prefix")
-TB_CTL_SOCK=$TB_DIR/splicer.sock
-cat >"$cfg" <<CONF
-[dataplane]
-eal = ["-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-       "--file-prefix", "$prefix",
-       "--vdev", "net_tap0,iface=ho-so,mac=$HO_MAC_OUT",
-       "--vdev", "net_tap1,iface=ho-si,mac=$HO_MAC_IN"]
-workers = 1
-stats_interval = "1s"
-idle_sleep = "100us"
-control_socket = "$TB_CTL_SOCK"
-agent_heartbeat = "300ms"
-agent_dead_time = "1s"
-handoff_timeout = "500ms"
-
-[[port]]
-name = "outside"
-address = "$HO_FRONT_OUT_IP/24"
-gateway = "$HO_ROUTER_FRONT_IP"
-
-[[port]]
-name = "inside"
-address = "$HO_FRONT_IN_IP/24"
-
-[[real]]
-name = "b3"
-address = "$B3_IP:80"
-agent = "$B3_IP:$HO_AGENT_PORT"
-handoff_mode = "routed"
-
-[[virtual]]
-name = "www"
-address = "$HO_VIP:80"
-port = "outside"
-mode = "handoff"
-bind = ["b3"]
-CONF
+ho_write_routed_config "$cfg" "ho-e2e-splicer-$$"
 ho_start_splicer "$cfg"
 log=$SPLICER_LOG
 st() { stat_of "$log" "$1"; }
 
 tb_check "agent 3 answers Splicer's heartbeats through the router" tb_wait_stat_gt "$log" agent_ups 0 15
 tb_check "no VIP on back end 3" bash -c "! ip -n $B3_NS addr show | grep -q $HO_VIP"
+# `show real` names the mode, in the table and the data.
+table=$(tb_ctl show real b3 | tail -n 1 | tr -s ' ')
+tb_log "show real b3: $table"
+tb_check "show real: the table says routed, not local" \
+    bash -c "[[ ' $table ' == *' routed no '* ]]"
+mode=$(tb_ctl --json show real b3 | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["handoff_mode"], r["local"])')
+tb_check "show real --json: handoff_mode routed, local false ($mode)" bash -c "[[ '$mode' == 'routed False' ]]"
 
 # What Splicer sends the client, counted by the router on frames from Splicer's outside
 # TAP to the client's address (Splicer's own client-bound packets: handshakes, ACKs of
@@ -132,6 +88,7 @@ TB_PIDS+=("$!")
 sleep 1
 downs0=$(st agent_downs)
 resets0=$(st handoff_resets)
+held=$(ho_backend_conns 3)
 ho_stop_agent 3 KILL
 tb_check "agent killed: declared down" tb_wait_stat_gt "$log" agent_downs "$downs0" 10
 for ((t = 0; t < 100; t++)); do
@@ -146,6 +103,10 @@ tb_check_cmp "agent killed: counted as handoff_resets" "$(tb_fresh_stat "$log" h
 ups0=$(st agent_ups)
 ho_start_agent 3
 tb_check "agent restarted: up again" tb_wait_stat_gt "$log" agent_ups "$ups0" 10
+# The owed RST, to back end 3's own address (where its kernel holds the connection).
+tb_log "back end 3 held $held connection(s) with the client before its agent was killed"
+tb_check_cmp "agent killed: back end 3 held the download's connection" "$held" -ge 1
+tb_check "agent restarted: back end 3's kernel let go of the reset connection" ho_wait_backend_conns_gone 3 5
 tb_check "agent restarted: /files/100k intact" ho_body_ok 100k
 tb_check "Splicer still running" tb__alive "$SPLICER_PID"
 tb_finish

@@ -67,6 +67,22 @@ fn run_ports(cfg: &AgentConfig, stop: &AtomicBool) -> Result<(), String> {
     result
 }
 
+/// How often the kernel interface's MAC is read again from sysfs.
+const KERNEL_MAC_CHECK: Duration = Duration::from_millis(100);
+
+/// Follows a change of the kernel interface's MAC. `net_tap` gives a new TAP a random
+/// MAC, which the host may replace by a fixed one once the agent runs (so that the
+/// LAN's ARP caches stay right across an agent restart, docs/HANDOFF.md). The agent
+/// also learns the MAC from every frame the kernel sends, but a kernel that has sent
+/// nothing since would never see a replayed SYN addressed to the old MAC (it drops a
+/// frame for another host): each SYN resend goes to the MAC read here.
+fn follow_kernel_mac(agent: &mut Agent, iface: &str) {
+    if let Some(mac) = sysfs_mac(iface).filter(|m| Some(*m) != agent.kernel_mac()) {
+        tracing::info!("kernel interface {iface} now has MAC {mac}");
+        agent.set_kernel_mac(mac);
+    }
+}
+
 /// The kernel interface's MAC from sysfs (the agent runs in the back end's namespace).
 fn sysfs_mac(iface: &str) -> Option<EthernetAddress> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address")).ok()?;
@@ -91,6 +107,7 @@ fn poll_loop(cfg: &AgentConfig, pool: &Mempool, wire: Port, kernel: Port, stop: 
     let mut to_kernel: Vec<Mbuf> = Vec::with_capacity(BURST * 2);
     let mut to_wire: Vec<Mbuf> = Vec::with_capacity(BURST * 2);
     let mut next_stats = Instant::now() + cfg.stats_interval;
+    let mut next_mac_check = Instant::now() + KERNEL_MAC_CHECK;
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         let mut got = 0;
@@ -112,6 +129,10 @@ fn poll_loop(cfg: &AgentConfig, pool: &Mempool, wire: Port, kernel: Port, stop: 
         built(pool, &mut agent, &mut to_kernel, &mut to_wire);
         send(kernel, &mut to_kernel, &mut agent);
         send(wire, &mut to_wire, &mut agent);
+        if now >= next_mac_check {
+            next_mac_check = now + KERNEL_MAC_CHECK;
+            follow_kernel_mac(&mut agent, &cfg.kernel_iface);
+        }
         if now >= next_stats {
             next_stats = now + cfg.stats_interval;
             log_stats(&agent, wire, kernel);

@@ -252,6 +252,15 @@ counters! {
     /// Handed-off connections whose client was reset because their agent went down or
     /// restarted (a new epoch).
     HandoffResets => "handoff_resets",
+    /// Of those, connections whose back end's kernel was sent a RST in the client's
+    /// name too (`flow::handoff_lost`).
+    HandoffBackEndResets => "handoff_back_end_resets",
+    /// Those RSTs sent again, owed to an agent that went down, once it was heard again
+    /// (each goes with its first three answers).
+    HandoffBackEndResetResends => "handoff_back_end_reset_resends",
+    /// Dropped: RSTs owed to a back end whose agent was not heard again within 15
+    /// minutes, or beyond the 65,536 one worker keeps.
+    HandoffBackEndResetsGivenUp => "handoff_back_end_resets_given_up",
     /// Requests routed to a local real whose connection Splicer began to replay into
     /// its own host's kernel (local service, `flow::local`).
     LocalStarted => "local_started",

@@ -498,6 +498,9 @@ pub fn show_real(
                 "epoch": format!("{:016x}", q.agent_epoch),
                 "connections": q.agent_connections,
             })),
+            // How the real's handed-off connections reach it (only with an agent).
+            "handoff_mode": r.agent.map(|_| handoff_mode_name(r.handoff_mode)),
+            "local": r.local,
         }));
         let bound: Vec<String> = bound
             .iter()
@@ -529,6 +532,11 @@ pub fn show_real(
                 }
                 Some(_) => agent_state(q.agent).to_string(),
             },
+            match r.agent {
+                None => "-".to_string(),
+                Some(_) => handoff_mode_name(r.handoff_mode).to_string(),
+            },
+            if r.local { "yes" } else { "no" }.to_string(),
             state.to_string(),
             since.map_or_else(|| "-".to_string(), |s| format!("{s}s")),
             if reason.is_empty() {
@@ -559,6 +567,8 @@ pub fn show_real(
             "loss",
             "req/s",
             "agent",
+            "handoff_mode",
+            "local",
             "health",
             "since",
             "reason",
@@ -566,6 +576,14 @@ pub fn show_real(
         lines,
         rows,
     )
+}
+
+/// A real's `handoff_mode` as the configuration names it.
+fn handoff_mode_name(mode: splicer_config::HandoffMode) -> &'static str {
+    match mode {
+        splicer_config::HandoffMode::L2 => "l2",
+        splicer_config::HandoffMode::Routed => "routed",
+    }
 }
 
 /// The name of a [`splicer_pipeline::quality::RealQuality::agent`] state.

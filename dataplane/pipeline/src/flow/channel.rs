@@ -11,8 +11,11 @@
 //! An agent is *up* from its first answer (a HEARTBEAT_ACK or a HANDOFF_ACK) until it
 //! has answered nothing for `agent_dead_time`; a handoff goes only to an agent that is
 //! up. An answer with an epoch other than the one last seen means the agent restarted:
-//! the connections handed to it are gone from its table (the clients are reset).
+//! the connections handed to it are gone from its table (both ends are reset,
+//! `handoff_lost`).
 
+use super::handoff_end::Charge;
+use super::handoff_lost::BackEndReset;
 use super::key::Handle;
 use crate::balance::RealId;
 use crate::counters::Counter;
@@ -67,7 +70,10 @@ pub(crate) struct Agents {
     pub(crate) pending: HashMap<u32, PendingHandoff>,
     /// The client connections being handed off or handed off, with the real and the
     /// slots of its `maxconns` they take (`handoff_end`).
-    pub(crate) charged: HashMap<Handle, (RealId, u16)>,
+    pub(crate) charged: HashMap<Handle, Charge>,
+    /// RSTs owed to the back ends of agents that went down, with how many times each
+    /// went since the agent was heard again (`handoff_lost`).
+    pub(crate) owed: Vec<(BackEndReset, u8)>,
     /// The next message id's low 24 bits (the high 8 are the worker's index, so an
     /// answer names the worker that asked).
     next_id: u32,
@@ -258,8 +264,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         if restarted {
             self.counters.inc(port, Counter::AgentRestarts);
-            self.agent_lost(real, now, sink);
+            self.agent_lost(real, false, now, sink);
         }
+        self.send_owed_resets(real, now, sink);
     }
 
     /// Heartbeats due, agents silent for `agent_dead_time`, HANDOFFs to send again or
@@ -282,7 +289,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.agents.by_real[r].up = false;
                 let port = self.topology.route(*address.ip()).map_or(0, |(p, _)| p);
                 self.counters.inc(port, Counter::AgentDowns);
-                self.agent_lost(r as RealId, now, sink);
+                self.agent_lost(r as RealId, true, now, sink);
             }
             if a.beat_at == 0 || now >= a.beat_at + s.agent_heartbeat {
                 let id = self.agents.next_id(self.settings.worker);
@@ -304,12 +311,13 @@ impl<P: PacketBuf> Pipeline<P> {
         // it could no longer be acknowledged in time.
         let stale = s.handoff_timeout * 2;
         self.agents.pending.retain(|_, p| now < p.since + stale);
+        self.expire_owed_resets(now);
     }
 
-    /// The agent of `real` is gone (down, or restarted): handoffs waiting for it are
-    /// given up, and the clients handed to it are reset.
-    fn agent_lost<S: Sink<P>>(&mut self, real: RealId, now: u64, sink: &mut S) {
-        self.handoffs_lost(real, now, sink);
+    /// The agent of `real` is gone (`down`, or restarted): handoffs waiting for it are
+    /// given up, and the connections handed to it are reset at both ends.
+    fn agent_lost<S: Sink<P>>(&mut self, real: RealId, down: bool, now: u64, sink: &mut S) {
+        self.handoffs_lost(real, down, now, sink);
     }
 
     /// Whether `real`'s agent can take a handoff now.

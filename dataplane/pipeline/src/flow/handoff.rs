@@ -26,11 +26,8 @@
 //! * **Failures.** No acknowledgement within `handoff_timeout`, a refusal, or the
 //!   agent down or restarted while the handoff waits: the request is spliced onto the
 //!   real's plain address instead when the real keeps a pool, else answered `503`;
-//!   never left hanging. The agent down or restarted after the handoff: the client is
-//!   reset (`handoff_resets`). Splicer does not know the back end's sequence numbers,
-//!   so it sends the client an acknowledgement from before its window; the client's
-//!   answer (a duplicate ACK carrying its next expected byte) meets no connection and
-//!   gets a RST at exactly that byte, which the client accepts (RFC 5961).
+//!   never left hanging. The agent down or restarted after the handoff: both ends are
+//!   reset (`handoff_lost`).
 //!
 //! What a handed-off connection costs its real's `maxconns`, and how Splicer ends one
 //! itself (a real or virtual set `failed`, the process stopping) is `handoff_end`; the
@@ -123,20 +120,15 @@ impl<P: PacketBuf> Pipeline<P> {
         let ts_now = self.ts_now(now);
         let epoch = self.keys.epoch();
         let tpm = self.settings.flow.ticks_per_ms;
-        let topology = self.topology.clone();
-        let backend = self
-            .flows
-            .get_mut(h)
-            .and_then(|c| c.last_real)
-            .and_then(|r| self.handoff_backend(r));
-        let Some(c) = self.flows.get_mut(h) else {
+        // The agent and mode recorded when the handoff began (`handoff_end::Charge`):
+        // a resend after a reload goes where the first one went.
+        let Some((agent, backend)) = self
+            .handoff_charge_of(h)
+            .and_then(|c| Some((c.agent?, c.routed_to)))
+        else {
             return;
         };
-        let Some(agent) = c
-            .last_real
-            .and_then(|r| topology.farm().reals.get(usize::from(r)))
-            .and_then(|r| r.agent)
-        else {
+        let Some(c) = self.flows.get_mut(h) else {
             return;
         };
         c.tcp.retransmit_at = Due::at(now + HANDOFF_RESEND_MS * tpm);
@@ -253,7 +245,7 @@ impl<P: PacketBuf> Pipeline<P> {
     /// The handoff of client `h` to `real` failed (or could not be tried): its request
     /// is spliced onto the real's plain address when the real keeps a pool, else
     /// answered `503`.
-    fn handoff_fallback<S: Sink<P>>(
+    pub(super) fn handoff_fallback<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
@@ -325,17 +317,16 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        let topology = self.topology.clone();
         self.handed_off_track(h, seg);
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
         c.tcp.last_activity = now;
-        let real = c
-            .last_real
-            .and_then(|r| topology.farm().reals.get(usize::from(r)));
-        let Some((agent, routed_to)) =
-            real.and_then(|r| Some((r.agent?, r.handoff_routed.then_some(r.address))))
+        // Where the connection was handed off to, whatever a reload made of its real
+        // since (`handoff_end::Charge`).
+        let Some((agent, routed_to)) = self
+            .handoff_charge_of(h)
+            .and_then(|c| Some((c.agent?, c.routed_to)))
         else {
             return self.drop(port, Counter::DropNoRoute, pkt, sink);
         };
@@ -389,41 +380,12 @@ impl<P: PacketBuf> Pipeline<P> {
         self.handed_off_close(h, now, sink);
     }
 
-    /// The agent of `real` went down or restarted: its handoffs under way fail (the
-    /// requests are spliced or answered), and the clients handed to it are reset.
-    pub(super) fn handoffs_lost<S: Sink<P>>(&mut self, real: RealId, now: u64, sink: &mut S) {
-        self.agents.pending.retain(|_, p| p.real != real);
-        for h in self.flows.handles() {
-            let state = match self.flows.conn_mut(h) {
-                Some(Conn::Client(c)) if c.last_real == Some(real) => c.state,
-                _ => continue,
-            };
-            let port = self.peer_port(h, 0);
-            match state {
-                State::HandingOff => {
-                    self.counters.inc(port, Counter::HandoffFailedAgentDown);
-                    self.handoff_fallback(port, h, real, now, sink);
-                }
-                State::HandedOff => self.handed_off_reset(port, h, now, sink),
-                _ => {}
-            }
-        }
-    }
-
     /// Resets handed-off client `h`, whose back end's sequence numbers Splicer does not
     /// know: an acknowledgement at Splicer's initial sequence number, before anything
     /// the client can expect, draws its duplicate ACK (RFC 9293 §3.10.7.4), which meets
     /// no connection and gets a RST at its acknowledgement number: exactly the next byte
-    /// the client expects, which it accepts (RFC 5961 §3.2).
-    fn handed_off_reset<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
-        self.handed_off_probe(port, h, now, sink);
-        self.counters.inc(port, Counter::HandoffResets);
-        self.handed_off_close(h, now, sink);
-    }
-
-    /// The acknowledgement at Splicer's initial sequence number that draws handed-off
-    /// client `h`'s duplicate ACK (see [`Pipeline::handed_off_reset`]); the caller
-    /// forgets the connection.
+    /// the client expects, which it accepts (RFC 5961 §3.2). The caller forgets the
+    /// connection.
     pub(super) fn handed_off_probe<S: Sink<P>>(
         &mut self,
         port: u16,

@@ -38,25 +38,57 @@
 
 use super::client::State;
 use super::due::Due;
+use super::handoff_lost::BackEndReset;
 use super::key::Handle;
-use super::segment::{Outgoing, Seg};
+use super::segment::Seg;
 use super::table::Conn;
 use crate::balance::RealId;
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
-use splicer_wire::tcp::{self, TcpFlags};
+use splicer_wire::tcp;
+use std::net::SocketAddrV4;
+
+/// A connection being handed off or handed off (or served locally), as it was when it
+/// began: its real and the slots of its `maxconns` it takes, and where its packets go.
+/// Where they go is kept per connection rather than read from the real each time, so
+/// that a reload changing the real's `handoff_mode` (or its agent) leaves the
+/// connections already handed off as they were: the back end's kernel holds each under
+/// the address it was replayed to, and only packets sent there reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Charge {
+    pub(crate) real: RealId,
+    pub(crate) cost: u16,
+    /// The real's agent (`None` for local service): in the layer-2 mode its address's
+    /// MAC is the next hop of the client's packets.
+    pub(crate) agent: Option<SocketAddrV4>,
+    /// The routed mode (`handoff_mode = "routed"`): the back end's own address and
+    /// port, the client's packets' new destination; `None` in the layer-2 mode.
+    pub(crate) routed_to: Option<SocketAddrV4>,
+}
 
 impl<P: PacketBuf> Pipeline<P> {
     /// Client `h` is being handed off to `real`: its request's cost (the rule that
-    /// routed it) is charged to the real.
+    /// routed it) is charged to the real, and the real's agent and mode recorded.
     pub(super) fn handoff_charge(&mut self, h: Handle, real: RealId) {
         let cost = self.balance.cost();
+        let r = self.topology.farm().reals.get(usize::from(real));
+        let charge = Charge {
+            real,
+            cost,
+            agent: r.and_then(|r| r.agent),
+            routed_to: self.handoff_backend(real),
+        };
         self.pools.get(real).inflight += u32::from(cost);
-        if let Some((old, c)) = self.agents.charged.insert(h, (real, cost)) {
+        if let Some(old) = self.agents.charged.insert(h, charge) {
             // Never: a connection is handed off once; keep the count right anyway.
-            self.pools.get(old).inflight -= u32::from(c);
+            self.pools.get(old.real).inflight -= u32::from(old.cost);
         }
+    }
+
+    /// What client `h` was charged with when its handoff began (see [`Charge`]).
+    pub(super) fn handoff_charge_of(&self, h: Handle) -> Option<Charge> {
+        self.agents.charged.get(&h).copied()
     }
 
     /// Client `h` no longer takes a slot of its real (it is forgotten, or its handoff
@@ -66,9 +98,9 @@ impl<P: PacketBuf> Pipeline<P> {
         if self.agents.charged.is_empty() {
             return None;
         }
-        let (real, cost) = self.agents.charged.remove(&h)?;
-        self.pools.get(real).inflight -= u32::from(cost);
-        Some(real)
+        let c = self.agents.charged.remove(&h)?;
+        self.pools.get(c.real).inflight -= u32::from(c.cost);
+        Some(c.real)
     }
 
     /// Forgets handed-off (or locally served, `local`) client `h`, and lets queued
@@ -164,7 +196,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 _ => continue,
             };
             match state {
-                State::HandedOff => self.reset_back_end(h, now, sink),
+                State::HandedOff => {
+                    self.reset_back_end(h, now, sink);
+                }
                 State::Local => self.local_reset_kernel(h, now, sink),
                 _ => {}
             }
@@ -175,29 +209,26 @@ impl<P: PacketBuf> Pipeline<P> {
 
     /// A RST from handed-off client `h` to its back end, at the client's next byte:
     /// the back end's kernel drops the connection (RFC 5961 §3.2: exactly the next
-    /// byte expected), and its agent reports it CLOSED.
-    fn reset_back_end<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
-        let topology = self.topology.clone();
-        let Some(c) = self.flows.get_mut(h) else {
-            return;
+    /// byte expected), and its agent reports it CLOSED. Returns what was sent, so that
+    /// it can be sent again (`handoff_lost`).
+    pub(super) fn reset_back_end<S: Sink<P>>(
+        &mut self,
+        h: Handle,
+        now: u64,
+        sink: &mut S,
+    ) -> Option<BackEndReset> {
+        let charge = self.handoff_charge_of(h)?;
+        let c = self.flows.get_mut(h)?;
+        let reset = BackEndReset {
+            real: charge.real,
+            client: SocketAddrV4::new(c.key.client, c.key.client_port),
+            vip: SocketAddrV4::new(c.key.vip, c.key.vip_port),
+            seq: c.tcp.rcv_nxt,
+            agent: charge.agent?,
+            routed_to: charge.routed_to,
+            since: now,
         };
-        let Some(agent) = c
-            .last_real
-            .and_then(|r| topology.farm().reals.get(usize::from(r)))
-            .and_then(|r| r.agent)
-        else {
-            return;
-        };
-        let mut o = Outgoing::new(
-            (c.key.client, c.key.client_port),
-            (c.key.vip, c.key.vip_port),
-            c.tcp.rcv_nxt,
-        );
-        o.tcp.flags = TcpFlags::from(tcp::flags::RST);
-        let port = topology.route(*agent.ip()).map_or(0, |(p, _)| p);
-        // Addressed to the VIP, sent to the back end's MAC (layer-2 mode).
-        if self.emit_via(port, &o, &[], *agent.ip(), now, sink) {
-            self.counters.inc(port, Counter::TcpResetsSent);
-        }
+        self.send_back_end_reset(&reset, now, sink);
+        Some(reset)
     }
 }

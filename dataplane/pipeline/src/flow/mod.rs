@@ -26,6 +26,7 @@ mod dispatch;
 mod due;
 mod handoff;
 mod handoff_end;
+mod handoff_lost;
 mod handoff_routed;
 mod handshake;
 mod key;

@@ -363,8 +363,21 @@ fn reals_and_what_binds_them() {
             .collect::<Vec<_>>(),
         vec![
             vec![
-                "name", "address", "weight", "pool", "maxconns", "state", "backup", "bound_by",
-                "tier", "agent", "health", "since", "reason"
+                "name",
+                "address",
+                "weight",
+                "pool",
+                "maxconns",
+                "state",
+                "backup",
+                "bound_by",
+                "tier",
+                "agent",
+                "handoff_mode",
+                "local",
+                "health",
+                "since",
+                "reason"
             ],
             vec![
                 "s1",
@@ -377,6 +390,8 @@ fn reals_and_what_binds_them() {
                 "www,www/rule2,api/rule1",
                 "1",
                 "-",
+                "-",
+                "no",
                 "UP",
                 "-",
                 "-"
@@ -392,6 +407,8 @@ fn reals_and_what_binds_them() {
                 "www,www/img,www/rule2",
                 "2",
                 "-",
+                "-",
+                "no",
                 "UP",
                 "-",
                 "-"
@@ -407,6 +424,8 @@ fn reals_and_what_binds_them() {
                 "-",
                 "1",
                 "-",
+                "-",
+                "no",
                 "UP",
                 "-",
                 "-"
@@ -686,6 +705,8 @@ fn virtuals_show_state_backup_and_dips() {
             "www,www/rule2,api/rule1",
             "1",
             "-",
+            "-",
+            "no",
             "UP",
             "-",
             "-"
@@ -921,4 +942,46 @@ fn flows_table_and_limit() {
     );
     assert_eq!(show_flows(&[], 0, &q).text, "no flow matches");
     assert_eq!(show_flows(&[], 0, &q).data["flows"], json!([]));
+}
+
+#[test]
+fn reals_show_their_handoff_mode_and_whether_they_are_local() {
+    let mut c = farm_config();
+    c.reals[0].agent = Some("198.19.0.11:7470".parse().unwrap());
+    c.reals[1].agent = Some("198.19.0.12:7470".parse().unwrap());
+    c.reals[1].handoff_mode = splicer_config::HandoffMode::Routed;
+    c.reals[2].local = true;
+    let all = show_real(&c, &[], None, &[]);
+    let lines = words(&all.text);
+    let col = |name: &str| lines[0].iter().position(|h| *h == name).unwrap();
+    let (mode, local) = (col("handoff_mode"), col("local"));
+    assert_eq!(col("agent") + 1, mode, "beside the agent");
+    let cells: Vec<_> = lines[1..]
+        .iter()
+        .map(|l| (l[0], l[mode], l[local]))
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("s1", "l2", "no"),
+            ("s2", "routed", "no"),
+            ("spare", "-", "yes")
+        ]
+    );
+    let modes: Vec<_> = (0..3)
+        .map(|i| {
+            (
+                all.data[i]["handoff_mode"].clone(),
+                all.data[i]["local"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            (json!("l2"), json!(false)),
+            (json!("routed"), json!(false)),
+            (json!(null), json!(true))
+        ]
+    );
 }

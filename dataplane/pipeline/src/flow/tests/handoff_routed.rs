@@ -4,7 +4,7 @@
 
 use super::raw_bed::{
     after_request, agent_frame, heartbeat_ack, one_real_pipeline, request_seg, RawBed, AGENT_PORT,
-    CLIENT_PORT, INSIDE, INSIDE_MAC,
+    CLIENT_ISN, CLIENT_PORT, INSIDE, INSIDE_MAC,
 };
 use super::spliced::parse;
 use super::*;
@@ -75,6 +75,88 @@ impl RawBed for Bed {
     fn raw(&mut self) -> (&mut Pipeline<Vec<u8>>, &mut u64, u32) {
         (&mut self.p, &mut self.now, self.iss)
     }
+}
+
+/// A routed bed whose agent is up and took the client's connection.
+fn handed_off() -> Bed {
+    let mut b = Bed::new();
+    b.poll();
+    let hb = b.messages().last().map(|m| m.id).expect("a heartbeat");
+    b.agent_sends(&heartbeat_ack(hb, 5));
+    let iss = b.client_syn();
+    b.client_sends(request_seg(iss, 101, REQUEST));
+    let id = b
+        .messages()
+        .iter()
+        .find_map(|m| matches!(m.body, Body::Handoff(_)).then_some(m.id))
+        .expect("a HANDOFF");
+    b.agent_sends(&Message {
+        id,
+        body: Body::HandoffAck {
+            result: HandoffResult::Ok,
+            kernel_isn: 777,
+            epoch: 5,
+        },
+    });
+    assert_eq!(b.p.counters().snapshot().get(Counter::HandoffsOk), 1);
+    b.to_backend.clear();
+    b
+}
+
+/// The destination address and port, and the flags, of a frame to the back end (its
+/// checksums verified).
+fn to_backend(f: &[u8]) -> (Ipv4Addr, u16, u8, u32) {
+    assert_eq!(&f[..6], &PEER_MAC.0, "to the back end's (next hop's) MAC");
+    let ip = ipv4::Packet::new_checked(&f[L3_OFFSET..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!(ip.src_addr(), CLIENT);
+    let t = tcp::Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!(t.src_port(), CLIENT_PORT);
+    let (_, _, s) = parse(f);
+    (ip.dst_addr(), t.dst_port(), s.flags, s.seq)
+}
+
+#[test]
+fn an_agent_gone_silent_has_its_routed_back_end_reset_at_its_own_address() {
+    let mut b = handed_off();
+    b.advance(3_100);
+    assert_eq!(b.p.counters().snapshot().get(Counter::AgentDowns), 1);
+    let resets: Vec<_> = b.to_backend.iter().map(|f| to_backend(f)).collect();
+    let next = CLIENT_ISN + 1 + REQUEST.len() as u32;
+    assert_eq!(
+        resets,
+        vec![(BACKEND, REAL_PORT, tcp::flags::RST, next)],
+        "where the kernel holds the connection, not the VIP"
+    );
+    assert_eq!(
+        b.p.counters().snapshot().get(Counter::HandoffBackEndResets),
+        1
+    );
+}
+
+#[test]
+fn a_reload_changing_handoff_mode_leaves_handed_off_connections_as_they_were() {
+    let mut b = handed_off();
+    let iss = b.iss;
+    // The real turns to the layer-2 mode: the connection handed off routed stays routed.
+    b.reconfigure(|f| f.reals[0].handoff_routed = false);
+    b.client_sends(after_request(
+        REQUEST,
+        iss + 1 + 100,
+        b"GET /2 HTTP/1.1\r\n\r\n",
+    ));
+    assert_eq!(b.to_backend.len(), 1);
+    let (dst, port, _, _) = to_backend(&b.to_backend[0]);
+    assert_eq!(
+        (dst, port),
+        (BACKEND, REAL_PORT),
+        "still rewritten to the back end"
+    );
+    // Its RST, when the agent goes, too.
+    b.to_backend.clear();
+    b.advance(3_100);
+    let (dst, port, flags, _) = to_backend(&b.to_backend[0]);
+    assert_eq!((dst, port, flags), (BACKEND, REAL_PORT, tcp::flags::RST));
 }
 
 #[test]

@@ -252,3 +252,20 @@ fn with_two_workers_each_runs_its_channel_and_answers_reach_the_one_that_asked()
     assert!(owners.contains(&0) && owners.contains(&1));
     b.poll();
 }
+
+#[test]
+fn a_reload_to_the_routed_mode_leaves_a_layer_2_handoff_forwarded_by_mac() {
+    let mut b = Bed::handed_off();
+    b.reconfigure(|f| f.reals[0].handoff_routed = true);
+    client_after_handoff(&mut b, 100, b"GET /2 HTTP/1.1\r\n\r\n");
+    let f = b.forwarded.last().expect("forwarded");
+    let (dst, _, _) = parse(f);
+    assert_eq!(dst, VIP, "still to the VIP, as handed off");
+    assert_eq!(
+        &f[L3_OFFSET + 22..L3_OFFSET + 24],
+        &80u16.to_be_bytes(),
+        "its port"
+    );
+    assert_eq!(&f[..6], &PEER_MAC.0, "at the back end's MAC");
+    assert_eq!(b.count(Counter::HandedOffRouted), 0);
+}
