@@ -136,7 +136,7 @@ impl<P: PacketBuf> Pipeline<P> {
             if i == 0 {
                 oldest_end = leg.response_end;
             }
-            let us = micros(now - s.sent_at, ticks_per_ms);
+            let us = micros(now - s.since, ticks_per_ms);
             let (real, lossy) = (s.real, s.lossy);
             self.pools.get(real).measure.response_end(us, lossy);
             self.response_sent(port, h, sh, now, sink);

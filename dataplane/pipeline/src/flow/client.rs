@@ -192,7 +192,11 @@ pub(crate) struct ClientConn {
     /// Sequence space, windows, options, timestamps, retransmission.
     pub(super) tcp: Endpoint,
     pub(super) head: Vec<u8>,
-    pub(super) response: Vec<u8>,
+    /// Splicer's own answer (a redirect, an error), boxed: most connections never get
+    /// one, and a bare FIN needs none (16 bytes less per connection, issue 12). The
+    /// `Vec` itself is boxed on purpose: 8 bytes in the slot instead of its 24.
+    #[allow(clippy::box_collection)]
+    pub(super) response: Option<Box<Vec<u8>>>,
     pub(super) response_start: SeqNumber,
     pub(super) opened_at: u64,
     pub(super) head_since: u64,
@@ -334,7 +338,7 @@ impl<P: PacketBuf> Pipeline<P> {
             state: State::SynReceived,
             tcp,
             head: self.flows.take_buffer(),
-            response: self.flows.take_buffer(),
+            response: None,
             response_start: iss + 1,
             opened_at: now,
             head_since: now,
@@ -454,7 +458,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 // moves), not counted as unanswered retransmissions.
                 conn.tcp.tries = 0;
             }
-            let held = limit_before < conn.response_start + conn.response.len();
+            let held =
+                limit_before < conn.response_start + conn.response.as_ref().map_or(0, |r| r.len());
             if conn.state == State::Responding && held && conn.tcp.send_limit() > limit_before {
                 // The window moved on: what it now admits of Splicer's answer goes out.
                 let from = limit_before.max(conn.tcp.snd_una);
@@ -732,7 +737,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.flows.half_open -= 1;
             }
             self.flows.give_buffer(conn.head);
-            self.flows.give_buffer(conn.response);
+            if let Some(r) = conn.response {
+                self.flows.give_buffer(*r);
+            }
             // Every leg's server connection drains (pipelined ones too); what was held
             // of their responses is dropped.
             for leg in conn.legs {

@@ -226,7 +226,6 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
-        s.sent_at = now;
         s.answered = false;
         s.lossy = false;
         s.tcp.last_activity = now;
@@ -723,7 +722,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if len > 0 && !s.answered {
             // The response's first byte, whether it goes to the client now or is held.
             s.answered = true;
-            let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+            let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
             self.pools.get(s.real).measure.first_byte(us);
             if let Some(rec) = self.access.as_mut().and_then(|a| a.get(leg.log)) {
                 rec.first_byte = now;
@@ -806,7 +805,7 @@ impl<P: PacketBuf> Pipeline<P> {
                             let caught_up = !f.complete && ahead::catch_up(leg, &mut s.framer);
                             if f.complete || caught_up {
                                 leg.response_end = Some(leg.down_next);
-                                let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                                let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
                                 self.pools.get(s.real).measure.response_end(us, s.lossy);
                                 if keep < len {
                                     self.counters.inc(port, Counter::ServerUnexpectedData);
@@ -836,7 +835,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
-                        let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                        let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
                         self.pools.get(s.real).measure.response_end(us, s.lossy);
                     } else {
                         // The response was cut short: the client must not take it

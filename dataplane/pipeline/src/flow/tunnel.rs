@@ -180,7 +180,6 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Tunnel;
         s.client = Some(h);
         s.since = now;
-        s.sent_at = now;
         s.tcp.last_activity = now;
         // What Splicer itself tells the server it may send: the client's own window
         // (forwarded segments carry it from now on), within what a spliced leg gets.
