@@ -96,10 +96,12 @@ tb_check "forged: the server saw only X-Forwarded-For $client" grep -qa "^X-Seen
 tb_check "forged: ... and X-Forwarded-Proto http" grep -qa "^X-Seen-XFP: http"$'\r' "$dump"
 sleep 0.2
 line=$(xff_new | grep '"GET /forged ')
-want=$(($(len "$req") - $(len "$forged1") - $(len "$forged2") - $(len "$forged3") + XFF_LINES_LEN))
+# (`Connection: close` does not reach the server either: virtual.server_close, t_server_close.)
+closeline='Connection: close\r\n'
+want=$(($(len "$req") - $(len "$forged1") - $(len "$forged2") - $(len "$forged3") - $(len "$closeline") + XFF_LINES_LEN))
 got=$(awk '{ print $NF }' <<<"$line")
 tb_log "server log: $line"
-tb_check_cmp "forged: the server's request length is the head less the 3 forged lines plus Splicer's 2" \
+tb_check_cmp "forged: the server's request length is the head less the 3 forged lines and the close line plus Splicer's 2" \
     "${got:-0}" -eq "$want"
 tb_check_fails "forged: no forged address in the server's log" grep -Eq '6\.6\.6\.6|7\.7\.7\.7|https' <<<"$line"
 

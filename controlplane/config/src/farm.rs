@@ -365,6 +365,7 @@ impl Config {
                 max_pipeline: v.max_pipeline,
                 max_held: v.max_held.bytes() as usize,
                 forward_for: v.forwarding(),
+                server_close: v.server_close.data_path(),
             });
             vips.push((*v.address.ip(), index(self.virtual_port_index(i), "ports")));
         }
@@ -400,6 +401,7 @@ impl Config {
                 // A DIP serves a real 1:1 for clients that address it directly; it has
                 // no virtual to set this on.
                 forward_for: Default::default(),
+                server_close: Default::default(),
             });
             let port = self
                 .ports

@@ -83,7 +83,7 @@ pub use error::ConfigError;
 pub use farm::{FarmIds, FarmPlan};
 pub use health::{Check, CheckKind, Expect};
 pub use impair::Impair;
-pub use modes::{ForwardFor, ForwardForIncoming, HandoffMode, Mode};
+pub use modes::{ForwardFor, ForwardForIncoming, HandoffMode, Mode, ServerClose};
 pub use net::{PortAddress, PortAddressError};
 pub use reload::{Changed, Changes};
 pub use save::Saved;
@@ -890,6 +890,12 @@ pub struct Virtual {
     /// (with its `X-Forwarded-Proto`) or kept with the client's address appended.
     #[serde(skip_serializing_if = "ForwardForIncoming::is_replace")]
     pub forward_for_incoming: ForwardForIncoming,
+    /// `server_close` (default `"keep"`; `"keep"` or `"pass"`): `"keep"` sends an
+    /// HTTP/1.1 request whose client asked `Connection: close` to its server without
+    /// the `close` token, so that the pooled connection stays open, and tells the
+    /// client `close` in the response instead; `"pass"` forwards the head as written.
+    #[serde(skip_serializing_if = "ServerClose::is_keep")]
+    pub server_close: ServerClose,
 }
 
 impl Virtual {
@@ -932,6 +938,7 @@ impl Virtual {
             sticky_table: keys::STICKY_TABLE.default,
             forward_for: ForwardFor::None,
             forward_for_incoming: ForwardForIncoming::Replace,
+            server_close: ServerClose::Keep,
         }
     }
 }

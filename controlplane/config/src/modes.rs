@@ -162,3 +162,43 @@ impl ForwardForIncoming {
         *self == ForwardForIncoming::Replace
     }
 }
+
+/// `virtual.server_close`: what a client's `Connection: close` does to the pooled
+/// server connection (HAProxy's `http-server-close`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerClose {
+    /// The server gets the HTTP/1.1 head without `close` and its connection stays in
+    /// the pool; the response's `Connection: keep-alive` becomes `close` for the client.
+    #[default]
+    Keep,
+    /// The head goes to the server as written: the server closes after the response.
+    Pass,
+}
+
+impl ServerClose {
+    /// Every accepted name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["keep", "pass"];
+
+    /// The value with configuration name `name`.
+    pub fn from_name(name: &str) -> Option<ServerClose> {
+        match name {
+            "keep" => Some(ServerClose::Keep),
+            "pass" => Some(ServerClose::Pass),
+            _ => None,
+        }
+    }
+
+    /// Whether it is the default, `"keep"`.
+    pub fn is_keep(&self) -> bool {
+        *self == ServerClose::Keep
+    }
+
+    /// The data path's value.
+    pub fn data_path(self) -> splicer_http::ServerClose {
+        match self {
+            ServerClose::Keep => splicer_http::ServerClose::Keep,
+            ServerClose::Pass => splicer_http::ServerClose::Pass,
+        }
+    }
+}

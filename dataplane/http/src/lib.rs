@@ -13,6 +13,8 @@
 //! * [`body`]: the streaming `Content-Length` and chunked body framers both use;
 //! * [`rewrite`]: inserting `Connection: Keep-Alive` into HTTP/1.0 requests forwarded on
 //!   pooled connections, with the "Bytes Added" the sequence translation needs;
+//! * [`server_close`]: a client's `Connection: close` kept off the pooled server
+//!   connection, and written into the response instead;
 //! * [`reply`]: error and redirect responses Splicer originates, and the `%h %s %d`
 //!   redirect URL macros.
 //!
@@ -54,6 +56,7 @@ pub mod reply;
 pub mod request;
 pub mod response;
 pub mod rewrite;
+pub mod server_close;
 
 pub use body::{BodyFramer, ChunkedParser, Feed, FramingError};
 pub use forward::{forwarded_head, write_forwarded, ForwardFor, Incoming};
@@ -66,3 +69,4 @@ pub use request::{
 };
 pub use response::{ResponseBody, ResponseFramer, StatusClass};
 pub use rewrite::{apply, keep_alive_insertion, Insertion};
+pub use server_close::{strip_close, strips_close, ServerClose, CLOSE_IN_PLACE};

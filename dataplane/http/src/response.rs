@@ -29,6 +29,7 @@
 
 use crate::body::{is_tchar, BodyFramer, ChunkedParser};
 pub use crate::body::{Feed, FramingError};
+use core::num::NonZeroU32;
 
 /// The largest response head accepted, in bytes (counted per head, so an interim 100
 /// Continue does not count against the final response).
@@ -211,6 +212,13 @@ struct HeadScan {
     te_last_chunked: bool,
     conn_close: bool,
     conn_keep_alive: bool,
+    /// Bytes of the interim heads (1xx) before this one, since the framer's reset.
+    base: u32,
+    /// Where the current list token started, in this head.
+    token_start: u32,
+    /// Where the first `keep-alive` token of a final head's `Connection` field starts,
+    /// from the framer's reset ([`ResponseFramer::close_mark`]).
+    keep_alive_at: Option<NonZeroU32>,
 }
 
 impl HeadScan {
@@ -234,6 +242,9 @@ impl HeadScan {
             te_last_chunked: false,
             conn_close: false,
             conn_keep_alive: false,
+            base: 0,
+            token_start: 0,
+            keep_alive_at: None,
         }
     }
 
@@ -434,6 +445,10 @@ impl HeadScan {
                         self.list_pos = ListPos::Token;
                     }
                     (_, _) => {
+                        if self.list_pos == ListPos::Gap {
+                            // This byte's offset (`bytes` counts it already).
+                            self.token_start = self.bytes - 1;
+                        }
                         self.token.push(b, candidates);
                         self.list_pos = ListPos::Token;
                     }
@@ -449,7 +464,15 @@ impl HeadScan {
         match self.field {
             Field::Connection => match matched {
                 Some(0) => self.conn_close = true,
-                Some(1) => self.conn_keep_alive = true,
+                Some(1) => {
+                    self.conn_keep_alive = true;
+                    // Only a final head's: an interim one (100 Continue) is not what
+                    // the client decides reuse from. Never 0: the status line is first.
+                    let interim = (100..200).contains(&self.status) && self.status != 101;
+                    if self.keep_alive_at.is_none() && !interim {
+                        self.keep_alive_at = NonZeroU32::new(self.base + self.token_start);
+                    }
+                }
                 _ => {}
             },
             Field::TransferEncoding => {
@@ -607,6 +630,12 @@ pub struct ResponseFramer {
     minor: u8,
     body: Option<ResponseBody>,
     persistent: bool,
+    /// Its client asked `close` and its server was not told (`server_close`): look for
+    /// the `keep-alive` token to write `close` over.
+    wants_close_mark: bool,
+    /// That token, from the reset, once the final head is read (`None` once
+    /// cancelled).
+    close_mark: Option<NonZeroU32>,
 }
 
 impl ResponseFramer {
@@ -620,6 +649,8 @@ impl ResponseFramer {
             minor: 1,
             body: None,
             persistent: false,
+            wants_close_mark: false,
+            close_mark: None,
         }
     }
 
@@ -694,8 +725,15 @@ impl ResponseFramer {
                     match head_outcome(scan, request_was_head) {
                         Err(e) => return Err(self.fail(e)),
                         // Interim response: the real one follows.
-                        Ok(None) => *scan = HeadScan::new(),
-                        Ok(Some(o)) => self.head_done(o),
+                        Ok(None) => {
+                            let base = scan.base + scan.bytes;
+                            *scan = HeadScan::new();
+                            scan.base = base;
+                        }
+                        Ok(Some(o)) => {
+                            let at = scan.keep_alive_at;
+                            self.head_done(o, at)
+                        }
                     }
                 }
                 Phase::Body(body) => match body.feed(&payload[i..]) {
@@ -722,7 +760,10 @@ impl ResponseFramer {
     }
 
     /// The final response's head was read: the framer moves on to its body.
-    fn head_done(&mut self, o: HeadOutcome) {
+    fn head_done(&mut self, o: HeadOutcome, keep_alive_at: Option<NonZeroU32>) {
+        if self.wants_close_mark {
+            self.close_mark = keep_alive_at;
+        }
         self.status = Some(o.status);
         self.minor = o.minor;
         self.persistent = o.persistent;
@@ -830,6 +871,41 @@ impl ResponseFramer {
     /// caller must wait for FIN, then call [`ResponseFramer::finish`].
     pub fn needs_close(&self) -> bool {
         self.body == Some(ResponseBody::UntilClose)
+    }
+
+    /// Asks the framer (after a reset) to find the `keep-alive` token of the final
+    /// response head's `Connection` field, which Splicer overwrites with
+    /// [`crate::CLOSE_IN_PLACE`] because the client asked `close` and its server was
+    /// not told (`virtual.server_close`, [`crate::server_close`]).
+    pub fn want_close_mark(&mut self) {
+        self.wants_close_mark = true;
+    }
+
+    /// Whether [`ResponseFramer::want_close_mark`] was asked for this response.
+    pub fn wants_close_mark(&self) -> bool {
+        self.wants_close_mark
+    }
+
+    /// Where the first `keep-alive` token of the final head's `Connection` field
+    /// starts, counted in bytes from the start of the response stream (interim 1xx
+    /// heads included), as soon as the token has ended: its 10 bytes are the ones to
+    /// overwrite. `None` when not wanted, not (yet) found, or cancelled.
+    pub fn close_mark(&self) -> Option<u32> {
+        if !self.wants_close_mark {
+            return None;
+        }
+        let at = match &self.phase {
+            Phase::Head(scan) => scan.keep_alive_at,
+            _ => self.close_mark,
+        };
+        at.map(NonZeroU32::get)
+    }
+
+    /// The token cannot be overwritten whole (part of it already went out as it
+    /// was): no byte of it is to be.
+    pub fn cancel_close_mark(&mut self) {
+        self.wants_close_mark = false;
+        self.close_mark = None;
     }
 
     /// Whether the server connection can carry another request after this response: the

@@ -335,6 +335,16 @@ counters! {
     /// Of those, requests whose incoming `X-Forwarded-For` list got the client's address
     /// appended (`forward_for_incoming = "append"`).
     ForwardedForAppended => "forwarded_for_appended",
+    /// HTTP/1.1 request heads sent to the server without the client's `Connection:
+    /// close` (`virtual.server_close = "keep"`): the server connection stays pooled.
+    ServerCloseKept => "server_close_kept",
+    /// Responses to those whose `Connection: keep-alive` Splicer turned into
+    /// `Connection: close` for the client, same length.
+    ServerCloseMarked => "server_close_marked",
+    /// Responses to those that reached the client without a `close` to read: no
+    /// `Connection: keep-alive` to turn (the real's next such requests keep `close`),
+    /// or a token cut across segments whose start had gone out already.
+    ServerCloseUnmarked => "server_close_unmarked",
     /// Server connections of tcp virtuals begun with a PROXY protocol v2 header
     /// (`virtual.forward_for = "proxy-v2"`).
     ProxyHeadersSent => "proxy_headers_sent",

@@ -4,7 +4,7 @@
 
 use crate::balance::Farm;
 use hashbrown::HashMap;
-use splicer_http::ForwardFor;
+use splicer_http::{ForwardFor, ServerClose};
 use splicer_wire::ipv4::Cidr;
 use splicer_wire::EthernetAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -65,6 +65,9 @@ pub struct Service {
     /// Whether each request head tells its server the client's address
     /// (`X-Forwarded-For`), and what becomes of the one a client sends.
     pub forward_for: ForwardFor,
+    /// What a client's `Connection: close` does to the server connection
+    /// (`virtual.server_close`).
+    pub server_close: ServerClose,
 }
 
 impl Service {

@@ -54,6 +54,7 @@ pub fn www(farm: Farm) -> Topology {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: Default::default(),
+            server_close: Default::default(),
         }])
         .with_farm(farm)
 }

@@ -21,6 +21,7 @@ fn network(workers: usize, seed: u64) -> Network<PipelineBox> {
         max_pipeline: Service::DEFAULT_MAX_PIPELINE,
         max_held: Service::DEFAULT_MAX_HELD,
         forward_for: Default::default(),
+        server_close: Default::default(),
     }]);
     let dut =
         PipelineBox::build(topology, lab::settings(workers), seed).with_spread(Spread::PerPacket);

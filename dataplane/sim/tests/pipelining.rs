@@ -189,6 +189,7 @@ fn run(seed: u64, cfg: Config) -> Run {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: Default::default(),
+            server_close: Default::default(),
         }])
         .with_farm(farm());
     let mut settings = lab::settings(cfg.workers);

@@ -502,6 +502,7 @@ fn forward_for_over_lossy_links() {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: ForwardFor::Header(Incoming::Replace),
+            server_close: Default::default(),
         }])
         .with_farm(farm(2, 16));
     let seed = 77;

@@ -161,6 +161,7 @@ pub(crate) fn topology(status: [Status; 2]) -> Topology {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: Default::default(),
+            server_close: Default::default(),
         },
         Service {
             address: SocketAddrV4::new(VIP, 81),
@@ -169,6 +170,7 @@ pub(crate) fn topology(status: [Status; 2]) -> Topology {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: Default::default(),
+            server_close: Default::default(),
         },
     ])
     .with_farm(farm(status))

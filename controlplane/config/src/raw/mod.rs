@@ -11,8 +11,8 @@ use crate::keys;
 use crate::validate;
 use crate::{
     defaults, duration, net::PortAddress, Config, ConfigError, CookieMatch, Dataplane, Dip,
-    ForwardFor, ForwardForIncoming, HandoffMode, HeaderMatch, Method, Mode, Port, Real, Rule, Url,
-    Virtual,
+    ForwardFor, ForwardForIncoming, HandoffMode, HeaderMatch, Method, Mode, Port, Real, Rule,
+    ServerClose, Url, Virtual,
 };
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -123,6 +123,7 @@ struct RawVirtual {
     cost: Option<Value>,
     forward_for: Option<Value>,
     forward_for_incoming: Option<Value>,
+    server_close: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -618,6 +619,15 @@ impl RawVirtual {
                  client's X-Forwarded-For unchanged); set forward_for or remove this key",
             ));
         }
+        let server_close = choice(
+            &key("server_close"),
+            self.server_close,
+            ServerClose::Keep,
+            "server_close",
+            ServerClose::NAMES,
+            ServerClose::from_name,
+            |_| None,
+        )?;
         let predictor = predictor(&key("predictor"), self.predictor, defaults::PREDICTOR)?;
         let hash = hash_key(&key("hash"), self.hash)?.unwrap_or_default();
         let bind = match self.bind {
@@ -662,6 +672,7 @@ impl RawVirtual {
             sticky_table,
             forward_for,
             forward_for_incoming,
+            server_close,
         })
     }
 }

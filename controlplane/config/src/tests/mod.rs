@@ -11,6 +11,7 @@ mod predictors;
 mod readme;
 mod redirect;
 mod routing;
+mod server_close;
 mod sticky;
 mod tcp;
 mod toml_errors;

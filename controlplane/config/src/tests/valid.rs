@@ -124,6 +124,7 @@ fn demo_config() -> Config {
             hash: Default::default(),
             forward_for: ForwardFor::None,
             forward_for_incoming: ForwardForIncoming::Replace,
+            server_close: Default::default(),
         }],
         urls: Vec::new(),
         dips: Vec::new(),

@@ -546,3 +546,110 @@ fn skip_counts_only_the_data_run() {
     assert_eq!(f.skip(1 << 20).consumed, 1 << 20);
     assert!(!f.is_complete());
 }
+
+/// Feeds `stream` in `pieces` to a framer that wants the close mark; the mark at the
+/// end.
+fn mark_in(stream: &[u8], pieces: &[(usize, usize)]) -> Option<u32> {
+    let mut f = ResponseFramer::new(false);
+    f.want_close_mark();
+    for &(a, b) in pieces {
+        f.feed(&stream[a..b]).unwrap();
+    }
+    f.close_mark()
+}
+
+/// `server_close`: the `keep-alive` token's offset, whatever the split, and the head
+/// with `close     ` written over it reads as `close` to this framer and to httparse.
+#[test]
+fn close_mark_finds_the_keep_alive_token() {
+    for resp in [
+        &b"HTTP/1.1 200 OK\r\nServer: nginx\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"[..],
+        b"HTTP/1.1 200 OK\r\nconnection:Keep-Alive\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nConnection: foo, KEEP-ALIVE , bar\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection:  keep-alive\r\n\r\nok",
+        b"HTTP/1.1 100 Continue\r\nConnection: x\r\n\r\nHTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+    ] {
+        let want = resp
+            .windows(10)
+            .position(|w| w.eq_ignore_ascii_case(b"keep-alive"))
+            .unwrap() as u32;
+        assert_eq!(mark_in(resp, &[(0, resp.len())]), Some(want));
+        for cut in 0..resp.len() {
+            assert_eq!(
+                mark_in(resp, &[(0, cut), (cut, resp.len())]),
+                Some(want),
+                "cut {cut}"
+            );
+        }
+        // Known once the token's element ends (the comma, or the LF of its line), before the
+        // head does.
+        let delim = want as usize
+            + 10
+            + resp[want as usize + 10..]
+                .iter()
+                .position(|&b| b == b',' || b == b'\n')
+                .unwrap();
+        let mut f = ResponseFramer::new(false);
+        f.want_close_mark();
+        f.feed(&resp[..delim]).unwrap();
+        assert_eq!(f.close_mark(), None);
+        f.feed(&resp[delim..delim + 1]).unwrap();
+        assert_eq!(f.close_mark(), Some(want));
+
+        let mut out = resp.to_vec();
+        out[want as usize..want as usize + 10].copy_from_slice(crate::CLOSE_IN_PLACE);
+        let (f, end) = end(false, &out);
+        assert_eq!(end, Ok(Some(out.len())));
+        assert!(!f.reusable(), "{}", String::from_utf8_lossy(&out));
+        let final_head = &out[out.windows(8).rposition(|w| w == b"HTTP/1.1").unwrap()..];
+        let mut headers = [httparse::EMPTY_HEADER; 8];
+        let mut r = httparse::Response::new(&mut headers);
+        assert!(r.parse(final_head).unwrap().is_complete());
+        let conn = r
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("connection"))
+            .unwrap();
+        let value = std::str::from_utf8(conn.value).unwrap();
+        assert!(
+            value
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("close")),
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
+fn close_mark_absent_or_not_wanted() {
+    for resp in [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..],
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alives\r\nX-A: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nConnection: keep alive\r\nContent-Length: 2\r\n\r\nok",
+        // Only in an interim head: not the one the client decides reuse from.
+        b"HTTP/1.1 100 Continue\r\nConnection: keep-alive\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ] {
+        assert_eq!(
+            mark_in(resp, &[(0, resp.len())]),
+            None,
+            "{}",
+            String::from_utf8_lossy(resp)
+        );
+    }
+    let resp = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
+    let mut f = ResponseFramer::new(false);
+    f.feed(resp).unwrap();
+    assert_eq!(f.close_mark(), None, "not wanted");
+    let mut f = ResponseFramer::new(false);
+    f.want_close_mark();
+    f.feed(resp).unwrap();
+    assert!(f.close_mark().is_some());
+    f.cancel_close_mark();
+    assert_eq!(f.close_mark(), None);
+    f.reset(false);
+    assert!(!f.wants_close_mark());
+    // The first of two is the one found.
+    let two = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: keep-alive\r\n\r\n";
+    assert_eq!(mark_in(two, &[(0, two.len())]), Some(29));
+}

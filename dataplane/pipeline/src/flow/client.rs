@@ -23,8 +23,8 @@ use crate::parse::Ipv4Meta;
 use crate::pipeline::Pipeline;
 use crate::topology::Service;
 use splicer_http::{
-    keep_alive_insertion, parse_head, BodyFramer, ForwardFor, HeadStatus, Incoming, Insertion,
-    Method, Refusal, RequestHead,
+    keep_alive_insertion, parse_head, strips_close, BodyFramer, ForwardFor, HeadStatus, Incoming,
+    Insertion, Method, Refusal, RequestHead, ServerClose,
 };
 use splicer_wire::tcp::{self, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
@@ -78,6 +78,10 @@ pub(super) struct Pending {
     pub edit: HeadEdit,
     pub head_request: bool,
     pub keep_alive: bool,
+    /// The client asked `close` and the server is not to be told
+    /// (`virtual.server_close = "keep"`): the head goes without the token, the
+    /// response's `keep-alive` becomes `close` (`server_close`).
+    pub close_kept_off: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
 }
@@ -105,8 +109,8 @@ pub(super) enum HeadEdit {
 impl Pending {
     /// A request routed to `real` (`None`: queued), costing one slot, whose head is `head` at the start of the head buffer
     /// `buf`, and which takes the buffer's first `consumed` bytes (its head and the body
-    /// bytes that came with it); `body` frames the rest of its body. `forward` is the
-    /// virtual's `forward_for`.
+    /// bytes that came with it); `body` frames the rest of its body. `forward` and
+    /// `server_close` are the virtual's.
     pub fn for_head(
         real: Option<RealId>,
         head: &RequestHead,
@@ -114,6 +118,7 @@ impl Pending {
         consumed: usize,
         body: BodyFramer,
         forward: ForwardFor,
+        server_close: ServerClose,
     ) -> Self {
         let insertion = keep_alive_insertion(head, buf);
         let edit = match (forward, insertion) {
@@ -137,6 +142,7 @@ impl Pending {
             edit,
             head_request: head.method() == Method::Head,
             keep_alive: head.keep_alive(),
+            close_kept_off: strips_close(server_close, head.version(), head.connection_close()),
             body,
         }
     }
@@ -154,6 +160,8 @@ pub(super) struct ConnService {
     pub max_pipeline: u16,
     /// As [`Service::forward_for`].
     pub forward_for: ForwardFor,
+    /// As [`Service::server_close`].
+    pub server_close: ServerClose,
     max_request_head: u32,
     max_held: u32,
 }
@@ -166,6 +174,7 @@ impl ConnService {
             virtual_index: s.virtual_index,
             max_pipeline: s.max_pipeline,
             forward_for: s.forward_for,
+            server_close: s.server_close,
             max_request_head: fit(s.max_request_head),
             max_held: fit(s.max_held),
         }
@@ -804,10 +813,12 @@ mod tests {
             max_pipeline: 3,
             max_held: usize::MAX,
             forward_for: ForwardFor::ProxyV2,
+            server_close: ServerClose::Pass,
         };
         let c = ConnService::of(&s);
         assert_eq!((c.virtual_index, c.max_pipeline), (7, 3));
         assert_eq!(c.forward_for, ForwardFor::ProxyV2);
+        assert_eq!(c.server_close, ServerClose::Pass);
         assert_eq!(c.max_request_head(), 16 * 1024);
         assert_eq!(
             c.max_held(),

@@ -20,6 +20,7 @@ mod channel_steer;
 mod check;
 mod client;
 mod clocks;
+mod close_mark;
 mod cold;
 mod deadlines;
 mod dispatch;

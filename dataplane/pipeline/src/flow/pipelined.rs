@@ -337,9 +337,16 @@ impl<P: PacketBuf> Pipeline<P> {
             // come with a head do on the ordinary path, `dispatch`).
             let body = BodyFramer::for_request(BodyLength::None);
             let consumed = head.head_len() + body_len;
-            let forward = c.service.forward_for;
-            let mut pending =
-                Pending::for_head(Some(real), &head, &c.head, consumed, body, forward);
+            let (forward, server_close) = (c.service.forward_for, c.service.server_close);
+            let mut pending = Pending::for_head(
+                Some(real),
+                &head,
+                &c.head,
+                consumed,
+                body,
+                forward,
+                server_close,
+            );
             // Charged against the real's high-water mark as any request (the route
             // above found room for it).
             pending.cost = self.balance.cost();

@@ -40,6 +40,11 @@ pub(crate) struct RealPool {
     pub measure: Measure,
     /// Its requests per second, for publication.
     pub rate: crate::quality::Rate,
+    /// A response of this real to a request whose `close` it was not told
+    /// (`server_close`) had no `Connection: keep-alive` to write `close` over: from
+    /// then on this worker passes its clients' `close` on (the real closes, its
+    /// response says so), rather than send more clients a response without it.
+    pub close_unmarked: bool,
 }
 
 impl RealPool {

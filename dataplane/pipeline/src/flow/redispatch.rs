@@ -70,7 +70,11 @@ impl<P: PacketBuf> Pipeline<P> {
         {
             return false;
         }
-        let request = std::mem::take(&mut self.flows.server_mut(sh).expect("checked").out);
+        let s = self.flows.server_mut(sh).expect("checked");
+        let request = std::mem::take(&mut s.out);
+        // Its client asked `close`, gone from the head (`server_close`): the head as
+        // parsed again no longer says so.
+        let close_kept_off = s.framer.wants_close_mark();
         let c = self.flows.get_mut(h).expect("checked above");
         // Its record goes on with it.
         c.log = c.legs.front().map_or(crate::access::NO_LOG, |l| l.log);
@@ -83,7 +87,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.framing = None;
         c.state = State::Waiting;
         c.wait_since = now;
-        c.pending = Some(Box::new(Pending::for_head(
+        let mut pending = Pending::for_head(
             None,
             &head,
             &c.head,
@@ -92,7 +96,13 @@ impl<P: PacketBuf> Pipeline<P> {
             // The head is the one its server got: already rewritten (`forward_for`),
             // and written again it would carry the client's address twice (append).
             ForwardFor::Off,
-        )));
+            c.service.server_close,
+        );
+        if close_kept_off {
+            pending.close_kept_off = true;
+            pending.keep_alive = false;
+        }
+        c.pending = Some(Box::new(pending));
         self.held.remove(&sh);
         if let Some(s) = self.flows.server_mut(sh) {
             if s.state == SState::Busy {

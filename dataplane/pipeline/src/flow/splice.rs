@@ -41,6 +41,7 @@ use super::ahead;
 use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps, ms_clock};
+use super::close_mark;
 use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
@@ -57,7 +58,7 @@ use crate::packet::{PacketBuf, Sink};
 use crate::parse::L3_OFFSET;
 use crate::pipeline::Pipeline;
 use crate::rewrite::{self, headers::tcp_segment, Timestamps, Translation};
-use splicer_http::{write_forwarded, BodyFramer, RequestHead, StatusClass};
+use splicer_http::{strip_close, write_forwarded, BodyFramer, RequestHead, StatusClass};
 use splicer_wire::tcp::{self, SeqNumber};
 
 /// Which way a forwarded segment goes.
@@ -142,7 +143,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let consumed = head.head_len() + body_in_buffer;
         let forward = c.service.forward_for;
-        let mut pending = Pending::for_head(real, &head, &c.head, consumed, body, forward);
+        let server_close = c.service.server_close;
+        let mut pending =
+            Pending::for_head(real, &head, &c.head, consumed, body, forward, server_close);
         c.state = State::Waiting;
         c.wait_since = now;
         let Some(real) = real else {
@@ -278,6 +281,15 @@ impl<P: PacketBuf> Pipeline<P> {
                     self.counters.inc(port, Counter::ForwardedForReplaced);
                 }
             }
+        }
+        // The client asked `close`: the server is not told, so that its connection
+        // stays in the pool (`server_close`), unless the real has answered such a
+        // request without a `keep-alive` to turn into `close` for the client.
+        if p.close_kept_off && !self.pools.get(s.real).close_unmarked {
+            if strip_close(&mut s.out) > 0 {
+                self.counters.inc(port, Counter::ServerCloseKept);
+            }
+            s.framer.want_close_mark();
         }
         let leftover = c.head.len() - p.consumed;
         c.head.drain(..p.consumed);
@@ -762,6 +774,9 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         let mut keep = len;
         let mut response_starts = false;
+        // `server_close`: what the framer had found of the token to mark, before
+        // this segment's bytes (`close_mark`).
+        let mut close_mark_fed = None;
         if len > 0 || seg.fin() {
             if seg.seq != leg.down_next && len > 0 {
                 // A gap (a segment was lost) or bytes sent again: loss on this leg.
@@ -797,6 +812,13 @@ impl<P: PacketBuf> Pipeline<P> {
                     leg.spoiled = true;
                     keep = already;
                 } else {
+                    if s.framer.wants_close_mark() {
+                        close_mark_fed = Some((
+                            leg.down_next,
+                            s.framer.close_mark().is_some(),
+                            s.framer.head_complete(),
+                        ));
+                    }
                     match s.framer.feed(new) {
                         Ok(f) => {
                             leg.down_next += f.consumed;
@@ -820,6 +842,12 @@ impl<P: PacketBuf> Pipeline<P> {
                             leg.down_next += new.len();
                         }
                     }
+                }
+                if let Some((fed_from, had_mark, had_head)) = close_mark_fed {
+                    let fed_at = (fed_from - leg.down_from) as u32;
+                    let pool = self.pools.get(s.real);
+                    let was = (had_mark, had_head);
+                    close_mark::after_feed(&mut s.framer, fed_at, was, pool, &self.counters, port);
                 }
                 s.tcp.rcv_nxt = leg.down_next;
                 if !leg.class_counted {
@@ -930,6 +958,9 @@ impl<P: PacketBuf> Pipeline<P> {
         let (up_delta, down_delta) = (leg.up_delta, leg.down_delta);
         // Where the client's sequence space now reaches (a response segment).
         let mut client_end = None;
+        // `server_close`: the server sequence number of the response's `keep-alive`
+        // to write `close` over (`close_mark`).
+        let mut close_at = None;
         match way {
             Way::Up => {
                 // A client ACK that came with pipelined bytes (taken by Splicer, cut
@@ -972,6 +1003,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 mss = usize::from(c.tcp.peer_mss);
                 sack_ok = c.tcp.sack_ok;
                 client_end = Some(SeqNumber(seq.0.wrapping_add(leg.down_delta)) + payload_len);
+                close_at = s.framer.close_mark().map(|at| leg.down_from + at as usize);
             }
         }
         if let Some(end) = client_end {
@@ -982,6 +1014,11 @@ impl<P: PacketBuf> Pipeline<P> {
         if rewrite::apply(frame, &translation).is_err() {
             self.counters.inc(port, Counter::DropBadTcpHeader);
             return sink.discard(pkt);
+        }
+        if let Some(token) = close_at.filter(|_| payload_len > 0) {
+            if let Ok(mut t) = tcp_segment(&mut pkt.data_mut()[L3_OFFSET..]) {
+                close_mark::write_close(&mut t, seq, token);
+            }
         }
         let sack = |edge: SeqNumber| -> Option<SeqNumber> {
             if !sack_ok {

@@ -345,7 +345,9 @@ mod tests {
     #[test]
     fn connection_state_stays_within_its_budget() {
         let s = StateSizes::of_this_build();
-        assert!(s.slot <= 280, "slot {} > 280: {s:?}", s.slot);
+        // 280 on branch `hot` before main's `server_close` (c28bb08) gave the response
+        // framer its close-token mark (+16 bytes in the server connection).
+        assert!(s.slot <= 296, "slot {} > 296: {s:?}", s.slot);
         assert!(s.leg <= 168, "leg {} > 168: {s:?}", s.leg);
         assert!(s.slot >= s.client_conn.max(s.server_conn));
     }

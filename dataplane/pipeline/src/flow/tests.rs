@@ -104,6 +104,7 @@ fn farm_pipeline_held(
         max_pipeline,
         max_held,
         forward_for: Default::default(),
+        server_close: Default::default(),
     };
     farm_pipeline_service(farm, workers, flow, service, servers)
 }

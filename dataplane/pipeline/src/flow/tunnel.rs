@@ -97,6 +97,7 @@ impl<P: PacketBuf> Pipeline<P> {
             edit: HeadEdit::None,
             head_request: false,
             keep_alive: false,
+            close_kept_off: false,
             body: BodyFramer::UntilClose,
         }));
         self.count_spill(port);

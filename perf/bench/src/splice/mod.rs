@@ -195,6 +195,7 @@ impl FarmSpec {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: self.max_held,
             forward_for: self.forward_for,
+            server_close: Default::default(),
         }])
         .with_farm(self.farm())
     }

@@ -13,6 +13,7 @@ mod maxconns;
 mod next_hop;
 mod pipelined;
 mod reordered;
+mod server_close;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
 const INSIDE: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
@@ -121,6 +122,7 @@ impl Bed {
                 max_pipeline,
                 max_held,
                 forward_for: Default::default(),
+                server_close: Default::default(),
             },
         )
     }

@@ -82,6 +82,7 @@ impl Bed {
             max_pipeline: 32,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for,
+            server_close: Default::default(),
         };
         let p = farm_pipeline_service(farm, (0, 1), flow, service, &[SERVER]);
         Bed {

@@ -104,6 +104,7 @@ fn pending_boxes_are_recycled() {
         edit: HeadEdit::None,
         head_request: false,
         keep_alive: true,
+        close_kept_off: false,
         body: BodyFramer::Done,
     };
     let mut t = FlowTable::new(4);

@@ -17,6 +17,7 @@ fn bed(incoming: Incoming, pool: u16) -> Bed {
             max_pipeline: Service::DEFAULT_MAX_PIPELINE,
             max_held: Service::DEFAULT_MAX_HELD,
             forward_for: ForwardFor::Header(incoming),
+            server_close: Default::default(),
         },
     )
 }

@@ -51,6 +51,7 @@ fn five_gets_with_maxconns_2(pool: u16) {
         max_pipeline: Service::DEFAULT_MAX_PIPELINE,
         max_held: Service::DEFAULT_MAX_HELD,
         forward_for: Default::default(),
+        server_close: Default::default(),
     };
     let mut b = Bed::with_real(pool, 2, service);
     for i in 2..6 {

@@ -561,3 +561,49 @@ fn a_smaller_held_window_is_set_by_a_zero_window_and_opened_at_its_turn() {
     );
     assert_eq!(data_to_client(&b).last().unwrap().payload, big);
 }
+
+/// A `Connection: close` request pipelined behind another goes out ahead without the
+/// token (`server_close`); its server's `keep-alive` response, held until the first is
+/// sent, reaches the client saying `close`, and both server connections are pooled
+/// again when the client has them.
+#[test]
+fn a_close_request_sent_ahead_has_its_held_response_marked() {
+    let mut b = Bed::with_pool(3);
+    let close_b: &[u8] = b"GET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let kept_b: &[u8] = b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+    let rsp_b: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nbbb";
+    let marked: &[u8] =
+        b"HTTP/1.1 200 OK\r\nConnection: close     \r\nContent-Length: 3\r\n\r\nbbb";
+    let all = [GET_A, close_b].concat();
+    client_pipelines(&mut b, &all);
+    let mut ports: Vec<u16> = b.others.keys().copied().collect();
+    ports.push(b.local_port);
+    let port_of = |want: &[u8]| *ports.iter().find(|&&p| got_on(&b, p) == want).unwrap();
+    let (pa, pb) = (port_of(GET_A), port_of(kept_b));
+    assert_eq!(b.count(Counter::PipelinedDispatched), 1);
+    assert_eq!(b.count(Counter::ServerCloseKept), 1);
+    server_says(&mut b, pb, PSH, rsp_b, 80);
+    assert_eq!(b.count(Counter::HeldSegments), 1);
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    let sent = data_to_client(&b);
+    let last = sent.last().unwrap();
+    assert_eq!(
+        last.payload,
+        marked,
+        "{:?}",
+        String::from_utf8_lossy(&last.payload)
+    );
+    assert_eq!(b.count(Counter::ServerCloseMarked), 1);
+    let end = last.seq + last.payload.len() as u32;
+    b.client_sends(Seg {
+        seq: CLIENT_ISN + 1 + all.len() as u32,
+        ack: Some(end),
+        ts: Some((5004, 0)),
+        ..Seg::default()
+    });
+    assert!(
+        b.to_client.iter().any(|s| s.flags & FIN != 0),
+        "the client's ends"
+    );
+    assert_eq!(b.p.pools.reals[0].free.len(), 3, "all three pooled again");
+}
