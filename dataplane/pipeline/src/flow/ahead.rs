@@ -20,7 +20,6 @@
 //! gap (`held_rest`) is not forwarded ahead, so that held bytes and forwarded ones
 //! never overlap.
 
-use super::ahead_ranges::Ahead;
 use super::key::Handle;
 use super::leg::Leg;
 use super::route::micros;
@@ -53,7 +52,7 @@ pub(super) fn forward_ahead(
 /// forwarded that it reached, counting them in the framer. True when the response
 /// ended there.
 pub(super) fn catch_up(leg: &mut Leg, framer: &mut ResponseFramer) -> bool {
-    if !leg.ahead.active {
+    if !leg.ahead.is_active() {
         return false;
     }
     while let Some(end) = leg.ahead.take_at(leg.down_next) {
@@ -71,7 +70,7 @@ pub(super) fn catch_up(leg: &mut Leg, framer: &mut ResponseFramer) -> bool {
 /// [`AHEAD_RANGES`](super::ahead_ranges::AHEAD_RANGES) ranges left unnoted ends here, or when it fills. True when the
 /// response ended there.
 pub(super) fn ack_catch_up(leg: &mut Leg, framer: &mut ResponseFramer, acked: SeqNumber) -> bool {
-    if !leg.ahead.active || acked <= leg.down_next {
+    if !leg.ahead.is_active() || acked <= leg.down_next {
         return false;
     }
     if skip_to(leg, framer, acked) {
@@ -88,15 +87,15 @@ fn skip_to(leg: &mut Leg, framer: &mut ResponseFramer, end: SeqNumber) -> bool {
     let f = framer.skip(n);
     leg.down_next += f.consumed;
     if f.complete {
-        leg.ahead = Ahead::default();
+        leg.ahead.clear();
     }
     f.complete
 }
 
 /// Forgets what was forwarded ahead once the in-order bytes have passed all of it.
 fn settle(leg: &mut Leg) {
-    if leg.ahead.active && leg.down_next >= leg.ahead.furthest {
-        leg.ahead = Ahead::default();
+    if leg.ahead.furthest().is_some_and(|f| leg.down_next >= f) {
+        leg.ahead.clear();
     }
 }
 
@@ -116,7 +115,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let legs = self.flows.get_mut(h)?.legs.len();
         let mut oldest_end = None;
         for i in 0..legs {
-            let Some(&l) = self.flows.get_mut(h).and_then(|c| c.legs.get(i)) else {
+            let Some(l) = self.flows.get_mut(h).and_then(|c| c.legs.get(i)) else {
                 break;
             };
             if !l.promoted || !l.ahead.is_active() || l.response_end.is_some() {
@@ -126,8 +125,8 @@ impl<P: PacketBuf> Pipeline<P> {
             let Some((c, s)) = self.flows.pair_mut(h, sh) else {
                 continue;
             };
-            let acked = l.client_ack_to_server(c.tcp.snd_una);
             let leg = &mut c.legs[i];
+            let acked = leg.client_ack_to_server(c.tcp.snd_una);
             let ended = ack_catch_up(leg, &mut s.framer, acked);
             s.tcp.rcv_nxt = leg.down_next;
             if !ended {
@@ -137,7 +136,7 @@ impl<P: PacketBuf> Pipeline<P> {
             if i == 0 {
                 oldest_end = leg.response_end;
             }
-            let us = micros(now - s.sent_at, ticks_per_ms);
+            let us = micros(now - s.since, ticks_per_ms);
             let (real, lossy) = (s.real, s.lossy);
             self.pools.get(real).measure.response_end(us, lossy);
             self.response_sent(port, h, sh, now, sink);

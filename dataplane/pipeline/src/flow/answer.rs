@@ -4,6 +4,7 @@
 //! it is closed, retransmitted from the first unacknowledged byte.
 
 use super::client::{State, MAX_RESPONSE};
+use super::due::Due;
 use super::key::Handle;
 use crate::balance::UrlId;
 use crate::counters::{Counter, VirtualCounter};
@@ -48,7 +49,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        let service = conn.service.address;
+        let service = std::net::SocketAddrV4::new(conn.key.vip, conn.key.vip_port);
         let virtual_index = conn.service.virtual_index;
         let topology = self.topology.clone();
         let Some(u) = topology.farm().urls.get(usize::from(url)) else {
@@ -99,13 +100,20 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return;
         };
-        conn.response.clear();
-        conn.response.extend_from_slice(response);
+        match &mut conn.response {
+            Some(r) => {
+                r.clear();
+                r.extend_from_slice(response);
+            }
+            // A bare FIN: nothing to box.
+            None if response.is_empty() => {}
+            None => conn.response = Some(Box::new(response.to_vec())),
+        }
         conn.state = State::Responding;
         conn.wait_since = now;
         conn.response_start = conn.tcp.snd_nxt;
-        conn.tcp.snd_nxt = conn.tcp.snd_nxt + conn.response.len() + 1;
-        conn.tcp.retransmit_at = Some(now + conn.tcp.rto);
+        conn.tcp.snd_nxt = conn.tcp.snd_nxt + response.len() + 1;
+        conn.tcp.retransmit_at = Due::at(now + conn.tcp.rto);
         self.send_response(port, h, now, sink);
     }
 
@@ -144,7 +152,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let mss = usize::from(conn.tcp.peer_mss)
             .saturating_sub(opts_len)
             .max(1);
-        let total = conn.response.len();
+        let total = conn.response.as_ref().map_or(0, |r| r.len());
         let mut offset = (from - conn.response_start).clamp(0, total as i32) as usize;
         let window_end = (conn.tcp.send_limit() - conn.response_start).max(0) as usize;
         // Up to the window's end; a closed window still gets one byte (the probe).
@@ -154,7 +162,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // borrowed mutably: neither copied nor zeroed, as a 4 KiB stack buffer was for
         // every response, the bare FIN of each closed connection included (about 4,000
         // instructions per connection in the `lifecycle` scenario).
-        let body = std::mem::take(&mut conn.response);
+        let body = conn.response.take();
         let template = conn.outgoing(conn.response_start, 0, ts_now);
         let start = conn.response_start;
         loop {
@@ -165,15 +173,19 @@ impl<P: PacketBuf> Pipeline<P> {
             o.tcp.flags = TcpFlags::empty()
                 .with(TcpFlags::PSH, chunk > 0)
                 .with(TcpFlags::FIN, last);
-            self.emit(port, &o, &body[offset..offset + chunk], now, sink);
+            let bytes = body
+                .as_deref()
+                .map_or(&[][..], |b| &b[offset..offset + chunk]);
+            self.emit(port, &o, bytes, now, sink);
             offset += chunk;
             if offset == len {
                 break;
             }
         }
-        match self.flows.get_mut(h) {
-            Some(conn) => conn.response = body,
-            None => self.flows.give_buffer(body),
+        match (self.flows.get_mut(h), body) {
+            (Some(conn), body) => conn.response = body,
+            (None, Some(body)) => self.flows.give_buffer(*body),
+            (None, None) => {}
         }
     }
 }

@@ -22,6 +22,7 @@
 //! never sent: it is routed again (the real is now held off on this worker, so the
 //! predictor skips it) rather than answered `503`, when another real can take it.
 
+use super::due::Due;
 use super::key::Handle;
 use super::pool::Pools;
 use super::server::{SState, CHECK_DONE};
@@ -117,7 +118,7 @@ impl<P: PacketBuf> Pipeline<P> {
         s.out.extend_from_slice(request);
         s.out_start = s.tcp.snd_nxt;
         s.tcp.snd_nxt += s.out.len();
-        s.tcp.retransmit_at = Some(now + s.tcp.rto);
+        s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
         s.tcp.tries = 0;
         self.send_server_data(port, h, now, sink);
         self.reschedule_any(h);
@@ -247,7 +248,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let (virtual_index, max) = (c.service.virtual_index, c.service.max_request_head);
+        let (virtual_index, max) = (c.service.virtual_index, c.service.max_request_head());
         let head = match parse_head(&c.head, max) {
             HeadStatus::Complete(head) => head,
             _ => return self.splice_no_server(port, h, now, sink),

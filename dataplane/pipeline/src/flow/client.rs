@@ -148,15 +148,64 @@ impl Pending {
     }
 }
 
+/// What a client connection keeps of its virtual's settings ([`Service`]): 16 bytes
+/// where the whole is 32 (issue 12: state per spliced flow). Its address is the
+/// connection's own (the local end of its key), and the sizes fit 32 bits (a head is
+/// at most 64 KiB; a larger `max_held` is kept as `u32::MAX` bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ConnService {
+    /// Index of the `[[virtual]]` in the configuration.
+    pub virtual_index: u16,
+    /// As [`Service::max_pipeline`].
+    pub max_pipeline: u16,
+    /// As [`Service::forward_for`].
+    pub forward_for: ForwardFor,
+    /// As [`Service::server_close`].
+    pub server_close: ServerClose,
+    max_request_head: u32,
+    max_held: u32,
+}
+
+impl ConnService {
+    /// The part of `s` a connection keeps.
+    pub(super) fn of(s: &Service) -> Self {
+        let fit = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        ConnService {
+            virtual_index: s.virtual_index,
+            max_pipeline: s.max_pipeline,
+            forward_for: s.forward_for,
+            server_close: s.server_close,
+            max_request_head: fit(s.max_request_head),
+            max_held: fit(s.max_held),
+        }
+    }
+
+    /// As [`Service::max_request_head`].
+    #[inline]
+    pub(super) fn max_request_head(&self) -> usize {
+        self.max_request_head as usize
+    }
+
+    /// As [`Service::max_held`].
+    #[inline]
+    pub(super) fn max_held(&self) -> usize {
+        self.max_held as usize
+    }
+}
+
 /// One client connection.
 pub(crate) struct ClientConn {
     pub(crate) key: ClientKey,
-    pub(super) service: Service,
+    pub(super) service: ConnService,
     pub(super) state: State,
     /// Sequence space, windows, options, timestamps, retransmission.
     pub(super) tcp: Endpoint,
     pub(super) head: Vec<u8>,
-    pub(super) response: Vec<u8>,
+    /// Splicer's own answer (a redirect, an error), boxed: most connections never get
+    /// one, and a bare FIN needs none (16 bytes less per connection, issue 12). The
+    /// `Vec` itself is boxed on purpose: 8 bytes in the slot instead of its 24.
+    #[allow(clippy::box_collection)]
+    pub(super) response: Option<Box<Vec<u8>>>,
     pub(super) response_start: SeqNumber,
     pub(super) opened_at: u64,
     pub(super) head_since: u64,
@@ -249,7 +298,7 @@ impl ClientConn {
             | State::HandedOff
             | State::LocalReplaying
             | State::Local => self.head_room(),
-            State::Responding => self.service.max_request_head,
+            State::Responding => self.service.max_request_head(),
         };
         // RFC 7323: the window in a SYN-ACK is never scaled. Scaled windows round up: a
         // window that rounded down to zero before the head reached the limit would stall
@@ -294,11 +343,11 @@ impl<P: PacketBuf> Pipeline<P> {
             .is_some_and(|v| v.mode == crate::balance::Mode::Tcp);
         ClientConn {
             key,
-            service,
+            service: ConnService::of(&service),
             state: State::SynReceived,
             tcp,
             head: self.flows.take_buffer(),
-            response: self.flows.take_buffer(),
+            response: None,
             response_start: iss + 1,
             opened_at: now,
             head_since: now,
@@ -418,7 +467,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 // moves), not counted as unanswered retransmissions.
                 conn.tcp.tries = 0;
             }
-            let held = limit_before < conn.response_start + conn.response.len();
+            let held =
+                limit_before < conn.response_start + conn.response.as_ref().map_or(0, |r| r.len());
             if conn.state == State::Responding && held && conn.tcp.send_limit() > limit_before {
                 // The window moved on: what it now admits of Splicer's answer goes out.
                 let from = limit_before.max(conn.tcp.snd_una);
@@ -549,7 +599,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(conn) = self.flows.get_mut(h) else {
             return false;
         };
-        let max = conn.service.max_request_head;
+        let max = conn.service.max_request_head();
         let virtual_index = conn.service.virtual_index;
         match parse_head(&conn.head, max) {
             HeadStatus::Partial if conn.tcp.fin_received => {
@@ -696,7 +746,9 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.flows.half_open -= 1;
             }
             self.flows.give_buffer(conn.head);
-            self.flows.give_buffer(conn.response);
+            if let Some(r) = conn.response {
+                self.flows.give_buffer(*r);
+            }
             // Every leg's server connection drains (pipelined ones too); what was held
             // of their responses is dropped.
             for leg in conn.legs {
@@ -742,5 +794,36 @@ impl<P: PacketBuf> Pipeline<P> {
         let tpm = u128::from(self.settings.flow.ticks_per_ms.max(1));
         let clock = (u128::from(now) * 250 / tpm) as u32;
         self.keys.isn(key, clock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use splicer_http::ForwardFor;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    #[test]
+    fn a_connection_keeps_its_virtuals_settings_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<ConnService>(), 16);
+        let s = Service {
+            address: SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 80),
+            virtual_index: 7,
+            max_request_head: 16 * 1024,
+            max_pipeline: 3,
+            max_held: usize::MAX,
+            forward_for: ForwardFor::ProxyV2,
+            server_close: ServerClose::Pass,
+        };
+        let c = ConnService::of(&s);
+        assert_eq!((c.virtual_index, c.max_pipeline), (7, 3));
+        assert_eq!(c.forward_for, ForwardFor::ProxyV2);
+        assert_eq!(c.server_close, ServerClose::Pass);
+        assert_eq!(c.max_request_head(), 16 * 1024);
+        assert_eq!(
+            c.max_held(),
+            u32::MAX as usize,
+            "kept as the most a u32 holds"
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! requests wait at once than ever before, up to [`MAX_SPARE_COLD`] kept).
 
 use super::client::Pending;
+use super::key::Handle;
 use super::table::FlowTable;
 
 /// Most boxes of each kind kept for later connections; beyond it they are freed.
@@ -34,5 +35,24 @@ impl FlowTable {
         if self.spare_pending.len() < MAX_SPARE_COLD {
             self.spare_pending.push(b);
         }
+    }
+
+    /// Gives server connection `sh`'s copy of the request head it sent back to the
+    /// spare buffers, once its response has started and the server has acknowledged
+    /// the whole head: the request can no longer be sent to another real
+    /// (`redispatch` takes back only a request without a byte of response) and nothing
+    /// of it is sent again, so a flow streaming its response holds no head buffer
+    /// (issue 12: state per spliced flow). A head not acknowledged yet stays until the
+    /// connection goes back to its pool. The next request takes a spare buffer
+    /// (`start_splice`).
+    pub(super) fn release_head_copy(&mut self, sh: Handle) {
+        let Some(s) = self.server_mut(sh) else {
+            return;
+        };
+        if s.out.capacity() == 0 || s.tcp.snd_una < s.out_start + s.out.len() {
+            return;
+        }
+        let buf = std::mem::take(&mut s.out);
+        self.give_buffer(buf);
     }
 }

@@ -35,6 +35,7 @@
 
 use super::channel::{PendingHandoff, HANDOFF_RESEND_MS};
 use super::client::State;
+use super::due::Due;
 use super::key::{ClientKey, Handle};
 use super::segment::Seg;
 use super::table::Conn;
@@ -130,7 +131,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        c.tcp.retransmit_at = Some(now + HANDOFF_RESEND_MS * tpm);
+        c.tcp.retransmit_at = Due::at(now + HANDOFF_RESEND_MS * tpm);
         let t = &c.tcp;
         let shift = t.peer_wscale.unwrap_or(0);
         let repr = HandoffRepr {
@@ -189,7 +190,7 @@ impl<P: PacketBuf> Pipeline<P> {
             .map(|(&id, p)| (id, p.real));
         let Some((id, real)) = pending else {
             // Never: a connection handing off has its HANDOFF pending.
-            c.tcp.retransmit_at = None;
+            c.tcp.retransmit_at = Due::NONE;
             return self.respond(port, h, 503, now, sink);
         };
         if now >= since + s.handoff_timeout {
@@ -234,7 +235,7 @@ impl<P: PacketBuf> Pipeline<P> {
             return;
         };
         c.state = State::HandedOff;
-        c.tcp.retransmit_at = None;
+        c.tcp.retransmit_at = Due::NONE;
         c.tcp.last_activity = now;
         self.counters.inc(port, Counter::HandoffsOk);
         self.counters.inc_real(real, RealCounter::Handoffs);
@@ -263,9 +264,9 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return true;
         };
-        c.tcp.retransmit_at = None;
+        c.tcp.retransmit_at = Due::NONE;
         c.state = State::ReadingHead;
-        let head = match parse_head(&c.head, c.service.max_request_head) {
+        let head = match parse_head(&c.head, c.service.max_request_head()) {
             HeadStatus::Complete(head) if pooled => head,
             _ => {
                 self.counters.inc(port, Counter::Handoff503);

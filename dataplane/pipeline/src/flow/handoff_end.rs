@@ -37,6 +37,7 @@
 //!   graceful stop waits for it, then resets the kernel's side too.
 
 use super::client::State;
+use super::due::Due;
 use super::handoff_lost::BackEndReset;
 use super::key::Handle;
 use super::segment::Seg;
@@ -160,7 +161,7 @@ impl<P: PacketBuf> Pipeline<P> {
                     let freed = self.handoff_release(h);
                     if let Some(c) = self.flows.get_mut(h) {
                         c.state = State::ReadingHead;
-                        c.tcp.retransmit_at = None;
+                        c.tcp.retransmit_at = Due::NONE;
                     }
                     self.counters.inc(port, Counter::Handoff503);
                     self.respond(port, h, 503, now, sink);

@@ -12,8 +12,9 @@ use splicer_wire::tcp::SeqNumber;
 /// One request of a client connection spliced onto a server connection: the
 /// translation between the legs' sequence spaces and the state of both messages.
 /// Sequence numbers named `up_*` are in the client's space, `down_*` and `head_end`
-/// in the server's.
-#[derive(Clone, Copy)]
+/// in the server's. `Clone`, not `Copy`: its ranges forwarded ahead are out of line
+/// ([`Ahead`]).
+#[derive(Clone)]
 pub(crate) struct Leg {
     pub server: Handle,
     /// First client byte after those Splicer sent itself.
@@ -62,14 +63,15 @@ pub(crate) struct Leg {
     /// response that fits costs no window update.
     pub window_offered: Option<u32>,
     pub class_counted: bool,
-    /// Response bytes forwarded to the client past a gap, not yet reached in order.
+    /// Response bytes forwarded to the client past a gap, not yet reached in order
+    /// (boxed while there are some).
     pub ahead: Ahead,
     /// The access log record of its request (`NO_LOG`: none).
     pub log: u32,
 }
 
 /// What a client segment of a splice reads of its leg before it changes anything: the
-/// 40 bytes of the 160-byte `Leg` it needs, copied out so that the pipeline can be
+/// 40 bytes of the 168-byte `Leg` it needs, copied out so that the pipeline can be
 /// borrowed again (counters, the server connection) without a copy of the whole leg per
 /// segment (issue 12, "no Leg copies per packet").
 #[derive(Clone, Copy)]
@@ -95,6 +97,11 @@ impl LegView {
         } else {
             SeqNumber(ack.0.wrapping_sub(self.up_delta))
         }
+    }
+
+    /// As [`Leg::raised_ack`].
+    pub(super) fn raised_ack(&self, acked: SeqNumber, rcv_nxt: SeqNumber) -> Option<SeqNumber> {
+        (self.body_complete && acked >= self.up_next && rcv_nxt > acked).then_some(rcv_nxt)
     }
 }
 

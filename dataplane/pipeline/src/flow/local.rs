@@ -41,6 +41,7 @@
 //! later requests (Splicer no longer reads them).
 
 use super::client::State;
+use super::due::Due;
 use super::key::{ClientKey, Handle};
 use super::segment::{parse_segment, Outgoing, Seg};
 use super::table::Conn;
@@ -212,7 +213,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(l) = c.local.as_deref() else {
             return;
         };
-        c.tcp.retransmit_at = Some(now + SYN_RESEND_MS * tpm);
+        c.tcp.retransmit_at = Due::at(now + SYN_RESEND_MS * tpm);
         let mut o = Outgoing::new(
             (c.key.client, c.key.client_port),
             (c.key.vip, c.key.vip_port),
@@ -327,7 +328,7 @@ impl<P: PacketBuf> Pipeline<P> {
     pub(super) fn local_fail<S: Sink<P>>(&mut self, port: u16, h: Handle, now: u64, sink: &mut S) {
         if let Some(c) = self.flows.get_mut(h) {
             c.local = None;
-            c.tcp.retransmit_at = None;
+            c.tcp.retransmit_at = Due::NONE;
             c.state = State::ReadingHead;
         }
         let freed = self.handoff_release(h);
@@ -570,7 +571,7 @@ impl<P: PacketBuf> Pipeline<P> {
             ts_add: seg.ts.map_or(0, |(v, _)| l.splicer_tsval.wrapping_sub(v)),
         });
         c.state = State::Local;
-        c.tcp.retransmit_at = None;
+        c.tcp.retransmit_at = Due::NONE;
         c.tcp.last_activity = now;
         self.counters.inc(port, Counter::LocalEstablished);
         sink.discard(pkt);

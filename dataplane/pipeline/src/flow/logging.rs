@@ -185,7 +185,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(leg) = self.flows.get_mut(h).and_then(|c| c.legs.front_mut()) else {
             return;
         };
-        let copy = *leg;
+        let copy = leg.clone();
         leg.log = NO_LOG;
         self.access_leg_end(&copy, term, now);
     }
@@ -216,7 +216,7 @@ impl<P: PacketBuf> Pipeline<P> {
             let Some(leg) = self.flows.get_mut(h).and_then(|c| c.legs.get_mut(i)) else {
                 break;
             };
-            let copy = *leg;
+            let copy = leg.clone();
             leg.log = NO_LOG;
             self.access_leg_end(&copy, term, now);
         }

@@ -123,7 +123,7 @@ impl ClientConn {
     /// Room left in the head buffer for the next requests, in bytes (one byte past the
     /// limit is kept so the parser can tell "too large" from "exactly full").
     pub(super) fn head_room(&self) -> usize {
-        (self.service.max_request_head + 1).saturating_sub(self.head.len())
+        (self.service.max_request_head() + 1).saturating_sub(self.head.len())
     }
 
     /// The head buffer's room as a window field of the client leg (rounded down: the
@@ -195,7 +195,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return;
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.legs.front().map(|l| l.view()) else {
             return;
         };
         let Some((c, s)) = self.flows.pair_mut(h, leg.server) else {
@@ -259,7 +259,8 @@ impl<P: PacketBuf> Pipeline<P> {
             {
                 return;
             }
-            let HeadStatus::Complete(head) = parse_head(&c.head, c.service.max_request_head) else {
+            let HeadStatus::Complete(head) = parse_head(&c.head, c.service.max_request_head())
+            else {
                 return;
             };
             // Only a safe method goes out ahead: RFC 9112 §9.3.2 lets a server process
@@ -285,7 +286,7 @@ impl<P: PacketBuf> Pipeline<P> {
             }
             // The room its response may take while it waits: within the worker's
             // budget, or the request waits for its turn.
-            let window = c.service.max_held;
+            let window = c.service.max_held();
             if self.held_granted + window > self.settings.flow.max_held_total {
                 self.counters.inc(port, Counter::PipelinedWaits);
                 return;
@@ -519,7 +520,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(i) = c.legs.iter().position(|l| !l.promoted) else {
             return;
         };
-        let leg = c.legs[i];
+        let leg = c.legs[i].clone();
         self.held_granted -= leg.held_window as usize;
         c.legs[i].held_window = 0;
         if let Some(status) = leg.failed {
@@ -596,7 +597,7 @@ impl<P: PacketBuf> Pipeline<P> {
         leg.window_offered = None;
         // Acknowledging only what the client has (what Splicer sent on may still be
         // lost on the way to it, and Splicer keeps no copy), as a duplicate ACK would.
-        let leg = *leg;
+        let leg = leg.clone();
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
         o.tcp.ack = Some(leg.client_ack_to_server(c.tcp.snd_una));
         let sport = self.peer_port(sh, port);

@@ -350,7 +350,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return 0;
         };
-        match parse_head(&c.head, c.service.max_request_head) {
+        match parse_head(&c.head, c.service.max_request_head()) {
             HeadStatus::Complete(head) => key.hash(&head, c.key.client),
             _ => 0,
         }

@@ -48,7 +48,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if !untouched {
             return false;
         }
-        let head = match parse_head(&s.out, c.service.max_request_head) {
+        let head = match parse_head(&s.out, c.service.max_request_head()) {
             HeadStatus::Complete(head) => head,
             _ => return false,
         };

@@ -42,6 +42,7 @@ use super::body_guard;
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps, ms_clock};
 use super::close_mark;
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -210,19 +211,24 @@ impl<P: PacketBuf> Pipeline<P> {
         sink: &mut S,
     ) {
         let ts_now = self.ts_now(now);
-        let Some((c, s)) = self.flows.pair_mut(h, sh) else {
+        let Some((c, s, spare)) = self.flows.pair_and_spare(h, sh) else {
             return;
         };
         let Some(p) = c.pending.take() else {
             return;
         };
+        // Its last head copy went back to the spare buffers (`release_head_copy`).
+        if s.out.capacity() == 0 {
+            if let Some(buf) = spare.pop() {
+                s.out = buf;
+            }
+        }
         // Charged to its real from now, unless it was when the connection was opened
         // for it.
         charge_once(&mut self.pools, s, p.cost);
         s.state = SState::Busy;
         s.client = Some(h);
         s.since = now;
-        s.sent_at = now;
         s.answered = false;
         s.lossy = false;
         s.tcp.last_activity = now;
@@ -342,7 +348,7 @@ impl<P: PacketBuf> Pipeline<P> {
         // buffer until its next request (issue 12: state per spliced flow): the buffer
         // goes back to the spare ones, and a client that pipelines grows a new one.
         let spare_head = (!later && c.head.is_empty()).then(|| std::mem::take(&mut c.head));
-        s.tcp.retransmit_at = Some(now + s.tcp.rto);
+        s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
         s.tcp.tries = 0;
         let real = s.real;
         self.access_sent(log, real, p.consumed, now);
@@ -674,7 +680,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some((c, s)) = self.flows.pair_mut(h, sh) else {
             return;
         };
-        let Some(leg) = c.leg_of(sh).copied() else {
+        let Some(leg) = c.leg_of(sh).cloned() else {
             return;
         };
         let mut o = s.outgoing(leg.relayed_end().max(s.tcp.snd_nxt), 0, ts_now);
@@ -728,7 +734,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if len > 0 && !s.answered {
             // The response's first byte, whether it goes to the client now or is held.
             s.answered = true;
-            let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+            let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
             self.pools.get(s.real).measure.first_byte(us);
             if let Some(rec) = self.access.as_mut().and_then(|a| a.get(leg.log)) {
                 rec.first_byte = now;
@@ -821,7 +827,7 @@ impl<P: PacketBuf> Pipeline<P> {
                             let caught_up = !f.complete && ahead::catch_up(leg, &mut s.framer);
                             if f.complete || caught_up {
                                 leg.response_end = Some(leg.down_next);
-                                let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                                let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
                                 self.pools.get(s.real).measure.response_end(us, s.lossy);
                                 if keep < len {
                                     self.counters.inc(port, Counter::ServerUnexpectedData);
@@ -867,7 +873,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 if leg.response_end.is_none() {
                     if s.framer.finish().is_ok() {
                         leg.response_end = Some(leg.down_next);
-                        let us = micros(now - s.sent_at, self.settings.flow.ticks_per_ms);
+                        let us = micros(now - s.since, self.settings.flow.ticks_per_ms);
                         self.pools.get(s.real).measure.response_end(us, s.lossy);
                         let end_client = SeqNumber(leg.down_next.0.wrapping_add(leg.down_delta));
                         if len == 0 && index == 0 && c.tcp.snd_una >= end_client {
@@ -906,6 +912,11 @@ impl<P: PacketBuf> Pipeline<P> {
             // Response bytes are outstanding from now on: the client's `send_timeout`
             // applies, and may come before its timer entry.
             self.reschedule(h);
+            // A response that ends in this segment gives the connection back to its
+            // pool at once, with its buffer for the next request.
+            if !sent_whole {
+                self.flows.release_head_copy(sh);
+            }
         }
         if held_rest {
             // A gap in what was held is filled: what came after it follows.

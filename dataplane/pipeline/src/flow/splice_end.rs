@@ -5,6 +5,7 @@
 //! going away while the server still answers).
 
 use super::client::State;
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::server::SState;
@@ -187,7 +188,7 @@ impl<P: PacketBuf> Pipeline<P> {
                 // The next request came before this response ended (pipelined).
                 self.counters.inc(port, Counter::PipelinedRequests);
                 let room = c.head_room();
-                let max = c.service.max_request_head;
+                let max = c.service.max_request_head();
                 self.client_read_head(port, h, now, sink);
                 // Reading it made room: a client whose window had closed on the full
                 // buffer hears of it now, not at its next probe.
@@ -412,7 +413,7 @@ impl Leg {
         }
         s.out_start = s.tcp.snd_nxt;
         s.out.clear();
-        s.tcp.retransmit_at = None;
+        s.tcp.retransmit_at = Due::NONE;
         s.window = super::server::SERVER_LEG_WINDOW;
     }
 }

@@ -190,24 +190,20 @@ impl FlowTable {
         client: Handle,
         server: Handle,
     ) -> Option<(&mut ClientConn, &mut ServerConn)> {
-        let (c, s) = (client.slot as usize, server.slot as usize);
-        if c == s || c >= self.slots.len() || s >= self.slots.len() {
-            return None;
-        }
-        let (a, b) = if c < s {
-            let (lo, hi) = self.slots.split_at_mut(s);
-            (&mut lo[c], &mut hi[0])
-        } else {
-            let (lo, hi) = self.slots.split_at_mut(c);
-            (&mut hi[0], &mut lo[s])
-        };
-        if a.generation != client.generation || b.generation != server.generation {
-            return None;
-        }
-        match (a.conn.as_mut()?, b.conn.as_mut()?) {
-            (Conn::Client(cc), Conn::Server(sc)) => Some((cc, sc)),
-            _ => None,
-        }
+        pair_in(&mut self.slots, client, server)
+    }
+
+    /// As [`FlowTable::pair_mut`], with the spare byte buffers beside (`cold`: a
+    /// server connection that gave its request-head copy back takes one to send the
+    /// next request).
+    #[inline]
+    pub(crate) fn pair_and_spare(
+        &mut self,
+        client: Handle,
+        server: Handle,
+    ) -> Option<(&mut ClientConn, &mut ServerConn, &mut Vec<Vec<u8>>)> {
+        let (c, s) = pair_in(&mut self.slots, client, server)?;
+        Some((c, s, &mut self.spare))
     }
 
     /// The server connection `h`, if it is one and still lives.
@@ -308,5 +304,51 @@ impl FlowTable {
             Conn::Server(s) => Some(s),
             Conn::Client(_) => None,
         }
+    }
+}
+
+/// Client connection `client` and server connection `server` of `slots` at once.
+#[inline]
+fn pair_in(
+    slots: &mut [Slot],
+    client: Handle,
+    server: Handle,
+) -> Option<(&mut ClientConn, &mut ServerConn)> {
+    let (c, s) = (client.slot as usize, server.slot as usize);
+    if c == s || c >= slots.len() || s >= slots.len() {
+        return None;
+    }
+    let (a, b) = if c < s {
+        let (lo, hi) = slots.split_at_mut(s);
+        (&mut lo[c], &mut hi[0])
+    } else {
+        let (lo, hi) = slots.split_at_mut(c);
+        (&mut hi[0], &mut lo[s])
+    };
+    if a.generation != client.generation || b.generation != server.generation {
+        return None;
+    }
+    match (a.conn.as_mut()?, b.conn.as_mut()?) {
+        (Conn::Client(cc), Conn::Server(sc)) => Some((cc, sc)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateSizes;
+
+    /// The layout's budget (issue 12: ≤ 256 B per spliced flow is the goal): what a
+    /// connection takes in the table and on the heap may only shrink. Lower these
+    /// bounds when a change shrinks the state; raising them needs a reason in the
+    /// commit (perf/results/2026-12-07-hotcold2.md has the history).
+    #[test]
+    fn connection_state_stays_within_its_budget() {
+        let s = StateSizes::of_this_build();
+        // 280 on branch `hot` before main's `server_close` (c28bb08) gave the response
+        // framer its close-token mark (+16 bytes in the server connection).
+        assert!(s.slot <= 296, "slot {} > 296: {s:?}", s.slot);
+        assert!(s.leg <= 168, "leg {} > 168: {s:?}", s.leg);
+        assert!(s.slot >= s.client_conn.max(s.server_conn));
     }
 }

@@ -4,6 +4,7 @@
 //! negotiated options, timestamps and the retransmission timer are kept and updated
 //! here, once.
 
+use super::due::Due;
 use super::segment::Seg;
 use splicer_wire::tcp::SeqNumber;
 
@@ -53,7 +54,7 @@ pub(crate) struct Endpoint {
     /// The latest progress on the connection (the clock of its idle deadlines).
     pub(super) last_activity: u64,
     /// When Splicer's unacknowledged data (or SYN, or FIN) goes again.
-    pub(super) retransmit_at: Option<u64>,
+    pub(super) retransmit_at: Due,
     /// The current retransmission timeout, in clock ticks.
     pub(super) rto: u64,
     /// Retransmissions since the peer last acknowledged something.
@@ -81,7 +82,7 @@ impl Endpoint {
             ts_sent_max: 0,
             fin_received: false,
             last_activity: now,
-            retransmit_at: Some(now + rto),
+            retransmit_at: Due::at(now + rto),
             rto,
             tries: 0,
             scheduled: 0,
@@ -121,7 +122,7 @@ impl Endpoint {
             self.all_acked();
         } else {
             self.tries = 0;
-            self.retransmit_at = Some(now + self.rto);
+            self.retransmit_at = Due::at(now + self.rto);
         }
         true
     }
@@ -185,7 +186,7 @@ impl Endpoint {
 
     /// The peer acknowledged everything Splicer sent: no retransmission pending.
     pub(super) fn all_acked(&mut self) {
-        self.retransmit_at = None;
+        self.retransmit_at = Due::NONE;
         self.tries = 0;
     }
 
@@ -194,7 +195,7 @@ impl Endpoint {
     pub(super) fn back_off(&mut self, now: u64, ticks_per_ms: u64) {
         self.tries += 1;
         self.rto = (self.rto * 2).min(MAX_RTO_MS * ticks_per_ms);
-        self.retransmit_at = Some(now + self.rto);
+        self.retransmit_at = Due::at(now + self.rto);
     }
 
     /// The timestamp option of Splicer's next segment when timestamps are on: its clock,
@@ -250,6 +251,6 @@ mod tests {
             (SeqNumber(1050), true)
         );
         assert!(e.take_ack(SeqNumber(1100), 0));
-        assert_eq!((e.snd_una, e.retransmit_at), (SeqNumber(1100), None));
+        assert_eq!((e.snd_una, e.retransmit_at), (SeqNumber(1100), Due::NONE));
     }
 }

@@ -33,6 +33,7 @@
 
 use super::client::{HeadEdit, Pending, State};
 use super::clocks::{anchor_down, leg_timestamps};
+use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
 use super::queue::charge_once;
@@ -180,7 +181,6 @@ impl<P: PacketBuf> Pipeline<P> {
         s.state = SState::Tunnel;
         s.client = Some(h);
         s.since = now;
-        s.sent_at = now;
         s.tcp.last_activity = now;
         // What Splicer itself tells the server it may send: the client's own window
         // (forwarded segments carry it from now on), within what a spliced leg gets.
@@ -193,7 +193,7 @@ impl<P: PacketBuf> Pipeline<P> {
         if proxy {
             let repr = ProxyV2Repr {
                 source: SocketAddrV4::new(c.key.client, c.key.client_port),
-                destination: c.service.address,
+                destination: SocketAddrV4::new(c.key.vip, c.key.vip_port),
             };
             repr.emit(&mut s.out);
         }
@@ -241,7 +241,7 @@ impl<P: PacketBuf> Pipeline<P> {
         c.tcp.last_activity = now;
         let sent = !s.out.is_empty();
         if sent {
-            s.tcp.retransmit_at = Some(now + s.tcp.rto);
+            s.tcp.retransmit_at = Due::at(now + s.tcp.rto);
             s.tcp.tries = 0;
         }
         self.pools.get(s.real).busy += 1;
@@ -274,7 +274,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(c) = self.flows.get_mut(h) else {
             return sink.discard(pkt);
         };
-        let Some(leg) = c.legs.front().copied() else {
+        let Some(leg) = c.legs.front().cloned() else {
             return sink.discard(pkt);
         };
         let sh = leg.server;

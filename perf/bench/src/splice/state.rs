@@ -7,12 +7,14 @@
 //!
 //! A spliced flow holds, in the worker's `FlowTable`: two slots (the client connection
 //! and the pooled server connection it is spliced onto), two index entries, two timer
-//! heap entries, and on the heap: the client connection's `VecDeque<Leg>` (room for
-//! exactly one leg: the engine reserves one before the first push) and the server
-//! connection's outgoing buffer (the request head it sent). A spliced client with
-//! nothing buffered behind its request holds no request-head buffer (it goes back to
-//! the worker's spare ones at the splice) and no pending request (boxed, recycled):
-//! neither is per flow.
+//! heap entries, and on the heap the client connection's `VecDeque<Leg>` (room for
+//! exactly one leg: the engine reserves one before the first push). A spliced client
+//! with nothing buffered behind its request holds no request-head buffer (it goes back
+//! to the worker's spare ones at the splice) and no pending request (boxed, recycled),
+//! and the server connection gives its copy of the request head back once the
+//! response has started and the head is acknowledged (every flow of `established`
+//! streams its response): none of these is per flow. The head copy is reported beside
+//! (`head_copy`), for a flow still waiting for its response's first byte.
 
 use splicer_pipeline::flow::StateSizes;
 
@@ -33,10 +35,12 @@ pub struct StateEstimate {
     pub index_entry: usize,
     /// Timer heap entry per connection (`(u64, u32, u32)`).
     pub timer_entry: usize,
-    /// Heap buffers per flow: the server connection's copy of the head and one leg's
-    /// room in the `VecDeque`, each rounded up to malloc's 16-byte granularity with its
-    /// 8-byte header.
+    /// Heap buffers per flow: one leg's room in the `VecDeque`, rounded up to malloc's
+    /// 16-byte granularity with its 8-byte header.
     pub heap: usize,
+    /// The server connection's copy of the request head (malloc-rounded), held only
+    /// until the response starts: not in `per_flow`.
+    pub head_copy: usize,
     /// Everything, per spliced flow.
     pub per_flow: usize,
 }
@@ -56,7 +60,7 @@ pub fn estimate(head_len: usize) -> StateEstimate {
     let index_entry = sizes.index_entry * 8 / 7;
     let timer_entry = sizes.timer_entry;
     let leg = sizes.leg;
-    let heap = malloc(head_len) + malloc(leg);
+    let heap = malloc(leg);
     StateEstimate {
         client_conn: sizes.client_conn,
         server_conn: sizes.server_conn,
@@ -65,6 +69,7 @@ pub fn estimate(head_len: usize) -> StateEstimate {
         index_entry,
         timer_entry,
         heap,
+        head_copy: malloc(head_len),
         per_flow: 2 * (slot + index_entry + timer_entry) + heap,
     }
 }
@@ -73,7 +78,7 @@ impl std::fmt::Display for StateEstimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (server's head copy, 1 × Leg {})",
+            "{} bytes per spliced flow = 2 × (slot {} [ClientConn {}, ServerConn {}] + index {} + timer {}) + heap {} (1 × Leg {}); + {} until the response starts (server's head copy)",
             self.per_flow,
             self.slot,
             self.client_conn,
@@ -81,7 +86,8 @@ impl std::fmt::Display for StateEstimate {
             self.index_entry,
             self.timer_entry,
             self.heap,
-            self.leg
+            self.leg,
+            self.head_copy
         )
     }
 }
@@ -100,6 +106,8 @@ mod tests {
         );
         assert_eq!(malloc(0), 0);
         assert_eq!(malloc(70), 80);
+        assert_eq!(e.head_copy, 80);
+        assert_eq!(e.heap, malloc(e.leg));
         assert_eq!(malloc(8), 16);
         assert!(e.to_string().starts_with(&format!("{} bytes", e.per_flow)));
     }

@@ -1,6 +1,8 @@
 //! The cold parts of a client connection (issue 12's hot/cold split, `cold.rs`): a
 //! spliced client with nothing buffered behind its request carries no pending request
-//! and no head buffer, and its next request (keep-alive) is read into a spare buffer.
+//! and no head buffer, and its next request (keep-alive) is read into a spare buffer;
+//! its server connection gives the copy of the head it sent back once the response has
+//! started.
 
 use super::*;
 use crate::flow::table::Conn;
@@ -44,6 +46,51 @@ fn a_spliced_client_carries_no_cold_state() {
     assert_eq!(b.server_got, [GET_A, GET_B].concat());
     assert_eq!(b.count(Counter::Splices), 2);
     assert_eq!(client_cold(&b), (false, 0));
+}
+
+/// The one server connection of the bed's pool: its head copy's capacity.
+fn server_head_copy(b: &Bed) -> usize {
+    let mut servers = b.p.flows.conns().filter_map(|c| match c {
+        Conn::Server(s) => Some(s.out.capacity()),
+        Conn::Client(_) => None,
+    });
+    let s = servers.next().expect("a server connection");
+    assert!(servers.next().is_none(), "one server connection");
+    s
+}
+
+#[test]
+fn a_streaming_server_leg_holds_no_head_copy() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    assert!(
+        server_head_copy(&b) >= GET_A.len(),
+        "until the response starts, the head may be sent to another real"
+    );
+    // The response's first bytes (the server acknowledged the head): the copy goes back.
+    b.server_sends(response(&b, 0, 79, &RSP_A[..10]));
+    assert_eq!(b.to_client.last().expect("relayed").payload, &RSP_A[..10]);
+    assert_eq!(
+        server_head_copy(&b),
+        0,
+        "given back at the response's start"
+    );
+    b.server_sends(response(&b, 10, 80, &RSP_A[10..]));
+    let rest = b.to_client.last().expect("relayed").clone();
+    assert_eq!(rest.payload, &RSP_A[10..]);
+    // The next request (keep-alive, same pooled connection) takes a spare buffer and
+    // reaches the server whole.
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    b.client_sends(data(
+        next,
+        rest.seq + (RSP_A.len() - 10) as u32,
+        5004,
+        GET_B,
+    ));
+    assert_eq!(b.server_got, [GET_A, GET_B].concat());
+    assert_eq!(b.count(Counter::Splices), 2);
+    assert!(server_head_copy(&b) >= GET_B.len());
+    let _ = iss;
 }
 
 #[test]
