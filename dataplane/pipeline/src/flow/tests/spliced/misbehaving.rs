@@ -59,6 +59,7 @@ fn one_real_service() -> Service {
         max_pipeline: Service::DEFAULT_MAX_PIPELINE,
         max_held: Service::DEFAULT_MAX_HELD,
         forward_for: Default::default(),
+        server_close: Default::default(),
     }
 }
 
