@@ -968,6 +968,8 @@ impl<P: PacketBuf> Pipeline<P> {
         let payload_len = t.payload().len();
         let header_len = t.header_len();
         let c_shift = c.tcp.our_shift();
+        let ts_floor = |max: u32| (max != 0).then_some(max);
+        let (c_ts_floor, s_ts_floor) = (ts_floor(c.tcp.ts_sent_max), ts_floor(s.tcp.ts_sent_max));
         let c_peer_shift = c.tcp.peer_wscale.unwrap_or(0);
         let s_peer_shift = s.tcp.peer_wscale.unwrap_or(0);
         let (translation, ts, dst, mss, sack_ok);
@@ -1057,7 +1059,13 @@ impl<P: PacketBuf> Pipeline<P> {
             let Ok(mut t) = tcp_segment(&mut pkt.data_mut()[L3_OFFSET..]) else {
                 return sink.discard(pkt);
             };
-            rewrite::translate(&mut t, sack, ts)
+            // Never below what the receiver has seen (a late retransmission of an
+            // earlier response, after a later one's segments: its PAWS would drop it).
+            let floor = match way {
+                Way::Up => s_ts_floor,
+                Way::Down => c_ts_floor,
+            };
+            rewrite::translate_not_below(&mut t, sack, ts, floor)
         } else {
             Ok(rewrite::OptionSummary::default())
         };

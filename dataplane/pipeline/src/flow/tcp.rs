@@ -45,9 +45,10 @@ pub(crate) struct Endpoint {
     /// Splicer's millisecond clock when `ts_recent` arrived: with it, the peer's clock
     /// now can be estimated (RFC 7323 clocks tick at about 1 kHz on Linux and others).
     pub(super) ts_recent_at: u32,
-    /// The highest TSval sent to the peer, Splicer's own or the other leg's
-    /// translated: Splicer's own never go below it, or the peer's PAWS check would
-    /// drop them.
+    /// The highest TSval relayed to the peer (the other leg's, translated; 0 before
+    /// any): Splicer's own segments carry it (`timestamp_option`), neither below it
+    /// (the peer's PAWS check would drop them) nor above it (it would drop the relayed
+    /// segments that follow).
     pub(super) ts_sent_max: u32,
     /// The peer's FIN has been taken.
     pub(super) fin_received: bool,
@@ -198,11 +199,25 @@ impl Endpoint {
         self.retransmit_at = Due::at(now + self.rto);
     }
 
-    /// The timestamp option of Splicer's next segment when timestamps are on: its clock,
-    /// never below what the peer has seen, and the peer's latest TSval.
+    /// The timestamp option of Splicer's next segment when timestamps are on: the
+    /// highest TSval the peer has been relayed, once it has been relayed any, else
+    /// Splicer's clock; and the peer's latest TSval.
+    ///
+    /// Not the clock once segments are relayed: they carry the other peer's clock from
+    /// when it sent them, behind Splicer's by the time they took to arrive (milliseconds
+    /// on a loaded machine), and a peer takes a TSval of Splicer's own as its
+    /// `TS.Recent` (a pure ACK too): a relayed segment that followed it with a lower one
+    /// would be dropped by its PAWS check (RFC 7323 §5.3; Linux tolerates 1 tick), and
+    /// only the sender's retransmission timeout would recover it. Repeating a TSval is
+    /// allowed (a clock may not have ticked); the next splice starts from the clock again
+    /// (`clocks::leg_timestamps`).
     pub(super) fn timestamp_option(&self, ts_now: u32) -> Option<(u32, u32)> {
-        self.ts_recent
-            .map(|recent| (ts_not_below(ts_now, self.ts_sent_max), recent))
+        let tsval = if self.ts_sent_max != 0 {
+            self.ts_sent_max
+        } else {
+            ts_now
+        };
+        self.ts_recent.map(|recent| (tsval, recent))
     }
 
     /// The deadline `by_state` of the connection's role, or the retransmission if it

@@ -43,7 +43,7 @@ pub mod window;
 pub(crate) mod testutil;
 
 pub use headers::{apply, Translation};
-pub use options::{clamp_mss, translate, OptionSummary, Timestamps};
+pub use options::{clamp_mss, translate, translate_not_below, OptionSummary, Timestamps};
 pub use seqmap::{Lookup, Segment, SeqMap, SeqMapError};
 pub use window::rescale;
 

@@ -119,8 +119,25 @@ pub fn scan(opts: &[u8]) -> Result<OptionSummary, Error> {
 /// not parse; the packet is then unchanged.
 pub fn translate<T, F>(
     packet: &mut tcp::Packet<T>,
+    sack: F,
+    timestamps: Timestamps,
+) -> Result<OptionSummary, Error>
+where
+    T: AsRef<[u8]> + AsMut<[u8]>,
+    F: FnMut(SeqNumber) -> Option<SeqNumber>,
+{
+    translate_not_below(packet, sack, timestamps, None)
+}
+
+/// [`translate`], with a shifted TSval raised to `floor` when it would be below it
+/// (modulo 2^32, RFC 7323 §5.2): the highest TSval the receiver has seen, so that a
+/// segment relayed late (a retransmission of an earlier sender's, after a later one's
+/// were relayed) is not dropped by the receiver's PAWS check.
+pub fn translate_not_below<T, F>(
+    packet: &mut tcp::Packet<T>,
     mut sack: F,
     timestamps: Timestamps,
+    floor: Option<u32>,
 ) -> Result<OptionSummary, Error>
 where
     T: AsRef<[u8]> + AsMut<[u8]>,
@@ -152,7 +169,12 @@ where
                     tsval_add,
                     tsecr_sub,
                 } => {
-                    set_u32(opts, at + 2, tsval.wrapping_add(tsval_add));
+                    let v = tsval.wrapping_add(tsval_add);
+                    let v = match floor {
+                        Some(f) if (f.wrapping_sub(v) as i32) > 0 => f,
+                        _ => v,
+                    };
+                    set_u32(opts, at + 2, v);
                     if ack {
                         set_u32(opts, at + 6, tsecr.wrapping_sub(tsecr_sub));
                     }

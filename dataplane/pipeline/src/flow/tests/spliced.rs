@@ -523,6 +523,38 @@ fn a_pipelined_request_is_acknowledged_and_sent_after_the_response() {
     assert_eq!(b.count(Counter::Splices), 2);
 }
 
+/// Splicer's own ACK of a pipelined request, sent while the response is relayed, never
+/// carries a TSval above those of the server's segments that follow it: these carry the
+/// server's clock from when it sent them, behind Splicer's by the time they took to
+/// arrive (a loaded machine: milliseconds), and the client's PAWS (RFC 7323 §5) drops a
+/// segment whose TSval is below the last it took, even by 2 ms. Seen in t_pipelining as
+/// a lost 3-byte body that only the server's retransmission timeout recovered.
+#[test]
+fn splicers_own_ack_never_puts_the_clients_clock_ahead_of_the_relayed_response() {
+    let mut b = Bed::new();
+    let iss = b.client_sends_head(GET_A);
+    let next = CLIENT_ISN + 1 + GET_A.len() as u32;
+    b.server_sends(response(&b, 0, 79, &RSP_A[..10]));
+    let head = b.to_client.last().expect("relayed").clone();
+    // 20 ms later, with the rest of the response on its way (sent 1 ms after its start
+    // by the server's clock), the client pipelines /b: Splicer acknowledges it itself.
+    b.now += 20 * MS;
+    b.client_sends(data(next, iss + 1, 5003, GET_B));
+    let ack = b.to_client.last().expect("an ACK").clone();
+    assert_eq!(ack.ack, Some(next + GET_B.len() as u32));
+    b.server_sends(response(&b, 10, 80, &RSP_A[10..]));
+    let rest = b.to_client.last().expect("relayed").clone();
+    assert_eq!(rest.payload, &RSP_A[10..]);
+    let tsval = |s: &Seg| s.ts.expect("timestamps on").0;
+    assert!(tsval(&ack) >= tsval(&head), "{:?} {:?}", head.ts, ack.ts);
+    assert!(
+        tsval(&rest) >= tsval(&ack),
+        "the client would drop the rest (PAWS): {:?} after {:?}",
+        rest.ts,
+        ack.ts
+    );
+}
+
 /// Bytes of the next request that come with the end of a body are taken, but not
 /// acknowledged before the server has the body: Splicer keeps no copy of body bytes,
 /// so an ACK of one the server never got would lose it for good.

@@ -124,13 +124,19 @@ fn an_unsafe_or_unframed_request_waits_for_its_turn() {
 /// The server on Splicer's connection `port` sends `payload` (from its response's
 /// start) with `flags`.
 fn server_says(b: &mut Bed, port: u16, flags: u8, payload: &[u8], tsval: u32) {
+    server_says_at(b, port, 0, payload, tsval, flags);
+}
+
+/// The server on Splicer's connection `port` sends `payload` at offset `off` of its
+/// response.
+fn server_says_at(b: &mut Bed, port: u16, off: u32, payload: &[u8], tsval: u32, flags: u8) {
     let rcv = if port == b.local_port {
         b.server_rcv
     } else {
         b.others[&port].0
     };
     let seg = Seg {
-        seq: SERVER_ISN + 1,
+        seq: SERVER_ISN + 1 + off,
         ack: Some(rcv),
         flags,
         ts: Some((tsval, 0)),
@@ -339,6 +345,36 @@ fn a_response_promoted_before_it_arrives_keeps_the_clients_clock_monotonic() {
         "{:?} {:?}",
         rb.ts,
         a.ts
+    );
+}
+
+/// A late retransmission of an earlier response, relayed after the later response's
+/// segments went out (on their server's clock, which moved on), reaches the client with
+/// a TSval no lower than theirs: its PAWS check would drop it (the segment the client
+/// lost, sent again), and only the server's next, backed-off timeout would send it once
+/// more.
+#[test]
+fn a_late_retransmission_of_an_earlier_response_keeps_the_clients_clock_monotonic() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, _] = t.ports;
+    let head_b = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+    server_says(&mut b, pb, PSH, head_b, 9_000);
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    // B's turn came with A's response; the rest of B's comes 10 ms later by its
+    // server's clock.
+    server_says_at(&mut b, pb, head_b.len() as u32, b"bbb", 9_010, PSH);
+    let rb = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(rb.payload, b"bbb");
+    // A's server sends its response again (the client lost it), 2 ms on by its clock.
+    server_says(&mut b, pa, PSH, RSP_A, 5_002);
+    let again = data_to_client(&b).last().unwrap().clone();
+    assert_eq!(again.payload, RSP_A);
+    assert!(
+        again.ts.unwrap().0 >= rb.ts.unwrap().0,
+        "the client would drop it (PAWS): {:?} after {:?}",
+        again.ts,
+        rb.ts
     );
 }
 
