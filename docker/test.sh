@@ -451,7 +451,11 @@ dk_bench() {
         compose --profile bench run --rm bench >"$out" 2>&1 || rc=$?
     fi
     tb_check_cmp "splicer-bench all in a container exits 0" "$rc" -eq 0 || tail -n 20 "$out" | sed 's/^/    | /'
-    tb_check_cmp "all four scenarios verified" "$(grep -c 'packets verified' "$out")" -eq 4
+    # Each splice scenario runs right after its own self-looped baseline (`selfloop`).
+    tb_check_cmp "all four scenarios verified" \
+        "$(grep 'packets verified' "$out" | grep -cv 'selfloop: ')" -eq 4
+    tb_check_cmp "... the three splice scenarios each after a verified self-looped baseline" \
+        "$(grep 'packets verified' "$out" | grep -c 'selfloop: ')" -eq 3
     # The verification is real: a worker that corrupts one checksum fails the run.
     rc=0
     compose --profile bench run --rm bench baseline --no-huge --seconds 0.5 \
