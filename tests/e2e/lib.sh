@@ -102,6 +102,9 @@
 #                            COUNTER (stat_of LOG) moves
 #   tb_spawn LOG CMD...      starts CMD in the background (output to LOG), tracked for
 #                            teardown; its PID in TB_SPAWNED_PID (call directly, not in $())
+#   tb_extra_server NAME IP URL LOG CMD...  adds IP to the third server namespace, starts
+#                            CMD there (tb_spawn, output to LOG) and waits up to 5 s for
+#                            URL to answer from the first; dies naming NAME if it does not
 #   tb_running PID           0 while PID runs (a zombie counts as gone)
 #   tb_access_log NAME       path of server NAME's (s1..s3) nginx access log, whose lines are
 #                            `$connection $connection_requests $remote_addr:$remote_port
@@ -1219,4 +1222,16 @@ tb_spawn() {
     "$@" </dev/null >>"$log" 2>&1 &
     TB_SPAWNED_PID=$!
     tb__track_pid "$TB_SPAWNED_PID"
+}
+
+tb_extra_server() {
+    local name=$1 ip=$2 url=$3 log=$4 i
+    shift 4
+    ip -n "${TB_NS_SERVERS[2]}" addr add "$ip/24" dev veth0 || tb_die "cannot add $ip"
+    tb_spawn "$log" ip netns exec "${TB_NS_SERVERS[2]}" "$@"
+    for ((i = 0; i < 50; i++)); do
+        tb_curl "${TB_NS_SERVERS[0]}" "$url" -o /dev/null 2>/dev/null && return 0
+        sleep 0.1
+    done
+    tb_die "$name does not answer on $ip"
 }

@@ -43,15 +43,9 @@ M_IP=198.19.0.14
 
 tb_setup
 
-ip -n "${TB_NS_SERVERS[2]}" addr add "$M_IP/24" dev veth0 || tb_die "cannot add $M_IP"
 mlog=$TB_LOG_DIR/misbehave-server.log
-tb_spawn "$mlog" ip netns exec "${TB_NS_SERVERS[2]}" python3 -u \
+tb_extra_server misbehave_server.py "$M_IP" "http://$M_IP/m/ok" "$mlog" python3 -u \
     "$TB_REPO/tests/e2e/misbehave_server.py" "$M_IP"
-for ((i = 0; i < 50; i++)); do
-    tb_curl "${TB_NS_SERVERS[0]}" "http://$M_IP/m/ok" -o /dev/null 2>/dev/null && break
-    sleep 0.1
-done
-((i < 50)) || tb_die "misbehave_server.py does not answer on $M_IP"
 
 prefix=$(tb_unique_prefix misbehave-server)
 cfg=$TB_DIR/misbehave-server.toml

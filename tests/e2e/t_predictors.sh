@@ -22,14 +22,8 @@ command -v wrk >/dev/null || tb_die "missing command 'wrk' (run scripts/install-
 tb_setup
 
 SLOW_IP=198.19.0.14
-ip -n "${TB_NS_SERVERS[2]}" addr add "$SLOW_IP/24" dev veth0 || tb_die "cannot add $SLOW_IP"
-tb_spawn "$TB_LOG_DIR/slowserver.log" ip netns exec "${TB_NS_SERVERS[2]}" \
+tb_extra_server "the slow server" "$SLOW_IP" "http://$SLOW_IP/" "$TB_LOG_DIR/slowserver.log" \
     python3 "$(dirname "$0")/slowserver.py" "$SLOW_IP" 80 slow 80
-for ((i = 0; i < 50; i++)); do
-    tb_curl "${TB_NS_SERVERS[0]}" "http://$SLOW_IP/" -o /dev/null 2>/dev/null && break
-    sleep 0.1
-done
-((i < 50)) || tb_die "the slow server does not answer on $SLOW_IP"
 
 prefix=$(tb_unique_prefix predictors)
 cfg=$TB_DIR/predictors.toml

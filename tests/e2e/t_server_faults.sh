@@ -68,13 +68,8 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 S((sys.argv[1], 80), H).serve_forever()
 PY
-ip -n "${TB_NS_SERVERS[2]}" addr add "$FAULT_IP/24" dev veth0 || tb_die "cannot add $FAULT_IP"
-tb_spawn "$TB_LOG_DIR/faultserver.log" ip netns exec "${TB_NS_SERVERS[2]}" python3 "$TB_DIR/faultserver.py" "$FAULT_IP"
-for ((i = 0; i < 50; i++)); do
-    tb_curl "${TB_NS_SERVERS[0]}" "http://$FAULT_IP/fault/ok" -o /dev/null 2>/dev/null && break
-    sleep 0.1
-done
-((i < 50)) || tb_die "the fault server does not answer on $FAULT_IP"
+tb_extra_server "the fault server" "$FAULT_IP" "http://$FAULT_IP/fault/ok" \
+    "$TB_LOG_DIR/faultserver.log" python3 "$TB_DIR/faultserver.py" "$FAULT_IP"
 
 prefix=$(tb_unique_prefix server-faults)
 cfg=$TB_DIR/server-faults.toml
