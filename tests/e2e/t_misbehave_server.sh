@@ -195,8 +195,15 @@ probe rstafter /m/rstafter +0.5 /m/ok /m/ok
 tb_check "RST right after a complete response: the client gets the response" has rstafter '^R1 status=200 m=rstafter len=3 '
 tb_check "RST right after a complete response: its next requests (0.5 s later) are answered" has rstafter '^R3 status=200 m=ok len=3 '
 probe rstafter2 /m/rstafter /m/ok /m/ok
-tb_check "RST right after a complete response, the next requests at once: answered (before: the client was reset)" \
-    has rstafter2 '^R3 status=200 m=ok len=3 '
+# Sent at once, the second request may reach the pooled connection before the server's
+# RST reaches Splicer: that request then gets Splicer's 502 and the client a clean close
+# (a request is never sent to the same real again; docs/HARDENING.md). Either way the
+# client is never reset and its first response is whole.
+tb_check "RST right after a complete response, the next requests at once: the first response whole" \
+    has rstafter2 '^R1 status=200 m=rstafter len=3 '
+tb_check "... the next requests answered, or Splicer's 502 then a clean close, never a reset (before: the client was reset)" \
+    bash -c "grep -Eq '^R3 status=200 m=ok len=3 ' '$pdir/rstafter2' ||
+        { grep -Eq '^R2 status=502 ' '$pdir/rstafter2' && grep -Eq '^end=eof ' '$pdir/rstafter2'; }"
 for c in closehead rsthead; do
     probe "$c" "/m/$c" /m/ok
     tb_check "$c: the client does not take half a head for a response" \
