@@ -1165,6 +1165,16 @@ tb_raw_http() {
     tb_in "$ns" timeout 60 python3 "$TB_REPO/tests/e2e/rawhttp.py" "$@"
 }
 
+# tb_slow_download NS HOST PATH RATE MAX_TIME : GET http://HOST/PATH read at RATE bytes a
+# second with a 64 KiB receive buffer (see slowreader.py: curl --limit-rate sees a reset
+# only after the megabytes queued before it); prints "end=done|reset|short|timeout bytes=N"
+# and exits as curl would (0, 56 reset, 18 short, 28 timed out).
+tb_slow_download() {
+    local ns=$1
+    shift
+    tb_in "$ns" timeout $(($4 + 10)) python3 "$TB_REPO/tests/e2e/slowreader.py" "$@"
+}
+
 # tb_raw_field LINE KEY : KEY's value in a tb_raw_http line.
 tb_raw_field() {
     local tok

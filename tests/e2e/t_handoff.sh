@@ -56,15 +56,15 @@ tb_check_cmp "wrk through handoff: requests done" "${reqs:-0}" -gt 20
 tb_check "wrk through handoff: no socket errors and no non-2xx" \
     bash -c "! grep -qE 'Socket errors|Non-2xx' <<<'$out'"
 
-# ho_slow_downloads TAG: two rate-limited downloads of 20m in the background (round
-# robin puts one on each back end; 40 s each, so they outlast a phase); curl's exit
+# ho_slow_downloads TAG: two slow downloads of 20m in the background (tb_slow_download; round
+# robin puts one on each back end; 40 s each, so they outlast a phase); the exit
 # code goes to $TB_DIR/dl.TAG.N when it ends.
 ho_slow_downloads() {
     local i
     for i in 0 1; do
         (
-            tb_in "$HO_NS_CLIENT" curl -sS -o /dev/null --limit-rate 500k --max-time 60 \
-                "http://$HO_VIP/files/20m" 2>"$TB_DIR/dl.$1.$i.err"
+            tb_slow_download "$HO_NS_CLIENT" "$HO_VIP" files/20m 500000 60 \
+                >"$TB_DIR/dl.$1.$i.err" 2>&1
             echo $? >"$TB_DIR/dl.$1.$i"
         ) &
         TB_PIDS+=("$!")

@@ -45,14 +45,15 @@ tb_check "two workers, wrk: no socket errors and no non-2xx" \
     bash -c "! grep -qE 'Socket errors|Non-2xx' <<<'$out'"
 tb_check_cmp "two workers, wrk: none timed out or fell back" "$(tb_fresh_stat "$log" handoff_failed_timeout)" -eq 0
 
-# hw_downloads TAG N RATE: N rate-limited downloads of 20m in the background; curl's exit
-# code goes to $TB_DIR/dl.TAG.I when it ends (60 s at most: 28 means left hanging).
+# hw_downloads TAG N RATE: N slow downloads of 20m in the background (RATE bytes a second,
+# tb_slow_download); the exit code (curl's codes) goes to $TB_DIR/dl.TAG.I when it ends
+# (60 s at most: 28 means left hanging).
 hw_downloads() {
     local i
     for ((i = 0; i < $2; i++)); do
         (
-            tb_in "$HO_NS_CLIENT" curl -sS -o /dev/null --limit-rate "$3" --max-time 60 \
-                "http://$HO_VIP/files/20m" 2>"$TB_DIR/dl.$1.$i.err"
+            tb_slow_download "$HO_NS_CLIENT" "$HO_VIP" files/20m "$3" 60 \
+                >"$TB_DIR/dl.$1.$i.err" 2>&1
             echo $? >"$TB_DIR/dl.$1.$i"
         ) &
         TB_PIDS+=("$!")
@@ -72,7 +73,7 @@ hw_wait_downloads() {
 # on both back ends. Agent 1 falls silent, so Splicer declares it down and resets the
 # clients handed to it; requests made meanwhile go to b2 or are spliced to b1's plain
 # address (delivered when the link is back).
-hw_downloads link 4 2M
+hw_downloads link 4 2000000
 sleep 1.5
 resets0=$(st handoff_resets)
 downs0=$(st agent_downs)
@@ -114,7 +115,7 @@ tb_check "link up: both back ends answer ($who)" bash -c "[[ '$who' == 'b1 b2 ' 
 
 # A graceful stop with a handed-off download under way: the stop waits for it (up to
 # stop_timeout, 30 s here; the download takes several seconds), then Splicer exits 0.
-hw_downloads stop 1 2M
+hw_downloads stop 1 2000000
 sleep 1
 kill -TERM "$SPLICER_PID"
 stop_start=$(date +%s%N)

@@ -261,6 +261,15 @@ counters! {
     /// Dropped: RSTs owed to a back end whose agent was not heard again within 15
     /// minutes, or beyond the 65,536 one worker keeps.
     HandoffBackEndResetsGivenUp => "handoff_back_end_resets_given_up",
+    /// Probes sent again to handed-off clients being reset (every 600 ms, five in all,
+    /// until the client's kernel confirms; `flow::handoff_probe`).
+    HandoffClientProbesResent => "handoff_client_probes_resent",
+    /// Handed-off clients whose reset their kernel confirmed: a RST answering a probe,
+    /// or a new SYN on the same addresses and ports.
+    HandoffClientProbesConfirmed => "handoff_client_probes_confirmed",
+    /// Handed-off clients probed five times without that confirmation (the client's
+    /// host gone or filtered), or beyond the 65,536 one worker keeps probing.
+    HandoffClientProbesUnconfirmed => "handoff_client_probes_unconfirmed",
     /// Requests routed to a local real whose connection Splicer began to replay into
     /// its own host's kernel (local service, `flow::local`).
     LocalStarted => "local_started",

@@ -16,7 +16,8 @@
 
 use super::handoff_end::Charge;
 use super::handoff_lost::BackEndReset;
-use super::key::Handle;
+use super::handoff_probe::ClientProbe;
+use super::key::{ClientKey, Handle};
 use crate::balance::RealId;
 use crate::counters::Counter;
 use crate::packet::{PacketBuf, Sink};
@@ -74,6 +75,8 @@ pub(crate) struct Agents {
     /// RSTs owed to the back ends of agents that went down, with how many times each
     /// went since the agent was heard again (`handoff_lost`).
     pub(crate) owed: Vec<(BackEndReset, u8)>,
+    /// Handed-off clients being reset, until their kernel confirms it (`handoff_probe`).
+    pub(crate) probes: HashMap<ClientKey, ClientProbe>,
     /// The next message id's low 24 bits (the high 8 are the worker's index, so an
     /// answer names the worker that asked).
     next_id: u32,
@@ -312,6 +315,7 @@ impl<P: PacketBuf> Pipeline<P> {
         let stale = s.handoff_timeout * 2;
         self.agents.pending.retain(|_, p| now < p.since + stale);
         self.expire_owed_resets(now);
+        self.resend_client_probes(now, sink);
     }
 
     /// The agent of `real` is gone (`down`, or restarted): handoffs waiting for it are

@@ -79,6 +79,9 @@ impl<P: PacketBuf> Pipeline<P> {
             self.reset_for(port, &meta, &seg, now, sink);
             return sink.discard(pkt);
         };
+        if self.probe_answered(port, &key, seg.rst(), seg.syn() && seg.ack.is_none()) {
+            return sink.discard(pkt);
+        }
         if seg.syn() && seg.ack.is_none() && !seg.rst() {
             if self.stopping {
                 // A RST rather than silence: the client (or the load balancer in front)

@@ -379,25 +379,4 @@ impl<P: PacketBuf> Pipeline<P> {
         self.counters.inc(port, Counter::HandedOffIdleTimeouts);
         self.handed_off_close(h, now, sink);
     }
-
-    /// Resets handed-off client `h`, whose back end's sequence numbers Splicer does not
-    /// know: an acknowledgement at Splicer's initial sequence number, before anything
-    /// the client can expect, draws its duplicate ACK (RFC 9293 §3.10.7.4), which meets
-    /// no connection and gets a RST at its acknowledgement number: exactly the next byte
-    /// the client expects, which it accepts (RFC 5961 §3.2). The caller forgets the
-    /// connection.
-    pub(super) fn handed_off_probe<S: Sink<P>>(
-        &mut self,
-        port: u16,
-        h: Handle,
-        now: u64,
-        sink: &mut S,
-    ) {
-        let ts_now = self.ts_now(now);
-        let Some(c) = self.flows.get_mut(h) else {
-            return;
-        };
-        let o = c.outgoing(c.tcp.iss, 0, ts_now);
-        self.emit(port, &o, &[], now, sink);
-    }
 }

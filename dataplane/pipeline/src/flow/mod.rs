@@ -28,6 +28,7 @@ mod due;
 mod handoff;
 mod handoff_end;
 mod handoff_lost;
+mod handoff_probe;
 mod handoff_routed;
 mod handshake;
 mod key;

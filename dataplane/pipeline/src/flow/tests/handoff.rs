@@ -441,3 +441,4 @@ fn a_forged_restart_or_closed_from_outside_changes_nothing() {
 
 mod ends;
 mod lost;
+mod probe;
