@@ -106,7 +106,7 @@ struct Opts {
     /// of the generator and each worker (N + 1 CPUs). A worker given none is placed
     /// after the last one given, wrapping around the machine's CPUs (on 2 CPUs: worker
     /// 1 shares CPU 0 with the generator).
-    #[arg(long, value_delimiter = ',', num_args = 2.., default_values_t = [0, 1])]
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [0, 1])]
     cpus: Vec<u32>,
     /// Workers (1..=4). Above 1, `established` and `lifecycle` run three times in the
     /// invocation: on one worker, on N workers with every frame on its owner's queue,
@@ -196,7 +196,7 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
             "--handoff-fraction must be between 0 and 1, not {handoff_fraction}"
         ));
     }
-    if o.cpus.len() > o.workers + 1 {
+    if o.cpus.len() < 2 || o.cpus.len() > o.workers + 1 {
         return usage(format!(
             "--cpus lists {} CPUs for the generator and {} workers",
             o.cpus.len(),

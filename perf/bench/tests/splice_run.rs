@@ -272,6 +272,7 @@ fn two_workers_run_after_one_and_hand_packets_over() {
         &["established", "--workers", "5"][..],
         &["established", "--workers", "2", "--handoff-fraction", "1.5"][..],
         &["established", "--cpus", "0,1,0"][..],
+        &["established", "--cpus", "0"][..],
     ] {
         let out = bench(bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
