@@ -35,8 +35,6 @@ struct BenchSink {
     /// Per destination worker, the packets to hand over at the next flush.
     handoff: Vec<Vec<Mbuf>>,
     handed_out: u64,
-    /// Packets a full hand-off ring refused (each counted `drop_handoff_full`).
-    handoff_full: u64,
     counters: Arc<WorkerCounters>,
 }
 
@@ -53,7 +51,6 @@ impl BenchSink {
             }
             self.handed_out += mesh.handoff(w).enqueue_burst(pkts) as u64;
             for _ in pkts.drain(..) {
-                self.handoff_full += 1;
                 self.counters
                     .inc(0, splicer_pipeline::Counter::DropHandoffFull);
             }
@@ -137,7 +134,6 @@ impl PipelineForwarder {
                 mesh: None,
                 handoff: Vec::new(),
                 handed_out: 0,
-                handoff_full: 0,
                 counters: counters_for_sink,
             },
             // As the worker: timers need millisecond resolution at most.
