@@ -11,6 +11,11 @@
 //! Two single-producer/single-consumer rings, two ports (`rte_eth_from_rings`), each port
 //! one rx and one tx queue. The generator runs on the main lcore, the worker on lcore 1;
 //! `--lcores 0@g,1@w` pins them to different CPUs.
+//!
+//! With W workers (`--workers`), each port has W queues, one pair of rings per worker
+//! (worker *w* on lcore *w* + 1 polls queue *w*), and the workers are joined by the
+//! real worker's hand-off rings and neighbour queues ([`splicer_worker::Mesh`]): the
+//! generator chooses the queue of each frame as a NIC's RSS would.
 
 use crate::driver::{self, Forwarder, GenConfig, Measurement, Traffic, WorkerShared};
 use crate::selfloop::SelfLoop;
@@ -20,6 +25,7 @@ use dpdk_bindings::port::{self, PortConfig};
 use dpdk_bindings::ring::MbufRing;
 use dpdk_bindings::Mbuf;
 use dpdk_bindings::{eal, Eal, Port};
+use splicer_worker::Mesh;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +35,9 @@ pub const RING_SLOTS: u32 = 4096;
 
 /// Largest `--inflight`: what one ring holds.
 pub const MAX_INFLIGHT: usize = RING_SLOTS as usize - 1;
+
+/// Slots of each worker's hand-off ring (`dataplane.handoff_ring_size`'s default).
+pub const HANDOFF_SLOTS: u32 = 4096;
 
 /// Per-lcore mempool cache.
 const POOL_CACHE: u32 = 256;
@@ -66,8 +75,8 @@ pub struct BedConfig {
     pub memory: Memory,
     /// CPU of the main lcore (the generator).
     pub generator_cpu: u32,
-    /// CPU of the worker lcore.
-    pub worker_cpu: u32,
+    /// CPU of each worker lcore (one worker: the usual case).
+    pub worker_cpus: Vec<u32>,
     /// The EAL's `--file-prefix`; unique per process.
     pub file_prefix: String,
     /// Packets the generator keeps in flight (sizes the mempool).
@@ -126,7 +135,15 @@ pub fn eal_args(cfg: &BedConfig, hugepages: bool) -> Vec<String> {
         "--file-prefix".into(),
         cfg.file_prefix.clone(),
         "--lcores".into(),
-        format!("0@{},1@{}", cfg.generator_cpu, cfg.worker_cpu),
+        std::iter::once(format!("0@{}", cfg.generator_cpu))
+            .chain(
+                cfg.worker_cpus
+                    .iter()
+                    .enumerate()
+                    .map(|(w, cpu)| format!("{}@{cpu}", w + 1)),
+            )
+            .collect::<Vec<_>>()
+            .join(","),
         "--main-lcore".into(),
         "0".into(),
         "--log-level".into(),
@@ -169,12 +186,16 @@ impl Drop for RuntimeDir {
 pub struct Testbed {
     eal: Eal,
     pool: Arc<Mempool>,
-    /// generator → worker, worker → generator, the self-loop's.
-    rings: [MbufRing; 3],
+    /// generator → each worker, each worker → generator, the self-loop's.
+    rings: Vec<MbufRing>,
     gen_port: Port,
     worker_port: Port,
     loop_port: Port,
-    worker_lcore: u32,
+    worker_lcores: Vec<u32>,
+    /// Per worker: whether it shares its CPU with the generator or another worker.
+    shares_cpu: Vec<bool>,
+    /// Several workers: their hand-off rings and neighbour queues.
+    mesh: Option<MeshHandle>,
     hugepages: bool,
     _runtime_dir: RuntimeDir,
 }
@@ -182,11 +203,18 @@ pub struct Testbed {
 impl Testbed {
     /// Starts the EAL and builds the ports.
     pub fn start(cfg: &BedConfig) -> Result<Testbed, BenchError> {
-        if cfg.generator_cpu == cfg.worker_cpu {
+        if cfg.worker_cpus.first() == Some(&cfg.generator_cpu) {
             eprintln!(
                 "splicer-bench: generator and worker share CPU {}: figures will be meaningless",
                 cfg.generator_cpu
             );
+        }
+        for (w, cpu) in cfg.worker_cpus.iter().enumerate().skip(1) {
+            if *cpu == cfg.generator_cpu || cfg.worker_cpus[..w].contains(cpu) {
+                eprintln!(
+                    "splicer-bench: worker {w} shares CPU {cpu} with the generator or another worker: its figures, and the total, are a lower bound"
+                );
+            }
         }
         let free = free_hugepage_bytes(Path::new("/sys/kernel/mm/hugepages"));
         let hugepages = choose_hugepages(cfg.memory, free)?;
@@ -229,9 +257,17 @@ impl Testbed {
         runtime_dir: RuntimeDir,
     ) -> Result<Testbed, (Eal, BenchError)> {
         let setup = |e: dpdk_bindings::Error| BenchError::Setup(e.to_string());
-        let Some(&worker_lcore) = eal.worker_lcores().first() else {
-            return Err((eal, BenchError::Setup("the EAL has no worker lcore".into())));
-        };
+        let workers = cfg.worker_cpus.len();
+        let worker_lcores = eal.worker_lcores();
+        if workers == 0 || worker_lcores.len() < workers {
+            return Err((
+                eal,
+                BenchError::Setup(format!(
+                    "the EAL has {} worker lcores, {workers} needed",
+                    worker_lcores.len()
+                )),
+            ));
+        }
         let socket = eal::socket_id();
         // The window, plus a burst in each lcore cache, plus what the ports' queues may
         // hold while being set up: a power of two minus one, as DPDK prefers.
@@ -248,29 +284,65 @@ impl Testbed {
             Err(e) => return Err((eal, setup(e))),
         };
         let ring = |name: &str| MbufRing::create(name, RING_SLOTS, socket, true, true);
-        let (to_worker, to_gen, looped) = match (
-            ring("splbench_to_wrk"),
-            ring("splbench_to_gen"),
-            ring("splbench_loop"),
-        ) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Err((eal, setup(e))),
+        // Worker 0's rings keep the one-worker names.
+        let suffix = |w: usize| if w == 0 { String::new() } else { w.to_string() };
+        let made: Result<Vec<MbufRing>, _> = (0..workers)
+            .map(|w| ring(&format!("splbench_to_wrk{}", suffix(w))))
+            .chain((0..workers).map(|w| ring(&format!("splbench_to_gen{}", suffix(w)))))
+            .chain(std::iter::once(ring("splbench_loop")))
+            .collect();
+        let rings = match made {
+            Ok(r) => r,
+            Err(e) => return Err((eal, setup(e))),
         };
+        // As `splicer run` makes them: multi-producer, single-consumer.
+        let mesh = if workers > 1 {
+            let made: Result<Vec<MbufRing>, _> = (0..workers)
+                .map(|w| {
+                    MbufRing::create(
+                        &format!("splbench_handoff{w}"),
+                        HANDOFF_SLOTS,
+                        socket,
+                        false,
+                        true,
+                    )
+                })
+                .collect();
+            match made {
+                Ok(r) => Some(MeshHandle(Arc::new(Mesh::new(r)))),
+                Err(e) => return Err((eal, setup(e))),
+            }
+        } else {
+            None
+        };
+        let (to_worker, rest) = rings.split_at(workers);
+        let (to_gen, looped) = rest.split_at(workers);
         let ports = (|| {
-            let gen_port = port::from_rings("splbench_gen", &[&to_gen], &[&to_worker], socket)?;
-            let worker_port = port::from_rings("splbench_wrk", &[&to_worker], &[&to_gen], socket)?;
+            let (to_worker, to_gen): (Vec<&MbufRing>, Vec<&MbufRing>) =
+                (to_worker.iter().collect(), to_gen.iter().collect());
+            let gen_port = port::from_rings("splbench_gen", &to_gen, &to_worker, socket)?;
+            let worker_port = port::from_rings("splbench_wrk", &to_worker, &to_gen, socket)?;
             // The self-looped baseline's port: what it transmits it receives again.
-            let loop_port = port::from_rings("splbench_loop", &[&looped], &[&looped], socket)?;
+            let loop_port =
+                port::from_rings("splbench_loop", &[&looped[0]], &[&looped[0]], socket)?;
+            let queues = PortConfig {
+                rx_queues: workers as u16,
+                tx_queues: workers as u16,
+                rx_descriptors: RING_SLOTS as u16,
+                tx_descriptors: RING_SLOTS as u16,
+            };
+            for p in [gen_port, worker_port] {
+                p.configure(&queues, &pool, socket)?;
+                p.start()?;
+            }
             let conf = PortConfig {
                 rx_queues: 1,
                 tx_queues: 1,
                 rx_descriptors: RING_SLOTS as u16,
                 tx_descriptors: RING_SLOTS as u16,
             };
-            for p in [gen_port, worker_port, loop_port] {
-                p.configure(&conf, &pool, socket)?;
-                p.start()?;
-            }
+            loop_port.configure(&conf, &pool, socket)?;
+            loop_port.start()?;
             Ok((gen_port, worker_port, loop_port))
         })();
         let (gen_port, worker_port, loop_port) = match ports {
@@ -280,11 +352,13 @@ impl Testbed {
         Ok(Testbed {
             eal,
             pool,
-            rings: [to_worker, to_gen, looped],
+            rings,
             gen_port,
             worker_port,
             loop_port,
-            worker_lcore,
+            worker_lcores: worker_lcores[..workers].to_vec(),
+            shares_cpu: shared_cpus(cfg),
+            mesh,
             hugepages,
             _runtime_dir: runtime_dir,
         })
@@ -293,6 +367,16 @@ impl Testbed {
     /// Whether the EAL runs on hugepages.
     pub fn hugepages(&self) -> bool {
         self.hugepages
+    }
+
+    /// Worker lcores (and queues) of the bed.
+    pub fn workers(&self) -> usize {
+        self.worker_lcores.len()
+    }
+
+    /// The hand-off rings and neighbour queues between the workers (several only).
+    pub fn mesh(&self) -> Option<Arc<Mesh>> {
+        self.mesh.as_ref().map(|m| Arc::clone(&m.0))
     }
 
     /// The mbuf pool, for code on the worker lcore that originates packets.
@@ -320,31 +404,86 @@ impl Testbed {
     /// whatever the outcome.
     pub fn run_with<F: Forwarder, R>(
         &self,
-        mut forwarder: F,
+        forwarder: F,
         burst: usize,
         generator: impl FnOnce(Port, &Mempool, &WorkerShared) -> Result<R, BenchError>,
     ) -> Result<R, BenchError> {
-        let shared = Arc::new(WorkerShared::default());
-        let worker_shared = Arc::clone(&shared);
-        let port = self.worker_port;
-        self.eal
-            .launch(self.worker_lcore, move || {
-                driver::worker_loop(port, burst, &mut forwarder, &worker_shared);
+        self.run_workers(vec![forwarder], burst, |port, pool, shared| {
+            generator(port, pool, &shared[0])
+        })
+    }
+
+    /// One run of `forwarders.len()` workers (at most [`Testbed::workers`]): forwarder
+    /// *w* on worker lcore *w*, polling queue *w*, while `generator` runs on this lcore
+    /// with the generator's port (queue *w* reaches worker *w*), the pool and each
+    /// worker's counters. Every worker is stopped and collected before this returns,
+    /// whatever the outcome; the hand-off rings are emptied.
+    pub fn run_workers<F: Forwarder, R>(
+        &self,
+        forwarders: Vec<F>,
+        burst: usize,
+        generator: impl FnOnce(Port, &Mempool, &[Arc<WorkerShared>]) -> Result<R, BenchError>,
+    ) -> Result<R, BenchError> {
+        if forwarders.is_empty() || forwarders.len() > self.worker_lcores.len() {
+            return Err(BenchError::Setup(format!(
+                "{} workers asked for, the bed has {}",
+                forwarders.len(),
+                self.worker_lcores.len()
+            )));
+        }
+        // One worker sharing the generator's CPU was always "meaningless" (a warning):
+        // it keeps its old loop. Several workers on too few CPUs take turns.
+        let several = forwarders.len() > 1;
+        let shared: Vec<Arc<WorkerShared>> = (0..forwarders.len())
+            .map(|w| Arc::new(WorkerShared::sharing(several && self.shares_cpu[w])))
+            .collect();
+        let mut launched = Vec::with_capacity(forwarders.len());
+        let mut failed = None;
+        for (w, mut forwarder) in forwarders.into_iter().enumerate() {
+            let worker_shared = Arc::clone(&shared[w]);
+            let port = self.worker_port;
+            let lcore = self.worker_lcores[w];
+            match self.eal.launch(lcore, move || {
+                driver::worker_loop(port, w as u16, burst, &mut forwarder, &worker_shared);
                 0
-            })
-            .map_err(|e| BenchError::Setup(format!("cannot launch the worker: {e}")))?;
-        let result = generator(self.gen_port, &self.pool, &shared);
-        shared.stop();
-        let rc = self.eal.wait_lcore(self.worker_lcore);
-        if rc != 0 && result.is_ok() {
-            return Err(BenchError::Setup(format!("the worker lcore returned {rc}")));
+            }) {
+                Ok(()) => launched.push(lcore),
+                Err(e) => {
+                    failed = Some(BenchError::Setup(format!("cannot launch worker {w}: {e}")));
+                    break;
+                }
+            }
+        }
+        let result = match failed {
+            Some(e) => Err(e),
+            None => generator(self.gen_port, &self.pool, &shared),
+        };
+        for s in &shared {
+            s.stop();
+        }
+        let mut rc = 0;
+        for lcore in launched {
+            rc |= self.eal.wait_lcore(lcore);
         }
         // Whatever is still in the rings (after a failure) goes back to the pool.
+        let mut left = Vec::with_capacity(64);
         for p in [self.gen_port, self.worker_port] {
-            let mut left = Vec::with_capacity(64);
-            while p.rx_burst(0, &mut left, 64) > 0 {
-                left.clear();
+            for q in 0..self.worker_lcores.len() as u16 {
+                while p.rx_burst(q, &mut left, 64) > 0 {
+                    left.clear();
+                }
             }
+        }
+        if let Some(MeshHandle(mesh)) = &self.mesh {
+            for w in 0..mesh.workers() {
+                while mesh.handoff(w).dequeue_burst(&mut left, 64) > 0 {
+                    left.clear();
+                }
+                while mesh.neighbour_queue(w).pop().is_some() {}
+            }
+        }
+        if rc != 0 && result.is_ok() {
+            return Err(BenchError::Setup(format!("a worker lcore returned {rc}")));
         }
         result
     }
@@ -389,13 +528,13 @@ impl Testbed {
         let out = Arc::new(Mutex::new(None));
         let back = Arc::clone(&out);
         self.eal
-            .launch(self.worker_lcore, move || {
+            .launch(self.worker_lcores[0], move || {
                 let m = self_loop(port, burst, &mut lp, warm, measure);
                 *back.lock().unwrap_or_else(|e| e.into_inner()) = Some((lp, m));
                 0
             })
             .map_err(|e| BenchError::Setup(format!("cannot launch the self-loop: {e}")))?;
-        self.eal.wait_lcore(self.worker_lcore);
+        self.eal.wait_lcore(self.worker_lcores[0]);
         let taken = out.lock().unwrap_or_else(|e| e.into_inner()).take();
         let (lp, m) =
             taken.ok_or_else(|| BenchError::Setup("the self-loop returned nothing".into()))?;
@@ -413,6 +552,7 @@ impl Testbed {
             eal,
             pool,
             rings,
+            mesh,
             gen_port,
             worker_port,
             loop_port,
@@ -424,12 +564,32 @@ impl Testbed {
                 eprintln!("splicer-bench: port {}: {e}", p.name());
             }
         }
+        drop(mesh);
         drop(rings);
         drop(pool);
         if let Err(e) = eal.cleanup() {
             eprintln!("splicer-bench: rte_eal_cleanup: {e}");
         }
         drop(_runtime_dir);
+    }
+}
+
+/// Per worker of `cfg`: whether its CPU is the generator's or another worker's.
+pub fn shared_cpus(cfg: &BedConfig) -> Vec<bool> {
+    let w = &cfg.worker_cpus;
+    (0..w.len())
+        .map(|i| {
+            w[i] == cfg.generator_cpu || w.iter().enumerate().any(|(j, c)| j != i && *c == w[i])
+        })
+        .collect()
+}
+
+/// The mesh of a bed with several workers (`Mesh` has no `Debug`).
+struct MeshHandle(Arc<Mesh>);
+
+impl std::fmt::Debug for MeshHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mesh({} workers)", self.0.workers())
     }
 }
 
@@ -501,7 +661,7 @@ mod tests {
         BedConfig {
             memory: Memory::Auto,
             generator_cpu: 0,
-            worker_cpu: 1,
+            worker_cpus: vec![1],
             file_prefix: "splbench-test".into(),
             inflight: 512,
             mbufs: 0,
@@ -515,7 +675,21 @@ mod tests {
         let s = a.join(" ");
         assert!(s.contains("--no-pci"));
         assert!(s.contains("--file-prefix splbench-test"));
-        assert!(s.contains("--lcores 0@0,1@1"));
+        assert!(s.contains("--lcores 0@0,1@1 "));
+        let two = BedConfig {
+            worker_cpus: vec![1, 0],
+            ..cfg()
+        };
+        assert!(eal_args(&two, false)
+            .join(" ")
+            .contains("--lcores 0@0,1@1,2@0 "));
+        assert_eq!(shared_cpus(&two), [false, true]);
+        assert_eq!(shared_cpus(&cfg()), [false]);
+        let apart = BedConfig {
+            worker_cpus: vec![1, 2],
+            ..cfg()
+        };
+        assert_eq!(shared_cpus(&apart), [false, false]);
         assert!(s.contains("--no-huge --no-shconf -m 512"));
         assert!(!s.contains("--in-memory"));
         let h = eal_args(&cfg(), true).join(" ");

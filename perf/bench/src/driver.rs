@@ -48,6 +48,26 @@ pub trait Forwarder: Send + 'static {
     /// Whether [`Forwarder::forward`] and [`Forwarder::poll`] use their `now`: when
     /// not (the baseline), the worker loop does not read the clock for them.
     const USES_CLOCK: bool = true;
+
+    /// Packets handed in by other workers and handed out to them so far, and the
+    /// cycles spent on those handed in (several workers only; see `splice::engine`):
+    /// published with the other counters.
+    #[inline]
+    fn handoffs(&self) -> Handoffs {
+        Handoffs::default()
+    }
+}
+
+/// What [`Forwarder::handoffs`] reports: totals since the worker started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Handoffs {
+    /// Packets taken from the worker's hand-off ring.
+    pub handed_in: u64,
+    /// Packets the worker put on other workers' rings.
+    pub handed_out: u64,
+    /// TSC cycles from taking a burst off the hand-off ring to the pipeline being done
+    /// with it (two `rdtsc` per non-empty burst).
+    pub handed_in_cycles: u64,
 }
 
 /// A value alone on its cache line, so that the worker's counters and the generator's
@@ -69,6 +89,13 @@ pub struct WorkerShared {
     /// Polls so far: the generator tells a worker that polls and sends nothing from
     /// one that is not running ([`IdleWatch`]).
     polls: Line<AtomicU64>,
+    /// [`Forwarder::handoffs`]: packets handed in, handed out.
+    handed_in: AtomicU64,
+    handed_out: AtomicU64,
+    handed_in_cycles: AtomicU64,
+    /// The worker shares its CPU with the generator or another worker: an idle poll
+    /// yields the CPU ([`WorkerShared::sharing`]).
+    yield_idle: bool,
 }
 
 /// A reading of the worker's counters.
@@ -81,9 +108,60 @@ pub struct WorkerSnapshot {
     pub busy_cycles: u64,
     /// Packets the forwarder refused.
     pub dropped: u64,
+    /// Packets other workers handed to this one (several workers only).
+    pub handed_in: u64,
+    /// Packets this worker handed to their owners (several workers only).
+    pub handed_out: u64,
+    /// Busy cycles spent on the packets handed in (part of `busy_cycles`).
+    pub handed_in_cycles: u64,
+}
+
+impl WorkerSnapshot {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &WorkerSnapshot) -> WorkerSnapshot {
+        WorkerSnapshot {
+            packets: self.packets - earlier.packets,
+            busy_cycles: self.busy_cycles - earlier.busy_cycles,
+            dropped: self.dropped - earlier.dropped,
+            handed_in: self.handed_in - earlier.handed_in,
+            handed_out: self.handed_out - earlier.handed_out,
+            handed_in_cycles: self.handed_in_cycles - earlier.handed_in_cycles,
+        }
+    }
+
+    /// The sum of several workers' readings.
+    pub fn sum(all: &[WorkerSnapshot]) -> WorkerSnapshot {
+        all.iter()
+            .fold(WorkerSnapshot::default(), |a, w| WorkerSnapshot {
+                packets: a.packets + w.packets,
+                busy_cycles: a.busy_cycles + w.busy_cycles,
+                dropped: a.dropped + w.dropped,
+                handed_in: a.handed_in + w.handed_in,
+                handed_out: a.handed_out + w.handed_out,
+                handed_in_cycles: a.handed_in_cycles + w.handed_in_cycles,
+            })
+    }
 }
 
 impl WorkerShared {
+    /// The counters of a worker that shares its CPU with another busy-polling thread
+    /// (the generator, or another worker: `--workers 2` on a 2-CPU machine). Its idle
+    /// polls then yield the CPU (`sched_yield`), and so does the generator's, when
+    /// it shares: two threads spinning on one CPU otherwise hand over only when the
+    /// kernel's time slice (milliseconds) runs out, and every packet between them waits
+    /// for it: 0.02 Mpps instead of 0.2 measured. The yield is outside the busy cycles.
+    pub fn sharing(yield_idle: bool) -> WorkerShared {
+        WorkerShared {
+            yield_idle,
+            ..WorkerShared::default()
+        }
+    }
+
+    /// Whether the worker yields its CPU when idle.
+    pub fn yields(&self) -> bool {
+        self.yield_idle
+    }
+
     /// Tells the worker loop to return.
     pub fn stop(&self) {
         self.stop.0.store(true, Ordering::Release);
@@ -106,6 +184,9 @@ impl WorkerShared {
             packets: self.packets.0.load(Ordering::Relaxed),
             busy_cycles: self.busy_cycles.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            handed_in: self.handed_in.load(Ordering::Relaxed),
+            handed_out: self.handed_out.load(Ordering::Relaxed),
+            handed_in_cycles: self.handed_in_cycles.load(Ordering::Relaxed),
         }
     }
 }
@@ -124,13 +205,21 @@ impl WorkerShared {
 /// first response segment then echoes a time the client has not reached yet. That was
 /// the "TCP options not negotiated" failure of `established` on a loaded machine.
 /// One more `rdtsc` per non-empty poll.
-pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: &WorkerShared) {
+///
+/// `queue` is the worker's rx and tx queue of `port` (its index among several workers).
+pub fn worker_loop<F: Forwarder>(
+    port: Port,
+    queue: u16,
+    burst: usize,
+    fwd: &mut F,
+    shared: &WorkerShared,
+) {
     let mut pkts: Vec<Mbuf> = Vec::with_capacity(burst);
     let (mut packets, mut busy, mut dropped) = (0u64, 0u64, 0u64);
     let mut start = eal::rdtsc();
     let (mut longest_gap, mut polls) = (0u64, 0u64);
     while !shared.stop.0.load(Ordering::Relaxed) {
-        let n = port.rx_burst(0, &mut pkts, burst);
+        let n = port.rx_burst(queue, &mut pkts, burst);
         let now = if n > 0 && F::USES_CLOCK {
             eal::rdtsc()
         } else {
@@ -143,6 +232,10 @@ pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: 
         polls += 1;
         shared.polls.0.store(polls, Ordering::Relaxed);
         if n == 0 && !polled {
+            if shared.yield_idle {
+                // Sharing a CPU: let the other thread run (not counted as busy).
+                std::thread::yield_now();
+            }
             let t = eal::rdtsc();
             if t.wrapping_sub(start) > longest_gap {
                 longest_gap = t.wrapping_sub(start);
@@ -152,7 +245,7 @@ pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: 
             continue;
         }
         while !pkts.is_empty() {
-            port.tx_burst(0, &mut pkts);
+            port.tx_burst(queue, &mut pkts);
             if !pkts.is_empty() && shared.stop.0.load(Ordering::Relaxed) {
                 pkts.clear();
             }
@@ -168,6 +261,12 @@ pub fn worker_loop<F: Forwarder>(port: Port, burst: usize, fwd: &mut F, shared: 
         shared.packets.0.store(packets, Ordering::Relaxed);
         shared.busy_cycles.store(busy, Ordering::Relaxed);
         shared.dropped.store(dropped, Ordering::Relaxed);
+        let h = fwd.handoffs();
+        shared.handed_in.store(h.handed_in, Ordering::Relaxed);
+        shared.handed_out.store(h.handed_out, Ordering::Relaxed);
+        shared
+            .handed_in_cycles
+            .store(h.handed_in_cycles, Ordering::Relaxed);
     }
 }
 
@@ -467,11 +566,7 @@ pub fn generate<T: Traffic>(
     Ok(Measurement {
         packets: v1 - v0,
         seconds: t1.wrapping_sub(t0) as f64 / hz as f64,
-        worker: WorkerSnapshot {
-            packets: w1.packets - w0.packets,
-            busy_cycles: w1.busy_cycles - w0.busy_cycles,
-            dropped: w1.dropped - w0.dropped,
-        },
+        worker: w1.since(&w0),
         verified_total: verified,
     })
 }
@@ -488,7 +583,7 @@ mod tests {
             worker: WorkerSnapshot {
                 packets: 10_000_000,
                 busy_cycles: 400_000_000,
-                dropped: 0,
+                ..WorkerSnapshot::default()
             },
             verified_total: 10_100_000,
         };

@@ -15,7 +15,8 @@
 //!   `lifecycle`, `keepalive`): its forwarder, the generator playing clients and
 //!   servers, and their loop;
 //! * [`scenario`]: the scenarios and the runner; [`report`]: the JSON line;
-//! * [`hugepages`]: the `--reserve-hugepages` option.
+//! * [`hugepages`]: the `--reserve-hugepages` option;
+//! * [`workers`]: `--workers N`, the runs of one, then N workers and their comparison.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod scenario;
 pub mod selfloop;
 pub mod splice;
 pub mod verify;
+pub mod workers;
 
 use std::fmt;
 

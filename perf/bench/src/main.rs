@@ -10,6 +10,7 @@ use splicer_bench::hugepages::{self, Reservation};
 use splicer_bench::packet::MAX_PAYLOAD;
 use splicer_bench::scenario::{self, RunOptions};
 use splicer_bench::splice::peers::MAX_DEPTH;
+use splicer_bench::workers::Layout;
 use splicer_bench::BenchError;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -101,9 +102,24 @@ struct Opts {
     /// flag, hugepages are used when at least 256 MB of them are free.
     #[arg(long)]
     hugepages: bool,
-    /// CPUs of the generator (main lcore) and of the worker lcore.
-    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [0, 1])]
+    /// CPUs of the generator (main lcore) and of the worker lcore; with --workers N,
+    /// of the generator and each worker (N + 1 CPUs). A worker given none is placed
+    /// after the last one given, wrapping around the machine's CPUs (on 2 CPUs: worker
+    /// 1 shares CPU 0 with the generator).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [0, 1])]
     cpus: Vec<u32>,
+    /// Workers (1..=4). Above 1, `established` and `lifecycle` run three times in the
+    /// invocation: on one worker, on N workers with every frame on its owner's queue,
+    /// and on N workers with --handoff-fraction of the connection directions on
+    /// another's (hand-offs through the owner's ring); the lines say `scaling` and the
+    /// hand-off's cycles per packet. See perf/README.md, "Several workers".
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// With --workers: the fraction (0..=1) of connection directions the hand-off run
+    /// puts on a queue whose worker does not own them (default 1 - 1/N: a NIC's hash
+    /// that knows nothing of Splicer's).
+    #[arg(long)]
+    handoff_fraction: Option<f64>,
     /// The EAL's --file-prefix (default splbench-<pid>).
     #[arg(long)]
     file_prefix: Option<String>,
@@ -163,6 +179,30 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
             "--baseline-seconds must be positive, not {baseline_seconds}"
         ));
     }
+    if o.workers == 0 || o.workers > MAX_WORKERS {
+        return usage(format!(
+            "--workers must be 1..={MAX_WORKERS}, not {}",
+            o.workers
+        ));
+    }
+    if o.workers > 1 && !matches!(name, "established" | "lifecycle" | "all") {
+        return usage(format!(
+            "--workers: established and lifecycle only, not {name}"
+        ));
+    }
+    let handoff_fraction = o.handoff_fraction.unwrap_or(1.0 - 1.0 / o.workers as f64);
+    if !(0.0..=1.0).contains(&handoff_fraction) {
+        return usage(format!(
+            "--handoff-fraction must be between 0 and 1, not {handoff_fraction}"
+        ));
+    }
+    if o.cpus.len() < 2 || o.cpus.len() > o.workers + 1 {
+        return usage(format!(
+            "--cpus lists {} CPUs for the generator and {} workers",
+            o.cpus.len(),
+            o.workers
+        ));
+    }
     let memory = if o.no_huge {
         Memory::NoHuge
     } else if o.hugepages || o.reserve_hugepages {
@@ -173,7 +213,7 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
     let bed = BedConfig {
         memory,
         generator_cpu: o.cpus[0],
-        worker_cpu: o.cpus[1],
+        worker_cpus: worker_cpus(&o.cpus, o.workers, available_cpus()),
         file_prefix: o
             .file_prefix
             .clone()
@@ -203,6 +243,9 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
         },
         baseline_length: Length::Seconds(baseline_seconds),
         fault: o.inject_fault.as_deref().map(parse_fault).transpose()?,
+        workers: o.workers,
+        handoff_fraction,
+        layout: Layout::ONE,
         linux_options: match (name, o.client_options.as_deref()) {
             // Only `established` reads it: `all` gives it to its `established` run.
             ("established" | "all", None | Some("linux")) => true,
@@ -215,6 +258,25 @@ fn options(name: &str, o: &Opts) -> Result<(BedConfig, RunOptions), BenchError> 
         },
     };
     Ok((bed, run))
+}
+
+/// Most `--workers` (the bed's queues; DPDK allows 16 rings per port).
+const MAX_WORKERS: usize = 4;
+
+/// The machine's CPUs.
+fn available_cpus() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// The CPUs of `workers` workers from `--cpus` (generator first): those listed, then
+/// each next worker on the CPU after the previous one's, modulo `cpus_online`.
+fn worker_cpus(cpus: &[u32], workers: usize, cpus_online: u32) -> Vec<u32> {
+    let mut w: Vec<u32> = cpus[1..].iter().copied().take(workers).collect();
+    while w.len() < workers {
+        let next = (w.last().copied().unwrap_or(cpus[0]) + 1) % cpus_online.max(1);
+        w.push(next);
+    }
+    w
 }
 
 fn main() -> ExitCode {
@@ -255,4 +317,18 @@ fn run(name: &str, opts: &Opts) -> Result<(), BenchError> {
     let result = scenario::run(&bed, scenarios, &run_opts, &mut std::io::stdout().lock());
     bed.shutdown();
     result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_cpus;
+
+    #[test]
+    fn workers_without_a_cpu_take_the_next_ones() {
+        assert_eq!(worker_cpus(&[0, 1], 1, 2), [1]);
+        // The 2-CPU VM: the second worker shares the generator's CPU.
+        assert_eq!(worker_cpus(&[0, 1], 2, 2), [1, 0]);
+        assert_eq!(worker_cpus(&[0, 1], 3, 8), [1, 2, 3]);
+        assert_eq!(worker_cpus(&[2, 3, 5], 2, 8), [3, 5]);
+    }
 }

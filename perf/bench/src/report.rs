@@ -97,6 +97,35 @@ pub struct Report {
     /// of the same client connection was unanswered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_ahead: Option<u64>,
+    /// `--workers N` (N > 1): the workers of this run (1, then N twice); absent in a
+    /// one-worker invocation. With several, `cycles_per_packet` is all workers' busy
+    /// cycles over the packets they received from the generator (hand-offs included
+    /// in the cost, not in the count) and `worker_busy` their mean busy fraction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// `--workers`: the fraction of connection directions the generator put on a queue
+    /// whose worker does not own them (0: every frame on its owner's queue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_fraction: Option<f64>,
+    /// `--workers`: measured, the packets handed from one worker to another over the
+    /// packets the workers received from the generator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handed_off: Option<f64>,
+    /// `--workers`: `mpps` over the one-worker run's `mpps` of the same invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<f64>,
+    /// `--workers`, the run with hand-offs: `cycles_per_packet` of the run of as many
+    /// workers with every frame on its owner's queue, same invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_handoff_cycles_per_packet: Option<f64>,
+    /// `--workers`, the run with hand-offs: what a handed-off packet costs more, in
+    /// busy cycles of the handing and the owning worker together: (`cycles_per_packet`
+    /// − `no_handoff_cycles_per_packet`) / `handed_off`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_cycles_per_packet: Option<f64>,
+    /// `--workers`: each worker's figures over the measured interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_worker: Option<Vec<crate::workers::WorkerFigures>>,
     /// DPDK version the bench was built against.
     pub dpdk: String,
     /// CPU model (`model name` in /proc/cpuinfo).
@@ -218,6 +247,13 @@ impl Report {
             held_segments: extras.held_segments,
             pipelined_promoted: extras.pipelined_promoted,
             sent_ahead: extras.sent_ahead,
+            workers: None,
+            handoff_fraction: None,
+            handed_off: None,
+            scaling: None,
+            no_handoff_cycles_per_packet: None,
+            handoff_cycles_per_packet: None,
+            per_worker: None,
             dpdk: ctx.dpdk.clone(),
             cpu: ctx.cpu.clone(),
             frame_bytes: ctx.frame_bytes,
@@ -268,6 +304,15 @@ impl Report {
         }
         if let Some(r) = self.retransmits_after_stall.filter(|&r| r > 0) {
             extra += &format!(" ({r} retransmissions after it)");
+        }
+        if let (Some(w), Some(h)) = (self.workers, self.handed_off) {
+            extra += &format!(", {w} workers, {:.1}% handed off", h * 100.0);
+            if let Some(s) = self.scaling {
+                extra += &format!(", scaling {s:.2}");
+            }
+            if let Some(c) = self.handoff_cycles_per_packet {
+                extra += &format!(", hand-off {c:.0} cycles/packet");
+            }
         }
         if let (Some(d), Some(p), Some(r)) =
             (self.depth, self.pipelined_dispatched, self.http_requests)
@@ -342,7 +387,7 @@ mod tests {
             worker: WorkerSnapshot {
                 packets,
                 busy_cycles: packets * 50,
-                dropped: 0,
+                ..WorkerSnapshot::default()
             },
             verified_total: packets,
         }

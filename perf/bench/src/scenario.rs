@@ -12,6 +12,7 @@
 
 use crate::baseline::{BareRewrite, BaselineTraffic, Fault};
 use crate::bed::Testbed;
+use crate::driver::WorkerSnapshot;
 use crate::driver::{GenConfig, Length, Measurement};
 use crate::packet;
 use crate::plan::FlowPlan;
@@ -20,9 +21,12 @@ use crate::selfloop::SelfLoop;
 use crate::splice::engine::PipelineForwarder;
 use crate::splice::loopback::nonzero;
 use crate::splice::peers::{self, Mode, SpliceTraffic, ENDLESS};
+use crate::splice::steer::Steer;
 use crate::splice::{self, run as splice_run, state, FarmSpec};
+use crate::workers::{self, Compare, Layout};
 use crate::BenchError;
 use dpdk_bindings::eal;
+use splicer_pipeline::counters::Snapshot;
 use splicer_pipeline::{Counter, WorkerCounters};
 use splicer_wire::EthernetAddress;
 use std::io::Write;
@@ -116,6 +120,14 @@ pub struct RunOptions {
     /// linux`: MSS, SACK permitted, timestamps, window scale 7; timestamps on every
     /// segment), see [`peers::Config::linux_options`].
     pub linux_options: bool,
+    /// `--workers`: workers of the bed; above 1, the scenarios that can
+    /// ([`Scenario::several_workers`]) run once per [`Layout::runs`].
+    pub workers: usize,
+    /// `--handoff-fraction`: the fraction of connection directions the hand-off run
+    /// puts on a worker that does not own them.
+    pub handoff_fraction: f64,
+    /// The run under way (set by [`run`]).
+    pub layout: Layout,
 }
 
 /// What a scenario run produced.
@@ -131,6 +143,8 @@ pub struct Outcome {
     pub inflight: usize,
     /// Requests per second, state per flow, set-up time...
     pub extras: Extras,
+    /// Each worker's counters over the measured interval (splice scenarios).
+    pub per_worker: Vec<WorkerSnapshot>,
 }
 
 /// One packet-level benchmark.
@@ -139,6 +153,11 @@ pub trait Scenario {
     fn name(&self) -> &'static str;
     /// Runs it on `bed`.
     fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError>;
+    /// Whether it runs on several workers (`--workers`): `opts.layout` then says how
+    /// many and how the generator steers.
+    fn several_workers(&self) -> bool {
+        false
+    }
 }
 
 /// The bare rx → rewrite → tx loop ([`crate::baseline`]).
@@ -162,6 +181,7 @@ impl Scenario for Baseline {
             frame_bytes: packet::frame_len(opts.payload),
             inflight: opts.gen.inflight,
             extras: Extras::default(),
+            per_worker: Vec::new(),
         })
     }
 }
@@ -214,6 +234,10 @@ impl Scenario for Established {
         "established"
     }
 
+    fn several_workers(&self) -> bool {
+        true
+    }
+
     fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
         let flows = check_range(
             "established",
@@ -253,6 +277,10 @@ impl Scenario for Established {
 impl Scenario for Lifecycle {
     fn name(&self) -> &'static str {
         "lifecycle"
+    }
+
+    fn several_workers(&self) -> bool {
+        true
     }
 
     fn run(&self, bed: &Testbed, opts: &RunOptions) -> Result<Outcome, BenchError> {
@@ -422,28 +450,56 @@ fn run_splice(
     let (flows, mode, inflight) = (cfg.flows, cfg.mode, cfg.inflight);
     let client_options = if cfg.linux_options { "linux" } else { "none" };
     let topology = Arc::new(cfg.farm.topology());
-    let counters = Arc::new(WorkerCounters::with_reals(2, usize::from(cfg.farm.reals)));
+    let workers = opts.layout.workers;
+    let counters: Vec<Arc<WorkerCounters>> = (0..workers)
+        .map(|_| Arc::new(WorkerCounters::with_reals(2, usize::from(cfg.farm.reals))))
+        .collect();
     // The generator's tables are written when built: resident before the measurement of
     // the appliance's memory starts.
     let mut traffic = SpliceTraffic::new(cfg);
     let rss_before = resident_bytes();
-    let mut settings = splice::settings(tsc_hz, max_flows, eal::rdtsc());
-    if mode == Mode::Established {
-        established_timeouts(&mut settings.flow);
+    let seed = eal::rdtsc();
+    let mesh = bed.mesh();
+    let mut forwarders = Vec::with_capacity(workers);
+    for (w, c) in counters.iter().enumerate() {
+        let mut settings = splice::settings(tsc_hz, max_flows, seed);
+        (settings.worker, settings.workers) = (w, workers);
+        if mode == Mode::Established {
+            established_timeouts(&mut settings.flow);
+        }
+        let mut f = PipelineForwarder::new(
+            settings,
+            Arc::clone(&topology),
+            Arc::clone(c),
+            bed.pool(),
+            tsc_hz,
+            opts.gen.burst,
+        )
+        .with_fault(if w == 0 { opts.fault } else { None });
+        if workers > 1 {
+            let mesh = mesh.clone().ok_or_else(|| {
+                BenchError::Setup("several workers on a bed without hand-off rings".into())
+            })?;
+            f = f.with_mesh(mesh, w);
+        }
+        forwarders.push(f);
     }
-    let forwarder = PipelineForwarder::new(
-        settings,
-        topology,
-        counters.clone(),
-        bed.pool(),
-        tsc_hz,
-        opts.gen.burst,
-    )
-    .with_fault(opts.fault);
-    let result = bed.run_with(forwarder, opts.gen.burst, |port, pool, shared| {
-        splice_run::generate(port, pool, &mut traffic, &opts.gen, shared, resident_bytes)
+    let steer = Steer::new(workers, opts.layout.handoff);
+    let result = bed.run_workers(forwarders, opts.gen.burst, |port, pool, shared| {
+        splice_run::generate(
+            port,
+            pool,
+            &mut traffic,
+            &opts.gen,
+            shared,
+            steer,
+            resident_bytes,
+        )
     });
-    let snapshot = counters.snapshot();
+    let mut snapshot = Snapshot::default();
+    for c in &counters {
+        snapshot += &c.snapshot();
+    }
     let m = match result {
         Ok(m) => m,
         Err(e) => {
@@ -523,6 +579,7 @@ fn run_splice(
         frame_bytes,
         inflight,
         extras,
+        per_worker: m.per_worker,
     })
 }
 
@@ -580,7 +637,19 @@ pub fn run(
         eprintln!("splicer-bench: {}", r.summary());
         Ok(())
     };
-    for s in &list {
+    let runs: Vec<(&dyn Scenario, Layout)> = list
+        .iter()
+        .flat_map(|s| {
+            let layouts = if s.several_workers() {
+                Layout::runs(opts.workers, opts.handoff_fraction)
+            } else {
+                vec![Layout::ONE]
+            };
+            layouts.into_iter().map(move |l| (s.as_ref(), l))
+        })
+        .collect();
+    let mut compare = Compare::default();
+    for (s, layout) in runs {
         // Right before each scenario after the (generator-fed) baseline: the
         // self-looped baseline, whose worker cycles the scenario's are quoted against.
         let looped = if baseline_mpps.is_some() {
@@ -593,7 +662,13 @@ pub fn run(
         let o = if baseline_mpps.is_none() {
             s.run(bed, &baseline_opts)?
         } else {
-            s.run(bed, opts)?
+            s.run(
+                bed,
+                &RunOptions {
+                    layout,
+                    ..opts.clone()
+                },
+            )?
         };
         let ctx = Context {
             flows: o.flows,
@@ -615,6 +690,10 @@ pub fn run(
                 baseline_mpps = Some(o.measurement.mpps());
                 baseline_cycles = Some(o.measurement.cycles_per_packet());
             }
+        }
+        if opts.workers > 1 && s.several_workers() {
+            workers::describe(&mut r, layout, &o.per_worker, ctx.tsc_hz);
+            compare.apply(&mut r, layout);
         }
         emit(&r, out)?;
         reports.push(r);
@@ -646,7 +725,7 @@ fn self_looped(
         worker: crate::driver::WorkerSnapshot {
             packets: m.packets,
             busy_cycles: m.cycles,
-            dropped: 0,
+            ..Default::default()
         },
         verified_total: inflight as u64,
     };

@@ -210,3 +210,71 @@ fn pipelined_sends_requests_ahead_and_a_worker_mistake_fails_it() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn two_workers_run_after_one_and_hand_packets_over() {
+    for (scenario, flows) in [("established", "3000"), ("lifecycle", "64")] {
+        let out = bench(&[
+            scenario,
+            "--no-huge",
+            "--workers",
+            "2",
+            "--seconds",
+            "0.4",
+            "--baseline-seconds",
+            "0.1",
+            "--flows",
+            flows,
+        ]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{scenario}: {stdout}\n{stderr}");
+        let v = lines(&stdout);
+        // baseline, then (selfloop, scenario) for 1 worker, 2 steered, 2 handing over.
+        assert_eq!(v.len(), 7, "{stdout}");
+        let runs: Vec<&serde_json::Value> = [2, 4, 6].iter().map(|&i| &v[i]).collect();
+        for (r, (workers, fraction)) in runs.iter().zip([(1, 0.0), (2, 0.0), (2, 0.5)]) {
+            assert_eq!(r["scenario"], scenario, "{r}");
+            assert_eq!(r["workers"], workers, "{r}");
+            assert_eq!(r["handoff_fraction"].as_f64(), Some(fraction), "{r}");
+            let per = r["per_worker"].as_array().unwrap();
+            assert_eq!(per.len(), workers, "{r}");
+            for w in per {
+                assert!(
+                    w["packets"].as_u64().unwrap() > 0,
+                    "every worker worked: {r}"
+                );
+            }
+        }
+        assert!(runs[0].get("scaling").is_none(), "{}", runs[0]);
+        assert!(runs[1]["scaling"].as_f64().unwrap() > 0.0, "{}", runs[1]);
+        // Steered to their owners: nothing handed over.
+        assert_eq!(runs[1]["handed_off"].as_f64(), Some(0.0), "{}", runs[1]);
+        // Half the connection directions on the other worker's queue: about half
+        // the packets handed over, both ways, each counted where it went and came.
+        let h = runs[2]["handed_off"].as_f64().unwrap();
+        assert!((0.3..0.7).contains(&h), "{}", runs[2]);
+        let per = runs[2]["per_worker"].as_array().unwrap();
+        assert!(per[0]["handed_out"].as_u64().unwrap() > 0, "{}", runs[2]);
+        assert!(per[1]["handed_in"].as_u64().unwrap() > 0, "{}", runs[2]);
+        assert!(
+            runs[2]["handoff_cycles_per_packet"].is_number(),
+            "{}",
+            runs[2]
+        );
+        assert_eq!(
+            runs[2]["no_handoff_cycles_per_packet"], runs[1]["cycles_per_packet"],
+            "{stdout}"
+        );
+        assert!(stderr.contains("handoff_in="), "{stderr}");
+    }
+    for bad in [
+        &["keepalive", "--workers", "2"][..],
+        &["established", "--workers", "5"][..],
+        &["established", "--workers", "2", "--handoff-fraction", "1.5"][..],
+        &["established", "--cpus", "0,1,0"][..],
+        &["established", "--cpus", "0"][..],
+    ] {
+        let out = bench(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
+    }
+}

@@ -27,6 +27,7 @@ pub mod loopback;
 pub mod peers;
 pub mod run;
 pub mod state;
+pub mod steer;
 
 use crate::plan;
 use splicer_http::{Matcher, Rule};

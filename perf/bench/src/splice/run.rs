@@ -9,14 +9,20 @@
 //! waiting for it to read. The phases: set-up (until the traffic says the measured
 //! traffic runs), warm-up, measurement, drain (nothing new starts; everything
 //! outstanding must come back).
+//!
+//! With several workers, the loop polls every worker's queue and puts each frame it
+//! sends on the queue [`Steer`] chooses, as a NIC's RSS would; a frame the queue's ring
+//! has no room for waits, in order, with the others of its queue.
 
 use super::peers::{Emit, Progress, SpliceTraffic};
+use super::steer::Steer;
 use crate::driver::{
     self, GenConfig, IdleWatch, Length, Measurement, WorkerShared, WorkerSnapshot,
 };
 use crate::BenchError;
 use dpdk_bindings::mempool::Mempool;
 use dpdk_bindings::{eal, Mbuf, Port};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Received mbufs kept for the next answers; more are freed.
@@ -59,11 +65,23 @@ impl Emit for MbufOut<'_> {
     }
 }
 
+/// Moves the frames of `tx` to the queues [`Steer`] chooses; frames of no flow (ARP) to
+/// `arp_queue`.
+fn route(tx: &mut Vec<Mbuf>, pending: &mut [Vec<Mbuf>], steer: Steer, arp_queue: usize) {
+    for m in tx.drain(..) {
+        let q = steer.queue(m.data()).unwrap_or(arp_queue);
+        pending[q].push(m);
+    }
+}
+
 /// What a splice run measured besides the [`Measurement`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpliceMeasurement {
-    /// Packets, worker counters and interval, as for the baseline.
+    /// Packets, worker counters and interval, as for the baseline (with several
+    /// workers: their counters summed).
     pub measurement: Measurement,
+    /// Each worker's counters over the measured interval.
+    pub per_worker: Vec<WorkerSnapshot>,
     /// Requests completed in the measured interval.
     pub requests: u64,
     /// From the start to the measured traffic running (flows spliced, clients started).
@@ -85,32 +103,69 @@ enum Phase {
 /// Runs `traffic` on `port` until the measurement is over and everything outstanding is
 /// back. `at_setup` is called once, the moment the set-up is done (the scenario reads
 /// the process's resident memory there).
+/// `workers` are the counters of every worker (one per queue of `port`); `steer`
+/// chooses each frame's queue.
 pub fn generate(
     port: Port,
     pool: &Mempool,
     traffic: &mut SpliceTraffic,
     cfg: &GenConfig,
-    worker: &WorkerShared,
+    workers: &[Arc<WorkerShared>],
+    steer: Steer,
     at_setup: impl FnMut() -> u64,
 ) -> Result<SpliceMeasurement, BenchError> {
     let mut longest = 0u64;
-    let r = run(port, pool, traffic, cfg, worker, at_setup, &mut longest);
+    let all = Workers(workers);
+    let r = run(
+        port,
+        pool,
+        traffic,
+        cfg,
+        &all,
+        steer,
+        at_setup,
+        &mut longest,
+    );
     if r.is_err() {
         // Whatever failed, how much the machine interfered.
         eprintln!(
             "splicer-bench: longest lcore stall before the failure: {:.1} ms",
-            longest.max(worker.longest_gap()) as f64 * 1e3 / eal::tsc_hz() as f64
+            longest.max(all.longest_gap()) as f64 * 1e3 / eal::tsc_hz() as f64
         );
     }
     r
 }
 
+/// The workers' counters together.
+struct Workers<'a>(&'a [Arc<WorkerShared>]);
+
+impl Workers<'_> {
+    fn each(&self) -> Vec<WorkerSnapshot> {
+        self.0.iter().map(|w| w.snapshot()).collect()
+    }
+
+    fn snapshot(&self) -> WorkerSnapshot {
+        WorkerSnapshot::sum(&self.each())
+    }
+
+    fn longest_gap(&self) -> u64 {
+        self.0.iter().map(|w| w.longest_gap()).max().unwrap_or(0)
+    }
+
+    /// Changes when any worker polled.
+    fn polls(&self) -> u64 {
+        self.0.iter().map(|w| w.polls()).sum()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run(
     port: Port,
     pool: &Mempool,
     traffic: &mut SpliceTraffic,
     cfg: &GenConfig,
-    worker: &WorkerShared,
+    worker: &Workers<'_>,
+    steer: Steer,
     mut at_setup: impl FnMut() -> u64,
     longest_gap: &mut u64,
 ) -> Result<SpliceMeasurement, BenchError> {
@@ -124,13 +179,17 @@ fn run(
         tx: Vec::with_capacity(4096),
     };
     let mut rx: Vec<Mbuf> = Vec::with_capacity(cfg.burst);
+    let queues = steer.workers();
+    // Frames waiting for room on each worker's queue, in order.
+    let yield_idle = worker.0.iter().any(|w| w.yields());
+    let mut pending: Vec<Vec<Mbuf>> = (0..queues).map(|_| Vec::with_capacity(4096)).collect();
     let start = eal::rdtsc();
     let mut phase = Phase::Setup;
     let (mut setup_seconds, mut setup_value) = (0.0, 0);
     let mut warm_end = u64::MAX;
     let mut deadline = u64::MAX;
-    let (mut t0, mut p0, mut w0) = (start, Progress::default(), WorkerSnapshot::default());
-    let (mut t1, mut p1, mut w1) = (start, Progress::default(), WorkerSnapshot::default());
+    let (mut t0, mut p0, mut w0) = (start, Progress::default(), Vec::new());
+    let (mut t1, mut p1, mut w1) = (start, Progress::default(), Vec::new());
     let mut watch = IdleWatch::new(idle, hz, start);
     let mut prev = start;
     loop {
@@ -143,18 +202,38 @@ fn run(
         traffic.set_stall((*longest_gap).max(worker.longest_gap()) / per_ms);
         traffic.tick(now.wrapping_sub(start) / per_ms, &mut out)?;
         traffic.pump(&mut out)?;
-        let n = port.rx_burst(0, &mut rx, cfg.burst);
-        if n > 0 {
-            watch.progress(now);
-            driver::touch(&rx);
-            for m in rx.drain(..) {
-                traffic.receive(m.data(), &mut out)?;
-                out.spare.push(m);
-            }
-            out.spare.truncate(MAX_SPARE);
+        if queues > 1 {
+            // What the peers originated (ARP requests, new connections' first segments).
+            route(&mut out.tx, &mut pending, steer, 0);
         }
-        if !out.tx.is_empty() && port.tx_burst(0, &mut out.tx) > 0 {
-            watch.progress(now);
+        let mut n = 0;
+        for q in 0..queues {
+            let got = port.rx_burst(q as u16, &mut rx, cfg.burst);
+            if got > 0 {
+                n += got;
+                watch.progress(now);
+                driver::touch(&rx);
+                for m in rx.drain(..) {
+                    traffic.receive(m.data(), &mut out)?;
+                    out.spare.push(m);
+                }
+                out.spare.truncate(MAX_SPARE);
+                if queues > 1 {
+                    // The answers: an ARP reply to the worker that asked.
+                    route(&mut out.tx, &mut pending, steer, q);
+                }
+            }
+        }
+        if queues == 1 {
+            if !out.tx.is_empty() && port.tx_burst(0, &mut out.tx) > 0 {
+                watch.progress(now);
+            }
+        } else {
+            for (q, p) in pending.iter_mut().enumerate() {
+                if !p.is_empty() && port.tx_burst(q as u16, p) > 0 {
+                    watch.progress(now);
+                }
+            }
         }
         match phase {
             Phase::Setup if traffic.setup_done() => {
@@ -164,7 +243,7 @@ fn run(
                 phase = Phase::Warmup;
             }
             Phase::Warmup if now >= warm_end => {
-                (t0, p0, w0) = (now, traffic.progress(), worker.snapshot());
+                (t0, p0, w0) = (now, traffic.progress(), worker.each());
                 if let Length::Seconds(s) = cfg.length {
                     deadline = now.saturating_add((s * hz as f64) as u64);
                 }
@@ -177,13 +256,21 @@ fn run(
                     Length::Packets(n) => p.verified - p0.verified >= n,
                 };
                 if done {
-                    (t1, p1, w1) = (now, p, worker.snapshot());
+                    (t1, p1, w1) = (now, p, worker.each());
                     traffic.stop();
                     phase = Phase::Drain;
                 }
             }
-            Phase::Drain if traffic.finished() && out.tx.is_empty() => break,
+            Phase::Drain
+                if traffic.finished() && out.tx.is_empty() && pending.iter().all(Vec::is_empty) =>
+            {
+                break
+            }
             _ => {}
+        }
+        if n == 0 && yield_idle && out.tx.is_empty() && pending.iter().all(Vec::is_empty) {
+            // A worker shares this CPU (`WorkerShared::sharing`).
+            std::thread::yield_now();
         }
         if n == 0 && watch.expired(now, worker.polls()) {
             let w = worker.snapshot();
@@ -198,17 +285,15 @@ fn run(
             )));
         }
     }
+    let per_worker: Vec<WorkerSnapshot> = w1.iter().zip(&w0).map(|(b, a)| b.since(a)).collect();
     Ok(SpliceMeasurement {
         measurement: Measurement {
             packets: p1.verified - p0.verified,
             seconds: t1.wrapping_sub(t0) as f64 / hz as f64,
-            worker: WorkerSnapshot {
-                packets: w1.packets - w0.packets,
-                busy_cycles: w1.busy_cycles - w0.busy_cycles,
-                dropped: w1.dropped - w0.dropped,
-            },
+            worker: WorkerSnapshot::sum(&per_worker),
             verified_total: traffic.progress().verified,
         },
+        per_worker,
         requests: p1.requests - p0.requests,
         setup_seconds,
         at_setup: setup_value,
