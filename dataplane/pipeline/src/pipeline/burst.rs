@@ -39,10 +39,17 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        while !pkts.is_empty() {
-            let n = pkts.len().min(CHUNK);
-            self.prefetch_burst(&pkts[..n]);
-            for pkt in pkts.drain(..n) {
+        // One drain for the whole burst: draining chunk by chunk would move the rest
+        // of the vector down after each chunk.
+        let mut frames = pkts.drain(..);
+        loop {
+            let rest = frames.as_slice();
+            let n = rest.len().min(CHUNK);
+            if n == 0 {
+                break;
+            }
+            self.prefetch_burst(&rest[..n]);
+            for pkt in frames.by_ref().take(n) {
                 let port = port_of(&pkt);
                 self.receive(port, pkt, now, sink);
             }
@@ -59,10 +66,17 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        while !pkts.is_empty() {
-            let n = pkts.len().min(CHUNK);
-            self.prefetch_burst(&pkts[..n]);
-            for pkt in pkts.drain(..n) {
+        // One drain for the whole burst: draining chunk by chunk would move the rest
+        // of the vector down after each chunk.
+        let mut frames = pkts.drain(..);
+        loop {
+            let rest = frames.as_slice();
+            let n = rest.len().min(CHUNK);
+            if n == 0 {
+                break;
+            }
+            self.prefetch_burst(&rest[..n]);
+            for pkt in frames.by_ref().take(n) {
                 let port = port_of(&pkt);
                 self.receive_handed_off(port, pkt, now, sink);
             }

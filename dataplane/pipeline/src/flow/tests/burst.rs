@@ -50,6 +50,11 @@ fn a_burst_is_processed_as_its_frames_one_by_one() {
         expected.extend(tx.iter().cloned());
         tx
     };
+    // New connections filling most of the first chunk of hints (32 frames), so that
+    // the frames below straddle two chunks.
+    for port in 41000..41028 {
+        push(&mut single, on(port, C::new(3000, SYN)).frame());
+    }
     // A new connection, and its request in the same burst.
     let tx = push(&mut single, on(40003, C::new(7000, SYN)).frame());
     iss[2] = syn_ack_seq(&tx);
@@ -81,6 +86,7 @@ fn a_burst_is_processed_as_its_frames_one_by_one() {
 
     let mut out = Out::default();
     let mut pkts = frames.clone();
+    assert!(pkts.len() > 32);
     burst.receive_burst(&mut pkts, |_| 0, now, &mut out);
     assert!(pkts.is_empty());
     assert_eq!(out.tx, expected);
