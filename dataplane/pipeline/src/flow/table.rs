@@ -139,6 +139,7 @@ impl FlowTable {
         self.index.len() >= self.capacity
     }
 
+    #[inline]
     pub(crate) fn lookup(&self, key: &ClientKey) -> Option<Handle> {
         let slot = self.index.get(key)?;
         Some(Handle {
