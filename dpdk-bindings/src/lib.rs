@@ -24,12 +24,14 @@ pub mod ffi;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod prefetch;
 pub mod ring;
 
 pub use eal::Eal;
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
 pub use port::Port;
+pub use prefetch::prefetch;
 
 use std::fmt;
 

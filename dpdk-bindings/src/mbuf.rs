@@ -42,6 +42,13 @@ impl Mbuf {
         }
     }
 
+    /// Starts loading the first cache line of the data ([`crate::prefetch`]); reads the
+    /// mbuf's header to find it.
+    #[inline]
+    pub fn prefetch_data(&self) {
+        crate::prefetch(self.data().as_ptr());
+    }
+
     /// The first segment's data, writable. Panics if the buffer is shared (see
     /// [`Mbuf::is_writable`]); [`Mbuf::try_data_mut`] does not.
     #[inline]

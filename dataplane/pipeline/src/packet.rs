@@ -14,6 +14,22 @@ pub trait PacketBuf {
     /// Ethernet padding, which must not leak an earlier packet's bytes); false when the
     /// buffer has no room.
     fn resize(&mut self, len: usize) -> bool;
+
+    /// Asks the CPU to start loading the cache line at `addr` (a hint: nothing is read,
+    /// any address is harmless). The burst path ([`crate::Pipeline::receive_burst`])
+    /// calls it for the memory its packets will need, so that the misses overlap. The
+    /// packet logic has no `unsafe` code and so no prefetch instruction of its own: the
+    /// buffer type of a real data plane supplies it (the DPDK worker's does, with
+    /// `dpdk_bindings::prefetch`); the default does nothing.
+    #[inline]
+    fn prefetch(addr: *const u8) {
+        let _ = addr;
+    }
+
+    /// Starts loading the frame's first cache line, as [`PacketBuf::prefetch`] (by
+    /// default, nothing).
+    #[inline]
+    fn prefetch_frame(&self) {}
 }
 
 impl PacketBuf for Vec<u8> {

@@ -98,7 +98,7 @@ impl<P: PacketBuf> Pipeline<P> {
         agents.follow(topology.farm().reals.iter().map(|r| r.agent));
         Pipeline {
             neighbours: NeighbourTable::new(settings.neighbour),
-            flows: FlowTable::new(settings.flow.max_flows),
+            flows: FlowTable::with_seed(settings.flow.max_flows, index_seed(settings.seed)),
             timers: Timers::with_capacity(settings.flow.max_flows.min(65_536)),
             keys: Keys::new(settings.seed),
             cookie_sent_at: None,
@@ -363,6 +363,15 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 }
 
+/// The key of the flow table's index hash, drawn from the worker's secret: a client who
+/// could compute the index's buckets could pile its connections into a few of them.
+fn index_seed(secret: u128) -> u64 {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher24::new_with_keys(secret as u64, (secret >> 64) as u64);
+    h.write(b"splicer flow table index");
+    h.finish()
+}
+
 /// The flow a packet belongs to, or None when its L4 header is too short to tell.
 fn flow_key(meta: &Ipv4Meta, frame: &[u8]) -> Option<FlowKey> {
     let l4 = frame.get(meta.l4_range())?;
@@ -381,6 +390,8 @@ fn flow_key(meta: &Ipv4Meta, frame: &[u8]) -> Option<FlowKey> {
     };
     Some(FlowKey::new(meta.protocol, (meta.src, a), (meta.dst, b)))
 }
+
+mod burst;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! The worker lcore: the thin DPDK glue around [`splicer_pipeline::Pipeline`].
 //!
 //! Each worker polls its own RX queue on every port, feeds the packets through its
-//! pipeline, and sends what comes out in bursts on its own TX queue of each port. Packets
+//! pipeline a burst at a time (`Pipeline::receive_burst`, which prefetches a burst's
+//! frames and flow state before processing them), and sends what comes out in bursts on its own TX queue of each port. Packets
 //! of flows another worker owns leave through that worker's hand-off ring ([`Mesh`]); the
 //! worker drains its own ring every round. Nothing here blocks, locks or allocates after
 //! start-up.
@@ -102,6 +103,7 @@ pub fn run(ctx: WorkerContext) -> i32 {
     }
     let mut sink = BurstSink::new(&ports, queue, &mesh, me, &pool, &counters, burst);
     let mut rx: Vec<Mbuf> = Vec::with_capacity(burst);
+    let mut pkts: Vec<Pkt> = Vec::with_capacity(burst);
     // Neighbour timers need millisecond resolution at most.
     let timer_interval = (tsc_hz / 1000).max(1);
     let mut next_timer = 0u64;
@@ -143,12 +145,14 @@ pub fn run(ctx: WorkerContext) -> i32 {
                 }
                 continue;
             }
-            for mut m in rx.drain(..) {
-                // Some PMDs (net_ring) leave the input port unset; a packet handed to
-                // another worker must still say where it came in.
+            // Some PMDs (net_ring) leave the input port unset; a packet handed to
+            // another worker must still say where it came in.
+            pkts.extend(rx.drain(..).map(|mut m| {
                 m.set_port(p);
-                pipeline.receive(p, Pkt(m), now, &mut sink);
-            }
+                Pkt(m)
+            }));
+            // The whole burst's memory is prefetched before its frames are processed.
+            pipeline.receive_burst(&mut pkts, |_| p, now, &mut sink);
         }
         if any_impaired {
             for (index, imp) in impaired.iter_mut().enumerate() {
@@ -162,10 +166,8 @@ pub fn run(ctx: WorkerContext) -> i32 {
         }
         packets += mesh.handoff(me).dequeue_burst(&mut rx, burst);
         work += packets;
-        for m in rx.drain(..) {
-            let port = m.port();
-            pipeline.receive_handed_off(port, Pkt(m), now, &mut sink);
-        }
+        pkts.extend(rx.drain(..).map(Pkt));
+        pipeline.receive_handed_off_burst(&mut pkts, |pkt| pkt.0.port(), now, &mut sink);
         while let Some(update) = mesh.neighbour_queue(me).pop() {
             work += 1;
             pipeline.apply_neighbour_update(update, now, &mut sink);

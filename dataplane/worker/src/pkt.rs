@@ -26,4 +26,14 @@ impl PacketBuf for Pkt {
             self.0.trim(cur - len)
         }
     }
+
+    #[inline]
+    fn prefetch(addr: *const u8) {
+        dpdk_bindings::prefetch(addr);
+    }
+
+    #[inline]
+    fn prefetch_frame(&self) {
+        self.0.prefetch_data();
+    }
 }

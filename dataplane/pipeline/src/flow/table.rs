@@ -1,12 +1,13 @@
 //! The per-worker table of TCP connections Splicer terminates, client legs and server
-//! legs alike: a slab of connection states indexed by a hash map from the connection's
-//! addresses, both sized once from `max_flows`.
+//! legs alike: a slab of connection states indexed by a hash table from the connection's
+//! addresses (`index`: a cuckoo table whose buckets a burst can prefetch), both sized
+//! once from `max_flows`.
 
 use super::client::ClientConn;
+use super::index::{Index, KeyHash};
 use super::key::{ClientKey, Handle};
 use super::server::ServerConn;
 use crate::transmit::NextHop;
-use hashbrown::HashMap;
 
 /// One terminated TCP connection.
 pub(crate) enum Conn {
@@ -44,8 +45,8 @@ pub struct StateSizes {
     pub leg: usize,
     /// A slot of the table: what every connection takes there, whichever kind it is.
     pub slot: usize,
-    /// One index entry: key, slot number and hashbrown's control byte (before the
-    /// table's spare room).
+    /// One index entry: key and slot number (before the table's spare room, which is
+    /// 1/7 or more of its size: `flow::index`).
     pub index_entry: usize,
     /// One timer heap entry.
     pub timer_entry: usize,
@@ -60,7 +61,7 @@ impl StateSizes {
             server_conn: size_of::<super::server::ServerConn>(),
             leg: size_of::<super::leg::Leg>(),
             slot: size_of::<Slot>(),
-            index_entry: size_of::<(ClientKey, u32)>() + 1,
+            index_entry: Index::ENTRY_BYTES,
             timer_entry: size_of::<(u64, u32, u32)>(),
         }
     }
@@ -68,7 +69,7 @@ impl StateSizes {
 
 /// The terminated connections of one worker.
 pub struct FlowTable {
-    index: HashMap<ClientKey, u32>,
+    index: Index,
     slots: Vec<Slot>,
     free: Vec<u32>,
     capacity: usize,
@@ -86,11 +87,17 @@ pub struct FlowTable {
 const MAX_SPARE_BUFFERS: usize = 4096;
 
 impl FlowTable {
-    /// A table for at most `capacity` connections. The index is allocated up front so
-    /// that the fast path never rehashes.
+    /// A table for at most `capacity` connections, its index hashed with a fixed key
+    /// (tests; the pipeline keys it with [`FlowTable::with_seed`]).
     pub fn new(capacity: usize) -> Self {
+        FlowTable::with_seed(capacity, 0)
+    }
+
+    /// A table for at most `capacity` connections whose index hashes keyed by `seed`, a
+    /// secret. The index is allocated up front so that the fast path never rehashes.
+    pub fn with_seed(capacity: usize, seed: u64) -> Self {
         FlowTable {
-            index: HashMap::with_capacity(capacity),
+            index: Index::new(capacity, seed),
             slots: Vec::new(),
             free: Vec::new(),
             capacity,
@@ -120,7 +127,7 @@ impl FlowTable {
 
     /// True when there is no connection.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     /// Number of connections still in SYN-RECEIVED.
@@ -132,13 +139,41 @@ impl FlowTable {
         self.index.len() >= self.capacity
     }
 
+    #[inline]
     pub(crate) fn lookup(&self, key: &ClientKey) -> Option<Handle> {
-        let slot = *self.index.get(key)?;
+        let slot = self.index.get(key)?;
         Some(Handle {
             slot,
             generation: self.slots[slot as usize].generation,
         })
     }
+
+    /// `key`'s hash, for [`FlowTable::index_lines`] and [`FlowTable::slot_of`].
+    #[inline]
+    pub(crate) fn key_hash(&self, key: &ClientKey) -> KeyHash {
+        self.index.hash(key)
+    }
+
+    /// The two cache lines of the index a look-up of a key of hash `h` reads (to
+    /// prefetch them).
+    #[inline]
+    pub(crate) fn index_lines(&self, h: KeyHash) -> [*const u8; 2] {
+        self.index.buckets_of(h)
+    }
+
+    /// Where the slot of `key`'s connection lies in memory and its size, if the key has
+    /// one now (to prefetch it: the answer may be stale by the time the packet is
+    /// processed, and the processing looks the key up again).
+    #[inline]
+    pub(crate) fn slot_of(&self, key: &ClientKey, h: KeyHash) -> Option<*const u8> {
+        let slot = self.index.get_hashed(key, h)?;
+        self.slots
+            .get(slot as usize)
+            .map(|s| std::ptr::from_ref(s).cast())
+    }
+
+    /// The size of a slot, in bytes.
+    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Slot>();
 
     pub(crate) fn conn_mut(&mut self, h: Handle) -> Option<&mut Conn> {
         let s = self.slots.get_mut(h.slot as usize)?;

@@ -18,6 +18,7 @@ use splicer_wire::tcp::{self, SeqNumber, TcpOption};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
+mod burst;
 mod checks;
 mod cluster;
 mod cookies;

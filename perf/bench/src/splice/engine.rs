@@ -1,13 +1,14 @@
 //! The code under test of the splice scenarios: Splicer's own packet pipeline, run on
 //! the worker lcore the way `splicer_worker::run` runs it.
 //!
-//! Per poll: every received mbuf goes to [`Pipeline::receive`] as a
-//! [`splicer_worker::Pkt`] with the poll's TSC as `now`; [`Pipeline::poll_timers`] runs
-//! when a millisecond has passed since its last run; what the pipeline transmits, on
-//! either port, leaves in one burst on the ring. What differs from `splicer_worker::run`:
-//! one ring port carrying both appliance ports (received frames are given to port 1 when
-//! addressed to the inside MAC, to port 0 otherwise); and no prefetching of the burst,
-//! which the real worker does not do either.
+//! Per poll: the received mbufs go to [`Pipeline::receive_burst`] as
+//! [`splicer_worker::Pkt`]s with the poll's TSC as `now` (the burst's frames, index
+//! buckets and connection slots prefetched, then each frame processed, as the worker
+//! does); [`Pipeline::poll_timers`] runs when a millisecond has passed since its last
+//! run; what the pipeline transmits, on either port, leaves in one burst on the ring.
+//! What differs from `splicer_worker::run`: one ring port carrying both appliance ports
+//! (received frames are given to port 1 when addressed to the inside MAC, to port 0
+//! otherwise).
 //!
 //! With several workers (`--workers`; [`PipelineForwarder::with_mesh`]) each worker's
 //! pipeline hands the packets of flows another worker owns to that worker's ring, and
@@ -109,6 +110,8 @@ pub struct PipelineForwarder {
     /// The hand-off ring's burst.
     rx: Vec<Mbuf>,
     burst: usize,
+    /// The received burst as the pipeline takes it.
+    pkts: Vec<Pkt>,
 }
 
 impl PipelineForwarder {
@@ -141,6 +144,7 @@ impl PipelineForwarder {
             next_timer: 0,
             fault: None,
             sent: 0,
+            pkts: Vec::with_capacity(burst),
         }
     }
 
@@ -244,6 +248,13 @@ impl PipelineForwarder {
     }
 }
 
+/// The appliance port a frame of the one ring came in on: 1 when it is addressed to the
+/// inside port's MAC.
+#[inline]
+fn port_of(pkt: &Pkt) -> u16 {
+    u16::from(pkt.0.data().get(..6) == Some(&INSIDE_MAC[..]))
+}
+
 fn is_tcp(f: &[u8]) -> bool {
     f.len() >= 54 && f[12..14] == [0x08, 0x00] && f[14] == 0x45 && f[23] == 6
 }
@@ -260,10 +271,9 @@ impl Forwarder for PipelineForwarder {
         if self.sink.mesh.is_some() {
             self.neighbours();
         }
-        for m in burst.drain(..) {
-            let port = u16::from(m.data().get(..6) == Some(&INSIDE_MAC[..]));
-            self.pipeline.receive(port, Pkt(m), now, &mut self.sink);
-        }
+        self.pkts.extend(burst.drain(..).map(Pkt));
+        self.pipeline
+            .receive_burst(&mut self.pkts, port_of, now, &mut self.sink);
         self.sink.flush_handoff();
         // The burst vector (now empty) becomes the sink's, the sink's output the burst.
         std::mem::swap(burst, &mut self.sink.out);
