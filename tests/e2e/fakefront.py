@@ -142,6 +142,9 @@ class Front:
         self.next_id = 1
         self.epoch = random.getrandbits(64)
         self.t0 = time.monotonic()
+        # Heartbeats as Splicer sends them (every agent_heartbeat, 1 s by default): an
+        # agent resets the connections of a front end silent for its splicer_dead_time.
+        self.next_beat = 0.0
         self.stats = dict.fromkeys(
             "handoffs_started handoffs_ok handoffs_refused handoffs_timeout handoffs_other "
             "forwarded_frames forwarded_bytes to_client_frames to_client_bytes closed "
@@ -277,6 +280,12 @@ class Front:
 
     def timers(self):
         now = time.monotonic()
+        if now >= self.next_beat:
+            self.next_beat = now + 1.0
+            for agent in self.agents:
+                self.next_id += 1
+                hdr = MAGIC + struct.pack("!BBHI", 1, T_HEARTBEAT, 0, self.next_id)
+                self.udp.sendto(hdr + struct.pack("!Q", self.epoch), agent)
         for c in list(self.conns.values()):
             if c.state != "handing off":
                 continue

@@ -5,14 +5,17 @@
 # without errors, a second request on a handed-off connection stays on its back end;
 # then the failures: the control channel cut (requests spliced instead, handed-off
 # connections reset at both ends), the channel back, an agent killed (its clients reset,
-# nobody left hanging; its back end's connections reset once it runs again).
+# nobody left hanging; its back end's connections reset once it runs again), Splicer
+# killed (the agents reset its connections in their kernels after splicer_dead_time).
 set -u
 # shellcheck source-path=SCRIPTDIR source=handoff.sh
 . "$(dirname "$0")/handoff.sh"
 
 ho_setup
-ho_start_agent 1
-ho_start_agent 2
+# Splicer's agent_dead_time (1 s below) plus more than two of its heartbeats (300 ms).
+agent_extra='splicer_dead_time = "2s"'
+ho_start_agent 1 "$agent_extra"
+ho_start_agent 2 "$agent_extra"
 cfg=$TB_DIR/splicer.toml
 ho_write_splicer_config "$cfg" "ho-e2e-splicer-$$"
 # Fast failure detection, so that the test's waits stay short.
@@ -137,7 +140,7 @@ tb_check "agent killed: its download was reset, not left hanging ($codes)" \
     bash -c "[[ '$codes' == *56* ]]"
 # The agent restarted (a new process, a new epoch): handoffs to it resume.
 ups0=$(st agent_ups)
-ho_start_agent 2
+ho_start_agent 2 "$agent_extra"
 tb_check "agent restarted: up again" tb_wait_stat_gt "$log" agent_ups "$ups0" 10
 # Back end 2's kernel kept the connection while its agent (its NIC) was gone; the RST
 # Splicer owed it goes once the agent is heard again, and the kernel lets go.
@@ -150,4 +153,26 @@ for name in 100k 100k 20m; do
     tb_check "agent restarted: /files/$name intact" ho_body_ok "$name"
 done
 tb_check "Splicer still running" tb__alive "$SPLICER_PID"
+
+# Splicer killed mid-download (SIGKILL: it resets nothing) and not restarted: nothing
+# comes from it any more, and each agent resets the connections it handed off in its
+# kernel after splicer_dead_time (2 s), rather than at its idle_timeout (300 s) or the
+# kernel's own retransmission timeout (some 15 minutes).
+ho_slow_downloads dead
+sleep 1
+held1=$(ho_backend_conns 1)
+held2=$(ho_backend_conns 2)
+silent1=$(ho_agent_stat 1 splicer_silent_resets)
+silent2=$(ho_agent_stat 2 splicer_silent_resets)
+tb__kill "$SPLICER_PID" KILL 10
+tb_log "back ends held $held1 and $held2 connection(s) with the client when Splicer was killed"
+tb_check_cmp "Splicer killed: back end 1 held a download's connection" "$held1" -ge 1
+tb_check_cmp "Splicer killed: back end 2 held a download's connection" "$held2" -ge 1
+tb_check "Splicer killed: back end 1's kernel let go within splicer_dead_time + 3 s" \
+    ho_wait_backend_conns_gone 1 5
+tb_check "Splicer killed: back end 2's kernel let go too" ho_wait_backend_conns_gone 2 2
+tb_check "Splicer killed: agent 1 counted splicer_silent_resets" \
+    ho_wait_agent_stat_gt 1 splicer_silent_resets "$silent1"
+tb_check "Splicer killed: agent 2 counted splicer_silent_resets" \
+    ho_wait_agent_stat_gt 2 splicer_silent_resets "$silent2"
 tb_finish

@@ -22,6 +22,15 @@ pub const HEARTBEAT_INTERVAL_MAX: Duration = Duration::from_secs(60);
 pub const DEAD_TIME_MAX: Duration = Duration::from_secs(600);
 /// Most peers.
 pub const PEERS_MAX: usize = 64;
+/// Default `stray_rate`: strays each worker sends on per second. A router change that
+/// moves 100,000 established connections to this appliance brings each one's next
+/// client segment (mostly ACKs) here within about a round trip: 100,000 strays in the
+/// first second pass even if the NIC's hash gave them all to one worker (the bucket
+/// holds one second's worth), while a flood of forged ACKs is copied to the peers at
+/// most at this rate per worker instead of at line rate.
+pub const STRAY_RATE_DEFAULT: u64 = 100_000;
+/// Largest `stray_rate`.
+pub const STRAY_RATE_MAX: u64 = 100_000_000;
 
 /// `[cluster]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,6 +50,11 @@ pub struct Cluster {
     /// sent to it.
     #[serde(serialize_with = "duration::serialize")]
     pub dead_time: Duration,
+    /// `stray_rate` (integer, default 100000, 1..=100000000): strays each worker sends
+    /// on to the peers per second, in bursts of up to one second's worth; beyond, a
+    /// stray is dropped without a reset (`cluster_strays_over_limit`). Bounds the
+    /// copies a flood of forged segments makes: (live peers) x workers x this.
+    pub stray_rate: u64,
     /// `[[cluster.peers]]` (at least one): the other appliances.
     pub peers: Vec<Peer>,
 }
@@ -66,6 +80,7 @@ pub(crate) struct RawCluster {
     control: Option<Value>,
     heartbeat_interval: Option<Value>,
     dead_time: Option<Value>,
+    stray_rate: Option<Value>,
     #[serde(default)]
     peers: Vec<RawPeer>,
 }
@@ -153,6 +168,19 @@ impl RawCluster {
                 HEARTBEAT_INTERVAL_DEFAULT,
             )?,
             dead_time: period("cluster.dead_time", self.dead_time, DEAD_TIME_DEFAULT)?,
+            stray_rate: match self.stray_rate {
+                None => STRAY_RATE_DEFAULT,
+                Some(Value::Integer(n)) if (1..=STRAY_RATE_MAX as i64).contains(&n) => n as u64,
+                Some(other) => {
+                    return Err(ConfigError::invalid(
+                        "cluster.stray_rate",
+                        format!(
+                            "expected an integer 1..={STRAY_RATE_MAX} (strays per second per worker), got {}",
+                            describe(&other)
+                        ),
+                    ))
+                }
+            },
             peers,
         })
     }
@@ -248,6 +276,7 @@ mod tests {
         let c = load(&cluster("", PEER)).unwrap().cluster.unwrap();
         assert_eq!(c.heartbeat_interval, super::HEARTBEAT_INTERVAL_DEFAULT);
         assert_eq!(c.dead_time, super::DEAD_TIME_DEFAULT);
+        assert_eq!(c.stray_rate, super::STRAY_RATE_DEFAULT);
         assert_eq!(c.peers.len(), 1);
         assert_eq!(c.peers[0].address.to_string(), "198.18.0.2");
         assert_eq!(c.control.to_string(), "127.0.0.1:7411");
@@ -291,6 +320,8 @@ mod tests {
             ),
             (cluster("", &PEER.replace(":7411", "")), "UDP port"),
             (cluster("speed = 1", PEER), "speed"),
+            (cluster("stray_rate = 0", PEER), "cluster.stray_rate"),
+            (cluster("stray_rate = \"fast\"", PEER), "cluster.stray_rate"),
             (
                 "[cluster]\ncontrol = \"127.0.0.1:1\"\n".to_string(),
                 "cluster.name",
@@ -305,10 +336,11 @@ mod tests {
     #[test]
     fn written_back_and_read_again() {
         let c = load(&cluster(
-            "heartbeat_interval = \"250ms\"\ndead_time = \"1s\"",
+            "heartbeat_interval = \"250ms\"\ndead_time = \"1s\"\nstray_rate = 5000",
             PEER,
         ))
         .unwrap();
+        assert_eq!(c.cluster.as_ref().unwrap().stray_rate, 5000);
         let again: Config = c.to_toml().parse().expect("reads back");
         assert_eq!(again.cluster, c.cluster);
     }

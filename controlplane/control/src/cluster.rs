@@ -214,6 +214,7 @@ mod tests {
             control,
             heartbeat_interval: Duration::from_millis(100),
             dead_time: Duration::from_millis(300),
+            stray_rate: splicer_config::cluster::STRAY_RATE_DEFAULT,
             peers: vec![Peer {
                 name: peer.0.into(),
                 address: "198.18.0.2".parse().unwrap(),

@@ -306,7 +306,10 @@ fn run_ports(
         pending: usize::from(dp.neighbour_pending),
     };
 
-    let flow = flow_settings(dp, tsc_hz);
+    let mut flow = flow_settings(dp, tsc_hz);
+    if let Some(c) = &config.cluster {
+        flow.stray_rate = c.stray_rate;
+    }
 
     // One secret per process, shared by the workers (any of them may check a cookie),
     // from the OS random source: ISNs and cookies differ across restarts.
@@ -496,6 +499,8 @@ fn flow_settings(dp: &Dataplane, tsc_hz: u64) -> FlowSettings {
         handoff_timeout: ticks(dp.handoff_timeout),
         agent_heartbeat: ticks(dp.agent_heartbeat),
         agent_dead_time: ticks(dp.agent_dead_time),
+        // `[cluster]`'s, set by the caller when there is one.
+        stray_rate: splicer_config::cluster::STRAY_RATE_DEFAULT,
     }
 }
 
@@ -667,5 +672,9 @@ mod tests {
         let dp = Dataplane::new(vec!["-l".into(), "0-1".into()]);
         assert_eq!(flow_settings(&dp, 1000), FlowSettings::defaults(1));
         assert_eq!(flow_settings(&dp, 3_000_000), FlowSettings::defaults(3000));
+        assert_eq!(
+            splicer_pipeline::flow::STRAY_RATE_DEFAULT,
+            splicer_config::cluster::STRAY_RATE_DEFAULT
+        );
     }
 }

@@ -44,6 +44,9 @@ pub struct Agent {
     pending: Vec<PendingClosed>,
     /// The last epoch seen from each Splicer (by address).
     splicer_epochs: HashMap<Ipv4Addr, u64>,
+    /// When each Splicer (by address) was last heard, and whether its silence for
+    /// `splicer_dead_time` was acted on already.
+    splicer_heard: HashMap<Ipv4Addr, (Instant, bool)>,
     next_id: u32,
     last_sweep: Option<Instant>,
     /// Counters since start.
@@ -64,6 +67,7 @@ impl Agent {
             conns: HashMap::new(),
             pending: Vec::new(),
             splicer_epochs: HashMap::new(),
+            splicer_heard: HashMap::new(),
             next_id: (epoch as u32) | 1,
             last_sweep: None,
             counters: Counters::default(),
@@ -296,6 +300,7 @@ impl Agent {
             }
         };
         self.counters.channel_rx += 1;
+        self.splicer_heard.insert(*peer.addr.ip(), (now, false));
         match msg.body {
             Body::Heartbeat { epoch } => {
                 self.counters.heartbeats += 1;
@@ -344,6 +349,39 @@ impl Agent {
             self.counters.splicer_restart_resets += 1;
             self.reset_kernel(key);
             self.conns.remove(&key);
+        }
+    }
+
+    /// Splicers silent for `splicer_dead_time` (heard before, not yet acted on): each
+    /// one's handed-off connections are reset in the kernel and forgotten, as Splicer
+    /// does at its end when this agent goes silent (docs/HANDOFF.md, "A silent
+    /// Splicer"). A dead Splicer no longer forwards their clients' segments, so the
+    /// kernel would otherwise keep them until `idle_timeout`, or for as long as it
+    /// retransmits to a client whose acknowledgements no longer arrive. By then
+    /// (`splicer_dead_time` more than Splicer's `agent_dead_time`) a live Splicer cut
+    /// off from this agent has reset and forgotten them itself, and a new one knows
+    /// nothing of them: no CLOSED is owed.
+    fn silent_splicers(&mut self, now: Instant) {
+        let dead_time = self.settings.splicer_dead_time;
+        let mut silent = Vec::new();
+        for (addr, (heard, acted)) in self.splicer_heard.iter_mut() {
+            if !*acted && now.duration_since(*heard) >= dead_time {
+                *acted = true;
+                silent.push(*addr);
+            }
+        }
+        for splicer in silent {
+            let orphans: Vec<ConnKey> = self
+                .conns
+                .values()
+                .filter(|c| *c.peer.addr.ip() == splicer && c.state == State::Established)
+                .map(|c| c.key)
+                .collect();
+            for key in orphans {
+                self.counters.splicer_silent_resets += 1;
+                self.reset_kernel(key);
+                self.conns.remove(&key);
+            }
         }
     }
 
@@ -536,7 +574,8 @@ impl Agent {
     }
 
     /// Runs the timers: SYN resends and replay timeouts, idle connections, the close
-    /// of connections whose FINs were seen, CLOSED resends, removal after `linger`.
+    /// of connections whose FINs were seen, CLOSED resends, removal after `linger`,
+    /// the connections of Splicers silent for `splicer_dead_time`.
     /// Cheap to call every poll round: it works at most every 10 ms.
     pub fn poll(&mut self, now: Instant) {
         if let Some(last) = self.last_sweep {
@@ -596,6 +635,7 @@ impl Agent {
         for key in gone {
             self.conns.remove(&key);
         }
+        self.silent_splicers(now);
         let mut i = 0;
         while i < self.pending.len() {
             let p = &mut self.pending[i];

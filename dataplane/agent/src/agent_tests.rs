@@ -570,6 +570,79 @@ fn a_new_splicer_epoch_resets_its_old_connections_in_the_kernel() {
 }
 
 #[test]
+fn a_splicer_silent_for_its_dead_time_has_its_connections_reset_in_the_kernel() {
+    let now = Instant::now();
+    let mut a = handed_off(now);
+    let dead = a.settings.splicer_dead_time;
+    // A heartbeat (same epoch) keeps the connection: silence counts from it.
+    let mut f = channel_frame(Message {
+        id: 4,
+        body: Body::Heartbeat {
+            epoch: SPLICER_EPOCH,
+        },
+    });
+    let beat = now + Duration::from_secs(2);
+    a.from_wire(&mut f, beat);
+    a.to_wire.clear();
+    a.poll(now + dead);
+    a.poll(beat + dead - Duration::from_millis(20));
+    assert_eq!(a.counters.splicer_silent_resets, 0);
+    assert_eq!(a.connections(), 1);
+    assert!(a.to_kernel.is_empty());
+    a.poll(beat + dead);
+    assert_eq!(a.counters.splicer_silent_resets, 1);
+    assert_eq!(a.connections(), 0);
+    assert_eq!(a.to_kernel.len(), 1);
+    let (r, _) = segment(&a.to_kernel.remove(0), client(), vip());
+    assert_eq!(r.flags, TcpFlags::RST);
+    assert_eq!(r.seq, SeqNumber(1001 + REQUEST.len() as u32));
+    // Nothing owed to Splicer: it reset and forgot the connection itself by then.
+    assert!(a.to_wire.is_empty());
+    assert_eq!(a.pending_closed(), 0);
+    // Once only: the silence goes on, nothing more happens.
+    a.poll(beat + dead * 3);
+    assert_eq!(a.counters.splicer_silent_resets, 1);
+    assert!(a.to_kernel.is_empty());
+}
+
+#[test]
+fn a_silent_splicer_s_reset_spares_another_splicer_s_connections() {
+    let now = Instant::now();
+    let other: SocketAddrV4 = "198.19.0.2:7470".parse().unwrap();
+    let mut a = Agent::new(
+        Settings::new(listen(), vec![*splicer().ip(), *other.ip()]),
+        EPOCH,
+    );
+    a.set_kernel_mac(KERNEL_MAC);
+    let mut f = handoff_frame(41, handoff_repr(REQUEST));
+    a.from_wire(&mut f, now);
+    a.from_kernel(&mut syn_ack(), now);
+    // The other Splicer heartbeats on and is not affected by the first one's silence.
+    let beat = |a: &mut Agent, at: Instant| {
+        let msg = Message {
+            id: 9,
+            body: Body::Heartbeat { epoch: 77 },
+        };
+        let mut f = crate::frames::udp_frame(
+            SPLICER_MAC,
+            KERNEL_MAC,
+            other,
+            listen(),
+            &msg.to_vec().unwrap(),
+        );
+        a.from_wire(&mut f, at);
+    };
+    let dead = a.settings.splicer_dead_time;
+    beat(&mut a, now + dead - Duration::from_secs(1));
+    a.poll(now + dead);
+    assert_eq!(a.counters.splicer_silent_resets, 1);
+    assert_eq!(a.connections(), 0);
+    beat(&mut a, now + dead * 2);
+    a.poll(now + dead * 2);
+    assert_eq!(a.counters.splicer_silent_resets, 1);
+}
+
+#[test]
 fn idle_connections_are_reset_and_reported_and_closed_is_resent_then_given_up() {
     let now = Instant::now();
     let mut a = handed_off(now);

@@ -10,6 +10,7 @@
 //! idle_sleep = "100us"             # sleep when a poll round found nothing
 //! replay_timeout = "1s"            # give up on a replayed SYN the kernel does not answer
 //! idle_timeout = "300s"            # forget a handed-off connection after this silence
+//! splicer_dead_time = "5s"         # reset a Splicer's connections after this silence
 //! max_connections = 65536
 //! stats_interval = "10s"
 //! ```
@@ -56,6 +57,7 @@ struct Raw {
     idle_sleep: Option<String>,
     replay_timeout: Option<String>,
     idle_timeout: Option<String>,
+    splicer_dead_time: Option<String>,
     max_connections: Option<usize>,
     stats_interval: Option<String>,
 }
@@ -97,6 +99,12 @@ pub struct Settings {
     pub replay_retry: Duration,
     /// Forget a handed-off connection (CLOSED reason idle) after this silence.
     pub idle_timeout: Duration,
+    /// Reset (in the kernel) and forget the connections a Splicer handed off once
+    /// nothing came from it for this long: it died, or its channel is cut. More than
+    /// Splicer's `agent_dead_time` (3 s by default), so that a live Splicer has given
+    /// this agent up and reset them itself first; the 2 s beyond are two of its
+    /// heartbeats (`agent_heartbeat`, 1 s by default), which must be shorter.
+    pub splicer_dead_time: Duration,
     /// Keep a closed connection's translation this long for stragglers (last ACKs,
     /// retransmitted FINs, repeated HANDOFFs).
     pub linger: Duration,
@@ -118,6 +126,7 @@ impl Settings {
             replay_timeout: Duration::from_secs(1),
             replay_retry: Duration::from_millis(200),
             idle_timeout: Duration::from_secs(300),
+            splicer_dead_time: Duration::from_secs(5),
             linger: Duration::from_secs(5),
             max_connections: 65536,
             closed_retry: Duration::from_millis(200),
@@ -160,6 +169,11 @@ impl AgentConfig {
             settings.replay_timeout,
         )?;
         settings.idle_timeout = duration("idle_timeout", raw.idle_timeout, settings.idle_timeout)?;
+        settings.splicer_dead_time = duration(
+            "splicer_dead_time",
+            raw.splicer_dead_time,
+            settings.splicer_dead_time,
+        )?;
         if let Some(n) = raw.max_connections {
             settings.max_connections = n;
         }
@@ -236,6 +250,9 @@ impl AgentConfig {
         if self.settings.idle_timeout < Duration::from_secs(1) {
             return bad("idle_timeout", "at least 1s");
         }
+        if self.settings.splicer_dead_time < Duration::from_millis(500) {
+            return bad("splicer_dead_time", "at least 500ms");
+        }
         if self.settings.max_connections == 0 {
             return bad("max_connections", "at least 1");
         }
@@ -297,6 +314,7 @@ replay_timeout = "2s"
         assert_eq!(c.idle_sleep, Duration::from_micros(100));
         assert_eq!(c.settings.replay_timeout, Duration::from_secs(2));
         assert_eq!(c.settings.idle_timeout, Duration::from_secs(300));
+        assert_eq!(c.settings.splicer_dead_time, Duration::from_secs(5));
         assert_eq!(c.stats_interval, Duration::from_secs(10));
         assert_eq!(
             c.eal_args(),
@@ -328,6 +346,11 @@ replay_timeout = "2s"
             ("\"ho-w1\"", "\"a-name-too-long-for-linux\"", "wire_iface"),
             ("\"2s\"", "\"10ms\"", "replay_timeout"),
             ("\"100us\"", "\"soon\"", "idle_sleep"),
+            (
+                "\"2s\"\n",
+                "\"2s\"\nsplicer_dead_time = \"100ms\"\n",
+                "splicer_dead_time",
+            ),
             ("\"--no-huge\"", "\"--vdev\"", "eal"),
         ] {
             let text = GOOD.replacen(from, to, 1);

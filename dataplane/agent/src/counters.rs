@@ -83,6 +83,9 @@ counters! {
     closed_given_up,
     /// Connections reset in the kernel because their Splicer restarted (new epoch).
     splicer_restart_resets,
+    /// Connections reset in the kernel because their Splicer was silent for
+    /// `splicer_dead_time` (dead, or the channel cut).
+    splicer_silent_resets,
     /// Dropped: a frame from the wire whose source is the kernel's own MAC (our own
     /// transmission seen again).
     drop_own_echo,

@@ -145,6 +145,12 @@ counters! {
     /// without a reset and never sent on again (the connection is another peer's, or
     /// gone).
     ClusterStraysDropped => "cluster_strays_dropped",
+    /// Strays from a client beyond this worker's `cluster.stray_rate`: dropped without
+    /// a reset and not sent on (the owner may live; TCP sends the segment again).
+    ClusterStraysOverLimit => "cluster_strays_over_limit",
+    /// Strays from a client with neither ACK nor RST (no connection accepts one):
+    /// dropped without a reset and not sent on.
+    ClusterStraysNoAck => "cluster_strays_no_ack",
     /// Client connections that completed the three-way handshake.
     TcpEstablished => "tcp_established",
     /// Segments Splicer retransmitted (SYN-ACKs and data it originated).

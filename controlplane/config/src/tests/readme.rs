@@ -68,6 +68,7 @@ fn readme_lists_every_key() {
         control: "127.0.0.1:7411".parse().unwrap(),
         heartbeat_interval: crate::cluster::HEARTBEAT_INTERVAL_DEFAULT,
         dead_time: crate::cluster::DEAD_TIME_DEFAULT,
+        stray_rate: crate::cluster::STRAY_RATE_DEFAULT,
         peers: vec![crate::Peer {
             name: "b".into(),
             address: Ipv4Addr::new(198, 18, 0, 2),

@@ -12,10 +12,15 @@
 //! peer, a stray is reset as without a cluster. docs/SCALE-OUT.md, "Flow ownership",
 //! says why copies to every peer rather than a hash owner, and what is lost when.
 //!
+//! The copies are bounded (docs/SCALE-OUT.md, "Flow ownership", "Strays are bounded"): a stray no
+//! connection can accept (neither ACK nor RST) is dropped, and each worker sends on at
+//! most `stray_rate` strays a second ([`budget`]); both are dropped without a reset.
+//!
 //! The peers and which of them are alive come from the control core (heartbeats,
 //! `Pipeline::set_cluster_peers`); their MACs from ARP, kept here once learned so that
 //! a peer's frames are recognised even after its neighbour entry expired.
 
+pub(crate) mod budget;
 pub(crate) mod peers;
 
 use crate::counters::Counter;
@@ -59,13 +64,15 @@ impl<P: PacketBuf> Pipeline<P> {
             .collect()
     }
 
-    /// A segment to a virtual for no connection of this appliance, received on `port`:
-    /// sent to the live peers or dropped (`None`), or given back (`Some`) for the caller
-    /// to reset, as without a cluster, when no peer is alive on that port.
+    /// A segment to a virtual for no connection of this appliance, received on `port`
+    /// (`acceptable`: it has ACK or RST set, so an owner could take it): sent to the
+    /// live peers or dropped (`None`), or given back (`Some`) for the caller to reset,
+    /// as without a cluster, when no peer is alive on that port.
     pub(crate) fn stray<S: Sink<P>>(
         &mut self,
         port: u16,
         pkt: P,
+        acceptable: bool,
         now: u64,
         sink: &mut S,
     ) -> Option<P> {
@@ -87,6 +94,20 @@ impl<P: PacketBuf> Pipeline<P> {
         let Some(last) = self.cluster.peers.iter().rposition(live) else {
             return Some(pkt);
         };
+        // In a synchronized state TCP drops a segment with neither (RFC 9293, 3.10.7.4):
+        // no owner takes it, so copies of it would only amplify.
+        if !acceptable {
+            self.counters.inc(port, Counter::ClusterStraysNoAck);
+            sink.discard(pkt);
+            return None;
+        }
+        let per_sec = self.settings.flow.ticks_per_ms.saturating_mul(1000);
+        let rate = self.settings.flow.stray_rate;
+        if !self.cluster.budget.take(rate, per_sec, now) {
+            self.counters.inc(port, Counter::ClusterStraysOverLimit);
+            sink.discard(pkt);
+            return None;
+        }
         self.counters.inc(port, Counter::ClusterStraysForwarded);
         for i in 0..last {
             let peer = &self.cluster.peers[i];

@@ -32,6 +32,8 @@ pub(super) struct Peer {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Peers {
     pub(super) peers: Vec<Peer>,
+    /// What is left of this worker's `stray_rate`.
+    pub(super) budget: super::budget::StrayBudget,
 }
 
 impl Peers {

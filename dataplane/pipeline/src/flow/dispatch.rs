@@ -99,7 +99,8 @@ impl<P: PacketBuf> Pipeline<P> {
                 CookieAck::NotACookie => Some(Counter::DropTcpNoFlow),
             };
             // Another appliance's connection, when there is a cluster (`cluster.rs`).
-            let Some(pkt) = self.stray(port, pkt, now, sink) else {
+            let acceptable = (seg.ack.is_some() && !seg.syn()) || seg.rst();
+            let Some(pkt) = self.stray(port, pkt, acceptable, now, sink) else {
                 return;
             };
             if let Some(reason) = reason {

@@ -75,6 +75,8 @@ pub(crate) use timers::Timers;
 /// `FlowSettings::max_held_total` when nothing says otherwise: a quarter of the default
 /// mempool (16,383 buffers) of full-sized segments.
 pub const MAX_HELD_TOTAL_DEFAULT: usize = 4095 * 1448;
+/// The configuration's default `cluster.stray_rate` (strays per second per worker).
+pub const STRAY_RATE_DEFAULT: u64 = 100_000;
 
 /// Bounds and timers of the client leg, in the pipeline's clock ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,9 @@ pub struct FlowSettings {
     pub agent_heartbeat: u64,
     /// Silence after which an agent is down.
     pub agent_dead_time: u64,
+    /// Strays this worker sends on to its cluster peers per second, in bursts of up to
+    /// one second's worth (`cluster.stray_rate`; `crate::cluster`).
+    pub stray_rate: u64,
 }
 
 impl FlowSettings {
@@ -164,6 +169,7 @@ impl FlowSettings {
             handoff_timeout: 1_000 * ticks_per_ms,
             agent_heartbeat: 1_000 * ticks_per_ms,
             agent_dead_time: 3_000 * ticks_per_ms,
+            stray_rate: STRAY_RATE_DEFAULT,
         }
     }
 }

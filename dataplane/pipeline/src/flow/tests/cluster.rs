@@ -68,9 +68,52 @@ fn a_clients_stray_goes_to_every_live_peer_unchanged_but_for_its_macs() {
     assert_eq!(count(&p, Counter::ClusterStraysForwarded), 1);
     assert_eq!(count(&p, Counter::DropTcpNoFlow), 0);
     assert_eq!(count(&p, Counter::TcpResetsSent), 0);
-    // A client's RST or FIN for a connection it lost here goes on too.
+    // A client's RST for a connection it lost here goes on too, with or without ACK
+    // (RFC 9293 lets a RST go without).
     assert_eq!(receive(&mut p, C::new(501, RST).frame(), MS).len(), 2);
     assert_eq!(count(&p, Counter::ClusterStraysForwarded), 2);
+}
+
+#[test]
+fn a_stray_no_connection_could_accept_is_dropped_not_copied_nor_reset() {
+    let mut p = member(true);
+    // Neither ACK nor RST: a bare FIN, data without ACK, a SYN-ACK to a virtual.
+    for c in [
+        C::new(500, FIN),
+        C::new(500, PSH).data(b"x"),
+        C::new(500, SYN).ack(777),
+    ] {
+        assert!(receive(&mut p, c.frame(), MS).is_empty());
+    }
+    assert_eq!(count(&p, Counter::ClusterStraysNoAck), 3);
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 0);
+    assert_eq!(count(&p, Counter::TcpResetsSent), 0);
+}
+
+#[test]
+fn strays_beyond_the_rate_are_dropped_without_a_reset_and_the_rate_comes_back() {
+    let mut p = pipeline(FlowSettings {
+        stray_rate: 3,
+        ..settings(16)
+    });
+    knows(&mut p, P1, P1_MAC);
+    knows(&mut p, P2, P2_MAC);
+    p.set_cluster_peers(&peers(true), 0);
+    let ack = |i: u32| C::new(500 + i, 0).ack(777).frame();
+    let copies: Vec<usize> = (0..5).map(|i| receive(&mut p, ack(i), MS).len()).collect();
+    assert_eq!(copies, [2, 2, 2, 0, 0], "one second's worth, then nothing");
+    assert_eq!(count(&p, Counter::ClusterStraysForwarded), 3);
+    assert_eq!(count(&p, Counter::ClusterStraysOverLimit), 2);
+    assert_eq!(count(&p, Counter::TcpResetsSent), 0);
+    assert_eq!(count(&p, Counter::DropTcpNoFlow), 0);
+    // A third of a second later, one more token.
+    let later = MS + 334 * MS;
+    assert_eq!(receive(&mut p, ack(9), later).len(), 2);
+    assert!(receive(&mut p, ack(10), later).is_empty());
+    assert_eq!(count(&p, Counter::ClusterStraysOverLimit), 3);
+    // A peer's stray is dropped as before, whatever the budget.
+    assert!(receive(&mut p, from(&C::new(600, 0).ack(1), P2_MAC), later).is_empty());
+    assert_eq!(count(&p, Counter::ClusterStraysDropped), 1);
 }
 
 #[test]
