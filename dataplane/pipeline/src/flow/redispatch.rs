@@ -17,7 +17,10 @@
 //!   opened for it (the other idle ones may be closing at the same timeout)
 //!   (`requests_retried`). If that real no longer accepts connections, the open fails
 //!   and the request is routed to another real as any whose connection cannot be
-//!   opened;
+//!   opened. A real that accepts and then resets every request costs the request a
+//!   `502` after two tries there (not one on another real): the race is by far the
+//!   common case, and such a real's errors make it a passive outlier
+//!   (`outlier_errors`);
 //! * otherwise (a connection opened for this very request, a timeout, the real gone):
 //!   the real is suspect, the request is routed afresh, away from it
 //!   (`health_routed_again`).
