@@ -12,6 +12,10 @@
         then "end=open|eof|reset|timeout extra=N" (extra: bytes received after the last
         response). A response that cannot be read in 5 s prints "R<i> status=timeout".
 
+    misbehave_client.py pipe HOST PORT PATH...
+        One connection; a GET of each PATH, all in one send (pipelined), then the
+        responses read: "R<i> status=S m=X-M len=BODY_LEN" each, then "end=...".
+
     misbehave_client.py halfclose HOST PORT N PATH
         Sends N pipelined GETs of PATH in one send, shuts its write side (half-close),
         reads until the peer closes. Prints "responses=N statuses=... end=eof|reset|timeout
@@ -174,6 +178,20 @@ def seq(host, port, reqs):
     print("end=%s extra=%d" % (r.end if r.end != "timeout" else "open", extra))
 
 
+def pipe(host, port, paths):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"".join(request("GET", p) for p in paths))
+    r = Reader(s)
+    for i in range(1, len(paths) + 1):
+        try:
+            st, m, got, _ = r.response(False)
+        except (EOFError, OSError, ValueError, IndexError) as e:
+            print("R%d status=%s (%s)" % (i, r.end if isinstance(e, EOFError) else "error", e))
+            break
+        print("R%d status=%d m=%s len=%d" % (i, st, m, len(got)))
+    print("end=%s" % (r.end if r.end != "timeout" else "open"))
+
+
 def halfclose(host, port, n, path):
     s = socket.create_connection((host, int(port)), timeout=10)
     s.sendall(request("GET", path) * int(n))
@@ -224,6 +242,7 @@ def rstmid(host, port, path, nbytes):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"seq": lambda: seq(args[0], args[1], args[2:]),
+     "pipe": lambda: pipe(args[0], args[1], args[2:]),
      "halfclose": lambda: halfclose(*args),
      "zerowin": lambda: zerowin(*args),
      "rstmid": lambda: rstmid(*args)}[cmd]()

@@ -20,6 +20,10 @@ case; the bytes it should never have sent are SMUGGLED, a whole response with
     /m/headcl    (HEAD) 200, Content-Length 100000, no body (correct)
     /m/http10    an HTTP/1.0 response without a length: 20,000 bytes "a", then close
     /m/rstafter  /m/ok's response, then a reset at once (SO_LINGER 0)
+    /m/closenext /m/ok's response; the next request on the connection is never answered:
+                 the connection is reset (SO_LINGER 0) as it arrives (the keep-alive race)
+    /m/finnext   the same, closed with a FIN instead
+    /m/idle50    /m/ok's response; the connection is closed if no request follows in 50 ms
     /m/closehead half a head, then a FIN
     /m/rsthead   half a head, then a reset
     /m/expect200 a final 200 at once to a request with Expect: 100-continue, its body unread
@@ -34,6 +38,7 @@ One log line per request on stdout: "conn=C n=K METHOD PATH body=N".
 
 import hashlib
 import itertools
+import select
 import socket
 import struct
 import sys
@@ -102,8 +107,20 @@ class Conn:
 def serve(sock, cid):
     conn = Conn(sock)
     send = sock.sendall
+    close_next = None
     for n in itertools.count(1):
         method, path, fields = conn.head()
+        if close_next:
+            # The keep-alive race, made certain: the server decided to close this idle
+            # connection just as the next request arrived; it is never answered.
+            print("conn=%d n=%d %s %s closed unanswered (%s)" % (cid, n, method, path, close_next),
+                  flush=True)
+            if close_next == "rst":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                sock.shutdown(socket.SHUT_WR)
+                time.sleep(0.2)
+            return
         expect = fields.get("expect", "").lower() == "100-continue"
         case = path.split("?")[0][len("/m/"):] if path.startswith("/m/") else ""
         body = b""
@@ -154,6 +171,15 @@ def serve(sock, cid):
             send(b"HTTP/1.0 200 OK\r\nX-M: http10\r\n\r\n" + b"a" * 20000)
             sock.shutdown(socket.SHUT_WR)
             return
+        elif case in ("closenext", "finnext"):
+            send(ok)
+            close_next = "rst" if case == "closenext" else "fin"
+        elif case == "idle50":
+            # Closes the connection when no request follows within 50 ms (a short
+            # keep-alive timeout).
+            send(ok)
+            if not conn.buf and not select.select([sock], [], [], 0.05)[0]:
+                return
         elif case == "rstafter":
             send(ok)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

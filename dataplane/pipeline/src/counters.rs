@@ -472,6 +472,11 @@ counters! {
     /// connection could be opened (instead of `503`), or a safe request's connection was
     /// lost, or its real left, before a byte of the answer (instead of `502`/`504`).
     HealthRoutedAgain => "health_routed_again",
+    /// Safe requests without a body sent again to the same real on a new connection: the
+    /// pooled connection they were sent on closed or reset before a byte of the answer
+    /// (the keep-alive race: the server closed it as the request arrived) (instead of
+    /// `502`); at most once per request.
+    RequestsRetried => "requests_retried",
     /// Busy server connections given up after `server_idle_timeout` of silence.
     ServerTimeouts => "server_timeouts",
     /// Responses cut short by the server closing (the client is reset).

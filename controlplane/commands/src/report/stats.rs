@@ -581,6 +581,9 @@ impl Section {
             "early_responses" => Section::Splicing,
             // Live reconfiguration: what a change did to the connections, how many.
             "reset_failed" | "config_updates" => Section::ServerConnections,
+            // Beside `health_routed_again`: a request its server connection lost, sent
+            // again.
+            "requests_retried" => Section::ServerConnections,
             // TCP handoff (`mode = "handoff"`): what follows a request's routing, as a
             // splice does; not the workers' mesh (`handoff_in`, `handoff_out`).
             "handoff_retransmits"

@@ -84,6 +84,9 @@ pub(super) struct Pending {
     pub close_kept_off: bool,
     /// The request body's framer, past the body bytes in the buffer.
     pub body: BodyFramer,
+    /// Sent once already, its connection lost before a byte of the answer
+    /// (`redispatch`): its leg carries it, so that it is not sent a third time.
+    pub retried: bool,
 }
 
 /// What Splicer changes in a request head before it sends it to the server. Plain
@@ -144,6 +147,7 @@ impl Pending {
             keep_alive: head.keep_alive(),
             close_kept_off: strips_close(server_close, head.version(), head.connection_close()),
             body,
+            retried: false,
         }
     }
 }

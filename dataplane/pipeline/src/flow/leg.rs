@@ -63,6 +63,13 @@ pub(crate) struct Leg {
     /// response that fits costs no window update.
     pub window_offered: Option<u32>,
     pub class_counted: bool,
+    /// The request was sent once already, on a connection lost before a byte of its
+    /// answer (`redispatch`): it is not sent a third time.
+    pub retried: bool,
+    /// Its server connection was idle in the pool when the request was sent on it (not
+    /// opened for it): lost before a byte of the answer, that is the keep-alive race
+    /// (the server closed it as the request came), not a sign of a failing real.
+    pub pooled: bool,
     /// Response bytes forwarded to the client past a gap, not yet reached in order
     /// (boxed while there are some).
     pub ahead: Ahead,

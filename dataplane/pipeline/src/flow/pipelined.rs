@@ -353,7 +353,7 @@ impl<P: PacketBuf> Pipeline<P> {
             c.pending = Some(Box::new(pending));
             self.count_spill(port);
             self.access_begin(h, &head, now);
-            self.start_splice(port, h, sh, now, sink);
+            self.start_splice(port, h, sh, true, now, sink);
             if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
                 leg.held_window = window as u32;
                 leg.window_offered = Some(window as u32);

@@ -398,8 +398,23 @@ impl<P: PacketBuf> Pipeline<P> {
     ) {
         if let Some(s) = self.pools.get(real).free.pop() {
             self.counters.inc(port, Counter::PoolReuses);
-            return self.start_splice(port, h, s, now, sink);
+            return self.start_splice(port, h, s, true, now, sink);
         }
+        self.acquire_fresh(port, h, real, now, sink);
+    }
+
+    /// As [`Pipeline::acquire`], but never an idle connection: one opened for the
+    /// request (or one being opened for the pool at the real's `maxconns`). A request
+    /// sent again after its pooled connection closed under it (`redispatch`) goes on
+    /// one: the other idle connections may be closing at the same keep-alive timeout.
+    pub(super) fn acquire_fresh<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        real: RealId,
+        now: u64,
+        sink: &mut S,
+    ) {
         self.counters.inc(port, Counter::PoolOpens);
         // At the real's connection count, one being opened for the pool: this request
         // takes it when it is up, so that the connections stay within maxconns.

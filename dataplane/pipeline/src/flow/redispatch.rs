@@ -1,15 +1,39 @@
-//! A request its real did not answer, sent again to another real.
+//! A request its real did not answer, sent again: to the same real on a new connection
+//! when its pooled connection closed under it, else to another real.
 //!
-//! A `GET` or `HEAD` without a body, alone on its client connection (nothing pipelined
-//! behind it), whose server connection was lost (reset, timed out) or whose real went
-//! down or was ejected before a single byte of the response arrived, is taken back: the
-//! client connection returns to waiting with the request at the front of its head
-//! buffer, as it was before the splice, and the request is routed afresh, away from
-//! that real. The client sees a slower answer instead of a `502`/`504`: an error a
-//! healthy real could have served is not passed on (HAProxy's `retry-on
-//! conn-failure empty-response` with `option redispatch`, for safe methods only).
-//! Anything else (a response under way, a body, a pipelined request, HTTP/1.0 with
-//! Splicer's `Keep-Alive` inserted) keeps today's answer.
+//! A request safe to repeat (RFC 9110 §9.2.1: `GET`, `HEAD`, `OPTIONS`, `TRACE`),
+//! HTTP/1.1, without a body, alone on its client connection (nothing sent ahead behind
+//! it; requests still in the head buffer behind it wait there as before), whose server
+//! connection was lost (closed, reset, timed out) or whose real went down or was
+//! ejected before a single byte of the response arrived, is taken back: the client
+//! connection returns to waiting with the request at the front of its head buffer, as
+//! it was before the splice, and the request is placed again, once:
+//!
+//! * its connection was idle in the pool when the request went out on it, and the
+//!   server closed or reset it (FIN or RST alike: a request that crosses the FIN of a
+//!   server closing an idle connection at its keep-alive timeout, or after its last
+//!   allowed request, is answered by the server's kernel with a RST): the keep-alive
+//!   race, not a failing real. The request goes again to the same real, on a connection
+//!   opened for it (the other idle ones may be closing at the same timeout)
+//!   (`requests_retried`). If that real no longer accepts connections, the open fails
+//!   and the request is routed to another real as any whose connection cannot be
+//!   opened. A real that accepts and then resets every request costs the request a
+//!   `502` after two tries there (not one on another real): the race is by far the
+//!   common case, and such a real's errors make it a passive outlier
+//!   (`outlier_errors`);
+//! * otherwise (a connection opened for this very request, a timeout, the real gone):
+//!   the real is suspect, the request is routed afresh, away from it
+//!   (`health_routed_again`).
+//!
+//! A request sent again that is lost again gets today's `502`/`504`: no request is sent
+//! a third time, so a real that resets whatever it is sent is not fed the same request
+//! in a loop. The client sees a slower answer instead of a `502`/`504`: an error a
+//! healthy real could have served is not passed on (HAProxy's `retry-on conn-failure
+//! empty-response` with `option redispatch`, for safe methods only). Anything else (a
+//! response under way, a body, a non-safe method, a request sent ahead behind another,
+//! HTTP/1.0 with Splicer's `Keep-Alive` inserted) keeps today's answer. The request's
+//! bytes are the copy its server connection keeps until the response starts
+//! (`release_head_copy`): nothing more is held for it.
 
 use super::client::{Pending, State};
 use super::key::Handle;
@@ -21,14 +45,27 @@ use crate::packet::{PacketBuf, Sink};
 use crate::pipeline::Pipeline;
 use splicer_http::{parse_head, BodyFramer, ForwardFor, HeadStatus, Method};
 
+/// Why a request's server connection was given up before a byte of its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Loss {
+    /// The server closed or reset the connection.
+    Closed,
+    /// The server was silent past `server_idle_timeout`.
+    TimedOut,
+    /// The real went down or was ejected.
+    RealLeft,
+}
+
 impl<P: PacketBuf> Pipeline<P> {
-    /// Client `h`'s request on server connection `sh` goes to another real if it can
-    /// (see the module documentation): `true` when it was taken back and routed again.
+    /// Client `h`'s request on server connection `sh`, lost for `loss`, goes again to
+    /// its real or to another if it can (see the module documentation): `true` when it
+    /// was taken back and placed again.
     pub(super) fn redispatch<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
         sh: Handle,
+        loss: Loss,
         now: u64,
         sink: &mut S,
     ) -> bool {
@@ -44,32 +81,51 @@ impl<P: PacketBuf> Pipeline<P> {
             && leg.up_next == leg.up_from
             && leg.client_fin.is_none()
             && leg.body.is_complete()
-            && !c.tcp.fin_received;
+            && !c.tcp.fin_received
+            && !leg.retried;
         if !untouched {
             return false;
         }
+        // The keep-alive race: the same real, a new connection.
+        let race = leg.pooled && loss == Loss::Closed;
         let head = match parse_head(&s.out, c.service.max_request_head()) {
             HeadStatus::Complete(head) => head,
             _ => return false,
         };
-        let safe = matches!(head.method(), Method::Get | Method::Head)
-            && head.version() == 1
+        let safe = matches!(
+            head.method(),
+            Method::Get | Method::Head | Method::Options | Method::Trace
+        ) && head.version() == 1
             && head.head_len() == s.out.len()
             && BodyFramer::for_request(head.body()).is_complete();
         if !safe {
             return false;
         }
         let (old, virtual_index) = (s.real, c.service.virtual_index);
-        let mut decision = self.route(port, h, &head, now, None);
-        if decision == Decision::Splice(old) {
-            // Round robin may come back to it once; not twice.
-            decision = self.route(port, h, &head, now, None);
-        }
-        if !matches!(decision, Decision::Splice(r) if r != old)
-            && !matches!(decision, Decision::Queue { .. })
-        {
-            return false;
-        }
+        // The slots the request holds on its real (`maxconns`), kept for its new
+        // connection: the queue must not take them meanwhile. (A connection reset has
+        // released them already, `server_gone`, and serves the queue only after this:
+        // the request then counts one slot, whatever its rule's `cost`.)
+        let kept = if race {
+            std::mem::take(&mut s.charge)
+        } else {
+            0
+        };
+        let decision = if race {
+            Decision::Splice(old)
+        } else {
+            let mut decision = self.route(port, h, &head, now, None);
+            if decision == Decision::Splice(old) {
+                // Round robin may come back to it once; not twice.
+                decision = self.route(port, h, &head, now, None);
+            }
+            if !matches!(decision, Decision::Splice(r) if r != old)
+                && !matches!(decision, Decision::Queue { .. })
+            {
+                return false;
+            }
+            decision
+        };
         let s = self.flows.server_mut(sh).expect("checked");
         let request = std::mem::take(&mut s.out);
         // Its client asked `close`, gone from the head (`server_close`): the head as
@@ -102,6 +158,8 @@ impl<P: PacketBuf> Pipeline<P> {
             pending.close_kept_off = true;
             pending.keep_alive = false;
         }
+        // Once: lost again, it is answered.
+        pending.retried = true;
         c.pending = Some(Box::new(pending));
         self.held.remove(&sh);
         if let Some(s) = self.flows.server_mut(sh) {
@@ -113,9 +171,40 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         let cport = self.peer_port(h, port);
-        self.counters.inc(cport, Counter::HealthRoutedAgain);
-        self.place_routed(cport, h, virtual_index, decision, now, sink);
+        if race {
+            self.counters.inc(cport, Counter::RequestsRetried);
+            self.retry_on_fresh(cport, h, old, kept, now, sink);
+        } else {
+            self.counters.inc(cport, Counter::HealthRoutedAgain);
+            self.place_routed(cport, h, virtual_index, decision, now, sink);
+        }
         true
+    }
+
+    /// Client `h`'s request, taken back after its pooled connection to `real` closed
+    /// under it, goes again to `real` on a new connection, with the `cost` its old one
+    /// carried (released only now, so that no queued request took it meanwhile).
+    fn retry_on_fresh<S: Sink<P>>(
+        &mut self,
+        port: u16,
+        h: Handle,
+        real: RealId,
+        cost: u16,
+        now: u64,
+        sink: &mut S,
+    ) {
+        let pool = self.pools.get(real);
+        pool.inflight = pool.inflight.saturating_sub(u32::from(cost));
+        let Some(c) = self.flows.get_mut(h) else {
+            return;
+        };
+        let Some(p) = c.pending.as_mut() else {
+            return;
+        };
+        p.real = Some(real);
+        p.cost = cost.max(1);
+        c.last_real = Some(real);
+        self.acquire_fresh(port, h, real, now, sink);
     }
 
     /// Client `h`'s pending request, routed again by `decision`: placed on its real (a
@@ -182,7 +271,7 @@ impl<P: PacketBuf> Pipeline<P> {
             };
             if let Some((real, c)) = busy {
                 let port = self.real_port(real);
-                self.redispatch(port, c, sh, now, sink);
+                self.redispatch(port, c, sh, Loss::RealLeft, now, sink);
             }
         }
         // Requests waiting in a queue are placed on reals that are up when slots come

@@ -406,7 +406,7 @@ impl<P: PacketBuf> Pipeline<P> {
         }
         match waiter.and_then(|c| Some((c, self.waiting_tunnel(c, real)?))) {
             Some((c, true)) => self.start_tunnel(port, c, h, now, sink),
-            Some((c, false)) => self.start_splice(port, c, h, now, sink),
+            Some((c, false)) => self.start_splice(port, c, h, false, now, sink),
             _ => self.server_free(port, h, now, sink),
         }
     }

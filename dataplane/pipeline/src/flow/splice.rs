@@ -201,12 +201,14 @@ impl<P: PacketBuf> Pipeline<P> {
     }
 
     /// Joins waiting client `h` and idle server connection `sh`: sends the buffered
-    /// request on the server leg and sets up the translation.
+    /// request on the server leg and sets up the translation. `pooled`: `sh` was idle in
+    /// its pool (not opened for this request).
     pub(super) fn start_splice<S: Sink<P>>(
         &mut self,
         port: u16,
         h: Handle,
         sh: Handle,
+        pooled: bool,
         now: u64,
         sink: &mut S,
     ) {
@@ -331,6 +333,8 @@ impl<P: PacketBuf> Pipeline<P> {
             window_offered: None,
             ahead: Default::default(),
             class_counted: false,
+            retried: p.retried,
+            pooled,
             log: std::mem::replace(&mut c.log, crate::access::NO_LOG),
         };
         // The leftover bytes are the next requests: they wait in the buffer with those

@@ -8,6 +8,7 @@ use super::client::State;
 use super::due::Due;
 use super::key::Handle;
 use super::leg::Leg;
+use super::redispatch::Loss;
 use super::server::SState;
 use crate::access::Term;
 use crate::counters::{Counter, RealCounter};
@@ -257,8 +258,13 @@ impl<P: PacketBuf> Pipeline<P> {
         if !unanswered {
             return self.splice_reset(port, h, now, sink);
         }
-        // Not a byte of the answer yet: another real may serve it (`redispatch.rs`).
-        if self.redispatch(port, h, sh, now, sink) {
+        // Not a byte of the answer yet: it may go again (`redispatch.rs`).
+        let loss = if status == 504 {
+            Loss::TimedOut
+        } else {
+            Loss::Closed
+        };
+        if self.redispatch(port, h, sh, loss, now, sink) {
             return;
         }
         self.answer_server_lost(port, h, status, now, sink);

@@ -99,6 +99,7 @@ impl<P: PacketBuf> Pipeline<P> {
             keep_alive: false,
             close_kept_off: false,
             body: BodyFramer::UntilClose,
+            retried: false,
         }));
         self.count_spill(port);
         self.counters.inc(port, Counter::TunnelOpens);
@@ -231,6 +232,8 @@ impl<P: PacketBuf> Pipeline<P> {
             window_offered: None,
             ahead: Default::default(),
             class_counted: true,
+            retried: false,
+            pooled: false,
             // A passed-through connection carries no HTTP request to log.
             log: crate::access::NO_LOG,
         };

@@ -484,3 +484,40 @@ fn a_run_of_5xx_responses_makes_an_outlier() {
     assert_eq!(events(&mut p), [HealthEvent::Outlier(0, 2)]);
     assert_eq!(p.counters().snapshot().get(Counter::HealthOutliers), 1);
 }
+
+#[test]
+fn a_request_routed_again_and_reset_again_is_answered_not_sent_a_third_time() {
+    // Two reals that reset whatever they are sent: the request goes to s0, then once to
+    // s1, then its client gets 502 (it went round s0, s1, s0... for as long as they
+    // reset it).
+    let mut p = pipeline(1, 0);
+    events(&mut p);
+    let now = 10 * MS;
+    let request = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = client_request(&mut p, request, now);
+    let syn = syn_to(&sent, S0).expect("a connection to s0");
+    assert_eq!(accept_request(&mut p, S0, &syn, now), request);
+    let rst = Seg {
+        seq: 9001,
+        flags: RST,
+        ..Seg::default()
+    };
+    let sent = to_servers(from_server(&mut p, S0, syn.1, &rst, now));
+    let syn1 = syn_to(&sent, S1).expect("a connection to s1");
+    assert_eq!(accept_request(&mut p, S1, &syn1, now), request);
+    let sent = to_servers(from_server(&mut p, S1, syn1.1, &rst, now));
+    assert!(syn_to(&sent, S0).is_none(), "not a third time: {sent:?}");
+    let answer: Vec<u8> = sent
+        .iter()
+        .filter(|(dst, _, _)| *dst == CLIENT)
+        .flat_map(|(_, _, s)| s.payload.clone())
+        .collect();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 502"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let c = p.counters().snapshot();
+    assert_eq!(c.get(Counter::HealthRoutedAgain), 1);
+    assert_eq!(c.get(Counter::BadGateway), 1);
+}

@@ -14,6 +14,7 @@ mod misbehaving;
 mod next_hop;
 mod pipelined;
 mod reordered;
+mod retry;
 mod server_close;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);

@@ -106,6 +106,7 @@ fn pending_boxes_are_recycled() {
         keep_alive: true,
         close_kept_off: false,
         body: BodyFramer::Done,
+        retried: false,
     };
     let mut t = FlowTable::new(4);
     let a = t.boxed_pending(pending(1));

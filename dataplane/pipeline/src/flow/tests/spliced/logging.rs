@@ -130,13 +130,21 @@ fn three_requests_sent_ahead_are_three_records() {
 fn a_server_reset_before_the_response_is_a_502_of_the_server() {
     let (mut b, ring) = logged_bed(1);
     b.client_sends_head(GET_A);
-    // The only real resets: no other to send it to, the client gets 502.
+    // The only real resets its pooled connection: the request goes again on a new
+    // one (the keep-alive race), which it resets too: the client gets 502.
     let rst = Seg {
         seq: SERVER_ISN + 1,
         flags: RST,
         ..Seg::default()
     };
-    b.server_sends(rst);
+    b.server_sends(rst.clone());
+    let port = *b
+        .others
+        .keys()
+        .next()
+        .expect("sent again on a new connection");
+    b.others.clear();
+    b.deliver_from_server(frame((SERVER, 80), (INSIDE, port), &rst));
     assert!(b
         .to_client
         .iter()
