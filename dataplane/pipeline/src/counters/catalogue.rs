@@ -337,8 +337,9 @@ counters! {
     /// `Connection: close` for the client, same length.
     ServerCloseMarked => "server_close_marked",
     /// Responses to those that reached the client without a `close` to read: no
-    /// `Connection: keep-alive` to turn (the real's next such requests keep `close`),
-    /// or a token cut across segments whose start had gone out already.
+    /// `Connection: keep-alive` to turn (the real's such requests on this worker keep
+    /// `close` for 60 s), or a token cut across segments whose start had gone out
+    /// already.
     ServerCloseUnmarked => "server_close_unmarked",
     /// Server connections of tcp virtuals begun with a PROXY protocol v2 header
     /// (`virtual.forward_for = "proxy-v2"`).

@@ -280,9 +280,9 @@ impl<P: PacketBuf> Pipeline<P> {
             }
         }
         // The client asked `close`: the server is not told, so that its connection
-        // stays in the pool (`server_close`), unless the real has answered such a
-        // request without a `keep-alive` to turn into `close` for the client.
-        if p.close_kept_off && !self.pools.get(s.real).close_unmarked {
+        // stays in the pool (`server_close`), unless the real has lately answered such
+        // a request without a `keep-alive` to turn into `close` for the client.
+        if p.close_kept_off && now >= self.pools.get(s.real).close_passed_until {
             if strip_close(&mut s.out) > 0 {
                 self.counters.inc(port, Counter::ServerCloseKept);
             }

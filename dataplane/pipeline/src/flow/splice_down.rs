@@ -216,7 +216,16 @@ impl<P: PacketBuf> Pipeline<P> {
                     let fed_at = (fed_from - leg.down_from) as u32;
                     let pool = self.pools.get(s.real);
                     let was = (had_mark, had_head);
-                    close_mark::after_feed(&mut s.framer, fed_at, was, pool, &self.counters, port);
+                    let retry_at = now + close_mark::CLOSE_RETRY_MS * ticks_per_ms;
+                    close_mark::after_feed(
+                        &mut s.framer,
+                        fed_at,
+                        was,
+                        pool,
+                        retry_at,
+                        &self.counters,
+                        port,
+                    );
                 }
                 s.tcp.rcv_nxt = leg.down_next;
                 if !leg.class_counted {
