@@ -21,14 +21,14 @@
 //! now says `keep-alive` gets its pool back within the period.
 
 use super::pool::RealPool;
-
-/// How long a real that answered a kept-off `close` without anything to mark is passed
-/// its clients' `close` (`RealPool::close_passed_until`), in milliseconds.
-pub(super) const CLOSE_RETRY_MS: u64 = 60_000;
 use crate::counters::{Counter, WorkerCounters};
 use splicer_http::{ResponseFramer, CLOSE_IN_PLACE};
 use splicer_wire::checksum;
 use splicer_wire::tcp::{self, SeqNumber};
+
+/// How long a real that answered a kept-off `close` without anything to mark is passed
+/// its clients' `close` (`RealPool::close_passed_until`), in milliseconds.
+pub(super) const CLOSE_RETRY_MS: u64 = 60_000;
 
 /// Writes the bytes of [`CLOSE_IN_PLACE`] (at server sequence number `token`) that
 /// fall in the segment `t` (whose payload starts at server sequence number `seq`),
