@@ -907,11 +907,14 @@ tb_prefix_of() {
         -e 's/.*"--file-prefix=\([^"]*\)".*/\1/p' "$1" | head -n 1
 }
 
-# Wait until LOG matches REGEX while PID lives.
+# tb__wait_log LOG REGEX PID TIMEOUT [FROM]: waits until LOG matches REGEX while PID
+# lives, looking only at what was written after its first FROM bytes (default 0): a
+# process started on a log that already holds an earlier run's lines (a restart, or
+# run.sh given the same test twice) must not be taken as ready by that run's line.
 tb__wait_log() {
-    local log=$1 regex=$2 pid=$3 timeout=$4 i
+    local log=$1 regex=$2 pid=$3 timeout=$4 from=${5:-0} i
     for ((i = 0; i < timeout * 10; i++)); do
-        grep -Eq -- "$regex" "$log" 2>/dev/null && return 0
+        tail -c +$((from + 1)) -- "$log" 2>/dev/null | grep -Eq -- "$regex" && return 0
         if ! tb__alive "$pid"; then
             printf 'process %s exited before logging /%s/\n' "$pid" "$regex" >&2
             return 1
@@ -963,6 +966,9 @@ tb_start_dataplane() {
     fi
     tb_register_prefix "$prefix"
     TB_SPLICER_LOGS+=("$log")
+    # The log is appended to: only a ready line written after this start counts.
+    local from
+    from=$(stat -c %s -- "$log" 2>/dev/null) || from=0
     # Background jobs of a script start with SIGINT ignored: give the process default
     # signal handling so that SIGINT stops it as it would from a terminal.
     env --default-signal "$@" </dev/null >>"$log" 2>&1 &
@@ -971,7 +977,7 @@ tb_start_dataplane() {
     TB_SPLICER_RC=""
     tb__track_pid "$SPLICER_PID"
     tb_log "started PID $SPLICER_PID: $*"
-    tb__wait_log "$log" "$regex" "$SPLICER_PID" "${TB_READY_TIMEOUT:-30}" || return 1
+    tb__wait_log "$log" "$regex" "$SPLICER_PID" "${TB_READY_TIMEOUT:-30}" "$from" || return 1
     tb_attach_taps || return 1
     tb_log "TAPs attached: $TB_TAP_OUT in $TB_NS_CLIENT, $TB_TAP_IN in $TB_NS_LAN/br0"
 }

@@ -12,6 +12,7 @@
 # with SPLICER_E2E_NO_BUILD=1, or point SPLICER_BIN at another binary). Each test runs
 # alone under `timeout` (SPLICER_E2E_TIMEOUT, default 300 s) with its output in
 # $SPLICER_E2E_LOGS/<test>.log and Splicer's/nginx's logs in $SPLICER_E2E_LOGS/<test>/
+# (a test named again: <test>.2.log and <test>.2/, and so on)
 # (default: a new /tmp/spl-e2e-logs.XXXXXX, kept). Prints PASS/FAIL per test, the log tail
 # of a failure, and ends with "N passed, M failed"; exits 1 when any test failed.
 set -uo pipefail
@@ -87,11 +88,17 @@ trap on_signal INT TERM
 passed=0
 failed=0
 failed_names=()
+declare -A runs=()
 for t in "${tests[@]}"; do
     [[ $interrupted -eq 1 ]] && break
-    mkdir -p "$logs/$t"
+    # A test named again gets logs of its own (<test>.2/, <test>.2.log...): Splicer's
+    # and nginx's logs are appended to, and the first run's must stay apart.
+    runs[$t]=$((${runs[$t]:-0} + 1))
+    name=$t
+    [[ ${runs[$t]} -eq 1 ]] || name=$t.${runs[$t]}
+    mkdir -p "$logs/$name"
     start=$SECONDS
-    SPLICER_E2E_LOGDIR=$logs/$t timeout -k 20 "$timeout_s" bash "$here/$t.sh" >"$logs/$t.log" 2>&1 &
+    SPLICER_E2E_LOGDIR=$logs/$name timeout -k 20 "$timeout_s" bash "$here/$t.sh" >"$logs/$name.log" 2>&1 &
     current=$!
     rc=0
     wait "$current" || rc=$?
@@ -103,15 +110,15 @@ for t in "${tests[@]}"; do
     took=$((SECONDS - start))
     if [[ $rc -eq 0 ]]; then
         passed=$((passed + 1))
-        echo "PASS $t (${took}s)"
+        echo "PASS $name (${took}s)"
     else
         failed=$((failed + 1))
-        failed_names+=("$t")
+        failed_names+=("$name")
         why="exit $rc"
         [[ $rc -eq 124 || $rc -eq 137 ]] && why="timed out after ${timeout_s}s"
-        echo "FAIL $t ($why, ${took}s) — log: $logs/$t.log"
-        grep -a -E '^(not ok|FATAL)' "$logs/$t.log" | head -n 20 | sed 's/^/    > /'
-        tail -n 40 "$logs/$t.log" | cut -c1-300 | sed 's/^/    | /'
+        echo "FAIL $name ($why, ${took}s) — log: $logs/$name.log"
+        grep -a -E '^(not ok|FATAL)' "$logs/$name.log" | head -n 20 | sed 's/^/    > /'
+        tail -n 40 "$logs/$name.log" | cut -c1-300 | sed 's/^/    | /'
     fi
 done
 

@@ -11,12 +11,24 @@
 //! before it could be known (it began in an earlier segment than the one that ended
 //! it) is left as the server wrote it, counted (`server_close_unmarked`): the client
 //! already has part of it.
+//!
+//! A response without any `Connection` field has nothing to mark: its real is then
+//! passed its clients' `close` as written, for [`CLOSE_RETRY_MS`], after which it is
+//! tried again; a real's state change or its return to service (`reconfigure`) ends
+//! the period at once. A real is not told what changed in it (a new server version,
+//! a reloaded configuration), so the period is what finds out: at most one response
+//! per real, worker and period reaches a client without `close`, while a real that
+//! now says `keep-alive` gets its pool back within the period.
 
 use super::pool::RealPool;
 use crate::counters::{Counter, WorkerCounters};
 use splicer_http::{ResponseFramer, CLOSE_IN_PLACE};
 use splicer_wire::checksum;
 use splicer_wire::tcp::{self, SeqNumber};
+
+/// How long a real that answered a kept-off `close` without anything to mark is passed
+/// its clients' `close` (`RealPool::close_passed_until`), in milliseconds.
+pub(super) const CLOSE_RETRY_MS: u64 = 60_000;
 
 /// Writes the bytes of [`CLOSE_IN_PLACE`] (at server sequence number `token`) that
 /// fall in the segment `t` (whose payload starts at server sequence number `seq`),
@@ -58,12 +70,13 @@ pub(super) fn write_close(
 /// them): a token found that began before them (already forwarded as written) is given
 /// up; a final head read whole is counted, marked or not, and a real that answered
 /// without anything to mark (no `Connection` field: HTTP/1.1's default) is passed its
-/// clients' `close` from then on (`pool`, the real's on this worker).
+/// clients' `close` until `retry_at` (`pool`, the real's on this worker).
 pub(super) fn after_feed(
     framer: &mut ResponseFramer,
     fed_at: u32,
     had: (bool, bool),
     pool: &mut RealPool,
+    retry_at: u64,
     counters: &WorkerCounters,
     port: u16,
 ) {
@@ -82,7 +95,7 @@ pub(super) fn after_feed(
         // The response does not say `close` and has nothing to turn into it. The
         // client still sees its connection end after it, as it asked.
         counters.inc(port, Counter::ServerCloseUnmarked);
-        pool.close_unmarked = true;
+        pool.close_passed_until = retry_at;
     }
 }
 

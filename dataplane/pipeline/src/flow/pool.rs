@@ -40,11 +40,14 @@ pub(crate) struct RealPool {
     pub measure: Measure,
     /// Its requests per second, for publication.
     pub rate: crate::quality::Rate,
-    /// A response of this real to a request whose `close` it was not told
-    /// (`server_close`) had no `Connection: keep-alive` to write `close` over: from
-    /// then on this worker passes its clients' `close` on (the real closes, its
-    /// response says so), rather than send more clients a response without it.
-    pub close_unmarked: bool,
+    /// Until when (clock ticks) this worker passes its clients' `close` on to this
+    /// real (`server_close`): a response of the real to a request whose `close` it was
+    /// not told had no `Connection: keep-alive` to write `close` over, so the real
+    /// closes instead and its response says so, rather than more clients get a
+    /// response without it. For `close_mark::CLOSE_RETRY_MS` only, then the real is
+    /// tried again (it may have been upgraded or reconfigured meanwhile); sooner when
+    /// its state changes or it comes back up (`reconfigure`). 0: never set.
+    pub close_passed_until: u64,
 }
 
 impl RealPool {

@@ -10,7 +10,9 @@
 //! * a real newly `failed` has every server connection reset, and the client
 //!   connections spliced to it or waiting for it reset or answered 503;
 //! * a virtual newly `failed` has its client connections reset (their server
-//!   connections drain and return to their pools).
+//!   connections drain and return to their pools);
+//! * a real whose status changes, or that comes back up, is kept clients' `close`
+//!   off again (`server_close`, `close_mark`).
 
 use super::key::Handle;
 use super::server::SState;
@@ -51,6 +53,12 @@ impl<P: PacketBuf> Pipeline<P> {
                 left.push(r as RealId);
             }
             let (before, now_is) = (status(&old, r), status(&self.topology, r));
+            if before != now_is || (!up(&old, r) && up(&self.topology, r)) {
+                // Put in or out of service, or back up after its checks took it out
+                // (restarted, perhaps upgraded): a `close` passed on to it
+                // (`close_mark`) is kept off it again from its next request.
+                self.pools.reals[r].close_passed_until = 0;
+            }
             match now_is {
                 Some(Status::Failed) if before != Some(Status::Failed) => {
                     failed_reals.push(r as RealId)

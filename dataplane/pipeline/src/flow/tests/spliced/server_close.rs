@@ -151,13 +151,13 @@ fn a_response_head_in_two_segments() {
         assert_eq!(b.count(Counter::ServerCloseUnmarked), u64::from(!marked));
         // A token cut across segments says nothing of the real: the next close
         // requests are still kept off it.
-        assert!(!b.p.pools.reals[0].close_unmarked);
+        assert_eq!(b.p.pools.reals[0].close_passed_until, 0);
     }
 }
 
 /// A response without any `Connection` field (HTTP/1.1's default, as Go's servers
 /// answer): nothing to write `close` over. The client's connection still ends after
-/// it, as the client asked; this real gets its clients' `close` from then on.
+/// it, as the client asked; this real gets its clients' `close` for `CLOSE_RETRY_MS`.
 #[test]
 fn a_response_without_connection_field() {
     let mut b = bed(ServerClose::Keep);
@@ -165,19 +165,73 @@ fn a_response_without_connection_field() {
     b.server_sends(response(&b, 0, 79, RSP_A));
     assert_eq!(client_bytes(&b, iss), RSP_A);
     assert_eq!(b.count(Counter::ServerCloseUnmarked), 1);
-    assert!(b.p.pools.reals[0].close_unmarked);
+    let retry = crate::flow::close_mark::CLOSE_RETRY_MS * MS;
+    assert_eq!(b.p.pools.reals[0].close_passed_until, b.now + retry);
     client_acks(&mut b, iss, CLOSE_A, RSP_A.len());
     assert!(b.to_client.iter().any(|s| s.flags & FIN != 0));
     assert_eq!(b.p.pools.reals[0].free.len(), 1, "pooled again");
 }
 
-/// Once a real has answered so, a client's `close` goes to it as written.
+/// Once a real has answered so, a client's `close` goes to it as written, until the
+/// time set for that.
 #[test]
 fn a_real_that_answered_unmarked_gets_close() {
     let mut b = bed(ServerClose::Keep);
-    b.p.pools.reals[0].close_unmarked = true;
+    b.p.pools.reals[0].close_passed_until = b.now + 1;
     b.client_sends_head(CLOSE_A);
     assert_eq!(b.count(Counter::ServerCloseKept), 0);
+}
+
+/// After that time the real is tried again (it may have been upgraded to one that
+/// says `keep-alive`): the `close` is kept off it.
+#[test]
+fn a_real_that_answered_unmarked_is_tried_again_later() {
+    let mut b = bed(ServerClose::Keep);
+    b.p.pools.reals[0].close_passed_until = b.now;
+    b.client_connects_and_sends(CLOSE_A);
+    assert_eq!(b.server_got, KEPT_A);
+    assert_eq!(b.count(Counter::ServerCloseKept), 1);
+}
+
+/// A real whose state an operator changes (out of service and back, say), or that is
+/// back up after its checks took it out (restarted, perhaps upgraded), is tried again
+/// at once.
+#[test]
+fn a_real_whose_state_changes_is_tried_again_at_once() {
+    for (change, going_out_resets) in [
+        (
+            (|f: &mut Farm| f.reals[0].status = crate::balance::Status::OutOfService)
+                as fn(&mut Farm),
+            true,
+        ),
+        (|f: &mut Farm| f.reals[0].health.up = false, false),
+    ] {
+        let mut b = bed(ServerClose::Keep);
+        let until = b.now + 1_000 * MS;
+        b.p.pools.reals[0].close_passed_until = until;
+        let before = b.p.topology().clone();
+        reconfigure(&mut b, change);
+        // Going down is not coming back: still passed on.
+        let want = if going_out_resets { 0 } else { until };
+        assert_eq!(b.p.pools.reals[0].close_passed_until, want);
+        b.p.pools.reals[0].close_passed_until = until;
+        let mut out = Out::default();
+        b.p.set_topology(before, b.now, &mut out);
+        b.take(out);
+        assert_eq!(b.p.pools.reals[0].close_passed_until, 0);
+        b.client_connects_and_sends(CLOSE_A);
+        assert_eq!(b.server_got, KEPT_A);
+    }
+}
+
+/// Applies `change` to the farm, as the control core does.
+fn reconfigure(b: &mut Bed, change: impl FnOnce(&mut Farm)) {
+    let topo = crate::topology::Topology::clone(b.p.topology());
+    let mut farm = topo.farm().clone();
+    change(&mut farm);
+    let mut out = Out::default();
+    b.p.set_topology(std::sync::Arc::new(topo.with_farm(farm)), b.now, &mut out);
+    b.take(out);
 }
 
 /// Requests a client pipelines behind its `close` one never reach the server, whose
