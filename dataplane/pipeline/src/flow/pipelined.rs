@@ -22,7 +22,8 @@
 //! unacknowledged (the server keeps its copy until the client has it), within the
 //! window its server is offered (`max_held`); when the response before it has been sent
 //! whole, its response is placed in the client's sequence space right after that one,
-//! and the held segments go out through the splice as if they had just arrived. A
+//! and the held segments go out through the splice as if they had just arrived, as far
+//! as the client's window reaches (the rest as its ACKs open it: `release_held`). A
 //! client ACK ends every leg whose response it covers and reaches the next leg's server
 //! translated into that server's space. A request with another method (POST, PUT,
 //! DELETE, PATCH, ...), a chunked body, a body not yet received whole or `Expect:
