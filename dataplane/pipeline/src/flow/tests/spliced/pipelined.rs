@@ -691,3 +691,47 @@ fn a_held_response_is_released_within_the_clients_window() {
     }
     assert_eq!(b.count(Counter::HeldReleased), 3);
 }
+
+/// A segment of a promoted response past what is held of it, while the held rest waits
+/// for the client's window, is held with it rather than dropped (its server sent it
+/// inside the window it was offered, and would send it again only after its timer), and
+/// goes out in its turn.
+#[test]
+fn a_segment_past_what_waits_for_the_clients_window_is_held_with_it() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, _] = t.ports;
+    let iss = b.to_client.iter().find(|s| s.flags & SYN != 0).unwrap().seq;
+    let client_acks = |b: &mut Bed, ack: u32, tsval: u32| {
+        b.client_sends(Seg {
+            seq: t.end,
+            ack: Some(ack),
+            ts: Some((tsval, 0)),
+            window: 100,
+            ..Seg::default()
+        });
+    };
+    client_acks(&mut b, iss + 1, 5003);
+    let head: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 260\r\n\r\n";
+    let rsp = [head, &[b'b'; 260][..]].concat();
+    let parts: Vec<&[u8]> = rsp.chunks(100).collect();
+    for (i, part) in parts.iter().enumerate().take(2) {
+        server_says_at(&mut b, pb, 100 * i as u32, part, 80, PSH);
+    }
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    let end_a = data_to_client(&b).last().unwrap().seq + RSP_A.len() as u32;
+    // B's turn: nothing of it fits the window yet; its third segment comes now.
+    server_says_at(&mut b, pb, 200, parts[2], 81, PSH);
+    assert_eq!(
+        b.count(Counter::DropServerOutOfOrder),
+        0,
+        "held, not dropped"
+    );
+    assert_eq!(b.count(Counter::HeldSegments), 3);
+    for i in 0..3u32 {
+        client_acks(&mut b, end_a + 100 * i, 5004 + i);
+        let s = data_to_client(&b).last().unwrap().clone();
+        assert_eq!(s.seq, end_a + 100 * i);
+        assert_eq!(s.payload, parts[i as usize]);
+    }
+}
