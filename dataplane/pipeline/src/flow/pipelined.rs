@@ -671,45 +671,6 @@ impl<P: PacketBuf> Pipeline<P> {
         }
     }
 
-    /// A data segment past the next in-order byte of promoted leg `sh` of client `h`
-    /// while held segments of it wait (`Leg::held_rest`: for a gap to fill, or for the
-    /// client's window): held with them in order, within `max_held`, rather than dropped
-    /// (its server sent it inside the window it was offered, and would send it again only
-    /// after its timer). A repeat is dropped. False when nothing of it waits.
-    pub(super) fn hold_after_turn(
-        &mut self,
-        port: u16,
-        h: Handle,
-        sh: Handle,
-        seg: &Seg,
-        pkt: P,
-    ) -> Result<(), P> {
-        let Some(max) = self.flows.get_mut(h).map(|c| c.service.max_held()) else {
-            return Err(pkt);
-        };
-        let Some(held) = self.held.get_mut(&sh) else {
-            return Err(pkt);
-        };
-        let len = seg.payload.len();
-        let end = seg.seq + len;
-        let repeat = held
-            .segments
-            .iter()
-            .any(|(_, s, _)| s.seq <= seg.seq && end <= s.seq + s.len());
-        if repeat || held.bytes + len > max {
-            return Err(pkt);
-        }
-        let at = held
-            .segments
-            .iter()
-            .position(|(_, s, _)| s.seq > seg.seq)
-            .unwrap_or(held.segments.len());
-        held.segments.insert(at, (port, seg.clone(), pkt));
-        held.bytes += len;
-        self.counters.inc(port, Counter::HeldSegments);
-        Ok(())
-    }
-
     fn set_held_rest(&mut self, h: Handle, sh: Handle, rest: bool) {
         if let Some(leg) = self.flows.get_mut(h).and_then(|c| c.leg_of_mut(sh)) {
             leg.held_rest = rest;

@@ -787,15 +787,6 @@ impl<P: PacketBuf> Pipeline<P> {
                 s.lossy = true;
             }
             if seg.seq > leg.down_next {
-                if held_rest && len > 0 && !seg.fin() {
-                    // Held segments of this response wait: this one waits with them.
-                    let Err(pkt) = self.hold_after_turn(port, h, sh, seg, pkt) else {
-                        return;
-                    };
-                    self.counters.inc(port, Counter::DropServerOutOfOrder);
-                    sink.discard(pkt);
-                    return self.send_server_dup_ack(port, h, sh, now, sink);
-                }
                 if !seg.fin() && ahead::forward_ahead(leg, &s.framer, seg.seq, len) {
                     // Bytes the framer only counts: forwarded now, the client's TCP
                     // puts them in order (`ahead`).
