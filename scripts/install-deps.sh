@@ -6,7 +6,8 @@
 #           must already be there: rustup is not a Debian package)
 #   tests:  nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps
 #           tmux (drives the interactive shell), python3 (JSON and exposition checks,
-#           the raw HTTP client), nghttp2-client (h2load, for load tests), slowhttptest
+#           the raw HTTP client), nghttp2-client (h2load, for load tests), httperf (a
+#           client that pipelines bursts of requests), slowhttptest
 #           (slowloris, slow-body and slow-read attacks), shellcheck, hping3 and nftables
 #           (the SYN flood test), debootstrap (the Docker test bed's base image; the Docker
 #           engine and Compose themselves are the machine's, docker/README.md), valgrind
@@ -28,7 +29,7 @@ set -euo pipefail
 packages=(
     libdpdk-dev dpdk pkg-config clang libclang-dev gcc libc6-dev
     nginx-light curl iproute2 iputils-ping arping ethtool wrk tcpdump procps tmux python3
-    nghttp2-client slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl bird2 gdb
+    nghttp2-client httperf slowhttptest shellcheck hping3 nftables debootstrap valgrind systemd openssl bird2 gdb
     dpkg-dev groff-base bsdextrautils
     chromium python3-pil python3-matplotlib
 )

@@ -10,13 +10,17 @@
 #  * h2load --h1 -m 16 -c 10: no failed, errored or timed-out request, and a rate not
 #    below 0.8 x that of -m 1 in the same run; wrk with a pipeline of 8 requests: no
 #    socket error, no non-2xx/3xx;
+#  * httperf, one connection, a burst of 10 pipelined 100 KiB requests: all answered,
+#    no error, in at most 5 x (+ 0.25 s) the time straight from s1 to s2 (its 16 KiB
+#    receive buffer: held responses go out within the client's window, else what it
+#    dropped came again only after the servers' backed-off RTO);
 #  * `show flows` shows the three requests in flight while they run;
 #  * pipelined_dispatched and client_data_pipelined move; no client connection is left.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for c in h2load wrk; do
+for c in h2load wrk httperf; do
     command -v "$c" >/dev/null || tb_die "missing command '$c' (run scripts/install-deps.sh)"
 done
 
@@ -136,6 +140,24 @@ absent() { ! grep -q "$1" <<<"$2"; } # absent PATTERN TEXT
 tb_check "wrk pipeline: no socket error" absent "Socket errors" "$w"
 tb_check "wrk pipeline: no non-2xx/3xx" absent "Non-2xx" "$w"
 tb_check_cmp "wrk pipeline: requests done" "$(sed -nE 's/^ *([0-9]+) requests in.*/\1/p' <<<"$w")" -gt 1000
+
+# httperf: a burst of 10 pipelined 100 KiB requests on one connection, through Splicer
+# and straight from s1 to s2 (the same nginx), in the same run.
+hp() { # hp NS SERVER : httperf's summary lines
+    tb_in "$1" timeout 60 httperf --server "$2" --port 80 --timeout 5 --num-conns 1 \
+        --num-calls 10 --burst-length 10 --uri /files/100k 2>&1 |
+        grep -E '^(Total|Errors: total)'
+}
+hp_via=$(hp "$cns" "$vip")
+hp_direct=$(hp "${TB_NS_SERVERS[0]}" "${TB_SERVER_IPS[1]}")
+tb_log "httperf 10 x 100 KiB pipelined via Splicer: $(tr '\n' ' ' <<<"$hp_via")"
+tb_log "httperf 10 x 100 KiB pipelined direct s1 -> s2: $(tr '\n' ' ' <<<"$hp_direct")"
+dur() { sed -nE 's/.*test-duration ([0-9.]+) s.*/\1/p' <<<"$1"; }
+tb_check "httperf: 10 requests, 10 replies ($(head -1 <<<"$hp_via"))" \
+    grep -q 'requests 10 replies 10 ' <<<"$hp_via"
+tb_check "... no error ($(tail -1 <<<"$hp_via"))" grep -q 'Errors: total 0 ' <<<"$hp_via"
+tb_check "... within 5 x the direct time + 0.25 s ($(dur "$hp_via") s vs $(dur "$hp_direct") s)" \
+    awk -v a="$(dur "$hp_direct")" -v b="$(dur "$hp_via")" 'BEGIN { exit !(a > 0 && b <= 5 * a + 0.25) }'
 
 # 4. Counters; nothing left over.
 tb_check_cmp "pipelined_dispatched moved" "$(tb_fresh_stat "$log" pipelined_dispatched)" -gt 200

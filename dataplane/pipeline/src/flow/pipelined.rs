@@ -22,7 +22,8 @@
 //! unacknowledged (the server keeps its copy until the client has it), within the
 //! window its server is offered (`max_held`); when the response before it has been sent
 //! whole, its response is placed in the client's sequence space right after that one,
-//! and the held segments go out through the splice as if they had just arrived. A
+//! and the held segments go out through the splice as if they had just arrived, as far
+//! as the client's window reaches (the rest as its ACKs open it: `release_held`). A
 //! client ACK ends every leg whose response it covers and reaches the next leg's server
 //! translated into that server's space. A request with another method (POST, PUT,
 //! DELETE, PATCH, ...), a chunked body, a body not yet received whole or `Expect:
@@ -87,11 +88,17 @@ impl<P> Held<P> {
     }
 
     /// Takes the held segments that start at or before `next` (the next byte the
-    /// splice expects), in order: those past a gap stay until it is filled.
-    fn take_ready(&mut self, next: SeqNumber) -> Vec<(u16, Seg, P)> {
+    /// splice expects) and end within `limit` (the client's window, in the server's
+    /// space), in order: those past a gap stay until it is filled, those past the
+    /// window until the client opens it.
+    fn take_ready(&mut self, next: SeqNumber, limit: SeqNumber) -> Vec<(u16, Seg, P)> {
         let mut ready = Vec::new();
         let mut next = next;
-        while self.segments.front().is_some_and(|(_, s, _)| s.seq <= next) {
+        while self
+            .segments
+            .front()
+            .is_some_and(|(_, s, _)| s.seq <= next && s.seq + s.payload.len() <= limit)
+        {
             let (port, seg, pkt) = self.segments.pop_front().expect("checked");
             next = next.max(seg.seq + seg.len());
             self.bytes -= seg.payload.len();
@@ -604,8 +611,15 @@ impl<P: PacketBuf> Pipeline<P> {
         self.emit(sport, &o, &[], now, sink);
     }
 
-    /// Sends on what is held of the promoted leg on `sh` up to its first gap; the rest
-    /// waits (`Leg::held_rest`) for the server to fill the gap, and goes out after it.
+    /// Sends on what is held of the promoted leg on `sh` up to its first gap, and no
+    /// further than the client's window: the rest waits (`Leg::held_rest`) for the
+    /// server to fill the gap, or for the client's ACKs to open its window
+    /// (`release_held_in_window`). A held response was offered its server's window
+    /// (`max_held`), not the client's, and its server takes what was held as SACKed:
+    /// bytes sent past the client's window would be dropped by the client, and its
+    /// server would send them again only after its retransmission timer, backed off,
+    /// found the SACKs reneged (seconds; httperf, whose receive buffer is 16 KiB, saw
+    /// its 100 KiB responses pipelined 20 deep time out).
     pub(super) fn release_held<S: Sink<P>>(
         &mut self,
         h: Handle,
@@ -616,19 +630,18 @@ impl<P: PacketBuf> Pipeline<P> {
         // Not again from the segments sent on here (`forward_down` looks at the flag).
         self.set_held_rest(h, sh, false);
         loop {
-            let Some(next) = self
-                .flows
-                .get_mut(h)
-                .and_then(|c| c.leg_of(sh))
-                .map(|l| l.down_next)
-            else {
+            let Some((next, limit)) = self.flows.get_mut(h).and_then(|c| {
+                let limit = c.tcp.send_limit();
+                c.leg_of(sh)
+                    .map(|l| (l.down_next, SeqNumber(limit.0.wrapping_sub(l.down_delta))))
+            }) else {
                 self.held.remove(&sh);
                 return;
             };
             let Some(held) = self.held.get_mut(&sh) else {
                 return;
             };
-            let ready = held.take_ready(next);
+            let ready = held.take_ready(next, limit);
             if held.segments.is_empty() {
                 self.held.remove(&sh);
             }
@@ -639,6 +652,22 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.counters.inc(hport, Counter::HeldReleased);
                 self.forward_down(hport, sh, &seg, pkt, now, sink);
             }
+        }
+    }
+
+    /// The client's ACK moved its window: what is held of its promoted legs past the
+    /// window before (`release_held`) goes out as far as the window now reaches.
+    pub(super) fn release_held_in_window<S: Sink<P>>(&mut self, h: Handle, now: u64, sink: &mut S) {
+        let mut i = 0;
+        while let Some(leg) = self.flows.get_mut(h).and_then(|c| c.legs.get(i)) {
+            if !leg.promoted {
+                return;
+            }
+            let sh = leg.server;
+            if leg.held_rest && self.held.contains_key(&sh) {
+                self.release_held(h, sh, now, sink);
+            }
+            i += 1;
         }
     }
 

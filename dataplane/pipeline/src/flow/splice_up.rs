@@ -113,6 +113,10 @@ impl<P: PacketBuf> Pipeline<P> {
                 self.reschedule(h);
             }
         }
+        if !self.held.is_empty() {
+            // Held responses wait for the client's window (`release_held`).
+            self.release_held_in_window(h, now, sink);
+        }
         let mut leg = leg;
         if leg.response_end.is_none() && leg.ahead_active {
             // Response bytes forwarded past a hole that the client now has (`ahead`).

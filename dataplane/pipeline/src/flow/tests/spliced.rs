@@ -30,7 +30,7 @@ pub(super) struct Seg {
     pub(super) flags: u8,
     pub(super) ts: Option<(u32, u32)>,
     pub(super) payload: Vec<u8>,
-    /// Received: the window field (sent: 64 000).
+    /// Received: the window field (sent: this one, or 64 000 if 0).
     pub(super) window: u16,
     /// Received: the sender's port (Splicer's, on a server connection).
     pub(super) port: u16,
@@ -48,7 +48,7 @@ pub(super) fn frame(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), s: &Seg) -> Vec<
     t.set_ack_number(SeqNumber(s.ack.unwrap_or(0)));
     t.set_header_len(tcp::HEADER_LEN + n);
     t.set_flags(s.flags | if s.ack.is_some() { tcp::flags::ACK } else { 0 });
-    t.set_window_len(64_000);
+    t.set_window_len(if s.window == 0 { 64_000 } else { s.window });
     t.options_mut().copy_from_slice(&opts[..n]);
     t.payload_mut().copy_from_slice(&s.payload);
     t.fill_checksum(src.0, dst.0);

@@ -643,3 +643,51 @@ fn a_close_request_sent_ahead_has_its_held_response_marked() {
     );
     assert_eq!(b.p.pools.reals[0].free.len(), 3, "all three pooled again");
 }
+
+/// A held response goes to the client no faster than the client's window lets it
+/// (httperf's 16 KiB receive buffer, 100 KiB responses pipelined 20 deep): its server
+/// was offered `max_held` and takes what was held as SACKed, so bytes the client
+/// dropped past its window would come again only when its retransmission timer, backed
+/// off, ran out. The rest goes out as the client's ACKs open the window.
+#[test]
+fn a_held_response_is_released_within_the_clients_window() {
+    let mut b = Bed::with_pool(3);
+    let t = three_pipelined_gets(&mut b);
+    let [pa, pb, _] = t.ports;
+    let iss = b.to_client.iter().find(|s| s.flags & SYN != 0).unwrap().seq;
+    let window = 100u16;
+    let client_acks = |b: &mut Bed, ack: u32, tsval: u32| {
+        b.client_sends(Seg {
+            seq: t.end,
+            ack: Some(ack),
+            ts: Some((tsval, 0)),
+            window,
+            ..Seg::default()
+        });
+    };
+    client_acks(&mut b, iss + 1, 5003);
+    // B's server sends its whole response, three segments of 100 bytes: held.
+    let head: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 260\r\n\r\n";
+    let rsp = [head, &[b'b'; 260][..]].concat();
+    assert_eq!(rsp.len(), 300);
+    for (i, part) in rsp.chunks(100).enumerate() {
+        server_says_at(&mut b, pb, 100 * i as u32, part, 80, PSH);
+    }
+    assert_eq!(b.count(Counter::HeldSegments), 3);
+    server_says(&mut b, pa, PSH, RSP_A, 5_000);
+    let sent = data_to_client(&b);
+    let a = sent.last().unwrap().clone();
+    assert_eq!(a.payload, RSP_A, "none of B's past the window: {sent:?}");
+    let end_a = a.seq + RSP_A.len() as u32;
+    // Each ACK opens the window by 100 bytes: one more of B's segments goes out.
+    for i in 0..3u32 {
+        let before = data_to_client(&b).len();
+        client_acks(&mut b, end_a + 100 * i, 5004 + i);
+        let sent = data_to_client(&b);
+        assert_eq!(sent.len(), before + 1, "one segment per ACK: {sent:?}");
+        let s = sent.last().unwrap();
+        assert_eq!(s.seq, end_a + 100 * i);
+        assert_eq!(s.payload, rsp[100 * i as usize..][..100]);
+    }
+    assert_eq!(b.count(Counter::HeldReleased), 3);
+}
