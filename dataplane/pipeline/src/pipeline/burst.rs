@@ -39,21 +39,7 @@ impl<P: PacketBuf> Pipeline<P> {
         now: u64,
         sink: &mut S,
     ) {
-        // One drain for the whole burst: draining chunk by chunk would move the rest
-        // of the vector down after each chunk.
-        let mut frames = pkts.drain(..);
-        loop {
-            let rest = frames.as_slice();
-            let n = rest.len().min(CHUNK);
-            if n == 0 {
-                break;
-            }
-            self.prefetch_burst(&rest[..n]);
-            for pkt in frames.by_ref().take(n) {
-                let port = port_of(&pkt);
-                self.receive(port, pkt, now, sink);
-            }
-        }
+        self.burst(pkts, port_of, false, now, sink);
     }
 
     /// Frames other workers handed over, in order: the same as
@@ -63,6 +49,20 @@ impl<P: PacketBuf> Pipeline<P> {
         &mut self,
         pkts: &mut Vec<P>,
         port_of: impl Fn(&P) -> u16,
+        now: u64,
+        sink: &mut S,
+    ) {
+        self.burst(pkts, port_of, true, now, sink);
+    }
+
+    /// Both of the above: `handed_off` is a constant at each call, so each inlined copy
+    /// keeps only its own branch.
+    #[inline(always)]
+    fn burst<S: Sink<P>>(
+        &mut self,
+        pkts: &mut Vec<P>,
+        port_of: impl Fn(&P) -> u16,
+        handed_off: bool,
         now: u64,
         sink: &mut S,
     ) {
@@ -78,7 +78,11 @@ impl<P: PacketBuf> Pipeline<P> {
             self.prefetch_burst(&rest[..n]);
             for pkt in frames.by_ref().take(n) {
                 let port = port_of(&pkt);
-                self.receive_handed_off(port, pkt, now, sink);
+                if handed_off {
+                    self.receive_handed_off(port, pkt, now, sink);
+                } else {
+                    self.receive(port, pkt, now, sink);
+                }
             }
         }
     }
