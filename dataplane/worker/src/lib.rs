@@ -122,6 +122,15 @@ pub fn run(ctx: WorkerContext) -> i32 {
         let start = now;
         let mut work = 0usize;
         let mut packets = 0usize;
+        // The neighbours other workers learned, before this round's bursts: a worker that
+        // was preempted may find in one round both a gateway's address, learned meanwhile
+        // by another worker, and a burst of SYNs whose SYN-ACKs need it; taken after the
+        // burst, more than `neighbour_pending` (16) of those wait for it and the rest are
+        // dropped (`drop_neighbour_unresolved`; seen in `splicer-bench --workers 2`).
+        while let Some(update) = mesh.neighbour_queue(me).pop() {
+            work += 1;
+            pipeline.apply_neighbour_update(update, now, &mut sink);
+        }
         for (index, port) in ports.iter().enumerate() {
             let got = port.rx_burst(queue, &mut rx, burst);
             if got > 0 {
@@ -168,10 +177,6 @@ pub fn run(ctx: WorkerContext) -> i32 {
         work += packets;
         pkts.extend(rx.drain(..).map(Pkt));
         pipeline.receive_handed_off_burst(&mut pkts, |pkt| pkt.0.port(), now, &mut sink);
-        while let Some(update) = mesh.neighbour_queue(me).pop() {
-            work += 1;
-            pipeline.apply_neighbour_update(update, now, &mut sink);
-        }
         while let Some(msg) = inbox.take() {
             work += 1;
             match msg {

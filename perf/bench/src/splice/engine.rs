@@ -262,7 +262,7 @@ fn is_tcp(f: &[u8]) -> bool {
 impl Forwarder for PipelineForwarder {
     #[inline]
     fn forward(&mut self, burst: &mut Vec<Mbuf>, now: u64) -> u64 {
-        // Before the burst (the real worker applies them after its rx bursts): a worker
+        // Before the burst (as the real worker does): a worker
         // that was away (preempted: worker 1 shares the generator's CPU on a 2-CPU
         // machine) finds in one poll both the gateway's address, learned by worker 0,
         // and a burst of clients' SYNs whose SYN-ACKs need it; taken in the other order,
