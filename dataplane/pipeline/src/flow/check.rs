@@ -253,8 +253,12 @@ impl<P: PacketBuf> Pipeline<P> {
             HeadStatus::Complete(head) => head,
             _ => return self.splice_no_server(port, h, now, sink),
         };
-        // Not back to the same real, nor to another that cannot be reached.
-        let decision = self.route(port, h, &head, now, None);
+        // Not back to the same real, nor to another that cannot be reached. Round robin
+        // may come back to it once (a real not yet marked down); not twice.
+        let mut decision = self.route(port, h, &head, now, None);
+        if decision == Decision::Splice(real) {
+            decision = self.route(port, h, &head, now, None);
+        }
         if decision == Decision::Splice(real) {
             return self.splice_no_server(port, h, now, sink);
         }
